@@ -1,0 +1,306 @@
+#include "coap/datagram_layer.hpp"
+
+#include <cmath>
+
+#include "coap/udp_codec.hpp"
+
+namespace tether::coap {
+
+const char* failure_name(Failure f) {
+  switch (f) {
+    case Failure::kTimeout: return "timeout";
+    case Failure::kReset: return "reset by peer";
+    case Failure::kClosed: return "connection closed";
+    case Failure::kOverflow: return "too many pending messages";
+    case Failure::kCancelled: return "cancelled";
+    case Failure::kProtocol: return "protocol error";
+  }
+  return "?";
+}
+
+DatagramLayer::DatagramLayer(DatagramLayerConfig config, MessageSink& sink, Outbox& outbox,
+                             Random& random)
+    : config_(config), sink_(sink), outbox_(outbox), random_(random) {}
+
+void DatagramLayer::transmit(PeerId peer, Bytes bytes) {
+  outbox_.push_back(Transmit{peer, Transmit::Kind::kData, std::move(bytes)});
+}
+
+Duration DatagramLayer::initial_timeout() {
+  // RFC 7252 4.2: uniformly between ACK_TIMEOUT and ACK_TIMEOUT * ACK_RANDOM_FACTOR.
+  const double base = static_cast<double>(config_.params.ack_timeout.count());
+  const double spread = base * (config_.params.ack_random_factor - 1.0);
+  return Duration{static_cast<std::int64_t>(base + spread * random_.next_unit())};
+}
+
+void DatagramLayer::send(PeerId peer, Message m, Instant now) {
+  auto [it, fresh] = peers_.try_emplace(peer);
+  Peer& p = it->second;
+  if (fresh) p.next_mid = static_cast<std::uint16_t>(random_.next_u32());  // RFC 7252 4.4
+  if (m.type == Type::kConfirmable) {
+    if (p.outgoing.size() >= config_.params.nstart) {
+      if (p.queued.size() >= config_.max_queued_per_peer) {
+        Bytes token = m.token;
+        sink_.on_failed(peer, token, Failure::kOverflow, now);
+        return;
+      }
+      p.queued.push_back(Queued{std::move(m)});
+      return;
+    }
+    start_con(peer, p, std::move(m), now);
+    return;
+  }
+  m.message_id = p.next_mid++;
+  if (m.type == Type::kNonConfirmable && !m.code.is_empty()) {
+    if (p.recent_non.size() >= config_.max_dedup_entries_per_peer) p.recent_non.pop_front();
+    p.recent_non.push_back(
+        RecentNon{m.message_id, m.token, now + config_.params.non_lifetime()});
+  }
+  transmit(peer, encode_udp(m));
+}
+
+void DatagramLayer::start_con(PeerId peer, Peer& p, Message m, Instant now) {
+  m.message_id = p.next_mid++;
+  Outgoing out;
+  out.token = m.token;
+  out.wire = encode_udp(m);
+  out.timeout = initial_timeout();
+  out.deadline = now + out.timeout;
+  transmit(peer, out.wire);
+  timers_.schedule(out.deadline, TimerEntry{peer, TimerKind::kRetransmit, m.message_id});
+  p.outgoing[m.message_id] = std::move(out);
+}
+
+void DatagramLayer::respond(PeerId peer, const Message& request, Message response, Instant now) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;  // peer forgotten (closed); nothing to answer
+  Peer& p = it->second;
+  if (request.type == Type::kConfirmable) {
+    auto aw = p.awaiting.find(request.message_id);
+    if (aw != p.awaiting.end()) {
+      // Piggybacked: the ACK carries the response (RFC 7252 5.2.1).
+      p.awaiting.erase(aw);
+      response.type = Type::kAcknowledgement;
+      response.message_id = request.message_id;
+      Bytes wire = encode_udp(response);
+      auto seen = p.seen.find(request.message_id);
+      if (seen != p.seen.end()) seen->second.reply = wire;
+      transmit(peer, std::move(wire));
+      return;
+    }
+    // Already acknowledged empty: a separate CON response (RFC 7252 5.2.2).
+    response.type = Type::kConfirmable;
+  } else {
+    response.type = Type::kNonConfirmable;
+  }
+  send(peer, std::move(response), now);
+}
+
+void DatagramLayer::send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in,
+                               Instant) {
+  Message e;
+  e.type = type;
+  e.message_id = mid;
+  Bytes wire = encode_udp(e);
+  if (cache_in != nullptr) {
+    auto seen = cache_in->seen.find(mid);
+    if (seen != cache_in->seen.end()) seen->second.reply = wire;
+  }
+  transmit(peer, std::move(wire));
+}
+
+void DatagramLayer::remember(PeerId peer, Peer& p, std::uint16_t mid, Bytes reply,
+                             Duration lifetime, Instant now) {
+  if (p.seen.size() >= config_.max_dedup_entries_per_peer && !p.seen_order.empty()) {
+    p.seen.erase(p.seen_order.front());
+    p.seen_order.pop_front();
+  }
+  p.seen[mid] = Seen{now + lifetime, std::move(reply)};
+  p.seen_order.push_back(mid);
+  timers_.schedule(now + lifetime, TimerEntry{peer, TimerKind::kDedupExpiry, mid});
+}
+
+void DatagramLayer::reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid) {
+  auto seen = p.seen.find(mid);
+  // RFC 7252 4.5: answer a duplicate CON with the same reply; while the handler is still
+  // working there is nothing to repeat yet.
+  if (seen != p.seen.end() && !seen->second.reply.empty()) transmit(peer, seen->second.reply);
+}
+
+void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
+  auto decoded = decode_udp(bytes);
+  if (!decoded) {
+    // RFC 7252 4.2/4.3: reject a malformed CON with RST, silently drop anything else.
+    auto header = peek_udp_header(bytes);
+    if (header && header->type == Type::kConfirmable) {
+      send_empty(peer, Type::kReset, header->message_id, nullptr, now);
+    }
+    return;
+  }
+  Message m = std::move(*decoded);
+  auto [it, fresh] = peers_.try_emplace(peer);
+  Peer& p = it->second;
+  if (fresh) p.next_mid = static_cast<std::uint16_t>(random_.next_u32());
+  const std::uint16_t mid = m.message_id;
+
+  switch (m.type) {
+    case Type::kAcknowledgement: {
+      auto out = p.outgoing.find(mid);
+      if (out == p.outgoing.end()) break;
+      Bytes token = out->second.token;
+      finish_outgoing(peer, p, mid, now);
+      if (m.code.is_empty()) {
+        sink_.on_acknowledged(peer, token, now);
+      } else if (m.token == token) {
+        sink_.on_acknowledged(peer, token, now);
+        sink_.on_message(peer, std::move(m), now);
+      } else {
+        sink_.on_failed(peer, token, Failure::kProtocol, now);
+      }
+      break;
+    }
+    case Type::kReset: {
+      auto out = p.outgoing.find(mid);
+      if (out != p.outgoing.end()) {
+        Bytes token = out->second.token;
+        finish_outgoing(peer, p, mid, now);
+        sink_.on_failed(peer, token, Failure::kReset, now);
+        break;
+      }
+      for (auto non = p.recent_non.begin(); non != p.recent_non.end(); ++non) {
+        if (non->mid == mid) {
+          Bytes token = non->token;
+          p.recent_non.erase(non);
+          sink_.on_failed(peer, token, Failure::kReset, now);
+          break;
+        }
+      }
+      break;
+    }
+    case Type::kConfirmable:
+    case Type::kNonConfirmable: {
+      const bool con = m.type == Type::kConfirmable;
+      if (p.seen.count(mid) != 0) {
+        if (con) reply_to_duplicate(peer, p, mid);
+        break;
+      }
+      const Duration lifetime =
+          con ? config_.params.exchange_lifetime() : config_.params.non_lifetime();
+      remember(peer, p, mid, {}, lifetime, now);
+      if (m.code.is_empty()) {
+        // CoAP ping (RFC 7252 4.3): an empty CON is answered with RST.
+        if (con) send_empty(peer, Type::kReset, mid, &p, now);
+        break;
+      }
+      if (m.code.is_request()) {
+        if (con) {
+          p.awaiting[mid] = AwaitingResponse{now + config_.piggyback_window};
+          timers_.schedule(now + config_.piggyback_window,
+                           TimerEntry{peer, TimerKind::kEmptyAck, mid});
+        }
+        sink_.on_message(peer, std::move(m), now);
+        break;
+      }
+      // A separate response or a notification.
+      const bool known = sink_.on_message(peer, std::move(m), now);
+      auto again = peers_.find(peer);
+      if (again == peers_.end()) break;
+      if (con || !known) {
+        send_empty(peer, known ? Type::kAcknowledgement : Type::kReset, mid, &again->second,
+                   now);
+      }
+      break;
+    }
+  }
+  forget_if_idle(peer);
+}
+
+void DatagramLayer::finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now) {
+  p.outgoing.erase(mid);
+  drain_queue(peer, p, now);
+}
+
+void DatagramLayer::drain_queue(PeerId peer, Peer& p, Instant now) {
+  while (p.outgoing.size() < config_.params.nstart && !p.queued.empty()) {
+    Message m = std::move(p.queued.front().message);
+    p.queued.pop_front();
+    start_con(peer, p, std::move(m), now);
+  }
+}
+
+void DatagramLayer::on_retransmit_timer(PeerId peer, std::uint16_t mid, Instant now) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  auto out = p.outgoing.find(mid);
+  if (out == p.outgoing.end() || out->second.deadline > now) return;
+  Outgoing& o = out->second;
+  if (o.retransmissions >= config_.params.max_retransmit) {
+    Bytes token = o.token;
+    finish_outgoing(peer, p, mid, now);
+    sink_.on_failed(peer, token, Failure::kTimeout, now);
+    return;
+  }
+  ++o.retransmissions;
+  if (config_.params.exponential_backoff) o.timeout *= 2;
+  o.deadline = now + o.timeout;
+  transmit(peer, o.wire);
+  timers_.schedule(o.deadline, TimerEntry{peer, TimerKind::kRetransmit, mid});
+}
+
+void DatagramLayer::on_timer(Instant now) {
+  while (auto entry = timers_.pop_due(now)) {
+    const PeerId peer = entry->peer;
+    switch (entry->kind) {
+      case TimerKind::kRetransmit:
+        on_retransmit_timer(peer, entry->mid, now);
+        break;
+      case TimerKind::kEmptyAck: {
+        auto it = peers_.find(peer);
+        if (it == peers_.end()) break;
+        auto aw = it->second.awaiting.find(entry->mid);
+        if (aw == it->second.awaiting.end() || aw->second.ack_at > now) break;
+        it->second.awaiting.erase(aw);
+        send_empty(peer, Type::kAcknowledgement, entry->mid, &it->second, now);
+        break;
+      }
+      case TimerKind::kDedupExpiry: {
+        auto it = peers_.find(peer);
+        if (it == peers_.end()) break;
+        Peer& p = it->second;
+        auto seen = p.seen.find(entry->mid);
+        if (seen != p.seen.end() && seen->second.expires <= now) {
+          p.seen.erase(seen);
+          std::erase(p.seen_order, entry->mid);
+        }
+        while (!p.recent_non.empty() && p.recent_non.front().expires <= now) {
+          p.recent_non.pop_front();
+        }
+        break;
+      }
+    }
+    forget_if_idle(peer);
+  }
+}
+
+void DatagramLayer::close(PeerId peer, Instant now) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  std::vector<Bytes> tokens;
+  for (auto& [mid, out] : it->second.outgoing) tokens.push_back(out.token);
+  for (auto& q : it->second.queued) tokens.push_back(q.message.token);
+  peers_.erase(it);
+  for (auto& t : tokens) sink_.on_failed(peer, t, Failure::kClosed, now);
+}
+
+void DatagramLayer::forget_if_idle(PeerId peer) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  const Peer& p = it->second;
+  if (p.outgoing.empty() && p.queued.empty() && p.seen.empty() && p.awaiting.empty() &&
+      p.recent_non.empty()) {
+    peers_.erase(it);
+  }
+}
+
+}  // namespace tether::coap

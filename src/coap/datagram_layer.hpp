@@ -1,0 +1,103 @@
+#pragma once
+// RFC 7252 section 4 message layer for datagram carriers (UDP, DTLS, SMS, LoRaWAN, NIDD):
+// CON/NON/ACK/RST, message IDs, exponential back-off, NSTART, duplicate detection with a
+// cached reply for EXCHANGE_LIFETIME, empty ACK when a response is slow, CoAP ping.
+#include <deque>
+#include <unordered_map>
+
+#include "coap/message_layer.hpp"
+#include "coap/timer_queue.hpp"
+#include "coap/transmission_parameters.hpp"
+#include "common/random.hpp"
+
+namespace tether::coap {
+
+struct DatagramLayerConfig {
+  TransmissionParameters params;
+  // How long a handler may take before its CON request gets an empty ACK and the
+  // response goes separately (RFC 7252 5.2.2).
+  Duration piggyback_window{1000};
+  std::size_t max_message_size = 1152;
+  // Bounded memory per peer.
+  std::size_t max_dedup_entries_per_peer = 256;
+  std::size_t max_queued_per_peer = 128;
+};
+
+class DatagramLayer final : public MessageLayer {
+ public:
+  DatagramLayer(DatagramLayerConfig config, MessageSink& sink, Outbox& outbox, Random& random);
+
+  void send(PeerId peer, Message m, Instant now) override;
+  void respond(PeerId peer, const Message& request, Message response, Instant now) override;
+  void receive(PeerId peer, ByteView bytes, Instant now) override;
+  void on_timer(Instant now) override;
+  std::optional<Instant> next_deadline() const override { return timers_.next(); }
+  void on_connected(PeerId, Instant) override {}
+  void on_disconnected(PeerId peer, Instant now) override { close(peer, now); }
+  void close(PeerId peer, Instant now) override;
+  std::size_t peer_max_message_size(PeerId) const override { return config_.max_message_size; }
+  bool peer_supports_block_wise(PeerId) const override { return true; }
+  std::size_t peer_count() const override { return peers_.size(); }
+
+  const DatagramLayerConfig& config() const { return config_; }
+
+ private:
+  struct Outgoing {
+    Bytes token;
+    Bytes wire;
+    unsigned retransmissions = 0;
+    Duration timeout{};
+    Instant deadline{};
+  };
+  struct Queued {
+    Message message;
+  };
+  struct Seen {
+    Instant expires{};
+    Bytes reply;  // cached ACK/RST/piggybacked response; empty while the handler works
+  };
+  struct AwaitingResponse {
+    Instant ack_at{};
+  };
+  struct RecentNon {
+    std::uint16_t mid;
+    Bytes token;
+    Instant expires{};
+  };
+  struct Peer {
+    std::uint16_t next_mid = 0;
+    std::unordered_map<std::uint16_t, Outgoing> outgoing;  // our CONs awaiting ACK/RST
+    std::deque<Queued> queued;                             // CONs held back by NSTART
+    std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
+    std::deque<std::uint16_t> seen_order;
+    std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
+    std::deque<RecentNon> recent_non;  // our NONs, so an RST can name the token
+  };
+  enum class TimerKind : std::uint8_t { kRetransmit, kDedupExpiry, kEmptyAck };
+  struct TimerEntry {
+    PeerId peer;
+    TimerKind kind;
+    std::uint16_t mid;
+  };
+
+  void transmit(PeerId peer, Bytes bytes);
+  void start_con(PeerId peer, Peer& p, Message m, Instant now);
+  void remember(PeerId peer, Peer& p, std::uint16_t mid, Bytes reply, Duration lifetime,
+                Instant now);
+  void reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid);
+  void send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in, Instant now);
+  void finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now);
+  void drain_queue(PeerId peer, Peer& p, Instant now);
+  void on_retransmit_timer(PeerId peer, std::uint16_t mid, Instant now);
+  void forget_if_idle(PeerId peer);
+  Duration initial_timeout();
+
+  DatagramLayerConfig config_;
+  MessageSink& sink_;
+  Outbox& outbox_;
+  Random& random_;
+  std::unordered_map<PeerId, Peer> peers_;
+  TimerQueue<TimerEntry> timers_;
+};
+
+}  // namespace tether::coap

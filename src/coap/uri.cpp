@@ -1,0 +1,112 @@
+#include "coap/uri.hpp"
+
+#include <charconv>
+
+namespace tether::coap {
+
+std::uint16_t default_port(Scheme s) {
+  return (s == Scheme::kCoaps || s == Scheme::kCoapsTcp) ? 5684 : 5683;
+}
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+Result<std::string> percent_decode(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return fail("truncated percent escape");
+    int hi = hex_value(s[i + 1]);
+    int lo = hex_value(s[i + 2]);
+    if (hi < 0 || lo < 0) return fail("bad percent escape");
+    out.push_back(static_cast<char>(hi << 4 | lo));
+    i += 2;
+  }
+  return out;
+}
+}  // namespace
+
+Result<Uri> parse_uri(std::string_view text) {
+  Uri uri;
+  const auto sep = text.find("://");
+  if (sep == std::string_view::npos) return fail("URI without a scheme: " + std::string(text));
+  const auto scheme = text.substr(0, sep);
+  if (scheme == "coap") {
+    uri.scheme = Scheme::kCoap;
+  } else if (scheme == "coaps") {
+    uri.scheme = Scheme::kCoaps;
+  } else if (scheme == "coap+tcp") {
+    uri.scheme = Scheme::kCoapTcp;
+  } else if (scheme == "coaps+tcp") {
+    uri.scheme = Scheme::kCoapsTcp;
+  } else {
+    return fail("unsupported scheme " + std::string(scheme));
+  }
+  uri.port = default_port(uri.scheme);
+  std::string_view rest = text.substr(sep + 3);
+  if (auto hash = rest.find('#'); hash != std::string_view::npos) {
+    return fail("fragments are not allowed in CoAP URIs");
+  }
+  std::string_view authority = rest.substr(0, rest.find_first_of("/?"));
+  rest.remove_prefix(authority.size());
+  std::string_view port_text;
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail("unterminated IPv6 literal");
+    uri.host = std::string(authority.substr(1, close - 1));
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return fail("junk after IPv6 literal");
+      port_text = after.substr(1);
+    }
+  } else {
+    const auto colon = authority.rfind(':');
+    uri.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+  }
+  if (uri.host.empty()) return fail("URI without a host");
+  if (!port_text.empty()) {
+    unsigned port = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+      return fail("bad port " + std::string(port_text));
+    }
+    uri.port = static_cast<std::uint16_t>(port);
+  }
+  std::string_view path = rest.substr(0, rest.find('?'));
+  std::string_view query = rest.size() > path.size() ? rest.substr(path.size() + 1) : "";
+  std::size_t start = path.empty() ? 0 : 1;
+  while (start < path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    auto seg = percent_decode(path.substr(start, end - start));
+    if (!seg) return seg.error();
+    if (!(end == path.size() && seg->empty())) uri.path.push_back(std::move(*seg));
+    start = end + 1;
+  }
+  start = 0;
+  while (start < query.size()) {
+    auto end = query.find('&', start);
+    if (end == std::string_view::npos) end = query.size();
+    auto q = percent_decode(query.substr(start, end - start));
+    if (!q) return q.error();
+    uri.query.push_back(std::move(*q));
+    start = end + 1;
+  }
+  return uri;
+}
+
+void Uri::apply_to(Message& request) const {
+  for (const auto& seg : path) request.options.add(option::kUriPath, seg);
+  for (const auto& q : query) request.options.add(option::kUriQuery, q);
+}
+
+}  // namespace tether::coap

@@ -1,0 +1,31 @@
+#pragma once
+// coap://, coaps://, coap+tcp:// and coaps+tcp:// URIs (RFC 7252 6, RFC 8323 8).
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "coap/message.hpp"
+#include "common/result.hpp"
+
+namespace tether::coap {
+
+enum class Scheme { kCoap, kCoaps, kCoapTcp, kCoapsTcp };
+
+struct Uri {
+  Scheme scheme = Scheme::kCoap;
+  std::string host;  // without brackets for IPv6 literals
+  std::uint16_t port = 5683;
+  std::vector<std::string> path;   // percent-decoded segments
+  std::vector<std::string> query;  // percent-decoded, split at '&'
+
+  bool is_stream() const { return scheme == Scheme::kCoapTcp || scheme == Scheme::kCoapsTcp; }
+  bool is_secure() const { return scheme == Scheme::kCoaps || scheme == Scheme::kCoapsTcp; }
+  // Adds Uri-Path and Uri-Query options to a request.
+  void apply_to(Message& request) const;
+};
+
+Result<Uri> parse_uri(std::string_view text);
+std::uint16_t default_port(Scheme s);
+
+}  // namespace tether::coap
