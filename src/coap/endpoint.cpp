@@ -408,7 +408,8 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     if (!is_newer_notification(ex.last_seq, ex.last_seen, *m.observe(), now)) return true;
   }
 
-  if (auto b2 = get_block(m, option::kBlock2); b2 && m.code.is_success()) {
+  const bool bert = config_.carrier == Carrier::kStream;
+  if (auto b2 = get_block(m, option::kBlock2, bert); b2 && m.code.is_success()) {
     if (ex.observe && b2->num == 0 && b2->more) {
       if (notification) {
         ex.established = true;
@@ -429,7 +430,7 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     ex.body.insert(ex.body.end(), m.payload.begin(), m.payload.end());
     if (b2->more) {
       ex.szx = b2->szx;
-      ex.block2_next = static_cast<std::uint32_t>(ex.body.size() >> (b2->szx + 4));
+      ex.block2_next = static_cast<std::uint32_t>(ex.body.size() / b2->size());
       transmit_request(ex, now);
       return true;
     }
@@ -455,7 +456,7 @@ void Endpoint::start_block2_follow_up(ClientExchange& parent, Message first, Ins
   follow.options.remove(option::kObserve);
   follow.type = Type::kConfirmable;
   const RequestId parent_id = parent.id;
-  const std::uint8_t szx = get_block(first, option::kBlock2)->szx;
+  const std::uint8_t szx = get_block(first, option::kBlock2, true)->szx;
   Bytes head = first.payload;
   auto child = std::make_unique<ClientExchange>();
   child->id = next_id_++;
@@ -464,8 +465,8 @@ void Endpoint::start_block2_follow_up(ClientExchange& parent, Message first, Ins
   child->timeout = parent.timeout;
   child->szx = szx;
   child->request = std::move(follow);
+  child->block2_next = static_cast<std::uint32_t>(head.size() / BlockOption{0, false, szx}.size());
   child->body = std::move(head);
-  child->block2_next = 1;
   child->on_block2_done = [this, parent_id, first = std::move(first)](Result<Message> r) mutable {
     auto it = client_.find(parent_id);
     if (it == client_.end()) return;
@@ -515,8 +516,11 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
       return;
     }
   }
-  auto block1 = get_block(m, option::kBlock1);
-  auto block2 = get_block(m, option::kBlock2);
+  const bool bert = config_.carrier == Carrier::kStream;
+  auto block1 = get_block(m, option::kBlock1, bert);
+  auto block2 = get_block(m, option::kBlock2, bert);
+  // We answer BERT Block2 requests in 1024-byte blocks (RFC 8323 6 lets the server choose).
+  if (block2 && block2->is_bert()) block2->szx = 6;
   if ((m.options.has(option::kBlock1) && !block1) || (m.options.has(option::kBlock2) && !block2)) {
     Message r;
     r.code = codes::kBadOption;
@@ -556,7 +560,8 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
 
   if (block1) {
     const std::string key = peer_key(peer, body_key(m));
-    const std::uint8_t our_szx = std::min(config_.block_szx, block1->szx);
+    // BERT bodies are taken whole, in 1024-byte units (RFC 8323 6).
+    const std::uint8_t our_szx = block1->is_bert() ? std::uint8_t{7} : std::min(config_.block_szx, block1->szx);
     auto reject = [&](Code code, const char* why) {
       if (auto it = reassembly_.find(key); it != reassembly_.end()) {
         reassembly_bytes_[peer] -= it->second->body.size();
@@ -587,7 +592,7 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
     Reassembly& r = *it->second;
     std::size_t take = m.payload.size();
     bool more = block1->more;
-    if (block1->szx > our_szx) {
+    if (block1->szx > our_szx && !block1->is_bert()) {
       // RFC 7959 2.5: keep only our block size and tell the client to continue in it.
       take = std::min(take, std::size_t{1} << (our_szx + 4));
       more = more || take < m.payload.size();
@@ -600,7 +605,7 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
     const std::size_t offset = r.body.size();
     r.body.insert(r.body.end(), m.payload.begin(), m.payload.begin() + static_cast<std::ptrdiff_t>(take));
     reassembly_bytes_[peer] += take;
-    const BlockOption ack{static_cast<std::uint32_t>(offset >> (our_szx + 4)), more, our_szx};
+    const BlockOption ack{static_cast<std::uint32_t>(offset / BlockOption{0, false, our_szx}.size()), more, our_szx};
     if (more) {
       r.expires = now + config_.datagram.params.exchange_lifetime();
       timers_.schedule(r.expires, TimerEntry{TimerKind::kReassemblyExpiry, 0, key});
@@ -620,7 +625,7 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   }
 
   server->cache_key = representation_key(m);
-  if (block2 && block2->num > 0 && serve_cached_block(peer, m, now)) return;
+  if (block2 && block2->num > 0 && serve_cached_block(peer, m, *block2, now)) return;
 
   server->request = std::move(m);
   const std::uint64_t id = next_id_++;
@@ -635,14 +640,14 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   request_handler_(peer, ref.request, Responder(this, id));
 }
 
-bool Endpoint::serve_cached_block(PeerId peer, const Message& request, Instant now) {
+bool Endpoint::serve_cached_block(PeerId peer, const Message& request, const BlockOption& block2,
+                                  Instant now) {
   const std::string key = peer_key(peer, representation_key(request));
   auto it = block_cache_.find(key);
   if (it == block_cache_.end() || it->second->expires < now) return false;
-  auto block2 = get_block(request, option::kBlock2);
   Message full = it->second->full;
-  Message r = slice_for_block2(peer, representation_key(request), std::move(full), block2->szx,
-                               block2->num, now);
+  Message r = slice_for_block2(peer, representation_key(request), std::move(full), block2.szx,
+                               block2.num, now);
   reply_now(peer, request, std::move(r), now);
   return true;
 }

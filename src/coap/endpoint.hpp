@@ -143,7 +143,8 @@ class Endpoint final : private MessageSink {
   std::optional<ObservationId> send_response(std::uint64_t server_id, Message response,
                                              Instant now);
   void reply_now(PeerId peer, const Message& request, Message response, Instant now);
-  bool serve_cached_block(PeerId peer, const Message& request, Instant now);
+  bool serve_cached_block(PeerId peer, const Message& request, const BlockOption& block2,
+                          Instant now);
   Message slice_for_block2(PeerId peer, const std::string& cache_key, Message full,
                            std::uint8_t szx, std::uint32_t num, Instant now);
   void end_observation(ObservationId id, Failure why);

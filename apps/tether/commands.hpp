@@ -1,0 +1,10 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace tether::app {
+
+int coap_client(const std::vector<std::string>& args);
+int coap_serve(const std::vector<std::string>& args);
+
+}  // namespace tether::app

@@ -1,0 +1,51 @@
+// tether: one command, subcommands per role. Today: `tether coap` (client tool and test
+// server); the LwM2M server, bootstrap server and client arrive as further subcommands.
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace {
+void usage() {
+  std::fputs(
+      "usage: tether <command> [args]\n"
+      "\n"
+      "commands:\n"
+      "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
+      "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
+      "  version\n"
+      "\n"
+      "Run 'tether coap --help' for the client and server options.\n",
+      stderr);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    usage();
+    return args.empty() ? 2 : 0;
+  }
+  try {
+    if (args[0] == "version") {
+      std::puts("tether 0.1.0");
+      return 0;
+    }
+    if (args[0] == "coap") {
+      args.erase(args.begin());
+      if (!args.empty() && args[0] == "serve") {
+        args.erase(args.begin());
+        return tether::app::coap_serve(args);
+      }
+      return tether::app::coap_client(args);
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "tether: %s\n", e.what());
+    return 1;
+  }
+  usage();
+  return 2;
+}

@@ -1,0 +1,94 @@
+#include "transport/event_loop.hpp"
+
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace tether::transport {
+
+EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
+  if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+}
+
+EventLoop::~EventLoop() { ::close(epoll_fd_); }
+
+void EventLoop::watch(int fd, std::uint32_t events, IoCallback cb) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl add");
+  }
+  io_[fd] = std::make_shared<IoCallback>(std::move(cb));
+}
+
+void EventLoop::modify(int fd, std::uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.fd = fd;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void EventLoop::unwatch(int fd) {
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  io_.erase(fd);
+}
+
+EventLoop::TimerId EventLoop::schedule(Instant at, std::function<void()> cb) {
+  const TimerId id = next_timer_++;
+  timer_index_[id] = timers_.emplace(at, std::make_pair(id, std::move(cb)));
+  return id;
+}
+
+void EventLoop::cancel(TimerId id) {
+  auto it = timer_index_.find(id);
+  if (it == timer_index_.end()) return;
+  timers_.erase(it->second);
+  timer_index_.erase(it);
+}
+
+void EventLoop::fire_timers() {
+  const Instant now = steady_now();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    auto node = timers_.extract(timers_.begin());
+    timer_index_.erase(node.mapped().first);
+    node.mapped().second();
+  }
+}
+
+void EventLoop::run_once(Duration max_wait) {
+  Duration wait = max_wait;
+  if (!timers_.empty()) {
+    wait = std::min(wait, std::max(Duration{0}, timers_.begin()->first - steady_now()));
+  }
+  epoll_event events[64];
+  const int n = epoll_wait(epoll_fd_, events, 64, static_cast<int>(wait.count()));
+  if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+  for (int i = 0; i < n; ++i) {
+    auto it = io_.find(events[i].data.fd);
+    if (it == io_.end()) continue;
+    auto cb = it->second;  // the callback may unwatch its own fd
+    (*cb)(events[i].events);
+  }
+  fire_timers();
+}
+
+void EventLoop::run(std::optional<Instant> until) {
+  stopped_ = false;
+  while (!stopped_) {
+    Duration wait{1000};
+    if (until) {
+      const Instant now = steady_now();
+      if (now >= *until) break;
+      wait = std::min(wait, *until - now);
+    }
+    run_once(wait);
+  }
+}
+
+}  // namespace tether::transport

@@ -1,0 +1,55 @@
+#pragma once
+// The edge of the system: one epoll instance per thread. Protocol cores never see it; the
+// transports read sockets here, feed the core, and write out what it produced. epoll is
+// used directly (not Asio) because the loop is this thin: readiness callbacks and one
+// deadline queue, with no need for Asio's executors, and it keeps SO_REUSEPORT sharding
+// across threads (one loop per core) straightforward.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+#include "common/time.hpp"
+
+namespace tether::transport {
+
+class EventLoop {
+ public:
+  using IoCallback = std::function<void(std::uint32_t events)>;
+  using TimerId = std::uint64_t;
+
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  void watch(int fd, std::uint32_t events, IoCallback cb);
+  void modify(int fd, std::uint32_t events);
+  void unwatch(int fd);
+
+  TimerId schedule(Instant at, std::function<void()> cb);
+  void cancel(TimerId id);
+
+  // Runs until stop() or until `until` passes (if given).
+  void run(std::optional<Instant> until = std::nullopt);
+  // One wait of at most `max_wait`, then due callbacks.
+  void run_once(Duration max_wait);
+  void stop() { stopped_ = true; }
+  bool stopped() const { return stopped_; }
+  Instant now() const { return steady_now(); }
+
+ private:
+  void fire_timers();
+
+  int epoll_fd_ = -1;
+  bool stopped_ = false;
+  std::unordered_map<int, std::shared_ptr<IoCallback>> io_;
+  std::multimap<Instant, std::pair<TimerId, std::function<void()>>> timers_;
+  std::unordered_map<TimerId, std::multimap<Instant, std::pair<TimerId, std::function<void()>>>::iterator>
+      timer_index_;
+  TimerId next_timer_ = 1;
+};
+
+}  // namespace tether::transport

@@ -1,0 +1,73 @@
+#pragma once
+// The plug point for carriers. Each transport owns one sans-I/O coap::Endpoint and is the
+// only code that touches its sockets: bytes read are fed to the endpoint, what the
+// endpoint produces is written out, and its next deadline becomes a loop timer.
+// UDP and TCP live here; DTLS, TLS, SMS, LoRaWAN and NIDD plug in the same way.
+#include <cstdint>
+#include <string>
+
+#include "coap/endpoint.hpp"
+#include "common/result.hpp"
+#include "transport/event_loop.hpp"
+
+namespace tether::transport {
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual coap::Endpoint& endpoint() = 0;
+  // The peer for a host and port: an address for datagrams, a connection for streams
+  // (opened on first use).
+  virtual Result<coap::PeerId> peer_for(const std::string& host, std::uint16_t port) = 0;
+  virtual std::string describe(coap::PeerId peer) const = 0;
+  // The local port actually bound (useful with port 0).
+  virtual std::uint16_t local_port() const = 0;
+  // Push what the endpoint has queued and re-arm its timer. Call after using the endpoint
+  // API from outside a transport callback.
+  virtual void flush() = 0;
+};
+
+inline coap::EndpointConfig with_carrier(coap::EndpointConfig c, coap::Carrier carrier) {
+  c.carrier = carrier;
+  return c;
+}
+
+// Shared by transports: drives an endpoint's deadline as a single loop timer.
+class EndpointTimer {
+ public:
+  EndpointTimer(EventLoop& loop, coap::Endpoint& endpoint, std::function<void()> after_fire)
+      : loop_(loop), endpoint_(endpoint), after_fire_(std::move(after_fire)) {}
+  ~EndpointTimer() { disarm(); }
+  void rearm();
+  void disarm();
+
+ private:
+  EventLoop& loop_;
+  coap::Endpoint& endpoint_;
+  std::function<void()> after_fire_;
+  EventLoop::TimerId id_ = 0;
+  Instant armed_at_{};
+};
+
+inline void EndpointTimer::disarm() {
+  if (id_ != 0) loop_.cancel(id_);
+  id_ = 0;
+}
+
+inline void EndpointTimer::rearm() {
+  auto next = endpoint_.next_deadline();
+  if (!next) {
+    disarm();
+    return;
+  }
+  if (id_ != 0 && armed_at_ == *next) return;
+  disarm();
+  armed_at_ = *next;
+  id_ = loop_.schedule(*next, [this] {
+    id_ = 0;
+    endpoint_.on_timer(loop_.now());
+    after_fire_();
+  });
+}
+
+}  // namespace tether::transport

@@ -1,0 +1,109 @@
+#include "transport/udp/udp_transport.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+namespace tether::transport {
+
+namespace {
+// An IPv4 peer reached from a dual-stack socket is addressed as ::ffff:a.b.c.d.
+SocketAddress to_family(const SocketAddress& a, int family) {
+  if (a.family() != AF_INET || family != AF_INET6) return a;
+  const auto* sin = reinterpret_cast<const sockaddr_in*>(a.get());
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = sin->sin_port;
+  sin6.sin6_addr.s6_addr[10] = 0xff;
+  sin6.sin6_addr.s6_addr[11] = 0xff;
+  std::memcpy(&sin6.sin6_addr.s6_addr[12], &sin->sin_addr, 4);
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&sin6), sizeof(sin6));
+}
+}  // namespace
+
+UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random& random,
+                           UdpOptions options)
+    : loop_(loop),
+      endpoint_(with_carrier(std::move(config), coap::Carrier::kDatagram), random),
+      timer_(loop, endpoint_, [this] { flush(); }) {
+  auto bind_addr = SocketAddress::resolve(options.bind_host, options.port);
+  if (!bind_addr) throw std::runtime_error(bind_addr.error().reason);
+  family_ = bind_addr->family();
+  fd_ = ::socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
+  if (family_ == AF_INET6) {
+    int off = 0;
+    setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (::bind(fd_, bind_addr->get(), bind_addr->size()) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    throw std::system_error(err, std::generic_category(), "bind UDP " + bind_addr->to_string());
+  }
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
+  local_port_ = SocketAddress(reinterpret_cast<sockaddr*>(&local), len).port();
+  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t) { on_readable(); });
+}
+
+UdpTransport::~UdpTransport() {
+  loop_.unwatch(fd_);
+  ::close(fd_);
+}
+
+coap::PeerId UdpTransport::peer_id(const SocketAddress& addr) {
+  auto [it, fresh] = ids_.try_emplace(addr.key(), next_peer_);
+  if (fresh) {
+    addresses_[next_peer_] = addr;
+    ++next_peer_;
+  }
+  return it->second;
+}
+
+Result<coap::PeerId> UdpTransport::peer_for(const std::string& host, std::uint16_t port) {
+  auto addr = SocketAddress::resolve(host, port);
+  if (!addr) return addr.error();
+  if (addr->family() == AF_INET6 && family_ == AF_INET) {
+    return fail("IPv6 peer on an IPv4 socket: bind to :: instead");
+  }
+  return peer_id(to_family(*addr, family_));
+}
+
+std::string UdpTransport::describe(coap::PeerId peer) const {
+  auto it = addresses_.find(peer);
+  return it == addresses_.end() ? "?" : it->second.to_string();
+}
+
+void UdpTransport::on_readable() {
+  std::uint8_t buf[65536];
+  // Bounded: at most 256 datagrams per readiness event, so timers and other sockets run.
+  for (int i = 0; i < 256; ++i) {
+    sockaddr_storage from{};
+    socklen_t len = sizeof(from);
+    const ssize_t n = ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) break;
+    const coap::PeerId peer = peer_id(SocketAddress(reinterpret_cast<sockaddr*>(&from), len));
+    endpoint_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+  }
+  flush();
+}
+
+void UdpTransport::flush() {
+  while (auto t = endpoint_.poll_transmit()) {
+    if (t->kind != coap::Transmit::Kind::kData) continue;
+    auto it = addresses_.find(t->peer);
+    if (it == addresses_.end()) continue;
+    // A full socket buffer drops the datagram; CoAP's retransmission covers that.
+    (void)::sendto(fd_, t->bytes.data(), t->bytes.size(), 0, it->second.get(), it->second.size());
+  }
+  timer_.rearm();
+}
+
+}  // namespace tether::transport

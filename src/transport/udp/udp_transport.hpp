@@ -1,0 +1,43 @@
+#pragma once
+// CoAP over UDP (Transport TS 6.8.1): one socket, peers keyed by source address.
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "transport/socket_address.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::transport {
+
+struct UdpOptions {
+  std::string bind_host = "::";  // dual-stack by default
+  std::uint16_t port = 0;
+};
+
+class UdpTransport final : public Transport {
+ public:
+  UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random& random, UdpOptions options);
+  ~UdpTransport() override;
+
+  coap::Endpoint& endpoint() override { return endpoint_; }
+  Result<coap::PeerId> peer_for(const std::string& host, std::uint16_t port) override;
+  std::string describe(coap::PeerId peer) const override;
+  std::uint16_t local_port() const override { return local_port_; }
+  void flush() override;
+
+ private:
+  coap::PeerId peer_id(const SocketAddress& addr);
+  void on_readable();
+
+  EventLoop& loop_;
+  coap::Endpoint endpoint_;
+  EndpointTimer timer_;
+  int fd_ = -1;
+  int family_ = AF_INET6;
+  std::uint16_t local_port_ = 0;
+  std::unordered_map<std::string, coap::PeerId> ids_;
+  std::unordered_map<coap::PeerId, SocketAddress> addresses_;
+  coap::PeerId next_peer_ = 1;
+};
+
+}  // namespace tether::transport
