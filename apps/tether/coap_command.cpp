@@ -204,8 +204,9 @@ int coap_client(const std::vector<std::string>& args) {
   if (observe && duration) {
     loop.schedule(start + Duration{static_cast<std::int64_t>(*duration * 1000)}, stop_observing);
   }
-  loop.run(start + Duration{static_cast<std::int64_t>(timeout_s * 1000)} +
-           (observe && duration ? Duration{static_cast<std::int64_t>(*duration * 1000)} : Duration{0}));
+  loop.run(
+      start + Duration{static_cast<std::int64_t>(timeout_s * 1000)} +
+      (observe && duration ? Duration{static_cast<std::int64_t>(*duration * 1000)} : Duration{0}));
   if (observe && notifications > 0) exit_code = 0;
   return exit_code;
 }
@@ -213,10 +214,17 @@ int coap_client(const std::vector<std::string>& args) {
 std::uint16_t parse_content_format(const std::string& text) {
   using namespace coap::content_format;
   static const std::pair<const char*, std::uint16_t> kNames[] = {
-      {"text", kTextPlain},       {"link", kLinkFormat},       {"octet", kOctetStream},
-      {"json", kJson},            {"cbor", kCbor},             {"senml+json", kSenmlJson},
-      {"senml+cbor", kSenmlCbor}, {"tlv", kLwm2mTlv},          {"lwm2m+json", kLwm2mJson},
-      {"lwm2m+cbor", kLwm2mCbor}, {"senml-etch+json", kSenmlEtchJson},
+      {"text", kTextPlain},
+      {"link", kLinkFormat},
+      {"octet", kOctetStream},
+      {"json", kJson},
+      {"cbor", kCbor},
+      {"senml+json", kSenmlJson},
+      {"senml+cbor", kSenmlCbor},
+      {"tlv", kLwm2mTlv},
+      {"lwm2m+json", kLwm2mJson},
+      {"lwm2m+cbor", kLwm2mCbor},
+      {"senml-etch+json", kSenmlEtchJson},
       {"senml-etch+cbor", kSenmlEtchCbor}};
   for (const auto& [name, cf] : kNames) {
     if (text == name) return cf;

@@ -17,7 +17,9 @@ using coap::Message;
 namespace codes = coap::codes;
 
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_signal(int) { g_stop = 1; }
+extern "C" void on_signal(int) {
+  g_stop = 1;
+}
 
 Bytes large_body() {
   // 100 KiB of numbered lines, so a corrupted or reordered block shows in a diff.
@@ -57,7 +59,8 @@ class TestServer {
       o.transport->endpoint().notify(o.id, std::move(n), notify_type, loop_.now());
       o.transport->flush();
     }
-    loop_.schedule(loop_.now() + interval, [this, interval, notify_type] { tick(interval, notify_type); });
+    loop_.schedule(loop_.now() + interval,
+                   [this, interval, notify_type] { tick(interval, notify_type); });
   }
 
  private:
@@ -162,9 +165,10 @@ int coap_serve(const std::vector<std::string>& args) {
   std::unique_ptr<transport::TcpTransport> tcp_transport;
   if (udp) {
     udp_transport = std::make_unique<transport::UdpTransport>(loop, config, random,
-                                                             transport::UdpOptions{bind, port});
+                                                              transport::UdpOptions{bind, port});
     server.attach(*udp_transport);
-    std::fprintf(stderr, "tether coap serve: coap://%s:%u (UDP)\n", bind.c_str(), udp_transport->local_port());
+    std::fprintf(stderr, "tether coap serve: coap://%s:%u (UDP)\n", bind.c_str(),
+                 udp_transport->local_port());
   }
   if (tcp) {
     transport::TcpOptions options;
@@ -172,7 +176,8 @@ int coap_serve(const std::vector<std::string>& args) {
     options.port = port;
     tcp_transport = std::make_unique<transport::TcpTransport>(loop, config, random, options);
     server.attach(*tcp_transport);
-    std::fprintf(stderr, "tether coap serve: coap+tcp://%s:%u (TCP)\n", bind.c_str(), tcp_transport->local_port());
+    std::fprintf(stderr, "tether coap serve: coap+tcp://%s:%u (TCP)\n", bind.c_str(),
+                 tcp_transport->local_port());
   }
   loop.schedule(loop.now() + interval, [&] { server.tick(interval, notify_type); });
   std::signal(SIGINT, on_signal);

@@ -1,8 +1,8 @@
 #pragma once
 // RFC 7959 2.2: Block1/Block2 values NUM (up to 20 bits), M and SZX.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <optional>
 
 #include "coap/message.hpp"

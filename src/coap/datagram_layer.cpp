@@ -8,12 +8,18 @@ namespace tether::coap {
 
 const char* failure_name(Failure f) {
   switch (f) {
-    case Failure::kTimeout: return "timeout";
-    case Failure::kReset: return "reset by peer";
-    case Failure::kClosed: return "connection closed";
-    case Failure::kOverflow: return "too many pending messages";
-    case Failure::kCancelled: return "cancelled";
-    case Failure::kProtocol: return "protocol error";
+    case Failure::kTimeout:
+      return "timeout";
+    case Failure::kReset:
+      return "reset by peer";
+    case Failure::kClosed:
+      return "connection closed";
+    case Failure::kOverflow:
+      return "too many pending messages";
+    case Failure::kCancelled:
+      return "cancelled";
+    case Failure::kProtocol:
+      return "protocol error";
   }
   return "?";
 }
@@ -53,8 +59,7 @@ void DatagramLayer::send(PeerId peer, Message m, Instant now) {
   m.message_id = p.next_mid++;
   if (m.type == Type::kNonConfirmable && !m.code.is_empty()) {
     if (p.recent_non.size() >= config_.max_dedup_entries_per_peer) p.recent_non.pop_front();
-    p.recent_non.push_back(
-        RecentNon{m.message_id, m.token, now + config_.params.non_lifetime()});
+    p.recent_non.push_back(RecentNon{m.message_id, m.token, now + config_.params.non_lifetime()});
   }
   transmit(peer, encode_udp(m));
 }
@@ -96,8 +101,7 @@ void DatagramLayer::respond(PeerId peer, const Message& request, Message respons
   send(peer, std::move(response), now);
 }
 
-void DatagramLayer::send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in,
-                               Instant) {
+void DatagramLayer::send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in, Instant) {
   Message e;
   e.type = type;
   e.message_id = mid;
@@ -206,8 +210,7 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
       auto again = peers_.find(peer);
       if (again == peers_.end()) break;
       if (con || !known) {
-        send_empty(peer, known ? Type::kAcknowledgement : Type::kReset, mid, &again->second,
-                   now);
+        send_empty(peer, known ? Type::kAcknowledgement : Type::kReset, mid, &again->second, now);
       }
       break;
     }

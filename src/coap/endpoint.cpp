@@ -13,7 +13,8 @@ std::string peer_key(PeerId peer, ByteView extra) {
   return k;
 }
 std::string peer_key(PeerId peer, const std::string& extra) {
-  return peer_key(peer, ByteView(reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()));
+  return peer_key(peer,
+                  ByteView(reinterpret_cast<const std::uint8_t*>(extra.data()), extra.size()));
 }
 
 // What identifies "the same representation" for Block2 caching: method, target, Accept
@@ -128,10 +129,18 @@ Endpoint::~Endpoint() = default;
 
 // ---------------------------------------------------------------- carrier side
 
-void Endpoint::receive(PeerId peer, ByteView bytes, Instant now) { layer_->receive(peer, bytes, now); }
-void Endpoint::on_connected(PeerId peer, Instant now) { layer_->on_connected(peer, now); }
-void Endpoint::on_disconnected(PeerId peer, Instant now) { layer_->on_disconnected(peer, now); }
-void Endpoint::close(PeerId peer, Instant now) { layer_->close(peer, now); }
+void Endpoint::receive(PeerId peer, ByteView bytes, Instant now) {
+  layer_->receive(peer, bytes, now);
+}
+void Endpoint::on_connected(PeerId peer, Instant now) {
+  layer_->on_connected(peer, now);
+}
+void Endpoint::on_disconnected(PeerId peer, Instant now) {
+  layer_->on_disconnected(peer, now);
+}
+void Endpoint::close(PeerId peer, Instant now) {
+  layer_->close(peer, now);
+}
 
 std::optional<Transmit> Endpoint::poll_transmit() {
   if (outbox_.empty()) return std::nullopt;
@@ -257,13 +266,15 @@ RequestId Endpoint::request(PeerId peer, Message request, ResponseHandler handle
   ex->szx = szx_for_peer(peer, options.block_szx);
   ex->observe = request.observe() == 0u;
   const std::size_t block_size = std::size_t{1} << (ex->szx + 4);
-  const bool too_big = request.payload.size() + kHeaderAllowance > layer_->peer_max_message_size(peer);
+  const bool too_big =
+      request.payload.size() + kHeaderAllowance > layer_->peer_max_message_size(peer);
   if (request.payload.size() > block_size && (too_big || options.block_szx)) {
     ex->block1 = true;
     ex->request_tag = Bytes(4);
     random_.fill(ex->request_tag);
   }
-  if (options.block_szx && !ex->block1 && (request.code == codes::kGet || request.code == codes::kFetch)) {
+  if (options.block_szx && !ex->block1 &&
+      (request.code == codes::kGet || request.code == codes::kFetch)) {
     // RFC 7959 2.4: early negotiation of the response block size.
     set_block(request, option::kBlock2, BlockOption{0, false, ex->szx});
   }
@@ -507,7 +518,8 @@ bool Endpoint::echo_is_fresh(PeerId peer, const Message& request, Instant now) {
 void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   // RFC 7252 5.4.1: an unrecognized critical option makes the request a 4.02.
   for (const auto& o : m.options.list()) {
-    const bool bad = !option::is_known(o.number) || !option::has_valid_length(o.number, o.value.size());
+    const bool bad =
+        !option::is_known(o.number) || !option::has_valid_length(o.number, o.value.size());
     if (bad && option::is_critical(o.number)) {
       Message r;
       r.code = codes::kBadOption;
@@ -555,13 +567,13 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   server->wire.message_id = m.message_id;
   server->wire.token = m.token;
   server->block2 = block2;
-  server->wants_observe =
-      m.observe() == 0u && (m.code == codes::kGet || m.code == codes::kFetch);
+  server->wants_observe = m.observe() == 0u && (m.code == codes::kGet || m.code == codes::kFetch);
 
   if (block1) {
     const std::string key = peer_key(peer, body_key(m));
     // BERT bodies are taken whole, in 1024-byte units (RFC 8323 6).
-    const std::uint8_t our_szx = block1->is_bert() ? std::uint8_t{7} : std::min(config_.block_szx, block1->szx);
+    const std::uint8_t our_szx =
+        block1->is_bert() ? std::uint8_t{7} : std::min(config_.block_szx, block1->szx);
     auto reject = [&](Code code, const char* why) {
       if (auto it = reassembly_.find(key); it != reassembly_.end()) {
         reassembly_bytes_[peer] -= it->second->body.size();
@@ -569,11 +581,13 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
       }
       Message r;
       r.code = code;
-      if (code == codes::kRequestEntityTooLarge) r.options.set_uint(option::kSize1, config_.max_request_body);
+      if (code == codes::kRequestEntityTooLarge)
+        r.options.set_uint(option::kSize1, config_.max_request_body);
       r.payload = to_bytes(why);
       reply_now(peer, m, std::move(r), now);
     };
-    if (auto size1 = m.options.get_uint(option::kSize1); size1 && *size1 > config_.max_request_body) {
+    if (auto size1 = m.options.get_uint(option::kSize1);
+        size1 && *size1 > config_.max_request_body) {
       reject(codes::kRequestEntityTooLarge, "request body too large");
       return;
     }
@@ -603,9 +617,11 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
       return;
     }
     const std::size_t offset = r.body.size();
-    r.body.insert(r.body.end(), m.payload.begin(), m.payload.begin() + static_cast<std::ptrdiff_t>(take));
+    r.body.insert(r.body.end(), m.payload.begin(),
+                  m.payload.begin() + static_cast<std::ptrdiff_t>(take));
     reassembly_bytes_[peer] += take;
-    const BlockOption ack{static_cast<std::uint32_t>(offset / BlockOption{0, false, our_szx}.size()), more, our_szx};
+    const BlockOption ack{
+        static_cast<std::uint32_t>(offset / BlockOption{0, false, our_szx}.size()), more, our_szx};
     if (more) {
       r.expires = now + config_.datagram.params.exchange_lifetime();
       timers_.schedule(r.expires, TimerEntry{TimerKind::kReassemblyExpiry, 0, key});
@@ -704,7 +720,8 @@ std::optional<ObservationId> Endpoint::send_response(std::uint64_t server_id, Me
   const std::string obs_key = peer_key(peer, ex->wire.token);
   if (ex->wants_observe && response.code.is_success() && response.observe()) {
     ObservationId id = 0;
-    if (auto existing = observation_by_token_.find(obs_key); existing != observation_by_token_.end()) {
+    if (auto existing = observation_by_token_.find(obs_key);
+        existing != observation_by_token_.end()) {
       id = existing->second;  // RFC 7641 4.1: re-registration keeps the observation
     } else {
       id = next_id_++;
@@ -723,7 +740,8 @@ std::optional<ObservationId> Endpoint::send_response(std::uint64_t server_id, Me
   } else {
     response.options.remove(option::kObserve);
     if (ex->wants_observe) {
-      if (auto existing = observation_by_token_.find(obs_key); existing != observation_by_token_.end()) {
+      if (auto existing = observation_by_token_.find(obs_key);
+          existing != observation_by_token_.end()) {
         end_observation(existing->second, Failure::kCancelled);
       }
     }

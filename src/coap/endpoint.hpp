@@ -101,7 +101,9 @@ class Endpoint final : private MessageSink {
 
   // --- CoAP server --------------------------------------------------------
   void set_request_handler(RequestHandler handler) { request_handler_ = std::move(handler); }
-  void set_observation_ended_handler(ObservationEndedHandler h) { observation_ended_ = std::move(h); }
+  void set_observation_ended_handler(ObservationEndedHandler h) {
+    observation_ended_ = std::move(h);
+  }
   // Sends a notification: code, options and payload from `content`; token and Observe
   // sequence number from the observation. A non-2.xx code ends the observation.
   bool notify(ObservationId id, Message content, Type type, Instant now);
@@ -169,7 +171,7 @@ class Endpoint final : private MessageSink {
   std::unordered_map<std::string, RequestId> client_by_token_;  // peer+token
   std::unordered_map<std::uint64_t, std::unique_ptr<ServerExchange>> server_;
   std::unordered_map<ObservationId, std::unique_ptr<Observation>> observations_;
-  std::unordered_map<std::string, ObservationId> observation_by_token_;  // peer+token
+  std::unordered_map<std::string, ObservationId> observation_by_token_;      // peer+token
   std::unordered_map<std::string, std::unique_ptr<Reassembly>> reassembly_;  // peer+key
   std::unordered_map<PeerId, std::size_t> reassembly_bytes_;
   std::unordered_map<std::string, std::unique_ptr<CachedBody>> block_cache_;  // peer+key

@@ -4,10 +4,14 @@ namespace tether::coap {
 
 const char* type_name(Type t) {
   switch (t) {
-    case Type::kConfirmable: return "CON";
-    case Type::kNonConfirmable: return "NON";
-    case Type::kAcknowledgement: return "ACK";
-    case Type::kReset: return "RST";
+    case Type::kConfirmable:
+      return "CON";
+    case Type::kNonConfirmable:
+      return "NON";
+    case Type::kAcknowledgement:
+      return "ACK";
+    case Type::kReset:
+      return "RST";
   }
   return "?";
 }
@@ -23,7 +27,9 @@ std::string join_segments(const Options& options, std::uint16_t number) {
 }
 }  // namespace
 
-std::string Message::path() const { return join_segments(options, option::kUriPath); }
+std::string Message::path() const {
+  return join_segments(options, option::kUriPath);
+}
 std::string Message::location_path() const {
   return join_segments(options, option::kLocationPath);
 }

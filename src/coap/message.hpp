@@ -13,7 +13,12 @@
 
 namespace tether::coap {
 
-enum class Type : std::uint8_t { kConfirmable = 0, kNonConfirmable = 1, kAcknowledgement = 2, kReset = 3 };
+enum class Type : std::uint8_t {
+  kConfirmable = 0,
+  kNonConfirmable = 1,
+  kAcknowledgement = 2,
+  kReset = 3
+};
 const char* type_name(Type t);
 
 inline constexpr std::size_t kMaxTokenLength = 8;

@@ -45,7 +45,9 @@ inline constexpr std::uint16_t kReleaseHoldOff = 4;
 inline constexpr std::uint16_t kAbortBadCsmOption = 2;
 
 // RFC 7252 5.4.6: odd numbers are critical.
-constexpr bool is_critical(std::uint16_t number) { return (number & 1) != 0; }
+constexpr bool is_critical(std::uint16_t number) {
+  return (number & 1) != 0;
+}
 // Whether this implementation understands the option in a request or response.
 bool is_known(std::uint16_t number);
 // RFC 7252 5.4.1/5.4.3: a known option with a length outside its range counts as unrecognized.

@@ -14,10 +14,14 @@ constexpr std::uint64_t kExt4 = 65805;
 
 std::size_t extended_length_size(std::uint8_t nibble) {
   switch (nibble) {
-    case 13: return 1;
-    case 14: return 2;
-    case 15: return 4;
-    default: return 0;
+    case 13:
+      return 1;
+    case 14:
+      return 2;
+    case 15:
+      return 4;
+    default:
+      return 0;
   }
 }
 }  // namespace
@@ -40,7 +44,8 @@ void encode_tcp(const Message& m, Bytes& out) {
   } else {
     out.push_back(static_cast<std::uint8_t>(15 << 4 | tkl));
     const std::uint64_t x = len - kExt4;
-    for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(x >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      out.push_back(static_cast<std::uint8_t>(x >> shift));
   }
   out.push_back(m.code.value);
   out.insert(out.end(), m.token.begin(), m.token.end());
@@ -77,7 +82,7 @@ Result<Message> decode_tcp(ByteView in) {
   if (!*len) return fail("truncated frame header");
   if (**len != in.size()) {
     return fail(**len > in.size() ? "frame shorter than its length field"
-                                   : "bytes after the end of the frame");
+                                  : "bytes after the end of the frame");
   }
   const std::size_t ext = extended_length_size(in[0] >> 4);
   const std::size_t tkl = in[0] & 0x0f;

@@ -24,7 +24,8 @@ struct TransmissionParameters {
     return scale(ack_timeout * static_cast<std::int64_t>(steps));
   }
   Duration max_transmit_wait() const {
-    const auto steps = exponential_backoff ? (1ull << (max_retransmit + 1)) - 1 : max_retransmit + 1;
+    const auto steps =
+        exponential_backoff ? (1ull << (max_retransmit + 1)) - 1 : max_retransmit + 1;
     return scale(ack_timeout * static_cast<std::int64_t>(steps));
   }
   Duration processing_delay() const { return ack_timeout; }

@@ -22,7 +22,9 @@ void put_extended(std::uint32_t v, Bytes& out) {
   }
 }
 
-std::size_t extended_size(std::uint32_t v) { return v >= 269 ? 2 : v >= 13 ? 1 : 0; }
+std::size_t extended_size(std::uint32_t v) {
+  return v >= 269 ? 2 : v >= 13 ? 1 : 0;
+}
 
 // Reads the extended part of a delta or length nibble; false on a truncated or reserved field.
 bool read_extended(std::uint8_t nibble, ByteView in, std::size_t& pos, std::uint32_t& out,
@@ -116,8 +118,8 @@ Result<Ok> decode_options_and_payload(ByteView in, Message& m) {
 void encode_udp(const Message& m, Bytes& out) {
   if (m.token.size() > kMaxTokenLength) throw std::invalid_argument("token longer than 8 bytes");
   out.reserve(out.size() + 4 + m.token.size() + options_and_payload_size(m));
-  out.push_back(static_cast<std::uint8_t>(0x40 | static_cast<std::uint8_t>(m.type) << 4 |
-                                          m.token.size()));
+  out.push_back(
+      static_cast<std::uint8_t>(0x40 | static_cast<std::uint8_t>(m.type) << 4 | m.token.size()));
   out.push_back(m.code.value);
   out.push_back(static_cast<std::uint8_t>(m.message_id >> 8));
   out.push_back(static_cast<std::uint8_t>(m.message_id & 0xff));

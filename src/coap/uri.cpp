@@ -76,7 +76,8 @@ Result<Uri> parse_uri(std::string_view text) {
   if (!port_text.empty()) {
     unsigned port = 0;
     auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 || port > 65535) {
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535) {
       return fail("bad port " + std::string(port_text));
     }
     uri.port = static_cast<std::uint16_t>(port);

@@ -17,7 +17,9 @@ std::uint32_t Random::next_u32() {
          static_cast<std::uint32_t>(b[2]) << 8 | b[3];
 }
 
-double Random::next_unit() { return static_cast<double>(next_u32()) / 4294967296.0; }
+double Random::next_unit() {
+  return static_cast<double>(next_u32()) / 4294967296.0;
+}
 
 void SystemRandom::fill(std::span<std::uint8_t> out) {
   std::size_t done = 0;

@@ -13,8 +13,8 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Error error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
+  Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -33,6 +33,8 @@ class [[nodiscard]] Result {
 
 struct Ok {};
 
-inline Error fail(std::string reason) { return Error{std::move(reason)}; }
+inline Error fail(std::string reason) {
+  return Error{std::move(reason)};
+}
 
 }  // namespace tether

@@ -8,7 +8,9 @@ namespace tether {
 using Duration = std::chrono::milliseconds;
 using Instant = std::chrono::time_point<std::chrono::steady_clock, Duration>;
 
-inline Instant instant_at(Duration since_epoch) { return Instant{since_epoch}; }
+inline Instant instant_at(Duration since_epoch) {
+  return Instant{since_epoch};
+}
 inline Instant steady_now() {
   return std::chrono::time_point_cast<Duration>(std::chrono::steady_clock::now());
 }

@@ -15,7 +15,9 @@ EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
   if (epoll_fd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
 }
 
-EventLoop::~EventLoop() { ::close(epoll_fd_); }
+EventLoop::~EventLoop() {
+  ::close(epoll_fd_);
+}
 
 void EventLoop::watch(int fd, std::uint32_t events, IoCallback cb) {
   epoll_event ev{};
@@ -68,7 +70,8 @@ void EventLoop::run_once(Duration max_wait) {
   }
   epoll_event events[64];
   const int n = epoll_wait(epoll_fd_, events, 64, static_cast<int>(wait.count()));
-  if (n < 0 && errno != EINTR) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+  if (n < 0 && errno != EINTR)
+    throw std::system_error(errno, std::generic_category(), "epoll_wait");
   for (int i = 0; i < n; ++i) {
     auto it = io_.find(events[i].data.fd);
     if (it == io_.end()) continue;

@@ -47,7 +47,8 @@ class EventLoop {
   bool stopped_ = false;
   std::unordered_map<int, std::shared_ptr<IoCallback>> io_;
   std::multimap<Instant, std::pair<TimerId, std::function<void()>>> timers_;
-  std::unordered_map<TimerId, std::multimap<Instant, std::pair<TimerId, std::function<void()>>>::iterator>
+  std::unordered_map<TimerId,
+                     std::multimap<Instant, std::pair<TimerId, std::function<void()>>>::iterator>
       timer_index_;
   TimerId next_timer_ = 1;
 };

@@ -29,10 +29,12 @@ TcpTransport::TcpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
     int off = 0;
     setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   }
-  if (::bind(listen_fd_, bind_addr->get(), bind_addr->size()) != 0 || ::listen(listen_fd_, 1024) != 0) {
+  if (::bind(listen_fd_, bind_addr->get(), bind_addr->size()) != 0 ||
+      ::listen(listen_fd_, 1024) != 0) {
     const int err = errno;
     ::close(listen_fd_);
-    throw std::system_error(err, std::generic_category(), "bind/listen TCP " + bind_addr->to_string());
+    throw std::system_error(err, std::generic_category(),
+                            "bind/listen TCP " + bind_addr->to_string());
   }
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
@@ -152,7 +154,8 @@ void TcpTransport::write_some(coap::PeerId peer, Connection& c) {
     drop(peer, false);
     return;
   }
-  loop_.modify(c.fd, EPOLLIN | EPOLLRDHUP | (c.output.empty() ? 0u : static_cast<std::uint32_t>(EPOLLOUT)));
+  loop_.modify(
+      c.fd, EPOLLIN | EPOLLRDHUP | (c.output.empty() ? 0u : static_cast<std::uint32_t>(EPOLLOUT)));
 }
 
 void TcpTransport::drop(coap::PeerId peer, bool tell_endpoint) {

@@ -87,7 +87,8 @@ void UdpTransport::on_readable() {
   for (int i = 0; i < 256; ++i) {
     sockaddr_storage from{};
     socklen_t len = sizeof(from);
-    const ssize_t n = ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    const ssize_t n =
+        ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) break;
     const coap::PeerId peer = peer_id(SocketAddress(reinterpret_cast<sockaddr*>(&from), len));
     endpoint_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
