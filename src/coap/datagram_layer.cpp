@@ -59,7 +59,10 @@ void DatagramLayer::send(PeerId peer, Message m, Instant now) {
   m.message_id = p.next_mid++;
   if (m.type == Type::kNonConfirmable && !m.code.is_empty()) {
     if (p.recent_non.size() >= config_.max_dedup_entries_per_peer) p.recent_non.pop_front();
-    p.recent_non.push_back(RecentNon{m.message_id, m.token, now + config_.params.non_lifetime()});
+    const Instant expires = now + config_.params.non_lifetime();
+    p.recent_non.push_back(RecentNon{m.message_id, m.token, expires});
+    // Its own expiry timer: otherwise the entry, and so the peer, can outlive NON_LIFETIME.
+    timers_.schedule(expires, TimerEntry{peer, TimerKind::kDedupExpiry, m.message_id});
   }
   transmit(peer, encode_udp(m));
 }

@@ -86,7 +86,6 @@ struct Endpoint::ClientExchange {
 struct Endpoint::ServerExchange {
   PeerId peer = 0;
   Message wire;  // type, MID and token of the message to answer
-  Message request;
   std::optional<BlockOption> block1;
   std::optional<BlockOption> block2;
   bool wants_observe = false;
@@ -292,13 +291,25 @@ RequestId Endpoint::ping(PeerId peer, ResponseHandler handler, Instant now) {
     static_cast<StreamLayer&>(*layer_).ping(peer, now);
     return 0;
   }
+  const std::string key = peer_key(peer, Bytes{});
+  if (auto it = client_by_token_.find(key); it != client_by_token_.end()) {
+    // The RST names no token, so one ping per peer is outstanding; later ones share its
+    // outcome rather than orphaning it.
+    ClientExchange& pending = *client_.at(it->second);
+    pending.handler = [first = std::move(pending.handler),
+                       second = std::move(handler)](Result<Message> r) {
+      if (first) first(r);
+      if (second) second(std::move(r));
+    };
+    return it->second;
+  }
   auto ex = std::make_unique<ClientExchange>();
   ex->id = next_id_++;
   ex->peer = peer;
   ex->ping = true;
   ex->handler = std::move(handler);
   const RequestId id = ex->id;
-  client_by_token_[peer_key(peer, Bytes{})] = id;
+  client_by_token_[key] = id;
   client_.emplace(id, std::move(ex));
   Message empty;
   empty.type = Type::kConfirmable;
@@ -455,7 +466,8 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     ex.established = true;
     ex.last_seq = *m.observe();
     ex.last_seen = now;
-    if (ex.handler) ex.handler(std::move(m));
+    // A copy: the handler may cancel the observation, which destroys ex.handler.
+    if (ResponseHandler handler = ex.handler) handler(std::move(m));
     return true;
   }
   finish(id, std::move(m));
@@ -489,7 +501,8 @@ void Endpoint::start_block2_follow_up(ClientExchange& parent, Message first, Ins
     first.payload = std::move(r->payload);
     first.options.remove(option::kBlock2);
     if (p.established && p.handler) {
-      p.handler(std::move(first));
+      ResponseHandler handler = p.handler;  // may cancel the observation it belongs to
+      handler(std::move(first));
     } else {
       finish(parent_id, std::move(first));
     }
@@ -543,9 +556,14 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
 
   // RFC 9175 2.4: a request that needs freshness without a fresh Echo gets 4.01 + Echo.
   if (config_.require_echo && config_.require_echo(peer, m) && !echo_is_fresh(peer, m, now)) {
-    Bytes value(8);
-    random_.fill(value);
-    echo_issued_[peer] = {value, now};
+    // Concurrent challenges share the peer's value (a new one would turn the others'
+    // answers stale); past half its freshness it is renewed so the answer has time to come.
+    auto& [value, issued] = echo_issued_[peer];
+    if (value.empty() || now > issued + config_.echo_freshness / 2) {
+      value = Bytes(8);
+      random_.fill(value);
+      issued = now;
+    }
     Message r;
     r.code = codes::kUnauthorized;
     r.options.set(option::kEcho, value);
@@ -643,9 +661,7 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   server->cache_key = representation_key(m);
   if (block2 && block2->num > 0 && serve_cached_block(peer, m, *block2, now)) return;
 
-  server->request = std::move(m);
   const std::uint64_t id = next_id_++;
-  ServerExchange& ref = *server;
   server_.emplace(id, std::move(server));
   if (!request_handler_) {
     Message r;
@@ -653,7 +669,9 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
     send_response(id, std::move(r), now);
     return;
   }
-  request_handler_(peer, ref.request, Responder(this, id));
+  // The request stays here, not in the exchange: respond() ends the exchange while the
+  // handler may still be reading the request.
+  request_handler_(peer, m, Responder(this, id));
 }
 
 bool Endpoint::serve_cached_block(PeerId peer, const Message& request, const BlockOption& block2,

@@ -166,7 +166,10 @@ void StreamLayer::on_timer(Instant now) {
     Peer& p = it->second;
     switch (entry->kind) {
       case TimerKind::kCsmTimeout:
-        if (!p.caps.csm_received) abort(entry->peer, "no CSM received", now);
+        // The deadline check skips a timer left over from an earlier connection.
+        if (!p.caps.csm_received && p.csm_deadline <= now) {
+          abort(entry->peer, "no CSM received", now);
+        }
         break;
       case TimerKind::kPongTimeout:
         if (p.ping_token && p.pong_deadline <= now) abort(entry->peer, "no Pong received", now);
