@@ -299,6 +299,17 @@ void DatagramLayer::close(PeerId peer, Instant now) {
   for (auto& t : tokens) sink_.on_failed(peer, t, Failure::kClosed, now);
 }
 
+void DatagramLayer::abandon(PeerId peer, const Bytes& token, Instant now) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return;
+  Peer& p = it->second;
+  std::erase_if(p.queued, [&](const Queued& q) { return q.message.token == token; });
+  const auto before = p.outgoing.size();
+  std::erase_if(p.outgoing, [&](const auto& kv) { return kv.second.token == token; });
+  if (p.outgoing.size() != before) drain_queue(peer, p, now);
+  forget_if_idle(peer);
+}
+
 void DatagramLayer::forget_if_idle(PeerId peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;

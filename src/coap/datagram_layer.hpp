@@ -35,6 +35,7 @@ class DatagramLayer final : public MessageLayer {
   void on_connected(PeerId, Instant) override {}
   void on_disconnected(PeerId peer, Instant now) override { close(peer, now); }
   void close(PeerId peer, Instant now) override;
+  void abandon(PeerId peer, const Bytes& token, Instant now) override;
   std::size_t peer_max_message_size(PeerId) const override { return config_.max_message_size; }
   bool peer_supports_block_wise(PeerId) const override { return true; }
   std::size_t peer_count() const override { return peers_.size(); }

@@ -71,7 +71,7 @@ struct Endpoint::ClientExchange {
   // Block2 state.
   std::uint32_t block2_next = 0;
   Bytes body;
-  std::function<void(Result<Message>)> on_block2_done;  // follow-up of a notification
+  std::function<void(Result<Message>, Instant)> on_block2_done;  // follow-up of a notification
   // RFC 9175 2.3: one retry with the server's Echo value.
   std::optional<Bytes> echo;
   // Observe state.
@@ -139,6 +139,8 @@ void Endpoint::on_disconnected(PeerId peer, Instant now) {
 }
 void Endpoint::close(PeerId peer, Instant now) {
   layer_->close(peer, now);
+  // A stream layer reports the close itself; a datagram peer is simply forgotten.
+  if (config_.carrier == Carrier::kDatagram) on_peer_closed(peer, now);
 }
 
 std::optional<Transmit> Endpoint::poll_transmit() {
@@ -164,7 +166,7 @@ void Endpoint::on_timer(Instant now) {
         if (it == client_.end()) break;
         ClientExchange& ex = *it->second;
         if (ex.established || ex.deadline > now) break;  // observing, or renewed
-        finish(entry->id, fail("no response (timeout)"));
+        finish(entry->id, fail("no response (timeout)"), now);
         break;
       }
       case TimerKind::kCacheExpiry: {
@@ -187,6 +189,18 @@ void Endpoint::on_timer(Instant now) {
         reassembly_.erase(it);
         break;
       }
+      case TimerKind::kServerExchangeExpiry:
+        server_.erase(entry->id);
+        break;
+      case TimerKind::kEchoExpiry: {
+        PeerId peer = 0;
+        std::memcpy(&peer, entry->key.data(), sizeof(peer));
+        auto it = echo_issued_.find(peer);
+        if (it != echo_issued_.end() && it->second.second + config_.echo_freshness <= now) {
+          echo_issued_.erase(it);
+        }
+        break;
+      }
     }
   }
 }
@@ -199,19 +213,27 @@ bool Endpoint::on_message(PeerId peer, Message&& m, Instant now) {
   return handle_response(peer, std::move(m), now);
 }
 
-void Endpoint::on_acknowledged(PeerId, const Bytes&, Instant) {}
+void Endpoint::on_acknowledged(PeerId peer, const Bytes& token, Instant now) {
+  // Over streams a Pong acknowledges our Ping by token (RFC 8323 5.4).
+  auto it = client_by_token_.find(peer_key(peer, token));
+  if (it == client_by_token_.end() || !client_.at(it->second)->ping) return;
+  Message pong;
+  pong.code = codes::kPong;
+  pong.token = token;
+  finish(it->second, std::move(pong), now);
+}
 
-void Endpoint::on_failed(PeerId peer, const Bytes& token, Failure why, Instant) {
+void Endpoint::on_failed(PeerId peer, const Bytes& token, Failure why, Instant now) {
   const std::string key = peer_key(peer, token);
   if (auto it = client_by_token_.find(key); it != client_by_token_.end()) {
     auto ex = client_.find(it->second);
     if (ex != client_.end() && ex->second->ping && why == Failure::kReset) {
       Message rst;
       rst.type = Type::kReset;
-      finish(it->second, std::move(rst));  // RFC 7252 4.3: the RST answers the ping
+      finish(it->second, std::move(rst), now);  // RFC 7252 4.3: the RST answers the ping
       return;
     }
-    finish(it->second, fail(std::string("request failed: ") + failure_name(why)));
+    finish(it->second, fail(std::string("request failed: ") + failure_name(why)), now);
     return;
   }
   if (auto it = observation_by_token_.find(key); it != observation_by_token_.end()) {
@@ -220,12 +242,12 @@ void Endpoint::on_failed(PeerId peer, const Bytes& token, Failure why, Instant) 
   }
 }
 
-void Endpoint::on_peer_closed(PeerId peer, Instant) {
+void Endpoint::on_peer_closed(PeerId peer, Instant now) {
   std::vector<RequestId> failed;
   for (auto& [id, ex] : client_) {
     if (ex->peer == peer) failed.push_back(id);
   }
-  for (auto id : failed) finish(id, fail("connection closed"));
+  for (auto id : failed) finish(id, fail("connection closed"), now);
   std::vector<ObservationId> ended;
   for (auto& [id, obs] : observations_) {
     if (obs->peer == peer) ended.push_back(id);
@@ -287,11 +309,16 @@ RequestId Endpoint::request(PeerId peer, Message request, ResponseHandler handle
 }
 
 RequestId Endpoint::ping(PeerId peer, ResponseHandler handler, Instant now) {
+  Bytes token;
   if (config_.carrier == Carrier::kStream) {
-    static_cast<StreamLayer&>(*layer_).ping(peer, now);
-    return 0;
+    auto ping_token = static_cast<StreamLayer&>(*layer_).ping(peer, now);
+    if (!ping_token) {
+      if (handler) handler(fail("not connected"));
+      return 0;
+    }
+    token = std::move(*ping_token);
   }
-  const std::string key = peer_key(peer, Bytes{});
+  const std::string key = peer_key(peer, token);
   if (auto it = client_by_token_.find(key); it != client_by_token_.end()) {
     // The RST names no token, so one ping per peer is outstanding; later ones share its
     // outcome rather than orphaning it.
@@ -307,13 +334,16 @@ RequestId Endpoint::ping(PeerId peer, ResponseHandler handler, Instant now) {
   ex->id = next_id_++;
   ex->peer = peer;
   ex->ping = true;
+  ex->token = token;
   ex->handler = std::move(handler);
   const RequestId id = ex->id;
   client_by_token_[key] = id;
   client_.emplace(id, std::move(ex));
-  Message empty;
-  empty.type = Type::kConfirmable;
-  layer_->send(peer, std::move(empty), now);
+  if (config_.carrier == Carrier::kDatagram) {
+    Message empty;
+    empty.type = Type::kConfirmable;
+    layer_->send(peer, std::move(empty), now);
+  }
   return id;
 }
 
@@ -346,14 +376,15 @@ void Endpoint::transmit_request(ClientExchange& ex, Instant now) {
   layer_->send(ex.peer, std::move(m), now);
 }
 
-void Endpoint::finish(RequestId id, Result<Message> result) {
+void Endpoint::finish(RequestId id, Result<Message> result, Instant now) {
   auto it = client_.find(id);
   if (it == client_.end()) return;
   std::unique_ptr<ClientExchange> ex = std::move(it->second);
   client_.erase(it);
   client_by_token_.erase(peer_key(ex->peer, ex->token));
+  if (!ex->ping) layer_->abandon(ex->peer, ex->token, now);
   if (ex->on_block2_done) {
-    ex->on_block2_done(std::move(result));
+    ex->on_block2_done(std::move(result), now);
   } else if (ex->handler) {
     ex->handler(std::move(result));
   }
@@ -374,7 +405,7 @@ void Endpoint::cancel(RequestId id, bool proactive, Instant now) {
     return;
   }
   ex.handler = nullptr;
-  finish(id, fail("cancelled"));
+  finish(id, fail("cancelled"), now);
 }
 
 bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
@@ -395,14 +426,14 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     auto b1 = get_block(m, option::kBlock1);
     if (m.code == codes::kContinue) {
       if (!b1 || b1->szx > ex.szx) {
-        finish(id, fail("2.31 Continue without a usable Block1 option"));
+        finish(id, fail("2.31 Continue without a usable Block1 option"), now);
         return true;
       }
       // RFC 7959 2.5: the server may shrink the block size; continue in its size.
       ex.szx = b1->szx;
       ex.block1_offset = b1->offset() + b1->size();
       if (ex.block1_offset >= ex.request.payload.size()) {
-        finish(id, fail("2.31 Continue after the last block"));
+        finish(id, fail("2.31 Continue after the last block"), now);
         return true;
       }
       transmit_request(ex, now);
@@ -442,11 +473,11 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
       return true;
     }
     if (b2->offset() != ex.body.size()) {
-      finish(id, fail("Block2 response out of order"));
+      finish(id, fail("Block2 response out of order"), now);
       return true;
     }
     if (ex.body.size() + m.payload.size() > config_.max_request_body) {
-      finish(id, fail("response body larger than the configured limit"));
+      finish(id, fail("response body larger than the configured limit"), now);
       return true;
     }
     ex.body.insert(ex.body.end(), m.payload.begin(), m.payload.end());
@@ -470,7 +501,7 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     if (ResponseHandler handler = ex.handler) handler(std::move(m));
     return true;
   }
-  finish(id, std::move(m));
+  finish(id, std::move(m), now);
   return true;
 }
 
@@ -490,12 +521,13 @@ void Endpoint::start_block2_follow_up(ClientExchange& parent, Message first, Ins
   child->request = std::move(follow);
   child->block2_next = static_cast<std::uint32_t>(head.size() / BlockOption{0, false, szx}.size());
   child->body = std::move(head);
-  child->on_block2_done = [this, parent_id, first = std::move(first)](Result<Message> r) mutable {
+  child->on_block2_done = [this, parent_id, first = std::move(first)](Result<Message> r,
+                                                                      Instant at) mutable {
     auto it = client_.find(parent_id);
     if (it == client_.end()) return;
     ClientExchange& p = *it->second;
     if (!r) {
-      if (!p.established) finish(parent_id, r.error());
+      if (!p.established) finish(parent_id, r.error(), at);
       return;
     }
     first.payload = std::move(r->payload);
@@ -504,7 +536,7 @@ void Endpoint::start_block2_follow_up(ClientExchange& parent, Message first, Ins
       ResponseHandler handler = p.handler;  // may cancel the observation it belongs to
       handler(std::move(first));
     } else {
-      finish(parent_id, std::move(first));
+      finish(parent_id, std::move(first), at);
     }
   };
   const RequestId child_id = child->id;
@@ -563,6 +595,8 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
       value = Bytes(8);
       random_.fill(value);
       issued = now;
+      timers_.schedule(now + config_.echo_freshness,
+                       TimerEntry{TimerKind::kEchoExpiry, 0, peer_key(peer, Bytes{})});
     }
     Message r;
     r.code = codes::kUnauthorized;
@@ -663,6 +697,9 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
 
   const std::uint64_t id = next_id_++;
   server_.emplace(id, std::move(server));
+  // A handler that never answers must not hold the exchange forever.
+  timers_.schedule(now + config_.datagram.params.exchange_lifetime(),
+                   TimerEntry{TimerKind::kServerExchangeExpiry, id, {}});
   if (!request_handler_) {
     Message r;
     r.code = codes::kNotFound;

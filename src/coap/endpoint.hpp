@@ -95,8 +95,8 @@ class Endpoint final : private MessageSink {
   // Ends an observation or an outstanding request. Proactive cancellation sends a GET
   // with Observe=1 (RFC 7641 3.6); otherwise the next notification is answered by RST.
   void cancel(RequestId id, bool proactive, Instant now);
-  // CoAP ping: an empty CON (RFC 7252 4.3); the handler gets the RST as a response, or a
-  // failure. Over streams the layer's Ping/Pong keep-alive does this (RFC 8323 5.4).
+  // CoAP ping: an empty CON (RFC 7252 4.3) answered by RST, or over streams a Ping signal
+  // answered by Pong (RFC 8323 5.4). The handler gets the RST/Pong, or a failure.
   RequestId ping(PeerId peer, ResponseHandler handler, Instant now);
 
   // --- CoAP server --------------------------------------------------------
@@ -134,7 +134,7 @@ class Endpoint final : private MessageSink {
   // Client side.
   void transmit_request(ClientExchange& ex, Instant now);
   bool handle_response(PeerId peer, Message&& m, Instant now);
-  void finish(RequestId id, Result<Message> result);
+  void finish(RequestId id, Result<Message> result, Instant now);
   void start_block2_follow_up(ClientExchange& parent, Message first, Instant now);
   Bytes new_token();
   std::uint8_t szx_for_peer(PeerId peer, std::optional<std::uint8_t> wanted) const;
@@ -152,7 +152,13 @@ class Endpoint final : private MessageSink {
   void end_observation(ObservationId id, Failure why);
   bool echo_is_fresh(PeerId peer, const Message& request, Instant now);
 
-  enum class TimerKind : std::uint8_t { kRequestDeadline, kCacheExpiry, kReassemblyExpiry };
+  enum class TimerKind : std::uint8_t {
+    kRequestDeadline,
+    kCacheExpiry,
+    kReassemblyExpiry,
+    kServerExchangeExpiry,
+    kEchoExpiry,
+  };
   struct TimerEntry {
     TimerKind kind;
     std::uint64_t id;

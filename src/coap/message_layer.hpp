@@ -60,6 +60,9 @@ class MessageLayer {
   virtual void on_disconnected(PeerId peer, Instant now) = 0;
   // Graceful close (RFC 8323 5.5 Release) or forgetting a datagram peer.
   virtual void close(PeerId peer, Instant now) = 0;
+  // Stops retransmitting (or sending, if still queued) messages carrying this token: the
+  // exchange they belonged to has ended. Matters on SMS and LoRaWAN, where each copy costs.
+  virtual void abandon(PeerId peer, const Bytes& token, Instant now) = 0;
 
   // Largest message the peer accepts (its CSM over streams, path MTU guess otherwise).
   virtual std::size_t peer_max_message_size(PeerId peer) const = 0;

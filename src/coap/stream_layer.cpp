@@ -22,15 +22,17 @@ void StreamLayer::on_connected(PeerId peer, Instant now) {
   Peer& p = peers_.emplace(peer, Peer(config_.max_message_size)).first->second;
   p.last_heard = now;
   p.csm_deadline = now + config_.csm_timeout;
+  p.generation = next_generation_++;
   // RFC 8323 5.3: each side sends its CSM first, without waiting for the other.
   Message csm;
   csm.code = codes::kCsm;
   csm.options.add_uint(option::kCsmMaxMessageSize, config_.max_message_size);
   if (config_.block_wise) csm.options.add(option::kCsmBlockWiseTransfer, Bytes{});
   transmit(peer, csm);
-  timers_.schedule(p.csm_deadline, TimerEntry{peer, TimerKind::kCsmTimeout});
+  timers_.schedule(p.csm_deadline, TimerEntry{peer, TimerKind::kCsmTimeout, p.generation});
   if (config_.ping_interval.count() > 0) {
-    timers_.schedule(now + config_.ping_interval, TimerEntry{peer, TimerKind::kKeepAlive});
+    timers_.schedule(now + config_.ping_interval,
+                     TimerEntry{peer, TimerKind::kKeepAlive, p.generation});
   }
 }
 
@@ -105,7 +107,10 @@ void StreamLayer::handle_signal(PeerId peer, Peer& p, Message& m, Instant now) {
       return;
     }
     case codes::kPong.value:
-      if (p.ping_token && *p.ping_token == m.token) p.ping_token.reset();
+      if (p.ping_token && *p.ping_token == m.token) {
+        p.ping_token.reset();
+        sink_.on_acknowledged(peer, m.token, now);
+      }
       return;
     case codes::kRelease.value:
     case codes::kAbort.value:
@@ -117,9 +122,9 @@ void StreamLayer::handle_signal(PeerId peer, Peer& p, Message& m, Instant now) {
   }
 }
 
-void StreamLayer::ping(PeerId peer, Instant now) {
+std::optional<Bytes> StreamLayer::ping(PeerId peer, Instant now) {
   auto it = peers_.find(peer);
-  if (it == peers_.end()) return;
+  if (it == peers_.end()) return std::nullopt;
   Peer& p = it->second;
   Message ping;
   ping.code = codes::kPing;
@@ -128,7 +133,8 @@ void StreamLayer::ping(PeerId peer, Instant now) {
   p.ping_token = ping.token;
   p.pong_deadline = now + config_.pong_timeout;
   transmit(peer, ping);
-  timers_.schedule(p.pong_deadline, TimerEntry{peer, TimerKind::kPongTimeout});
+  timers_.schedule(p.pong_deadline, TimerEntry{peer, TimerKind::kPongTimeout, p.generation});
+  return ping.token;
 }
 
 void StreamLayer::abort(PeerId peer, std::string_view diagnostic, Instant now) {
@@ -162,7 +168,7 @@ void StreamLayer::on_disconnected(PeerId peer, Instant now) {
 void StreamLayer::on_timer(Instant now) {
   while (auto entry = timers_.pop_due(now)) {
     auto it = peers_.find(entry->peer);
-    if (it == peers_.end()) continue;
+    if (it == peers_.end() || it->second.generation != entry->generation) continue;
     Peer& p = it->second;
     switch (entry->kind) {
       case TimerKind::kCsmTimeout:
@@ -179,9 +185,9 @@ void StreamLayer::on_timer(Instant now) {
         if (due <= now) {
           if (!p.ping_token) ping(entry->peer, now);
           timers_.schedule(now + config_.ping_interval,
-                           TimerEntry{entry->peer, TimerKind::kKeepAlive});
+                           TimerEntry{entry->peer, TimerKind::kKeepAlive, p.generation});
         } else {
-          timers_.schedule(due, TimerEntry{entry->peer, TimerKind::kKeepAlive});
+          timers_.schedule(due, TimerEntry{entry->peer, TimerKind::kKeepAlive, p.generation});
         }
         break;
       }

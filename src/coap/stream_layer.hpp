@@ -39,12 +39,14 @@ class StreamLayer final : public MessageLayer {
   void on_connected(PeerId peer, Instant now) override;
   void on_disconnected(PeerId peer, Instant now) override;
   void close(PeerId peer, Instant now) override;
+  void abandon(PeerId, const Bytes&, Instant) override {}
   std::size_t peer_max_message_size(PeerId peer) const override;
   bool peer_supports_block_wise(PeerId peer) const override;
   std::size_t peer_count() const override { return peers_.size(); }
 
-  // Sends a Ping (RFC 8323 5.4); a missing Pong aborts the connection.
-  void ping(PeerId peer, Instant now);
+  // Sends a Ping (RFC 8323 5.4) and returns its token; the Pong reaches the sink as
+  // on_acknowledged(token), a missing Pong aborts the connection.
+  std::optional<Bytes> ping(PeerId peer, Instant now);
   // Sends Abort with a diagnostic payload and closes (RFC 8323 5.6).
   void abort(PeerId peer, std::string_view diagnostic, Instant now);
   const PeerCapabilities* capabilities(PeerId peer) const;
@@ -58,11 +60,13 @@ class StreamLayer final : public MessageLayer {
     Instant csm_deadline{};
     std::optional<Bytes> ping_token;
     Instant pong_deadline{};
+    std::uint64_t generation = 0;  // tells this connection's timers from an earlier one's
   };
   enum class TimerKind : std::uint8_t { kKeepAlive, kPongTimeout, kCsmTimeout };
   struct TimerEntry {
     PeerId peer;
     TimerKind kind;
+    std::uint64_t generation;
   };
 
   Peer& peer_state(PeerId peer, Instant now);
@@ -76,6 +80,7 @@ class StreamLayer final : public MessageLayer {
   Random& random_;
   std::unordered_map<PeerId, Peer> peers_;
   TimerQueue<TimerEntry> timers_;
+  std::uint64_t next_generation_ = 1;
 };
 
 }  // namespace tether::coap

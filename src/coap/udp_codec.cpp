@@ -119,7 +119,7 @@ void encode_udp(const Message& m, Bytes& out) {
   if (m.token.size() > kMaxTokenLength) throw std::invalid_argument("token longer than 8 bytes");
   out.reserve(out.size() + 4 + m.token.size() + options_and_payload_size(m));
   out.push_back(
-      static_cast<std::uint8_t>(0x40 | static_cast<std::uint8_t>(m.type) << 4 | m.token.size()));
+      static_cast<std::uint8_t>(0x40u | static_cast<unsigned>(m.type) << 4 | m.token.size()));
   out.push_back(m.code.value);
   out.push_back(static_cast<std::uint8_t>(m.message_id >> 8));
   out.push_back(static_cast<std::uint8_t>(m.message_id & 0xff));
