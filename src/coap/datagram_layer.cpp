@@ -40,9 +40,7 @@ Duration DatagramLayer::initial_timeout() {
 }
 
 void DatagramLayer::send(PeerId peer, Message m, Instant now) {
-  auto [it, fresh] = peers_.try_emplace(peer);
-  Peer& p = it->second;
-  if (fresh) p.next_mid = static_cast<std::uint16_t>(random_.next_u32());  // RFC 7252 4.4
+  Peer& p = peer_state(peer);
   if (m.type == Type::kConfirmable) {
     if (p.outgoing.size() >= config_.params.nstart) {
       if (p.queued.size() >= config_.max_queued_per_peer) {
@@ -57,6 +55,7 @@ void DatagramLayer::send(PeerId peer, Message m, Instant now) {
     return;
   }
   m.message_id = p.next_mid++;
+  p.last_mid_at = now;
   if (m.type == Type::kNonConfirmable && !m.code.is_empty()) {
     if (p.recent_non.size() >= config_.max_dedup_entries_per_peer) p.recent_non.pop_front();
     const Instant expires = now + config_.params.non_lifetime();
@@ -69,6 +68,7 @@ void DatagramLayer::send(PeerId peer, Message m, Instant now) {
 
 void DatagramLayer::start_con(PeerId peer, Peer& p, Message m, Instant now) {
   m.message_id = p.next_mid++;
+  p.last_mid_at = now;
   Outgoing out;
   out.token = m.token;
   out.wire = encode_udp(m);
@@ -145,9 +145,7 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
     return;
   }
   Message m = std::move(*decoded);
-  auto [it, fresh] = peers_.try_emplace(peer);
-  Peer& p = it->second;
-  if (fresh) p.next_mid = static_cast<std::uint16_t>(random_.next_u32());
+  Peer& p = peer_state(peer);
   const std::uint16_t mid = m.message_id;
 
   switch (m.type) {
@@ -218,7 +216,7 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
       break;
     }
   }
-  forget_if_idle(peer);
+  forget_if_idle(peer, now);
 }
 
 void DatagramLayer::finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now) {
@@ -270,6 +268,11 @@ void DatagramLayer::on_timer(Instant now) {
         send_empty(peer, Type::kAcknowledgement, entry->mid, &it->second, now);
         break;
       }
+      case TimerKind::kRetiredExpiry: {
+        auto it = retired_.find(peer);
+        if (it != retired_.end() && it->second.until <= now) retired_.erase(it);
+        break;
+      }
       case TimerKind::kDedupExpiry: {
         auto it = peers_.find(peer);
         if (it == peers_.end()) break;
@@ -285,7 +288,7 @@ void DatagramLayer::on_timer(Instant now) {
         break;
       }
     }
-    forget_if_idle(peer);
+    forget_if_idle(peer, now);
   }
 }
 
@@ -295,6 +298,7 @@ void DatagramLayer::close(PeerId peer, Instant now) {
   std::vector<Bytes> tokens;
   for (auto& [mid, out] : it->second.outgoing) tokens.push_back(out.token);
   for (auto& q : it->second.queued) tokens.push_back(q.message.token);
+  retire(peer, it->second, now);
   peers_.erase(it);
   for (auto& t : tokens) sink_.on_failed(peer, t, Failure::kClosed, now);
 }
@@ -307,17 +311,41 @@ void DatagramLayer::abandon(PeerId peer, const Bytes& token, Instant now) {
   const auto before = p.outgoing.size();
   std::erase_if(p.outgoing, [&](const auto& kv) { return kv.second.token == token; });
   if (p.outgoing.size() != before) drain_queue(peer, p, now);
-  forget_if_idle(peer);
+  forget_if_idle(peer, now);
 }
 
-void DatagramLayer::forget_if_idle(PeerId peer) {
+DatagramLayer::Peer& DatagramLayer::peer_state(PeerId peer) {
+  auto [it, fresh] = peers_.try_emplace(peer);
+  if (fresh) {
+    // RFC 7252 4.4: a new peer starts at a random MID; a peer forgotten recently carries on
+    // where it stopped, so no MID repeats within EXCHANGE_LIFETIME.
+    auto retired = retired_.find(peer);
+    if (retired != retired_.end()) {
+      it->second.next_mid = retired->second.next_mid;
+      retired_.erase(retired);
+    } else {
+      it->second.next_mid = static_cast<std::uint16_t>(random_.next_u32());
+    }
+  }
+  return it->second;
+}
+
+void DatagramLayer::forget_if_idle(PeerId peer, Instant now) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   const Peer& p = it->second;
   if (p.outgoing.empty() && p.queued.empty() && p.seen.empty() && p.awaiting.empty() &&
       p.recent_non.empty()) {
+    retire(peer, p, now);
     peers_.erase(it);
   }
+}
+
+void DatagramLayer::retire(PeerId peer, const Peer& p, Instant now) {
+  if (!p.last_mid_at || *p.last_mid_at + config_.params.exchange_lifetime() <= now) return;
+  const Instant until = *p.last_mid_at + config_.params.exchange_lifetime();
+  retired_[peer] = Retired{p.next_mid, until};
+  timers_.schedule(until, TimerEntry{peer, TimerKind::kRetiredExpiry, 0});
 }
 
 }  // namespace tether::coap

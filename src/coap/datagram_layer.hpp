@@ -67,6 +67,7 @@ class DatagramLayer final : public MessageLayer {
   };
   struct Peer {
     std::uint16_t next_mid = 0;
+    std::optional<Instant> last_mid_at;  // when we last used a MID towards this peer
     std::unordered_map<std::uint16_t, Outgoing> outgoing;  // our CONs awaiting ACK/RST
     std::deque<Queued> queued;                             // CONs held back by NSTART
     std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
@@ -74,7 +75,12 @@ class DatagramLayer final : public MessageLayer {
     std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
     std::deque<RecentNon> recent_non;  // our NONs, so an RST can name the token
   };
-  enum class TimerKind : std::uint8_t { kRetransmit, kDedupExpiry, kEmptyAck };
+  enum class TimerKind : std::uint8_t { kRetransmit, kDedupExpiry, kEmptyAck, kRetiredExpiry };
+  // What survives of a forgotten peer until its MIDs may be reused: 4 bytes and a deadline.
+  struct Retired {
+    std::uint16_t next_mid;
+    Instant until;
+  };
   struct TimerEntry {
     PeerId peer;
     TimerKind kind;
@@ -90,7 +96,9 @@ class DatagramLayer final : public MessageLayer {
   void finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now);
   void drain_queue(PeerId peer, Peer& p, Instant now);
   void on_retransmit_timer(PeerId peer, std::uint16_t mid, Instant now);
-  void forget_if_idle(PeerId peer);
+  Peer& peer_state(PeerId peer);
+  void forget_if_idle(PeerId peer, Instant now);
+  void retire(PeerId peer, const Peer& p, Instant now);
   Duration initial_timeout();
 
   DatagramLayerConfig config_;
@@ -98,6 +106,7 @@ class DatagramLayer final : public MessageLayer {
   Outbox& outbox_;
   Random& random_;
   std::unordered_map<PeerId, Peer> peers_;
+  std::unordered_map<PeerId, Retired> retired_;
   TimerQueue<TimerEntry> timers_;
 };
 

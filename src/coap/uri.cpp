@@ -84,16 +84,21 @@ Result<Uri> parse_uri(std::string_view text) {
   }
   std::string_view path = rest.substr(0, rest.find('?'));
   std::string_view query = rest.size() > path.size() ? rest.substr(path.size() + 1) : "";
-  std::size_t start = path.empty() ? 0 : 1;
-  while (start < path.size()) {
-    auto end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    auto seg = percent_decode(path.substr(start, end - start));
-    if (!seg) return seg.error();
-    if (!(end == path.size() && seg->empty())) uri.path.push_back(std::move(*seg));
-    start = end + 1;
+  // RFC 7252 6.4 step 8: "" and "/" carry no Uri-Path; otherwise every segment does, so
+  // a trailing slash yields a final empty segment ("/a/" names a different resource).
+  if (path.size() > 1) {
+    std::size_t start = 1;
+    for (;;) {
+      auto end = path.find('/', start);
+      if (end == std::string_view::npos) end = path.size();
+      auto seg = percent_decode(path.substr(start, end - start));
+      if (!seg) return seg.error();
+      uri.path.push_back(std::move(*seg));
+      if (end == path.size()) break;
+      start = end + 1;
+    }
   }
-  start = 0;
+  std::size_t start = 0;
   while (start < query.size()) {
     auto end = query.find('&', start);
     if (end == std::string_view::npos) end = query.size();

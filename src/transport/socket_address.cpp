@@ -30,7 +30,6 @@ Result<SocketAddress> SocketAddress::resolve(const std::string& host, std::uint1
 }
 
 Result<SocketAddress> SocketAddress::any(int family, std::uint16_t port) {
-  SocketAddress a;
   if (family == AF_INET) {
     sockaddr_in sin{};
     sin.sin_family = AF_INET;

@@ -124,3 +124,32 @@ TEST(Lifecycle, ClosingADatagramPeerEndsItsObservations) {
 
 }  // namespace
 }  // namespace tether::coap
+
+namespace tether::coap {
+namespace {
+
+// RFC 7252 4.4: a peer whose state was forgotten between requests must not reuse a MID the
+// other side still remembers, or it would get another request's cached reply.
+TEST(Lifecycle, MessageIdsDoNotRepeatWhenAnIdlePeerIsForgotten) {
+  SimNetwork net;
+  Node client({}, 1), server({}, 2);
+  net.add(kClientAddr, client);
+  net.add(kServerAddr, server);
+  server.endpoint.set_request_handler([&](PeerId, const Message& req, Responder r) {
+    r.respond(make_response(req, codes::kContent), net.now());
+  });
+  std::size_t ok = 0;
+  std::size_t failed = 0;
+  for (int i = 0; i < 3000; ++i) {
+    client.endpoint.request(
+        kServerAddr, con_get("/3/0/0"), [&](Result<Message> r) { (r ? ok : failed) += 1; },
+        net.now());
+    net.settle();
+    net.run_for(Duration{1});
+  }
+  EXPECT_EQ(ok, 3000u);
+  EXPECT_EQ(failed, 0u);
+}
+
+}  // namespace
+}  // namespace tether::coap
