@@ -56,17 +56,21 @@ std::uint16_t SocketAddress::port() const {
 
 std::string SocketAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
+  std::string out;
+  // Built by append: GCC 12 at -O3 warns falsely (-Wrestrict) on chained operator+.
   if (family() == AF_INET) {
     inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
               sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(port());
-  }
-  if (family() == AF_INET6) {
+    out.append(buf);
+  } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
               sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
+    out.append("[").append(buf).append("]");
+  } else {
+    return "?";
   }
-  return "?";
+  out.append(":").append(std::to_string(port()));
+  return out;
 }
 
 std::string SocketAddress::key() const {
