@@ -21,6 +21,11 @@ extern "C" void on_signal(int) {
   g_stop = 1;
 }
 
+// IPv6 literals go in brackets inside a URI.
+std::string host_for_uri(const std::string& host) {
+  return host.find(':') == std::string::npos ? host : "[" + host + "]";
+}
+
 Bytes large_body() {
   // 100 KiB of numbered lines, so a corrupted or reordered block shows in a diff.
   Bytes body;
@@ -167,7 +172,7 @@ int coap_serve(const std::vector<std::string>& args) {
     udp_transport = std::make_unique<transport::UdpTransport>(loop, config, random,
                                                               transport::UdpOptions{bind, port});
     server.attach(*udp_transport);
-    std::fprintf(stderr, "tether coap serve: coap://%s:%u (UDP)\n", bind.c_str(),
+    std::fprintf(stderr, "tether coap serve: coap://%s:%u (UDP)\n", host_for_uri(bind).c_str(),
                  udp_transport->local_port());
   }
   if (tcp) {
@@ -176,7 +181,7 @@ int coap_serve(const std::vector<std::string>& args) {
     options.port = port;
     tcp_transport = std::make_unique<transport::TcpTransport>(loop, config, random, options);
     server.attach(*tcp_transport);
-    std::fprintf(stderr, "tether coap serve: coap+tcp://%s:%u (TCP)\n", bind.c_str(),
+    std::fprintf(stderr, "tether coap serve: coap+tcp://%s:%u (TCP)\n", host_for_uri(bind).c_str(),
                  tcp_transport->local_port());
   }
   loop.schedule(loop.now() + interval, [&] { server.tick(interval, notify_type); });

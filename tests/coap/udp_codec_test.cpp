@@ -8,41 +8,15 @@
 #include <string_view>
 #include <vector>
 
+#include "coap/hex.hpp"
 #include "coap/udp_codec.hpp"
 
 namespace tether::coap {
 
-// Readable failure output; internal linkage so other test files may have their own.
-[[maybe_unused]] static void PrintTo(const Message& m, std::ostream* os) {
-  *os << m.summary() << " options=" << m.options.size() << " payload=" << to_hex(m.payload);
-}
-
 namespace {
 
-// "40 01 7d 34" -> bytes; spaces are ignored.
-Bytes hex(std::string_view text) {
-  Bytes out;
-  int hi = -1;
-  for (char c : text) {
-    int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    if (v < 0) continue;
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  return out;
-}
-
-Bytes concat(Bytes a, const Bytes& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
+using testing_hex::concat;
+using testing_hex::hex;
 
 // Encodes, compares with the expected wire bytes, decodes them back and compares again.
 void expect_wire(const Message& m, const Bytes& wire) {
