@@ -48,7 +48,7 @@ void DatagramLayer::send(PeerId peer, Message m, Instant now) {
         sink_.on_failed(peer, token, Failure::kOverflow, now);
         return;
       }
-      p.queued.push_back(Queued{std::move(m)});
+      p.queued.push_back(std::move(m));
       return;
     }
     start_con(peer, p, std::move(m), now);
@@ -226,7 +226,7 @@ void DatagramLayer::finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Ins
 
 void DatagramLayer::drain_queue(PeerId peer, Peer& p, Instant now) {
   while (p.outgoing.size() < config_.params.nstart && !p.queued.empty()) {
-    Message m = std::move(p.queued.front().message);
+    Message m = std::move(p.queued.front());
     p.queued.pop_front();
     start_con(peer, p, std::move(m), now);
   }
@@ -297,7 +297,7 @@ void DatagramLayer::close(PeerId peer, Instant now) {
   if (it == peers_.end()) return;
   std::vector<Bytes> tokens;
   for (auto& [mid, out] : it->second.outgoing) tokens.push_back(out.token);
-  for (auto& q : it->second.queued) tokens.push_back(q.message.token);
+  for (auto& q : it->second.queued) tokens.push_back(q.token);
   retire(peer, it->second, now);
   peers_.erase(it);
   for (auto& t : tokens) sink_.on_failed(peer, t, Failure::kClosed, now);
@@ -307,7 +307,7 @@ void DatagramLayer::abandon(PeerId peer, const Bytes& token, Instant now) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   Peer& p = it->second;
-  std::erase_if(p.queued, [&](const Queued& q) { return q.message.token == token; });
+  std::erase_if(p.queued, [&](const Message& q) { return q.token == token; });
   const auto before = p.outgoing.size();
   std::erase_if(p.outgoing, [&](const auto& kv) { return kv.second.token == token; });
   if (p.outgoing.size() != before) drain_queue(peer, p, now);

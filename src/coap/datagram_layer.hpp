@@ -50,9 +50,6 @@ class DatagramLayer final : public MessageLayer {
     Duration timeout{};
     Instant deadline{};
   };
-  struct Queued {
-    Message message;
-  };
   struct Seen {
     Instant expires{};
     Bytes reply;  // cached ACK/RST/piggybacked response; empty while the handler works
@@ -69,7 +66,7 @@ class DatagramLayer final : public MessageLayer {
     std::uint16_t next_mid = 0;
     std::optional<Instant> last_mid_at;  // when we last used a MID towards this peer
     std::unordered_map<std::uint16_t, Outgoing> outgoing;  // our CONs awaiting ACK/RST
-    std::deque<Queued> queued;                             // CONs held back by NSTART
+    std::deque<Message> queued;                            // CONs held back by NSTART
     std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
     std::deque<std::uint16_t> seen_order;
     std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests

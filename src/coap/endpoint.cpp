@@ -46,6 +46,29 @@ std::string body_key(const Message& m) {
 }
 
 constexpr std::size_t kHeaderAllowance = 64;  // room for header, token and options
+
+// Block `num` of `full` in 2^(szx+4)-byte blocks (RFC 7959 2.2); 4.02 past the end. Copies
+// only the slice, so serving block after block from the cache stays cheap.
+Message block_of(const Message& full, std::uint8_t szx, std::uint32_t num) {
+  const std::size_t size = std::size_t{1} << (szx + 4);
+  const std::size_t offset = static_cast<std::size_t>(num) * size;
+  Message r;
+  if (offset >= full.payload.size() && !(offset == 0 && full.payload.empty())) {
+    r.code = codes::kBadOption;
+    r.payload = to_bytes("block number beyond the representation");
+    return r;
+  }
+  const std::size_t end = std::min(full.payload.size(), offset + size);
+  r.type = full.type;
+  r.code = full.code;
+  r.token = full.token;
+  r.options = full.options;
+  r.payload.assign(full.payload.begin() + static_cast<std::ptrdiff_t>(offset),
+                   full.payload.begin() + static_cast<std::ptrdiff_t>(end));
+  set_block(r, option::kBlock2, BlockOption{num, end < full.payload.size(), szx});
+  if (num == 0) r.options.set_uint(option::kSize2, full.payload.size());
+  return r;
+}
 }  // namespace
 
 bool is_newer_notification(std::uint32_t v1, Instant t1, std::uint32_t v2, Instant t2) {
@@ -693,7 +716,9 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   }
 
   server->cache_key = representation_key(m);
-  if (block2 && block2->num > 0 && serve_cached_block(peer, m, *block2, now)) return;
+  if (block2 && block2->num > 0 && serve_cached_block(peer, m, server->cache_key, *block2, now)) {
+    return;
+  }
 
   const std::uint64_t id = next_id_++;
   server_.emplace(id, std::move(server));
@@ -711,55 +736,39 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   request_handler_(peer, m, Responder(this, id));
 }
 
-bool Endpoint::serve_cached_block(PeerId peer, const Message& request, const BlockOption& block2,
-                                  Instant now) {
-  const std::string key = peer_key(peer, representation_key(request));
-  auto it = block_cache_.find(key);
+bool Endpoint::serve_cached_block(PeerId peer, const Message& request, const std::string& cache_key,
+                                  const BlockOption& block2, Instant now) {
+  auto it = block_cache_.find(peer_key(peer, cache_key));
   if (it == block_cache_.end() || it->second->expires < now) return false;
-  Message full = it->second->full;
-  Message r = slice_for_block2(peer, representation_key(request), std::move(full), block2.szx,
-                               block2.num, now);
-  reply_now(peer, request, std::move(r), now);
+  reply_now(peer, request, block_of(it->second->full, block2.szx, block2.num), now);
   return true;
 }
 
-Message Endpoint::slice_for_block2(PeerId peer, const std::string& cache_key, Message full,
+Message Endpoint::slice_for_block2(PeerId peer, const std::string& cache_key, const Message& full,
                                    std::uint8_t szx, std::uint32_t num, Instant now) {
   const std::size_t size = std::size_t{1} << (szx + 4);
-  const std::size_t offset = static_cast<std::size_t>(num) * size;
-  if (offset >= full.payload.size() && !(offset == 0 && full.payload.empty())) {
-    Message r;
-    r.code = codes::kBadOption;
-    r.payload = to_bytes("block number beyond the representation");
-    return r;
-  }
-  const std::size_t end = std::min(full.payload.size(), offset + size);
-  const bool more = end < full.payload.size();
+  if (num == 0 && full.payload.size() > size) cache_representation(peer, cache_key, full, now);
+  return block_of(full, szx, num);
+}
+
+void Endpoint::cache_representation(PeerId peer, const std::string& cache_key, const Message& full,
+                                    Instant now) {
   const std::string key = peer_key(peer, cache_key);
-  if (more && num == 0) {
-    std::size_t& used = block_cache_bytes_[peer];
-    if (auto old = block_cache_.find(key); old != block_cache_.end()) {
-      used -= old->second->full.payload.size();
-      block_cache_.erase(old);
-    }
-    if (used + full.payload.size() <= config_.max_block_cache_per_peer) {
-      auto cached = std::make_unique<CachedBody>();
-      cached->full = full;
-      cached->full.options.remove(option::kObserve);
-      cached->expires = now + config_.block_cache_lifetime;
-      used += full.payload.size();
-      timers_.schedule(cached->expires, TimerEntry{TimerKind::kCacheExpiry, 0, key});
-      block_cache_[key] = std::move(cached);
-    }
-    if (used == 0) block_cache_bytes_.erase(peer);
+  std::size_t& used = block_cache_bytes_[peer];
+  if (auto old = block_cache_.find(key); old != block_cache_.end()) {
+    used -= old->second->full.payload.size();
+    block_cache_.erase(old);
   }
-  Message r = std::move(full);
-  const std::size_t total = r.payload.size();
-  r.payload = Bytes(r.payload.begin() + static_cast<std::ptrdiff_t>(offset),
-                    r.payload.begin() + static_cast<std::ptrdiff_t>(end));
-  set_block(r, option::kBlock2, BlockOption{num, more, szx});
-  if (num == 0) r.options.set_uint(option::kSize2, total);
-  return r;
+  if (used + full.payload.size() <= config_.max_block_cache_per_peer) {
+    auto cached = std::make_unique<CachedBody>();
+    cached->full = full;
+    cached->full.options.remove(option::kObserve);
+    cached->expires = now + config_.block_cache_lifetime;
+    used += full.payload.size();
+    timers_.schedule(cached->expires, TimerEntry{TimerKind::kCacheExpiry, 0, key});
+    block_cache_[key] = std::move(cached);
+  }
+  if (used == 0) block_cache_bytes_.erase(peer);
 }
 
 std::optional<ObservationId> Endpoint::send_response(std::uint64_t server_id, Message response,
@@ -809,7 +818,7 @@ std::optional<ObservationId> Endpoint::send_response(std::uint64_t server_id, Me
   if (response.code.is_success() && block_wise_ok &&
       (ex->block2 || response.payload.size() > block_size)) {
     const std::uint32_t num = ex->block2 ? ex->block2->num : 0;
-    response = slice_for_block2(peer, ex->cache_key, std::move(response), szx, num, now);
+    response = slice_for_block2(peer, ex->cache_key, response, szx, num, now);
   }
   reply_now(peer, ex->wire, std::move(response), now);
   return observation;
@@ -834,7 +843,7 @@ bool Endpoint::notify(ObservationId id, Message content, Type type, Instant now)
   const std::size_t block_size = std::size_t{1} << (obs.szx + 4);
   if (content.payload.size() > block_size && layer_->peer_supports_block_wise(peer)) {
     // RFC 7959 3.4: the notification carries block 0; the client fetches the rest.
-    content = slice_for_block2(peer, obs.cache_key, std::move(content), obs.szx, 0, now);
+    content = slice_for_block2(peer, obs.cache_key, content, obs.szx, 0, now);
     content.type = type;
     content.token = obs.token;
   }

@@ -145,10 +145,13 @@ class Endpoint final : private MessageSink {
   std::optional<ObservationId> send_response(std::uint64_t server_id, Message response,
                                              Instant now);
   void reply_now(PeerId peer, const Message& request, Message response, Instant now);
-  bool serve_cached_block(PeerId peer, const Message& request, const BlockOption& block2,
-                          Instant now);
-  Message slice_for_block2(PeerId peer, const std::string& cache_key, Message full,
+  bool serve_cached_block(PeerId peer, const Message& request, const std::string& cache_key,
+                          const BlockOption& block2, Instant now);
+  // Block `num` of `full`; block 0 of a multi-block body also caches it for the later blocks.
+  Message slice_for_block2(PeerId peer, const std::string& cache_key, const Message& full,
                            std::uint8_t szx, std::uint32_t num, Instant now);
+  void cache_representation(PeerId peer, const std::string& cache_key, const Message& full,
+                            Instant now);
   void end_observation(ObservationId id, Failure why);
   bool echo_is_fresh(PeerId peer, const Message& request, Instant now);
 

@@ -15,12 +15,6 @@ using sim::SimNetwork;
 constexpr PeerId kClientAddr = 1;
 constexpr PeerId kServerAddr = 2;
 
-Message con_get(std::string_view path) {
-  Message m = make_request(codes::kGet, path);
-  m.type = Type::kConfirmable;
-  return m;
-}
-
 bool has_path(const Packet& p, std::string_view path) {
   return p.message && p.message->code.is_request() && p.message->path() == path;
 }
@@ -33,7 +27,7 @@ TEST(Lifecycle, CancelledRequestIsNotRetransmitted) {
   net.drop_if([](const Packet& p) { return p.from == kClientAddr; });  // server unreachable
   Recorder rec;
   const RequestId id =
-      client.endpoint.request(kServerAddr, con_get("/a"), rec.handler(), net.now());
+      client.endpoint.request(kServerAddr, sim::get("/a"), rec.handler(), net.now());
   net.run_for(Duration{1000});  // before the first retransmission (>= ACK_TIMEOUT = 2 s)
   client.endpoint.cancel(id, false, net.now());
   net.run_for(Duration{120'000});
@@ -51,9 +45,9 @@ TEST(Lifecycle, CancelledRequestWaitingForNstartIsNeverSent) {
   });
   net.drop_nth(1);  // the first request is lost, so the second waits behind NSTART = 1
   Recorder first, second;
-  client.endpoint.request(kServerAddr, con_get("/first"), first.handler(), net.now());
+  client.endpoint.request(kServerAddr, sim::get("/first"), first.handler(), net.now());
   const RequestId queued =
-      client.endpoint.request(kServerAddr, con_get("/second"), second.handler(), net.now());
+      client.endpoint.request(kServerAddr, sim::get("/second"), second.handler(), net.now());
   client.endpoint.cancel(queued, false, net.now());
   net.run_for(Duration{60'000});
   ASSERT_EQ(first.size(), 1u);
@@ -109,7 +103,7 @@ TEST(Lifecycle, ClosingADatagramPeerEndsItsObservations) {
   std::vector<Failure> ended;
   server.endpoint.set_observation_ended_handler(
       [&](ObservationId, Failure why) { ended.push_back(why); });
-  Message obs = con_get("/3303/0/5700");
+  Message obs = sim::get("/3303/0/5700");
   obs.set_observe(0);
   Recorder rec;
   client.endpoint.request(kServerAddr, std::move(obs), rec.handler(), net.now());
@@ -142,7 +136,7 @@ TEST(Lifecycle, MessageIdsDoNotRepeatWhenAnIdlePeerIsForgotten) {
   std::size_t failed = 0;
   for (int i = 0; i < 3000; ++i) {
     client.endpoint.request(
-        kServerAddr, con_get("/3/0/0"), [&](Result<Message> r) { (r ? ok : failed) += 1; },
+        kServerAddr, sim::get("/3/0/0"), [&](Result<Message> r) { (r ? ok : failed) += 1; },
         net.now());
     net.settle();
     net.run_for(Duration{1});
