@@ -1,0 +1,38 @@
+#pragma once
+// Every known object definition, by ID and object version. Loaded from the definitions the
+// stack ships (models/ in the source tree, compiled in) and from users' XML files.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.hpp"
+#include "lwm2m/model/object_definition.hpp"
+
+namespace tether::lwm2m::model {
+
+class ObjectRegistry : public Model {
+ public:
+  // A registry holding the definitions shipped with Tether.
+  static ObjectRegistry with_builtin();
+
+  // Adds or replaces the definition for (id, version).
+  void add(ObjectDefinition definition);
+  // The newest version of an object.
+  const ObjectDefinition* object(std::uint16_t object_id) const override;
+  const ObjectDefinition* find(std::uint16_t object_id, std::string_view version) const;
+  std::vector<const ObjectDefinition*> all() const;
+
+  // Parses one LWM2M.xsd document (one or more <Object> elements) and adds its objects.
+  Result<std::size_t> load_xml(std::string_view xml, std::string_view origin = "xml");
+  Result<std::size_t> load_file(const std::string& path);
+  // Every *.xml file in a folder (not recursive); the first bad file fails the load.
+  Result<std::size_t> load_directory(const std::string& path);
+
+ private:
+  std::map<std::pair<std::uint16_t, std::string>, ObjectDefinition> definitions_;
+};
+
+}  // namespace tether::lwm2m::model
