@@ -1,0 +1,75 @@
+#include "lwm2m/format/cbor_io.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/hex_bytes.hpp"
+
+namespace tether::lwm2m::format::cbor {
+namespace {
+
+Bytes write(auto&& fill) {
+  Bytes out;
+  Writer w(out);
+  fill(w);
+  return out;
+}
+
+TEST(CborIo, WritesShortestForms) {
+  // RFC 8949 Appendix A examples.
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.integer(-1000); })), "3903e7");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.unsigned_integer(1000000); })), "1a000f4240");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.floating(1.5); })), "f93e00");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.floating(65504.0); })), "f97bff");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.floating(100000.0); })), "fa47c35000");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.floating(1.1); })), "fb3ff199999999999a");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.floating(5.960464477539063e-8); })), "f90001");
+  EXPECT_EQ(to_hex(write([](Writer& w) { w.text("IETF"); })), "6449455446");
+  EXPECT_EQ(to_hex(write([](Writer& w) {
+              w.map(1);
+              w.integer(-2);
+              w.array(0);
+            })),
+            "a121"
+            "80");
+}
+
+TEST(CborIo, ReadsHeadsAndSkipsNestedItems) {
+  Bytes in = write([](Writer& w) {
+    w.array(3);
+    w.integer(-5);
+    w.map(1);
+    w.text("k");
+    w.bytes(Bytes{1, 2});
+    w.floating(0.5);
+  });
+  Reader r(in);
+  auto array = r.next();
+  ASSERT_TRUE(array);
+  EXPECT_EQ(array->kind, Kind::kArray);
+  EXPECT_EQ(array->count, 3u);
+  auto neg = r.next();
+  EXPECT_EQ(*to_int64(*neg), -5);
+  auto map = r.next();
+  ASSERT_TRUE(r.skip(*map, 4));
+  auto f = r.next();
+  EXPECT_EQ(f->kind, Kind::kFloat);
+  EXPECT_EQ(f->number, 0.5);
+  EXPECT_TRUE(r.at_end());
+}
+
+TEST(CborIo, RejectsTruncatedMalformedAndOpenStrings) {
+  for (const char* hex : {"19", "62610", "5f4101ff", "7f6161ff", "1c", "f8", "f0"}) {
+    Bytes in = test_support::hex(hex);
+    Reader r(in);
+    auto item = r.next();
+    EXPECT_FALSE(item) << hex;
+  }
+  Bytes deep(40, 0x81);
+  deep.push_back(0x00);
+  Reader r(deep);
+  auto head = r.next();
+  EXPECT_FALSE(r.skip(*head, 16));
+}
+
+}  // namespace
+}  // namespace tether::lwm2m::format::cbor
