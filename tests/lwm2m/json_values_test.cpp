@@ -1,0 +1,55 @@
+#include "lwm2m/json_values.hpp"
+
+#include <gtest/gtest.h>
+
+#include "lwm2m/random_tree.hpp"
+
+namespace tether::lwm2m {
+namespace {
+
+TEST(JsonValues, WritesTypedValuesByPath) {
+  Tree t;
+  ASSERT_TRUE(t.set(Path{30000, 0, 0}, Value("a\"b")));
+  ASSERT_TRUE(t.set(Path{30000, 0, 5}, Value(Bytes{1, 2, 3})));
+  ASSERT_TRUE(t.set(Path{30000, 0, 7}, Value(Objlnk{3, 0})));
+  ASSERT_TRUE(t.set(Path{30000, 0, 6}, Value(Time{1700000000})));
+  ASSERT_TRUE(t.set(Path{30000, 0, 10, 2}, Value(-4)));
+  EXPECT_EQ(records_to_json(t.records()),
+            R"({"/30000/0/0":"a\"b","/30000/0/10/2":-4,"/30000/0/5":"AQID",)"
+            R"("/30000/0/6":1700000000,"/30000/0/7":"3:0"})");
+}
+
+TEST(JsonValues, ReadsBackEveryTypeThroughTheModel) {
+  std::mt19937_64 rng(7);
+  const testing::RandomModel model;
+  for (int i = 0; i < 100; ++i) {
+    const auto records = testing::random_tree(rng).records();
+    auto back = records_from_json(records_to_json(records), model);
+    ASSERT_TRUE(back) << back.error().reason;
+    EXPECT_EQ(*back, records);
+  }
+}
+
+TEST(JsonValues, KeepsTimesInTheArrayForm) {
+  std::vector<Record> records{{Path{3303, 0, 5700}, Value(21.5), 1.5},
+                              {Path{3303, 0, 5700}, Value(22.0), 2.0}};
+  auto text = records_to_json(records);
+  EXPECT_EQ(text.front(), '[');
+  auto back = records_from_json(text, model::Model::empty());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, records);
+}
+
+TEST(JsonValues, RejectsWhatTheModelForbids) {
+  const testing::RandomModel model;
+  EXPECT_FALSE(records_from_json(R"({"/30000/0/1": 1.5})", model));  // Integer
+  EXPECT_FALSE(records_from_json(R"({"/30000/0/2": -1})", model));   // Unsigned
+  EXPECT_FALSE(records_from_json(R"({"/30000/0/5": "not base64!"})", model));
+  EXPECT_FALSE(records_from_json(R"({"/30000/0": 1})", model));  // not a resource
+  EXPECT_FALSE(records_from_json(R"({"/30000/0/1": [1]})", model));
+  EXPECT_FALSE(records_from_json(R"([{"path": "/1/0/1"}])", model));
+  EXPECT_FALSE(records_from_json("{", model));
+}
+
+}  // namespace
+}  // namespace tether::lwm2m
