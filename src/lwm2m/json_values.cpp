@@ -1,5 +1,6 @@
 #include "lwm2m/json_values.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 
@@ -88,6 +89,9 @@ Result<std::vector<Record>> records_from_json(std::string_view text, const model
       if (!r) return r.error();
       out.push_back(std::move(*r));
     }
+    // Object keys come back in text order; paths sort numerically ("/3/0/10" after "/3/0/9").
+    std::sort(out.begin(), out.end(),
+              [](const Record& a, const Record& b) { return a.path < b.path; });
     return out;
   }
   if (!j.is_array()) return fail("expected a JSON object or array");

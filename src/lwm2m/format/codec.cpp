@@ -1,28 +1,11 @@
 #include "lwm2m/format/codec.hpp"
 
-// TEMPORARY guards while the formats land; removed once every header exists.
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#if __has_include("lwm2m/format/tlv.hpp")
-#include "lwm2m/format/tlv.hpp"
-#define TETHER_HAS_TLV 1
-#endif
-#if __has_include("lwm2m/format/text.hpp")
-#include "lwm2m/format/text.hpp"
-#define TETHER_HAS_TEXT 1
-#endif
-#if __has_include("lwm2m/format/old_json.hpp")
+#include "lwm2m/format/lwm2m_cbor.hpp"
 #include "lwm2m/format/old_json.hpp"
-#define TETHER_HAS_OLD_JSON 1
-#endif
-#if __has_include("lwm2m/format/senml_json.hpp") && __has_include("lwm2m/format/senml_cbor.hpp")
 #include "lwm2m/format/senml_cbor.hpp"
 #include "lwm2m/format/senml_json.hpp"
-#define TETHER_HAS_SENML 1
-#endif
-#if __has_include("lwm2m/format/lwm2m_cbor.hpp")
-#include "lwm2m/format/lwm2m_cbor.hpp"
-#define TETHER_HAS_LWM2M_CBOR 1
-#endif
+#include "lwm2m/format/text.hpp"
+#include "lwm2m/format/tlv.hpp"
 
 namespace tether::lwm2m::format {
 namespace {
@@ -66,26 +49,18 @@ Result<Bytes> encode(ContentFormat format, const Path& path, const Tree& content
                      const model::Model& model) {
   if (auto under = check_under(path, content); !under) return under.error();
   switch (format) {
-#ifdef TETHER_HAS_TEXT
     case ContentFormat::kText:
       return text::encode(path, content, model);
     case ContentFormat::kOpaque:
       return opaque::encode(path, content, model);
-#endif
-#ifdef TETHER_HAS_TLV
     case ContentFormat::kTlv:
       return tlv::encode(path, content, model);
-#endif
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
       return senml_json::encode(path, content, model);
     case ContentFormat::kSenmlCbor:
       return senml_cbor::encode(path, content, model);
-#endif
-#ifdef TETHER_HAS_LWM2M_CBOR
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::encode(path, content, model);
-#endif
     default:
       return unsupported(format, "a read or write payload");
   }
@@ -94,30 +69,20 @@ Result<Bytes> encode(ContentFormat format, const Path& path, const Tree& content
 Result<Tree> decode(ContentFormat format, const Path& path, ByteView payload,
                     const model::Model& model) {
   switch (format) {
-#ifdef TETHER_HAS_TEXT
     case ContentFormat::kText:
       return text::decode(path, payload, model);
     case ContentFormat::kOpaque:
       return opaque::decode(path, payload, model);
-#endif
-#ifdef TETHER_HAS_TLV
     case ContentFormat::kTlv:
       return tlv::decode(path, payload, model);
-#endif
-#ifdef TETHER_HAS_OLD_JSON
     case ContentFormat::kOldJson:
       return old_json::decode(path, payload, model);
-#endif
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
       return senml_json::decode(path, payload, model);
     case ContentFormat::kSenmlCbor:
       return senml_cbor::decode(path, payload, model);
-#endif
-#ifdef TETHER_HAS_LWM2M_CBOR
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::decode(path, payload, model);
-#endif
     default:
       return unsupported(format, "a read or write payload");
   }
@@ -126,18 +91,14 @@ Result<Tree> decode(ContentFormat format, const Path& path, ByteView payload,
 Result<Bytes> encode_records(ContentFormat format, std::span<const Record> records,
                              const model::Model& model) {
   switch (format) {
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
       return senml_json::encode_records(records, model);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
       return senml_cbor::encode_records(records, model);
-#endif
-#ifdef TETHER_HAS_LWM2M_CBOR
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::encode_records(records, model);
-#endif
     default:
       return unsupported(format, "composite records");
   }
@@ -146,22 +107,16 @@ Result<Bytes> encode_records(ContentFormat format, std::span<const Record> recor
 Result<std::vector<Record>> decode_records(ContentFormat format, ByteView payload,
                                            const model::Model& model) {
   switch (format) {
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
       return senml_json::decode_records(payload, model);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
       return senml_cbor::decode_records(payload, model);
-#endif
-#ifdef TETHER_HAS_LWM2M_CBOR
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::decode_records(payload, model);
-#endif
-#ifdef TETHER_HAS_OLD_JSON
     case ContentFormat::kOldJson:
       return old_json::decode_records(payload, model);
-#endif
     default:
       return unsupported(format, "composite records");
   }
@@ -169,14 +124,12 @@ Result<std::vector<Record>> decode_records(ContentFormat format, ByteView payloa
 
 Result<Bytes> encode_paths(ContentFormat format, std::span<const Path> paths) {
   switch (format) {
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
       return senml_json::encode_paths(paths);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
       return senml_cbor::encode_paths(paths);
-#endif
     default:
       return unsupported(format, "a path list");
   }
@@ -184,14 +137,12 @@ Result<Bytes> encode_paths(ContentFormat format, std::span<const Path> paths) {
 
 Result<std::vector<Path>> decode_paths(ContentFormat format, ByteView payload) {
   switch (format) {
-#ifdef TETHER_HAS_SENML
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
       return senml_json::decode_paths(payload);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
       return senml_cbor::decode_paths(payload);
-#endif
     default:
       return unsupported(format, "a path list");
   }
