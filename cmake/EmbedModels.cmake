@@ -1,0 +1,16 @@
+# Writes OUTPUT: a C++ file holding every models/*.xml document as a string, so the object
+# definitions Tether ships need no files at run time. Run with -DMODELS_DIR= -DOUTPUT=.
+file(GLOB files "${MODELS_DIR}/*.xml")
+list(SORT files)
+set(body "// Generated from models/*.xml by cmake/EmbedModels.cmake; do not edit.\n")
+string(APPEND body "#include <string_view>\n#include <utility>\n#include <vector>\n\n")
+string(APPEND body "namespace tether::lwm2m::model {\n\n")
+string(APPEND body "const std::vector<std::pair<std::string_view, std::string_view>>& builtin_models() {\n")
+string(APPEND body "  static const std::vector<std::pair<std::string_view, std::string_view>> kModels = {\n")
+foreach(f ${files})
+  get_filename_component(name "${f}" NAME)
+  file(READ "${f}" xml)
+  string(APPEND body "      {\"${name}\", R\"tether_xml(${xml})tether_xml\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kModels;\n}\n\n}  // namespace tether::lwm2m::model\n")
+file(WRITE "${OUTPUT}" "${body}")
