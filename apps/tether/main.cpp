@@ -1,5 +1,6 @@
 // tether: one command, subcommands per role. Today: `tether coap` (client tool and test
-// server); the LwM2M server, bootstrap server and client arrive as further subcommands.
+// server) and `tether lwm2m` (formats and models); the LwM2M server, bootstrap server and client
+// arrive as further subcommands.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -16,6 +17,8 @@ void usage() {
       "commands:\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
+      "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
+      "  lwm2m models [--models DIR] [-v]                     list object definitions\n"
       "  version\n"
       "\n"
       "Run 'tether coap --help' for the client and server options.\n",
@@ -41,6 +44,10 @@ int main(int argc, char** argv) {
         return tether::app::coap_serve(args);
       }
       return tether::app::coap_client(args);
+    }
+    if (args[0] == "lwm2m") {
+      args.erase(args.begin());
+      return tether::app::lwm2m_command(args);
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "tether: %s\n", e.what());
