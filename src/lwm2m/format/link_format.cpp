@@ -189,6 +189,8 @@ Result<RegistrationPayload> parse_registration(std::string_view text) {
       return bad("alternate path must start with /");
     out.alternate_path_link = true;
     out.alternate_path = link.target;
+    while (out.alternate_path.size() > 1 && out.alternate_path.back() == '/')
+      out.alternate_path.pop_back();
     if (const auto* ct = link.param("ct"); ct && ct->value) {
       if (auto ok = add_formats(out, *ct->value); !ok) return ok.error();
     }

@@ -270,6 +270,11 @@ Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& 
     case 1: {
       const auto* object = content.objects.find(path.object_id());
       if (!object) return out;
+      // A Create body without an instance ID is the bare resources.
+      if (object->instances.size() == 1 && object->instances.begin()->first == Path::kUnassigned) {
+        if (auto ok = put_resources(out, object->instances.begin()->second); !ok) return ok.error();
+        return out;
+      }
       for (const auto& [iid, instance] : object->instances) {
         Bytes inner;
         if (auto ok = put_resources(inner, instance); !ok) return ok.error();

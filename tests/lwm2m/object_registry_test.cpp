@@ -1,0 +1,101 @@
+// Object definitions: every object the stack needs ships in each version, users add their
+// own folder of XML, and bad definitions are refused whole.
+#include "lwm2m/model/object_registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "support/builtin_registry.hpp"
+
+namespace tether::lwm2m::model {
+namespace {
+
+using test_support::builtin_registry;
+
+std::string object_xml(int id, const std::string& version, const std::string& resources) {
+  return "<LWM2M><Object ObjectType=\"MODefinition\"><Name>Custom</Name><ObjectID>" +
+         std::to_string(id) + "</ObjectID><ObjectURN>urn:oma:lwm2m:x:" + std::to_string(id) +
+         "</ObjectURN><LWM2MVersion>1.1</LWM2MVersion><ObjectVersion>" + version +
+         "</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>"
+         "<Mandatory>Optional</Mandatory><Resources>" +
+         resources + "</Resources></Object></LWM2M>";
+}
+
+std::string item(int id, const char* ops, const char* multiple, const char* type) {
+  return "<Item ID=\"" + std::to_string(id) + "\"><Name>R" + std::to_string(id) +
+         "</Name><Operations>" + ops + "</Operations><MultipleInstances>" + multiple +
+         "</MultipleInstances><Mandatory>Optional</Mandatory><Type>" + type +
+         "</Type><RangeEnumeration>0..100</RangeEnumeration><Units>%</Units></Item>";
+}
+
+TEST(ObjectRegistry, ShipsEveryObjectTheStackNeeds) {
+  const auto& r = builtin_registry();
+  for (int id : {0, 1, 2, 3, 4, 5, 6, 7, 21, 23, 24, 3303, 3311}) {
+    EXPECT_NE(r.object(static_cast<std::uint16_t>(id)), nullptr) << id;
+  }
+  for (const char* v : {"1.0", "1.1", "1.2"}) {
+    EXPECT_NE(r.find(0, v), nullptr) << "Security " << v;
+    EXPECT_NE(r.find(1, v), nullptr) << "Server " << v;
+    EXPECT_NE(r.find(3, v), nullptr) << "Device " << v;
+  }
+  EXPECT_EQ(r.object(3)->version, "1.2");  // the newest by default
+  const auto* time = r.resource(3, 13);
+  ASSERT_NE(time, nullptr);
+  EXPECT_EQ(time->type, ResourceType::kTime);
+  EXPECT_TRUE(time->readable() && time->writable());
+  const auto* reboot = r.resource(3, 4);
+  ASSERT_NE(reboot, nullptr);
+  EXPECT_TRUE(reboot->executable());
+  EXPECT_EQ(reboot->type, ResourceType::kNone);
+  EXPECT_TRUE(r.resource(3, 6)->multiple);
+  EXPECT_EQ(r.resource(3303, 5700)->type, ResourceType::kFloat);
+  EXPECT_EQ(r.find(1, "1.0")->resource(23), nullptr);  // 1.1 added resources
+  EXPECT_NE(r.find(1, "1.1")->resource(23), nullptr);
+}
+
+TEST(ObjectRegistry, LoadsAFolderOfUserDefinitions) {
+  const auto dir = std::filesystem::temp_directory_path() / "tether_models_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "a.xml") << object_xml(
+      33000, "1.0", item(0, "RW", "Single", "Float") + item(1, "E", "Single", ""));
+  std::ofstream(dir / "b.xml") << object_xml(33000, "2.0", item(0, "R", "Multiple", "String"));
+  std::ofstream(dir / "notes.txt") << "ignored";
+  auto r = ObjectRegistry::with_builtin();
+  auto loaded = r.load_directory(dir.string());
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(loaded) << loaded.error().reason;
+  EXPECT_EQ(*loaded, 2U);
+  EXPECT_EQ(r.object(33000)->version, "2.0");
+  EXPECT_EQ(r.find(33000, "1.0")->resource(0)->type, ResourceType::kFloat);
+  EXPECT_EQ(r.find(33000, "1.0")->resource(0)->units, "%");
+  EXPECT_TRUE(r.resource(33000, 0)->multiple);
+}
+
+TEST(ObjectRegistry, RefusesBadDefinitionsWhole) {
+  const std::string bad[] = {
+      "<LWM2M><Object>",                                               // not well-formed
+      "<Other/>",                                                      // wrong root
+      "<LWM2M/>",                                                      // no objects
+      object_xml(70000, "1.0", ""),                                    // ID too large
+      object_xml(33001, "1.0", item(0, "RX", "Single", "Integer")),    // operations
+      object_xml(33001, "1.0", item(0, "R", "Sometimes", "Integer")),  // multiplicity
+      object_xml(33001, "1.0", item(0, "R", "Single", "Decimal")),     // type
+      object_xml(33001, "1.0", item(0, "R", "Single", "")),            // readable, no type
+      object_xml(33001, "1.0",
+                 item(0, "R", "Single", "Integer") + item(0, "R", "Single", "Integer")),
+  };
+  for (const auto& xml : bad) {
+    ObjectRegistry r;
+    EXPECT_FALSE(r.load_xml(xml).ok()) << xml;
+    EXPECT_EQ(r.object(33001), nullptr);
+  }
+  ObjectRegistry r;
+  EXPECT_FALSE(r.load_directory("/nonexistent/tether").ok());
+}
+
+}  // namespace
+}  // namespace tether::lwm2m::model
