@@ -1,0 +1,7 @@
+// Fuzzes TLV at one of several target paths; see format_fuzz.hpp for what is checked.
+#include "format_fuzz.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return fuzz_support::run(tether::lwm2m::format::ContentFormat::kTlv, data, size, true, false,
+                           false);
+}
