@@ -58,7 +58,9 @@ std::string join(const Attributes& attributes, char first, char separator) {
     out += out.empty() ? first : separator;
     out += name_of(a);
     out += '=';
-    out += format_double(*v);
+    // Periods, flags and hqmax are whole numbers; print them without an exponent.
+    out += is_period_like(a) || is_flag(a) ? std::to_string(static_cast<std::uint32_t>(*v))
+                                           : format_double(*v);
   }
   return out;
 }

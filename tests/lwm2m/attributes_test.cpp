@@ -138,6 +138,8 @@ TEST(WriteAttributes, SerialisesInTheQueryAndLinkForms) {
   EXPECT_EQ(a.to_query(), "pmin=10&pmax=60&gt=45.5&st=0.5");
   EXPECT_EQ(a.to_link_params(), ";pmin=10;pmax=60;gt=45.5;st=0.5");
   EXPECT_EQ(written(a.to_query(), Path{3, 0, 9}), a);
+  // Large periods stay in integer form (found by fuzz_attributes).
+  EXPECT_EQ(written("pmax=77000000", Path{3}, std::nullopt).to_query(), "pmax=77000000");
 }
 
 }  // namespace
