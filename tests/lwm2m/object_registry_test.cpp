@@ -73,6 +73,12 @@ TEST(ObjectRegistry, LoadsAFolderOfUserDefinitions) {
   EXPECT_EQ(r.find(33000, "1.0")->resource(0)->type, ResourceType::kFloat);
   EXPECT_EQ(r.find(33000, "1.0")->resource(0)->units, "%");
   EXPECT_TRUE(r.resource(33000, 0)->multiple);
+  // A copy answers from its own definitions, not the original's.
+  const ObjectRegistry copy = r;
+  r = ObjectRegistry();
+  ASSERT_NE(copy.object(33000), nullptr);
+  EXPECT_EQ(copy.object(33000)->version, "2.0");
+  EXPECT_EQ(r.object(33000), nullptr);
 }
 
 TEST(ObjectRegistry, RefusesBadDefinitionsWhole) {

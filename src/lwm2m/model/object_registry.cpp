@@ -2,18 +2,39 @@
 
 namespace tether::lwm2m::model {
 
-void ObjectRegistry::add(ObjectDefinition definition) {
-  auto key = std::make_pair(definition.id, definition.version);
-  definitions_.insert_or_assign(std::move(key), std::move(definition));
+ObjectRegistry::ObjectRegistry(const ObjectRegistry& other) : definitions_(other.definitions_) {
+  for (const auto& [key, definition] : definitions_) index_newest(key.first);
 }
 
-const ObjectDefinition* ObjectRegistry::object(std::uint16_t object_id) const {
+ObjectRegistry& ObjectRegistry::operator=(const ObjectRegistry& other) {
+  if (this != &other) {
+    definitions_ = other.definitions_;
+    newest_.clear();
+    for (const auto& [key, definition] : definitions_) index_newest(key.first);
+  }
+  return *this;
+}
+
+void ObjectRegistry::add(ObjectDefinition definition) {
+  const std::uint16_t id = definition.id;
+  auto key = std::make_pair(id, definition.version);
+  definitions_.insert_or_assign(std::move(key), std::move(definition));
+  index_newest(id);
+}
+
+// Decoders ask for the newest version once per value: keep the answer ready.
+void ObjectRegistry::index_newest(std::uint16_t object_id) {
   const ObjectDefinition* newest = nullptr;
   for (auto it = definitions_.lower_bound({object_id, std::string()});
        it != definitions_.end() && it->first.first == object_id; ++it) {
     if (!newest || compare_versions(it->second.version, newest->version) > 0) newest = &it->second;
   }
-  return newest;
+  newest_[object_id] = newest;
+}
+
+const ObjectDefinition* ObjectRegistry::object(std::uint16_t object_id) const {
+  auto it = newest_.find(object_id);
+  return it == newest_.end() ? nullptr : it->second;
 }
 
 const ObjectDefinition* ObjectRegistry::find(std::uint16_t object_id,

@@ -15,6 +15,14 @@ namespace tether::lwm2m::model {
 
 class ObjectRegistry : public Model {
  public:
+  ObjectRegistry() = default;
+  // Copies re-point their newest-version index at their own definitions.
+  ObjectRegistry(const ObjectRegistry& other);
+  ObjectRegistry& operator=(const ObjectRegistry& other);
+  ObjectRegistry(ObjectRegistry&&) noexcept = default;
+  ObjectRegistry& operator=(ObjectRegistry&&) noexcept = default;
+  ~ObjectRegistry() override = default;
+
   // A registry holding the definitions shipped with Tether.
   static ObjectRegistry with_builtin();
 
@@ -32,7 +40,10 @@ class ObjectRegistry : public Model {
   Result<std::size_t> load_directory(const std::string& path);
 
  private:
+  void index_newest(std::uint16_t object_id);
+
   std::map<std::pair<std::uint16_t, std::string>, ObjectDefinition> definitions_;
+  std::map<std::uint16_t, const ObjectDefinition*> newest_;  // points into definitions_
 };
 
 }  // namespace tether::lwm2m::model
