@@ -1,9 +1,8 @@
 // `tether lwm2m`: the data model and content formats from the command line. It converts
 // payloads to typed JSON and back, lists composite paths, and shows the object registry;
 // `--models DIR` adds a folder of object-definition XML files to the built-in ones.
+#include <cctype>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <stdexcept>
 #include <string>
@@ -36,15 +35,15 @@ constexpr const char* kHelp =
     "paths: Read-/Observe-Composite path lists, one path per line in text form.\n";
 
 Bytes read_input(const std::string& file) {
-  std::string data;
-  if (file.empty() || file == "-") {
-    data.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw std::invalid_argument("cannot read " + file);
-    data.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
-  return to_bytes(data);
+  const bool from_stdin = file.empty() || file == "-";
+  std::FILE* in = from_stdin ? stdin : std::fopen(file.c_str(), "rb");
+  if (!in) throw std::invalid_argument("cannot read " + file);
+  Bytes data;
+  std::uint8_t chunk[4096];
+  for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, in)) > 0;)
+    data.insert(data.end(), chunk, chunk + n);
+  if (!from_stdin) std::fclose(in);
+  return data;
 }
 
 Bytes from_hex_text(const Bytes& text) {
@@ -190,7 +189,9 @@ int lwm2m_command(const std::vector<std::string>& args) {
 
   if (*o.format == ContentFormat::kLinkFormat) {
     if (verb == "encode") throw std::invalid_argument("link-format payloads are written as text");
-    for (const auto& link : check(lwm2m::format::link_format::parse(to_string(input)))) {
+    std::string text = to_string(input);
+    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+    for (const auto& link : check(lwm2m::format::link_format::parse(text))) {
       std::printf("%s", link.target.c_str());
       for (const auto& p : link.params)
         std::printf(" %s%s%s", p.name.c_str(), p.value ? "=" : "", p.value ? p.value->c_str() : "");
