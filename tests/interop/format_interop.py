@@ -57,7 +57,7 @@ def lwm2m_cbor_to_values(node, prefix=()):
         return {"/" + "/".join(str(i) for i in prefix): node}
     out = {}
     for key, child in node.items():
-        ids = tuple(key) if isinstance(key, list) else (key,)
+        ids = tuple(key) if isinstance(key, (list, tuple)) else (key,)  # cbor2 gives tuples
         out.update(lwm2m_cbor_to_values(child, prefix + ids))
     return out
 
