@@ -6,8 +6,7 @@
 #include <string>
 
 #include "lwm2m/format/cbor_io.hpp"
-#include "lwm2m/format/senml_cbor.hpp"
-#include "lwm2m/format/senml_json.hpp"
+#include "lwm2m/format/codec.hpp"
 #include "lwm2m/random_tree.hpp"
 #include "support/builtin_registry.hpp"
 #include "support/device_object.hpp"
@@ -32,7 +31,7 @@ TEST(SenmlJson, DecodesTheCoreTsStyleDeviceRead) {
     {"n":"9","v":100},
     {"n":"13","v":1367491215},
     {"n":"16","vs":"U"}])";
-  auto tree = senml_json::decode(Path{3, 0}, bytes_of(payload), builtin_registry());
+  auto tree = decode(ContentFormat::kSenmlJson, Path{3, 0}, bytes_of(payload), builtin_registry());
   ASSERT_TRUE(tree) << tree.error().reason;
   EXPECT_EQ(tree->leaf_count(), 7U);
   EXPECT_EQ(*tree->find_value(Path{3, 0, 6, 1}), Value(5));
@@ -45,11 +44,11 @@ TEST(SenmlJson, WritesLwm2mValueFields) {
   ASSERT_TRUE(t.set(Path{3, 0, 22, 0}, Value(Objlnk{3303, 0})));
   ASSERT_TRUE(t.set(Path{5, 0, 0}, Value(Bytes{0xfb, 0xff, 0x01})));
   ASSERT_TRUE(t.set(Path{1, 0, 6}, Value(true)));
-  auto bytes = senml_json::encode(Path{}, t, builtin_registry());
+  auto bytes = encode(ContentFormat::kSenmlJson, Path{}, t, builtin_registry());
   ASSERT_TRUE(bytes) << bytes.error().reason;
   EXPECT_EQ(text_of(*bytes), R"([{"n":"/1/0/6","vb":true},{"n":"/3/0/22/0","vlo":"3303:0"},)"
                              R"({"n":"/5/0/0","vd":"-_8B"}])");
-  auto back = senml_json::decode(Path{}, *bytes, builtin_registry());
+  auto back = decode(ContentFormat::kSenmlJson, Path{}, *bytes, builtin_registry());
   ASSERT_TRUE(back) << back.error().reason;
   EXPECT_EQ(*back, t);
 }
@@ -59,31 +58,30 @@ TEST(SenmlJson, ResolvesBaseTimeAndKeepsTimeSeries) {
     {"bn":"/3303/0/5700","bt":1700000000,"v":21.5},
     {"t":10,"v":22.0},
     {"bn":"/3303/1/","n":"5700","t":-5,"v":-3.25}])";
-  auto records = senml_json::decode_records(bytes_of(payload), builtin_registry());
+  auto records = decode_records(ContentFormat::kSenmlJson, bytes_of(payload), builtin_registry());
   ASSERT_TRUE(records) << records.error().reason;
   ASSERT_EQ(records->size(), 3U);
   EXPECT_EQ((*records)[0], (Record{Path{3303, 0, 5700}, Value(21.5), 1700000000.0}));
   EXPECT_EQ((*records)[1], (Record{Path{3303, 0, 5700}, Value(22.0), 1700000010.0}));
   EXPECT_EQ((*records)[2], (Record{Path{3303, 1, 5700}, Value(-3.25), 1699999995.0}));
-  for (auto* encode : {&senml_json::encode_records, &senml_cbor::encode_records}) {
-    auto bytes = (*encode)(*records, builtin_registry());
+  for (auto format : {ContentFormat::kSenmlJson, ContentFormat::kSenmlCbor}) {
+    auto bytes = encode_records(format, *records, builtin_registry());
     ASSERT_TRUE(bytes);
-    auto back = encode == &senml_json::encode_records
-                    ? senml_json::decode_records(*bytes, builtin_registry())
-                    : senml_cbor::decode_records(*bytes, builtin_registry());
+    auto back = decode_records(format, *bytes, builtin_registry());
     ASSERT_TRUE(back) << back.error().reason;
     EXPECT_EQ(*back, *records);
   }
   // The same path twice is a time series, not a tree.
-  EXPECT_FALSE(senml_json::decode(Path{3303}, bytes_of(payload), builtin_registry()));
+  EXPECT_FALSE(
+      decode(ContentFormat::kSenmlJson, Path{3303}, bytes_of(payload), builtin_registry()));
 }
 
 TEST(SenmlJson, EtchPathListsCarryNamesOnly) {
   const std::string request = R"([{"n":"/3/0/9"},{"n":"/1"},{"bn":"/3303/0/","n":"5700"}])";
-  auto paths = senml_json::decode_paths(bytes_of(request));
+  auto paths = decode_paths(ContentFormat::kSenmlJson, bytes_of(request));
   ASSERT_TRUE(paths) << paths.error().reason;
   EXPECT_EQ(*paths, (std::vector<Path>{Path{3, 0, 9}, Path{1}, Path{3303, 0, 5700}}));
-  EXPECT_FALSE(senml_json::decode_paths(bytes_of(R"([{"n":"/3/0/9","v":1}])")));
+  EXPECT_FALSE(decode_paths(ContentFormat::kSenmlJson, bytes_of(R"([{"n":"/3/0/9","v":1}])")));
 }
 
 TEST(SenmlJson, RefusesBadRecords) {
@@ -103,7 +101,8 @@ TEST(SenmlJson, RefusesBadRecords) {
       R"([{"n":"/3/0/9","v":1})",             // truncated
   };
   for (const char* payload : bad) {
-    EXPECT_FALSE(senml_json::decode(Path{3}, bytes_of(payload), builtin_registry()).ok())
+    EXPECT_FALSE(
+        decode(ContentFormat::kSenmlJson, Path{3}, bytes_of(payload), builtin_registry()).ok())
         << payload;
   }
 }
@@ -125,7 +124,7 @@ TEST(SenmlCbor, DecodesRecordsWrittenWithOtherLabelChoices) {
   w.floating(21.5);
   payload.push_back(0xff);
   payload.push_back(0xff);
-  auto records = senml_cbor::decode_records(payload, builtin_registry());
+  auto records = decode_records(ContentFormat::kSenmlCbor, payload, builtin_registry());
   ASSERT_TRUE(records) << records.error().reason;
   ASSERT_EQ(records->size(), 2U);
   EXPECT_EQ((*records)[1], (Record{Path{3303, 0, 5700}, Value(21.5), 0.5}));
@@ -169,7 +168,7 @@ TEST(SenmlCbor, RefusesBadRecords) {
       Bytes{0x81, 0xa2, 0x00},  // truncated
   };
   for (const auto& payload : bad) {
-    EXPECT_FALSE(senml_cbor::decode(Path{}, payload, builtin_registry()).ok());
+    EXPECT_FALSE(decode(ContentFormat::kSenmlCbor, Path{}, payload, builtin_registry()).ok());
   }
 }
 
@@ -178,14 +177,12 @@ TEST(Senml, RandomTreesRoundTripInBothWireForms) {
   const testing::RandomModel model;
   for (int i = 0; i < 200; ++i) {
     const Tree tree = testing::random_tree(rng);
-    for (bool json : {true, false}) {
-      auto bytes =
-          json ? senml_json::encode(Path{}, tree, model) : senml_cbor::encode(Path{}, tree, model);
+    for (auto format : {ContentFormat::kSenmlJson, ContentFormat::kSenmlCbor}) {
+      auto bytes = encode(format, Path{}, tree, model);
       ASSERT_TRUE(bytes) << bytes.error().reason;
-      auto back = json ? senml_json::decode(Path{}, *bytes, model)
-                       : senml_cbor::decode(Path{}, *bytes, model);
+      auto back = decode(format, Path{}, *bytes, model);
       ASSERT_TRUE(back) << back.error().reason;
-      ASSERT_EQ(*back, tree) << (json ? "JSON" : "CBOR") << " iteration " << i;
+      ASSERT_EQ(*back, tree) << name_of(format) << " iteration " << i;
     }
   }
 }
@@ -193,7 +190,7 @@ TEST(Senml, RandomTreesRoundTripInBothWireForms) {
 TEST(Senml, UsesTheTargetAsBaseName) {
   Tree one;
   ASSERT_TRUE(one.set(Path{3, 0, 9}, Value(87)));
-  auto bytes = senml_json::encode(Path{3, 0, 9}, one, builtin_registry());
+  auto bytes = encode(ContentFormat::kSenmlJson, Path{3, 0, 9}, one, builtin_registry());
   ASSERT_TRUE(bytes);
   EXPECT_EQ(text_of(*bytes), R"([{"bn":"/3/0/9","v":87}])");
 }

@@ -56,9 +56,9 @@ Result<Bytes> encode(ContentFormat format, const Path& path, const Tree& content
     case ContentFormat::kTlv:
       return tlv::encode(path, content, model);
     case ContentFormat::kSenmlJson:
-      return senml_json::encode(path, content, model);
+      return senml::encode(senml_json::kWire, path, content);
     case ContentFormat::kSenmlCbor:
-      return senml_cbor::encode(path, content, model);
+      return senml::encode(senml_cbor::kWire, path, content);
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::encode(path, content, model);
     default:
@@ -78,9 +78,9 @@ Result<Tree> decode(ContentFormat format, const Path& path, ByteView payload,
     case ContentFormat::kOldJson:
       return old_json::decode(path, payload, model);
     case ContentFormat::kSenmlJson:
-      return senml_json::decode(path, payload, model);
+      return senml::decode(senml_json::kWire, path, payload, model);
     case ContentFormat::kSenmlCbor:
-      return senml_cbor::decode(path, payload, model);
+      return senml::decode(senml_cbor::kWire, path, payload, model);
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::decode(path, payload, model);
     default:
@@ -93,10 +93,10 @@ Result<Bytes> encode_records(ContentFormat format, std::span<const Record> recor
   switch (format) {
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
-      return senml_json::encode_records(records, model);
+      return senml::encode_records(senml_json::kWire, records);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
-      return senml_cbor::encode_records(records, model);
+      return senml::encode_records(senml_cbor::kWire, records);
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::encode_records(records, model);
     default:
@@ -109,10 +109,10 @@ Result<std::vector<Record>> decode_records(ContentFormat format, ByteView payloa
   switch (format) {
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
-      return senml_json::decode_records(payload, model);
+      return senml::decode_records(senml_json::kWire, payload, model);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
-      return senml_cbor::decode_records(payload, model);
+      return senml::decode_records(senml_cbor::kWire, payload, model);
     case ContentFormat::kLwm2mCbor:
       return lwm2m_cbor::decode_records(payload, model);
     case ContentFormat::kOldJson:
@@ -126,10 +126,10 @@ Result<Bytes> encode_paths(ContentFormat format, std::span<const Path> paths) {
   switch (format) {
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
-      return senml_json::encode_paths(paths);
+      return senml::encode_paths(senml_json::kWire, paths);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
-      return senml_cbor::encode_paths(paths);
+      return senml::encode_paths(senml_cbor::kWire, paths);
     default:
       return unsupported(format, "a path list");
   }
@@ -139,10 +139,10 @@ Result<std::vector<Path>> decode_paths(ContentFormat format, ByteView payload) {
   switch (format) {
     case ContentFormat::kSenmlJson:
     case ContentFormat::kSenmlEtchJson:
-      return senml_json::decode_paths(payload);
+      return senml::decode_paths(senml_json::kWire, payload);
     case ContentFormat::kSenmlCbor:
     case ContentFormat::kSenmlEtchCbor:
-      return senml_cbor::decode_paths(payload);
+      return senml::decode_paths(senml_cbor::kWire, payload);
     default:
       return unsupported(format, "a path list");
   }

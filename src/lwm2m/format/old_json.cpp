@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "lwm2m/format/json_number.hpp"
 #include "lwm2m/format/senml.hpp"
 #include "lwm2m/format/typing.hpp"
 
@@ -15,18 +16,6 @@ using json = nlohmann::json;
 
 Error bad(const std::string& why) {
   return fail("LwM2M JSON: " + why);
-}
-
-Result<Value> number_value(const json& j) {
-  if (j.is_number_unsigned()) {
-    const auto u = j.get<std::uint64_t>();
-    if (u <= std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-      return Value(static_cast<std::int64_t>(u));
-    return Value(u);
-  }
-  if (j.is_number_integer()) return Value(j.get<std::int64_t>());
-  if (j.is_number_float()) return Value(j.get<double>());
-  return bad("'v' is not a number");
 }
 
 // The 1.0 format has no base64url opaque field: opaque travels in "sv" as base64, and time
@@ -50,8 +39,8 @@ Result<senml::WireRecord> entry(const json& e, const std::string& base_name,
       if (!item.is_number()) return bad("'t' is not a number");
       w.time = item.get<double>();
     } else if (key == "v") {
-      auto v = number_value(item);
-      if (!v) return v.error();
+      auto v = json_number(item);
+      if (!v) return bad("'v' is not a number");
       w.value = std::move(*v);
       ++values;
     } else if (key == "bv") {

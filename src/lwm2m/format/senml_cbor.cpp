@@ -258,29 +258,4 @@ Result<senml::Pack> read(ByteView payload) {
   return PackReader(payload).read();
 }
 
-namespace {
-constexpr senml::Wire kWire{write, read};
-}  // namespace
-
-Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& model) {
-  (void)model;
-  return senml::encode(kWire, path, content);
-}
-Result<Tree> decode(const Path& path, ByteView payload, const model::Model& model) {
-  return senml::decode(kWire, path, payload, model);
-}
-Result<Bytes> encode_records(std::span<const Record> records, const model::Model& model) {
-  (void)model;
-  return senml::encode_records(kWire, records);
-}
-Result<std::vector<Record>> decode_records(ByteView payload, const model::Model& model) {
-  return senml::decode_records(kWire, payload, model);
-}
-Result<Bytes> encode_paths(std::span<const Path> paths) {
-  return senml::encode_paths(kWire, paths);
-}
-Result<std::vector<Path>> decode_paths(ByteView payload) {
-  return senml::decode_paths(kWire, payload);
-}
-
 }  // namespace tether::lwm2m::format::senml_cbor

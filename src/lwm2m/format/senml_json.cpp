@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/base64.hpp"
+#include "lwm2m/format/json_number.hpp"
 #include "lwm2m/format/typing.hpp"
 
 namespace tether::lwm2m::format::senml_json {
@@ -73,15 +74,9 @@ Result<std::string> string(const json& j, const char* label) {
 
 Result<Value> value_of(const std::string& key, const json& j) {
   if (key == "v") {
-    if (j.is_number_unsigned()) {
-      const auto u = j.get<std::uint64_t>();
-      if (u <= std::uint64_t(std::numeric_limits<std::int64_t>::max()))
-        return Value(static_cast<std::int64_t>(u));
-      return Value(u);
-    }
-    if (j.is_number_integer()) return Value(j.get<std::int64_t>());
-    if (j.is_number_float()) return Value(j.get<double>());
-    return fail("SenML JSON: 'v' is not a number");
+    auto v = json_number(j);
+    if (!v) return fail("SenML JSON: 'v' is not a number");
+    return v;
   }
   if (key == "vb") {
     if (!j.is_boolean()) return fail("SenML JSON: 'vb' is not a boolean");
@@ -166,31 +161,6 @@ Result<senml::Pack> read(ByteView payload) {
     pack.push_back(std::move(*record));
   }
   return pack;
-}
-
-namespace {
-constexpr senml::Wire kWire{write, read};
-}  // namespace
-
-Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& model) {
-  (void)model;
-  return senml::encode(kWire, path, content);
-}
-Result<Tree> decode(const Path& path, ByteView payload, const model::Model& model) {
-  return senml::decode(kWire, path, payload, model);
-}
-Result<Bytes> encode_records(std::span<const Record> records, const model::Model& model) {
-  (void)model;
-  return senml::encode_records(kWire, records);
-}
-Result<std::vector<Record>> decode_records(ByteView payload, const model::Model& model) {
-  return senml::decode_records(kWire, payload, model);
-}
-Result<Bytes> encode_paths(std::span<const Path> paths) {
-  return senml::encode_paths(kWire, paths);
-}
-Result<std::vector<Path>> decode_paths(ByteView payload) {
-  return senml::decode_paths(kWire, payload);
 }
 
 }  // namespace tether::lwm2m::format::senml_json

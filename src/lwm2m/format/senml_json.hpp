@@ -1,8 +1,7 @@
 #pragma once
 // SenML JSON (110, RFC 8428) and SenML-ETCH JSON (320, RFC 8790) on nlohmann::json.
-#include <span>
-#include <vector>
-
+// Only the wire form lives here; senml.hpp holds the record model and the codec entry points,
+// which take this file's kWire.
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "lwm2m/format/senml.hpp"
@@ -12,11 +11,6 @@ namespace tether::lwm2m::format::senml_json {
 Result<Bytes> write(const senml::Pack& pack);
 Result<senml::Pack> read(ByteView payload);
 
-Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& model);
-Result<Tree> decode(const Path& path, ByteView payload, const model::Model& model);
-Result<Bytes> encode_records(std::span<const Record> records, const model::Model& model);
-Result<std::vector<Record>> decode_records(ByteView payload, const model::Model& model);
-Result<Bytes> encode_paths(std::span<const Path> paths);
-Result<std::vector<Path>> decode_paths(ByteView payload);
+inline constexpr senml::Wire kWire{&write, &read};
 
 }  // namespace tether::lwm2m::format::senml_json
