@@ -1,10 +1,12 @@
 // text/plain, octet-stream and the LwM2M 1.0 JSON format.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include "lwm2m/format/old_json.hpp"
 #include "lwm2m/format/text.hpp"
+#include "lwm2m/random_tree.hpp"
 #include "support/builtin_registry.hpp"
 
 namespace tether::lwm2m::format {
@@ -46,6 +48,21 @@ TEST(TextFormat, RefusesWhatTheResourceCannotHold) {
   EXPECT_FALSE(text::decode(Path{1, 0, 6}, bytes_of("true"), model));
   EXPECT_FALSE(text::decode(Path{3, 0}, bytes_of("1"), model));
   EXPECT_FALSE(text::decode(Path{3, 0, 0}, Bytes{0xc3, 0x28}, model));
+}
+
+TEST(TextFormat, RandomValuesOfEveryTypeRoundTrip) {
+  std::mt19937_64 rng(0);
+  const testing::RandomModel model;
+  for (int i = 0; i < 500; ++i) {
+    const auto rid = static_cast<std::uint16_t>(i % 10);
+    const Path path{30000, 0, rid};
+    const Tree tree = single(path, testing::random_value(rng, testing::RandomModel::type_of(rid)));
+    auto bytes = text::encode(path, tree, model);
+    ASSERT_TRUE(bytes) << bytes.error().reason;
+    auto back = text::decode(path, *bytes, model);
+    ASSERT_TRUE(back) << back.error().reason;
+    ASSERT_EQ(*back, tree) << path.to_string();
+  }
 }
 
 TEST(OpaqueFormat, CarriesOnlyOpaqueResources) {
