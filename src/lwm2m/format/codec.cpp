@@ -6,6 +6,7 @@
 #include "lwm2m/format/senml_json.hpp"
 #include "lwm2m/format/text.hpp"
 #include "lwm2m/format/tlv.hpp"
+#include "lwm2m/format/typing.hpp"
 
 namespace tether::lwm2m::format {
 namespace {
@@ -14,28 +15,20 @@ Error unsupported(ContentFormat format, const char* what) {
   return fail(std::string(name_of(format)) + " cannot carry " + what);
 }
 
-// Encoders see only content under the target path: anything else is a caller's mistake
-// that would otherwise put other objects' values on the wire.
-bool on_target_line(const Path& node, const Path& target) {
-  return node.depth() <= target.depth() ? node.covers(target) : target.covers(node);
-}
-
+// Encoders see only content on the target's line (empty nodes included): anything else is a
+// caller's mistake that would otherwise put other objects' values on the wire.
 Result<Ok> check_under(const Path& target, const Tree& content) {
   for (const auto& [oid, object] : content.objects) {
     const Path o{oid};
-    if (!on_target_line(o, target))
-      return fail(o.to_string() + " lies outside " + target.to_string());
+    if (auto ok = check_on_target(target, o); !ok) return ok;
     for (const auto& [iid, instance] : object.instances) {
       const Path i = o.child(iid);
-      if (!on_target_line(i, target))
-        return fail(i.to_string() + " lies outside " + target.to_string());
+      if (auto ok = check_on_target(target, i); !ok) return ok;
       for (const auto& [rid, resource] : instance.resources) {
         const Path r = i.child(rid);
-        if (!on_target_line(r, target))
-          return fail(r.to_string() + " lies outside " + target.to_string());
+        if (auto ok = check_on_target(target, r); !ok) return ok;
         for (const auto& [riid, value] : resource.instances) {
-          if (!on_target_line(r.child(riid), target))
-            return fail(r.child(riid).to_string() + " lies outside " + target.to_string());
+          if (auto ok = check_on_target(target, r.child(riid)); !ok) return ok;
         }
       }
     }

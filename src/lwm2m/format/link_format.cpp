@@ -137,6 +137,12 @@ std::string quote(std::string_view v) {
   return out + "\"";
 }
 
+// The alternate path as a prefix for object links: "" for "/", "/lwm2m" for "/lwm2m/".
+std::string link_prefix(std::string_view alternate_path) {
+  while (!alternate_path.empty() && alternate_path.back() == '/') alternate_path.remove_suffix(1);
+  return std::string(alternate_path);
+}
+
 RegisteredObject& object_entry(RegistrationPayload& p, std::uint16_t id) {
   auto it = std::lower_bound(p.objects.begin(), p.objects.end(), id,
                              [](const RegisteredObject& o, std::uint16_t k) { return o.id < k; });
@@ -188,15 +194,13 @@ Result<RegistrationPayload> parse_registration(std::string_view text) {
     if (link.target.empty() || link.target[0] != '/')
       return bad("alternate path must start with /");
     out.alternate_path_link = true;
-    out.alternate_path = link.target;
-    while (out.alternate_path.size() > 1 && out.alternate_path.back() == '/')
-      out.alternate_path.pop_back();
+    out.alternate_path = link_prefix(link.target);
+    if (out.alternate_path.empty()) out.alternate_path = "/";
     if (const auto* ct = link.param("ct"); ct && ct->value) {
       if (auto ok = add_formats(out, *ct->value); !ok) return ok.error();
     }
   }
-  std::string prefix = out.alternate_path == "/" ? "" : out.alternate_path;
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  const std::string prefix = link_prefix(out.alternate_path);
   for (const auto& link : *links) {
     if (const auto* rt = link.param("rt"); rt && rt->value == kRegistrationType) continue;
     std::string_view target = link.target;
@@ -225,8 +229,7 @@ Result<RegistrationPayload> parse_registration(std::string_view text) {
 
 std::string serialize_registration(const RegistrationPayload& payload) {
   std::vector<Link> links;
-  std::string prefix = payload.alternate_path == "/" ? "" : payload.alternate_path;
-  while (!prefix.empty() && prefix.back() == '/') prefix.pop_back();
+  const std::string prefix = link_prefix(payload.alternate_path);
   if (payload.alternate_path_link || !payload.content_formats.empty() || !prefix.empty()) {
     Link root{prefix.empty() ? "/" : prefix, {Param{"rt", std::string(kRegistrationType), true}}};
     if (!payload.content_formats.empty()) {

@@ -8,19 +8,18 @@
 namespace tether::lwm2m::format {
 namespace {
 
-Result<const Value*> single_value(const Path& path, const Tree& content, const char* format) {
-  if (path.depth() < 3)
-    return fail(std::string(format) + " carries one resource, not " + path.to_string());
-  const Value* value = content.find_value(path);
-  if (!value) return fail(std::string(format) + ": no single value at " + path.to_string());
-  if (content.leaf_count() != 1) return fail(std::string(format) + " carries exactly one value");
-  return value;
-}
-
 Result<Ok> check_single_path(const Path& path, const char* format) {
   if (path.depth() < 3)
     return fail(std::string(format) + " carries one resource, not " + path.to_string());
   return Ok{};
+}
+
+Result<const Value*> single_value(const Path& path, const Tree& content, const char* format) {
+  if (auto ok = check_single_path(path, format); !ok) return ok.error();
+  const Value* value = content.find_value(path);
+  if (!value) return fail(std::string(format) + ": no single value at " + path.to_string());
+  if (content.leaf_count() != 1) return fail(std::string(format) + " carries exactly one value");
+  return value;
 }
 
 Result<Tree> one_leaf(const Path& path, Value value) {

@@ -60,7 +60,7 @@ int signed_width(std::int64_t v) {
   return 8;
 }
 
-Result<Bytes> value_bytes(const Value& value) {
+Bytes value_bytes(const Value& value) {
   Bytes out;
   struct Visitor {
     Bytes& out;
@@ -91,7 +91,6 @@ Result<Bytes> value_bytes(const Value& value) {
     void operator()(const Corelnk& c) const { out.assign(c.text.begin(), c.text.end()); }
   };
   std::visit(Visitor{out}, value.storage());
-  if (out.size() > 0xffffff) return fail("TLV values are limited to 16 MiB");
   return out;
 }
 
@@ -104,15 +103,12 @@ Result<Ok> put_entry(Bytes& out, Kind kind, std::uint16_t id, ByteView body) {
 
 Result<Ok> put_resource(Bytes& out, std::uint16_t id, const ResourceNode& resource) {
   if (!resource.multiple) {
-    auto body = value_bytes(resource.value);
-    if (!body) return body.error();
-    return put_entry(out, Kind::kResource, id, *body);
+    return put_entry(out, Kind::kResource, id, value_bytes(resource.value));
   }
   Bytes inner;
   for (const auto& [riid, value] : resource.instances) {
-    auto body = value_bytes(value);
-    if (!body) return body.error();
-    if (auto ok = put_entry(inner, Kind::kResourceInstance, riid, *body); !ok) return ok;
+    if (auto ok = put_entry(inner, Kind::kResourceInstance, riid, value_bytes(value)); !ok)
+      return ok;
   }
   return put_entry(out, Kind::kMultipleResource, id, inner);
 }
@@ -298,9 +294,8 @@ Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& 
     default: {
       const auto* value = content.find_value(path);
       if (!value) return fail("TLV: no resource instance at " + path.to_string());
-      auto body = value_bytes(*value);
-      if (!body) return body.error();
-      if (auto ok = put_entry(out, Kind::kResourceInstance, path.resource_instance_id(), *body);
+      if (auto ok = put_entry(out, Kind::kResourceInstance, path.resource_instance_id(),
+                              value_bytes(*value));
           !ok) {
         return ok.error();
       }

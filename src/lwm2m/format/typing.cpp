@@ -32,10 +32,6 @@ Result<Ok> add_leaf(Tree& tree, const Path& leaf, Value value) {
   return Ok{};
 }
 
-}  // namespace tether::lwm2m::format
-
-namespace tether::lwm2m::format {
-
 bool json_nesting_within(std::string_view text, int max_depth) {
   int depth = 0;
   bool in_string = false;

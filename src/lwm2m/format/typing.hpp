@@ -26,10 +26,6 @@ Result<Ok> check_on_target(const Path& target, const Path& node);
 // Adds one decoded leaf, refusing a second value for the same path.
 Result<Ok> add_leaf(Tree& tree, const Path& leaf, Value value);
 
-}  // namespace tether::lwm2m::format
-
-namespace tether::lwm2m::format {
-
 // True when JSON text nests arrays and objects no deeper than `max_depth` (strings are
 // skipped). Decoders check this before parsing so hostile nesting costs nothing.
 bool json_nesting_within(std::string_view text, int max_depth);
