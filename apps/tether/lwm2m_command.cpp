@@ -3,7 +3,6 @@
 // `--models DIR` adds a folder of object-definition XML files to the built-in ones.
 #include <cctype>
 #include <cstdio>
-#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -46,29 +45,6 @@ Bytes read_input(const std::string& file) {
   return data;
 }
 
-Bytes from_hex_text(const Bytes& text) {
-  Bytes out;
-  int hi = -1;
-  for (auto c : text) {
-    int v = c >= '0' && c <= '9'   ? c - '0'
-            : c >= 'a' && c <= 'f' ? c - 'a' + 10
-            : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                   : -1;
-    if (v < 0) {
-      if (c == ' ' || c == '\n' || c == '\t' || c == '\r') continue;
-      throw std::invalid_argument("--hex input has a non-hex character");
-    }
-    if (hi < 0) {
-      hi = v;
-    } else {
-      out.push_back(static_cast<std::uint8_t>(hi << 4 | v));
-      hi = -1;
-    }
-  }
-  if (hi >= 0) throw std::invalid_argument("--hex input has an odd number of digits");
-  return out;
-}
-
 void write_output(const Bytes& payload, bool hex) {
   if (hex) {
     std::puts(to_hex(payload).c_str());
@@ -87,7 +63,6 @@ struct Options {
   std::optional<lwm2m::format::ContentFormat> format;
   std::optional<lwm2m::Path> path;
   std::string models;
-  std::string file;
   bool hex = false;
   bool verbose = false;
   std::vector<std::string> positional;
@@ -148,7 +123,7 @@ int paths_command(const Options& o) {
   const std::string file = o.positional.size() > 1 ? o.positional[1] : "";
   Bytes input = read_input(file);
   if (o.positional[0] == "decode") {
-    if (o.hex) input = from_hex_text(input);
+    if (o.hex) input = check(from_hex(to_string(input)));
     for (const auto& p : check(lwm2m::format::decode_paths(*o.format, input)))
       std::puts(p.to_string().c_str());
     return 0;
@@ -201,7 +176,7 @@ int lwm2m_command(const std::vector<std::string>& args) {
   }
 
   if (verb == "decode") {
-    if (o.hex) input = from_hex_text(input);
+    if (o.hex) input = check(from_hex(to_string(input)));
     std::vector<lwm2m::Record> records;
     if (o.path) {
       records = check(lwm2m::format::decode(*o.format, *o.path, input, registry)).records();

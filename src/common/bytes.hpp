@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/result.hpp"
+
 namespace tether {
 
 using Bytes = std::vector<std::uint8_t>;
@@ -18,5 +20,8 @@ inline std::string to_string(ByteView b) {
 }
 
 std::string to_hex(ByteView b);
+// "c8 00 06 54" -> bytes. Whitespace between digits is skipped; any other character or an
+// odd number of digits fails.
+Result<Bytes> from_hex(std::string_view text);
 
 }  // namespace tether

@@ -55,15 +55,4 @@ void SeededRandom::fill(std::span<std::uint8_t> out) {
   }
 }
 
-std::string to_hex(ByteView b) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(b.size() * 2);
-  for (auto c : b) {
-    s.push_back(digits[c >> 4]);
-    s.push_back(digits[c & 15]);
-  }
-  return s;
-}
-
 }  // namespace tether
