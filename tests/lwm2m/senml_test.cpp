@@ -71,6 +71,12 @@ TEST(SenmlJson, ResolvesBaseTimeAndKeepsTimeSeries) {
     ASSERT_TRUE(back) << back.error().reason;
     EXPECT_EQ(*back, *records);
   }
+  // An explicit bt of 0 still times every later record.
+  auto zero =
+      decode_records(ContentFormat::kSenmlJson,
+                     bytes_of(R"([{"bn":"/3/0/9","bt":0,"v":1},{"v":2}])"), builtin_registry());
+  ASSERT_TRUE(zero) << zero.error().reason;
+  EXPECT_EQ((*zero)[1].time, 0.0);
   // The same path twice is a time series, not a tree.
   EXPECT_FALSE(
       decode(ContentFormat::kSenmlJson, Path{3303}, bytes_of(payload), builtin_registry()));

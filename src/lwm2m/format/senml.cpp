@@ -72,7 +72,7 @@ Result<std::vector<Record>> resolve(const Pack& pack, const model::Model& model)
   std::vector<Record> out;
   out.reserve(pack.size());
   std::string base_name;
-  double base_time = 0;
+  std::optional<double> base_time;  // carries over to later records (RFC 8428 4.1)
   for (const auto& w : pack) {
     if (w.base_name) base_name = *w.base_name;
     if (w.base_time) base_time = *w.base_time;
@@ -83,8 +83,8 @@ Result<std::vector<Record>> resolve(const Pack& pack, const model::Model& model)
       return fail("SenML: name '" + name.substr(0, kMaxNameLength) + "': " + path.error().reason);
     Record r;
     r.path = *path;
-    if (w.time || w.base_time || base_time != 0) {
-      const double t = base_time + w.time.value_or(0);
+    if (w.time || base_time) {
+      const double t = base_time.value_or(0) + w.time.value_or(0);
       if (!std::isfinite(t)) return fail("SenML: time is not finite");
       r.time = t;
     }
