@@ -331,6 +331,28 @@ RequestId Endpoint::request(PeerId peer, Message request, ResponseHandler handle
   return id;
 }
 
+RequestId Endpoint::adopt_observation(PeerId peer, Message request, ResponseHandler handler) {
+  auto ex = std::make_unique<ClientExchange>();
+  ex->id = next_id_++;
+  ex->peer = peer;
+  ex->token = request.token;
+  ex->handler = std::move(handler);
+  ex->szx = szx_for_peer(peer, std::nullopt);
+  ex->observe = true;
+  ex->established = true;  // no deadline: it lives until cancelled or ended by the peer
+  ex->request = std::move(request);
+  const RequestId id = ex->id;
+  client_by_token_[peer_key(peer, ex->token)] = id;
+  client_.emplace(id, std::move(ex));
+  return id;
+}
+
+std::optional<Bytes> Endpoint::token_of(RequestId id) const {
+  auto it = client_.find(id);
+  if (it == client_.end()) return std::nullopt;
+  return it->second->token;
+}
+
 RequestId Endpoint::ping(PeerId peer, ResponseHandler handler, Instant now) {
   Bytes token;
   if (config_.carrier == Carrier::kStream) {

@@ -95,6 +95,12 @@ class Endpoint final : private MessageSink {
   // Ends an observation or an outstanding request. Proactive cancellation sends a GET
   // with Observe=1 (RFC 7641 3.6); otherwise the next notification is answered by RST.
   void cancel(RequestId id, bool proactive, Instant now);
+  // Re-attaches an observation established before a restart: notifications carrying
+  // `request.token` from `peer` reach `handler` again, and cancel() works as for any other.
+  // Nothing is sent. The token must not be in use with this peer.
+  RequestId adopt_observation(PeerId peer, Message request, ResponseHandler handler);
+  // The token an outstanding request or observation uses (to persist an observation).
+  std::optional<Bytes> token_of(RequestId id) const;
   // CoAP ping: an empty CON (RFC 7252 4.3) answered by RST, or over streams a Ping signal
   // answered by Pong (RFC 8323 5.4). The handler gets the RST/Pong, or a failure.
   RequestId ping(PeerId peer, ResponseHandler handler, Instant now);

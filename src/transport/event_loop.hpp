@@ -8,8 +8,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "common/time.hpp"
 
@@ -30,6 +32,9 @@ class EventLoop {
   void unwatch(int fd);
 
   TimerId schedule(Instant at, std::function<void()> cb);
+  // The one thread-safe call: runs `task` on the loop's thread soon (used by the HTTP API's
+  // worker threads to hand requests to the protocol cores, which are single-threaded).
+  void post(std::function<void()> task);
   void cancel(TimerId id);
 
   // Runs until stop() or until `until` passes (if given).
@@ -42,6 +47,7 @@ class EventLoop {
 
  private:
   void fire_timers();
+  void run_posted();
 
   int epoll_fd_ = -1;
   bool stopped_ = false;
@@ -51,6 +57,9 @@ class EventLoop {
                      std::multimap<Instant, std::pair<TimerId, std::function<void()>>>::iterator>
       timer_index_;
   TimerId next_timer_ = 1;
+  int wake_fd_ = -1;  // eventfd that post() signals
+  std::mutex posted_mutex_;
+  std::vector<std::function<void()>> posted_;
 };
 
 }  // namespace tether::transport
