@@ -1,0 +1,38 @@
+#pragma once
+// Transport TS 6.4.3 and 6.4.5 (CoAP binding), client to server: Register (POST /rd),
+// Update (POST /rd/{id}), De-register (DELETE /rd/{id}) and Send (POST /dp) between CoAP
+// messages and the binding-independent operation values.
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "coap/message.hpp"
+#include "common/result.hpp"
+#include "lwm2m/operation/registration_request.hpp"
+
+namespace tether::binding::coap_binding {
+
+// Transport TS 6.4.3: locations live under /rd.
+inline constexpr const char* kRegistrationRoot = "rd";
+inline constexpr const char* kSendRoot = "dp";
+
+struct SendRequest {
+  std::uint16_t content_format = 0;
+  Bytes payload;  // decoded by the server, which holds the object model
+};
+
+using Uplink = std::variant<lwm2m::RegisterRequest, lwm2m::UpdateRequest, lwm2m::DeregisterRequest,
+                            SendRequest>;
+
+// Classifies and decodes a request from a client. Errors carry the response code of
+// Transport TS Table 6.7-2/6.7-4 ("4.00 ...", "4.04 ...", "4.05 ..."); a request for
+// another resource fails with 4.04.
+Result<Uplink> decode_uplink(const coap::Message& request);
+
+// The client side (used by our client and by tests acting as one).
+coap::Message encode_register(const lwm2m::RegisterRequest& request);
+coap::Message encode_update(const lwm2m::UpdateRequest& request);
+coap::Message encode_deregister(const lwm2m::DeregisterRequest& request);
+
+}  // namespace tether::binding::coap_binding
