@@ -59,6 +59,14 @@ class SimNetwork {
   // Joins `endpoint` under `address`: other nodes reach it, and see it, by that PeerId.
   void add(PeerId address, Endpoint& endpoint) { nodes_[address] = &endpoint; }
   void add(PeerId address, Node& node) { add(address, node.endpoint); }
+  // Takes a node off the network (a process that stopped); packets to it are lost.
+  void remove(PeerId address) { nodes_.erase(address); }
+  // Something else with deadlines on the same virtual clock (an LwM2M server's timers):
+  // `next` tells its next deadline, `fire` runs what is due.
+  void add_timer_source(std::function<std::optional<Instant>()> next,
+                        std::function<void(Instant)> fire) {
+    timer_sources_.push_back({std::move(next), std::move(fire)});
+  }
   // A scripted peer with no endpoint: what reaches it piles up in raw_inbox().
   void add_raw(PeerId address) { raw_[address]; }
 
@@ -138,6 +146,7 @@ class SimNetwork {
     };
     for (const auto& [addr, ep] : nodes_) consider(ep->next_deadline());
     for (const auto& p : in_flight_) consider(p.deliver_at);
+    for (const auto& source : timer_sources_) consider(source.first());
     return next;
   }
 
@@ -238,6 +247,13 @@ class SimNetwork {
         return true;
       }
     }
+    for (auto& [next, fire] : timer_sources_) {
+      auto d = next();
+      if (d && *d <= now_) {
+        fire(now_);
+        return true;
+      }
+    }
     return false;
   }
 
@@ -256,6 +272,8 @@ class SimNetwork {
   }
 
   Carrier carrier_;
+  std::vector<std::pair<std::function<std::optional<Instant>()>, std::function<void(Instant)>>>
+      timer_sources_;
   Instant now_ = epoch();
   Duration latency_{0};
   std::map<PeerId, Endpoint*> nodes_;

@@ -1,0 +1,846 @@
+#include "server/lwm2m_server.hpp"
+
+#include <algorithm>
+
+#include "binding/coap/downlink_mapping.hpp"
+#include "binding/coap/uplink_mapping.hpp"
+#include "common/bytes.hpp"
+#include "lwm2m/format/codec.hpp"
+
+namespace tether::server {
+
+namespace {
+using coap::Message;
+namespace codes = coap::codes;
+namespace cb = binding::coap_binding;
+using lwm2m::Operation;
+using lwm2m::format::ContentFormat;
+
+Message response_with_reason(const Message& request, const Error& error) {
+  Message m = coap::make_response(request, lwm2m::status_of(error));
+  // RFC 7252 5.5.2: a diagnostic payload says why, for people reading traces.
+  m.payload = to_bytes(error.reason);
+  return m;
+}
+
+// "[::1]:5683" / "127.0.0.1:5683" -> host and port.
+std::optional<std::pair<std::string, std::uint16_t>> split_address(const std::string& a) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.size()) return std::nullopt;
+  std::string host = a.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned long port = 0;
+  try {
+    port = std::stoul(a.substr(colon + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
+bool is_container_operation(const lwm2m::DownlinkRequest& r) {
+  if (r.op == Operation::kCreate || r.op == Operation::kWriteComposite) return true;
+  if (r.op != Operation::kWrite) return false;
+  if (r.path.is_resource_instance()) return false;
+  if (r.path.is_resource()) {
+    const auto* res = r.content.find_resource(r.path);
+    return res == nullptr || res->multiple;
+  }
+  return true;
+}
+
+bool lists(const Registration& r, ContentFormat f) {
+  const auto& cts = r.objects.content_formats;
+  return std::find(cts.begin(), cts.end(), static_cast<std::uint16_t>(f)) != cts.end();
+}
+}  // namespace
+
+const char* downlink_status_name(DownlinkResult::Status s) {
+  switch (s) {
+    case DownlinkResult::Status::kAnswered:
+      return "answered";
+    case DownlinkResult::Status::kQueued:
+      return "queued";
+    case DownlinkResult::Status::kNotRegistered:
+      return "not-registered";
+    case DownlinkResult::Status::kBadRequest:
+      return "bad-request";
+    case DownlinkResult::Status::kTimeout:
+      return "timeout";
+    case DownlinkResult::Status::kUnreachable:
+      return "unreachable";
+    case DownlinkResult::Status::kEnded:
+      return "ended";
+  }
+  return "unknown";
+}
+
+struct Lwm2mServer::Pending {
+  std::uint64_t ticket = 0;
+  std::string endpoint;
+  lwm2m::DownlinkRequest request;
+  Message message;
+  std::string alternate_path;
+  DownlinkCallback done;
+  Instant started{};
+  coap::RequestId rid = 0;
+  bool reported_queued = false;
+};
+
+struct Lwm2mServer::Session {
+  std::string endpoint;
+  Carrier* carrier = nullptr;
+  coap::PeerId peer = 0;  // 0: not known since the restart, until the client speaks
+  std::string address;
+  bool queue_mode = false;
+  Instant awake_until{};
+  bool awake = false;
+  std::deque<std::unique_ptr<Pending>> queue;
+  std::unique_ptr<Pending> in_flight;
+  std::vector<std::string> observations;
+};
+
+struct Lwm2mServer::Observation {
+  ObservationRecord record;
+  Carrier* carrier = nullptr;
+  coap::RequestId rid = 0;
+  lwm2m::DownlinkRequest request;
+  std::string alternate_path;
+};
+
+Lwm2mServer::Lwm2mServer(ServerConfig config, Clock& clock, Random& random, ServerStore& store,
+                         const lwm2m::model::ObjectRegistry& models)
+    : config_(config),
+      clock_(clock),
+      random_(random),
+      store_(store),
+      models_(models),
+      registry_(config.registry, random) {
+  set_registration_policy(nullptr);
+  timers_.schedule(clock_.now() + config_.store_flush_interval,
+                   TimerEntry{TimerKind::kStoreFlush, {}, 0});
+}
+
+// Transports outlive the server or are gone already; either way, nothing to undo here.
+Lwm2mServer::~Lwm2mServer() = default;
+
+void Lwm2mServer::attach(transport::Transport& transport, std::string name) {
+  auto carrier = std::make_unique<Carrier>(Carrier{&transport, std::move(name)});
+  Carrier* c = carrier.get();
+  carriers_.push_back(std::move(carrier));
+  transport.endpoint().set_request_handler(
+      [this, c](coap::PeerId peer, const Message& request, coap::Responder responder) {
+        handle_request(*c, peer, request, responder);
+      });
+}
+
+void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
+  // Transport TS 5.2.6: an endpoint with credentials on file must prove them; the
+  // carrier's identity has to match what was provisioned for that name.
+  registry_.set_policy([this, policy = std::move(policy)](const std::string& endpoint,
+                                                          const PeerIdentity& peer) -> Result<Ok> {
+    if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
+      const Credentials& c = it->second;
+      if (!peer.secure()) {
+        return lwm2m::reject(lwm2m::status::kForbidden,
+                             "endpoint " + endpoint + " must connect securely");
+      }
+      if (c.kind == Credentials::Kind::kPsk && peer.psk_identity != c.psk_identity) {
+        return lwm2m::reject(lwm2m::status::kBadRequest,
+                             "the PSK identity does not match endpoint " + endpoint);
+      }
+      if (c.kind == Credentials::Kind::kX509 &&
+          peer.certificate_cn != (c.x509_common_name.empty() ? endpoint : c.x509_common_name)) {
+        return lwm2m::reject(lwm2m::status::kBadRequest,
+                             "the certificate CN does not match endpoint " + endpoint);
+      }
+    }
+    if (policy) return policy(endpoint, peer);
+    return Ok{};
+  });
+}
+
+// --- credentials -------------------------------------------------------------
+
+Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
+  auto saved = store_.save_credentials(credentials);
+  if (!saved) return saved.error();
+  credentials_[credentials.endpoint] = std::move(credentials);
+  return Ok{};
+}
+
+bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
+  if (credentials_.erase(endpoint) == 0) return false;
+  (void)store_.remove_credentials(endpoint);
+  return true;
+}
+
+std::optional<Credentials> Lwm2mServer::credentials(const std::string& endpoint) const {
+  auto it = credentials_.find(endpoint);
+  if (it == credentials_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<Credentials> Lwm2mServer::all_credentials() const {
+  std::vector<Credentials> out;
+  for (const auto& [ep, c] : credentials_) out.push_back(c);
+  return out;
+}
+
+// --- uplink ------------------------------------------------------------------
+
+void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
+                                 coap::Responder responder) {
+  if (auto it = endpoint_by_peer_.find({&carrier, peer}); it != endpoint_by_peer_.end()) {
+    if (Session* s = session_of(it->second)) heard_from(*s);
+  }
+  auto uplink = cb::decode_uplink(request);
+  if (!uplink) {
+    ++metrics_.rejected_uplinks;
+    responder.respond(response_with_reason(request, uplink.error()), clock_.now());
+    flush_transports();
+    return;
+  }
+  const PeerIdentity identity{carrier.name, carrier.transport->describe(peer), std::nullopt,
+                              std::nullopt};
+  const UnixMillis now = clock_.unix_now();
+  if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
+    auto done = registry_.register_client(*reg, identity, now);
+    if (!done) {
+      ++metrics_.rejected_uplinks;
+      responder.respond(response_with_reason(request, done.error()), clock_.now());
+      flush_transports();
+      return;
+    }
+    ++metrics_.registers;
+    (void)store_.save_registration(done->registration);
+    Message created = coap::make_response(request, codes::kCreated);
+    created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
+    created.options.add(coap::option::kLocationPath, done->registration.id);
+    responder.respond(std::move(created), clock_.now());
+    on_registered(carrier, peer, done->registration, done->replaced);
+  } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
+    auto done = registry_.update(*upd, identity, now);
+    if (!done) {
+      ++metrics_.rejected_uplinks;
+      responder.respond(response_with_reason(request, done.error()), clock_.now());
+      flush_transports();
+      return;
+    }
+    ++metrics_.updates;
+    (void)store_.save_registration(*done);
+    responder.respond(coap::make_response(request, codes::kChanged), clock_.now());
+    Session& s = session_for(*done);
+    if (s.carrier != &carrier || s.peer != peer) {
+      endpoint_by_peer_.erase({s.carrier, s.peer});
+      s.carrier = &carrier;
+      s.peer = peer;
+      endpoint_by_peer_[{&carrier, peer}] = s.endpoint;
+    }
+    s.queue_mode = done->queue_mode;
+    s.address = done->address;
+    heard_from(s);
+    ServerEvent e;
+    e.kind = ServerEvent::Kind::kUpdated;
+    e.endpoint = done->endpoint;
+    e.registration = *done;
+    emit(std::move(e));
+    pump(s);
+  } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
+    auto done = registry_.deregister(*dereg);
+    if (!done) {
+      ++metrics_.rejected_uplinks;
+      responder.respond(response_with_reason(request, done.error()), clock_.now());
+      flush_transports();
+      return;
+    }
+    ++metrics_.deregisters;
+    responder.respond(coap::make_response(request, codes::kDeleted), clock_.now());
+    end_registration(*done, ServerEvent::Kind::kDeregistered);
+  } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
+    Message answer = handle_send(carrier, peer, send->payload, send->content_format);
+    answer.token = request.token;
+    responder.respond(std::move(answer), clock_.now());
+  }
+  flush_transports();
+}
+
+void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
+                                const std::optional<Registration>& replaced) {
+  if (replaced) {
+    // Core TS 6.2.1: the new registration supersedes the old one; its observations lapse.
+    if (Session* old = session_of(replaced->endpoint)) {
+      for (const auto& id : std::vector<std::string>(old->observations)) {
+        drop_observation(id, "replaced by a new registration");
+      }
+    }
+  }
+  Session& s = session_for(r);
+  endpoint_by_peer_.erase({s.carrier, s.peer});
+  s.carrier = &carrier;
+  s.peer = peer;
+  s.address = r.address;
+  s.queue_mode = r.queue_mode;
+  endpoint_by_peer_[{&carrier, peer}] = r.endpoint;
+  heard_from(s);
+  ServerEvent e;
+  e.kind = ServerEvent::Kind::kRegistered;
+  e.endpoint = r.endpoint;
+  e.registration = r;
+  if (replaced) e.detail = "replaced registration " + replaced->id;
+  emit(std::move(e));
+  pump(s);
+}
+
+Message Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer, ByteView payload,
+                                 std::uint16_t content_format) {
+  Message out;
+  auto who = endpoint_by_peer_.find({&carrier, peer});
+  const Registration* r = who == endpoint_by_peer_.end() ? nullptr : registry_.find(who->second);
+  if (r == nullptr) {
+    out.code = codes::kBadRequest;
+    out.payload = to_bytes("Send from a client that is not registered");
+    return out;
+  }
+  const auto format = lwm2m::format::content_format_from(content_format);
+  if (!format || (*format != ContentFormat::kSenmlJson && *format != ContentFormat::kSenmlCbor &&
+                  *format != ContentFormat::kLwm2mCbor)) {
+    out.code = codes::kBadRequest;
+    out.payload = to_bytes("Send carries SenML JSON, SenML CBOR or LwM2M CBOR");
+    return out;
+  }
+  auto records = lwm2m::format::decode_records(*format, payload, models_);
+  if (!records) {
+    out.code = codes::kBadRequest;
+    out.payload = to_bytes(records.error().reason);
+    return out;
+  }
+  for (const auto& rec : *records) {
+    const auto& objs = r->objects.objects;
+    const bool known = std::any_of(objs.begin(), objs.end(),
+                                   [&](const auto& o) { return o.id == rec.path.object_id(); });
+    if (!known) {
+      out.code = codes::kNotFound;
+      out.payload = to_bytes("object " + std::to_string(rec.path.object_id()) +
+                             " is not in the registration");
+      return out;
+    }
+  }
+  ++metrics_.sends;
+  out.code = codes::kChanged;
+  ServerEvent e;
+  e.kind = ServerEvent::Kind::kSend;
+  e.endpoint = r->endpoint;
+  lwm2m::DownlinkResponse content;
+  content.code = codes::kChanged;
+  content.format = format;
+  content.records = std::move(*records);
+  e.content = std::move(content);
+  emit(std::move(e));
+  return out;
+}
+
+void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why) {
+  if (why == ServerEvent::Kind::kExpired) ++metrics_.expirations;
+  (void)store_.remove_registration(r.endpoint);
+  if (auto it = sessions_.find(r.endpoint); it != sessions_.end()) {
+    std::unique_ptr<Session> s = std::move(it->second);
+    sessions_.erase(it);
+    endpoint_by_peer_.erase({s->carrier, s->peer});
+    for (const auto& id : s->observations) {
+      auto o = observations_.find(id);
+      if (o == observations_.end()) continue;
+      auto obs = std::move(o->second);
+      observations_.erase(o);
+      if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
+    }
+    if (s->in_flight) {
+      if (s->in_flight->rid != 0) {
+        s->carrier->transport->endpoint().cancel(s->in_flight->rid, false, clock_.now());
+      }
+      complete(*s->in_flight,
+               DownlinkResult{
+                   DownlinkResult::Status::kEnded, std::nullopt, "the registration ended", 0, {}});
+    }
+    for (auto& p : s->queue) {
+      complete(*p,
+               DownlinkResult{
+                   DownlinkResult::Status::kEnded, std::nullopt, "the registration ended", 0, {}});
+    }
+  }
+  ServerEvent e;
+  e.kind = why;
+  e.endpoint = r.endpoint;
+  e.registration = r;
+  emit(std::move(e));
+}
+
+bool Lwm2mServer::evict(const std::string& endpoint) {
+  auto r = registry_.remove(endpoint);
+  if (!r) return false;
+  end_registration(*r, ServerEvent::Kind::kDeregistered);
+  flush_transports();
+  return true;
+}
+
+// --- sessions and the downlink queue ------------------------------------------
+
+Lwm2mServer::Session& Lwm2mServer::session_for(const Registration& r) {
+  auto& slot = sessions_[r.endpoint];
+  if (!slot) {
+    slot = std::make_unique<Session>();
+    slot->endpoint = r.endpoint;
+    slot->queue_mode = r.queue_mode;
+    slot->address = r.address;
+    for (auto& c : carriers_) {
+      if (c->name == r.transport) slot->carrier = c.get();
+    }
+  }
+  return *slot;
+}
+
+Lwm2mServer::Session* Lwm2mServer::session_of(const std::string& endpoint) {
+  auto it = sessions_.find(endpoint);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+bool Lwm2mServer::is_awake(const std::string& endpoint) const {
+  auto it = sessions_.find(endpoint);
+  if (it == sessions_.end()) return false;
+  const Session& s = *it->second;
+  return !s.queue_mode || clock_.now() < s.awake_until;
+}
+
+std::size_t Lwm2mServer::queue_depth(const std::string& endpoint) const {
+  auto it = sessions_.find(endpoint);
+  if (it == sessions_.end()) return 0;
+  return it->second->queue.size() + (it->second->in_flight ? 1 : 0);
+}
+
+void Lwm2mServer::heard_from(Session& s) {
+  s.awake_until = clock_.now() + config_.awake_window;
+  if (!s.queue_mode) return;
+  timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
+  if (!s.awake) {
+    s.awake = true;
+    ServerEvent e;
+    e.kind = ServerEvent::Kind::kAwake;
+    e.endpoint = s.endpoint;
+    emit(std::move(e));
+  }
+}
+
+std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequest request,
+                                DownlinkOptions options, DownlinkCallback done) {
+  const std::uint64_t ticket = next_ticket_++;
+  auto fail_now = [&](DownlinkResult::Status status, std::string message) {
+    DownlinkResult result{status, std::nullopt, std::move(message), ticket, {}};
+    if (done) done(std::move(result));
+    return ticket;
+  };
+  const Registration* r = registry_.find(endpoint);
+  if (r == nullptr) {
+    return fail_now(DownlinkResult::Status::kNotRegistered, "no client " + endpoint);
+  }
+  if (!request.format && is_container_operation(request)) request.format = body_format(*r, request);
+  if (!request.format && (request.op == Operation::kWrite || request.op == Operation::kCreate)) {
+    // A single value: text, or octet-stream for Opaque (Core TS 7.3, 7.2).
+    const auto* v = request.content.find_value(request.path);
+    request.format = v != nullptr && v->type() == lwm2m::ResourceType::kOpaque
+                         ? ContentFormat::kOpaque
+                         : ContentFormat::kText;
+  }
+  auto message = cb::encode_downlink(request, r->objects.alternate_path, models_);
+  if (!message) return fail_now(DownlinkResult::Status::kBadRequest, message.error().reason);
+
+  auto p = std::make_unique<Pending>();
+  p->ticket = ticket;
+  p->endpoint = endpoint;
+  p->request = std::move(request);
+  p->message = std::move(*message);
+  p->alternate_path = r->objects.alternate_path;
+  p->done = std::move(done);
+  p->started = clock_.now();
+  const Duration timeout = options.timeout.count() > 0 ? options.timeout : config_.default_timeout;
+  timers_.schedule(p->started + timeout, TimerEntry{TimerKind::kRequestTimeout, endpoint, ticket});
+
+  Session& s = session_for(*r);
+  const bool asleep = s.queue_mode && clock_.now() >= s.awake_until;
+  if (asleep && options.return_when_queued) {
+    p->reported_queued = true;
+    DownlinkResult queued{DownlinkResult::Status::kQueued,
+                          std::nullopt,
+                          "the client is asleep; the request waits for it",
+                          ticket,
+                          {}};
+    DownlinkCallback cb = p->done;  // later answers go out as events
+    p->done = nullptr;
+    s.queue.push_back(std::move(p));
+    if (cb) cb(std::move(queued));
+    return ticket;
+  }
+  s.queue.push_back(std::move(p));
+  pump(s);
+  flush_transports();
+  return ticket;
+}
+
+std::optional<ContentFormat> Lwm2mServer::body_format(const Registration& r,
+                                                      const lwm2m::DownlinkRequest& req) const {
+  const bool v12 = r.version == "1.2";
+  if (req.op == Operation::kWriteComposite) {
+    if (v12 && lists(r, ContentFormat::kLwm2mCbor)) return ContentFormat::kLwm2mCbor;
+    if (lists(r, ContentFormat::kSenmlJson) && !lists(r, ContentFormat::kSenmlCbor)) {
+      return ContentFormat::kSenmlJson;
+    }
+    return ContentFormat::kSenmlCbor;
+  }
+  // The client's advertised formats (ct= on its root link) decide; otherwise TLV, which
+  // every 1.0 and 1.1 client has, and SenML CBOR for 1.2.
+  for (auto f : {ContentFormat::kLwm2mCbor, ContentFormat::kSenmlCbor, ContentFormat::kTlv,
+                 ContentFormat::kSenmlJson}) {
+    if (lists(r, f) && (f != ContentFormat::kLwm2mCbor || v12)) return f;
+  }
+  return v12 ? ContentFormat::kSenmlCbor : ContentFormat::kTlv;
+}
+
+Result<coap::PeerId> Lwm2mServer::resolve_peer(Session& s) {
+  if (s.peer != 0) return s.peer;
+  if (s.carrier == nullptr) return fail("no transport for this client");
+  if (s.carrier->transport->endpoint().config().carrier == coap::Carrier::kStream) {
+    return fail("waiting for the client to connect again");
+  }
+  auto hp = split_address(s.address);
+  if (!hp) return fail("bad stored address " + s.address);
+  auto peer = s.carrier->transport->peer_for(hp->first, hp->second);
+  if (!peer) return peer.error();
+  s.peer = *peer;
+  endpoint_by_peer_[{s.carrier, s.peer}] = s.endpoint;
+  return peer;
+}
+
+void Lwm2mServer::pump(Session& s) {
+  // Transport TS 6.5: one outstanding request per client (NSTART = 1); a queue-mode client
+  // gets nothing while it sleeps.
+  while (!s.in_flight && !s.queue.empty()) {
+    if (s.queue_mode && clock_.now() >= s.awake_until) return;
+    auto peer = resolve_peer(s);
+    if (!peer) return;
+    std::unique_ptr<Pending> p = std::move(s.queue.front());
+    s.queue.pop_front();
+    dispatch(s, std::move(p));
+  }
+}
+
+void Lwm2mServer::dispatch(Session& s, std::unique_ptr<Pending> p) {
+  Pending& ref = *p;
+  s.in_flight = std::move(p);
+  const std::string endpoint = s.endpoint;
+  const std::uint64_t ticket = ref.ticket;
+  // The handler sees the response, then (for an Observe) each notification.
+  auto observation_id = std::make_shared<std::string>();
+  ref.rid = s.carrier->transport->endpoint().request(
+      s.peer, ref.message,
+      [this, endpoint, ticket, observation_id](Result<Message> m) {
+        if (!observation_id->empty()) {
+          on_notification(*observation_id, std::move(m));
+          return;
+        }
+        Session* session = session_of(endpoint);
+        if (session == nullptr || !session->in_flight || session->in_flight->ticket != ticket) {
+          return;
+        }
+        std::unique_ptr<Pending> done = std::move(session->in_flight);
+        heard_from(*session);
+        const Instant now = clock_.now();
+        const auto ms = std::chrono::duration_cast<Duration>(now - done->started).count();
+        std::size_t bucket = 0;
+        while (bucket < ServerMetrics::kLatencyBoundsMs.size() &&
+               ms > ServerMetrics::kLatencyBoundsMs[bucket]) {
+          ++bucket;
+        }
+        ++metrics_.latency_buckets[bucket];
+        metrics_.latency_sum_ms += ms;
+        ++metrics_.latency_count;
+        if (!m) {
+          record_request(*done, "unreachable");
+          complete(*done, DownlinkResult{DownlinkResult::Status::kUnreachable,
+                                         std::nullopt,
+                                         m.error().reason,
+                                         ticket,
+                                         {}});
+        } else {
+          auto response =
+              cb::decode_downlink_response(done->request, *m, done->alternate_path, models_);
+          record_request(*done, m->code.to_string());
+          DownlinkResult result{
+              DownlinkResult::Status::kAnswered, std::move(response), {}, ticket, {}};
+          const bool observing = (done->request.op == Operation::kObserve ||
+                                  done->request.op == Operation::kObserveComposite) &&
+                                 m->code.is_success() && m->observe().has_value();
+          if (observing) {
+            start_observation(*session, *done, done->rid);
+            *observation_id = session->observations.back();
+            result.observation_id = *observation_id;
+          }
+          complete(*done, std::move(result));
+        }
+        if (Session* again = session_of(endpoint)) pump(*again);
+        flush_transports();
+      },
+      clock_.now());
+}
+
+void Lwm2mServer::complete(Pending& p, DownlinkResult result) {
+  result.ticket = p.ticket;
+  if (p.done) {
+    DownlinkCallback done = std::move(p.done);
+    p.done = nullptr;
+    done(std::move(result));
+  } else if (p.reported_queued) {
+    ServerEvent e;
+    e.kind = ServerEvent::Kind::kResponse;
+    e.endpoint = p.endpoint;
+    e.ticket = p.ticket;
+    e.content = result.response;
+    e.observation_id = result.observation_id;
+    e.detail = result.response ? result.response->code.to_string()
+                               : std::string(downlink_status_name(result.status));
+    emit(std::move(e));
+  }
+}
+
+void Lwm2mServer::record_request(const Pending& p, const std::string& result) {
+  ++metrics_.requests[{lwm2m::operation_name(p.request.op), result}];
+}
+
+// --- observations ----------------------------------------------------------------
+
+void Lwm2mServer::start_observation(Session& s, Pending& p, coap::RequestId rid) {
+  Bytes id_bytes(8);
+  random_.fill(id_bytes);
+  auto obs = std::make_unique<Observation>();
+  obs->record.id = to_hex(id_bytes);
+  obs->record.endpoint = s.endpoint;
+  if (const Registration* r = registry_.find(s.endpoint)) obs->record.registration_id = r->id;
+  obs->record.composite = p.request.op == Operation::kObserveComposite;
+  obs->record.paths = obs->record.composite ? p.request.paths : std::vector{p.request.path};
+  if (p.request.format) obs->record.accept = static_cast<std::uint16_t>(*p.request.format);
+  obs->record.attributes = p.request.attributes;
+  obs->record.token = s.carrier->transport->endpoint().token_of(rid).value_or(Bytes{});
+  obs->record.created_at = clock_.unix_now();
+  obs->carrier = s.carrier;
+  obs->rid = rid;
+  obs->request = p.request;
+  obs->alternate_path = p.alternate_path;
+  (void)store_.save_observation(obs->record);
+  s.observations.push_back(obs->record.id);
+  observations_[obs->record.id] = std::move(obs);
+}
+
+void Lwm2mServer::on_notification(const std::string& observation_id, Result<Message> m) {
+  auto it = observations_.find(observation_id);
+  if (it == observations_.end()) return;
+  Observation& obs = *it->second;
+  if (Session* s = session_of(obs.record.endpoint)) heard_from(*s);
+  if (!m) {
+    drop_observation(observation_id, m.error().reason);
+    return;
+  }
+  if (!m->code.is_success()) {
+    drop_observation(observation_id, "the client answered " + m->code.describe());
+    return;
+  }
+  ++metrics_.notifications;
+  ServerEvent e;
+  e.kind = ServerEvent::Kind::kNotification;
+  e.endpoint = obs.record.endpoint;
+  e.observation_id = observation_id;
+  e.content = cb::decode_downlink_response(obs.request, *m, obs.alternate_path, models_);
+  emit(std::move(e));
+}
+
+void Lwm2mServer::drop_observation(const std::string& observation_id, const std::string& why) {
+  auto it = observations_.find(observation_id);
+  if (it == observations_.end()) return;
+  std::unique_ptr<Observation> obs = std::move(it->second);
+  observations_.erase(it);
+  if (Session* s = session_of(obs->record.endpoint)) std::erase(s->observations, observation_id);
+  (void)store_.remove_observation(observation_id);
+  if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
+  ServerEvent e;
+  e.kind = ServerEvent::Kind::kObservationEnded;
+  e.endpoint = obs->record.endpoint;
+  e.observation_id = observation_id;
+  e.detail = why;
+  emit(std::move(e));
+}
+
+bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool active) {
+  auto it = observations_.find(observation_id);
+  if (it == observations_.end()) return false;
+  if (active && it->second->rid != 0) {
+    // RFC 7641 3.6: the cancelling GET/FETCH (Observe=1) goes out with the same token.
+    auto& ep = it->second->carrier->transport->endpoint();
+    const coap::RequestId rid = it->second->rid;
+    it->second->rid = 0;
+    ep.cancel(rid, true, clock_.now());
+  }
+  drop_observation(observation_id, active ? "cancelled (active)" : "cancelled (passive)");
+  flush_transports();
+  return true;
+}
+
+std::vector<ObservationRecord> Lwm2mServer::observations(const std::string& endpoint) const {
+  std::vector<ObservationRecord> out;
+  auto it = sessions_.find(endpoint);
+  if (it == sessions_.end()) return out;
+  for (const auto& id : it->second->observations) {
+    if (auto o = observations_.find(id); o != observations_.end()) out.push_back(o->second->record);
+  }
+  return out;
+}
+
+// --- restart -----------------------------------------------------------------------
+
+Result<Ok> Lwm2mServer::restore() {
+  auto creds = store_.load_credentials();
+  if (!creds) return creds.error();
+  for (auto& c : *creds) credentials_[c.endpoint] = std::move(c);
+  auto regs = store_.load_registrations();
+  if (!regs) return regs.error();
+  const UnixMillis now = clock_.unix_now();
+  for (auto& r : *regs) {
+    if (r.expires_at() + static_cast<UnixMillis>(config_.registry.expiry_grace_seconds) * 1000 <=
+        now) {
+      (void)store_.remove_registration(r.endpoint);
+      ServerEvent e;
+      e.kind = ServerEvent::Kind::kExpired;
+      e.endpoint = r.endpoint;
+      e.registration = r;
+      emit(std::move(e));
+      continue;
+    }
+    registry_.restore(r);
+    Session& s = session_for(r);
+    // Until the client speaks again, it counts as awake from its last update.
+    const auto since_update = Duration{now - r.updated_at};
+    s.awake_until = clock_.now() + config_.awake_window - since_update;
+  }
+  auto observations = store_.load_observations();
+  if (!observations) return observations.error();
+  for (auto& rec : *observations) {
+    const Registration* r = registry_.find(rec.endpoint);
+    Session* s = session_of(rec.endpoint);
+    if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->carrier == nullptr ||
+        !resolve_peer(*s)) {
+      // Over TCP an observation dies with its connection (RFC 8323 7.2).
+      (void)store_.remove_observation(rec.id);
+      continue;
+    }
+    auto obs = std::make_unique<Observation>();
+    obs->record = rec;
+    obs->carrier = s->carrier;
+    obs->alternate_path = r->objects.alternate_path;
+    obs->request.op = rec.composite ? Operation::kObserveComposite : Operation::kObserve;
+    if (rec.composite) {
+      obs->request.paths = rec.paths;
+    } else if (!rec.paths.empty()) {
+      obs->request.path = rec.paths.front();
+    }
+    if (rec.accept) obs->request.format = lwm2m::format::content_format_from(*rec.accept);
+    obs->request.attributes = rec.attributes;
+    auto message = cb::encode_downlink(obs->request, obs->alternate_path, models_);
+    if (!message) {
+      (void)store_.remove_observation(rec.id);
+      continue;
+    }
+    message->token = rec.token;
+    const std::string id = rec.id;
+    obs->rid = s->carrier->transport->endpoint().adopt_observation(
+        s->peer, std::move(*message),
+        [this, id](Result<Message> m) { on_notification(id, std::move(m)); });
+    s->observations.push_back(id);
+    observations_[id] = std::move(obs);
+  }
+  return Ok{};
+}
+
+void Lwm2mServer::shutdown() {
+  (void)store_.flush();
+}
+
+// --- timers ------------------------------------------------------------------------
+
+std::optional<Instant> Lwm2mServer::next_deadline() {
+  std::optional<Instant> next = timers_.next();
+  if (auto expiry = registry_.next_expiry()) {
+    const Instant at = clock_.now() + Duration{*expiry - clock_.unix_now()};
+    if (!next || at < *next) next = at;
+  }
+  return next;
+}
+
+void Lwm2mServer::on_timer() {
+  const Instant now = clock_.now();
+  while (auto entry = timers_.pop_due(now)) {
+    switch (entry->kind) {
+      case TimerKind::kStoreFlush:
+        (void)store_.flush();
+        timers_.schedule(now + config_.store_flush_interval,
+                         TimerEntry{TimerKind::kStoreFlush, {}, 0});
+        break;
+      case TimerKind::kSleep: {
+        Session* s = session_of(entry->key);
+        if (s != nullptr && s->queue_mode && s->awake && now >= s->awake_until) {
+          s->awake = false;
+          ServerEvent e;
+          e.kind = ServerEvent::Kind::kSleeping;
+          e.endpoint = s->endpoint;
+          emit(std::move(e));
+        }
+        break;
+      }
+      case TimerKind::kRequestTimeout: {
+        Session* s = session_of(entry->key);
+        if (s == nullptr) break;
+        std::unique_ptr<Pending> p;
+        if (s->in_flight && s->in_flight->ticket == entry->id) {
+          p = std::move(s->in_flight);
+          if (p->rid != 0) s->carrier->transport->endpoint().cancel(p->rid, false, now);
+        } else {
+          auto it = std::find_if(s->queue.begin(), s->queue.end(),
+                                 [&](const auto& q) { return q->ticket == entry->id; });
+          if (it == s->queue.end()) break;
+          p = std::move(*it);
+          s->queue.erase(it);
+        }
+        record_request(*p, "timeout");
+        complete(*p, DownlinkResult{DownlinkResult::Status::kTimeout,
+                                    std::nullopt,
+                                    "no answer in time",
+                                    p->ticket,
+                                    {}});
+        if (Session* again = session_of(entry->key)) pump(*again);
+        break;
+      }
+    }
+  }
+  for (const auto& r : registry_.expire(clock_.unix_now())) {
+    end_registration(r, ServerEvent::Kind::kExpired);
+  }
+  flush_transports();
+}
+
+void Lwm2mServer::emit(ServerEvent e) {
+  if (on_event_) on_event_(e);
+}
+
+void Lwm2mServer::flush_transports() {
+  for (auto& c : carriers_) c->transport->flush();
+}
+
+}  // namespace tether::server

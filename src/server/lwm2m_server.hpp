@@ -1,0 +1,193 @@
+#pragma once
+// The LwM2M server over any number of CoAP transports (Transport TS 6). It answers the
+// Registration interface and Send, and carries the API's Device Management and Information
+// Reporting requests to clients: one at a time per client (NSTART = 1), held while a
+// queue-mode client sleeps (Transport TS 6.5). Observations and registrations go to the
+// store and are restored from it at start.
+//
+// Single-threaded: every call comes from the loop that drives the transports. Timers are
+// sans-I/O: the owner calls on_timer() at next_deadline().
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "coap/timer_queue.hpp"
+#include "common/random.hpp"
+#include "lwm2m/model/object_registry.hpp"
+#include "lwm2m/operation/downlink_request.hpp"
+#include "server/clock.hpp"
+#include "server/registration_registry.hpp"
+#include "server/server_event.hpp"
+#include "server/store/server_store.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::server {
+
+struct ServerConfig {
+  RegistryConfig registry;
+  // Transport TS 6.5: a queue-mode client counts as asleep this long after its last message
+  // (MAX_TRANSMIT_WAIT with the default transmission parameters).
+  Duration awake_window{93'000};
+  // How long a request may wait for its answer when the caller gives no timeout.
+  Duration default_timeout{30'000};
+  // How often buffered store writes are flushed.
+  Duration store_flush_interval{1'000};
+};
+
+struct DownlinkOptions {
+  // Gives up (and reports kTimeout) after this long, queued or in flight. 0: default_timeout.
+  Duration timeout{0};
+  // Queue mode: when the client is asleep, report kQueued at once; the answer comes later
+  // as a kResponse event carrying the ticket.
+  bool return_when_queued = false;
+};
+
+struct DownlinkResult {
+  enum class Status : std::uint8_t {
+    kAnswered,       // `response` holds the client's answer (any code)
+    kQueued,         // queued for a sleeping client; see DownlinkOptions
+    kNotRegistered,  // no such endpoint
+    kBadRequest,     // the request cannot be sent (e.g. the body does not encode)
+    kTimeout,
+    kUnreachable,  // RST, connection closed, retransmissions exhausted
+    kEnded,        // the registration ended before an answer came
+  };
+  Status status = Status::kAnswered;
+  std::optional<lwm2m::DownlinkResponse> response;
+  std::string message;
+  std::uint64_t ticket = 0;
+  std::string observation_id;  // Observe that succeeded
+};
+const char* downlink_status_name(DownlinkResult::Status s);
+
+using DownlinkCallback = std::function<void(DownlinkResult)>;
+using EventHandler = std::function<void(const ServerEvent&)>;
+
+// Counters for /metrics.
+struct ServerMetrics {
+  std::uint64_t registers = 0, updates = 0, deregisters = 0, expirations = 0, sends = 0;
+  std::uint64_t notifications = 0, rejected_uplinks = 0;
+  // Downlink requests by operation name and result ("2.05", "timeout", ...).
+  std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
+  // Downlink latency histogram: upper bounds in ms, counts per bucket, plus sum and count.
+  static constexpr std::array<std::int64_t, 10> kLatencyBoundsMs{5,   10,   25,   50,    100,
+                                                                 250, 1000, 2500, 10000, 60000};
+  std::array<std::uint64_t, 11> latency_buckets{};
+  std::int64_t latency_sum_ms = 0;
+  std::uint64_t latency_count = 0;
+};
+
+class Lwm2mServer {
+ public:
+  Lwm2mServer(ServerConfig config, Clock& clock, Random& random, ServerStore& store,
+              const lwm2m::model::ObjectRegistry& models);
+  ~Lwm2mServer();
+  Lwm2mServer(const Lwm2mServer&) = delete;
+  Lwm2mServer& operator=(const Lwm2mServer&) = delete;
+
+  // Serves LwM2M on `transport` under `name` ("udp", "tcp"): names are stored with each
+  // registration, so they must stay the same across restarts.
+  void attach(transport::Transport& transport, std::string name);
+  // Loads registrations, observations and credentials from the store; drops what expired
+  // while the server was down.
+  Result<Ok> restore();
+  // Flushes the store; the owner stops feeding the transports after this.
+  void shutdown();
+
+  // --- API side -----------------------------------------------------------
+  const Registration* find(const std::string& endpoint) const { return registry_.find(endpoint); }
+  std::vector<const Registration*> registrations() const { return registry_.all(); }
+  std::size_t registration_count() const { return registry_.size(); }
+  bool is_awake(const std::string& endpoint) const;
+  std::size_t queue_depth(const std::string& endpoint) const;
+  // Sends `request` to the client. `done` runs exactly once (perhaps before this returns).
+  std::uint64_t send(const std::string& endpoint, lwm2m::DownlinkRequest request,
+                     DownlinkOptions options, DownlinkCallback done);
+  // Ends an observation: active sends a cancelling request, passive forgets it locally.
+  bool cancel_observation(const std::string& observation_id, bool active);
+  std::vector<ObservationRecord> observations(const std::string& endpoint) const;
+  // Removes a registration as if it had expired (operator action).
+  bool evict(const std::string& endpoint);
+
+  // Per-endpoint credentials (Transport TS 5.2.6): kept in the store, checked at Register.
+  Result<Ok> put_credentials(Credentials credentials);
+  bool remove_credentials(const std::string& endpoint);
+  std::optional<Credentials> credentials(const std::string& endpoint) const;
+  std::vector<Credentials> all_credentials() const;
+
+  void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+  void set_registration_policy(RegistrationPolicy policy);
+  const lwm2m::model::ObjectRegistry& models() const { return models_; }
+  const ServerMetrics& metrics() const { return metrics_; }
+  ServerStore& store() { return store_; }
+
+  // --- timers -------------------------------------------------------------
+  void on_timer();
+  std::optional<Instant> next_deadline();
+
+ private:
+  struct Session;
+  struct Pending;
+  struct Observation;
+  struct Carrier {
+    transport::Transport* transport;
+    std::string name;
+  };
+  enum class TimerKind : std::uint8_t { kRequestTimeout, kSleep, kStoreFlush };
+  struct TimerEntry {
+    TimerKind kind;
+    std::string key;
+    std::uint64_t id = 0;
+  };
+
+  void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
+                      coap::Responder responder);
+  void on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
+                     const std::optional<Registration>& replaced);
+  coap::Message handle_send(Carrier& carrier, coap::PeerId peer, ByteView payload,
+                            std::uint16_t content_format);
+  void end_registration(const Registration& r, ServerEvent::Kind why);
+  Session& session_for(const Registration& r);
+  Session* session_of(const std::string& endpoint);
+  void heard_from(Session& s);
+  void pump(Session& s);
+  void dispatch(Session& s, std::unique_ptr<Pending> p);
+  void complete(Pending& p, DownlinkResult result);
+  void on_response(const std::string& endpoint, std::uint64_t ticket, Result<coap::Message> m);
+  void start_observation(Session& s, Pending& p, coap::RequestId rid);
+  void on_notification(const std::string& observation_id, Result<coap::Message> m);
+  void drop_observation(const std::string& observation_id, const std::string& why);
+  Result<coap::PeerId> resolve_peer(Session& s);
+  std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,
+                                                          const lwm2m::DownlinkRequest& req) const;
+  void record_request(const Pending& p, const std::string& result);
+  void emit(ServerEvent e);
+  void flush_transports();
+
+  ServerConfig config_;
+  Clock& clock_;
+  Random& random_;
+  ServerStore& store_;
+  const lwm2m::model::ObjectRegistry& models_;
+  RegistrationRegistry registry_;
+  EventHandler on_event_;
+  ServerMetrics metrics_;
+  std::vector<std::unique_ptr<Carrier>> carriers_;
+  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by endpoint
+  // (carrier, peer) -> endpoint, to know who sent an uplink that names no registration.
+  std::map<std::pair<const Carrier*, coap::PeerId>, std::string> endpoint_by_peer_;
+  std::unordered_map<std::string, std::unique_ptr<Observation>> observations_;
+  coap::TimerQueue<TimerEntry> timers_;
+  std::uint64_t next_ticket_ = 1;
+  std::uint64_t next_observation_ = 1;
+  std::map<std::string, Credentials> credentials_;
+};
+
+}  // namespace tether::server

@@ -1,0 +1,36 @@
+#pragma once
+// One client's registration as the server keeps it (Core TS 6.2): what it registered with,
+// where it is reached and when it was last heard from. Times are Unix milliseconds, so a
+// stored registration keeps its meaning across a restart.
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "lwm2m/format/link_format.hpp"
+
+namespace tether::server {
+
+using UnixMillis = std::int64_t;
+
+struct Registration {
+  std::string id;  // the location under /rd ("/rd/{id}")
+  std::string endpoint;
+  std::string version = "1.0";
+  std::string binding = "U";
+  bool queue_mode = false;
+  std::uint32_t lifetime = 86400;  // seconds
+  std::optional<std::string> sms;
+  std::optional<std::string> profile_id;
+  lwm2m::format::link_format::RegistrationPayload objects;
+  // Where it is reached: the transport's name ("udp", "tcp") and the peer's address as that
+  // transport writes it ("[::1]:56830", "127.0.0.1:40000").
+  std::string transport;
+  std::string address;
+  UnixMillis registered_at = 0;
+  UnixMillis updated_at = 0;
+
+  UnixMillis expires_at() const { return updated_at + static_cast<UnixMillis>(lifetime) * 1000; }
+  friend bool operator==(const Registration&, const Registration&) = default;
+};
+
+}  // namespace tether::server

@@ -1,0 +1,197 @@
+#include "server/registration_registry.hpp"
+
+#include "lwm2m/operation/status.hpp"
+
+namespace tether::server {
+
+namespace {
+using lwm2m::reject;
+namespace status = lwm2m::status;
+
+bool looks_like_version(const std::string& v) {
+  const auto dot = v.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == v.size()) return false;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i != dot && (v[i] < '0' || v[i] > '9')) return false;
+  }
+  return true;
+}
+
+// LwM2M 1.0 carries Queue Mode as a 'Q' in the binding ("UQ"); 1.1 moved it to its own
+// parameter and dropped the letter.
+void apply_binding(Registration& r, const std::string& binding) {
+  r.binding.clear();
+  for (char c : binding) {
+    if (c == 'Q') {
+      r.queue_mode = true;
+    } else {
+      r.binding.push_back(c);
+    }
+  }
+  if (r.binding.empty()) r.binding = "U";
+}
+}  // namespace
+
+RegistrationRegistry::RegistrationRegistry(RegistryConfig config, Random& random)
+    : config_(config), random_(random) {}
+
+std::string RegistrationRegistry::new_id() {
+  static constexpr char kAlphabet[] =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (;;) {
+    Bytes raw(10);
+    random_.fill(raw);
+    std::string id;
+    for (auto b : raw) id.push_back(kAlphabet[b % 62]);
+    if (!endpoint_by_id_.count(id)) return id;
+  }
+}
+
+UnixMillis RegistrationRegistry::deadline(const Registration& r) const {
+  return r.expires_at() + static_cast<UnixMillis>(config_.expiry_grace_seconds) * 1000;
+}
+
+void RegistrationRegistry::index(const Registration& r) {
+  endpoint_by_id_[r.id] = r.endpoint;
+  deadlines_.emplace(deadline(r), r.endpoint);
+}
+
+Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
+    const lwm2m::RegisterRequest& request, const PeerIdentity& peer, UnixMillis now) {
+  const auto& p = request.params;
+  if (!p.endpoint) return reject(status::kBadRequest, "the endpoint name (ep) is missing");
+  const std::string version = p.version.value_or("1.0");
+  if (!looks_like_version(version)) {
+    return reject(status::kBadRequest, "lwm2m=" + version + " is not a version");
+  }
+  if (!lwm2m::is_supported_version(version)) {
+    return reject(status::kPreconditionFailed,
+                  "LwM2M " + version + " is not supported (1.0, 1.1 and 1.2 are)");
+  }
+  if (version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
+    return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
+  }
+  if (policy_) {
+    auto allowed = policy_(*p.endpoint, peer);
+    if (!allowed) return allowed.error();
+  }
+  Registration r;
+  r.id = new_id();
+  r.endpoint = *p.endpoint;
+  r.version = version;
+  r.lifetime = p.lifetime.value_or(config_.default_lifetime);
+  r.queue_mode = p.queue_mode;
+  apply_binding(r, p.binding.value_or("U"));
+  r.sms = p.sms;
+  r.profile_id = p.profile_id;
+  r.objects = request.objects;
+  r.transport = peer.transport;
+  r.address = peer.address;
+  r.registered_at = now;
+  r.updated_at = now;
+
+  Registered out{r, std::nullopt};
+  if (auto it = by_endpoint_.find(r.endpoint); it != by_endpoint_.end()) {
+    endpoint_by_id_.erase(it->second.id);
+    out.replaced = std::move(it->second);
+    it->second = r;
+  } else {
+    by_endpoint_.emplace(r.endpoint, r);
+  }
+  index(r);
+  return out;
+}
+
+Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& request,
+                                                  const PeerIdentity& peer, UnixMillis now) {
+  auto id = endpoint_by_id_.find(request.location);
+  if (id == endpoint_by_id_.end()) {
+    return reject(status::kNotFound, "no registration /rd/" + request.location);
+  }
+  Registration& r = by_endpoint_.at(id->second);
+  const auto& p = request.params;
+  if (r.version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
+    return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
+  }
+  if (p.lifetime) r.lifetime = *p.lifetime;
+  if (p.binding) {
+    if (r.version == "1.0") r.queue_mode = false;  // a 1.0 binding restates Q each time
+    apply_binding(r, *p.binding);
+  }
+  if (p.queue_mode) r.queue_mode = true;
+  if (p.sms) r.sms = p.sms;
+  if (p.profile_id) r.profile_id = p.profile_id;
+  if (request.objects) r.objects = *request.objects;
+  r.transport = peer.transport;
+  r.address = peer.address;
+  r.updated_at = now;
+  deadlines_.emplace(deadline(r), r.endpoint);
+  return r;
+}
+
+Result<Registration> RegistrationRegistry::deregister(const lwm2m::DeregisterRequest& request) {
+  auto id = endpoint_by_id_.find(request.location);
+  if (id == endpoint_by_id_.end()) {
+    return reject(status::kNotFound, "no registration /rd/" + request.location);
+  }
+  const std::string endpoint = id->second;  // remove() erases the index entry
+  return std::move(*remove(endpoint));
+}
+
+std::optional<Registration> RegistrationRegistry::remove(const std::string& endpoint) {
+  auto it = by_endpoint_.find(endpoint);
+  if (it == by_endpoint_.end()) return std::nullopt;
+  Registration r = std::move(it->second);
+  by_endpoint_.erase(it);
+  endpoint_by_id_.erase(r.id);
+  return r;
+}
+
+std::vector<Registration> RegistrationRegistry::expire(UnixMillis now) {
+  std::vector<Registration> out;
+  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+    auto [at, endpoint] = deadlines_.top();
+    deadlines_.pop();
+    auto it = by_endpoint_.find(endpoint);
+    if (it == by_endpoint_.end() || deadline(it->second) != at) continue;  // stale entry
+    out.push_back(*remove(endpoint));
+  }
+  return out;
+}
+
+std::optional<UnixMillis> RegistrationRegistry::next_expiry() {
+  while (!deadlines_.empty()) {
+    const auto& [at, endpoint] = deadlines_.top();
+    auto it = by_endpoint_.find(endpoint);
+    if (it != by_endpoint_.end() && deadline(it->second) == at) return at;
+    deadlines_.pop();
+  }
+  return std::nullopt;
+}
+
+void RegistrationRegistry::restore(Registration registration) {
+  if (auto old = by_endpoint_.find(registration.endpoint); old != by_endpoint_.end()) {
+    endpoint_by_id_.erase(old->second.id);
+  }
+  index(registration);
+  by_endpoint_[registration.endpoint] = std::move(registration);
+}
+
+const Registration* RegistrationRegistry::find(const std::string& endpoint) const {
+  auto it = by_endpoint_.find(endpoint);
+  return it == by_endpoint_.end() ? nullptr : &it->second;
+}
+
+const Registration* RegistrationRegistry::find_by_id(const std::string& id) const {
+  auto it = endpoint_by_id_.find(id);
+  return it == endpoint_by_id_.end() ? nullptr : find(it->second);
+}
+
+std::vector<const Registration*> RegistrationRegistry::all() const {
+  std::vector<const Registration*> out;
+  out.reserve(by_endpoint_.size());
+  for (const auto& [ep, r] : by_endpoint_) out.push_back(&r);
+  return out;
+}
+
+}  // namespace tether::server

@@ -1,0 +1,87 @@
+#pragma once
+// The Registration interface's rules (Core TS 6.2, Transport TS Table 6.7-2), free of I/O:
+// Register, Update and De-register applied to the set of registrations, lifetime expiry,
+// and the response code for each refusal. The server feeds it decoded requests and the
+// current time, and persists what it returns.
+#include <functional>
+#include <optional>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/random.hpp"
+#include "common/result.hpp"
+#include "lwm2m/operation/registration_request.hpp"
+#include "server/registration.hpp"
+
+namespace tether::server {
+
+// Who is on the other end, as far as the carrier can tell (Transport TS 5.2.6). Plain UDP
+// and TCP give no identity; DTLS/TLS fill it in.
+struct PeerIdentity {
+  std::string transport;  // "udp", "tcp", "dtls", ...
+  std::string address;
+  std::optional<std::string> psk_identity;
+  std::optional<std::string> certificate_cn;
+  bool secure() const { return psk_identity || certificate_cn; }
+};
+
+// Decides whether `endpoint` may register from `peer`: Ok, or an error whose reason starts
+// with its code (4.03 not allowed, 4.00 identity does not match the name).
+using RegistrationPolicy =
+    std::function<Result<Ok>(const std::string& endpoint, const PeerIdentity& peer)>;
+
+struct RegistryConfig {
+  std::uint32_t default_lifetime = 86400;  // Core TS: lt defaults to 86400 s
+  // Registrations live this much past their lifetime, for Updates delayed in the network.
+  std::uint32_t expiry_grace_seconds = 0;
+};
+
+class RegistrationRegistry {
+ public:
+  RegistrationRegistry(RegistryConfig config, Random& random);
+
+  struct Registered {
+    Registration registration;
+    std::optional<Registration> replaced;  // the same endpoint's earlier registration
+  };
+  // Core TS 6.2.1. A second Register of an endpoint replaces the first, under a new ID.
+  Result<Registered> register_client(const lwm2m::RegisterRequest& request,
+                                     const PeerIdentity& peer, UnixMillis now);
+  // Core TS 6.2.2: only what the request carries changes; the peer's address is refreshed.
+  Result<Registration> update(const lwm2m::UpdateRequest& request, const PeerIdentity& peer,
+                              UnixMillis now);
+  // Core TS 6.2.3.
+  Result<Registration> deregister(const lwm2m::DeregisterRequest& request);
+  // Removes and returns every registration whose lifetime (plus grace) has passed.
+  std::vector<Registration> expire(UnixMillis now);
+  std::optional<UnixMillis> next_expiry();
+  // Puts back a registration loaded from a store (no checks, same ID).
+  void restore(Registration registration);
+  // Removes an endpoint's registration (an operator's decision, not the client's).
+  std::optional<Registration> remove(const std::string& endpoint);
+
+  const Registration* find(const std::string& endpoint) const;
+  const Registration* find_by_id(const std::string& id) const;
+  std::vector<const Registration*> all() const;
+  std::size_t size() const { return by_endpoint_.size(); }
+
+  void set_policy(RegistrationPolicy policy) { policy_ = std::move(policy); }
+
+ private:
+  std::string new_id();
+  void index(const Registration& r);
+  UnixMillis deadline(const Registration& r) const;
+
+  RegistryConfig config_;
+  Random& random_;
+  RegistrationPolicy policy_;
+  std::unordered_map<std::string, Registration> by_endpoint_;
+  std::unordered_map<std::string, std::string> endpoint_by_id_;
+  // Lazy min-heap of (deadline, endpoint): stale entries are skipped when popped.
+  using Deadline = std::pair<UnixMillis, std::string>;
+  std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+};
+
+}  // namespace tether::server

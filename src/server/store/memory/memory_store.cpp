@@ -1,0 +1,58 @@
+#include "server/store/memory/memory_store.hpp"
+
+namespace tether::server {
+
+namespace {
+template <typename Map>
+auto values_of(const Map& map) {
+  std::vector<typename Map::mapped_type> out;
+  out.reserve(map.size());
+  for (const auto& [key, value] : map) out.push_back(value);
+  return out;
+}
+}  // namespace
+
+Result<std::vector<Registration>> MemoryStore::load_registrations() {
+  return values_of(registrations_);
+}
+
+Result<Ok> MemoryStore::save_registration(const Registration& registration) {
+  registrations_[registration.endpoint] = registration;
+  return Ok{};
+}
+
+Result<Ok> MemoryStore::remove_registration(const std::string& endpoint) {
+  registrations_.erase(endpoint);
+  std::erase_if(observations_, [&](const auto& kv) { return kv.second.endpoint == endpoint; });
+  return Ok{};
+}
+
+Result<std::vector<ObservationRecord>> MemoryStore::load_observations() {
+  return values_of(observations_);
+}
+
+Result<Ok> MemoryStore::save_observation(const ObservationRecord& observation) {
+  observations_[observation.id] = observation;
+  return Ok{};
+}
+
+Result<Ok> MemoryStore::remove_observation(const std::string& id) {
+  observations_.erase(id);
+  return Ok{};
+}
+
+Result<std::vector<Credentials>> MemoryStore::load_credentials() {
+  return values_of(credentials_);
+}
+
+Result<Ok> MemoryStore::save_credentials(const Credentials& credentials) {
+  credentials_[credentials.endpoint] = credentials;
+  return Ok{};
+}
+
+Result<Ok> MemoryStore::remove_credentials(const std::string& endpoint) {
+  credentials_.erase(endpoint);
+  return Ok{};
+}
+
+}  // namespace tether::server

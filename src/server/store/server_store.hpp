@@ -1,0 +1,70 @@
+#pragma once
+// The plug point for server state: registrations, observations and per-endpoint security
+// credentials. In-memory (tests), SQLite (the embedded default) and later Redis (several
+// server nodes sharing state) implement it. Calls come from the server's loop thread.
+//
+// Writes may be buffered; flush() makes everything written so far durable. The server calls
+// it periodically and on shutdown.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/bytes.hpp"
+#include "common/result.hpp"
+#include "lwm2m/path.hpp"
+#include "server/registration.hpp"
+
+namespace tether::server {
+
+// An observation the server holds on a client (single or composite), enough to recognise
+// its notifications again after a restart: the token, and what was asked.
+struct ObservationRecord {
+  std::string id;  // server-chosen, unique per server
+  std::string endpoint;
+  std::string registration_id;
+  std::vector<lwm2m::Path> paths;  // one path, or several for Observe-Composite
+  bool composite = false;
+  std::optional<std::uint16_t> accept;  // the Accept format asked for, if any
+  std::vector<std::string> attributes;  // attributes sent with the Observe ("pmin=10")
+  Bytes token;
+  UnixMillis created_at = 0;
+  friend bool operator==(const ObservationRecord&, const ObservationRecord&) = default;
+};
+
+// What a client must prove to register under its endpoint name (Transport TS 5.2.6).
+struct Credentials {
+  enum class Kind : std::uint8_t { kPsk, kRpk, kX509 };
+  std::string endpoint;
+  Kind kind = Kind::kPsk;
+  std::string psk_identity;      // PSK
+  Bytes psk_key;                 // PSK
+  Bytes public_key;              // RPK: SubjectPublicKeyInfo, DER
+  std::string x509_common_name;  // X.509: the expected CN (empty: the endpoint name)
+  friend bool operator==(const Credentials&, const Credentials&) = default;
+};
+const char* credentials_kind_name(Credentials::Kind kind);
+std::optional<Credentials::Kind> credentials_kind_from(const std::string& name);
+
+class ServerStore {
+ public:
+  virtual ~ServerStore() = default;
+
+  virtual Result<std::vector<Registration>> load_registrations() = 0;
+  // Inserts or replaces the registration of registration.endpoint.
+  virtual Result<Ok> save_registration(const Registration& registration) = 0;
+  // Removes the registration and every observation of that endpoint.
+  virtual Result<Ok> remove_registration(const std::string& endpoint) = 0;
+
+  virtual Result<std::vector<ObservationRecord>> load_observations() = 0;
+  virtual Result<Ok> save_observation(const ObservationRecord& observation) = 0;
+  virtual Result<Ok> remove_observation(const std::string& id) = 0;
+
+  virtual Result<std::vector<Credentials>> load_credentials() = 0;
+  virtual Result<Ok> save_credentials(const Credentials& credentials) = 0;
+  virtual Result<Ok> remove_credentials(const std::string& endpoint) = 0;
+
+  virtual Result<Ok> flush() = 0;
+};
+
+}  // namespace tether::server

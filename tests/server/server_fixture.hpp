@@ -1,0 +1,160 @@
+#pragma once
+// An LwM2M server on the simulated network of tests/coap, on virtual time, with scripted
+// LwM2M clients built on our CoAP endpoint. Nothing here sleeps or opens a socket.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "binding/coap/uplink_mapping.hpp"
+#include "coap/sim_network.hpp"
+#include "lwm2m/model/object_registry.hpp"
+#include "server/lwm2m_server.hpp"
+#include "server/store/memory/memory_store.hpp"
+
+namespace tether::server::testing {
+
+using coap::Message;
+namespace codes = coap::codes;
+using coap::sim::SimNetwork;
+
+inline constexpr coap::PeerId kServerAddress = 1;
+
+// A Transport whose endpoint lives on the SimNetwork; a peer's "address" is its PeerId.
+class SimTransport final : public transport::Transport {
+ public:
+  explicit SimTransport(SimNetwork& net, coap::PeerId address = kServerAddress,
+                        std::uint64_t seed = 7)
+      : node_(coap::EndpointConfig{}, seed) {
+    net.add(address, node_);
+  }
+  coap::Endpoint& endpoint() override { return node_.endpoint; }
+  Result<coap::PeerId> peer_for(const std::string&, std::uint16_t port) override { return port; }
+  std::string describe(coap::PeerId peer) const override {
+    return "10.0.0.1:" + std::to_string(peer);
+  }
+  std::uint16_t local_port() const override { return 5683; }
+  void flush() override {}
+
+ private:
+  coap::sim::Node node_;
+};
+
+class VirtualClock final : public Clock {
+ public:
+  explicit VirtualClock(const SimNetwork& net) : net_(net) {}
+  Instant now() const override { return net_.now(); }
+  UnixMillis unix_now() const override {
+    return kUnixBase + (net_.now() - coap::sim::epoch()).count();
+  }
+  static constexpr UnixMillis kUnixBase = 1'790'000'000'000;
+
+ private:
+  const SimNetwork& net_;
+};
+
+// A scripted LwM2M client: registers, and answers what its handler says.
+struct FakeClient {
+  FakeClient(SimNetwork& network, coap::PeerId at, std::uint64_t seed = 11)
+      : net(network), address(at), node(coap::EndpointConfig{}, seed) {
+    net.add(address, node);
+    node.endpoint.set_request_handler(
+        [this](coap::PeerId, const Message& request, coap::Responder responder) {
+          received.push_back(request);
+          if (!answer) return;  // silent: the request times out
+          Message response = answer(request);
+          response.token = request.token;
+          if (auto id = responder.respond(std::move(response), this->net.now())) {
+            observations.push_back(*id);
+          }
+        });
+  }
+
+  // Sends `m` to the server and runs the network until the answer arrives.
+  Result<Message> exchange(Message m, Duration max = Duration{10'000}) {
+    std::optional<Result<Message>> got;
+    node.endpoint.request(
+        kServerAddress, std::move(m), [&](Result<Message> r) { got = std::move(r); }, net.now());
+    net.run_until([&] { return got.has_value(); }, max);
+    if (!got) return fail("no answer");
+    return std::move(*got);
+  }
+
+  Result<Message> register_with(std::vector<std::string> queries,
+                                std::string links = "</1/0>,</3/0>,</3303/0>") {
+    Message m = coap::make_request(codes::kPost, "/rd");
+    for (auto& q : queries) m.add_query(q);
+    m.set_content_format(coap::content_format::kLinkFormat);
+    m.payload = to_bytes(links);
+    auto r = exchange(std::move(m));
+    if (r && r->code == codes::kCreated) location = r->location_path();
+    return r;
+  }
+
+  Result<Message> update(std::vector<std::string> queries = {}) {
+    Message m = coap::make_request(codes::kPost, location);
+    for (auto& q : queries) m.add_query(q);
+    return exchange(std::move(m));
+  }
+
+  bool notify(std::size_t observation, Message content) {
+    const bool ok = node.endpoint.notify(observations.at(observation), std::move(content),
+                                         coap::Type::kConfirmable, net.now());
+    net.settle();
+    return ok;
+  }
+
+  SimNetwork& net;
+  coap::PeerId address;
+  coap::sim::Node node;
+  std::string location;  // "/rd/abc"
+  std::function<Message(const Message&)> answer;
+  std::vector<Message> received;
+  std::vector<coap::ObservationId> observations;
+};
+
+// A server on the sim with a memory store, recording every event.
+struct ServerHarness {
+  explicit ServerHarness(SimNetwork& net, ServerStore& store, ServerConfig config = {})
+      : net_(net),
+        clock(net),
+        random(99),
+        transport(net),
+        models(lwm2m::model::ObjectRegistry::with_builtin()),
+        server(config, clock, random, store, models) {
+    server.attach(transport, "udp");
+    server.set_event_handler([this](const ServerEvent& e) { events.push_back(e); });
+    net.add_timer_source(
+        [this, alive = alive] { return *alive ? server.next_deadline() : std::nullopt; },
+        [this, alive = alive](Instant) {
+          if (*alive) server.on_timer();
+        });
+  }
+  // A stopped server: off the network, its timers no longer fire.
+  ~ServerHarness() {
+    *alive = false;
+    net_.remove(kServerAddress);
+  }
+
+  std::vector<ServerEvent> events_of(ServerEvent::Kind kind) const {
+    std::vector<ServerEvent> out;
+    for (const auto& e : events) {
+      if (e.kind == kind) out.push_back(e);
+    }
+    return out;
+  }
+
+  SimNetwork& net_;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  VirtualClock clock;
+  SeededRandom random;
+  SimTransport transport;
+  lwm2m::model::ObjectRegistry models;
+  Lwm2mServer server;
+  std::vector<ServerEvent> events;
+};
+
+}  // namespace tether::server::testing
