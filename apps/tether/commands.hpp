@@ -7,5 +7,6 @@ namespace tether::app {
 int coap_client(const std::vector<std::string>& args);
 int coap_serve(const std::vector<std::string>& args);
 int lwm2m_command(const std::vector<std::string>& args);
+int server_command(const std::vector<std::string>& args);
 
 }  // namespace tether::app

@@ -1,6 +1,6 @@
-// tether: one command, subcommands per role. Today: `tether coap` (client tool and test
-// server) and `tether lwm2m` (formats and models); the LwM2M server, bootstrap server and client
-// arrive as further subcommands.
+// tether: one command, subcommands per role: `tether server` (the LwM2M server, the main
+// job), `tether coap` (client tool and test server) and `tether lwm2m` (formats and
+// models); the bootstrap server and the client arrive as further subcommands.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -15,6 +15,7 @@ void usage() {
       "usage: tether <command> [args]\n"
       "\n"
       "commands:\n"
+      "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
@@ -44,6 +45,10 @@ int main(int argc, char** argv) {
         return tether::app::coap_serve(args);
       }
       return tether::app::coap_client(args);
+    }
+    if (args[0] == "server") {
+      args.erase(args.begin());
+      return tether::app::server_command(args);
     }
     if (args[0] == "lwm2m") {
       args.erase(args.begin());

@@ -1,0 +1,233 @@
+#include "api/json_mapping.hpp"
+
+#include <ctime>
+
+#include "common/bytes.hpp"
+#include "lwm2m/json_values.hpp"
+
+namespace tether::api {
+
+namespace {
+namespace link_format = lwm2m::format::link_format;
+
+json values_json(const std::vector<lwm2m::Record>& records) {
+  return json::parse(lwm2m::records_to_json(records));
+}
+
+// A key of a Write/Create body as an absolute path string. Under an object path a
+// relative key names a resource of the instance being created, which holds ID 0 until
+// the caller moves it to Path::kUnassigned (paths cannot spell that ID).
+Result<std::string> absolute_key(const std::string& key, const lwm2m::Path& target) {
+  if (!key.empty() && key.front() == '/') return key;
+  auto rel = lwm2m::Path::parse("/" + key);
+  if (!rel || rel->is_root()) return fail("bad path key '" + key + "'");
+  lwm2m::Path base = target;
+  if (base.is_object()) base = base.child(0);
+  lwm2m::Path p = base;
+  for (int i = 0; i < rel->depth(); ++i) {
+    if (p.depth() >= 4)
+      return fail("path key '" + key + "' is too deep under " + target.to_string());
+    p = p.child((*rel)[i]);
+  }
+  return p.to_string();
+}
+}  // namespace
+
+std::string iso8601(server::UnixMillis t) {
+  const std::time_t secs = static_cast<std::time_t>(t / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(t % 1000));
+  return buf;
+}
+
+json registration_json(const server::Registration& r) {
+  json objects = json::array();
+  for (const auto& o : r.objects.objects) {
+    json entry{{"id", o.id}, {"instances", o.instances}};
+    if (!o.version.empty()) entry["version"] = o.version;
+    objects.push_back(std::move(entry));
+  }
+  json j{{"endpoint", r.endpoint},
+         {"registrationId", r.id},
+         {"location", "/rd/" + r.id},
+         {"transport", r.transport},
+         {"address", r.address},
+         {"version", r.version},
+         {"binding", r.binding},
+         {"queueMode", r.queue_mode},
+         {"lifetime", r.lifetime},
+         {"alternatePath", r.objects.alternate_path},
+         {"contentFormats", r.objects.content_formats},
+         {"objectLinks", link_format::serialize_registration(r.objects)},
+         {"objects", objects},
+         {"registeredAt", iso8601(r.registered_at)},
+         {"lastUpdate", iso8601(r.updated_at)},
+         {"expiresAt", iso8601(r.expires_at())}};
+  if (r.sms) j["sms"] = *r.sms;
+  if (r.profile_id) j["profileId"] = *r.profile_id;
+  return j;
+}
+
+json response_json(const lwm2m::DownlinkResponse& r) {
+  json j{{"code", r.code.to_string()}, {"status", r.code.describe().substr(5)}};
+  if (r.format) j["format"] = std::string(lwm2m::format::name_of(*r.format));
+  const bool series = std::any_of(r.records.begin(), r.records.end(),
+                                  [](const auto& rec) { return rec.time.has_value(); });
+  if (series) {
+    j["records"] = values_json(r.records);
+  } else if (!r.records.empty() || (r.format && r.code.is_success())) {
+    j["values"] = values_json(r.records);
+  }
+  if (!r.links.empty()) {
+    j["links"] = link_format::serialize_discover(r.links);
+    json entries = json::array();
+    for (const auto& e : r.links) {
+      json entry{{"path", e.path.to_string()}};
+      if (!e.version.empty()) entry["version"] = e.version;
+      if (e.dim) entry["dim"] = *e.dim;
+      const std::string attrs = e.attributes.to_query();
+      if (!attrs.empty()) entry["attributes"] = attrs;
+      entries.push_back(std::move(entry));
+    }
+    j["discovered"] = std::move(entries);
+  }
+  if (r.created) j["location"] = r.created->to_string();
+  if (!r.decode_error.empty()) {
+    j["decodeError"] = r.decode_error;
+    j["payloadHex"] = to_hex(r.payload);
+  } else if (!r.code.is_success() && !r.payload.empty()) {
+    j["message"] = std::string(r.payload.begin(), r.payload.end());
+  }
+  return j;
+}
+
+json event_json(const server::ServerEvent& e) {
+  json j{{"event", server::event_kind_name(e.kind)}, {"endpoint", e.endpoint}};
+  if (e.registration) j["registration"] = registration_json(*e.registration);
+  if (!e.observation_id.empty()) j["observation"] = e.observation_id;
+  if (e.ticket != 0) j["ticket"] = e.ticket;
+  if (e.content) j["content"] = response_json(*e.content);
+  if (!e.detail.empty()) j["detail"] = e.detail;
+  return j;
+}
+
+json credentials_json(const server::Credentials& c) {
+  json j{{"endpoint", c.endpoint}, {"mode", server::credentials_kind_name(c.kind)}};
+  switch (c.kind) {
+    case server::Credentials::Kind::kPsk:
+      j["identity"] = c.psk_identity;
+      j["key"] = to_hex(c.psk_key);
+      break;
+    case server::Credentials::Kind::kRpk:
+      j["publicKey"] = to_hex(c.public_key);
+      break;
+    case server::Credentials::Kind::kX509:
+      j["commonName"] = c.x509_common_name.empty() ? c.endpoint : c.x509_common_name;
+      break;
+  }
+  return j;
+}
+
+Result<server::Credentials> credentials_from_json(const std::string& endpoint, const json& j) {
+  if (!j.is_object() || !j.contains("mode") || !j["mode"].is_string()) {
+    return fail("credentials need \"mode\": psk, rpk or x509");
+  }
+  auto kind = server::credentials_kind_from(j["mode"].get<std::string>());
+  if (!kind) return fail("mode must be psk, rpk or x509");
+  server::Credentials c;
+  c.endpoint = endpoint;
+  c.kind = *kind;
+  auto hex_field = [&](const char* name) -> Result<Bytes> {
+    if (!j.contains(name) || !j[name].is_string())
+      return fail(std::string("\"") + name + "\" (hex) is missing");
+    auto bytes = from_hex(j[name].get<std::string>());
+    if (!bytes || bytes->empty()) return fail(std::string("\"") + name + "\" is not hex");
+    return bytes;
+  };
+  switch (c.kind) {
+    case server::Credentials::Kind::kPsk: {
+      if (!j.contains("identity") || !j["identity"].is_string() ||
+          j["identity"].get<std::string>().empty()) {
+        return fail("a PSK needs \"identity\"");
+      }
+      c.psk_identity = j["identity"].get<std::string>();
+      auto key = hex_field("key");
+      if (!key) return key.error();
+      c.psk_key = std::move(*key);
+      break;
+    }
+    case server::Credentials::Kind::kRpk: {
+      auto key = hex_field("publicKey");
+      if (!key) return key.error();
+      c.public_key = std::move(*key);
+      break;
+    }
+    case server::Credentials::Kind::kX509:
+      if (j.contains("commonName")) {
+        if (!j["commonName"].is_string()) return fail("\"commonName\" must be a string");
+        c.x509_common_name = j["commonName"].get<std::string>();
+      }
+      break;
+  }
+  return c;
+}
+
+Result<std::vector<lwm2m::Record>> records_from_body(const json& values,
+                                                     const lwm2m::model::Model& model) {
+  return lwm2m::records_from_json(values.dump(), model);
+}
+
+Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& target,
+                                   const lwm2m::model::Model& model) {
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded()) return fail("the body is not JSON");
+  json absolute = json::object();
+  bool relative = false;
+  bool absolute_keys = false;
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      (it.key().starts_with("/") ? absolute_keys : relative) = true;
+      auto key = absolute_key(it.key(), target);
+      if (!key) return key.error();
+      absolute[*key] = it.value();
+    }
+  } else if (target.is_resource() || target.is_resource_instance()) {
+    if (j.is_array()) {
+      // A multiple-instance resource written whole: [v0, v1, ...].
+      for (std::size_t i = 0; i < j.size(); ++i) {
+        absolute[target.child(static_cast<std::uint16_t>(i)).to_string()] = j[i];
+      }
+    } else {
+      absolute[target.to_string()] = j;
+    }
+  } else {
+    return fail("the body must be a JSON object of paths and values");
+  }
+  auto records = lwm2m::records_from_json(absolute.dump(), model);
+  if (!records) return records.error();
+  for (const auto& r : *records) {
+    if (!target.covers(r.path) &&
+        !(target.is_object() && r.path.object_id() == target.object_id())) {
+      return fail(r.path.to_string() + " is not under " + target.to_string());
+    }
+  }
+  auto tree = lwm2m::Tree::from_records(*records);
+  if (!tree) return tree.error();
+  if (target.is_object() && relative) {
+    if (absolute_keys) return fail("a Create body uses either relative or absolute keys");
+    auto& object = tree->objects[target.object_id()];
+    lwm2m::InstanceNode node = std::move(*object.instances.find(0));
+    object.instances.erase(0);
+    object.instances[lwm2m::Path::kUnassigned] = std::move(node);
+  }
+  if (target.is_resource() && j.is_array()) {
+    if (auto added = tree->add_node(target); !added) return added.error();
+  }
+  return tree;
+}
+
+}  // namespace tether::api

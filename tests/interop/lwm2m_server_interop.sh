@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# `tether server` against libcoap's coap-client (libcoap3-bin) acting as a raw LwM2M client,
+# over UDP and TCP on 127.0.0.1, with the REST API checked by curl. Usage:
+#   lwm2m_server_interop.sh TETHER_BINARY SCENARIO
+# Scenarios: registration-udp, registration-tcp, bad-requests, send, restart.
+set -euo pipefail
+
+tether="$1"
+scenario="$2"
+client=$(command -v coap-client-notls || command -v coap-client)
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- server log" >&2
+  cat "$work/server.log" >&2 || true
+  exit 1
+}
+
+free_port() {
+  python3 - <<'PY'
+import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port)); print(port); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+PY
+}
+
+start_server() {
+  "$tether" server --bind 127.0.0.1 --coap-port "$coap_port" --http-host 127.0.0.1 \
+    --http-port "$http_port" "$@" >>"$work/server.log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 1 100); do
+    if curl -sf "http://127.0.0.1:$http_port/api/health" >/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  fail "server did not come up"
+}
+
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || fail "server exited with an error on SIGTERM"
+}
+
+coap_port=$(free_port)
+http_port=$(free_port)
+base="coap://127.0.0.1:$coap_port"
+api="http://127.0.0.1:$http_port/api"
+
+# coap() METHOD PATH?QUERY [payload args...]: prints the response code (2.01, 4.00, ...).
+coap() {
+  local method="$1" target="$2"
+  shift 2
+  timeout 20 "$client" -B 10 -v 7 -m "$method" "$@" "$scheme://127.0.0.1:$coap_port$target" \
+    >"$work/coap.out" 2>&1 || true
+  grep -oE 'c:[0-9]\.[0-9]{2}' "$work/coap.out" | tail -1 | cut -c3-
+}
+location() { grep -oE 'Location-Path:[^] ,]+' "$work/coap.out" | cut -d: -f2 | paste -sd/; }
+expect_code() {
+  local want="$1" what="$2"
+  shift 2
+  local got
+  got=$(coap "$@")
+  [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
+}
+api_status() { curl -s -o "$work/api.json" -w '%{http_code}' "$@"; }
+links='</1/0>,</3/0>,</3303/0>'
+
+scheme=coap
+case "$scenario" in
+  registration-udp|registration-tcp)
+    [ "$scenario" = registration-tcp ] && scheme=coap+tcp
+    start_server --store memory
+    expect_code 2.01 "register" post "/rd?ep=cc1&lt=60&lwm2m=1.1&b=U" -t 40 -e "$links"
+    loc=$(location)
+    [[ "$loc" == rd/* ]] || fail "location '$loc' is not under /rd"
+    [ "$(api_status "$api/clients/cc1")" = 200 ] || fail "GET /api/clients/cc1"
+    grep -q '"lifetime":60' "$work/api.json" || fail "lifetime not 60: $(cat "$work/api.json")"
+    grep -q '"transport":"'"${scheme/coap+tcp/tcp}"'"' "$work/api.json" || true
+    expect_code 2.04 "update" post "/$loc?lt=120"
+    [ "$(api_status "$api/clients/cc1")" = 200 ] && grep -q '"lifetime":120' "$work/api.json" \
+      || fail "update did not change the lifetime"
+    expect_code 2.04 "update with objects" post "/$loc" -t 40 -e '</3/0>'
+    grep -q '"objectLinks":"</3/0>"' <(curl -s "$api/clients/cc1") || fail "objects not replaced"
+    expect_code 2.02 "de-register" delete "/$loc"
+    [ "$(api_status "$api/clients/cc1")" = 404 ] || fail "cc1 still registered"
+    grep -q '"code":"4.04"' "$work/api.json" || fail "404 body lacks the code"
+    expect_code 4.04 "update after de-register" post "/$loc"
+    ;;
+
+  bad-requests)
+    start_server --store memory
+    expect_code 4.00 "no endpoint name" post "/rd?lt=60" -t 40 -e "$links"
+    expect_code 4.00 "unknown parameter" post "/rd?ep=x&colour=blue" -t 40 -e "$links"
+    expect_code 4.00 "bad lifetime" post "/rd?ep=x&lt=soon" -t 40 -e "$links"
+    expect_code 4.00 "bad binding" post "/rd?ep=x&b=Z" -t 40 -e "$links"
+    expect_code 4.00 "bad object list" post "/rd?ep=x" -t 40 -e "</3/0"
+    expect_code 4.12 "unsupported version" post "/rd?ep=x&lwm2m=2.0" -t 40 -e "$links"
+    expect_code 4.05 "GET on /rd" get "/rd"
+    expect_code 4.04 "update of an unknown location" post "/rd/nosuchid?lt=60"
+    expect_code 4.04 "de-register of an unknown location" delete "/rd/nosuchid"
+    expect_code 4.00 "send without registering" post "/dp" -t 110 -e '[{"n":"/3/0/0","vs":"x"}]'
+    # Endpoints with credentials on file must come over DTLS: plain UDP gets 4.03.
+    [ "$(api_status -X PUT -d '{"mode":"psk","identity":"locked","key":"0102"}' \
+      "$api/security/clients/locked")" = 200 ] || fail "PUT credentials"
+    expect_code 4.03 "endpoint not allowed" post "/rd?ep=locked" -t 40 -e "$links"
+    # Each supported version registers.
+    for v in 1.0 1.1 1.2; do
+      expect_code 2.01 "register LwM2M $v" post "/rd?ep=v$v&lwm2m=$v" -t 40 -e "$links"
+    done
+    [ "$(curl -s "$api/clients" | grep -o '"endpoint"' | wc -l)" = 3 ] || fail "expected 3 clients"
+    ;;
+
+  send)
+    start_server --store memory
+    local_port=$(free_port)
+    # Send must come from the registered client's address: one local port throughout.
+    expect_code 2.01 "register" post "/rd?ep=sender&lt=60" -p "$local_port" -t 40 -e "$links"
+    curl -sN --max-time 5 "$api/events?endpoint=sender" >"$work/events.txt" &
+    pids+=($!)
+    sleep 0.5
+    expect_code 2.04 "send" post "/dp" -p "$local_port" -t 110 -e '[{"n":"/3303/0/5700","v":21.5}]'
+    expect_code 4.04 "send of an unregistered object" post "/dp" -p "$local_port" -t 110 \
+      -e '[{"n":"/4/0/0","v":1}]'
+    expect_code 4.00 "send of bad SenML" post "/dp" -p "$local_port" -t 110 -e '[{"n":'
+    for _ in $(seq 1 50); do grep -q 'event: send' "$work/events.txt" && break; sleep 0.1; done
+    grep -q '"/3303/0/5700":21.5' "$work/events.txt" || fail "send event missing: $(cat "$work/events.txt")"
+    ;;
+
+  restart)
+    start_server --data-dir "$work/data"
+    expect_code 2.01 "register" post "/rd?ep=keep&lt=300&lwm2m=1.2" -t 40 -e "$links"
+    loc=$(location)
+    expect_code 2.01 "register short-lived" post "/rd?ep=brief&lt=1" -t 40 -e "$links"
+    stop_server
+    grep -q 'event=stopped' "$work/server.log" || fail "no graceful stop"
+    sleep 1.2
+    start_server --data-dir "$work/data"
+    [ "$(api_status "$api/clients/keep")" = 200 ] || fail "registration lost over the restart"
+    grep -q "\"location\":\"/$loc\"" "$work/api.json" || fail "location changed: $(cat "$work/api.json")"
+    [ "$(api_status "$api/clients/brief")" = 404 ] || fail "expired registration came back"
+    expect_code 2.04 "update after restart" post "/$loc"
+    ;;
+
+  *) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
+echo "PASS: $scenario"
