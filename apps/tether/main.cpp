@@ -16,6 +16,7 @@ void usage() {
       "\n"
       "commands:\n"
       "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
+      "  demo-device [--server URI] [--endpoint NAME]         a small LwM2M device to try it\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
@@ -49,6 +50,10 @@ int main(int argc, char** argv) {
     if (args[0] == "server") {
       args.erase(args.begin());
       return tether::app::server_command(args);
+    }
+    if (args[0] == "demo-device") {
+      args.erase(args.begin());
+      return tether::app::demo_device_command(args);
     }
     if (args[0] == "lwm2m") {
       args.erase(args.begin());

@@ -2,7 +2,9 @@
 # `tether server` against libcoap's coap-client (libcoap3-bin) acting as a raw LwM2M client,
 # over UDP and TCP on 127.0.0.1, with the REST API checked by curl. Usage:
 #   lwm2m_server_interop.sh TETHER_BINARY SCENARIO
-# Scenarios: registration-udp, registration-tcp, bad-requests, send, restart.
+# Scenarios: registration-udp, registration-tcp, bad-requests, send, restart, and
+# api-udp / api-tcp / api-restart, where `tether demo-device` (a device built on our CoAP
+# engine) answers while every REST route is exercised over real HTTP and UDP or TCP.
 set -euo pipefail
 
 tether="$1"
@@ -78,6 +80,33 @@ expect_code() {
   [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
 }
 api_status() { curl -s -o "$work/api.json" -w '%{http_code}' "$@"; }
+# jcheck PYTHON_EXPR: evaluates the expression with `j` bound to the last API answer.
+jcheck() {
+  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+    "$work/api.json" "$1" || fail "check '$1' on $(cat "$work/api.json")"
+}
+# call EXPECTED_STATUS curl-args...: one API call, its status checked.
+call() {
+  local want="$1"
+  shift
+  local got
+  got=$(api_status "$@")
+  [ "$got" = "$want" ] || fail "curl $*: expected HTTP $want, got $got: $(cat "$work/api.json")"
+}
+start_device() {
+  "$tether" demo-device --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
+  device_pid=$!
+  pids+=("$device_pid")
+  for _ in $(seq 1 100); do
+    [ "$(api_status "$api/clients/dev1")" = 200 ] && return 0
+    sleep 0.1
+  done
+  fail "demo device did not register: $(cat "$work/device.log")"
+}
+wait_for_event() {
+  for _ in $(seq 1 150); do grep -q "$1" "$work/events.txt" && return 0; sleep 0.1; done
+  fail "no event matching '$1' in: $(cat "$work/events.txt")"
+}
 links='</1/0>,</3/0>,</3303/0>'
 
 scheme=coap
@@ -154,6 +183,102 @@ case "$scenario" in
     grep -q "\"location\":\"/$loc\"" "$work/api.json" || fail "location changed: $(cat "$work/api.json")"
     [ "$(api_status "$api/clients/brief")" = 404 ] || fail "expired registration came back"
     expect_code 2.04 "update after restart" post "/$loc"
+    ;;
+
+  api-udp|api-tcp)
+    device_uri="coap://127.0.0.1:$coap_port"
+    [ "$scenario" = api-tcp ] && device_uri="coap+tcp://127.0.0.1:$coap_port"
+    start_server --store memory
+    curl -sN --max-time 60 "$api/events" >"$work/events.txt" &
+    pids+=($!)
+    start_device "$device_uri"
+    wait_for_event 'event: registered'
+    call 200 "$api/clients"
+    jcheck 'len(j) == 1 and j[0]["endpoint"] == "dev1"'
+    call 200 "$api/clients/dev1"
+    jcheck 'j["transport"] == "'"${scenario#api-}"'" and j["lifetime"] == 60 and j["awake"]'
+    # Read in the default format and in each one asked for.
+    call 200 "$api/clients/dev1/3/0"
+    jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether" and j["values"]["/3/0/9"] == 87'
+    for f in tlv senml-json senml-cbor lwm2m-cbor; do
+      call 200 "$api/clients/dev1/3/0?format=$f"
+      jcheck 'j["values"]["/3/0/2"] == "dev1"'
+    done
+    call 200 "$api/clients/dev1/3/0/9"
+    jcheck 'j["format"] == "text/plain" and j["values"] == {"/3/0/9": 87}'
+    # Write (replace a resource, partial update of an instance), and read back.
+    call 200 -X PUT -d '"UQ"' "$api/clients/dev1/3/0/16"
+    call 200 "$api/clients/dev1/3/0/16" && jcheck 'j["values"]["/3/0/16"] == "UQ"'
+    call 200 -X PATCH -d '{"16": "U", "/3/0/9": 50}' "$api/clients/dev1/3/0"
+    call 200 "$api/clients/dev1/3/0" && jcheck 'j["values"]["/3/0/16"] == "U" and j["values"]["/3/0/9"] == 50'
+    call 400 -X PUT -d '{"/4/0/0": 1}' "$api/clients/dev1/3/0"   # not under the target
+    call 400 -X PUT -d 'not json' "$api/clients/dev1/3/0/16"
+    # Execute, Create, Delete.
+    call 200 -X POST -d 'reason=test' "$api/clients/dev1/3/0/4" && jcheck 'j["code"] == "2.04"'
+    call 201 -X POST -d '{"5700": 19.5, "5701": "Cel"}' "$api/clients/dev1/3303"
+    jcheck 'j["location"] == "/3303/1"'
+    call 200 "$api/clients/dev1/3303/1/5700" && jcheck 'j["values"]["/3303/1/5700"] == 19.5'
+    call 200 -X DELETE "$api/clients/dev1/3303/1" && jcheck 'j["code"] == "2.02"'
+    call 404 "$api/clients/dev1/3303/1"
+    # Discover and Write-Attributes.
+    call 200 "$api/clients/dev1/3/discover?depth=3"
+    jcheck 'any(e["path"] == "/3/0/9" for e in j["discovered"])'
+    call 200 -X PUT -d '' "$api/clients/dev1/3/0/9/attributes?pmin=1&pmax=30"
+    call 400 -X PUT -d "" "$api/clients/dev1/3/0/9/attributes?pmin=soon"
+    call 400 -X PUT -d "" "$api/clients/dev1/3/0/9/attributes?colour=blue"
+    # Observe, its notifications on the event stream, and cancellation.
+    call 200 -X POST -d '' "$api/clients/dev1/3303/0/5700/observe"
+    jcheck 'j["code"] == "2.05" and len(j["observation"]) == 16'
+    call 200 "$api/clients/dev1/observations" && jcheck 'len(j) == 1 and j[0]["paths"] == ["/3303/0/5700"]'
+    wait_for_event 'event: notification'
+    call 200 -X DELETE "$api/clients/dev1/3303/0/5700/observe?active=true"
+    jcheck 'j["cancelled"] == 1'
+    call 200 "$api/clients/dev1/observations" && jcheck 'j == []'
+    # Composite operations.
+    call 200 -X POST -d '{"paths": ["/3/0/0", "/3303/0/5701"]}' "$api/clients/dev1/composite/read"
+    jcheck 'j["values"] == {"/3/0/0": "Tether", "/3303/0/5701": "Cel"}'
+    call 200 -X POST -d '{"/3/0/9": 42}' "$api/clients/dev1/composite/write"
+    call 200 "$api/clients/dev1/3/0/9" && jcheck 'j["values"]["/3/0/9"] == 42'
+    call 200 -X POST -d '{"paths": ["/3/0/13"]}' "$api/clients/dev1/composite/observe"
+    jcheck '"observation" in j'
+    # Errors: unknown client 404, unknown path from the device 404, bad paths 400/404.
+    call 404 "$api/clients/ghost/3/0" && jcheck 'j["code"] == "4.04"'
+    call 404 "$api/clients/dev1/3/7"
+    call 400 "$api/clients/dev1/3/0?format=yaml"
+    # Credentials.
+    call 200 -X PUT -d '{"mode":"psk","identity":"dev9","key":"00112233"}' "$api/security/clients/dev9"
+    call 200 "$api/security/clients/dev9" && jcheck 'j["identity"] == "dev9" and j["key"] == "00112233"'
+    call 200 "$api/security/clients" && jcheck 'len(j) == 1'
+    call 400 -X PUT -d '{"mode":"psk"}' "$api/security/clients/dev9"
+    call 204 -X DELETE "$api/security/clients/dev9"
+    call 404 "$api/security/clients/dev9"
+    # Metrics count what happened.
+    curl -s "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt"
+    grep -q '^tether_registrations 1$' "$work/metrics.txt" || fail "metrics: $(cat "$work/metrics.txt")"
+    grep -q 'tether_requests_total{operation="read",result="2.05"}' "$work/metrics.txt" || fail "no read metric"
+    # A device that stops answering: the API says 504 after the caller's timeout.
+    kill -STOP "$device_pid"
+    call 504 "$api/clients/dev1/3/0?timeout=1"
+    kill -CONT "$device_pid"
+    # Evicting the client ends its registration.
+    call 204 -X DELETE "$api/clients/dev1"
+    call 404 "$api/clients/dev1"
+    wait_for_event 'event: deregistered'
+    ;;
+
+  api-restart)
+    start_server --data-dir "$work/data"
+    start_device "coap://127.0.0.1:$coap_port"
+    call 200 -X POST -d '' "$api/clients/dev1/3303/0/5700/observe"
+    observation=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["observation"])' "$work/api.json")
+    stop_server
+    start_server --data-dir "$work/data"
+    call 200 "$api/clients/dev1/observations" && jcheck 'len(j) == 1 and j[0]["id"] == "'"$observation"'"'
+    curl -sN --max-time 20 "$api/events" >"$work/events.txt" &
+    pids+=($!)
+    # The device keeps notifying the same token; the restarted server recognises it.
+    wait_for_event "\"observation\":\"$observation\""
+    call 200 "$api/clients/dev1/3/0/0"
     ;;
 
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
