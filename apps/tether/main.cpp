@@ -17,6 +17,7 @@ void usage() {
       "commands:\n"
       "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
       "  demo-device [--server URI] [--endpoint NAME]         a small LwM2M device to try it\n"
+      "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
@@ -54,6 +55,10 @@ int main(int argc, char** argv) {
     if (args[0] == "demo-device") {
       args.erase(args.begin());
       return tether::app::demo_device_command(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "register") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_register(args);
     }
     if (args[0] == "lwm2m") {
       args.erase(args.begin());
