@@ -255,8 +255,17 @@ void HttpApi::routes() {
       auto path = path_of(req, 2);
       if (!path) return error(res, 400, "4.00", path.error().reason);
       if (path->is_object()) {
-        return error(res, 400, "4.05",
+        return error(res, 405, "4.05",
                      "the CoAP binding has no Write on an object (Transport TS 6.4.4)");
+      }
+      // Transport TS 6.4.4: Partial Update is a POST, which on a single resource would be an
+      // Execute; it is only for instances and multiple-instance resources.
+      if (partial && !path->is_instance()) {
+        const auto* def = server_.models().resource(path->object_id(), path->resource_id());
+        if (path->is_resource_instance() || def == nullptr || !def->multiple) {
+          return error(res, 405, "4.05",
+                       "Partial Update targets an instance or a multiple-instance resource");
+        }
       }
       const std::string ep = req.matches[1];
       Result<lwm2m::Tree> tree = fail("unset");
@@ -293,7 +302,7 @@ void HttpApi::routes() {
       r.content = std::move(*tree);
       if (r.content.empty()) r.content.add_node(path->child(lwm2m::Path::kUnassigned)).value();
     } else {
-      return error(res, 400, "4.05", "POST executes a resource or creates in an object");
+      return error(res, 405, "4.05", "POST executes a resource or creates in an object");
     }
     downlink(ep, std::move(r), req, res);
   });

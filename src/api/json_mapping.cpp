@@ -73,7 +73,10 @@ json registration_json(const server::Registration& r) {
 }
 
 json response_json(const lwm2m::DownlinkResponse& r) {
-  json j{{"code", r.code.to_string()}, {"status", r.code.describe().substr(5)}};
+  // describe() is "2.05 Content", or just "5.02" for a code without a name.
+  const std::string described = r.code.describe();
+  json j{{"code", r.code.to_string()},
+         {"status", described.size() > 5 ? described.substr(5) : described}};
   if (r.format) j["format"] = std::string(lwm2m::format::name_of(*r.format));
   const bool series = std::any_of(r.records.begin(), r.records.end(),
                                   [](const auto& rec) { return rec.time.has_value(); });
@@ -196,6 +199,9 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
       absolute[*key] = it.value();
     }
   } else if (target.is_resource() || target.is_resource_instance()) {
+    if (j.is_array() && target.is_resource_instance()) {
+      return fail("a resource instance takes one value, not an array");
+    }
     if (j.is_array()) {
       // A multiple-instance resource written whole: [v0, v1, ...].
       for (std::size_t i = 0; i < j.size(); ++i) {
@@ -220,9 +226,11 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
   if (target.is_object() && relative) {
     if (absolute_keys) return fail("a Create body uses either relative or absolute keys");
     auto& object = tree->objects[target.object_id()];
-    lwm2m::InstanceNode node = std::move(*object.instances.find(0));
-    object.instances.erase(0);
-    object.instances[lwm2m::Path::kUnassigned] = std::move(node);
+    if (auto* created = object.instances.find(0)) {
+      lwm2m::InstanceNode node = std::move(*created);
+      object.instances.erase(0);
+      object.instances[lwm2m::Path::kUnassigned] = std::move(node);
+    }
   }
   if (target.is_resource() && j.is_array()) {
     if (auto added = tree->add_node(target); !added) return added.error();

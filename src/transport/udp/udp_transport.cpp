@@ -41,6 +41,13 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
     int off = 0;
     setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
   }
+  // Loopback and LAN bursts (a fleet re-registering) overflow the default receive buffer,
+  // which counts kernel overhead per datagram; a lost CON costs the client seconds.
+  if (options.socket_buffer > 0) {
+    const int size = static_cast<int>(options.socket_buffer);
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
   if (::bind(fd_, bind_addr->get(), bind_addr->size()) != 0) {
     const int err = errno;
     ::close(fd_);

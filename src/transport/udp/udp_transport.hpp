@@ -12,6 +12,8 @@ namespace tether::transport {
 struct UdpOptions {
   std::string bind_host = "::";  // dual-stack by default
   std::uint16_t port = 0;
+  // SO_RCVBUF/SO_SNDBUF in bytes (capped by net.core.rmem_max); 0 keeps the system default.
+  std::size_t socket_buffer = 4 << 20;
 };
 
 class UdpTransport final : public Transport {
