@@ -239,156 +239,143 @@ void HttpApi::routes() {
     res.status = 204;
   });
 
-  // Read.
-  h.Get(route(""), [this](const httplib::Request& req, httplib::Response& res) {
-    auto path = path_of(req, 2);
-    if (!path) return error(res, 400, "4.00", path.error().reason);
-    DownlinkRequest r;
-    r.op = Operation::kRead;
-    r.path = *path;
-    downlink(req.matches[1], std::move(r), req, res);
-  });
-
-  // Write: PUT replaces, PATCH updates partially.
-  auto write = [this](bool partial) {
-    return [this, partial](const httplib::Request& req, httplib::Response& res) {
+  // Routes on /api/clients/{ep}/{path}: the path is parsed once, here.
+  using PathHandler = std::function<void(const std::string& ep, const lwm2m::Path& path,
+                                         const httplib::Request&, httplib::Response&)>;
+  auto on_path = [](PathHandler handler) {
+    return [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
       auto path = path_of(req, 2);
       if (!path) return error(res, 400, "4.00", path.error().reason);
-      if (path->is_object()) {
+      handler(req.matches[1], *path, req, res);
+    };
+  };
+  auto at = [](Operation op, const lwm2m::Path& path) {
+    DownlinkRequest r;
+    r.op = op;
+    r.path = path;
+    return r;
+  };
+
+  h.Get(route(""), on_path([this, at](const std::string& ep, const lwm2m::Path& path,
+                                      const httplib::Request& req, httplib::Response& res) {
+          downlink(ep, at(Operation::kRead, path), req, res);
+        }));
+
+  // Write: PUT replaces, PATCH updates partially.
+  auto write = [this, at](bool partial) {
+    return [this, at, partial](const std::string& ep, const lwm2m::Path& path,
+                               const httplib::Request& req, httplib::Response& res) {
+      if (path.is_object()) {
         return error(res, 405, "4.05",
                      "the CoAP binding has no Write on an object (Transport TS 6.4.4)");
       }
       // Transport TS 6.4.4: Partial Update is a POST, which on a single resource would be an
       // Execute; it is only for instances and multiple-instance resources.
-      if (partial && !path->is_instance()) {
-        const auto* def = server_.models().resource(path->object_id(), path->resource_id());
-        if (path->is_resource_instance() || def == nullptr || !def->multiple) {
+      if (partial && !path.is_instance()) {
+        const auto* def = server_.models().resource(path.object_id(), path.resource_id());
+        if (path.is_resource_instance() || def == nullptr || !def->multiple) {
           return error(res, 405, "4.05",
                        "Partial Update targets an instance or a multiple-instance resource");
         }
       }
-      const std::string ep = req.matches[1];
       Result<lwm2m::Tree> tree = fail("unset");
-      on_loop([&] { tree = tree_from_json(req.body, *path, server_.models()); });
+      on_loop([&] { tree = tree_from_json(req.body, path, server_.models()); });
       if (!tree) return error(res, 400, "4.00", tree.error().reason);
-      DownlinkRequest r;
-      r.op = Operation::kWrite;
-      r.path = *path;
+      DownlinkRequest r = at(Operation::kWrite, path);
       r.partial = partial;
       r.content = std::move(*tree);
       downlink(ep, std::move(r), req, res);
     };
   };
-  h.Put(route(""), write(false));
-  h.Patch(route(""), write(true));
+  h.Put(route(""), on_path(write(false)));
+  h.Patch(route(""), on_path(write(true)));
 
   // Execute (resource) or Create (object).
-  h.Post(route(""), [this](const httplib::Request& req, httplib::Response& res) {
-    auto path = path_of(req, 2);
-    if (!path) return error(res, 400, "4.00", path.error().reason);
-    const std::string ep = req.matches[1];
-    DownlinkRequest r;
-    r.path = *path;
-    if (path->is_resource()) {
-      r.op = Operation::kExecute;
-      r.arguments = req.body;
-    } else if (path->is_object()) {
-      r.op = Operation::kCreate;
-      Result<lwm2m::Tree> tree = fail("unset");
-      on_loop([&] {
-        tree = tree_from_json(req.body.empty() ? "{}" : req.body, *path, server_.models());
-      });
-      if (!tree) return error(res, 400, "4.00", tree.error().reason);
-      r.content = std::move(*tree);
-      if (r.content.empty()) r.content.add_node(path->child(lwm2m::Path::kUnassigned)).value();
-    } else {
-      return error(res, 405, "4.05", "POST executes a resource or creates in an object");
-    }
-    downlink(ep, std::move(r), req, res);
-  });
-
-  h.Delete(route(""), [this](const httplib::Request& req, httplib::Response& res) {
-    auto path = path_of(req, 2);
-    if (!path) return error(res, 400, "4.00", path.error().reason);
-    DownlinkRequest r;
-    r.op = Operation::kDelete;
-    r.path = *path;
-    downlink(req.matches[1], std::move(r), req, res);
-  });
-
-  h.Get(route("/discover"), [this](const httplib::Request& req, httplib::Response& res) {
-    auto path = path_of(req, 2);
-    if (!path) return error(res, 400, "4.00", path.error().reason);
-    DownlinkRequest r;
-    r.op = Operation::kDiscover;
-    r.path = *path;
-    if (req.has_param("depth")) {
-      const std::string d = req.get_param_value("depth");
-      if (d.size() != 1 || d[0] < '0' || d[0] > '3')
-        return error(res, 400, "4.00", "depth is 0 to 3");
-      r.depth = static_cast<std::uint32_t>(d[0] - '0');
-    }
-    downlink(req.matches[1], std::move(r), req, res);
-  });
-
-  // Write-Attributes: ?pmin=10&gt=45 sets, a bare ?pmin unsets.
-  auto attribute_query = [](const httplib::Request& req) -> Result<std::vector<std::string>> {
-    std::vector<std::string> query;
-    for (const auto& [name, value] : req.params) {
-      if (name == "timeout" || name == "queue" || name == "format") continue;
-      query.push_back(value.empty() ? name : name + "=" + value);
-    }
-    auto parsed = lwm2m::parse_update(std::span<const std::string>(query));
-    if (!parsed) return parsed.error();
-    return query;
-  };
-  h.Put(route("/attributes"),
-        [this, attribute_query](const httplib::Request& req, httplib::Response& res) {
-          auto path = path_of(req, 2);
-          if (!path) return error(res, 400, "4.00", path.error().reason);
-          auto query = attribute_query(req);
-          if (!query) return error(res, 400, "4.00", query.error().reason);
-          if (query->empty()) return error(res, 400, "4.00", "no attributes given");
-          DownlinkRequest r;
-          r.op = Operation::kWriteAttributes;
-          r.path = *path;
-          r.attributes = std::move(*query);
-          downlink(req.matches[1], std::move(r), req, res);
-        });
-
-  h.Post(route("/observe"),
-         [this, attribute_query](const httplib::Request& req, httplib::Response& res) {
-           auto path = path_of(req, 2);
-           if (!path) return error(res, 400, "4.00", path.error().reason);
-           auto query = attribute_query(req);
-           if (!query) return error(res, 400, "4.00", query.error().reason);
+  h.Post(route(""), on_path([this, at](const std::string& ep, const lwm2m::Path& path,
+                                       const httplib::Request& req, httplib::Response& res) {
            DownlinkRequest r;
-           r.op = Operation::kObserve;
-           r.path = *path;
-           r.attributes = std::move(*query);
-           downlink(req.matches[1], std::move(r), req, res);
-         });
+           if (path.is_resource()) {
+             r = at(Operation::kExecute, path);
+             r.arguments = req.body;
+           } else if (path.is_object()) {
+             r = at(Operation::kCreate, path);
+             Result<lwm2m::Tree> tree = fail("unset");
+             on_loop([&] {
+               tree = tree_from_json(req.body.empty() ? "{}" : req.body, path, server_.models());
+             });
+             if (!tree) return error(res, 400, "4.00", tree.error().reason);
+             r.content = std::move(*tree);
+             if (r.content.empty()) {
+               r.content.add_node(path.child(lwm2m::Path::kUnassigned)).value();
+             }
+           } else {
+             return error(res, 405, "4.05", "POST executes a resource or creates in an object");
+           }
+           downlink(ep, std::move(r), req, res);
+         }));
+
+  h.Delete(route(""), on_path([this, at](const std::string& ep, const lwm2m::Path& path,
+                                         const httplib::Request& req, httplib::Response& res) {
+             downlink(ep, at(Operation::kDelete, path), req, res);
+           }));
+
+  h.Get(route("/discover"),
+        on_path([this, at](const std::string& ep, const lwm2m::Path& path,
+                           const httplib::Request& req, httplib::Response& res) {
+          DownlinkRequest r = at(Operation::kDiscover, path);
+          if (req.has_param("depth")) {
+            const std::string d = req.get_param_value("depth");
+            if (d.size() != 1 || d[0] < '0' || d[0] > '3') {
+              return error(res, 400, "4.00", "depth is 0 to 3");
+            }
+            r.depth = static_cast<std::uint32_t>(d[0] - '0');
+          }
+          downlink(ep, std::move(r), req, res);
+        }));
+
+  // Write-Attributes (?pmin=10&gt=45 sets, a bare ?pmin unsets) and Observe, which may carry
+  // the same attributes.
+  auto with_attributes = [this, at](Operation op) {
+    return [this, at, op](const std::string& ep, const lwm2m::Path& path,
+                          const httplib::Request& req, httplib::Response& res) {
+      DownlinkRequest r = at(op, path);
+      for (const auto& [name, value] : req.params) {
+        if (name == "timeout" || name == "queue" || name == "format") continue;
+        r.attributes.push_back(value.empty() ? name : name + "=" + value);
+      }
+      if (auto parsed = lwm2m::parse_update(std::span<const std::string>(r.attributes)); !parsed) {
+        return error(res, 400, "4.00", parsed.error().reason);
+      }
+      if (op == Operation::kWriteAttributes && r.attributes.empty()) {
+        return error(res, 400, "4.00", "no attributes given");
+      }
+      downlink(ep, std::move(r), req, res);
+    };
+  };
+  h.Put(route("/attributes"), on_path(with_attributes(Operation::kWriteAttributes)));
+  h.Post(route("/observe"), on_path(with_attributes(Operation::kObserve)));
 
   // Cancels every observation of this path: ?active=true sends the cancelling request.
-  h.Delete(route("/observe"), [this](const httplib::Request& req, httplib::Response& res) {
-    auto path = path_of(req, 2);
-    if (!path) return error(res, 400, "4.00", path.error().reason);
-    const std::string ep = req.matches[1];
-    const bool active = req.has_param("active") && req.get_param_value("active") != "false";
-    bool registered = false;
-    std::size_t cancelled = 0;
-    on_loop([&] {
-      registered = server_.find(ep) != nullptr;
-      for (const auto& o : server_.observations(ep)) {
-        if (!o.composite && o.paths.size() == 1 && o.paths[0] == *path) {
-          cancelled += server_.cancel_observation(o.id, active) ? 1U : 0U;
-        }
-      }
-    });
-    if (!registered) return error(res, 404, "4.04", "client " + ep + " is not registered");
-    if (cancelled == 0) return error(res, 404, "4.04", "no observation of " + path->to_string());
-    reply(res, 200, json{{"cancelled", cancelled}});
-  });
+  h.Delete(route("/observe"), on_path([this](const std::string& ep, const lwm2m::Path& path,
+                                             const httplib::Request& req, httplib::Response& res) {
+             const bool active =
+                 req.has_param("active") && req.get_param_value("active") != "false";
+             bool registered = false;
+             std::size_t cancelled = 0;
+             on_loop([&] {
+               registered = server_.find(ep) != nullptr;
+               for (const auto& o : server_.observations(ep)) {
+                 if (!o.composite && o.paths.size() == 1 && o.paths[0] == path) {
+                   cancelled += server_.cancel_observation(o.id, active) ? 1U : 0U;
+                 }
+               }
+             });
+             if (!registered) return error(res, 404, "4.04", "client " + ep + " is not registered");
+             if (cancelled == 0) {
+               return error(res, 404, "4.04", "no observation of " + path.to_string());
+             }
+             reply(res, 200, json{{"cancelled", cancelled}});
+           }));
 
   h.Get(std::string(kEndpoint) + "/observations",
         [this](const httplib::Request& req, httplib::Response& res) {
@@ -577,11 +564,9 @@ std::string HttpApi::metrics_text() {
       << "tether_request_latency_seconds_sum " << static_cast<double>(m.latency_sum_ms) / 1000
       << '\n'
       << "tether_request_latency_seconds_count " << m.latency_count << '\n';
-  std::size_t depth = 0;
-  for (const auto* r : server_.registrations()) depth += server_.queue_depth(r->endpoint);
   out << "# HELP tether_queue_depth Requests waiting for or in flight to clients.\n"
          "# TYPE tether_queue_depth gauge\ntether_queue_depth "
-      << depth << '\n';
+      << server_.total_queue_depth() << '\n';
   if (extra_metrics_) out << extra_metrics_();
   return out.str();
 }

@@ -197,10 +197,14 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
   if (auto it = endpoint_by_peer_.find({&carrier, peer}); it != endpoint_by_peer_.end()) {
     if (Session* s = session_of(it->second)) heard_from(*s);
   }
+  auto answer = [&](Message response) { responder.respond(std::move(response), clock_.now()); };
+  auto refuse = [&](const Error& error) {
+    ++metrics_.rejected_uplinks;
+    answer(response_with_reason(request, error));
+  };
   auto uplink = cb::decode_uplink(request);
   if (!uplink) {
-    ++metrics_.rejected_uplinks;
-    responder.respond(response_with_reason(request, uplink.error()), clock_.now());
+    refuse(uplink.error());
     flush_transports();
     return;
   }
@@ -208,64 +212,59 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
                               std::nullopt};
   const UnixMillis now = clock_.unix_now();
   if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
-    auto done = registry_.register_client(*reg, identity, now);
-    if (!done) {
-      ++metrics_.rejected_uplinks;
-      responder.respond(response_with_reason(request, done.error()), clock_.now());
-      flush_transports();
-      return;
+    if (auto done = registry_.register_client(*reg, identity, now); !done) {
+      refuse(done.error());
+    } else {
+      ++metrics_.registers;
+      (void)store_.save_registration(done->registration);
+      Message created = coap::make_response(request, codes::kCreated);
+      created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
+      created.options.add(coap::option::kLocationPath, done->registration.id);
+      answer(std::move(created));
+      on_registered(carrier, peer, done->registration, done->replaced);
     }
-    ++metrics_.registers;
-    (void)store_.save_registration(done->registration);
-    Message created = coap::make_response(request, codes::kCreated);
-    created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
-    created.options.add(coap::option::kLocationPath, done->registration.id);
-    responder.respond(std::move(created), clock_.now());
-    on_registered(carrier, peer, done->registration, done->replaced);
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
-    auto done = registry_.update(*upd, identity, now);
-    if (!done) {
-      ++metrics_.rejected_uplinks;
-      responder.respond(response_with_reason(request, done.error()), clock_.now());
-      flush_transports();
-      return;
+    if (auto done = registry_.update(*upd, identity, now); !done) {
+      refuse(done.error());
+    } else {
+      ++metrics_.updates;
+      (void)store_.save_registration(*done);
+      answer(coap::make_response(request, codes::kChanged));
+      Session& s = bind_session(carrier, peer, *done);
+      ServerEvent e;
+      e.kind = ServerEvent::Kind::kUpdated;
+      e.endpoint = done->endpoint;
+      e.registration = std::move(*done);
+      emit(std::move(e));
+      pump(s);
     }
-    ++metrics_.updates;
-    (void)store_.save_registration(*done);
-    responder.respond(coap::make_response(request, codes::kChanged), clock_.now());
-    Session& s = session_for(*done);
-    if (s.carrier != &carrier || s.peer != peer) {
-      endpoint_by_peer_.erase({s.carrier, s.peer});
-      s.carrier = &carrier;
-      s.peer = peer;
-      endpoint_by_peer_[{&carrier, peer}] = s.endpoint;
-    }
-    s.queue_mode = done->queue_mode;
-    s.address = done->address;
-    heard_from(s);
-    ServerEvent e;
-    e.kind = ServerEvent::Kind::kUpdated;
-    e.endpoint = done->endpoint;
-    e.registration = *done;
-    emit(std::move(e));
-    pump(s);
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
-    auto done = registry_.deregister(*dereg);
-    if (!done) {
-      ++metrics_.rejected_uplinks;
-      responder.respond(response_with_reason(request, done.error()), clock_.now());
-      flush_transports();
-      return;
+    if (auto done = registry_.deregister(*dereg); !done) {
+      refuse(done.error());
+    } else {
+      ++metrics_.deregisters;
+      answer(coap::make_response(request, codes::kDeleted));
+      end_registration(*done, ServerEvent::Kind::kDeregistered);
     }
-    ++metrics_.deregisters;
-    responder.respond(coap::make_response(request, codes::kDeleted), clock_.now());
-    end_registration(*done, ServerEvent::Kind::kDeregistered);
   } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
-    Message answer = handle_send(carrier, peer, send->payload, send->content_format);
-    answer.token = request.token;
-    responder.respond(std::move(answer), clock_.now());
+    Message result = handle_send(carrier, peer, send->payload, send->content_format);
+    result.token = request.token;
+    answer(std::move(result));
   }
   flush_transports();
+}
+
+Lwm2mServer::Session& Lwm2mServer::bind_session(Carrier& carrier, coap::PeerId peer,
+                                                const Registration& r) {
+  Session& s = session_for(r);
+  endpoint_by_peer_.erase({s.carrier, s.peer});
+  s.carrier = &carrier;
+  s.peer = peer;
+  s.address = r.address;
+  s.queue_mode = r.queue_mode;
+  endpoint_by_peer_[{&carrier, peer}] = r.endpoint;
+  heard_from(s);
+  return s;
 }
 
 void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
@@ -278,14 +277,7 @@ void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Regis
       }
     }
   }
-  Session& s = session_for(r);
-  endpoint_by_peer_.erase({s.carrier, s.peer});
-  s.carrier = &carrier;
-  s.peer = peer;
-  s.address = r.address;
-  s.queue_mode = r.queue_mode;
-  endpoint_by_peer_[{&carrier, peer}] = r.endpoint;
-  heard_from(s);
+  Session& s = bind_session(carrier, peer, r);
   ServerEvent e;
   e.kind = ServerEvent::Kind::kRegistered;
   e.endpoint = r.endpoint;
@@ -350,13 +342,8 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why)
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
     endpoint_by_peer_.erase({s->carrier, s->peer});
-    for (const auto& id : s->observations) {
-      auto o = observations_.find(id);
-      if (o == observations_.end()) continue;
-      auto obs = std::move(o->second);
-      observations_.erase(o);
-      if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
-    }
+    // The store dropped them with the registration; only the exchanges remain to end.
+    for (const auto& id : s->observations) forget_observation(id);
     if (s->in_flight) {
       if (s->in_flight->rid != 0) {
         s->carrier->transport->endpoint().cancel(s->in_flight->rid, false, clock_.now());
@@ -412,6 +399,12 @@ bool Lwm2mServer::is_awake(const std::string& endpoint) const {
   if (it == sessions_.end()) return false;
   const Session& s = *it->second;
   return !s.queue_mode || clock_.now() < s.awake_until;
+}
+
+std::size_t Lwm2mServer::total_queue_depth() const {
+  std::size_t depth = 0;
+  for (const auto& [ep, s] : sessions_) depth += s->queue.size() + (s->in_flight ? 1 : 0);
+  return depth;
 }
 
 std::size_t Lwm2mServer::queue_depth(const std::string& endpoint) const {
@@ -663,14 +656,22 @@ void Lwm2mServer::on_notification(const std::string& observation_id, Result<Mess
   emit(std::move(e));
 }
 
-void Lwm2mServer::drop_observation(const std::string& observation_id, const std::string& why) {
+std::unique_ptr<Lwm2mServer::Observation> Lwm2mServer::forget_observation(
+    const std::string& observation_id) {
   auto it = observations_.find(observation_id);
-  if (it == observations_.end()) return;
+  if (it == observations_.end()) return nullptr;
   std::unique_ptr<Observation> obs = std::move(it->second);
   observations_.erase(it);
+  // Passive: the exchange ends here, and the client's next notification is answered by RST.
+  if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
+  return obs;
+}
+
+void Lwm2mServer::drop_observation(const std::string& observation_id, const std::string& why) {
+  std::unique_ptr<Observation> obs = forget_observation(observation_id);
+  if (!obs) return;
   if (Session* s = session_of(obs->record.endpoint)) std::erase(s->observations, observation_id);
   (void)store_.remove_observation(observation_id);
-  if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
   ServerEvent e;
   e.kind = ServerEvent::Kind::kObservationEnded;
   e.endpoint = obs->record.endpoint;
@@ -714,22 +715,13 @@ Result<Ok> Lwm2mServer::restore() {
   if (!regs) return regs.error();
   const UnixMillis now = clock_.unix_now();
   for (auto& r : *regs) {
-    if (r.expires_at() + static_cast<UnixMillis>(config_.registry.expiry_grace_seconds) * 1000 <=
-        now) {
-      (void)store_.remove_registration(r.endpoint);
-      ServerEvent e;
-      e.kind = ServerEvent::Kind::kExpired;
-      e.endpoint = r.endpoint;
-      e.registration = r;
-      emit(std::move(e));
-      continue;
-    }
     registry_.restore(r);
     Session& s = session_for(r);
     // Until the client speaks again, it counts as awake from its last update.
-    const auto since_update = Duration{now - r.updated_at};
-    s.awake_until = clock_.now() + config_.awake_window - since_update;
+    s.awake_until = clock_.now() + config_.awake_window - Duration{now - r.updated_at};
   }
+  // Whatever ran out while the server was down ends as an expiry, store and all.
+  for (const auto& r : registry_.expire(now)) end_registration(r, ServerEvent::Kind::kExpired);
   auto observations = store_.load_observations();
   if (!observations) return observations.error();
   for (auto& rec : *observations) {

@@ -107,6 +107,8 @@ class Lwm2mServer {
   std::size_t registration_count() const { return registry_.size(); }
   bool is_awake(const std::string& endpoint) const;
   std::size_t queue_depth(const std::string& endpoint) const;
+  // Requests waiting for or in flight to any client (for /metrics).
+  std::size_t total_queue_depth() const;
   // Sends `request` to the client. `done` runs exactly once (perhaps before this returns).
   std::uint64_t send(const std::string& endpoint, lwm2m::DownlinkRequest request,
                      DownlinkOptions options, DownlinkCallback done);
@@ -149,6 +151,8 @@ class Lwm2mServer {
 
   void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
                       coap::Responder responder);
+  // Points the client's session at the carrier and peer it spoke from, and counts it awake.
+  Session& bind_session(Carrier& carrier, coap::PeerId peer, const Registration& r);
   void on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
                      const std::optional<Registration>& replaced);
   coap::Message handle_send(Carrier& carrier, coap::PeerId peer, ByteView payload,
@@ -163,6 +167,8 @@ class Lwm2mServer {
   void on_response(const std::string& endpoint, std::uint64_t ticket, Result<coap::Message> m);
   void start_observation(Session& s, Pending& p, coap::RequestId rid);
   void on_notification(const std::string& observation_id, Result<coap::Message> m);
+  // Ends the observation's exchange and forgets it; the caller tidies the rest.
+  std::unique_ptr<Observation> forget_observation(const std::string& observation_id);
   void drop_observation(const std::string& observation_id, const std::string& why);
   Result<coap::PeerId> resolve_peer(Session& s);
   std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,

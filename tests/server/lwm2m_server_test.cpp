@@ -66,12 +66,13 @@ class ServerTest : public ::testing::Test {
     return got.value_or(DownlinkResult{});
   }
 
-  static DownlinkRequest read(Path p) {
+  static DownlinkRequest request(Operation op, Path p) {
     DownlinkRequest r;
-    r.op = Operation::kRead;
+    r.op = op;
     r.path = p;
     return r;
   }
+  static DownlinkRequest read(Path p) { return request(Operation::kRead, p); }
 
   SimNetwork net;
   MemoryStore store;
@@ -237,18 +238,32 @@ TEST_F(ServerTest, ReadReachesTheClientAndDecodesItsAnswer) {
 
 TEST_F(ServerTest, RequestsUseTheAlternatePath) {
   FakeClient client(net, 100);
-  client.answer = [&](const Message&) {
+  client.answer = [&](const Message& req) {
     Message res;
-    res.code = codes::kDeleted;
+    res.code = req.code == codes::kDelete ? codes::kDeleted : codes::kCreated;
+    if (req.code == codes::kPost) {
+      for (const char* segment : {"lwm2m", "3303", "4"}) {
+        res.options.add(coap::option::kLocationPath, segment);
+      }
+    }
     return res;
   };
   ASSERT_EQ(client.register_with({"ep=dev1"}, "</lwm2m>;rt=\"oma.lwm2m\",</lwm2m/3/0>")->code,
             codes::kCreated);
-  DownlinkRequest r;
-  r.op = Operation::kDelete;
-  r.path = Path{3, 0};
-  EXPECT_EQ(send_and_wait("dev1", r).response->code, codes::kDeleted);
+  EXPECT_EQ(send_and_wait("dev1", request(Operation::kDelete, Path{3, 0})).response->code,
+            codes::kDeleted);
   EXPECT_EQ(client.received.at(0).path(), "/lwm2m/3/0");
+
+  // A Create's Location-Path also lies under the alternate path; the answer names the
+  // instance without it.
+  DownlinkRequest create;
+  create.op = Operation::kCreate;
+  create.path = Path{3303};
+  create.content.set(Path{3303, 4, 5700}, lwm2m::Value(20.5)).value();
+  auto created = send_and_wait("dev1", create);
+  EXPECT_EQ(client.received.at(1).path(), "/lwm2m/3303");
+  ASSERT_TRUE(created.response && created.response->created);
+  EXPECT_EQ(*created.response->created, Path({3303, 4}));
 }
 
 TEST_F(ServerTest, UnknownEndpointAndSilentClientFailClearly) {
@@ -327,9 +342,7 @@ TEST_F(ServerTest, ObserveDeliversNotificationsUntilCancelled) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
   ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
-  DownlinkRequest r;
-  r.op = Operation::kObserve;
-  r.path = Path{3, 0, 9};
+  DownlinkRequest r = request(Operation::kObserve, Path{3, 0, 9});
   r.attributes = {"pmin=10"};
   auto result = send_and_wait("dev1", r);
   ASSERT_EQ(result.status, DownlinkResult::Status::kAnswered);
@@ -360,10 +373,8 @@ TEST_F(ServerTest, ObservationsEndWithTheRegistration) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
   ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
-  DownlinkRequest r;
-  r.op = Operation::kObserve;
-  r.path = Path{3, 0, 9};
-  ASSERT_FALSE(send_and_wait("dev1", r).observation_id.empty());
+  ASSERT_FALSE(
+      send_and_wait("dev1", request(Operation::kObserve, Path{3, 0, 9})).observation_id.empty());
   ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);  // re-register
   EXPECT_TRUE(harness.server.observations("dev1").empty());
   EXPECT_TRUE(store.load_observations()->empty());

@@ -42,15 +42,11 @@ bool is_composite(Operation op) {
 // Where a Location-Path of a 2.01 Created names the new instance: "/{alt}/O/I".
 std::optional<lwm2m::Path> created_path(const Message& response,
                                         const std::string& alternate_path) {
-  auto segments = response.options.strings(coap::option::kLocationPath);
-  std::vector<std::string> alt;
-  Message tmp;
-  tmp.set_path(alternate_path);
-  alt = tmp.options.strings(coap::option::kUriPath);
-  if (segments.size() >= alt.size() && std::equal(alt.begin(), alt.end(), segments.begin())) {
-    segments.erase(segments.begin(), segments.begin() + static_cast<std::ptrdiff_t>(alt.size()));
+  std::string location = response.location_path();
+  if (alternate_path != "/" && location.starts_with(alternate_path + "/")) {
+    location.erase(0, alternate_path.size());
   }
-  auto path = lwm2m::Path::from_segments(segments);
+  auto path = lwm2m::Path::parse(location);
   if (!path || !path->is_instance()) return std::nullopt;
   return *path;
 }
