@@ -9,31 +9,9 @@ tether="$1"
 scenario="$2"
 client=$(command -v coap-client-notls || command -v coap-client)
 server=$(command -v coap-server-notls || command -v coap-server)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-
-free_port() {
-  python3 - <<'PY'
-import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", port)); print(port); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-PY
-}
 
 # Waits (bounded) until a UDP CoAP server answers on the port.
 wait_ready() {

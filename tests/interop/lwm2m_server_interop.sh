@@ -10,35 +10,13 @@ set -euo pipefail
 tether="$1"
 scenario="$2"
 client=$(command -v coap-client-notls || command -v coap-client)
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/common.sh"
 
 fail() {
   echo "FAIL: $*" >&2
   echo "--- server log" >&2
   cat "$work/server.log" >&2 || true
   exit 1
-}
-
-free_port() {
-  python3 - <<'PY'
-import socket
-for _ in range(50):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); port = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        t.bind(("127.0.0.1", port)); print(port); break
-    except OSError:
-        pass
-    finally:
-        t.close(); u.close()
-PY
 }
 
 start_server() {
@@ -119,7 +97,10 @@ case "$scenario" in
     [[ "$loc" == rd/* ]] || fail "location '$loc' is not under /rd"
     [ "$(api_status "$api/clients/cc1")" = 200 ] || fail "GET /api/clients/cc1"
     grep -q '"lifetime":60' "$work/api.json" || fail "lifetime not 60: $(cat "$work/api.json")"
-    grep -q '"transport":"'"${scheme/coap+tcp/tcp}"'"' "$work/api.json" || true
+    transport=udp
+    [ "$scheme" = coap+tcp ] && transport=tcp
+    grep -q "\"transport\":\"$transport\"" "$work/api.json" || fail "transport is not $transport"
+    grep -q '"address":"127.0.0.1:' "$work/api.json" || fail "address missing: $(cat "$work/api.json")"
     expect_code 2.04 "update" post "/$loc?lt=120"
     [ "$(api_status "$api/clients/cc1")" = 200 ] && grep -q '"lifetime":120' "$work/api.json" \
       || fail "update did not change the lifetime"
