@@ -118,67 +118,6 @@ json event_json(const server::ServerEvent& e) {
   return j;
 }
 
-json credentials_json(const server::Credentials& c) {
-  json j{{"endpoint", c.endpoint}, {"mode", server::credentials_kind_name(c.kind)}};
-  switch (c.kind) {
-    case server::Credentials::Kind::kPsk:
-      j["identity"] = c.psk_identity;
-      j["key"] = to_hex(c.psk_key);
-      break;
-    case server::Credentials::Kind::kRpk:
-      j["publicKey"] = to_hex(c.public_key);
-      break;
-    case server::Credentials::Kind::kX509:
-      j["commonName"] = c.x509_common_name.empty() ? c.endpoint : c.x509_common_name;
-      break;
-  }
-  return j;
-}
-
-Result<server::Credentials> credentials_from_json(const std::string& endpoint, const json& j) {
-  if (!j.is_object() || !j.contains("mode") || !j["mode"].is_string()) {
-    return fail("credentials need \"mode\": psk, rpk or x509");
-  }
-  auto kind = server::credentials_kind_from(j["mode"].get<std::string>());
-  if (!kind) return fail("mode must be psk, rpk or x509");
-  server::Credentials c;
-  c.endpoint = endpoint;
-  c.kind = *kind;
-  auto hex_field = [&](const char* name) -> Result<Bytes> {
-    if (!j.contains(name) || !j[name].is_string())
-      return fail(std::string("\"") + name + "\" (hex) is missing");
-    auto bytes = from_hex(j[name].get<std::string>());
-    if (!bytes || bytes->empty()) return fail(std::string("\"") + name + "\" is not hex");
-    return bytes;
-  };
-  switch (c.kind) {
-    case server::Credentials::Kind::kPsk: {
-      if (!j.contains("identity") || !j["identity"].is_string() ||
-          j["identity"].get<std::string>().empty()) {
-        return fail("a PSK needs \"identity\"");
-      }
-      c.psk_identity = j["identity"].get<std::string>();
-      auto key = hex_field("key");
-      if (!key) return key.error();
-      c.psk_key = std::move(*key);
-      break;
-    }
-    case server::Credentials::Kind::kRpk: {
-      auto key = hex_field("publicKey");
-      if (!key) return key.error();
-      c.public_key = std::move(*key);
-      break;
-    }
-    case server::Credentials::Kind::kX509:
-      if (j.contains("commonName")) {
-        if (!j["commonName"].is_string()) return fail("\"commonName\" must be a string");
-        c.x509_common_name = j["commonName"].get<std::string>();
-      }
-      break;
-  }
-  return c;
-}
-
 Result<std::vector<lwm2m::Record>> records_from_body(const json& values,
                                                      const lwm2m::model::Model& model) {
   return lwm2m::records_from_json(values.dump(), model);

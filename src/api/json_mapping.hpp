@@ -9,11 +9,14 @@
 #include "lwm2m/operation/downlink_request.hpp"
 #include "server/registration.hpp"
 #include "server/server_event.hpp"
+#include "server/store/credentials_json.hpp"
 #include "server/store/server_store.hpp"
 
 namespace tether::api {
 
 using nlohmann::json;
+using server::credentials_from_json;
+using server::credentials_json;
 
 std::string iso8601(server::UnixMillis t);
 json registration_json(const server::Registration& r);
@@ -21,8 +24,6 @@ json registration_json(const server::Registration& r);
 // answer, "records" (time series), "links" (Discover) or "location" (Create).
 json response_json(const lwm2m::DownlinkResponse& r);
 json event_json(const server::ServerEvent& e);
-json credentials_json(const server::Credentials& c);
-Result<server::Credentials> credentials_from_json(const std::string& endpoint, const json& j);
 
 // Write and Create bodies: {"/3/0/14": "+02"} or keys relative to `target` ({"14": "+02"};
 // under an object path a relative key is a resource of a new instance), or, at a resource

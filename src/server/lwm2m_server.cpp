@@ -6,6 +6,8 @@
 #include "binding/coap/uplink_mapping.hpp"
 #include "common/bytes.hpp"
 #include "lwm2m/format/codec.hpp"
+#include "server/identity_check.hpp"
+#include "transport/socket_address.hpp"
 
 namespace tether::server {
 
@@ -21,24 +23,6 @@ Message response_with_reason(const Message& request, const Error& error) {
   // RFC 7252 5.5.2: a diagnostic payload says why, for people reading traces.
   m.payload = to_bytes(error.reason);
   return m;
-}
-
-// "[::1]:5683" / "127.0.0.1:5683" -> host and port.
-std::optional<std::pair<std::string, std::uint16_t>> split_address(const std::string& a) {
-  const auto colon = a.rfind(':');
-  if (colon == std::string::npos || colon + 1 == a.size()) return std::nullopt;
-  std::string host = a.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
-  unsigned long port = 0;
-  try {
-    port = std::stoul(a.substr(colon + 1));
-  } catch (...) {
-    return std::nullopt;
-  }
-  if (port == 0 || port > 65535) return std::nullopt;
-  return std::make_pair(host, static_cast<std::uint16_t>(port));
 }
 
 bool is_container_operation(const lwm2m::DownlinkRequest& r) {
@@ -143,20 +127,7 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
   registry_.set_policy([this, policy = std::move(policy)](const std::string& endpoint,
                                                           const PeerIdentity& peer) -> Result<Ok> {
     if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
-      const Credentials& c = it->second;
-      if (!peer.secure()) {
-        return lwm2m::reject(lwm2m::status::kForbidden,
-                             "endpoint " + endpoint + " must connect securely");
-      }
-      if (c.kind == Credentials::Kind::kPsk && peer.psk_identity != c.psk_identity) {
-        return lwm2m::reject(lwm2m::status::kBadRequest,
-                             "the PSK identity does not match endpoint " + endpoint);
-      }
-      if (c.kind == Credentials::Kind::kX509 &&
-          peer.certificate_cn != (c.x509_common_name.empty() ? endpoint : c.x509_common_name)) {
-        return lwm2m::reject(lwm2m::status::kBadRequest,
-                             "the certificate CN does not match endpoint " + endpoint);
-      }
+      if (auto ok = check_identity(it->second, peer, lwm2m::status::kForbidden); !ok) return ok;
     }
     if (policy) return policy(endpoint, peer);
     return Ok{};
@@ -506,7 +477,7 @@ Result<coap::PeerId> Lwm2mServer::resolve_peer(Session& s) {
   if (s.carrier->transport->endpoint().config().carrier == coap::Carrier::kStream) {
     return fail("waiting for the client to connect again");
   }
-  auto hp = split_address(s.address);
+  auto hp = transport::split_host_port(s.address);
   if (!hp) return fail("bad stored address " + s.address);
   auto peer = s.carrier->transport->peer_for(hp->first, hp->second);
   if (!peer) return peer.error();

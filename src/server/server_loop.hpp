@@ -1,20 +1,21 @@
 #pragma once
-// Drives a Lwm2mServer's timers from an EventLoop: one bounded wait, then whatever is due.
+// Drives a sans-I/O engine's timers (the LwM2M server, the bootstrap server: anything with
+// next_deadline() and on_timer()) from an EventLoop: one bounded wait, then whatever is due.
 #include <algorithm>
 
-#include "server/lwm2m_server.hpp"
 #include "transport/event_loop.hpp"
 
 namespace tether::server {
 
-inline void run_step(transport::EventLoop& loop, Lwm2mServer& server, Duration max_wait) {
+template <typename Engine>
+void run_step(transport::EventLoop& loop, Engine& engine, Duration max_wait) {
   Duration wait = max_wait;
-  if (auto due = server.next_deadline()) {
+  if (auto due = engine.next_deadline()) {
     wait =
         std::clamp(std::chrono::duration_cast<Duration>(*due - loop.now()), Duration{0}, max_wait);
   }
   loop.run_once(wait);
-  if (auto due = server.next_deadline(); due && *due <= loop.now()) server.on_timer();
+  if (auto due = engine.next_deadline(); due && *due <= loop.now()) engine.on_timer();
 }
 
 }  // namespace tether::server

@@ -87,4 +87,21 @@ std::string SocketAddress::key() const {
   return k;
 }
 
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& a) {
+  const auto colon = a.rfind(':');
+  if (colon == std::string::npos || colon + 1 == a.size()) return std::nullopt;
+  std::string host = a.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  unsigned long port = 0;
+  try {
+    port = std::stoul(a.substr(colon + 1));
+  } catch (...) {
+    return std::nullopt;
+  }
+  if (port == 0 || port > 65535) return std::nullopt;
+  return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
 }  // namespace tether::transport

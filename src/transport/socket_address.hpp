@@ -4,7 +4,9 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "common/result.hpp"
 
@@ -32,5 +34,8 @@ class SocketAddress {
   sockaddr_storage storage_{};
   socklen_t len_ = 0;
 };
+
+// "[::1]:5683" / "127.0.0.1:5683" -> host and port (the form to_string() gives).
+std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& address);
 
 }  // namespace tether::transport

@@ -63,6 +63,7 @@ Result<Message> encode_downlink(const lwm2m::DownlinkRequest& r, const std::stri
   };
   switch (r.op) {
     case Operation::kRead:
+    case Operation::kBootstrapRead:
     case Operation::kObserve: {
       Message m = coap::make_request(codes::kGet, target);
       if (r.op == Operation::kObserve) {
@@ -72,18 +73,20 @@ Result<Message> encode_downlink(const lwm2m::DownlinkRequest& r, const std::stri
       if (r.format) m.options.set_uint(coap::option::kAccept, number(*r.format));
       return m;
     }
-    case Operation::kDiscover: {
+    case Operation::kDiscover:
+    case Operation::kBootstrapDiscover: {
       Message m = coap::make_request(codes::kGet, target);
       m.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
       if (r.depth) m.add_query("depth=" + std::to_string(*r.depth));
       return m;
     }
     case Operation::kWrite:
+    case Operation::kBootstrapWrite:
     case Operation::kCreate: {
       auto f = need_format();
       if (!f) return f.error();
-      const auto method =
-          r.op == Operation::kCreate ? codes::kPost : (r.partial ? codes::kPost : codes::kPut);
+      const bool post = r.op == Operation::kCreate || (r.op == Operation::kWrite && r.partial);
+      const auto method = post ? codes::kPost : codes::kPut;
       return with_body(coap::make_request(method, target), *f,
                        fmt::encode(*f, r.path, r.content, model));
     }
@@ -101,6 +104,7 @@ Result<Message> encode_downlink(const lwm2m::DownlinkRequest& r, const std::stri
       return m;
     }
     case Operation::kDelete:
+    case Operation::kBootstrapDelete:
       return coap::make_request(codes::kDelete, target);
     case Operation::kReadComposite:
     case Operation::kObserveComposite: {
@@ -136,6 +140,16 @@ lwm2m::DownlinkResponse decode_downlink_response(const lwm2m::DownlinkRequest& r
   if (response.code == codes::kCreated) out.created = created_path(response, alternate_path);
   const auto cf = response.content_format();
   if (!cf || !response.code.is_success()) return out;
+  if (*cf == coap::content_format::kLinkFormat && request.op == Operation::kBootstrapDiscover) {
+    auto links = fmt::link_format::parse_bootstrap_discover(
+        std::string(response.payload.begin(), response.payload.end()));
+    if (links) {
+      out.bootstrap_links = std::move(*links);
+    } else {
+      out.decode_error = links.error().reason;
+    }
+    return out;
+  }
   if (*cf == coap::content_format::kLinkFormat) {
     auto links = fmt::link_format::parse_discover(
         std::string(response.payload.begin(), response.payload.end()));

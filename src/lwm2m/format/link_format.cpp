@@ -296,4 +296,52 @@ std::string serialize_discover(std::span<const DiscoverEntry> entries) {
   return out;
 }
 
+Result<BootstrapDiscovery> parse_bootstrap_discover(std::string_view text) {
+  BootstrapDiscovery out;
+  // The version element is no link (it has no <target>), so it is taken off first.
+  constexpr std::string_view kVersion = "lwm2m=";
+  if (text.starts_with(kVersion)) {
+    const auto comma = text.find(',');
+    std::string_view value = text.substr(kVersion.size(), comma - kVersion.size());
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    if (!valid_version(std::string(value))) return bad("lwm2m= is not a version");
+    out.version = std::string(value);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  if (text.empty()) return out;
+  auto links = parse(text);
+  if (!links) return links.error();
+  for (const auto& link : *links) {
+    auto path = Path::parse(link.target);
+    if (!path || path->is_root()) return bad("<" + link.target + "> is not an LwM2M path");
+    BootstrapLink entry{*path, std::nullopt, {}};
+    if (const auto* ssid = link.param("ssid"); ssid && ssid->value) {
+      auto n = parse_u32(*ssid->value, "ssid");
+      if (!n) return n.error();
+      if (*n > 65534) return bad("ssid out of range");
+      entry.ssid = static_cast<std::uint16_t>(*n);
+    }
+    if (const auto* uri = link.param("uri"); uri && uri->value) entry.uri = *uri->value;
+    out.links.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::string serialize_bootstrap_discover(const BootstrapDiscovery& discovery) {
+  std::vector<Link> links;
+  for (const auto& e : discovery.links) {
+    Link link{e.path.to_string(), {}};
+    if (e.ssid) link.params.push_back({"ssid", std::to_string(*e.ssid), false});
+    if (!e.uri.empty()) link.params.push_back({"uri", e.uri, true});
+    links.push_back(std::move(link));
+  }
+  std::string out =
+      discovery.version.empty() ? std::string{} : "lwm2m=\"" + discovery.version + "\"";
+  const std::string rest = serialize(links);
+  if (!out.empty() && !rest.empty()) out += ',';
+  return out + rest;
+}
+
 }  // namespace tether::lwm2m::format::link_format

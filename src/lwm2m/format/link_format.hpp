@@ -62,6 +62,23 @@ struct DiscoverEntry {
   friend bool operator==(const DiscoverEntry&, const DiscoverEntry&) = default;
 };
 Result<std::vector<DiscoverEntry>> parse_discover(std::string_view text);
+
+// A Bootstrap-Discover answer (Core TS 5.2.7.4): an optional leading lwm2m="1.1" element,
+// then the objects and instances, Security and Server instances with their ssid= and the
+// Security instances with their uri=.
+struct BootstrapLink {
+  Path path;
+  std::optional<std::uint16_t> ssid;
+  std::string uri;
+  friend bool operator==(const BootstrapLink&, const BootstrapLink&) = default;
+};
+struct BootstrapDiscovery {
+  std::string version;  // the lwm2m= element, empty when absent (a 1.0 client)
+  std::vector<BootstrapLink> links;
+  friend bool operator==(const BootstrapDiscovery&, const BootstrapDiscovery&) = default;
+};
+Result<BootstrapDiscovery> parse_bootstrap_discover(std::string_view text);
+std::string serialize_bootstrap_discover(const BootstrapDiscovery& discovery);
 std::string serialize_discover(std::span<const DiscoverEntry> entries);
 
 }  // namespace tether::lwm2m::format::link_format

@@ -26,10 +26,24 @@ const char* operation_name(Operation op) {
       return "write-composite";
     case Operation::kObserveComposite:
       return "observe-composite";
+    case Operation::kBootstrapRead:
+      return "bootstrap-read";
+    case Operation::kBootstrapWrite:
+      return "bootstrap-write";
+    case Operation::kBootstrapDiscover:
+      return "bootstrap-discover";
+    case Operation::kBootstrapDelete:
+      return "bootstrap-delete";
     case Operation::kBootstrapFinish:
       return "bootstrap-finish";
   }
   return "unknown";
+}
+
+bool is_bootstrap_operation(Operation op) {
+  return op == Operation::kBootstrapRead || op == Operation::kBootstrapWrite ||
+         op == Operation::kBootstrapDiscover || op == Operation::kBootstrapDelete ||
+         op == Operation::kBootstrapFinish;
 }
 
 }  // namespace tether::lwm2m

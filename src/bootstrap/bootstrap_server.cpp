@@ -1,0 +1,545 @@
+#include "bootstrap/bootstrap_server.hpp"
+
+#include <algorithm>
+
+#include "binding/coap/bootstrap_mapping.hpp"
+#include "binding/coap/downlink_mapping.hpp"
+#include "lwm2m/format/codec.hpp"
+#include "server/identity_check.hpp"
+#include "transport/socket_address.hpp"
+
+namespace tether::bootstrap {
+
+namespace {
+using coap::Message;
+namespace codes = coap::codes;
+namespace cb = binding::coap_binding;
+using lwm2m::DownlinkRequest;
+using lwm2m::Operation;
+using lwm2m::Path;
+using lwm2m::format::ContentFormat;
+
+// Transport TS 6.4: the Bootstrap interface uses plain /O/I/R paths, whatever alternate path
+// the client has.
+constexpr const char* kRootPath = "/";
+constexpr std::uint16_t kOscoreObject = 21;
+
+Message refusal(const Message& request, const Error& error) {
+  Message m = coap::make_response(request, lwm2m::status_of(error));
+  m.payload = to_bytes(error.reason);
+  return m;
+}
+
+DownlinkRequest at(Operation op, Path path) {
+  DownlinkRequest r;
+  r.op = op;
+  r.path = path;
+  return r;
+}
+
+// Seed 001: the Bootstrap-Server Account is the Security instance a Bootstrap-Discover shows
+// without a Short Server ID (only LwM2M Server Accounts carry ssid=).
+std::optional<std::uint16_t> bootstrap_account_in(
+    const std::optional<lwm2m::format::link_format::BootstrapDiscovery>& discovery) {
+  if (!discovery) return std::nullopt;
+  for (const auto& link : discovery->links) {
+    if (link.path.is_instance() && link.path.object_id() == 0 && !link.ssid) {
+      return link.path.instance_id();
+    }
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+const char* session_state_name(BootstrapSession::State s) {
+  switch (s) {
+    case BootstrapSession::State::kRunning:
+      return "running";
+    case BootstrapSession::State::kFinished:
+      return "finished";
+    case BootstrapSession::State::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+struct BootstrapServer::Run {
+  std::uint64_t id = 0;
+  BootstrapSession report;
+  Carrier* carrier = nullptr;
+  coap::PeerId peer = 0;
+  ContentFormat format = ContentFormat::kTlv;
+  std::deque<DownlinkRequest> plan;
+  std::optional<AccountReplacement> replacement;
+  std::optional<server::Credentials> new_credentials;
+  std::optional<std::uint16_t> discovered_account;
+  coap::RequestId rid = 0;
+  bool failed = false;
+};
+
+BootstrapServer::BootstrapServer(BootstrapServerConfig config, server::Clock& clock,
+                                 BootstrapStore& store, const lwm2m::model::ObjectRegistry& models)
+    : config_(config), clock_(clock), store_(store), models_(models) {}
+
+BootstrapServer::~BootstrapServer() = default;
+
+void BootstrapServer::attach(transport::Transport& transport, std::string name) {
+  auto carrier = std::make_unique<Carrier>(Carrier{&transport, std::move(name)});
+  Carrier* c = carrier.get();
+  carriers_.push_back(std::move(carrier));
+  transport.endpoint().set_request_handler(
+      [this, c](coap::PeerId peer, const Message& request, coap::Responder responder) {
+        handle_request(*c, peer, request, responder);
+      });
+}
+
+Result<Ok> BootstrapServer::restore() {
+  auto loaded = store_.load_configs();
+  if (!loaded) return loaded.error();
+  for (auto& c : *loaded) configs_[c.endpoint] = std::move(c);
+  return Ok{};
+}
+
+// --- configurations ------------------------------------------------------------
+
+Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
+  if (auto ok = validate(config); !ok) return ok;
+  if (auto saved = store_.save_config(config); !saved) return saved;
+  configs_[config.endpoint] = std::move(config);
+  return Ok{};
+}
+
+bool BootstrapServer::remove_config(const std::string& endpoint) {
+  if (configs_.count(endpoint) == 0) return false;
+  if (!store_.remove_config(endpoint)) return false;
+  configs_.erase(endpoint);
+  return true;
+}
+
+const BootstrapConfig* BootstrapServer::config(const std::string& endpoint) const {
+  auto it = configs_.find(endpoint);
+  return it == configs_.end() ? nullptr : &it->second;
+}
+
+std::vector<const BootstrapConfig*> BootstrapServer::configs() const {
+  std::vector<const BootstrapConfig*> out;
+  for (const auto& [ep, c] : configs_) out.push_back(&c);
+  return out;
+}
+
+const BootstrapSession* BootstrapServer::session(const std::string& endpoint) const {
+  if (auto run = runs_.find(endpoint); run != runs_.end()) return &run->second->report;
+  auto it = history_.find(endpoint);
+  return it == history_.end() ? nullptr : &it->second;
+}
+
+std::vector<const BootstrapSession*> BootstrapServer::sessions() const {
+  std::map<std::string, const BootstrapSession*> by_endpoint;
+  for (const auto& [ep, s] : history_) by_endpoint[ep] = &s;
+  for (const auto& [ep, run] : runs_) by_endpoint[ep] = &run->report;
+  std::vector<const BootstrapSession*> out;
+  for (const auto& [ep, s] : by_endpoint) out.push_back(s);
+  return out;
+}
+
+// --- the client's requests --------------------------------------------------------
+
+Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& carrier,
+                                       coap::PeerId peer) const {
+  if (!config.credentials) return Ok{};
+  const server::PeerIdentity identity{carrier.name, carrier.transport->describe(peer), std::nullopt,
+                                      std::nullopt};
+  return server::check_identity(*config.credentials, identity, lwm2m::status::kBadRequest);
+}
+
+void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
+                                     coap::Responder responder) {
+  auto uplink = cb::decode_bootstrap_uplink(request);
+  if (!uplink) {
+    ++metrics_.refused;
+    responder.respond(refusal(request, uplink.error()), clock_.now());
+    flush_transports();
+    return;
+  }
+  if (auto* pack = std::get_if<lwm2m::BootstrapPackRequest>(&*uplink)) {
+    responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
+    flush_transports();
+    return;
+  }
+  const auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
+  bool start_run = false;
+  std::optional<ContentFormat> format;
+  Message answer = answer_bootstrap_request(carrier, peer, request, br, start_run, format);
+  responder.respond(std::move(answer), clock_.now());
+  // The 2.04 goes out first; the session's first request follows it.
+  if (start_run) begin(configs_.at(*br.endpoint), carrier, peer, format, false);
+  flush_transports();
+}
+
+Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
+                                                  const Message& request,
+                                                  const lwm2m::BootstrapRequest& br,
+                                                  bool& start_run,
+                                                  std::optional<ContentFormat>& format) {
+  ++metrics_.requests;
+  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+    ++metrics_.refused;
+    if (br.endpoint) emit(*br.endpoint, "refused: " + why);
+    return refusal(request, lwm2m::reject(code, why));
+  };
+  // Transport TS Table 6.7-1: 4.00 for an endpoint name we have no configuration for.
+  if (!br.endpoint) return refuse(lwm2m::status::kBadRequest, "ep (the endpoint name) is missing");
+  auto it = configs_.find(*br.endpoint);
+  if (it == configs_.end()) {
+    return refuse(lwm2m::status::kBadRequest, "unknown endpoint client name " + *br.endpoint);
+  }
+  if (auto ok = check_peer(it->second, carrier, peer); !ok) {
+    return refuse(lwm2m::status::kBadRequest, ok.error().reason);
+  }
+  if (br.preferred_format) {
+    const auto f = lwm2m::format::content_format_from(*br.preferred_format);
+    if (!f || !is_bootstrap_write_format(*f)) {
+      return refuse(
+          lwm2m::status::kUnsupportedContentFormat,
+          "pct " + std::to_string(*br.preferred_format) + " is not a format for Bootstrap-Write");
+    }
+    format = f;
+  }
+  start_run = true;
+  return coap::make_response(request, codes::kChanged);
+}
+
+Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer,
+                                             const Message& request,
+                                             const lwm2m::BootstrapPackRequest& pr) {
+  ++metrics_.requests;
+  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+    ++metrics_.refused;
+    if (pr.endpoint) emit(*pr.endpoint, "pack refused: " + why);
+    return refusal(request, lwm2m::reject(code, why));
+  };
+  if (!pr.endpoint) return refuse(lwm2m::status::kBadRequest, "ep (the endpoint name) is missing");
+  auto it = configs_.find(*pr.endpoint);
+  if (it == configs_.end()) {
+    return refuse(lwm2m::status::kBadRequest, "unknown endpoint client name " + *pr.endpoint);
+  }
+  const BootstrapConfig& config = it->second;
+  if (auto ok = check_peer(config, carrier, peer); !ok) {
+    return refuse(lwm2m::status::kBadRequest, ok.error().reason);
+  }
+  if (!config.allow_pack) {
+    return refuse(lwm2m::status::kMethodNotAllowed,
+                  "Bootstrap-Pack is not enabled for " + *pr.endpoint);
+  }
+  ContentFormat format = ContentFormat::kSenmlCbor;
+  if (pr.accept) {
+    const auto f = lwm2m::format::content_format_from(*pr.accept);
+    if (!f || !is_bootstrap_pack_format(*f)) {
+      return refuse(lwm2m::status::kNotAcceptable,
+                    "a Bootstrap-Pack comes as SenML CBOR, SenML JSON or LwM2M CBOR");
+    }
+    format = *f;
+  }
+  lwm2m::Tree pack = config.writes;
+  // Without a Discover the old account's instance is unknown; the pack then carries the
+  // replacement only when the configuration names that instance.
+  if (config.replace_account && config.replace_account->instance_id) {
+    pack.objects[0].instances[*config.replace_account->instance_id] =
+        config.replace_account->security;
+  }
+  const auto records = pack.records();
+  auto body = lwm2m::format::encode_records(format, records, models_);
+  if (!body) return refuse(lwm2m::status::kInternalServerError, body.error().reason);
+  ++metrics_.packs;
+  last_seen_[config.endpoint] = {carrier.name, carrier.transport->describe(peer)};
+  emit(config.endpoint, "pack served (" + std::to_string(records.size()) + " values)");
+  Message m = coap::make_response(request, codes::kContent);
+  m.set_content_format(static_cast<std::uint16_t>(format));
+  m.payload = std::move(*body);
+  return m;
+}
+
+// --- sessions ---------------------------------------------------------------------
+
+Result<Ok> BootstrapServer::start(const std::string& endpoint,
+                                  const std::optional<std::string>& address,
+                                  const std::optional<std::string>& transport) {
+  auto it = configs_.find(endpoint);
+  if (it == configs_.end()) return fail("no bootstrap configuration for " + endpoint);
+  std::string carrier_name;
+  std::string where;
+  if (address) {
+    where = *address;
+    carrier_name = transport.value_or(carriers_.empty() ? "" : carriers_.front()->name);
+  } else if (auto seen = last_seen_.find(endpoint); seen != last_seen_.end()) {
+    carrier_name = transport.value_or(seen->second.first);
+    where = seen->second.second;
+  } else {
+    return fail("no address for " + endpoint + ": give one, or let the client speak first");
+  }
+  Carrier* carrier = nullptr;
+  for (auto& c : carriers_) {
+    if (c->name == carrier_name) carrier = c.get();
+  }
+  if (carrier == nullptr) return fail("no transport named " + carrier_name);
+  auto hp = transport::split_host_port(where);
+  if (!hp) return fail("the address is host:port, not " + where);
+  auto peer = carrier->transport->peer_for(hp->first, hp->second);
+  if (!peer) return peer.error();
+  ++metrics_.server_initiated;
+  begin(it->second, *carrier, *peer, std::nullopt, true);
+  flush_transports();
+  return Ok{};
+}
+
+void BootstrapServer::begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
+                            std::optional<ContentFormat> format, bool server_initiated) {
+  if (auto old = runs_.find(config.endpoint); old != runs_.end()) {
+    // A new Bootstrap-Request restarts the sequence; the old exchange is abandoned.
+    Run& previous = *old->second;
+    if (previous.rid != 0) {
+      previous.carrier->transport->endpoint().cancel(previous.rid, false, clock_.now());
+    }
+    previous.report.error = "superseded by a new bootstrap session";
+    end(previous, BootstrapSession::State::kFailed);
+  }
+  auto run = std::make_unique<Run>();
+  run->id = next_run_++;
+  run->carrier = &carrier;
+  run->peer = peer;
+  run->format = config.format.value_or(format.value_or(ContentFormat::kTlv));
+  run->report.endpoint = config.endpoint;
+  run->report.server_initiated = server_initiated;
+  run->report.transport = carrier.name;
+  run->report.address = carrier.transport->describe(peer);
+  run->report.started_at = clock_.unix_now();
+  last_seen_[config.endpoint] = {carrier.name, run->report.address};
+
+  auto& plan = run->plan;
+  run->replacement = config.replace_account;
+  if (run->replacement) run->new_credentials = run->replacement->credentials;
+  const bool find_account = run->replacement && !run->replacement->instance_id;
+  if (config.discover || find_account) plan.push_back(at(Operation::kBootstrapDiscover, Path{}));
+  for (const auto& p : config.reads) {
+    DownlinkRequest r = at(Operation::kBootstrapRead, p);
+    r.format = run->format;
+    plan.push_back(std::move(r));
+  }
+  for (const auto& p : config.deletes) plan.push_back(at(Operation::kBootstrapDelete, p));
+  // OSCORE first: Security instances link to it. Then by object ID.
+  std::vector<std::uint16_t> order;
+  for (const auto& [oid, object] : config.writes.objects) order.push_back(oid);
+  std::stable_partition(order.begin(), order.end(),
+                        [](std::uint16_t oid) { return oid == kOscoreObject; });
+  for (std::uint16_t oid : order) {
+    for (const auto& [iid, instance] : config.writes.objects.find(oid)->instances) {
+      DownlinkRequest w = at(Operation::kBootstrapWrite, Path{oid, iid});
+      w.content.objects[oid].instances[iid] = instance;
+      w.format = run->format;
+      plan.push_back(std::move(w));
+    }
+  }
+  if (run->replacement) {
+    // The path is settled when this step comes up (after the Discover).
+    DownlinkRequest w = at(Operation::kBootstrapWrite, Path{0, Path::kUnassigned});
+    w.format = run->format;
+    plan.push_back(std::move(w));
+  }
+  plan.push_back(at(Operation::kBootstrapFinish, Path{}));
+
+  Run& ref = *run;
+  runs_[config.endpoint] = std::move(run);
+  emit(config.endpoint, std::string("started (") +
+                            (server_initiated ? "server-initiated" : "client-initiated") + ", " +
+                            std::to_string(ref.plan.size()) + " steps, " +
+                            std::string(lwm2m::format::name_of(ref.format)) + ")");
+  advance(ref);
+}
+
+void BootstrapServer::advance(Run& run) {
+  if (run.plan.empty()) return;
+  DownlinkRequest& next = run.plan.front();
+  if (next.op == Operation::kBootstrapWrite && next.path.is_instance() &&
+      next.path.instance_id() == Path::kUnassigned && run.replacement) {
+    const auto iid =
+        run.replacement->instance_id ? run.replacement->instance_id : run.discovered_account;
+    if (!iid) {
+      abandon(run, "Bootstrap-Discover showed no Bootstrap-Server Account to replace", true);
+      return advance(run);
+    }
+    next.path = Path{0, *iid};
+    next.content.objects[0].instances[*iid] = run.replacement->security;
+  }
+  auto message = cb::encode_downlink(next, kRootPath, models_);
+  if (!message) {
+    abandon(run, "cannot encode " + next.path.to_string() + ": " + message.error().reason, true);
+    return advance(run);
+  }
+  const std::string endpoint = run.report.endpoint;
+  const std::uint64_t run_id = run.id;
+  run.rid = run.carrier->transport->endpoint().request(
+      run.peer, std::move(*message),
+      [this, endpoint, run_id](Result<Message> m) { on_answer(endpoint, run_id, std::move(m)); },
+      clock_.now());
+  timers_.schedule(clock_.now() + config_.step_timeout,
+                   Timeout{endpoint, run_id, run.report.steps.size()});
+}
+
+void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_id,
+                                Result<Message> m) {
+  auto it = runs_.find(endpoint);
+  if (it == runs_.end() || it->second->id != run_id || it->second->plan.empty()) return;
+  Run& run = *it->second;
+  run.rid = 0;
+  DownlinkRequest request = std::move(run.plan.front());
+  run.plan.pop_front();
+  BootstrapStep step;
+  step.op = request.op;
+  step.path = request.path;
+  if (!m) {
+    step.result = "unreachable";
+    run.report.steps.push_back(std::move(step));
+    emit(endpoint, std::string(lwm2m::operation_name(request.op)) + " " + request.path.to_string() +
+                       ": " + m.error().reason);
+    abandon(run, "the client did not answer: " + m.error().reason, false);
+    flush_transports();
+    return;
+  }
+  auto response = cb::decode_downlink_response(request, *m, kRootPath, models_);
+  step.result = m->code.to_string();
+  const bool ok = m->code.is_success();
+  if (request.op == Operation::kBootstrapDiscover && ok) {
+    run.discovered_account = bootstrap_account_in(response.bootstrap_links);
+  }
+  if (request.op == Operation::kBootstrapDiscover || request.op == Operation::kBootstrapRead) {
+    step.response = response;
+  }
+  emit(endpoint,
+       std::string(lwm2m::operation_name(request.op)) + " " + request.path.to_string() + " " +
+           m->code.describe(),
+       step.response);
+  const bool replacement_write =
+      request.op == Operation::kBootstrapWrite && run.replacement &&
+      request.path.object_id() == 0 && request.content.find_instance(request.path) != nullptr &&
+      *request.content.find_instance(request.path) == run.replacement->security;
+  run.report.steps.push_back(std::move(step));
+  if (request.op == Operation::kBootstrapFinish) {
+    // The first failure is the one reported; a Finish after it is a courtesy.
+    if (!ok && !run.failed) {
+      // Core TS 6.1.7.6: 4.06 means the client found no usable Server Account (or another
+      // inconsistency) in what it was given.
+      run.report.error = m->code == codes::kNotAcceptable
+                             ? "the client found the configuration inconsistent (4.06)"
+                             : "Bootstrap-Finish answered " + m->code.describe();
+      run.failed = true;
+    }
+    end(run, run.failed ? BootstrapSession::State::kFailed : BootstrapSession::State::kFinished);
+    flush_transports();
+    return;
+  }
+  if (replacement_write && ok) run.report.account_replaced = true;
+  // Deleting what is not there leaves the client as asked.
+  const bool harmless = request.op == Operation::kBootstrapDelete && m->code == codes::kNotFound;
+  const bool optional = request.op == Operation::kBootstrapDiscover && !run.replacement;
+  if (!ok && !harmless && !optional) {
+    abandon(run,
+            std::string(lwm2m::operation_name(request.op)) + " " + request.path.to_string() +
+                " answered " + m->code.describe(),
+            true);
+  }
+  advance(run);
+  flush_transports();
+}
+
+void BootstrapServer::abandon(Run& run, const std::string& why, bool send_finish) {
+  if (!run.failed) run.report.error = why;
+  run.failed = true;
+  const bool finish_next =
+      !run.plan.empty() && run.plan.back().op == Operation::kBootstrapFinish && send_finish;
+  // Transport TS 6.4.2: Bootstrap-Finish goes out also when the sequence is cut short.
+  while (!run.plan.empty() && run.plan.front().op != Operation::kBootstrapFinish) {
+    BootstrapStep skipped;
+    skipped.op = run.plan.front().op;
+    skipped.path = run.plan.front().path;
+    skipped.result = "skipped";
+    run.report.steps.push_back(std::move(skipped));
+    run.plan.pop_front();
+  }
+  if (!finish_next) {
+    run.plan.clear();
+    end(run, BootstrapSession::State::kFailed);
+  }
+}
+
+void BootstrapServer::end(Run& run, BootstrapSession::State state) {
+  run.report.state = state;
+  run.report.ended_at = clock_.unix_now();
+  const std::string endpoint = run.report.endpoint;
+  if (state == BootstrapSession::State::kFinished) {
+    ++metrics_.finished;
+    // Seed 001: the client now holds a persistent Bootstrap-Server Account; from here on it
+    // authenticates with the new keys, and later bootstraps keep that account.
+    auto cfg = configs_.find(endpoint);
+    if (run.report.account_replaced && cfg != configs_.end()) {
+      BootstrapConfig updated = cfg->second;
+      if (run.new_credentials) updated.credentials = run.new_credentials;
+      updated.replace_account.reset();
+      if (auto saved = store_.save_config(updated); saved) {
+        cfg->second = std::move(updated);
+      } else {
+        run.report.error = "the account was replaced but the store failed: " + saved.error().reason;
+      }
+    }
+  } else {
+    ++metrics_.failed;
+  }
+  std::string detail = session_state_name(state);
+  if (!run.report.error.empty()) detail += ": " + run.report.error;
+  if (run.report.account_replaced) detail += " (Bootstrap-Server Account replaced)";
+  history_[endpoint] = run.report;
+  runs_.erase(endpoint);  // `run` is gone from here on
+  emit(endpoint, std::move(detail));
+}
+
+// --- timers ---------------------------------------------------------------------
+
+std::optional<Instant> BootstrapServer::next_deadline() {
+  return timers_.next();
+}
+
+void BootstrapServer::on_timer() {
+  const Instant now = clock_.now();
+  while (auto t = timers_.pop_due(now)) {
+    auto it = runs_.find(t->endpoint);
+    if (it == runs_.end() || it->second->id != t->run_id) continue;
+    Run& run = *it->second;
+    if (run.report.steps.size() != t->step || run.plan.empty()) continue;
+    if (run.rid != 0) run.carrier->transport->endpoint().cancel(run.rid, false, now);
+    run.rid = 0;
+    BootstrapStep step;
+    step.op = run.plan.front().op;
+    step.path = run.plan.front().path;
+    step.result = "timeout";
+    run.plan.pop_front();
+    run.report.steps.push_back(std::move(step));
+    abandon(run, "no answer in time", false);
+  }
+  flush_transports();
+}
+
+void BootstrapServer::emit(const std::string& endpoint, std::string detail,
+                           std::optional<lwm2m::DownlinkResponse> content) {
+  if (!on_event_) return;
+  server::ServerEvent e;
+  e.kind = server::ServerEvent::Kind::kBootstrap;
+  e.endpoint = endpoint;
+  e.detail = std::move(detail);
+  e.content = std::move(content);
+  on_event_(e);
+}
+
+void BootstrapServer::flush_transports() {
+  for (auto& c : carriers_) c->transport->flush();
+}
+
+}  // namespace tether::bootstrap

@@ -1,0 +1,156 @@
+#pragma once
+// The LwM2M Bootstrap-Server over any number of CoAP transports (Core TS 5.2 and 6.1,
+// Transport TS 6.4.2). A client's Bootstrap-Request (or an operator, for server-initiated
+// bootstrap) starts a session that runs the endpoint's configuration as a sequence of
+// requests, one at a time: Bootstrap-Discover and -Read if asked for, the Deletes, one
+// Bootstrap-Write per instance, the seed 001 replacement of the Bootstrap-Server Account,
+// then Bootstrap-Finish, whose 4.06 means the client found the result inconsistent.
+// Bootstrap-Pack-Request is answered with the configuration's writes in one payload.
+//
+// Single-threaded and sans-I/O like the LwM2M server: every call comes from the loop that
+// drives the transports, and the owner calls on_timer() at next_deadline().
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "bootstrap/bootstrap_config.hpp"
+#include "bootstrap/store/bootstrap_store.hpp"
+#include "coap/timer_queue.hpp"
+#include "lwm2m/model/object_registry.hpp"
+#include "lwm2m/operation/bootstrap_request.hpp"
+#include "lwm2m/operation/downlink_request.hpp"
+#include "server/clock.hpp"
+#include "server/registration_registry.hpp"
+#include "server/server_event.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::bootstrap {
+
+struct BootstrapServerConfig {
+  // How long one request of a session may wait for its answer (CoAP retransmissions
+  // included) before the session fails.
+  Duration step_timeout{60'000};
+};
+
+// One request of a session and what came of it.
+struct BootstrapStep {
+  lwm2m::Operation op = lwm2m::Operation::kBootstrapFinish;
+  lwm2m::Path path;
+  std::string result;  // the client's code ("2.04"), or "timeout" / "unreachable" / "skipped"
+  std::optional<lwm2m::DownlinkResponse> response;  // what a Discover or Read returned
+};
+
+// A session as the API shows it: running, or the last one per endpoint.
+struct BootstrapSession {
+  enum class State : std::uint8_t { kRunning, kFinished, kFailed };
+  std::string endpoint;
+  State state = State::kRunning;
+  bool server_initiated = false;
+  std::string transport;
+  std::string address;
+  server::UnixMillis started_at = 0;
+  server::UnixMillis ended_at = 0;
+  std::vector<BootstrapStep> steps;
+  std::string error;
+  bool account_replaced = false;  // seed 001: the Bootstrap-Server Account was replaced
+};
+const char* session_state_name(BootstrapSession::State s);
+
+struct BootstrapMetrics {
+  std::uint64_t requests = 0, refused = 0, packs = 0, server_initiated = 0;
+  std::uint64_t finished = 0, failed = 0;
+};
+
+using BootstrapEventHandler = std::function<void(const server::ServerEvent&)>;
+
+class BootstrapServer {
+ public:
+  BootstrapServer(BootstrapServerConfig config, server::Clock& clock, BootstrapStore& store,
+                  const lwm2m::model::ObjectRegistry& models);
+  ~BootstrapServer();
+  BootstrapServer(const BootstrapServer&) = delete;
+  BootstrapServer& operator=(const BootstrapServer&) = delete;
+
+  // Serves the Bootstrap interface on `transport` under `name` ("udp", "tcp").
+  void attach(transport::Transport& transport, std::string name);
+  // Loads the configurations from the store.
+  Result<Ok> restore();
+
+  // --- configurations (the API) ---------------------------------------------
+  Result<Ok> put_config(BootstrapConfig config);
+  bool remove_config(const std::string& endpoint);
+  const BootstrapConfig* config(const std::string& endpoint) const;
+  std::vector<const BootstrapConfig*> configs() const;
+
+  // Server-initiated bootstrap (Core TS 5.2.1.2 of seed 001): runs the endpoint's
+  // configuration against the client at `address` ("host:port") over the named transport,
+  // or where the client last spoke from.
+  Result<Ok> start(const std::string& endpoint, const std::optional<std::string>& address,
+                   const std::optional<std::string>& transport);
+  const BootstrapSession* session(const std::string& endpoint) const;
+  std::vector<const BootstrapSession*> sessions() const;
+
+  void set_event_handler(BootstrapEventHandler handler) { on_event_ = std::move(handler); }
+  const BootstrapMetrics& metrics() const { return metrics_; }
+  std::size_t running() const { return runs_.size(); }
+
+  void on_timer();
+  std::optional<Instant> next_deadline();
+
+ private:
+  struct Carrier {
+    transport::Transport* transport;
+    std::string name;
+  };
+  struct Run;
+  struct Timeout {
+    std::string endpoint;
+    std::uint64_t run_id = 0;
+    std::size_t step = 0;
+  };
+
+  void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
+                      coap::Responder responder);
+  coap::Message answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
+                                         const coap::Message& request,
+                                         const lwm2m::BootstrapRequest& br, bool& start_run,
+                                         std::optional<lwm2m::format::ContentFormat>& format);
+  coap::Message answer_pack_request(Carrier& carrier, coap::PeerId peer,
+                                    const coap::Message& request,
+                                    const lwm2m::BootstrapPackRequest& pr);
+  Result<Ok> check_peer(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer) const;
+  void begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
+             std::optional<lwm2m::format::ContentFormat> format, bool server_initiated);
+  void advance(Run& run);
+  void on_answer(const std::string& endpoint, std::uint64_t run_id, Result<coap::Message> m);
+  // Records a failure; the rest of the plan gives way to Bootstrap-Finish unless the client
+  // cannot be reached at all.
+  void abandon(Run& run, const std::string& why, bool send_finish);
+  void end(Run& run, BootstrapSession::State state);
+  void emit(const std::string& endpoint, std::string detail,
+            std::optional<lwm2m::DownlinkResponse> content = std::nullopt);
+  void flush_transports();
+
+  BootstrapServerConfig config_;
+  server::Clock& clock_;
+  BootstrapStore& store_;
+  const lwm2m::model::ObjectRegistry& models_;
+  BootstrapEventHandler on_event_;
+  BootstrapMetrics metrics_;
+  std::vector<std::unique_ptr<Carrier>> carriers_;
+  std::map<std::string, BootstrapConfig> configs_;
+  std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
+  std::map<std::string, BootstrapSession> history_;             // the last ended session
+  // Where each endpoint last spoke from: (transport name, address), for server-initiated runs.
+  std::map<std::string, std::pair<std::string, std::string>> last_seen_;
+  coap::TimerQueue<Timeout> timers_;
+  std::uint64_t next_run_ = 1;
+};
+
+}  // namespace tether::bootstrap
