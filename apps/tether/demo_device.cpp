@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "binding/coap/bootstrap_mapping.hpp"
 #include "binding/coap/uplink_mapping.hpp"
 #include "cli_options.hpp"
 #include "coap/uri.hpp"
@@ -100,6 +101,19 @@ class DemoDevice {
     });
   }
 
+  // Client-initiated bootstrap (Core TS 6.1.3): the bootstrap server then writes our
+  // Security and Server objects, and at its Bootstrap-Finish we register with the server
+  // it gave us.
+  void bootstrap_now() {
+    bootstrapping_ = true;
+    lwm2m::BootstrapRequest r;
+    r.endpoint = endpoint_;
+    request(binding::coap_binding::encode_bootstrap_request(r), [this](const Message& m) {
+      std::fprintf(stderr, "demo-device: Bootstrap-Request answered %s\n",
+                   m.code.describe().c_str());
+    });
+  }
+
   void deregister(const std::function<void()>& done) {
     if (location_.empty()) return done();
     request(
@@ -150,6 +164,7 @@ class DemoDevice {
   fmt::link_format::RegistrationPayload objects() const {
     fmt::link_format::RegistrationPayload p;
     for (const auto& [oid, object] : tree_.objects) {
+      if (oid == 0) continue;  // Core TS 6.2.1: the Security object is never registered
       fmt::link_format::RegisteredObject o;
       o.id = oid;
       for (const auto& [iid, instance] : object.instances) o.instances.push_back(iid);
@@ -231,11 +246,90 @@ class DemoDevice {
     return m;
   }
 
+  // Bootstrap-Write, -Delete and -Finish (Core TS 6.1.7): writes land whether or not the
+  // target exists; deletes keep the Bootstrap-Server Account and the Device object.
+  std::optional<Message> handle_bootstrap(const Message& req, const Path& path) {
+    if (req.code == codes::kPost && req.path() == "/bs") return finish_bootstrap();
+    if (req.code == codes::kDelete && path.depth() <= 2) {
+      for (auto& [oid, object] : tree_.objects) {
+        if (oid == 3 || (!path.is_root() && oid != path.object_id())) continue;
+        std::vector<std::uint16_t> gone;
+        for (const auto& [iid, instance] : object.instances) {
+          const auto* bs = instance.resources.find(1);
+          const bool account = oid == 0 && bs != nullptr && bs->value == Value(true);
+          if ((!path.is_instance() || iid == path.instance_id()) && !account) gone.push_back(iid);
+        }
+        for (auto iid : gone) object.instances.erase(iid);
+      }
+      return reply(codes::kDeleted);
+    }
+    if (req.code == codes::kPut && path.depth() >= 2) {
+      const auto f = fmt::content_format_from(req.content_format().value_or(0));
+      if (!f) return reply(codes::kUnsupportedContentFormat);
+      auto tree = fmt::decode(*f, path, req.payload, models_);
+      if (!tree) return reply(codes::kBadRequest, tree.error().reason);
+      if (path.is_instance()) {
+        if (auto* object = tree_.objects.find(path.object_id())) {
+          object->instances.erase(path.instance_id());
+        }
+      }
+      for (const auto& r : tree->records()) (void)tree_.set(r.path, r.value);
+      return reply(codes::kChanged);
+    }
+    return std::nullopt;
+  }
+
+  Message finish_bootstrap() {
+    // The first Server Account: a Security instance that is no Bootstrap-Server Account,
+    // and the Server instance with its Short Server ID.
+    const auto* security = tree_.objects.find(0);
+    const auto* servers = tree_.objects.find(1);
+    std::string uri;
+    std::optional<std::uint32_t> lifetime;
+    const lwm2m::ObjectNode none;
+    for (const auto& [iid, instance] : (security != nullptr ? *security : none).instances) {
+      const auto* bs = instance.resources.find(1);
+      const auto* ssid = instance.resources.find(10);
+      const auto* u = instance.resources.find(0);
+      if ((bs != nullptr && bs->value == Value(true)) || ssid == nullptr || u == nullptr) continue;
+      for (const auto& [sid, server] : (servers != nullptr ? *servers : none).instances) {
+        const auto* own = server.resources.find(0);
+        const auto* lt = server.resources.find(1);
+        if (own == nullptr || own->value.as_number() != ssid->value.as_number()) continue;
+        if (const auto* text = u->value.get_if<std::string>()) uri = *text;
+        if (lt != nullptr && lt->value.as_number()) {
+          lifetime = static_cast<std::uint32_t>(*lt->value.as_number());
+        }
+      }
+      if (!uri.empty()) break;
+    }
+    auto parsed = coap::parse_uri(uri);
+    if (uri.empty() || !parsed || parsed->is_secure() ||
+        parsed->is_stream() != (transport_.endpoint().config().carrier == coap::Carrier::kStream)) {
+      std::fprintf(stderr, "demo-device: no usable Server Account after bootstrap\n");
+      return reply(codes::kNotAcceptable, "no usable Server Account");
+    }
+    auto peer = transport_.peer_for(parsed->host, parsed->port);
+    if (!peer) return reply(codes::kNotAcceptable, peer.error().reason);
+    std::fprintf(stderr, "demo-device: bootstrapped; registering with %s\n", uri.c_str());
+    bootstrapping_ = false;
+    if (lifetime) lifetime_ = *lifetime;
+    (void)tree_.set(Path{1, 0, 1}, Value(std::int64_t{lifetime_}));
+    loop_.schedule(loop_.now(), [this, peer = *peer] {
+      server_ = peer;
+      register_now();
+    });
+    return reply(codes::kChanged);
+  }
+
   Message handle(const Message& req) {
     const auto segments = req.options.strings(coap::option::kUriPath);
     auto parsed = Path::from_segments(segments);
-    if (!parsed) return reply(codes::kNotFound, parsed.error().reason);
-    const Path path = *parsed;
+    if (!parsed && req.path() != "/bs") return reply(codes::kNotFound, parsed.error().reason);
+    const Path path = parsed ? *parsed : Path{};
+    if (bootstrapping_) {
+      if (auto answer = handle_bootstrap(req, path)) return *answer;
+    }
     const auto accept = req.options.get_uint(coap::option::kAccept);
     const auto cf = req.content_format();
 
@@ -364,6 +458,7 @@ class DemoDevice {
   std::string location_;
   std::vector<Observer> observers_;
   std::int64_t ticks_ = 0;
+  bool bootstrapping_ = false;
 };
 }  // namespace
 
@@ -372,6 +467,7 @@ int demo_device_command(const std::vector<std::string>& args) {
   std::string endpoint = "demo-device";
   std::uint32_t lifetime = 300;
   std::string version = "1.1";
+  std::string bootstrap_uri;
   ArgReader r(args);
   while (r.next()) {
     if (r.is("--server", "-s")) {
@@ -380,21 +476,25 @@ int demo_device_command(const std::vector<std::string>& args) {
       endpoint = r.value();
     } else if (r.is("--lifetime", "-l")) {
       lifetime = static_cast<std::uint32_t>(parse_number(r.value(), 0xffffffffu));
+    } else if (r.is("--bootstrap", "-b")) {
+      bootstrap_uri = r.value();
     } else if (r.is("--lwm2m")) {
       version = r.value();
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether demo-device [--server coap://HOST:PORT | coap+tcp://HOST:PORT]\n"
-          "                          [--endpoint NAME] [--lifetime S] [--lwm2m 1.0|1.1|1.2]\n",
+          "                          [--bootstrap URI] [--endpoint NAME] [--lifetime S]\n"
+          "                          [--lwm2m 1.0|1.1|1.2]\n"
+          "  --bootstrap URI  bootstrap first, then register with the server it names\n",
           stdout);
       return 0;
     } else {
       throw std::invalid_argument("unknown option " + r.current());
     }
   }
-  auto uri = coap::parse_uri(server_uri);
+  auto uri = coap::parse_uri(bootstrap_uri.empty() ? server_uri : bootstrap_uri);
   if (!uri || uri->is_secure())
-    throw std::invalid_argument("--server takes a coap:// or coap+tcp:// URI");
+    throw std::invalid_argument("--server and --bootstrap take a coap:// or coap+tcp:// URI");
 
   transport::EventLoop loop;
   SystemRandom random;
@@ -410,7 +510,11 @@ int demo_device_command(const std::vector<std::string>& args) {
   auto peer = t->peer_for(uri->host, uri->port);
   if (!peer) throw std::invalid_argument(peer.error().reason);
   DemoDevice device(loop, *t, *peer, endpoint, lifetime, version);
-  device.register_now();
+  if (bootstrap_uri.empty()) {
+    device.register_now();
+  } else {
+    device.bootstrap_now();
+  }
   loop.schedule(loop.now() + Duration{5'000}, [&] { device.tick(); });
   std::signal(SIGINT, on_demo_signal);
   std::signal(SIGTERM, on_demo_signal);

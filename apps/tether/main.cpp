@@ -1,6 +1,7 @@
 // tether: one command, subcommands per role: `tether server` (the LwM2M server, the main
 // job), `tether coap` (client tool and test server) and `tether lwm2m` (formats and
-// models); the bootstrap server and the client arrive as further subcommands.
+// models), `tether bootstrap` (the bootstrap server); the client arrives as a further
+// subcommand.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -16,7 +17,8 @@ void usage() {
       "\n"
       "commands:\n"
       "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
-      "  demo-device [--server URI] [--endpoint NAME]         a small LwM2M device to try it\n"
+      "  bootstrap [--coap-port N] [--http-port N] [--configs F] LwM2M bootstrap server\n"
+      "  demo-device [--server URI | --bootstrap URI] [-e NAME] a small LwM2M device to try it\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
@@ -51,6 +53,10 @@ int main(int argc, char** argv) {
     if (args[0] == "server") {
       args.erase(args.begin());
       return tether::app::server_command(args);
+    }
+    if (args[0] == "bootstrap") {
+      args.erase(args.begin());
+      return tether::app::bootstrap_command(args);
     }
     if (args[0] == "demo-device") {
       args.erase(args.begin());

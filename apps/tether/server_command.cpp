@@ -1,13 +1,10 @@
 // `tether server`: the LwM2M server on CoAP over UDP and TCP, with the REST API, the
 // embedded SQLite store and structured logs. Options come from flags and an optional JSON
 // config file (flags win).
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "api/http_api.hpp"
 #include "api/json_mapping.hpp"
@@ -16,17 +13,13 @@
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
+#include "service_runtime.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
 namespace tether::app {
 
 namespace {
-volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_stop_signal(int) {
-  g_stop = 1;
-}
-
 struct ServerOptions {
   std::string bind = "::";
   std::uint16_t coap_port = 5683;
@@ -44,16 +37,7 @@ struct ServerOptions {
 };
 
 void apply_config_file(const std::string& file, ServerOptions& o) {
-  std::ifstream in(file);
-  if (!in) throw std::invalid_argument("cannot read config file " + file);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    throw std::invalid_argument(file + " is not a JSON object");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const auto& v = it.value();
+  read_settings_file(file, [&o](const std::string& k, const nlohmann::json& v) {
     if (k == "bind")
       o.bind = v.get<std::string>();
     else if (k == "coapPort")
@@ -79,8 +63,8 @@ void apply_config_file(const std::string& file, ServerOptions& o) {
     else if (k == "expiryGraceSeconds")
       o.expiry_grace = v.get<std::uint32_t>();
     else
-      throw std::invalid_argument(file + ": unknown setting " + k);
-  }
+      throw std::invalid_argument("unknown setting " + k);
+  });
 }
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -129,25 +113,6 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   return o;
 }
 
-// logfmt: one line per event, the endpoint in each.
-void log_event(const server::ServerEvent& e) {
-  std::string line = "ts=" + api::iso8601(server::SystemClock().unix_now()) +
-                     " level=info event=" + server::event_kind_name(e.kind) + " ep=" + e.endpoint;
-  if (e.registration) {
-    line += " id=" + e.registration->id + " addr=" + e.registration->address +
-            " lt=" + std::to_string(e.registration->lifetime) + " b=" + e.registration->binding +
-            " lwm2m=" + e.registration->version + (e.registration->queue_mode ? " Q" : "");
-  }
-  if (!e.observation_id.empty()) line += " observation=" + e.observation_id;
-  if (e.content) line += " code=" + e.content->code.to_string();
-  if (!e.detail.empty()) line += " detail=\"" + e.detail + "\"";
-  std::fprintf(stderr, "%s\n", line.c_str());
-}
-
-void log_line(const std::string& text) {
-  std::fprintf(stderr, "ts=%s level=info %s\n",
-               api::iso8601(server::SystemClock().unix_now()).c_str(), text.c_str());
-}
 }  // namespace
 
 int server_command(const std::vector<std::string>& args) {
@@ -195,27 +160,15 @@ int server_command(const std::vector<std::string>& args) {
   SystemRandom random;
   server::SystemClock clock;
   // Declared before the server: the server keeps pointers to them while it lives.
-  std::unique_ptr<transport::UdpTransport> udp;
-  std::unique_ptr<transport::TcpTransport> tcp;
+  CoapListeners listeners = listen_coap(loop, random, o.bind, o.coap_port, o.udp, o.tcp);
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
   config.registry.expiry_grace_seconds = o.expiry_grace;
   server::Lwm2mServer server(config, clock, random, *store, models);
 
-  coap::EndpointConfig coap_config;
-  if (o.udp) {
-    udp = std::make_unique<transport::UdpTransport>(loop, coap_config, random,
-                                                    transport::UdpOptions{o.bind, o.coap_port});
-    server.attach(*udp, "udp");
-  }
-  if (o.tcp) {
-    transport::TcpOptions t;
-    t.bind_host = o.bind;
-    t.port = o.coap_port;
-    tcp = std::make_unique<transport::TcpTransport>(loop, coap_config, random, t);
-    server.attach(*tcp, "tcp");
-  }
+  if (listeners.udp) server.attach(*listeners.udp, "udp");
+  if (listeners.tcp) server.attach(*listeners.tcp, "tcp");
 
   api::ApiConfig api_config;
   api_config.host = o.http_host;
@@ -231,14 +184,11 @@ int server_command(const std::vector<std::string>& args) {
   }
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
 
-  log_line("event=started registrations=" + std::to_string(server.registration_count()) +
-           (udp ? " udp=" + std::to_string(udp->local_port()) : std::string{}) +
-           (tcp ? " tcp=" + std::to_string(tcp->local_port()) : std::string{}) +
-           " http=" + std::to_string(http.port()) + " store=" + o.store +
+  log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
+           listeners.describe() + " http=" + std::to_string(http.port()) + " store=" + o.store +
            (o.store == "sqlite" ? " data=" + o.data_dir : std::string{}));
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
-  while (!g_stop) server::run_step(loop, server, Duration{200});
+  install_stop_handlers();
+  while (!stop_requested()) server::run_step(loop, server, Duration{200});
 
   // Graceful shutdown: stop taking API calls, then make everything durable.
   log_line("event=stopping");

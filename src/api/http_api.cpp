@@ -17,20 +17,6 @@ using lwm2m::Operation;
 using lwm2m::format::ContentFormat;
 using server::DownlinkResult;
 
-constexpr const char* kJson = "application/json";
-constexpr std::size_t kMaxSubscriberBacklog = 10'000;
-
-void reply(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(), kJson);
-}
-
-// Errors carry the LwM2M code they stand for and a message (docs/api.md).
-void error(httplib::Response& res, int status, const std::string& code,
-           const std::string& message) {
-  reply(res, status, json{{"code", code}, {"message", message}});
-}
-
 std::optional<ContentFormat> parse_format(const std::string& name) {
   static const std::pair<const char*, ContentFormat> kNames[] = {
       {"text", ContentFormat::kText},
@@ -76,82 +62,16 @@ std::string route(const char* suffix) {
 }
 }  // namespace
 
-struct HttpApi::Subscriber {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<std::string> events;
-  std::string endpoint_filter;
-};
-
 HttpApi::HttpApi(ApiConfig config, transport::EventLoop& loop, server::Lwm2mServer& server)
-    : config_(std::move(config)),
-      loop_(loop),
-      server_(server),
-      http_(std::make_unique<httplib::Server>()) {
-  const std::size_t threads = config_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    : HttpService(std::move(config), loop), server_(server) {
   routes();
-}
-
-HttpApi::~HttpApi() {
-  stop();
-}
-
-Result<Ok> HttpApi::start() {
-  const int port = config_.port == 0
-                       ? http_->bind_to_any_port(config_.host)
-                       : (http_->bind_to_port(config_.host, config_.port) ? config_.port : -1);
-  if (port <= 0) {
-    return fail("cannot listen for HTTP on " + config_.host + ":" + std::to_string(config_.port));
-  }
-  port_ = static_cast<std::uint16_t>(port);
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-  return Ok{};
-}
-
-void HttpApi::stop() {
-  if (stopping_.exchange(true)) return;
-  {
-    std::lock_guard<std::mutex> lock(subscribers_mutex_);
-    for (auto& s : subscribers_) s->cv.notify_all();
-  }
-  http_->stop();
-  if (thread_.joinable()) thread_.join();
-}
-
-void HttpApi::publish(const server::ServerEvent& event) {
-  std::vector<std::shared_ptr<Subscriber>> subscribers;
-  {
-    std::lock_guard<std::mutex> lock(subscribers_mutex_);
-    if (subscribers_.empty()) return;
-    subscribers = subscribers_;
-  }
-  const std::string text = "event: " + std::string(server::event_kind_name(event.kind)) +
-                           "\ndata: " + event_json(event).dump() + "\n\n";
-  for (auto& s : subscribers) {
-    if (!s->endpoint_filter.empty() && s->endpoint_filter != event.endpoint) continue;
-    std::lock_guard<std::mutex> lock(s->mutex);
-    // A reader that stopped reading must not make the server hold events forever.
-    if (s->events.size() >= kMaxSubscriberBacklog) s->events.pop_front();
-    s->events.push_back(text);
-    s->cv.notify_one();
-  }
-}
-
-void HttpApi::on_loop(const std::function<void()>& f) {
-  auto done = std::make_shared<std::promise<void>>();
-  auto future = done->get_future();
-  loop_.post([&f, done] {
-    f();
-    done->set_value();
-  });
-  future.wait();
+  serve_metrics([this] { return metrics_text(); });
 }
 
 void HttpApi::downlink(const std::string& endpoint, DownlinkRequest request,
                        const httplib::Request& http, httplib::Response& res) {
   server::DownlinkOptions options;
-  options.timeout = config_.default_timeout;
+  options.timeout = config().default_timeout;
   if (http.has_param("timeout")) {
     try {
       options.timeout =
@@ -169,7 +89,7 @@ void HttpApi::downlink(const std::string& endpoint, DownlinkRequest request,
   }
   auto promise = std::make_shared<std::promise<DownlinkResult>>();
   auto future = promise->get_future();
-  loop_.post([this, endpoint, request = std::move(request), options, promise]() mutable {
+  loop().post([this, endpoint, request = std::move(request), options, promise]() mutable {
     server_.send(endpoint, std::move(request), options,
                  [promise](DownlinkResult r) { promise->set_value(std::move(r)); });
   });
@@ -201,7 +121,7 @@ void HttpApi::downlink(const std::string& endpoint, DownlinkRequest request,
 }
 
 void HttpApi::routes() {
-  auto& h = *http_;
+  auto& h = http();
 
   h.Get("/api/clients", [this](const httplib::Request&, httplib::Response& res) {
     json list = json::array();
@@ -475,55 +395,6 @@ void HttpApi::routes() {
              if (!removed) return error(res, 404, "4.04", "no credentials for " + ep);
              res.status = 204;
            });
-
-  // Server-sent events; ?endpoint= narrows the stream to one client.
-  h.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto sub = std::make_shared<Subscriber>();
-    if (req.has_param("endpoint")) sub->endpoint_filter = req.get_param_value("endpoint");
-    {
-      std::lock_guard<std::mutex> lock(subscribers_mutex_);
-      subscribers_.push_back(sub);
-    }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, sub, first = true](std::size_t, httplib::DataSink& sink) mutable {
-          if (first) {
-            first = false;
-            const std::string hello = ": tether events\n\n";
-            return sink.write(hello.data(), hello.size());
-          }
-          std::unique_lock<std::mutex> lock(sub->mutex);
-          sub->cv.wait_for(lock, std::chrono::seconds(15),
-                           [&] { return !sub->events.empty() || stopping_.load(); });
-          if (stopping_.load()) return false;
-          if (sub->events.empty()) {
-            const std::string ping = ": keep-alive\n\n";
-            return sink.write(ping.data(), ping.size());
-          }
-          std::deque<std::string> batch;
-          batch.swap(sub->events);
-          lock.unlock();
-          for (const auto& e : batch) {
-            if (!sink.write(e.data(), e.size())) return false;
-          }
-          return true;
-        },
-        [this, sub](bool) {
-          std::lock_guard<std::mutex> lock(subscribers_mutex_);
-          std::erase(subscribers_, sub);
-        });
-  });
-
-  h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    std::string text;
-    on_loop([&] { text = metrics_text(); });
-    res.set_content(text, "text/plain; version=0.0.4");
-  });
-
-  h.Get("/api/health", [](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, json{{"status", "ok"}});
-  });
 }
 
 std::string HttpApi::metrics_text() {
@@ -567,7 +438,6 @@ std::string HttpApi::metrics_text() {
   out << "# HELP tether_queue_depth Requests waiting for or in flight to clients.\n"
          "# TYPE tether_queue_depth gauge\ntether_queue_depth "
       << server_.total_queue_depth() << '\n';
-  if (extra_metrics_) out << extra_metrics_();
   return out.str();
 }
 

@@ -327,16 +327,15 @@ void BootstrapServer::begin(const BootstrapConfig& config, Carrier& carrier, coa
   }
   for (const auto& p : config.deletes) plan.push_back(at(Operation::kBootstrapDelete, p));
   // OSCORE first: Security instances link to it. Then by object ID.
-  std::vector<std::uint16_t> order;
-  for (const auto& [oid, object] : config.writes.objects) order.push_back(oid);
-  std::stable_partition(order.begin(), order.end(),
-                        [](std::uint16_t oid) { return oid == kOscoreObject; });
-  for (std::uint16_t oid : order) {
-    for (const auto& [iid, instance] : config.writes.objects.find(oid)->instances) {
-      DownlinkRequest w = at(Operation::kBootstrapWrite, Path{oid, iid});
-      w.content.objects[oid].instances[iid] = instance;
-      w.format = run->format;
-      plan.push_back(std::move(w));
+  for (const bool oscore_pass : {true, false}) {
+    for (const auto& [oid, object] : config.writes.objects) {
+      if ((oid == kOscoreObject) != oscore_pass) continue;
+      for (const auto& [iid, instance] : object.instances) {
+        DownlinkRequest w = at(Operation::kBootstrapWrite, Path{oid, iid});
+        w.content.objects[oid].instances[iid] = instance;
+        w.format = run->format;
+        plan.push_back(std::move(w));
+      }
     }
   }
   if (run->replacement) {

@@ -98,6 +98,7 @@ class BootstrapServer {
 
   void set_event_handler(BootstrapEventHandler handler) { on_event_ = std::move(handler); }
   const BootstrapMetrics& metrics() const { return metrics_; }
+  const lwm2m::model::ObjectRegistry& models() const { return models_; }
   std::size_t running() const { return runs_.size(); }
 
   void on_timer();

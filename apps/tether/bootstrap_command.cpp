@@ -1,0 +1,191 @@
+// `tether bootstrap`: the LwM2M Bootstrap-Server on CoAP over UDP and TCP (port 5783), with
+// its REST API (port 8081) and per-endpoint configurations kept in a JSON file in the data
+// directory. Options come from flags and an optional JSON config file (flags win).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "api/bootstrap_api.hpp"
+#include "bootstrap/store/file/file_bootstrap_store.hpp"
+#include "bootstrap/store/memory/memory_bootstrap_store.hpp"
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "server/server_loop.hpp"
+#include "service_runtime.hpp"
+
+namespace tether::app {
+
+namespace {
+struct BootstrapOptions {
+  std::string bind = "::";
+  std::uint16_t coap_port = 5783;
+  bool udp = true;
+  bool tcp = true;
+  std::string http_host = "0.0.0.0";
+  std::uint16_t http_port = 8081;
+  std::string store = "file";
+  std::string data_dir = "tether-data";
+  std::string configs;
+  std::string models;
+  std::int64_t step_timeout_ms = 60'000;
+  bool quiet = false;
+};
+
+void apply_config_file(const std::string& file, BootstrapOptions& o) {
+  read_settings_file(file, [&o](const std::string& k, const nlohmann::json& v) {
+    if (k == "bind")
+      o.bind = v.get<std::string>();
+    else if (k == "coapPort")
+      o.coap_port = v.get<std::uint16_t>();
+    else if (k == "udp")
+      o.udp = v.get<bool>();
+    else if (k == "tcp")
+      o.tcp = v.get<bool>();
+    else if (k == "httpHost")
+      o.http_host = v.get<std::string>();
+    else if (k == "httpPort")
+      o.http_port = v.get<std::uint16_t>();
+    else if (k == "store")
+      o.store = v.get<std::string>();
+    else if (k == "dataDir")
+      o.data_dir = v.get<std::string>();
+    else if (k == "configs")
+      o.configs = v.get<std::string>();
+    else if (k == "models")
+      o.models = v.get<std::string>();
+    else if (k == "stepTimeoutMs")
+      o.step_timeout_ms = v.get<std::int64_t>();
+    else
+      throw std::invalid_argument("unknown setting " + k);
+  });
+}
+
+BootstrapOptions parse_options(const std::vector<std::string>& args) {
+  BootstrapOptions o;
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "--config") apply_config_file(args[i + 1], o);
+  }
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--config")) {
+      r.value();
+    } else if (r.is("--bind")) {
+      o.bind = r.value();
+    } else if (r.is("--coap-port", "-p")) {
+      o.coap_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
+    } else if (r.is("--udp-only")) {
+      o.tcp = false;
+    } else if (r.is("--tcp-only")) {
+      o.udp = false;
+    } else if (r.is("--http-host")) {
+      o.http_host = r.value();
+    } else if (r.is("--http-port")) {
+      o.http_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
+    } else if (r.is("--store")) {
+      o.store = r.value();
+    } else if (r.is("--data-dir")) {
+      o.data_dir = r.value();
+    } else if (r.is("--configs")) {
+      o.configs = r.value();
+    } else if (r.is("--models")) {
+      o.models = r.value();
+    } else if (r.is("--step-timeout-ms")) {
+      o.step_timeout_ms = static_cast<std::int64_t>(parse_number(r.value(), 86'400'000));
+    } else if (r.is("--quiet", "-q")) {
+      o.quiet = true;
+    } else {
+      throw std::invalid_argument("unknown option " + r.current() +
+                                  " (see tether bootstrap --help)");
+    }
+  }
+  if (o.store != "file" && o.store != "memory") {
+    throw std::invalid_argument("--store is file or memory");
+  }
+  return o;
+}
+}  // namespace
+
+int bootstrap_command(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
+      std::fputs(
+          "usage: tether bootstrap [options]\n"
+          "  --config FILE          JSON settings (keys: bind, coapPort, udp, tcp, httpHost,\n"
+          "                         httpPort, store, dataDir, configs, models, stepTimeoutMs)\n"
+          "  --bind HOST            CoAP address (default :: , dual-stack)\n"
+          "  --coap-port N          CoAP port for UDP and TCP (default 5783)\n"
+          "  --udp-only | --tcp-only\n"
+          "  --http-host HOST       REST API address (default 0.0.0.0)\n"
+          "  --http-port N          REST API port (default 8081)\n"
+          "  --store file|memory    where configurations live (default file:\n"
+          "                         DATA-DIR/bootstrap.json)\n"
+          "  --data-dir DIR         data directory (default ./tether-data)\n"
+          "  --configs FILE         configurations to load at start ({\"ep\": {...}}), replacing\n"
+          "                         stored ones of the same endpoints (docs/bootstrap.md)\n"
+          "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
+          "  --step-timeout-ms N    wait for each answer of a session (60000)\n"
+          "  -q, --quiet            no per-event log lines\n",
+          stdout);
+      return 0;
+    }
+  }
+  const BootstrapOptions o = parse_options(args);
+  auto models = lwm2m::model::ObjectRegistry::with_builtin();
+  if (!o.models.empty()) {
+    auto loaded = models.load_directory(o.models);
+    if (!loaded) throw std::invalid_argument(loaded.error().reason);
+  }
+  std::unique_ptr<bootstrap::BootstrapStore> store;
+  if (o.store == "file") {
+    std::filesystem::create_directories(o.data_dir);
+    auto opened = bootstrap::FileBootstrapStore::open(o.data_dir + "/bootstrap.json", models);
+    if (!opened) throw std::invalid_argument(opened.error().reason);
+    store = std::move(*opened);
+  } else {
+    store = std::make_unique<bootstrap::MemoryBootstrapStore>();
+  }
+
+  transport::EventLoop loop;
+  SystemRandom random;
+  server::SystemClock clock;
+  CoapListeners listeners = listen_coap(loop, random, o.bind, o.coap_port, o.udp, o.tcp);
+  bootstrap::BootstrapServerConfig config;
+  config.step_timeout = Duration{o.step_timeout_ms};
+  bootstrap::BootstrapServer bs(config, clock, *store, models);
+  if (listeners.udp) bs.attach(*listeners.udp, "udp");
+  if (listeners.tcp) bs.attach(*listeners.tcp, "tcp");
+  if (auto restored = bs.restore(); !restored) {
+    throw std::invalid_argument("cannot load configurations: " + restored.error().reason);
+  }
+  if (!o.configs.empty()) {
+    auto configs = bootstrap::read_config_file(o.configs, models);
+    if (!configs) throw std::invalid_argument(configs.error().reason);
+    for (auto& c : *configs) {
+      if (auto put = bs.put_config(std::move(c)); !put) {
+        throw std::invalid_argument(o.configs + ": " + put.error().reason);
+      }
+    }
+  }
+
+  api::ApiConfig api_config;
+  api_config.host = o.http_host;
+  api_config.port = o.http_port;
+  api::BootstrapApi http(api_config, loop, bs);
+  bs.set_event_handler([&](const server::ServerEvent& e) {
+    if (!o.quiet) log_event(e);
+    http.publish(e);
+  });
+  if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
+
+  log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
+           listeners.describe() + " http=" + std::to_string(http.port()) + " store=" + o.store +
+           (o.store == "file" ? " data=" + o.data_dir : std::string{}));
+  install_stop_handlers();
+  while (!stop_requested()) server::run_step(loop, bs, Duration{200});
+  log_line("event=stopping role=bootstrap");
+  http.stop();
+  log_line("event=stopped role=bootstrap");
+  return 0;
+}
+
+}  // namespace tether::app
