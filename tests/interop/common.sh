@@ -23,3 +23,19 @@ for _ in range(50):
         t.close(); u.close()
 PY
 }
+
+# REST API helpers (curl): api_status prints the HTTP status and keeps the body in
+# $work/api.json; call checks the status; jcheck evaluates a Python expression on the body
+# (bound to j). Scripts define fail().
+api_status() { curl -s -o "$work/api.json" -w '%{http_code}' "$@"; }
+call() {
+  local want="$1"
+  shift
+  local got
+  got=$(api_status "$@")
+  [ "$got" = "$want" ] || fail "curl $*: expected HTTP $want, got $got: $(cat "$work/api.json")"
+}
+jcheck() {
+  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
+    "$work/api.json" "$1" || fail "check '$1' on $(cat "$work/api.json")"
+}

@@ -46,18 +46,6 @@ start_bootstrap() {
   wait_health "$bs_http"
 }
 
-api_status() { curl -s -o "$work/api.json" -w '%{http_code}' "$@"; }
-call() {
-  local want="$1"
-  shift
-  local got
-  got=$(api_status "$@")
-  [ "$got" = "$want" ] || fail "curl $*: expected HTTP $want, got $got: $(cat "$work/api.json")"
-}
-jcheck() {
-  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-    "$work/api.json" "$1" || fail "check '$1' on $(cat "$work/api.json")"
-}
 # Waits until the endpoint's session has ended; leaves it in $work/api.json.
 wait_session() {
   for _ in $(seq 1 150); do

@@ -57,20 +57,6 @@ expect_code() {
   got=$(coap "$@")
   [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
 }
-api_status() { curl -s -o "$work/api.json" -w '%{http_code}' "$@"; }
-# jcheck PYTHON_EXPR: evaluates the expression with `j` bound to the last API answer.
-jcheck() {
-  /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
-    "$work/api.json" "$1" || fail "check '$1' on $(cat "$work/api.json")"
-}
-# call EXPECTED_STATUS curl-args...: one API call, its status checked.
-call() {
-  local want="$1"
-  shift
-  local got
-  got=$(api_status "$@")
-  [ "$got" = "$want" ] || fail "curl $*: expected HTTP $want, got $got: $(cat "$work/api.json")"
-}
 start_device() {
   "$tether" demo-device --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
   device_pid=$!
