@@ -182,6 +182,17 @@ case "$scenario" in
     call 400 -X PUT -d 'not json' "$api/clients/dev1/3/0/16"
     # Execute, Create, Delete.
     call 200 -X POST -d 'reason=test' "$api/clients/dev1/3/0/4" && jcheck 'j["code"] == "2.04"'
+    # Registration Update Trigger (Execute /1/0/8): the device answers, then sends an Update.
+    call 200 "$api/clients/dev1"
+    before=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lastUpdate"])' "$work/api.json")
+    sleep 0.01
+    call 200 -X POST -d '' "$api/clients/dev1/1/0/8" && jcheck 'j["code"] == "2.04"'
+    for _ in $(seq 1 50); do
+      call 200 "$api/clients/dev1"
+      grep -q "\"lastUpdate\":\"$before\"" "$work/api.json" || break
+      sleep 0.1
+    done
+    jcheck 'j["lastUpdate"] != "'"$before"'"'
     call 201 -X POST -d '{"5700": 19.5, "5701": "Cel"}' "$api/clients/dev1/3303"
     jcheck 'j["location"] == "/3303/1"'
     call 200 "$api/clients/dev1/3303/1/5700" && jcheck 'j["values"]["/3303/1/5700"] == 19.5'
