@@ -108,7 +108,7 @@ class DemoDevice {
     bootstrapping_ = true;
     lwm2m::BootstrapRequest r;
     r.endpoint = endpoint_;
-    request(binding::coap_binding::encode_bootstrap_request(r), [this](const Message& m) {
+    request(binding::coap_binding::encode_bootstrap_request(r), [](const Message& m) {
       std::fprintf(stderr, "demo-device: Bootstrap-Request answered %s\n",
                    m.code.describe().c_str());
     });
