@@ -1,28 +1,9 @@
 #pragma once
-// The server reads time through this, so tests run it on a virtual clock: a steady Instant
-// for protocol timers and Unix milliseconds for what is stored and shown.
-#include <chrono>
-
-#include "common/time.hpp"
+// The server's clock is the shared one (common/clock.hpp).
+#include "common/clock.hpp"
 #include "server/registration.hpp"
 
 namespace tether::server {
-
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual Instant now() const = 0;
-  virtual UnixMillis unix_now() const = 0;
-};
-
-class SystemClock final : public Clock {
- public:
-  Instant now() const override { return steady_now(); }
-  UnixMillis unix_now() const override {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
-};
-
+using tether::Clock;
+using tether::SystemClock;
 }  // namespace tether::server

@@ -6,11 +6,12 @@
 #include <optional>
 #include <string>
 
+#include "common/clock.hpp"
 #include "lwm2m/format/link_format.hpp"
 
 namespace tether::server {
 
-using UnixMillis = std::int64_t;
+using tether::UnixMillis;
 
 struct Registration {
   std::string id;  // the location under /rd ("/rd/{id}")
