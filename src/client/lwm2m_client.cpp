@@ -1,0 +1,760 @@
+#include "client/lwm2m_client.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+
+#include "binding/coap/bootstrap_mapping.hpp"
+#include "binding/coap/device_mapping.hpp"
+#include "binding/coap/uplink_mapping.hpp"
+#include "coap/uri.hpp"
+#include "lwm2m/format/codec.hpp"
+
+namespace tether::client {
+
+namespace {
+using coap::Message;
+using lwm2m::DownlinkRequest;
+using lwm2m::DownlinkResponse;
+using lwm2m::Operation;
+using lwm2m::Path;
+using lwm2m::Value;
+using lwm2m::format::ContentFormat;
+namespace codes = coap::codes;
+namespace fmt = lwm2m::format;
+namespace cb = binding::coap_binding;
+
+Duration seconds(double s) {
+  return Duration{static_cast<std::int64_t>(s * 1000)};
+}
+
+// Update well before the lifetime ends: half way, or MAX_TRANSMIT_WAIT (93 s) early.
+Duration update_interval(std::uint32_t lifetime) {
+  const double lt = lifetime;
+  return seconds(std::max(1.0, lt - std::min(lt / 2, 93.0)));
+}
+
+bool is_account_object(std::uint16_t object) {
+  return object == oid::kSecurity || object == oid::kServer || object == oid::kAccessControl ||
+         object == oid::kOscore;
+}
+}  // namespace
+
+const char* event_name(ClientEvent::Kind kind) {
+  switch (kind) {
+    case ClientEvent::Kind::kBootstrapStarted:
+      return "bootstrap-started";
+    case ClientEvent::Kind::kBootstrapped:
+      return "bootstrapped";
+    case ClientEvent::Kind::kBootstrapFailed:
+      return "bootstrap-failed";
+    case ClientEvent::Kind::kRegistered:
+      return "registered";
+    case ClientEvent::Kind::kUpdated:
+      return "updated";
+    case ClientEvent::Kind::kRegistrationFailed:
+      return "registration-failed";
+    case ClientEvent::Kind::kDeregistered:
+      return "deregistered";
+    case ClientEvent::Kind::kRequest:
+      return "request";
+    case ClientEvent::Kind::kNotified:
+      return "notified";
+    case ClientEvent::Kind::kSent:
+      return "sent";
+    case ClientEvent::Kind::kSleeping:
+      return "sleeping";
+    case ClientEvent::Kind::kAccountsChanged:
+      return "accounts-changed";
+  }
+  return "?";
+}
+
+struct Lwm2mClient::Session {
+  ServerAccount account;
+  Route route;
+  State state = State::kIdle;
+  std::string location;
+  lwm2m::RegistrationParams sent;
+  fmt::link_format::RegistrationPayload sent_objects;
+  std::optional<Instant> wake;  // the next Register attempt or Update
+  bool in_flight = false;
+  bool update_requested = false;
+  int attempt = 0;
+  int sequence = 0;
+  Instant last_traffic{};
+  bool sleeping = false;
+};
+
+struct Lwm2mClient::Observation {
+  transport::Transport* transport = nullptr;
+  coap::ObservationId id = 0;
+  std::uint16_t ssid = 0;
+  DownlinkRequest request;  // the Observe or Observe-Composite
+  lwm2m::Attributes query;  // attributes given with the Observe itself
+  Instant last_sent{};
+  std::optional<Value> last_value;  // single resources: what was last notified
+  Bytes last_payload;
+  bool dirty = false;
+  std::optional<Instant> due;
+  std::deque<Message> stored;  // queue mode: gathered while asleep
+};
+
+struct Lwm2mClient::BootstrapRun {
+  Instant deadline;
+};
+
+Lwm2mClient::Lwm2mClient(ClientConfig config, Clock& clock, DataModel& data)
+    : config_(std::move(config)), clock_(clock), data_(data) {
+  data_.set_change_listener([this](const Path& p) { on_change(p); });
+}
+
+Lwm2mClient::~Lwm2mClient() {
+  data_.set_change_listener(nullptr);
+  for (auto& c : carriers_) {
+    c.transport->endpoint().set_request_handler(nullptr);
+    c.transport->endpoint().set_observation_ended_handler(nullptr);
+  }
+}
+
+void Lwm2mClient::attach(transport::Transport& t, const std::string& scheme) {
+  carriers_.push_back({&t, scheme});
+  t.endpoint().set_request_handler(
+      [this, &t](coap::PeerId peer, const Message& m, coap::Responder responder) {
+        handle_request(t, peer, m, responder);
+      });
+  t.endpoint().set_observation_ended_handler([this, &t](coap::ObservationId id, coap::Failure) {
+    std::erase_if(observations_, [&](const auto& o) { return o->transport == &t && o->id == id; });
+  });
+}
+
+void Lwm2mClient::emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string detail) {
+  if (on_event_) on_event_(ClientEvent{kind, ssid, std::move(detail)});
+}
+
+Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri) {
+  auto parsed = coap::parse_uri(uri);
+  if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
+  if (parsed->is_secure()) return fail(uri + ": coaps needs a security mode (not built yet)");
+  const std::string scheme = parsed->is_stream() ? "coap+tcp" : "coap";
+  for (auto& c : carriers_) {
+    if (c.scheme != scheme) continue;
+    auto peer = c.transport->peer_for(parsed->host, parsed->port);
+    if (!peer) return peer.error();
+    return Route{c.transport, *peer};
+  }
+  return fail("no " + scheme + " transport for " + uri);
+}
+
+void Lwm2mClient::request(const Route& route, Message m,
+                          std::function<void(Result<Message>)> done) {
+  route.transport->endpoint().request(route.peer, std::move(m), std::move(done), clock_.now());
+  route.transport->flush();
+}
+
+// --- start and stop -----------------------------------------------------------
+
+void Lwm2mClient::start() {
+  started_ = true;
+  sync_sessions();
+  if (sessions_.empty()) {
+    bootstrap();
+    return;
+  }
+  for (auto& [ssid, s] : sessions_) s->wake = clock_.now();
+}
+
+void Lwm2mClient::sync_sessions() {
+  const auto accounts = data_.server_accounts();
+  std::erase_if(sessions_, [&](const auto& e) {
+    const bool kept = std::any_of(accounts.begin(), accounts.end(), [&](const ServerAccount& a) {
+      return a.ssid == e.first && a.uri == e.second->account.uri;
+    });
+    if (!kept) {
+      std::erase_if(observations_, [&](const auto& o) { return o->ssid == e.first; });
+      data_.forget_attributes(e.first);
+    }
+    return !kept;
+  });
+  for (const auto& a : accounts) {
+    auto& s = sessions_[a.ssid];
+    if (!s) {
+      s = std::make_unique<Session>();
+      s->account = a;
+      if (started_ && !bootstrap_) s->wake = clock_.now();
+    }
+    s->account.server_instance = a.server_instance;
+    s->account.security_instance = a.security_instance;
+  }
+}
+
+void Lwm2mClient::stop(std::function<void()> done) {
+  auto pending = std::make_shared<std::size_t>(0);
+  auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  for (auto& [ssid, s] : sessions_) {
+    s->wake.reset();
+    if (s->state != State::kRegistered || s->location.empty()) continue;
+    ++*pending;
+    const std::uint16_t id = ssid;
+    request(s->route, cb::encode_deregister({s->location}),
+            [this, id, pending, finish](Result<Message> r) {
+              emit(ClientEvent::Kind::kDeregistered, id,
+                   r ? r->code.describe() : "no answer: " + r.error().reason);
+              if (--*pending == 0 && *finish) (*finish)();
+            });
+    s->state = State::kDeregistered;
+    s->location.clear();
+  }
+  started_ = false;
+  if (*pending == 0 && *finish) (*finish)();
+}
+
+// --- registration (Core TS 6.2) -------------------------------------------------
+
+std::optional<double> Lwm2mClient::server_value(const Session& s, std::uint16_t resource) const {
+  auto v = data_.value(Path{oid::kServer, s.account.server_instance, resource});
+  if (!v) return std::nullopt;
+  if (const auto* b = v->get_if<bool>()) return *b ? 1.0 : 0.0;
+  return v->as_number();
+}
+
+lwm2m::RegistrationParams Lwm2mClient::current_params(const Session& s) const {
+  lwm2m::RegistrationParams p;
+  p.endpoint = config_.endpoint;
+  p.version = config_.version;
+  p.lifetime = static_cast<std::uint32_t>(server_value(s, server_res::kLifetime).value_or(86400));
+  auto b = data_.value(Path{oid::kServer, s.account.server_instance, server_res::kBinding});
+  const auto* text = b ? b->get_if<std::string>() : nullptr;
+  const bool stream = s.route.transport != nullptr &&
+                      s.route.transport->endpoint().config().carrier == coap::Carrier::kStream;
+  p.binding = text != nullptr && !text->empty() ? *text : (stream ? "T" : "U");
+  p.queue_mode = config_.queue_mode;
+  return p;
+}
+
+void Lwm2mClient::mark_traffic(Session& s) {
+  s.last_traffic = clock_.now();
+  s.sleeping = false;
+}
+
+void Lwm2mClient::register_with(Session& s) {
+  if (s.in_flight) return;
+  s.wake.reset();
+  auto route = route_for(s.account.uri);
+  if (!route) {
+    registration_failed(s, route.error().reason);
+    return;
+  }
+  s.route = *route;
+  s.state = State::kRegistering;
+  lwm2m::RegisterRequest r;
+  r.params = current_params(s);
+  r.objects = data_.registration_payload();
+  s.in_flight = true;
+  const std::uint16_t ssid = s.account.ssid;
+  request(s.route, cb::encode_register(r), [this, ssid, r](Result<Message> answer) {
+    auto it = sessions_.find(ssid);
+    if (it == sessions_.end()) return;
+    Session& live = *it->second;
+    live.in_flight = false;
+    if (!answer || answer->code != codes::kCreated) {
+      registration_failed(live, answer ? "Register answered " + answer->code.describe()
+                                       : "no answer: " + answer.error().reason);
+      return;
+    }
+    // Transport TS 6.4.3: the location is /rd/{id}; Update and De-register name the id.
+    live.location = answer->location_path();
+    if (live.location.starts_with("/rd/")) live.location.erase(0, 4);
+    live.state = State::kRegistered;
+    live.sent = r.params;
+    live.sent_objects = r.objects;
+    live.attempt = live.sequence = 0;
+    live.update_requested = false;
+    live.wake = clock_.now() + update_interval(r.params.lifetime.value_or(86400));
+    mark_traffic(live);
+    emit(ClientEvent::Kind::kRegistered, ssid, live.account.uri + " as /rd/" + live.location);
+    flush_stored(live);
+  });
+}
+
+void Lwm2mClient::update(Session& s) {
+  if (s.in_flight) return;
+  s.wake.reset();
+  s.update_requested = false;
+  lwm2m::UpdateRequest u;
+  u.location = s.location;
+  const auto wanted = current_params(s);
+  if (wanted.lifetime != s.sent.lifetime) u.params.lifetime = wanted.lifetime;
+  if (wanted.binding != s.sent.binding) u.params.binding = wanted.binding;
+  auto objects = data_.registration_payload();
+  if (objects != s.sent_objects) u.objects = objects;
+  s.in_flight = true;
+  const std::uint16_t ssid = s.account.ssid;
+  request(s.route, cb::encode_update(u), [this, ssid, wanted, objects](Result<Message> answer) {
+    auto it = sessions_.find(ssid);
+    if (it == sessions_.end()) return;
+    Session& live = *it->second;
+    live.in_flight = false;
+    if (answer && answer->code == codes::kChanged) {
+      live.sent = wanted;
+      live.sent_objects = objects;
+      live.wake = clock_.now() + update_interval(wanted.lifetime.value_or(86400));
+      mark_traffic(live);
+      emit(ClientEvent::Kind::kUpdated, ssid, live.location);
+      flush_stored(live);
+      return;
+    }
+    // Core TS 6.2.2: a failed Update means registering again.
+    emit(ClientEvent::Kind::kRegistrationFailed, ssid,
+         answer ? "Update answered " + answer->code.describe()
+                : "Update got no answer: " + answer.error().reason);
+    live.location.clear();
+    live.state = State::kIdle;
+    register_with(live);
+  });
+}
+
+void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
+  emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, why);
+  s.state = State::kFailed;
+  s.location.clear();
+  ++s.attempt;
+  // Core TS 6.2.1.1: Communication Retry Count/Timer within a sequence, then the Sequence
+  // Delay Timer between sequences; after the last, bootstrap when the account allows.
+  const double count = server_value(s, server_res::kRetryCount).value_or(5);
+  const double timer = server_value(s, server_res::kRetryTimer).value_or(60);
+  if (s.attempt < count) {
+    s.wake = clock_.now() + seconds(timer * std::pow(2.0, s.attempt - 1));
+    return;
+  }
+  ++s.sequence;
+  s.attempt = 0;
+  if (s.sequence < server_value(s, server_res::kSequenceRetryCount).value_or(1)) {
+    s.wake = clock_.now() + seconds(server_value(s, server_res::kSequenceDelay).value_or(86400));
+    return;
+  }
+  s.wake.reset();
+  if (server_value(s, server_res::kBootstrapOnFailure).value_or(1) != 0 &&
+      data_.bootstrap_account()) {
+    bootstrap_retry_at_ = clock_.now();
+  }
+}
+
+// --- bootstrap (Core TS 6.1) ------------------------------------------------------
+
+void Lwm2mClient::bootstrap() {
+  if (bootstrap_) return;
+  bootstrap_retry_at_.reset();
+  auto account = data_.bootstrap_account();
+  if (!account) {
+    emit(ClientEvent::Kind::kBootstrapFailed, 0, "no Bootstrap-Server Account");
+    return;
+  }
+  auto route = route_for(account->uri);
+  if (!route) {
+    bootstrap_done(false, route.error().reason);
+    return;
+  }
+  bootstrap_route_ = *route;
+  bootstrap_ =
+      std::make_unique<BootstrapRun>(BootstrapRun{clock_.now() + config_.bootstrap_timeout});
+  emit(ClientEvent::Kind::kBootstrapStarted, 0, account->uri);
+  if (config_.bootstrap_pack) {
+    lwm2m::BootstrapPackRequest r;
+    r.endpoint = config_.endpoint;
+    r.accept = static_cast<std::uint16_t>(ContentFormat::kSenmlCbor);
+    request(*route, cb::encode_bootstrap_pack_request(r), [this](Result<Message> answer) {
+      if (!bootstrap_) return;
+      if (!answer || answer->code != codes::kContent) {
+        bootstrap_done(false, answer ? "Bootstrap-Pack-Request answered " + answer->code.describe()
+                                     : "no answer: " + answer.error().reason);
+        return;
+      }
+      apply_pack(*answer);
+    });
+    return;
+  }
+  lwm2m::BootstrapRequest r;
+  r.endpoint = config_.endpoint;
+  if (config_.preferred_format) {
+    r.preferred_format = static_cast<std::uint16_t>(*config_.preferred_format);
+  }
+  request(*route, cb::encode_bootstrap_request(r), [this](Result<Message> answer) {
+    if (!bootstrap_) return;
+    if (!answer || answer->code != codes::kChanged) {
+      bootstrap_done(false, answer ? "Bootstrap-Request answered " + answer->code.describe()
+                                   : "no answer: " + answer.error().reason);
+    }
+  });
+}
+
+void Lwm2mClient::apply_pack(const Message& m) {
+  const auto f = fmt::content_format_from(m.content_format().value_or(0));
+  auto records = f ? fmt::decode_records(*f, m.payload, data_.model())
+                   : Result<std::vector<lwm2m::Record>>(fail("unknown pack format"));
+  auto tree = records ? lwm2m::Tree::from_records(*records) : Result<lwm2m::Tree>(records.error());
+  if (!tree) {
+    bootstrap_done(false, "Bootstrap-Pack: " + tree.error().reason);
+    return;
+  }
+  // Each instance of the pack lands as a Bootstrap-Write would.
+  for (const auto& [id, object] : tree->objects) {
+    for (const auto& [iid, instance] : object.instances) {
+      DownlinkRequest w;
+      w.op = Operation::kBootstrapWrite;
+      w.path = Path{id, iid};
+      w.content.objects[id].instances[iid] = instance;
+      auto answer = data_.handle(w, Requester{0, true});
+      if (!answer.code.is_success()) {
+        bootstrap_done(false,
+                       "Bootstrap-Pack " + w.path.to_string() + ": " + answer.code.describe());
+        return;
+      }
+    }
+  }
+  auto ok = data_.check_bootstrap_consistency();
+  bootstrap_done(static_cast<bool>(ok), ok ? "from a Bootstrap-Pack" : ok.error().reason);
+}
+
+void Lwm2mClient::bootstrap_done(bool ok, const std::string& why) {
+  bootstrap_.reset();
+  if (!ok) {
+    ++bootstrap_attempts_;
+    emit(ClientEvent::Kind::kBootstrapFailed, 0, why);
+    // Back off: 15 s, 30 s, ... up to an hour.
+    const double wait = std::min(3600.0, 15.0 * std::pow(2.0, bootstrap_attempts_ - 1));
+    bootstrap_retry_at_ = clock_.now() + seconds(wait);
+    return;
+  }
+  bootstrap_attempts_ = 0;
+  emit(ClientEvent::Kind::kBootstrapped, 0, why);
+  emit(ClientEvent::Kind::kAccountsChanged, 0, "bootstrap");
+  started_ = true;
+  sync_sessions();
+  for (auto& [ssid, s] : sessions_) {
+    if (s->state != State::kRegistered) s->wake = clock_.now();
+  }
+}
+
+// --- requests from servers ---------------------------------------------------------
+
+void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, const Message& m,
+                                 coap::Responder responder) {
+  Session* session = nullptr;
+  for (auto& [ssid, s] : sessions_) {
+    if (s->route.transport == &t && s->route.peer == peer) session = s.get();
+  }
+  const bool from_bootstrap = session == nullptr && bootstrap_route_ &&
+                              bootstrap_route_->transport == &t && bootstrap_route_->peer == peer;
+  auto reply = [&](Message answer) {
+    answer.token = m.token;
+    auto id = responder.respond(std::move(answer), clock_.now());
+    t.flush();
+    return id;
+  };
+  if (session == nullptr && !from_bootstrap) {
+    Message refused;
+    refused.code = codes::kUnauthorized;
+    refused.payload = to_bytes("not one of this client's servers");
+    reply(std::move(refused));
+    return;
+  }
+  if (session != nullptr) mark_traffic(*session);
+  auto decoded = cb::decode_device_request(m, from_bootstrap, data_.model());
+  if (!decoded) {
+    Message refused;
+    refused.code = lwm2m::status_of(decoded.error());
+    refused.payload = to_bytes(decoded.error().reason);
+    emit(ClientEvent::Kind::kRequest, session ? session->account.ssid : 0,
+         m.code.describe() + " " + m.path() + " -> " + refused.code.describe());
+    reply(std::move(refused));
+    return;
+  }
+  if (from_bootstrap) {
+    if (!bootstrap_) {
+      // Server-initiated bootstrap (Core TS 6.1.4).
+      emit(ClientEvent::Kind::kBootstrapStarted, 0, "server-initiated");
+      bootstrap_ = std::make_unique<BootstrapRun>();
+      bootstrap_retry_at_.reset();
+    }
+    bootstrap_->deadline = clock_.now() + config_.bootstrap_timeout;
+  }
+  const Requester who{session ? session->account.ssid : std::uint16_t{0}, from_bootstrap};
+  const auto answer = data_.handle(*decoded, who);
+  Message response = cb::encode_device_response(*decoded, answer, data_.model());
+  const bool observe =
+      (decoded->op == Operation::kObserve || decoded->op == Operation::kObserveComposite) &&
+      response.code.is_success();
+  if (observe) response.set_observe(0);
+  const Bytes payload = response.payload;
+  const auto code = response.code;
+  auto id = reply(std::move(response));
+  emit(ClientEvent::Kind::kRequest, who.ssid,
+       std::string(lwm2m::operation_name(decoded->op)) + " " +
+           (decoded->op == Operation::kBootstrapFinish ? std::string("/bs")
+                                                       : decoded->path.to_string()) +
+           " -> " + code.describe());
+  if (observe && id) {
+    auto o = std::make_unique<Observation>();
+    o->transport = &t;
+    o->id = *id;
+    o->ssid = who.ssid;
+    o->request = *decoded;
+    if (auto parsed = lwm2m::parse_update(decoded->attributes)) o->query = parsed->set;
+    o->last_sent = clock_.now();
+    o->last_payload = payload;
+    if (decoded->path.depth() >= 3) {
+      if (const auto* v = answer.content.find_value(decoded->path)) o->last_value = *v;
+    }
+    observations_.push_back(std::move(o));
+    evaluate(*observations_.back(), false);  // arm pmax
+  }
+  after_operation(*decoded, answer, who.ssid);
+}
+
+void Lwm2mClient::after_operation(const DownlinkRequest& r, const DownlinkResponse& answer,
+                                  std::uint16_t ssid) {
+  if (!answer.code.is_success()) return;
+  if (r.op == Operation::kBootstrapFinish) {
+    bootstrap_done(true, "Bootstrap-Finish");
+    return;
+  }
+  const bool changes = r.op == Operation::kWrite || r.op == Operation::kCreate ||
+                       r.op == Operation::kDelete || r.op == Operation::kWriteComposite ||
+                       r.op == Operation::kBootstrapWrite || r.op == Operation::kBootstrapDelete;
+  if (changes && (r.path.is_root() || is_account_object(r.path.object_id()))) {
+    emit(ClientEvent::Kind::kAccountsChanged, ssid, r.path.to_string());
+  }
+  if (r.op != Operation::kExecute || r.path.object_id() != oid::kServer) return;
+  for (auto& [id, s] : sessions_) {
+    if (s->account.server_instance != r.path.instance_id()) continue;
+    if (r.path.resource_id() == server_res::kUpdateTrigger && s->state == State::kRegistered) {
+      s->update_requested = true;  // Registration Update Trigger
+    } else if (r.path.resource_id() == server_res::kBootstrapTrigger) {
+      bootstrap_retry_at_ = clock_.now();  // Bootstrap-Request Trigger
+    }
+  }
+}
+
+// --- observations (Core TS 6.4.1, 5.1.2) ---------------------------------------------
+
+void Lwm2mClient::on_change(const Path& path) {
+  changes_pending_ = true;
+  for (auto& o : observations_) {
+    const bool related =
+        o->request.op == Operation::kObserveComposite
+            ? std::any_of(o->request.paths.begin(), o->request.paths.end(),
+                          [&](const Path& p) { return p.covers(path) || path.covers(p); })
+            : (o->request.path.covers(path) || path.covers(o->request.path));
+    if (related) o->dirty = true;
+  }
+}
+
+Result<Message> Lwm2mClient::observed_content(const Observation& o) const {
+  DownlinkRequest read = o.request;
+  read.op =
+      o.request.op == Operation::kObserveComposite ? Operation::kReadComposite : Operation::kRead;
+  const auto answer = data_.handle(read, Requester{o.ssid, false});
+  Message m = cb::encode_device_response(read, answer, data_.model());
+  return m;
+}
+
+void Lwm2mClient::evaluate(Observation& o, bool forced) {
+  o.dirty = false;
+  const Path where = o.request.op == Operation::kObserveComposite ? Path{} : o.request.path;
+  lwm2m::Attributes attrs = data_.effective_attributes(o.ssid, where);
+  for (std::size_t i = 0; i < lwm2m::kAttributeCount; ++i) {
+    const auto a = static_cast<lwm2m::Attribute>(i);
+    if (auto v = o.query.get(a)) attrs.set(a, *v);
+  }
+  const Instant now = clock_.now();
+  const double elapsed = std::chrono::duration<double>(now - o.last_sent).count();
+  auto content = observed_content(o);
+  if (!content) return;
+  std::optional<Value> current;
+  if (o.request.path.depth() >= 3 && o.request.op == Operation::kObserve) {
+    current = data_.value(o.request.path);
+  }
+  lwm2m::NotifyDecision decision;
+  if (!content->code.is_success()) {
+    decision = lwm2m::NotifyDecision::kNotify;  // the error ends the observation
+  } else if (current) {
+    decision =
+        lwm2m::notification_due(attrs, o.last_value ? &*o.last_value : nullptr, *current, elapsed);
+  } else {
+    const auto pmin = attrs.get(lwm2m::Attribute::kPmin).value_or(0);
+    const auto pmax = attrs.get(lwm2m::Attribute::kPmax);
+    if (pmax && *pmax > 0 && elapsed >= *pmax) {
+      decision = lwm2m::NotifyDecision::kNotify;
+    } else if (content->payload == o.last_payload) {
+      decision = lwm2m::NotifyDecision::kNotDue;
+    } else {
+      decision =
+          elapsed >= pmin ? lwm2m::NotifyDecision::kNotify : lwm2m::NotifyDecision::kAfterPmin;
+    }
+  }
+  if (forced) decision = lwm2m::NotifyDecision::kNotify;
+  if (decision == lwm2m::NotifyDecision::kNotify) {
+    o.last_sent = now;
+    o.last_payload = content->payload;
+    if (current) o.last_value = current;
+    if (!content->code.is_success()) {
+      o.due.reset();
+      deliver(o, std::move(*content));
+      return;
+    }
+    deliver(o, std::move(*content));
+  }
+  const auto pmin = attrs.get(lwm2m::Attribute::kPmin).value_or(0);
+  const auto pmax = attrs.get(lwm2m::Attribute::kPmax);
+  o.due.reset();
+  if (decision == lwm2m::NotifyDecision::kAfterPmin) o.due = o.last_sent + seconds(pmin);
+  if (pmax && *pmax > 0) {
+    const Instant at = o.last_sent + seconds(*pmax);
+    if (!o.due || at < *o.due) o.due = at;
+  }
+}
+
+void Lwm2mClient::deliver(Observation& o, Message content) {
+  auto it = sessions_.find(o.ssid);
+  Session* s = it != sessions_.end() ? it->second.get() : nullptr;
+  if (s != nullptr && config_.queue_mode && s->sleeping) {
+    // Transport TS 6.5: asleep, notifications wait for the next Update (hqmax bounds them).
+    const auto hq =
+        data_.effective_attributes(o.ssid, o.request.path).get(lwm2m::Attribute::kHqmax);
+    const std::size_t limit = hq ? static_cast<std::size_t>(*hq) : config_.stored_notifications;
+    if (limit == 0) return;
+    o.stored.push_back(std::move(content));
+    while (o.stored.size() > limit) o.stored.pop_front();
+    if (s->state == State::kRegistered) s->update_requested = true;
+    return;
+  }
+  const auto con = data_.effective_attributes(o.ssid, o.request.path).get(lwm2m::Attribute::kCon);
+  const auto type = con && *con == 1 ? coap::Type::kConfirmable : coap::Type::kNonConfirmable;
+  // A notification with an error code ends the observation, and with it `o`.
+  const std::uint16_t ssid = o.ssid;
+  const std::string path = o.request.path.to_string();
+  transport::Transport* t = o.transport;
+  const bool ok = t->endpoint().notify(o.id, std::move(content), type, clock_.now());
+  t->flush();
+  if (s != nullptr) mark_traffic(*s);
+  if (ok) emit(ClientEvent::Kind::kNotified, ssid, path);
+}
+
+void Lwm2mClient::flush_stored(Session& s) {
+  for (auto& o : observations_) {
+    if (o->ssid != s.account.ssid) continue;
+    while (!o->stored.empty()) {
+      Message m = std::move(o->stored.front());
+      o->stored.pop_front();
+      deliver(*o, std::move(m));
+    }
+  }
+}
+
+// --- Send (Core TS 6.4.6) ---------------------------------------------------------------
+
+void Lwm2mClient::send(std::uint16_t ssid, std::vector<Path> paths,
+                       std::function<void(Result<lwm2m::Status>)> done, ContentFormat format) {
+  Session* s = nullptr;
+  for (auto& [id, candidate] : sessions_) {
+    if ((ssid == 0 || id == ssid) && candidate->state == State::kRegistered) {
+      s = candidate.get();
+      break;
+    }
+  }
+  if (s == nullptr) return done(fail("not registered with that server"));
+  if (server_value(*s, server_res::kMuteSend).value_or(0) != 0) {
+    return done(fail("Send is muted for this server (/1/x/23)"));
+  }
+  std::vector<lwm2m::Record> records;
+  for (const auto& p : paths) {
+    auto tree = data_.read(p);
+    if (!tree) return done(tree.error());
+    for (auto& r : tree->records()) records.push_back(std::move(r));
+  }
+  auto body = fmt::encode_records(format, records, data_.model());
+  if (!body) return done(body.error());
+  Message m = coap::make_request(codes::kPost, std::string("/") + cb::kSendRoot);
+  m.set_content_format(static_cast<std::uint16_t>(format));
+  m.payload = std::move(*body);
+  mark_traffic(*s);
+  const std::uint16_t id = s->account.ssid;
+  request(s->route, std::move(m), [this, id, done = std::move(done)](Result<Message> r) {
+    if (!r) return done(r.error());
+    emit(ClientEvent::Kind::kSent, id, r->code.describe());
+    done(r->code);
+  });
+}
+
+// --- time -------------------------------------------------------------------------------
+
+std::optional<Instant> Lwm2mClient::next_deadline() const {
+  std::optional<Instant> next;
+  auto consider = [&](std::optional<Instant> t) {
+    if (t && (!next || *t < *next)) next = t;
+  };
+  if (changes_pending_) consider(clock_.now());
+  if (bootstrap_) consider(bootstrap_->deadline);
+  consider(bootstrap_retry_at_);
+  for (const auto& [id, s] : sessions_) {
+    consider(s->wake);
+    if (s->update_requested && !s->in_flight) consider(clock_.now());
+    if (config_.queue_mode && s->state == State::kRegistered && !s->sleeping) {
+      consider(s->last_traffic + config_.awake_window);
+    }
+  }
+  for (const auto& o : observations_) consider(o->due);
+  return next;
+}
+
+void Lwm2mClient::on_timer() {
+  const Instant now = clock_.now();
+  if (bootstrap_retry_at_ && *bootstrap_retry_at_ <= now) bootstrap();
+  if (bootstrap_ && bootstrap_->deadline <= now)
+    bootstrap_done(false, "no Bootstrap-Finish in time");
+  if (changes_pending_) {
+    changes_pending_ = false;
+    for (auto& [id, s] : sessions_) {
+      if (s->state != State::kRegistered) continue;
+      if (current_params(*s) != s->sent || data_.registration_payload() != s->sent_objects) {
+        s->update_requested = true;
+      }
+    }
+  }
+  for (auto& [id, s] : sessions_) {
+    if (s->in_flight || bootstrap_) continue;
+    const bool due = s->wake && *s->wake <= now;
+    if (s->state == State::kRegistered && (due || s->update_requested)) {
+      update(*s);
+    } else if (s->state != State::kRegistered && s->state != State::kDeregistered && due) {
+      register_with(*s);
+    } else if (config_.queue_mode && s->state == State::kRegistered && !s->sleeping &&
+               s->last_traffic + config_.awake_window <= now) {
+      s->sleeping = true;
+      emit(ClientEvent::Kind::kSleeping, id, "no traffic for the awake window");
+    }
+  }
+  for (std::size_t i = 0; i < observations_.size(); ++i) {
+    auto& o = *observations_[i];
+    if (o.dirty || (o.due && *o.due <= now)) evaluate(o, false);
+  }
+}
+
+std::optional<Lwm2mClient::State> Lwm2mClient::state(std::uint16_t ssid) const {
+  auto it = sessions_.find(ssid);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second->state;
+}
+
+std::string Lwm2mClient::location(std::uint16_t ssid) const {
+  auto it = sessions_.find(ssid);
+  return it == sessions_.end() ? std::string{} : it->second->location;
+}
+
+bool Lwm2mClient::asleep(std::uint16_t ssid) const {
+  auto it = sessions_.find(ssid);
+  return it != sessions_.end() && it->second->sleeping;
+}
+
+}  // namespace tether::client

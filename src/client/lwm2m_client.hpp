@@ -1,0 +1,160 @@
+#pragma once
+// The LwM2M client (Core TS 6): bootstrap, registration with every Server Account, the
+// Device Management operations (through DataModel), Observe and notifications with the
+// attribute rules of Core TS 5.1.2, Send, and queue mode (Transport TS 6.5).
+//
+// Sans-I/O over the transport plug point: it uses the CoAP endpoints of the transports it is
+// given, never a socket, and reads time from a Clock. Single-threaded: every call comes from
+// the loop that drives the transports; the owner calls on_timer() at next_deadline().
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/data_model.hpp"
+#include "common/clock.hpp"
+#include "common/random.hpp"
+#include "lwm2m/format/content_format.hpp"
+#include "lwm2m/operation/registration_request.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::client {
+
+struct ClientConfig {
+  std::string endpoint;
+  std::string version = "1.2";  // lwm2m= of Register
+  bool queue_mode = false;      // Q of Register (Transport TS 6.5)
+  // pct of Bootstrap-Request: the format we like Bootstrap-Writes in.
+  std::optional<lwm2m::format::ContentFormat> preferred_format;
+  // Ask for a Bootstrap-Pack (GET /bspack) instead of a Bootstrap-Request.
+  bool bootstrap_pack = false;
+  // A bootstrap session that sees no Bootstrap-Finish within this long failed.
+  Duration bootstrap_timeout{120'000};
+  // Queue mode: asleep this long after the last exchange (MAX_TRANSMIT_WAIT).
+  Duration awake_window{93'000};
+  // Notifications stored per observation while asleep, when hqmax does not say.
+  std::size_t stored_notifications = 16;
+};
+
+struct ClientEvent {
+  enum class Kind : std::uint8_t {
+    kBootstrapStarted,
+    kBootstrapped,
+    kBootstrapFailed,
+    kRegistered,
+    kUpdated,
+    kRegistrationFailed,
+    kDeregistered,
+    kRequest,  // a server's operation and our answer
+    kNotified,
+    kSent,
+    kSleeping,
+    kAccountsChanged,  // Security, Server or ACL values changed: persist them
+  };
+  Kind kind = Kind::kRequest;
+  std::uint16_t ssid = 0;  // 0: the Bootstrap-Server
+  std::string detail;
+};
+const char* event_name(ClientEvent::Kind kind);
+
+class Lwm2mClient {
+ public:
+  enum class State : std::uint8_t { kIdle, kRegistering, kRegistered, kDeregistered, kFailed };
+
+  Lwm2mClient(ClientConfig config, Clock& clock, DataModel& data);
+  ~Lwm2mClient();
+  Lwm2mClient(const Lwm2mClient&) = delete;
+  Lwm2mClient& operator=(const Lwm2mClient&) = delete;
+
+  // Servers under URIs of `scheme` ("coap", "coap+tcp") are reached through `transport`.
+  void attach(transport::Transport& transport, const std::string& scheme);
+  void set_event_handler(std::function<void(const ClientEvent&)> handler) {
+    on_event_ = std::move(handler);
+  }
+
+  // Registers with every Server Account, or bootstraps when there is none.
+  void start();
+  // Client-initiated bootstrap (Core TS 6.1.3), now.
+  void bootstrap();
+  // De-registers from every server; `done` runs when all answered or gave up.
+  void stop(std::function<void()> done);
+
+  // Send (Core TS 6.4.6): the values under `paths` to server `ssid` (0: the first one).
+  // `done` gets the server's code, or an error when nothing could be sent.
+  void send(std::uint16_t ssid, std::vector<lwm2m::Path> paths,
+            std::function<void(Result<lwm2m::Status>)> done,
+            lwm2m::format::ContentFormat format = lwm2m::format::ContentFormat::kSenmlCbor);
+
+  void on_timer();
+  std::optional<Instant> next_deadline() const;
+
+  // --- inspection ------------------------------------------------------------
+  bool bootstrapping() const { return bootstrap_ != nullptr; }
+  std::optional<State> state(std::uint16_t ssid) const;
+  std::string location(std::uint16_t ssid) const;
+  bool asleep(std::uint16_t ssid) const;
+  std::size_t observation_count() const { return observations_.size(); }
+
+ private:
+  struct Session;
+  struct Observation;
+  struct BootstrapRun;
+  struct Carrier {
+    transport::Transport* transport;
+    std::string scheme;
+  };
+
+  void handle_request(transport::Transport& t, coap::PeerId peer, const coap::Message& m,
+                      coap::Responder responder);
+  void after_operation(const lwm2m::DownlinkRequest& r, const lwm2m::DownlinkResponse& answer,
+                       std::uint16_t ssid);
+  void emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string detail);
+
+  // Connections.
+  struct Route {
+    transport::Transport* transport = nullptr;
+    coap::PeerId peer = 0;
+  };
+  Result<Route> route_for(const std::string& uri);
+  void request(const Route& route, coap::Message m,
+               std::function<void(Result<coap::Message>)> done);
+
+  // Registration.
+  void sync_sessions();
+  void register_with(Session& s);
+  void update(Session& s);
+  void registration_failed(Session& s, const std::string& why);
+  lwm2m::RegistrationParams current_params(const Session& s) const;
+  std::optional<double> server_value(const Session& s, std::uint16_t resource) const;
+  void mark_traffic(Session& s);
+
+  // Bootstrap.
+  void bootstrap_done(bool ok, const std::string& why);
+  void apply_pack(const coap::Message& m);
+
+  // Observations.
+  void evaluate(Observation& o, bool forced);
+  void deliver(Observation& o, coap::Message content);
+  void flush_stored(Session& s);
+  Result<coap::Message> observed_content(const Observation& o) const;
+  void on_change(const lwm2m::Path& path);
+
+  ClientConfig config_;
+  Clock& clock_;
+  DataModel& data_;
+  std::vector<Carrier> carriers_;
+  std::map<std::uint16_t, std::unique_ptr<Session>> sessions_;  // by Short Server ID
+  std::unique_ptr<BootstrapRun> bootstrap_;
+  std::optional<Route> bootstrap_route_;
+  std::optional<Instant> bootstrap_retry_at_;
+  int bootstrap_attempts_ = 0;
+  std::vector<std::unique_ptr<Observation>> observations_;
+  bool changes_pending_ = false;
+  bool started_ = false;
+  std::function<void(const ClientEvent&)> on_event_;
+};
+
+}  // namespace tether::client

@@ -1,0 +1,70 @@
+#include "client/objects/device_object.hpp"
+
+#include <fstream>
+#include <sstream>
+
+namespace tether::client {
+
+namespace {
+using lwm2m::Path;
+using lwm2m::Value;
+
+// Free memory in KiB (/3/0/10) from /proc/meminfo; nothing where there is none.
+std::optional<std::int64_t> free_memory_kib() {
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  std::int64_t value = 0;
+  std::string unit;
+  while (in >> key >> value >> unit) {
+    if (key == "MemAvailable:") return value;
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+DeviceObject::DeviceObject(const DeviceInfo& info, const Clock& clock)
+    : DataObject(3, false), clock_(clock) {
+  set(Path{3, 0, 0}, Value(info.manufacturer));
+  set(Path{3, 0, 1}, Value(info.model));
+  set(Path{3, 0, 2}, Value(info.serial));
+  set(Path{3, 0, 3}, Value(info.firmware_version));
+  set(Path{3, 0, 11, 0}, Value(std::int64_t{0}));
+  set(Path{3, 0, 14}, Value("+00:00"));
+  set(Path{3, 0, 15}, Value("Etc/UTC"));
+  set(Path{3, 0, 16}, Value(info.bindings));
+  on_execute(4, [this](std::uint16_t, std::string_view) -> Result<Ok> {
+    if (reboot_) reboot_();
+    return Ok{};
+  });
+  on_execute(5, [this](std::uint16_t, std::string_view) -> Result<Ok> {
+    if (factory_reset_) factory_reset_();
+    return Ok{};
+  });
+  on_execute(12, [this](std::uint16_t, std::string_view) -> Result<Ok> {
+    auto& errors = node_.instances[0].resources[11];
+    errors.instances.clear();
+    errors.instances[0] = Value(std::int64_t{0});
+    changed(Path{3, 0, 11});
+    return Ok{};
+  });
+}
+
+void DeviceObject::add_error(std::int64_t code) {
+  auto& errors = node_.instances[0].resources[11];
+  errors.multiple = true;
+  if (errors.instances.size() == 1 && *errors.instances.find(0) == Value(std::int64_t{0})) {
+    errors.instances.clear();
+  }
+  errors.instances[static_cast<std::uint16_t>(errors.instances.size())] = Value(code);
+  changed(Path{3, 0, 11});
+}
+
+Result<lwm2m::InstanceNode> DeviceObject::read(std::uint16_t instance) const {
+  auto node = DataObject::read(instance);
+  if (!node) return node;
+  node->resources[13].value = Value(lwm2m::Time{clock_.unix_now() / 1000});
+  if (auto kib = free_memory_kib()) node->resources[10].value = Value(*kib);
+  return node;
+}
+
+}  // namespace tether::client

@@ -1,0 +1,112 @@
+#pragma once
+// Our LwM2M client on the simulated network and virtual time, next to our server and
+// bootstrap server (tests/server/server_fixture.hpp). Nothing sleeps or opens a socket.
+#include <gtest/gtest.h>
+
+#include "bootstrap/bootstrap_config_json.hpp"
+#include "bootstrap/bootstrap_server.hpp"
+#include "bootstrap/store/memory/memory_bootstrap_store.hpp"
+#include "client/lwm2m_client.hpp"
+#include "client/objects/account_objects.hpp"
+#include "client/objects/temperature_object.hpp"
+#include "server/server_fixture.hpp"
+
+namespace tether::client::testing {
+
+using coap::sim::SimNetwork;
+using lwm2m::Path;
+using lwm2m::Value;
+using server::testing::ServerHarness;
+using server::testing::SimTransport;
+using server::testing::VirtualClock;
+
+inline constexpr coap::PeerId kBootstrapAddress = 2;
+inline constexpr coap::PeerId kClientAddress = 9;
+// SimTransport resolves a URI's port to the peer of that address.
+inline const std::string kServerUri = "coap://10.0.0.1:1";
+inline const std::string kBootstrapUri = "coap://10.0.0.1:2";
+
+struct ClientHarness {
+  ClientHarness(SimNetwork& net, ClientConfig config, coap::PeerId at = kClientAddress)
+      : net_(net),
+        clock(net),
+        transport(net, at, 21 + at),
+        models(lwm2m::model::ObjectRegistry::with_builtin()),
+        data(models),
+        device(add_standard_objects(data, DeviceInfo{}, clock)),
+        client(std::move(config), clock, data) {
+    auto t = std::make_unique<TemperatureObject>();
+    temperature = t.get();
+    (void)data.add(std::move(t));
+    auto light = std::make_unique<DataObject>(3311);  // instances come and go by Create
+    lights = light.get();
+    (void)data.add(std::move(light));
+    client.attach(transport, "coap");
+    client.set_event_handler([this](const ClientEvent& e) { events.push_back(e); });
+    net.add_timer_source(
+        [this, alive = alive] { return *alive ? client.next_deadline() : std::nullopt; },
+        [this, alive = alive](Instant) {
+          if (*alive) client.on_timer();
+        });
+  }
+  ~ClientHarness() { *alive = false; }
+
+  // A factory-installed Server Account.
+  void add_server(std::uint16_t ssid, const std::string& uri, std::int64_t lifetime = 300,
+                  std::uint16_t instance = 0) {
+    (void)data.put(Path{0, instance, 0}, Value(uri));
+    (void)data.put(Path{0, instance, 1}, Value(false));
+    (void)data.put(Path{0, instance, 2}, Value(std::int64_t{3}));
+    (void)data.put(Path{0, instance, 10}, Value(std::int64_t{ssid}));
+    (void)data.put(Path{1, instance, 0}, Value(std::int64_t{ssid}));
+    (void)data.put(Path{1, instance, 1}, Value(lifetime));
+    (void)data.put(Path{1, instance, 7}, Value("U"));
+  }
+  void add_bootstrap_server(const std::string& uri, std::uint16_t instance = 9) {
+    (void)data.put(Path{0, instance, 0}, Value(uri));
+    (void)data.put(Path{0, instance, 1}, Value(true));
+    (void)data.put(Path{0, instance, 2}, Value(std::int64_t{3}));
+  }
+
+  std::size_t count(ClientEvent::Kind kind) const {
+    std::size_t n = 0;
+    for (const auto& e : events) n += e.kind == kind;
+    return n;
+  }
+
+  SimNetwork& net_;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  VirtualClock clock;
+  SimTransport transport;
+  lwm2m::model::ObjectRegistry models;
+  DataModel data;
+  DeviceObject& device;
+  TemperatureObject* temperature = nullptr;
+  DataObject* lights = nullptr;
+  Lwm2mClient client;
+  std::vector<ClientEvent> events;
+};
+
+// Our bootstrap server at kBootstrapAddress.
+struct BootstrapHarness {
+  explicit BootstrapHarness(SimNetwork& net)
+      : clock(net),
+        transport(net, kBootstrapAddress, 5),
+        models(lwm2m::model::ObjectRegistry::with_builtin()),
+        bs(bootstrap::BootstrapServerConfig{}, clock, store, models) {
+    bs.attach(transport, "udp");
+    net.add_timer_source([this] { return bs.next_deadline(); }, [this](Instant) { bs.on_timer(); });
+  }
+  void configure(const std::string& endpoint, const std::string& json) {
+    auto c = bootstrap::config_from_json(endpoint, nlohmann::json::parse(json), models);
+    ASSERT_TRUE(c) << c.error().reason;
+    ASSERT_TRUE(bs.put_config(std::move(*c)));
+  }
+  VirtualClock clock;
+  SimTransport transport;
+  lwm2m::model::ObjectRegistry models;
+  bootstrap::MemoryBootstrapStore store;
+  bootstrap::BootstrapServer bs;
+};
+
+}  // namespace tether::client::testing

@@ -1,0 +1,423 @@
+// Our client against our server and bootstrap server on the simulated network and virtual
+// time: bootstrap, registration, the Device Management operations and their codes (Transport
+// TS Tables 6.7-1 and 6.7-3), observations with attributes, Send, queue mode and retries.
+#include <gtest/gtest.h>
+
+#include "client/client_fixture.hpp"
+#include "lwm2m/format/codec.hpp"
+
+namespace tether::client {
+namespace {
+
+using coap::Message;
+namespace codes = coap::codes;
+using lwm2m::DownlinkRequest;
+using lwm2m::Operation;
+using lwm2m::format::ContentFormat;
+using server::DownlinkResult;
+using server::ServerEvent;
+using namespace testing;
+
+struct Network {
+  SimNetwork net;
+  server::MemoryStore store;
+};
+
+// Sends an operation through the server's API and waits for the answer.
+DownlinkResult call(SimNetwork& net, server::Lwm2mServer& s, const std::string& ep,
+                    DownlinkRequest r) {
+  std::optional<DownlinkResult> got;
+  s.send(ep, std::move(r), {}, [&](DownlinkResult d) { got = std::move(d); });
+  net.run_until([&] { return got.has_value(); }, Duration{120'000});
+  EXPECT_TRUE(got.has_value());
+  return got.value_or(DownlinkResult{});
+}
+
+DownlinkRequest op(Operation o, Path p) {
+  DownlinkRequest r;
+  r.op = o;
+  r.path = p;
+  return r;
+}
+
+lwm2m::Status code_of(const DownlinkResult& r) {
+  return r.response ? r.response->code : lwm2m::Status{};
+}
+
+std::size_t server_events(const ServerHarness& h, ServerEvent::Kind kind) {
+  return h.events_of(kind).size();
+}
+
+ClientConfig config_for(const std::string& ep) {
+  ClientConfig c;
+  c.endpoint = ep;
+  return c;
+}
+
+TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  BootstrapHarness bs(n.net);
+  bs.configure("dev1", R"({
+    "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
+                       "shortServerId": 101}},
+    "servers": {"1": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}})");
+  ClientHarness c(n.net, config_for("dev1"));
+  c.add_bootstrap_server(kBootstrapUri);
+  bool rebooted = false;
+  c.device.on_reboot([&] { rebooted = true; });
+
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("dev1") != nullptr; }, Duration{60'000}));
+  EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
+  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+  // Core TS 6.2.1: the Security object is never registered.
+  for (const auto& o : server.server.find("dev1")->objects.objects) EXPECT_NE(o.id, 0);
+
+  // Read, Write, Execute.
+  auto read = call(n.net, server.server, "dev1", op(Operation::kRead, Path{3, 0}));
+  ASSERT_EQ(code_of(read), codes::kContent);
+  EXPECT_EQ(*read.response->content.find_value(Path{3, 0, 0}), Value("Tether"));
+  auto w = op(Operation::kWrite, Path{3, 0, 14});
+  w.format = ContentFormat::kTlv;
+  (void)w.content.set(Path{3, 0, 14}, Value("+02:00"));
+  EXPECT_EQ(code_of(call(n.net, server.server, "dev1", w)), codes::kChanged);
+  EXPECT_EQ(c.data.value(Path{3, 0, 14}), Value("+02:00"));
+  EXPECT_EQ(code_of(call(n.net, server.server, "dev1", op(Operation::kExecute, Path{3, 0, 4}))),
+            codes::kChanged);
+  EXPECT_TRUE(rebooted);
+
+  // Create assigns an instance ID; the new instance reaches the server by an Update.
+  auto create = op(Operation::kCreate, Path{3311});
+  create.format = ContentFormat::kTlv;
+  (void)create.content.set(Path{3311, lwm2m::Path::kUnassigned, 5850}, Value(true));
+  auto created = call(n.net, server.server, "dev1", create);
+  ASSERT_EQ(code_of(created), codes::kCreated);
+  EXPECT_EQ(created.response->created, (Path{3311, 0}));
+  n.net.run_for(Duration{1'000});
+  auto has_light = [&] {
+    for (const auto& o : server.server.find("dev1")->objects.objects) {
+      if (o.id == 3311) return !o.instances.empty();
+    }
+    return false;
+  };
+  EXPECT_TRUE(has_light());
+  EXPECT_EQ(code_of(call(n.net, server.server, "dev1", op(Operation::kDelete, Path{3311, 0}))),
+            codes::kDeleted);
+  n.net.run_for(Duration{1'000});
+  EXPECT_FALSE(has_light());
+
+  // Observe the temperature with gt=25: only crossings are reported.
+  auto observe = op(Operation::kObserve, Path{3303, 0, 5700});
+  observe.attributes = {"gt=25"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "dev1", observe)), codes::kContent);
+  const auto before = server_events(server, ServerEvent::Kind::kNotification);
+  c.temperature->tick(1.0);  // 22.5: no crossing
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), before);
+  c.temperature->tick(5.0);  // 27.5: crosses 25
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), before + 1);
+
+  // Send.
+  std::optional<Result<lwm2m::Status>> sent;
+  c.client.send(0, {Path{3303, 0, 5700}}, [&](Result<lwm2m::Status> r) { sent = r; });
+  n.net.run_until([&] { return sent.has_value(); }, Duration{10'000});
+  ASSERT_TRUE(sent && *sent) << (sent && !*sent ? sent->error().reason : "no answer");
+  EXPECT_EQ(**sent, codes::kChanged);
+  auto sends = server.events_of(ServerEvent::Kind::kSend);
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].content->records.at(0).value, Value(27.5));
+
+  bool stopped = false;
+  c.client.stop([&] { stopped = true; });
+  n.net.run_until([&] { return stopped; }, Duration{10'000});
+  EXPECT_EQ(server.server.find("dev1"), nullptr);
+}
+
+// A raw "server" at the server's address: it accepts any Register and lets a test send
+// arbitrary CoAP requests to the client, including ones our server would never build.
+struct RawServer {
+  RawServer(SimNetwork& network, coap::PeerId at) : net(network), node(coap::EndpointConfig{}, 3) {
+    net.add(at, node);
+    node.endpoint.set_request_handler([this](coap::PeerId, const Message& m, coap::Responder r) {
+      received.push_back(m);
+      Message answer;
+      answer.token = m.token;
+      answer.code = m.code == codes::kPost && m.path() == "/rd" ? codes::kCreated
+                    : m.code == codes::kPost                    ? codes::kChanged
+                                                                : codes::kDeleted;
+      if (answer.code == codes::kCreated) answer.options.add(coap::option::kLocationPath, "rd");
+      if (answer.code == codes::kCreated) answer.options.add(coap::option::kLocationPath, "x1");
+      r.respond(std::move(answer), net.now());
+    });
+  }
+  Message ask(Message m) {
+    std::optional<Result<Message>> got;
+    node.endpoint.request(
+        kClientAddress, std::move(m), [&](Result<Message> r) { got = std::move(r); }, net.now());
+    net.run_until([&] { return got.has_value(); }, Duration{10'000});
+    return got && *got ? **got : Message{};
+  }
+  SimNetwork& net;
+  coap::sim::Node node;
+  std::vector<Message> received;
+};
+
+Message req(coap::Code method, const std::string& path) {
+  return coap::make_request(method, path);
+}
+
+TEST(Client, AnswersTheCodesOfTable673) {
+  Network n;
+  RawServer raw(n.net, 1);
+  ClientHarness c(n.net, config_for("codes"));
+  c.add_server(101, kServerUri);
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+
+  EXPECT_EQ(raw.ask(req(codes::kGet, "/3/0/0")).code, codes::kContent);
+  EXPECT_EQ(raw.ask(req(codes::kGet, "/3/7")).code, codes::kNotFound);
+  EXPECT_EQ(raw.ask(req(codes::kGet, "/999")).code, codes::kNotFound);
+  EXPECT_EQ(raw.ask(req(codes::kGet, "/3/0/4")).code, codes::kMethodNotAllowed);  // executable
+  EXPECT_EQ(raw.ask(req(codes::kGet, "/0/0")).code, codes::kUnauthorized);        // Security
+  Message accept = req(codes::kGet, "/3/0");
+  accept.options.set_uint(coap::option::kAccept, 9999);
+  EXPECT_EQ(raw.ask(accept).code, codes::kNotAcceptable);
+  Message text_instance = req(codes::kGet, "/3/0");
+  text_instance.options.set_uint(coap::option::kAccept, 0);  // text cannot carry an instance
+  EXPECT_EQ(raw.ask(text_instance).code, codes::kNotAcceptable);
+
+  Message write = req(codes::kPut, "/3/0/0");  // Manufacturer is read-only
+  write.set_content_format(0);
+  write.payload = to_bytes("x");
+  EXPECT_EQ(raw.ask(write).code, codes::kMethodNotAllowed);
+  Message odd = req(codes::kPut, "/3/0/14");
+  odd.set_content_format(12345);
+  odd.payload = to_bytes("x");
+  EXPECT_EQ(raw.ask(odd).code, codes::kUnsupportedContentFormat);
+  Message bad = req(codes::kPut, "/3/0/14");
+  bad.set_content_format(static_cast<std::uint16_t>(ContentFormat::kTlv));
+  bad.payload = {0xff};
+  EXPECT_EQ(raw.ask(bad).code, codes::kBadRequest);
+
+  EXPECT_EQ(raw.ask(req(codes::kPost, "/3/0/0")).code, codes::kMethodNotAllowed);  // not E
+  EXPECT_EQ(raw.ask(req(codes::kPost, "/3/5/4")).code, codes::kNotFound);
+  EXPECT_EQ(raw.ask(req(codes::kDelete, "/3/0")).code, codes::kMethodNotAllowed);
+  EXPECT_EQ(raw.ask(req(codes::kDelete, "/3311/4")).code, codes::kNotFound);
+
+  Message attrs = req(codes::kPut, "/3303/0/5700");
+  attrs.add_query("pmin=10");
+  attrs.add_query("pmax=5");  // pmin > pmax
+  EXPECT_EQ(raw.ask(attrs).code, codes::kBadRequest);
+  Message good = req(codes::kPut, "/3303/0/5700");
+  good.add_query("pmin=10");
+  EXPECT_EQ(raw.ask(good).code, codes::kChanged);
+  Message discover = req(codes::kGet, "/3303/0");
+  discover.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
+  const Message links = raw.ask(discover);
+  EXPECT_EQ(links.code, codes::kContent);
+  EXPECT_NE(std::string(links.payload.begin(), links.payload.end()).find("</3303/0/5700>;pmin=10"),
+            std::string::npos);
+
+  // Create with a Content-Format but a missing mandatory resource (5850 On/Off).
+  Message create = req(codes::kPost, "/3311");
+  create.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  create.payload = to_bytes(R"([{"n":"/3311/0/5851","v":10}])");
+  EXPECT_EQ(raw.ask(create).code, codes::kBadRequest);
+}
+
+TEST(Client, AccessControlSeparatesServers) {
+  Network n;
+  RawServer first(n.net, 1);
+  RawServer second(n.net, 3);
+  ClientHarness c(n.net, config_for("acl"));
+  c.add_server(101, kServerUri, 300, 0);
+  c.add_server(102, "coap://10.0.0.1:3", 300, 1);
+  // Server 101 may read and write the temperature; 102 only read it by default entry 0.
+  (void)c.data.put(Path{2, 0, 0}, Value(std::int64_t{3303}));
+  (void)c.data.put(Path{2, 0, 1}, Value(std::int64_t{0}));
+  (void)c.data.put(Path{2, 0, 2, 101}, Value(std::int64_t{3}));
+  (void)c.data.put(Path{2, 0, 2, 0}, Value(std::int64_t{1}));
+  (void)c.data.put(Path{2, 0, 3}, Value(std::int64_t{101}));
+  // 102 may create lights.
+  (void)c.data.put(Path{2, 1, 0}, Value(std::int64_t{3311}));
+  (void)c.data.put(Path{2, 1, 1}, Value(std::int64_t{65535}));
+  (void)c.data.put(Path{2, 1, 2, 102}, Value(std::int64_t{16}));
+  (void)c.data.put(Path{2, 1, 3}, Value(std::int64_t{102}));
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(102), Lwm2mClient::State::kRegistered);
+
+  Message write = req(codes::kPut, "/3303/0/5750");
+  write.set_content_format(0);
+  write.payload = to_bytes("boiler");
+  EXPECT_EQ(second.ask(write).code, codes::kUnauthorized);
+  EXPECT_EQ(first.ask(write).code, codes::kChanged);
+  EXPECT_EQ(second.ask(req(codes::kGet, "/3303/0/5750")).code, codes::kContent);
+  // No ACL instance for /3/0 and two servers: no rights.
+  EXPECT_EQ(second.ask(req(codes::kGet, "/3/0")).code, codes::kUnauthorized);
+
+  Message create = req(codes::kPost, "/3311");
+  create.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  create.payload = to_bytes(R"([{"n":"/3311/0/5850","vb":true}])");
+  EXPECT_EQ(first.ask(create).code, codes::kUnauthorized);
+  EXPECT_EQ(second.ask(create).code, codes::kCreated);
+  // Core TS E.1.3: the creator owns the new instance; the other server has no rights to it.
+  EXPECT_EQ(second.ask(req(codes::kGet, "/3311/0")).code, codes::kContent);
+  EXPECT_EQ(first.ask(req(codes::kGet, "/3311/0")).code, codes::kUnauthorized);
+  EXPECT_EQ(c.data.value(Path{2, 2, 3}), Value(std::int64_t{102}));
+}
+
+TEST(Client, BootstrapInterfaceCodesDeleteRootAndFinishCheck) {
+  Network n;
+  RawServer bs(n.net, kBootstrapAddress);
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("bsdev"));
+  c.add_bootstrap_server(kBootstrapUri);
+  c.client.start();
+  n.net.run_for(Duration{1'000});
+  ASSERT_TRUE(c.client.bootstrapping());
+  ASSERT_FALSE(bs.received.empty());
+  EXPECT_EQ(bs.received[0].path(), "/bs");
+
+  EXPECT_EQ(bs.ask(req(codes::kDelete, "/")).code, codes::kDeleted);
+  EXPECT_TRUE(c.data.exists(Path{0, 9}));  // the Bootstrap-Server Account stays
+  EXPECT_TRUE(c.data.exists(Path{3, 0}));  // and the Device object
+  EXPECT_FALSE(c.data.exists(Path{3303, 0}));
+  EXPECT_EQ(bs.ask(req(codes::kGet, "/3/0")).code, codes::kMethodNotAllowed);
+  EXPECT_EQ(bs.ask(req(codes::kPost, "/bs")).code, codes::kNotAcceptable);  // no account
+
+  Message discover = req(codes::kGet, "/");
+  discover.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
+  const Message d = bs.ask(discover);
+  const std::string text(d.payload.begin(), d.payload.end());
+  EXPECT_EQ(text.rfind("lwm2m=\"1.2\",", 0), 0u) << text;
+  EXPECT_NE(text.find("</0/9>;uri=\"coap://10.0.0.1:2\""), std::string::npos) << text;
+
+  // A Bootstrap-Write creates instances that did not exist, regardless of access rights.
+  Message w = req(codes::kPut, "/0/1");
+  w.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  w.payload = to_bytes(R"([{"bn":"/0/1/","n":"0","vs":"coap://10.0.0.1:1"},{"n":"1","vb":false},
+                           {"n":"2","v":3},{"n":"10","v":101}])");
+  EXPECT_EQ(bs.ask(w).code, codes::kChanged);
+  Message s = req(codes::kPut, "/1/1");
+  s.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  s.payload = to_bytes(R"([{"bn":"/1/1/","n":"0","v":101},{"n":"1","v":120},{"n":"7","vs":"U"}])");
+  EXPECT_EQ(bs.ask(s).code, codes::kChanged);
+  Message read = req(codes::kGet, "/1/1");
+  read.options.set_uint(coap::option::kAccept,
+                        static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  EXPECT_EQ(bs.ask(read).code, codes::kContent);
+  EXPECT_EQ(bs.ask(req(codes::kPost, "/bs")).code, codes::kChanged);
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("bsdev") != nullptr; }, Duration{10'000}));
+  EXPECT_EQ(server.server.find("bsdev")->lifetime, 120u);
+}
+
+TEST(Client, RetriesRegistrationThenFallsBackToBootstrap) {
+  Network n;  // nothing listens at the server's address
+  ClientHarness c(n.net, config_for("retry"));
+  c.add_server(101, kServerUri);
+  c.add_bootstrap_server(kBootstrapUri);
+  (void)c.data.put(Path{1, 0, 17}, Value(std::int64_t{2}));   // two attempts per sequence
+  (void)c.data.put(Path{1, 0, 18}, Value(std::int64_t{30}));  // 30 s, then 60 s
+  c.client.start();
+  const Instant t0 = n.net.now();
+  ASSERT_TRUE(n.net.run_until([&] { return c.count(ClientEvent::Kind::kRegistrationFailed) == 1; },
+                              Duration{400'000}));
+  const Instant first_failure = n.net.now();
+  EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapStarted), 0u);
+  ASSERT_TRUE(n.net.run_until([&] { return c.count(ClientEvent::Kind::kBootstrapStarted) == 1; },
+                              Duration{600'000}));
+  EXPECT_EQ(c.count(ClientEvent::Kind::kRegistrationFailed), 2u);
+  // The second attempt started 30 s after the first failed, and failed once CoAP's
+  // retransmissions (randomised, RFC 7252 4.2) gave up, as the first did.
+  const auto first = first_failure - t0;
+  EXPECT_GT(n.net.now() - first_failure, Duration{30'000} + first * 2 / 3);
+  EXPECT_LT(n.net.now() - first_failure, Duration{30'000} + first * 3 / 2);
+}
+
+TEST(Client, UpdatesOnTriggerLifetimeChangeAndBeforeExpiry) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("upd"));
+  c.add_server(101, kServerUri, 60);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("upd") != nullptr; }, Duration{10'000}));
+  EXPECT_EQ(call(n.net, server.server, "upd", op(Operation::kExecute, Path{1, 0, 8})).status,
+            DownlinkResult::Status::kAnswered);
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(c.count(ClientEvent::Kind::kUpdated), 1u);
+
+  auto w = op(Operation::kWrite, Path{1, 0, 1});
+  w.format = ContentFormat::kTlv;
+  (void)w.content.set(Path{1, 0, 1}, Value(std::int64_t{200}));
+  EXPECT_EQ(code_of(call(n.net, server.server, "upd", w)), codes::kChanged);
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(server.server.find("upd")->lifetime, 200u);
+
+  // Lifetime 200 s: an Update at 107 s keeps the registration alive for ten minutes.
+  n.net.run_for(Duration{600'000});
+  ASSERT_NE(server.server.find("upd"), nullptr);
+  EXPECT_GE(c.count(ClientEvent::Kind::kUpdated), 7u);
+}
+
+// Transport TS 6.4.4 examples: pmin/pmax bound the rate; st asks for a step.
+TEST(Client, NotificationsFollowPminPmaxAndStep) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("attrs"));
+  c.add_server(101, kServerUri);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("attrs") != nullptr; }, Duration{10'000}));
+  auto wa = op(Operation::kWriteAttributes, Path{3303, 0, 5700});
+  wa.attributes = {"pmin=10", "pmax=60", "st=1"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "attrs", wa)), codes::kChanged);
+  ASSERT_EQ(
+      code_of(call(n.net, server.server, "attrs", op(Operation::kObserve, Path{3303, 0, 5700}))),
+      codes::kContent);
+  auto notes = [&] { return server_events(server, ServerEvent::Kind::kNotification); };
+  c.temperature->tick(2.0);  // a step, but within pmin: held until 10 s
+  n.net.run_for(Duration{5'000});
+  EXPECT_EQ(notes(), 0u);
+  n.net.run_for(Duration{6'000});
+  EXPECT_EQ(notes(), 1u);
+  c.temperature->tick(0.5);  // below the step: nothing
+  n.net.run_for(Duration{20'000});
+  EXPECT_EQ(notes(), 1u);
+  n.net.run_for(Duration{40'000});  // pmax: a notification without a change
+  EXPECT_EQ(notes(), 2u);
+}
+
+TEST(Client, QueueModeSleepsStoresAndFlushesOnWake) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientConfig config = config_for("sleepy");
+  config.queue_mode = true;
+  ClientHarness c(n.net, config);
+  c.add_server(101, kServerUri, 3600);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("sleepy") != nullptr; }, Duration{10'000}));
+  EXPECT_TRUE(server.server.find("sleepy")->queue_mode);
+  ASSERT_EQ(
+      code_of(call(n.net, server.server, "sleepy", op(Operation::kObserve, Path{3303, 0, 5700}))),
+      codes::kContent);
+  n.net.run_for(Duration{100'000});
+  EXPECT_TRUE(c.client.asleep(101));
+  const auto updates = c.count(ClientEvent::Kind::kUpdated);
+  c.temperature->tick(1.0);
+  n.net.run_for(Duration{2'000});
+  // The change woke the client: an Update, then the stored notification.
+  EXPECT_EQ(c.count(ClientEvent::Kind::kUpdated), updates + 1);
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), 1u);
+  EXPECT_FALSE(c.client.asleep(101));
+}
+
+}  // namespace
+}  // namespace tether::client
