@@ -9,7 +9,7 @@ int coap_serve(const std::vector<std::string>& args);
 int lwm2m_command(const std::vector<std::string>& args);
 int server_command(const std::vector<std::string>& args);
 int bootstrap_command(const std::vector<std::string>& args);
-int demo_device_command(const std::vector<std::string>& args);
+int client_command(const std::vector<std::string>& args);
 int bench_register(const std::vector<std::string>& args);
 
 }  // namespace tether::app

@@ -18,7 +18,7 @@ void usage() {
       "commands:\n"
       "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
       "  bootstrap [--coap-port N] [--http-port N] [--configs F] LwM2M bootstrap server\n"
-      "  demo-device [--server URI | --bootstrap URI] [-e NAME] a small LwM2M device to try it\n"
+      "  client -e NAME (--server URI | --bootstrap URI)       the LwM2M client\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
@@ -58,9 +58,9 @@ int main(int argc, char** argv) {
       args.erase(args.begin());
       return tether::app::bootstrap_command(args);
     }
-    if (args[0] == "demo-device") {
+    if (args[0] == "client") {
       args.erase(args.begin());
-      return tether::app::demo_device_command(args);
+      return tether::app::client_command(args);
     }
     if (args[0] == "bench" && args.size() > 1 && args[1] == "register") {
       args.erase(args.begin(), args.begin() + 2);

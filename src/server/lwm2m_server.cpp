@@ -36,6 +36,26 @@ bool is_container_operation(const lwm2m::DownlinkRequest& r) {
   return true;
 }
 
+// SenML and LwM2M CBOR name every value by its full path, so a Create without an instance
+// ID gets the lowest ID the client's registered object list leaves free (TLV alone can
+// leave the choice to the client).
+void assign_created_instance(const Registration& r, lwm2m::DownlinkRequest& request) {
+  auto* object = request.content.objects.find(request.path.object_id());
+  if (object == nullptr || object->instances.size() != 1 ||
+      object->instances.begin()->first != lwm2m::Path::kUnassigned) {
+    return;
+  }
+  std::vector<std::uint16_t> taken;
+  for (const auto& o : r.objects.objects) {
+    if (o.id == request.path.object_id()) taken = o.instances;
+  }
+  std::uint16_t id = 0;
+  while (std::find(taken.begin(), taken.end(), id) != taken.end()) ++id;
+  lwm2m::InstanceNode node = object->instances.begin()->second;
+  object->instances.clear();
+  object->instances[id] = std::move(node);
+}
+
 bool lists(const Registration& r, ContentFormat f) {
   const auto& cts = r.objects.content_formats;
   return std::find(cts.begin(), cts.end(), static_cast<std::uint16_t>(f)) != cts.end();
@@ -410,6 +430,9 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
     return fail_now(DownlinkResult::Status::kNotRegistered, "no client " + endpoint);
   }
   if (!request.format && is_container_operation(request)) request.format = body_format(*r, request);
+  if (request.op == Operation::kCreate && request.format != ContentFormat::kTlv) {
+    assign_created_instance(*r, request);
+  }
   if (!request.format && (request.op == Operation::kWrite || request.op == Operation::kCreate)) {
     // A single value: text, or octet-stream for Opaque (Core TS 7.3, 7.2).
     const auto* v = request.content.find_value(request.path);

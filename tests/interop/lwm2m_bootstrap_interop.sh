@@ -7,7 +7,7 @@
 #                    stack; a server-initiated session writes into it, read back with
 #                    coap-client and decoded as TLV by `tether lwm2m decode`
 #   end-to-end-udp / end-to-end-tcp
-#                    `tether demo-device --bootstrap` bootstraps, registers with `tether
+#                    `tether client --bootstrap` bootstraps, registers with `tether
 #                    server` as configured, and /3/0 reads through the server's API
 set -euo pipefail
 
@@ -161,9 +161,10 @@ PY
     printf '{"dev1": %s}\n' "$(config "$scheme://127.0.0.1:$lwm2m_port" "$([ "$scheme" = coap ] && echo U || echo T)")" \
       >"$work/configs.json"
     start_bootstrap --configs "$work/configs.json"
-    "$tether" demo-device --bootstrap "$scheme://127.0.0.1:$bs_port" --endpoint dev1 \
-      >>"$work/device.log" 2>&1 &
-    pids+=("$!")
+    "$tether" client --bootstrap "$scheme://127.0.0.1:$bs_port" --endpoint dev1 \
+      --state "$work/client-state.json" >>"$work/device.log" 2>&1 &
+    client_pid=$!
+    pids+=("$client_pid")
     wait_session dev1
     jcheck 'j["state"] == "finished" and not j["serverInitiated"]'
     jcheck 'j["transport"] == ("tcp" if "'"$scheme"'" == "coap+tcp" else "udp")'
@@ -177,6 +178,25 @@ PY
     jcheck 'j["values"]["/3/0/0"] == "Tether"'
     # The configuration came from the file and is kept in the store.
     grep -q '"dev1"' "$work/bs-data/bootstrap.json" || fail "the store file lacks dev1"
+    # The client kept its new accounts: restarted from its state file alone, it registers
+    # without bootstrapping again.
+    kill -TERM "$client_pid"
+    wait "$client_pid" || true
+    for _ in $(seq 1 50); do
+      [ "$(api_status "http://127.0.0.1:$lwm2m_http/api/clients/dev1")" = 404 ] && break
+      sleep 0.1
+    done
+    [ "$(api_status "http://127.0.0.1:$lwm2m_http/api/clients/dev1")" = 404 ] || fail "no De-register at stop"
+    grep -q '"servers"' "$work/client-state.json" || fail "state: $(cat "$work/client-state.json")"
+    "$tether" client --endpoint dev1 --state "$work/client-state.json" >"$work/device2.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do
+      [ "$(api_status "http://127.0.0.1:$lwm2m_http/api/clients/dev1")" = 200 ] && break
+      sleep 0.1
+    done
+    [ "$(api_status "http://127.0.0.1:$lwm2m_http/api/clients/dev1")" = 200 ] ||
+      fail "no registration after restart: $(cat "$work/device2.log")"
+    if grep -q 'event=bootstrap-started' "$work/device2.log"; then fail "bootstrapped again"; fi
     ;;
 
   *)

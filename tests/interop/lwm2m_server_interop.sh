@@ -3,8 +3,8 @@
 # over UDP and TCP on 127.0.0.1, with the REST API checked by curl. Usage:
 #   lwm2m_server_interop.sh TETHER_BINARY SCENARIO
 # Scenarios: registration-udp, registration-tcp, bad-requests, send, restart, and
-# api-udp / api-tcp / api-restart, where `tether demo-device` (a device built on our CoAP
-# engine) answers while every REST route is exercised over real HTTP and UDP or TCP.
+# api-udp / api-tcp / api-restart, where `tether client` (our LwM2M client) answers while
+# every REST route is exercised over real HTTP and UDP or TCP.
 set -euo pipefail
 
 tether="$1"
@@ -58,14 +58,14 @@ expect_code() {
   [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
 }
 start_device() {
-  "$tether" demo-device --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
+  "$tether" client --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
   device_pid=$!
   pids+=("$device_pid")
   for _ in $(seq 1 100); do
     [ "$(api_status "$api/clients/dev1")" = 200 ] && return 0
     sleep 0.1
   done
-  fail "demo device did not register: $(cat "$work/device.log")"
+  fail "the client did not register: $(cat "$work/device.log")"
 }
 wait_for_event() {
   for _ in $(seq 1 150); do grep -q "$1" "$work/events.txt" && return 0; sleep 0.1; done
@@ -166,22 +166,22 @@ case "$scenario" in
     jcheck 'j["transport"] == "'"${scenario#api-}"'" and j["lifetime"] == 60 and j["awake"]'
     # Read in the default format and in each one asked for.
     call 200 "$api/clients/dev1/3/0"
-    jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether" and j["values"]["/3/0/9"] == 87'
+    jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether" and j["values"]["/3/0/1"] == "tether-client"'
     for f in tlv senml-json senml-cbor lwm2m-cbor; do
       call 200 "$api/clients/dev1/3/0?format=$f"
       jcheck 'j["values"]["/3/0/2"] == "dev1"'
     done
-    call 200 "$api/clients/dev1/3/0/9"
-    jcheck 'j["format"] == "text/plain" and j["values"] == {"/3/0/9": 87}'
+    call 200 "$api/clients/dev1/3/0/2"
+    jcheck 'j["format"] == "text/plain" and j["values"] == {"/3/0/2": "dev1"}'
     # Write (replace a resource, partial update of an instance), and read back.
-    call 200 -X PUT -d '"UQ"' "$api/clients/dev1/3/0/16"
-    call 200 "$api/clients/dev1/3/0/16" && jcheck 'j["values"]["/3/0/16"] == "UQ"'
-    call 200 -X PATCH -d '{"16": "U", "/3/0/9": 50}' "$api/clients/dev1/3/0"
-    call 200 "$api/clients/dev1/3/0" && jcheck 'j["values"]["/3/0/16"] == "U" and j["values"]["/3/0/9"] == 50'
+    call 200 -X PUT -d '"+02:00"' "$api/clients/dev1/3/0/14"
+    call 200 "$api/clients/dev1/3/0/14" && jcheck 'j["values"]["/3/0/14"] == "+02:00"'
+    call 200 -X PATCH -d '{"14": "+01:00", "/3/0/15": "Europe/Paris"}' "$api/clients/dev1/3/0"
+    call 200 "$api/clients/dev1/3/0" && jcheck 'j["values"]["/3/0/14"] == "+01:00" and j["values"]["/3/0/15"] == "Europe/Paris"'
     call 400 -X PUT -d '{"/4/0/0": 1}' "$api/clients/dev1/3/0"   # not under the target
     call 400 -X PUT -d 'not json' "$api/clients/dev1/3/0/16"
     # Execute, Create, Delete.
-    call 200 -X POST -d 'reason=test' "$api/clients/dev1/3/0/4" && jcheck 'j["code"] == "2.04"'
+    call 200 -X POST -d 'reason=test' "$api/clients/dev1/3/0/12" && jcheck 'j["code"] == "2.04"'
     # Registration Update Trigger (Execute /1/0/8): the device answers, then sends an Update.
     call 200 "$api/clients/dev1"
     before=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lastUpdate"])' "$work/api.json")
@@ -193,15 +193,17 @@ case "$scenario" in
       sleep 0.1
     done
     jcheck 'j["lastUpdate"] != "'"$before"'"'
-    call 201 -X POST -d '{"5700": 19.5, "5701": "Cel"}' "$api/clients/dev1/3303"
-    jcheck 'j["location"] == "/3303/1"'
-    call 200 "$api/clients/dev1/3303/1/5700" && jcheck 'j["values"]["/3303/1/5700"] == 19.5'
-    call 200 -X DELETE "$api/clients/dev1/3303/1" && jcheck 'j["code"] == "2.02"'
-    call 404 "$api/clients/dev1/3303/1"
+    call 201 -X POST -d '{"5850": true, "5851": 40}' "$api/clients/dev1/3311"
+    jcheck 'j["location"] == "/3311/0"'
+    call 200 "$api/clients/dev1/3311/0/5851" && jcheck 'j["values"]["/3311/0/5851"] == 40'
+    call 200 -X DELETE "$api/clients/dev1/3311/0" && jcheck 'j["code"] == "2.02"'
+    call 404 "$api/clients/dev1/3311/0"
     # Discover and Write-Attributes.
     call 200 "$api/clients/dev1/3/discover?depth=3"
-    jcheck 'any(e["path"] == "/3/0/9" for e in j["discovered"])'
-    call 200 -X PUT -d '' "$api/clients/dev1/3/0/9/attributes?pmin=1&pmax=30"
+    jcheck 'any(e["path"] == "/3/0/1" for e in j["discovered"])'
+    call 200 -X PUT -d '' "$api/clients/dev1/3303/0/5700/attributes?pmin=1&pmax=30"
+    call 200 "$api/clients/dev1/3303/0/discover"
+    jcheck 'any(e["path"] == "/3303/0/5700" and e.get("attributes") == "pmin=1&pmax=30" for e in j["discovered"])'
     call 400 -X PUT -d "" "$api/clients/dev1/3/0/9/attributes?pmin=soon"
     call 400 -X PUT -d "" "$api/clients/dev1/3/0/9/attributes?colour=blue"
     # Observe, its notifications on the event stream, and cancellation.
@@ -215,8 +217,8 @@ case "$scenario" in
     # Composite operations.
     call 200 -X POST -d '{"paths": ["/3/0/0", "/3303/0/5701"]}' "$api/clients/dev1/composite/read"
     jcheck 'j["values"] == {"/3/0/0": "Tether", "/3303/0/5701": "Cel"}'
-    call 200 -X POST -d '{"/3/0/9": 42}' "$api/clients/dev1/composite/write"
-    call 200 "$api/clients/dev1/3/0/9" && jcheck 'j["values"]["/3/0/9"] == 42'
+    call 200 -X POST -d '{"/3/0/14": "+03:00"}' "$api/clients/dev1/composite/write"
+    call 200 "$api/clients/dev1/3/0/14" && jcheck 'j["values"]["/3/0/14"] == "+03:00"'
     call 200 -X POST -d '{"paths": ["/3/0/13"]}' "$api/clients/dev1/composite/observe"
     jcheck '"observation" in j'
     # Errors: unknown client 404, unknown path from the device 404, bad paths 400/404.

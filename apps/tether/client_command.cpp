@@ -1,0 +1,262 @@
+// `tether client`: the LwM2M client for Linux devices and gateways (docs/client.md). It
+// bootstraps or registers with the servers of its Security/Server objects, answers their
+// operations, reports a simulated temperature that moves, and keeps its accounts in a
+// state file written atomically. Settings come as flags or a JSON --config file; the
+// file may also carry a factory configuration in the bootstrap configuration's shape.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <random>
+
+#include "cli_options.hpp"
+#include "client/lwm2m_client.hpp"
+#include "client/objects/account_objects.hpp"
+#include "client/objects/temperature_object.hpp"
+#include "coap/uri.hpp"
+#include "commands.hpp"
+#include "lwm2m/object_json.hpp"
+#include "service_runtime.hpp"
+
+namespace tether::app {
+
+namespace {
+using lwm2m::Path;
+using lwm2m::Value;
+using nlohmann::json;
+
+struct ClientSettings {
+  client::ClientConfig config;
+  std::string server_uri;
+  std::string bootstrap_uri;
+  std::uint32_t lifetime = 300;
+  std::string state_file;
+  std::uint16_t port = 0;
+  bool quiet = false;
+  json factory = json::object();  // object sections
+};
+
+void apply_setting(ClientSettings& s, const std::string& key, const json& v) {
+  auto text = [&] {
+    if (!v.is_string()) throw std::invalid_argument(key + " is a string");
+    return v.get<std::string>();
+  };
+  if (lwm2m::is_object_section(key)) {
+    s.factory[key] = v;
+  } else if (key == "endpoint") {
+    s.config.endpoint = text();
+  } else if (key == "server") {
+    s.server_uri = text();
+  } else if (key == "bootstrap") {
+    s.bootstrap_uri = text();
+  } else if (key == "lifetime" && v.is_number_unsigned()) {
+    s.lifetime = v.get<std::uint32_t>();
+  } else if (key == "queue" && v.is_boolean()) {
+    s.config.queue_mode = v.get<bool>();
+  } else if (key == "state") {
+    s.state_file = text();
+  } else if (key == "port" && v.is_number_unsigned()) {
+    s.port = v.get<std::uint16_t>();
+  } else if (key == "lwm2m") {
+    s.config.version = text();
+  } else if (key == "pack" && v.is_boolean()) {
+    s.config.bootstrap_pack = v.get<bool>();
+  } else {
+    throw std::invalid_argument("unknown or mistyped setting \"" + key + "\"");
+  }
+}
+
+// Objects 0, 1, 2 and 21 hold what must survive a restart (credentials, accounts, ACLs).
+json state_json(const client::DataModel& data) {
+  json out = json::object();
+  for (std::uint16_t id : {client::oid::kSecurity, client::oid::kServer,
+                           client::oid::kAccessControl, client::oid::kOscore}) {
+    if (auto tree = data.read(Path{id})) lwm2m::add_object_sections(*tree, out);
+  }
+  return out;
+}
+
+void save_state(const std::string& file, const client::DataModel& data) {
+  const std::string tmp = file + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << state_json(data).dump(2) << "\n";
+    if (!out) throw std::runtime_error("cannot write " + tmp);
+  }
+  std::filesystem::rename(tmp, file);  // atomic on one file system
+}
+
+void add_account(client::DataModel& data, const std::string& uri, bool bootstrap,
+                 std::uint32_t lifetime) {
+  auto parsed = coap::parse_uri(uri);
+  if (!parsed || parsed->is_secure()) {
+    throw std::invalid_argument(uri + ": use coap:// or coap+tcp:// (security comes in Step 5)");
+  }
+  const std::uint16_t instance = bootstrap ? 0 : 1;
+  (void)data.put(Path{0, instance, 0}, Value(uri));
+  (void)data.put(Path{0, instance, 1}, Value(bootstrap));
+  (void)data.put(Path{0, instance, 2}, Value(std::int64_t{3}));  // NoSec
+  if (bootstrap) return;
+  (void)data.put(Path{0, instance, 10}, Value(std::int64_t{1}));
+  (void)data.put(Path{1, 0, 0}, Value(std::int64_t{1}));
+  (void)data.put(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
+  (void)data.put(Path{1, 0, 7}, Value(parsed->is_stream() ? "T" : "U"));
+}
+
+void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
+  std::string line = std::string("event=") + client::event_name(e.kind) + " ep=" + endpoint;
+  if (e.ssid != 0) line += " ssid=" + std::to_string(e.ssid);
+  if (!e.detail.empty()) line += " detail=\"" + e.detail + "\"";
+  log_line(line);
+}
+
+void usage() {
+  std::fputs(
+      "usage: tether client --endpoint NAME (--server URI | --bootstrap URI)\n"
+      "                     [--lifetime S] [--queue] [--state FILE] [--config FILE]\n"
+      "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [-q]\n"
+      "  --server URI     register with this server (coap:// or coap+tcp://)\n"
+      "  --bootstrap URI  bootstrap from this bootstrap server first\n"
+      "  --state FILE     accounts survive restarts here (default: none kept)\n"
+      "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
+      "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"
+      "  --port N         local UDP port (default: any)\n"
+      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n",
+      stdout);
+}
+}  // namespace
+
+int client_command(const std::vector<std::string>& args) {
+  ClientSettings s;
+  s.config.endpoint = "tether-client";
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--server", "-s")) {
+      s.server_uri = r.value();
+    } else if (r.is("--bootstrap", "-b")) {
+      s.bootstrap_uri = r.value();
+    } else if (r.is("--endpoint", "-e")) {
+      s.config.endpoint = r.value();
+    } else if (r.is("--lifetime", "-l")) {
+      s.lifetime = static_cast<std::uint32_t>(parse_number(r.value(), 0xffffffffu));
+    } else if (r.is("--queue")) {
+      s.config.queue_mode = true;
+    } else if (r.is("--state")) {
+      s.state_file = r.value();
+    } else if (r.is("--config", "-c")) {
+      read_settings_file(r.value(),
+                         [&](const std::string& k, const json& v) { apply_setting(s, k, v); });
+    } else if (r.is("--port", "-p")) {
+      s.port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
+    } else if (r.is("--lwm2m")) {
+      s.config.version = r.value();
+    } else if (r.is("--pack")) {
+      s.config.bootstrap_pack = true;
+    } else if (r.is("-q", "--quiet")) {
+      s.quiet = true;
+    } else if (r.is("-h", "--help")) {
+      usage();
+      return 0;
+    } else {
+      throw std::invalid_argument("unknown option " + r.current());
+    }
+  }
+
+  transport::EventLoop loop;
+  SystemRandom random;
+  SystemClock clock;
+  auto models = lwm2m::model::ObjectRegistry::with_builtin();
+  client::DataModel data(models);
+  client::DeviceInfo info;
+  info.serial = s.config.endpoint;
+  client::DeviceObject& device = client::add_standard_objects(data, info, clock);
+  auto temperature_object = std::make_unique<client::TemperatureObject>();
+  client::TemperatureObject& temperature = *temperature_object;
+  (void)data.add(std::move(temperature_object));
+  // Light Control (3311): instances come and go by the servers' Create and Delete.
+  (void)data.add(std::make_unique<client::DataObject>(3311));
+
+  // Accounts: the state file when there is one, else the factory configuration and flags.
+  const bool have_state = !s.state_file.empty() && std::filesystem::exists(s.state_file);
+  if (have_state) {
+    std::ifstream in(s.state_file);
+    auto tree = lwm2m::tree_from_object_json(json::parse(in), models);
+    if (!tree) throw std::invalid_argument(s.state_file + ": " + tree.error().reason);
+    if (auto ok = data.put(*tree); !ok) throw std::invalid_argument(ok.error().reason);
+  } else {
+    auto tree = lwm2m::tree_from_object_json(s.factory, models);
+    if (!tree) throw std::invalid_argument("factory configuration: " + tree.error().reason);
+    if (auto ok = data.put(*tree); !ok) throw std::invalid_argument(ok.error().reason);
+    if (!s.bootstrap_uri.empty()) add_account(data, s.bootstrap_uri, true, s.lifetime);
+    if (!s.server_uri.empty()) add_account(data, s.server_uri, false, s.lifetime);
+  }
+  if (data.server_accounts().empty() && !data.bootstrap_account()) {
+    throw std::invalid_argument("give --server or --bootstrap (or a state/config file)");
+  }
+
+  coap::EndpointConfig endpoint_config;
+  transport::UdpOptions udp_options;
+  udp_options.port = s.port;
+  transport::UdpTransport udp(loop, endpoint_config, random, udp_options);
+  transport::TcpOptions tcp_options;
+  tcp_options.listen = false;
+  transport::TcpTransport tcp(loop, endpoint_config, random, tcp_options);
+
+  client::Lwm2mClient lwm2m_client(s.config, clock, data);
+  lwm2m_client.attach(udp, "coap");
+  lwm2m_client.attach(tcp, "coap+tcp");
+  lwm2m_client.set_event_handler([&](const client::ClientEvent& e) {
+    if (!s.quiet || e.kind != client::ClientEvent::Kind::kRequest) {
+      log_client_event(e, s.config.endpoint);
+    }
+    if (e.kind == client::ClientEvent::Kind::kAccountsChanged && !s.state_file.empty()) {
+      save_state(s.state_file, data);
+    }
+  });
+  bool reboot = false;
+  device.on_reboot([&] { reboot = true; });
+
+  // The client's deadlines drive one loop timer, re-armed after each turn.
+  transport::EventLoop::TimerId timer = 0;
+  std::optional<Instant> armed;
+  auto rearm = [&] {
+    auto next = lwm2m_client.next_deadline();
+    if (next == armed) return;
+    if (timer != 0) loop.cancel(timer);
+    timer = 0;
+    armed = next;
+    if (!next) return;
+    timer = loop.schedule(*next, [&] {
+      timer = 0;
+      armed.reset();
+      lwm2m_client.on_timer();
+    });
+  };
+  std::mt19937 drift(std::random_device{}());
+  std::function<void()> tick = [&] {
+    temperature.tick(std::uniform_real_distribution<double>(-0.5, 0.5)(drift));
+    loop.schedule(loop.now() + Duration{5'000}, tick);
+  };
+  loop.schedule(loop.now() + Duration{5'000}, tick);
+
+  log_line("event=start ep=" + s.config.endpoint + " udp=" + std::to_string(udp.local_port()) +
+           (have_state ? " state=" + s.state_file : ""));
+  lwm2m_client.start();
+  install_stop_handlers();
+  while (!stop_requested() && !reboot) {
+    rearm();
+    loop.run_once(Duration{200});
+  }
+  bool done = false;
+  lwm2m_client.stop([&] { done = true; });
+  const Instant give_up = loop.now() + Duration{3'000};
+  while (!done && loop.now() < give_up) {
+    rearm();
+    loop.run_once(Duration{100});
+  }
+  if (timer != 0) loop.cancel(timer);
+  log_line("event=stop ep=" + s.config.endpoint + (reboot ? " reason=reboot" : ""));
+  return 0;
+}
+
+}  // namespace tether::app

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# `tether client` against libcoap's coap-client standing in for an LwM2M server: the client
+# is configured with a server at 127.0.0.1:$server_port, and coap-client sends its requests
+# from that very port (-p), so the client takes them for its server's (NoSec identifies a
+# server by address). Usage: lwm2m_client_interop.sh TETHER_BINARY SCENARIO
+# Scenarios: operations (Read, Write, Discover, Execute, Write-Attributes and the codes of
+# Table 6.7-3), observe (notifications of the moving temperature), stranger (4.01 for a
+# peer that is no server of the client).
+set -euo pipefail
+
+tether="$1"
+scenario="$2"
+client=$(command -v coap-client-notls || command -v coap-client)
+source "$(dirname "$0")/common.sh"
+
+fail() {
+  echo "FAIL: $*" >&2
+  echo "--- client log" >&2
+  cat "$work/client.log" >&2 || true
+  exit 1
+}
+
+server_port=$(free_port)
+device_port=$(free_port)
+device="coap://127.0.0.1:$device_port"
+
+# ask [-p PORT] METHOD PATH [coap-client args...]: prints the code; the payload is in $work/out.
+ask() {
+  local from="$server_port"
+  if [ "$1" = "-p" ]; then from="$2"; shift 2; fi
+  local method="$1" path="$2"
+  shift 2
+  timeout 20 "$client" -B 5 -v 7 -p "$from" -m "$method" -o "$work/out" "$@" "$device$path" \
+    >"$work/coap.out" 2>&1 || true
+  grep -oE 'c:[0-9]\.[0-9]{2}' "$work/coap.out" | tail -1 | cut -c3-
+}
+expect() {
+  local want="$1" what="$2"
+  shift 2
+  local got
+  got=$(ask "$@")
+  [ "$got" = "$want" ] || fail "$what: expected $want, got '$got': $(cat "$work/coap.out")"
+}
+
+"$tether" client --endpoint interop --server "coap://127.0.0.1:$server_port" --port "$device_port" \
+  >"$work/client.log" 2>&1 &
+pids+=("$!")
+for _ in $(seq 1 50); do grep -q 'event=start' "$work/client.log" && break; sleep 0.1; done
+
+case "$scenario" in
+  operations)
+    expect 2.05 "read the manufacturer" get /3/0/0
+    [ "$(cat "$work/out")" = "Tether" ] || fail "manufacturer: $(cat "$work/out")"
+    expect 2.05 "read /3/0 as TLV" get /3/0 -A 11542
+    "$tether" lwm2m decode -f tlv -p /3/0 "$work/out" | grep -q '"/3/0/0": *"Tether"' ||
+      fail "the Device instance is not TLV"
+    expect 2.05 "read /3/0 as SenML JSON" get /3/0 -A 110
+    grep -q '"vs":"tether-client"' "$work/out" || fail "SenML: $(cat "$work/out")"
+    expect 2.04 "write the UTC offset" put /3/0/14 -t 0 -e "+05:00"
+    expect 2.05 "read it back" get /3/0/14
+    [ "$(cat "$work/out")" = "+05:00" ] || fail "UTC offset: $(cat "$work/out")"
+    expect 2.05 "discover /3303/0" get /3303/0 -A 40
+    grep -q '</3303/0/5700>' "$work/out" || fail "discover: $(cat "$work/out")"
+    expect 2.04 "write attributes" put "/3303/0/5700?pmin=2&pmax=20"
+    expect 2.05 "discover shows them" get /3303/0/5700 -A 40
+    grep -q 'pmin=2;pmax=20' "$work/out" || fail "attributes: $(cat "$work/out")"
+    expect 2.04 "reset min/max" post /3303/0/5605
+    expect 2.01 "create a light" post /3311 -t 110 -e '[{"n":"/3311/3/5850","vb":true}]'
+    grep -q 'Location-Path:3311' "$work/coap.out" || fail "no location: $(cat "$work/coap.out")"
+    expect 2.02 "delete it" delete /3311/3
+    expect 4.05 "write a read-only resource" put /3/0/0 -t 0 -e "x"
+    expect 4.04 "read a missing instance" get /3/9
+    expect 4.01 "read the Security object" get /0
+    expect 4.06 "an Accept the client cannot produce" get /3/0 -A 9999
+    expect 4.15 "a body format the client cannot read" put /3/0/14 -t 9999 -e "x"
+    expect 4.00 "inconsistent attributes" put "/3303/0/5700?pmin=30&pmax=10"
+    ;;
+  observe)
+    # The temperature moves every 5 s; observe it for 12 s.
+    timeout 20 "$client" -B 12 -s 12 -v 7 -p "$server_port" -m get "$device/3303/0/5700" \
+      >"$work/observe.out" 2>&1 || true
+    count=$(grep -oE 'c:2\.05.*Observe:[0-9]+' "$work/observe.out" | wc -l)
+    [ "$count" -ge 2 ] || fail "expected the first answer and a notification, got: $(cat "$work/observe.out")"
+    ;;
+  stranger)
+    expect 4.01 "a request from a peer that is no server" -p "$(free_port)" get /3/0/0
+    ;;
+  *) echo "unknown scenario $scenario" >&2; exit 2 ;;
+esac
+echo "PASS: $scenario"
