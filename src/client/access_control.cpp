@@ -29,8 +29,9 @@ std::uint8_t rights(const lwm2m::ObjectNode& acl, std::uint16_t ssid, std::uint1
     if (server_count > 1) return 0;
     return iid == lwm2m::Path::kUnassigned ? std::uint8_t{kCreate} : kAll;
   }
-  const auto& node = *acl.instances.find(*id);
-  if (const auto* entries = node.resources.find(kAcl)) {
+  const auto* node = acl.instances.find(*id);
+  if (node == nullptr) return 0;
+  if (const auto* entries = node->resources.find(kAcl)) {
     for (std::uint16_t key : {ssid, std::uint16_t{0}}) {
       if (const auto* v = entries->instances.find(key)) {
         auto n = v->as_number();
@@ -38,7 +39,7 @@ std::uint8_t rights(const lwm2m::ObjectNode& acl, std::uint16_t ssid, std::uint1
       }
     }
   }
-  if (iid != lwm2m::Path::kUnassigned && integer(node, kOwner) == ssid) return kAll;
+  if (iid != lwm2m::Path::kUnassigned && integer(*node, kOwner) == ssid) return kAll;
   return 0;
 }
 

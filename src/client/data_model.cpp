@@ -494,8 +494,9 @@ DownlinkResponse DataModel::execute(const DownlinkRequest& r, const Requester& w
     return answer(status::kNotFound, r.path.to_string());
   if (auto no = refuse(r.path.parent(), who, access::kExecute)) return *no;
   if (!def->executable()) return answer(status::kMethodNotAllowed, "not executable");
-  auto done =
-      find(r.path.object_id())->execute(r.path.instance_id(), r.path.resource_id(), r.arguments);
+  Object* object = find(r.path.object_id());
+  if (object == nullptr) return answer(status::kNotFound, r.path.to_string());
+  auto done = object->execute(r.path.instance_id(), r.path.resource_id(), r.arguments);
   return done ? answer(status::kChanged) : answer(done.error());
 }
 
@@ -563,7 +564,9 @@ DownlinkResponse DataModel::remove(const DownlinkRequest& r, const Requester& wh
   if (auto no = refuse(r.path, who, access::kDelete)) return *no;
   if (r.path.object_id() == oid::kDevice)
     return answer(status::kMethodNotAllowed, "the Device object stays");
-  auto done = find(r.path.object_id())->remove(r.path.instance_id());
+  Object* object = find(r.path.object_id());
+  if (object == nullptr) return answer(status::kNotFound, r.path.to_string());
+  auto done = object->remove(r.path.instance_id());
   if (!done) return answer(done.error());
   if (Object* acl = find(oid::kAccessControl)) {
     auto all = read(Path{oid::kAccessControl});

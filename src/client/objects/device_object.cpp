@@ -41,22 +41,31 @@ DeviceObject::DeviceObject(const DeviceInfo& info, const Clock& clock)
     return Ok{};
   });
   on_execute(12, [this](std::uint16_t, std::string_view) -> Result<Ok> {
-    auto& errors = node_.instances[0].resources[11];
-    errors.instances.clear();
-    errors.instances[0] = Value(std::int64_t{0});
-    changed(Path{3, 0, 11});
+    if (auto* instance = node_.instances.find(0)) {
+      if (auto* errors = instance->resources.find(11)) errors->instances.clear();
+    }
+    set(Path{3, 0, 11, 0}, Value(std::int64_t{0}));
     return Ok{};
   });
 }
 
 void DeviceObject::add_error(std::int64_t code) {
-  auto& errors = node_.instances[0].resources[11];
-  errors.multiple = true;
-  if (errors.instances.size() == 1 && *errors.instances.find(0) == Value(std::int64_t{0})) {
-    errors.instances.clear();
+  std::size_t count = 0;
+  bool only_none = false;
+  {
+    const auto* instance = node_.instances.find(0);
+    const auto* r = instance != nullptr ? instance->resources.find(11) : nullptr;
+    if (r != nullptr) {
+      count = r->instances.size();
+      const auto* first = r->instances.find(0);
+      only_none = count == 1 && first != nullptr && *first == Value(std::int64_t{0});
+    }
   }
-  errors.instances[static_cast<std::uint16_t>(errors.instances.size())] = Value(code);
-  changed(Path{3, 0, 11});
+  if (only_none) {
+    (void)remove_resource_instance(0, 11, 0);
+    count = 0;
+  }
+  set(Path{3, 0, 11, static_cast<std::uint16_t>(count)}, Value(code));
 }
 
 Result<lwm2m::InstanceNode> DeviceObject::read(std::uint16_t instance) const {
