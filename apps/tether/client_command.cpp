@@ -12,6 +12,8 @@
 #include "cli_options.hpp"
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
+#include "client/objects/connectivity_object.hpp"
+#include "client/objects/firmware_object.hpp"
 #include "client/objects/temperature_object.hpp"
 #include "coap/uri.hpp"
 #include "commands.hpp"
@@ -61,6 +63,8 @@ void apply_setting(ClientSettings& s, const std::string& key, const json& v) {
     s.config.version = text();
   } else if (key == "pack" && v.is_boolean()) {
     s.config.bootstrap_pack = v.get<bool>();
+  } else if (key == "bootstrapKeysPersistent" && v.is_boolean()) {
+    s.config.bootstrap_keys_persistent = v.get<bool>();
   } else {
     throw std::invalid_argument("unknown or mistyped setting \"" + key + "\"");
   }
@@ -175,6 +179,30 @@ int client_command(const std::vector<std::string>& args) {
   (void)data.add(std::move(temperature_object));
   // Light Control (3311): instances come and go by the servers' Create and Delete.
   (void)data.add(std::make_unique<client::DataObject>(3311));
+  (void)data.add(std::make_unique<client::ConnectivityObject>());
+  // Firmware Update: a package pulled from its URI through the client's own transports; an
+  // installed package is kept next to the state file (a real device would flash it).
+  client::Lwm2mClient* fetcher = nullptr;
+  const std::string firmware_file =
+      (s.state_file.empty() ? std::string("tether-client") : s.state_file) + ".firmware.bin";
+  (void)data.add(std::make_unique<client::FirmwareObject>(
+      [&fetcher](const std::string& uri,
+                 std::function<void(client::FirmwareObject::Download)> done) {
+        if (fetcher == nullptr)
+          return done({{}, client::FirmwareObject::UpdateResult::kConnectionLost});
+        fetcher->fetch(uri, [done = std::move(done)](Result<Bytes> r) {
+          done(client::FirmwareObject::download_from(std::move(r)));
+        });
+      },
+      [&firmware_file](const Bytes& package) -> Result<Ok> {
+        std::ofstream out(firmware_file, std::ios::binary | std::ios::trunc);
+        out.write(reinterpret_cast<const char*>(package.data()),
+                  static_cast<std::streamsize>(package.size()));
+        if (!out) return fail("cannot write " + firmware_file);
+        log_line("event=firmware-installed bytes=" + std::to_string(package.size()) +
+                 " file=" + firmware_file);
+        return Ok{};
+      }));
 
   // Accounts: the state file when there is one, else the factory configuration and flags.
   const bool have_state = !s.state_file.empty() && std::filesystem::exists(s.state_file);
@@ -203,6 +231,7 @@ int client_command(const std::vector<std::string>& args) {
   transport::TcpTransport tcp(loop, endpoint_config, random, tcp_options);
 
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
+  fetcher = &lwm2m_client;
   lwm2m_client.attach(udp, "coap");
   lwm2m_client.attach(tcp, "coap+tcp");
   lwm2m_client.set_event_handler([&](const client::ClientEvent& e) {

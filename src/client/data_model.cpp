@@ -666,4 +666,58 @@ DownlinkResponse DataModel::bootstrap_delete(const DownlinkRequest& r) {
   return answer(status::kDeleted);
 }
 
+void DataModel::unbootstrap(std::uint16_t ssid) {
+  if (Object* servers = find(oid::kServer)) {
+    for (auto iid : servers->instances()) {
+      auto id = value(Path{oid::kServer, iid, server_res::kShortServerId});
+      if (id && id->as_number() == static_cast<double>(ssid)) (void)servers->remove(iid);
+    }
+  }
+  forget_attributes(ssid);
+  Object* acl = find(oid::kAccessControl);
+  if (acl == nullptr) return;
+  auto all = read(Path{oid::kAccessControl});
+  const auto* node = all ? all->objects.find(oid::kAccessControl) : nullptr;
+  if (node == nullptr) return;
+  for (const auto& [aid, instance] : node->instances) {
+    const auto* entries = instance.resources.find(access::kAcl);
+    if (entries != nullptr && entries->instances.contains(ssid)) {
+      (void)acl->remove_resource_instance(aid, access::kAcl, ssid);
+    }
+    const auto* owner = instance.resources.find(access::kOwner);
+    if (owner == nullptr || owner->value.as_number() != static_cast<double>(ssid)) continue;
+    // The heir: the other server whose entry grants the most of Write (2) and Delete (8).
+    std::optional<std::uint16_t> heir;
+    std::int64_t best = -1;
+    if (entries != nullptr) {
+      for (const auto& [server, rights] : entries->instances) {
+        if (server == ssid || server == 0) continue;
+        const auto bits = static_cast<std::int64_t>(rights.as_number().value_or(0));
+        const std::int64_t score = (bits & access::kWrite) + (bits & access::kDelete);
+        if (score > best) {
+          best = score;
+          heir = server;
+        }
+      }
+    }
+    if (heir) {
+      lwm2m::InstanceNode update;
+      update.resources[access::kOwner].value = Value(std::int64_t{*heir});
+      (void)acl->write(aid, update, WriteMode::kUpdate, [](std::uint16_t) { return true; });
+      continue;
+    }
+    const auto object_id = instance.resources.find(access::kObjectId);
+    const auto instance_id = instance.resources.find(access::kInstanceId);
+    if (object_id != nullptr && instance_id != nullptr) {
+      const auto oid_value = static_cast<std::uint16_t>(object_id->value.as_number().value_or(0));
+      const auto iid_value = static_cast<std::uint16_t>(instance_id->value.as_number().value_or(0));
+      Object* target = find(oid_value);
+      if (target != nullptr && oid_value != oid::kDevice && iid_value != Path::kUnassigned) {
+        (void)target->remove(iid_value);
+      }
+    }
+    (void)acl->remove(aid);
+  }
+}
+
 }  // namespace tether::client

@@ -35,10 +35,11 @@ inline constexpr std::uint16_t kUri = 0, kBootstrap = 1, kMode = 2, kShortServer
 }
 namespace server_res {
 inline constexpr std::uint16_t kShortServerId = 0, kLifetime = 1, kDefaultPmin = 2,
-                               kDefaultPmax = 3, kDisable = 4, kNotificationStoring = 6,
-                               kBinding = 7, kUpdateTrigger = 8, kBootstrapTrigger = 9,
-                               kBootstrapOnFailure = 16, kRetryCount = 17, kRetryTimer = 18,
-                               kSequenceDelay = 19, kSequenceRetryCount = 20, kMuteSend = 23;
+                               kDefaultPmax = 3, kDisable = 4, kDisableTimeout = 5,
+                               kNotificationStoring = 6, kBinding = 7, kUpdateTrigger = 8,
+                               kBootstrapTrigger = 9, kBootstrapOnFailure = 16, kRetryCount = 17,
+                               kRetryTimer = 18, kSequenceDelay = 19, kSequenceRetryCount = 20,
+                               kMuteSend = 23;
 }
 
 // One usable Server Account: a Security instance (not the Bootstrap-Server's) and the
@@ -88,6 +89,12 @@ class DataModel {
   // after inheritance and the Server object's defaults.
   lwm2m::Attributes effective_attributes(std::uint16_t ssid, const lwm2m::Path& path) const;
   void forget_attributes(std::uint16_t ssid) { attributes_.erase(ssid); }
+
+  // Unbootstrapping (Core TS 1.2 5.2.5) after server `ssid` lost its Security instance: its
+  // Server instance goes; in each ACL instance its entry goes, and where it was the owner the
+  // server with the highest Write+Delete rights becomes the owner, or, when no other server
+  // has an entry, the object instance only it could reach goes with its ACL instance.
+  void unbootstrap(std::uint16_t ssid);
 
  private:
   lwm2m::DownlinkResponse read_op(const lwm2m::DownlinkRequest& r, const Requester& who) const;

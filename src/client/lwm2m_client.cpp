@@ -102,6 +102,7 @@ struct Lwm2mClient::Observation {
 
 struct Lwm2mClient::BootstrapRun {
   Instant deadline;
+  bool account_rewritten = false;  // the Bootstrap-Server wrote a new account for itself
 };
 
 Lwm2mClient::Lwm2mClient(ClientConfig config, Clock& clock, DataModel& data)
@@ -165,17 +166,21 @@ void Lwm2mClient::start() {
 }
 
 void Lwm2mClient::sync_sessions() {
-  const auto accounts = data_.server_accounts();
+  auto accounts = data_.server_accounts();
   std::erase_if(sessions_, [&](const auto& e) {
+    auto same = [&](const ServerAccount& a) { return a.ssid == e.first; };
+    const bool exists = std::any_of(accounts.begin(), accounts.end(), same);
     const bool kept = std::any_of(accounts.begin(), accounts.end(), [&](const ServerAccount& a) {
-      return a.ssid == e.first && a.uri == e.second->account.uri;
+      return same(a) && a.uri == e.second->account.uri;
     });
     if (!kept) {
       std::erase_if(observations_, [&](const auto& o) { return o->ssid == e.first; });
       data_.forget_attributes(e.first);
     }
+    if (!exists) data_.unbootstrap(e.first);  // Core TS 5.2.5
     return !kept;
   });
+  accounts = data_.server_accounts();
   for (const auto& a : accounts) {
     auto& s = sessions_[a.ssid];
     if (!s) {
@@ -416,7 +421,18 @@ void Lwm2mClient::apply_pack(const Message& m) {
   bootstrap_done(static_cast<bool>(ok), ok ? "from a Bootstrap-Pack" : ok.error().reason);
 }
 
+void Lwm2mClient::purge_bootstrap_account() {
+  purge_at_.reset();
+  auto account = data_.bootstrap_account();
+  Object* security = data_.find(oid::kSecurity);
+  if (!account || security == nullptr) return;
+  (void)security->remove(account->security_instance);
+  bootstrap_route_.reset();
+  emit(ClientEvent::Kind::kAccountsChanged, 0, "Bootstrap-Server Account purged (seed 001)");
+}
+
 void Lwm2mClient::bootstrap_done(bool ok, const std::string& why) {
+  const bool rewritten = bootstrap_ && bootstrap_->account_rewritten;
   bootstrap_.reset();
   if (!ok) {
     ++bootstrap_attempts_;
@@ -428,6 +444,16 @@ void Lwm2mClient::bootstrap_done(bool ok, const std::string& why) {
   }
   bootstrap_attempts_ = 0;
   emit(ClientEvent::Kind::kBootstrapped, 0, why);
+  if (auto account = data_.bootstrap_account()) {
+    const auto timeout =
+        data_.value(Path{oid::kSecurity, account->security_instance, security::kAccountTimeout});
+    const double seconds_left = timeout && timeout->as_number() ? *timeout->as_number() : 0;
+    if (seconds_left > 0) {
+      purge_at_ = clock_.now() + seconds(seconds_left);
+    } else if (!config_.bootstrap_keys_persistent && !rewritten) {
+      purge_bootstrap_account();
+    }
+  }
   emit(ClientEvent::Kind::kAccountsChanged, 0, "bootstrap");
   started_ = true;
   sync_sessions();
@@ -443,6 +469,12 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
   Session* session = nullptr;
   for (auto& [ssid, s] : sessions_) {
     if (s->route.transport == &t && s->route.peer == peer) session = s.get();
+  }
+  if (session == nullptr && !bootstrap_route_) {
+    // Server-initiated bootstrap may come at any time from the Bootstrap-Server's address.
+    if (auto account = data_.bootstrap_account()) {
+      if (auto route = route_for(account->uri)) bootstrap_route_ = *route;
+    }
   }
   const bool from_bootstrap = session == nullptr && bootstrap_route_ &&
                               bootstrap_route_->transport == &t && bootstrap_route_->peer == peer;
@@ -525,6 +557,13 @@ void Lwm2mClient::after_operation(const DownlinkRequest& r, const DownlinkRespon
   if (changes && (r.path.is_root() || is_account_object(r.path.object_id()))) {
     emit(ClientEvent::Kind::kAccountsChanged, ssid, r.path.to_string());
   }
+  if (r.op == Operation::kBootstrapWrite && bootstrap_ && r.path.object_id() == oid::kSecurity) {
+    for (const auto& rec : r.content.records()) {
+      if (rec.path.resource_id() == security::kBootstrap && rec.value == Value(true)) {
+        bootstrap_->account_rewritten = true;
+      }
+    }
+  }
   if (r.op != Operation::kExecute || r.path.object_id() != oid::kServer) return;
   for (auto& [id, s] : sessions_) {
     if (s->account.server_instance != r.path.instance_id()) continue;
@@ -532,8 +571,28 @@ void Lwm2mClient::after_operation(const DownlinkRequest& r, const DownlinkRespon
       s->update_requested = true;  // Registration Update Trigger
     } else if (r.path.resource_id() == server_res::kBootstrapTrigger) {
       bootstrap_retry_at_ = clock_.now();  // Bootstrap-Request Trigger
+    } else if (r.path.resource_id() == server_res::kDisable) {
+      disable(*s);
     }
   }
+}
+
+// Core TS E.2 (Disable, /1/x/4): de-register, stay away for the Disable Timeout (/1/x/5,
+// default a day), then register again.
+void Lwm2mClient::disable(Session& s) {
+  const double away = server_value(s, server_res::kDisableTimeout).value_or(86400);
+  if (s.state == State::kRegistered && !s.location.empty()) {
+    const std::uint16_t ssid = s.account.ssid;
+    request(s.route, cb::encode_deregister({s.location}), [this, ssid](Result<Message> r) {
+      emit(ClientEvent::Kind::kDeregistered, ssid,
+           "disabled; " + (r ? r->code.describe() : "no answer"));
+    });
+  }
+  s.location.clear();
+  s.state = State::kIdle;
+  s.update_requested = false;
+  s.wake = clock_.now() + seconds(away);
+  std::erase_if(observations_, [&](const auto& o) { return o->ssid == s.account.ssid; });
 }
 
 // --- observations (Core TS 6.4.1, 5.1.2) ---------------------------------------------
@@ -687,6 +746,23 @@ void Lwm2mClient::send(std::uint16_t ssid, std::vector<Path> paths,
   });
 }
 
+void Lwm2mClient::fetch(const std::string& uri, std::function<void(Result<Bytes>)> done) {
+  auto parsed = coap::parse_uri(uri);
+  if (!parsed) return done(fail("invalid URI: " + parsed.error().reason));
+  if (parsed->is_secure()) return done(fail("unsupported protocol: " + uri));
+  auto route = route_for(uri);
+  if (!route) return done(fail("unsupported protocol: " + route.error().reason));
+  Message get = coap::make_request(codes::kGet, "/");
+  get.options.remove(coap::option::kUriPath);
+  parsed->apply_to(get);
+  request(*route, std::move(get), [done = std::move(done)](Result<Message> r) {
+    if (!r) return done(fail("no answer: " + r.error().reason));
+    if (r->code == codes::kNotFound) return done(fail("invalid URI: nothing there (4.04)"));
+    if (r->code != codes::kContent) return done(fail("answered " + r->code.describe()));
+    done(std::move(r->payload));
+  });
+}
+
 // --- time -------------------------------------------------------------------------------
 
 std::optional<Instant> Lwm2mClient::next_deadline() const {
@@ -697,6 +773,7 @@ std::optional<Instant> Lwm2mClient::next_deadline() const {
   if (changes_pending_) consider(clock_.now());
   if (bootstrap_) consider(bootstrap_->deadline);
   consider(bootstrap_retry_at_);
+  consider(purge_at_);
   for (const auto& [id, s] : sessions_) {
     consider(s->wake);
     if (s->update_requested && !s->in_flight) consider(clock_.now());
@@ -711,6 +788,7 @@ std::optional<Instant> Lwm2mClient::next_deadline() const {
 void Lwm2mClient::on_timer() {
   const Instant now = clock_.now();
   if (bootstrap_retry_at_ && *bootstrap_retry_at_ <= now) bootstrap();
+  if (purge_at_ && *purge_at_ <= now) purge_bootstrap_account();
   if (bootstrap_ && bootstrap_->deadline <= now)
     bootstrap_done(false, "no Bootstrap-Finish in time");
   if (changes_pending_) {

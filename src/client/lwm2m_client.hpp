@@ -37,6 +37,11 @@ struct ClientConfig {
   Duration awake_window{93'000};
   // Notifications stored per observation while asleep, when hqmax does not say.
   std::size_t stored_notifications = 16;
+  // Seed 001: whether the factory Bootstrap-Server Account holds persistent keys. When it
+  // does not, and the Bootstrap-Server did not replace it, it is purged after a successful
+  // bootstrap (after its Account Timeout /0/x/12 when set, else at once). A set timeout
+  // purges any account (Core TS E.1).
+  bool bootstrap_keys_persistent = true;
 };
 
 struct ClientEvent {
@@ -88,6 +93,11 @@ class Lwm2mClient {
             std::function<void(Result<lwm2m::Status>)> done,
             lwm2m::format::ContentFormat format = lwm2m::format::ContentFormat::kSenmlCbor);
 
+  // GETs `uri` (coap:// or coap+tcp://, block-wise to the end) through the attached
+  // transports: the pull of a Firmware Update Package URI. Failures start with "invalid URI",
+  // "unsupported protocol", or say what else went wrong.
+  void fetch(const std::string& uri, std::function<void(Result<Bytes>)> done);
+
   void on_timer();
   std::optional<Instant> next_deadline() const;
 
@@ -133,6 +143,8 @@ class Lwm2mClient {
 
   // Bootstrap.
   void bootstrap_done(bool ok, const std::string& why);
+  void purge_bootstrap_account();
+  void disable(Session& s);
   void apply_pack(const coap::Message& m);
 
   // Observations.
@@ -150,6 +162,7 @@ class Lwm2mClient {
   std::unique_ptr<BootstrapRun> bootstrap_;
   std::optional<Route> bootstrap_route_;
   std::optional<Instant> bootstrap_retry_at_;
+  std::optional<Instant> purge_at_;  // seed 001: when the Bootstrap-Server Account goes
   int bootstrap_attempts_ = 0;
   std::vector<std::unique_ptr<Observation>> observations_;
   bool changes_pending_ = false;

@@ -8,6 +8,7 @@
 #include "bootstrap/store/memory/memory_bootstrap_store.hpp"
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
+#include "client/objects/firmware_object.hpp"
 #include "client/objects/temperature_object.hpp"
 #include "server/server_fixture.hpp"
 
@@ -41,6 +42,18 @@ struct ClientHarness {
     auto light = std::make_unique<DataObject>(3311);  // instances come and go by Create
     lights = light.get();
     (void)data.add(std::move(light));
+    auto fw = std::make_unique<FirmwareObject>(
+        [this](const std::string& uri, std::function<void(FirmwareObject::Download)> done) {
+          client.fetch(uri, [done = std::move(done)](Result<Bytes> r) {
+            done(FirmwareObject::download_from(std::move(r)));
+          });
+        },
+        [this](const Bytes& package) -> Result<Ok> {
+          installed = package;
+          return Ok{};
+        });
+    firmware = fw.get();
+    (void)data.add(std::move(fw));
     client.attach(transport, "coap");
     client.set_event_handler([this](const ClientEvent& e) { events.push_back(e); });
     net.add_timer_source(
@@ -83,6 +96,8 @@ struct ClientHarness {
   DeviceObject& device;
   TemperatureObject* temperature = nullptr;
   DataObject* lights = nullptr;
+  FirmwareObject* firmware = nullptr;
+  Bytes installed;  // what the firmware installer was given
   Lwm2mClient client;
   std::vector<ClientEvent> events;
 };

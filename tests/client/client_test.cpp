@@ -419,5 +419,167 @@ TEST(Client, QueueModeSleepsStoresAndFlushesOnWake) {
   EXPECT_FALSE(c.client.asleep(101));
 }
 
+// Firmware Update (Core TS E.6): a package pushed block-wise, then one pulled from a URI,
+// each installed by Execute Update; the state and result follow the state machine.
+TEST(Client, FirmwareUpdateByPushAndByPull) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  // A file server at address 4 holding a 5000-byte package (Block2 on the way out).
+  coap::sim::Node files(coap::EndpointConfig{}, 44);
+  n.net.add(4, files);
+  Bytes image(5000);
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<std::uint8_t>(i * 7);
+  files.endpoint.set_request_handler([&](coap::PeerId, const Message& m, coap::Responder r) {
+    Message answer;
+    answer.token = m.token;
+    answer.code = m.path() == "/fw.bin" ? codes::kContent : codes::kNotFound;
+    if (answer.code == codes::kContent) answer.payload = image;
+    r.respond(std::move(answer), n.net.now());
+  });
+  ClientHarness c(n.net, config_for("fw"));
+  c.add_server(101, kServerUri);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("fw") != nullptr; }, Duration{10'000}));
+  auto state = [&] {
+    auto r = call(n.net, server.server, "fw", op(Operation::kRead, Path{5, 0, 3}));
+    const auto* v = r.response ? r.response->content.find_value(Path{5, 0, 3}) : nullptr;
+    return v != nullptr ? v->as_number().value_or(-1) : -1;
+  };
+  EXPECT_EQ(state(), 0);
+
+  // Push: 3000 bytes go out in Block1 blocks of 1024.
+  Bytes pushed(3000, 0x5a);
+  auto w = op(Operation::kWrite, Path{5, 0, 0});
+  w.format = ContentFormat::kOpaque;
+  (void)w.content.set(Path{5, 0, 0}, Value(pushed));
+  ASSERT_EQ(code_of(call(n.net, server.server, "fw", w)), codes::kChanged);
+  EXPECT_EQ(state(), 2);  // Downloaded
+  EXPECT_EQ(code_of(call(n.net, server.server, "fw", op(Operation::kExecute, Path{5, 0, 2}))),
+            codes::kChanged);
+  EXPECT_EQ(c.installed, pushed);
+  EXPECT_EQ(state(), 0);
+  EXPECT_EQ(c.firmware->result(), FirmwareObject::UpdateResult::kSuccess);
+  // Update with nothing downloaded is not allowed.
+  EXPECT_EQ(code_of(call(n.net, server.server, "fw", op(Operation::kExecute, Path{5, 0, 2}))),
+            codes::kMethodNotAllowed);
+
+  // Pull: the client fetches the URI through its own CoAP endpoint.
+  auto pull = op(Operation::kWrite, Path{5, 0, 1});
+  pull.format = ContentFormat::kText;
+  (void)pull.content.set(Path{5, 0, 1}, Value("coap://10.0.0.1:4/fw.bin"));
+  ASSERT_EQ(code_of(call(n.net, server.server, "fw", pull)), codes::kChanged);
+  n.net.run_for(Duration{5'000});
+  EXPECT_EQ(state(), 2);
+  EXPECT_EQ(code_of(call(n.net, server.server, "fw", op(Operation::kExecute, Path{5, 0, 2}))),
+            codes::kChanged);
+  EXPECT_EQ(c.installed, image);
+
+  // A URI with nothing behind it: back to Idle with result 7 (invalid URI); coaps is not
+  // supported before Step 5: result 9.
+  (void)pull.content.set(Path{5, 0, 1}, Value("coap://10.0.0.1:4/missing"));
+  ASSERT_EQ(code_of(call(n.net, server.server, "fw", pull)), codes::kChanged);
+  n.net.run_for(Duration{5'000});
+  EXPECT_EQ(state(), 0);
+  EXPECT_EQ(c.firmware->result(), FirmwareObject::UpdateResult::kInvalidUri);
+  (void)pull.content.set(Path{5, 0, 1}, Value("coaps://10.0.0.1:4/fw.bin"));
+  ASSERT_EQ(code_of(call(n.net, server.server, "fw", pull)), codes::kChanged);
+  EXPECT_EQ(c.firmware->result(), FirmwareObject::UpdateResult::kUnsupportedProtocol);
+}
+
+// Core TS 5.2.5: when the Bootstrap-Server removes a server's Security instance, what only
+// that server could reach goes, and ownership passes to the server with most rights.
+TEST(Client, UnbootstrappingRemovesWhatOnlyTheLostServerReached) {
+  Network n;
+  RawServer first(n.net, 1);
+  RawServer second(n.net, 3);
+  RawServer bs(n.net, kBootstrapAddress);
+  ClientHarness c(n.net, config_for("unbs"));
+  c.add_server(101, kServerUri, 300, 0);
+  c.add_server(102, "coap://10.0.0.1:3", 300, 1);
+  c.add_bootstrap_server(kBootstrapUri);
+  (void)c.data.put(Path{3311, 0, 5850}, Value(true));
+  (void)c.data.put(Path{3311, 1, 5850}, Value(false));
+  // /3311/0: owned by 102, nobody else has an entry. /3311/1: owned by 102, 101 may write.
+  (void)c.data.put(Path{2, 0, 0}, Value(std::int64_t{3311}));
+  (void)c.data.put(Path{2, 0, 1}, Value(std::int64_t{0}));
+  (void)c.data.put(Path{2, 0, 2, 102}, Value(std::int64_t{15}));
+  (void)c.data.put(Path{2, 0, 3}, Value(std::int64_t{102}));
+  (void)c.data.put(Path{2, 1, 0}, Value(std::int64_t{3311}));
+  (void)c.data.put(Path{2, 1, 1}, Value(std::int64_t{1}));
+  (void)c.data.put(Path{2, 1, 2, 102}, Value(std::int64_t{15}));
+  (void)c.data.put(Path{2, 1, 2, 101}, Value(std::int64_t{3}));
+  (void)c.data.put(Path{2, 1, 3}, Value(std::int64_t{102}));
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(102), Lwm2mClient::State::kRegistered);
+
+  EXPECT_EQ(bs.ask(req(codes::kDelete, "/0/1")).code, codes::kDeleted);
+  EXPECT_EQ(bs.ask(req(codes::kPost, "/bs")).code, codes::kChanged);
+  n.net.run_for(Duration{1'000});
+  EXPECT_FALSE(c.client.state(102).has_value());
+  EXPECT_FALSE(c.data.exists(Path{1, 1}));     // its Server instance
+  EXPECT_FALSE(c.data.exists(Path{3311, 0}));  // only it could reach this
+  EXPECT_FALSE(c.data.exists(Path{2, 0}));
+  EXPECT_TRUE(c.data.exists(Path{3311, 1}));
+  EXPECT_EQ(c.data.value(Path{2, 1, 3}), Value(std::int64_t{101}));  // the new owner
+  EXPECT_FALSE(c.data.exists(Path{2, 1, 2, 102}));
+  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+}
+
+// Seed 001: a factory Bootstrap-Server Account with non-persistent keys is purged after a
+// successful bootstrap, at once or after its Account Timeout; a persistent one stays.
+TEST(Client, BootstrapAccountPurgeFollowsSeed001) {
+  const std::string config = R"({
+    "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
+                       "shortServerId": 101}},
+    "servers": {"1": {"shortServerId": 101, "lifetime": 300}}})";
+  for (int variant = 0; variant < 3; ++variant) {
+    SCOPED_TRACE(variant);
+    Network n;
+    ServerHarness server(n.net, n.store);
+    BootstrapHarness bs(n.net);
+    bs.configure("purge", config);
+    ClientConfig cc = config_for("purge");
+    cc.bootstrap_keys_persistent = variant == 0;
+    ClientHarness c(n.net, cc);
+    c.add_bootstrap_server(kBootstrapUri);
+    if (variant == 2) (void)c.data.put(Path{0, 9, 12}, Value(std::int64_t{60}));
+    c.client.start();
+    ASSERT_TRUE(
+        n.net.run_until([&] { return server.server.find("purge") != nullptr; }, Duration{30'000}));
+    if (variant == 0) {
+      n.net.run_for(Duration{120'000});
+      EXPECT_TRUE(c.data.bootstrap_account().has_value());
+    } else if (variant == 1) {
+      EXPECT_FALSE(c.data.bootstrap_account().has_value());
+    } else {
+      EXPECT_TRUE(c.data.bootstrap_account().has_value());
+      n.net.run_for(Duration{61'000});
+      EXPECT_FALSE(c.data.bootstrap_account().has_value());
+    }
+  }
+}
+
+// Core TS E.2: Disable de-registers for the Disable Timeout, then the client registers again.
+TEST(Client, DisableDeregistersForTheDisableTimeout) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("off"));
+  c.add_server(101, kServerUri);
+  (void)c.data.put(Path{1, 0, 5}, Value(std::int64_t{30}));
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("off") != nullptr; }, Duration{10'000}));
+  EXPECT_EQ(code_of(call(n.net, server.server, "off", op(Operation::kExecute, Path{1, 0, 4}))),
+            codes::kChanged);
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(server.server.find("off"), nullptr);
+  n.net.run_for(Duration{25'000});
+  EXPECT_EQ(server.server.find("off"), nullptr);
+  n.net.run_for(Duration{10'000});
+  EXPECT_NE(server.server.find("off"), nullptr);
+}
+
 }  // namespace
 }  // namespace tether::client
