@@ -581,5 +581,75 @@ TEST(Client, DisableDeregistersForTheDisableTimeout) {
   EXPECT_NE(server.server.find("off"), nullptr);
 }
 
+// Transport TS 6.4.4, the Write-Attributes examples on the Battery Level (/3/0/9), as
+// notifications seen by our server: for each (old, new) pair an observation starts at the
+// old value, the value moves to the new one, and a notification follows or does not.
+TEST(Client, WriteAttributesExamplesOf644) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("battery"));
+  c.add_server(101, kServerUri);
+  c.device.set(Path{3, 0, 9}, Value(std::int64_t{50}));
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("battery") != nullptr; }, Duration{10'000}));
+  const Path battery{3, 0, 9};
+  auto write_attributes = [&](Path p, std::vector<std::string> a) {
+    auto wa = op(Operation::kWriteAttributes, p);
+    wa.attributes = std::move(a);
+    return code_of(call(n.net, server.server, "battery", wa));
+  };
+  auto notified = [&](std::int64_t old_value, std::int64_t new_value) {
+    c.device.set(battery, Value(old_value));
+    n.net.run_for(Duration{100});
+    auto observed = call(n.net, server.server, "battery", op(Operation::kObserve, battery));
+    EXPECT_EQ(code_of(observed), codes::kContent);
+    const auto before = server_events(server, ServerEvent::Kind::kNotification);
+    c.device.set(battery, Value(new_value));
+    n.net.run_for(Duration{500});
+    const bool any = server_events(server, ServerEvent::Kind::kNotification) > before;
+    server.server.cancel_observation(observed.observation_id, true);
+    n.net.run_for(Duration{500});
+    return any;
+  };
+
+  // Example 4: gt=45&st=10.
+  ASSERT_EQ(write_attributes(battery, {"gt=45", "st=10"}), codes::kChanged);
+  EXPECT_TRUE(notified(45, 50));   // gt
+  EXPECT_TRUE(notified(38, 49));   // gt and st
+  EXPECT_TRUE(notified(48, 42));   // gt
+  EXPECT_FALSE(notified(48, 55));  // neither
+  // Example 5: lt=20&gt=85&st=10.
+  ASSERT_EQ(write_attributes(battery, {"lt=20", "gt=85"}), codes::kChanged);
+  EXPECT_TRUE(notified(75, 90));   // gt and st
+  EXPECT_TRUE(notified(50, 10));   // lt and st
+  EXPECT_TRUE(notified(87, 99));   // st
+  EXPECT_TRUE(notified(17, 24));   // lt
+  EXPECT_FALSE(notified(17, 12));  // neither
+
+  // Examples 1 to 3: pmin at the instance applies to its resources; at the resource it wins;
+  // unset there, the instance's applies again.
+  ASSERT_EQ(write_attributes(battery, {"gt", "lt", "st"}), codes::kChanged);
+  ASSERT_EQ(write_attributes(Path{3, 0}, {"pmin=10"}), codes::kChanged);
+  EXPECT_EQ(c.data.effective_attributes(101, battery).get(lwm2m::Attribute::kPmin), 10.0);
+  ASSERT_EQ(write_attributes(battery, {"pmin=1"}), codes::kChanged);
+  EXPECT_EQ(c.data.effective_attributes(101, battery).get(lwm2m::Attribute::kPmin), 1.0);
+  ASSERT_EQ(write_attributes(battery, {"pmin"}), codes::kChanged);
+  EXPECT_EQ(c.data.effective_attributes(101, battery).get(lwm2m::Attribute::kPmin), 10.0);
+  // With nothing attached, the Server object's Default Minimum Period (/1/x/2) applies.
+  ASSERT_EQ(write_attributes(Path{3, 0}, {"pmin"}), codes::kChanged);
+  (void)c.data.put(Path{1, 0, 2}, Value(std::int64_t{7}));
+  EXPECT_EQ(c.data.effective_attributes(101, battery).get(lwm2m::Attribute::kPmin), 7.0);
+  // Under pmin=7 a change is held until 7 s after the last notification.
+  auto observed = call(n.net, server.server, "battery", op(Operation::kObserve, battery));
+  const auto before = server_events(server, ServerEvent::Kind::kNotification);
+  c.device.set(battery, Value(std::int64_t{3}));
+  n.net.run_for(Duration{6'000});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), before);
+  n.net.run_for(Duration{1'500});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), before + 1);
+  EXPECT_FALSE(observed.observation_id.empty());
+}
+
 }  // namespace
 }  // namespace tether::client
