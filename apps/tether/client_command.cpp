@@ -190,8 +190,8 @@ int client_command(const std::vector<std::string>& args) {
                  std::function<void(client::FirmwareObject::Download)> done) {
         if (fetcher == nullptr)
           return done({{}, client::FirmwareObject::UpdateResult::kConnectionLost});
-        fetcher->fetch(uri, [done = std::move(done)](Result<Bytes> r) {
-          done(client::FirmwareObject::download_from(std::move(r)));
+        fetcher->fetch(uri, [done = std::move(done)](Result<Bytes> fetched) {
+          done(client::FirmwareObject::download_from(std::move(fetched)));
         });
       },
       [&firmware_file](const Bytes& package) -> Result<Ok> {

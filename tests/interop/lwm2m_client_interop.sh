@@ -5,12 +5,14 @@
 # server by address). Usage: lwm2m_client_interop.sh TETHER_BINARY SCENARIO
 # Scenarios: operations (Read, Write, Discover, Execute, Write-Attributes and the codes of
 # Table 6.7-3), observe (notifications of the moving temperature), stranger (4.01 for a
-# peer that is no server of the client).
+# peer that is no server of the client), firmware-pull (a Package URI served by libcoap's
+# coap-server, fetched block-wise, then installed by Execute Update).
 set -euo pipefail
 
 tether="$1"
 scenario="$2"
 client=$(command -v coap-client-notls || command -v coap-client)
+coap_server=$(command -v coap-server-notls || command -v coap-server)
 source "$(dirname "$0")/common.sh"
 
 fail() {
@@ -43,7 +45,7 @@ expect() {
 }
 
 "$tether" client --endpoint interop --server "coap://127.0.0.1:$server_port" --port "$device_port" \
-  >"$work/client.log" 2>&1 &
+  --state "$work/state.json" >"$work/client.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 50); do grep -q 'event=start' "$work/client.log" && break; sleep 0.1; done
 
@@ -84,6 +86,28 @@ case "$scenario" in
     ;;
   stranger)
     expect 4.01 "a request from a peer that is no server" -p "$(free_port)" get /3/0/0
+    ;;
+  firmware-pull)
+    files_port=$(free_port)
+    "$coap_server" -A 127.0.0.1 -p "$files_port" -d 10 >"$work/coap-server.log" 2>&1 &
+    pids+=("$!")
+    head -c 20000 /dev/urandom >"$work/image.bin"
+    for _ in $(seq 1 50); do
+      timeout 20 "$client" -B 5 -m put -b 512 -f "$work/image.bin" \
+        "coap://127.0.0.1:$files_port/fw.bin" >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    expect 2.04 "set the Package URI" put /5/0/1 -t 0 -e "coap://127.0.0.1:$files_port/fw.bin"
+    for _ in $(seq 1 100); do
+      ask get /5/0/3 >/dev/null
+      [ "$(cat "$work/out")" = 2 ] && break
+      sleep 0.1
+    done
+    [ "$(cat "$work/out")" = 2 ] || fail "state is not Downloaded: $(cat "$work/out")"
+    expect 2.04 "execute Update" post /5/0/2
+    cmp "$work/image.bin" "$work/state.json.firmware.bin" || fail "the installed image differs"
+    expect 2.05 "read the result" get /5/0/5
+    [ "$(cat "$work/out")" = 1 ] || fail "Update Result is not 1: $(cat "$work/out")"
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
