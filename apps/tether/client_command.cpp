@@ -3,6 +3,7 @@
 // operations, reports a simulated temperature that moves, and keeps its accounts in a
 // state file written atomically. Settings come as flags or a JSON --config file; the
 // file may also carry a factory configuration in the bootstrap configuration's shape.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,7 @@ struct ClientSettings {
   std::string bootstrap_uri;
   std::uint32_t lifetime = 300;
   std::string state_file;
+  std::string models;  // a folder of OMA XML object definitions
   std::uint16_t port = 0;
   bool quiet = false;
   json factory = json::object();  // object sections
@@ -57,6 +59,8 @@ void apply_setting(ClientSettings& s, const std::string& key, const json& v) {
     s.config.queue_mode = v.get<bool>();
   } else if (key == "state") {
     s.state_file = text();
+  } else if (key == "models") {
+    s.models = text();
   } else if (key == "port" && v.is_number_unsigned()) {
     s.port = v.get<std::uint16_t>();
   } else if (key == "lwm2m") {
@@ -118,13 +122,14 @@ void usage() {
   std::fputs(
       "usage: tether client --endpoint NAME (--server URI | --bootstrap URI)\n"
       "                     [--lifetime S] [--queue] [--state FILE] [--config FILE]\n"
-      "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [-q]\n"
+      "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [--models DIR] [-q]\n"
       "  --server URI     register with this server (coap:// or coap+tcp://)\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
       "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"
       "  --port N         local UDP port (default: any)\n"
+      "  --models DIR     OMA XML object definitions; their objects hold plain data\n"
       "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n",
       stdout);
 }
@@ -147,6 +152,8 @@ int client_command(const std::vector<std::string>& args) {
       s.config.queue_mode = true;
     } else if (r.is("--state")) {
       s.state_file = r.value();
+    } else if (r.is("--models")) {
+      s.models = r.value();
     } else if (r.is("--config", "-c")) {
       read_settings_file(r.value(),
                          [&](const std::string& k, const json& v) { apply_setting(s, k, v); });
@@ -170,6 +177,15 @@ int client_command(const std::vector<std::string>& args) {
   SystemRandom random;
   SystemClock clock;
   auto models = lwm2m::model::ObjectRegistry::with_builtin();
+  std::vector<std::uint16_t> custom;
+  if (!s.models.empty()) {
+    auto before = models.all();
+    auto loaded = models.load_directory(s.models);
+    if (!loaded) throw std::invalid_argument(loaded.error().reason);
+    for (const auto* def : models.all()) {
+      if (std::find(before.begin(), before.end(), def) == before.end()) custom.push_back(def->id);
+    }
+  }
   client::DataModel data(models);
   client::DeviceInfo info;
   info.serial = s.config.endpoint;
@@ -180,6 +196,11 @@ int client_command(const std::vector<std::string>& args) {
   // Light Control (3311): instances come and go by the servers' Create and Delete.
   (void)data.add(std::make_unique<client::DataObject>(3311));
   (void)data.add(std::make_unique<client::ConnectivityObject>());
+  // Objects defined only by --models hold plain data: the factory configuration's
+  // "objects" section fills them, servers read, write, create and delete instances.
+  for (auto id : custom) {
+    if (data.find(id) == nullptr) (void)data.add(std::make_unique<client::DataObject>(id));
+  }
   // Firmware Update: a package pulled from its URI through the client's own transports; an
   // installed package is kept next to the state file (a real device would flash it).
   client::Lwm2mClient* fetcher = nullptr;

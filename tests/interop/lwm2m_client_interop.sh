@@ -3,8 +3,8 @@
 # is configured with a server at 127.0.0.1:$server_port, and coap-client sends its requests
 # from that very port (-p), so the client takes them for its server's (NoSec identifies a
 # server by address). Usage: lwm2m_client_interop.sh TETHER_BINARY SCENARIO
-# Scenarios: operations (Read, Write, Discover, Execute, Write-Attributes and the codes of
-# Table 6.7-3), observe (notifications of the moving temperature), stranger (4.01 for a
+# Scenarios: operations (Read, Write, Discover, Execute, Write-Attributes, the codes of
+# Table 6.7-3 and an object defined in XML by --models), observe (notifications of the moving temperature), stranger (4.01 for a
 # peer that is no server of the client), firmware-pull (a Package URI served by libcoap's
 # coap-server, fetched block-wise, then installed by Execute Update).
 set -euo pipefail
@@ -44,8 +44,21 @@ expect() {
   [ "$got" = "$want" ] || fail "$what: expected $want, got '$got': $(cat "$work/coap.out")"
 }
 
+# A device maker's own object, defined in OMA XML and filled by the factory configuration.
+mkdir -p "$work/models"
+cat >"$work/models/33000.xml" <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>Valve</Name><ObjectID>33000</ObjectID>
+<ObjectURN>urn:oma:lwm2m:x:33000</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
+<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>
+<Mandatory>Optional</Mandatory><Resources>
+<Item ID="1"><Name>Label</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units><Description>What it controls.</Description></Item>
+</Resources><Description2></Description2></Object></LWM2M>
+XML
+echo '{"objects": {"/33000/0/1": "garden"}}' >"$work/factory.json"
 "$tether" client --endpoint interop --server "coap://127.0.0.1:$server_port" --port "$device_port" \
-  --state "$work/state.json" >"$work/client.log" 2>&1 &
+  --state "$work/state.json" --models "$work/models" --config "$work/factory.json" \
+  >"$work/client.log" 2>&1 &
 pids+=("$!")
 for _ in $(seq 1 50); do grep -q 'event=start' "$work/client.log" && break; sleep 0.1; done
 
@@ -76,6 +89,9 @@ case "$scenario" in
     expect 4.06 "an Accept the client cannot produce" get /3/0 -A 9999
     expect 4.15 "a body format the client cannot read" put /3/0/14 -t 9999 -e "x"
     expect 4.00 "inconsistent attributes" put "/3303/0/5700?pmin=30&pmax=10"
+    expect 2.05 "read the custom object" get /33000/0/1
+    [ "$(cat "$work/out")" = "garden" ] || fail "custom object: $(cat "$work/out")"
+    expect 2.04 "write it" put /33000/0/1 -t 0 -e "pond"
     ;;
   observe)
     # The temperature moves every 5 s; observe it for 12 s.
