@@ -93,6 +93,7 @@ struct Lwm2mClient::Observation {
   DownlinkRequest request;  // the Observe or Observe-Composite
   lwm2m::Attributes query;  // attributes given with the Observe itself
   Instant last_sent{};
+  Instant last_evaluated{};
   std::optional<Value> last_value;  // single resources: what was last notified
   Bytes last_payload;
   bool dirty = false;
@@ -534,6 +535,7 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
     o->request = *decoded;
     if (auto parsed = lwm2m::parse_update(decoded->attributes)) o->query = parsed->set;
     o->last_sent = clock_.now();
+    o->last_evaluated = clock_.now();
     o->last_payload = payload;
     if (decoded->path.depth() >= 3) {
       if (const auto* v = answer.content.find_value(decoded->path)) o->last_value = *v;
@@ -627,6 +629,14 @@ void Lwm2mClient::evaluate(Observation& o, bool forced) {
     if (auto v = o.query.get(a)) attrs.set(a, *v);
   }
   const Instant now = clock_.now();
+  // epmin: values are not looked at more often than this; a change waits for it.
+  const auto epmin = attrs.get(lwm2m::Attribute::kEpmin);
+  if (!forced && epmin && now < o.last_evaluated + seconds(*epmin)) {
+    const Instant at = o.last_evaluated + seconds(*epmin);
+    if (!o.due || at < *o.due) o.due = at;
+    return;
+  }
+  o.last_evaluated = now;
   const double elapsed = std::chrono::duration<double>(now - o.last_sent).count();
   auto content = observed_content(o);
   if (!content) return;
@@ -672,6 +682,12 @@ void Lwm2mClient::evaluate(Observation& o, bool forced) {
     const Instant at = o.last_sent + seconds(*pmax);
     if (!o.due || at < *o.due) o.due = at;
   }
+  // epmax: look again at least this often, for values that change without telling
+  // (computed on read, like the current time).
+  if (const auto epmax = attrs.get(lwm2m::Attribute::kEpmax); epmax && *epmax > 0) {
+    const Instant at = now + seconds(*epmax);
+    if (!o.due || at < *o.due) o.due = at;
+  }
 }
 
 void Lwm2mClient::deliver(Observation& o, Message content) {
@@ -682,7 +698,8 @@ void Lwm2mClient::deliver(Observation& o, Message content) {
     const auto hq =
         data_.effective_attributes(o.ssid, o.request.path).get(lwm2m::Attribute::kHqmax);
     const std::size_t limit = hq ? static_cast<std::size_t>(*hq) : config_.stored_notifications;
-    if (limit == 0) return;
+    // Notification Storing When Disabled or Offline (/1/x/6) false: drop them instead.
+    if (limit == 0 || server_value(*s, server_res::kNotificationStoring) == 0.0) return;
     o.stored.push_back(std::move(content));
     while (o.stored.size() > limit) o.stored.pop_front();
     if (s->state == State::kRegistered) s->update_requested = true;

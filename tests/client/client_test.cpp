@@ -651,5 +651,89 @@ TEST(Client, WriteAttributesExamplesOf644) {
   EXPECT_FALSE(observed.observation_id.empty());
 }
 
+// epmax makes the client look at a value that changes without telling (the current time);
+// epmin keeps it from looking more often than that.
+TEST(Client, EvaluationPeriodsEpminEpmax) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("periods"));
+  c.add_server(101, kServerUri, 3600);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("periods") != nullptr; }, Duration{10'000}));
+  auto notes = [&] { return server_events(server, ServerEvent::Kind::kNotification); };
+  auto clock = op(Operation::kObserve, Path{3, 0, 13});
+  clock.attributes = {"epmax=5"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "periods", clock)), codes::kContent);
+  n.net.run_for(Duration{16'000});
+  EXPECT_EQ(notes(), 3u);  // at 5, 10 and 15 s the time had moved
+
+  auto wa = op(Operation::kWriteAttributes, Path{3303, 0, 5700});
+  wa.attributes = {"epmin=10"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "periods", wa)), codes::kChanged);
+  ASSERT_EQ(
+      code_of(call(n.net, server.server, "periods", op(Operation::kObserve, Path{3303, 0, 5700}))),
+      codes::kContent);
+  const auto before = notes();
+  const auto temperature = [&] {
+    std::size_t n5700 = 0;
+    for (const auto& e : server.events_of(ServerEvent::Kind::kNotification)) {
+      n5700 += e.content && e.content->content.find_value(Path{3303, 0, 5700}) != nullptr;
+    }
+    return n5700;
+  };
+  const auto t0 = temperature();
+  c.temperature->tick(1.0);
+  n.net.run_for(Duration{3'000});
+  c.temperature->tick(1.0);
+  n.net.run_for(Duration{3'000});
+  EXPECT_EQ(temperature(), t0);  // not looked at before 10 s
+  n.net.run_for(Duration{5'000});
+  EXPECT_EQ(temperature(), t0 + 1);  // one look, one notification with the latest value
+  EXPECT_GT(notes(), before);
+}
+
+TEST(Client, QueueModeDropsNotificationsWhenStoringIsOff) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientConfig config = config_for("nostore");
+  config.queue_mode = true;
+  ClientHarness c(n.net, config);
+  c.add_server(101, kServerUri, 3600);
+  (void)c.data.put(Path{1, 0, 6}, Value(false));
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("nostore") != nullptr; }, Duration{10'000}));
+  ASSERT_EQ(
+      code_of(call(n.net, server.server, "nostore", op(Operation::kObserve, Path{3303, 0, 5700}))),
+      codes::kContent);
+  n.net.run_for(Duration{100'000});
+  ASSERT_TRUE(c.client.asleep(101));
+  c.temperature->tick(1.0);
+  n.net.run_for(Duration{2'000});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), 0u);
+  EXPECT_TRUE(c.client.asleep(101));  // nothing stored, nothing to wake for
+}
+
+TEST(Client, BootstrapsFromAPack) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  BootstrapHarness bs(n.net);
+  bs.configure("packed", R"({
+    "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
+                       "shortServerId": 101}},
+    "servers": {"1": {"shortServerId": 101, "lifetime": 90}}})");
+  ClientConfig config = config_for("packed");
+  config.bootstrap_pack = true;
+  ClientHarness c(n.net, config);
+  c.add_bootstrap_server(kBootstrapUri);
+  c.client.start();
+  ASSERT_TRUE(
+      n.net.run_until([&] { return server.server.find("packed") != nullptr; }, Duration{10'000}));
+  EXPECT_EQ(server.server.find("packed")->lifetime, 90u);
+  EXPECT_EQ(bs.bs.metrics().packs, 1u);
+  EXPECT_TRUE(c.data.bootstrap_account().has_value());
+}
+
 }  // namespace
 }  // namespace tether::client
