@@ -84,12 +84,10 @@ BootstrapServer::BootstrapServer(BootstrapServerConfig config, server::Clock& cl
 BootstrapServer::~BootstrapServer() = default;
 
 void BootstrapServer::attach(transport::Transport& transport, std::string name) {
-  auto carrier = std::make_unique<Carrier>(Carrier{&transport, std::move(name)});
-  Carrier* c = carrier.get();
-  carriers_.push_back(std::move(carrier));
-  transport.endpoint().set_request_handler(
-      [this, c](coap::PeerId peer, const Message& request, coap::Responder responder) {
-        handle_request(*c, peer, request, responder);
+  carriers_.attach(
+      transport, std::move(name),
+      [this](Carrier& c, coap::PeerId peer, const Message& request, coap::Responder responder) {
+        handle_request(c, peer, request, responder);
       });
 }
 
@@ -270,17 +268,14 @@ Result<Ok> BootstrapServer::start(const std::string& endpoint,
   std::string where;
   if (address) {
     where = *address;
-    carrier_name = transport.value_or(carriers_.empty() ? "" : carriers_.front()->name);
+    carrier_name = transport.value_or(carriers_.first() ? carriers_.first()->name : "");
   } else if (auto seen = last_seen_.find(endpoint); seen != last_seen_.end()) {
     carrier_name = transport.value_or(seen->second.first);
     where = seen->second.second;
   } else {
     return fail("no address for " + endpoint + ": give one, or let the client speak first");
   }
-  Carrier* carrier = nullptr;
-  for (auto& c : carriers_) {
-    if (c->name == carrier_name) carrier = c.get();
-  }
+  Carrier* carrier = carriers_.find(carrier_name);
   if (carrier == nullptr) return fail("no transport named " + carrier_name);
   auto hp = transport::split_host_port(where);
   if (!hp) return fail("the address is host:port, not " + where);
@@ -538,7 +533,7 @@ void BootstrapServer::emit(const std::string& endpoint, std::string detail,
 }
 
 void BootstrapServer::flush_transports() {
-  for (auto& c : carriers_) c->transport->flush();
+  carriers_.flush();
 }
 
 }  // namespace tether::bootstrap

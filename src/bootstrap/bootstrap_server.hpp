@@ -25,6 +25,7 @@
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/bootstrap_request.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
+#include "server/carrier_set.hpp"
 #include "server/clock.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
@@ -105,10 +106,7 @@ class BootstrapServer {
   std::optional<Instant> next_deadline();
 
  private:
-  struct Carrier {
-    transport::Transport* transport;
-    std::string name;
-  };
+  using Carrier = server::Carrier;
   struct Run;
   struct Timeout {
     std::string endpoint;
@@ -144,7 +142,7 @@ class BootstrapServer {
   const lwm2m::model::ObjectRegistry& models_;
   BootstrapEventHandler on_event_;
   BootstrapMetrics metrics_;
-  std::vector<std::unique_ptr<Carrier>> carriers_;
+  server::CarrierSet carriers_;
   std::map<std::string, BootstrapConfig> configs_;
   std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
   std::map<std::string, BootstrapSession> history_;             // the last ended session

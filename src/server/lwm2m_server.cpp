@@ -132,12 +132,10 @@ Lwm2mServer::Lwm2mServer(ServerConfig config, Clock& clock, Random& random, Serv
 Lwm2mServer::~Lwm2mServer() = default;
 
 void Lwm2mServer::attach(transport::Transport& transport, std::string name) {
-  auto carrier = std::make_unique<Carrier>(Carrier{&transport, std::move(name)});
-  Carrier* c = carrier.get();
-  carriers_.push_back(std::move(carrier));
-  transport.endpoint().set_request_handler(
-      [this, c](coap::PeerId peer, const Message& request, coap::Responder responder) {
-        handle_request(*c, peer, request, responder);
+  carriers_.attach(
+      transport, std::move(name),
+      [this](Carrier& c, coap::PeerId peer, const Message& request, coap::Responder responder) {
+        handle_request(c, peer, request, responder);
       });
 }
 
@@ -373,9 +371,7 @@ Lwm2mServer::Session& Lwm2mServer::session_for(const Registration& r) {
     slot->endpoint = r.endpoint;
     slot->queue_mode = r.queue_mode;
     slot->address = r.address;
-    for (auto& c : carriers_) {
-      if (c->name == r.transport) slot->carrier = c.get();
-    }
+    slot->carrier = carriers_.find(r.transport);
   }
   return *slot;
 }
@@ -826,7 +822,7 @@ void Lwm2mServer::emit(ServerEvent e) {
 }
 
 void Lwm2mServer::flush_transports() {
-  for (auto& c : carriers_) c->transport->flush();
+  carriers_.flush();
 }
 
 }  // namespace tether::server

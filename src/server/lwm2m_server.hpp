@@ -22,6 +22,7 @@
 #include "common/random.hpp"
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
+#include "server/carrier_set.hpp"
 #include "server/clock.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
@@ -138,10 +139,6 @@ class Lwm2mServer {
   struct Session;
   struct Pending;
   struct Observation;
-  struct Carrier {
-    transport::Transport* transport;
-    std::string name;
-  };
   enum class TimerKind : std::uint8_t { kRequestTimeout, kSleep, kStoreFlush };
   struct TimerEntry {
     TimerKind kind;
@@ -185,7 +182,7 @@ class Lwm2mServer {
   RegistrationRegistry registry_;
   EventHandler on_event_;
   ServerMetrics metrics_;
-  std::vector<std::unique_ptr<Carrier>> carriers_;
+  CarrierSet carriers_;
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by endpoint
   // (carrier, peer) -> endpoint, to know who sent an uplink that names no registration.
   std::map<std::pair<const Carrier*, coap::PeerId>, std::string> endpoint_by_peer_;

@@ -1,0 +1,50 @@
+#pragma once
+// The transports a server engine (LwM2M server, bootstrap server) serves on, each under the
+// name stored with what arrives on it ("udp", "tcp"). Attaching routes the transport's
+// requests to the engine with the carrier they came on.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "transport/transport.hpp"
+
+namespace tether::server {
+
+struct Carrier {
+  transport::Transport* transport;
+  std::string name;
+};
+
+class CarrierSet {
+ public:
+  using RequestHandler =
+      std::function<void(Carrier&, coap::PeerId, const coap::Message&, coap::Responder)>;
+
+  Carrier& attach(transport::Transport& transport, std::string name, RequestHandler handler) {
+    carriers_.push_back(std::make_unique<Carrier>(Carrier{&transport, std::move(name)}));
+    Carrier* c = carriers_.back().get();
+    transport.endpoint().set_request_handler(
+        [c, handler = std::move(handler)](coap::PeerId peer, const coap::Message& request,
+                                          coap::Responder responder) {
+          handler(*c, peer, request, responder);
+        });
+    return *c;
+  }
+  Carrier* find(const std::string& name) const {
+    for (const auto& c : carriers_) {
+      if (c->name == name) return c.get();
+    }
+    return nullptr;
+  }
+  Carrier* first() const { return carriers_.empty() ? nullptr : carriers_.front().get(); }
+  // Pushes what every endpoint has queued (after using endpoints outside a transport callback).
+  void flush() const {
+    for (const auto& c : carriers_) c->transport->flush();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Carrier>> carriers_;
+};
+
+}  // namespace tether::server
