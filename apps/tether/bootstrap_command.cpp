@@ -10,94 +10,30 @@
 #include "bootstrap/store/memory/memory_bootstrap_store.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "service_runtime.hpp"
 
 namespace tether::app {
 
 namespace {
-struct BootstrapOptions {
-  std::string bind = "::";
-  std::uint16_t coap_port = 5783;
-  bool udp = true;
-  bool tcp = true;
-  std::string http_host = "0.0.0.0";
-  std::uint16_t http_port = 8081;
-  std::string store = "file";
-  std::string data_dir = "tether-data";
+struct BootstrapOptions : ServiceOptions {
+  BootstrapOptions() {
+    coap_port = 5783;
+    http_port = 8081;
+    store = "file";
+  }
   std::string configs;
-  std::string models;
   std::int64_t step_timeout_ms = 60'000;
-  bool quiet = false;
 };
-
-void apply_config_file(const std::string& file, BootstrapOptions& o) {
-  read_settings_file(file, [&o](const std::string& k, const nlohmann::json& v) {
-    if (k == "bind")
-      o.bind = v.get<std::string>();
-    else if (k == "coapPort")
-      o.coap_port = v.get<std::uint16_t>();
-    else if (k == "udp")
-      o.udp = v.get<bool>();
-    else if (k == "tcp")
-      o.tcp = v.get<bool>();
-    else if (k == "httpHost")
-      o.http_host = v.get<std::string>();
-    else if (k == "httpPort")
-      o.http_port = v.get<std::uint16_t>();
-    else if (k == "store")
-      o.store = v.get<std::string>();
-    else if (k == "dataDir")
-      o.data_dir = v.get<std::string>();
-    else if (k == "configs")
-      o.configs = v.get<std::string>();
-    else if (k == "models")
-      o.models = v.get<std::string>();
-    else if (k == "stepTimeoutMs")
-      o.step_timeout_ms = v.get<std::int64_t>();
-    else
-      throw std::invalid_argument("unknown setting " + k);
-  });
-}
 
 BootstrapOptions parse_options(const std::vector<std::string>& args) {
   BootstrapOptions o;
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--config") apply_config_file(args[i + 1], o);
-  }
-  ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--config")) {
-      r.value();
-    } else if (r.is("--bind")) {
-      o.bind = r.value();
-    } else if (r.is("--coap-port", "-p")) {
-      o.coap_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
-    } else if (r.is("--udp-only")) {
-      o.tcp = false;
-    } else if (r.is("--tcp-only")) {
-      o.udp = false;
-    } else if (r.is("--http-host")) {
-      o.http_host = r.value();
-    } else if (r.is("--http-port")) {
-      o.http_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
-    } else if (r.is("--store")) {
-      o.store = r.value();
-    } else if (r.is("--data-dir")) {
-      o.data_dir = r.value();
-    } else if (r.is("--configs")) {
-      o.configs = r.value();
-    } else if (r.is("--models")) {
-      o.models = r.value();
-    } else if (r.is("--step-timeout-ms")) {
-      o.step_timeout_ms = static_cast<std::int64_t>(parse_number(r.value(), 86'400'000));
-    } else if (r.is("--quiet", "-q")) {
-      o.quiet = true;
-    } else {
-      throw std::invalid_argument("unknown option " + r.current() +
-                                  " (see tether bootstrap --help)");
-    }
-  }
+  OptionTable table("bootstrap");
+  add_service_options(table, o);
+  table.text("--configs", "configs", o.configs)
+      .number("--step-timeout-ms", "stepTimeoutMs", o.step_timeout_ms, 86'400'000);
+  table.parse(args);
   if (o.store != "file" && o.store != "memory") {
     throw std::invalid_argument("--store is file or memory");
   }

@@ -19,6 +19,7 @@
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "lwm2m/object_json.hpp"
+#include "option_table.hpp"
 #include "service_runtime.hpp"
 
 namespace tether::app {
@@ -40,38 +41,27 @@ struct ClientSettings {
   json factory = json::object();  // object sections
 };
 
-void apply_setting(ClientSettings& s, const std::string& key, const json& v) {
-  auto text = [&] {
-    if (!v.is_string()) throw std::invalid_argument(key + " is a string");
-    return v.get<std::string>();
-  };
-  if (lwm2m::is_object_section(key)) {
-    s.factory[key] = v;
-  } else if (key == "endpoint") {
-    s.config.endpoint = text();
-  } else if (key == "server") {
-    s.server_uri = text();
-  } else if (key == "bootstrap") {
-    s.bootstrap_uri = text();
-  } else if (key == "lifetime" && v.is_number_unsigned()) {
-    s.lifetime = v.get<std::uint32_t>();
-  } else if (key == "queue" && v.is_boolean()) {
-    s.config.queue_mode = v.get<bool>();
-  } else if (key == "state") {
-    s.state_file = text();
-  } else if (key == "models") {
-    s.models = text();
-  } else if (key == "port" && v.is_number_unsigned()) {
-    s.port = v.get<std::uint16_t>();
-  } else if (key == "lwm2m") {
-    s.config.version = text();
-  } else if (key == "pack" && v.is_boolean()) {
-    s.config.bootstrap_pack = v.get<bool>();
-  } else if (key == "bootstrapKeysPersistent" && v.is_boolean()) {
-    s.config.bootstrap_keys_persistent = v.get<bool>();
-  } else {
-    throw std::invalid_argument("unknown or mistyped setting \"" + key + "\"");
-  }
+void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
+  OptionTable table("client");
+  table.text("--server", "server", s.server_uri, "-s")
+      .text("--bootstrap", "bootstrap", s.bootstrap_uri, "-b")
+      .text("--endpoint", "endpoint", s.config.endpoint, "-e")
+      .number("--lifetime", "lifetime", s.lifetime, 0xffffffffu, "-l")
+      .boolean("--queue", "queue", s.config.queue_mode)
+      .text("--state", "state", s.state_file)
+      .text("--models", "models", s.models)
+      .number("--port", "port", s.port, 65535, "-p")
+      .text("--lwm2m", "lwm2m", s.config.version)
+      .boolean("--pack", "pack", s.config.bootstrap_pack)
+      .boolean("--quiet", "quiet", s.quiet, true, "-q")
+      .boolean(nullptr, "bootstrapKeysPersistent", s.config.bootstrap_keys_persistent)
+      // The factory configuration: the sections of a bootstrap configuration.
+      .other_keys([&s](const std::string& key, const json& v) {
+        if (!lwm2m::is_object_section(key)) return false;
+        s.factory[key] = v;
+        return true;
+      });
+  table.parse(args);
 }
 
 // Objects 0, 1, 2 and 21 hold what must survive a restart (credentials, accounts, ACLs).
@@ -138,40 +128,13 @@ void usage() {
 int client_command(const std::vector<std::string>& args) {
   ClientSettings s;
   s.config.endpoint = "tether-client";
-  ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--server", "-s")) {
-      s.server_uri = r.value();
-    } else if (r.is("--bootstrap", "-b")) {
-      s.bootstrap_uri = r.value();
-    } else if (r.is("--endpoint", "-e")) {
-      s.config.endpoint = r.value();
-    } else if (r.is("--lifetime", "-l")) {
-      s.lifetime = static_cast<std::uint32_t>(parse_number(r.value(), 0xffffffffu));
-    } else if (r.is("--queue")) {
-      s.config.queue_mode = true;
-    } else if (r.is("--state")) {
-      s.state_file = r.value();
-    } else if (r.is("--models")) {
-      s.models = r.value();
-    } else if (r.is("--config", "-c")) {
-      read_settings_file(r.value(),
-                         [&](const std::string& k, const json& v) { apply_setting(s, k, v); });
-    } else if (r.is("--port", "-p")) {
-      s.port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
-    } else if (r.is("--lwm2m")) {
-      s.config.version = r.value();
-    } else if (r.is("--pack")) {
-      s.config.bootstrap_pack = true;
-    } else if (r.is("-q", "--quiet")) {
-      s.quiet = true;
-    } else if (r.is("-h", "--help")) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
       usage();
       return 0;
-    } else {
-      throw std::invalid_argument("unknown option " + r.current());
     }
   }
+  parse_options(s, args);
 
   transport::EventLoop loop;
   SystemRandom random;

@@ -10,6 +10,7 @@
 #include "api/json_mapping.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
@@ -20,95 +21,23 @@
 namespace tether::app {
 
 namespace {
-struct ServerOptions {
-  std::string bind = "::";
-  std::uint16_t coap_port = 5683;
-  bool udp = true;
-  bool tcp = true;
-  std::string http_host = "0.0.0.0";
-  std::uint16_t http_port = 8080;
-  std::string store = "sqlite";
-  std::string data_dir = "tether-data";
-  std::string models;
+struct ServerOptions : ServiceOptions {
+  ServerOptions() { store = "sqlite"; }
   std::int64_t awake_window_ms = 93'000;
   std::int64_t request_timeout_ms = 30'000;
   std::uint32_t expiry_grace = 0;
-  bool quiet = false;
 };
-
-void apply_config_file(const std::string& file, ServerOptions& o) {
-  read_settings_file(file, [&o](const std::string& k, const nlohmann::json& v) {
-    if (k == "bind")
-      o.bind = v.get<std::string>();
-    else if (k == "coapPort")
-      o.coap_port = v.get<std::uint16_t>();
-    else if (k == "udp")
-      o.udp = v.get<bool>();
-    else if (k == "tcp")
-      o.tcp = v.get<bool>();
-    else if (k == "httpHost")
-      o.http_host = v.get<std::string>();
-    else if (k == "httpPort")
-      o.http_port = v.get<std::uint16_t>();
-    else if (k == "store")
-      o.store = v.get<std::string>();
-    else if (k == "dataDir")
-      o.data_dir = v.get<std::string>();
-    else if (k == "models")
-      o.models = v.get<std::string>();
-    else if (k == "awakeWindowMs")
-      o.awake_window_ms = v.get<std::int64_t>();
-    else if (k == "requestTimeoutMs")
-      o.request_timeout_ms = v.get<std::int64_t>();
-    else if (k == "expiryGraceSeconds")
-      o.expiry_grace = v.get<std::uint32_t>();
-    else
-      throw std::invalid_argument("unknown setting " + k);
-  });
-}
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
   ServerOptions o;
-  // The config file first, so that flags override it wherever they appear.
-  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == "--config") apply_config_file(args[i + 1], o);
-  }
-  ArgReader r(args);
-  while (r.next()) {
-    if (r.is("--config")) {
-      r.value();
-    } else if (r.is("--bind")) {
-      o.bind = r.value();
-    } else if (r.is("--coap-port", "-p")) {
-      o.coap_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
-    } else if (r.is("--udp-only")) {
-      o.tcp = false;
-    } else if (r.is("--tcp-only")) {
-      o.udp = false;
-    } else if (r.is("--http-host")) {
-      o.http_host = r.value();
-    } else if (r.is("--http-port")) {
-      o.http_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
-    } else if (r.is("--store")) {
-      o.store = r.value();
-      if (o.store != "sqlite" && o.store != "memory") {
-        throw std::invalid_argument("--store is sqlite or memory");
-      }
-    } else if (r.is("--data-dir")) {
-      o.data_dir = r.value();
-    } else if (r.is("--models")) {
-      o.models = r.value();
-    } else if (r.is("--awake-window-ms")) {
-      o.awake_window_ms = static_cast<std::int64_t>(parse_number(r.value(), 86'400'000));
-    } else if (r.is("--request-timeout-ms")) {
-      o.request_timeout_ms = static_cast<std::int64_t>(parse_number(r.value(), 86'400'000));
-    } else if (r.is("--expiry-grace")) {
-      o.expiry_grace = static_cast<std::uint32_t>(parse_number(r.value(), 86'400));
-    } else if (r.is("--quiet", "-q")) {
-      o.quiet = true;
-    } else {
-      throw std::invalid_argument("unknown option " + r.current() + " (see tether server --help)");
-    }
+  OptionTable table("server");
+  add_service_options(table, o);
+  table.number("--awake-window-ms", "awakeWindowMs", o.awake_window_ms, 86'400'000)
+      .number("--request-timeout-ms", "requestTimeoutMs", o.request_timeout_ms, 86'400'000)
+      .number("--expiry-grace", "expiryGraceSeconds", o.expiry_grace, 86'400);
+  table.parse(args);
+  if (o.store != "sqlite" && o.store != "memory") {
+    throw std::invalid_argument("--store is sqlite or memory");
   }
   return o;
 }

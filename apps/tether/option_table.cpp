@@ -1,0 +1,66 @@
+#include "option_table.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "service_runtime.hpp"
+
+namespace tether::app {
+
+OptionTable& OptionTable::text(const char* flag, const char* key, std::string& out,
+                               const char* short_flag) {
+  return add({flag, short_flag, key, true, [&out](const std::string& v) { out = v; },
+              [&out](const nlohmann::json& v) { out = v.get<std::string>(); }});
+}
+
+OptionTable& OptionTable::boolean(const char* flag, const char* key, bool& out, bool flag_value,
+                                  const char* short_flag) {
+  return add({flag, short_flag, key, false,
+              [&out, flag_value](const std::string&) { out = flag_value; },
+              [&out](const nlohmann::json& v) { out = v.get<bool>(); }});
+}
+
+void OptionTable::parse(const std::vector<std::string>& args) const {
+  auto same = [](const char* a, const std::string& b) { return a != nullptr && b == a; };
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] != "--config" && args[i] != "-c") continue;
+    read_settings_file(args[i + 1], [&](const std::string& key, const nlohmann::json& v) {
+      for (const auto& e : entries_) {
+        if (same(e.key, key)) return e.from_json(v);
+      }
+      if (other_keys_ && other_keys_(key, v)) return;
+      throw std::invalid_argument("unknown setting " + key);
+    });
+  }
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--config", "-c")) {
+      r.value();
+      continue;
+    }
+    const Entry* found = nullptr;
+    for (const auto& e : entries_) {
+      if (same(e.flag, r.current()) || same(e.short_flag, r.current())) found = &e;
+    }
+    if (found == nullptr) {
+      throw std::invalid_argument("unknown option " + r.current() + " (see tether " + command_ +
+                                  " --help)");
+    }
+    found->from_text(found->takes_value ? r.value() : std::string{});
+  }
+}
+
+void add_service_options(OptionTable& table, ServiceOptions& o) {
+  table.text("--bind", "bind", o.bind)
+      .number("--coap-port", "coapPort", o.coap_port, 65535, "-p")
+      .boolean("--tcp-only", "udp", o.udp, false)
+      .boolean("--udp-only", "tcp", o.tcp, false)
+      .text("--http-host", "httpHost", o.http_host)
+      .number("--http-port", "httpPort", o.http_port, 65535)
+      .text("--store", "store", o.store)
+      .text("--data-dir", "dataDir", o.data_dir)
+      .text("--models", "models", o.models)
+      .boolean("--quiet", "quiet", o.quiet, true, "-q");
+}
+
+}  // namespace tether::app

@@ -1,0 +1,77 @@
+#pragma once
+// Command-line flags and JSON config-file keys for the long-running commands, declared once
+// in a table: each option names its flag, its config key, and where its value goes. The
+// config file (--config FILE) is read first, so flags win wherever they appear.
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli_options.hpp"
+
+namespace tether::app {
+
+class OptionTable {
+ public:
+  explicit OptionTable(std::string command) : command_(std::move(command)) {}
+
+  // "--flag VALUE" and "key": "value".
+  OptionTable& text(const char* flag, const char* key, std::string& out,
+                    const char* short_flag = nullptr);
+  // "--flag N" (0..max) and "key": N.
+  template <typename T>
+  OptionTable& number(const char* flag, const char* key, T& out, std::uint64_t max,
+                      const char* short_flag = nullptr) {
+    return add({flag, short_flag, key, true,
+                [&out, max](const std::string& v) { out = static_cast<T>(parse_number(v, max)); },
+                [&out](const nlohmann::json& v) { out = v.get<T>(); }});
+  }
+  // "key": true|false, and a switch "--flag" that sets `out` to `flag_value`.
+  OptionTable& boolean(const char* flag, const char* key, bool& out, bool flag_value = true,
+                       const char* short_flag = nullptr);
+  // Config keys the table does not name go here; returning false refuses them.
+  OptionTable& other_keys(std::function<bool(const std::string&, const nlohmann::json&)> f) {
+    other_keys_ = std::move(f);
+    return *this;
+  }
+
+  // Throws std::invalid_argument for an unknown flag or key, or a missing value.
+  void parse(const std::vector<std::string>& args) const;
+
+ private:
+  struct Entry {
+    const char* flag;
+    const char* short_flag;
+    const char* key;
+    bool takes_value;
+    std::function<void(const std::string&)> from_text;
+    std::function<void(const nlohmann::json&)> from_json;
+  };
+  OptionTable& add(Entry e) {
+    entries_.push_back(std::move(e));
+    return *this;
+  }
+
+  std::string command_;
+  std::vector<Entry> entries_;
+  std::function<bool(const std::string&, const nlohmann::json&)> other_keys_;
+};
+
+// What `tether server` and `tether bootstrap` share: where they listen, where they keep
+// their data, extra object definitions, and how much they log.
+struct ServiceOptions {
+  std::string bind = "::";
+  std::uint16_t coap_port = 5683;
+  bool udp = true;
+  bool tcp = true;
+  std::string http_host = "0.0.0.0";
+  std::uint16_t http_port = 8080;
+  std::string store;
+  std::string data_dir = "tether-data";
+  std::string models;
+  bool quiet = false;
+};
+void add_service_options(OptionTable& table, ServiceOptions& o);
+
+}  // namespace tether::app
