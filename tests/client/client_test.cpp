@@ -54,6 +54,13 @@ ClientConfig config_for(const std::string& ep) {
   return c;
 }
 
+// Starts the client and runs the network until our server holds its registration.
+bool start_and_register(Network& n, ServerHarness& server, ClientHarness& c,
+                        const std::string& ep) {
+  c.client.start();
+  return n.net.run_until([&] { return server.server.find(ep) != nullptr; }, Duration{30'000});
+}
+
 TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   Network n;
   ServerHarness server(n.net, n.store);
@@ -67,9 +74,7 @@ TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   bool rebooted = false;
   c.device.on_reboot([&] { rebooted = true; });
 
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("dev1") != nullptr; }, Duration{60'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "dev1"));
   EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
   EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
   // Core TS 6.2.1: the Security object is never registered.
@@ -345,9 +350,7 @@ TEST(Client, UpdatesOnTriggerLifetimeChangeAndBeforeExpiry) {
   ServerHarness server(n.net, n.store);
   ClientHarness c(n.net, config_for("upd"));
   c.add_server(101, kServerUri, 60);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("upd") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "upd"));
   EXPECT_EQ(call(n.net, server.server, "upd", op(Operation::kExecute, Path{1, 0, 8})).status,
             DownlinkResult::Status::kAnswered);
   n.net.run_for(Duration{1'000});
@@ -372,9 +375,7 @@ TEST(Client, NotificationsFollowPminPmaxAndStep) {
   ServerHarness server(n.net, n.store);
   ClientHarness c(n.net, config_for("attrs"));
   c.add_server(101, kServerUri);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("attrs") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "attrs"));
   auto wa = op(Operation::kWriteAttributes, Path{3303, 0, 5700});
   wa.attributes = {"pmin=10", "pmax=60", "st=1"};
   ASSERT_EQ(code_of(call(n.net, server.server, "attrs", wa)), codes::kChanged);
@@ -401,9 +402,7 @@ TEST(Client, QueueModeSleepsStoresAndFlushesOnWake) {
   config.queue_mode = true;
   ClientHarness c(n.net, config);
   c.add_server(101, kServerUri, 3600);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("sleepy") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "sleepy"));
   EXPECT_TRUE(server.server.find("sleepy")->queue_mode);
   ASSERT_EQ(
       code_of(call(n.net, server.server, "sleepy", op(Operation::kObserve, Path{3303, 0, 5700}))),
@@ -438,9 +437,7 @@ TEST(Client, FirmwareUpdateByPushAndByPull) {
   });
   ClientHarness c(n.net, config_for("fw"));
   c.add_server(101, kServerUri);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("fw") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "fw"));
   auto state = [&] {
     auto r = call(n.net, server.server, "fw", op(Operation::kRead, Path{5, 0, 3}));
     const auto* v = r.response ? r.response->content.find_value(Path{5, 0, 3}) : nullptr;
@@ -545,9 +542,7 @@ TEST(Client, BootstrapAccountPurgeFollowsSeed001) {
     ClientHarness c(n.net, cc);
     c.add_bootstrap_server(kBootstrapUri);
     if (variant == 2) (void)c.data.put(Path{0, 9, 12}, Value(std::int64_t{60}));
-    c.client.start();
-    ASSERT_TRUE(
-        n.net.run_until([&] { return server.server.find("purge") != nullptr; }, Duration{30'000}));
+    ASSERT_TRUE(start_and_register(n, server, c, "purge"));
     if (variant == 0) {
       n.net.run_for(Duration{120'000});
       EXPECT_TRUE(c.data.bootstrap_account().has_value());
@@ -568,9 +563,7 @@ TEST(Client, DisableDeregistersForTheDisableTimeout) {
   ClientHarness c(n.net, config_for("off"));
   c.add_server(101, kServerUri);
   (void)c.data.put(Path{1, 0, 5}, Value(std::int64_t{30}));
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("off") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "off"));
   EXPECT_EQ(code_of(call(n.net, server.server, "off", op(Operation::kExecute, Path{1, 0, 4}))),
             codes::kChanged);
   n.net.run_for(Duration{1'000});
@@ -590,9 +583,7 @@ TEST(Client, WriteAttributesExamplesOf644) {
   ClientHarness c(n.net, config_for("battery"));
   c.add_server(101, kServerUri);
   c.device.set(Path{3, 0, 9}, Value(std::int64_t{50}));
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("battery") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "battery"));
   const Path battery{3, 0, 9};
   auto write_attributes = [&](Path p, std::vector<std::string> a) {
     auto wa = op(Operation::kWriteAttributes, p);
@@ -658,9 +649,7 @@ TEST(Client, EvaluationPeriodsEpminEpmax) {
   ServerHarness server(n.net, n.store);
   ClientHarness c(n.net, config_for("periods"));
   c.add_server(101, kServerUri, 3600);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("periods") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "periods"));
   auto notes = [&] { return server_events(server, ServerEvent::Kind::kNotification); };
   auto clock = op(Operation::kObserve, Path{3, 0, 13});
   clock.attributes = {"epmax=5"};
@@ -701,9 +690,7 @@ TEST(Client, QueueModeDropsNotificationsWhenStoringIsOff) {
   ClientHarness c(n.net, config);
   c.add_server(101, kServerUri, 3600);
   (void)c.data.put(Path{1, 0, 6}, Value(false));
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("nostore") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "nostore"));
   ASSERT_EQ(
       code_of(call(n.net, server.server, "nostore", op(Operation::kObserve, Path{3303, 0, 5700}))),
       codes::kContent);
@@ -727,9 +714,7 @@ TEST(Client, BootstrapsFromAPack) {
   config.bootstrap_pack = true;
   ClientHarness c(n.net, config);
   c.add_bootstrap_server(kBootstrapUri);
-  c.client.start();
-  ASSERT_TRUE(
-      n.net.run_until([&] { return server.server.find("packed") != nullptr; }, Duration{10'000}));
+  ASSERT_TRUE(start_and_register(n, server, c, "packed"));
   EXPECT_EQ(server.server.find("packed")->lifetime, 90u);
   EXPECT_EQ(bs.bs.metrics().packs, 1u);
   EXPECT_TRUE(c.data.bootstrap_account().has_value());
