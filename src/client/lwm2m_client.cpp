@@ -84,6 +84,7 @@ struct Lwm2mClient::Session {
   int sequence = 0;
   Instant last_traffic{};
   bool sleeping = false;
+  bool disabled = false;  // Disable (/1/x/4): silent until `wake`
 };
 
 struct Lwm2mClient::Observation {
@@ -246,6 +247,7 @@ void Lwm2mClient::mark_traffic(Session& s) {
 void Lwm2mClient::register_with(Session& s) {
   if (s.in_flight) return;
   s.wake.reset();
+  s.disabled = false;
   auto route = route_for(s.account.uri);
   if (!route) {
     registration_failed(s, route.error().reason);
@@ -492,6 +494,7 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
     reply(std::move(refused));
     return;
   }
+  if (session != nullptr && session->disabled) return;  // E.2: ignored while disabled
   if (session != nullptr) mark_traffic(*session);
   auto decoded = cb::decode_device_request(m, from_bootstrap, data_.model());
   if (!decoded) {
@@ -593,6 +596,7 @@ void Lwm2mClient::disable(Session& s) {
   s.location.clear();
   s.state = State::kIdle;
   s.update_requested = false;
+  s.disabled = true;
   s.wake = clock_.now() + seconds(away);
   std::erase_if(observations_, [&](const auto& o) { return o->ssid == s.account.ssid; });
 }

@@ -574,6 +574,21 @@ TEST(Client, DisableDeregistersForTheDisableTimeout) {
   EXPECT_NE(server.server.find("off"), nullptr);
 }
 
+// Core TS E.2: while disabled, the client ignores what the server sends.
+TEST(Client, DisabledServerIsIgnored) {
+  Network n;
+  RawServer raw(n.net, 1);
+  ClientHarness c(n.net, config_for("quiet"));
+  c.add_server(101, kServerUri);
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+  EXPECT_EQ(raw.ask(req(codes::kPost, "/1/0/4")).code, codes::kChanged);
+  n.net.run_for(Duration{1'000});
+  EXPECT_EQ(raw.received.back().code, codes::kDelete);  // the De-register
+  EXPECT_NE(raw.ask(req(codes::kGet, "/3/0/0")).code, codes::kContent);
+}
+
 // Transport TS 6.4.4, the Write-Attributes examples on the Battery Level (/3/0/9), as
 // notifications seen by our server: for each (old, new) pair an observation starts at the
 // old value, the value moves to the new one, and a notification follows or does not.
