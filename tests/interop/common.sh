@@ -39,3 +39,21 @@ jcheck() {
   /usr/bin/python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); sys.exit(0 if eval(sys.argv[2]) else 1)' \
     "$work/api.json" "$1" || fail "check '$1' on $(cat "$work/api.json")"
 }
+
+# CoAP helpers (libcoap's coap-client in $client): coap_request METHOD URI [args...] keeps
+# the verbose exchange in $work/coap.out and prints the response code (2.05, 4.04, ...);
+# expect_code WANT WHAT ARGS... runs the script's own coap() (which builds the URI) and
+# fails unless the code is WANT.
+coap_request() {
+  local method="$1" uri="$2"
+  shift 2
+  timeout 20 "$client" -B 10 -v 7 -m "$method" "$@" "$uri" >"$work/coap.out" 2>&1 || true
+  grep -oE 'c:[0-9]\.[0-9]{2}' "$work/coap.out" | tail -1 | cut -c3-
+}
+expect_code() {
+  local want="$1" what="$2"
+  shift 2
+  local got
+  got=$(coap "$@")
+  [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}': $(cat "$work/coap.out")"
+}

@@ -62,15 +62,7 @@ wait_session() {
 coap() {
   local method="$1" uri="$2"
   shift 2
-  timeout 20 "$client" -B 10 -v 7 -m "$method" "$@" "$uri" >"$work/coap.out" 2>&1 || true
-  grep -oE 'c:[0-9]\.[0-9]{2}' "$work/coap.out" | tail -1 | cut -c3-
-}
-expect_code() {
-  local want="$1" what="$2"
-  shift 2
-  local got
-  got=$(coap "$@")
-  [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
+  coap_request "$method" "$uri" "$@"
 }
 
 config() {

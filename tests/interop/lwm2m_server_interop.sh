@@ -45,18 +45,9 @@ api="http://127.0.0.1:$http_port/api"
 coap() {
   local method="$1" target="$2"
   shift 2
-  timeout 20 "$client" -B 10 -v 7 -m "$method" "$@" "$scheme://127.0.0.1:$coap_port$target" \
-    >"$work/coap.out" 2>&1 || true
-  grep -oE 'c:[0-9]\.[0-9]{2}' "$work/coap.out" | tail -1 | cut -c3-
+  coap_request "$method" "$scheme://127.0.0.1:$coap_port$target" "$@"
 }
 location() { grep -oE 'Location-Path:[^] ,]+' "$work/coap.out" | cut -d: -f2 | paste -sd/; }
-expect_code() {
-  local want="$1" what="$2"
-  shift 2
-  local got
-  got=$(coap "$@")
-  [ "$got" = "$want" ] || fail "$what: expected $want, got '${got}'"
-}
 start_device() {
   "$tether" client --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
   device_pid=$!
