@@ -28,10 +28,12 @@ Duration seconds(double s) {
   return Duration{static_cast<std::int64_t>(s * 1000)};
 }
 
-// Update well before the lifetime ends: half way, or MAX_TRANSMIT_WAIT (93 s) early.
-Duration update_interval(std::uint32_t lifetime) {
+// When to Update: well before the lifetime ends, half way or MAX_TRANSMIT_WAIT (93 s)
+// early. Lifetime 0 is infinite (Core TS E.2): no periodic Update.
+std::optional<Instant> next_update(Instant now, std::uint32_t lifetime) {
+  if (lifetime == 0) return std::nullopt;
   const double lt = lifetime;
-  return seconds(std::max(1.0, lt - std::min(lt / 2, 93.0)));
+  return now + seconds(std::max(1.0, lt - std::min(lt / 2, 93.0)));
 }
 
 bool is_account_object(std::uint16_t object) {
@@ -278,7 +280,7 @@ void Lwm2mClient::register_with(Session& s) {
     live.sent_objects = r.objects;
     live.attempt = live.sequence = 0;
     live.update_requested = false;
-    live.wake = clock_.now() + update_interval(r.params.lifetime.value_or(86400));
+    live.wake = next_update(clock_.now(), r.params.lifetime.value_or(86400));
     mark_traffic(live);
     emit(ClientEvent::Kind::kRegistered, ssid, live.account.uri + " as /rd/" + live.location);
     flush_stored(live);
@@ -306,7 +308,7 @@ void Lwm2mClient::update(Session& s) {
     if (answer && answer->code == codes::kChanged) {
       live.sent = wanted;
       live.sent_objects = objects;
-      live.wake = clock_.now() + update_interval(wanted.lifetime.value_or(86400));
+      live.wake = next_update(clock_.now(), wanted.lifetime.value_or(86400));
       mark_traffic(live);
       emit(ClientEvent::Kind::kUpdated, ssid, live.location);
       flush_stored(live);
@@ -544,7 +546,7 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
       if (const auto* v = answer.content.find_value(decoded->path)) o->last_value = *v;
     }
     observations_.push_back(std::move(o));
-    evaluate(*observations_.back(), false);  // arm pmax
+    evaluate(*observations_.back());  // arm pmax
   }
   after_operation(*decoded, answer, who.ssid);
 }
@@ -624,7 +626,7 @@ Result<Message> Lwm2mClient::observed_content(const Observation& o) const {
   return m;
 }
 
-void Lwm2mClient::evaluate(Observation& o, bool forced) {
+void Lwm2mClient::evaluate(Observation& o) {
   o.dirty = false;
   const Path where = o.request.op == Operation::kObserveComposite ? Path{} : o.request.path;
   lwm2m::Attributes attrs = data_.effective_attributes(o.ssid, where);
@@ -635,7 +637,7 @@ void Lwm2mClient::evaluate(Observation& o, bool forced) {
   const Instant now = clock_.now();
   // epmin: values are not looked at more often than this; a change waits for it.
   const auto epmin = attrs.get(lwm2m::Attribute::kEpmin);
-  if (!forced && epmin && now < o.last_evaluated + seconds(*epmin)) {
+  if (epmin && now < o.last_evaluated + seconds(*epmin)) {
     const Instant at = o.last_evaluated + seconds(*epmin);
     if (!o.due || at < *o.due) o.due = at;
     return;
@@ -666,7 +668,6 @@ void Lwm2mClient::evaluate(Observation& o, bool forced) {
           elapsed >= pmin ? lwm2m::NotifyDecision::kNotify : lwm2m::NotifyDecision::kAfterPmin;
     }
   }
-  if (forced) decision = lwm2m::NotifyDecision::kNotify;
   if (decision == lwm2m::NotifyDecision::kNotify) {
     o.last_sent = now;
     o.last_payload = content->payload;
@@ -836,7 +837,7 @@ void Lwm2mClient::on_timer() {
   }
   for (std::size_t i = 0; i < observations_.size(); ++i) {
     auto& o = *observations_[i];
-    if (o.dirty || (o.due && *o.due <= now)) evaluate(o, false);
+    if (o.dirty || (o.due && *o.due <= now)) evaluate(o);
   }
 }
 

@@ -148,7 +148,7 @@ class Lwm2mClient {
   void apply_pack(const coap::Message& m);
 
   // Observations.
-  void evaluate(Observation& o, bool forced);
+  void evaluate(Observation& o);
   void deliver(Observation& o, coap::Message content);
   void flush_stored(Session& s);
   Result<coap::Message> observed_content(const Observation& o) const;

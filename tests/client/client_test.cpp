@@ -574,6 +574,21 @@ TEST(Client, DisableDeregistersForTheDisableTimeout) {
   EXPECT_NE(server.server.find("off"), nullptr);
 }
 
+// Core TS E.2: lifetime 0 is infinite, so no Update falls due however long the client runs.
+TEST(Client, InfiniteLifetimeNeedsNoUpdates) {
+  Network n;
+  RawServer raw(n.net, 1);
+  ClientHarness c(n.net, config_for("forever"));
+  c.add_server(101, kServerUri, 0);
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+  const auto seen = raw.received.size();
+  n.net.run_for(Duration{3'600'000});
+  EXPECT_EQ(raw.received.size(), seen);
+  EXPECT_EQ(c.count(ClientEvent::Kind::kUpdated), 0u);
+}
+
 // Core TS E.2: while disabled, the client ignores what the server sends.
 TEST(Client, DisabledServerIsIgnored) {
   Network n;
