@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "coap/block_option.hpp"
+#include "coap/carrier_port.hpp"
 #include "coap/datagram_layer.hpp"
 #include "coap/message_layer.hpp"
 #include "coap/stream_layer.hpp"
@@ -71,7 +72,7 @@ class Responder {
 using RequestHandler = std::function<void(PeerId peer, const Message& request, Responder)>;
 using ObservationEndedHandler = std::function<void(ObservationId id, Failure why)>;
 
-class Endpoint final : private MessageSink {
+class Endpoint final : public CarrierPort, private MessageSink {
  public:
   Endpoint(EndpointConfig config, Random& random);
   ~Endpoint() override;
@@ -79,12 +80,12 @@ class Endpoint final : private MessageSink {
   Endpoint& operator=(const Endpoint&) = delete;
 
   // --- carrier side -------------------------------------------------------
-  void receive(PeerId peer, ByteView bytes, Instant now);
-  void on_connected(PeerId peer, Instant now);
-  void on_disconnected(PeerId peer, Instant now);
-  void on_timer(Instant now);
-  std::optional<Transmit> poll_transmit();
-  std::optional<Instant> next_deadline() const;
+  void receive(PeerId peer, ByteView bytes, Instant now) override;
+  void on_connected(PeerId peer, Instant now) override;
+  void on_disconnected(PeerId peer, Instant now) override;
+  void on_timer(Instant now) override;
+  std::optional<Transmit> poll_transmit() override;
+  std::optional<Instant> next_deadline() const override;
 
   // --- CoAP client --------------------------------------------------------
   // Sends `request` (type CON or NON from request.type; the token is chosen here). Large

@@ -56,8 +56,9 @@ class SimNetwork {
 
   explicit SimNetwork(Carrier carrier = Carrier::kDatagram) : carrier_(carrier) {}
 
-  // Joins `endpoint` under `address`: other nodes reach it, and see it, by that PeerId.
-  void add(PeerId address, Endpoint& endpoint) { nodes_[address] = &endpoint; }
+  // Joins `port` (an endpoint, or a security layer over one) under `address`: other nodes
+  // reach it, and see it, by that PeerId.
+  void add(PeerId address, CarrierPort& port) { nodes_[address] = &port; }
   void add(PeerId address, Node& node) { add(address, node.endpoint); }
   // Takes a node off the network (a process that stopped); packets to it are lost.
   void remove(PeerId address) { nodes_.erase(address); }
@@ -151,7 +152,7 @@ class SimNetwork {
   }
 
  private:
-  Endpoint* endpoint(PeerId address) {
+  CarrierPort* endpoint(PeerId address) {
     auto it = nodes_.find(address);
     return it == nodes_.end() ? nullptr : it->second;
   }
@@ -262,7 +263,7 @@ class SimNetwork {
       raw->second.push_back(p);
       return;
     }
-    Endpoint* ep = endpoint(p.to);
+    CarrierPort* ep = endpoint(p.to);
     if (ep == nullptr) return;  // nobody there: lost
     if (p.kind == Transmit::Kind::kClose) {
       ep->on_disconnected(p.from, now_);
@@ -276,7 +277,7 @@ class SimNetwork {
       timer_sources_;
   Instant now_ = epoch();
   Duration latency_{0};
-  std::map<PeerId, Endpoint*> nodes_;
+  std::map<PeerId, CarrierPort*> nodes_;
   std::map<PeerId, std::vector<Packet>> raw_;
   std::vector<Packet> in_flight_;
   std::vector<Packet> log_;
