@@ -170,7 +170,7 @@ int coap_serve(const std::vector<std::string>& args) {
   std::unique_ptr<transport::TcpTransport> tcp_transport;
   if (udp) {
     udp_transport = std::make_unique<transport::UdpTransport>(loop, config, random,
-                                                              transport::UdpOptions{bind, port});
+                                                              transport::udp_at(bind, port));
     server.attach(*udp_transport);
     std::fprintf(stderr, "tether coap serve: coap://%s:%u (UDP)\n", host_for_uri(bind).c_str(),
                  udp_transport->local_port());

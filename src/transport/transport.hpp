@@ -2,12 +2,16 @@
 // The plug point for carriers. Each transport owns one sans-I/O coap::Endpoint and is the
 // only code that touches its sockets: bytes read are fed to the endpoint, what the
 // endpoint produces is written out, and its next deadline becomes a loop timer.
-// UDP and TCP live here; DTLS, TLS, SMS, LoRaWAN and NIDD plug in the same way.
+// UDP and TCP live here; with SecureOptions they carry DTLS and TLS (a tls::SecureLayer
+// between the socket and the endpoint). SMS, LoRaWAN and NIDD plug in the same way.
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "coap/endpoint.hpp"
 #include "common/result.hpp"
+#include "tls/secure_layer.hpp"
 #include "transport/event_loop.hpp"
 
 namespace tether::transport {
@@ -25,7 +29,26 @@ class Transport {
   // Push what the endpoint has queued and re-arm its timer. Call after using the endpoint
   // API from outside a transport callback.
   virtual void flush() = 0;
+  // The (D)TLS layer of a secure transport (coaps, coaps+tcp); null for plain ones.
+  virtual tls::SecureLayer* secure_layer() { return nullptr; }
 };
+
+// What makes a UDP or TCP transport secure: the backend (owned by the caller, outliving
+// the transport) and the layer's settings. The transport sets the carriage.
+struct SecureOptions {
+  tls::Backend* backend = nullptr;
+  tls::SecureLayerConfig layer;
+};
+
+// The layer a transport stacks over its endpoint, or null without security.
+inline std::unique_ptr<tls::SecureLayer> make_secure_layer(const std::optional<SecureOptions>& o,
+                                                           coap::Endpoint& endpoint,
+                                                           tls::Carriage carriage) {
+  if (!o || o->backend == nullptr) return nullptr;
+  auto config = o->layer;
+  config.carriage = carriage;
+  return std::make_unique<tls::SecureLayer>(config, *o->backend, endpoint);
+}
 
 inline coap::EndpointConfig with_carrier(coap::EndpointConfig c, coap::Carrier carrier) {
   c.carrier = carrier;
@@ -35,7 +58,7 @@ inline coap::EndpointConfig with_carrier(coap::EndpointConfig c, coap::Carrier c
 // Shared by transports: drives an endpoint's deadline as a single loop timer.
 class EndpointTimer {
  public:
-  EndpointTimer(EventLoop& loop, coap::Endpoint& endpoint, std::function<void()> after_fire)
+  EndpointTimer(EventLoop& loop, coap::CarrierPort& endpoint, std::function<void()> after_fire)
       : loop_(loop), endpoint_(endpoint), after_fire_(std::move(after_fire)) {}
   ~EndpointTimer() { disarm(); }
   void rearm();
@@ -43,7 +66,7 @@ class EndpointTimer {
 
  private:
   EventLoop& loop_;
-  coap::Endpoint& endpoint_;
+  coap::CarrierPort& endpoint_;
   std::function<void()> after_fire_;
   EventLoop::TimerId id_ = 0;
   Instant armed_at_{};

@@ -58,10 +58,10 @@ struct Pair {
 
 std::unique_ptr<Pair> udp_pair(const std::string& host) {
   auto p = std::make_unique<Pair>();
-  p->server = std::make_unique<UdpTransport>(p->loop, coap::EndpointConfig{}, p->random,
-                                             UdpOptions{host, 0});
-  p->client = std::make_unique<UdpTransport>(p->loop, coap::EndpointConfig{}, p->random,
-                                             UdpOptions{host, 0});
+  p->server =
+      std::make_unique<UdpTransport>(p->loop, coap::EndpointConfig{}, p->random, udp_at(host, 0));
+  p->client =
+      std::make_unique<UdpTransport>(p->loop, coap::EndpointConfig{}, p->random, udp_at(host, 0));
   serve(*p->server, p->loop);
   return p;
 }
@@ -124,10 +124,10 @@ TEST(UdpTransport, PeerWithoutServerFailsAfterRetransmissions) {
   coap::EndpointConfig config;
   config.datagram.params.ack_timeout = Duration{20};
   config.datagram.params.max_retransmit = 2;
-  UdpTransport client(loop, config, random, UdpOptions{"127.0.0.1", 0});
+  UdpTransport client(loop, config, random, udp_at("127.0.0.1", 0));
   std::uint16_t closed_port = 0;
   {
-    UdpTransport gone(loop, config, random, UdpOptions{"127.0.0.1", 0});
+    UdpTransport gone(loop, config, random, udp_at("127.0.0.1", 0));
     closed_port = gone.local_port();
   }
   auto r =

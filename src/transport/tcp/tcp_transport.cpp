@@ -16,7 +16,9 @@ TcpTransport::TcpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
                            TcpOptions options)
     : loop_(loop),
       endpoint_(with_carrier(std::move(config), coap::Carrier::kStream), random),
-      timer_(loop, endpoint_, [this] { flush(); }),
+      secure_(make_secure_layer(options.secure, endpoint_, tls::Carriage::kStream)),
+      port_(secure_ ? static_cast<coap::CarrierPort&>(*secure_) : endpoint_),
+      timer_(loop, port_, [this] { flush(); }),
       options_(std::move(options)) {
   if (!options_.listen) return;
   auto bind_addr = SocketAddress::resolve(options_.bind_host, options_.port);
@@ -64,7 +66,7 @@ coap::PeerId TcpTransport::adopt(int fd, const SocketAddress& address, bool conn
   c.connecting = connecting;
   loop_.watch(fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP,
               [this, peer](std::uint32_t events) { on_event(peer, events); });
-  endpoint_.on_connected(peer, loop_.now());  // queues our CSM
+  port_.on_connected(peer, loop_.now());  // queues our CSM
   return peer;
 }
 
@@ -126,7 +128,7 @@ void TcpTransport::on_event(coap::PeerId peer, std::uint32_t events) {
     for (int i = 0; i < 16; ++i) {
       const ssize_t n = ::read(c.fd, buf, sizeof(buf));
       if (n > 0) {
-        endpoint_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+        port_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
         if (connections_.count(peer) == 0) break;
         continue;
       }
@@ -164,11 +166,11 @@ void TcpTransport::drop(coap::PeerId peer, bool tell_endpoint) {
   loop_.unwatch(it->second.fd);
   ::close(it->second.fd);
   connections_.erase(it);
-  if (tell_endpoint) endpoint_.on_disconnected(peer, loop_.now());
+  if (tell_endpoint) port_.on_disconnected(peer, loop_.now());
 }
 
 void TcpTransport::flush() {
-  while (auto t = endpoint_.poll_transmit()) {
+  while (auto t = port_.poll_transmit()) {
     auto it = connections_.find(t->peer);
     if (it == connections_.end()) continue;
     Connection& c = it->second;

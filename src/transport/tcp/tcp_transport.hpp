@@ -15,6 +15,8 @@ struct TcpOptions {
   bool listen = true;
   // Bounded memory: a peer whose unsent output exceeds this is disconnected.
   std::size_t max_output_buffer = 4 << 20;
+  // DTLS/TLS: set for coaps / coaps+tcp.
+  std::optional<SecureOptions> secure;
 };
 
 class TcpTransport final : public Transport {
@@ -27,6 +29,7 @@ class TcpTransport final : public Transport {
   std::string describe(coap::PeerId peer) const override;
   std::uint16_t local_port() const override { return local_port_; }
   void flush() override;
+  tls::SecureLayer* secure_layer() override { return secure_.get(); }
   std::size_t connection_count() const { return connections_.size(); }
 
  private:
@@ -46,6 +49,9 @@ class TcpTransport final : public Transport {
 
   EventLoop& loop_;
   coap::Endpoint endpoint_;
+  std::unique_ptr<tls::SecureLayer> secure_;
+  // What the socket side drives: the security layer when there is one, else the endpoint.
+  coap::CarrierPort& port_;
   EndpointTimer timer_;
   TcpOptions options_;
   int listen_fd_ = -1;

@@ -31,7 +31,9 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
                            UdpOptions options)
     : loop_(loop),
       endpoint_(with_carrier(std::move(config), coap::Carrier::kDatagram), random),
-      timer_(loop, endpoint_, [this] { flush(); }) {
+      secure_(make_secure_layer(options.secure, endpoint_, tls::Carriage::kDatagram)),
+      port_(secure_ ? static_cast<coap::CarrierPort&>(*secure_) : endpoint_),
+      timer_(loop, port_, [this] { flush(); }) {
   auto bind_addr = SocketAddress::resolve(options.bind_host, options.port);
   if (!bind_addr) throw std::runtime_error(bind_addr.error().reason);
   family_ = bind_addr->family();
@@ -98,13 +100,13 @@ void UdpTransport::on_readable() {
         ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
     if (n < 0) break;
     const coap::PeerId peer = peer_id(SocketAddress(reinterpret_cast<sockaddr*>(&from), len));
-    endpoint_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+    port_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
   }
   flush();
 }
 
 void UdpTransport::flush() {
-  while (auto t = endpoint_.poll_transmit()) {
+  while (auto t = port_.poll_transmit()) {
     if (t->kind != coap::Transmit::Kind::kData) continue;
     auto it = addresses_.find(t->peer);
     if (it == addresses_.end()) continue;

@@ -14,7 +14,16 @@ struct UdpOptions {
   std::uint16_t port = 0;
   // SO_RCVBUF/SO_SNDBUF in bytes (capped by net.core.rmem_max); 0 keeps the system default.
   std::size_t socket_buffer = 4 << 20;
+  // DTLS/TLS: set for coaps / coaps+tcp.
+  std::optional<SecureOptions> secure;
 };
+
+inline UdpOptions udp_at(std::string host, std::uint16_t port) {
+  UdpOptions o;
+  o.bind_host = std::move(host);
+  o.port = port;
+  return o;
+}
 
 class UdpTransport final : public Transport {
  public:
@@ -26,6 +35,7 @@ class UdpTransport final : public Transport {
   std::string describe(coap::PeerId peer) const override;
   std::uint16_t local_port() const override { return local_port_; }
   void flush() override;
+  tls::SecureLayer* secure_layer() override { return secure_.get(); }
 
  private:
   coap::PeerId peer_id(const SocketAddress& addr);
@@ -33,6 +43,9 @@ class UdpTransport final : public Transport {
 
   EventLoop& loop_;
   coap::Endpoint endpoint_;
+  std::unique_ptr<tls::SecureLayer> secure_;
+  // What the socket side drives: the security layer when there is one, else the endpoint.
+  coap::CarrierPort& port_;
   EndpointTimer timer_;
   int fd_ = -1;
   int family_ = AF_INET6;
