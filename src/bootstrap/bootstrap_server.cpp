@@ -142,11 +142,45 @@ std::vector<const BootstrapSession*> BootstrapServer::sessions() const {
 
 // --- the client's requests --------------------------------------------------------
 
+std::optional<std::string> BootstrapServer::endpoint_for(const server::PeerIdentity& peer) const {
+  std::vector<const server::Credentials*> on_file;
+  for (const auto& [ep, c] : configs_) {
+    if (c.credentials) on_file.push_back(&*c.credentials);
+  }
+  return server::endpoint_of(on_file, peer);
+}
+
+std::optional<Bytes> BootstrapServer::psk_key_for(ByteView identity) const {
+  for (const auto& [ep, c] : configs_) {
+    if (c.credentials && c.credentials->kind == server::Credentials::Kind::kPsk &&
+        c.credentials->psk_identity == to_string(identity)) {
+      return c.credentials->psk_key;
+    }
+  }
+  return std::nullopt;
+}
+
+bool BootstrapServer::knows_public_key(ByteView spki) const {
+  for (const auto& [ep, c] : configs_) {
+    if (c.credentials && c.credentials->kind == server::Credentials::Kind::kRpk &&
+        ByteView(c.credentials->public_key).size() == spki.size() &&
+        std::equal(spki.begin(), spki.end(), c.credentials->public_key.begin())) {
+      return true;
+    }
+  }
+  return false;
+}
+
 Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& carrier,
                                        coap::PeerId peer) const {
-  if (!config.credentials) return Ok{};
-  const server::PeerIdentity identity{carrier.name, carrier.transport->describe(peer), std::nullopt,
-                                      std::nullopt};
+  const server::PeerIdentity identity = server::identify(carrier, peer);
+  if (!config.credentials) {
+    // A secure peer proved someone: only that endpoint's configuration is theirs (5.2.6).
+    if (identity.secure() && endpoint_for(identity) != config.endpoint) {
+      return fail("the (D)TLS identity does not match endpoint " + config.endpoint);
+    }
+    return Ok{};
+  }
   return server::check_identity(*config.credentials, identity, lwm2m::status::kBadRequest);
 }
 
@@ -160,11 +194,14 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
     return;
   }
   if (auto* pack = std::get_if<lwm2m::BootstrapPackRequest>(&*uplink)) {
+    if (!pack->endpoint) pack->endpoint = endpoint_for(server::identify(carrier, peer));
     responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
     flush_transports();
     return;
   }
-  const auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
+  auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
+  // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is.
+  if (!br.endpoint) br.endpoint = endpoint_for(server::identify(carrier, peer));
   bool start_run = false;
   std::optional<ContentFormat> format;
   Message answer = answer_bootstrap_request(carrier, peer, request, br, start_run, format);

@@ -85,6 +85,10 @@ class BootstrapServer {
 
   // --- configurations (the API) ---------------------------------------------
   Result<Ok> put_config(BootstrapConfig config);
+  // For the (D)TLS servers in front: the key of a PSK identity and whether a raw public key
+  // is one a configuration names (what clients prove to us).
+  std::optional<Bytes> psk_key_for(ByteView identity) const;
+  bool knows_public_key(ByteView spki) const;
   bool remove_config(const std::string& endpoint);
   const BootstrapConfig* config(const std::string& endpoint) const;
   std::vector<const BootstrapConfig*> configs() const;
@@ -124,6 +128,7 @@ class BootstrapServer {
                                     const coap::Message& request,
                                     const lwm2m::BootstrapPackRequest& pr);
   Result<Ok> check_peer(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer) const;
+  std::optional<std::string> endpoint_for(const server::PeerIdentity& peer) const;
   void begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
              std::optional<lwm2m::format::ContentFormat> format, bool server_initiated);
   void advance(Run& run);

@@ -146,6 +146,10 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
                                                           const PeerIdentity& peer) -> Result<Ok> {
     if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
       if (auto ok = check_identity(it->second, peer, lwm2m::status::kForbidden); !ok) return ok;
+    } else if (peer.secure() && endpoint_for(peer) != endpoint) {
+      // A secure peer proved someone: it may only register under that name.
+      return lwm2m::reject(lwm2m::status::kBadRequest,
+                           "the (D)TLS identity does not match endpoint " + endpoint);
     }
     if (policy) return policy(endpoint, peer);
     return Ok{};
@@ -157,14 +161,77 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
 Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   auto saved = store_.save_credentials(credentials);
   if (!saved) return saved.error();
-  credentials_[credentials.endpoint] = std::move(credentials);
+  const std::string endpoint = credentials.endpoint;
+  bool changed = false;
+  if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
+    changed = !(it->second == credentials);
+    index_credentials(it->second, false);
+  }
+  index_credentials(credentials, true);
+  credentials_[endpoint] = std::move(credentials);
+  // Seed 000: a session authenticated with the old credentials must not live on.
+  Session* s = session_of(endpoint);
+  if (changed && config_.renew_sessions_on_credential_change && s != nullptr &&
+      s->carrier != nullptr && s->peer != 0) {
+    if (auto* layer = s->carrier->transport->secure_layer()) {
+      layer->reset(s->peer, clock_.now());
+      flush_transports();
+    }
+  }
   return Ok{};
 }
 
 bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
-  if (credentials_.erase(endpoint) == 0) return false;
+  auto it = credentials_.find(endpoint);
+  if (it == credentials_.end()) return false;
+  index_credentials(it->second, false);
+  credentials_.erase(it);
   (void)store_.remove_credentials(endpoint);
   return true;
+}
+
+void Lwm2mServer::index_credentials(const Credentials& c, bool add) {
+  if (c.kind == Credentials::Kind::kPsk) {
+    if (add) {
+      endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
+    } else {
+      endpoint_by_psk_identity_.erase(c.psk_identity);
+    }
+  } else if (c.kind == Credentials::Kind::kRpk) {
+    if (add) {
+      endpoint_by_public_key_[c.public_key] = c.endpoint;
+    } else {
+      endpoint_by_public_key_.erase(c.public_key);
+    }
+  }
+}
+
+std::optional<Bytes> Lwm2mServer::psk_key_for(ByteView identity) const {
+  auto it = endpoint_by_psk_identity_.find(to_string(identity));
+  if (it == endpoint_by_psk_identity_.end()) return std::nullopt;
+  return credentials_.at(it->second).psk_key;
+}
+
+bool Lwm2mServer::knows_public_key(ByteView spki) const {
+  return endpoint_by_public_key_.count(Bytes(spki.begin(), spki.end())) != 0;
+}
+
+std::optional<std::string> Lwm2mServer::endpoint_for(const PeerIdentity& peer) const {
+  if (peer.psk_identity) {
+    auto it = endpoint_by_psk_identity_.find(*peer.psk_identity);
+    if (it != endpoint_by_psk_identity_.end()) return it->second;
+  }
+  if (peer.public_key) {
+    auto it = endpoint_by_public_key_.find(*peer.public_key);
+    if (it != endpoint_by_public_key_.end()) return it->second;
+  }
+  if (peer.certificate_cn) {
+    for (const auto& [ep, c] : credentials_) {
+      if (c.kind == Credentials::Kind::kX509 && proves(c, peer)) return ep;
+    }
+    return *peer.certificate_cn;
+  }
+  return std::nullopt;
 }
 
 std::optional<Credentials> Lwm2mServer::credentials(const std::string& endpoint) const {
@@ -197,10 +264,11 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     flush_transports();
     return;
   }
-  const PeerIdentity identity{carrier.name, carrier.transport->describe(peer), std::nullopt,
-                              std::nullopt};
+  const PeerIdentity identity = identify(carrier, peer);
   const UnixMillis now = clock_.unix_now();
   if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
+    // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
+    if (!reg->params.endpoint && identity.secure()) reg->params.endpoint = endpoint_for(identity);
     if (auto done = registry_.register_client(*reg, identity, now); !done) {
       refuse(done.error());
     } else {
@@ -700,7 +768,10 @@ std::vector<ObservationRecord> Lwm2mServer::observations(const std::string& endp
 Result<Ok> Lwm2mServer::restore() {
   auto creds = store_.load_credentials();
   if (!creds) return creds.error();
-  for (auto& c : *creds) credentials_[c.endpoint] = std::move(c);
+  for (auto& c : *creds) {
+    index_credentials(c, true);
+    credentials_[c.endpoint] = std::move(c);
+  }
   auto regs = store_.load_registrations();
   if (!regs) return regs.error();
   const UnixMillis now = clock_.unix_now();

@@ -40,6 +40,9 @@ struct ServerConfig {
   Duration default_timeout{30'000};
   // How often buffered store writes are flushed.
   Duration store_flush_interval{1'000};
+  // Transport TS 5.2.4 (seed 000): replacing an endpoint's credentials ends its live (D)TLS
+  // session, so its next message handshakes with the new ones.
+  bool renew_sessions_on_credential_change = true;
 };
 
 struct DownlinkOptions {
@@ -124,6 +127,10 @@ class Lwm2mServer {
   bool remove_credentials(const std::string& endpoint);
   std::optional<Credentials> credentials(const std::string& endpoint) const;
   std::vector<Credentials> all_credentials() const;
+  // For the (D)TLS servers in front: the key of a PSK identity, and whether a raw public
+  // key belongs to an endpoint on file.
+  std::optional<Bytes> psk_key_for(ByteView identity) const;
+  bool knows_public_key(ByteView spki) const;
 
   void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
   void set_registration_policy(RegistrationPolicy policy);
@@ -191,6 +198,11 @@ class Lwm2mServer {
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_observation_ = 1;
   std::map<std::string, Credentials> credentials_;
+  // Indexes of credentials_ for the handshakes: PSK identity and public key -> endpoint.
+  std::unordered_map<std::string, std::string> endpoint_by_psk_identity_;
+  std::map<Bytes, std::string> endpoint_by_public_key_;
+  void index_credentials(const Credentials& c, bool add);
+  std::optional<std::string> endpoint_for(const PeerIdentity& peer) const;
 };
 
 }  // namespace tether::server

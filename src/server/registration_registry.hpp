@@ -24,7 +24,8 @@ struct PeerIdentity {
   std::string address;
   std::optional<std::string> psk_identity;
   std::optional<std::string> certificate_cn;
-  bool secure() const { return psk_identity || certificate_cn; }
+  std::optional<Bytes> public_key;  // RPK: the SubjectPublicKeyInfo it proved
+  bool secure() const { return psk_identity || certificate_cn || public_key; }
 };
 
 // Decides whether `endpoint` may register from `peer`: Ok, or an error whose reason starts
