@@ -20,6 +20,7 @@ namespace {
 struct BootstrapOptions : ServiceOptions {
   BootstrapOptions() {
     coap_port = 5783;
+    coaps_port = 5784;
     http_port = 8081;
     store = "file";
   }
@@ -50,6 +51,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "                         httpPort, store, dataDir, configs, models, stepTimeoutMs)\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5783)\n"
+          "  --coaps-port N         DTLS and TLS port (default 5784; 0: off)\n"
+          "  --key FILE / --cert FILE / --client-ca FILE   as for tether server\n"
           "  --udp-only | --tcp-only\n"
           "  --http-host HOST       REST API address (default 0.0.0.0)\n"
           "  --http-port N          REST API port (default 8081)\n"
@@ -84,12 +87,21 @@ int bootstrap_command(const std::vector<std::string>& args) {
   transport::EventLoop loop;
   SystemRandom random;
   server::SystemClock clock;
-  CoapListeners listeners = listen_coap(loop, random, o.bind, o.coap_port, o.udp, o.tcp);
+  // The (D)TLS servers ask the bootstrap server (made below) what clients prove to it.
+  bootstrap::BootstrapServer* credentials_source = nullptr;
+  tls::ServerCredentials lookup;
+  lookup.psk_key_for = [&credentials_source](ByteView id) {
+    return credentials_source->psk_key_for(id);
+  };
+  lookup.knows_public_key = [&credentials_source](ByteView spki) {
+    return credentials_source->knows_public_key(spki);
+  };
+  CoapListeners listeners = listen_coap(loop, random, o, lookup);
   bootstrap::BootstrapServerConfig config;
   config.step_timeout = Duration{o.step_timeout_ms};
   bootstrap::BootstrapServer bs(config, clock, *store, models);
-  if (listeners.udp) bs.attach(*listeners.udp, "udp");
-  if (listeners.tcp) bs.attach(*listeners.tcp, "tcp");
+  credentials_source = &bs;
+  listeners.attach_to(bs);
   if (auto restored = bs.restore(); !restored) {
     throw std::invalid_argument("cannot load configurations: " + restored.error().reason);
   }

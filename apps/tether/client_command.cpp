@@ -21,6 +21,7 @@
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
 #include "service_runtime.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 
 namespace tether::app {
 
@@ -39,6 +40,17 @@ struct ClientSettings {
   std::uint16_t port = 0;
   bool quiet = false;
   json factory = json::object();  // object sections
+  // Credentials for a coaps:// or coaps+tcp:// --server / --bootstrap URI.
+  std::string psk_identity;
+  std::string psk_key;            // hex
+  std::string rpk_key;            // file: our private key
+  std::string rpk_server_key;     // file: the server's public key
+  std::string cert;               // file: our certificate
+  std::string key;                // file: our private key
+  std::string ca;                 // file: a trust anchor for the server's certificate
+  std::string server_cert;        // file: the server's own certificate
+  std::uint32_t cert_usage = 99;  // 99: 2 with --ca, else 3
+  std::string sni;
 };
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
@@ -55,6 +67,16 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .boolean("--quiet", "quiet", s.quiet, true, "-q")
       .boolean(nullptr, "bootstrapKeysPersistent", s.config.bootstrap_keys_persistent)
+      .text("--psk-identity", "pskIdentity", s.psk_identity)
+      .text("--psk-key", "pskKey", s.psk_key)
+      .text("--rpk-key", "rpkKey", s.rpk_key)
+      .text("--rpk-server-key", "rpkServerKey", s.rpk_server_key)
+      .text("--cert", "cert", s.cert)
+      .text("--key", "key", s.key)
+      .text("--ca", "ca", s.ca)
+      .text("--server-cert", "serverCert", s.server_cert)
+      .number("--cert-usage", "certUsage", s.cert_usage, 3)
+      .text("--sni", "sni", s.sni)
       // The factory configuration: the sections of a bootstrap configuration.
       .other_keys([&s](const std::string& key, const json& v) {
         if (!lwm2m::is_object_section(key)) return false;
@@ -84,16 +106,65 @@ void save_state(const std::string& file, const client::DataModel& data) {
   std::filesystem::rename(tmp, file);  // atomic on one file system
 }
 
-void add_account(client::DataModel& data, const std::string& uri, bool bootstrap,
-                 std::uint32_t lifetime) {
-  auto parsed = coap::parse_uri(uri);
-  if (!parsed || parsed->is_secure()) {
-    throw std::invalid_argument(uri + ": use coap:// or coap+tcp:// (security comes in Step 5)");
+Bytes read_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + file);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Transport TS 5.2.9: the Security instance resources of a secure account, from the flags.
+void add_credentials(client::DataModel& data, std::uint16_t instance, const ClientSettings& s) {
+  namespace sec = client::security;
+  auto put = [&](std::uint16_t r, Value v) { (void)data.put(Path{0, instance, r}, std::move(v)); };
+  if (!s.psk_identity.empty()) {
+    auto key = from_hex(s.psk_key);
+    if (!key || key->empty()) throw std::invalid_argument("--psk-key takes the key in hex");
+    put(sec::kMode, Value(sec::kModePsk));
+    put(sec::kPublicKeyOrIdentity, Value(to_bytes(s.psk_identity)));
+    put(sec::kSecretKey, Value(*key));
+    return;
   }
+  if (!s.rpk_key.empty()) {
+    if (s.rpk_server_key.empty()) throw std::invalid_argument("--rpk-key needs --rpk-server-key");
+    const Bytes key = read_file(s.rpk_key);
+    auto own = tls::public_key_of(key);
+    auto theirs = tls::public_key_of(read_file(s.rpk_server_key));
+    if (!own) throw std::invalid_argument(s.rpk_key + ": " + own.error().reason);
+    if (!theirs) throw std::invalid_argument(s.rpk_server_key + ": " + theirs.error().reason);
+    put(sec::kMode, Value(sec::kModeRpk));
+    put(sec::kPublicKeyOrIdentity, Value(*own));
+    put(sec::kSecretKey, Value(key));
+    put(sec::kServerPublicKey, Value(*theirs));
+    return;
+  }
+  if (!s.cert.empty()) {
+    if (s.key.empty() || (s.ca.empty() && s.server_cert.empty())) {
+      throw std::invalid_argument("--cert needs --key, and --ca or --server-cert");
+    }
+    put(sec::kMode, Value(sec::kModeCertificate));
+    put(sec::kPublicKeyOrIdentity, Value(read_file(s.cert)));
+    put(sec::kSecretKey, Value(read_file(s.key)));
+    put(sec::kServerPublicKey, Value(read_file(s.ca.empty() ? s.server_cert : s.ca)));
+    const std::uint32_t usage = s.cert_usage != 99 ? s.cert_usage : (s.ca.empty() ? 3 : 2);
+    put(sec::kCertificateUsage, Value(std::int64_t{usage}));
+    if (!s.sni.empty()) put(sec::kSni, Value(s.sni));
+    return;
+  }
+  throw std::invalid_argument(
+      "a coaps URI needs credentials: --psk-identity/--psk-key, --rpk-key/--rpk-server-key, "
+      "or --cert/--key with --ca or --server-cert");
+}
+
+void add_account(client::DataModel& data, const std::string& uri, bool bootstrap,
+                 const ClientSettings& s) {
+  auto parsed = coap::parse_uri(uri);
+  if (!parsed) throw std::invalid_argument(uri + ": " + parsed.error().reason);
   const std::uint16_t instance = bootstrap ? 0 : 1;
   (void)data.put(Path{0, instance, 0}, Value(uri));
   (void)data.put(Path{0, instance, 1}, Value(bootstrap));
-  (void)data.put(Path{0, instance, 2}, Value(std::int64_t{3}));  // NoSec
+  (void)data.put(Path{0, instance, 2}, Value(client::security::kModeNoSec));
+  if (parsed->is_secure()) add_credentials(data, instance, s);
+  const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
   (void)data.put(Path{0, instance, 10}, Value(std::int64_t{1}));
   (void)data.put(Path{1, 0, 0}, Value(std::int64_t{1}));
@@ -113,14 +184,21 @@ void usage() {
       "usage: tether client --endpoint NAME (--server URI | --bootstrap URI)\n"
       "                     [--lifetime S] [--queue] [--state FILE] [--config FILE]\n"
       "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [--models DIR] [-q]\n"
-      "  --server URI     register with this server (coap:// or coap+tcp://)\n"
+      "  --server URI     register with this server (coap://, coap+tcp://, coaps://,\n"
+      "                   coaps+tcp://)\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
       "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"
       "  --port N         local UDP port (default: any)\n"
       "  --models DIR     OMA XML object definitions; their objects hold plain data\n"
-      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n",
+      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n"
+      "credentials for a coaps URI (Transport TS 5.2.9):\n"
+      "  --psk-identity ID --psk-key HEX          PSK mode\n"
+      "  --rpk-key FILE --rpk-server-key FILE     raw public keys (PEM or DER)\n"
+      "  --cert FILE --key FILE (--ca FILE | --server-cert FILE) [--cert-usage 0-3]\n"
+      "                   [--sni NAME]           X.509; --ca is a trust anchor (usage 2),\n"
+      "                                          --server-cert the server's own (usage 3)\n",
       stdout);
 }
 }  // namespace
@@ -199,8 +277,8 @@ int client_command(const std::vector<std::string>& args) {
     auto tree = lwm2m::tree_from_object_json(s.factory, models);
     if (!tree) throw std::invalid_argument("factory configuration: " + tree.error().reason);
     if (auto ok = data.put(*tree); !ok) throw std::invalid_argument(ok.error().reason);
-    if (!s.bootstrap_uri.empty()) add_account(data, s.bootstrap_uri, true, s.lifetime);
-    if (!s.server_uri.empty()) add_account(data, s.server_uri, false, s.lifetime);
+    if (!s.bootstrap_uri.empty()) add_account(data, s.bootstrap_uri, true, s);
+    if (!s.server_uri.empty()) add_account(data, s.server_uri, false, s);
   }
   if (data.server_accounts().empty() && !data.bootstrap_account()) {
     throw std::invalid_argument("give --server or --bootstrap (or a state/config file)");
@@ -214,10 +292,23 @@ int client_command(const std::vector<std::string>& args) {
   tcp_options.listen = false;
   transport::TcpTransport tcp(loop, endpoint_config, random, tcp_options);
 
+  // coaps and coaps+tcp: the same carriers with a (D)TLS layer, credentials per account.
+  tls::GnutlsBackend tls_backend;
+  transport::SecureOptions secure{&tls_backend, tls::SecureLayerConfig{}};
+  transport::UdpOptions dtls_options;
+  dtls_options.secure = secure;
+  transport::UdpTransport dtls(loop, endpoint_config, random, dtls_options);
+  transport::TcpOptions tls_options;
+  tls_options.listen = false;
+  tls_options.secure = secure;
+  transport::TcpTransport tls_tcp(loop, endpoint_config, random, tls_options);
+
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
   lwm2m_client.attach(udp, "coap");
   lwm2m_client.attach(tcp, "coap+tcp");
+  lwm2m_client.attach(dtls, "coaps");
+  lwm2m_client.attach(tls_tcp, "coaps+tcp");
   lwm2m_client.set_event_handler([&](const client::ClientEvent& e) {
     if (!s.quiet || e.kind != client::ClientEvent::Kind::kRequest) {
       log_client_event(e, s.config.endpoint);

@@ -60,7 +60,11 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--store", "store", o.store)
       .text("--data-dir", "dataDir", o.data_dir)
       .text("--models", "models", o.models)
-      .boolean("--quiet", "quiet", o.quiet, true, "-q");
+      .boolean("--quiet", "quiet", o.quiet, true, "-q")
+      .number("--coaps-port", "coapsPort", o.coaps_port, 65535)
+      .text("--key", "key", o.key)
+      .text("--cert", "cert", o.cert)
+      .text("--client-ca", "clientCa", o.client_ca);
 }
 
 }  // namespace tether::app

@@ -71,6 +71,11 @@ struct ServiceOptions {
   std::string data_dir = "tether-data";
   std::string models;
   bool quiet = false;
+  // coaps (DTLS) and coaps+tcp (TLS) on one port; 0: off.
+  std::uint16_t coaps_port = 5684;
+  std::string key;        // our private key (raw public key mode, and with --cert)
+  std::string cert;       // our certificate chain (certificate mode)
+  std::string client_ca;  // trust anchors for client certificates
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

@@ -49,12 +49,17 @@ int server_command(const std::vector<std::string>& args) {
     if (a == "-h" || a == "--help") {
       std::fputs(
           "usage: tether server [options]\n"
-          "  --config FILE          JSON settings (keys: bind, coapPort, udp, tcp, httpHost,\n"
-          "                         httpPort, store, dataDir, models, awakeWindowMs,\n"
+          "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
+          "                         key, cert, clientCa, httpHost, httpPort, store,\n"
+          "                         dataDir, models, awakeWindowMs,\n"
           "                         requestTimeoutMs, expiryGraceSeconds); flags win\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5683)\n"
           "  --udp-only | --tcp-only\n"
+          "  --coaps-port N         DTLS and TLS port (default 5684; 0: off)\n"
+          "  --key FILE             private key for raw public key and certificate mode\n"
+          "  --cert FILE            certificate chain (PEM) for certificate mode\n"
+          "  --client-ca FILE       CA certificates that issue client certificates\n"
           "  --http-host HOST       REST API address (default 0.0.0.0)\n"
           "  --http-port N          REST API port (default 8080)\n"
           "  --store sqlite|memory  where registrations live (default sqlite)\n"
@@ -89,15 +94,23 @@ int server_command(const std::vector<std::string>& args) {
   SystemRandom random;
   server::SystemClock clock;
   // Declared before the server: the server keeps pointers to them while it lives.
-  CoapListeners listeners = listen_coap(loop, random, o.bind, o.coap_port, o.udp, o.tcp);
+  // The (D)TLS servers ask the LwM2M server (made below) for the credentials on file.
+  server::Lwm2mServer* credentials_source = nullptr;
+  tls::ServerCredentials lookup;
+  lookup.psk_key_for = [&credentials_source](ByteView id) {
+    return credentials_source->psk_key_for(id);
+  };
+  lookup.knows_public_key = [&credentials_source](ByteView spki) {
+    return credentials_source->knows_public_key(spki);
+  };
+  CoapListeners listeners = listen_coap(loop, random, o, lookup);
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
   config.registry.expiry_grace_seconds = o.expiry_grace;
   server::Lwm2mServer server(config, clock, random, *store, models);
-
-  if (listeners.udp) server.attach(*listeners.udp, "udp");
-  if (listeners.tcp) server.attach(*listeners.tcp, "tcp");
+  credentials_source = &server;
+  listeners.attach_to(server);
 
   api::ApiConfig api_config;
   api_config.host = o.http_host;

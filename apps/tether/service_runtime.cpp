@@ -7,7 +7,9 @@
 #include <stdexcept>
 
 #include "api/json_mapping.hpp"
+#include "option_table.hpp"
 #include "server/clock.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 
 namespace tether::app {
 
@@ -70,24 +72,66 @@ void read_settings_file(
 
 std::string CoapListeners::describe() const {
   std::string out;
-  if (udp) out += "udp=" + std::to_string(udp->local_port());
-  if (tcp) out += std::string(out.empty() ? "" : " ") + "tcp=" + std::to_string(tcp->local_port());
+  auto add = [&out](const char* name, std::uint16_t port) {
+    out += std::string(out.empty() ? "" : " ") + name + "=" + std::to_string(port);
+  };
+  if (udp) add("udp", udp->local_port());
+  if (tcp) add("tcp", tcp->local_port());
+  if (dtls) add("dtls", dtls->local_port());
+  if (tls) add("tls", tls->local_port());
   return out;
 }
 
-CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const std::string& bind,
-                          std::uint16_t port, bool udp, bool tcp) {
+Bytes read_binary_file(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read " + file);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
+                          const tls::ServerCredentials& lookup) {
   CoapListeners l;
   coap::EndpointConfig coap_config;
-  if (udp) {
-    l.udp = std::make_unique<transport::UdpTransport>(loop, coap_config, random,
-                                                      transport::UdpOptions{bind, port});
-  }
-  if (tcp) {
+  auto tcp_at = [&o](std::uint16_t port) {
     transport::TcpOptions t;
-    t.bind_host = bind;
+    t.bind_host = o.bind;
     t.port = port;
-    l.tcp = std::make_unique<transport::TcpTransport>(loop, coap_config, random, t);
+    return t;
+  };
+  if (o.udp) {
+    l.udp = std::make_unique<transport::UdpTransport>(loop, coap_config, random,
+                                                      transport::udp_at(o.bind, o.coap_port));
+  }
+  if (o.tcp) {
+    l.tcp =
+        std::make_unique<transport::TcpTransport>(loop, coap_config, random, tcp_at(o.coap_port));
+  }
+  if (o.coaps_port == 0) return l;
+  tls::GnutlsOptions g;
+  g.server = lookup;
+  if (!o.key.empty()) g.server->private_key = read_binary_file(o.key);
+  if (!o.cert.empty()) {
+    if (o.key.empty()) throw std::invalid_argument("--cert needs --key");
+    g.server->certificate_chain = read_binary_file(o.cert);
+  }
+  if (!o.client_ca.empty()) g.server->client_trust_anchors = {read_binary_file(o.client_ca)};
+  try {
+    l.tls_backend = std::make_unique<tls::GnutlsBackend>(std::move(g));
+  } catch (const std::runtime_error& e) {
+    throw std::invalid_argument(std::string("(D)TLS configuration: ") + e.what());
+  }
+  transport::SecureOptions secure;
+  secure.backend = l.tls_backend.get();
+  secure.layer.role = tls::Role::kServer;
+  if (o.udp) {
+    auto u = transport::udp_at(o.bind, o.coaps_port);
+    u.secure = secure;
+    l.dtls = std::make_unique<transport::UdpTransport>(loop, coap_config, random, u);
+  }
+  if (o.tcp) {
+    auto t = tcp_at(o.coaps_port);
+    t.secure = secure;
+    l.tls = std::make_unique<transport::TcpTransport>(loop, coap_config, random, t);
   }
   return l;
 }

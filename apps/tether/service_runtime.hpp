@@ -10,6 +10,7 @@
 
 #include "common/random.hpp"
 #include "server/server_event.hpp"
+#include "tls/credentials.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -29,14 +30,32 @@ void read_settings_file(
     const std::string& file,
     const std::function<void(const std::string&, const nlohmann::json&)>& apply);
 
-// CoAP over UDP and TCP on one port; either may be off.
+struct ServiceOptions;
+
+// CoAP over UDP and TCP on one port, either may be off; and with a secure port, coaps
+// (DTLS) and coaps+tcp (TLS) on it.
 struct CoapListeners {
+  std::unique_ptr<tls::Backend> tls_backend;  // before the transports that use it
   std::unique_ptr<transport::UdpTransport> udp;
   std::unique_ptr<transport::TcpTransport> tcp;
-  // "udp=5683 tcp=5683" for the start-up line.
+  std::unique_ptr<transport::UdpTransport> dtls;
+  std::unique_ptr<transport::TcpTransport> tls;
+  // "udp=5683 tcp=5683 dtls=5684 tls=5684" for the start-up line.
   std::string describe() const;
+  // Serves on each listener that is up, under the names stored with registrations.
+  template <typename Engine>
+  void attach_to(Engine& engine) {
+    if (udp) engine.attach(*udp, "udp");
+    if (tcp) engine.attach(*tcp, "tcp");
+    if (dtls) engine.attach(*dtls, "dtls");
+    if (tls) engine.attach(*tls, "tls");
+  }
 };
-CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const std::string& bind,
-                          std::uint16_t port, bool udp, bool tcp);
+// `lookup` tells the (D)TLS servers which PSK identities and raw public keys are known;
+// it is called during handshakes, so the engine it asks may be created later.
+CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
+                          const tls::ServerCredentials& lookup);
+// Reads a PEM or DER file (a key or certificate).
+Bytes read_binary_file(const std::string& file);
 
 }  // namespace tether::app

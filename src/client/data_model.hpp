@@ -30,9 +30,13 @@ inline constexpr std::uint16_t kSecurity = 0, kServer = 1, kAccessControl = 2, k
                                kOscore = 21;
 }
 namespace security {
-inline constexpr std::uint16_t kUri = 0, kBootstrap = 1, kMode = 2, kShortServerId = 10,
-                               kHoldOff = 11, kAccountTimeout = 12;
-}
+inline constexpr std::uint16_t kUri = 0, kBootstrap = 1, kMode = 2, kPublicKeyOrIdentity = 3,
+                               kServerPublicKey = 4, kSecretKey = 5, kShortServerId = 10,
+                               kHoldOff = 11, kAccountTimeout = 12, kSni = 14,
+                               kCertificateUsage = 15;
+inline constexpr std::int64_t kModePsk = 0, kModeRpk = 1, kModeCertificate = 2, kModeNoSec = 3,
+                              kModeEst = 4;
+}  // namespace security
 namespace server_res {
 inline constexpr std::uint16_t kShortServerId = 0, kLifetime = 1, kDefaultPmin = 2,
                                kDefaultPmax = 3, kDisable = 4, kDisableTimeout = 5,

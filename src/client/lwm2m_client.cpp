@@ -7,6 +7,7 @@
 #include "binding/coap/bootstrap_mapping.hpp"
 #include "binding/coap/device_mapping.hpp"
 #include "binding/coap/uplink_mapping.hpp"
+#include "client/security_credentials.hpp"
 #include "coap/uri.hpp"
 #include "lwm2m/format/codec.hpp"
 
@@ -124,6 +125,9 @@ Lwm2mClient::~Lwm2mClient() {
 
 void Lwm2mClient::attach(transport::Transport& t, const std::string& scheme) {
   carriers_.push_back({&t, scheme});
+  if (auto* layer = t.secure_layer()) {
+    layer->set_event_handler([this, &t](const tls::SecureEvent& e) { on_secure_event(t, e); });
+  }
   t.endpoint().set_request_handler(
       [this, &t](coap::PeerId peer, const Message& m, coap::Responder responder) {
         handle_request(t, peer, m, responder);
@@ -137,18 +141,53 @@ void Lwm2mClient::emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string d
   if (on_event_) on_event_(ClientEvent{kind, ssid, std::move(detail)});
 }
 
-Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri) {
+Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
+                                                  std::optional<std::uint16_t> security) {
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
-  if (parsed->is_secure()) return fail(uri + ": coaps needs a security mode (not built yet)");
-  const std::string scheme = parsed->is_stream() ? "coap+tcp" : "coap";
+  const std::string scheme =
+      std::string(parsed->is_secure() ? "coaps" : "coap") + (parsed->is_stream() ? "+tcp" : "");
   for (auto& c : carriers_) {
     if (c.scheme != scheme) continue;
     auto peer = c.transport->peer_for(parsed->host, parsed->port);
     if (!peer) return peer.error();
+    if (parsed->is_secure()) {
+      // Transport TS 5.2.9: the account's Security instance holds the credentials.
+      auto* layer = c.transport->secure_layer();
+      if (layer == nullptr) return fail("the " + scheme + " transport has no (D)TLS layer");
+      if (!security) return fail(uri + ": no Security instance to secure it with");
+      auto creds = credentials_from_security(data_, *security, parsed->host);
+      if (!creds) return fail(uri + ": " + creds.error().reason);
+      layer->set_credentials(*peer, std::move(*creds), clock_.now());
+    }
     return Route{c.transport, *peer};
   }
   return fail("no " + scheme + " transport for " + uri);
+}
+
+const tls::Failure* Lwm2mClient::security_failure(const Route& route) const {
+  auto* layer = route.transport != nullptr ? route.transport->secure_layer() : nullptr;
+  return layer != nullptr ? layer->last_failure(route.peer) : nullptr;
+}
+
+void Lwm2mClient::reset_security(const Route& route) {
+  auto* layer = route.transport != nullptr ? route.transport->secure_layer() : nullptr;
+  if (layer == nullptr) return;
+  layer->reset(route.peer, clock_.now());
+  route.transport->flush();
+}
+
+void Lwm2mClient::on_secure_event(transport::Transport& t, const tls::SecureEvent& e) {
+  if (e.kind != tls::SecureEvent::Kind::kEstablished || e.identity.resumed) return;
+  // A new security context with a server we are registered with: register again, so the
+  // server binds the registration to it.
+  for (auto& [ssid, s] : sessions_) {
+    if (s->route.transport != &t || s->route.peer != e.peer) continue;
+    if (s->state != State::kRegistered || s->in_flight) continue;
+    s->location.clear();
+    s->state = State::kIdle;
+    s->wake = clock_.now();
+  }
 }
 
 void Lwm2mClient::request(const Route& route, Message m,
@@ -250,7 +289,7 @@ void Lwm2mClient::register_with(Session& s) {
   if (s.in_flight) return;
   s.wake.reset();
   s.disabled = false;
-  auto route = route_for(s.account.uri);
+  auto route = route_for(s.account.uri, s.account.security_instance);
   if (!route) {
     registration_failed(s, route.error().reason);
     return;
@@ -314,7 +353,9 @@ void Lwm2mClient::update(Session& s) {
       flush_stored(live);
       return;
     }
-    // Core TS 6.2.2: a failed Update means registering again.
+    // Core TS 6.2.2: a failed Update means registering again, over a new (D)TLS session
+    // when there was no answer (the server may have lost ours, or our address changed).
+    if (!answer) reset_security(live.route);
     emit(ClientEvent::Kind::kRegistrationFailed, ssid,
          answer ? "Update answered " + answer->code.describe()
                 : "Update got no answer: " + answer.error().reason);
@@ -325,13 +366,22 @@ void Lwm2mClient::update(Session& s) {
 }
 
 void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
-  emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, why);
+  std::string detail = why;
+  // Transport TS 5.2.10: a handshake that failed with a "Fail" alert cannot recover by
+  // retrying, so this retry sequence ends at once; "Retry" ones back off as usual.
+  const tls::Failure* handshake =
+      s.route.transport != nullptr ? security_failure(s.route) : nullptr;
+  const bool hopeless = handshake != nullptr && handshake->recovery == tls::Recovery::kFail;
+  if (handshake != nullptr) detail += "; (D)TLS: " + handshake->describe();
+  emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, detail);
+  if (s.route.transport != nullptr) reset_security(s.route);
   s.state = State::kFailed;
   s.location.clear();
   ++s.attempt;
   // Core TS 6.2.1.1: Communication Retry Count/Timer within a sequence, then the Sequence
   // Delay Timer between sequences; after the last, bootstrap when the account allows.
   const double count = server_value(s, server_res::kRetryCount).value_or(5);
+  if (hopeless) s.attempt = static_cast<int>(count);
   const double timer = server_value(s, server_res::kRetryTimer).value_or(60);
   if (s.attempt < count) {
     s.wake = clock_.now() + seconds(timer * std::pow(2.0, s.attempt - 1));
@@ -360,7 +410,7 @@ void Lwm2mClient::bootstrap() {
     emit(ClientEvent::Kind::kBootstrapFailed, 0, "no Bootstrap-Server Account");
     return;
   }
-  auto route = route_for(account->uri);
+  auto route = route_for(account->uri, account->security_instance);
   if (!route) {
     bootstrap_done(false, route.error().reason);
     return;
@@ -478,7 +528,9 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
   if (session == nullptr && !bootstrap_route_) {
     // Server-initiated bootstrap may come at any time from the Bootstrap-Server's address.
     if (auto account = data_.bootstrap_account()) {
-      if (auto route = route_for(account->uri)) bootstrap_route_ = *route;
+      if (auto route = route_for(account->uri, account->security_instance)) {
+        bootstrap_route_ = *route;
+      }
     }
   }
   const bool from_bootstrap = session == nullptr && bootstrap_route_ &&
@@ -772,7 +824,7 @@ void Lwm2mClient::fetch(const std::string& uri, std::function<void(Result<Bytes>
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return done(fail("invalid URI: " + parsed.error().reason));
   if (parsed->is_secure()) return done(fail("unsupported protocol: " + uri));
-  auto route = route_for(uri);
+  auto route = route_for(uri, std::nullopt);
   if (!route) return done(fail("unsupported protocol: " + route.error().reason));
   Message get = coap::make_request(codes::kGet, "/");
   get.options.remove(coap::option::kUriPath);

@@ -74,7 +74,8 @@ class Lwm2mClient {
   Lwm2mClient(const Lwm2mClient&) = delete;
   Lwm2mClient& operator=(const Lwm2mClient&) = delete;
 
-  // Servers under URIs of `scheme` ("coap", "coap+tcp") are reached through `transport`.
+  // Servers under URIs of `scheme` ("coap", "coap+tcp", "coaps", "coaps+tcp") are reached
+  // through `transport`; the secure schemes need a transport with a (D)TLS layer.
   void attach(transport::Transport& transport, const std::string& scheme);
   void set_event_handler(std::function<void(const ClientEvent&)> handler) {
     on_event_ = std::move(handler);
@@ -128,7 +129,12 @@ class Lwm2mClient {
     transport::Transport* transport = nullptr;
     coap::PeerId peer = 0;
   };
-  Result<Route> route_for(const std::string& uri);
+  // The transport and peer for `uri`; for coaps URIs, after giving the (D)TLS layer the
+  // credentials of Security instance `security`.
+  Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security);
+  const tls::Failure* security_failure(const Route& route) const;
+  void reset_security(const Route& route);
+  void on_secure_event(transport::Transport& t, const tls::SecureEvent& e);
   void request(const Route& route, coap::Message m,
                std::function<void(Result<coap::Message>)> done);
 
