@@ -328,6 +328,18 @@ void Lwm2mClient::register_with(Session& s) {
 
 void Lwm2mClient::update(Session& s) {
   if (s.in_flight) return;
+  // The Security instance may have changed since (a Bootstrap-Write of new keys): the
+  // layer gets the current credentials and drops a session made with others. Without an
+  // established session the next message starts a new security context, which takes a
+  // Register, not an Update.
+  if (auto route = route_for(s.account.uri, s.account.security_instance)) s.route = *route;
+  if (auto* layer = s.route.transport->secure_layer();
+      layer != nullptr && !layer->established(s.route.peer)) {
+    s.location.clear();
+    s.state = State::kIdle;
+    register_with(s);
+    return;
+  }
   s.wake.reset();
   s.update_requested = false;
   lwm2m::UpdateRequest u;

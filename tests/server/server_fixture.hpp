@@ -24,13 +24,23 @@ using coap::sim::SimNetwork;
 inline constexpr coap::PeerId kServerAddress = 1;
 
 // A Transport whose endpoint lives on the SimNetwork; a peer's "address" is its PeerId.
+// With a backend it is secure (DTLS): a tls::SecureLayer sits between network and endpoint.
 class SimTransport final : public transport::Transport {
  public:
   explicit SimTransport(SimNetwork& net, coap::PeerId address = kServerAddress,
-                        std::uint64_t seed = 7)
+                        std::uint64_t seed = 7, tls::Backend* backend = nullptr,
+                        tls::Role role = tls::Role::kServer)
       : node_(coap::EndpointConfig{}, seed) {
-    net.add(address, node_);
+    if (backend == nullptr) {
+      net.add(address, node_);
+      return;
+    }
+    tls::SecureLayerConfig config;
+    config.role = role;
+    secure_ = std::make_unique<tls::SecureLayer>(config, *backend, node_.endpoint);
+    net.add(address, *secure_);
   }
+  tls::SecureLayer* secure_layer() override { return secure_.get(); }
   coap::Endpoint& endpoint() override { return node_.endpoint; }
   Result<coap::PeerId> peer_for(const std::string&, std::uint16_t port) override { return port; }
   std::string describe(coap::PeerId peer) const override {
@@ -41,6 +51,7 @@ class SimTransport final : public transport::Transport {
 
  private:
   coap::sim::Node node_;
+  std::unique_ptr<tls::SecureLayer> secure_;
 };
 
 class VirtualClock final : public Clock {

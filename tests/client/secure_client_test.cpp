@@ -1,0 +1,159 @@
+// Our client and server over DTLS (GnuTLS) on the simulated network and virtual time: a
+// full LwM2M session with PSK, the endpoint-name check of Transport TS 5.2.6, the error
+// handling of Table 5.2.10-1, and credentials changing under a live session (seed 000).
+#include <gtest/gtest.h>
+
+#include "client/client_fixture.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
+#include "tls/gnutls/gnutls_clock.hpp"
+
+namespace tether::client {
+namespace {
+
+using lwm2m::Operation;
+using server::DownlinkResult;
+using namespace testing;
+
+constexpr coap::PeerId kSecureServer = 3;
+constexpr coap::PeerId kSecureClient = 19;
+const std::string kSecureUri = "coaps://10.0.0.1:3";
+
+struct SecureSetup {
+  SecureSetup() {
+    tls::testing::use_virtual_time([this] { return net.now(); }, coap::sim::epoch(),
+                                   VirtualClock::kUnixBase);
+  }
+  ~SecureSetup() { tls::testing::use_real_time(); }
+
+  // Our server on DTLS at kSecureServer, asking the server for the credentials on file.
+  void start_server() {
+    server = std::make_unique<ServerHarness>(net, store);
+    tls::GnutlsOptions o;
+    o.server.emplace();
+    o.server->psk_key_for = [this](ByteView id) { return server->server.psk_key_for(id); };
+    o.server->knows_public_key = [this](ByteView k) { return server->server.knows_public_key(k); };
+    server_backend = std::make_unique<tls::GnutlsBackend>(o);
+    dtls = std::make_unique<SimTransport>(net, kSecureServer, 31, server_backend.get());
+    server->server.attach(*dtls, "dtls");
+  }
+  void put_psk(const std::string& ep, const std::string& identity, const std::string& key) {
+    server::Credentials c;
+    c.endpoint = ep;
+    c.kind = server::Credentials::Kind::kPsk;
+    c.psk_identity = identity;
+    c.psk_key = to_bytes(key);
+    ASSERT_TRUE(server->server.put_credentials(c));
+  }
+  // A client with a secure transport and a PSK Server Account on it.
+  ClientHarness& make_client(const std::string& ep, const std::string& identity,
+                             const std::string& key) {
+    ClientConfig config;
+    config.endpoint = ep;
+    client = std::make_unique<ClientHarness>(net, config);
+    secure =
+        std::make_unique<SimTransport>(net, kSecureClient, 41, &client_backend, tls::Role::kClient);
+    client->client.attach(*secure, "coaps");
+    client->add_server(101, kSecureUri);
+    set_psk(identity, key);
+    return *client;
+  }
+  void set_psk(const std::string& identity, const std::string& key) {
+    (void)client->data.put(Path{0, 0, 2}, Value(std::int64_t{0}));
+    (void)client->data.put(Path{0, 0, 3}, Value(to_bytes(identity)));
+    (void)client->data.put(Path{0, 0, 5}, Value(to_bytes(key)));
+  }
+  bool registered(const std::string& ep, Duration max = Duration{60'000}) {
+    return net.run_until([&] { return server->server.find(ep) != nullptr; }, max);
+  }
+
+  SimNetwork net;
+  server::MemoryStore store;
+  std::unique_ptr<ServerHarness> server;
+  std::unique_ptr<tls::GnutlsBackend> server_backend;
+  std::unique_ptr<SimTransport> dtls;
+  tls::GnutlsBackend client_backend;
+  std::unique_ptr<SimTransport> secure;  // outlives the client attached to it
+  std::unique_ptr<ClientHarness> client;
+};
+
+TEST(SecureClient, RegistersOverDtlsWithPskAndIsManaged) {
+  SecureSetup s;
+  s.start_server();
+  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
+  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
+  c.client.start();
+  ASSERT_TRUE(s.registered("dev1"));
+  EXPECT_EQ(s.server->server.find("dev1")->transport, "dtls");
+  std::optional<DownlinkResult> got;
+  lwm2m::DownlinkRequest read;
+  read.op = Operation::kRead;
+  read.path = Path{3, 0, 0};
+  s.server->server.send("dev1", read, {}, [&](DownlinkResult d) { got = std::move(d); });
+  ASSERT_TRUE(s.net.run_until([&] { return got.has_value(); }, Duration{30'000}));
+  ASSERT_TRUE(got->response);
+  EXPECT_EQ(*got->response->content.find_value(Path{3, 0, 0}), Value("Tether"));
+  // Nothing of the exchange is readable on the wire.
+  for (const auto& p : s.net.log()) {
+    if (p.to == kSecureServer || p.from == kSecureServer) {
+      EXPECT_EQ(to_string(p.bytes).find("Tether"), std::string::npos);
+    }
+  }
+}
+
+TEST(SecureClient, IdentityThatIsNotTheEndpointNameGets400) {
+  SecureSetup s;
+  s.start_server();
+  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
+  // dev2 proves dev1's identity: Transport TS 5.2.6 says 4.00.
+  auto& c = s.make_client("dev2", "dev1-id", "0123456789abcdef");
+  c.client.start();
+  EXPECT_FALSE(s.registered("dev2", Duration{30'000}));
+  ASSERT_GE(c.count(ClientEvent::Kind::kRegistrationFailed), 1u);
+  bool saw_400 = false;
+  for (const auto& e : c.events) {
+    saw_400 |= e.kind == ClientEvent::Kind::kRegistrationFailed &&
+               e.detail.find("4.00") != std::string::npos;
+  }
+  EXPECT_TRUE(saw_400);
+  EXPECT_EQ(s.server->server.find("dev1"), nullptr);
+}
+
+TEST(SecureClient, UnknownIdentityFailsAtOnceAndFallsBackToBootstrap) {
+  SecureSetup s;
+  s.start_server();
+  auto& c = s.make_client("dev1", "stranger", "0123456789abcdef");
+  c.add_bootstrap_server(kBootstrapUri);  // nobody there: the fallback is what we look for
+  c.client.start();
+  ASSERT_TRUE(s.net.run_until([&] { return c.count(ClientEvent::Kind::kBootstrapStarted) > 0; },
+                              Duration{120'000}));
+  // Alert 115 is "Fail" (Table 5.2.10-1): no retries within the sequence.
+  EXPECT_EQ(c.count(ClientEvent::Kind::kRegistrationFailed), 1u);
+  const auto& failed = c.events.at(0);
+  EXPECT_NE(failed.detail.find("alert 115"), std::string::npos) << failed.detail;
+}
+
+TEST(SecureClient, NewCredentialsEndTheSessionAndTheClientRegistersAgain) {
+  SecureSetup s;
+  s.start_server();
+  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
+  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
+  c.client.start();
+  ASSERT_TRUE(s.registered("dev1"));
+  const std::string first = s.server->server.find("dev1")->id;
+  // Both sides get a new key (as a Bootstrap-Write and the server's API would).
+  s.put_psk("dev1", "dev1-id", "fedcba9876543210");
+  s.net.settle();
+  EXPECT_FALSE(s.dtls->secure_layer()->established(kSecureClient));  // seed 000: torn down
+  s.set_psk("dev1-id", "fedcba9876543210");
+  // The next Update finds no session: a new security context, so a Register goes out.
+  ASSERT_TRUE(s.net.run_until(
+      [&] {
+        auto* r = s.server->server.find("dev1");
+        return r != nullptr && r->id != first;
+      },
+      Duration{300'000}));
+  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+}
+
+}  // namespace
+}  // namespace tether::client
