@@ -1,5 +1,6 @@
 #include "tls/null/null_backend.hpp"
 
+#include <array>
 #include <deque>
 
 namespace tether::tls {
@@ -13,20 +14,11 @@ constexpr std::size_t kHeader = 13;
 
 // A DTLS-shaped record: type, version, zero epoch and sequence, length, body.
 Bytes frame(std::uint8_t type, ByteView body) {
-  Bytes out{type,
-            254,
-            253,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            static_cast<std::uint8_t>(body.size() >> 8),
-            static_cast<std::uint8_t>(body.size())};
-  out.insert(out.end(), body.begin(), body.end());
+  const std::array<std::uint8_t, kHeader> header{
+      type, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(body.size() >> 8),
+      static_cast<std::uint8_t>(body.size() & 0xff)};
+  Bytes out(header.begin(), header.end());
+  for (auto b : body) out.push_back(b);
   return out;
 }
 
