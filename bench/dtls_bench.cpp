@@ -107,8 +107,8 @@ void run_handshakes(benchmark::State& state, bool rpk) {
     state.SetIterationTime(std::chrono::duration<double>(server_time).count());
     ++done;
   }
-  state.counters["handshakes/s"] = benchmark::Counter(static_cast<double>(done),
-                                                      benchmark::Counter::kIsRate);
+  state.counters["handshakes/s"] =
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
 }
 
 void BM_ServerHandshakePsk(benchmark::State& state) {
