@@ -39,7 +39,7 @@ wait_health() {
 }
 
 start_bootstrap() {
-  "$tether" bootstrap --bind 127.0.0.1 --coap-port "$bs_port" --http-host 127.0.0.1 \
+  "$tether" bootstrap --bind 127.0.0.1 --coap-port "$bs_port" --coaps-port 0 --http-host 127.0.0.1 \
     --http-port "$bs_http" --data-dir "$work/bs-data" --step-timeout-ms 5000 "$@" \
     >>"$work/bootstrap.log" 2>&1 &
   pids+=("$!")
@@ -146,7 +146,7 @@ PY
     [ "$scenario" = end-to-end-tcp ] && scheme=coap+tcp
     lwm2m_port=$(free_port)
     lwm2m_http=$(free_port)
-    "$tether" server --bind 127.0.0.1 --coap-port "$lwm2m_port" --http-host 127.0.0.1 \
+    "$tether" server --bind 127.0.0.1 --coap-port "$lwm2m_port" --coaps-port 0 --http-host 127.0.0.1 \
       --http-port "$lwm2m_http" --store memory >>"$work/server.log" 2>&1 &
     pids+=("$!")
     wait_health "$lwm2m_http"

@@ -20,7 +20,7 @@ fail() {
 }
 
 start_server() {
-  "$tether" server --bind 127.0.0.1 --coap-port "$coap_port" --http-host 127.0.0.1 \
+  "$tether" server --bind 127.0.0.1 --coap-port "$coap_port" --coaps-port 0 --http-host 127.0.0.1 \
     --http-port "$http_port" "$@" >>"$work/server.log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
