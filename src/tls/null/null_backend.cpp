@@ -14,9 +14,19 @@ constexpr std::size_t kHeader = 13;
 
 // A DTLS-shaped record: type, version, zero epoch and sequence, length, body.
 Bytes frame(std::uint8_t type, ByteView body) {
-  const std::array<std::uint8_t, kHeader> header{
-      type, 254, 253, 0, 0, 0, 0, 0, 0, 0, 0, static_cast<std::uint8_t>(body.size() >> 8),
-      static_cast<std::uint8_t>(body.size() & 0xff)};
+  const std::array<std::uint8_t, kHeader> header{type,
+                                                 254,
+                                                 253,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 0,
+                                                 static_cast<std::uint8_t>(body.size() >> 8),
+                                                 static_cast<std::uint8_t>(body.size() & 0xff)};
   Bytes out(header.begin(), header.end());
   for (auto b : body) out.push_back(b);
   return out;
