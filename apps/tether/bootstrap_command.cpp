@@ -89,14 +89,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   server::SystemClock clock;
   // The (D)TLS servers ask the bootstrap server (made below) what clients prove to it.
   bootstrap::BootstrapServer* credentials_source = nullptr;
-  tls::ServerCredentials lookup;
-  lookup.psk_key_for = [&credentials_source](ByteView id) {
-    return credentials_source->psk_key_for(id);
-  };
-  lookup.knows_public_key = [&credentials_source](ByteView spki) {
-    return credentials_source->knows_public_key(spki);
-  };
-  CoapListeners listeners = listen_coap(loop, random, o, lookup);
+  CoapListeners listeners = listen_coap(loop, random, o, credentials_lookup(credentials_source));
   bootstrap::BootstrapServerConfig config;
   config.step_timeout = Duration{o.step_timeout_ms};
   bootstrap::BootstrapServer bs(config, clock, *store, models);

@@ -96,14 +96,7 @@ int server_command(const std::vector<std::string>& args) {
   // Declared before the server: the server keeps pointers to them while it lives.
   // The (D)TLS servers ask the LwM2M server (made below) for the credentials on file.
   server::Lwm2mServer* credentials_source = nullptr;
-  tls::ServerCredentials lookup;
-  lookup.psk_key_for = [&credentials_source](ByteView id) {
-    return credentials_source->psk_key_for(id);
-  };
-  lookup.knows_public_key = [&credentials_source](ByteView spki) {
-    return credentials_source->knows_public_key(spki);
-  };
-  CoapListeners listeners = listen_coap(loop, random, o, lookup);
+  CoapListeners listeners = listen_coap(loop, random, o, credentials_lookup(credentials_source));
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};

@@ -51,6 +51,16 @@ struct CoapListeners {
     if (tls) engine.attach(*tls, "tls");
   }
 };
+// What the (D)TLS servers ask `*engine` (a server or bootstrap server, set once it is made)
+// during handshakes: the key of a PSK identity, whether a raw public key is known.
+template <typename Engine>
+tls::ServerCredentials credentials_lookup(Engine* const& engine) {
+  tls::ServerCredentials c;
+  c.psk_key_for = [&engine](ByteView id) { return engine->psk_key_for(id); };
+  c.knows_public_key = [&engine](ByteView spki) { return engine->knows_public_key(spki); };
+  return c;
+}
+
 // `lookup` tells the (D)TLS servers which PSK identities and raw public keys are known;
 // it is called during handshakes, so the engine it asks may be created later.
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,

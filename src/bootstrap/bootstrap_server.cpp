@@ -151,24 +151,18 @@ std::optional<std::string> BootstrapServer::endpoint_for(const server::PeerIdent
 }
 
 std::optional<Bytes> BootstrapServer::psk_key_for(ByteView identity) const {
-  for (const auto& [ep, c] : configs_) {
-    if (c.credentials && c.credentials->kind == server::Credentials::Kind::kPsk &&
-        c.credentials->psk_identity == to_string(identity)) {
-      return c.credentials->psk_key;
-    }
-  }
-  return std::nullopt;
+  server::PeerIdentity peer;
+  peer.psk_identity = to_string(identity);
+  auto ep = endpoint_for(peer);
+  auto it = ep ? configs_.find(*ep) : configs_.end();
+  if (it == configs_.end() || !it->second.credentials) return std::nullopt;
+  return it->second.credentials->psk_key;
 }
 
 bool BootstrapServer::knows_public_key(ByteView spki) const {
-  for (const auto& [ep, c] : configs_) {
-    if (c.credentials && c.credentials->kind == server::Credentials::Kind::kRpk &&
-        ByteView(c.credentials->public_key).size() == spki.size() &&
-        std::equal(spki.begin(), spki.end(), c.credentials->public_key.begin())) {
-      return true;
-    }
-  }
-  return false;
+  server::PeerIdentity peer;
+  peer.public_key = Bytes(spki.begin(), spki.end());
+  return endpoint_for(peer).has_value();
 }
 
 Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& carrier,

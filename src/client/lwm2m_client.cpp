@@ -151,18 +151,26 @@ Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
     if (c.scheme != scheme) continue;
     auto peer = c.transport->peer_for(parsed->host, parsed->port);
     if (!peer) return peer.error();
+    const Route route{c.transport, *peer};
     if (parsed->is_secure()) {
-      // Transport TS 5.2.9: the account's Security instance holds the credentials.
-      auto* layer = c.transport->secure_layer();
-      if (layer == nullptr) return fail("the " + scheme + " transport has no (D)TLS layer");
       if (!security) return fail(uri + ": no Security instance to secure it with");
-      auto creds = credentials_from_security(data_, *security, parsed->host);
-      if (!creds) return fail(uri + ": " + creds.error().reason);
-      layer->set_credentials(*peer, std::move(*creds), clock_.now());
+      if (auto ok = secure(route, parsed->host, *security); !ok)
+        return fail(uri + ": " + ok.error().reason);
     }
-    return Route{c.transport, *peer};
+    return route;
   }
   return fail("no " + scheme + " transport for " + uri);
+}
+
+Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
+                               std::uint16_t security) {
+  // Transport TS 5.2.9: the account's Security instance holds the credentials.
+  auto* layer = route.transport->secure_layer();
+  if (layer == nullptr) return fail("the transport has no (D)TLS layer");
+  auto creds = credentials_from_security(data_, security, host);
+  if (!creds) return creds.error();
+  layer->set_credentials(route.peer, std::move(*creds), clock_.now());
+  return Ok{};
 }
 
 const tls::Failure* Lwm2mClient::security_failure(const Route& route) const {
@@ -332,13 +340,15 @@ void Lwm2mClient::update(Session& s) {
   // layer gets the current credentials and drops a session made with others. Without an
   // established session the next message starts a new security context, which takes a
   // Register, not an Update.
-  if (auto route = route_for(s.account.uri, s.account.security_instance)) s.route = *route;
-  if (auto* layer = s.route.transport->secure_layer();
-      layer != nullptr && !layer->established(s.route.peer)) {
-    s.location.clear();
-    s.state = State::kIdle;
-    register_with(s);
-    return;
+  if (auto* layer = s.route.transport->secure_layer(); layer != nullptr) {
+    auto uri = coap::parse_uri(s.account.uri);
+    const bool fresh = uri && secure(s.route, uri->host, s.account.security_instance);
+    if (!fresh || !layer->established(s.route.peer)) {
+      s.location.clear();
+      s.state = State::kIdle;
+      register_with(s);
+      return;
+    }
   }
   s.wake.reset();
   s.update_requested = false;
@@ -381,12 +391,11 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
   std::string detail = why;
   // Transport TS 5.2.10: a handshake that failed with a "Fail" alert cannot recover by
   // retrying, so this retry sequence ends at once; "Retry" ones back off as usual.
-  const tls::Failure* handshake =
-      s.route.transport != nullptr ? security_failure(s.route) : nullptr;
+  const tls::Failure* handshake = security_failure(s.route);
   const bool hopeless = handshake != nullptr && handshake->recovery == tls::Recovery::kFail;
   if (handshake != nullptr) detail += "; (D)TLS: " + handshake->describe();
   emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, detail);
-  if (s.route.transport != nullptr) reset_security(s.route);
+  reset_security(s.route);
   s.state = State::kFailed;
   s.location.clear();
   ++s.attempt;

@@ -132,6 +132,8 @@ class Lwm2mClient {
   // The transport and peer for `uri`; for coaps URIs, after giving the (D)TLS layer the
   // credentials of Security instance `security`.
   Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security);
+  // Gives the route's (D)TLS layer the credentials of Security instance `security`.
+  Result<Ok> secure(const Route& route, const std::string& host, std::uint16_t security);
   const tls::Failure* security_failure(const Route& route) const;
   void reset_security(const Route& route);
   void on_secure_event(transport::Transport& t, const tls::SecureEvent& e);

@@ -21,10 +21,37 @@ Result<Ok> check_identity(const Credentials& c, const PeerIdentity& peer,
   }
   if (!proves(c, peer)) {
     return lwm2m::reject(lwm2m::status::kBadRequest,
-                         std::string("the ") + credentials_kind_name(c.kind) +
-                             " identity does not match endpoint " + c.endpoint);
+                         "the (D)TLS identity does not match endpoint " + c.endpoint);
   }
   return Ok{};
+}
+
+std::string identity_key(Credentials::Kind kind, std::string_view value) {
+  return std::string(credentials_kind_name(kind)) + ":" + std::string(value);
+}
+
+std::string identity_key(const Credentials& c) {
+  switch (c.kind) {
+    case Credentials::Kind::kPsk:
+      return identity_key(c.kind, c.psk_identity);
+    case Credentials::Kind::kRpk:
+      return identity_key(c.kind, to_string(c.public_key));
+    case Credentials::Kind::kX509:
+      return identity_key(c.kind, c.x509_common_name.empty() ? c.endpoint : c.x509_common_name);
+  }
+  return {};
+}
+
+std::vector<std::string> identity_keys(const PeerIdentity& peer) {
+  std::vector<std::string> keys;
+  if (peer.psk_identity) keys.push_back(identity_key(Credentials::Kind::kPsk, *peer.psk_identity));
+  if (peer.public_key) {
+    keys.push_back(identity_key(Credentials::Kind::kRpk, to_string(*peer.public_key)));
+  }
+  if (peer.certificate_cn) {
+    keys.push_back(identity_key(Credentials::Kind::kX509, *peer.certificate_cn));
+  }
+  return keys;
 }
 
 PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {

@@ -26,6 +26,14 @@ PeerIdentity identify(const Carrier& carrier, coap::PeerId peer);
 // Whether `c` is what `peer` proved (the same PSK identity, public key or certificate CN).
 bool proves(const Credentials& c, const PeerIdentity& peer);
 
+// What a credential of kind `kind` is looked up by: the PSK identity, the public key, or the
+// certificate CN. Keys of different kinds never collide.
+std::string identity_key(Credentials::Kind kind, std::string_view value);
+// The key of what `c` expects a client to prove.
+std::string identity_key(const Credentials& c);
+// The keys of what `peer` proved (none for an insecure peer).
+std::vector<std::string> identity_keys(const PeerIdentity& peer);
+
 // The endpoint a secure peer may act as when it gives no name, or must give (5.2.6): the one
 // whose credentials it proved; a certificate without credentials on file names its CN.
 std::optional<std::string> endpoint_of(const std::vector<const Credentials*>& on_file,

@@ -165,9 +165,9 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   bool changed = false;
   if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
     changed = !(it->second == credentials);
-    index_credentials(it->second, false);
+    endpoint_by_identity_.erase(identity_key(it->second));
   }
-  index_credentials(credentials, true);
+  endpoint_by_identity_[identity_key(credentials)] = endpoint;
   credentials_[endpoint] = std::move(credentials);
   // Seed 000: a session authenticated with the old credentials must not live on.
   Session* s = session_of(endpoint);
@@ -184,53 +184,30 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
 bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
   auto it = credentials_.find(endpoint);
   if (it == credentials_.end()) return false;
-  index_credentials(it->second, false);
+  endpoint_by_identity_.erase(identity_key(it->second));
   credentials_.erase(it);
   (void)store_.remove_credentials(endpoint);
   return true;
 }
 
-void Lwm2mServer::index_credentials(const Credentials& c, bool add) {
-  if (c.kind == Credentials::Kind::kPsk) {
-    if (add) {
-      endpoint_by_psk_identity_[c.psk_identity] = c.endpoint;
-    } else {
-      endpoint_by_psk_identity_.erase(c.psk_identity);
-    }
-  } else if (c.kind == Credentials::Kind::kRpk) {
-    if (add) {
-      endpoint_by_public_key_[c.public_key] = c.endpoint;
-    } else {
-      endpoint_by_public_key_.erase(c.public_key);
-    }
-  }
-}
-
 std::optional<Bytes> Lwm2mServer::psk_key_for(ByteView identity) const {
-  auto it = endpoint_by_psk_identity_.find(to_string(identity));
-  if (it == endpoint_by_psk_identity_.end()) return std::nullopt;
+  auto it = endpoint_by_identity_.find(identity_key(Credentials::Kind::kPsk, to_string(identity)));
+  if (it == endpoint_by_identity_.end()) return std::nullopt;
   return credentials_.at(it->second).psk_key;
 }
 
 bool Lwm2mServer::knows_public_key(ByteView spki) const {
-  return endpoint_by_public_key_.count(Bytes(spki.begin(), spki.end())) != 0;
+  return endpoint_by_identity_.count(identity_key(Credentials::Kind::kRpk, to_string(spki))) != 0;
 }
 
 std::optional<std::string> Lwm2mServer::endpoint_for(const PeerIdentity& peer) const {
-  if (peer.psk_identity) {
-    auto it = endpoint_by_psk_identity_.find(*peer.psk_identity);
-    if (it != endpoint_by_psk_identity_.end()) return it->second;
-  }
-  if (peer.public_key) {
-    auto it = endpoint_by_public_key_.find(*peer.public_key);
-    if (it != endpoint_by_public_key_.end()) return it->second;
-  }
-  if (peer.certificate_cn) {
-    for (const auto& [ep, c] : credentials_) {
-      if (c.kind == Credentials::Kind::kX509 && proves(c, peer)) return ep;
+  for (const auto& key : identity_keys(peer)) {
+    if (auto it = endpoint_by_identity_.find(key); it != endpoint_by_identity_.end()) {
+      return it->second;
     }
-    return *peer.certificate_cn;
   }
+  // A certificate from a trusted CA with nothing on file names its endpoint by its CN.
+  if (peer.certificate_cn && !peer.certificate_cn->empty()) return *peer.certificate_cn;
   return std::nullopt;
 }
 
@@ -769,7 +746,7 @@ Result<Ok> Lwm2mServer::restore() {
   auto creds = store_.load_credentials();
   if (!creds) return creds.error();
   for (auto& c : *creds) {
-    index_credentials(c, true);
+    endpoint_by_identity_[identity_key(c)] = c.endpoint;
     credentials_[c.endpoint] = std::move(c);
   }
   auto regs = store_.load_registrations();

@@ -198,10 +198,9 @@ class Lwm2mServer {
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_observation_ = 1;
   std::map<std::string, Credentials> credentials_;
-  // Indexes of credentials_ for the handshakes: PSK identity and public key -> endpoint.
-  std::unordered_map<std::string, std::string> endpoint_by_psk_identity_;
-  std::map<Bytes, std::string> endpoint_by_public_key_;
-  void index_credentials(const Credentials& c, bool add);
+  // credentials_ by what a client proves (identity_key): PSK identity, public key or
+  // certificate CN -> endpoint, for the handshakes and for names left out of Register.
+  std::unordered_map<std::string, std::string> endpoint_by_identity_;
   std::optional<std::string> endpoint_for(const PeerIdentity& peer) const;
 };
 

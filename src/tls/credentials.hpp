@@ -14,7 +14,6 @@ namespace tether::tls {
 
 // Security Mode values 0-2 of the Security object (3 is NoSec: no session at all).
 enum class Mode : std::uint8_t { kPsk = 0, kRawPublicKey = 1, kCertificate = 2 };
-const char* mode_name(Mode m);
 
 // The TLS client's side (always the LwM2M client, Transport TS 5.2.7).
 struct ClientCredentials {

@@ -7,18 +7,6 @@ namespace tether::tls {
 using coap::PeerId;
 using coap::Transmit;
 
-const char* secure_event_name(SecureEvent::Kind kind) {
-  switch (kind) {
-    case SecureEvent::Kind::kEstablished:
-      return "established";
-    case SecureEvent::Kind::kFailed:
-      return "failed";
-    case SecureEvent::Kind::kClosed:
-      return "closed";
-  }
-  return "?";
-}
-
 SecureLayer::SecureLayer(SecureLayerConfig config, Backend& backend, coap::CarrierPort& inner)
     : config_(config), backend_(backend), inner_(inner) {}
 
@@ -90,9 +78,7 @@ void SecureLayer::reset(PeerId peer, Instant now) {
   now_ = now;
   auto it = peers_.find(peer);
   if (it == peers_.end() || !it->second.session) return;
-  it->second.session->close();
-  send_records(peer, *it->second.session);
-  forget(peer);
+  close_session(peer);
   if (config_.carriage == Carriage::kStream) {
     // TLS cannot start over on the same connection: close it too.
     outbox_.push_back(Transmit{peer, Transmit::Kind::kClose, {}});
@@ -147,7 +133,7 @@ void SecureLayer::receive(PeerId peer, ByteView bytes, Instant now) {
 
 void SecureLayer::on_connected(PeerId peer, Instant now) {
   now_ = now;
-  connected_[peer] = true;
+  connected_.insert(peer);
   if (config_.role == Role::kServer) {
     auto session = backend_.server_stream_session();
     if (!session) {
@@ -198,12 +184,7 @@ std::optional<Transmit> SecureLayer::poll_transmit() {
     }
     if (auto t = inner_.poll_transmit()) {
       if (t->kind == Transmit::Kind::kClose) {
-        auto it = peers_.find(t->peer);
-        if (it != peers_.end() && it->second.session) {
-          it->second.session->close();
-          send_records(t->peer, *it->second.session);
-        }
-        forget(t->peer);
+        close_session(t->peer);
         connected_.erase(t->peer);
         outbox_.push_back(std::move(*t));
       } else {
@@ -308,6 +289,15 @@ void SecureLayer::end(PeerId peer, SecureEvent::Kind kind, Failure failure, Inst
   emit(SecureEvent{kind, peer, {}, std::move(failure)});
   // The endpoint's exchanges with this peer fail now rather than time out.
   inner_.on_disconnected(peer, now);
+}
+
+void SecureLayer::close_session(PeerId peer) {
+  auto it = peers_.find(peer);
+  if (it != peers_.end() && it->second.session) {
+    it->second.session->close();
+    send_records(peer, *it->second.session);
+  }
+  forget(peer);
 }
 
 void SecureLayer::forget(PeerId peer) {

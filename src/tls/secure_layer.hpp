@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "coap/carrier_port.hpp"
@@ -46,7 +47,6 @@ struct SecureEvent {
   PeerIdentity identity;  // kEstablished
   Failure failure;        // kFailed, kClosed
 };
-const char* secure_event_name(SecureEvent::Kind kind);
 
 class SecureLayer final : public coap::CarrierPort {
  public:
@@ -94,6 +94,8 @@ class SecureLayer final : public coap::CarrierPort {
   void pump(coap::PeerId peer, Instant now);
   void end(coap::PeerId peer, SecureEvent::Kind kind, Failure failure, Instant now);
   void forget(coap::PeerId peer);
+  // Sends close_notify (if a session is up) and forgets the peer's session.
+  void close_session(coap::PeerId peer);
   void touch(Peer& p);
   void emit(SecureEvent e);
   void send_records(coap::PeerId peer, Session& s);
@@ -105,8 +107,8 @@ class SecureLayer final : public coap::CarrierPort {
   std::unordered_map<coap::PeerId, ClientCredentials> credentials_;
   std::unordered_map<coap::PeerId, Bytes> resumption_;
   std::unordered_map<coap::PeerId, Failure> failures_;
-  std::unordered_map<coap::PeerId, bool> connected_;  // stream peers whose connection is up
-  std::list<coap::PeerId> lru_;                       // established, least recent first
+  std::unordered_set<coap::PeerId> connected_;  // stream peers whose connection is up
+  std::list<coap::PeerId> lru_;                 // established, least recent first
   std::size_t half_open_ = 0;
   std::deque<coap::Transmit> outbox_;
   std::vector<coap::PeerId> lost_;  // server: messages for peers without a session

@@ -40,8 +40,6 @@ class Session {
   virtual State state() const = 0;
   virtual const Failure& failure() const = 0;             // kFailed, and kClosed by the peer
   virtual const PeerIdentity& peer_identity() const = 0;  // kEstablished
-  // Largest plaintext one write() takes (DTLS: what fits the path MTU).
-  virtual std::size_t max_plaintext() const = 0;
   // Client role, once established: what resumes this session next time (may be empty).
   virtual Bytes resumption_data() const = 0;
 };

@@ -485,10 +485,6 @@ class GnutlsSession final : public Session {
   State state() const override { return state_; }
   const Failure& failure() const override { return failure_; }
   const PeerIdentity& peer_identity() const override { return identity_; }
-  std::size_t max_plaintext() const override {
-    if (carriage_ == Carriage::kStream) return 16384;
-    return gnutls_dtls_get_data_mtu(session_);
-  }
   Bytes resumption_data() const override {
     gnutls_datum_t d{};
     if (gnutls_session_get_data2(session_, &d) < 0) return {};
@@ -897,14 +893,6 @@ Backend::Admission GnutlsBackend::admit_datagram(ByteView hello, ByteView addres
   s->feed(hello, now);
   out.session = std::move(s);
   return out;
-}
-
-Result<Ok> check_client_credentials(const ClientCredentials& c) {
-  GnutlsOptions o;
-  GnutlsBackend probe(o);
-  auto s = probe.client_session(Carriage::kDatagram, c, {});
-  if (!s) return s.error();
-  return Ok{};
 }
 
 }  // namespace tether::tls

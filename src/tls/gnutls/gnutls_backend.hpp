@@ -44,10 +44,6 @@ class GnutlsBackend final : public Backend {
   std::unique_ptr<Impl> impl_;
 };
 
-// Checks client credentials before any handshake (a bad key or certificate in a Security
-// object instance): Ok, or what is wrong.
-Result<Ok> check_client_credentials(const ClientCredentials& credentials);
-
 // The SubjectPublicKeyInfo (DER) of a private key, certificate or public key given as DER or
 // PEM: what RPK mode compares.
 Result<Bytes> public_key_of(ByteView key_or_certificate);

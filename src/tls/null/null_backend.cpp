@@ -69,7 +69,6 @@ class NullSession final : public Session {
   State state() const override { return state_; }
   const Failure& failure() const override { return failure_; }
   const PeerIdentity& peer_identity() const override { return identity_; }
-  std::size_t max_plaintext() const override { return 1152; }
   Bytes resumption_data() const override { return {}; }
 
  private:
