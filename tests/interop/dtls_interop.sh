@@ -17,6 +17,9 @@
 #                           AES-128-CBC-SHA256, secp256r1) complete, others are refused
 #   tether-end-to-end       `tether client` with `tether server`: RPK over DTLS, X.509 over
 #                           TLS, PSK, and a wrong PSK key over DTLS and TLS
+#   bootstrap-psk           `tether client` bootstraps from `tether bootstrap` over DTLS with
+#                           PSK, is given PSK credentials for the server, and registers there
+#                           over DTLS; another identity is refused the configuration
 set -euo pipefail
 
 tether="$1"
@@ -470,6 +473,39 @@ case "$scenario" in
       fail "a client with a wrong key registered"
     wait_log bad-dtls 'event=registration-failed .*\(D\)TLS: .*handshake timed out' 80
     expect_not_registered pbad
+    ;;
+
+  bootstrap-psk)
+    start_server
+    put_creds bdev '{"mode":"psk","identity":"bdev-srv","key":"'"$secret_hex"'"}'
+    bs_port=$(free_port)
+    bs_http=$(free_port)
+    # Plain CoAP on any port: only the DTLS one is used.
+    "$tether" bootstrap --store memory --bind 127.0.0.1 --udp-only --coap-port 0 \
+      --coaps-port "$bs_port" --http-host 127.0.0.1 --http-port "$bs_http" \
+      >>"$work/bootstrap.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do
+      grep -q "event=started.* dtls=$bs_port" "$work/bootstrap.log" && break
+      sleep 0.1
+    done
+    grep -q "event=started" "$work/bootstrap.log" || fail "bootstrap server did not come up"
+    # The Bootstrap-Server gives the device a PSK account on our server.
+    call 200 -X PUT "http://127.0.0.1:$bs_http/api/bootstrap/bdev" -d '{
+      "security": {"1": {"uri": "'"$dtls"'", "bootstrap": false, "mode": "psk",
+                         "publicKeyOrIdentity": {"text": "bdev-srv"},
+                         "secretKey": {"hex": "'"$secret_hex"'"},
+                         "shortServerId": 101}},
+      "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "U"}},
+      "credentials": {"mode": "psk", "identity": "bdev-bs", "key": "00112233445566778899aabbccddeeff"}}'
+    start_client stranger -e bdev --bootstrap "coaps://127.0.0.1:$bs_port" \
+      --psk-identity someone-else --psk-key 00112233445566778899aabbccddeeff
+    start_client bdev -e bdev --bootstrap "coaps://127.0.0.1:$bs_port" \
+      --psk-identity bdev-bs --psk-key 00112233445566778899aabbccddeeff
+    wait_registered bdev dtls 15
+    wait_log bdev 'event=bootstrapped' 1
+    wait_log stranger 'event=bootstrap-failed' 10
+    ! grep -q 'event=bootstrapped' "$work/stranger.log" || fail "a stranger was bootstrapped"
     ;;
 
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
