@@ -103,14 +103,20 @@ Result<Ok> BootstrapServer::restore() {
 Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   if (auto ok = validate(config); !ok) return ok;
   if (auto saved = store_.save_config(config); !saved) return saved;
-  configs_[config.endpoint] = std::move(config);
+  const std::string endpoint = config.endpoint;
+  auto old = configs_.find(endpoint);
+  const bool changed = old != configs_.end() && old->second.credentials != config.credentials;
+  configs_[endpoint] = std::move(config);
+  if (changed) renew_session(endpoint);
   return Ok{};
 }
 
 bool BootstrapServer::remove_config(const std::string& endpoint) {
   if (configs_.count(endpoint) == 0) return false;
   if (!store_.remove_config(endpoint)) return false;
+  const bool had_credentials = configs_.at(endpoint).credentials.has_value();
   configs_.erase(endpoint);
+  if (had_credentials) renew_session(endpoint);  // access withdrawn
   return true;
 }
 
@@ -280,7 +286,7 @@ Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer
   auto body = lwm2m::format::encode_records(format, records, models_);
   if (!body) return refuse(lwm2m::status::kInternalServerError, body.error().reason);
   ++metrics_.packs;
-  last_seen_[config.endpoint] = {carrier.name, carrier.transport->describe(peer)};
+  remember(config.endpoint, carrier, peer);
   emit(config.endpoint, "pack served (" + std::to_string(records.size()) + " values)");
   Message m = coap::make_response(request, codes::kContent);
   m.set_content_format(static_cast<std::uint16_t>(format));
@@ -301,8 +307,8 @@ Result<Ok> BootstrapServer::start(const std::string& endpoint,
     where = *address;
     carrier_name = transport.value_or(carriers_.first() ? carriers_.first()->name : "");
   } else if (auto seen = last_seen_.find(endpoint); seen != last_seen_.end()) {
-    carrier_name = transport.value_or(seen->second.first);
-    where = seen->second.second;
+    carrier_name = transport.value_or(seen->second.carrier->name);
+    where = seen->second.address;
   } else {
     return fail("no address for " + endpoint + ": give one, or let the client speak first");
   }
@@ -339,7 +345,7 @@ void BootstrapServer::begin(const BootstrapConfig& config, Carrier& carrier, coa
   run->report.transport = carrier.name;
   run->report.address = carrier.transport->describe(peer);
   run->report.started_at = clock_.unix_now();
-  last_seen_[config.endpoint] = {carrier.name, run->report.address};
+  remember(config.endpoint, carrier, peer);
 
   auto& plan = run->plan;
   run->replacement = config.replace_account;
@@ -507,10 +513,12 @@ void BootstrapServer::end(Run& run, BootstrapSession::State state) {
     auto cfg = configs_.find(endpoint);
     if (run.report.account_replaced && cfg != configs_.end()) {
       BootstrapConfig updated = cfg->second;
+      const bool changed = run.new_credentials && run.new_credentials != updated.credentials;
       if (run.new_credentials) updated.credentials = run.new_credentials;
       updated.replace_account.reset();
       if (auto saved = store_.save_config(updated); saved) {
         cfg->second = std::move(updated);
+        if (changed) renew_session(endpoint);
       } else {
         run.report.error = "the account was replaced but the store failed: " + saved.error().reason;
       }
@@ -524,6 +532,28 @@ void BootstrapServer::end(Run& run, BootstrapSession::State state) {
   history_[endpoint] = run.report;
   runs_.erase(endpoint);  // `run` is gone from here on
   emit(endpoint, std::move(detail));
+}
+
+void BootstrapServer::remember(const std::string& endpoint, Carrier& carrier, coap::PeerId peer) {
+  last_seen_[endpoint] =
+      Seen{&carrier, peer, carrier.transport->describe(peer), server::identify(carrier, peer)};
+}
+
+void BootstrapServer::renew_session(const std::string& endpoint) {
+  if (!config_.renew_sessions_on_credential_change) return;
+  auto seen = last_seen_.find(endpoint);
+  if (seen == last_seen_.end()) return;
+  const Seen& s = seen->second;
+  auto* layer = s.carrier->transport->secure_layer();
+  if (layer == nullptr || !s.identity.secure()) return;
+  // Only the session this endpoint proved: by now its address may be someone else's.
+  const auto now = server::identify(*s.carrier, s.peer);
+  if (now.psk_identity != s.identity.psk_identity || now.public_key != s.identity.public_key ||
+      now.certificate_cn != s.identity.certificate_cn) {
+    return;
+  }
+  layer->reset(s.peer, clock_.now());
+  flush_transports();
 }
 
 // --- timers ---------------------------------------------------------------------

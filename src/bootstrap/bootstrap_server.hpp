@@ -37,6 +37,9 @@ struct BootstrapServerConfig {
   // How long one request of a session may wait for its answer (CoAP retransmissions
   // included) before the session fails.
   Duration step_timeout{60'000};
+  // Seed 000: when a configuration's client credentials change (through the API, or after
+  // a seed 001 account replacement), the (D)TLS session proved with the old ones is closed.
+  bool renew_sessions_on_credential_change = true;
 };
 
 // One request of a session and what came of it.
@@ -140,6 +143,10 @@ class BootstrapServer {
   void emit(const std::string& endpoint, std::string detail,
             std::optional<lwm2m::DownlinkResponse> content = std::nullopt);
   void flush_transports();
+  // Where an endpoint spoke from last (for server-initiated runs and session renewal).
+  void remember(const std::string& endpoint, Carrier& carrier, coap::PeerId peer);
+  // Closes the endpoint's (D)TLS session after its credentials changed.
+  void renew_session(const std::string& endpoint);
 
   BootstrapServerConfig config_;
   server::Clock& clock_;
@@ -151,8 +158,13 @@ class BootstrapServer {
   std::map<std::string, BootstrapConfig> configs_;
   std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
   std::map<std::string, BootstrapSession> history_;             // the last ended session
-  // Where each endpoint last spoke from: (transport name, address), for server-initiated runs.
-  std::map<std::string, std::pair<std::string, std::string>> last_seen_;
+  struct Seen {
+    Carrier* carrier = nullptr;
+    coap::PeerId peer = 0;
+    std::string address;
+    server::PeerIdentity identity;  // what its (D)TLS session proved, if any
+  };
+  std::map<std::string, Seen> last_seen_;
   coap::TimerQueue<Timeout> timers_;
   std::uint64_t next_run_ = 1;
 };

@@ -164,11 +164,25 @@ void SecureLayer::on_timer(Instant now) {
     it->second.session->on_timer(now);
     pump(*peer, now);
   }
+  close_idle(now);
   if (auto d = inner_.next_deadline(); d && *d <= now) inner_.on_timer(now);
+}
+
+std::optional<Instant> SecureLayer::idle_deadline() const {
+  if (!config_.idle_timeout || lru_.empty()) return std::nullopt;
+  return peers_.at(lru_.front()).last_active + *config_.idle_timeout;
+}
+
+void SecureLayer::close_idle(Instant now) {
+  // The list runs from the least recently active: only its head can be due.
+  for (auto due = idle_deadline(); due && *due <= now; due = idle_deadline()) {
+    reset(lru_.front(), now);
+  }
 }
 
 std::optional<Instant> SecureLayer::next_deadline() const {
   auto ours = timers_.next();
+  if (auto idle = idle_deadline(); idle && (!ours || *idle < *ours)) ours = idle;
   auto theirs = inner_.next_deadline();
   if (!ours) return theirs;
   if (!theirs) return ours;
@@ -205,7 +219,6 @@ void SecureLayer::to_peer(PeerId peer, Bytes plaintext) {
   auto it = peers_.find(peer);
   if (it != peers_.end() && it->second.established) {
     Peer& p = it->second;
-    touch(p);
     if (p.session->write(plaintext)) send_records(peer, *p.session);
     return;
   }
@@ -228,7 +241,8 @@ void SecureLayer::send_records(PeerId peer, Session& s) {
   }
 }
 
-void SecureLayer::touch(Peer& p) {
+void SecureLayer::touch(Peer& p, Instant now) {
+  p.last_active = now;
   if (p.established) lru_.splice(lru_.end(), lru_, p.lru);
 }
 
@@ -241,6 +255,7 @@ void SecureLayer::pump(PeerId peer, Instant now) {
   if (state == Session::State::kEstablished && !it->second.established) {
     Peer& p = it->second;
     p.established = true;
+    p.last_active = now;
     --half_open_;
     p.lru = lru_.insert(lru_.end(), peer);
     failures_.erase(peer);
@@ -264,7 +279,7 @@ void SecureLayer::pump(PeerId peer, Instant now) {
     if (again == peers_.end() || !again->second.session) return;
     auto pt = again->second.session->poll_plaintext();
     if (!pt) break;
-    touch(again->second);
+    touch(again->second, now);
     inner_.receive(peer, *pt, now);
   }
   auto again = peers_.find(peer);

@@ -31,13 +31,17 @@ struct SecureLayerConfig {
   Carriage carriage = Carriage::kDatagram;
   // Server: handshakes in progress at once; further ClientHellos are dropped.
   std::size_t max_half_open = 1024;
-  // Established sessions kept; beyond this the least recently used one is closed.
+  // Established sessions kept; beyond this the one least recently heard from is closed.
   std::size_t max_sessions = std::size_t{1} << 20;
   // Client: messages held per peer while its handshake runs.
   std::size_t max_queued_per_peer = 32;
   // Transport TS 5.2.4 (seed 000): new credentials for a peer end its live session, so
   // the next message handshakes with them.
   bool renew_on_credential_change = true;
+  // Established sessions that heard nothing from their peer for this long are closed (a bound on
+  // memory for devices gone for good); none by default, as a closed session makes the
+  // server unable to reach a device until it handshakes again.
+  std::optional<Duration> idle_timeout;
 };
 
 struct SecureEvent {
@@ -83,6 +87,7 @@ class SecureLayer final : public coap::CarrierPort {
     std::unique_ptr<Session> session;
     std::deque<Bytes> queued;  // plaintext waiting for the handshake
     bool established = false;
+    Instant last_active{};
     std::list<coap::PeerId>::iterator lru;
   };
 
@@ -96,7 +101,11 @@ class SecureLayer final : public coap::CarrierPort {
   void forget(coap::PeerId peer);
   // Sends close_notify (if a session is up) and forgets the peer's session.
   void close_session(coap::PeerId peer);
-  void touch(Peer& p);
+  // What the peer sent keeps its session: the least recently heard from goes first, as only
+  // arrivals carry a trustworthy time (sends may come from outside any callback).
+  void touch(Peer& p, Instant now);
+  std::optional<Instant> idle_deadline() const;
+  void close_idle(Instant now);
   void emit(SecureEvent e);
   void send_records(coap::PeerId peer, Session& s);
 

@@ -104,11 +104,11 @@ struct ClientHarness {
 
 // Our bootstrap server at kBootstrapAddress.
 struct BootstrapHarness {
-  explicit BootstrapHarness(SimNetwork& net)
+  explicit BootstrapHarness(SimNetwork& net, bootstrap::BootstrapServerConfig config = {})
       : clock(net),
         transport(net, kBootstrapAddress, 5),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
-        bs(bootstrap::BootstrapServerConfig{}, clock, store, models) {
+        bs(config, clock, store, models) {
     bs.attach(transport, "udp");
     net.add_timer_source([this] { return bs.next_deadline(); }, [this](Instant) { bs.on_timer(); });
   }

@@ -16,7 +16,9 @@ using namespace testing;
 
 constexpr coap::PeerId kSecureServer = 3;
 constexpr coap::PeerId kSecureClient = 19;
+constexpr coap::PeerId kSecureBootstrap = 4;
 const std::string kSecureUri = "coaps://10.0.0.1:3";
+const std::string kSecureBootstrapUri = "coaps://10.0.0.1:4";
 
 struct SecureSetup {
   SecureSetup() {
@@ -35,6 +37,29 @@ struct SecureSetup {
     server_backend = std::make_unique<tls::GnutlsBackend>(o);
     dtls = std::make_unique<SimTransport>(net, kSecureServer, 31, server_backend.get());
     server->server.attach(*dtls, "dtls");
+  }
+  // Our bootstrap server on DTLS at kSecureBootstrap, next to its plain transport.
+  void start_bootstrap(bootstrap::BootstrapServerConfig config = {}) {
+    bootstrap = std::make_unique<BootstrapHarness>(net, config);
+    tls::GnutlsOptions o;
+    o.server.emplace();
+    o.server->psk_key_for = [this](ByteView id) { return bootstrap->bs.psk_key_for(id); };
+    o.server->knows_public_key = [this](ByteView k) { return bootstrap->bs.knows_public_key(k); };
+    bootstrap_backend = std::make_unique<tls::GnutlsBackend>(o);
+    bootstrap_dtls =
+        std::make_unique<SimTransport>(net, kSecureBootstrap, 51, bootstrap_backend.get());
+    bootstrap->bs.attach(*bootstrap_dtls, "dtls");
+  }
+  // A configuration that proves the client by PSK and gives it a NoSec account on our
+  // plain server.
+  void configure_bootstrap(const std::string& ep, const std::string& identity,
+                           const std::string& key_hex) {
+    bootstrap->configure(ep, R"({
+      "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
+                         "shortServerId": 101}},
+      "servers": {"1": {"shortServerId": 101, "lifetime": 300, "binding": "U"}},
+      "credentials": {"mode": "psk", "identity": ")" +
+                                 identity + R"(", "key": ")" + key_hex + R"("}})");
   }
   void put_psk(const std::string& ep, const std::string& identity, const std::string& key) {
     server::Credentials c;
@@ -72,6 +97,9 @@ struct SecureSetup {
   std::unique_ptr<tls::GnutlsBackend> server_backend;
   std::unique_ptr<SimTransport> dtls;
   tls::GnutlsBackend client_backend;
+  std::unique_ptr<BootstrapHarness> bootstrap;
+  std::unique_ptr<tls::GnutlsBackend> bootstrap_backend;
+  std::unique_ptr<SimTransport> bootstrap_dtls;
   std::unique_ptr<SimTransport> secure;  // outlives the client attached to it
   std::unique_ptr<ClientHarness> client;
 };
@@ -153,6 +181,63 @@ TEST(SecureClient, NewCredentialsEndTheSessionAndTheClientRegistersAgain) {
       },
       Duration{300'000}));
   EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+}
+
+// A client bootstrapped over DTLS with PSK by a bootstrap server with session renewal
+// on or off; returns the bootstrap server's DTLS layer, with the session up.
+tls::SecureLayer* bootstrap_over_dtls(SecureSetup& s, bool renew) {
+  s.start_server();
+  bootstrap::BootstrapServerConfig config;
+  config.renew_sessions_on_credential_change = renew;
+  s.start_bootstrap(config);
+  s.configure_bootstrap("dev1", "dev1-id", "00112233445566778899aabbccddeeff");
+  ClientConfig cc;
+  cc.endpoint = "dev1";
+  s.client = std::make_unique<ClientHarness>(s.net, cc);
+  s.secure = std::make_unique<SimTransport>(s.net, kSecureClient, 41, &s.client_backend,
+                                            tls::Role::kClient);
+  auto& c = *s.client;
+  c.client.attach(*s.secure, "coaps");
+  c.add_bootstrap_server(kSecureBootstrapUri);
+  (void)c.data.put(Path{0, 9, 2}, Value(std::int64_t{0}));
+  (void)c.data.put(Path{0, 9, 3}, Value(to_bytes("dev1-id")));
+  (void)c.data.put(Path{0, 9, 5}, Value(*from_hex("00112233445566778899aabbccddeeff")));
+  c.client.start();
+  EXPECT_TRUE(s.registered("dev1"));
+  EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
+  auto* layer = s.bootstrap_dtls->secure_layer();
+  EXPECT_TRUE(layer->established(kSecureClient));
+  return layer;
+}
+
+// The operator gives the configuration a new key: the session proved with the old key must
+// not live on (seed 000), unless renewal is off.
+void rekey_after_bootstrap(bool renew) {
+  SecureSetup s;
+  auto* layer = bootstrap_over_dtls(s, renew);
+  // The same configuration again changes nothing.
+  s.configure_bootstrap("dev1", "dev1-id", "00112233445566778899aabbccddeeff");
+  s.net.settle();
+  EXPECT_TRUE(layer->established(kSecureClient));
+  s.configure_bootstrap("dev1", "dev1-id", "ffeeddccbbaa99887766554433221100");
+  s.net.settle();
+  EXPECT_EQ(layer->established(kSecureClient), !renew);
+}
+
+TEST(SecureClient, BootstrapServerClosesTheSessionWhenTheConfigurationsKeyChanges) {
+  rekey_after_bootstrap(true);
+}
+
+TEST(SecureClient, BootstrapServerKeepsTheSessionWhenRenewalIsOff) {
+  rekey_after_bootstrap(false);
+}
+
+TEST(SecureClient, BootstrapServerClosesTheSessionWhenTheConfigurationIsRemoved) {
+  SecureSetup s;
+  auto* layer = bootstrap_over_dtls(s, true);
+  ASSERT_TRUE(s.bootstrap->bs.remove_config("dev1"));
+  s.net.settle();
+  EXPECT_FALSE(layer->established(kSecureClient));
 }
 
 }  // namespace

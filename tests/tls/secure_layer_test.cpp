@@ -209,6 +209,28 @@ TEST_F(SecureLayerTest, ReconnectionResumesTheSession) {
   EXPECT_EQ(server->layer.identity(kClient)->psk_identity, "device-1");
 }
 
+TEST_F(SecureLayerTest, SessionsIdleBeyondTheTimeoutAreClosed) {
+  start();
+  SecureLayerConfig sc;
+  sc.role = Role::kServer;
+  sc.idle_timeout = Duration{60'000};
+  net.remove(kServer);
+  server = std::make_unique<SecureNode>(net, kServer, *server_backend, sc);
+  client->layer.set_credentials(kServer, psk_client(), net.now());
+  ASSERT_TRUE(get("/a"));
+  net.run_for(Duration{40'000});
+  ASSERT_TRUE(get("/b"));  // heard from again: the clock starts over
+  net.run_for(Duration{40'000});
+  EXPECT_TRUE(server->layer.established(kClient));
+  net.run_for(Duration{25'000});
+  EXPECT_FALSE(server->layer.established(kClient));
+  EXPECT_EQ(server->layer.session_count(), 0u);
+  EXPECT_FALSE(client->layer.established(kServer));  // close_notify told the client
+  // The client comes back with a new handshake (resumed from its ticket).
+  ASSERT_TRUE(get("/c"));
+  EXPECT_TRUE(server->layer.established(kClient));
+}
+
 TEST_F(SecureLayerTest, NewCredentialsEndTheLiveSession) {
   start();
   client->layer.set_credentials(kServer, psk_client(), net.now());
