@@ -47,12 +47,15 @@ int bootstrap_command(const std::vector<std::string>& args) {
     if (a == "-h" || a == "--help") {
       std::fputs(
           "usage: tether bootstrap [options]\n"
-          "  --config FILE          JSON settings (keys: bind, coapPort, udp, tcp, httpHost,\n"
-          "                         httpPort, store, dataDir, configs, models, stepTimeoutMs)\n"
+          "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
+          "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
+          "                         httpHost, httpPort, store, dataDir, configs, models,\n"
+          "                         stepTimeoutMs)\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5783)\n"
           "  --coaps-port N         DTLS and TLS port (default 5784; 0: off)\n"
           "  --key FILE / --cert FILE / --client-ca FILE   as for tether server\n"
+          "  --keep-sessions / --session-idle-timeout S    as for tether server\n"
           "  --udp-only | --tcp-only\n"
           "  --http-host HOST       REST API address (default 0.0.0.0)\n"
           "  --http-port N          REST API port (default 8081)\n"
@@ -92,6 +95,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   CoapListeners listeners = listen_coap(loop, random, o, credentials_lookup(credentials_source));
   bootstrap::BootstrapServerConfig config;
   config.step_timeout = Duration{o.step_timeout_ms};
+  config.renew_sessions_on_credential_change = o.renew_sessions;
   bootstrap::BootstrapServer bs(config, clock, *store, models);
   credentials_source = &bs;
   listeners.attach_to(bs);

@@ -64,7 +64,9 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .number("--coaps-port", "coapsPort", o.coaps_port, 65535)
       .text("--key", "key", o.key)
       .text("--cert", "cert", o.cert)
-      .text("--client-ca", "clientCa", o.client_ca);
+      .text("--client-ca", "clientCa", o.client_ca)
+      .boolean("--keep-sessions", "renewSessions", o.renew_sessions, false)
+      .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000);
 }
 
 }  // namespace tether::app

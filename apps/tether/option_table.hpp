@@ -76,6 +76,10 @@ struct ServiceOptions {
   std::string key;        // our private key (raw public key mode, and with --cert)
   std::string cert;       // our certificate chain (certificate mode)
   std::string client_ca;  // trust anchors for client certificates
+  // Seed 000: a client's session ends when its credentials on file change.
+  bool renew_sessions = true;
+  // Established (D)TLS sessions silent this long are closed; 0: kept (up to the LRU cap).
+  std::uint32_t session_idle_timeout = 0;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

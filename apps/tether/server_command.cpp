@@ -50,7 +50,8 @@ int server_command(const std::vector<std::string>& args) {
       std::fputs(
           "usage: tether server [options]\n"
           "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
-          "                         key, cert, clientCa, httpHost, httpPort, store,\n"
+          "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
+          "                         httpHost, httpPort, store,\n"
           "                         dataDir, models, awakeWindowMs,\n"
           "                         requestTimeoutMs, expiryGraceSeconds); flags win\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
@@ -60,6 +61,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --key FILE             private key for raw public key and certificate mode\n"
           "  --cert FILE            certificate chain (PEM) for certificate mode\n"
           "  --client-ca FILE       CA certificates that issue client certificates\n"
+          "  --keep-sessions        keep a client's (D)TLS session when its credentials change\n"
+          "  --session-idle-timeout S  close (D)TLS sessions silent for S seconds (0: never)\n"
           "  --http-host HOST       REST API address (default 0.0.0.0)\n"
           "  --http-port N          REST API port (default 8080)\n"
           "  --store sqlite|memory  where registrations live (default sqlite)\n"
@@ -101,6 +104,7 @@ int server_command(const std::vector<std::string>& args) {
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
   config.registry.expiry_grace_seconds = o.expiry_grace;
+  config.renew_sessions_on_credential_change = o.renew_sessions;
   server::Lwm2mServer server(config, clock, random, *store, models);
   credentials_source = &server;
   listeners.attach_to(server);

@@ -123,6 +123,9 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   transport::SecureOptions secure;
   secure.backend = l.tls_backend.get();
   secure.layer.role = tls::Role::kServer;
+  if (o.session_idle_timeout != 0) {
+    secure.layer.idle_timeout = Duration{std::int64_t{o.session_idle_timeout} * 1000};
+  }
   if (o.udp) {
     auto u = transport::udp_at(o.bind, o.coaps_port);
     u.secure = secure;
