@@ -1,8 +1,10 @@
 #include "client/data_model.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "client/access_control.hpp"
+#include "coap/uri.hpp"
 #include "lwm2m/format/codec.hpp"
 
 namespace tether::client {
@@ -208,6 +210,28 @@ std::optional<BootstrapAccount> DataModel::bootstrap_account() const {
   if (sec == nullptr) return std::nullopt;
   for (const auto& [siid, s] : sec->instances) {
     if (flag(s, security::kBootstrap)) return BootstrapAccount{siid, text(s, security::kUri)};
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint16_t> DataModel::security_instance_for(const std::string& uri) const {
+  auto target = coap::parse_uri(uri);
+  auto security = read(Path{oid::kSecurity});
+  const auto* sec = security ? security->objects.find(oid::kSecurity) : nullptr;
+  if (!target || sec == nullptr) return std::nullopt;
+  auto same_host = [](const std::string& a, const std::string& b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+      return std::tolower(static_cast<unsigned char>(x)) ==
+             std::tolower(static_cast<unsigned char>(y));
+    });
+  };
+  for (const auto& [siid, s] : sec->instances) {
+    if (flag(s, security::kBootstrap)) continue;
+    auto candidate = coap::parse_uri(text(s, security::kUri));
+    if (candidate && candidate->scheme == target->scheme && candidate->port == target->port &&
+        same_host(candidate->host, target->host)) {
+      return siid;
+    }
   }
   return std::nullopt;
 }

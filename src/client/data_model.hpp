@@ -84,6 +84,10 @@ class DataModel {
 
   std::vector<ServerAccount> server_accounts() const;
   std::optional<BootstrapAccount> bootstrap_account() const;
+  // The Security instance (not the Bootstrap-Server's) whose URI names the same scheme, host
+  // and port as `uri`: credentials for servers other than LwM2M servers, such as a firmware
+  // server behind a coaps Package URI.
+  std::optional<std::uint16_t> security_instance_for(const std::string& uri) const;
   // Core TS 6.2.1: the object list of Register and Update.
   lwm2m::format::link_format::RegistrationPayload registration_payload() const;
   // Bootstrap-Finish: fails (4.06) when no usable Server Account would result.

@@ -844,8 +844,14 @@ void Lwm2mClient::send(std::uint16_t ssid, std::vector<Path> paths,
 void Lwm2mClient::fetch(const std::string& uri, std::function<void(Result<Bytes>)> done) {
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return done(fail("invalid URI: " + parsed.error().reason));
-  if (parsed->is_secure()) return done(fail("unsupported protocol: " + uri));
-  auto route = route_for(uri, std::nullopt);
+  // A coaps server that is not an LwM2M server (here a firmware server) has its own
+  // Security instance, found by its URI.
+  std::optional<std::uint16_t> security;
+  if (parsed->is_secure()) {
+    security = data_.security_instance_for(uri);
+    if (!security) return done(fail("unsupported protocol: no Security instance for " + uri));
+  }
+  auto route = route_for(uri, security);
   if (!route) return done(fail("unsupported protocol: " + route.error().reason));
   Message get = coap::make_request(codes::kGet, "/");
   get.options.remove(coap::option::kUriPath);

@@ -472,8 +472,9 @@ TEST(Client, FirmwareUpdateByPushAndByPull) {
             codes::kChanged);
   EXPECT_EQ(c.installed, image);
 
-  // A URI with nothing behind it: back to Idle with result 7 (invalid URI); coaps is not
-  // supported before Step 5: result 9.
+  // A URI with nothing behind it: back to Idle with result 7 (invalid URI); a coaps URI
+  // that no Security instance names: result 9 (tests/client/secure_client_test.cpp pulls
+  // over coaps).
   (void)pull.content.set(Path{5, 0, 1}, Value("coap://10.0.0.1:4/missing"));
   ASSERT_EQ(code_of(call(n.net, server.server, "fw", pull)), codes::kChanged);
   n.net.run_for(Duration{5'000});

@@ -240,5 +240,78 @@ TEST(SecureClient, BootstrapServerClosesTheSessionWhenTheConfigurationIsRemoved)
   EXPECT_FALSE(layer->established(kSecureClient));
 }
 
+// Firmware pulled from a coaps Package URI: the client finds the firmware server's
+// credentials in a Security instance of its own (no Server object names it) and fetches the
+// package over DTLS.
+TEST(SecureClient, FirmwarePulledOverCoapsWithTheFirmwareServersSecurityInstance) {
+  SecureSetup s;
+  s.start_server();
+  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
+  // The firmware server: a CoAP node at address 6 behind DTLS, knowing one PSK.
+  tls::GnutlsOptions o;
+  o.server.emplace();
+  o.server->psk_key_for = [](ByteView id) -> std::optional<Bytes> {
+    if (to_string(id) != "fw-reader") return std::nullopt;
+    return to_bytes("firmware-key-123");
+  };
+  tls::GnutlsBackend files_backend(o);
+  coap::sim::Node files(coap::EndpointConfig{}, 66);
+  tls::SecureLayerConfig files_config;
+  files_config.role = tls::Role::kServer;
+  tls::SecureLayer files_layer(files_config, files_backend, files.endpoint);
+  s.net.add(6, files_layer);
+  Bytes image(3000);
+  for (std::size_t i = 0; i < image.size(); ++i) image[i] = static_cast<std::uint8_t>(i * 13);
+  files.endpoint.set_request_handler([&](coap::PeerId, const coap::Message& m, coap::Responder r) {
+    coap::Message answer = coap::make_response(
+        m, m.path() == "/fw.bin" ? coap::codes::kContent : coap::codes::kNotFound);
+    if (answer.code == coap::codes::kContent) answer.payload = image;
+    r.respond(std::move(answer), s.net.now());
+  });
+
+  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
+  c.client.start();
+  ASSERT_TRUE(s.registered("dev1"));
+  auto pull = [&](const std::string& uri) {
+    std::optional<DownlinkResult> got;
+    lwm2m::DownlinkRequest w;
+    w.op = Operation::kWrite;
+    w.path = Path{5, 0, 1};
+    w.format = lwm2m::format::ContentFormat::kText;
+    (void)w.content.set(Path{5, 0, 1}, Value(uri));
+    s.server->server.send("dev1", w, {}, [&](DownlinkResult d) { got = std::move(d); });
+    EXPECT_TRUE(s.net.run_until([&] { return got.has_value(); }, Duration{30'000}));
+    s.net.run_for(Duration{20'000});
+  };
+
+  // No Security instance names the firmware server yet: unsupported protocol (9).
+  pull("coaps://10.0.0.1:6/fw.bin");
+  EXPECT_EQ(c.firmware->result(), FirmwareObject::UpdateResult::kUnsupportedProtocol);
+  EXPECT_EQ(files_layer.session_count(), 0u);
+
+  (void)c.data.put(Path{0, 5, 0}, Value("coaps://10.0.0.1:6"));
+  (void)c.data.put(Path{0, 5, 1}, Value(false));
+  (void)c.data.put(Path{0, 5, 2}, Value(std::int64_t{0}));
+  (void)c.data.put(Path{0, 5, 3}, Value(to_bytes("fw-reader")));
+  (void)c.data.put(Path{0, 5, 5}, Value(to_bytes("firmware-key-123")));
+  pull("coaps://10.0.0.1:6/fw.bin");
+  EXPECT_EQ(c.firmware->state(), FirmwareObject::State::kDownloaded);
+  ASSERT_NE(files_layer.identity(kSecureClient), nullptr);
+  EXPECT_EQ(files_layer.identity(kSecureClient)->psk_identity, "fw-reader");
+  std::optional<DownlinkResult> updated;
+  lwm2m::DownlinkRequest update;
+  update.op = Operation::kExecute;
+  update.path = Path{5, 0, 2};
+  s.server->server.send("dev1", update, {}, [&](DownlinkResult d) { updated = std::move(d); });
+  ASSERT_TRUE(s.net.run_until([&] { return updated.has_value(); }, Duration{30'000}));
+  EXPECT_EQ(c.installed, image);
+  // The package never crossed the network in the clear.
+  for (const auto& p : s.net.log()) {
+    if (p.from != 6) continue;
+    auto leak = std::search(p.bytes.begin(), p.bytes.end(), image.begin(), image.begin() + 64);
+    EXPECT_EQ(leak, p.bytes.end());
+  }
+}
+
 }  // namespace
 }  // namespace tether::client

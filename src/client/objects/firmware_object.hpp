@@ -40,7 +40,7 @@ class FirmwareObject final : public DataObject {
   static Download download_from(Result<Bytes> fetched);
 
   FirmwareObject(Downloader downloader, Installer installer,
-                 std::vector<std::int64_t> protocols = {0, 4});
+                 std::vector<std::int64_t> protocols = {0, 1, 4, 5});
 
   Result<Ok> write(std::uint16_t instance, const lwm2m::InstanceNode& values, WriteMode mode,
                    const std::function<bool(std::uint16_t)>& writable) override;
