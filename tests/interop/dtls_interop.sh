@@ -183,6 +183,22 @@ wait_registered() { # EP TRANSPORT SECONDS
   fail "$1 did not register within $3 s"
 }
 
+# `tether bootstrap` with coaps on $bs_port (plain CoAP on any port: only coaps is used).
+start_bootstrap() { # ARGS...
+  bs_port=$(free_port)
+  bs_http=$(free_port)
+  "$tether" bootstrap --store memory --bind 127.0.0.1 --coap-port 0 \
+    --coaps-port "$bs_port" --http-host 127.0.0.1 --http-port "$bs_http" "$@" \
+    >>"$work/bootstrap.log" 2>&1 &
+  pids+=("$!")
+  for _ in $(seq 1 100); do
+    grep -q "event=started.* dtls=$bs_port" "$work/bootstrap.log" && return 0
+    sleep 0.1
+  done
+  fail "bootstrap server did not come up: $(cat "$work/bootstrap.log")"
+}
+put_bootstrap() { call 200 -X PUT "http://127.0.0.1:$bs_http/api/bootstrap/$1" -d "$2"; }
+
 case "$scenario" in
   psk-libcoap-client)
     start_server
@@ -435,32 +451,39 @@ case "$scenario" in
     ;;
 
   tether-end-to-end)
+    # Every mode over both carriers: PSK, RPK and X.509, each over coaps and coaps+tcp.
     make_pki
     openssl pkey -in "$work/server.key" -pubout -out "$work/server-pub.pem" 2>/dev/null
     new_key "$work/rdev.key"
+    new_key "$work/rtdev.key"
     start_server --key "$work/server.key" --cert "$work/server-chain.pem" --client-ca "$work/ca.crt"
     put_creds rdev '{"mode":"rpk","publicKey":"'"$(spki_hex "$work/rdev.key")"'"}'
+    put_creds rtdev '{"mode":"rpk","publicKey":"'"$(spki_hex "$work/rtdev.key")"'"}'
     put_creds dev1 '{"mode":"x509","commonName":"dev1"}'
-    put_creds pdev '{"mode":"psk","identity":"pdev-id","key":"00112233445566778899aabbccddeeff"}'
-    put_creds pbad '{"mode":"psk","identity":"pbad-id","key":"00112233445566778899aabbccddeeff"}'
+    put_creds dev2 '{"mode":"x509","commonName":"dev2"}'
+    psk_key=00112233445566778899aabbccddeeff
+    put_creds pdev '{"mode":"psk","identity":"pdev-id","key":"'"$psk_key"'"}'
+    put_creds ptdev '{"mode":"psk","identity":"ptdev-id","key":"'"$psk_key"'"}'
+    put_creds pbad '{"mode":"psk","identity":"pbad-id","key":"'"$psk_key"'"}'
     wrong=(--psk-identity pbad-id --psk-key 00112233445566778899aabbccddeefe)
     # A wrong key over DTLS: our server drops the Finished it cannot decrypt (RFC 6347
     # 4.1.2.7), so the client only gives up when its handshake retransmissions run out
     # (about a minute); it runs alongside the rest.
     start_client bad-dtls -e pbad --server "$dtls" "${wrong[@]}"
-    start_client rpk -e rdev --server "$dtls" --rpk-key "$work/rdev.key" \
-      --rpk-server-key "$work/server-pub.pem"
-    start_client x509 -e dev1 --server "$tls" --cert "$work/dev1.crt" --key "$work/dev1.key" \
-      --ca "$work/ca.crt"
-    start_client psk -e pdev --server "$dtls" --psk-identity pdev-id \
-      --psk-key 00112233445566778899aabbccddeeff
-    wait_registered rdev dtls 10
-    wait_registered dev1 tls 10
-    wait_registered pdev dtls 10
-    wait_log rpk 'event=registered ep=rdev' 5
-    wait_log x509 'event=registered ep=dev1' 5
-    # The server reaches the clients over their secure sessions.
-    for ep in rdev dev1 pdev; do
+    for carrier in dtls tls; do
+      uri=$dtls r=rdev x=dev2 p=pdev
+      [ "$carrier" = dtls ] || { uri=$tls r=rtdev x=dev1 p=ptdev; }
+      start_client "$r" -e "$r" --server "$uri" --rpk-key "$work/$r.key" \
+        --rpk-server-key "$work/server-pub.pem"
+      start_client "$x" -e "$x" --server "$uri" --cert "$work/$x.crt" --key "$work/$x.key" \
+        --ca "$work/ca.crt"
+      start_client "$p" -e "$p" --server "$uri" --psk-identity "$p-id" --psk-key "$psk_key"
+    done
+    for ep_carrier in rdev:dtls dev2:dtls pdev:dtls rtdev:tls dev1:tls ptdev:tls; do
+      ep=${ep_carrier%:*}
+      wait_registered "$ep" "${ep_carrier#*:}" 10
+      wait_log "$ep" "event=registered ep=$ep" 5
+      # The server reaches the client over its secure session.
       call 200 "$api/clients/$ep/3/0/0?timeout=10"
       jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether"'
     done
@@ -478,20 +501,9 @@ case "$scenario" in
   bootstrap-psk)
     start_server
     put_creds bdev '{"mode":"psk","identity":"bdev-srv","key":"'"$secret_hex"'"}'
-    bs_port=$(free_port)
-    bs_http=$(free_port)
-    # Plain CoAP on any port: only the DTLS one is used.
-    "$tether" bootstrap --store memory --bind 127.0.0.1 --udp-only --coap-port 0 \
-      --coaps-port "$bs_port" --http-host 127.0.0.1 --http-port "$bs_http" \
-      >>"$work/bootstrap.log" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 1 100); do
-      grep -q "event=started.* dtls=$bs_port" "$work/bootstrap.log" && break
-      sleep 0.1
-    done
-    grep -q "event=started" "$work/bootstrap.log" || fail "bootstrap server did not come up"
+    start_bootstrap
     # The Bootstrap-Server gives the device a PSK account on our server.
-    call 200 -X PUT "http://127.0.0.1:$bs_http/api/bootstrap/bdev" -d '{
+    put_bootstrap bdev '{
       "security": {"1": {"uri": "'"$dtls"'", "bootstrap": false, "mode": "psk",
                          "publicKeyOrIdentity": {"text": "bdev-srv"},
                          "secretKey": {"hex": "'"$secret_hex"'"},
@@ -506,6 +518,54 @@ case "$scenario" in
     wait_log bdev 'event=bootstrapped' 1
     wait_log stranger 'event=bootstrap-failed' 10
     ! grep -q 'event=bootstrapped' "$work/stranger.log" || fail "a stranger was bootstrapped"
+    ;;
+
+  bootstrap-rpk-x509)
+    # dev2 proves a raw public key to the Bootstrap-Server over TLS and is given an X.509
+    # account on our server over DTLS; dev1 proves its certificate over DTLS and is given a
+    # raw-public-key account over TLS.
+    make_pki
+    openssl pkey -in "$work/server.key" -pubout -out "$work/server-pub.pem" 2>/dev/null
+    new_key "$work/dev2-bs.key"
+    new_key "$work/dev1-srv.key"
+    der_hex() { openssl "$1" -in "$2" -outform DER 2>/dev/null | to_hex; }
+    pki=(--key "$work/server.key" --cert "$work/server-chain.pem" --client-ca "$work/ca.crt")
+    start_server "${pki[@]}"
+    put_creds dev2 '{"mode":"x509","commonName":"dev2"}'
+    put_creds dev1 '{"mode":"rpk","publicKey":"'"$(spki_hex "$work/dev1-srv.key")"'"}'
+    start_bootstrap "${pki[@]}"
+    put_bootstrap dev2 '{
+      "security": {"1": {"uri": "'"$dtls"'", "bootstrap": false, "mode": "x509",
+                         "publicKeyOrIdentity": {"hex": "'"$(der_hex x509 "$work/dev2.crt")"'"},
+                         "secretKey": {"hex": "'"$(der_hex pkey "$work/dev2.key")"'"},
+                         "serverPublicKey": {"hex": "'"$(der_hex x509 "$work/ca.crt")"'"},
+                         "certificateUsage": 2, "shortServerId": 101}},
+      "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "U"}},
+      "credentials": {"mode": "rpk", "publicKey": "'"$(spki_hex "$work/dev2-bs.key")"'"}}'
+    put_bootstrap dev1 '{
+      "security": {"1": {"uri": "'"$tls"'", "bootstrap": false, "mode": "rpk",
+                         "publicKeyOrIdentity": {"hex": "'"$(spki_hex "$work/dev1-srv.key")"'"},
+                         "secretKey": {"hex": "'"$(der_hex pkey "$work/dev1-srv.key")"'"},
+                         "serverPublicKey": {"hex": "'"$(spki_hex "$work/server.key")"'"},
+                         "shortServerId": 101}},
+      "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "T"}},
+      "credentials": {"mode": "x509", "commonName": "dev1"}}'
+    start_client dev2 -e dev2 --bootstrap "coaps+tcp://127.0.0.1:$bs_port" \
+      --rpk-key "$work/dev2-bs.key" --rpk-server-key "$work/server-pub.pem"
+    start_client dev1 -e dev1 --bootstrap "coaps://127.0.0.1:$bs_port" \
+      --cert "$work/dev1.crt" --key "$work/dev1.key" --ca "$work/ca.crt"
+    # A certificate from another CA naming dev1 is not bootstrapped.
+    start_client rogue -e dev1 --bootstrap "coaps://127.0.0.1:$bs_port" \
+      --cert "$work/rogue.crt" --key "$work/rogue.key" --ca "$work/ca.crt"
+    wait_registered dev2 dtls 15
+    wait_registered dev1 tls 15
+    for ep in dev1 dev2; do
+      wait_log "$ep" 'event=bootstrapped' 1
+      call 200 "$api/clients/$ep/3/0/0?timeout=10"
+      jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether"'
+    done
+    wait_log rogue 'event=bootstrap-failed' 10
+    ! grep -q 'event=bootstrapped' "$work/rogue.log" || fail "a rogue certificate was bootstrapped"
     ;;
 
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
