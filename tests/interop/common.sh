@@ -1,11 +1,12 @@
 # Shared by the interop scripts (sourced): a scratch folder, processes started in the
 # background and stopped on exit, and a port free on 127.0.0.1 for both UDP and TCP.
+# KEEP_WORK=1 keeps the scratch folder (logs, keys) for a look after a run.
 work=$(mktemp -d)
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 

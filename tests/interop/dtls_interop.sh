@@ -12,14 +12,20 @@
 #   x509-libcoap-client     certificates from a test CA, both ways verified
 #   tether-client-libcoap-server
 #                           `tether client` completes PSK, RPK and X.509 handshakes with
-#                           coap-server (which has no /rd, so Register gets an error code)
+#                           coap-server (which has no /rd, so Register gets an error code),
+#                           and refuses a wrong key, an unknown CA, an expired certificate
+#                           and a certificate not for the SNI name
 #   gnutls-cli              the suites offered (PSK and ECDHE-ECDSA with AES-128-CCM-8 and
 #                           AES-128-CBC-SHA256, secp256r1) complete, others are refused
-#   tether-end-to-end       `tether client` with `tether server`: RPK over DTLS, X.509 over
-#                           TLS, PSK, and a wrong PSK key over DTLS and TLS
+#   tether-end-to-end       `tether client` with `tether server`: PSK, RPK and X.509 each
+#                           over DTLS and TLS; a wrong PSK key over DTLS and TLS and an
+#                           expired client certificate never register
 #   bootstrap-psk           `tether client` bootstraps from `tether bootstrap` over DTLS with
 #                           PSK, is given PSK credentials for the server, and registers there
 #                           over DTLS; another identity is refused the configuration
+#   bootstrap-rpk-x509      bootstrap with a raw public key over TLS, then X.509 to the server
+#                           over DTLS; bootstrap with X.509 over DTLS, then a raw public key
+#                           over TLS; a certificate from another CA is refused
 set -euo pipefail
 
 tether="$1"
@@ -68,8 +74,8 @@ spki_hex() { openssl pkey -in "$1" -pubout -outform DER | to_hex; }
 new_key() { openssl ecparam -name prime256v1 -genkey -noout -out "$1" 2>/dev/null; }
 
 # A test PKI in $work: ca.crt (P-256), server.crt for localhost / 127.0.0.1 (chain in
-# server-chain.pem), dev1.crt and dev2.crt issued by it, and rogue.crt, CN=dev1 from
-# another CA (other-ca.crt).
+# server-chain.pem), dev1.crt and dev2.crt issued by it, rogue.crt, CN=dev1 from another CA
+# (other-ca.crt), and the expired server-expired.crt and dev3.crt.
 make_pki() {
   local d="$work"
   cd "$d"
@@ -93,6 +99,17 @@ make_pki() {
   issue dev1 dev1 ca client.ext
   issue dev2 dev2 ca client.ext
   issue rogue dev1 other-ca client.ext
+  # Certificates that expired in 2020 (certtool takes fixed dates).
+  expired() { # NAME CN PURPOSE
+    new_key "$1.key"
+    printf 'cn = "%s"\ndns_name = "%s"\nip_address = "127.0.0.1"\n%s\nsigning_key\n' "$2" "$2" "$3" >"$1.tmpl"
+    printf 'activation_date = "2020-01-01 00:00:00"\nexpiration_date = "2020-12-31 00:00:00"\n' >>"$1.tmpl"
+    certtool --generate-certificate --load-privkey "$1.key" --load-ca-certificate ca.crt \
+      --load-ca-privkey ca.key --template "$1.tmpl" --outfile "$1.crt" >/dev/null 2>&1 ||
+      fail "certtool could not issue $1"
+  }
+  expired server-expired localhost tls_www_server
+  expired dev3 dev3 tls_www_client
   cat server.crt ca.crt >server-chain.pem
   openssl verify -CAfile ca.crt server.crt dev1.crt dev2.crt >/dev/null || fail "test PKI"
   cd - >/dev/null
@@ -362,6 +379,13 @@ case "$scenario" in
     run_against x509-wrong-ca "${x509_server[@]}" -- coaps --cert "$work/dev1.crt" --key "$work/dev1.key" \
       --ca "$work/other-ca.crt"
     expect_handshake_failure x509-wrong-ca "NOT trusted|issuer"
+    # An expired server certificate, and a server name (SNI) the certificate is not for.
+    run_against x509-expired -c "$work/server-expired.crt" -j "$work/server-expired.key" \
+      -C "$work/ca.crt" -- coaps --cert "$work/dev1.crt" --key "$work/dev1.key" --ca "$work/ca.crt"
+    expect_handshake_failure x509-expired "expired"
+    run_against x509-sni "${x509_server[@]}" -- coaps+tcp --cert "$work/dev1.crt" \
+      --key "$work/dev1.key" --ca "$work/ca.crt" --sni lwm2m.example
+    expect_handshake_failure x509-sni 'not for "lwm2m.example"'
     ;;
 
   gnutls-cli)
@@ -487,6 +511,12 @@ case "$scenario" in
       call 200 "$api/clients/$ep/3/0/0?timeout=10"
       jcheck 'j["code"] == "2.05" and j["values"]["/3/0/0"] == "Tether"'
     done
+    # An expired client certificate (with credentials on file) is refused in the handshake.
+    put_creds dev3 '{"mode":"x509","commonName":"dev3"}'
+    start_client dev3 -e dev3 --server "$dtls" --cert "$work/dev3.crt" --key "$work/dev3.key" \
+      --ca "$work/ca.crt"
+    wait_log dev3 'event=registration-failed .*\(D\)TLS: .*[Ee]xpired' 10
+    expect_not_registered dev3
     # A wrong key over TLS: the server's bad_record_mac alert ends it at once.
     start_client bad-tls -e pbad --server "$tls" "${wrong[@]}"
     wait_log bad-tls 'event=registration-failed .*\(D\)TLS: .*Bad record MAC' 5
