@@ -51,15 +51,18 @@ struct SecureSetup {
     bootstrap->bs.attach(*bootstrap_dtls, "dtls");
   }
   // A configuration that proves the client by PSK and gives it a NoSec account on our
-  // plain server.
+  // plain server; `more` adds settings ("key": value, ...).
   void configure_bootstrap(const std::string& ep, const std::string& identity,
-                           const std::string& key_hex) {
+                           const std::string& key_hex, const std::string& more = "") {
     bootstrap->configure(ep, R"({
       "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
                          "shortServerId": 101}},
       "servers": {"1": {"shortServerId": 101, "lifetime": 300, "binding": "U"}},
-      "credentials": {"mode": "psk", "identity": ")" +
-                                 identity + R"(", "key": ")" + key_hex + R"("}})");
+      "credentials": )" + psk_json(identity, key_hex) +
+                                 (more.empty() ? "" : ", " + more) + "}");
+  }
+  static std::string psk_json(const std::string& identity, const std::string& key_hex) {
+    return R"({"mode": "psk", "identity": ")" + identity + R"(", "key": ")" + key_hex + R"("})";
   }
   void put_psk(const std::string& ep, const std::string& identity, const std::string& key) {
     server::Credentials c;
@@ -185,12 +188,12 @@ TEST(SecureClient, NewCredentialsEndTheSessionAndTheClientRegistersAgain) {
 
 // A client bootstrapped over DTLS with PSK by a bootstrap server with session renewal
 // on or off; returns the bootstrap server's DTLS layer, with the session up.
-tls::SecureLayer* bootstrap_over_dtls(SecureSetup& s, bool renew) {
+tls::SecureLayer* bootstrap_over_dtls(SecureSetup& s, bool renew, const std::string& more = "") {
   s.start_server();
   bootstrap::BootstrapServerConfig config;
   config.renew_sessions_on_credential_change = renew;
   s.start_bootstrap(config);
-  s.configure_bootstrap("dev1", "dev1-id", "00112233445566778899aabbccddeeff");
+  s.configure_bootstrap("dev1", "dev1-id", "00112233445566778899aabbccddeeff", more);
   ClientConfig cc;
   cc.endpoint = "dev1";
   s.client = std::make_unique<ClientHarness>(s.net, cc);
@@ -205,9 +208,7 @@ tls::SecureLayer* bootstrap_over_dtls(SecureSetup& s, bool renew) {
   c.client.start();
   EXPECT_TRUE(s.registered("dev1"));
   EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
-  auto* layer = s.bootstrap_dtls->secure_layer();
-  EXPECT_TRUE(layer->established(kSecureClient));
-  return layer;
+  return s.bootstrap_dtls->secure_layer();
 }
 
 // The operator gives the configuration a new key: the session proved with the old key must
@@ -215,6 +216,7 @@ tls::SecureLayer* bootstrap_over_dtls(SecureSetup& s, bool renew) {
 void rekey_after_bootstrap(bool renew) {
   SecureSetup s;
   auto* layer = bootstrap_over_dtls(s, renew);
+  ASSERT_TRUE(layer->established(kSecureClient));
   // The same configuration again changes nothing.
   s.configure_bootstrap("dev1", "dev1-id", "00112233445566778899aabbccddeeff");
   s.net.settle();
@@ -235,9 +237,43 @@ TEST(SecureClient, BootstrapServerKeepsTheSessionWhenRenewalIsOff) {
 TEST(SecureClient, BootstrapServerClosesTheSessionWhenTheConfigurationIsRemoved) {
   SecureSetup s;
   auto* layer = bootstrap_over_dtls(s, true);
+  ASSERT_TRUE(layer->established(kSecureClient));
   ASSERT_TRUE(s.bootstrap->bs.remove_config("dev1"));
   s.net.settle();
   EXPECT_FALSE(layer->established(kSecureClient));
+}
+
+// Seed 001 over DTLS: the Bootstrap-Server replaces its own account with persistent keys.
+// The session proved with the factory key ends with the bootstrap, and the next bootstrap
+// (asked for by the LwM2M server) proves the new key.
+TEST(SecureClient, ReplacedBootstrapAccountKeysTakeOverAtTheNextBootstrap) {
+  SecureSetup s;
+  const std::string fresh = SecureSetup::psk_json("dev1-id2", "0f0e0d0c0b0a09080706050403020100");
+  auto* layer = bootstrap_over_dtls(s, true,
+                                    R"("replaceBootstrapAccount": {
+      "security": {"uri": "coaps://10.0.0.1:4", "bootstrap": true, "mode": "psk",
+                   "publicKeyOrIdentity": {"text": "dev1-id2"},
+                   "secretKey": {"hex": "0f0e0d0c0b0a09080706050403020100"}},
+      "instanceId": 9, "credentials": )" +
+                                        fresh + "}");
+  s.net.settle();
+  EXPECT_FALSE(layer->established(kSecureClient));  // seed 000: the factory key's session
+  const auto* config = s.bootstrap->bs.config("dev1");
+  ASSERT_TRUE(config->credentials);
+  EXPECT_EQ(config->credentials->psk_identity, "dev1-id2");
+  auto& c = *s.client;
+  EXPECT_EQ(c.data.value(Path{0, 9, 3}), Value(to_bytes("dev1-id2")));
+
+  std::optional<DownlinkResult> done;
+  lwm2m::DownlinkRequest trigger;
+  trigger.op = Operation::kExecute;
+  trigger.path = Path{1, 1, 9};  // Bootstrap-Request Trigger
+  s.server->server.send("dev1", trigger, {}, [&](DownlinkResult d) { done = std::move(d); });
+  ASSERT_TRUE(s.net.run_until([&] { return c.count(ClientEvent::Kind::kBootstrapped) == 2; },
+                              Duration{120'000}));
+  EXPECT_TRUE(done.has_value());  // the Execute was answered
+  ASSERT_NE(layer->identity(kSecureClient), nullptr);
+  EXPECT_EQ(layer->identity(kSecureClient)->psk_identity, "dev1-id2");
 }
 
 // Firmware pulled from a coaps Package URI: the client finds the firmware server's
