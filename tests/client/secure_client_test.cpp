@@ -20,6 +20,16 @@ constexpr coap::PeerId kSecureBootstrap = 4;
 const std::string kSecureUri = "coaps://10.0.0.1:3";
 const std::string kSecureBootstrapUri = "coaps://10.0.0.1:4";
 
+// A DTLS server backend that asks `engine` (a server or bootstrap server) what clients prove.
+template <typename Engine>
+std::unique_ptr<tls::GnutlsBackend> backend_asking(Engine& engine) {
+  tls::GnutlsOptions o;
+  o.server.emplace();
+  o.server->psk_key_for = [&engine](ByteView id) { return engine.psk_key_for(id); };
+  o.server->knows_public_key = [&engine](ByteView k) { return engine.knows_public_key(k); };
+  return std::make_unique<tls::GnutlsBackend>(o);
+}
+
 struct SecureSetup {
   SecureSetup() {
     tls::testing::use_virtual_time([this] { return net.now(); }, coap::sim::epoch(),
@@ -30,22 +40,14 @@ struct SecureSetup {
   // Our server on DTLS at kSecureServer, asking the server for the credentials on file.
   void start_server() {
     server = std::make_unique<ServerHarness>(net, store);
-    tls::GnutlsOptions o;
-    o.server.emplace();
-    o.server->psk_key_for = [this](ByteView id) { return server->server.psk_key_for(id); };
-    o.server->knows_public_key = [this](ByteView k) { return server->server.knows_public_key(k); };
-    server_backend = std::make_unique<tls::GnutlsBackend>(o);
+    server_backend = backend_asking(server->server);
     dtls = std::make_unique<SimTransport>(net, kSecureServer, 31, server_backend.get());
     server->server.attach(*dtls, "dtls");
   }
   // Our bootstrap server on DTLS at kSecureBootstrap, next to its plain transport.
   void start_bootstrap(bootstrap::BootstrapServerConfig config = {}) {
     bootstrap = std::make_unique<BootstrapHarness>(net, config);
-    tls::GnutlsOptions o;
-    o.server.emplace();
-    o.server->psk_key_for = [this](ByteView id) { return bootstrap->bs.psk_key_for(id); };
-    o.server->knows_public_key = [this](ByteView k) { return bootstrap->bs.knows_public_key(k); };
-    bootstrap_backend = std::make_unique<tls::GnutlsBackend>(o);
+    bootstrap_backend = backend_asking(bootstrap->bs);
     bootstrap_dtls =
         std::make_unique<SimTransport>(net, kSecureBootstrap, 51, bootstrap_backend.get());
     bootstrap->bs.attach(*bootstrap_dtls, "dtls");
@@ -90,6 +92,19 @@ struct SecureSetup {
     (void)client->data.put(Path{0, 0, 3}, Value(to_bytes(identity)));
     (void)client->data.put(Path{0, 0, 5}, Value(to_bytes(key)));
   }
+  // Sends `r` to `ep` from our server and runs the network until it is answered.
+  std::optional<DownlinkResult> call(const std::string& ep, lwm2m::DownlinkRequest r) {
+    std::optional<DownlinkResult> got;
+    server->server.send(ep, std::move(r), {}, [&](DownlinkResult d) { got = std::move(d); });
+    net.run_until([&] { return got.has_value(); }, Duration{30'000});
+    return got;
+  }
+  static lwm2m::DownlinkRequest request(Operation op, Path path) {
+    lwm2m::DownlinkRequest r;
+    r.op = op;
+    r.path = path;
+    return r;
+  }
   bool registered(const std::string& ep, Duration max = Duration{60'000}) {
     return net.run_until([&] { return server->server.find(ep) != nullptr; }, max);
   }
@@ -115,13 +130,8 @@ TEST(SecureClient, RegistersOverDtlsWithPskAndIsManaged) {
   c.client.start();
   ASSERT_TRUE(s.registered("dev1"));
   EXPECT_EQ(s.server->server.find("dev1")->transport, "dtls");
-  std::optional<DownlinkResult> got;
-  lwm2m::DownlinkRequest read;
-  read.op = Operation::kRead;
-  read.path = Path{3, 0, 0};
-  s.server->server.send("dev1", read, {}, [&](DownlinkResult d) { got = std::move(d); });
-  ASSERT_TRUE(s.net.run_until([&] { return got.has_value(); }, Duration{30'000}));
-  ASSERT_TRUE(got->response);
+  auto got = s.call("dev1", SecureSetup::request(Operation::kRead, Path{3, 0, 0}));
+  ASSERT_TRUE(got && got->response);
   EXPECT_EQ(*got->response->content.find_value(Path{3, 0, 0}), Value("Tether"));
   // Nothing of the exchange is readable on the wire.
   for (const auto& p : s.net.log()) {
@@ -264,14 +274,10 @@ TEST(SecureClient, ReplacedBootstrapAccountKeysTakeOverAtTheNextBootstrap) {
   auto& c = *s.client;
   EXPECT_EQ(c.data.value(Path{0, 9, 3}), Value(to_bytes("dev1-id2")));
 
-  std::optional<DownlinkResult> done;
-  lwm2m::DownlinkRequest trigger;
-  trigger.op = Operation::kExecute;
-  trigger.path = Path{1, 1, 9};  // Bootstrap-Request Trigger
-  s.server->server.send("dev1", trigger, {}, [&](DownlinkResult d) { done = std::move(d); });
+  // Bootstrap-Request Trigger.
+  EXPECT_TRUE(s.call("dev1", SecureSetup::request(Operation::kExecute, Path{1, 1, 9})));
   ASSERT_TRUE(s.net.run_until([&] { return c.count(ClientEvent::Kind::kBootstrapped) == 2; },
                               Duration{120'000}));
-  EXPECT_TRUE(done.has_value());  // the Execute was answered
   ASSERT_NE(layer->identity(kSecureClient), nullptr);
   EXPECT_EQ(layer->identity(kSecureClient)->psk_identity, "dev1-id2");
 }
@@ -309,14 +315,10 @@ TEST(SecureClient, FirmwarePulledOverCoapsWithTheFirmwareServersSecurityInstance
   c.client.start();
   ASSERT_TRUE(s.registered("dev1"));
   auto pull = [&](const std::string& uri) {
-    std::optional<DownlinkResult> got;
-    lwm2m::DownlinkRequest w;
-    w.op = Operation::kWrite;
-    w.path = Path{5, 0, 1};
+    auto w = SecureSetup::request(Operation::kWrite, Path{5, 0, 1});
     w.format = lwm2m::format::ContentFormat::kText;
     (void)w.content.set(Path{5, 0, 1}, Value(uri));
-    s.server->server.send("dev1", w, {}, [&](DownlinkResult d) { got = std::move(d); });
-    EXPECT_TRUE(s.net.run_until([&] { return got.has_value(); }, Duration{30'000}));
+    EXPECT_TRUE(s.call("dev1", w));
     s.net.run_for(Duration{20'000});
   };
 
@@ -334,12 +336,7 @@ TEST(SecureClient, FirmwarePulledOverCoapsWithTheFirmwareServersSecurityInstance
   EXPECT_EQ(c.firmware->state(), FirmwareObject::State::kDownloaded);
   ASSERT_NE(files_layer.identity(kSecureClient), nullptr);
   EXPECT_EQ(files_layer.identity(kSecureClient)->psk_identity, "fw-reader");
-  std::optional<DownlinkResult> updated;
-  lwm2m::DownlinkRequest update;
-  update.op = Operation::kExecute;
-  update.path = Path{5, 0, 2};
-  s.server->server.send("dev1", update, {}, [&](DownlinkResult d) { updated = std::move(d); });
-  ASSERT_TRUE(s.net.run_until([&] { return updated.has_value(); }, Duration{30'000}));
+  ASSERT_TRUE(s.call("dev1", SecureSetup::request(Operation::kExecute, Path{5, 0, 2})));
   EXPECT_EQ(c.installed, image);
   // The package never crossed the network in the clear.
   for (const auto& p : s.net.log()) {
