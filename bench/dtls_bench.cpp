@@ -6,8 +6,10 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <malloc.h>
+#include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <vector>
 
@@ -121,20 +123,37 @@ void BM_ServerHandshakeEcdheEcdsaRpk(benchmark::State& state) {
 }
 BENCHMARK(BM_ServerHandshakeEcdheEcdsaRpk)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
-// Heap held per established server session (PSK, CCM_8, MTU 1232), over 500 sessions.
+// Resident pages of this process, in bytes.
+double resident_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE));
+}
+
+// Heap and resident memory held per established server session (PSK, CCM_8, MTU 1232).
 void BM_ServerSessionMemory(benchmark::State& state) {
   Setup s(false);
-  double per_session = 0;
+  const auto count = static_cast<std::size_t>(state.range(0));
+  double heap = 0;
+  double resident = 0;
   for (auto _ : state) {
     std::vector<std::unique_ptr<tls::Session>> kept;
+    kept.reserve(count);
     Clock::duration ignored{};
-    const auto before = mallinfo2().uordblks;
-    for (int i = 0; i < 500; ++i) kept.push_back(handshake(s, ignored));
-    const auto after = mallinfo2().uordblks;
-    per_session = static_cast<double>(after - before) / 500.0;
+    const auto heap_before = mallinfo2().uordblks;
+    const double rss_before = resident_bytes();
+    for (std::size_t i = 0; i < count; ++i) kept.push_back(handshake(s, ignored));
+    heap = static_cast<double>(mallinfo2().uordblks - heap_before) / static_cast<double>(count);
+    resident = (resident_bytes() - rss_before) / static_cast<double>(count);
   }
-  state.counters["bytes/session"] = per_session;
+  state.counters["heap bytes/session"] = heap;
+  state.counters["resident bytes/session"] = resident;
 }
-BENCHMARK(BM_ServerSessionMemory)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ServerSessionMemory)
+    ->Arg(500)
+    ->Arg(20'000)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
