@@ -209,6 +209,24 @@ TEST_F(SecureLayerTest, ReconnectionResumesTheSession) {
   EXPECT_EQ(server->layer.identity(kClient)->psk_identity, "device-1");
 }
 
+TEST_F(SecureLayerTest, EmptyOrForgedDatagramsDoNotEndASession) {
+  start();
+  client->layer.set_credentials(kServer, psk_client(), net.now());
+  ASSERT_TRUE(get("/a"));
+  // A zero-length UDP datagram (which a socket may deliver) is not an end of stream, and a
+  // record that does not decrypt is dropped (RFC 6347 4.1.2.7), on both sides.
+  const Bytes forged{23, 0xfe, 0xfd, 0, 1, 0, 0, 0, 0, 0, 9, 0, 3, 1, 2, 3};
+  for (auto* node : {server.get(), client.get()}) {
+    const PeerId other = node == server.get() ? kClient : kServer;
+    node->layer.receive(other, ByteView{}, net.now());
+    node->layer.receive(other, forged, net.now());
+    EXPECT_TRUE(node->layer.established(other));
+  }
+  auto answer = get("/b");
+  ASSERT_TRUE(answer) << answer.error().reason;
+  EXPECT_EQ(*answer, "hello /b");
+}
+
 TEST_F(SecureLayerTest, SessionsIdleBeyondTheTimeoutAreClosed) {
   start();
   SecureLayerConfig sc;

@@ -452,6 +452,8 @@ class GnutlsSession final : public Session {
   void feed(ByteView bytes, Instant now) override {
     now_ = now;
     if (state_ != State::kHandshaking && state_ != State::kEstablished) return;
+    // An empty datagram holds no record; handed to GnuTLS it would read as end of stream.
+    if (bytes.empty()) return;
     if (carriage_ == Carriage::kDatagram) {
       in_datagrams_.emplace_back(bytes.begin(), bytes.end());
     } else {
