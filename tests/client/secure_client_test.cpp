@@ -1,6 +1,8 @@
-// Our client and server over DTLS (GnuTLS) on the simulated network and virtual time: a
-// full LwM2M session with PSK, the endpoint-name check of Transport TS 5.2.6, the error
-// handling of Table 5.2.10-1, and credentials changing under a live session (seed 000).
+// Our client, server and bootstrap server over DTLS (GnuTLS) on the simulated network and
+// virtual time: a full LwM2M session with PSK, the endpoint-name check of Transport TS
+// 5.2.6, the error handling of Table 5.2.10-1, credentials changing under a live session on
+// either server (seed 000, and seed 001's account replacement), and firmware pulled over
+// coaps.
 #include <gtest/gtest.h>
 
 #include "client/client_fixture.hpp"
