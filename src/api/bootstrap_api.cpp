@@ -100,7 +100,7 @@ void BootstrapApi::routes() {
       normalised = bootstrap::config_to_json(*c);
       saved = server_.put_config(std::move(*c));
     });
-    if (!saved) return error(res, 400, "4.00", saved.error().reason);
+    if (!saved) return error(res, saved.error(), lwm2m::status::kBadRequest);
     reply(res, 200, normalised);
   });
 

@@ -41,15 +41,6 @@ std::optional<ContentFormat> parse_format(const std::string& name) {
   return std::nullopt;
 }
 
-// HTTP status for a client's LwM2M answer: 2.xx -> 200 (201 for Created), 4.xx/5.xx keep
-// their numbers (4.04 -> 404), as the HTTP binding of Transport TS 7 does.
-int http_status_for(lwm2m::Status code) {
-  if (code == lwm2m::status::kCreated) return 201;
-  if (code.is_success()) return 200;
-  const int status = code.code_class() * 100 + code.detail();
-  return (status >= 400 && status <= 599) ? status : 502;
-}
-
 // /api/clients/{ep}/3/0/1 -> "/3/0/1" (match 2 of the route regexes below).
 Result<lwm2m::Path> path_of(const httplib::Request& req, int index) {
   return lwm2m::Path::parse(req.matches[static_cast<std::size_t>(index)].str());
@@ -384,7 +375,8 @@ void HttpApi::routes() {
           if (!c) return error(res, 400, "4.00", c.error().reason);
           Result<Ok> saved = Ok{};
           on_loop([&] { saved = server_.put_credentials(*c); });
-          if (!saved) return error(res, 500, "5.00", saved.error().reason);
+          // 4.09 when another endpoint already proves itself this way; 5.00 if the store fails.
+          if (!saved) return error(res, saved.error(), lwm2m::status::kInternalServerError);
           reply(res, 200, credentials_json(*c));
         });
   h.Delete("/api/security/clients/([^/]+)",

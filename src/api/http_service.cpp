@@ -27,6 +27,18 @@ void error(httplib::Response& res, int status, const std::string& code,
   reply(res, status, json{{"code", code}, {"message", message}});
 }
 
+void error(httplib::Response& res, const Error& e, lwm2m::Status fallback) {
+  const lwm2m::Status code = lwm2m::status_of(e, fallback);
+  error(res, http_status_for(code), code.to_string(), e.reason);
+}
+
+int http_status_for(lwm2m::Status code) {
+  if (code == lwm2m::status::kCreated) return 201;
+  if (code.is_success()) return 200;
+  const int status = code.code_class() * 100 + code.detail();
+  return (status >= 400 && status <= 599) ? status : 502;
+}
+
 struct HttpService::Subscriber {
   std::mutex mutex;
   std::condition_variable cv;

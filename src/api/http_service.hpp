@@ -19,6 +19,7 @@
 
 #include "common/result.hpp"
 #include "common/time.hpp"
+#include "lwm2m/operation/status.hpp"
 #include "server/server_event.hpp"
 #include "transport/event_loop.hpp"
 
@@ -41,6 +42,11 @@ struct ApiConfig {
 void reply(httplib::Response& res, int status, const nlohmann::json& body);
 // Errors carry the LwM2M code they stand for and a message (docs/api.md).
 void error(httplib::Response& res, int status, const std::string& code, const std::string& message);
+// An engine's error, under the code its reason starts with (else `fallback`).
+void error(httplib::Response& res, const Error& e, lwm2m::Status fallback);
+// HTTP status for an LwM2M code: 2.xx -> 200 (201 for Created), 4.xx/5.xx keep their
+// numbers (4.04 -> 404), as the HTTP binding of Transport TS 7 does.
+int http_status_for(lwm2m::Status code);
 
 class HttpService {
  public:

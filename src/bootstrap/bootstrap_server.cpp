@@ -94,7 +94,10 @@ void BootstrapServer::attach(transport::Transport& transport, std::string name) 
 Result<Ok> BootstrapServer::restore() {
   auto loaded = store_.load_configs();
   if (!loaded) return loaded.error();
-  for (auto& c : *loaded) configs_[c.endpoint] = std::move(c);
+  for (auto& c : *loaded) {
+    index_credentials(c);
+    configs_[c.endpoint] = std::move(c);
+  }
   return Ok{};
 }
 
@@ -102,10 +105,19 @@ Result<Ok> BootstrapServer::restore() {
 
 Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   if (auto ok = validate(config); !ok) return ok;
+  // What the client proves must point at this endpoint alone, now and after seed 001.
+  auto unique = [this](const std::optional<server::Credentials>& c) -> Result<Ok> {
+    return c ? credentials_.check_unique(*c) : Result<Ok>(Ok{});
+  };
+  if (auto ok = unique(config.credentials); !ok) return ok;
+  if (config.replace_account) {
+    if (auto ok = unique(config.replace_account->credentials); !ok) return ok;
+  }
   if (auto saved = store_.save_config(config); !saved) return saved;
   const std::string endpoint = config.endpoint;
   auto old = configs_.find(endpoint);
   const bool changed = old != configs_.end() && old->second.credentials != config.credentials;
+  index_credentials(config);
   configs_[endpoint] = std::move(config);
   if (changed) renew_session(endpoint);
   return Ok{};
@@ -114,9 +126,8 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
 bool BootstrapServer::remove_config(const std::string& endpoint) {
   if (configs_.count(endpoint) == 0) return false;
   if (!store_.remove_config(endpoint)) return false;
-  const bool had_credentials = configs_.at(endpoint).credentials.has_value();
   configs_.erase(endpoint);
-  if (had_credentials) renew_session(endpoint);  // access withdrawn
+  if (credentials_.remove(endpoint)) renew_session(endpoint);  // access withdrawn
   return true;
 }
 
@@ -148,40 +159,26 @@ std::vector<const BootstrapSession*> BootstrapServer::sessions() const {
 
 // --- the client's requests --------------------------------------------------------
 
-std::optional<std::string> BootstrapServer::endpoint_for(const server::PeerIdentity& peer) const {
-  std::vector<const server::Credentials*> on_file;
-  for (const auto& [ep, c] : configs_) {
-    if (c.credentials) on_file.push_back(&*c.credentials);
+void BootstrapServer::index_credentials(const BootstrapConfig& config) {
+  if (config.credentials) {
+    credentials_.put(*config.credentials);
+  } else {
+    credentials_.remove(config.endpoint);
   }
-  return server::endpoint_of(on_file, peer);
 }
 
 std::optional<Bytes> BootstrapServer::psk_key_for(ByteView identity) const {
-  server::PeerIdentity peer;
-  peer.psk_identity = to_string(identity);
-  auto ep = endpoint_for(peer);
-  auto it = ep ? configs_.find(*ep) : configs_.end();
-  if (it == configs_.end() || !it->second.credentials) return std::nullopt;
-  return it->second.credentials->psk_key;
+  return credentials_.psk_key_for(identity);
 }
 
 bool BootstrapServer::knows_public_key(ByteView spki) const {
-  server::PeerIdentity peer;
-  peer.public_key = Bytes(spki.begin(), spki.end());
-  return endpoint_for(peer).has_value();
+  return credentials_.knows_public_key(spki);
 }
 
 Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& carrier,
                                        coap::PeerId peer) const {
-  const server::PeerIdentity identity = server::identify(carrier, peer);
-  if (!config.credentials) {
-    // A secure peer proved someone: only that endpoint's configuration is theirs (5.2.6).
-    if (identity.secure() && endpoint_for(identity) != config.endpoint) {
-      return fail("the (D)TLS identity does not match endpoint " + config.endpoint);
-    }
-    return Ok{};
-  }
-  return server::check_identity(*config.credentials, identity, lwm2m::status::kBadRequest);
+  return credentials_.admit(config.endpoint, server::identify(carrier, peer),
+                            lwm2m::status::kBadRequest);
 }
 
 void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
@@ -194,14 +191,15 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
     return;
   }
   if (auto* pack = std::get_if<lwm2m::BootstrapPackRequest>(&*uplink)) {
-    if (!pack->endpoint) pack->endpoint = endpoint_for(server::identify(carrier, peer));
+    if (!pack->endpoint)
+      pack->endpoint = credentials_.endpoint_for(server::identify(carrier, peer));
     responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
     flush_transports();
     return;
   }
   auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
   // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is.
-  if (!br.endpoint) br.endpoint = endpoint_for(server::identify(carrier, peer));
+  if (!br.endpoint) br.endpoint = credentials_.endpoint_for(server::identify(carrier, peer));
   bool start_run = false;
   std::optional<ContentFormat> format;
   Message answer = answer_bootstrap_request(carrier, peer, request, br, start_run, format);
@@ -217,10 +215,13 @@ Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId
                                                   bool& start_run,
                                                   std::optional<ContentFormat>& format) {
   ++metrics_.requests;
-  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+  auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    if (br.endpoint) emit(*br.endpoint, "refused: " + why);
-    return refusal(request, lwm2m::reject(code, why));
+    if (br.endpoint) emit(*br.endpoint, "refused: " + e.reason);
+    return refusal(request, e);
+  };
+  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+    return refused(lwm2m::reject(code, why));
   };
   // Transport TS Table 6.7-1: 4.00 for an endpoint name we have no configuration for.
   if (!br.endpoint) return refuse(lwm2m::status::kBadRequest, "ep (the endpoint name) is missing");
@@ -229,7 +230,7 @@ Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId
     return refuse(lwm2m::status::kBadRequest, "unknown endpoint client name " + *br.endpoint);
   }
   if (auto ok = check_peer(it->second, carrier, peer); !ok) {
-    return refuse(lwm2m::status::kBadRequest, ok.error().reason);
+    return refused(ok.error());  // 4.00 (Table 6.7-1), its code already in the reason
   }
   if (br.preferred_format) {
     const auto f = lwm2m::format::content_format_from(*br.preferred_format);
@@ -248,10 +249,13 @@ Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer
                                              const Message& request,
                                              const lwm2m::BootstrapPackRequest& pr) {
   ++metrics_.requests;
-  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+  auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    if (pr.endpoint) emit(*pr.endpoint, "pack refused: " + why);
-    return refusal(request, lwm2m::reject(code, why));
+    if (pr.endpoint) emit(*pr.endpoint, "pack refused: " + e.reason);
+    return refusal(request, e);
+  };
+  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+    return refused(lwm2m::reject(code, why));
   };
   if (!pr.endpoint) return refuse(lwm2m::status::kBadRequest, "ep (the endpoint name) is missing");
   auto it = configs_.find(*pr.endpoint);
@@ -260,7 +264,7 @@ Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer
   }
   const BootstrapConfig& config = it->second;
   if (auto ok = check_peer(config, carrier, peer); !ok) {
-    return refuse(lwm2m::status::kBadRequest, ok.error().reason);
+    return refused(ok.error());  // 4.00 (Table 6.7-1), its code already in the reason
   }
   if (!config.allow_pack) {
     return refuse(lwm2m::status::kMethodNotAllowed,
@@ -517,6 +521,7 @@ void BootstrapServer::end(Run& run, BootstrapSession::State state) {
       if (run.new_credentials) updated.credentials = run.new_credentials;
       updated.replace_account.reset();
       if (auto saved = store_.save_config(updated); saved) {
+        index_credentials(updated);
         cfg->second = std::move(updated);
         if (changed) renew_session(endpoint);
       } else {

@@ -27,6 +27,7 @@
 #include "lwm2m/operation/downlink_request.hpp"
 #include "server/carrier_set.hpp"
 #include "server/clock.hpp"
+#include "server/credential_index.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
 #include "transport/transport.hpp"
@@ -131,7 +132,8 @@ class BootstrapServer {
                                     const coap::Message& request,
                                     const lwm2m::BootstrapPackRequest& pr);
   Result<Ok> check_peer(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer) const;
-  std::optional<std::string> endpoint_for(const server::PeerIdentity& peer) const;
+  // Keeps credentials_ in step with a configuration's `credentials`.
+  void index_credentials(const BootstrapConfig& config);
   void begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
              std::optional<lwm2m::format::ContentFormat> format, bool server_initiated);
   void advance(Run& run);
@@ -156,6 +158,7 @@ class BootstrapServer {
   BootstrapMetrics metrics_;
   server::CarrierSet carriers_;
   std::map<std::string, BootstrapConfig> configs_;
+  server::CredentialIndex credentials_;  // what the configurations' clients prove
   std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
   std::map<std::string, BootstrapSession> history_;             // the last ended session
   struct Seen {

@@ -2,6 +2,8 @@
 
 namespace tether::server {
 
+namespace {
+// Whether `c` is what `peer` proved (the same PSK identity, public key or certificate CN).
 bool proves(const Credentials& c, const PeerIdentity& peer) {
   switch (c.kind) {
     case Credentials::Kind::kPsk:
@@ -13,6 +15,7 @@ bool proves(const Credentials& c, const PeerIdentity& peer) {
   }
   return false;
 }
+}  // namespace
 
 Result<Ok> check_identity(const Credentials& c, const PeerIdentity& peer,
                           lwm2m::Status insecure_code) {
@@ -24,34 +27,6 @@ Result<Ok> check_identity(const Credentials& c, const PeerIdentity& peer,
                          "the (D)TLS identity does not match endpoint " + c.endpoint);
   }
   return Ok{};
-}
-
-std::string identity_key(Credentials::Kind kind, std::string_view value) {
-  return std::string(credentials_kind_name(kind)) + ":" + std::string(value);
-}
-
-std::string identity_key(const Credentials& c) {
-  switch (c.kind) {
-    case Credentials::Kind::kPsk:
-      return identity_key(c.kind, c.psk_identity);
-    case Credentials::Kind::kRpk:
-      return identity_key(c.kind, to_string(c.public_key));
-    case Credentials::Kind::kX509:
-      return identity_key(c.kind, c.x509_common_name.empty() ? c.endpoint : c.x509_common_name);
-  }
-  return {};
-}
-
-std::vector<std::string> identity_keys(const PeerIdentity& peer) {
-  std::vector<std::string> keys;
-  if (peer.psk_identity) keys.push_back(identity_key(Credentials::Kind::kPsk, *peer.psk_identity));
-  if (peer.public_key) {
-    keys.push_back(identity_key(Credentials::Kind::kRpk, to_string(*peer.public_key)));
-  }
-  if (peer.certificate_cn) {
-    keys.push_back(identity_key(Credentials::Kind::kX509, *peer.certificate_cn));
-  }
-  return keys;
 }
 
 PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
@@ -74,16 +49,6 @@ PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
       break;
   }
   return id;
-}
-
-std::optional<std::string> endpoint_of(const std::vector<const Credentials*>& on_file,
-                                       const PeerIdentity& peer) {
-  if (!peer.secure()) return std::nullopt;
-  for (const Credentials* c : on_file) {
-    if (proves(*c, peer)) return c->endpoint;
-  }
-  if (peer.certificate_cn && !peer.certificate_cn->empty()) return peer.certificate_cn;
-  return std::nullopt;
 }
 
 }  // namespace tether::server

@@ -144,13 +144,7 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
   // carrier's identity has to match what was provisioned for that name.
   registry_.set_policy([this, policy = std::move(policy)](const std::string& endpoint,
                                                           const PeerIdentity& peer) -> Result<Ok> {
-    if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
-      if (auto ok = check_identity(it->second, peer, lwm2m::status::kForbidden); !ok) return ok;
-    } else if (peer.secure() && endpoint_for(peer) != endpoint) {
-      // A secure peer proved someone: it may only register under that name.
-      return lwm2m::reject(lwm2m::status::kBadRequest,
-                           "the (D)TLS identity does not match endpoint " + endpoint);
-    }
+    if (auto ok = credentials_.admit(endpoint, peer, lwm2m::status::kForbidden); !ok) return ok;
     if (policy) return policy(endpoint, peer);
     return Ok{};
   });
@@ -159,16 +153,13 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
 // --- credentials -------------------------------------------------------------
 
 Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
+  if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
   auto saved = store_.save_credentials(credentials);
   if (!saved) return saved.error();
   const std::string endpoint = credentials.endpoint;
-  bool changed = false;
-  if (auto it = credentials_.find(endpoint); it != credentials_.end()) {
-    changed = !(it->second == credentials);
-    endpoint_by_identity_.erase(identity_key(it->second));
-  }
-  endpoint_by_identity_[identity_key(credentials)] = endpoint;
-  credentials_[endpoint] = std::move(credentials);
+  const Credentials* old = credentials_.find(endpoint);
+  const bool changed = old != nullptr && !(*old == credentials);
+  credentials_.put(std::move(credentials));
   // Seed 000: a session authenticated with the old credentials must not live on.
   Session* s = session_of(endpoint);
   if (changed && config_.renew_sessions_on_credential_change && s != nullptr &&
@@ -182,44 +173,28 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
 }
 
 bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
-  auto it = credentials_.find(endpoint);
-  if (it == credentials_.end()) return false;
-  endpoint_by_identity_.erase(identity_key(it->second));
-  credentials_.erase(it);
+  if (!credentials_.remove(endpoint)) return false;
   (void)store_.remove_credentials(endpoint);
   return true;
 }
 
 std::optional<Bytes> Lwm2mServer::psk_key_for(ByteView identity) const {
-  auto it = endpoint_by_identity_.find(identity_key(Credentials::Kind::kPsk, to_string(identity)));
-  if (it == endpoint_by_identity_.end()) return std::nullopt;
-  return credentials_.at(it->second).psk_key;
+  return credentials_.psk_key_for(identity);
 }
 
 bool Lwm2mServer::knows_public_key(ByteView spki) const {
-  return endpoint_by_identity_.count(identity_key(Credentials::Kind::kRpk, to_string(spki))) != 0;
-}
-
-std::optional<std::string> Lwm2mServer::endpoint_for(const PeerIdentity& peer) const {
-  for (const auto& key : identity_keys(peer)) {
-    if (auto it = endpoint_by_identity_.find(key); it != endpoint_by_identity_.end()) {
-      return it->second;
-    }
-  }
-  // A certificate from a trusted CA with nothing on file names its endpoint by its CN.
-  if (peer.certificate_cn && !peer.certificate_cn->empty()) return *peer.certificate_cn;
-  return std::nullopt;
+  return credentials_.knows_public_key(spki);
 }
 
 std::optional<Credentials> Lwm2mServer::credentials(const std::string& endpoint) const {
-  auto it = credentials_.find(endpoint);
-  if (it == credentials_.end()) return std::nullopt;
-  return it->second;
+  const Credentials* c = credentials_.find(endpoint);
+  if (c == nullptr) return std::nullopt;
+  return *c;
 }
 
 std::vector<Credentials> Lwm2mServer::all_credentials() const {
   std::vector<Credentials> out;
-  for (const auto& [ep, c] : credentials_) out.push_back(c);
+  for (const auto& [ep, c] : credentials_.all()) out.push_back(c);
   return out;
 }
 
@@ -245,7 +220,8 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
   const UnixMillis now = clock_.unix_now();
   if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
     // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
-    if (!reg->params.endpoint && identity.secure()) reg->params.endpoint = endpoint_for(identity);
+    if (!reg->params.endpoint && identity.secure())
+      reg->params.endpoint = credentials_.endpoint_for(identity);
     if (auto done = registry_.register_client(*reg, identity, now); !done) {
       refuse(done.error());
     } else {
@@ -745,10 +721,7 @@ std::vector<ObservationRecord> Lwm2mServer::observations(const std::string& endp
 Result<Ok> Lwm2mServer::restore() {
   auto creds = store_.load_credentials();
   if (!creds) return creds.error();
-  for (auto& c : *creds) {
-    endpoint_by_identity_[identity_key(c)] = c.endpoint;
-    credentials_[c.endpoint] = std::move(c);
-  }
+  for (auto& c : *creds) credentials_.put(std::move(c));
   auto regs = store_.load_registrations();
   if (!regs) return regs.error();
   const UnixMillis now = clock_.unix_now();

@@ -24,6 +24,7 @@
 #include "lwm2m/operation/downlink_request.hpp"
 #include "server/carrier_set.hpp"
 #include "server/clock.hpp"
+#include "server/credential_index.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
 #include "server/store/server_store.hpp"
@@ -197,11 +198,7 @@ class Lwm2mServer {
   coap::TimerQueue<TimerEntry> timers_;
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_observation_ = 1;
-  std::map<std::string, Credentials> credentials_;
-  // credentials_ by what a client proves (identity_key): PSK identity, public key or
-  // certificate CN -> endpoint, for the handshakes and for names left out of Register.
-  std::unordered_map<std::string, std::string> endpoint_by_identity_;
-  std::optional<std::string> endpoint_for(const PeerIdentity& peer) const;
+  CredentialIndex credentials_;
 };
 
 }  // namespace tether::server

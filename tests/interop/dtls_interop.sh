@@ -221,6 +221,9 @@ case "$scenario" in
     start_server
     put_creds dev1 '{"mode":"psk","identity":"dev-psk","key":"'"$secret_hex"'"}'
     psk=(-u dev-psk -k "$secret")
+    # One identity, one endpoint: the handshake could not tell two apart.
+    call 409 -X PUT -d '{"mode":"psk","identity":"dev-psk","key":"00"}' "$api/security/clients/dev7"
+    jcheck 'j["code"] == "4.09" and "dev1" in j["message"]'
     expect_code 2.01 "PSK register over DTLS" post "$dtls/rd?ep=dev1&lt=60" "${psk[@]}" -t 40 -e "$links"
     grep -q 'DTLS: session connected' "$work/coap.out" || fail "not a DTLS session: $(cat "$work/coap.out")"
     expect_registered dev1 dtls
@@ -540,6 +543,12 @@ case "$scenario" in
                          "shortServerId": 101}},
       "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "U"}},
       "credentials": {"mode": "psk", "identity": "bdev-bs", "key": "00112233445566778899aabbccddeeff"}}'
+    # Another configuration proving itself with bdev's identity is refused.
+    call 409 -X PUT "http://127.0.0.1:$bs_http/api/bootstrap/bdev2" -d '{
+      "security": {"1": {"uri": "'"$dtls"'", "bootstrap": false, "mode": "nosec",
+                         "shortServerId": 101}},
+      "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "U"}},
+      "credentials": {"mode": "psk", "identity": "bdev-bs", "key": "00"}}'
     start_client stranger -e bdev --bootstrap "coaps://127.0.0.1:$bs_port" \
       --psk-identity someone-else --psk-key 00112233445566778899aabbccddeeff
     start_client bdev -e bdev --bootstrap "coaps://127.0.0.1:$bs_port" \
