@@ -26,6 +26,7 @@ namespace alert {
 inline constexpr std::uint8_t kCloseNotify = 0;
 inline constexpr std::uint8_t kHandshakeFailure = 40;
 inline constexpr std::uint8_t kBadCertificate = 42;
+inline constexpr std::uint8_t kCertificateRevoked = 44;
 inline constexpr std::uint8_t kCertificateExpired = 45;
 inline constexpr std::uint8_t kCertificateUnknown = 46;
 inline constexpr std::uint8_t kUnknownCa = 48;

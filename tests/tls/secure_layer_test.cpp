@@ -351,6 +351,23 @@ class CertificateTest : public SecureLayerTest {
   tether::testing::TestCert device_cert;
 };
 
+TEST_F(CertificateTest, ServerCertificateOnAWeakCurveIsRefused) {
+  // A certificate for the right name from the trusted CA, but on secp192r1 (5.2.3).
+  server_cert = tether::testing::make_certificate(
+      named("lwm2m.example", {"lwm2m.example"}),
+      tether::testing::make_key(GNUTLS_ECC_CURVE_SECP192R1), &pki.ca);
+  server_credentials.private_key = server_cert.key.private_key;
+  server_credentials.certificate_chain = server_cert.pem;
+  server_credentials.client_trust_anchors = {pki.ca.pem};
+  start();
+  client->layer.set_credentials(kServer, client_creds(2, pki.ca.pem), net.now());
+  EXPECT_FALSE(get("/a"));
+  ASSERT_NE(client_failure(), nullptr);
+  EXPECT_EQ(client_failure()->failure.alert_sent, alert::kInsufficientSecurity)
+      << client_failure()->failure.describe();
+  EXPECT_EQ(server->requests, 0);
+}
+
 TEST_F(CertificateTest, DomainIssuedCertificateAndClientCommonName) {
   start_with(named("lwm2m.example", {"lwm2m.example"}));
   client->layer.set_credentials(kServer, client_creds(3, server_cert.pem), net.now());

@@ -76,13 +76,17 @@ Result<Ok> import_private_key(PrivKey& out, ByteView bytes) {
   return Ok{};
 }
 
-struct PubKey {
-  gnutls_pubkey_t key = nullptr;
-  PubKey() { gnutls_pubkey_init(&key); }
-  ~PubKey() { gnutls_pubkey_deinit(key); }
-  PubKey(const PubKey&) = delete;
-  PubKey& operator=(const PubKey&) = delete;
+// A GnuTLS object of handle type T, made by Init and freed with the scope by Deinit.
+template <typename T, int (*Init)(T*), void (*Deinit)(T)>
+struct Owned {
+  T handle = nullptr;
+  Owned() { Init(&handle); }
+  ~Owned() { Deinit(handle); }
+  Owned(const Owned&) = delete;
+  Owned& operator=(const Owned&) = delete;
 };
+using PubKey = Owned<gnutls_pubkey_t, gnutls_pubkey_init, gnutls_pubkey_deinit>;
+using Crt = Owned<gnutls_x509_crt_t, gnutls_x509_crt_init, gnutls_x509_crt_deinit>;
 
 Result<Bytes> export_spki(gnutls_pubkey_t key) {
   gnutls_datum_t out{};
@@ -91,33 +95,15 @@ Result<Bytes> export_spki(gnutls_pubkey_t key) {
   return take(out);
 }
 
-struct Crt {
-  gnutls_x509_crt_t crt = nullptr;
-  Crt() { gnutls_x509_crt_init(&crt); }
-  ~Crt() { gnutls_x509_crt_deinit(crt); }
-  Crt(const Crt&) = delete;
-  Crt& operator=(const Crt&) = delete;
-};
-
 Result<Bytes> certificate_der(ByteView bytes) {
   Crt c;
   auto d = datum(bytes);
-  int rc = gnutls_x509_crt_import(c.crt, &d, format_of(bytes));
+  int rc = gnutls_x509_crt_import(c.handle, &d, format_of(bytes));
   if (rc < 0) return gnutls_error("certificate", rc);
   gnutls_datum_t out{};
-  rc = gnutls_x509_crt_export2(c.crt, GNUTLS_X509_FMT_DER, &out);
+  rc = gnutls_x509_crt_export2(c.handle, GNUTLS_X509_FMT_DER, &out);
   if (rc < 0) return gnutls_error("certificate export", rc);
   return take(out);
-}
-
-// Transport TS 5.2.3: no elliptic curve under 255 bits.
-Result<Ok> check_key_strength(gnutls_pubkey_t key) {
-  unsigned bits = 0;
-  const int algo = gnutls_pubkey_get_pk_algorithm(key, &bits);
-  if (algo == GNUTLS_PK_ECDSA && bits < 255) {
-    return fail("an elliptic curve of " + std::to_string(bits) + " bits is too weak");
-  }
-  return Ok{};
 }
 
 // The subject CN of a certificate (empty if none).
@@ -132,9 +118,9 @@ std::string common_name(gnutls_x509_crt_t crt) {
 
 Result<Bytes> spki_of_certificate(gnutls_x509_crt_t crt) {
   PubKey pk;
-  const int rc = gnutls_pubkey_import_x509(pk.key, crt, 0);
+  const int rc = gnutls_pubkey_import_x509(pk.handle, crt, 0);
   if (rc < 0) return gnutls_error("certificate key", rc);
-  return export_spki(pk.key);
+  return export_spki(pk.handle);
 }
 
 // A trust list holding `anchors` (DER or PEM, several per PEM blob).
@@ -154,7 +140,7 @@ struct TrustList {
 std::uint8_t alert_for_status(unsigned status) {
   if (status & (GNUTLS_CERT_EXPIRED | GNUTLS_CERT_NOT_ACTIVATED)) return alert::kCertificateExpired;
   if (status & GNUTLS_CERT_SIGNER_NOT_FOUND) return alert::kUnknownCa;
-  if (status & GNUTLS_CERT_REVOKED) return 44;
+  if (status & GNUTLS_CERT_REVOKED) return alert::kCertificateRevoked;
   return alert::kBadCertificate;
 }
 
@@ -176,6 +162,16 @@ Verdict refuse(std::uint8_t alert, std::string reason) {
   return Verdict{false, alert, std::move(reason)};
 }
 
+// Transport TS 5.2.3: no elliptic curve under 255 bits. `algorithm` and `bits` as GnuTLS
+// reports them for a key or a certificate.
+Verdict check_key_strength(int algorithm, unsigned bits) {
+  if (algorithm == GNUTLS_PK_ECDSA && bits < 255) {
+    return refuse(alert::kInsufficientSecurity,
+                  "an elliptic curve of " + std::to_string(bits) + " bits is too weak");
+  }
+  return {};
+}
+
 // PKIX path validation of `chain` (DER certificates, end entity first) against `anchors`,
 // with the RFC 6125 name check when `name` is set.
 Verdict validate_path(const std::vector<Bytes>& chain, const std::vector<ByteView>& anchors,
@@ -189,10 +185,10 @@ Verdict validate_path(const std::vector<Bytes>& chain, const std::vector<ByteVie
   for (const auto& der : chain) {
     owned.push_back(std::make_unique<Crt>());
     auto d = datum(der);
-    if (gnutls_x509_crt_import(owned.back()->crt, &d, GNUTLS_X509_FMT_DER) < 0) {
+    if (gnutls_x509_crt_import(owned.back()->handle, &d, GNUTLS_X509_FMT_DER) < 0) {
       return refuse(alert::kBadCertificate, "the peer's certificate does not parse");
     }
-    certs.push_back(owned.back()->crt);
+    certs.push_back(owned.back()->handle);
   }
   unsigned status = 0;
   const int rc = gnutls_x509_trust_list_verify_crt2(trust.list, certs.data(),
@@ -235,13 +231,14 @@ Result<Bytes> public_key_of(ByteView bytes) {
   {
     Crt c;
     auto d = datum(bytes);
-    if (gnutls_x509_crt_import(c.crt, &d, format_of(bytes)) >= 0) return spki_of_certificate(c.crt);
+    if (gnutls_x509_crt_import(c.handle, &d, format_of(bytes)) >= 0)
+      return spki_of_certificate(c.handle);
   }
   // A public key (SubjectPublicKeyInfo)?
   {
     PubKey pk;
     auto d = datum(bytes);
-    if (gnutls_pubkey_import(pk.key, &d, format_of(bytes)) >= 0) return export_spki(pk.key);
+    if (gnutls_pubkey_import(pk.handle, &d, format_of(bytes)) >= 0) return export_spki(pk.handle);
   }
   // A private key.
   PrivKey priv;
@@ -249,9 +246,9 @@ Result<Bytes> public_key_of(ByteView bytes) {
     return fail("neither a certificate, a public key nor a private key");
   }
   PubKey pk;
-  const int rc = gnutls_pubkey_import_privkey(pk.key, priv.key, 0, 0);
+  const int rc = gnutls_pubkey_import_privkey(pk.handle, priv.key, 0, 0);
   if (rc < 0) return gnutls_error("public key of the private key", rc);
-  return export_spki(pk.key);
+  return export_spki(pk.handle);
 }
 
 // --- the backend's shared state -------------------------------------------------
@@ -571,14 +568,18 @@ class GnutlsSession final : public Session {
       }
     }
     if (state_ != State::kEstablished) return;
-    std::vector<std::uint8_t> buf(carriage_ == Carriage::kDatagram ? 2048 : 16384 + 2048);
     for (int i = 0; i < 1024; ++i) {
       starved_ = false;
-      const ssize_t n = gnutls_record_recv(session_, buf.data(), buf.size());
-      if (n > 0) {
-        plaintext_.emplace_back(buf.begin(), buf.begin() + n);
-        continue;
+      // The decrypted record as GnuTLS holds it: copied once, no buffer of our own.
+      gnutls_packet_t packet = nullptr;
+      const ssize_t n = gnutls_record_recv_packet(session_, &packet);
+      if (packet != nullptr) {
+        gnutls_datum_t d{};
+        gnutls_packet_get(packet, &d, nullptr);
+        if (n > 0) plaintext_.emplace_back(d.data, d.data + d.size);
+        gnutls_packet_deinit(packet);
       }
+      if (n > 0) continue;
       if (n == 0) {
         state_ = State::kClosed;
         failure_ = Failure{Recovery::kRetry, alert::kCloseNotify, std::nullopt,
@@ -621,9 +622,9 @@ class GnutlsSession final : public Session {
     }
     identity_.kind = PeerIdentity::Kind::kCertificate;
     Crt c;
-    if (gnutls_x509_crt_import(c.crt, &peers[0], GNUTLS_X509_FMT_DER) >= 0) {
-      identity_.common_name = common_name(c.crt);
-      if (auto spki = spki_of_certificate(c.crt)) identity_.public_key = *spki;
+    if (gnutls_x509_crt_import(c.handle, &peers[0], GNUTLS_X509_FMT_DER) >= 0) {
+      identity_.common_name = common_name(c.handle);
+      if (auto spki = spki_of_certificate(c.handle)) identity_.public_key = *spki;
     }
   }
 
@@ -691,13 +692,12 @@ class GnutlsSession final : public Session {
   static Verdict check_strength(ByteView spki) {
     PubKey pk;
     auto d = datum(spki);
-    if (gnutls_pubkey_import(pk.key, &d, GNUTLS_X509_FMT_DER) < 0) {
+    if (gnutls_pubkey_import(pk.handle, &d, GNUTLS_X509_FMT_DER) < 0) {
       return refuse(alert::kBadCertificate, "the peer's public key does not parse");
     }
-    if (auto ok = check_key_strength(pk.key); !ok) {
-      return refuse(alert::kInsufficientSecurity, ok.error().reason);
-    }
-    return {};
+    unsigned bits = 0;
+    const int algorithm = gnutls_pubkey_get_pk_algorithm(pk.handle, &bits);
+    return check_key_strength(algorithm, bits);
   }
 
   // Transport TS 5.2.9.2 (RPK: exact match) and 5.2.9.7 (certificate usages).
@@ -715,14 +715,14 @@ class GnutlsSession final : public Session {
     }
     Crt ee;
     auto d = datum(chain[0]);
-    if (raw || gnutls_x509_crt_import(ee.crt, &d, GNUTLS_X509_FMT_DER) < 0) {
+    if (raw || gnutls_x509_crt_import(ee.handle, &d, GNUTLS_X509_FMT_DER) < 0) {
       return refuse(alert::kBadCertificate, "the server's certificate does not parse");
     }
-    if (auto spki = spki_of_certificate(ee.crt); !spki || !check_strength(*spki).ok) {
-      return refuse(alert::kInsufficientSecurity, "the server's key is too weak");
-    }
+    unsigned bits = 0;
+    const int algorithm = gnutls_x509_crt_get_pk_algorithm(ee.handle, &bits);
+    if (auto v = check_key_strength(algorithm, bits); !v.ok) return v;
     const ByteView spk = client_.server_public_key;
-    const bool matches = !spk.empty() && designates(spk, chain[0], ee.crt);
+    const bool matches = !spk.empty() && designates(spk, chain[0], ee.handle);
     std::vector<ByteView> anchors(client_.trust_anchors.begin(), client_.trust_anchors.end());
     switch (client_.certificate_usage) {
       case 3: {
