@@ -106,12 +106,6 @@ void save_state(const std::string& file, const client::DataModel& data) {
   std::filesystem::rename(tmp, file);  // atomic on one file system
 }
 
-Bytes read_file(const std::string& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw std::invalid_argument("cannot read " + file);
-  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // Transport TS 5.2.9: the Security instance resources of a secure account, from the flags.
 void add_credentials(client::DataModel& data, std::uint16_t instance, const ClientSettings& s) {
   namespace sec = client::security;
@@ -126,9 +120,9 @@ void add_credentials(client::DataModel& data, std::uint16_t instance, const Clie
   }
   if (!s.rpk_key.empty()) {
     if (s.rpk_server_key.empty()) throw std::invalid_argument("--rpk-key needs --rpk-server-key");
-    const Bytes key = read_file(s.rpk_key);
+    const Bytes key = read_binary_file(s.rpk_key);
     auto own = tls::public_key_of(key);
-    auto theirs = tls::public_key_of(read_file(s.rpk_server_key));
+    auto theirs = tls::public_key_of(read_binary_file(s.rpk_server_key));
     if (!own) throw std::invalid_argument(s.rpk_key + ": " + own.error().reason);
     if (!theirs) throw std::invalid_argument(s.rpk_server_key + ": " + theirs.error().reason);
     put(sec::kMode, Value(sec::kModeRpk));
@@ -142,9 +136,9 @@ void add_credentials(client::DataModel& data, std::uint16_t instance, const Clie
       throw std::invalid_argument("--cert needs --key, and --ca or --server-cert");
     }
     put(sec::kMode, Value(sec::kModeCertificate));
-    put(sec::kPublicKeyOrIdentity, Value(read_file(s.cert)));
-    put(sec::kSecretKey, Value(read_file(s.key)));
-    put(sec::kServerPublicKey, Value(read_file(s.ca.empty() ? s.server_cert : s.ca)));
+    put(sec::kPublicKeyOrIdentity, Value(read_binary_file(s.cert)));
+    put(sec::kSecretKey, Value(read_binary_file(s.key)));
+    put(sec::kServerPublicKey, Value(read_binary_file(s.ca.empty() ? s.server_cert : s.ca)));
     const std::uint32_t usage = s.cert_usage != 99 ? s.cert_usage : (s.ca.empty() ? 3 : 2);
     put(sec::kCertificateUsage, Value(std::int64_t{usage}));
     if (!s.sni.empty()) put(sec::kSni, Value(s.sni));
