@@ -107,6 +107,15 @@ struct SecureSetup {
     r.path = path;
     return r;
   }
+  // Our server with dev1's PSK on file, and dev1 started against it over DTLS; null unless
+  // it registered.
+  ClientHarness* register_dev1() {
+    start_server();
+    put_psk("dev1", "dev1-id", "0123456789abcdef");
+    auto& c = make_client("dev1", "dev1-id", "0123456789abcdef");
+    c.client.start();
+    return registered("dev1") ? &c : nullptr;
+  }
   bool registered(const std::string& ep, Duration max = Duration{60'000}) {
     return net.run_until([&] { return server->server.find(ep) != nullptr; }, max);
   }
@@ -126,11 +135,7 @@ struct SecureSetup {
 
 TEST(SecureClient, RegistersOverDtlsWithPskAndIsManaged) {
   SecureSetup s;
-  s.start_server();
-  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
-  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
-  c.client.start();
-  ASSERT_TRUE(s.registered("dev1"));
+  ASSERT_TRUE(s.register_dev1());
   EXPECT_EQ(s.server->server.find("dev1")->transport, "dtls");
   auto got = s.call("dev1", SecureSetup::request(Operation::kRead, Path{3, 0, 0}));
   ASSERT_TRUE(got && got->response);
@@ -177,11 +182,8 @@ TEST(SecureClient, UnknownIdentityFailsAtOnceAndFallsBackToBootstrap) {
 
 TEST(SecureClient, NewCredentialsEndTheSessionAndTheClientRegistersAgain) {
   SecureSetup s;
-  s.start_server();
-  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
-  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
-  c.client.start();
-  ASSERT_TRUE(s.registered("dev1"));
+  ClientHarness* c = s.register_dev1();
+  ASSERT_TRUE(c);
   const std::string first = s.server->server.find("dev1")->id;
   // Both sides get a new key (as a Bootstrap-Write and the server's API would).
   s.put_psk("dev1", "dev1-id", "fedcba9876543210");
@@ -195,7 +197,7 @@ TEST(SecureClient, NewCredentialsEndTheSessionAndTheClientRegistersAgain) {
         return r != nullptr && r->id != first;
       },
       Duration{300'000}));
-  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+  EXPECT_EQ(c->client.state(101), Lwm2mClient::State::kRegistered);
 }
 
 // A client bootstrapped over DTLS with PSK by a bootstrap server with session renewal
@@ -289,8 +291,9 @@ TEST(SecureClient, ReplacedBootstrapAccountKeysTakeOverAtTheNextBootstrap) {
 // package over DTLS.
 TEST(SecureClient, FirmwarePulledOverCoapsWithTheFirmwareServersSecurityInstance) {
   SecureSetup s;
-  s.start_server();
-  s.put_psk("dev1", "dev1-id", "0123456789abcdef");
+  ClientHarness* registered = s.register_dev1();
+  ASSERT_TRUE(registered);
+  auto& c = *registered;
   // The firmware server: a CoAP node at address 6 behind DTLS, knowing one PSK.
   tls::GnutlsOptions o;
   o.server.emplace();
@@ -313,9 +316,6 @@ TEST(SecureClient, FirmwarePulledOverCoapsWithTheFirmwareServersSecurityInstance
     r.respond(std::move(answer), s.net.now());
   });
 
-  auto& c = s.make_client("dev1", "dev1-id", "0123456789abcdef");
-  c.client.start();
-  ASSERT_TRUE(s.registered("dev1"));
   auto pull = [&](const std::string& uri) {
     auto w = SecureSetup::request(Operation::kWrite, Path{5, 0, 1});
     w.format = lwm2m::format::ContentFormat::kText;

@@ -96,6 +96,16 @@ class SecureLayerTest : public ::testing::Test {
     return to_string((*got)->payload);
   }
 
+  // Raw public keys: the client's key pair, pinning `server_public_key` (its own public key
+  // is left for the backend to derive).
+  ClientCredentials rpk_client(Bytes server_public_key) {
+    ClientCredentials c;
+    c.mode = Mode::kRawPublicKey;
+    c.private_key = client_key.private_key;
+    c.server_public_key = std::move(server_public_key);
+    return c;
+  }
+
   ClientCredentials psk_client(const std::string& identity = "device-1") {
     ClientCredentials c;
     c.mode = Mode::kPsk;
@@ -268,11 +278,8 @@ TEST_F(SecureLayerTest, RawPublicKeysBothWays) {
   auto server_key = tether::testing::make_key();
   server_credentials.private_key = server_key.private_key;
   start();
-  ClientCredentials c;
-  c.mode = Mode::kRawPublicKey;
+  auto c = rpk_client(server_key.public_key);
   c.own_public_key = client_key.public_key;
-  c.private_key = client_key.private_key;
-  c.server_public_key = server_key.public_key;
   client->layer.set_credentials(kServer, c, net.now());
   ASSERT_TRUE(get("/a"));
   const PeerIdentity* who = server->layer.identity(kClient);
@@ -286,10 +293,7 @@ TEST_F(SecureLayerTest, RawPublicKeyMismatchesFail) {
   auto server_key = tether::testing::make_key();
   server_credentials.private_key = server_key.private_key;
   start();
-  ClientCredentials c;
-  c.mode = Mode::kRawPublicKey;
-  c.private_key = client_key.private_key;
-  c.server_public_key = tether::testing::make_key().public_key;  // not the server's
+  auto c = rpk_client(tether::testing::make_key().public_key);  // not the server's
   client->layer.set_credentials(kServer, c, net.now());
   EXPECT_FALSE(get("/a"));
   auto* failed = client->last(SecureEvent::Kind::kFailed);
@@ -314,11 +318,7 @@ TEST_F(SecureLayerTest, WeakCurveKeysAreRefused) {
   server_credentials.private_key = server_key.private_key;
   client_key = tether::testing::make_key(GNUTLS_ECC_CURVE_SECP192R1);
   start();
-  ClientCredentials c;
-  c.mode = Mode::kRawPublicKey;
-  c.private_key = client_key.private_key;
-  c.server_public_key = server_key.public_key;
-  client->layer.set_credentials(kServer, c, net.now());
+  client->layer.set_credentials(kServer, rpk_client(server_key.public_key), net.now());
   EXPECT_FALSE(get("/a"));
   EXPECT_EQ(server->requests, 0);
 }
