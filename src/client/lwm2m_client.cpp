@@ -699,14 +699,20 @@ Result<Message> Lwm2mClient::observed_content(const Observation& o) const {
   return m;
 }
 
-void Lwm2mClient::evaluate(Observation& o) {
-  o.dirty = false;
+lwm2m::Attributes Lwm2mClient::attributes_of(const Observation& o) const {
   const Path where = o.request.op == Operation::kObserveComposite ? Path{} : o.request.path;
   lwm2m::Attributes attrs = data_.effective_attributes(o.ssid, where);
+  // Core TS 5.4.1: attributes given with the Observe itself apply to that observation.
   for (std::size_t i = 0; i < lwm2m::kAttributeCount; ++i) {
     const auto a = static_cast<lwm2m::Attribute>(i);
     if (auto v = o.query.get(a)) attrs.set(a, *v);
   }
+  return attrs;
+}
+
+void Lwm2mClient::evaluate(Observation& o) {
+  o.dirty = false;
+  const lwm2m::Attributes attrs = attributes_of(o);
   const Instant now = clock_.now();
   // epmin: values are not looked at more often than this; a change waits for it.
   const auto epmin = attrs.get(lwm2m::Attribute::kEpmin);
@@ -773,8 +779,7 @@ void Lwm2mClient::deliver(Observation& o, Message content) {
   Session* s = it != sessions_.end() ? it->second.get() : nullptr;
   if (s != nullptr && config_.queue_mode && s->sleeping) {
     // Transport TS 6.5: asleep, notifications wait for the next Update (hqmax bounds them).
-    const auto hq =
-        data_.effective_attributes(o.ssid, o.request.path).get(lwm2m::Attribute::kHqmax);
+    const auto hq = attributes_of(o).get(lwm2m::Attribute::kHqmax);
     const std::size_t limit = hq ? static_cast<std::size_t>(*hq) : config_.stored_notifications;
     // Notification Storing When Disabled or Offline (/1/x/6) false: drop them instead.
     if (limit == 0 || server_value(*s, server_res::kNotificationStoring) == 0.0) return;
@@ -783,7 +788,7 @@ void Lwm2mClient::deliver(Observation& o, Message content) {
     if (s->state == State::kRegistered) s->update_requested = true;
     return;
   }
-  const auto con = data_.effective_attributes(o.ssid, o.request.path).get(lwm2m::Attribute::kCon);
+  const auto con = attributes_of(o).get(lwm2m::Attribute::kCon);
   const auto type = con && *con == 1 ? coap::Type::kConfirmable : coap::Type::kNonConfirmable;
   // A notification with an error code ends the observation, and with it `o`.
   const std::uint16_t ssid = o.ssid;

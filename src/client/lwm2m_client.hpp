@@ -113,6 +113,8 @@ class Lwm2mClient {
   struct Session;
   struct Observation;
   struct BootstrapRun;
+  // The attributes in force for an observation: stored ones, overlaid by its own query.
+  lwm2m::Attributes attributes_of(const Observation& o) const;
   struct Carrier {
     transport::Transport* transport;
     std::string scheme;
