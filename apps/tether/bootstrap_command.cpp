@@ -10,6 +10,7 @@
 #include "bootstrap/store/memory/memory_bootstrap_store.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "common/logfmt.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "service_runtime.hpp"
@@ -49,7 +50,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "usage: tether bootstrap [options]\n"
           "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
           "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
-          "                         httpHost, httpPort, store, dataDir, configs, models,\n"
+          "                         httpHost, httpPort, apiTokenFile, apiMaxBody, store,\n"
+          "                         dataDir, configs, models,\n"
           "                         stepTimeoutMs)\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5783)\n"
@@ -57,8 +59,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --key FILE / --cert FILE / --client-ca FILE   as for tether server\n"
           "  --keep-sessions / --session-idle-timeout S    as for tether server\n"
           "  --udp-only | --tcp-only\n"
-          "  --http-host HOST       REST API address (default 0.0.0.0)\n"
+          "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8081)\n"
+          "  --api-token-file FILE / --api-max-body N      as for tether server\n"
           "  --store file|memory    where configurations live (default file:\n"
           "                         DATA-DIR/bootstrap.json)\n"
           "  --data-dir DIR         data directory (default ./tether-data)\n"
@@ -79,7 +82,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   }
   std::unique_ptr<bootstrap::BootstrapStore> store;
   if (o.store == "file") {
-    std::filesystem::create_directories(o.data_dir);
+    prepare_data_dir(o.data_dir);
     auto opened = bootstrap::FileBootstrapStore::open(o.data_dir + "/bootstrap.json", models);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
@@ -88,6 +91,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   }
 
   transport::EventLoop loop;
+  log_loop_errors(loop);
   SystemRandom random;
   server::SystemClock clock;
   // The (D)TLS servers ask the bootstrap server (made below) what clients prove to it.
@@ -112,19 +116,20 @@ int bootstrap_command(const std::vector<std::string>& args) {
     }
   }
 
-  api::ApiConfig api_config;
-  api_config.host = o.http_host;
-  api_config.port = o.http_port;
-  api::BootstrapApi http(api_config, loop, bs);
+  api::BootstrapApi http(api_config(o, Duration{30'000}), loop, bs);
+  http.set_error_sink([](const std::string& what) {
+    log_line("event=api-error" + logfmt_field("detail", what), "error");
+  });
   bs.set_event_handler([&](const server::ServerEvent& e) {
-    if (!o.quiet) log_event(e);
+    if (!o.quiet || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
     http.publish(e);
   });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
 
-  log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
-           listeners.describe() + " http=" + std::to_string(http.port()) + " store=" + o.store +
-           (o.store == "file" ? " data=" + o.data_dir : std::string{}));
+  log_line(
+      "event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
+      listeners.describe() + logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
+      " store=" + o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
   install_stop_handlers();
   while (!stop_requested()) server::run_step(loop, bs, Duration{200});
   log_line("event=stopping role=bootstrap");

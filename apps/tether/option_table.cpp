@@ -57,6 +57,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .boolean("--udp-only", "tcp", o.tcp, false)
       .text("--http-host", "httpHost", o.http_host)
       .number("--http-port", "httpPort", o.http_port, 65535)
+      .text("--api-token-file", "apiTokenFile", o.api_token_file)
+      .number("--api-max-body", "apiMaxBody", o.api_max_body, std::uint64_t{1} << 30)
       .text("--store", "store", o.store)
       .text("--data-dir", "dataDir", o.data_dir)
       .text("--models", "models", o.models)

@@ -65,8 +65,12 @@ struct ServiceOptions {
   std::uint16_t coap_port = 5683;
   bool udp = true;
   bool tcp = true;
-  std::string http_host = "0.0.0.0";
+  // The REST API listens on loopback unless told otherwise; --api-token-file protects it
+  // when it listens further.
+  std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 8080;
+  std::string api_token_file;
+  std::uint64_t api_max_body = 4 * 1024 * 1024;  // bytes; 413 beyond
   std::string store;
   std::string data_dir = "tether-data";
   std::string models;

@@ -10,6 +10,7 @@
 #include "api/json_mapping.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "common/logfmt.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
@@ -26,6 +27,7 @@ struct ServerOptions : ServiceOptions {
   std::int64_t awake_window_ms = 93'000;
   std::int64_t request_timeout_ms = 30'000;
   std::uint32_t expiry_grace = 0;
+  bool sync_writes = false;
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -34,7 +36,8 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   add_service_options(table, o);
   table.number("--awake-window-ms", "awakeWindowMs", o.awake_window_ms, 86'400'000)
       .number("--request-timeout-ms", "requestTimeoutMs", o.request_timeout_ms, 86'400'000)
-      .number("--expiry-grace", "expiryGraceSeconds", o.expiry_grace, 86'400);
+      .number("--expiry-grace", "expiryGraceSeconds", o.expiry_grace, 86'400)
+      .boolean("--sync-writes", "syncWrites", o.sync_writes);
   table.parse(args);
   if (o.store != "sqlite" && o.store != "memory") {
     throw std::invalid_argument("--store is sqlite or memory");
@@ -51,9 +54,9 @@ int server_command(const std::vector<std::string>& args) {
           "usage: tether server [options]\n"
           "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
           "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
-          "                         httpHost, httpPort, store,\n"
-          "                         dataDir, models, awakeWindowMs,\n"
-          "                         requestTimeoutMs, expiryGraceSeconds); flags win\n"
+          "                         httpHost, httpPort, apiTokenFile, apiMaxBody, store,\n"
+          "                         dataDir, models, awakeWindowMs, requestTimeoutMs,\n"
+          "                         expiryGraceSeconds, syncWrites); flags win\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5683)\n"
           "  --udp-only | --tcp-only\n"
@@ -63,14 +66,18 @@ int server_command(const std::vector<std::string>& args) {
           "  --client-ca FILE       CA certificates that issue client certificates\n"
           "  --keep-sessions        keep a client's (D)TLS session when its credentials change\n"
           "  --session-idle-timeout S  close (D)TLS sessions silent for S seconds (0: never)\n"
-          "  --http-host HOST       REST API address (default 0.0.0.0)\n"
+          "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8080)\n"
+          "  --api-token-file FILE  bearer token every API route but /api/health requires\n"
+          "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory  where registrations live (default sqlite)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
           "  --awake-window-ms N    queue mode: awake time after a client's message (93000)\n"
           "  --request-timeout-ms N default wait for a client's answer (30000)\n"
           "  --expiry-grace S       seconds a registration outlives its lifetime (0)\n"
+          "  --sync-writes          answer Register/Update/De-register only once stored\n"
+          "                         (default: at once, stored within 1 s)\n"
           "  -q, --quiet            no per-event log lines\n",
           stdout);
       return 0;
@@ -85,8 +92,8 @@ int server_command(const std::vector<std::string>& args) {
   }
   std::unique_ptr<server::ServerStore> store;
   if (o.store == "sqlite") {
-    std::filesystem::create_directories(o.data_dir);
-    auto opened = server::SqliteStore::open(o.data_dir + "/tether.db");
+    prepare_data_dir(o.data_dir);
+    auto opened = server::SqliteStore::open(o.data_dir + "/tether.db", o.sync_writes);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
   } else {
@@ -94,6 +101,7 @@ int server_command(const std::vector<std::string>& args) {
   }
 
   transport::EventLoop loop;
+  log_loop_errors(loop);
   SystemRandom random;
   server::SystemClock clock;
   // Declared before the server: the server keeps pointers to them while it lives.
@@ -105,17 +113,17 @@ int server_command(const std::vector<std::string>& args) {
   config.default_timeout = Duration{o.request_timeout_ms};
   config.registry.expiry_grace_seconds = o.expiry_grace;
   config.renew_sessions_on_credential_change = o.renew_sessions;
+  config.sync_writes = o.sync_writes;
   server::Lwm2mServer server(config, clock, random, *store, models);
   credentials_source = &server;
   listeners.attach_to(server);
 
-  api::ApiConfig api_config;
-  api_config.host = o.http_host;
-  api_config.port = o.http_port;
-  api_config.default_timeout = config.default_timeout;
-  api::HttpApi http(api_config, loop, server);
+  api::HttpApi http(api_config(o, config.default_timeout), loop, server);
+  http.set_error_sink([](const std::string& what) {
+    log_line("event=api-error" + logfmt_field("detail", what), "error");
+  });
   server.set_event_handler([&](const server::ServerEvent& e) {
-    if (!o.quiet) log_event(e);
+    if (!o.quiet || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
     http.publish(e);
   });
   if (auto restored = server.restore(); !restored) {
@@ -124,8 +132,10 @@ int server_command(const std::vector<std::string>& args) {
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
 
   log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
-           listeners.describe() + " http=" + std::to_string(http.port()) + " store=" + o.store +
-           (o.store == "sqlite" ? " data=" + o.data_dir : std::string{}));
+           listeners.describe() +
+           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
+           o.store + (o.store == "sqlite" ? logfmt_field("data", o.data_dir) : std::string{}) +
+           (o.sync_writes ? " writes=sync" : " writes=behind"));
   install_stop_handlers();
   while (!stop_requested()) server::run_step(loop, server, Duration{200});
 

@@ -1,12 +1,17 @@
 #include "service_runtime.hpp"
 
+#include <sys/stat.h>
+
+#include <cctype>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 
 #include "api/json_mapping.hpp"
+#include "common/logfmt.hpp"
 #include "option_table.hpp"
 #include "server/clock.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
@@ -20,23 +25,112 @@ extern "C" void on_stop_signal(int) {
 }
 }  // namespace
 
-void log_event(const server::ServerEvent& e) {
-  std::string line = "ts=" + api::iso8601(server::SystemClock().unix_now()) +
-                     " level=info event=" + server::event_kind_name(e.kind) + " ep=" + e.endpoint;
-  if (e.registration) {
-    line += " id=" + e.registration->id + " addr=" + e.registration->address +
-            " lt=" + std::to_string(e.registration->lifetime) + " b=" + e.registration->binding +
-            " lwm2m=" + e.registration->version + (e.registration->queue_mode ? " Q" : "");
+namespace {
+// At most this many warn lines a second: hostile input must not flood the log.
+constexpr int kWarnLinesPerSecond = 20;
+}  // namespace
+
+void log_line(const std::string& fields, const char* level) {
+  static std::int64_t window = 0;
+  static int in_window = 0;
+  static std::uint64_t suppressed = 0;
+  const UnixMillis now = server::SystemClock().unix_now();
+  std::string extra;
+  if (std::string_view(level) == "warn") {
+    if (now / 1000 != window) {
+      window = now / 1000;
+      in_window = 0;
+    }
+    if (++in_window > kWarnLinesPerSecond) {
+      ++suppressed;
+      return;
+    }
+    if (suppressed != 0) {
+      extra = " suppressed=" + std::to_string(suppressed);
+      suppressed = 0;
+    }
   }
-  if (!e.observation_id.empty()) line += " observation=" + e.observation_id;
-  if (e.content) line += " code=" + e.content->code.to_string();
-  if (!e.detail.empty()) line += " detail=\"" + e.detail + "\"";
-  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fprintf(stderr, "ts=%s level=%s %s%s\n", api::iso8601(now).c_str(), level, fields.c_str(),
+               extra.c_str());
 }
 
-void log_line(const std::string& text) {
-  std::fprintf(stderr, "ts=%s level=info %s\n",
-               api::iso8601(server::SystemClock().unix_now()).c_str(), text.c_str());
+void log_event(const server::ServerEvent& e) {
+  std::string line = "event=" + std::string(server::event_kind_name(e.kind));
+  line += logfmt_field("ep", e.endpoint);
+  if (e.registration) {
+    line += logfmt_field("id", e.registration->id) + logfmt_field("addr", e.registration->address) +
+            " lt=" + std::to_string(e.registration->lifetime) +
+            logfmt_field("b", e.registration->binding) +
+            logfmt_field("lwm2m", e.registration->version) +
+            (e.registration->queue_mode ? " Q" : "");
+  }
+  if (!e.address.empty()) line += logfmt_field("addr", e.address);
+  if (!e.observation_id.empty()) line += logfmt_field("observation", e.observation_id);
+  if (e.content) line += " code=" + e.content->code.to_string();
+  if (!e.detail.empty()) line += logfmt_field("detail", e.detail);
+  log_line(line, e.kind == server::ServerEvent::Kind::kRefused ? "warn" : "info");
+}
+
+void log_loop_errors(transport::EventLoop& loop) {
+  loop.set_error_handler([](const std::string& what) {
+    log_line("event=internal-error" + logfmt_field("detail", what) +
+                 logfmt_field("action", "kept serving"),
+             "error");
+  });
+}
+
+api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout) {
+  api::ApiConfig c;
+  c.host = o.http_host;
+  c.port = o.http_port;
+  c.default_timeout = default_timeout;
+  c.limits.max_body_bytes = static_cast<std::size_t>(o.api_max_body);
+  if (!o.api_token_file.empty()) {
+    std::ifstream in(o.api_token_file, std::ios::binary);
+    if (!in) throw std::invalid_argument("cannot read --api-token-file " + o.api_token_file);
+    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
+      token.pop_back();
+    }
+    if (token.empty()) throw std::invalid_argument(o.api_token_file + " holds no token");
+    for (char ch : token) {
+      if (ch <= 0x20 || ch >= 0x7f) {
+        throw std::invalid_argument(o.api_token_file + ": a token is printable ASCII");
+      }
+    }
+    c.token = std::move(token);
+  }
+  const bool loopback = c.host == "127.0.0.1" || c.host == "::1" || c.host == "localhost";
+  if (!loopback && c.token.empty()) {
+    log_line("event=api-open" + logfmt_field("host", c.host) +
+                 logfmt_field("detail",
+                              "the REST API takes calls from the network without a token; "
+                              "set --api-token-file"),
+             "warn");
+  }
+  return c;
+}
+
+void prepare_data_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  ::umask(077);
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) {
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::replace);
+  } else if ((fs::status(dir).permissions() & (fs::perms::group_all | fs::perms::others_all)) !=
+             fs::perms::none) {
+    log_line("event=data-dir-open" + logfmt_field("dir", dir) +
+                 logfmt_field("detail", "others may read it; it holds keys (chmod 700)"),
+             "warn");
+  }
+  for (const char* name : {"tether.db", "tether.db-wal", "tether.db-shm", "bootstrap.json"}) {
+    const fs::path file = fs::path(dir) / name;
+    if (fs::exists(file, ec)) {
+      fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write,
+                      fs::perm_options::replace, ec);
+    }
+  }
 }
 
 void install_stop_handlers() {
@@ -126,15 +220,28 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   if (o.session_idle_timeout != 0) {
     secure.layer.idle_timeout = Duration{std::int64_t{o.session_idle_timeout} * 1000};
   }
+  // A handshake that fails says why, in a warn line: a wrong key, an unknown identity, a
+  // certificate that does not verify.
+  auto report_failures = [](transport::Transport& t, const char* name) {
+    t.secure_layer()->set_event_handler([&t, name](const tls::SecureEvent& e) {
+      if (e.kind != tls::SecureEvent::Kind::kFailed) return;
+      log_line(std::string("event=handshake-failed") + logfmt_field("transport", name) +
+                   logfmt_field("addr", t.describe(e.peer)) +
+                   logfmt_field("detail", e.failure.describe()),
+               "warn");
+    });
+  };
   if (o.udp) {
     auto u = transport::udp_at(o.bind, o.coaps_port);
     u.secure = secure;
     l.dtls = std::make_unique<transport::UdpTransport>(loop, coap_config, random, u);
+    report_failures(*l.dtls, "dtls");
   }
   if (o.tcp) {
     auto t = tcp_at(o.coaps_port);
     t.secure = secure;
     l.tls = std::make_unique<transport::TcpTransport>(loop, coap_config, random, t);
+    report_failures(*l.tls, "tls");
   }
   return l;
 }

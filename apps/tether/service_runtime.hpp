@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "api/http_service.hpp"
 #include "common/random.hpp"
 #include "server/server_event.hpp"
 #include "tls/credentials.hpp"
@@ -16,9 +17,24 @@
 
 namespace tether::app {
 
-// logfmt: one line per event, the endpoint in each.
+// logfmt lines on stderr: "ts=... level=... " then `fields` (built with logfmt_field, so
+// nothing a peer sent can split or forge a line). Warn lines are limited to 20 a second;
+// the ones left out are counted, and the next warn line says how many (suppressed=N).
+void log_line(const std::string& fields, const char* level = "info");
+// One line per event, the endpoint in each; refusals are warn lines.
 void log_event(const server::ServerEvent& e);
-void log_line(const std::string& text);
+// Exceptions caught at the loop's boundary become error lines.
+void log_loop_errors(transport::EventLoop& loop);
+
+struct ServiceOptions;
+
+// The REST API's settings from the service options: address, port, body cap, and the bearer
+// token read from --api-token-file (throws std::invalid_argument when it cannot be read or
+// is empty).
+api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout);
+// Creates the data directory 0700 (it holds keys) and makes new files 0600 (umask 077);
+// files already there that hold keys are made 0600 too.
+void prepare_data_dir(const std::string& dir);
 
 // SIGINT and SIGTERM set the flag that stop_requested() reads.
 void install_stop_handlers();
@@ -29,8 +45,6 @@ bool stop_requested();
 void read_settings_file(
     const std::string& file,
     const std::function<void(const std::string&, const nlohmann::json&)>& apply);
-
-struct ServiceOptions;
 
 // CoAP over UDP and TCP on one port, either may be off; and with a secure port, coaps
 // (DTLS) and coaps+tcp (TLS) on it.

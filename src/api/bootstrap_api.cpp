@@ -1,16 +1,15 @@
 #include "api/bootstrap_api.hpp"
 
-#include <httplib.h>
-
 #include <sstream>
 
 #include "api/json_mapping.hpp"
 #include "bootstrap/bootstrap_config_json.hpp"
+#include "lwm2m/endpoint_name.hpp"
 
 namespace tether::api {
 
 namespace {
-constexpr const char* kConfigRoute = R"(/api/bootstrap/([^/]+))";
+constexpr const char* kConfigRoute = "/api/bootstrap/{ep}";
 }  // namespace
 
 json session_json(const bootstrap::BootstrapSession& s) {
@@ -57,101 +56,85 @@ BootstrapApi::BootstrapApi(ApiConfig config, transport::EventLoop& loop,
 }
 
 void BootstrapApi::routes() {
-  auto& h = http();
-
-  h.Get("/api/bootstrap", [this](const httplib::Request&, httplib::Response& res) {
+  // Secrets (PSK keys, secret keys, OSCORE master secrets) go in, never out.
+  route("GET", "/api/bootstrap", [this](Call& call) {
     json all = json::object();
-    on_loop([&] {
-      for (const auto* c : server_.configs()) all[c->endpoint] = bootstrap::config_to_json(*c);
-    });
-    reply(res, 200, all);
+    for (const auto* c : server_.configs()) {
+      all[c->endpoint] = bootstrap::config_to_json(*c, server::Secrets::kHide);
+    }
+    call.reply(200, all);
   });
 
-  h.Get("/api/bootstrap/sessions", [this](const httplib::Request&, httplib::Response& res) {
+  route("GET", "/api/bootstrap/sessions", [this](Call& call) {
     json list = json::array();
-    on_loop([&] {
-      for (const auto* s : server_.sessions()) list.push_back(session_json(*s));
-    });
-    reply(res, 200, list);
+    for (const auto* s : server_.sessions()) list.push_back(session_json(*s));
+    call.reply(200, list);
   });
 
-  h.Get(kConfigRoute, [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string ep = req.matches[1];
-    std::optional<json> found;
-    on_loop([&] {
-      if (const auto* c = server_.config(ep)) found = bootstrap::config_to_json(*c);
-    });
-    if (!found) return error(res, 404, "4.04", "no bootstrap configuration for " + ep);
-    reply(res, 200, *found);
+  route("GET", kConfigRoute, [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    const auto* c = server_.config(ep);
+    if (c == nullptr) return call.error(404, "4.04", "no bootstrap configuration for " + ep);
+    call.reply(200, bootstrap::config_to_json(*c, server::Secrets::kHide));
   });
 
-  h.Put(kConfigRoute, [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string ep = req.matches[1];
-    json body = json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) return error(res, 400, "4.00", "the body is not JSON");
-    Result<Ok> saved = Ok{};
-    json normalised;
-    on_loop([&] {
-      auto c = bootstrap::config_from_json(ep, body, server_.models());
-      if (!c) {
-        saved = c.error();
-        return;
-      }
-      normalised = bootstrap::config_to_json(*c);
-      saved = server_.put_config(std::move(*c));
-    });
-    if (!saved) return error(res, saved.error(), lwm2m::status::kBadRequest);
-    reply(res, 200, normalised);
+  route("PUT", kConfigRoute, [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    if (auto ok = lwm2m::check_endpoint_name(ep); !ok) {
+      return call.error(400, "4.00", ok.error().reason);
+    }
+    auto body = call.json_body(json());
+    if (!body) return call.error(400, "4.00", body.error().reason);
+    auto c = bootstrap::config_from_json(ep, *body, server_.models());
+    if (!c) return call.error(c.error(), lwm2m::status::kBadRequest);
+    json normalised = bootstrap::config_to_json(*c, server::Secrets::kHide);
+    if (auto saved = server_.put_config(std::move(*c)); !saved) {
+      return call.error(saved.error(), lwm2m::status::kBadRequest);
+    }
+    call.reply(200, normalised);
   });
 
-  h.Delete(kConfigRoute, [this](const httplib::Request& req, httplib::Response& res) {
-    const std::string ep = req.matches[1];
-    bool removed = false;
-    on_loop([&] { removed = server_.remove_config(ep); });
-    if (!removed) return error(res, 404, "4.04", "no bootstrap configuration for " + ep);
-    res.status = 204;
+  route("DELETE", kConfigRoute, [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    if (!server_.remove_config(ep)) {
+      return call.error(404, "4.04", "no bootstrap configuration for " + ep);
+    }
+    call.no_content();
   });
 
   // Server-initiated bootstrap: {"address": "host:port", "transport": "udp"}, both optional.
-  h.Post(std::string(kConfigRoute) + "/start",
-         [this](const httplib::Request& req, httplib::Response& res) {
-           const std::string ep = req.matches[1];
-           json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-           if (body.is_discarded() || !body.is_object()) {
-             return error(res, 400, "4.00", "the body must be a JSON object");
-           }
-           std::optional<std::string> address, transport;
-           for (auto it = body.begin(); it != body.end(); ++it) {
-             if (!it.value().is_string()) return error(res, 400, "4.00", it.key() + " is a string");
-             if (it.key() == "address") {
-               address = it.value().get<std::string>();
-             } else if (it.key() == "transport") {
-               transport = it.value().get<std::string>();
-             } else {
-               return error(res, 400, "4.00", "unknown setting " + it.key());
-             }
-           }
-           bool known = false;
-           Result<Ok> started = Ok{};
-           on_loop([&] {
-             known = server_.config(ep) != nullptr;
-             if (known) started = server_.start(ep, address, transport);
-           });
-           if (!known) return error(res, 404, "4.04", "no bootstrap configuration for " + ep);
-           if (!started) return error(res, 400, "4.00", started.error().reason);
-           reply(res, 202, json{{"status", "started"}});
-         });
+  route("POST", std::string(kConfigRoute) + "/start", [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    auto body = call.json_body();
+    if (!body || !body->is_object()) {
+      return call.error(400, "4.00", "the body must be a JSON object");
+    }
+    std::optional<std::string> address, transport;
+    for (auto it = body->begin(); it != body->end(); ++it) {
+      if (!it.value().is_string()) return call.error(400, "4.00", it.key() + " is a string");
+      if (it.key() == "address") {
+        address = it.value().get<std::string>();
+      } else if (it.key() == "transport") {
+        transport = it.value().get<std::string>();
+      } else {
+        return call.error(400, "4.00", "unknown setting " + it.key());
+      }
+    }
+    if (server_.config(ep) == nullptr) {
+      return call.error(404, "4.04", "no bootstrap configuration for " + ep);
+    }
+    if (auto started = server_.start(ep, address, transport); !started) {
+      return call.error(400, "4.00", started.error().reason);
+    }
+    call.reply(202, json{{"status", "started"}});
+  });
 
-  h.Get(std::string(kConfigRoute) + "/session",
-        [this](const httplib::Request& req, httplib::Response& res) {
-          const std::string ep = req.matches[1];
-          std::optional<json> found;
-          on_loop([&] {
-            if (const auto* s = server_.session(ep)) found = session_json(*s);
-          });
-          if (!found) return error(res, 404, "4.04", "no bootstrap session of " + ep);
-          reply(res, 200, *found);
-        });
+  route("GET", std::string(kConfigRoute) + "/session", [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    const auto* s = server_.session(ep);
+    if (s == nullptr) return call.error(404, "4.04", "no bootstrap session of " + ep);
+    call.reply(200, session_json(*s));
+  });
 }
 
 std::string BootstrapApi::metrics_text() {

@@ -1,7 +1,7 @@
 #pragma once
-// The LwM2M server's REST API (docs/api.md): JSON over HTTP on cpp-httplib, default port
-// 8080. Clients, their resources, observations, credentials and metrics; the plumbing it
-// shares with the bootstrap server's API is in HttpService.
+// The LwM2M server's REST API (docs/api.md): JSON over HTTP, default port 8080 on loopback.
+// Clients, their resources, observations, credentials and metrics; the plumbing it shares with the
+// bootstrap server's API is in HttpService.
 #include <string>
 
 #include "api/http_service.hpp"
@@ -17,8 +17,9 @@ class HttpApi final : public HttpService {
 
  private:
   void routes();
-  void downlink(const std::string& endpoint, lwm2m::DownlinkRequest request,
-                const httplib::Request& http, httplib::Response& res);
+  // Sends the request to the client named by the route and answers the call when the
+  // client does (or the request times out).
+  void downlink(Call& call, lwm2m::DownlinkRequest request);
   std::string metrics_text();
 
   server::Lwm2mServer& server_;

@@ -1,35 +1,50 @@
 #include "api/http_service.hpp"
 
-#include <httplib.h>
-
-#include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <future>
+#include <algorithm>
+#include <cctype>
+#include <sstream>
 
 #include "api/json_mapping.hpp"
+#include "common/text.hpp"
+#include "lwm2m/format/typing.hpp"
 
 namespace tether::api {
 
 namespace {
 constexpr const char* kJson = "application/json";
-constexpr std::size_t kMaxSubscriberBacklog = 10'000;
+constexpr Duration kKeepAliveInterval{15'000};
+// API bodies are configurations and values, never deep: deeper JSON is refused unread.
+constexpr int kMaxBodyNesting = 32;
+
+// Compares without an early exit, so the time taken does not tell how much matched.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  }
+  return diff == 0;
+}
 }  // namespace
 
-void reply(httplib::Response& res, int status, const nlohmann::json& body) {
-  res.status = status;
-  res.set_content(body.dump(), kJson);
+std::string json_text(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-// Errors carry the LwM2M code they stand for and a message (docs/api.md).
-void error(httplib::Response& res, int status, const std::string& code,
-           const std::string& message) {
-  reply(res, status, json{{"code", code}, {"message", message}});
+void reply(const Responder& to, int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers.set("Content-Type", kJson);
+  r.body = json_text(body);
+  to.respond(std::move(r));
 }
 
-void error(httplib::Response& res, const Error& e, lwm2m::Status fallback) {
+void error(const Responder& to, int status, const std::string& code, const std::string& message) {
+  reply(to, status, json{{"code", code}, {"message", message}});
+}
+
+void error(const Responder& to, const Error& e, lwm2m::Status fallback) {
   const lwm2m::Status code = lwm2m::status_of(e, fallback);
-  error(res, http_status_for(code), code.to_string(), e.reason);
+  error(to, http_status_for(code), code.to_string(), e.reason);
 }
 
 int http_status_for(lwm2m::Status code) {
@@ -39,17 +54,48 @@ int http_status_for(lwm2m::Status code) {
   return (status >= 400 && status <= 599) ? status : 502;
 }
 
-struct HttpService::Subscriber {
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<std::string> events;
-  std::string endpoint_filter;
-};
+// --- Call -----------------------------------------------------------------------------
+
+bool Call::has_param(std::string_view name) const {
+  return std::any_of(query_.begin(), query_.end(),
+                     [&](const http::QueryParam& p) { return p.name == name; });
+}
+
+std::string Call::param(std::string_view name) const {
+  for (const auto& p : query_) {
+    if (p.name == name) return p.value;
+  }
+  return {};
+}
+
+Result<json> Call::json_body(const json& empty) const {
+  if (body().empty()) return empty;
+  if (!lwm2m::format::json_nesting_within(body(), kMaxBodyNesting)) {
+    return fail("the body nests deeper than " + std::to_string(kMaxBodyNesting) + " levels");
+  }
+  json j = json::parse(body(), nullptr, false);
+  if (j.is_discarded()) return fail("the body is not JSON");
+  return j;
+}
+
+void Call::no_content() const {
+  http::Response r;
+  r.status = 204;
+  responder_.respond(std::move(r));
+}
+
+// --- the service ------------------------------------------------------------------------
 
 HttpService::HttpService(ApiConfig config, transport::EventLoop& loop)
-    : config_(std::move(config)), loop_(loop), http_(std::make_unique<httplib::Server>()) {
-  const std::size_t threads = config_.threads;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    : config_(std::move(config)), loop_(loop) {
+  transport::HttpServerOptions options;
+  options.host = config_.host;
+  options.port = config_.port;
+  options.limits = config_.limits;
+  options.max_connections = config_.max_connections;
+  server_ = std::make_unique<transport::HttpServer>(
+      loop_, options,
+      [this](const http::Request& request, Responder responder) { handle(request, responder); });
   common_routes();
 }
 
@@ -58,112 +104,139 @@ HttpService::~HttpService() {
 }
 
 Result<Ok> HttpService::start() {
-  const int port = config_.port == 0
-                       ? http_->bind_to_any_port(config_.host)
-                       : (http_->bind_to_port(config_.host, config_.port) ? config_.port : -1);
-  if (port <= 0) {
-    return fail("cannot listen for HTTP on " + config_.host + ":" + std::to_string(config_.port));
-  }
-  port_ = static_cast<std::uint16_t>(port);
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  if (auto ok = server_->start(); !ok) return ok;
+  keep_streams_alive();
   return Ok{};
 }
 
 void HttpService::stop() {
-  if (stopping_.exchange(true)) return;
-  {
-    std::lock_guard<std::mutex> lock(subscribers_mutex_);
-    for (auto& s : subscribers_) s->cv.notify_all();
+  if (keepalive_timer_ != 0) loop_.cancel(keepalive_timer_);
+  keepalive_timer_ = 0;
+  for (auto& s : streams_) s.stream.end();
+  streams_.clear();
+  server_->stop();
+}
+
+void HttpService::set_error_sink(std::function<void(const std::string&)> sink) {
+  server_->set_error_sink(std::move(sink));
+}
+
+void HttpService::route(const char* method, std::string_view pattern, Handler handler) {
+  const std::size_t index = router_.add(method, pattern);
+  if (handlers_.size() <= index) handlers_.resize(index + 1);
+  handlers_[index] = std::move(handler);
+}
+
+bool HttpService::authorized(const http::Request& request) const {
+  if (config_.token.empty() || request.path == "/api/health") return true;
+  const auto header = request.headers.get("authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!header || header->size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), header->begin(), [](char a, char b) {
+        return std::tolower(static_cast<unsigned char>(a)) ==
+               std::tolower(static_cast<unsigned char>(b));
+      })) {
+    return false;
   }
-  http_->stop();
-  if (thread_.joinable()) thread_.join();
+  return same_secret(header->substr(kBearer.size()), config_.token);
+}
+
+void HttpService::handle(const http::Request& request, Responder responder) {
+  if (!authorized(request)) {
+    ++unauthorized_;
+    http::Response r;
+    r.status = 401;
+    r.headers.set("Content-Type", kJson);
+    r.headers.set("WWW-Authenticate", "Bearer realm=\"tether\"");
+    r.body = json_text(json{{"code", "4.01"}, {"message", "this API needs its bearer token"}});
+    return responder.respond(std::move(r));
+  }
+  auto found = router_.find(request.method, request.path);
+  if (found.status != 200) {
+    const std::string code = found.status == 405 ? "4.05" : found.status == 400 ? "4.00" : "4.04";
+    return error(responder, found.status, code, found.message);
+  }
+  auto query = http::parse_query(request.query);
+  if (!query) return error(responder, 400, "4.00", "query: " + query.error().reason);
+  for (const auto& p : *query) {
+    if (auto ok = check_text(p.name, "a query parameter name", 256); !ok) {
+      return error(responder, 400, "4.00", ok.error().reason);
+    }
+    if (auto ok = check_text(p.value, "the value of " + printable(p.name, 32), 4096); !ok) {
+      return error(responder, 400, "4.00", ok.error().reason);
+    }
+  }
+  Call call(request, std::move(found.captures), std::move(*query), std::move(responder));
+  handlers_.at(found.index)(call);
 }
 
 void HttpService::publish(const server::ServerEvent& event) {
-  std::vector<std::shared_ptr<Subscriber>> subscribers;
-  {
-    std::lock_guard<std::mutex> lock(subscribers_mutex_);
-    if (subscribers_.empty()) return;
-    subscribers = subscribers_;
-  }
+  if (streams_.empty()) return;
   const std::string text = "event: " + std::string(server::event_kind_name(event.kind)) +
-                           "\ndata: " + event_json(event).dump() + "\n\n";
-  for (auto& s : subscribers) {
-    if (!s->endpoint_filter.empty() && s->endpoint_filter != event.endpoint) continue;
-    std::lock_guard<std::mutex> lock(s->mutex);
-    // A reader that stopped reading must not make the server hold events forever.
-    if (s->events.size() >= kMaxSubscriberBacklog) s->events.pop_front();
-    s->events.push_back(text);
-    s->cv.notify_one();
-  }
+                           "\ndata: " + json_text(event_json(event)) + "\n\n";
+  std::erase_if(streams_, [&](const EventStream& s) {
+    if (!s.endpoint_filter.empty() && s.endpoint_filter != event.endpoint) {
+      return !s.stream.alive();
+    }
+    return !s.stream.write(text);
+  });
 }
 
-void HttpService::on_loop(const std::function<void()>& f) {
-  auto done = std::make_shared<std::promise<void>>();
-  auto future = done->get_future();
-  loop_.post([&f, done] {
-    f();
-    done->set_value();
-  });
-  future.wait();
+void HttpService::keep_streams_alive() {
+  // A comment line now and then: proxies keep the stream open, and a dead peer shows.
+  std::erase_if(streams_, [](const EventStream& s) { return !s.stream.write(": keep-alive\n\n"); });
+  keepalive_timer_ =
+      loop_.schedule(loop_.now() + kKeepAliveInterval, [this] { keep_streams_alive(); });
 }
 
 void HttpService::serve_metrics(std::function<std::string()> engine_metrics) {
-  http_->Get("/metrics", [this, engine_metrics = std::move(engine_metrics)](
-                             const httplib::Request&, httplib::Response& res) {
-    std::string text;
-    on_loop([&] {
-      text = engine_metrics();
-      if (extra_metrics_) text += extra_metrics_();
-    });
-    res.set_content(text, "text/plain; version=0.0.4");
+  route("GET", "/metrics", [this, engine_metrics = std::move(engine_metrics)](Call& call) {
+    std::string text = engine_metrics() + api_metrics();
+    if (extra_metrics_) text += extra_metrics_();
+    call.responder().respond(
+        http::Response::text(200, std::move(text), "text/plain; version=0.0.4"));
   });
 }
 
+std::string HttpService::api_metrics() const {
+  const auto& m = server_->metrics();
+  std::ostringstream out;
+  auto metric = [&](const char* name, const char* type, const char* help, std::uint64_t v) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n'
+        << name << ' ' << v << '\n';
+  };
+  metric("tether_loop_errors_total", "counter",
+         "Exceptions caught at the event loop's boundary (each logged; serving went on).",
+         loop_.errors());
+  metric("tether_api_requests_total", "counter", "HTTP requests to the API.", m.requests);
+  metric("tether_api_handler_errors_total", "counter",
+         "API requests whose handler failed unexpectedly (answered 500).", m.handler_errors);
+  metric("tether_api_unauthorized_total", "counter", "API requests without the bearer token.",
+         unauthorized_);
+  metric("tether_api_connections", "gauge", "Open API connections.", server_->connection_count());
+  metric("tether_api_connections_refused_total", "counter",
+         "API connections refused because the connection limit was reached.", m.refused_busy);
+  metric("tether_api_event_streams", "gauge", "Open /api/events streams.", streams_.size());
+  return out.str();
+}
+
 void HttpService::common_routes() {
-  auto& h = *http_;
   // Server-sent events; ?endpoint= narrows the stream to one client.
-  h.Get("/api/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto sub = std::make_shared<Subscriber>();
-    if (req.has_param("endpoint")) sub->endpoint_filter = req.get_param_value("endpoint");
-    {
-      std::lock_guard<std::mutex> lock(subscribers_mutex_);
-      subscribers_.push_back(sub);
+  route("GET", "/api/events", [this](Call& call) {
+    std::erase_if(streams_, [](const EventStream& s) { return !s.stream.alive(); });
+    if (streams_.size() >= config_.max_event_streams) {
+      return call.error(503, "5.03",
+                        "too many event streams (" + std::to_string(streams_.size()) + ")");
     }
-    res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider(
-        "text/event-stream",
-        [this, sub, first = true](std::size_t, httplib::DataSink& sink) mutable {
-          if (first) {
-            first = false;
-            const std::string hello = ": tether events\n\n";
-            return sink.write(hello.data(), hello.size());
-          }
-          std::unique_lock<std::mutex> lock(sub->mutex);
-          sub->cv.wait_for(lock, std::chrono::seconds(15),
-                           [&] { return !sub->events.empty() || stopping_.load(); });
-          if (stopping_.load()) return false;
-          if (sub->events.empty()) {
-            const std::string ping = ": keep-alive\n\n";
-            return sink.write(ping.data(), ping.size());
-          }
-          std::deque<std::string> batch;
-          batch.swap(sub->events);
-          lock.unlock();
-          for (const auto& e : batch) {
-            if (!sink.write(e.data(), e.size())) return false;
-          }
-          return true;
-        },
-        [this, sub](bool) {
-          std::lock_guard<std::mutex> lock(subscribers_mutex_);
-          std::erase(subscribers_, sub);
-        });
+    http::Response head;
+    head.headers.set("Content-Type", "text/event-stream");
+    head.headers.set("Cache-Control", "no-cache");
+    auto stream = call.responder().stream(std::move(head));
+    if (!stream.write(": tether events\n\n")) return;
+    streams_.push_back(EventStream{stream, call.param("endpoint")});
   });
 
-  h.Get("/api/health", [](const httplib::Request&, httplib::Response& res) {
-    reply(res, 200, json{{"status", "ok"}});
-  });
+  route("GET", "/api/health", [](Call& call) { call.reply(200, json{{"status", "ok"}}); });
 }
 
 }  // namespace tether::api

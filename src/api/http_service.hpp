@@ -1,52 +1,94 @@
 #pragma once
-// What every Tether HTTP API shares (the LwM2M server's and the bootstrap server's): the
-// cpp-httplib server on a thread of its own, the bridge onto the event loop, the
-// server-sent event stream /api/events and /api/health.
+// What every Tether HTTP API shares (the LwM2M server's and the bootstrap server's): an
+// HTTP/1.1 server on the engines' own event loop (transport::HttpServer), routing, the
+// bearer token, the server-sent event stream /api/events, /api/health and /metrics.
 //
-// httplib serves each connection on a worker thread; the engines are single-threaded and
-// live on the event loop. Handlers therefore post their work to the loop (on_loop) and wait
-// for the answer; nothing here touches engine state directly. Events fan out from the loop
-// thread to one queue per /api/events stream.
-#include <atomic>
+// Handlers run on the loop thread, next to the engines, and answer now or later through
+// their Call's responder; nothing blocks and no thread waits for another. A slow or silent
+// HTTP peer holds a connection slot for a bounded time (http::ConnectionLimits), never a
+// worker, so /api/health keeps answering.
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
+#include <string_view>
 #include <vector>
 
 #include "common/result.hpp"
 #include "common/time.hpp"
+#include "http/router.hpp"
+#include "http/uri.hpp"
 #include "lwm2m/operation/status.hpp"
 #include "server/server_event.hpp"
 #include "transport/event_loop.hpp"
-
-namespace httplib {
-class Server;
-class Request;
-class Response;
-}  // namespace httplib
+#include "transport/http/http_server.hpp"
 
 namespace tether::api {
 
+using nlohmann::json;
+using Responder = transport::HttpServer::Responder;
+
 struct ApiConfig {
-  std::string host = "0.0.0.0";
+  // Loopback unless the operator says otherwise: until the HTTP interface security of a
+  // later step, the API is for the machine it runs on (or for whoever holds the token).
+  std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (tests)
   // How long a request waits for the client when the caller gives no ?timeout= (seconds).
   Duration default_timeout{30'000};
-  std::size_t threads = 16;
+  http::ConnectionLimits limits;  // header and body caps, read and idle timeouts
+  std::size_t max_connections = 512;
+  std::size_t max_event_streams = 64;  // more /api/events streams get 503
+  // Bearer token every route but /api/health requires; empty: none.
+  std::string token;
 };
 
-void reply(httplib::Response& res, int status, const nlohmann::json& body);
+// JSON text that never throws: text that is not UTF-8 (it should not get this far) becomes
+// U+FFFD instead of an exception.
+std::string json_text(const json& j);
+void reply(const Responder& to, int status, const json& body);
 // Errors carry the LwM2M code they stand for and a message (docs/api.md).
-void error(httplib::Response& res, int status, const std::string& code, const std::string& message);
+void error(const Responder& to, int status, const std::string& code, const std::string& message);
 // An engine's error, under the code its reason starts with (else `fallback`).
-void error(httplib::Response& res, const Error& e, lwm2m::Status fallback);
+void error(const Responder& to, const Error& e, lwm2m::Status fallback);
 // HTTP status for an LwM2M code: 2.xx -> 200 (201 for Created), 4.xx/5.xx keep their
 // numbers (4.04 -> 404), as the HTTP binding of Transport TS 7 does.
 int http_status_for(lwm2m::Status code);
+
+// One API request: the request, what its route captured (decoded, clean text) and its
+// query, and the responder that answers it, now or later.
+class Call {
+ public:
+  Call(const http::Request& request, std::vector<std::string> captures,
+       std::vector<http::QueryParam> query, Responder responder)
+      : request_(request),
+        captures_(std::move(captures)),
+        query_(std::move(query)),
+        responder_(std::move(responder)) {}
+
+  const http::Request& request() const { return request_; }
+  const std::string& body() const { return request_.body; }
+  const std::string& capture(std::size_t i) const { return captures_.at(i); }
+  const std::vector<http::QueryParam>& params() const { return query_; }
+  bool has_param(std::string_view name) const;
+  std::string param(std::string_view name) const;  // "" when absent
+  // The body as JSON, whatever the Content-Type says (an empty body is `empty`).
+  Result<json> json_body(const json& empty = json::object()) const;
+  const Responder& responder() const { return responder_; }
+
+  void reply(int status, const json& body) const { api::reply(responder_, status, body); }
+  void error(int status, const std::string& code, const std::string& message) const {
+    api::error(responder_, status, code, message);
+  }
+  void error(const Error& e, lwm2m::Status fallback) const { api::error(responder_, e, fallback); }
+  void no_content() const;
+
+ private:
+  const http::Request& request_;
+  std::vector<std::string> captures_;
+  std::vector<http::QueryParam> query_;
+  Responder responder_;
+};
 
 class HttpService {
  public:
@@ -55,37 +97,45 @@ class HttpService {
   HttpService(const HttpService&) = delete;
   HttpService& operator=(const HttpService&) = delete;
 
-  // Binds and starts serving on a thread of its own.
+  // Binds and starts serving; fails when the address is taken.
   Result<Ok> start();
   void stop();
-  std::uint16_t port() const { return port_; }
+  std::uint16_t port() const { return server_->port(); }
 
-  // Loop thread: hands an event to every /api/events stream.
+  // Hands an event to every /api/events stream (loop thread, like everything here).
   void publish(const server::ServerEvent& event);
-  // Extra text for /metrics, gathered on the loop thread (transport and process figures).
+  // Extra text for /metrics (transport and process figures).
   void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
+  // Where a handler's unexpected failure is reported (a log line).
+  void set_error_sink(std::function<void(const std::string&)> sink);
 
  protected:
-  httplib::Server& http() { return *http_; }
+  using Handler = std::function<void(Call&)>;
+  void route(const char* method, std::string_view pattern, Handler handler);
   const ApiConfig& config() const { return config_; }
   transport::EventLoop& loop() { return loop_; }
-  // Runs `f` on the loop thread and waits for it.
-  void on_loop(const std::function<void()>& f);
-  // Serves /metrics: `engine_metrics` runs on the loop thread, then the extra figures.
+  // Serves /metrics: the engine's figures, then the API's and the extra ones.
   void serve_metrics(std::function<std::string()> engine_metrics);
 
  private:
-  struct Subscriber;
+  struct EventStream {
+    transport::HttpServer::Stream stream;
+    std::string endpoint_filter;
+  };
+  void handle(const http::Request& request, Responder responder);
+  bool authorized(const http::Request& request) const;
   void common_routes();
+  void keep_streams_alive();
+  std::string api_metrics() const;
 
   ApiConfig config_;
   transport::EventLoop& loop_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
-  std::uint16_t port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::mutex subscribers_mutex_;
-  std::vector<std::shared_ptr<Subscriber>> subscribers_;
+  std::unique_ptr<transport::HttpServer> server_;
+  http::Router router_;
+  std::vector<Handler> handlers_;
+  std::vector<EventStream> streams_;
+  transport::EventLoop::TimerId keepalive_timer_ = 0;
+  std::uint64_t unauthorized_ = 0;
   std::function<std::string()> extra_metrics_;
 };
 

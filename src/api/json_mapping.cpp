@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "common/bytes.hpp"
+#include "lwm2m/format/typing.hpp"
 #include "lwm2m/json_values.hpp"
 
 namespace tether::api {
@@ -69,6 +70,11 @@ json registration_json(const server::Registration& r) {
          {"expiresAt", iso8601(r.expires_at())}};
   if (r.sms) j["sms"] = *r.sms;
   if (r.profile_id) j["profileId"] = *r.profile_id;
+  // How the client proved itself: "psk", "rpk", "x509", or "none" over plain UDP/TCP.
+  const auto colon = r.identity.find(':');
+  j["security"] = r.identity.empty()           ? "none"
+                  : colon == std::string::npos ? "secure"
+                                               : r.identity.substr(0, colon);
   return j;
 }
 
@@ -115,6 +121,7 @@ json event_json(const server::ServerEvent& e) {
   if (e.ticket != 0) j["ticket"] = e.ticket;
   if (e.content) j["content"] = response_json(*e.content);
   if (!e.detail.empty()) j["detail"] = e.detail;
+  if (!e.address.empty()) j["address"] = e.address;
   return j;
 }
 
@@ -125,6 +132,7 @@ Result<std::vector<lwm2m::Record>> records_from_body(const json& values,
 
 Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& target,
                                    const lwm2m::model::Model& model) {
+  if (!lwm2m::format::json_nesting_within(body, 8)) return fail("the body nests too deep");
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return fail("the body is not JSON");
   json absolute = json::object();

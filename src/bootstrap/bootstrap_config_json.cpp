@@ -52,6 +52,24 @@ const char* format_name(ContentFormat f) {
   }
 }
 
+// Core TS E.1 and E.9: the resources that hold keys, by section and name.
+void hide_secrets(json& instance, std::initializer_list<const char*> names) {
+  for (const char* name : names) {
+    if (instance.contains(name)) instance[name] = json{{"set", true}};
+  }
+}
+
+void hide_section_secrets(json& j) {
+  if (j.contains("security")) {
+    for (auto& [iid, instance] : j["security"].items()) {
+      hide_secrets(instance, {"secretKey", "smsBindingSecretKeys"});
+    }
+  }
+  if (j.contains("oscore")) {
+    for (auto& [iid, instance] : j["oscore"].items()) hide_secrets(instance, {"masterSecret"});
+  }
+}
+
 }  // namespace
 
 Result<BootstrapConfig> config_from_json(const std::string& endpoint, const json& j,
@@ -126,7 +144,7 @@ Result<BootstrapConfig> config_from_json(const std::string& endpoint, const json
   return c;
 }
 
-json config_to_json(const BootstrapConfig& c) {
+json config_to_json(const BootstrapConfig& c, server::Secrets secrets) {
   json j = json::object();
   j["delete"] = json::array();
   for (const auto& p : c.deletes) j["delete"].push_back(p.to_string());
@@ -138,16 +156,19 @@ json config_to_json(const BootstrapConfig& c) {
   if (c.format) j["format"] = format_name(*c.format);
   j["pack"] = c.allow_pack;
   lwm2m::add_object_sections(c.writes, j);
+  const bool hide = secrets == server::Secrets::kHide;
+  if (hide) hide_section_secrets(j);
   if (c.credentials) {
-    json cred = server::credentials_json(*c.credentials);
+    json cred = server::credentials_json(*c.credentials, secrets);
     cred.erase("endpoint");
     j["credentials"] = cred;
   }
   if (c.replace_account) {
     json rep{{"security", lwm2m::security_instance_to_json(c.replace_account->security)}};
+    if (hide) hide_secrets(rep["security"], {"secretKey", "smsBindingSecretKeys"});
     if (c.replace_account->instance_id) rep["instanceId"] = *c.replace_account->instance_id;
     if (c.replace_account->credentials) {
-      json cred = server::credentials_json(*c.replace_account->credentials);
+      json cred = server::credentials_json(*c.replace_account->credentials, secrets);
       cred.erase("endpoint");
       rep["credentials"] = cred;
     }

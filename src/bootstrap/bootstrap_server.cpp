@@ -68,6 +68,7 @@ struct BootstrapServer::Run {
   BootstrapSession report;
   Carrier* carrier = nullptr;
   coap::PeerId peer = 0;
+  std::string identity;  // PeerIdentity::key() of the client that asked, "" for none
   ContentFormat format = ContentFormat::kTlv;
   std::deque<DownlinkRequest> plan;
   std::optional<AccountReplacement> replacement;
@@ -186,6 +187,7 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
   auto uplink = cb::decode_bootstrap_uplink(request);
   if (!uplink) {
     ++metrics_.refused;
+    emit_refused({}, carrier, peer, uplink.error().reason);
     responder.respond(refusal(request, uplink.error()), clock_.now());
     flush_transports();
     return;
@@ -217,7 +219,7 @@ Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    if (br.endpoint) emit(*br.endpoint, "refused: " + e.reason);
+    emit_refused(br.endpoint.value_or(""), carrier, peer, e.reason);
     return refusal(request, e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
@@ -231,6 +233,14 @@ Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId
   }
   if (auto ok = check_peer(it->second, carrier, peer); !ok) {
     return refused(ok.error());  // 4.00 (Table 6.7-1), its code already in the reason
+  }
+  // A session a client asked for is that client's: another peer cannot cut it short (a
+  // location or a name is never a credential; Transport TS 5.2.6).
+  if (auto run = runs_.find(*br.endpoint);
+      run != runs_.end() && !run->second->report.server_initiated &&
+      run->second->identity != server::identify(carrier, peer).key()) {
+    return refuse(lwm2m::status::kBadRequest,
+                  "a bootstrap session of " + *br.endpoint + " is running for another peer");
   }
   if (br.preferred_format) {
     const auto f = lwm2m::format::content_format_from(*br.preferred_format);
@@ -251,7 +261,7 @@ Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    if (pr.endpoint) emit(*pr.endpoint, "pack refused: " + e.reason);
+    emit_refused(pr.endpoint.value_or(""), carrier, peer, "Bootstrap-Pack-Request: " + e.reason);
     return refusal(request, e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
@@ -343,6 +353,7 @@ void BootstrapServer::begin(const BootstrapConfig& config, Carrier& carrier, coa
   run->id = next_run_++;
   run->carrier = &carrier;
   run->peer = peer;
+  run->identity = server::identify(carrier, peer).key();
   run->format = config.format.value_or(format.value_or(ContentFormat::kTlv));
   run->report.endpoint = config.endpoint;
   run->report.server_initiated = server_initiated;
@@ -585,6 +596,17 @@ void BootstrapServer::on_timer() {
     abandon(run, "no answer in time", false);
   }
   flush_transports();
+}
+
+void BootstrapServer::emit_refused(const std::string& endpoint, const Carrier& carrier,
+                                   coap::PeerId peer, const std::string& reason) {
+  if (!on_event_) return;
+  server::ServerEvent e;
+  e.kind = server::ServerEvent::Kind::kRefused;
+  e.endpoint = endpoint;
+  e.detail = reason;
+  e.address = carrier.name + " " + carrier.transport->describe(peer);
+  on_event_(e);
 }
 
 void BootstrapServer::emit(const std::string& endpoint, std::string detail,

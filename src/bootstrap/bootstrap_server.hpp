@@ -142,6 +142,9 @@ class BootstrapServer {
   // cannot be reached at all.
   void abandon(Run& run, const std::string& why, bool send_finish);
   void end(Run& run, BootstrapSession::State state);
+  // A refused request: counted, and reported as a kRefused event (a warn log line).
+  void emit_refused(const std::string& endpoint, const Carrier& carrier, coap::PeerId peer,
+                    const std::string& reason);
   void emit(const std::string& endpoint, std::string detail,
             std::optional<lwm2m::DownlinkResponse> content = std::nullopt);
   void flush_transports();

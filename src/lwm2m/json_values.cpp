@@ -76,7 +76,8 @@ std::string records_to_json(std::span<const Record> records, int indent) {
     if (r.time) entry["time"] = *r.time;
     out.push_back(std::move(entry));
   }
-  return out.dump(indent);
+  // Strings were checked as UTF-8 where they entered; replacing keeps this from ever throwing.
+  return out.dump(indent, ' ', false, json::error_handler_t::replace);
 }
 
 Result<std::vector<Record>> records_from_json(std::string_view text, const model::Model& model) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "common/base64.hpp"
+#include "common/text.hpp"
 
 namespace tether::lwm2m {
 namespace {
@@ -25,37 +26,6 @@ std::optional<T> parse_integer(std::string_view text) {
 
 // 2^63 as a double: the first value that no longer fits an int64.
 constexpr double kTwo63 = 9223372036854775808.0;
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1Fu;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0Fu;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (cc & 0x3Fu);
-    }
-    bool overlong = (n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000);
-    if (overlong || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 Error cannot_convert(ResourceType from, ResourceType to) {
   return fail("cannot use a " + std::string(name_of(from)) + " value as " +
@@ -167,10 +137,10 @@ Result<Value> from_text(std::string_view text, ResourceType type) {
       if (!text.empty()) return bad();
       return Value();
     case ResourceType::kString:
-      if (!valid_utf8(text)) return fail("string is not valid UTF-8");
+      if (!is_utf8(text)) return fail("string is not valid UTF-8");
       return Value(std::string(text));
     case ResourceType::kCorelnk:
-      if (!valid_utf8(text)) return fail("link is not valid UTF-8");
+      if (!is_utf8(text)) return fail("link is not valid UTF-8");
       return Value(Corelnk{std::string(text)});
     case ResourceType::kInteger:
       if (auto v = parse_integer<std::int64_t>(text)) return Value(*v);
@@ -211,7 +181,7 @@ Result<Value> from_text(std::string_view text, ResourceType type) {
 }
 
 bool is_valid_utf8(std::string_view text) {
-  return valid_utf8(text);
+  return tether::is_utf8(text);
 }
 
 }  // namespace tether::lwm2m

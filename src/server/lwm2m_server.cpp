@@ -5,6 +5,7 @@
 #include "binding/coap/downlink_mapping.hpp"
 #include "binding/coap/uplink_mapping.hpp"
 #include "common/bytes.hpp"
+#include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
 #include "transport/socket_address.hpp"
@@ -154,8 +155,10 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
 
 Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
+  // An operator's change is acknowledged only once it is durable.
   auto saved = store_.save_credentials(credentials);
-  if (!saved) return saved.error();
+  if (saved) saved = store_.flush();
+  if (!saved) return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
   const std::string endpoint = credentials.endpoint;
   const Credentials* old = credentials_.find(endpoint);
   const bool changed = old != nullptr && !(*old == credentials);
@@ -175,6 +178,7 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
 bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
   if (!credentials_.remove(endpoint)) return false;
   (void)store_.remove_credentials(endpoint);
+  (void)store_.flush();
   return true;
 }
 
@@ -206,13 +210,26 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     if (Session* s = session_of(it->second)) heard_from(*s);
   }
   auto answer = [&](Message response) { responder.respond(std::move(response), clock_.now()); };
-  auto refuse = [&](const Error& error) {
+  // Every refusal is counted, answered with its code and reason, and reported (a warn log).
+  auto refuse = [&](const Error& error, const std::string& endpoint) {
     ++metrics_.rejected_uplinks;
     answer(response_with_reason(request, error));
+    ServerEvent e;
+    e.kind = ServerEvent::Kind::kRefused;
+    e.endpoint = endpoint;
+    e.detail =
+        coap::method_name(request.code) + " " + printable(request.path(), 64) + ": " + error.reason;
+    e.address = carrier.name + " " + carrier.transport->describe(peer);
+    emit(std::move(e));
+  };
+  // The endpoint a location belongs to, for the report only: it proves nothing.
+  auto owner_of = [this](const std::string& location) {
+    const Registration* r = registry_.find_by_id(location);
+    return r != nullptr ? r->endpoint : std::string{};
   };
   auto uplink = cb::decode_uplink(request);
   if (!uplink) {
-    refuse(uplink.error());
+    refuse(uplink.error(), {});
     flush_transports();
     return;
   }
@@ -223,38 +240,43 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     if (!reg->params.endpoint && identity.secure())
       reg->params.endpoint = credentials_.endpoint_for(identity);
     if (auto done = registry_.register_client(*reg, identity, now); !done) {
-      refuse(done.error());
+      refuse(done.error(), reg->params.endpoint.value_or(""));
     } else {
       ++metrics_.registers;
       (void)store_.save_registration(done->registration);
       Message created = coap::make_response(request, codes::kCreated);
       created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
       created.options.add(coap::option::kLocationPath, done->registration.id);
-      answer(std::move(created));
-      on_registered(carrier, peer, done->registration, done->replaced);
+      acknowledge(responder, std::move(created),
+                  [this, c = &carrier, peer, r = done->registration, old = done->replaced] {
+                    on_registered(*c, peer, r, old);
+                  });
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     if (auto done = registry_.update(*upd, identity, now); !done) {
-      refuse(done.error());
+      refuse(done.error(), owner_of(upd->location));
     } else {
       ++metrics_.updates;
       (void)store_.save_registration(*done);
-      answer(coap::make_response(request, codes::kChanged));
-      Session& s = bind_session(carrier, peer, *done);
-      ServerEvent e;
-      e.kind = ServerEvent::Kind::kUpdated;
-      e.endpoint = done->endpoint;
-      e.registration = std::move(*done);
-      emit(std::move(e));
-      pump(s);
+      acknowledge(responder, coap::make_response(request, codes::kChanged),
+                  [this, c = &carrier, peer, r = std::move(*done)]() mutable {
+                    Session& s = bind_session(*c, peer, r);
+                    ServerEvent e;
+                    e.kind = ServerEvent::Kind::kUpdated;
+                    e.endpoint = r.endpoint;
+                    e.registration = std::move(r);
+                    emit(std::move(e));
+                    pump(s);
+                  });
     }
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
-    if (auto done = registry_.deregister(*dereg); !done) {
-      refuse(done.error());
+    if (auto done = registry_.deregister(*dereg, identity); !done) {
+      refuse(done.error(), owner_of(dereg->location));
     } else {
       ++metrics_.deregisters;
-      answer(coap::make_response(request, codes::kDeleted));
+      // end_registration removes it from the store; the answer waits for that commit.
       end_registration(*done, ServerEvent::Kind::kDeregistered);
+      acknowledge(responder, coap::make_response(request, codes::kDeleted), nullptr);
     }
   } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
     Message result = handle_send(carrier, peer, send->payload, send->content_format);
@@ -772,13 +794,45 @@ Result<Ok> Lwm2mServer::restore() {
   return Ok{};
 }
 
+void Lwm2mServer::acknowledge(coap::Responder responder, Message answer,
+                              std::function<void()> then) {
+  if (!config_.sync_writes) {
+    responder.respond(std::move(answer), clock_.now());
+    if (then) then();
+    return;
+  }
+  held_.push_back(Held{std::move(responder), std::move(answer), std::move(then)});
+}
+
+void Lwm2mServer::commit_held() {
+  if (held_.empty()) return;
+  std::vector<Held> held;
+  held.swap(held_);
+  const auto committed = store_.flush();
+  for (auto& h : held) {
+    if (committed) {
+      h.responder.respond(std::move(h.answer), clock_.now());
+    } else {
+      // Not durable, so not acknowledged: the client tries again.
+      Message failed = coap::make_response(h.answer, codes::kInternalServerError);
+      failed.token = h.answer.token;
+      failed.payload = to_bytes("the store did not take it: " + committed.error().reason);
+      h.responder.respond(std::move(failed), clock_.now());
+    }
+    if (h.then) h.then();
+  }
+  flush_transports();
+}
+
 void Lwm2mServer::shutdown() {
+  commit_held();
   (void)store_.flush();
 }
 
 // --- timers ------------------------------------------------------------------------
 
 std::optional<Instant> Lwm2mServer::next_deadline() {
+  if (!held_.empty()) return clock_.now();  // the commit comes at the end of this loop turn
   std::optional<Instant> next = timers_.next();
   if (auto expiry = registry_.next_expiry()) {
     const Instant at = clock_.now() + Duration{*expiry - clock_.unix_now()};
@@ -788,6 +842,7 @@ std::optional<Instant> Lwm2mServer::next_deadline() {
 }
 
 void Lwm2mServer::on_timer() {
+  commit_held();
   const Instant now = clock_.now();
   while (auto entry = timers_.pop_due(now)) {
     switch (entry->kind) {

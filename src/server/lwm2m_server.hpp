@@ -41,6 +41,11 @@ struct ServerConfig {
   Duration default_timeout{30'000};
   // How often buffered store writes are flushed.
   Duration store_flush_interval{1'000};
+  // Off (default): Register, Update and De-register are answered at once and written
+  // behind, within store_flush_interval; a crash loses at most that window, which clients
+  // repair with their next Update or Register. On: they are answered only once the store
+  // has committed them (group commit: the answers of one loop turn share one transaction).
+  bool sync_writes = false;
   // Transport TS 5.2.4 (seed 000): replacing an endpoint's credentials ends its live (D)TLS
   // session, so its next message handshakes with the new ones.
   bool renew_sessions_on_credential_change = true;
@@ -179,6 +184,10 @@ class Lwm2mServer {
   std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,
                                                           const lwm2m::DownlinkRequest& req) const;
   void record_request(const Pending& p, const std::string& result);
+  // Answers a registration-interface request and runs `then`: at once, or with
+  // sync_writes after the store commits (5.00 if it cannot).
+  void acknowledge(coap::Responder responder, coap::Message answer, std::function<void()> then);
+  void commit_held();
   void emit(ServerEvent e);
   void flush_transports();
 
@@ -199,6 +208,12 @@ class Lwm2mServer {
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_observation_ = 1;
   CredentialIndex credentials_;
+  struct Held {
+    coap::Responder responder;
+    coap::Message answer;
+    std::function<void()> then;
+  };
+  std::vector<Held> held_;  // sync_writes: answers waiting for the next commit
 };
 
 }  // namespace tether::server

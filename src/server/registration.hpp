@@ -27,8 +27,16 @@ struct Registration {
   // transport writes it ("[::1]:56830", "127.0.0.1:40000").
   std::string transport;
   std::string address;
+  // Who registered (PeerIdentity::key()): "" over plain UDP/TCP, else the identity the
+  // (D)TLS session proved. Update and De-register must come from the same one
+  // (Transport TS 5.2.6); the location alone is never enough.
+  std::string identity;
   UnixMillis registered_at = 0;
   UnixMillis updated_at = 0;
+
+  // A registration stored before identities were kept, made over DTLS or TLS: its next
+  // Update may come from any identity the registration policy admits, and pins it.
+  static constexpr const char* kAnySecureIdentity = "*";
 
   UnixMillis expires_at() const { return updated_at + static_cast<UnixMillis>(lifetime) * 1000; }
   friend bool operator==(const Registration&, const Registration&) = default;

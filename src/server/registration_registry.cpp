@@ -1,5 +1,7 @@
 #include "server/registration_registry.hpp"
 
+#include "common/bytes.hpp"
+#include "common/text.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::server {
@@ -32,6 +34,13 @@ void apply_binding(Registration& r, const std::string& binding) {
 }
 }  // namespace
 
+std::string PeerIdentity::key() const {
+  if (psk_identity) return "psk:" + to_hex(to_bytes(*psk_identity));
+  if (public_key) return "rpk:" + to_hex(*public_key);
+  if (certificate_cn) return "x509:" + to_hex(to_bytes(*certificate_cn));
+  return {};
+}
+
 RegistrationRegistry::RegistrationRegistry(RegistryConfig config, Random& random)
     : config_(config), random_(random) {}
 
@@ -62,7 +71,7 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   if (!p.endpoint) return reject(status::kBadRequest, "the endpoint name (ep) is missing");
   const std::string version = p.version.value_or("1.0");
   if (!looks_like_version(version)) {
-    return reject(status::kBadRequest, "lwm2m=" + version + " is not a version");
+    return reject(status::kBadRequest, "lwm2m=" + printable(version, 16) + " is not a version");
   }
   if (!lwm2m::is_supported_version(version)) {
     return reject(status::kPreconditionFailed,
@@ -87,6 +96,7 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   r.objects = request.objects;
   r.transport = peer.transport;
   r.address = peer.address;
+  r.identity = peer.key();
   r.registered_at = now;
   r.updated_at = now;
 
@@ -102,13 +112,31 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   return out;
 }
 
+Result<Registration*> RegistrationRegistry::owned_by(const std::string& location,
+                                                     const PeerIdentity& peer) {
+  const std::string missing = "no registration /rd/" + printable(location, 64) + " of this peer";
+  auto id = endpoint_by_id_.find(location);
+  if (id == endpoint_by_id_.end()) return reject(status::kNotFound, missing);
+  Registration& r = by_endpoint_.at(id->second);
+  const std::string key = peer.key();
+  const bool same =
+      key == r.identity || (r.identity == Registration::kAnySecureIdentity && peer.secure());
+  if (!same) return reject(status::kNotFound, missing);
+  if (policy_) {
+    // Credentials put on file since the Register bind the name from now on.
+    if (auto allowed = policy_(r.endpoint, peer); !allowed) {
+      return reject(status::kNotFound, missing);
+    }
+  }
+  r.identity = key;
+  return &r;
+}
+
 Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& request,
                                                   const PeerIdentity& peer, UnixMillis now) {
-  auto id = endpoint_by_id_.find(request.location);
-  if (id == endpoint_by_id_.end()) {
-    return reject(status::kNotFound, "no registration /rd/" + request.location);
-  }
-  Registration& r = by_endpoint_.at(id->second);
+  auto owned = owned_by(request.location, peer);
+  if (!owned) return owned.error();
+  Registration& r = **owned;
   const auto& p = request.params;
   if (r.version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
     return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
@@ -129,12 +157,11 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   return r;
 }
 
-Result<Registration> RegistrationRegistry::deregister(const lwm2m::DeregisterRequest& request) {
-  auto id = endpoint_by_id_.find(request.location);
-  if (id == endpoint_by_id_.end()) {
-    return reject(status::kNotFound, "no registration /rd/" + request.location);
-  }
-  const std::string endpoint = id->second;  // remove() erases the index entry
+Result<Registration> RegistrationRegistry::deregister(const lwm2m::DeregisterRequest& request,
+                                                      const PeerIdentity& peer) {
+  auto owned = owned_by(request.location, peer);
+  if (!owned) return owned.error();
+  const std::string endpoint = (*owned)->endpoint;  // remove() erases the index entry
   return std::move(*remove(endpoint));
 }
 

@@ -26,6 +26,9 @@ struct PeerIdentity {
   std::optional<std::string> certificate_cn;
   std::optional<Bytes> public_key;  // RPK: the SubjectPublicKeyInfo it proved
   bool secure() const { return psk_identity || certificate_cn || public_key; }
+  // What was proved, as one comparable string ("psk:<hex>", "rpk:<hex>", "x509:<hex>"); ""
+  // for none.
+  std::string key() const;
 };
 
 // Decides whether `endpoint` may register from `peer`: Ok, or an error whose reason starts
@@ -51,10 +54,14 @@ class RegistrationRegistry {
   Result<Registered> register_client(const lwm2m::RegisterRequest& request,
                                      const PeerIdentity& peer, UnixMillis now);
   // Core TS 6.2.2: only what the request carries changes; the peer's address is refreshed.
+  // Transport TS 5.2.6: the peer must be the one that registered (the same (D)TLS identity,
+  // or none for a plain registration) and pass the policy; anyone else gets 4.04, as if
+  // the location did not exist, so a client that lost its identity registers again.
   Result<Registration> update(const lwm2m::UpdateRequest& request, const PeerIdentity& peer,
                               UnixMillis now);
-  // Core TS 6.2.3.
-  Result<Registration> deregister(const lwm2m::DeregisterRequest& request);
+  // Core TS 6.2.3, with the same check as update().
+  Result<Registration> deregister(const lwm2m::DeregisterRequest& request,
+                                  const PeerIdentity& peer);
   // Removes and returns every registration whose lifetime (plus grace) has passed.
   std::vector<Registration> expire(UnixMillis now);
   std::optional<UnixMillis> next_expiry();
@@ -72,6 +79,8 @@ class RegistrationRegistry {
 
  private:
   std::string new_id();
+  // The registration at `location` if `peer` may act on it.
+  Result<Registration*> owned_by(const std::string& location, const PeerIdentity& peer);
   void index(const Registration& r);
   UnixMillis deadline(const Registration& r) const;
 

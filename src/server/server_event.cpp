@@ -26,6 +26,8 @@ const char* event_kind_name(ServerEvent::Kind kind) {
       return "response";
     case ServerEvent::Kind::kBootstrap:
       return "bootstrap";
+    case ServerEvent::Kind::kRefused:
+      return "refused";
   }
   return "unknown";
 }

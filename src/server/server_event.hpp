@@ -22,6 +22,7 @@ struct ServerEvent {
     kSend,
     kResponse,   // the answer to a request the API left queued
     kBootstrap,  // bootstrap progress (the bootstrap server)
+    kRefused,    // an uplink refused with an error code: `detail` says why, `address` who
   };
   Kind kind = Kind::kRegistered;
   std::string endpoint;
@@ -30,6 +31,7 @@ struct ServerEvent {
   std::uint64_t ticket = 0;                        // kResponse
   std::optional<lwm2m::DownlinkResponse> content;  // notification, send, response
   std::string detail;                              // a reason or a step, for people
+  std::string address;                             // kRefused: the sender
 };
 
 const char* event_kind_name(ServerEvent::Kind kind);

@@ -15,7 +15,9 @@ void run_step(transport::EventLoop& loop, Engine& engine, Duration max_wait) {
         std::clamp(std::chrono::duration_cast<Duration>(*due - loop.now()), Duration{0}, max_wait);
   }
   loop.run_once(wait);
-  if (auto due = engine.next_deadline(); due && *due <= loop.now()) engine.on_timer();
+  loop.guard("engine timer", [&engine, &loop] {
+    if (auto due = engine.next_deadline(); due && *due <= loop.now()) engine.on_timer();
+  });
 }
 
 }  // namespace tether::server

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -41,7 +42,30 @@ void EventLoop::run_posted() {
     std::lock_guard<std::mutex> lock(posted_mutex_);
     tasks.swap(posted_);
   }
-  for (auto& task : tasks) task();
+  for (auto& task : tasks) guard("posted task", task);
+}
+
+void EventLoop::guard(const char* where, const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    report(where, e.what());
+  } catch (...) {
+    report(where, "an exception that is not a std::exception");
+  }
+}
+
+void EventLoop::report(const char* where, const std::string& what) {
+  ++errors_;
+  const std::string text = std::string(where) + ": " + what;
+  if (on_error_) {
+    try {
+      on_error_(text);
+      return;
+    } catch (...) {
+    }
+  }
+  std::fprintf(stderr, "level=error event=loop-error where=\"%s\"\n", where);
 }
 
 void EventLoop::watch(int fd, std::uint32_t events, IoCallback cb) {
@@ -84,7 +108,7 @@ void EventLoop::fire_timers() {
   while (!timers_.empty() && timers_.begin()->first <= now) {
     auto node = timers_.extract(timers_.begin());
     timer_index_.erase(node.mapped().first);
-    node.mapped().second();
+    guard("timer", node.mapped().second);
   }
 }
 
@@ -101,7 +125,8 @@ void EventLoop::run_once(Duration max_wait) {
     auto it = io_.find(events[i].data.fd);
     if (it == io_.end()) continue;
     auto cb = it->second;  // the callback may unwatch its own fd
-    (*cb)(events[i].events);
+    const std::uint32_t ready = events[i].events;
+    guard("I/O callback", [&cb, ready] { (*cb)(ready); });
   }
   fire_timers();
 }

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,15 @@ class EventLoop {
   void post(std::function<void()> task);
   void cancel(TimerId id);
 
+  // Every callback runs inside guard(): an exception that escapes one is reported here and
+  // counted, and the loop goes on serving (the default reporter writes a line to stderr).
+  void set_error_handler(std::function<void(const std::string& what)> handler) {
+    on_error_ = std::move(handler);
+  }
+  std::uint64_t errors() const { return errors_; }
+  // Runs `f`, catching what it throws (see set_error_handler); `where` names it in the report.
+  void guard(const char* where, const std::function<void()>& f);
+
   // Runs until stop() or until `until` passes (if given).
   void run(std::optional<Instant> until = std::nullopt);
   // One wait of at most `max_wait`, then due callbacks.
@@ -48,6 +58,7 @@ class EventLoop {
  private:
   void fire_timers();
   void run_posted();
+  void report(const char* where, const std::string& what);
 
   int epoll_fd_ = -1;
   bool stopped_ = false;
@@ -60,6 +71,8 @@ class EventLoop {
   int wake_fd_ = -1;  // eventfd that post() signals
   std::mutex posted_mutex_;
   std::vector<std::function<void()>> posted_;
+  std::function<void(const std::string&)> on_error_;
+  std::uint64_t errors_ = 0;
 };
 
 }  // namespace tether::transport

@@ -510,7 +510,7 @@ TEST(BootstrapConfigTest, JsonRoundTrips) {
   EXPECT_EQ(*c->writes.find_value(Path{0, 1, 2}), Value(std::int64_t{0}));
   EXPECT_EQ(*c->writes.find_value(Path{0, 1, 5}), Value(Bytes{0xab, 0xcd}));
   EXPECT_EQ(*c->writes.find_value(Path{3303, 0, 5701}), Value("Cel"));
-  const auto j = config_to_json(*c);
+  const auto j = config_to_json(*c, server::Secrets::kInclude);
   EXPECT_EQ(j["security"]["1"]["mode"], "psk");
   auto again = config_from_json("dev1", j, models);
   ASSERT_TRUE(again) << again.error().reason;
@@ -520,6 +520,41 @@ TEST(BootstrapConfigTest, JsonRoundTrips) {
   EXPECT_EQ(again->format, c->format);
   EXPECT_EQ(again->credentials, c->credentials);
   EXPECT_EQ(again->discover, true);
+}
+
+// What the API shows: that a key is set, never the key.
+TEST(BootstrapConfigTest, HiddenSecretsSayTheyAreSet) {
+  const auto models = lwm2m::model::ObjectRegistry::with_builtin();
+  auto c = config_from_json("dev1", nlohmann::json::parse(R"({
+    "security": {"1": {"uri": "coaps://s:5684", "bootstrap": false, "mode": "psk",
+                       "publicKeyOrIdentity": {"text": "dev1"}, "secretKey": {"hex": "abcd"},
+                       "shortServerId": 101}},
+    "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "U"}},
+    "oscore": {"0": {"masterSecret": {"hex": "0102030405"}, "senderId": {"hex": "01"},
+                     "recipientId": {"hex": "02"}}},
+    "credentials": {"mode": "psk", "identity": "dev1-bs", "key": "0102"},
+    "replaceBootstrapAccount": {"security": {"uri": "coaps://bs:5784", "bootstrap": true,
+                                             "mode": "psk", "secretKey": {"hex": "beef"}},
+                                "credentials": {"mode": "psk", "identity": "n", "key": "0a0b"}}
+  })"),
+                            models);
+  ASSERT_TRUE(c) << c.error().reason;
+  const auto j = config_to_json(*c, server::Secrets::kHide);
+  const std::string text = j.dump();
+  for (const char* secret :
+       {"abcd", "q80", "0102030405", "AQIDBAU", "0102", "beef", "vu8", "0a0b"}) {
+    EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << text;
+  }
+  EXPECT_EQ(j["security"]["1"]["secretKey"], (nlohmann::json{{"set", true}}));
+  EXPECT_EQ(j["security"]["1"]["publicKeyOrIdentity"], "ZGV2MQ==");
+  EXPECT_EQ(j["oscore"]["0"]["masterSecret"], (nlohmann::json{{"set", true}}));
+  EXPECT_EQ(j["credentials"]["identity"], "dev1-bs");
+  EXPECT_EQ(j["credentials"]["keySet"], true);
+  EXPECT_FALSE(j["credentials"].contains("key"));
+  EXPECT_EQ(j["replaceBootstrapAccount"]["security"]["secretKey"], (nlohmann::json{{"set", true}}));
+  EXPECT_FALSE(j["replaceBootstrapAccount"]["credentials"].contains("key"));
+  // Put back as it was read, a hidden secret is refused, not written as a key.
+  EXPECT_FALSE(config_from_json("dev1", j, models));
 }
 
 TEST(FileBootstrapStoreTest, KeepsConfigurationsAcrossReopening) {

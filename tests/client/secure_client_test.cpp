@@ -148,6 +148,66 @@ TEST(SecureClient, RegistersOverDtlsWithPskAndIsManaged) {
   }
 }
 
+// The reported hijack: Update and De-register were bound to the location alone, so a plain
+// datagram moved a DTLS device to the sender (later Reads went there in plaintext) and
+// another authenticated client could update or delete it. Both now get 4.04.
+TEST(SecureClient, OnlyTheIdentityThatRegisteredMayUpdateOrDeRegister) {
+  SecureSetup s;
+  ASSERT_TRUE(s.register_dev1());
+  const server::Registration before = *s.server->server.find("dev1");
+  const std::string location = "/rd/" + before.id;
+  auto expect_unmoved = [&](const char* what) {
+    const auto* now = s.server->server.find("dev1");
+    ASSERT_NE(now, nullptr) << what;
+    EXPECT_EQ(now->transport, "dtls") << what;
+    EXPECT_EQ(now->address, before.address) << what;
+    EXPECT_EQ(now->id, before.id) << what;
+  };
+
+  // A stranger on plain UDP, with raw datagrams.
+  constexpr coap::PeerId kStranger = 66;
+  s.net.add_raw(kStranger);
+  for (const auto code : {coap::codes::kPost, coap::codes::kDelete}) {
+    coap::Message m = coap::make_request(code, location);
+    m.type = coap::Type::kConfirmable;
+    m.message_id = static_cast<std::uint16_t>(0x700 + code.detail());
+    m.token = Bytes{7, static_cast<std::uint8_t>(code.detail())};
+    s.net.raw_inbox(kStranger).clear();
+    s.net.send_raw(kStranger, server::testing::kServerAddress, m);
+    s.net.run_for(Duration{2'000});
+    ASSERT_FALSE(s.net.raw_inbox(kStranger).empty());
+    ASSERT_TRUE(s.net.raw_inbox(kStranger).back().message);
+    EXPECT_EQ(s.net.raw_inbox(kStranger).back().message->code, coap::codes::kNotFound);
+    expect_unmoved("plain UDP");
+  }
+
+  // Another device with credentials of its own, over its own DTLS session.
+  s.put_psk("dev2", "dev2-id", "00112233445566778899");
+  constexpr coap::PeerId kOther = 67;
+  SimTransport other(s.net, kOther, 77, &s.client_backend, tls::Role::kClient);
+  tls::ClientCredentials creds;
+  creds.psk_identity = to_bytes("dev2-id");
+  creds.psk_key = to_bytes("00112233445566778899");
+  other.secure_layer()->set_credentials(kSecureServer, creds, s.net.now());
+  for (const auto code : {coap::codes::kPost, coap::codes::kDelete}) {
+    std::optional<Result<coap::Message>> got;
+    other.endpoint().request(
+        kSecureServer, coap::make_request(code, location),
+        [&](Result<coap::Message> r) { got = std::move(r); }, s.net.now());
+    ASSERT_TRUE(s.net.run_until([&] { return got.has_value(); }, Duration{60'000}));
+    ASSERT_TRUE(*got) << got->error().reason;
+    EXPECT_EQ((*got)->code, coap::codes::kNotFound);
+    expect_unmoved("another DTLS identity");
+  }
+  ASSERT_TRUE(other.secure_layer()->established(kSecureServer));
+
+  // The device itself still updates.
+  s.net.run_for(Duration{400'000});
+  EXPECT_GT(s.server->server.find("dev1")->updated_at, before.updated_at);
+  expect_unmoved("the device's own Update");
+  EXPECT_EQ(s.server->events_of(server::ServerEvent::Kind::kRefused).size(), 4u);
+}
+
 TEST(SecureClient, IdentityThatIsNotTheEndpointNameGets400) {
   SecureSetup s;
   s.start_server();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "common/text.hpp"
 #include "lwm2m/value.hpp"
 
 namespace tether::lwm2m::format::link_format {
@@ -160,6 +161,8 @@ const Param* Link::param(std::string_view name) const {
 }
 
 Result<std::vector<Link>> parse(std::string_view text) {
+  // Targets and values end up in JSON and logs (UTF-8 is checked per target and value).
+  if (has_control(text)) return fail("link-format: holds a control character");
   return Parser(text).run();
 }
 

@@ -142,7 +142,7 @@ Result<Bytes> write(const senml::Pack& pack) {
     if (auto ok = put_value(record, w.value); !ok) return ok.error();
     array.push_back(std::move(record));
   }
-  const std::string text = array.dump();
+  const std::string text = array.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return Bytes(text.begin(), text.end());
 }
 

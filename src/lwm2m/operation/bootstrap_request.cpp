@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/text.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::lwm2m {
@@ -13,12 +15,12 @@ Result<BootstrapRequest> parse_bootstrap_params(const std::vector<std::string>& 
     const auto eq = q.find('=');
     const std::string name = q.substr(0, eq);
     if (eq == std::string::npos) {
-      return reject(status::kBadRequest, "parameter " + name + " needs a value");
+      return reject(status::kBadRequest, "parameter " + printable(name, 32) + " needs a value");
     }
     const std::string value = q.substr(eq + 1);
     if (name == "ep") {
       if (out.endpoint) return reject(status::kBadRequest, "ep is given twice");
-      if (value.empty()) return reject(status::kBadRequest, "ep is empty");
+      if (auto ok = check_endpoint_name(value); !ok) return ok.error();
       out.endpoint = value;
     } else if (name == "pct" && pct_allowed) {
       if (out.preferred_format) return reject(status::kBadRequest, "pct is given twice");
@@ -29,7 +31,7 @@ Result<BootstrapRequest> parse_bootstrap_params(const std::vector<std::string>& 
       }
       out.preferred_format = number;
     } else {
-      return reject(status::kBadRequest, "unknown parameter " + name);
+      return reject(status::kBadRequest, "unknown parameter " + printable(name, 32));
     }
   }
   return out;

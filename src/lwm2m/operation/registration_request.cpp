@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "common/text.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::lwm2m {
@@ -17,6 +19,11 @@ bool allowed_name(std::string_view allowed, std::string_view name) {
   }
   return false;
 }
+
+// Core TS 6.2.1: the MSISDN of `sms` is E.164 (at most 15 digits) but clients write it with a
+// '+', spaces or dashes; the Profile ID is free text. Both reach the store and the API.
+constexpr std::size_t kMaxSmsNumber = 32;
+constexpr std::size_t kMaxProfileId = 256;
 
 Result<std::uint32_t> parse_lifetime(std::string_view text) {
   std::uint64_t v = 0;
@@ -40,7 +47,7 @@ Result<RegistrationParams> parse_registration_params(const std::vector<std::stri
     const bool has_value = eq != std::string::npos;
     const std::string value = has_value ? q.substr(eq + 1) : std::string{};
     if (!allowed_name(allowed, name)) {
-      return reject(status::kBadRequest, "unknown parameter '" + name + "'");
+      return reject(status::kBadRequest, "unknown parameter '" + printable(name, 32) + "'");
     }
     for (const auto& s : seen) {
       if (s == name) return reject(status::kBadRequest, "parameter '" + name + "' repeated");
@@ -55,21 +62,32 @@ Result<RegistrationParams> parse_registration_params(const std::vector<std::stri
       return reject(status::kBadRequest, "parameter '" + name + "' needs a value");
     }
     if (name == "ep") {
+      if (auto ok = check_endpoint_name(value); !ok) return ok.error();
       p.endpoint = value;
     } else if (name == "lt") {
       auto lt = parse_lifetime(value);
       if (!lt) return lt.error();
       p.lifetime = *lt;
     } else if (name == "lwm2m") {
+      // The registry checks the form; here only that it can be quoted back.
+      if (auto ok = check_text(value, "lwm2m", 16); !ok) {
+        return reject(status::kBadRequest, ok.error().reason);
+      }
       p.version = value;
     } else if (name == "b") {
       if (!is_valid_binding(value)) {
-        return reject(status::kBadRequest, "binding '" + value + "' is not valid");
+        return reject(status::kBadRequest, "binding '" + printable(value, 16) + "' is not valid");
       }
       p.binding = value;
     } else if (name == "sms") {
+      if (auto ok = check_text(value, "sms", kMaxSmsNumber); !ok) {
+        return reject(status::kBadRequest, ok.error().reason);
+      }
       p.sms = value;
     } else if (name == "pid") {
+      if (auto ok = check_text(value, "pid", kMaxProfileId); !ok) {
+        return reject(status::kBadRequest, ok.error().reason);
+      }
       p.profile_id = value;
     }
   }

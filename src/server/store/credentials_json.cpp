@@ -1,17 +1,26 @@
 #include "server/store/credentials_json.hpp"
 
 #include "common/bytes.hpp"
+#include "common/text.hpp"
 
 namespace tether::server {
 
 using nlohmann::json;
 
-json credentials_json(const Credentials& c) {
+namespace {
+constexpr std::size_t kMaxName = 256;
+}  // namespace
+
+json credentials_json(const Credentials& c, Secrets secrets) {
   json j{{"endpoint", c.endpoint}, {"mode", credentials_kind_name(c.kind)}};
   switch (c.kind) {
     case Credentials::Kind::kPsk:
       j["identity"] = c.psk_identity;
-      j["key"] = to_hex(c.psk_key);
+      if (secrets == Secrets::kInclude) {
+        j["key"] = to_hex(c.psk_key);
+      } else {
+        j["keySet"] = !c.psk_key.empty();
+      }
       break;
     case Credentials::Kind::kRpk:
       j["publicKey"] = to_hex(c.public_key);
@@ -46,6 +55,7 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
         return fail("a PSK needs \"identity\"");
       }
       c.psk_identity = j["identity"].get<std::string>();
+      if (auto ok = check_text(c.psk_identity, "\"identity\"", kMaxName); !ok) return ok.error();
       auto key = hex_field("key");
       if (!key) return key.error();
       c.psk_key = std::move(*key);
@@ -61,6 +71,9 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
       if (j.contains("commonName")) {
         if (!j["commonName"].is_string()) return fail("\"commonName\" must be a string");
         c.x509_common_name = j["commonName"].get<std::string>();
+        if (auto ok = check_text(c.x509_common_name, "\"commonName\"", kMaxName); !ok) {
+          return ok.error();
+        }
       }
       break;
   }

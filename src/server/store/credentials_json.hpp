@@ -10,7 +10,14 @@
 
 namespace tether::server {
 
-nlohmann::json credentials_json(const Credentials& c);
+// Whether JSON meant for a reader carries the secrets (stores) or only says they are set
+// (every API answer: a GET never returns a key).
+enum class Secrets { kInclude, kHide };
+
+// With kHide a PSK is {"mode": "psk", "identity": "...", "keySet": true}.
+nlohmann::json credentials_json(const Credentials& c, Secrets secrets);
+// Checks what reaches logs and stores: the identity and common name are UTF-8 without
+// control characters, at most 256 bytes.
 Result<Credentials> credentials_from_json(const std::string& endpoint, const nlohmann::json& j);
 
 }  // namespace tether::server

@@ -103,7 +103,7 @@ Result<Ok> FileBootstrapStore::remove_config(const std::string& endpoint) {
 
 Result<Ok> FileBootstrapStore::write() {
   json j = json::object();
-  for (const auto& [ep, c] : configs_) j[ep] = config_to_json(c);
+  for (const auto& [ep, c] : configs_) j[ep] = config_to_json(c, server::Secrets::kInclude);
   return replace_file(file_, j.dump(2) + "\n");
 }
 

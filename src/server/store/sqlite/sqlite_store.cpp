@@ -11,7 +11,8 @@ namespace {
 
 namespace link_format = lwm2m::format::link_format;
 
-constexpr std::int64_t kSchemaVersion = 1;
+// 2: registrations keep the identity that registered (Transport TS 5.2.6).
+constexpr std::int64_t kSchemaVersion = 2;
 
 // Long enough to wait out another process's checkpoint or backup, short enough not to
 // stall the server's loop for long.
@@ -32,7 +33,8 @@ CREATE TABLE registrations (
   transport TEXT NOT NULL,
   address TEXT NOT NULL,
   registered_at INTEGER NOT NULL,   -- Unix milliseconds
-  updated_at INTEGER NOT NULL
+  updated_at INTEGER NOT NULL,
+  identity TEXT NOT NULL DEFAULT '' -- what the (D)TLS session proved ('psk:<hex>', ...); '' none
 );
 CREATE TABLE observations (
   id TEXT NOT NULL PRIMARY KEY,
@@ -58,11 +60,11 @@ CREATE TABLE credentials (
 
 constexpr const char* kPutRegistration =
     "INSERT OR REPLACE INTO registrations (endpoint, id, version, binding, queue_mode, lifetime, "
-    "sms, profile_id, objects, transport, address, registered_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "sms, profile_id, objects, transport, address, registered_at, updated_at, identity) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelectRegistrations =
     "SELECT endpoint, id, version, binding, queue_mode, lifetime, sms, profile_id, objects, "
-    "transport, address, registered_at, updated_at FROM registrations ORDER BY endpoint";
+    "transport, address, registered_at, updated_at, identity FROM registrations ORDER BY endpoint";
 constexpr const char* kPutObservation =
     "INSERT OR REPLACE INTO observations (id, endpoint, registration_id, paths, composite, "
     "accept, attributes, token, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -75,6 +77,14 @@ constexpr const char* kPutCredentials =
 constexpr const char* kSelectCredentials =
     "SELECT endpoint, kind, psk_identity, psk_key, public_key, x509_common_name FROM credentials "
     "ORDER BY endpoint";
+
+// Schema 1 to 2: registrations made over DTLS or TLS before identities were kept may be
+// updated by any identity the policy admits, once (Registration::kAnySecureIdentity).
+constexpr const char* kMigrateFrom1 = R"sql(
+ALTER TABLE registrations ADD COLUMN identity TEXT NOT NULL DEFAULT '';
+UPDATE registrations SET identity = '*' WHERE transport IN ('dtls', 'tls');
+PRAGMA user_version = 2;
+)sql";
 
 // Leaves a statement ready for its next use, however this one ends.
 class ResetOnExit {
@@ -268,9 +278,10 @@ void SqliteStore::Finalize::operator()(sqlite3_stmt* stmt) const {
   sqlite3_finalize(stmt);
 }
 
-Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& file) {
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& file,
+                                                       bool sync_each_commit) {
   std::unique_ptr<SqliteStore> store(new SqliteStore(file));
-  if (auto ok = store->init(); !ok) return ok.error();
+  if (auto ok = store->init(sync_each_commit); !ok) return ok.error();
   return store;
 }
 
@@ -292,7 +303,7 @@ Error SqliteStore::newer_schema(std::int64_t version) const {
               " is newer than this build's (" + std::to_string(kSchemaVersion) + ")");
 }
 
-Result<Ok> SqliteStore::init() {
+Result<Ok> SqliteStore::init(bool sync_each_commit) {
   sqlite3* db = nullptr;
   // NOMUTEX: the store is used from the server's loop thread only.
   const int rc =
@@ -311,9 +322,11 @@ Result<Ok> SqliteStore::init() {
   // WAL lets a flush append without blocking readers; with WAL, synchronous=NORMAL loses at
   // most the last transactions on power loss, never the file's consistency.
   if (auto ok = exec("PRAGMA journal_mode = WAL", "setting WAL mode"); !ok) return ok;
-  if (auto ok = exec("PRAGMA synchronous = NORMAL", "setting synchronous mode"); !ok) return ok;
+  const char* synchronous =
+      sync_each_commit ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL";
+  if (auto ok = exec(synchronous, "setting synchronous mode"); !ok) return ok;
   if (*version < kSchemaVersion) {
-    if (auto ok = create_schema(); !ok) return ok;
+    if (auto ok = prepare_schema(); !ok) return ok;
   }
 
   const std::pair<Statement*, const char*> statements[] = {
@@ -337,7 +350,8 @@ Result<Ok> SqliteStore::init() {
   return Ok{};
 }
 
-Result<Ok> SqliteStore::create_schema() {
+// Creates the tables in a new file, or upgrades an older schema in place.
+Result<Ok> SqliteStore::prepare_schema() {
   // IMMEDIATE takes the write lock now, so two processes creating the same file in turn
   // see each other's work instead of both creating tables.
   if (auto ok = exec("BEGIN IMMEDIATE", "creating the schema"); !ok) return ok;
@@ -346,6 +360,7 @@ Result<Ok> SqliteStore::create_schema() {
     if (!version) return version.error();
     if (*version == kSchemaVersion) return Ok{};
     if (*version > kSchemaVersion) return newer_schema(*version);
+    if (*version == 1) return exec(kMigrateFrom1, "upgrading the schema from version 1");
     auto tables = query_int("SELECT count(*) FROM sqlite_master", "reading the schema");
     if (!tables) return tables.error();
     if (*tables != 0) {
@@ -502,6 +517,7 @@ Result<Ok> SqliteStore::write_pending() {
     bind.integer(r.queue_mode ? 1 : 0).integer(r.lifetime);
     bind.text_or_null(r.sms).text_or_null(r.profile_id).text(objects);
     bind.text(r.transport).text(r.address).integer(r.registered_at).integer(r.updated_at);
+    bind.text(r.identity);
     if (auto ok = run(s, bind.rc(), "writing a registration"); !ok) return ok;
   }
 
@@ -543,6 +559,7 @@ Result<std::vector<Registration>> SqliteStore::load_registrations() {
     r.address = row.text(10);
     r.registered_at = row.integer(11);
     r.updated_at = row.integer(12);
+    r.identity = row.text(13);
     if (!row.problem().empty()) return row_error("registration", r.endpoint, row.problem());
     if (!in_range(queue_mode, 1)) return row_error("registration", r.endpoint, "bad queue_mode");
     if (!in_range(lifetime, std::numeric_limits<std::uint32_t>::max()))

@@ -24,8 +24,11 @@ namespace tether::server {
 
 class SqliteStore final : public ServerStore {
  public:
-  // Creates the file and its tables when absent.
-  static Result<std::unique_ptr<SqliteStore>> open(const std::string& file);
+  // Creates the file and its tables when absent. With `sync_each_commit` every commit
+  // reaches the disk before flush() returns (synchronous=FULL: also survives power loss);
+  // without it a commit survives the process, and the disk syncs at checkpoints.
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& file,
+                                                   bool sync_each_commit = false);
   // Flushes and closes. A failure here cannot be reported: call flush() first to see it.
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -58,8 +61,8 @@ class SqliteStore final : public ServerStore {
   };
 
   explicit SqliteStore(std::string file) : file_(std::move(file)) {}
-  Result<Ok> init();
-  Result<Ok> create_schema();
+  Result<Ok> init(bool sync_each_commit);
+  Result<Ok> prepare_schema();
   Result<std::int64_t> query_int(const char* sql, const char* what);
   Result<Ok> exec(const char* sql, const char* what);
   Result<Ok> prepare(Statement& statement, const char* sql);

@@ -1,0 +1,103 @@
+#include "common/text.hpp"
+
+#include <cstdint>
+
+namespace tether {
+
+namespace {
+
+// The length of the valid UTF-8 sequence at the start of `s`, or 0 when there is none.
+std::size_t utf8_sequence(std::string_view s) {
+  const auto byte = [&s](std::size_t i) { return static_cast<std::uint8_t>(s[i]); };
+  const std::uint8_t b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  std::size_t n = 0;
+  std::uint8_t lo = 0x80;
+  std::uint8_t hi = 0xbf;
+  if (b0 >= 0xc2 && b0 <= 0xdf) {
+    n = 2;
+  } else if (b0 >= 0xe0 && b0 <= 0xef) {
+    n = 3;
+    if (b0 == 0xe0) lo = 0xa0;  // overlong
+    if (b0 == 0xed) hi = 0x9f;  // surrogates
+  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
+    n = 4;
+    if (b0 == 0xf0) lo = 0x90;  // overlong
+    if (b0 == 0xf4) hi = 0x8f;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() < n) return 0;
+  if (byte(1) < lo || byte(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i) {
+    if (byte(i) < 0x80 || byte(i) > 0xbf) return 0;
+  }
+  return n;
+}
+
+bool is_control_sequence(std::string_view seq) {
+  const auto b0 = static_cast<std::uint8_t>(seq[0]);
+  if (seq.size() == 1) return b0 < 0x20 || b0 == 0x7f;
+  // C1 controls are U+0080-U+009F: 0xc2 0x80 to 0xc2 0x9f.
+  return seq.size() == 2 && b0 == 0xc2 && static_cast<std::uint8_t>(seq[1]) <= 0x9f;
+}
+
+}  // namespace
+
+bool is_utf8(std::string_view s) {
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence(s);
+    if (n == 0) return false;
+    s.remove_prefix(n);
+  }
+  return true;
+}
+
+bool has_control(std::string_view s) {
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence(s);
+    if (n == 0) return false;
+    if (is_control_sequence(s.substr(0, n))) return true;
+    s.remove_prefix(n);
+  }
+  return false;
+}
+
+Result<Ok> check_text(std::string_view s, std::string_view what, std::size_t max_bytes) {
+  if (s.size() > max_bytes) {
+    return fail(std::string(what) + " is longer than " + std::to_string(max_bytes) + " bytes");
+  }
+  if (!is_utf8(s)) return fail(std::string(what) + " is not valid UTF-8");
+  if (has_control(s)) return fail(std::string(what) + " holds a control character");
+  return Ok{};
+}
+
+std::string printable(std::string_view s, std::size_t max_bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const bool cut = s.size() > max_bytes;
+  if (cut) s = s.substr(0, max_bytes);
+  std::string out;
+  out.reserve(s.size());
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence(s);
+    if (n != 0 && !is_control_sequence(s.substr(0, n))) {
+      if (s[0] == '\\') out += '\\';
+      out.append(s.substr(0, n));
+      s.remove_prefix(n);
+      continue;
+    }
+    // Escape the whole control sequence (one or two bytes), or the one invalid byte.
+    const std::size_t bad = n == 0 ? 1 : n;
+    for (std::size_t i = 0; i < bad; ++i) {
+      const auto b = static_cast<std::uint8_t>(s[i]);
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xf];
+    }
+    s.remove_prefix(bad);
+  }
+  if (cut) out += "...";
+  return out;
+}
+
+}  // namespace tether

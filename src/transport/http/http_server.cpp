@@ -1,0 +1,259 @@
+#include "transport/http/http_server.hpp"
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "transport/socket_address.hpp"
+
+namespace tether::transport {
+
+struct HttpServer::Connection {
+  Connection(HttpServer& s, std::uint64_t i, int f, const http::ConnectionLimits& limits,
+             Instant now)
+      : server(s), id(i), fd(f), http(limits, now) {}
+  HttpServer& server;
+  std::uint64_t id;
+  int fd;
+  http::ServerConnection http;
+  EventLoop::TimerId timer = 0;
+  std::uint32_t interest = 0;
+  bool pumping = false;
+  bool again = false;
+  bool broken = false;  // a socket error: close without a word
+  bool closed = false;
+};
+
+namespace {
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr int kReadsPerEvent = 16;  // then other connections get their turn
+}  // namespace
+
+// --- handles ----------------------------------------------------------------------
+
+void HttpServer::Responder::respond(http::Response response) const {
+  auto c = connection_.lock();
+  if (!c || c->closed) return;
+  c->http.respond(std::move(response), c->server.loop_.now());
+  c->server.pump(c);
+}
+
+HttpServer::Stream HttpServer::Responder::stream(http::Response head) const {
+  auto c = connection_.lock();
+  if (!c || c->closed) return Stream{};
+  c->http.start_stream(std::move(head), c->server.loop_.now());
+  c->server.pump(c);
+  return Stream(connection_);
+}
+
+bool HttpServer::Stream::write(std::string_view data) const {
+  auto c = connection_.lock();
+  if (!c || c->closed) return false;
+  const bool ok = c->http.write_stream(data, c->server.loop_.now());
+  c->server.pump(c);
+  return ok && !c->closed;
+}
+
+void HttpServer::Stream::end() const {
+  auto c = connection_.lock();
+  if (!c || c->closed) return;
+  c->http.end_stream(c->server.loop_.now());
+  c->server.pump(c);
+}
+
+bool HttpServer::Stream::alive() const {
+  auto c = connection_.lock();
+  return c && !c->closed && c->http.streaming();
+}
+
+// --- the server ----------------------------------------------------------------------
+
+HttpServer::HttpServer(EventLoop& loop, HttpServerOptions options, Handler handler)
+    : loop_(loop), options_(std::move(options)), handler_(std::move(handler)) {}
+
+HttpServer::~HttpServer() {
+  stop();
+}
+
+Result<Ok> HttpServer::start() {
+  const std::string where = options_.host + ":" + std::to_string(options_.port);
+  auto address = SocketAddress::resolve(options_.host, options_.port);
+  if (!address) return fail("cannot listen for HTTP on " + where + ": " + address.error().reason);
+  listen_fd_ = ::socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return fail("cannot listen for HTTP on " + where + ": " + strerror(errno));
+  // SO_REUSEADDR only: a restart may bind over TIME_WAIT, but a second server on the same
+  // port fails here instead of splitting the calls with the first.
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (address->family() == AF_INET6) {
+    int off = 0;
+    setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (::bind(listen_fd_, address->get(), address->size()) != 0 || ::listen(listen_fd_, 512) != 0) {
+    const int err = errno;
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+    return fail("cannot listen for HTTP on " + where + ": " + strerror(err));
+  }
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&local), &len);
+  port_ = SocketAddress(reinterpret_cast<sockaddr*>(&local), len).port();
+  loop_.watch(listen_fd_, EPOLLIN, [this](std::uint32_t) { on_accept(); });
+  return Ok{};
+}
+
+void HttpServer::stop() {
+  std::vector<std::shared_ptr<Connection>> all;
+  all.reserve(connections_.size());
+  for (auto& [id, c] : connections_) all.push_back(c);
+  for (auto& c : all) close(*c);
+  if (listen_fd_ >= 0) {
+    loop_.unwatch(listen_fd_);
+    ::close(listen_fd_);
+    listen_fd_ = -1;
+  }
+}
+
+void HttpServer::on_accept() {
+  for (;;) {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN, or out of descriptors: the next readiness tries again
+    }
+    if (connections_.size() >= options_.max_connections) {
+      ++metrics_.refused_busy;
+      static constexpr char kBusy[] =
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+          "Content-Length: 27\r\nConnection: close\r\n\r\ntoo many connections; retry\n";
+      [[maybe_unused]] const auto n =
+          ::send(fd, kBusy, sizeof(kBusy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(fd);
+      continue;
+    }
+    ++metrics_.accepted;
+    const std::uint64_t id = next_id_++;
+    auto c = std::make_shared<Connection>(*this, id, fd, options_.limits, loop_.now());
+    connections_[id] = c;
+    c->interest = EPOLLIN | EPOLLRDHUP;
+    std::weak_ptr<Connection> weak = c;
+    loop_.watch(fd, c->interest, [this, weak](std::uint32_t events) {
+      if (auto conn = weak.lock()) on_io(conn, events);
+    });
+    pump(c);  // arms the idle timer
+  }
+}
+
+void HttpServer::on_io(const std::shared_ptr<Connection>& c, std::uint32_t events) {
+  if ((events & EPOLLERR) != 0) c->broken = true;
+  if (!c->broken && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) read_from(*c);
+  pump(c);
+}
+
+void HttpServer::read_from(Connection& c) {
+  char buffer[kReadChunk];
+  for (int i = 0; i < kReadsPerEvent && c.http.wants_input(); ++i) {
+    const ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) {
+      c.http.receive(std::string_view(buffer, static_cast<std::size_t>(n)), loop_.now());
+      continue;
+    }
+    if (n == 0) {
+      c.http.on_peer_closed(loop_.now());
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) c.broken = true;
+    return;
+  }
+}
+
+void HttpServer::write_to(Connection& c) {
+  while (!c.broken && !c.http.output().empty()) {
+    const auto out = c.http.output();
+    const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.http.consumed(static_cast<std::size_t>(n), loop_.now());
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    c.broken = true;
+  }
+}
+
+void HttpServer::dispatch(const std::shared_ptr<Connection>& c, http::Request request) {
+  ++metrics_.requests;
+  std::string problem;
+  try {
+    handler_(request, Responder(c));
+    return;
+  } catch (const std::exception& e) {
+    problem = e.what();
+  } catch (...) {
+    problem = "unknown exception";
+  }
+  // Nothing a handler does may take the loop down: the caller gets a 500, the operator a line.
+  ++metrics_.handler_errors;
+  if (on_error_) on_error_(request.method + " " + request.path + ": " + problem);
+  Responder(c).respond(http::Response::text(500, "internal error\n"));
+}
+
+void HttpServer::pump(const std::shared_ptr<Connection>& c) {
+  if (c->closed) return;
+  if (c->pumping) {
+    c->again = true;  // the outer pump picks it up
+    return;
+  }
+  c->pumping = true;
+  do {
+    c->again = false;
+    write_to(*c);
+    while (!c->closed && !c->broken) {
+      auto request = c->http.take_request();
+      if (!request) break;
+      dispatch(c, std::move(*request));
+    }
+    write_to(*c);
+  } while (c->again && !c->closed && !c->broken);
+  c->pumping = false;
+  if (c->closed) return;
+  if (c->broken || c->http.finished()) return close(*c);
+
+  std::uint32_t interest = 0;
+  if (c->http.wants_input()) interest |= EPOLLIN | EPOLLRDHUP;
+  if (!c->http.output().empty()) interest |= EPOLLOUT;
+  if (interest != c->interest) {
+    c->interest = interest;
+    loop_.modify(c->fd, interest);
+  }
+  if (c->timer != 0) loop_.cancel(c->timer);
+  c->timer = 0;
+  if (auto due = c->http.next_deadline()) {
+    std::weak_ptr<Connection> weak = c;
+    c->timer = loop_.schedule(*due, [this, weak] {
+      auto conn = weak.lock();
+      if (!conn) return;
+      conn->timer = 0;
+      conn->http.on_timer(loop_.now());
+      pump(conn);
+    });
+  }
+}
+
+void HttpServer::close(Connection& c) {
+  if (c.closed) return;
+  c.closed = true;
+  if (c.timer != 0) loop_.cancel(c.timer);
+  c.timer = 0;
+  loop_.unwatch(c.fd);
+  ::close(c.fd);
+  connections_.erase(c.id);  // callers hold their own reference
+}
+
+}  // namespace tether::transport

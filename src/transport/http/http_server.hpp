@@ -1,0 +1,106 @@
+#pragma once
+// The edge of an HTTP/1.1 server: a listening socket on the event loop, non-blocking
+// connections, and the loop's timers, around one sans-I/O http::ServerConnection per
+// connection. Handlers run on the loop thread, like the CoAP transports' handlers, and
+// answer at once or later through a Responder (a device's answer can take seconds), so a
+// slow peer costs a connection slot, never a thread.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "common/result.hpp"
+#include "http/server_connection.hpp"
+#include "transport/event_loop.hpp"
+
+namespace tether::transport {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (tests)
+  http::ConnectionLimits limits;
+  // Connections beyond this are answered 503 and closed at once.
+  std::size_t max_connections = 1024;
+};
+
+struct HttpServerMetrics {
+  std::uint64_t accepted = 0;
+  std::uint64_t refused_busy = 0;  // over max_connections
+  std::uint64_t requests = 0;
+  std::uint64_t handler_errors = 0;  // a handler threw; answered 500
+};
+
+class HttpServer {
+  struct Connection;
+
+ public:
+  class Stream {
+   public:
+    Stream() = default;
+    // False once the stream is gone (the peer left, or fell too far behind and was cut).
+    bool write(std::string_view data) const;
+    void end() const;
+    bool alive() const;
+
+   private:
+    friend class HttpServer;
+    explicit Stream(std::weak_ptr<Connection> c) : connection_(std::move(c)) {}
+    std::weak_ptr<Connection> connection_;
+  };
+
+  // Answers one request, now or later, once. A Responder outliving its connection does
+  // nothing (the peer left).
+  class Responder {
+   public:
+    void respond(http::Response response) const;
+    // Starts a body of unknown length (an event stream); write to it through the Stream.
+    Stream stream(http::Response head) const;
+    bool connected() const { return !connection_.expired(); }
+
+   private:
+    friend class HttpServer;
+    explicit Responder(std::weak_ptr<Connection> c) : connection_(std::move(c)) {}
+    std::weak_ptr<Connection> connection_;
+  };
+  using Handler = std::function<void(const http::Request&, Responder)>;
+  // Where problems go that no peer hears about (a handler that threw).
+  using ErrorSink = std::function<void(const std::string&)>;
+
+  HttpServer(EventLoop& loop, HttpServerOptions options, Handler handler);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens; fails (with the reason) when the address is taken: the port is never
+  // shared with another process (no SO_REUSEPORT).
+  Result<Ok> start();
+  // Closes the listener and every connection.
+  void stop();
+  std::uint16_t port() const { return port_; }
+  std::size_t connection_count() const { return connections_.size(); }
+  const HttpServerMetrics& metrics() const { return metrics_; }
+  void set_error_sink(ErrorSink sink) { on_error_ = std::move(sink); }
+
+ private:
+  void on_accept();
+  void on_io(const std::shared_ptr<Connection>& c, std::uint32_t events);
+  void read_from(Connection& c);
+  void write_to(Connection& c);
+  // Moves bytes, hands out complete requests, re-arms events and the timer, closes.
+  void pump(const std::shared_ptr<Connection>& c);
+  void dispatch(const std::shared_ptr<Connection>& c, http::Request request);
+  void close(Connection& c);
+
+  EventLoop& loop_;
+  HttpServerOptions options_;
+  Handler handler_;
+  ErrorSink on_error_;
+  int listen_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::uint64_t next_id_ = 1;
+  std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
+  HttpServerMetrics metrics_;
+};
+
+}  // namespace tether::transport

@@ -1,0 +1,129 @@
+// Hostile datagrams against the LwM2M server on the simulated network, sent as raw bytes
+// (not through our client): names and parameters that are not clean text are refused with
+// 4.00 before anything is stored or published, a location alone moves or removes nothing,
+// and every refusal is reported.
+#include <gtest/gtest.h>
+
+#include "server_fixture.hpp"
+#include "support/hex_bytes.hpp"
+
+namespace tether::server::testing {
+namespace {
+
+constexpr coap::PeerId kAttacker = 66;
+
+class HostileUplinkTest : public ::testing::Test {
+ protected:
+  HostileUplinkTest() : harness(net, store) { net.add_raw(kAttacker); }
+
+  // Sends `bytes` from the attacker and returns the server's answer.
+  std::optional<Message> send_raw(Bytes bytes) {
+    auto& inbox = net.raw_inbox(kAttacker);
+    inbox.clear();
+    net.send_raw(kAttacker, kServerAddress, std::move(bytes));
+    net.run_for(Duration{1'000});
+    if (inbox.empty() || !inbox.back().message) return std::nullopt;
+    return inbox.back().message;
+  }
+  std::optional<Message> send(Message m) {
+    if (m.message_id == 0) m.message_id = next_mid_++;
+    m.type = coap::Type::kConfirmable;
+    return send_raw(coap::encode_udp(m));
+  }
+  static Message register_request(const std::vector<std::string>& queries) {
+    Message m = coap::make_request(codes::kPost, "/rd");
+    m.token = Bytes{1, 2, 3, 4};
+    for (const auto& q : queries) m.add_query(q);
+    m.set_content_format(coap::content_format::kLinkFormat);
+    m.payload = to_bytes("</1/0>,</3/0>");
+    return m;
+  }
+  void expect_refused(const std::vector<std::string>& queries, const std::string& why) {
+    auto answer = send(register_request(queries));
+    ASSERT_TRUE(answer) << why;
+    EXPECT_EQ(answer->code, codes::kBadRequest) << why;
+    EXPECT_EQ(harness.server.registration_count(), 0u) << why;
+  }
+
+  SimNetwork net;
+  MemoryStore store;
+  ServerHarness harness;
+  std::uint16_t next_mid_ = 0x100;
+};
+
+// The datagram of the report: ep=\xff\xff. It used to be stored, and its 2.01 never sent.
+TEST_F(HostileUplinkTest, TheReportedInvalidUtf8RegisterIsRefusedWith400) {
+  auto answer =
+      send_raw(test_support::hex("40 02 12 34 b2 72 64 44 65 70 3d ff ff 3c 2f 31 2f 30 3e"));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kBadRequest);
+  EXPECT_EQ(to_string(answer->payload), "4.00 Bad Request: the endpoint name is not valid UTF-8");
+  EXPECT_EQ(harness.server.registration_count(), 0u);
+  EXPECT_TRUE(store.load_registrations()->empty());
+  // Reported, without the bytes that could not be written out.
+  auto refused = harness.events_of(ServerEvent::Kind::kRefused);
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].endpoint, "");
+  EXPECT_NE(refused[0].detail.find("not valid UTF-8"), std::string::npos);
+  EXPECT_EQ(refused[0].address, "udp 10.0.0.1:66");
+}
+
+TEST_F(HostileUplinkTest, NamesAndParametersThatAreNotCleanTextAreRefused) {
+  expect_refused({"ep=dev\nts=forged"}, "a newline in ep");
+  expect_refused({std::string("ep=dev\0x", 8)}, "a NUL in ep");
+  expect_refused({"ep=dev1", "sms=\xff"}, "sms not UTF-8");
+  expect_refused({"ep=dev1", "sms=" + std::string(40, '1')}, "sms too long");
+  expect_refused({"ep=dev1", "pid=a\x07"}, "a bell in pid");
+  expect_refused({"ep=dev1", "lwm2m=1.\xff"}, "lwm2m not UTF-8");
+  expect_refused({"ep=dev1", "\xff=1"}, "an unknown parameter that is not UTF-8");
+  EXPECT_EQ(harness.events_of(ServerEvent::Kind::kRegistered).size(), 0u);
+  EXPECT_EQ(harness.events_of(ServerEvent::Kind::kRefused).size(), 7u);
+  // A Uri-Query holds 255 bytes at most: a longer name never gets past CoAP (4.02).
+  auto too_long = send(register_request({"ep=" + std::string(300, 'a')}));
+  ASSERT_TRUE(too_long);
+  EXPECT_EQ(too_long->code, codes::kBadOption);
+  // Printable names of any script, and a '/', are names like any other.
+  auto ok = send(register_request({"ep=Ger\xc3\xa4t/7"}));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->code, codes::kCreated);
+  EXPECT_NE(harness.server.find("Ger\xc3\xa4t/7"), nullptr);
+}
+
+TEST_F(HostileUplinkTest, AnObjectListWithControlCharactersIsRefused) {
+  Message m = register_request({"ep=dev1"});
+  m.payload = to_bytes("</\n>;rt=\"oma.lwm2m\",</1/0>");
+  auto answer = send(std::move(m));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kBadRequest);
+  EXPECT_EQ(harness.server.registration_count(), 0u);
+}
+
+// A plain registration may move (NAT rebinding), but once its endpoint has credentials on
+// file only a peer that proves them can act on it: the location is not a credential.
+TEST_F(HostileUplinkTest, CredentialsPutOnFileBindUpdatesAndDeRegisters) {
+  FakeClient device(net, 20);
+  ASSERT_TRUE(device.register_with({"ep=dev1"}));
+  ASSERT_EQ(device.location.rfind("/rd/", 0), 0u);
+  Credentials c;
+  c.endpoint = "dev1";
+  c.kind = Credentials::Kind::kPsk;
+  c.psk_identity = "dev1-id";
+  c.psk_key = to_bytes("secret");
+  ASSERT_TRUE(harness.server.put_credentials(c));
+
+  Message update = coap::make_request(codes::kPost, device.location);
+  update.token = Bytes{9};
+  auto answer = send(update);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kNotFound);
+  Message remove = coap::make_request(codes::kDelete, device.location);
+  remove.token = Bytes{10};
+  answer = send(remove);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kNotFound);
+  ASSERT_NE(harness.server.find("dev1"), nullptr);
+  EXPECT_EQ(harness.server.find("dev1")->address, "10.0.0.1:20");
+}
+
+}  // namespace
+}  // namespace tether::server::testing
