@@ -32,6 +32,11 @@ bool SecureLayer::established(PeerId peer) const {
   return it != peers_.end() && it->second.established;
 }
 
+bool SecureLayer::handshaking(PeerId peer) const {
+  auto it = peers_.find(peer);
+  return it != peers_.end() && !it->second.established;
+}
+
 // --- client side --------------------------------------------------------------
 
 void SecureLayer::set_credentials(PeerId peer, ClientCredentials credentials, Instant now) {

@@ -69,6 +69,8 @@ class SecureLayer final : public coap::CarrierPort {
   // Why the last session with `peer` failed or was closed by the peer, until a new one is up.
   const Failure* last_failure(coap::PeerId peer) const;
   bool established(coap::PeerId peer) const;
+  // A handshake with `peer` is under way (not established, not failed).
+  bool handshaking(coap::PeerId peer) const;
   std::size_t session_count() const { return peers_.size(); }
   std::size_t half_open_count() const { return half_open_; }
   void set_event_handler(std::function<void(const SecureEvent&)> h) { on_event_ = std::move(h); }

@@ -527,7 +527,9 @@ case "$scenario" in
     expect_not_registered pbad
     ! grep -q 'event=registered' "$work/bad-dtls.log" "$work/bad-tls.log" ||
       fail "a client with a wrong key registered"
-    wait_log bad-dtls 'event=registration-failed .*\(D\)TLS: .*handshake timed out' 80
+    # The handshake's own timeout (60 s) or, on a loaded machine, the Register's (93 s):
+    # either way the failure is the handshake's.
+    wait_log bad-dtls 'event=registration-failed .*\(D\)TLS: .*handshake (timed out|had not completed)' 150
     expect_not_registered pbad
     ;;
 
