@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "client/client_fixture.hpp"
+#include "support/test_pki.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "tls/gnutls/gnutls_clock.hpp"
 
@@ -206,6 +207,88 @@ TEST(SecureClient, OnlyTheIdentityThatRegisteredMayUpdateOrDeRegister) {
   EXPECT_GT(s.server->server.find("dev1")->updated_at, before.updated_at);
   expect_unmoved("the device's own Update");
   EXPECT_EQ(s.server->events_of(server::ServerEvent::Kind::kRefused).size(), 4u);
+}
+
+// A client-initiated bootstrap session belongs to the identity that asked for it: here a
+// certificate for dev1 (a configuration without credentials admits it by its CN). A plain
+// Bootstrap-Request naming dev1 used to cut it short and start a session for the sender.
+TEST(SecureClient, ABootstrapSessionCannotBeTakenOverByAnotherPeer) {
+  SecureSetup s;
+  // Valid at the virtual time the handshakes run at.
+  auto at_virtual_time = [](tether::testing::CertSpec spec) {
+    spec.not_before = VirtualClock::kUnixBase / 1000 - 3600;
+    spec.not_after = VirtualClock::kUnixBase / 1000 + 86400;
+    return spec;
+  };
+  tether::testing::TestPki pki;
+  pki.ca = tether::testing::make_certificate(
+      at_virtual_time(tether::testing::TestPki::authority("Tether Test CA")),
+      tether::testing::make_key());
+  const auto bs_cert =
+      pki.issue(at_virtual_time(tether::testing::named("bs.example", {"bs.example"})));
+  const auto dev_cert = pki.issue(at_virtual_time(tether::testing::named("dev1")));
+  s.bootstrap = std::make_unique<BootstrapHarness>(s.net);
+  tls::GnutlsOptions o;
+  o.server.emplace();
+  o.server->private_key = bs_cert.key.private_key;
+  o.server->certificate_chain = bs_cert.pem;
+  o.server->client_trust_anchors = {pki.ca.pem};
+  s.bootstrap_backend = std::make_unique<tls::GnutlsBackend>(o);
+  s.bootstrap_dtls =
+      std::make_unique<SimTransport>(s.net, kSecureBootstrap, 51, s.bootstrap_backend.get());
+  s.bootstrap->bs.attach(*s.bootstrap_dtls, "dtls");
+  s.bootstrap->configure("dev1", R"({
+    "security": {"1": {"uri": "coap://10.0.0.1:1", "bootstrap": false, "mode": "nosec",
+                       "shortServerId": 101}},
+    "servers": {"1": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}})");
+
+  // dev1 asks over DTLS with its certificate, then goes quiet: the session waits for it.
+  constexpr coap::PeerId kDevice = 68;
+  SimTransport device(s.net, kDevice, 78, &s.client_backend, tls::Role::kClient);
+  tls::ClientCredentials creds;
+  creds.mode = tls::Mode::kCertificate;
+  creds.own_public_key = dev_cert.pem;
+  creds.private_key = dev_cert.key.private_key;
+  creds.server_public_key = bs_cert.pem;
+  creds.certificate_usage = 3;
+  creds.server_name = "bs.example";
+  device.secure_layer()->set_credentials(kSecureBootstrap, creds, s.net.now());
+  device.endpoint().set_request_handler([](coap::PeerId, const coap::Message&, coap::Responder) {});
+  std::optional<Result<coap::Message>> asked;
+  coap::Message request = coap::make_request(coap::codes::kPost, "/bs");
+  request.add_query("ep=dev1");
+  device.endpoint().request(
+      kSecureBootstrap, request, [&](Result<coap::Message> r) { asked = std::move(r); },
+      s.net.now());
+  ASSERT_TRUE(s.net.run_until([&] { return asked.has_value(); }, Duration{30'000}));
+  const auto* why = device.secure_layer()->last_failure(kSecureBootstrap);
+  ASSERT_TRUE(*asked) << asked->error().reason << (why != nullptr ? why->describe() : "");
+  ASSERT_EQ((*asked)->code, coap::codes::kChanged);
+  ASSERT_NE(s.bootstrap->bs.session("dev1"), nullptr);
+  ASSERT_EQ(s.bootstrap->bs.session("dev1")->state, bootstrap::BootstrapSession::State::kRunning);
+
+  // A stranger on plain UDP names dev1.
+  constexpr coap::PeerId kStranger = 69;
+  s.net.add_raw(kStranger);
+  coap::Message hijack = coap::make_request(coap::codes::kPost, "/bs");
+  hijack.add_query("ep=dev1");
+  hijack.type = coap::Type::kConfirmable;
+  hijack.message_id = 0x999;
+  hijack.token = Bytes{9, 9};
+  s.net.send_raw(kStranger, kBootstrapAddress, hijack);
+  s.net.run_for(Duration{1'000});
+  ASSERT_FALSE(s.net.raw_inbox(kStranger).empty());
+  ASSERT_TRUE(s.net.raw_inbox(kStranger).back().message);
+  EXPECT_EQ(s.net.raw_inbox(kStranger).back().message->code, coap::codes::kBadRequest);
+  const auto* session = s.bootstrap->bs.session("dev1");
+  ASSERT_NE(session, nullptr);
+  EXPECT_EQ(session->transport, "dtls");
+  EXPECT_EQ(session->address, s.bootstrap_dtls->describe(kDevice));
+  for (const auto& p : s.net.log()) {
+    EXPECT_FALSE(p.to == kStranger && p.message && p.message->code.code_class() == 0 &&
+                 p.message->code != coap::codes::kEmpty)
+        << "the stranger got a bootstrap request";
+  }
 }
 
 TEST(SecureClient, IdentityThatIsNotTheEndpointNameGets400) {

@@ -125,5 +125,118 @@ TEST_F(HostileUplinkTest, CredentialsPutOnFileBindUpdatesAndDeRegisters) {
   EXPECT_EQ(harness.server.find("dev1")->address, "10.0.0.1:20");
 }
 
+// A store whose commits can be made to fail, counting them.
+class CommitCountingStore final : public ServerStore {
+ public:
+  Result<std::vector<Registration>> load_registrations() override {
+    return inner.load_registrations();
+  }
+  Result<Ok> save_registration(const Registration& r) override {
+    pending = true;
+    return inner.save_registration(r);
+  }
+  Result<Ok> remove_registration(const std::string& ep) override {
+    pending = true;
+    return inner.remove_registration(ep);
+  }
+  Result<std::vector<ObservationRecord>> load_observations() override {
+    return inner.load_observations();
+  }
+  Result<Ok> save_observation(const ObservationRecord& o) override {
+    return inner.save_observation(o);
+  }
+  Result<Ok> remove_observation(const std::string& id) override {
+    return inner.remove_observation(id);
+  }
+  Result<std::vector<Credentials>> load_credentials() override { return inner.load_credentials(); }
+  Result<Ok> save_credentials(const Credentials& c) override { return inner.save_credentials(c); }
+  Result<Ok> remove_credentials(const std::string& ep) override {
+    return inner.remove_credentials(ep);
+  }
+  Result<Ok> flush() override {
+    if (failing) return tether::fail("disk full");
+    if (pending) ++commits;
+    pending = false;
+    return inner.flush();
+  }
+  MemoryStore inner;
+  bool pending = false;
+  bool failing = false;
+  int commits = 0;
+};
+
+// --sync-writes: the 2.01 goes out only once the store has committed the registration, and a
+// commit that fails is a 5.00, not an acknowledgement.
+TEST(SyncWrites, RegistrationsAreAnsweredAfterTheirCommit) {
+  SimNetwork net;
+  CommitCountingStore store;
+  ServerConfig config;
+  config.sync_writes = true;
+  config.store_flush_interval = Duration{3'600'000};  // only the group commit flushes
+  ServerHarness harness(net, store, config);
+  FakeClient device(net, 20);
+  std::optional<Message> created;
+  int commits_when_answered = -1;
+  Message m = coap::make_request(codes::kPost, "/rd");
+  m.add_query("ep=dev1");
+  m.set_content_format(coap::content_format::kLinkFormat);
+  m.payload = to_bytes("</1/0>");
+  device.node.endpoint.request(
+      kServerAddress, m,
+      [&](Result<Message> r) {
+        commits_when_answered = store.commits;
+        if (r) created = *r;
+      },
+      net.now());
+  net.run_until([&] { return created.has_value(); }, Duration{5'000});
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->code, codes::kCreated);
+  EXPECT_EQ(commits_when_answered, 1);
+
+  store.failing = true;
+  std::optional<Message> refused;
+  Message again = coap::make_request(codes::kPost, "/rd");
+  again.add_query("ep=dev2");
+  again.set_content_format(coap::content_format::kLinkFormat);
+  again.payload = to_bytes("</1/0>");
+  device.node.endpoint.request(
+      kServerAddress, again,
+      [&](Result<Message> r) {
+        if (r) refused = *r;
+      },
+      net.now());
+  net.run_until([&] { return refused.has_value(); }, Duration{5'000});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, codes::kInternalServerError);
+}
+
+// A registration stored before identities were kept (schema 1, over DTLS) takes its first
+// Update from a secure peer the policy admits, and is bound to that identity from then on.
+TEST(RegistryIdentity, ALegacySecureRegistrationIsPinnedByItsFirstSecureUpdate) {
+  SeededRandom random(1);
+  RegistrationRegistry registry(RegistryConfig{}, random);
+  Registration r;
+  r.id = "loc1";
+  r.endpoint = "dev1";
+  r.transport = "dtls";
+  r.identity = Registration::kAnySecureIdentity;
+  r.lifetime = 300;
+  r.updated_at = 1'000'000;
+  registry.restore(r);
+  const lwm2m::UpdateRequest update{"loc1", {}, std::nullopt};
+  PeerIdentity plain{"udp", "10.0.0.9:5", std::nullopt, std::nullopt, std::nullopt};
+  PeerIdentity device{"dtls", "10.0.0.2:5", std::string("dev1-id"), std::nullopt, std::nullopt};
+  PeerIdentity other{"dtls", "10.0.0.3:5", std::string("other-id"), std::nullopt, std::nullopt};
+  auto refused = registry.update(update, plain, 1'000'100);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kNotFound);
+  auto pinned = registry.update(update, device, 1'000'200);
+  ASSERT_TRUE(pinned) << pinned.error().reason;
+  EXPECT_EQ(pinned->identity, device.key());
+  EXPECT_FALSE(registry.update(update, other, 1'000'300));
+  EXPECT_FALSE(registry.deregister(lwm2m::DeregisterRequest{"loc1"}, other));
+  EXPECT_TRUE(registry.deregister(lwm2m::DeregisterRequest{"loc1"}, device));
+}
+
 }  // namespace
 }  // namespace tether::server::testing

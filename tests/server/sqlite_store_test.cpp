@@ -82,8 +82,9 @@ Registration full_registration() {
   r.objects.alternate_path_link = true;
   r.objects.content_formats = {60, 110, 112};
   r.objects.objects = {{1, "1.1", {0}}, {3, "", {0}}, {5, "", {}}, {3303, "1.0", {0, 1, 7}}};
-  r.transport = "udp";
+  r.transport = "dtls";
   r.address = "[::1]:56830";
+  r.identity = "psk:6465762d31";
   r.registered_at = 1'700'000'000'000;
   r.updated_at = 1'700'000'060'000;
   return r;
@@ -372,6 +373,48 @@ TEST(SqliteStore, RefusesANewerSchemaVersion) {
   ASSERT_FALSE(store);
   EXPECT_NE(store.error().reason.find(file), std::string::npos) << store.error().reason;
   EXPECT_NE(store.error().reason.find("99"), std::string::npos) << store.error().reason;
+}
+
+// A file from before identities were kept (schema 1) is upgraded in place: plain
+// registrations keep an empty identity, DTLS/TLS ones get "*" (the next Update pins it).
+TEST(SqliteStore, UpgradesSchemaOneKeepingItsRows) {
+  TempDir dir;
+  const auto file = dir.file("server.db");
+  exec_sql(file, R"sql(
+    CREATE TABLE registrations (endpoint TEXT NOT NULL PRIMARY KEY, id TEXT NOT NULL,
+      version TEXT NOT NULL, binding TEXT NOT NULL, queue_mode INTEGER NOT NULL,
+      lifetime INTEGER NOT NULL, sms TEXT, profile_id TEXT, objects TEXT NOT NULL,
+      transport TEXT NOT NULL, address TEXT NOT NULL, registered_at INTEGER NOT NULL,
+      updated_at INTEGER NOT NULL);
+    CREATE TABLE observations (id TEXT NOT NULL PRIMARY KEY, endpoint TEXT NOT NULL,
+      registration_id TEXT NOT NULL, paths TEXT NOT NULL, composite INTEGER NOT NULL,
+      accept INTEGER, attributes TEXT, token BLOB NOT NULL, created_at INTEGER NOT NULL);
+    CREATE INDEX observations_by_endpoint ON observations (endpoint);
+    CREATE TABLE credentials (endpoint TEXT NOT NULL PRIMARY KEY, kind TEXT NOT NULL,
+      psk_identity TEXT NOT NULL, psk_key BLOB NOT NULL, public_key BLOB NOT NULL,
+      x509_common_name TEXT NOT NULL);
+    INSERT INTO registrations VALUES ('plain', 'p1', '1.1', 'U', 0, 300, NULL, NULL,
+      '</1/0>', 'udp', '127.0.0.1:1', 1000, 2000);
+    INSERT INTO registrations VALUES ('secure', 's1', '1.2', 'U', 0, 300, NULL, NULL,
+      '</1/0>', 'dtls', '127.0.0.1:2', 1000, 2000);
+    PRAGMA user_version = 1;)sql");
+  {
+    auto store = open_store(file);
+    ASSERT_TRUE(store);
+    const auto loaded = registrations(*store);
+    ASSERT_EQ(loaded.size(), 2u);
+    EXPECT_EQ(loaded[0].endpoint, "plain");
+    EXPECT_EQ(loaded[0].identity, "");
+    EXPECT_EQ(loaded[1].endpoint, "secure");
+    EXPECT_EQ(loaded[1].identity, Registration::kAnySecureIdentity);
+    auto pinned = loaded[1];
+    pinned.identity = "x509:6162";
+    ASSERT_TRUE(store->save_registration(pinned));
+    ASSERT_TRUE(store->flush());
+  }
+  auto again = open_store(file);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(registrations(*again)[1].identity, "x509:6162");
 }
 
 TEST(SqliteStore, RefusesAnotherApplicationsDatabase) {
