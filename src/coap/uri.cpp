@@ -2,37 +2,13 @@
 
 #include <charconv>
 
+#include "common/text.hpp"
+
 namespace tether::coap {
 
 std::uint16_t default_port(Scheme s) {
   return (s == Scheme::kCoaps || s == Scheme::kCoapsTcp) ? 5684 : 5683;
 }
-
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-Result<std::string> percent_decode(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    if (i + 2 >= s.size()) return fail("truncated percent escape");
-    int hi = hex_value(s[i + 1]);
-    int lo = hex_value(s[i + 2]);
-    if (hi < 0 || lo < 0) return fail("bad percent escape");
-    out.push_back(static_cast<char>(hi << 4 | lo));
-    i += 2;
-  }
-  return out;
-}
-}  // namespace
 
 Result<Uri> parse_uri(std::string_view text) {
   Uri uri;

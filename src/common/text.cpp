@@ -42,6 +42,13 @@ bool is_control_sequence(std::string_view seq) {
   return seq.size() == 2 && b0 == 0xc2 && static_cast<std::uint8_t>(seq[1]) <= 0x9f;
 }
 
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 }  // namespace
 
 bool is_utf8(std::string_view s) {
@@ -97,6 +104,27 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
     s.remove_prefix(bad);
   }
   if (cut) out += "...";
+  return out;
+}
+
+Result<std::string> percent_decode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%') {
+      if (i + 2 >= text.size()) return fail("a percent escape needs two hex digits");
+      const int hi = hex_value(text[i + 1]);
+      const int lo = hex_value(text[i + 2]);
+      if (hi < 0 || lo < 0) return fail("a percent escape needs two hex digits");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else {
+      out += c;
+    }
+  }
   return out;
 }
 

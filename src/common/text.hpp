@@ -24,4 +24,9 @@ Result<Ok> check_text(std::string_view s, std::string_view what, std::size_t max
 // other byte (controls, invalid UTF-8) as \xNN. At most `max_bytes` of `s` are shown, then "...".
 std::string printable(std::string_view s, std::size_t max_bytes = 200);
 
+// RFC 3986 2.1: decodes %XX escapes; a '%' not followed by two hex digits fails. With
+// `plus_is_space` (HTTP query strings, as HTML forms write them) '+' becomes ' '. The result
+// is bytes: check it (check_text) before it is used as a name.
+Result<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+
 }  // namespace tether

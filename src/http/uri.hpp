@@ -11,9 +11,6 @@
 
 namespace tether::http {
 
-// Decodes %XX escapes; a '%' not followed by two hex digits fails. With `plus_is_space`
-// (query strings, as HTML forms write them) '+' becomes ' '.
-Result<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
 // The segments of an encoded path, without the leading '/': "/a/b%2Fc" -> "a", "b%2Fc".
 // "/" and "" give none; empty segments ("/a//b") are kept. Segments stay encoded.
 std::vector<std::string_view> split_path(std::string_view path);

@@ -175,39 +175,31 @@ TEST(SyncWrites, RegistrationsAreAnsweredAfterTheirCommit) {
   config.store_flush_interval = Duration{3'600'000};  // only the group commit flushes
   ServerHarness harness(net, store, config);
   FakeClient device(net, 20);
-  std::optional<Message> created;
-  int commits_when_answered = -1;
-  Message m = coap::make_request(codes::kPost, "/rd");
-  m.add_query("ep=dev1");
-  m.set_content_format(coap::content_format::kLinkFormat);
-  m.payload = to_bytes("</1/0>");
-  device.node.endpoint.request(
-      kServerAddress, m,
-      [&](Result<Message> r) {
-        commits_when_answered = store.commits;
-        if (r) created = *r;
-      },
-      net.now());
-  net.run_until([&] { return created.has_value(); }, Duration{5'000});
+  // Registers `ep`; the answer, and how many commits the store had made when it came.
+  auto register_as = [&](const std::string& ep) {
+    std::optional<std::pair<Message, int>> got;
+    Message m = coap::make_request(codes::kPost, "/rd");
+    m.add_query("ep=" + ep);
+    m.set_content_format(coap::content_format::kLinkFormat);
+    m.payload = to_bytes("</1/0>");
+    device.node.endpoint.request(
+        kServerAddress, m,
+        [&](Result<Message> r) {
+          if (r) got = std::make_pair(*r, store.commits);
+        },
+        net.now());
+    net.run_until([&] { return got.has_value(); }, Duration{5'000});
+    return got;
+  };
+  auto created = register_as("dev1");
   ASSERT_TRUE(created);
-  EXPECT_EQ(created->code, codes::kCreated);
-  EXPECT_EQ(commits_when_answered, 1);
+  EXPECT_EQ(created->first.code, codes::kCreated);
+  EXPECT_EQ(created->second, 1);  // committed before it was answered
 
   store.failing = true;
-  std::optional<Message> refused;
-  Message again = coap::make_request(codes::kPost, "/rd");
-  again.add_query("ep=dev2");
-  again.set_content_format(coap::content_format::kLinkFormat);
-  again.payload = to_bytes("</1/0>");
-  device.node.endpoint.request(
-      kServerAddress, again,
-      [&](Result<Message> r) {
-        if (r) refused = *r;
-      },
-      net.now());
-  net.run_until([&] { return refused.has_value(); }, Duration{5'000});
+  auto refused = register_as("dev2");
   ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->code, codes::kInternalServerError);
+  EXPECT_EQ(refused->first.code, codes::kInternalServerError);
 }
 
 // A registration stored before identities were kept (schema 1, over DTLS) takes its first

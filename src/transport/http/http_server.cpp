@@ -112,6 +112,8 @@ void HttpServer::stop() {
   all.reserve(connections_.size());
   for (auto& [id, c] : connections_) all.push_back(c);
   for (auto& c : all) close(*c);
+  if (resume_accepting_ != 0) loop_.cancel(resume_accepting_);
+  resume_accepting_ = 0;
   if (listen_fd_ >= 0) {
     loop_.unwatch(listen_fd_);
     ::close(listen_fd_);
@@ -124,7 +126,16 @@ void HttpServer::on_accept() {
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
-      return;  // EAGAIN, or out of descriptors: the next readiness tries again
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // Out of descriptors: the listener stays readable, so stop watching it for a moment
+        // instead of spinning on it.
+        loop_.modify(listen_fd_, 0);
+        resume_accepting_ = loop_.schedule(loop_.now() + Duration{250}, [this] {
+          resume_accepting_ = 0;
+          if (listen_fd_ >= 0) loop_.modify(listen_fd_, EPOLLIN);
+        });
+      }
+      return;  // EAGAIN: the next readiness tries again
     }
     if (connections_.size() >= options_.max_connections) {
       ++metrics_.refused_busy;

@@ -97,6 +97,7 @@ class HttpServer {
   Handler handler_;
   ErrorSink on_error_;
   int listen_fd_ = -1;
+  EventLoop::TimerId resume_accepting_ = 0;  // set while accepting pauses (out of descriptors)
   std::uint16_t port_ = 0;
   std::uint64_t next_id_ = 1;
   std::unordered_map<std::uint64_t, std::shared_ptr<Connection>> connections_;
