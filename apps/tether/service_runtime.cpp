@@ -86,9 +86,7 @@ api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout) {
   c.default_timeout = default_timeout;
   c.limits.max_body_bytes = static_cast<std::size_t>(o.api_max_body);
   if (!o.api_token_file.empty()) {
-    std::ifstream in(o.api_token_file, std::ios::binary);
-    if (!in) throw std::invalid_argument("cannot read --api-token-file " + o.api_token_file);
-    std::string token((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string token = to_string(read_binary_file(o.api_token_file));
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
       token.pop_back();
     }

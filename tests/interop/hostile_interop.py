@@ -408,7 +408,7 @@ def api_slow():
             check(status == 200, f"health: {status}")
             api_json(s.http_port, "GET", "/api/clients")
             elapsed = time.time() - started
-            check(elapsed < 3, f"the API took {elapsed:.1f} s under slow connections")
+            check(elapsed < 5, f"the API took {elapsed:.1f} s under slow connections")
             time.sleep(1)
         # The request deadline ends the slow ones: 408 (or closed) within 10 s of their
         # first byte, with a generous margin for a loaded machine.
