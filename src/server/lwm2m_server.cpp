@@ -204,6 +204,16 @@ std::vector<Credentials> Lwm2mServer::all_credentials() const {
 
 // --- uplink ------------------------------------------------------------------
 
+template <typename Then>
+void Lwm2mServer::acknowledge(coap::Responder responder, Message answer, Then&& then) {
+  if (!config_.sync_writes) {
+    responder.respond(std::move(answer), clock_.now());
+    then();
+    return;
+  }
+  held_.push_back(Held{responder, std::move(answer), std::forward<Then>(then)});
+}
+
 void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
                                  coap::Responder responder) {
   if (auto it = endpoint_by_peer_.find({&carrier, peer}); it != endpoint_by_peer_.end()) {
@@ -276,7 +286,7 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       ++metrics_.deregisters;
       // end_registration removes it from the store; the answer waits for that commit.
       end_registration(*done, ServerEvent::Kind::kDeregistered);
-      acknowledge(responder, coap::make_response(request, codes::kDeleted), nullptr);
+      acknowledge(responder, coap::make_response(request, codes::kDeleted), [] {});
     }
   } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
     Message result = handle_send(carrier, peer, send->payload, send->content_format);
@@ -792,16 +802,6 @@ Result<Ok> Lwm2mServer::restore() {
     observations_[id] = std::move(obs);
   }
   return Ok{};
-}
-
-void Lwm2mServer::acknowledge(coap::Responder responder, Message answer,
-                              std::function<void()> then) {
-  if (!config_.sync_writes) {
-    responder.respond(std::move(answer), clock_.now());
-    if (then) then();
-    return;
-  }
-  held_.push_back(Held{std::move(responder), std::move(answer), std::move(then)});
 }
 
 void Lwm2mServer::commit_held() {

@@ -184,9 +184,10 @@ class Lwm2mServer {
   std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,
                                                           const lwm2m::DownlinkRequest& req) const;
   void record_request(const Pending& p, const std::string& result);
-  // Answers a registration-interface request and runs `then`: at once, or with
-  // sync_writes after the store commits (5.00 if it cannot).
-  void acknowledge(coap::Responder responder, coap::Message answer, std::function<void()> then);
+  // Answers a registration-interface request and runs `then`: at once (no allocation on
+  // this hot path), or with sync_writes after the store commits (5.00 if it cannot).
+  template <typename Then>
+  void acknowledge(coap::Responder responder, coap::Message answer, Then&& then);
   void commit_held();
   void emit(ServerEvent e);
   void flush_transports();

@@ -114,21 +114,21 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
 
 Result<Registration*> RegistrationRegistry::owned_by(const std::string& location,
                                                      const PeerIdentity& peer) {
-  const std::string missing = "no registration /rd/" + printable(location, 64) + " of this peer";
+  // Built only when needed: this runs on every Update.
+  auto missing = [&location]() -> Error {
+    return reject(status::kNotFound,
+                  "no registration /rd/" + printable(location, 64) + " of this peer");
+  };
   auto id = endpoint_by_id_.find(location);
-  if (id == endpoint_by_id_.end()) return reject(status::kNotFound, missing);
+  if (id == endpoint_by_id_.end()) return missing();
   Registration& r = by_endpoint_.at(id->second);
-  const std::string key = peer.key();
+  std::string key = peer.key();
   const bool same =
       key == r.identity || (r.identity == Registration::kAnySecureIdentity && peer.secure());
-  if (!same) return reject(status::kNotFound, missing);
-  if (policy_) {
-    // Credentials put on file since the Register bind the name from now on.
-    if (auto allowed = policy_(r.endpoint, peer); !allowed) {
-      return reject(status::kNotFound, missing);
-    }
-  }
-  r.identity = key;
+  if (!same) return missing();
+  // Credentials put on file since the Register bind the name from now on.
+  if (policy_ && !policy_(r.endpoint, peer)) return missing();
+  if (r.identity != key) r.identity = std::move(key);
   return &r;
 }
 
