@@ -58,12 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (void)router().find(r->method, r->path);
       (void)parse_query(r->query);
       if (stream && requests % 2 == 0) {
-        c.start_stream(Response{}, now);
-        for (int i = 0; i < 200 && c.write_stream("data: x\n\n", now); ++i) {
+        c.start_stream(c.current_request(), Response{}, now);
+        for (int i = 0; i < 200 && c.write_stream(c.current_request(), "data: x\n\n", now); ++i) {
         }
-        c.end_stream(now);
+        c.end_stream(c.current_request(), now);
       } else {
-        c.respond(Response::text(200, std::string(r->body)), now);
+        c.respond(c.current_request(), Response::text(200, std::string(r->body)), now);
       }
     }
     if (c.output().size() > limits.max_output_bytes + 2 * limits.max_body_bytes + 1024) {

@@ -45,10 +45,11 @@ void log_line(const std::string& fields, const char* level) {
       ++suppressed;
       return;
     }
-    if (suppressed != 0) {
-      extra = " suppressed=" + std::to_string(suppressed);
-      suppressed = 0;
-    }
+  }
+  // The next line that goes out, of any level, says how many warnings were left out.
+  if (suppressed != 0) {
+    extra = " suppressed_warnings=" + std::to_string(suppressed);
+    suppressed = 0;
   }
   std::fprintf(stderr, "ts=%s level=%s %s%s\n", api::iso8601(now).c_str(), level, fields.c_str(),
                extra.c_str());
@@ -124,9 +125,10 @@ void prepare_data_dir(const std::string& dir) {
   }
   for (const char* name : {"tether.db", "tether.db-wal", "tether.db-shm", "bootstrap.json"}) {
     const fs::path file = fs::path(dir) / name;
-    if (fs::exists(file, ec)) {
+    // Only our own regular files: a link planted there must not make us chmod its target.
+    if (fs::symlink_status(file, ec).type() == fs::file_type::regular) {
       fs::permissions(file, fs::perms::owner_read | fs::perms::owner_write,
-                      fs::perm_options::replace, ec);
+                      fs::perm_options::replace | fs::perm_options::nofollow, ec);
     }
   }
 }

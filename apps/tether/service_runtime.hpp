@@ -19,7 +19,7 @@ namespace tether::app {
 
 // logfmt lines on stderr: "ts=... level=... " then `fields` (built with logfmt_field, so
 // nothing a peer sent can split or forge a line). Warn lines are limited to 20 a second;
-// the ones left out are counted, and the next warn line says how many (suppressed=N).
+// the ones left out are counted, and the next line says how many (suppressed_warnings=N).
 void log_line(const std::string& fields, const char* level = "info");
 // One line per event, the endpoint in each; refusals are warn lines.
 void log_event(const server::ServerEvent& e);

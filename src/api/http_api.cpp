@@ -93,8 +93,8 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
     double seconds = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
     if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) ||
-        seconds > 86'400) {
-      return call.error(400, "4.00", "timeout is a number of seconds, above 0 and up to 86400");
+        seconds > 3'600) {
+      return call.error(400, "4.00", "timeout is a number of seconds, above 0 and up to 3600");
     }
     options.timeout = Duration{static_cast<std::int64_t>(seconds * 1000)};
     if (options.timeout.count() <= 0) return call.error(400, "4.00", "timeout must be positive");
@@ -347,9 +347,9 @@ void HttpApi::routes() {
   });
   route("DELETE", "/api/security/clients/{ep}", [this](Call& call) {
     const std::string& ep = call.capture(0);
-    if (!server_.remove_credentials(ep)) {
-      return call.error(404, "4.04", "no credentials for " + ep);
-    }
+    auto removed = server_.remove_credentials(ep);
+    if (!removed) return call.error(removed.error(), lwm2m::status::kInternalServerError);
+    if (!*removed) return call.error(404, "4.04", "no credentials for " + ep);
     call.no_content();
   });
 }

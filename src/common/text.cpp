@@ -35,6 +35,18 @@ std::size_t utf8_sequence(std::string_view s) {
   return n;
 }
 
+// Line and paragraph separators and the bidirectional controls (U+200E, U+200F,
+// U+2028-U+202E, U+2066-U+2069): not controls to JSON, but they can make a log viewer show
+// text in another order than it was written. printable() escapes them.
+bool is_format_sequence(std::string_view seq) {
+  if (seq.size() != 3 || static_cast<std::uint8_t>(seq[0]) != 0xe2) return false;
+  const auto b1 = static_cast<std::uint8_t>(seq[1]);
+  const auto b2 = static_cast<std::uint8_t>(seq[2]);
+  if (b1 == 0x80) return b2 == 0x8e || b2 == 0x8f || (b2 >= 0xa8 && b2 <= 0xae);
+  if (b1 == 0x81) return b2 >= 0xa6 && b2 <= 0xa9;
+  return false;
+}
+
 bool is_control_sequence(std::string_view seq) {
   const auto b0 = static_cast<std::uint8_t>(seq[0]);
   if (seq.size() == 1) return b0 < 0x20 || b0 == 0x7f;
@@ -87,7 +99,7 @@ std::string printable(std::string_view s, std::size_t max_bytes) {
   out.reserve(s.size());
   while (!s.empty()) {
     const std::size_t n = utf8_sequence(s);
-    if (n != 0 && !is_control_sequence(s.substr(0, n))) {
+    if (n != 0 && !is_control_sequence(s.substr(0, n)) && !is_format_sequence(s.substr(0, n))) {
       if (s[0] == '\\') out += '\\';
       out.append(s.substr(0, n));
       s.remove_prefix(n);

@@ -21,7 +21,8 @@ bool has_control(std::string_view s);
 Result<Ok> check_text(std::string_view s, std::string_view what, std::size_t max_bytes);
 
 // `s` for quoting in a message or a log: printable UTF-8 as it is, backslash as \\, and every
-// other byte (controls, invalid UTF-8) as \xNN. At most `max_bytes` of `s` are shown, then "...".
+// other byte (controls, invalid UTF-8, line separators and bidirectional controls) as \xNN.
+// At most `max_bytes` of `s` are shown, then "...".
 std::string printable(std::string_view s, std::size_t max_bytes = 200);
 
 // RFC 3986 2.1: decodes %XX escapes; a '%' not followed by two hex digits fails. With

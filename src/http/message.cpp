@@ -101,7 +101,11 @@ std::string_view reason_phrase(int status) {
   }
 }
 
-std::string serialize_head(const Response& response, bool chunked, bool close) {
+bool bodiless(int status) {
+  return status < 200 || status == 204 || status == 304;
+}
+
+std::string serialize_head(const Response& response, BodyFraming framing, Persistence persistence) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " ";
   out += reason_phrase(response.status);
   out += "\r\n";
@@ -112,14 +116,13 @@ std::string serialize_head(const Response& response, bool chunked, bool close) {
     for (char c : value) out += (c == '\r' || c == '\n') ? ' ' : c;
     out += "\r\n";
   }
-  // RFC 9112 6.3: 1xx, 204 and 304 carry no body and no length.
-  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304;
-  if (chunked) {
+  if (framing == BodyFraming::kChunked) {
     out += "Transfer-Encoding: chunked\r\n";
-  } else if (!bodiless) {
+  } else if (framing == BodyFraming::kLength && !bodiless(response.status)) {
     out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   }
-  if (close) out += "Connection: close\r\n";
+  if (persistence == Persistence::kClose) out += "Connection: close\r\n";
+  if (persistence == Persistence::kKeepAlive) out += "Connection: keep-alive\r\n";
   out += "\r\n";
   return out;
 }

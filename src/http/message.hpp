@@ -43,8 +43,22 @@ struct Response {
 
 // "OK", "Not Found", ... ("Unknown" for a code without a phrase here).
 std::string_view reason_phrase(int status);
-// The status line and header fields, with Content-Length unless `chunked` (then
-// Transfer-Encoding: chunked); `close` adds Connection: close. Ends with the empty line.
-std::string serialize_head(const Response& response, bool chunked, bool close);
+// Whether a response with this status carries no body (RFC 9112 6.3: 1xx, 204, 304).
+bool bodiless(int status);
+
+// How the body that follows a head is delimited (RFC 9112 6).
+enum class BodyFraming {
+  kLength,      // Content-Length (none for bodiless statuses)
+  kChunked,     // Transfer-Encoding: chunked
+  kUntilClose,  // no length: the body ends with the connection (HTTP/1.0 streams)
+};
+// How the connection goes on after this response.
+enum class Persistence {
+  kDefault,    // HTTP/1.1's default: kept, nothing said
+  kKeepAlive,  // an HTTP/1.0 peer that asked to keep it: "Connection: keep-alive"
+  kClose,      // "Connection: close"
+};
+// The status line and header fields, then the empty line.
+std::string serialize_head(const Response& response, BodyFraming framing, Persistence persistence);
 
 }  // namespace tether::http

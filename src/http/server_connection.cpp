@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <exception>
 
 namespace tether::http {
 
@@ -13,8 +14,12 @@ struct ServerConnection::Parser {
   std::string field;
   std::string value;
   bool in_value = false;
+  bool headers_done = false;  // later fields are chunked trailers: counted, not kept
+  bool begun = false;         // a request has started (not just CRLFs between requests)
   std::size_t header_bytes = 0;
+  std::size_t fields = 0;
   std::size_t max_header_bytes = 0;
+  std::size_t max_header_fields = 0;
   std::size_t max_body_bytes = 0;
   // Why a callback stopped the parser: the status to answer with.
   int refusal = 0;
@@ -25,103 +30,135 @@ struct ServerConnection::Parser {
 
   static Parser& of(http_parser* p) { return *static_cast<Parser*>(p->data); }
 
+  // Nothing may unwind through the C parser: a failure (out of memory) stops it instead.
+  template <typename F>
+  static int guarded(http_parser* p, F&& f) {
+    try {
+      return f(of(p));
+    } catch (const std::exception&) {
+      of(p).refuse(503, "the server cannot take this request now");
+      return -1;
+    }
+  }
+
+  int refuse(int status, std::string why) {
+    refusal = status;
+    refusal_reason = std::move(why);
+    return -1;
+  }
   void end_field() {
     if (in_value) {
-      request.headers.add(std::move(field), std::move(value));
+      if (!headers_done) request.headers.add(std::move(field), std::move(value));
       field.clear();
       value.clear();
       in_value = false;
     }
   }
+  // The request line and fields, with their framing (": ", CRLF), against the limits.
   int count(std::size_t n) {
-    // http-parser has its own limit (set below); this one also covers the URL.
     header_bytes += n;
     if (header_bytes > max_header_bytes) {
-      refusal = 431;
-      refusal_reason = "the request line and header fields are over " +
-                       std::to_string(max_header_bytes) + " bytes";
-      return -1;
+      return refuse(431, "the request line and header fields are over " +
+                             std::to_string(max_header_bytes) + " bytes");
     }
     return 0;
   }
 
   static int on_message_begin(http_parser* p) {
-    Parser& self = of(p);
-    self.request = Request{};
-    self.field.clear();
-    self.value.clear();
-    self.in_value = false;
-    self.header_bytes = 0;
-    self.complete = false;
-    self.expect_continue = false;
-    return 0;
+    return guarded(p, [](Parser& self) {
+      self.request = Request{};
+      self.field.clear();
+      self.value.clear();
+      self.in_value = false;
+      self.headers_done = false;
+      self.begun = true;
+      self.header_bytes = 0;
+      self.fields = 0;
+      self.complete = false;
+      self.expect_continue = false;
+      return 0;
+    });
   }
   static int on_url(http_parser* p, const char* at, std::size_t n) {
-    Parser& self = of(p);
-    self.request.target.append(at, n);
-    return self.count(n);
+    return guarded(p, [at, n](Parser& self) {
+      self.request.target.append(at, n);
+      return self.count(n);
+    });
   }
   static int on_header_field(http_parser* p, const char* at, std::size_t n) {
-    Parser& self = of(p);
-    self.end_field();
-    self.field.append(at, n);
-    return self.count(n);
+    return guarded(p, [at, n](Parser& self) {
+      if (self.in_value || self.fields == 0) {
+        self.end_field();
+        if (++self.fields > self.max_header_fields) {
+          return self.refuse(
+              431, "more than " + std::to_string(self.max_header_fields) + " header fields");
+        }
+        if (self.count(4) != 0) return -1;  // ": " and CRLF
+      }
+      if (!self.headers_done) self.field.append(at, n);
+      return self.count(n);
+    });
   }
   static int on_header_value(http_parser* p, const char* at, std::size_t n) {
-    Parser& self = of(p);
-    self.in_value = true;
-    self.value.append(at, n);
-    return self.count(n);
+    return guarded(p, [at, n](Parser& self) {
+      self.in_value = true;
+      if (!self.headers_done) self.value.append(at, n);
+      return self.count(n);
+    });
   }
   static int on_headers_complete(http_parser* p) {
-    Parser& self = of(p);
-    self.end_field();
-    Request& r = self.request;
-    r.method = http_method_str(static_cast<http_method>(p->method));
-    r.version_minor = p->http_minor;
-    const std::string_view target = r.target;
-    const auto fragment = target.find('#');
-    const std::string_view no_fragment = target.substr(0, fragment);
-    const auto question = no_fragment.find('?');
-    r.path = std::string(no_fragment.substr(0, question));
-    if (question != std::string_view::npos) r.query = std::string(no_fragment.substr(question + 1));
-    // Refused from the announced length, before a byte of the body is read.
-    if (r.headers.has("content-length") && p->content_length > self.max_body_bytes) {
-      self.refusal = 413;
-      self.refusal_reason = "the body is over " + std::to_string(self.max_body_bytes) + " bytes";
-      return -1;
-    }
-    if (auto expect = r.headers.get("expect")) {
-      std::string lower(*expect);
-      std::transform(lower.begin(), lower.end(), lower.begin(),
-                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (lower != "100-continue") {
-        self.refusal = 417;
-        self.refusal_reason = "only Expect: 100-continue is understood";
-        return -1;
+    return guarded(p, [p](Parser& self) {
+      self.end_field();
+      self.headers_done = true;
+      Request& r = self.request;
+      if (p->http_major != 1) return self.refuse(505, "only HTTP/1.x is served");
+      r.method = http_method_str(static_cast<http_method>(p->method));
+      r.version_minor = p->http_minor;
+      const std::string_view target = r.target;
+      const std::string_view no_fragment = target.substr(0, target.find('#'));
+      const auto question = no_fragment.find('?');
+      r.path = std::string(no_fragment.substr(0, question));
+      if (question != std::string_view::npos) {
+        r.query = std::string(no_fragment.substr(question + 1));
       }
-      self.expect_continue = true;
-    }
-    self.keep_alive = http_should_keep_alive(p) != 0;
-    return 0;
+      // Refused from the announced length, before a byte of the body is read.
+      if (r.headers.has("content-length") && p->content_length > self.max_body_bytes) {
+        return self.refuse(413,
+                           "the body is over " + std::to_string(self.max_body_bytes) + " bytes");
+      }
+      if (auto expect = r.headers.get("expect")) {
+        std::string lower(*expect);
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (lower != "100-continue") {
+          return self.refuse(417, "only Expect: 100-continue is understood");
+        }
+        // RFC 9110 10.1.1: an HTTP/1.0 client is not told to continue.
+        self.expect_continue = p->http_minor >= 1;
+      }
+      self.keep_alive = http_should_keep_alive(p) != 0;
+      return 0;
+    });
   }
   static int on_body(http_parser* p, const char* at, std::size_t n) {
-    Parser& self = of(p);
-    if (self.request.body.size() + n > self.max_body_bytes) {
-      self.refusal = 413;
-      self.refusal_reason = "the body is over " + std::to_string(self.max_body_bytes) + " bytes";
-      return -1;
-    }
-    self.request.body.append(at, n);
-    return 0;
+    return guarded(p, [at, n](Parser& self) {
+      if (self.request.body.size() + n > self.max_body_bytes) {
+        return self.refuse(413,
+                           "the body is over " + std::to_string(self.max_body_bytes) + " bytes");
+      }
+      self.request.body.append(at, n);
+      return 0;
+    });
   }
   static int on_message_complete(http_parser* p) {
-    Parser& self = of(p);
-    self.complete = true;
-    self.keep_alive = http_should_keep_alive(p) != 0;
-    // One request at a time: the rest of the input waits for the answer.
-    http_parser_pause(p, 1);
-    return 0;
+    return guarded(p, [p](Parser& self) {
+      self.end_field();
+      self.complete = true;
+      self.keep_alive = http_should_keep_alive(p) != 0;
+      // One request at a time: the rest of the input waits for the answer.
+      http_parser_pause(p, 1);
+      return 0;
+    });
   }
 
   static const http_parser_settings& settings() {
@@ -146,6 +183,7 @@ ServerConnection::ServerConnection(const ConnectionLimits& limits, Instant now)
   http_parser_init(&parser_->p, HTTP_REQUEST);
   parser_->p.data = parser_.get();
   parser_->max_header_bytes = limits_.max_header_bytes;
+  parser_->max_header_fields = limits_.max_header_fields;
   parser_->max_body_bytes = limits_.max_body_bytes;
 }
 
@@ -153,7 +191,6 @@ ServerConnection::~ServerConnection() = default;
 
 void ServerConnection::receive(std::string_view data, Instant now) {
   if (state_ == State::kDone || state_ == State::kClosing || data.empty()) return;
-  if (state_ == State::kReading && !request_started_) request_started_ = now;
   input_.append(data);
   parse(now);
 }
@@ -161,7 +198,7 @@ void ServerConnection::receive(std::string_view data, Instant now) {
 void ServerConnection::on_peer_closed(Instant now) {
   peer_closed_ = true;
   // A request cut short gets no answer; one being answered still gets its answer.
-  if (state_ == State::kReading) {
+  if (state_ == State::kReading && !ready_) {
     state_ = output().empty() ? State::kDone : State::kClosing;
     last_progress_ = now;
   }
@@ -169,10 +206,14 @@ void ServerConnection::on_peer_closed(Instant now) {
 
 void ServerConnection::parse(Instant now) {
   while (state_ == State::kReading && !ready_ && !input_.empty()) {
+    // The peer reads what it asked for before it is read from again.
+    if (output_backlogged()) return;
     Parser& p = *parser_;
     const std::size_t used =
         http_parser_execute(&p.p, &Parser::settings(), input_.data(), input_.size());
     input_.erase(0, std::min(used, input_.size()));
+    // The request deadline starts with the request, not with CRLFs between requests.
+    if (p.begun && !request_started_) request_started_ = now;
     const auto err = HTTP_PARSER_ERRNO(&p.p);
     if (p.expect_continue && err == HPE_OK && !p.complete) {
       // RFC 9110 10.1.1: the client waits for this before it sends the body.
@@ -182,9 +223,11 @@ void ServerConnection::parse(Instant now) {
     if (err == HPE_PAUSED || (err == HPE_OK && p.complete)) {
       http_parser_pause(&p.p, 0);
       p.complete = false;
+      p.begun = false;
       p.expect_continue = false;
       keep_alive_ = p.keep_alive && !p.p.upgrade;
       answering_head_ = p.request.method == "HEAD";
+      http10_ = p.p.http_minor == 0;
       ready_ = std::move(p.request);
       p.request = Request{};
       state_ = State::kHandling;
@@ -199,12 +242,15 @@ void ServerConnection::parse(Instant now) {
       return fail_request(400, std::string("malformed request: ") + http_errno_description(err),
                           now);
     }
+    if (used == 0) return;  // nothing consumed and nothing wrong: wait for more
   }
 }
 
 std::optional<Request> ServerConnection::take_request() {
+  if (!ready_) return std::nullopt;
   std::optional<Request> out = std::move(ready_);
   ready_.reset();
+  ++request_number_;
   return out;
 }
 
@@ -213,17 +259,22 @@ void ServerConnection::fail_request(int status, const std::string& why, Instant 
   Response r = Response::text(status, why + "\n");
   keep_alive_ = false;
   answering_head_ = false;
+  linger_ = true;
   input_.clear();
-  append_output(serialize_head(r, false, true), now);
+  append_output(serialize_head(r, BodyFraming::kLength, Persistence::kClose), now);
   append_output(r.body, now);
   state_ = State::kClosing;
 }
 
-void ServerConnection::respond(Response response, Instant now) {
-  if (state_ != State::kHandling) return;
-  const bool close = !keep_alive_ || peer_closed_;
-  append_output(serialize_head(response, false, close), now);
-  if (!answering_head_) append_output(response.body, now);
+Persistence ServerConnection::persistence() const {
+  if (!keep_alive_ || peer_closed_) return Persistence::kClose;
+  return http10_ ? Persistence::kKeepAlive : Persistence::kDefault;
+}
+
+void ServerConnection::respond(std::uint64_t number, Response response, Instant now) {
+  if (!answering(number)) return;
+  append_output(serialize_head(response, BodyFraming::kLength, persistence()), now);
+  if (!answering_head_ && !bodiless(response.status)) append_output(response.body, now);
   finish_response(now);
 }
 
@@ -234,21 +285,24 @@ void ServerConnection::finish_response(Instant now) {
   }
   state_ = State::kReading;
   idle_since_ = now;
-  if (!input_.empty()) request_started_ = now;
   parse(now);
 }
 
-void ServerConnection::start_stream(Response head, Instant now) {
-  if (state_ != State::kHandling) return;
+bool ServerConnection::start_stream(std::uint64_t number, Response head, Instant now) {
+  if (!answering(number)) return false;
   // HTTP/1.0 has no chunked coding: the body then ends with the connection.
-  chunked_stream_ = parser_->p.http_major == 1 && parser_->p.http_minor >= 1 && !answering_head_;
+  chunked_stream_ = !http10_ && !answering_head_;
   if (!chunked_stream_) keep_alive_ = false;
-  append_output(serialize_head(head, chunked_stream_, !keep_alive_), now);
+  append_output(
+      serialize_head(head, chunked_stream_ ? BodyFraming::kChunked : BodyFraming::kUntilClose,
+                     persistence()),
+      now);
   state_ = answering_head_ ? State::kClosing : State::kStreaming;
+  return true;
 }
 
-bool ServerConnection::write_stream(std::string_view data, Instant now) {
-  if (state_ != State::kStreaming) return false;
+bool ServerConnection::write_stream(std::uint64_t number, std::string_view data, Instant now) {
+  if (!streaming(number)) return false;
   if (data.empty()) return true;
   if (output().size() + data.size() > limits_.max_output_bytes) {
     // A reader this far behind gets nothing more; it may connect again.
@@ -268,10 +322,14 @@ bool ServerConnection::write_stream(std::string_view data, Instant now) {
   return true;
 }
 
-void ServerConnection::end_stream(Instant now) {
-  if (state_ != State::kStreaming) return;
-  if (chunked_stream_) append_output("0\r\n\r\n", now);
-  finish_response(now);
+void ServerConnection::end_stream(std::uint64_t number, Instant now) {
+  if (!streaming(number)) return;
+  if (chunked_stream_) {
+    append_output("0\r\n\r\n", now);
+    finish_response(now);
+  } else {
+    state_ = State::kClosing;  // the close ends the body
+  }
 }
 
 void ServerConnection::append_output(std::string_view bytes, Instant now) {
@@ -294,12 +352,14 @@ void ServerConnection::consumed(std::size_t n, Instant now) {
     output_.erase(0, output_sent_);
     output_sent_ = 0;
   }
+  // Requests that waited behind unsent output go on once the peer has read it.
+  if (state_ == State::kReading && !ready_ && !input_.empty()) parse(now);
 }
 
 bool ServerConnection::wants_input() const {
   switch (state_) {
     case State::kReading:
-      return true;
+      return !output_backlogged() && input_.size() < limits_.max_buffered_input;
     case State::kHandling:
     case State::kStreaming:
       return !peer_closed_ && input_.size() < limits_.max_buffered_input;
@@ -321,7 +381,7 @@ std::optional<Instant> ServerConnection::next_deadline() const {
   if (!output().empty() || state_ == State::kClosing) {
     earliest(last_progress_ + limits_.write_timeout);
   }
-  if (state_ == State::kReading) {
+  if (state_ == State::kReading && !ready_) {
     earliest(request_started_ ? *request_started_ + limits_.request_timeout
                               : idle_since_ + limits_.idle_timeout);
   }
@@ -335,7 +395,7 @@ void ServerConnection::on_timer(Instant now) {
     state_ = State::kDone;  // the peer stopped reading
     return;
   }
-  if (state_ != State::kReading) return;
+  if (state_ != State::kReading || ready_) return;
   if (request_started_) {
     if (now >= *request_started_ + limits_.request_timeout) {
       fail_request(408, "the request took too long to arrive", now);

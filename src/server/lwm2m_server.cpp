@@ -155,12 +155,16 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
 
 Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
-  // An operator's change is acknowledged only once it is durable.
-  auto saved = store_.save_credentials(credentials);
-  if (saved) saved = store_.flush();
-  if (!saved) return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
   const std::string endpoint = credentials.endpoint;
   const Credentials* old = credentials_.find(endpoint);
+  // An operator's change is acknowledged only once it is durable; one that is not is taken
+  // back, so a later flush cannot make it true behind the operator's back.
+  auto saved = store_.save_credentials(credentials);
+  if (saved) saved = store_.flush();
+  if (!saved) {
+    (void)(old != nullptr ? store_.save_credentials(*old) : store_.remove_credentials(endpoint));
+    return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
+  }
   const bool changed = old != nullptr && !(*old == credentials);
   credentials_.put(std::move(credentials));
   // Seed 000: a session authenticated with the old credentials must not live on.
@@ -175,10 +179,16 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   return Ok{};
 }
 
-bool Lwm2mServer::remove_credentials(const std::string& endpoint) {
-  if (!credentials_.remove(endpoint)) return false;
-  (void)store_.remove_credentials(endpoint);
-  (void)store_.flush();
+Result<bool> Lwm2mServer::remove_credentials(const std::string& endpoint) {
+  const Credentials* old = credentials_.find(endpoint);
+  if (old == nullptr) return false;
+  auto removed = store_.remove_credentials(endpoint);
+  if (removed) removed = store_.flush();
+  if (!removed) {
+    (void)store_.save_credentials(*old);  // taken back, as in put_credentials
+    return lwm2m::reject(lwm2m::status::kInternalServerError, removed.error().reason);
+  }
+  credentials_.remove(endpoint);
   return true;
 }
 
@@ -204,20 +214,31 @@ std::vector<Credentials> Lwm2mServer::all_credentials() const {
 
 // --- uplink ------------------------------------------------------------------
 
+Lwm2mServer::HeldKey Lwm2mServer::held_key(const Registration& r) const {
+  // Only held answers need it; write-behind copies nothing on this hot path.
+  return config_.sync_writes ? HeldKey{r.endpoint, r.id} : HeldKey{};
+}
+
 template <typename Then>
-void Lwm2mServer::acknowledge(coap::Responder responder, Message answer, Then&& then) {
+void Lwm2mServer::acknowledge(coap::Responder responder, Message answer, HeldKey made,
+                              Then&& then) {
   if (!config_.sync_writes) {
     responder.respond(std::move(answer), clock_.now());
     then();
     return;
   }
-  held_.push_back(Held{responder, std::move(answer), std::forward<Then>(then)});
+  held_.push_back(Held{responder, std::move(answer), std::forward<Then>(then),
+                       std::move(made.first), std::move(made.second)});
 }
 
 void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
                                  coap::Responder responder) {
+  const PeerIdentity identity = identify(carrier, peer);
+  // What a client says counts as its; a stranger now at its address does not wake it.
   if (auto it = endpoint_by_peer_.find({&carrier, peer}); it != endpoint_by_peer_.end()) {
-    if (Session* s = session_of(it->second)) heard_from(*s);
+    const Registration* r = registry_.find(it->second);
+    Session* s = session_of(it->second);
+    if (s != nullptr && r != nullptr && speaks_for(*r, identity)) heard_from(*s);
   }
   auto answer = [&](Message response) { responder.respond(std::move(response), clock_.now()); };
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
@@ -243,7 +264,6 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     flush_transports();
     return;
   }
-  const PeerIdentity identity = identify(carrier, peer);
   const UnixMillis now = clock_.unix_now();
   if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
     // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
@@ -257,10 +277,10 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       Message created = coap::make_response(request, codes::kCreated);
       created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
       created.options.add(coap::option::kLocationPath, done->registration.id);
-      acknowledge(responder, std::move(created),
-                  [this, c = &carrier, peer, r = done->registration, old = done->replaced] {
-                    on_registered(*c, peer, r, old);
-                  });
+      auto key = held_key(done->registration);
+      acknowledge(responder, std::move(created), std::move(key),
+                  [this, c = &carrier, peer, r = std::move(done->registration),
+                   old = std::move(done->replaced)] { on_registered(*c, peer, r, old); });
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     if (auto done = registry_.update(*upd, identity, now); !done) {
@@ -268,7 +288,8 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     } else {
       ++metrics_.updates;
       (void)store_.save_registration(*done);
-      acknowledge(responder, coap::make_response(request, codes::kChanged),
+      auto key = held_key(*done);
+      acknowledge(responder, coap::make_response(request, codes::kChanged), std::move(key),
                   [this, c = &carrier, peer, r = std::move(*done)]() mutable {
                     Session& s = bind_session(*c, peer, r);
                     ServerEvent e;
@@ -284,12 +305,14 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       refuse(done.error(), owner_of(dereg->location));
     } else {
       ++metrics_.deregisters;
-      // end_registration removes it from the store; the answer waits for that commit.
+      // end_registration removes it from the store; with sync_writes the answer waits for
+      // that commit. The registration is gone from memory at once either way, so a failed
+      // commit gets 5.00 and a retry 4.04: the client registers again, as it would anyway.
       end_registration(*done, ServerEvent::Kind::kDeregistered);
-      acknowledge(responder, coap::make_response(request, codes::kDeleted), [] {});
+      acknowledge(responder, coap::make_response(request, codes::kDeleted), {}, [] {});
     }
   } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
-    Message result = handle_send(carrier, peer, send->payload, send->content_format);
+    Message result = handle_send(carrier, peer, identity, send->payload, send->content_format);
     result.token = request.token;
     answer(std::move(result));
   }
@@ -329,11 +352,13 @@ void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Regis
   pump(s);
 }
 
-Message Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer, ByteView payload,
-                                 std::uint16_t content_format) {
+Message Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
+                                 ByteView payload, std::uint16_t content_format) {
   Message out;
   auto who = endpoint_by_peer_.find({&carrier, peer});
   const Registration* r = who == endpoint_by_peer_.end() ? nullptr : registry_.find(who->second);
+  // The address is the registered client's only if the same identity speaks from it.
+  if (r != nullptr && !speaks_for(*r, identity)) r = nullptr;
   if (r == nullptr) {
     out.code = codes::kBadRequest;
     out.payload = to_bytes("Send from a client that is not registered");
@@ -567,8 +592,27 @@ void Lwm2mServer::pump(Session& s) {
     if (!peer) return;
     std::unique_ptr<Pending> p = std::move(s.queue.front());
     s.queue.pop_front();
+    if (!reaches_registrant(s)) {
+      // Another (D)TLS identity now holds the client's address: nothing meant for the
+      // client goes to it. The client's next Update or Register tells where it is.
+      record_request(*p, "unreachable");
+      complete(*p, DownlinkResult{DownlinkResult::Status::kUnreachable,
+                                  std::nullopt,
+                                  "another (D)TLS identity now speaks from the client's address",
+                                  p->ticket,
+                                  {}});
+      continue;
+    }
     dispatch(s, std::move(p));
   }
+}
+
+bool Lwm2mServer::reaches_registrant(Session& s) const {
+  const Registration* r = registry_.find(s.endpoint);
+  if (r == nullptr || r->identity.empty() || s.carrier == nullptr) return true;
+  const PeerIdentity now = identify(*s.carrier, s.peer);
+  // No session yet (a restart): the next handshake proves who it is.
+  return !now.secure() || speaks_for(*r, now);
 }
 
 void Lwm2mServer::dispatch(Session& s, std::unique_ptr<Pending> p) {
@@ -809,6 +853,7 @@ void Lwm2mServer::commit_held() {
   std::vector<Held> held;
   held.swap(held_);
   const auto committed = store_.flush();
+  // Every client hears first; what follows an answer comes after.
   for (auto& h : held) {
     if (committed) {
       h.responder.respond(std::move(h.answer), clock_.now());
@@ -819,7 +864,13 @@ void Lwm2mServer::commit_held() {
       failed.payload = to_bytes("the store did not take it: " + committed.error().reason);
       h.responder.respond(std::move(failed), clock_.now());
     }
-    if (h.then) h.then();
+  }
+  if (committed) {
+    for (auto& h : held) {
+      // The registration may have gone (or been replaced) while its answer waited.
+      const Registration* now = h.endpoint.empty() ? nullptr : registry_.find(h.endpoint);
+      if (h.endpoint.empty() || (now != nullptr && now->id == h.registration_id)) h.then();
+    }
   }
   flush_transports();
 }

@@ -130,7 +130,8 @@ class Lwm2mServer {
 
   // Per-endpoint credentials (Transport TS 5.2.6): kept in the store, checked at Register.
   Result<Ok> put_credentials(Credentials credentials);
-  bool remove_credentials(const std::string& endpoint);
+  // False when there were none; an error (5.00) when the store cannot make it durable.
+  Result<bool> remove_credentials(const std::string& endpoint);
   std::optional<Credentials> credentials(const std::string& endpoint) const;
   std::vector<Credentials> all_credentials() const;
   // For the (D)TLS servers in front: the key of a PSK identity, and whether a raw public
@@ -165,8 +166,10 @@ class Lwm2mServer {
   Session& bind_session(Carrier& carrier, coap::PeerId peer, const Registration& r);
   void on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
                      const std::optional<Registration>& replaced);
-  coap::Message handle_send(Carrier& carrier, coap::PeerId peer, ByteView payload,
-                            std::uint16_t content_format);
+  coap::Message handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
+                            ByteView payload, std::uint16_t content_format);
+  // Whether the session's peer is still the client that registered (Transport TS 5.2.6).
+  bool reaches_registrant(Session& s) const;
   void end_registration(const Registration& r, ServerEvent::Kind why);
   Session& session_for(const Registration& r);
   Session* session_of(const std::string& endpoint);
@@ -186,8 +189,12 @@ class Lwm2mServer {
   void record_request(const Pending& p, const std::string& result);
   // Answers a registration-interface request and runs `then`: at once (no allocation on
   // this hot path), or with sync_writes after the store commits (5.00 if it cannot).
+  // `made` names the registration the request made or updated (endpoint and ID; empty for
+  // De-register): a held `then` runs only if it is still there after the commit.
+  using HeldKey = std::pair<std::string, std::string>;
+  HeldKey held_key(const Registration& r) const;
   template <typename Then>
-  void acknowledge(coap::Responder responder, coap::Message answer, Then&& then);
+  void acknowledge(coap::Responder responder, coap::Message answer, HeldKey made, Then&& then);
   void commit_held();
   void emit(ServerEvent e);
   void flush_transports();
@@ -213,6 +220,8 @@ class Lwm2mServer {
     coap::Responder responder;
     coap::Message answer;
     std::function<void()> then;
+    std::string endpoint;  // the registration `then` acts on, if any
+    std::string registration_id;
   };
   std::vector<Held> held_;  // sync_writes: answers waiting for the next commit
 };

@@ -2,6 +2,7 @@
 
 #include "common/bytes.hpp"
 #include "common/text.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::server {
@@ -80,9 +81,20 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   if (version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
     return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
   }
+  // The name may come from a certificate's CN rather than `ep`: it is checked whatever
+  // its source.
+  if (auto ok = lwm2m::check_endpoint_name(*p.endpoint); !ok) return ok.error();
   if (policy_) {
     auto allowed = policy_(*p.endpoint, peer);
     if (!allowed) return allowed.error();
+  }
+  // A registration made over (D)TLS is not replaced from plain UDP/TCP: the name alone
+  // proves nothing (a secure peer was admitted by the policy above).
+  if (auto it = by_endpoint_.find(*p.endpoint);
+      it != by_endpoint_.end() && !it->second.identity.empty() && !peer.secure()) {
+    return reject(status::kForbidden, "endpoint " + *p.endpoint +
+                                          " is registered over (D)TLS; a plain Register "
+                                          "cannot replace it");
   }
   Registration r;
   r.id = new_id();
@@ -122,14 +134,16 @@ Result<Registration*> RegistrationRegistry::owned_by(const std::string& location
   auto id = endpoint_by_id_.find(location);
   if (id == endpoint_by_id_.end()) return missing();
   Registration& r = by_endpoint_.at(id->second);
-  std::string key = peer.key();
-  const bool same =
-      key == r.identity || (r.identity == Registration::kAnySecureIdentity && peer.secure());
-  if (!same) return missing();
+  if (!speaks_for(r, peer)) return missing();
   // Credentials put on file since the Register bind the name from now on.
   if (policy_ && !policy_(r.endpoint, peer)) return missing();
-  if (r.identity != key) r.identity = std::move(key);
   return &r;
+}
+
+bool speaks_for(const Registration& r, const PeerIdentity& peer) {
+  if (r.identity == Registration::kAnySecureIdentity) return peer.secure();
+  if (r.identity.empty()) return !peer.secure();
+  return peer.key() == r.identity;
 }
 
 Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& request,
@@ -152,6 +166,8 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   if (request.objects) r.objects = *request.objects;
   r.transport = peer.transport;
   r.address = peer.address;
+  // Every check passed: a legacy '*' registration is now bound to this identity.
+  if (r.identity == Registration::kAnySecureIdentity) r.identity = peer.key();
   r.updated_at = now;
   deadlines_.emplace(deadline(r), r.endpoint);
   return r;

@@ -31,6 +31,10 @@ struct PeerIdentity {
   std::string key() const;
 };
 
+// Whether `peer` is who made `r`: the same (D)TLS identity, or plain UDP/TCP for a plain
+// registration; a legacy '*' registration takes any secure peer.
+bool speaks_for(const Registration& r, const PeerIdentity& peer);
+
 // Decides whether `endpoint` may register from `peer`: Ok, or an error whose reason starts
 // with its code (4.03 not allowed, 4.00 identity does not match the name).
 using RegistrationPolicy =

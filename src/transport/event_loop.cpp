@@ -68,20 +68,29 @@ void EventLoop::report(const char* where, const std::string& what) {
   std::fprintf(stderr, "level=error event=loop-error where=\"%s\"\n", where);
 }
 
+namespace {
+std::uint64_t tag(int fd, std::uint32_t generation) {
+  return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
+}
+}  // namespace
+
 void EventLoop::watch(int fd, std::uint32_t events, IoCallback cb) {
+  const std::uint32_t generation = next_generation_++;
   epoll_event ev{};
   ev.events = events;
-  ev.data.fd = fd;
+  ev.data.u64 = tag(fd, generation);
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     throw std::system_error(errno, std::generic_category(), "epoll_ctl add");
   }
-  io_[fd] = std::make_shared<IoCallback>(std::move(cb));
+  io_[fd] = Watch{generation, std::make_shared<IoCallback>(std::move(cb))};
 }
 
 void EventLoop::modify(int fd, std::uint32_t events) {
+  auto it = io_.find(fd);
+  if (it == io_.end()) return;
   epoll_event ev{};
   ev.events = events;
-  ev.data.fd = fd;
+  ev.data.u64 = tag(fd, it->second.generation);
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
 }
 
@@ -122,9 +131,11 @@ void EventLoop::run_once(Duration max_wait) {
   if (n < 0 && errno != EINTR)
     throw std::system_error(errno, std::generic_category(), "epoll_wait");
   for (int i = 0; i < n; ++i) {
-    auto it = io_.find(events[i].data.fd);
-    if (it == io_.end()) continue;
-    auto cb = it->second;  // the callback may unwatch its own fd
+    const int fd = static_cast<int>(events[i].data.u64 & 0xffffffffU);
+    const auto generation = static_cast<std::uint32_t>(events[i].data.u64 >> 32);
+    auto it = io_.find(fd);
+    if (it == io_.end() || it->second.generation != generation) continue;  // a stale event
+    auto cb = it->second.callback;  // the callback may unwatch its own fd
     const std::uint32_t ready = events[i].events;
     guard("I/O callback", [&cb, ready] { (*cb)(ready); });
   }

@@ -62,7 +62,15 @@ class EventLoop {
 
   int epoll_fd_ = -1;
   bool stopped_ = false;
-  std::unordered_map<int, std::shared_ptr<IoCallback>> io_;
+  // Per fd: its callback, and the generation it was watched under. epoll reports carry
+  // both, so an event queued for a closed fd is not delivered to a new socket that reuses
+  // the number within the same wait.
+  struct Watch {
+    std::uint32_t generation = 0;
+    std::shared_ptr<IoCallback> callback;
+  };
+  std::unordered_map<int, Watch> io_;
+  std::uint32_t next_generation_ = 1;
   std::multimap<Instant, std::pair<TimerId, std::function<void()>>> timers_;
   std::unordered_map<TimerId,
                      std::multimap<Instant, std::pair<TimerId, std::function<void()>>>::iterator>

@@ -182,6 +182,24 @@ TEST(SecureClient, OnlyTheIdentityThatRegisteredMayUpdateOrDeRegister) {
     expect_unmoved("plain UDP");
   }
 
+  // Nor can a plain Register of the same name take its place.
+  {
+    coap::Message m = coap::make_request(coap::codes::kPost, "/rd");
+    m.add_query("ep=dev1");
+    m.set_content_format(coap::content_format::kLinkFormat);
+    m.payload = to_bytes("</1/0>");
+    m.type = coap::Type::kConfirmable;
+    m.message_id = 0x7ff;
+    m.token = Bytes{7, 7};
+    s.net.raw_inbox(kStranger).clear();
+    s.net.send_raw(kStranger, server::testing::kServerAddress, m);
+    s.net.run_for(Duration{2'000});
+    ASSERT_FALSE(s.net.raw_inbox(kStranger).empty());
+    ASSERT_TRUE(s.net.raw_inbox(kStranger).back().message);
+    EXPECT_EQ(s.net.raw_inbox(kStranger).back().message->code, coap::codes::kForbidden);
+    expect_unmoved("a plain Register of the same name");
+  }
+
   // Another device with credentials of its own, over its own DTLS session.
   s.put_psk("dev2", "dev2-id", "00112233445566778899");
   constexpr coap::PeerId kOther = 67;
@@ -206,7 +224,7 @@ TEST(SecureClient, OnlyTheIdentityThatRegisteredMayUpdateOrDeRegister) {
   s.net.run_for(Duration{400'000});
   EXPECT_GT(s.server->server.find("dev1")->updated_at, before.updated_at);
   expect_unmoved("the device's own Update");
-  EXPECT_EQ(s.server->events_of(server::ServerEvent::Kind::kRefused).size(), 4u);
+  EXPECT_EQ(s.server->events_of(server::ServerEvent::Kind::kRefused).size(), 5u);
 }
 
 // A client-initiated bootstrap session belongs to the identity that asked for it: here a

@@ -49,6 +49,13 @@ TEST(TextTest, PrintableEscapesWhatIsNotText) {
   EXPECT_EQ(printable("back\\slash"), "back\\\\slash");
   EXPECT_EQ(printable("\xc3\xa4"), "\xc3\xa4");
   EXPECT_EQ(printable("abcdef", 3), "abc...");
+  // U+202E (right-to-left override) and U+2028 (line separator) could reorder or split
+  // what a log viewer shows.
+  EXPECT_EQ(printable("a\xe2\x80\xae"
+                      "b\xe2\x80\xa8"
+                      "c"),
+            "a\\xe2\\x80\\xaeb\\xe2\\x80\\xa8c");
+  EXPECT_EQ(printable("\xe2\x82\xac"), "\xe2\x82\xac");  // the euro sign is text
 }
 
 TEST(LogfmtTest, ValuesCannotSplitOrForgeALine) {

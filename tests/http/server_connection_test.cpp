@@ -39,7 +39,7 @@ TEST(ServerConnectionTest, AnswersARequestAndKeepsTheConnection) {
   EXPECT_EQ(r->query, "x=1");
   EXPECT_EQ(r->headers.get("HOST"), "a");
   EXPECT_FALSE(t.c.take_request());
-  t.c.respond(ok("fine"), kStart);
+  t.c.respond(t.c.current_request(), ok("fine"), kStart);
   const std::string out = t.drain();
   EXPECT_EQ(out.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << out;
   EXPECT_NE(out.find("Content-Length: 4\r\n"), std::string::npos);
@@ -57,15 +57,15 @@ TEST(ServerConnectionTest, PipelinedRequestsAreAnsweredInOrder) {
   ASSERT_TRUE(a);
   EXPECT_EQ(a->body, "abc");
   EXPECT_FALSE(t.c.take_request());  // one at a time
-  t.c.respond(ok("1"), kStart);
+  t.c.respond(t.c.current_request(), ok("1"), kStart);
   auto b = t.c.take_request();
   ASSERT_TRUE(b);
   EXPECT_EQ(b->path, "/b");
-  t.c.respond(ok("2"), kStart);
+  t.c.respond(t.c.current_request(), ok("2"), kStart);
   auto c = t.c.take_request();
   ASSERT_TRUE(c);
   EXPECT_EQ(c->path, "/c");
-  t.c.respond(ok("3"), kStart);
+  t.c.respond(t.c.current_request(), ok("3"), kStart);
   const std::string out = t.drain();
   EXPECT_LT(out.find("\r\n\r\n1"), out.find("\r\n\r\n2"));
   EXPECT_LT(out.find("\r\n\r\n2"), out.find("\r\n\r\n3"));
@@ -193,14 +193,15 @@ TEST(ServerConnectionTest, AStreamIsChunkedAndCutWhenItsReaderFallsBehind) {
   ASSERT_TRUE(t.c.take_request());
   Response head;
   head.headers.set("Content-Type", "text/event-stream");
-  t.c.start_stream(head, kStart);
-  EXPECT_TRUE(t.c.write_stream("data: 1\n\n", kStart));
+  ASSERT_TRUE(t.c.start_stream(t.c.current_request(), head, kStart));
+  EXPECT_TRUE(t.c.write_stream(t.c.current_request(), "data: 1\n\n", kStart));
   const std::string out = t.drain();
   EXPECT_NE(out.find("Transfer-Encoding: chunked\r\n"), std::string::npos);
   EXPECT_NE(out.find("\r\n\r\n9\r\ndata: 1\n\n\r\n"), std::string::npos) << out;
   // Nobody reads from here on.
   bool open = true;
-  for (int i = 0; i < 200 && open; ++i) open = t.c.write_stream(std::string(50, 'x'), kStart);
+  for (int i = 0; i < 200 && open; ++i)
+    open = t.c.write_stream(t.c.current_request(), std::string(50, 'x'), kStart);
   EXPECT_FALSE(open);
   EXPECT_TRUE(t.c.finished());
 }
@@ -211,7 +212,7 @@ TEST(ServerConnectionTest, OutputThatMakesNoProgressIsGivenUpAfterTheWriteTimeou
   Conn t(limits);
   t.feed("GET /x HTTP/1.1\r\n\r\n");
   ASSERT_TRUE(t.c.take_request());
-  t.c.respond(ok(std::string(10'000, 'z')), kStart);
+  t.c.respond(t.c.current_request(), ok(std::string(10'000, 'z')), kStart);
   t.c.consumed(100, kStart + Duration{1'000});  // a little, then nothing
   t.c.on_timer(kStart + Duration{3'500});
   EXPECT_FALSE(t.c.finished());
@@ -223,7 +224,7 @@ TEST(ServerConnectionTest, HeadGetsTheLengthWithoutTheBodyAndHttp10Closes) {
   Conn t;
   t.feed("HEAD /x HTTP/1.0\r\n\r\n");
   ASSERT_TRUE(t.c.take_request());
-  t.c.respond(ok("12345"), kStart);
+  t.c.respond(t.c.current_request(), ok("12345"), kStart);
   const std::string out = t.drain();
   EXPECT_NE(out.find("Content-Length: 5\r\n"), std::string::npos);
   EXPECT_EQ(out.find("12345"), std::string::npos);
@@ -234,7 +235,7 @@ TEST(ServerConnectionTest, HeadGetsTheLengthWithoutTheBodyAndHttp10Closes) {
 TEST(ServerConnectionTest, AResponseHeaderCannotBeSplit) {
   Response r = ok("x");
   r.headers.set("X-Name", "a\r\nSet-Cookie: evil");
-  const std::string head = serialize_head(r, false, false);
+  const std::string head = serialize_head(r, BodyFraming::kLength, Persistence::kDefault);
   EXPECT_EQ(head.find("\r\nSet-Cookie"), std::string::npos);
 }
 
@@ -252,9 +253,109 @@ TEST(ServerConnectionTest, APeerThatHalfClosesStillGetsItsAnswer) {
   t.c.on_peer_closed(kStart);
   ASSERT_TRUE(t.c.take_request());
   EXPECT_FALSE(t.c.finished());
-  t.c.respond(ok("bye"), kStart);
+  t.c.respond(t.c.current_request(), ok("bye"), kStart);
   EXPECT_NE(t.drain().find("bye"), std::string::npos);
   EXPECT_TRUE(t.c.finished());
+}
+
+// An answer that comes late (the caller timed out, the handler failed and was answered 500)
+// must not become the answer to the next request on the connection.
+TEST(ServerConnectionTest, ALateAnswerIsNotTakenForTheNextRequest) {
+  Conn t;
+  t.feed("GET /slow HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(t.c.take_request());
+  const auto slow = t.c.current_request();
+  t.c.respond(slow, Response::text(500, "internal error"), kStart);
+  auto next = t.c.take_request();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->path, "/next");
+  t.c.respond(slow, ok("late"), kStart);  // ignored
+  t.c.respond(t.c.current_request(), ok("next"), kStart);
+  const std::string out = t.drain();
+  EXPECT_EQ(out.find("late"), std::string::npos) << out;
+  EXPECT_NE(out.find("next"), std::string::npos);
+}
+
+// Pipelined requests from a peer that never reads: answers stop being made (and input
+// read) once a bounded amount of output is waiting, and go on when the peer reads.
+TEST(ServerConnectionTest, AnswersNobodyReadsStopFurtherRequests) {
+  ConnectionLimits limits;
+  limits.max_buffered_input = 1024;
+  Conn t(limits);
+  std::string pipelined;
+  for (int i = 0; i < 200; ++i) pipelined += "GET /api/health HTTP/1.1\r\n\r\n";
+  t.feed(pipelined.substr(0, 1000));
+  int answered = 0;
+  while (auto r = t.c.take_request()) {
+    t.c.respond(t.c.current_request(), ok(std::string(100, 'x')), kStart);
+    ++answered;
+  }
+  EXPECT_LT(answered, 20);
+  EXPECT_FALSE(t.c.wants_input());
+  EXPECT_LE(t.c.output().size(), 1024u + 200u);
+  t.drain();  // the peer reads; the waiting requests go on
+  EXPECT_TRUE(t.c.has_request());
+}
+
+TEST(ServerConnectionTest, AnHttp10StreamEndsWithTheConnection) {
+  Conn t;
+  t.feed("GET /api/events HTTP/1.0\r\n\r\n");
+  ASSERT_TRUE(t.c.take_request());
+  ASSERT_TRUE(t.c.start_stream(t.c.current_request(), Response{}, kStart));
+  EXPECT_TRUE(t.c.write_stream(t.c.current_request(), "data: 1\n\n", kStart));
+  const std::string out = t.drain();
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos) << out;
+  EXPECT_EQ(out.find("chunked"), std::string::npos);
+  EXPECT_NE(out.find("Connection: close"), std::string::npos);
+  EXPECT_EQ(out.substr(out.size() - 9), "data: 1\n\n");
+}
+
+TEST(ServerConnectionTest, FramingDetails) {
+  // No 100 Continue for HTTP/1.0 (RFC 9110 10.1.1).
+  Conn old;
+  old.feed("PUT /x HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n");
+  EXPECT_TRUE(old.drain().empty());
+  // A 204 has no body, whatever the handler put in it.
+  Conn empty;
+  empty.feed("DELETE /x HTTP/1.1\r\n\r\n");
+  ASSERT_TRUE(empty.c.take_request());
+  empty.c.respond(empty.c.current_request(), Response::text(204, "ignored"), kStart);
+  const std::string out = empty.drain();
+  EXPECT_EQ(out.find("ignored"), std::string::npos);
+  EXPECT_EQ(out.find("Content-Length"), std::string::npos);
+  // HTTP/1.0 keep-alive is said back.
+  Conn ka;
+  ka.feed("GET /x HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+  ASSERT_TRUE(ka.c.take_request());
+  ka.c.respond(ka.c.current_request(), ok("1"), kStart);
+  EXPECT_NE(ka.drain().find("Connection: keep-alive\r\n"), std::string::npos);
+  EXPECT_FALSE(ka.c.finished());
+  // Another major version is 505.
+  Conn two;
+  two.feed("GET /x HTTP/2.0\r\n\r\n");
+  EXPECT_EQ(two.drain().rfind("HTTP/1.1 505 ", 0), 0u);
+}
+
+TEST(ServerConnectionTest, TooManyHeaderFieldsGet431AndErrorsLinger) {
+  Conn t;
+  std::string request = "GET /x HTTP/1.1\r\n";
+  for (int i = 0; i < 150; ++i) request += "a:\r\n";
+  t.feed(request + "\r\n");
+  EXPECT_FALSE(t.c.take_request());
+  EXPECT_EQ(t.drain().rfind("HTTP/1.1 431 ", 0), 0u);
+  EXPECT_TRUE(t.c.finished());
+  EXPECT_TRUE(t.c.linger());  // the transport reads and drops a while before closing
+}
+
+// CRLFs between requests (some clients send one after a body) are not a slow request.
+TEST(ServerConnectionTest, StrayLineBreaksDoNotStartTheRequestDeadline) {
+  ConnectionLimits limits;
+  limits.request_timeout = Duration{1'000};
+  limits.idle_timeout = Duration{15'000};
+  Conn t(limits);
+  t.feed("\r\n");
+  ASSERT_TRUE(t.c.next_deadline());
+  EXPECT_EQ(*t.c.next_deadline(), kStart + Duration{15'000});
 }
 
 }  // namespace

@@ -90,12 +90,16 @@ TEST_F(HostileUplinkTest, NamesAndParametersThatAreNotCleanTextAreRefused) {
 }
 
 TEST_F(HostileUplinkTest, AnObjectListWithControlCharactersIsRefused) {
-  Message m = register_request({"ep=dev1"});
-  m.payload = to_bytes("</\n>;rt=\"oma.lwm2m\",</1/0>");
-  auto answer = send(std::move(m));
-  ASSERT_TRUE(answer);
-  EXPECT_EQ(answer->code, codes::kBadRequest);
-  EXPECT_EQ(harness.server.registration_count(), 0u);
+  for (const std::string& links : {std::string("</\n>;rt=\"oma.lwm2m\",</1/0>"),
+                                  // An escape between two bytes that are not UTF-8 alone.
+                                  std::string("</1/0>;x=\"\xc3\\\xa9\",</3/0>;y=\"\x1b[2J\"")}) {
+    Message m = register_request({"ep=dev1"});
+    m.payload = to_bytes(links);
+    auto answer = send(std::move(m));
+    ASSERT_TRUE(answer);
+    EXPECT_EQ(answer->code, codes::kBadRequest);
+    EXPECT_EQ(harness.server.registration_count(), 0u);
+  }
 }
 
 // A plain registration may move (NAT rebinding), but once its endpoint has credentials on
@@ -165,6 +169,32 @@ class CommitCountingStore final : public ServerStore {
   int commits = 0;
 };
 
+// Credentials the store cannot make durable are refused (5.00) and taken back: a later
+// flush does not write them behind the operator's back.
+TEST(CredentialWrites, ACredentialChangeThatIsNotDurableIsTakenBack) {
+  SimNetwork net;
+  CommitCountingStore store;
+  ServerHarness harness(net, store);
+  Credentials first;
+  first.endpoint = "dev1";
+  first.kind = Credentials::Kind::kPsk;
+  first.psk_identity = "dev1-id";
+  first.psk_key = to_bytes("first");
+  ASSERT_TRUE(harness.server.put_credentials(first));
+  Credentials second = first;
+  second.psk_key = to_bytes("second");
+  store.failing = true;
+  auto refused = harness.server.put_credentials(second);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kInternalServerError);
+  auto not_removed = harness.server.remove_credentials("dev1");
+  ASSERT_FALSE(not_removed);
+  store.failing = false;
+  ASSERT_TRUE(store.flush());
+  EXPECT_EQ(harness.server.credentials("dev1"), first);
+  EXPECT_EQ(*store.load_credentials(), std::vector<Credentials>{first});
+}
+
 // --sync-writes: the 2.01 goes out only once the store has committed the registration, and a
 // commit that fails is a 5.00, not an acknowledgement.
 TEST(SyncWrites, RegistrationsAreAnsweredAfterTheirCommit) {
@@ -204,6 +234,19 @@ TEST(SyncWrites, RegistrationsAreAnsweredAfterTheirCommit) {
 
 // A registration stored before identities were kept (schema 1, over DTLS) takes its first
 // Update from a secure peer the policy admits, and is bound to that identity from then on.
+// A name taken from a certificate's CN (no `ep`) is checked like any other.
+TEST(RegistryIdentity, ANameFromACertificateIsCheckedToo) {
+  SeededRandom random(1);
+  RegistrationRegistry registry(RegistryConfig{}, random);
+  lwm2m::RegisterRequest request;
+  request.params.endpoint = std::string("dev\x1b[31m1");
+  PeerIdentity peer{"dtls", "10.0.0.2:5", std::nullopt, std::string("dev\x1b[31m1"), std::nullopt};
+  auto refused = registry.register_client(request, peer, 1'000);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kBadRequest);
+  EXPECT_EQ(registry.size(), 0u);
+}
+
 TEST(RegistryIdentity, ALegacySecureRegistrationIsPinnedByItsFirstSecureUpdate) {
   SeededRandom random(1);
   RegistrationRegistry registry(RegistryConfig{}, random);

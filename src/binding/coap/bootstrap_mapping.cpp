@@ -1,5 +1,6 @@
 #include "binding/coap/bootstrap_mapping.hpp"
 
+#include "common/text.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::binding::coap_binding {
@@ -15,7 +16,7 @@ Result<BootstrapUplink> decode_bootstrap_uplink(const Message& request) {
   const auto segments = request.options.strings(coap::option::kUriPath);
   if (segments.size() != 1 ||
       (segments[0] != kBootstrapRoot && segments[0] != kBootstrapPackRoot)) {
-    return reject(status::kNotFound, "no such resource " + request.path());
+    return reject(status::kNotFound, "no such resource " + printable(request.path(), 64));
   }
   if (segments[0] == kBootstrapRoot) {
     if (request.code != codes::kPost) {

@@ -1,5 +1,6 @@
 #include "binding/coap/uplink_mapping.hpp"
 
+#include "common/text.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::binding::coap_binding {
@@ -37,11 +38,11 @@ Message with_objects(Message m, const link_format::RegistrationPayload& objects)
 Result<Uplink> decode_uplink(const Message& request) {
   const auto segments = uri_path(request);
   if (segments.empty() || (segments[0] != kRegistrationRoot && segments[0] != kSendRoot)) {
-    return reject(status::kNotFound, "no such resource " + request.path());
+    return reject(status::kNotFound, "no such resource " + printable(request.path(), 64));
   }
   if (segments[0] == kSendRoot) {
     if (segments.size() != 1)
-      return reject(status::kNotFound, "no such resource " + request.path());
+      return reject(status::kNotFound, "no such resource " + printable(request.path(), 64));
     if (request.code != codes::kPost) return reject(status::kMethodNotAllowed, "Send is a POST");
     const auto cf = request.content_format();
     if (!cf) return reject(status::kBadRequest, "Send needs a Content-Format");

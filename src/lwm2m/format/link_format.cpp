@@ -161,7 +161,9 @@ const Param* Link::param(std::string_view name) const {
 }
 
 Result<std::vector<Link>> parse(std::string_view text) {
-  // Targets and values end up in JSON and logs (UTF-8 is checked per target and value).
+  // RFC 6690 is UTF-8; targets and values end up in JSON and logs. The whole text is
+  // checked, so an escape cannot join two invalid bytes into a valid-looking value.
+  if (!is_utf8(text)) return fail("link-format: not valid UTF-8");
   if (has_control(text)) return fail("link-format: holds a control character");
   return Parser(text).run();
 }

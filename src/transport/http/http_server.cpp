@@ -21,16 +21,22 @@ struct HttpServer::Connection {
   int fd;
   http::ServerConnection http;
   EventLoop::TimerId timer = 0;
+  EventLoop::TimerId dispatch_timer = 0;  // a ready request waiting for a loop turn
   std::uint32_t interest = 0;
   bool pumping = false;
   bool again = false;
   bool broken = false;  // a socket error: close without a word
   bool closed = false;
+  bool draining = false;
+  std::size_t drained = 0;
 };
 
 namespace {
 constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr int kReadsPerEvent = 16;  // then other connections get their turn
+// After an error answer: how long and how much to read and drop before closing.
+constexpr Duration kDrainTime{2'000};
+constexpr std::size_t kDrainBytes = 256 * 1024;
 }  // namespace
 
 // --- handles ----------------------------------------------------------------------
@@ -38,36 +44,36 @@ constexpr int kReadsPerEvent = 16;  // then other connections get their turn
 void HttpServer::Responder::respond(http::Response response) const {
   auto c = connection_.lock();
   if (!c || c->closed) return;
-  c->http.respond(std::move(response), c->server.loop_.now());
-  c->server.pump(c);
+  c->http.respond(request_, std::move(response), c->server.loop_.now());
+  c->server.pump(c, false);
 }
 
 HttpServer::Stream HttpServer::Responder::stream(http::Response head) const {
   auto c = connection_.lock();
   if (!c || c->closed) return Stream{};
-  c->http.start_stream(std::move(head), c->server.loop_.now());
-  c->server.pump(c);
-  return Stream(connection_);
+  if (!c->http.start_stream(request_, std::move(head), c->server.loop_.now())) return Stream{};
+  c->server.pump(c, false);
+  return Stream(connection_, request_);
 }
 
 bool HttpServer::Stream::write(std::string_view data) const {
   auto c = connection_.lock();
   if (!c || c->closed) return false;
-  const bool ok = c->http.write_stream(data, c->server.loop_.now());
-  c->server.pump(c);
+  const bool ok = c->http.write_stream(request_, data, c->server.loop_.now());
+  c->server.pump(c, false);
   return ok && !c->closed;
 }
 
 void HttpServer::Stream::end() const {
   auto c = connection_.lock();
   if (!c || c->closed) return;
-  c->http.end_stream(c->server.loop_.now());
-  c->server.pump(c);
+  c->http.end_stream(request_, c->server.loop_.now());
+  c->server.pump(c, false);
 }
 
 bool HttpServer::Stream::alive() const {
   auto c = connection_.lock();
-  return c && !c->closed && c->http.streaming();
+  return c && !c->closed && c->http.streaming(request_);
 }
 
 // --- the server ----------------------------------------------------------------------
@@ -150,18 +156,27 @@ void HttpServer::on_accept() {
     ++metrics_.accepted;
     const std::uint64_t id = next_id_++;
     auto c = std::make_shared<Connection>(*this, id, fd, options_.limits, loop_.now());
-    connections_[id] = c;
     c->interest = EPOLLIN | EPOLLRDHUP;
     std::weak_ptr<Connection> weak = c;
-    loop_.watch(fd, c->interest, [this, weak](std::uint32_t events) {
-      if (auto conn = weak.lock()) on_io(conn, events);
-    });
+    try {
+      loop_.watch(fd, c->interest, [this, weak](std::uint32_t events) {
+        if (auto conn = weak.lock()) on_io(conn, events);
+      });
+    } catch (...) {
+      ::close(fd);
+      throw;  // the loop's guard reports it
+    }
+    connections_[id] = c;
     pump(c);  // arms the idle timer
   }
 }
 
 void HttpServer::on_io(const std::shared_ptr<Connection>& c, std::uint32_t events) {
   if ((events & EPOLLERR) != 0) c->broken = true;
+  if (c->draining) {
+    if (c->broken) return close(*c);
+    return drain(*c);
+  }
   if (!c->broken && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) != 0) read_from(*c);
   pump(c);
 }
@@ -200,42 +215,68 @@ void HttpServer::write_to(Connection& c) {
 
 void HttpServer::dispatch(const std::shared_ptr<Connection>& c, http::Request request) {
   ++metrics_.requests;
+  const Responder responder(c, c->http.current_request());
   std::string problem;
   try {
-    handler_(request, Responder(c));
+    handler_(request, responder);
     return;
   } catch (const std::exception& e) {
     problem = e.what();
   } catch (...) {
     problem = "unknown exception";
   }
-  // Nothing a handler does may take the loop down: the caller gets a 500, the operator a line.
+  // Nothing a handler does may take the loop down: the caller gets a 500 (unless it was
+  // answered already), the operator a line.
   ++metrics_.handler_errors;
-  if (on_error_) on_error_(request.method + " " + request.path + ": " + problem);
-  Responder(c).respond(http::Response::text(500, "internal error\n"));
+  if (on_error_) {
+    try {
+      on_error_(request.method + " " + request.path + ": " + problem);
+    } catch (...) {
+    }
+  }
+  responder.respond(http::Response::text(500, "internal error\n"));
 }
 
-void HttpServer::pump(const std::shared_ptr<Connection>& c) {
+void HttpServer::pump(const std::shared_ptr<Connection>& c, bool may_dispatch) {
   if (c->closed) return;
   if (c->pumping) {
     c->again = true;  // the outer pump picks it up
     return;
   }
   c->pumping = true;
+  try {
+    pump_once(c, may_dispatch);
+  } catch (...) {
+    // Whatever went wrong (out of memory, the loop refusing a timer), this connection is
+    // not left half-handled: it is closed, and the loop's guard reports the rest.
+    c->pumping = false;
+    close(*c);
+    throw;
+  }
+  c->pumping = false;
+  if (c->closed) return;
+  if (c->broken) return close(*c);
+  if (c->http.finished()) {
+    if (c->http.linger()) return start_draining(c);
+    return close(*c);
+  }
+  rearm(c);
+}
+
+void HttpServer::pump_once(const std::shared_ptr<Connection>& c, bool may_dispatch) {
   do {
     c->again = false;
     write_to(*c);
-    while (!c->closed && !c->broken) {
+    while (may_dispatch && !c->closed && !c->broken) {
       auto request = c->http.take_request();
       if (!request) break;
       dispatch(c, std::move(*request));
     }
     write_to(*c);
   } while (c->again && !c->closed && !c->broken);
-  c->pumping = false;
-  if (c->closed) return;
-  if (c->broken || c->http.finished()) return close(*c);
+}
 
+void HttpServer::rearm(const std::shared_ptr<Connection>& c) {
   std::uint32_t interest = 0;
   if (c->http.wants_input()) interest |= EPOLLIN | EPOLLRDHUP;
   if (!c->http.output().empty()) interest |= EPOLLOUT;
@@ -243,10 +284,20 @@ void HttpServer::pump(const std::shared_ptr<Connection>& c) {
     c->interest = interest;
     loop_.modify(c->fd, interest);
   }
+  std::weak_ptr<Connection> weak = c;
+  // A request that became ready outside the loop's own callbacks is handled on a turn of
+  // its own.
+  if (c->http.has_request() && c->dispatch_timer == 0) {
+    c->dispatch_timer = loop_.schedule(loop_.now(), [this, weak] {
+      auto conn = weak.lock();
+      if (!conn) return;
+      conn->dispatch_timer = 0;
+      pump(conn);
+    });
+  }
   if (c->timer != 0) loop_.cancel(c->timer);
   c->timer = 0;
   if (auto due = c->http.next_deadline()) {
-    std::weak_ptr<Connection> weak = c;
     c->timer = loop_.schedule(*due, [this, weak] {
       auto conn = weak.lock();
       if (!conn) return;
@@ -257,11 +308,45 @@ void HttpServer::pump(const std::shared_ptr<Connection>& c) {
   }
 }
 
+void HttpServer::start_draining(const std::shared_ptr<Connection>& c) {
+  c->draining = true;
+  ::shutdown(c->fd, SHUT_WR);
+  if (c->timer != 0) loop_.cancel(c->timer);
+  if (c->dispatch_timer != 0) loop_.cancel(c->dispatch_timer);
+  c->dispatch_timer = 0;
+  c->interest = EPOLLIN | EPOLLRDHUP;
+  loop_.modify(c->fd, c->interest);
+  std::weak_ptr<Connection> weak = c;
+  c->timer = loop_.schedule(loop_.now() + kDrainTime, [this, weak] {
+    auto conn = weak.lock();
+    if (!conn) return;
+    conn->timer = 0;
+    close(*conn);
+  });
+}
+
+void HttpServer::drain(Connection& c) {
+  char buffer[kReadChunk];
+  for (int i = 0; i < kReadsPerEvent; ++i) {
+    const ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0) {
+      c.drained += static_cast<std::size_t>(n);
+      if (c.drained >= kDrainBytes) return close(c);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    return close(c);  // the peer finished (or failed): done
+  }
+}
+
 void HttpServer::close(Connection& c) {
   if (c.closed) return;
   c.closed = true;
   if (c.timer != 0) loop_.cancel(c.timer);
   c.timer = 0;
+  if (c.dispatch_timer != 0) loop_.cancel(c.dispatch_timer);
+  c.dispatch_timer = 0;
   loop_.unwatch(c.fd);
   ::close(c.fd);
   connections_.erase(c.id);  // callers hold their own reference

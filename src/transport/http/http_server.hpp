@@ -45,12 +45,16 @@ class HttpServer {
 
    private:
     friend class HttpServer;
-    explicit Stream(std::weak_ptr<Connection> c) : connection_(std::move(c)) {}
+    Stream(std::weak_ptr<Connection> c, std::uint64_t request)
+        : connection_(std::move(c)), request_(request) {}
     std::weak_ptr<Connection> connection_;
+    std::uint64_t request_ = 0;
   };
 
-  // Answers one request, now or later, once. A Responder outliving its connection does
-  // nothing (the peer left).
+  // Answers one request, now or later, once. A Responder outliving its connection, or
+  // its request (already answered), does nothing. Called outside the loop's own callbacks
+  // (from an engine's), it writes at once, and the connection's next request waits for
+  // the loop: no handler runs inside another's call.
   class Responder {
    public:
     void respond(http::Response response) const;
@@ -60,8 +64,10 @@ class HttpServer {
 
    private:
     friend class HttpServer;
-    explicit Responder(std::weak_ptr<Connection> c) : connection_(std::move(c)) {}
+    Responder(std::weak_ptr<Connection> c, std::uint64_t request)
+        : connection_(std::move(c)), request_(request) {}
     std::weak_ptr<Connection> connection_;
+    std::uint64_t request_ = 0;
   };
   using Handler = std::function<void(const http::Request&, Responder)>;
   // Where problems go that no peer hears about (a handler that threw).
@@ -87,9 +93,16 @@ class HttpServer {
   void on_io(const std::shared_ptr<Connection>& c, std::uint32_t events);
   void read_from(Connection& c);
   void write_to(Connection& c);
-  // Moves bytes, hands out complete requests, re-arms events and the timer, closes.
-  void pump(const std::shared_ptr<Connection>& c);
+  // Moves bytes, hands out complete requests (when `may_dispatch`), re-arms events and the
+  // timer, closes. Without `may_dispatch`, a ready request is left for a loop turn.
+  void pump(const std::shared_ptr<Connection>& c, bool may_dispatch = true);
+  void pump_once(const std::shared_ptr<Connection>& c, bool may_dispatch);
   void dispatch(const std::shared_ptr<Connection>& c, http::Request request);
+  void rearm(const std::shared_ptr<Connection>& c);
+  // After an error answer: stop sending, drop what the peer still sends for a moment, then
+  // close (a close with unread input would reset the answer away).
+  void start_draining(const std::shared_ptr<Connection>& c);
+  void drain(Connection& c);
   void close(Connection& c);
 
   EventLoop& loop_;
