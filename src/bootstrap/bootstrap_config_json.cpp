@@ -4,6 +4,7 @@
 
 #include "common/base64.hpp"
 #include "common/bytes.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
 #include "server/store/credentials_json.hpp"
 
@@ -75,6 +76,8 @@ void hide_section_secrets(json& j) {
 Result<BootstrapConfig> config_from_json(const std::string& endpoint, const json& j,
                                          const lwm2m::model::Model& model) {
   if (!j.is_object()) return fail("a bootstrap configuration is a JSON object");
+  // Whatever the source (API, --configs file, the store): a name that can be written out.
+  if (auto ok = lwm2m::check_endpoint_name(endpoint); !ok) return ok.error();
   BootstrapConfig c;
   c.endpoint = endpoint;
   json flat = json::object();

@@ -4,6 +4,7 @@
 
 #include "binding/coap/bootstrap_mapping.hpp"
 #include "binding/coap/downlink_mapping.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
 #include "transport/socket_address.hpp"
@@ -192,16 +193,37 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
     flush_transports();
     return;
   }
+  // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is. A name taken
+  // from a certificate's CN is checked like `ep` (the query's was checked when decoded).
+  auto name_from_identity = [&]() -> Result<std::optional<std::string>> {
+    auto name = credentials_.endpoint_for(server::identify(carrier, peer));
+    if (name) {
+      if (auto ok = lwm2m::check_endpoint_name(*name); !ok) return ok.error();
+    }
+    return name;
+  };
+  auto refuse_name = [&](const Error& e) {
+    ++metrics_.refused;
+    emit_refused({}, carrier, peer, e.reason);
+    responder.respond(refusal(request, e), clock_.now());
+    flush_transports();
+  };
   if (auto* pack = std::get_if<lwm2m::BootstrapPackRequest>(&*uplink)) {
-    if (!pack->endpoint)
-      pack->endpoint = credentials_.endpoint_for(server::identify(carrier, peer));
+    if (!pack->endpoint) {
+      auto name = name_from_identity();
+      if (!name) return refuse_name(name.error());
+      pack->endpoint = std::move(*name);
+    }
     responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
     flush_transports();
     return;
   }
   auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
-  // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is.
-  if (!br.endpoint) br.endpoint = credentials_.endpoint_for(server::identify(carrier, peer));
+  if (!br.endpoint) {
+    auto name = name_from_identity();
+    if (!name) return refuse_name(name.error());
+    br.endpoint = std::move(*name);
+  }
   bool start_run = false;
   std::optional<ContentFormat> format;
   Message answer = answer_bootstrap_request(carrier, peer, request, br, start_run, format);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "bootstrap/bootstrap_config_json.hpp"
+#include "common/text.hpp"
 
 namespace tether::bootstrap {
 
@@ -51,7 +52,7 @@ Result<std::vector<BootstrapConfig>> read_config_file(const std::string& file,
   std::vector<BootstrapConfig> out;
   for (auto it = j.begin(); it != j.end(); ++it) {
     auto c = config_from_json(it.key(), it.value(), model);
-    if (!c) return fail(file + ": " + it.key() + ": " + c.error().reason);
+    if (!c) return fail(file + ": " + printable(it.key(), 64) + ": " + c.error().reason);
     out.push_back(std::move(*c));
   }
   return out;
