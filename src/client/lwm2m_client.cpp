@@ -395,8 +395,8 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
   const bool hopeless = handshake != nullptr && handshake->recovery == tls::Recovery::kFail;
   if (handshake != nullptr) {
     detail += "; (D)TLS: " + handshake->describe();
-  } else if (auto* layer = s.route.transport != nullptr ? s.route.transport->secure_layer()
-                                                         : nullptr;
+  } else if (auto* layer =
+                 s.route.transport != nullptr ? s.route.transport->secure_layer() : nullptr;
              layer != nullptr && layer->handshaking(s.route.peer)) {
     // The request gave up first (a slow or loaded peer): the cause is still the handshake.
     detail += "; (D)TLS: the handshake had not completed (peer unreachable, or a wrong key)";

@@ -91,8 +91,8 @@ TEST_F(HostileUplinkTest, NamesAndParametersThatAreNotCleanTextAreRefused) {
 
 TEST_F(HostileUplinkTest, AnObjectListWithControlCharactersIsRefused) {
   for (const std::string& links : {std::string("</\n>;rt=\"oma.lwm2m\",</1/0>"),
-                                  // An escape between two bytes that are not UTF-8 alone.
-                                  std::string("</1/0>;x=\"\xc3\\\xa9\",</3/0>;y=\"\x1b[2J\"")}) {
+                                   // An escape between two bytes that are not UTF-8 alone.
+                                   std::string("</1/0>;x=\"\xc3\\\xa9\",</3/0>;y=\"\x1b[2J\"")}) {
     Message m = register_request({"ep=dev1"});
     m.payload = to_bytes(links);
     auto answer = send(std::move(m));
