@@ -18,6 +18,7 @@
 #include "client/objects/temperature_object.hpp"
 #include "coap/uri.hpp"
 #include "commands.hpp"
+#include "common/logfmt.hpp"
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
 #include "service_runtime.hpp"
@@ -167,9 +168,11 @@ void add_account(client::DataModel& data, const std::string& uri, bool bootstrap
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
-  std::string line = std::string("event=") + client::event_name(e.kind) + " ep=" + endpoint;
+  // The detail quotes what servers sent (paths, diagnostics): escaped like the servers' logs.
+  std::string line =
+      std::string("event=") + client::event_name(e.kind) + logfmt_field("ep", endpoint);
   if (e.ssid != 0) line += " ssid=" + std::to_string(e.ssid);
-  if (!e.detail.empty()) line += " detail=\"" + e.detail + "\"";
+  if (!e.detail.empty()) line += logfmt_field("detail", e.detail);
   log_line(line);
 }
 

@@ -185,14 +185,15 @@ Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& c
 
 void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
                                      coap::Responder responder) {
-  auto uplink = cb::decode_bootstrap_uplink(request);
-  if (!uplink) {
+  // A request refused before it names a configuration: counted, answered, reported.
+  auto refuse_early = [&](const Error& e) {
     ++metrics_.refused;
-    emit_refused({}, carrier, peer, uplink.error().reason);
-    responder.respond(refusal(request, uplink.error()), clock_.now());
+    emit_refused({}, carrier, peer, e.reason);
+    responder.respond(refusal(request, e), clock_.now());
     flush_transports();
-    return;
-  }
+  };
+  auto uplink = cb::decode_bootstrap_uplink(request);
+  if (!uplink) return refuse_early(uplink.error());
   // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is. A name taken
   // from a certificate's CN is checked like `ep` (the query's was checked when decoded).
   auto name_from_identity = [&]() -> Result<std::optional<std::string>> {
@@ -202,16 +203,10 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
     }
     return name;
   };
-  auto refuse_name = [&](const Error& e) {
-    ++metrics_.refused;
-    emit_refused({}, carrier, peer, e.reason);
-    responder.respond(refusal(request, e), clock_.now());
-    flush_transports();
-  };
   if (auto* pack = std::get_if<lwm2m::BootstrapPackRequest>(&*uplink)) {
     if (!pack->endpoint) {
       auto name = name_from_identity();
-      if (!name) return refuse_name(name.error());
+      if (!name) return refuse_early(name.error());
       pack->endpoint = std::move(*name);
     }
     responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
@@ -221,7 +216,7 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
   auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
   if (!br.endpoint) {
     auto name = name_from_identity();
-    if (!name) return refuse_name(name.error());
+    if (!name) return refuse_early(name.error());
     br.endpoint = std::move(*name);
   }
   bool start_run = false;

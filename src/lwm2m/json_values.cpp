@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
+#include "common/text.hpp"
 
 namespace tether::lwm2m {
 namespace {
@@ -34,7 +35,7 @@ Result<Value> value_from_json(const json& j, const Path& path, const model::Mode
   if (j.is_string()) {
     auto text = j.get_ref<const std::string&>();
     if (def && def->type != ResourceType::kString) return from_text(text, def->type);
-    if (!is_valid_utf8(text)) return fail("string is not valid UTF-8");
+    if (!is_utf8(text)) return fail("string is not valid UTF-8");
     natural = Value(text);
   } else if (j.is_boolean()) {
     natural = Value(j.get<bool>());

@@ -180,8 +180,4 @@ Result<Value> from_text(std::string_view text, ResourceType type) {
   return bad();
 }
 
-bool is_valid_utf8(std::string_view text) {
-  return tether::is_utf8(text);
-}
-
 }  // namespace tether::lwm2m

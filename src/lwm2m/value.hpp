@@ -98,8 +98,6 @@ Result<Value> convert(Value value, ResourceType target);
 std::string to_text(const Value& value);
 Result<Value> from_text(std::string_view text, ResourceType type);
 
-bool is_valid_utf8(std::string_view text);
-
 // Shortest decimal text that reads back as the same double.
 std::string format_double(double v);
 

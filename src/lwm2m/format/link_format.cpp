@@ -52,7 +52,6 @@ class Parser {
     if (close == std::string_view::npos) return bad("unterminated '<'");
     Link link;
     link.target = std::string(s_.substr(at_ + 1, close - at_ - 1));
-    if (!is_valid_utf8(link.target)) return bad("target is not UTF-8");
     at_ = close + 1;
     while (at_ < s_.size() && s_[at_] == ';') {
       ++at_;
@@ -90,7 +89,6 @@ class Parser {
     }
     if (at_ >= s_.size()) return bad("unterminated quoted string");
     ++at_;
-    if (!is_valid_utf8(value)) return bad("quoted string is not UTF-8");
     p.value = std::move(value);
     p.quoted = true;
     return p;

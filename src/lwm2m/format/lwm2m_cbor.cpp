@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "common/text.hpp"
 #include "lwm2m/format/cbor_io.hpp"
 #include "lwm2m/format/typing.hpp"
 
@@ -204,7 +205,7 @@ class Decoder {
         return Value(item.boolean);
       case cbor::Kind::kText: {
         std::string s(item.text());
-        if (!is_valid_utf8(s)) return fail("a text value is not UTF-8");
+        if (!is_utf8(s)) return fail("a text value is not UTF-8");
         return Value(std::move(s));
       }
       case cbor::Kind::kBytes:

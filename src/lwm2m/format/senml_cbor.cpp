@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "common/text.hpp"
 #include "lwm2m/format/cbor_io.hpp"
 #include "lwm2m/format/typing.hpp"
 
@@ -104,7 +105,7 @@ Result<std::string> text(const cbor::Item& item, const char* label) {
   if (item.kind != cbor::Kind::kText)
     return fail(std::string("SenML CBOR: '") + label + "' is not a text string");
   std::string s(item.text());
-  if (!is_valid_utf8(s)) return fail(std::string("SenML CBOR: '") + label + "' is not UTF-8");
+  if (!is_utf8(s)) return fail(std::string("SenML CBOR: '") + label + "' is not UTF-8");
   return s;
 }
 

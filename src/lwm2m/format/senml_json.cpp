@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/base64.hpp"
+#include "common/text.hpp"
 #include "lwm2m/format/json_number.hpp"
 #include "lwm2m/format/typing.hpp"
 
@@ -19,7 +20,7 @@ Result<Ok> put_value(json& record, const Value& value) {
     json& r;
     Result<Ok> operator()(std::monostate) const { return Ok{}; }
     Result<Ok> operator()(const std::string& s) const {
-      if (!is_valid_utf8(s)) return fail("SenML JSON: a string value is not UTF-8");
+      if (!is_utf8(s)) return fail("SenML JSON: a string value is not UTF-8");
       r["vs"] = s;
       return Ok{};
     }
@@ -54,7 +55,7 @@ Result<Ok> put_value(json& record, const Value& value) {
       return Ok{};
     }
     Result<Ok> operator()(const Corelnk& c) const {
-      if (!is_valid_utf8(c.text)) return fail("SenML JSON: a link value is not UTF-8");
+      if (!is_utf8(c.text)) return fail("SenML JSON: a link value is not UTF-8");
       r["vs"] = c.text;
       return Ok{};
     }

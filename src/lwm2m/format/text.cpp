@@ -3,6 +3,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/text.hpp"
 #include "lwm2m/format/typing.hpp"
 
 namespace tether::lwm2m::format {
@@ -45,7 +46,7 @@ Result<Bytes> encode(const Path& path, const Tree& content, const model::Model& 
 Result<Tree> decode(const Path& path, ByteView payload, const model::Model& model) {
   if (auto ok = check_single_path(path, "text/plain"); !ok) return ok.error();
   const std::string_view text(reinterpret_cast<const char*>(payload.data()), payload.size());
-  if (!is_valid_utf8(text)) return fail("text/plain: payload is not UTF-8");
+  if (!is_utf8(text)) return fail("text/plain: payload is not UTF-8");
   const ResourceType type = declared_type(model, path).value_or(ResourceType::kString);
   if (type == ResourceType::kNone) return fail("text/plain: " + path.to_string() + " has no value");
   auto value = from_text(text, type);

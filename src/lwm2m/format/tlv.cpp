@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/text.hpp"
 #include "lwm2m/format/typing.hpp"
 
 namespace tether::lwm2m::format::tlv {
@@ -168,7 +169,7 @@ Result<Value> typed_value(ByteView b, ResourceType type) {
     case ResourceType::kString:
     case ResourceType::kCorelnk: {
       std::string s(b.begin(), b.end());
-      if (!is_valid_utf8(s)) return fail("TLV string is not UTF-8");
+      if (!is_utf8(s)) return fail("TLV string is not UTF-8");
       if (type == ResourceType::kCorelnk) return Value(Corelnk{std::move(s)});
       return Value(std::move(s));
     }
