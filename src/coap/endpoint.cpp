@@ -501,8 +501,10 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
   }
 
   const bool notification = ex.observe && m.observe().has_value() && m.code.is_success();
-  if (notification && ex.established && ex.block2_next == 0) {
-    // RFC 7641 3.4: drop notifications older than the newest one seen.
+  // RFC 7641 3.4: drop notifications older than the newest one seen. RFC 8323 7.2: a
+  // stream delivers in order and its Observe value may be empty, so nothing is dropped there.
+  if (notification && ex.established && ex.block2_next == 0 &&
+      config_.carrier == Carrier::kDatagram) {
     if (!is_newer_notification(ex.last_seq, ex.last_seen, *m.observe(), now)) return true;
   }
 

@@ -5,6 +5,8 @@
 #include <optional>
 
 #include "coap/endpoint.hpp"
+#include "coap/tcp_codec.hpp"
+#include "hex.hpp"
 #include "sim_network.hpp"
 
 namespace tether::coap {
@@ -452,6 +454,44 @@ TEST_F(StreamObserveFixture, NotificationsOverTcp) {
   server.endpoint.notify(*observation, content("t2"), Type::kNonConfirmable, net.now());
   net.settle();
   EXPECT_EQ(payloads(), (std::vector<std::string>{"v0", "t1", "t2"}));
+}
+
+// RFC 8323 7.2: over a reliable transport the Observe value may be empty and must be
+// ignored; the stream delivers in order, so no freshness check may drop anything.
+TEST(ObserveStreamClient, EmptyObserveOptionNotificationsAreAllDelivered) {
+  SimNetwork net(Carrier::kStream);
+  EndpointConfig config;
+  config.carrier = Carrier::kStream;
+  Node client(config, 1);
+  net.add(kClient, client);
+  net.add_raw(kServer);
+  net.connect(kClient, kServer);
+  net.send_raw(kServer, kClient, test_support::hex("00 e1"));  // the peer's empty CSM
+  net.settle();
+  Recorder rec;
+  client.endpoint.request(kServer, observe_request("/3303/0/5700"), rec.handler(), net.now());
+  net.settle();
+  const auto requests = net.raw_inbox(kServer);
+  ASSERT_FALSE(requests.empty());
+  Result<Message> reg = decode_tcp(requests.back().bytes);
+  ASSERT_TRUE(reg.ok());
+  ASSERT_EQ(reg->token.size(), 8u);
+  // What such a client sends: len 13, TKL 8, 2.05, token, Observe (empty), Content-Format
+  // (empty: text/plain), payload "21.5" padded.
+  for (const char* value : {"21.5000000", "21.6000000", "21.7000000"}) {
+    Bytes frame = test_support::hex("d8 00 45");
+    frame.insert(frame.end(), reg->token.begin(), reg->token.end());
+    const Bytes tail = test_support::hex("60 60 ff");
+    frame.insert(frame.end(), tail.begin(), tail.end());
+    const std::string text(value);
+    frame.insert(frame.end(), text.begin(), text.end());
+    net.send_raw(kServer, kClient, frame);
+    net.settle();
+    net.run_for(Duration{1'000});
+  }
+  std::vector<std::string> got;
+  for (const auto& r : rec.results) got.push_back(r ? to_string(r->payload) : "error");
+  EXPECT_EQ(got, (std::vector<std::string>{"21.5000000", "21.6000000", "21.7000000"}));
 }
 
 TEST_F(StreamObserveFixture, ConnectionLossEndsObservationsOnBothSides) {
