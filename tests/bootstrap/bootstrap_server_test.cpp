@@ -112,6 +112,14 @@ struct Device {
       return reply(codes::kChanged);
     }
     if (m.code == codes::kGet &&
+        m.options.get_uint(coap::option::kAccept) == coap::content_format::kLinkFormat &&
+        discover_answer) {
+      Message out = reply(codes::kContent);
+      out.set_content_format(coap::content_format::kLinkFormat);
+      out.payload = to_bytes(*discover_answer);
+      return out;
+    }
+    if (m.code == codes::kGet &&
         m.options.get_uint(coap::option::kAccept) == coap::content_format::kLinkFormat) {
       lf::BootstrapDiscovery d;
       d.version = "1.1";
@@ -171,6 +179,7 @@ struct Device {
   lwm2m::model::ObjectRegistry models = lwm2m::model::ObjectRegistry::with_builtin();
   lwm2m::Tree tree;
   std::optional<coap::Code> finish_code;
+  std::optional<std::string> discover_answer;  // another client's Bootstrap-Discover bytes
   std::function<bool(const Message&)> refuse;
   std::vector<ContentFormat> formats;
 };
@@ -413,6 +422,22 @@ TEST_F(BootstrapTest, ReplacesANonPersistentBootstrapAccount) {
   EXPECT_EQ(store.load_configs()->front().credentials, c->credentials);
   // Over plain CoAP the client can no longer prove them: Table 6.7-1 has 4.00 for that.
   EXPECT_EQ(device.bootstrap_request({"ep=dev1"})->code, codes::kBadRequest);
+}
+
+// What Leshan and Anjay answer to Bootstrap-Discover: the version on a root link.
+TEST_F(BootstrapTest, ReplacementFindsTheAccountInAnotherClientsDiscoverAnswer) {
+  put(R"({"replaceBootstrapAccount": {"security": {"uri": "coap://b2", "bootstrap": true}},
+          "security": {"1": {"uri": "coap://s", "bootstrap": false, "shortServerId": 7}},
+          "servers": {"0": {"shortServerId": 7, "lifetime": 60, "binding": "U"}}})");
+  Device device(net, kDevice);
+  device.discover_answer =
+      "</>;lwm2m=1.1,</0/3>;uri=\"coap://bootstrap.example\",</0/5>;ssid=7;uri=\"coap://old."
+      "example\",</1>;ver=1.1,</1/5>;ssid=7,</3>;ver=1.1,</3/0>";
+  ASSERT_EQ(device.bootstrap_request({"ep=dev1"})->code, codes::kChanged);
+  const auto* s = settle();
+  EXPECT_EQ(s->state, BootstrapSession::State::kFinished) << s->error;
+  EXPECT_TRUE(s->account_replaced);
+  EXPECT_EQ(*device.tree.find_value(Path{0, 3, 0}), Value("coap://b2"));
 }
 
 TEST_F(BootstrapTest, ReplacementWithoutAnAccountToReplaceFails) {

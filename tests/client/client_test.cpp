@@ -299,7 +299,7 @@ TEST(Client, BootstrapInterfaceCodesDeleteRootAndFinishCheck) {
   discover.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
   const Message d = bs.ask(discover);
   const std::string text(d.payload.begin(), d.payload.end());
-  EXPECT_EQ(text.rfind("lwm2m=\"1.2\",", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("</>;lwm2m=1.2,", 0), 0u) << text;
   EXPECT_NE(text.find("</0/9>;uri=\"coap://10.0.0.1:2\""), std::string::npos) << text;
 
   // A Bootstrap-Write creates instances that did not exist, regardless of access rights.

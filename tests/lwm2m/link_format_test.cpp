@@ -86,5 +86,30 @@ TEST(Discover, WritesAndReadsDimVersionAndAttributes) {
   EXPECT_FALSE(parse_discover("</>;pmin=1"));
 }
 
+// Core TS 5.2.7.3: the version rides on the root link, as Leshan, Anjay and Wakaama send it.
+TEST(BootstrapDiscover, ReadsTheRootLinkOtherClientsSend) {
+  auto d = parse_bootstrap_discover(
+      "</>;lwm2m=1.1,</0/0>,</0/1>;ssid=101;uri=\"coaps://s1\",</1>;ver=1.1,</1/0/>;ssid=101,"
+      "</3>;ver=1.1,</3/0>");
+  ASSERT_TRUE(d) << d.error().reason;
+  EXPECT_EQ(d->version, "1.1");
+  ASSERT_EQ(d->links.size(), 6u);
+  EXPECT_EQ(d->links[0], (BootstrapLink{Path{0, 0}, std::nullopt, ""}));
+  EXPECT_EQ(d->links[1], (BootstrapLink{Path{0, 1}, 101, "coaps://s1"}));
+  EXPECT_EQ(d->links[3], (BootstrapLink{Path{1, 0}, 101, ""}));
+  // A quoted version (Wakaama with 1.0) and the bare element of early 1.1 drafts.
+  EXPECT_EQ(parse_bootstrap_discover("</>;lwm2m=\"1.0\",</0/0>")->version, "1.0");
+  EXPECT_EQ(parse_bootstrap_discover("lwm2m=\"1.1\",</0/0>")->version, "1.1");
+  EXPECT_FALSE(parse_bootstrap_discover("</>;lwm2m=x,</0/0>"));
+  EXPECT_FALSE(parse_bootstrap_discover("</0/0>,</>;lwm2m=1.1"));
+}
+
+TEST(BootstrapDiscover, WritesTheVersionOnTheRootLink) {
+  BootstrapDiscovery d{"1.2", {{Path{0, 0}, std::nullopt, ""}, {Path{0, 1}, 101, "coap://s"}}};
+  const std::string text = serialize_bootstrap_discover(d);
+  EXPECT_EQ(text, "</>;lwm2m=1.2,</0/0>,</0/1>;ssid=101;uri=\"coap://s\"");
+  EXPECT_EQ(*parse_bootstrap_discover(text), d);
+}
+
 }  // namespace
 }  // namespace tether::lwm2m::format::link_format

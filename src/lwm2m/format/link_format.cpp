@@ -301,7 +301,8 @@ std::string serialize_discover(std::span<const DiscoverEntry> entries) {
 
 Result<BootstrapDiscovery> parse_bootstrap_discover(std::string_view text) {
   BootstrapDiscovery out;
-  // The version element is no link (it has no <target>), so it is taken off first.
+  // Core TS 5.2.7.3 writes the version on the root link (</>;lwm2m=1.2), as Leshan, Anjay and
+  // Wakaama send it; early 1.1 drafts had a bare lwm2m="1.1" element, still accepted here.
   constexpr std::string_view kVersion = "lwm2m=";
   if (text.starts_with(kVersion)) {
     const auto comma = text.find(',');
@@ -316,9 +317,19 @@ Result<BootstrapDiscovery> parse_bootstrap_discover(std::string_view text) {
   if (text.empty()) return out;
   auto links = parse(text);
   if (!links) return links.error();
+  bool root_seen = false;
   for (const auto& link : *links) {
     auto path = Path::parse(link.target);
-    if (!path || path->is_root()) return bad("<" + link.target + "> is not an LwM2M path");
+    if (!path) return bad("<" + link.target + "> is not an LwM2M path");
+    if (path->is_root()) {
+      if (root_seen || !out.links.empty()) return bad("</> must come first, once");
+      root_seen = true;
+      if (const auto* v = link.param("lwm2m"); v && v->value) {
+        if (!valid_version(*v->value)) return bad("lwm2m= is not a version");
+        out.version = *v->value;
+      }
+      continue;
+    }
     BootstrapLink entry{*path, std::nullopt, {}};
     if (const auto* ssid = link.param("ssid"); ssid && ssid->value) {
       auto n = parse_u32(*ssid->value, "ssid");
@@ -334,17 +345,14 @@ Result<BootstrapDiscovery> parse_bootstrap_discover(std::string_view text) {
 
 std::string serialize_bootstrap_discover(const BootstrapDiscovery& discovery) {
   std::vector<Link> links;
+  if (!discovery.version.empty()) links.push_back(Link{"/", {{"lwm2m", discovery.version, false}}});
   for (const auto& e : discovery.links) {
     Link link{e.path.to_string(), {}};
     if (e.ssid) link.params.push_back({"ssid", std::to_string(*e.ssid), false});
     if (!e.uri.empty()) link.params.push_back({"uri", e.uri, true});
     links.push_back(std::move(link));
   }
-  std::string out =
-      discovery.version.empty() ? std::string{} : "lwm2m=\"" + discovery.version + "\"";
-  const std::string rest = serialize(links);
-  if (!out.empty() && !rest.empty()) out += ',';
-  return out + rest;
+  return serialize(links);
 }
 
 }  // namespace tether::lwm2m::format::link_format

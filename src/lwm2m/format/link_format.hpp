@@ -63,9 +63,9 @@ struct DiscoverEntry {
 };
 Result<std::vector<DiscoverEntry>> parse_discover(std::string_view text);
 
-// A Bootstrap-Discover answer (Core TS 5.2.7.4): an optional leading lwm2m="1.1" element,
-// then the objects and instances, Security and Server instances with their ssid= and the
-// Security instances with their uri=.
+// A Bootstrap-Discover answer (Core TS 5.2.7.3): an optional root link </>;lwm2m=1.2, then the
+// objects and instances, Security and Server instances with their ssid= and the Security instances
+// with their uri=.
 struct BootstrapLink {
   Path path;
   std::optional<std::uint16_t> ssid;
@@ -73,7 +73,7 @@ struct BootstrapLink {
   friend bool operator==(const BootstrapLink&, const BootstrapLink&) = default;
 };
 struct BootstrapDiscovery {
-  std::string version;  // the lwm2m= element, empty when absent (a 1.0 client)
+  std::string version;  // the root link's lwm2m=, empty when absent (a 1.0 client)
   std::vector<BootstrapLink> links;
   friend bool operator==(const BootstrapDiscovery&, const BootstrapDiscovery&) = default;
 };
