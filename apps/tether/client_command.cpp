@@ -19,6 +19,7 @@
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "lwm2m/account_defaults.hpp"
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
 #include "service_runtime.hpp"
@@ -108,9 +109,9 @@ void save_state(const std::string& file, const client::DataModel& data) {
 }
 
 // Transport TS 5.2.9: the Security instance resources of a secure account, from the flags.
-void add_credentials(client::DataModel& data, std::uint16_t instance, const ClientSettings& s) {
+void add_credentials(lwm2m::Tree& tree, std::uint16_t instance, const ClientSettings& s) {
   namespace sec = client::security;
-  auto put = [&](std::uint16_t r, Value v) { (void)data.put(Path{0, instance, r}, std::move(v)); };
+  auto put = [&](std::uint16_t r, Value v) { (void)tree.set(Path{0, instance, r}, std::move(v)); };
   if (!s.psk_identity.empty()) {
     auto key = from_hex(s.psk_key);
     if (!key || key->empty()) throw std::invalid_argument("--psk-key takes the key in hex");
@@ -150,21 +151,21 @@ void add_credentials(client::DataModel& data, std::uint16_t instance, const Clie
       "or --cert/--key with --ca or --server-cert");
 }
 
-void add_account(client::DataModel& data, const std::string& uri, bool bootstrap,
+void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                  const ClientSettings& s) {
   auto parsed = coap::parse_uri(uri);
   if (!parsed) throw std::invalid_argument(uri + ": " + parsed.error().reason);
   const std::uint16_t instance = bootstrap ? 0 : 1;
-  (void)data.put(Path{0, instance, 0}, Value(uri));
-  (void)data.put(Path{0, instance, 1}, Value(bootstrap));
-  (void)data.put(Path{0, instance, 2}, Value(client::security::kModeNoSec));
-  if (parsed->is_secure()) add_credentials(data, instance, s);
+  (void)tree.set(Path{0, instance, 0}, Value(uri));
+  (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
+  (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
+  if (parsed->is_secure()) add_credentials(tree, instance, s);
   const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
-  (void)data.put(Path{0, instance, 10}, Value(std::int64_t{1}));
-  (void)data.put(Path{1, 0, 0}, Value(std::int64_t{1}));
-  (void)data.put(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
-  (void)data.put(Path{1, 0, 7}, Value(parsed->is_stream() ? "T" : "U"));
+  (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
+  (void)tree.set(Path{1, 0, 0}, Value(std::int64_t{1}));
+  (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
+  (void)tree.set(Path{1, 0, 7}, Value(parsed->is_stream() ? "T" : "U"));
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
@@ -273,9 +274,13 @@ int client_command(const std::vector<std::string>& args) {
   } else {
     auto tree = lwm2m::tree_from_object_json(s.factory, models);
     if (!tree) throw std::invalid_argument("factory configuration: " + tree.error().reason);
+    if (!s.bootstrap_uri.empty()) add_account(*tree, s.bootstrap_uri, true, s);
+    if (!s.server_uri.empty()) add_account(*tree, s.server_uri, false, s);
+    // Core TS E.1/E.2: our own accounts hold every mandatory resource, as a Read shows them.
+    if (auto ok = lwm2m::complete_account_instances(*tree); !ok) {
+      throw std::invalid_argument("accounts: " + ok.error().reason);
+    }
     if (auto ok = data.put(*tree); !ok) throw std::invalid_argument(ok.error().reason);
-    if (!s.bootstrap_uri.empty()) add_account(data, s.bootstrap_uri, true, s);
-    if (!s.server_uri.empty()) add_account(data, s.server_uri, false, s);
   }
   if (data.server_accounts().empty() && !data.bootstrap_account()) {
     throw std::invalid_argument("give --server or --bootstrap (or a state/config file)");

@@ -4,6 +4,7 @@
 
 #include "common/base64.hpp"
 #include "common/bytes.hpp"
+#include "lwm2m/account_defaults.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
 #include "server/store/credentials_json.hpp"
@@ -135,6 +136,11 @@ Result<BootstrapConfig> config_from_json(const std::string& endpoint, const json
           return fail("replaceBootstrapAccount: unknown setting \"" + e.key() + "\"");
         }
       }
+      if (auto done =
+              lwm2m::complete_account_instance(0, rep.instance_id.value_or(0), rep.security);
+          !done) {
+        return fail("replaceBootstrapAccount: " + done.error().reason);
+      }
       c.replace_account = std::move(rep);
     } else {
       return fail("unknown setting \"" + key + "\"");
@@ -143,6 +149,8 @@ Result<BootstrapConfig> config_from_json(const std::string& endpoint, const json
   auto tree = lwm2m::tree_from_flat_json(flat, model);
   if (!tree) return tree.error();
   c.writes = std::move(*tree);
+  // Core TS E.1/E.2: strict clients refuse a Bootstrap-Write missing a mandatory resource.
+  if (auto done = lwm2m::complete_account_instances(c.writes); !done) return done.error();
   if (auto ok = validate(c); !ok) return ok.error();
   return c;
 }

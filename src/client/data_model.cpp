@@ -436,7 +436,21 @@ DownlinkResponse DataModel::discover(const DownlinkRequest& r, const Requester& 
     out.links.push_back(std::move(e));
   };
   if (r.path.is_object()) add(r.path, std::nullopt);
-  for (const auto& [id, object] : tree->objects) {
+  for (auto& [id, object] : tree->objects) {
+    // Executable resources hold no value, so Read leaves them out; Discover lists them.
+    const auto* odef = models_.object(id);
+    const Object* impl = find(id);
+    for (auto& [iid, instance] : object.instances) {
+      if (odef == nullptr || impl == nullptr) continue;
+      const auto extra = impl->executables(iid);
+      for (const auto& def : odef->resources) {
+        const bool present =
+            def.mandatory || std::find(extra.begin(), extra.end(), def.id) != extra.end();
+        if (def.executable() && present && instance.resources.find(def.id) == nullptr) {
+          instance.resources[def.id];
+        }
+      }
+    }
     for (const auto& [iid, instance] : object.instances) {
       const Path ip{id, iid};
       if (r.path.depth() <= 2 && deepest >= 2) add(ip, std::nullopt);

@@ -13,6 +13,10 @@ namespace status = lwm2m::status;
 Result<Ok> Object::execute(std::uint16_t, std::uint16_t, std::string_view) {
   return reject(status::kMethodNotAllowed, "nothing to execute");
 }
+
+std::vector<std::uint16_t> Object::executables(std::uint16_t) const {
+  return {};
+}
 Result<Ok> Object::create(std::uint16_t, const lwm2m::InstanceNode&) {
   return reject(status::kMethodNotAllowed, "instances cannot be created");
 }
@@ -66,6 +70,13 @@ Result<Ok> DataObject::execute(std::uint16_t instance, std::uint16_t resource,
     if (rid == resource) return handler(instance, arguments);
   }
   return Ok{};  // an executable resource nobody hooked: accepted, nothing happens
+}
+
+std::vector<std::uint16_t> DataObject::executables(std::uint16_t instance) const {
+  std::vector<std::uint16_t> out;
+  if (!node_.instances.contains(instance)) return out;
+  for (const auto& [rid, handler] : executes_) out.push_back(rid);
+  return out;
 }
 
 Result<Ok> DataObject::create(std::uint16_t instance, const lwm2m::InstanceNode& values) {

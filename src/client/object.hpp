@@ -37,6 +37,9 @@ class Object {
                            WriteMode mode, const std::function<bool(std::uint16_t)>& writable) = 0;
   virtual Result<Ok> execute(std::uint16_t instance, std::uint16_t resource,
                              std::string_view arguments);
+  // The executable resources an instance implements beyond the definition's mandatory ones
+  // (Discover lists both: Core TS 5.4.2 asks for every instantiated resource).
+  virtual std::vector<std::uint16_t> executables(std::uint16_t instance) const;
   virtual Result<Ok> create(std::uint16_t instance, const lwm2m::InstanceNode& values);
   virtual Result<Ok> remove(std::uint16_t instance);
   // Removes one resource instance (Delete is not an LwM2M operation on resources; the
@@ -76,6 +79,7 @@ class DataObject : public Object {
                    const std::function<bool(std::uint16_t)>& writable) override;
   Result<Ok> execute(std::uint16_t instance, std::uint16_t resource,
                      std::string_view arguments) override;
+  std::vector<std::uint16_t> executables(std::uint16_t instance) const override;
   Result<Ok> create(std::uint16_t instance, const lwm2m::InstanceNode& values) override;
   Result<Ok> remove(std::uint16_t instance) override;
   Result<Ok> remove_resource_instance(std::uint16_t instance, std::uint16_t resource,

@@ -497,6 +497,27 @@ TEST_F(BootstrapTest, BootstrapPackCarriesTheWrites) {
             codes::kMethodNotAllowed);
 }
 
+// Core TS E.1/E.2: the configuration of docs/bootstrap.md leaves out Notification Storing;
+// strict clients refuse a Server instance without it, so every mandatory resource is sent.
+TEST_F(BootstrapTest, AccountInstancesCarryEveryMandatoryResource) {
+  put(R"({"security": {"1": {"uri": "coap://127.0.0.1:5683", "bootstrap": false,
+                              "mode": "nosec", "shortServerId": 101}},
+          "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}})");
+  Device device(net, kDevice);
+  ASSERT_EQ(device.bootstrap_request({"ep=dev1"})->code, codes::kChanged);
+  const auto* s = settle();
+  EXPECT_EQ(s->state, BootstrapSession::State::kFinished) << s->error;
+  EXPECT_EQ(device.tree.find_value(Path{1, 0, 1})->as_number(), 300.0);  // as written
+  EXPECT_EQ(*device.tree.find_value(Path{1, 0, 6}), Value(true));
+  EXPECT_EQ(*device.tree.find_value(Path{1, 0, 7}), Value("U"));
+  for (std::uint16_t rid : {std::uint16_t{3}, std::uint16_t{4}, std::uint16_t{5}}) {
+    EXPECT_EQ(*device.tree.find_value(Path{0, 1, rid}), Value(Bytes{})) << rid;
+  }
+  // The filled defaults are what the API shows: nothing is sent that cannot be read back.
+  const auto j = config_to_json(*bs.config("dev1"), server::Secrets::kInclude);
+  EXPECT_EQ(j["servers"]["0"]["notificationStoring"], true);
+}
+
 TEST(BootstrapConfigTest, RejectsConfigurationsThatBreakTheRules) {
   const auto models = lwm2m::model::ObjectRegistry::with_builtin();
   auto parse = [&](const char* text) {
@@ -513,6 +534,12 @@ TEST(BootstrapConfigTest, RejectsConfigurationsThatBreakTheRules) {
   EXPECT_FALSE(parse(R"({"security": {"0": {"colour": "red"}}})"));
   EXPECT_FALSE(parse(R"({"security": {"0": {"mode": "magic"}}})"));
   EXPECT_FALSE(parse(R"({"security": {"0": {"secretKey": {"hex": "zz"}}}})"));
+  EXPECT_FALSE(
+      parse(R"({"security": {"1": {"bootstrap": false, "shortServerId": 1}}})"));  // no URI
+  EXPECT_FALSE(parse(R"({"security": {"1": {"uri": "coaps://s", "mode": "psk", "shortServerId": 1}},
+                         "servers": {"0": {"shortServerId": 1}}})"));  // PSK without keys
+  EXPECT_FALSE(parse(R"({"security": {"1": {"uri": "coap://s", "shortServerId": 1}},
+                         "servers": {"0": {"lifetime": 60}}})"));      // Server without its ID
   EXPECT_FALSE(parse(R"({"format": "text"})"));
   EXPECT_FALSE(parse(R"({"surprise": 1})"));
   EXPECT_TRUE(parse(R"({})"));
@@ -559,7 +586,8 @@ TEST(BootstrapConfigTest, HiddenSecretsSayTheyAreSet) {
                      "recipientId": {"hex": "02"}}},
     "credentials": {"mode": "psk", "identity": "dev1-bs", "key": "0102"},
     "replaceBootstrapAccount": {"security": {"uri": "coaps://bs:5784", "bootstrap": true,
-                                             "mode": "psk", "secretKey": {"hex": "beef"}},
+                                             "mode": "psk", "publicKeyOrIdentity": {"text": "n"},
+                                             "secretKey": {"hex": "beef"}},
                                 "credentials": {"mode": "psk", "identity": "n", "key": "0a0b"}}
   })"),
                             models);

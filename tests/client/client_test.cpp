@@ -227,6 +227,23 @@ TEST(Client, AnswersTheCodesOfTable673) {
   EXPECT_NE(std::string(links.payload.begin(), links.payload.end()).find("</3303/0/5700>;pmin=10"),
             std::string::npos);
 
+  // Core TS 5.4.2: every instantiated resource, executable ones included.
+  auto discover_text = [&](const std::string& path) {
+    Message d = req(codes::kGet, path);
+    d.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
+    const Message m = raw.ask(d);
+    return std::string(m.payload.begin(), m.payload.end());
+  };
+  const std::string device_links = discover_text("/3/0");
+  for (const char* link : {"</3/0/4>", "</3/0/5>", "</3/0/0>"}) {
+    EXPECT_NE(device_links.find(link), std::string::npos) << link << " in " << device_links;
+  }
+  const std::string server_links = discover_text("/1/0");
+  for (const char* link : {"</1/0/8>", "</1/0/4>", "</1/0/9>"}) {
+    EXPECT_NE(server_links.find(link), std::string::npos) << link << " in " << server_links;
+  }
+  EXPECT_NE(discover_text("/3").find("</3/0/4>"), std::string::npos);
+
   // Create with a Content-Format but a missing mandatory resource (5850 On/Off).
   Message create = req(codes::kPost, "/3311");
   create.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
