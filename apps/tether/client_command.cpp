@@ -211,6 +211,9 @@ int client_command(const std::vector<std::string>& args) {
     }
   }
   parse_options(s, args);
+  if (s.config.version != "1.0" && s.config.version != "1.1" && s.config.version != "1.2") {
+    throw std::invalid_argument("--lwm2m takes 1.0, 1.1 or 1.2");
+  }
 
   transport::EventLoop loop;
   SystemRandom random;

@@ -657,7 +657,7 @@ DownlinkResponse DataModel::bootstrap_discover(const DownlinkRequest& r) const {
     return answer(status::kBadRequest, "Bootstrap-Discover targets / or an object");
   if (!exists(r.path)) return answer(status::kNotFound, r.path.to_string());
   link_format::BootstrapDiscovery d;
-  d.version = "1.2";
+  d.version = models_.lwm2m_version();
   for (const auto& [id, object] : objects_) {
     if (!r.path.is_root() && id != r.path.object_id()) continue;
     const auto ids = object->instances();

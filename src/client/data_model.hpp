@@ -61,13 +61,18 @@ struct BootstrapAccount {
 
 class DataModel {
  public:
-  explicit DataModel(const lwm2m::model::ObjectRegistry& models) : models_(models) {}
+  explicit DataModel(const lwm2m::model::ObjectRegistry& models, std::string lwm2m_version = "1.2")
+      : models_(models, std::move(lwm2m_version)) {}
 
   // Adds an object (replacing one with the same ID). Its definition must be known to the
   // registry (built in, or loaded from XML).
   Result<Ok> add(std::unique_ptr<Object> object);
   Object* find(std::uint16_t object_id) const;
-  const lwm2m::model::ObjectRegistry& model() const { return models_; }
+  // The object definitions of the LwM2M version the client speaks now.
+  const lwm2m::model::Model& model() const { return models_; }
+  const lwm2m::model::ObjectRegistry& registry() const { return models_.registry(); }
+  const std::string& lwm2m_version() const { return models_.lwm2m_version(); }
+  void set_lwm2m_version(std::string version) { models_.set_lwm2m_version(std::move(version)); }
   void set_change_listener(std::function<void(const lwm2m::Path&)> listener);
 
   // Answers one operation. Observe answers like Read (the caller keeps the observation).
@@ -128,7 +133,7 @@ class DataModel {
   Result<Ok> store(const lwm2m::Tree& tree, WriteMode mode, bool create);
   bool is_bootstrap_account(std::uint16_t security_instance) const;
 
-  const lwm2m::model::ObjectRegistry& models_;
+  lwm2m::model::VersionedModel models_;
   std::map<std::uint16_t, std::unique_ptr<Object>> objects_;
   std::function<void(const lwm2m::Path&)> listener_;
   // ssid -> path -> attributes (Write-Attributes is per server, Core TS 5.1.2).

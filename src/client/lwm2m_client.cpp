@@ -112,6 +112,7 @@ struct Lwm2mClient::BootstrapRun {
 
 Lwm2mClient::Lwm2mClient(ClientConfig config, Clock& clock, DataModel& data)
     : config_(std::move(config)), clock_(clock), data_(data) {
+  data_.set_lwm2m_version(config_.version);
   data_.set_change_listener([this](const Path& p) { on_change(p); });
 }
 

@@ -251,6 +251,38 @@ TEST(Client, AnswersTheCodesOfTable673) {
   EXPECT_EQ(raw.ask(create).code, codes::kBadRequest);
 }
 
+// A client speaks one version: lwm2m= of Register and of Bootstrap-Discover, and the object
+// versions it names, all follow --lwm2m (objects made for a newer LwM2M are not claimed).
+TEST(Client, ClaimsOneLwm2mVersionEverywhere) {
+  for (const std::string version : {"1.0", "1.1"}) {
+    Network n;
+    RawServer raw(n.net, 1);
+    ClientConfig config = config_for("v" + version);
+    config.version = version;
+    ClientHarness c(n.net, config);
+    c.add_server(101, kServerUri);
+    c.client.start();
+    n.net.run_for(Duration{2'000});
+    ASSERT_FALSE(raw.received.empty());
+    const Message& reg = raw.received.front();
+    const auto queries = reg.options.strings(coap::option::kUriQuery);
+    EXPECT_NE(std::find(queries.begin(), queries.end(), "lwm2m=" + version), queries.end());
+    const std::string links(reg.payload.begin(), reg.payload.end());
+    if (version == "1.1") {
+      EXPECT_NE(links.find("</1>;ver=1.1"), std::string::npos) << links;  // not 1.2
+    } else {
+      EXPECT_EQ(links.find("</1>;ver="), std::string::npos) << links;  // 1.0 objects only
+      EXPECT_EQ(links.find("</3>;ver="), std::string::npos) << links;
+    }
+    Message discover = req(codes::kGet, "/1");
+    discover.options.set_uint(coap::option::kAccept, coap::content_format::kLinkFormat);
+    const Message d = raw.ask(discover);
+    const std::string text(d.payload.begin(), d.payload.end());
+    EXPECT_EQ(text.find(";ver=1.2"), std::string::npos) << text;
+    EXPECT_EQ(c.data.lwm2m_version(), version);
+  }
+}
+
 TEST(Client, AccessControlSeparatesServers) {
   Network n;
   RawServer first(n.net, 1);

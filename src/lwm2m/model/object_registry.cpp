@@ -37,6 +37,19 @@ const ObjectDefinition* ObjectRegistry::object(std::uint16_t object_id) const {
   return it == newest_.end() ? nullptr : it->second;
 }
 
+const ObjectDefinition* ObjectRegistry::newest_for(std::uint16_t object_id,
+                                                   std::string_view lwm2m_version) const {
+  const ObjectDefinition* best = nullptr;
+  const std::string limit(lwm2m_version);
+  for (auto it = definitions_.lower_bound({object_id, std::string()});
+       it != definitions_.end() && it->first.first == object_id; ++it) {
+    const ObjectDefinition* d = &it->second;
+    if (compare_versions(d->lwm2m_version, limit) > 0) continue;
+    if (best == nullptr || compare_versions(d->version, best->version) > 0) best = d;
+  }
+  return best != nullptr ? best : object(object_id);
+}
+
 const ObjectDefinition* ObjectRegistry::find(std::uint16_t object_id,
                                              std::string_view version) const {
   for (auto it = definitions_.lower_bound({object_id, std::string()});

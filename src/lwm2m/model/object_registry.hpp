@@ -31,6 +31,9 @@ class ObjectRegistry : public Model {
   // The newest version of an object.
   const ObjectDefinition* object(std::uint16_t object_id) const override;
   const ObjectDefinition* find(std::uint16_t object_id, std::string_view version) const;
+  // The newest version made for `lwm2m_version` or an older LwM2M version (LWM2MVersion);
+  // the newest of all when only newer LwM2M versions define the object.
+  const ObjectDefinition* newest_for(std::uint16_t object_id, std::string_view lwm2m_version) const;
   std::vector<const ObjectDefinition*> all() const;
 
   // Parses one LWM2M.xsd document (one or more <Object> elements) and adds its objects.
@@ -44,6 +47,24 @@ class ObjectRegistry : public Model {
 
   std::map<std::pair<std::uint16_t, std::string>, ObjectDefinition> definitions_;
   std::map<std::uint16_t, const ObjectDefinition*> newest_;  // points into definitions_
+};
+
+// What a peer speaking one LwM2M version uses (a client is consistent: Register, Discover
+// and Bootstrap-Discover name the same object versions as the lwm2m= it claims).
+class VersionedModel final : public Model {
+ public:
+  VersionedModel(const ObjectRegistry& registry, std::string lwm2m_version)
+      : registry_(registry), version_(std::move(lwm2m_version)) {}
+  const ObjectDefinition* object(std::uint16_t object_id) const override {
+    return registry_.newest_for(object_id, version_);
+  }
+  void set_lwm2m_version(std::string version) { version_ = std::move(version); }
+  const std::string& lwm2m_version() const { return version_; }
+  const ObjectRegistry& registry() const { return registry_; }
+
+ private:
+  const ObjectRegistry& registry_;
+  std::string version_;
 };
 
 }  // namespace tether::lwm2m::model
