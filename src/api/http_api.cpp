@@ -85,6 +85,18 @@ HttpApi::HttpApi(ApiConfig config, transport::EventLoop& loop, server::Lwm2mServ
   serve_metrics([this] { return metrics_text(); });
 }
 
+// Query parameters other than the API's own are attributes: ?pmin=10&gt=45 sets, ?pmin unsets.
+Result<Ok> HttpApi::attributes_from_query(const Call& call, DownlinkRequest& r) {
+  for (const auto& p : call.params()) {
+    if (p.name == "timeout" || p.name == "queue" || p.name == "format") continue;
+    r.attributes.push_back(p.value.empty() ? p.name : p.name + "=" + p.value);
+  }
+  if (auto parsed = lwm2m::parse_update(std::span<const std::string>(r.attributes)); !parsed) {
+    return parsed.error();
+  }
+  return Ok{};
+}
+
 void HttpApi::downlink(Call& call, DownlinkRequest request) {
   server::DownlinkOptions options;
   options.timeout = config().default_timeout;
@@ -223,12 +235,8 @@ void HttpApi::routes() {
   auto with_attributes = [this](Operation op) {
     return [this, op](Call& call, const lwm2m::Path& path) {
       DownlinkRequest r = at(op, path);
-      for (const auto& p : call.params()) {
-        if (p.name == "timeout" || p.name == "queue" || p.name == "format") continue;
-        r.attributes.push_back(p.value.empty() ? p.name : p.name + "=" + p.value);
-      }
-      if (auto parsed = lwm2m::parse_update(std::span<const std::string>(r.attributes)); !parsed) {
-        return call.error(400, "4.00", parsed.error().reason);
+      if (auto ok = attributes_from_query(call, r); !ok) {
+        return call.error(400, "4.00", ok.error().reason);
       }
       if (op == Operation::kWriteAttributes && r.attributes.empty()) {
         return call.error(400, "4.00", "no attributes given");
@@ -303,6 +311,12 @@ void HttpApi::routes() {
       r.records = std::move(*records);
     } else {
       r.op = op == "read" ? Operation::kReadComposite : Operation::kObserveComposite;
+      // Observe-Composite takes pmin, pmax, ... like a single Observe (Core TS 5.4.4).
+      if (r.op == Operation::kObserveComposite) {
+        if (auto ok = attributes_from_query(call, r); !ok) {
+          return call.error(400, "4.00", ok.error().reason);
+        }
+      }
       const json& paths = (*body)["paths"];
       if (!paths.is_array() || paths.empty()) {
         return call.error(400, "4.00", "\"paths\" must list the paths");

@@ -20,6 +20,7 @@ class HttpApi final : public HttpService {
   // Sends the request to the client named by the route and answers the call when the
   // client does (or the request times out).
   void downlink(Call& call, lwm2m::DownlinkRequest request);
+  static Result<Ok> attributes_from_query(const Call& call, lwm2m::DownlinkRequest& r);
   std::string metrics_text();
 
   server::Lwm2mServer& server_;

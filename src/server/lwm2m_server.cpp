@@ -503,7 +503,11 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
   if (r == nullptr) {
     return fail_now(DownlinkResult::Status::kNotRegistered, "no client " + endpoint);
   }
-  if (!request.format && is_container_operation(request)) request.format = body_format(*r, request);
+  if (!request.format &&
+      (is_container_operation(request) || request.op == Operation::kReadComposite ||
+       request.op == Operation::kObserveComposite)) {
+    request.format = body_format(*r, request);
+  }
   if (request.op == Operation::kCreate && request.format != ContentFormat::kTlv) {
     assign_created_instance(*r, request);
   }
@@ -552,7 +556,9 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
 std::optional<ContentFormat> Lwm2mServer::body_format(const Registration& r,
                                                       const lwm2m::DownlinkRequest& req) const {
   const bool v12 = r.version == "1.2";
-  if (req.op == Operation::kWriteComposite) {
+  // Composite operations carry records: LwM2M CBOR or SenML, whichever the client listed.
+  if (req.op == Operation::kWriteComposite || req.op == Operation::kReadComposite ||
+      req.op == Operation::kObserveComposite) {
     if (v12 && lists(r, ContentFormat::kLwm2mCbor)) return ContentFormat::kLwm2mCbor;
     if (lists(r, ContentFormat::kSenmlJson) && !lists(r, ContentFormat::kSenmlCbor)) {
       return ContentFormat::kSenmlJson;

@@ -210,8 +210,11 @@ case "$scenario" in
     jcheck 'j["values"] == {"/3/0/0": "Tether", "/3303/0/5701": "Cel"}'
     call 200 -X POST -d '{"/3/0/14": "+03:00"}' "$api/clients/dev1/composite/write"
     call 200 "$api/clients/dev1/3/0/14" && jcheck 'j["values"]["/3/0/14"] == "+03:00"'
-    call 200 -X POST -d '{"paths": ["/3/0/13"]}' "$api/clients/dev1/composite/observe"
+    call 200 -X POST -d '{"paths": ["/3/0/13"]}' "$api/clients/dev1/composite/observe?pmin=2&pmax=40"
     jcheck '"observation" in j'
+    call 200 "$api/clients/dev1/observations"
+    jcheck 'any(o["composite"] and o["attributes"] == ["pmin=2", "pmax=40"] for o in j)'
+    call 400 -X POST -d '{"paths": ["/3/0/13"]}' "$api/clients/dev1/composite/observe?pmin=soon"
     # Errors: unknown client 404, unknown path from the device 404, bad paths 400/404.
     call 404 "$api/clients/ghost/3/0" && jcheck 'j["code"] == "4.04"'
     call 404 "$api/clients/dev1/3/7"

@@ -369,6 +369,39 @@ TEST_F(ServerTest, ObserveDeliversNotificationsUntilCancelled) {
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kNotification).size(), 1u);
 }
 
+// Composite answers default to what the client advertised: a client listing only SenML JSON
+// (ct=110) gets Accept 110 and its path list in SenML-ETCH JSON, not CBOR it cannot read.
+TEST_F(ServerTest, CompositeOperationsUseTheFormatTheClientListed) {
+  FakeClient client(net, 100);
+  client.answer = [&](const Message& req) {
+    Message res;
+    res.code = codes::kContent;
+    res.set_content_format(110);
+    res.payload = to_bytes(R"([{"bn":"/3/0/","n":"9","v":87}])");
+    if (req.observe() == 0u) res.set_observe(1);
+    return res;
+  };
+  ASSERT_EQ(
+      client.register_with({"ep=dev1", "lwm2m=1.1"}, "</>;rt=\"oma.lwm2m\";ct=110,</1/0>,</3/0>")
+          ->code,
+      codes::kCreated);
+  DownlinkRequest read = request(Operation::kReadComposite, Path{});
+  read.paths = {Path{3, 0, 9}, Path{3, 0, 0}};
+  ASSERT_EQ(send_and_wait("dev1", read).status, DownlinkResult::Status::kAnswered);
+  const Message& fetch = client.received.at(0);
+  EXPECT_EQ(fetch.options.get_uint(coap::option::kAccept), 110u);
+  EXPECT_EQ(fetch.content_format(), 320u);  // SenML-ETCH JSON
+  // Observe-Composite carries the attributes given to it.
+  DownlinkRequest observe = request(Operation::kObserveComposite, Path{});
+  observe.paths = {Path{3, 0, 9}};
+  observe.attributes = {"pmin=5", "pmax=60"};
+  auto result = send_and_wait("dev1", observe);
+  ASSERT_EQ(result.status, DownlinkResult::Status::kAnswered);
+  const Message& obs = client.received.at(1);
+  EXPECT_EQ(obs.queries(), (std::vector<std::string>{"pmin=5", "pmax=60"}));
+  EXPECT_EQ(obs.options.get_uint(coap::option::kAccept), 110u);
+}
+
 TEST_F(ServerTest, ObservationsEndWithTheRegistration) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
