@@ -254,16 +254,41 @@ void HttpApi::routes() {
           if (server_.find(ep) == nullptr) {
             return call.error(404, "4.04", "client " + ep + " is not registered");
           }
-          std::size_t cancelled = 0;
+          std::vector<std::string> ids;
           for (const auto& o : server_.observations(ep)) {
-            if (!o.composite && o.paths.size() == 1 && o.paths[0] == path) {
-              cancelled += server_.cancel_observation(o.id, active) ? 1U : 0U;
-            }
+            if (!o.composite && o.paths.size() == 1 && o.paths[0] == path) ids.push_back(o.id);
           }
-          if (cancelled == 0) {
-            return call.error(404, "4.04", "no observation of " + path.to_string());
+          if (ids.empty()) return call.error(404, "4.04", "no observation of " + path.to_string());
+          if (!active) {
+            for (const auto& id : ids) server_.cancel_observation(id, false);
+            return call.reply(200, json{{"cancelled", ids.size()}});
           }
-          call.reply(200, json{{"cancelled", cancelled}});
+          // Active: the answer says what the client said to each cancel; "cancelled" counts
+          // those it confirmed with a success code.
+          struct Tally {
+            std::size_t waiting = 0;
+            std::size_t confirmed = 0;
+            json answers = json::array();
+          };
+          auto tally = std::make_shared<Tally>();
+          tally->waiting = ids.size();
+          for (const auto& id : ids) {
+            server_.cancel_observation(
+                id, true, [tally, id, to = call.responder()](server::DownlinkResult r) {
+                  json one{{"observation", id}};
+                  if (r.response) {
+                    one["code"] = r.response->code.to_string();
+                    if (r.response->code.is_success()) ++tally->confirmed;
+                  } else {
+                    one["error"] = r.message;
+                  }
+                  tally->answers.push_back(std::move(one));
+                  if (--tally->waiting == 0) {
+                    reply(to, 200,
+                          json{{"cancelled", tally->confirmed}, {"answers", tally->answers}});
+                  }
+                });
+          }
         }));
 
   route("GET", on(kEndpoint, "/observations"), [this](Call& call) {
@@ -287,10 +312,15 @@ void HttpApi::routes() {
   route("DELETE", on(kEndpoint, "/observations/{id}"), [this](Call& call) {
     const std::string& id = call.capture(1);
     const bool active = call.has_param("active") && call.param("active") != "false";
-    if (!server_.cancel_observation(id, active)) {
+    // Active: answered like any request to the client, with the code it gave the cancel.
+    auto done = active ? server::DownlinkCallback([to = call.responder()](DownlinkResult r) {
+      answer(to, std::move(r));
+    })
+                       : server::DownlinkCallback{};
+    if (!server_.cancel_observation(id, active, std::move(done))) {
       return call.error(404, "4.04", "no observation " + id);
     }
-    call.no_content();
+    if (!active) call.no_content();
   });
 
   // Composite operations: {"paths": [...]} to read or observe, {path: value} to write.

@@ -435,9 +435,12 @@ void Endpoint::finish(RequestId id, Result<Message> result, Instant now) {
   }
 }
 
-void Endpoint::cancel(RequestId id, bool proactive, Instant now) {
+void Endpoint::cancel(RequestId id, bool proactive, Instant now, ResponseHandler on_answer) {
   auto it = client_.find(id);
-  if (it == client_.end()) return;
+  if (it == client_.end()) {
+    if (on_answer) on_answer(fail("no such observation"));
+    return;
+  }
   ClientExchange& ex = *it->second;
   if (proactive && ex.observe && ex.established) {
     ex.cancelling = true;
@@ -445,12 +448,13 @@ void Endpoint::cancel(RequestId id, bool proactive, Instant now) {
     ex.request.set_observe(1);
     ex.block2_next = 0;
     ex.body.clear();
-    ex.handler = nullptr;
+    ex.handler = std::move(on_answer);
     transmit_request(ex, now);
     return;
   }
   ex.handler = nullptr;
   finish(id, fail("cancelled"), now);
+  if (on_answer) on_answer(fail("the observation was not established; nothing was sent"));
 }
 
 bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {

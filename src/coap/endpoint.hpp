@@ -94,8 +94,9 @@ class Endpoint final : public CarrierPort, private MessageSink {
   RequestId request(PeerId peer, Message request, ResponseHandler handler, Instant now,
                     RequestOptions options = {});
   // Ends an observation or an outstanding request. Proactive cancellation sends a GET
-  // with Observe=1 (RFC 7641 3.6); otherwise the next notification is answered by RST.
-  void cancel(RequestId id, bool proactive, Instant now);
+  // with Observe=1 (RFC 7641 3.6) and hands its answer (or failure) to `on_answer`;
+  // otherwise the next notification is answered by RST.
+  void cancel(RequestId id, bool proactive, Instant now, ResponseHandler on_answer = nullptr);
   // Re-attaches an observation established before a restart: notifications carrying
   // `request.token` from `peer` reach `handler` again, and cancel() works as for any other.
   // Nothing is sent. The token must not be in use with this peer.

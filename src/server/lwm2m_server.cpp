@@ -760,30 +760,72 @@ std::unique_ptr<Lwm2mServer::Observation> Lwm2mServer::forget_observation(
   return obs;
 }
 
-void Lwm2mServer::drop_observation(const std::string& observation_id, const std::string& why) {
+std::unique_ptr<Lwm2mServer::Observation> Lwm2mServer::drop_observation_quietly(
+    const std::string& observation_id) {
   std::unique_ptr<Observation> obs = forget_observation(observation_id);
-  if (!obs) return;
+  if (!obs) return nullptr;
   if (Session* s = session_of(obs->record.endpoint)) std::erase(s->observations, observation_id);
   (void)store_.remove_observation(observation_id);
+  return obs;
+}
+
+void Lwm2mServer::emit_observation_ended(const std::string& endpoint,
+                                         const std::string& observation_id,
+                                         const std::string& why) {
   ServerEvent e;
   e.kind = ServerEvent::Kind::kObservationEnded;
-  e.endpoint = obs->record.endpoint;
+  e.endpoint = endpoint;
   e.observation_id = observation_id;
   e.detail = why;
   emit(std::move(e));
 }
 
-bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool active) {
+void Lwm2mServer::drop_observation(const std::string& observation_id, const std::string& why) {
+  std::unique_ptr<Observation> obs = drop_observation_quietly(observation_id);
+  if (obs) emit_observation_ended(obs->record.endpoint, observation_id, why);
+}
+
+bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool active,
+                                     DownlinkCallback done) {
   auto it = observations_.find(observation_id);
   if (it == observations_.end()) return false;
-  if (active && it->second->rid != 0) {
-    // RFC 7641 3.6: the cancelling GET/FETCH (Observe=1) goes out with the same token.
-    auto& ep = it->second->carrier->transport->endpoint();
-    const coap::RequestId rid = it->second->rid;
-    it->second->rid = 0;
-    ep.cancel(rid, true, clock_.now());
+  if (!active || it->second->rid == 0) {
+    drop_observation(observation_id, active ? "cancelled (active)" : "cancelled (passive)");
+    if (active && done) {
+      done(DownlinkResult{DownlinkResult::Status::kUnreachable,
+                          std::nullopt,
+                          "the observation has no exchange to cancel (restored after a restart "
+                          "and not yet notified); it was forgotten",
+                          0,
+                          {}});
+    }
+    flush_transports();
+    return true;
   }
-  drop_observation(observation_id, active ? "cancelled (active)" : "cancelled (passive)");
+  // RFC 7641 3.6: the cancelling GET/FETCH (Observe=1) goes out with the same token; what the
+  // client answers is what happened (a 4.04 means it had no such observation any more).
+  auto& ep = it->second->carrier->transport->endpoint();
+  const coap::RequestId rid = it->second->rid;
+  it->second->rid = 0;
+  std::unique_ptr<Observation> obs = drop_observation_quietly(observation_id);
+  auto on_answer = [this, observation_id, endpoint = obs->record.endpoint, request = obs->request,
+                    alternate_path = obs->alternate_path,
+                    done = std::move(done)](Result<coap::Message> m) {
+    DownlinkResult result;
+    std::string why;
+    if (m) {
+      result.status = DownlinkResult::Status::kAnswered;
+      result.response = cb::decode_downlink_response(request, *m, alternate_path, models_);
+      why = "cancelled (active): the client answered " + m->code.describe();
+    } else {
+      result.status = DownlinkResult::Status::kUnreachable;
+      result.message = "no answer to the cancel: " + m.error().reason;
+      why = "cancelled (active): " + result.message;
+    }
+    emit_observation_ended(endpoint, observation_id, why);
+    if (done) done(std::move(result));
+  };
+  ep.cancel(rid, true, clock_.now(), std::move(on_answer));
   flush_transports();
   return true;
 }

@@ -123,7 +123,10 @@ class Lwm2mServer {
   std::uint64_t send(const std::string& endpoint, lwm2m::DownlinkRequest request,
                      DownlinkOptions options, DownlinkCallback done);
   // Ends an observation: active sends a cancelling request, passive forgets it locally.
-  bool cancel_observation(const std::string& observation_id, bool active);
+  // Either way the server stops listening at once. An active cancel reports the client's
+  // answer to `done` (and in the observation-ended event) when it comes.
+  bool cancel_observation(const std::string& observation_id, bool active,
+                          DownlinkCallback done = nullptr);
   std::vector<ObservationRecord> observations(const std::string& endpoint) const;
   // Removes a registration as if it had expired (operator action).
   bool evict(const std::string& endpoint);
@@ -183,6 +186,10 @@ class Lwm2mServer {
   // Ends the observation's exchange and forgets it; the caller tidies the rest.
   std::unique_ptr<Observation> forget_observation(const std::string& observation_id);
   void drop_observation(const std::string& observation_id, const std::string& why);
+  // drop_observation without the event: an active cancel reports when the answer comes.
+  std::unique_ptr<Observation> drop_observation_quietly(const std::string& observation_id);
+  void emit_observation_ended(const std::string& endpoint, const std::string& observation_id,
+                              const std::string& why);
   Result<coap::PeerId> resolve_peer(Session& s);
   std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,
                                                           const lwm2m::DownlinkRequest& req) const;

@@ -402,6 +402,33 @@ TEST_F(ServerTest, CompositeOperationsUseTheFormatTheClientListed) {
   EXPECT_EQ(obs.options.get_uint(coap::option::kAccept), 110u);
 }
 
+// RFC 7641 3.6: an active cancel reports what the client answered, not just "cancelled".
+TEST_F(ServerTest, ActiveCancelReportsTheClientsAnswer) {
+  FakeClient client(net, 100);
+  client.answer = [&](const Message& req) {
+    if (req.observe() == 1u) {  // this client had forgotten the observation
+      Message res;
+      res.code = codes::kNotFound;
+      return res;
+    }
+    return device_answer(harness.models, req);
+  };
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  auto observed = send_and_wait("dev1", request(Operation::kObserve, Path{3, 0, 9}));
+  ASSERT_FALSE(observed.observation_id.empty());
+  std::optional<DownlinkResult> cancel;
+  ASSERT_TRUE(harness.server.cancel_observation(observed.observation_id, true,
+                                                [&](DownlinkResult r) { cancel = std::move(r); }));
+  EXPECT_TRUE(harness.server.observations("dev1").empty());  // no longer listening
+  net.run_until([&] { return cancel.has_value(); }, Duration{60'000});
+  ASSERT_TRUE(cancel.has_value());
+  ASSERT_EQ(cancel->status, DownlinkResult::Status::kAnswered);
+  EXPECT_EQ(cancel->response->code, codes::kNotFound);
+  const auto ended = harness.events_of(ServerEvent::Kind::kObservationEnded);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_NE(ended[0].detail.find("4.04"), std::string::npos) << ended[0].detail;
+}
+
 TEST_F(ServerTest, ObservationsEndWithTheRegistration) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
