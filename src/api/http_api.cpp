@@ -7,6 +7,7 @@
 #include "api/json_mapping.hpp"
 #include "lwm2m/attributes.hpp"
 #include "lwm2m/endpoint_name.hpp"
+#include "lwm2m/execute_arguments.hpp"
 
 namespace tether::api {
 
@@ -199,6 +200,9 @@ void HttpApi::routes() {
           if (path.is_resource()) {
             r = at(Operation::kExecute, path);
             r.arguments = call.body();
+            if (auto args = lwm2m::parse_execute_arguments(r.arguments); !args) {
+              return call.error(400, "4.00", args.error().reason);
+            }
           } else if (path.is_object()) {
             r = at(Operation::kCreate, path);
             auto tree =

@@ -5,6 +5,7 @@
 
 #include "client/access_control.hpp"
 #include "coap/uri.hpp"
+#include "lwm2m/execute_arguments.hpp"
 #include "lwm2m/format/codec.hpp"
 
 namespace tether::client {
@@ -532,6 +533,10 @@ DownlinkResponse DataModel::execute(const DownlinkRequest& r, const Requester& w
     return answer(status::kNotFound, r.path.to_string());
   if (auto no = refuse(r.path.parent(), who, access::kExecute)) return *no;
   if (!def->executable()) return answer(status::kMethodNotAllowed, "not executable");
+  // Core TS 5.4.5: a malformed argument list executes nothing.
+  if (auto args = lwm2m::parse_execute_arguments(r.arguments); !args) {
+    return answer(status::kBadRequest, args.error().reason);
+  }
   Object* object = find(r.path.object_id());
   if (object == nullptr) return answer(status::kNotFound, r.path.to_string());
   auto done = object->execute(r.path.instance_id(), r.path.resource_id(), r.arguments);

@@ -283,6 +283,43 @@ TEST(Client, ClaimsOneLwm2mVersionEverywhere) {
   }
 }
 
+// Transport TS Table 6.4.4-1 and Core TS 5.4.5: what a POST to a resource means.
+TEST(Client, PostWithABodyToAMultipleResourceIsAPartialUpdateAndExecuteChecksArguments) {
+  Network n;
+  RawServer raw(n.net, 1);
+  ClientHarness c(n.net, config_for("post"));
+  bool rebooted = false;
+  c.device.on_reboot([&] { rebooted = true; });
+  c.add_server(101, kServerUri);
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  ASSERT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+
+  // /1/0/25 Supported Server Versions is a multiple-instance resource.
+  Message update = req(codes::kPost, "/1/0/25");
+  update.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  update.payload = to_bytes(R"([{"bn":"/1/0/25/","n":"0","vs":"1.1"},{"n":"1","vs":"1.2"}])");
+  EXPECT_EQ(raw.ask(update).code, codes::kChanged);
+  EXPECT_EQ(*c.data.value(Path{1, 0, 25, 1}), Value("1.2"));
+  Message more = req(codes::kPost, "/1/0/25");  // merged, not replaced
+  more.set_content_format(static_cast<std::uint16_t>(ContentFormat::kSenmlJson));
+  more.payload = to_bytes(R"([{"n":"/1/0/25/2","vs":"1.0"}])");
+  EXPECT_EQ(raw.ask(more).code, codes::kChanged);
+  EXPECT_TRUE(c.data.value(Path{1, 0, 25, 0}).has_value());
+  EXPECT_EQ(*c.data.value(Path{1, 0, 25, 2}), Value("1.0"));
+
+  for (const char* bad : {"zz", "0,", "1='open", "2=x", "3='it''s'", "0,0"}) {
+    Message reboot = req(codes::kPost, "/3/0/4");
+    reboot.payload = to_bytes(bad);
+    EXPECT_EQ(raw.ask(reboot).code, codes::kBadRequest) << bad;
+  }
+  EXPECT_FALSE(rebooted);
+  Message good = req(codes::kPost, "/3/0/4");
+  good.payload = to_bytes("0,1='now'");
+  EXPECT_EQ(raw.ask(good).code, codes::kChanged);
+  EXPECT_TRUE(rebooted);
+}
+
 TEST(Client, AccessControlSeparatesServers) {
   Network n;
   RawServer first(n.net, 1);

@@ -81,6 +81,18 @@ case "$scenario" in
     expect_code 4.06 "an Accept the client cannot produce" get /3/0 -A 9999
     expect_code 4.15 "a body format the client cannot read" put /3/0/14 -t 9999 -e "x"
     expect_code 4.00 "inconsistent attributes" put "/3303/0/5700?pmin=30&pmax=10"
+    # Core TS 5.4.5: a malformed argument list executes nothing (no reboot).
+    expect_code 4.00 "malformed Execute arguments" post /3/0/4 -e "zz"
+    # Transport TS Table 6.4.4-1: POST with a body to a multiple-instance resource.
+    expect_code 2.04 "partial update of /1/0/25" post /1/0/25 -t 110 -e '[{"n":"/1/0/25/3","vs":"1.1"}]'
+    expect_code 2.05 "read it back" get /1/0/25/3
+    [ "$(cat "$work/out")" = "1.1" ] || fail "/1/0/25/3: $(cat "$work/out")"
+    # Core TS E.2: the account built from --server holds every mandatory resource, and
+    # Discover lists the executable ones.
+    expect_code 2.05 "Notification Storing" get /1/0/6
+    [ "$(cat "$work/out")" = "1" ] || fail "/1/0/6: $(cat "$work/out")"
+    expect_code 2.05 "discover /1/0" get /1/0 -A 40
+    grep -q '</1/0/8>' "$work/out" || fail "discover /1/0: $(cat "$work/out")"
     expect_code 2.05 "read the custom object" get /33000/0/1
     [ "$(cat "$work/out")" = "garden" ] || fail "custom object: $(cat "$work/out")"
     expect_code 2.04 "write it" put /33000/0/1 -t 0 -e "pond"

@@ -172,7 +172,8 @@ case "$scenario" in
     call 400 -X PUT -d '{"/4/0/0": 1}' "$api/clients/dev1/3/0"   # not under the target
     call 400 -X PUT -d 'not json' "$api/clients/dev1/3/0/16"
     # Execute, Create, Delete.
-    call 200 -X POST -d 'reason=test' "$api/clients/dev1/3/0/12" && jcheck 'j["code"] == "2.04"'
+    call 200 -X POST -d "0='test',1" "$api/clients/dev1/3/0/12" && jcheck 'j["code"] == "2.04"'
+    call 400 -X POST -d 'zz' "$api/clients/dev1/3/0/4"  # Core TS 5.4.5 syntax: nothing is sent
     # Registration Update Trigger (Execute /1/0/8): the device answers, then sends an Update.
     call 200 "$api/clients/dev1"
     before=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["lastUpdate"])' "$work/api.json")

@@ -70,6 +70,15 @@ Result<DownlinkRequest> decode_get(const Message& m, bool bootstrap, DownlinkReq
   return r;
 }
 
+bool is_partial_update_of_resource(const Message& m, const Path& path,
+                                   const lwm2m::model::Model& model) {
+  const auto format = m.content_format();
+  if (const auto* def = model.resource(path.object_id(), path.resource_id())) {
+    return def->multiple && !def->executable() && format.has_value();
+  }
+  return format.has_value() && *format != coap::content_format::kTextPlain;
+}
+
 Result<DownlinkRequest> decode_composite(const Message& m, const lwm2m::model::Model& model,
                                          DownlinkRequest r) {
   auto f = body_format(m);
@@ -129,6 +138,14 @@ Result<DownlinkRequest> decode_device_request(const Message& m, bool bootstrap,
     return r;
   }
   if (m.code == codes::kPost && !bootstrap) {
+    // Transport TS Table 6.4.4-1: a POST to a multiple-instance resource with a body is a
+    // Partial Update; Execute carries no Content-Format or text/plain.
+    if (r.path.is_resource() && is_partial_update_of_resource(m, r.path, model)) {
+      r.op = Operation::kWrite;
+      r.partial = true;
+      if (auto ok = read_body(m, model, r); !ok) return ok.error();
+      return r;
+    }
     if (r.path.is_resource()) {
       r.op = Operation::kExecute;
       r.arguments.assign(m.payload.begin(), m.payload.end());
