@@ -819,6 +819,41 @@ TEST(Client, QueueModeDropsNotificationsWhenStoringIsOff) {
   EXPECT_TRUE(c.client.asleep(101));  // nothing stored, nothing to wake for
 }
 
+// Core TS 5.4.1: con and hqmax given with the Observe act like written attributes.
+TEST(Client, ConAndHqmaxInTheObserveQueryTakeEffect) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientConfig config = config_for("conhq");
+  config.queue_mode = true;
+  ClientHarness c(n.net, config);
+  c.add_server(101, kServerUri, 3600);
+  ASSERT_TRUE(start_and_register(n, server, c, "conhq"));
+  auto observe = op(Operation::kObserve, Path{3303, 0, 5700});
+  observe.attributes = {"con=1"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "conhq", observe)), codes::kContent);
+  auto confirmable_notifications = [&] {
+    return n.net.count(kClientAddress, [](const coap::sim::Packet& p) {
+      return p.message && p.message->observe().has_value() && p.message->code.is_success() &&
+             p.message->type == coap::Type::kConfirmable;
+    });
+  };
+  c.temperature->tick(1.0);
+  n.net.run_for(Duration{2'000});
+  EXPECT_EQ(confirmable_notifications(), 1u);  // con=1: CON, not the default NON
+  // hqmax=0 from the same query: asleep, nothing is kept for later, so nothing wakes it.
+  auto quiet = op(Operation::kObserve, Path{3303, 0, 5601});
+  quiet.attributes = {"hqmax=0"};
+  ASSERT_EQ(code_of(call(n.net, server.server, "conhq", quiet)), codes::kContent);
+  ASSERT_TRUE(server.server.cancel_observation(server.server.observations("conhq").at(0).id, true));
+  n.net.run_for(Duration{100'000});
+  ASSERT_TRUE(c.client.asleep(101));
+  const auto before = server_events(server, ServerEvent::Kind::kNotification);
+  c.temperature->tick(-5.0);  // a new minimum (5601)
+  n.net.run_for(Duration{2'000});
+  EXPECT_EQ(server_events(server, ServerEvent::Kind::kNotification), before);
+  EXPECT_TRUE(c.client.asleep(101));
+}
+
 TEST(Client, BootstrapsFromAPack) {
   Network n;
   ServerHarness server(n.net, n.store);
