@@ -280,13 +280,29 @@ lwm2m::RegistrationParams Lwm2mClient::current_params(const Session& s) const {
   p.endpoint = config_.endpoint;
   p.version = config_.version;
   p.lifetime = static_cast<std::uint32_t>(server_value(s, server_res::kLifetime).value_or(86400));
-  auto b = data_.value(Path{oid::kServer, s.account.server_instance, server_res::kBinding});
-  const auto* text = b ? b->get_if<std::string>() : nullptr;
   const bool stream = s.route.transport != nullptr &&
                       s.route.transport->endpoint().config().carrier == coap::Carrier::kStream;
-  p.binding = text != nullptr && !text->empty() ? *text : (stream ? "T" : "U");
-  p.queue_mode = config_.queue_mode;
+  // Core TS 6.2.1.1: claim only carriers we have; queue mode in the form of our version.
+  std::string carriers;
+  for (const auto& c : carriers_) {
+    carriers.push_back(c.scheme.ends_with("+tcp") ? 'T' : 'U');
+  }
+  const auto claim = lwm2m::claim_binding(server_binding(s), config_.version, config_.queue_mode,
+                                          carriers, stream ? 'T' : 'U');
+  p.binding = claim.binding;
+  p.queue_mode = claim.queue_mode;
   return p;
+}
+
+std::string Lwm2mClient::server_binding(const Session& s) const {
+  auto b = data_.value(Path{oid::kServer, s.account.server_instance, server_res::kBinding});
+  const auto* text = b ? b->get_if<std::string>() : nullptr;
+  return text != nullptr ? *text : std::string{};
+}
+
+// Queue mode from the flag, or from a 1.0-style "UQ" the server wrote into /1/x/7.
+bool Lwm2mClient::queue_mode_of(const Session& s) const {
+  return config_.queue_mode || server_binding(s).find('Q') != std::string::npos;
 }
 
 void Lwm2mClient::mark_traffic(Session& s) {
@@ -785,7 +801,7 @@ void Lwm2mClient::evaluate(Observation& o) {
 void Lwm2mClient::deliver(Observation& o, Message content) {
   auto it = sessions_.find(o.ssid);
   Session* s = it != sessions_.end() ? it->second.get() : nullptr;
-  if (s != nullptr && config_.queue_mode && s->sleeping) {
+  if (s != nullptr && queue_mode_of(*s) && s->sleeping) {
     // Transport TS 6.5: asleep, notifications wait for the next Update (hqmax bounds them).
     const auto hq = attributes_of(o).get(lwm2m::Attribute::kHqmax);
     const std::size_t limit = hq ? static_cast<std::size_t>(*hq) : config_.stored_notifications;
@@ -891,7 +907,7 @@ std::optional<Instant> Lwm2mClient::next_deadline() const {
   for (const auto& [id, s] : sessions_) {
     consider(s->wake);
     if (s->update_requested && !s->in_flight) consider(clock_.now());
-    if (config_.queue_mode && s->state == State::kRegistered && !s->sleeping) {
+    if (queue_mode_of(*s) && s->state == State::kRegistered && !s->sleeping) {
       consider(s->last_traffic + config_.awake_window);
     }
   }
@@ -921,7 +937,7 @@ void Lwm2mClient::on_timer() {
       update(*s);
     } else if (s->state != State::kRegistered && s->state != State::kDeregistered && due) {
       register_with(*s);
-    } else if (config_.queue_mode && s->state == State::kRegistered && !s->sleeping &&
+    } else if (queue_mode_of(*s) && s->state == State::kRegistered && !s->sleeping &&
                s->last_traffic + config_.awake_window <= now) {
       s->sleeping = true;
       emit(ClientEvent::Kind::kSleeping, id, "no traffic for the awake window");

@@ -148,6 +148,8 @@ class Lwm2mClient {
   void update(Session& s);
   void registration_failed(Session& s, const std::string& why);
   lwm2m::RegistrationParams current_params(const Session& s) const;
+  std::string server_binding(const Session& s) const;
+  bool queue_mode_of(const Session& s) const;
   std::optional<double> server_value(const Session& s, std::uint16_t resource) const;
   void mark_traffic(Session& s);
 

@@ -320,6 +320,36 @@ TEST(Client, PostWithABodyToAMultipleResourceIsAPartialUpdateAndExecuteChecksArg
   EXPECT_TRUE(rebooted);
 }
 
+// Core TS 6.2.1.1: a Binding of "UQ" (1.0 style) is sent as b=U&Q from 1.1 on and as b=UQ
+// to a 1.0 server; carriers without a transport ("S" without SMS) are not claimed.
+TEST(Client, BindingLettersFollowTheVersionAndTheTransports) {
+  for (const std::string version : {"1.0", "1.1", "1.2"}) {
+    Network n;
+    ServerHarness server(n.net, n.store);
+    ClientConfig config = config_for("b" + version);
+    config.version = version;
+    ClientHarness c(n.net, config);
+    c.add_server(101, kServerUri, 3600);
+    (void)c.data.put(Path{1, 0, 7}, Value("UQS"));
+    ASSERT_TRUE(start_and_register(n, server, c, "b" + version)) << version;
+    const auto* r = server.server.find("b" + version);
+    EXPECT_EQ(r->binding, "U") << version;
+    EXPECT_TRUE(r->queue_mode) << version;
+    std::vector<std::string> queries;
+    for (const auto& p : n.net.sent(kClientAddress, coap::sim::is_request)) {
+      if (p.message->path() == "/rd") queries = p.message->options.strings(coap::option::kUriQuery);
+    }
+    auto has = [&](const std::string& q) {
+      return std::find(queries.begin(), queries.end(), q) != queries.end();
+    };
+    if (version == "1.0") {
+      EXPECT_TRUE(has("b=UQ") && !has("Q")) << version;
+    } else {
+      EXPECT_TRUE(has("b=U") && has("Q")) << version;
+    }
+  }
+}
+
 TEST(Client, AccessControlSeparatesServers) {
   Network n;
   RawServer first(n.net, 1);

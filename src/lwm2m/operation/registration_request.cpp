@@ -121,4 +121,25 @@ bool is_valid_binding(std::string_view binding) {
   return true;
 }
 
+BindingClaim claim_binding(std::string_view server_binding, std::string_view version,
+                           bool queue_mode, std::string_view carriers, char fallback) {
+  BindingClaim out;
+  bool queue = queue_mode;
+  for (char c : server_binding) {
+    if (c == 'Q') {
+      queue = true;
+    } else if (carriers.find(c) != std::string_view::npos &&
+               out.binding.find(c) == std::string::npos) {
+      out.binding.push_back(c);
+    }
+  }
+  if (out.binding.empty()) out.binding.push_back(fallback);
+  if (version == "1.0") {
+    if (queue) out.binding.push_back('Q');
+  } else {
+    out.queue_mode = queue;
+  }
+  return out;
+}
+
 }  // namespace tether::lwm2m

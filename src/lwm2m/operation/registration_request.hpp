@@ -53,4 +53,15 @@ bool is_supported_version(std::string_view version);
 // The binding letters of Core TS 6.2.1.1 (1.1+: U, M, H, T, S, N; 1.0 adds Q).
 bool is_valid_binding(std::string_view binding);
 
+// What a client claims in Register/Update for its Server object's Binding (/1/x/7): only the
+// carriers it has a transport for (letters of `carriers`, e.g. "UT"), falling back to
+// `fallback`, the carrier it speaks on; queue mode as 1.0's trailing Q in b= or, from 1.1
+// on, as the Q parameter (a Binding "UQ" written by a 1.0-minded server asks for it too).
+struct BindingClaim {
+  std::string binding;
+  bool queue_mode = false;
+};
+BindingClaim claim_binding(std::string_view server_binding, std::string_view version,
+                           bool queue_mode, std::string_view carriers, char fallback);
+
 }  // namespace tether::lwm2m
