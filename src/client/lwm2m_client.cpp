@@ -268,6 +268,14 @@ void Lwm2mClient::stop(std::function<void()> done) {
 
 // --- registration (Core TS 6.2) -------------------------------------------------
 
+namespace {
+std::optional<std::string> lower_version(const std::string& version) {
+  if (version == "1.2") return "1.1";
+  if (version == "1.1") return "1.0";
+  return std::nullopt;
+}
+}  // namespace
+
 std::optional<double> Lwm2mClient::server_value(const Session& s, std::uint16_t resource) const {
   auto v = data_.value(Path{oid::kServer, s.account.server_instance, resource});
   if (!v) return std::nullopt;
@@ -331,6 +339,19 @@ void Lwm2mClient::register_with(Session& s) {
     if (it == sessions_.end()) return;
     Session& live = *it->second;
     live.in_flight = false;
+    // Core TS 6.2.1.1: 4.12 means the server speaks another version; try the next lower
+    // one at once (1.2, 1.1, 1.0), so a 1.2 device still reaches a 1.1 or 1.0 server.
+    if (answer && answer->code == codes::kPreconditionFailed) {
+      if (auto lower = lower_version(config_.version)) {
+        emit(ClientEvent::Kind::kRegistrationFailed, ssid,
+             "Register answered 4.12 for LwM2M " + config_.version + "; retrying with " + *lower);
+        config_.version = *lower;
+        data_.set_lwm2m_version(*lower);
+        live.state = State::kIdle;
+        live.wake = clock_.now();
+        return;
+      }
+    }
     if (!answer || answer->code != codes::kCreated) {
       registration_failed(live, answer ? "Register answered " + answer->code.describe()
                                        : "no answer: " + answer.error().reason);

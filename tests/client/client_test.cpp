@@ -350,6 +350,36 @@ TEST(Client, BindingLettersFollowTheVersionAndTheTransports) {
   }
 }
 
+// Core TS 6.2.1.1: a server that answers 4.12 gets the next lower version, at once.
+TEST(Client, FallsBackToALowerVersionOn412) {
+  Network n;
+  RawServer raw(n.net, 1);
+  std::vector<std::string> versions;
+  raw.node.endpoint.set_request_handler([&](coap::PeerId, const Message& m, coap::Responder r) {
+    std::string version;
+    for (const auto& q : m.queries()) {
+      if (q.starts_with("lwm2m=")) version = q.substr(6);
+    }
+    versions.push_back(version);
+    Message answer;
+    answer.token = m.token;
+    answer.code = version == "1.0" ? codes::kCreated : codes::kPreconditionFailed;
+    if (answer.code == codes::kCreated) answer.options.add(coap::option::kLocationPath, "rd");
+    if (answer.code == codes::kCreated) answer.options.add(coap::option::kLocationPath, "a");
+    r.respond(std::move(answer), n.net.now());
+  });
+  ClientHarness c(n.net, config_for("old-server"));
+  c.add_server(101, kServerUri);
+  c.client.start();
+  n.net.run_for(Duration{2'000});
+  EXPECT_EQ(versions, (std::vector<std::string>{"1.2", "1.1", "1.0"}));
+  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
+  EXPECT_EQ(c.data.lwm2m_version(), "1.0");
+  bool logged = false;
+  for (const auto& e : c.events) logged |= e.detail.find("retrying with 1.1") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
 TEST(Client, AccessControlSeparatesServers) {
   Network n;
   RawServer first(n.net, 1);
