@@ -144,6 +144,12 @@ int paths_command(const Options& o) {
 }  // namespace
 
 int lwm2m_command(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+  }
   Options o = parse(args);
   if (o.positional.empty()) {
     std::fputs(kHelp, stderr);

@@ -11,7 +11,7 @@
 #include "commands.hpp"
 
 namespace {
-void usage() {
+void usage(std::FILE* to) {
   std::fputs(
       "usage: tether <command> [args]\n"
       "\n"
@@ -24,28 +24,41 @@ void usage() {
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
       "  lwm2m models [--models DIR] [-v]                     list object definitions\n"
-      "  version\n"
+      "  --version                                            print the version\n"
       "\n"
-      "Run 'tether coap --help' for the client and server options.\n",
-      stderr);
+      "Every command takes --help.\n",
+      to);
+}
+
+bool asks_for_help(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "-h" || a == "--help") return true;
+  }
+  return false;
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-    usage();
-    return args.empty() ? 2 : 0;
+  if (args.empty()) {
+    usage(stderr);
+    return 2;
+  }
+  if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+    usage(stdout);
+    return 0;
   }
   try {
-    if (args[0] == "version") {
-      std::puts("tether 0.1.0");
+    if (args[0] == "version" || args[0] == "--version" || args[0] == "-V") {
+      std::puts("tether " TETHER_VERSION);
       return 0;
     }
     if (args[0] == "coap") {
       args.erase(args.begin());
       if (!args.empty() && args[0] == "serve") {
         args.erase(args.begin());
+        // One help text covers the CoAP client and test server.
+        if (asks_for_help(args)) return tether::app::coap_client({"--help"});
         return tether::app::coap_serve(args);
       }
       return tether::app::coap_client(args);
@@ -66,6 +79,7 @@ int main(int argc, char** argv) {
       args.erase(args.begin(), args.begin() + 2);
       return tether::app::bench_register(args);
     }
+    if (args[0] == "bench" && asks_for_help(args)) return tether::app::bench_register({"--help"});
     if (args[0] == "lwm2m") {
       args.erase(args.begin());
       return tether::app::lwm2m_command(args);
@@ -74,6 +88,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tether: %s\n", e.what());
     return 1;
   }
-  usage();
+  usage(stderr);
   return 2;
 }
