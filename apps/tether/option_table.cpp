@@ -1,5 +1,6 @@
 #include "option_table.hpp"
 
+#include <cctype>
 #include <cstring>
 #include <stdexcept>
 
@@ -13,11 +14,33 @@ OptionTable& OptionTable::text(const char* flag, const char* key, std::string& o
               [&out](const nlohmann::json& v) { out = v.get<std::string>(); }});
 }
 
+OptionTable& OptionTable::add(Entry e) {
+  // A config file reads like the command line: --keep-sessions is "keepSessions".
+  std::string camel;
+  bool upper = false;
+  for (const char* c = e.flag + 2; *c != '\0'; ++c) {
+    if (*c == '-') {
+      upper = true;
+      continue;
+    }
+    camel.push_back(upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(*c))) : *c);
+    upper = false;
+  }
+  if (camel != e.key) {
+    throw std::logic_error(std::string("config key ") + e.key + " does not match " + e.flag);
+  }
+  entries_.push_back(std::move(e));
+  return *this;
+}
+
 OptionTable& OptionTable::boolean(const char* flag, const char* key, bool& out, bool flag_value,
                                   const char* short_flag) {
   return add({flag, short_flag, key, false,
               [&out, flag_value](const std::string&) { out = flag_value; },
-              [&out](const nlohmann::json& v) { out = v.get<bool>(); }});
+              // "keepSessions": true does what --keep-sessions does.
+              [&out, flag_value](const nlohmann::json& v) {
+                out = v.get<bool>() ? flag_value : !flag_value;
+              }});
 }
 
 void OptionTable::parse(const std::vector<std::string>& args) const {
@@ -53,8 +76,8 @@ void OptionTable::parse(const std::vector<std::string>& args) const {
 void add_service_options(OptionTable& table, ServiceOptions& o) {
   table.text("--bind", "bind", o.bind)
       .number("--coap-port", "coapPort", o.coap_port, 65535, "-p")
-      .boolean("--tcp-only", "udp", o.udp, false)
-      .boolean("--udp-only", "tcp", o.tcp, false)
+      .boolean("--tcp-only", "tcpOnly", o.udp, false)
+      .boolean("--udp-only", "udpOnly", o.tcp, false)
       .text("--http-host", "httpHost", o.http_host)
       .number("--http-port", "httpPort", o.http_port, 65535)
       .text("--api-token-file", "apiTokenFile", o.api_token_file)
@@ -67,7 +90,7 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--key", "key", o.key)
       .text("--cert", "cert", o.cert)
       .text("--client-ca", "clientCa", o.client_ca)
-      .boolean("--keep-sessions", "renewSessions", o.renew_sessions, false)
+      .boolean("--keep-sessions", "keepSessions", o.renew_sessions, false)
       .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000);
 }
 

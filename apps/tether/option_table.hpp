@@ -27,7 +27,9 @@ class OptionTable {
                 [&out, max](const std::string& v) { out = static_cast<T>(parse_number(v, max)); },
                 [&out](const nlohmann::json& v) { out = v.get<T>(); }});
   }
-  // "key": true|false, and a switch "--flag" that sets `out` to `flag_value`.
+  // A switch "--flag" that sets `out` to `flag_value`, and "key": true doing the same
+  // ("key": false the opposite). Keys are the flags in camelCase (--keep-sessions:
+  // keepSessions).
   OptionTable& boolean(const char* flag, const char* key, bool& out, bool flag_value = true,
                        const char* short_flag = nullptr);
   // Config keys the table does not name go here; returning false refuses them.
@@ -48,10 +50,8 @@ class OptionTable {
     std::function<void(const std::string&)> from_text;
     std::function<void(const nlohmann::json&)> from_json;
   };
-  OptionTable& add(Entry e) {
-    entries_.push_back(std::move(e));
-    return *this;
-  }
+  // Throws std::logic_error when the key is not the flag in camelCase.
+  OptionTable& add(Entry e);
 
   std::string command_;
   std::vector<Entry> entries_;

@@ -36,7 +36,7 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   add_service_options(table, o);
   table.number("--awake-window-ms", "awakeWindowMs", o.awake_window_ms, 86'400'000)
       .number("--request-timeout-ms", "requestTimeoutMs", o.request_timeout_ms, 86'400'000)
-      .number("--expiry-grace", "expiryGraceSeconds", o.expiry_grace, 86'400)
+      .number("--expiry-grace", "expiryGrace", o.expiry_grace, 86'400)
       .boolean("--sync-writes", "syncWrites", o.sync_writes);
   table.parse(args);
   if (o.store != "sqlite" && o.store != "memory") {
