@@ -36,6 +36,7 @@ BootstrapOptions parse_options(const std::vector<std::string>& args) {
   table.text("--configs", "configs", o.configs)
       .number("--step-timeout-ms", "stepTimeoutMs", o.step_timeout_ms, 86'400'000);
   table.parse(args);
+  configure_logging(o.log_level, o.log_format);
   if (o.store != "file" && o.store != "memory") {
     throw std::invalid_argument("--store is file or memory");
   }
@@ -69,7 +70,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "                         stored ones of the same endpoints (docs/bootstrap.md)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
           "  --step-timeout-ms N    wait for each answer of a session (60000)\n"
-          "  -q, --quiet            no per-event log lines\n",
+          "  -q, --quiet            no per-event log lines\n"
+          "  --log-level L          debug, info, warn, error (default info)\n"
+          "  --log-format F         logfmt (default) or json, one object per line\n",
           stdout);
       return 0;
     }

@@ -41,6 +41,8 @@ struct ClientSettings {
   std::string models;  // a folder of OMA XML object definitions
   std::uint16_t port = 0;
   bool quiet = false;
+  std::string log_level = "info";
+  std::string log_format = "logfmt";
   json factory = json::object();  // object sections
   // Credentials for a coaps:// or coaps+tcp:// --server / --bootstrap URI.
   std::string psk_identity;
@@ -68,6 +70,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--lwm2m", "lwm2m", s.config.version)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .boolean("--quiet", "quiet", s.quiet, true, "-q")
+      .text("--log-level", "logLevel", s.log_level)
+      .text("--log-format", "logFormat", s.log_format)
       .boolean(nullptr, "bootstrapKeysPersistent", s.config.bootstrap_keys_persistent)
       .text("--psk-identity", "pskIdentity", s.psk_identity)
       .text("--psk-key", "pskKey", s.psk_key)
@@ -86,6 +90,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
         return true;
       });
   table.parse(args);
+  configure_logging(s.log_level, s.log_format);
 }
 
 // Objects 0, 1, 2 and 21 hold what must survive a restart (credentials, accounts, ACLs).
@@ -174,7 +179,10 @@ void log_client_event(const client::ClientEvent& e, const std::string& endpoint)
       std::string("event=") + client::event_name(e.kind) + logfmt_field("ep", endpoint);
   if (e.ssid != 0) line += " ssid=" + std::to_string(e.ssid);
   if (!e.detail.empty()) line += logfmt_field("detail", e.detail);
-  log_line(line);
+  // Why a server cannot be reached (alert, timeout, refusal code) is worth a warning.
+  using Kind = client::ClientEvent::Kind;
+  const bool trouble = e.kind == Kind::kRegistrationFailed || e.kind == Kind::kBootstrapFailed;
+  log_line(line, trouble ? "warn" : "info");
 }
 
 void usage() {
@@ -189,6 +197,7 @@ void usage() {
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
       "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"
       "  --port N         local UDP port (default: any)\n"
+      "  --log-level L    debug, info, warn (unreachable servers), error; --log-format json\n"
       "  --models DIR     OMA XML object definitions; their objects hold plain data\n"
       "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n"
       "credentials for a coaps URI (Transport TS 5.2.9):\n"

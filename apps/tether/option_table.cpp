@@ -15,7 +15,12 @@ OptionTable& OptionTable::text(const char* flag, const char* key, std::string& o
 }
 
 OptionTable& OptionTable::add(Entry e) {
-  // A config file reads like the command line: --keep-sessions is "keepSessions".
+  // A config file reads like the command line: --keep-sessions is "keepSessions". Keys
+  // without a flag (settings only a file gives) are named freely.
+  if (e.flag == nullptr) {
+    entries_.push_back(std::move(e));
+    return *this;
+  }
   std::string camel;
   bool upper = false;
   for (const char* c = e.flag + 2; *c != '\0'; ++c) {
@@ -86,6 +91,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--data-dir", "dataDir", o.data_dir)
       .text("--models", "models", o.models)
       .boolean("--quiet", "quiet", o.quiet, true, "-q")
+      .text("--log-level", "logLevel", o.log_level)
+      .text("--log-format", "logFormat", o.log_format)
       .number("--coaps-port", "coapsPort", o.coaps_port, 65535)
       .text("--key", "key", o.key)
       .text("--cert", "cert", o.cert)

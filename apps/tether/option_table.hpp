@@ -75,6 +75,8 @@ struct ServiceOptions {
   std::string data_dir = "tether-data";
   std::string models;
   bool quiet = false;
+  std::string log_level = "info";     // debug, info, warn, error
+  std::string log_format = "logfmt";  // logfmt or json
   // coaps (DTLS) and coaps+tcp (TLS) on one port; 0: off.
   std::uint16_t coaps_port = 5684;
   std::string key;        // our private key (raw public key mode, and with --cert)

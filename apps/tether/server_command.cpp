@@ -39,6 +39,7 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .number("--expiry-grace", "expiryGrace", o.expiry_grace, 86'400)
       .boolean("--sync-writes", "syncWrites", o.sync_writes);
   table.parse(args);
+  configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory") {
     throw std::invalid_argument("--store is sqlite or memory");
   }
@@ -78,7 +79,9 @@ int server_command(const std::vector<std::string>& args) {
           "  --expiry-grace S       seconds a registration outlives its lifetime (0)\n"
           "  --sync-writes          answer Register/Update/De-register only once stored\n"
           "                         (default: at once, stored within 1 s)\n"
-          "  -q, --quiet            no per-event log lines\n",
+          "  -q, --quiet            no per-event log lines\n"
+          "  --log-level L          debug, info, warn, error (default info)\n"
+          "  --log-format F         logfmt (default) or json, one object per line\n",
           stdout);
       return 0;
     }

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -30,7 +31,32 @@ namespace {
 constexpr int kWarnLinesPerSecond = 20;
 }  // namespace
 
+namespace {
+constexpr const char* kLevels[] = {"debug", "info", "warn", "error"};
+int g_min_level = 1;  // info
+bool g_json = false;
+
+int level_rank(std::string_view level) {
+  for (int i = 0; i < 4; ++i) {
+    if (level == kLevels[i]) return i;
+  }
+  return 1;
+}
+}  // namespace
+
+void configure_logging(const std::string& level, const std::string& format) {
+  bool known = false;
+  for (const char* l : kLevels) known = known || level == l;
+  if (!known) throw std::invalid_argument("--log-level takes debug, info, warn or error");
+  if (format != "logfmt" && format != "json") {
+    throw std::invalid_argument("--log-format takes logfmt or json");
+  }
+  g_min_level = level_rank(level);
+  g_json = format == "json";
+}
+
 void log_line(const std::string& fields, const char* level) {
+  if (level_rank(level) < g_min_level) return;
   static std::int64_t window = 0;
   static int in_window = 0;
   static std::uint64_t suppressed = 0;
@@ -50,6 +76,20 @@ void log_line(const std::string& fields, const char* level) {
   if (suppressed != 0) {
     extra = " suppressed_warnings=" + std::to_string(suppressed);
     suppressed = 0;
+  }
+  if (g_json) {
+    nlohmann::ordered_json j{{"ts", api::iso8601(now)}, {"level", level}};
+    for (auto& [key, value] : parse_logfmt(fields + extra)) {
+      if (value) {
+        j[key] = std::move(*value);
+      } else {
+        j[key] = true;
+      }
+    }
+    const std::string line =
+        j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    std::fprintf(stderr, "%s\n", line.c_str());
+    return;
   }
   std::fprintf(stderr, "ts=%s level=%s %s%s\n", api::iso8601(now).c_str(), level, fields.c_str(),
                extra.c_str());

@@ -21,6 +21,9 @@ namespace tether::app {
 // nothing a peer sent can split or forge a line). Warn lines are limited to 20 a second;
 // the ones left out are counted, and the next line says how many (suppressed_warnings=N).
 void log_line(const std::string& fields, const char* level = "info");
+// --log-level (debug, info, warn, error: lines below it are left out) and --log-format
+// (logfmt, or json: one object per line with the same fields). Throws std::invalid_argument.
+void configure_logging(const std::string& level, const std::string& format);
 // One line per event, the endpoint in each; refusals are warn lines.
 void log_event(const server::ServerEvent& e);
 // Exceptions caught at the loop's boundary become error lines.

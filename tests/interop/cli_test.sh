@@ -16,4 +16,24 @@ rm -f /tmp/cli_err.$$
 "$tether" --version | grep -Eq '^tether [0-9]+\.[0-9]+\.[0-9]+$' || fail "--version"
 # Misuse is not help: no command at all is an error.
 if "$tether" >/dev/null 2>&1; then fail "no command should exit non-zero"; fi
+# --log-format json: one JSON object per line, the same fields; --log-level warn drops info.
+log=$(mktemp)
+run_server() {
+  "$tether" server --coap-port 0 --coaps-port 0 --http-port 0 --store memory "$@" 2>"$log" &
+  local pid=$!
+  for _ in $(seq 1 100); do grep -q started "$log" && break; sleep 0.05; done
+  sleep 0.2
+  kill "$pid"; wait "$pid" || true
+}
+run_server --log-format json
+/usr/bin/python3 - "$log" <<'PY' || fail "json log: $(cat "$log")"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+assert lines[0]["event"] == "started" and lines[0]["level"] == "info" and "ts" in lines[0]
+assert any(l["event"] == "stopped" for l in lines)
+PY
+run_server --log-level warn
+[ ! -s "$log" ] || fail "--log-level warn still wrote: $(cat "$log")"
+if "$tether" server --log-level loud 2>/dev/null; then fail "a bad --log-level was accepted"; fi
+rm -f "$log"
 echo "PASS: cli"
