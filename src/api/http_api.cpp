@@ -56,10 +56,10 @@ DownlinkRequest at(Operation op, const lwm2m::Path& path) {
 }
 
 // A device's answer (or why there is none) as the API's JSON.
-void answer(const Responder& to, DownlinkResult r) {
+void answer(const Responder& to, DownlinkResult r, const lwm2m::model::Model& model) {
   switch (r.status) {
     case DownlinkResult::Status::kAnswered: {
-      json body = response_json(*r.response);
+      json body = response_json(*r.response, &model);
       if (!r.observation_id.empty()) body["observation"] = r.observation_id;
       return reply(to, http_status_for(r.response->code), body);
     }
@@ -82,6 +82,7 @@ void answer(const Responder& to, DownlinkResult r) {
 
 HttpApi::HttpApi(ApiConfig config, transport::EventLoop& loop, server::Lwm2mServer& server)
     : HttpService(std::move(config), loop), server_(server) {
+  set_event_model(&server_.models());
   routes();
   serve_metrics([this] { return metrics_text(); });
 }
@@ -121,7 +122,9 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
   }
   // The server answers within the timeout; the responder is a no-op if the caller left.
   server_.send(call.capture(0), std::move(request), options,
-               [to = call.responder()](DownlinkResult r) { answer(to, std::move(r)); });
+               [to = call.responder(), models = &server_.models()](DownlinkResult r) {
+                 answer(to, std::move(r), *models);
+               });
 }
 
 void HttpApi::routes() {
@@ -317,9 +320,10 @@ void HttpApi::routes() {
     const std::string& id = call.capture(1);
     const bool active = call.has_param("active") && call.param("active") != "false";
     // Active: answered like any request to the client, with the code it gave the cancel.
-    auto done = active ? server::DownlinkCallback([to = call.responder()](DownlinkResult r) {
-      answer(to, std::move(r));
-    })
+    auto done = active ? server::DownlinkCallback(
+                             [to = call.responder(), models = &server_.models()](DownlinkResult r) {
+                               answer(to, std::move(r), *models);
+                             })
                        : server::DownlinkCallback{};
     if (!server_.cancel_observation(id, active, std::move(done))) {
       return call.error(404, "4.04", "no observation " + id);

@@ -173,7 +173,7 @@ void HttpService::handle(const http::Request& request, Responder responder) {
 void HttpService::publish(const server::ServerEvent& event) {
   if (streams_.empty()) return;
   const std::string text = "event: " + std::string(server::event_kind_name(event.kind)) +
-                           "\ndata: " + json_text(event_json(event)) + "\n\n";
+                           "\ndata: " + json_text(event_json(event, event_model_)) + "\n\n";
   std::erase_if(streams_, [&](const EventStream& s) {
     if (!s.endpoint_filter.empty() && s.endpoint_filter != event.endpoint) {
       return !s.stream.alive();

@@ -19,6 +19,7 @@
 #include "common/time.hpp"
 #include "http/router.hpp"
 #include "http/uri.hpp"
+#include "lwm2m/model/object_definition.hpp"
 #include "lwm2m/operation/status.hpp"
 #include "server/server_event.hpp"
 #include "transport/event_loop.hpp"
@@ -104,6 +105,8 @@ class HttpService {
 
   // Hands an event to every /api/events stream (loop thread, like everything here).
   void publish(const server::ServerEvent& event);
+  // The definitions that tell typed values from untyped bytes in published events.
+  void set_event_model(const lwm2m::model::Model* model) { event_model_ = model; }
   // Extra text for /metrics (transport and process figures).
   void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
   // Where a handler's unexpected failure is reported (a log line).
@@ -134,6 +137,7 @@ class HttpService {
   http::Router router_;
   std::vector<Handler> handlers_;
   std::vector<EventStream> streams_;
+  const lwm2m::model::Model* event_model_ = nullptr;
   transport::EventLoop::TimerId keepalive_timer_ = 0;
   std::uint64_t unauthorized_ = 0;
   std::function<std::string()> extra_metrics_;

@@ -11,8 +11,8 @@ namespace tether::api {
 namespace {
 namespace link_format = lwm2m::format::link_format;
 
-json values_json(const std::vector<lwm2m::Record>& records) {
-  return json::parse(lwm2m::records_to_json(records));
+json values_json(const std::vector<lwm2m::Record>& records, const lwm2m::model::Model* model) {
+  return json::parse(lwm2m::records_to_json(records, -1, model));
 }
 
 // A key of a Write/Create body as an absolute path string. Under an object path a
@@ -78,7 +78,7 @@ json registration_json(const server::Registration& r) {
   return j;
 }
 
-json response_json(const lwm2m::DownlinkResponse& r) {
+json response_json(const lwm2m::DownlinkResponse& r, const lwm2m::model::Model* model) {
   // describe() is "2.05 Content", or just "5.02" for a code without a name.
   const std::string described = r.code.describe();
   json j{{"code", r.code.to_string()},
@@ -87,9 +87,9 @@ json response_json(const lwm2m::DownlinkResponse& r) {
   const bool series = std::any_of(r.records.begin(), r.records.end(),
                                   [](const auto& rec) { return rec.time.has_value(); });
   if (series) {
-    j["records"] = values_json(r.records);
+    j["records"] = values_json(r.records, model);
   } else if (!r.records.empty() || (r.format && r.code.is_success())) {
-    j["values"] = values_json(r.records);
+    j["values"] = values_json(r.records, model);
   }
   if (!r.links.empty()) {
     j["links"] = link_format::serialize_discover(r.links);
@@ -114,12 +114,12 @@ json response_json(const lwm2m::DownlinkResponse& r) {
   return j;
 }
 
-json event_json(const server::ServerEvent& e) {
+json event_json(const server::ServerEvent& e, const lwm2m::model::Model* model) {
   json j{{"event", server::event_kind_name(e.kind)}, {"endpoint", e.endpoint}};
   if (e.registration) j["registration"] = registration_json(*e.registration);
   if (!e.observation_id.empty()) j["observation"] = e.observation_id;
   if (e.ticket != 0) j["ticket"] = e.ticket;
-  if (e.content) j["content"] = response_json(*e.content);
+  if (e.content) j["content"] = response_json(*e.content, model);
   if (!e.detail.empty()) j["detail"] = e.detail;
   if (!e.address.empty()) j["address"] = e.address;
   return j;

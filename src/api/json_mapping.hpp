@@ -22,8 +22,9 @@ std::string iso8601(server::UnixMillis t);
 json registration_json(const server::Registration& r);
 // {"code": "2.05", "status": "Content", "format": "tlv", "values": {...}} and, per kind of
 // answer, "records" (time series), "links" (Discover) or "location" (Create).
-json response_json(const lwm2m::DownlinkResponse& r);
-json event_json(const server::ServerEvent& e);
+// With `model`, values of objects it does not define that came as bytes show as hex.
+json response_json(const lwm2m::DownlinkResponse& r, const lwm2m::model::Model* model = nullptr);
+json event_json(const server::ServerEvent& e, const lwm2m::model::Model* model = nullptr);
 
 // Write and Create bodies: {"/3/0/14": "+02"} or keys relative to `target` ({"14": "+02"};
 // under an object path a relative key is a resource of a new instance), or, at a resource

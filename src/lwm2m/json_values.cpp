@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/base64.hpp"
+#include "common/bytes.hpp"
 #include "common/text.hpp"
 
 namespace tether::lwm2m {
@@ -64,16 +65,25 @@ Result<Record> record_from(const std::string& name, const json& value, const mod
 
 }  // namespace
 
-std::string records_to_json(std::span<const Record> records, int indent) {
+std::string records_to_json(std::span<const Record> records, int indent,
+                            const model::Model* model) {
   bool timed = false;
   for (const auto& r : records) timed = timed || r.time.has_value();
+  auto to_json = [model](const Record& r) {
+    const auto* bytes = r.value.get_if<Bytes>();
+    if (bytes != nullptr && model != nullptr &&
+        model->resource(r.path.object_id(), r.path.resource_id()) == nullptr) {
+      return json{{"hex", to_hex(*bytes)}};
+    }
+    return value_to_json(r.value);
+  };
   json out = timed ? json::array() : json::object();
   for (const auto& r : records) {
     if (!timed) {
-      out[r.path.to_string()] = value_to_json(r.value);
+      out[r.path.to_string()] = to_json(r);
       continue;
     }
-    json entry = {{"path", r.path.to_string()}, {"value", value_to_json(r.value)}};
+    json entry = {{"path", r.path.to_string()}, {"value", to_json(r)}};
     if (r.time) entry["time"] = *r.time;
     out.push_back(std::move(entry));
   }

@@ -14,7 +14,10 @@
 
 namespace tether::lwm2m {
 
-std::string records_to_json(std::span<const Record> records, int indent = -1);
+// With `model`, bytes under a path it does not define are {"hex": "425e0000"}: they came
+// untyped (TLV, opaque) and may be a number or text, which base64 would hide.
+std::string records_to_json(std::span<const Record> records, int indent = -1,
+                            const model::Model* model = nullptr);
 // Strings are read by the model's type for the path (String when the model does not know it).
 Result<std::vector<Record>> records_from_json(std::string_view json, const model::Model& model);
 

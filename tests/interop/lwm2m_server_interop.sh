@@ -49,7 +49,9 @@ coap() {
 }
 location() { grep -oE 'Location-Path:[^] ,]+' "$work/coap.out" | cut -d: -f2 | paste -sd/; }
 start_device() {
-  "$tether" client --server "$1" --endpoint dev1 --lifetime 60 >>"$work/device.log" 2>&1 &
+  local uri="$1"
+  shift
+  "$tether" client --server "$uri" --endpoint dev1 --lifetime 60 "$@" >>"$work/device.log" 2>&1 &
   device_pid=$!
   pids+=("$device_pid")
   for _ in $(seq 1 100); do
@@ -149,8 +151,25 @@ case "$scenario" in
     start_server --store memory
     curl -sN --max-time 60 "$api/events" >"$work/events.txt" &
     pids+=($!)
-    start_device "$device_uri"
+    # The device has an object this server has no model for (a private humidity sensor).
+    mkdir -p "$work/models"
+    cat >"$work/models/33001.xml" <<'XML'
+<?xml version="1.0" encoding="utf-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>Humidity</Name><ObjectID>33001</ObjectID>
+<ObjectURN>urn:oma:lwm2m:x:33001</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
+<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>
+<Mandatory>Optional</Mandatory><Resources>
+<Item ID="5700"><Name>Value</Name><Operations>R</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>%</Units><Description>Humidity.</Description></Item>
+</Resources><Description2></Description2></Object></LWM2M>
+XML
+    echo '{"objects": {"/33001/0/5700": 55.5}}' >"$work/factory.json"
+    start_device "$device_uri" --models "$work/models" --config "$work/factory.json"
     wait_for_event 'event: registered'
+    # Unknown to the server: typed where the format carries types, hex where it does not.
+    call 200 "$api/clients/dev1/33001/0?format=senml-json"
+    jcheck 'j["values"]["/33001/0/5700"] == 55.5'
+    call 200 "$api/clients/dev1/33001/0?format=tlv"
+    jcheck 'j["values"]["/33001/0/5700"]["hex"] in ("425e0000", "404bc00000000000")'
     call 200 "$api/clients"
     jcheck 'len(j) == 1 and j[0]["endpoint"] == "dev1"'
     call 200 "$api/clients/dev1"

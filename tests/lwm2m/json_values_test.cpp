@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/random_tree.hpp"
 
 namespace tether::lwm2m {
@@ -49,6 +50,25 @@ TEST(JsonValues, RejectsWhatTheModelForbids) {
   EXPECT_FALSE(records_from_json(R"({"/30000/0/1": [1]})", model));
   EXPECT_FALSE(records_from_json(R"([{"path": "/1/0/1"}])", model));
   EXPECT_FALSE(records_from_json("{", model));
+}
+
+}  // namespace
+}  // namespace tether::lwm2m
+
+namespace tether::lwm2m {
+namespace {
+
+// A humidity object the model does not know, read as TLV: its bytes show as hex, not as
+// base64 that hides a float; an Opaque resource the model knows stays base64.
+TEST(JsonValues, UntypedBytesOfUnknownObjectsAreHex) {
+  const auto model = model::ObjectRegistry::with_builtin();
+  std::vector<Record> records{
+      {Path{3304, 0, 5700}, Value(Bytes{0x42, 0x5e, 0x00, 0x00}), std::nullopt},
+      {Path{5, 0, 0}, Value(Bytes{0x01, 0x02}), std::nullopt},
+  };
+  EXPECT_EQ(records_to_json(records, -1, &model),
+            R"({"/3304/0/5700":{"hex":"425e0000"},"/5/0/0":"AQI="})");
+  EXPECT_EQ(records_to_json(records), R"({"/3304/0/5700":"Ql4AAA==","/5/0/0":"AQI="})");
 }
 
 }  // namespace
