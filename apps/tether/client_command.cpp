@@ -41,6 +41,7 @@ struct ClientSettings {
   std::string models;  // a folder of OMA XML object definitions
   std::uint16_t port = 0;
   bool quiet = false;
+  std::string trust;  // PEM bundle of PKIX trust anchors (certificate usages 0 and 1)
   std::string log_level = "info";
   std::string log_format = "logfmt";
   json factory = json::object();  // object sections
@@ -82,6 +83,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--ca", "ca", s.ca)
       .text("--server-cert", "serverCert", s.server_cert)
       .number("--cert-usage", "certUsage", s.cert_usage, 3)
+      .text("--trust", "trust", s.trust)
       .text("--sni", "sni", s.sni)
       // The factory configuration: the sections of a bootstrap configuration.
       .other_keys([&s](const std::string& key, const json& v) {
@@ -205,7 +207,9 @@ void usage() {
       "  --rpk-key FILE --rpk-server-key FILE     raw public keys (PEM or DER)\n"
       "  --cert FILE --key FILE (--ca FILE | --server-cert FILE) [--cert-usage 0-3]\n"
       "                   [--sni NAME]           X.509; --ca is a trust anchor (usage 2),\n"
-      "                                          --server-cert the server's own (usage 3)\n",
+      "                                          --server-cert the server's own (usage 3)\n"
+      "  --trust FILE     PEM trust anchors for usages 0 and 1 (default: the system's store);\n"
+      "                   e.g. --cert-usage 1 --server-cert S.pem checks S against them\n",
       stdout);
 }
 }  // namespace
@@ -317,6 +321,7 @@ int client_command(const std::vector<std::string>& args) {
   tls_options.secure = secure;
   transport::TcpTransport tls_tcp(loop, endpoint_config, random, tls_options);
 
+  if (!s.trust.empty()) s.config.trust_anchors.push_back(read_binary_file(s.trust));
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
   lwm2m_client.attach(udp, "coap");

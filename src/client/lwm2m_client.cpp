@@ -170,6 +170,7 @@ Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
   if (layer == nullptr) return fail("the transport has no (D)TLS layer");
   auto creds = credentials_from_security(data_, security, host);
   if (!creds) return creds.error();
+  creds->trust_anchors = config_.trust_anchors;
   layer->set_credentials(route.peer, std::move(*creds), clock_.now());
   return Ok{};
 }

@@ -42,6 +42,9 @@ struct ClientConfig {
   // bootstrap (after its Account Timeout /0/x/12 when set, else at once). A set timeout
   // purges any account (Core TS E.1).
   bool bootstrap_keys_persistent = true;
+  // Transport TS 5.2.9.7: PKIX trust anchors for certificate usages 0 and 1, which the
+  // Security object does not carry. Empty: the system's trust store.
+  std::vector<Bytes> trust_anchors;
 };
 
 struct ClientEvent {

@@ -31,7 +31,8 @@ struct ClientCredentials {
   // 5.2.9.7: 0 CA constraint, 1 service certificate constraint, 2 trust anchor assertion,
   // 3 domain-issued certificate (the Security object's default).
   std::uint8_t certificate_usage = 3;
-  // Extra trust anchors for PKIX path validation (certificate usages 0 and 1).
+  // Trust anchors for the PKIX path validation of certificate usages 0 and 1 (PEM bundles or
+  // DER certificates). Empty: the system's trust store (Debian's ca-certificates).
   std::vector<Bytes> trust_anchors;
   // The reference identifier (RFC 6125): the SNI resource, else the URI's host. Sent as SNI
   // when it is a DNS name (5.2.9.3).

@@ -390,6 +390,15 @@ case "$scenario" in
       --key "$work/dev1.key" --ca "$work/ca.crt" --sni lwm2m.example
     # Log values are logfmt-escaped: the quotes around the name appear as \".
     expect_handshake_failure x509-sni 'not for \\"lwm2m.example\\"'
+    # Certificate usage 1 (service certificate constraint): the Server Public Key is the
+    # server's certificate, and its path must be valid to a PKIX trust anchor: --trust, else
+    # the system's store, which does not know our test CA.
+    run_against x509-usage1 "${x509_server[@]}" -- coaps --cert "$work/dev1.crt" --key "$work/dev1.key" \
+      --server-cert "$work/server.crt" --cert-usage 1 --trust "$work/ca.crt"
+    expect_answered x509-usage1
+    run_against x509-usage1-system "${x509_server[@]}" -- coaps --cert "$work/dev1.crt" \
+      --key "$work/dev1.key" --server-cert "$work/server.crt" --cert-usage 1
+    expect_handshake_failure x509-usage1-system "NOT trusted|issuer"
     ;;
 
   gnutls-cli)

@@ -175,10 +175,13 @@ Verdict check_key_strength(int algorithm, unsigned bits) {
 // PKIX path validation of `chain` (DER certificates, end entity first) against `anchors`,
 // with the RFC 6125 name check when `name` is set.
 Verdict validate_path(const std::vector<Bytes>& chain, const std::vector<ByteView>& anchors,
-                      const std::string& name) {
+                      const std::string& name, bool system_trust = false) {
   TrustList trust;
   for (auto a : anchors) {
     if (trust.add(a) < 0) return refuse(alert::kUnknownCa, "a trust anchor does not parse");
+  }
+  if (system_trust && gnutls_x509_trust_list_add_system_trust(trust.list, 0, 0) <= 0) {
+    return refuse(alert::kUnknownCa, "the system's trust store is empty or unreadable");
   }
   std::vector<gnutls_x509_crt_t> certs;
   std::vector<std::unique_ptr<Crt>> owned;
@@ -734,7 +737,7 @@ class GnutlsSession final : public Session {
         // Service certificate constraint: the match, and a valid path; the name check is
         // skipped because the certificate itself was named (5.2.9.3).
         if (!matches) return refuse(alert::kBadCertificate, "not the server certificate expected");
-        return validate_path(chain, anchors, "");
+        return validate_path(chain, anchors, "", anchors.empty());
       }
       case 2: {
         // Trust anchor assertion: the Server Public Key resource is the anchor.
@@ -745,8 +748,8 @@ class GnutlsSession final : public Session {
         // CA constraint: a valid path that goes through this CA.
         if (spk.empty()) return refuse(alert::kUnknownCa, "no CA provisioned");
         auto through = validate_path(chain, {spk}, client_.server_name);
-        if (!through.ok || anchors.empty()) return through;
-        return validate_path(chain, anchors, client_.server_name);
+        if (!through.ok) return through;
+        return validate_path(chain, anchors, client_.server_name, anchors.empty());
       }
       default:
         return refuse(alert::kBadCertificate,
