@@ -57,12 +57,18 @@ struct Client {
   std::uint16_t mid = 0;
 };
 
+enum class Step { kRegister, kUpdate, kDeregister };
+
+const char* step_name(Step s) {
+  return s == Step::kRegister ? "register" : s == Step::kUpdate ? "update" : "deregister";
+}
+
 struct Pending {
   std::size_t client = 0;
   Clock::time_point sent;       // first transmission: latency counts from here
   Clock::time_point last_sent;  // for the retransmission back-off
   int attempts = 1;
-  bool is_register = false;
+  Step step = Step::kUpdate;
   Bytes datagram;
 };
 
@@ -101,20 +107,36 @@ class Load {
   };
 
   // Sends `total` requests, keeping `window` in flight; op(i) picks the client of the i-th.
-  Phase run(std::size_t total, std::size_t window, bool registering) {
+  // Progress goes to stderr once a second, so a long run shows it is moving.
+  Phase run(std::size_t total, std::size_t window, Step step) {
     Phase phase;
     phase.latencies_ms.reserve(total);
     const auto start = Clock::now();
+    auto last_progress = start;
     std::size_t next = 0;
     std::size_t done = 0;
     const std::size_t retransmitted_before = retransmissions_;
     while (done < total) {
       while (next < total && pending_.size() < window) {
-        send(registering ? next : next % clients_.size(), registering);
+        const std::size_t c = next % clients_.size();
         ++next;
+        // De-register only those that registered (a location to delete).
+        if (step == Step::kDeregister && clients_[c].location.empty()) {
+          ++done;
+          continue;
+        }
+        send(c, step);
       }
       receive(phase, done);
       expire(phase, done);
+      const auto now = Clock::now();
+      if (now - last_progress >= std::chrono::seconds(1)) {
+        last_progress = now;
+        const double elapsed = std::chrono::duration<double>(now - start).count();
+        std::fprintf(stderr, "%s: %zu/%zu answered, %.0f/s, %zu errors, %zu timeouts\n",
+                     step_name(step), done, total, static_cast<double>(done) / elapsed,
+                     phase.errors, phase.timeouts);
+      }
     }
     phase.retransmissions = retransmissions_ - retransmitted_before;
     // Up to the last answer: the final timeouts do not stretch the rate.
@@ -123,16 +145,16 @@ class Load {
   }
 
  private:
-  void send(std::size_t c, bool registering) {
+  void send(std::size_t c, Step step) {
     Client& client = clients_[c];
     Message m;
     m.type = coap::Type::kConfirmable;
-    m.code = codes::kPost;
+    m.code = step == Step::kDeregister ? codes::kDelete : codes::kPost;
     m.message_id = ++client.mid;
     const std::uint64_t token = next_token_++;
     m.token.resize(8);
     std::memcpy(m.token.data(), &token, 8);
-    if (registering || client.location.empty()) {
+    if (step == Step::kRegister || client.location.empty()) {
       m.set_path("/rd");
       m.add_query("ep=bench-" + std::to_string(c));
       m.add_query("lt=" + std::to_string(lifetime_));
@@ -140,14 +162,14 @@ class Load {
       m.add_query("b=U");
       m.set_content_format(coap::content_format::kLinkFormat);
       m.payload = to_bytes(kObjects);
-      registering = true;
+      step = Step::kRegister;
     } else {
       m.set_path(client.location);
     }
     Pending p;
     p.client = c;
     p.sent = p.last_sent = Clock::now();
-    p.is_register = registering;
+    p.step = step;
     coap::encode_udp(m, p.datagram);
     transmit(p);
     pending_[token] = std::move(p);
@@ -206,10 +228,13 @@ class Load {
         last_answer_ = Clock::now();
         phase.latencies_ms.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - p.sent).count());
-        const bool ok = p.is_register ? m->code == codes::kCreated : m->code == codes::kChanged;
+        const bool ok = p.step == Step::kRegister     ? m->code == codes::kCreated
+                        : p.step == Step::kDeregister ? m->code == codes::kDeleted
+                                                      : m->code == codes::kChanged;
         if (ok) {
           ++phase.ok;
-          if (p.is_register) clients_[p.client].location = "/" + m->location_path();
+          if (p.step == Step::kRegister) clients_[p.client].location = "/" + m->location_path();
+          if (p.step == Step::kDeregister) clients_[p.client].location.clear();
         } else {
           ++phase.errors;
         }
@@ -283,7 +308,9 @@ int bench_register(const std::vector<std::string>& args) {
   std::size_t updates = 0;
   std::size_t window = 256;
   std::size_t sockets = 2000;
-  std::uint32_t lifetime = 86400;
+  // Short, so that a run cut short leaves nothing behind for long.
+  std::uint32_t lifetime = 300;
+  bool keep = false;
   int pid = 0;
   ArgReader r(args);
   while (r.next()) {
@@ -301,13 +328,18 @@ int bench_register(const std::vector<std::string>& args) {
       sockets = std::max<std::size_t>(1, parse_number(r.value(), 60'000));
     } else if (r.is("--lifetime")) {
       lifetime = static_cast<std::uint32_t>(parse_number(r.value(), 0xffffffffu));
+    } else if (r.is("--keep")) {
+      keep = true;
     } else if (r.is("--pid")) {
       pid = static_cast<int>(parse_number(r.value(), 1u << 22));
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether bench register [--host 127.0.0.1] [--port 5683] [--clients N]\n"
-          "         [--updates M] [--window W] [--sockets S] [--lifetime S] [--pid SERVER_PID]\n"
-          "N clients register (W requests in flight), then M updates go round the clients.\n"
+          "         [--updates M] [--window W] [--sockets S] [--lifetime S] [--keep]\n"
+          "         [--pid SERVER_PID]\n"
+          "N clients register (W requests in flight), then M updates go round the clients,\n"
+          "then every client de-registers (--keep leaves them registered until their\n"
+          "lifetime ends; default 300 s). Progress goes to stderr once a second.\n"
           "Clients use S sockets times N/S loopback source addresses 127.0.x.y.\n",
           stdout);
       return 0;
@@ -324,7 +356,7 @@ int bench_register(const std::vector<std::string>& args) {
   sockets = std::min(sockets, clients);
   Load load(server, clients, sockets, lifetime);
   const long rss_before = pid != 0 ? rss_kib(pid) : -1;
-  auto reg = load.run(clients, window, true);
+  auto reg = load.run(clients, window, Step::kRegister);
   report("register", reg);
   if (pid != 0) {
     const long rss_after = rss_kib(pid);
@@ -335,8 +367,12 @@ int bench_register(const std::vector<std::string>& args) {
                : 0.0);
   }
   if (updates > 0) {
-    auto upd = load.run(updates, window, false);
+    auto upd = load.run(updates, window, Step::kUpdate);
     report("update", upd);
+  }
+  if (!keep) {
+    auto gone = load.run(clients, window, Step::kDeregister);
+    report("deregister", gone);
   }
   return reg.errors + reg.timeouts == 0 ? 0 : 1;
 }

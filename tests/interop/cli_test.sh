@@ -36,4 +36,21 @@ run_server --log-level warn
 [ ! -s "$log" ] || fail "--log-level warn still wrote: $(cat "$log")"
 if "$tether" server --log-level loud 2>/dev/null; then fail "a bad --log-level was accepted"; fi
 rm -f "$log"
+
+# bench register cleans up after itself: every client de-registers unless --keep.
+source "$(dirname "$0")/common.sh"
+coap_port=$(free_port)
+http_port=$(free_port)
+"$tether" server --coap-port "$coap_port" --coaps-port 0 --http-port "$http_port" --store memory \
+  -q 2>/dev/null &
+pids+=("$!")
+count() { curl -s "http://127.0.0.1:$http_port/api/clients" | /usr/bin/python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$http_port/api/clients" >/dev/null && break; sleep 0.1; done
+"$tether" bench register --port "$coap_port" --clients 50 --sockets 5 --keep >"$work/bench.out" 2>&1 ||
+  fail "bench: $(cat "$work/bench.out")"
+[ "$(count)" = 50 ] || fail "--keep: $(count) registrations"
+"$tether" bench register --port "$coap_port" --clients 50 --sockets 5 >"$work/bench.out" 2>&1 ||
+  fail "bench: $(cat "$work/bench.out")"
+grep -q '^deregister' "$work/bench.out" || fail "no de-registration: $(cat "$work/bench.out")"
+[ "$(count)" = 0 ] || fail "after bench: $(count) registrations left"
 echo "PASS: cli"
