@@ -19,6 +19,7 @@
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "credential_flags.hpp"
 #include "lwm2m/account_defaults.hpp"
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
@@ -41,21 +42,11 @@ struct ClientSettings {
   std::string models;  // a folder of OMA XML object definitions
   std::uint16_t port = 0;
   bool quiet = false;
-  std::string trust;  // PEM bundle of PKIX trust anchors (certificate usages 0 and 1)
   std::string log_level = "info";
   std::string log_format = "logfmt";
   json factory = json::object();  // object sections
   // Credentials for a coaps:// or coaps+tcp:// --server / --bootstrap URI.
-  std::string psk_identity;
-  std::string psk_key;            // hex
-  std::string rpk_key;            // file: our private key
-  std::string rpk_server_key;     // file: the server's public key
-  std::string cert;               // file: our certificate
-  std::string key;                // file: our private key
-  std::string ca;                 // file: a trust anchor for the server's certificate
-  std::string server_cert;        // file: the server's own certificate
-  std::uint32_t cert_usage = 99;  // 99: 2 with --ca, else 3
-  std::string sni;
+  CredentialFlags credentials;
 };
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
@@ -74,23 +65,13 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--log-level", "logLevel", s.log_level)
       .text("--log-format", "logFormat", s.log_format)
       .boolean(nullptr, "bootstrapKeysPersistent", s.config.bootstrap_keys_persistent)
-      .text("--psk-identity", "pskIdentity", s.psk_identity)
-      .text("--psk-key", "pskKey", s.psk_key)
-      .text("--rpk-key", "rpkKey", s.rpk_key)
-      .text("--rpk-server-key", "rpkServerKey", s.rpk_server_key)
-      .text("--cert", "cert", s.cert)
-      .text("--key", "key", s.key)
-      .text("--ca", "ca", s.ca)
-      .text("--server-cert", "serverCert", s.server_cert)
-      .number("--cert-usage", "certUsage", s.cert_usage, 3)
-      .text("--trust", "trust", s.trust)
-      .text("--sni", "sni", s.sni)
       // The factory configuration: the sections of a bootstrap configuration.
       .other_keys([&s](const std::string& key, const json& v) {
         if (!lwm2m::is_object_section(key)) return false;
         s.factory[key] = v;
         return true;
       });
+  add_credential_options(table, s.credentials);
   table.parse(args);
   configure_logging(s.log_level, s.log_format);
 }
@@ -115,49 +96,6 @@ void save_state(const std::string& file, const client::DataModel& data) {
   std::filesystem::rename(tmp, file);  // atomic on one file system
 }
 
-// Transport TS 5.2.9: the Security instance resources of a secure account, from the flags.
-void add_credentials(lwm2m::Tree& tree, std::uint16_t instance, const ClientSettings& s) {
-  namespace sec = client::security;
-  auto put = [&](std::uint16_t r, Value v) { (void)tree.set(Path{0, instance, r}, std::move(v)); };
-  if (!s.psk_identity.empty()) {
-    auto key = from_hex(s.psk_key);
-    if (!key || key->empty()) throw std::invalid_argument("--psk-key takes the key in hex");
-    put(sec::kMode, Value(sec::kModePsk));
-    put(sec::kPublicKeyOrIdentity, Value(to_bytes(s.psk_identity)));
-    put(sec::kSecretKey, Value(*key));
-    return;
-  }
-  if (!s.rpk_key.empty()) {
-    if (s.rpk_server_key.empty()) throw std::invalid_argument("--rpk-key needs --rpk-server-key");
-    const Bytes key = read_binary_file(s.rpk_key);
-    auto own = tls::public_key_of(key);
-    auto theirs = tls::public_key_of(read_binary_file(s.rpk_server_key));
-    if (!own) throw std::invalid_argument(s.rpk_key + ": " + own.error().reason);
-    if (!theirs) throw std::invalid_argument(s.rpk_server_key + ": " + theirs.error().reason);
-    put(sec::kMode, Value(sec::kModeRpk));
-    put(sec::kPublicKeyOrIdentity, Value(*own));
-    put(sec::kSecretKey, Value(key));
-    put(sec::kServerPublicKey, Value(*theirs));
-    return;
-  }
-  if (!s.cert.empty()) {
-    if (s.key.empty() || (s.ca.empty() && s.server_cert.empty())) {
-      throw std::invalid_argument("--cert needs --key, and --ca or --server-cert");
-    }
-    put(sec::kMode, Value(sec::kModeCertificate));
-    put(sec::kPublicKeyOrIdentity, Value(read_binary_file(s.cert)));
-    put(sec::kSecretKey, Value(read_binary_file(s.key)));
-    put(sec::kServerPublicKey, Value(read_binary_file(s.ca.empty() ? s.server_cert : s.ca)));
-    const std::uint32_t usage = s.cert_usage != 99 ? s.cert_usage : (s.ca.empty() ? 3 : 2);
-    put(sec::kCertificateUsage, Value(std::int64_t{usage}));
-    if (!s.sni.empty()) put(sec::kSni, Value(s.sni));
-    return;
-  }
-  throw std::invalid_argument(
-      "a coaps URI needs credentials: --psk-identity/--psk-key, --rpk-key/--rpk-server-key, "
-      "or --cert/--key with --ca or --server-cert");
-}
-
 void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                  const ClientSettings& s) {
   auto parsed = coap::parse_uri(uri);
@@ -166,7 +104,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 0}, Value(uri));
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
-  if (parsed->is_secure()) add_credentials(tree, instance, s);
+  if (parsed->is_secure()) add_credentials(tree, instance, s.credentials);
   const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
@@ -201,16 +139,9 @@ void usage() {
       "  --port N         local UDP port (default: any)\n"
       "  --log-level L    debug, info, warn (unreachable servers), error; --log-format json\n"
       "  --models DIR     OMA XML object definitions; their objects hold plain data\n"
-      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n"
-      "credentials for a coaps URI (Transport TS 5.2.9):\n"
-      "  --psk-identity ID --psk-key HEX          PSK mode\n"
-      "  --rpk-key FILE --rpk-server-key FILE     raw public keys (PEM or DER)\n"
-      "  --cert FILE --key FILE (--ca FILE | --server-cert FILE) [--cert-usage 0-3]\n"
-      "                   [--sni NAME]           X.509; --ca is a trust anchor (usage 2),\n"
-      "                                          --server-cert the server's own (usage 3)\n"
-      "  --trust FILE     PEM trust anchors for usages 0 and 1 (default: the system's store);\n"
-      "                   e.g. --cert-usage 1 --server-cert S.pem checks S against them\n",
+      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n",
       stdout);
+  std::fputs(kCredentialHelp, stdout);
 }
 }  // namespace
 
@@ -321,7 +252,9 @@ int client_command(const std::vector<std::string>& args) {
   tls_options.secure = secure;
   transport::TcpTransport tls_tcp(loop, endpoint_config, random, tls_options);
 
-  if (!s.trust.empty()) s.config.trust_anchors.push_back(read_binary_file(s.trust));
+  if (!s.credentials.trust.empty()) {
+    s.config.trust_anchors.push_back(read_binary_file(s.credentials.trust));
+  }
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
   lwm2m_client.attach(udp, "coap");

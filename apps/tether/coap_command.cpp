@@ -1,4 +1,7 @@
-// `tether coap METHOD URI`: a CoAP client for coap:// and coap+tcp:// URIs.
+// `tether coap METHOD URI`: a CoAP client for coap://, coap+tcp://, coaps:// and
+// coaps+tcp:// URIs, secured with the same credential flags as `tether client`.
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -9,6 +12,8 @@
 #include "cli_options.hpp"
 #include "coap/uri.hpp"
 #include "commands.hpp"
+#include "credential_flags.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -16,8 +21,9 @@ namespace tether::app {
 
 namespace {
 constexpr const char* kClientHelp =
-    "usage: tether coap get|put|post|delete|fetch|ipatch URI [options]\n"
-    "  URI                    coap://host[:port]/path?query or coap+tcp://...\n"
+    "usage: tether coap get|put|post|delete|fetch|patch|ipatch URI [options]\n"
+    "  URI                    coap://host[:port]/path?query, coap+tcp://, coaps://,\n"
+    "                         coaps+tcp:// (with the credential flags below)\n"
     "  -e, --payload TEXT     request payload\n"
     "  -f, --payload-file F   request payload from a file ('-' for stdin)\n"
     "  -t, --content-format CF  payload format: text, link, octet, json, cbor, senml+json,\n"
@@ -30,7 +36,8 @@ constexpr const char* kClientHelp =
     "  -N, --non              send a non-confirmable request\n"
     "  -o, --output FILE      write the response payload to FILE\n"
     "  -T, --timeout S        give up after S seconds (default 90)\n"
-    "  -v, --verbose          print response code and options to stderr\n"
+    "  -O, --option N[,VALUE] add option number N (VALUE text, or 0x followed by hex)\n"
+    "  -v, --verbose          print the response code and every option to stderr\n"
     "\n"
     "usage: tether coap serve [--port N] [--bind HOST] [--udp-only|--tcp-only]\n"
     "  A test server on UDP and TCP: /hello, /store (GET/PUT/POST/DELETE), /large (100 KiB,\n"
@@ -54,21 +61,60 @@ Bytes read_file(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-std::unique_ptr<transport::Transport> open_transport(transport::EventLoop& loop, Random& random,
-                                                     const coap::Uri& uri) {
+std::unique_ptr<transport::Transport> open_transport(
+    transport::EventLoop& loop, Random& random, const coap::Uri& uri,
+    const std::optional<transport::SecureOptions>& secure) {
   coap::EndpointConfig config;
   if (uri.is_stream()) {
     transport::TcpOptions options;
     options.listen = false;
+    options.secure = secure;
     return std::make_unique<transport::TcpTransport>(loop, config, random, options);
   }
+  transport::UdpOptions options;
+  options.secure = secure;
   try {
-    return std::make_unique<transport::UdpTransport>(loop, config, random, transport::UdpOptions{});
+    return std::make_unique<transport::UdpTransport>(loop, config, random, options);
   } catch (const std::exception&) {
     // No IPv6 on this host: fall back to an IPv4 socket.
-    transport::UdpOptions v4;
-    v4.bind_host = "0.0.0.0";
-    return std::make_unique<transport::UdpTransport>(loop, config, random, v4);
+    options.bind_host = "0.0.0.0";
+    return std::make_unique<transport::UdpTransport>(loop, config, random, options);
+  }
+}
+
+// -O N[,VALUE]: the option as given; "0x..." is hex, anything else text.
+void add_raw_option(coap::Message& m, const std::string& spec) {
+  const auto comma = spec.find(',');
+  const auto number = parse_number(spec.substr(0, comma), 65535);
+  Bytes value;
+  if (comma != std::string::npos) {
+    const std::string text = spec.substr(comma + 1);
+    if (text.starts_with("0x")) {
+      auto hex = from_hex(text.substr(2));
+      if (!hex) throw std::invalid_argument("-O " + spec + ": not hex after 0x");
+      value = std::move(*hex);
+    } else {
+      value = to_bytes(text);
+    }
+  }
+  m.options.add(static_cast<std::uint16_t>(number), std::move(value));
+}
+
+// -v: the code, then each option by name with its value as text when printable.
+void print_response(const coap::Message& m) {
+  std::fprintf(stderr, "%s (%zu bytes)\n", m.code.describe().c_str(), m.payload.size());
+  for (const auto& o : m.options.list()) {
+    const char* name = coap::option::name(o.number);
+    bool text = !o.value.empty();
+    for (auto b : o.value) text = text && b >= 0x20 && b < 0x7f;
+    std::uint64_t n = 0;
+    for (auto b : o.value) n = (n << 8) | b;
+    const std::string shown = text ? "\"" + to_string(o.value) + "\""
+                              : o.value.size() <= 4
+                                  ? std::to_string(n) + " (0x" + to_hex(o.value) + ")"
+                                  : "0x" + to_hex(o.value);
+    std::fprintf(stderr, "  %s (%u): %s\n", name != nullptr ? name : "option", o.number,
+                 shown.c_str());
   }
 }
 }  // namespace
@@ -86,11 +132,14 @@ int coap_client(const std::vector<std::string>& args) {
   std::optional<std::uint64_t> count;
   std::string output;
   double timeout_s = 90;
+  std::vector<std::string> raw_options;
+  CredentialFlags credentials;
 
   ArgReader r(args);
   while (r.next()) {
     if (r.is("--help", "-h")) {
       std::fputs(kClientHelp, stdout);
+      std::fputs(kCredentialHelp, stdout);
       return 0;
     } else if (r.is("--payload", "-e")) {
       payload = to_bytes(r.value());
@@ -118,6 +167,10 @@ int coap_client(const std::vector<std::string>& args) {
       timeout_s = static_cast<double>(parse_number(r.value(), 86400));
     } else if (r.is("--verbose", "-v")) {
       verbose = true;
+    } else if (r.is("--option", "-O")) {
+      raw_options.push_back(r.value());
+    } else if (take_credential_flag(r, credentials)) {
+      continue;
     } else if (!r.current().empty() && r.current()[0] == '-') {
       throw std::invalid_argument("unknown option " + r.current());
     } else {
@@ -132,7 +185,6 @@ int coap_client(const std::vector<std::string>& args) {
   if (!method) throw std::invalid_argument("unknown method " + positional[0]);
   auto uri = coap::parse_uri(positional[1]);
   if (!uri) throw std::invalid_argument(uri.error().reason);
-  if (uri->is_secure()) throw std::invalid_argument("coaps:// arrives with DTLS/TLS support");
 
   coap::Message request;
   request.code = *method;
@@ -142,12 +194,20 @@ int coap_client(const std::vector<std::string>& args) {
   if (content_format) request.set_content_format(*content_format);
   if (accept) request.options.set_uint(coap::option::kAccept, *accept);
   if (payload) request.payload = std::move(*payload);
+  for (const auto& spec : raw_options) add_raw_option(request, spec);
 
   transport::EventLoop loop;
   SystemRandom random;
-  auto transport = open_transport(loop, random, *uri);
+  tls::GnutlsBackend tls_backend;
+  std::optional<transport::SecureOptions> secure;
+  if (uri->is_secure()) secure = transport::SecureOptions{&tls_backend, tls::SecureLayerConfig{}};
+  auto transport = open_transport(loop, random, *uri, secure);
   auto peer = transport->peer_for(uri->host, uri->port);
   if (!peer) throw std::runtime_error(peer.error().reason);
+  if (uri->is_secure()) {
+    transport->secure_layer()->set_credentials(
+        *peer, client_credentials(credentials, positional[1]), loop.now());
+  }
 
   FILE* out = stdout;
   std::unique_ptr<FILE, int (*)(FILE*)> out_file(nullptr, &std::fclose);
@@ -177,13 +237,17 @@ int coap_client(const std::vector<std::string>& args) {
       return;
     }
     const coap::Message& m = *response;
-    if (verbose || !m.code.is_success()) {
-      std::fprintf(stderr, "%s", m.code.describe().c_str());
-      if (auto cf = m.content_format()) std::fprintf(stderr, " ct=%u", *cf);
-      if (auto obs = m.observe()) std::fprintf(stderr, " observe=%u", *obs);
-      std::fprintf(stderr, " (%zu bytes)\n", m.payload.size());
+    if (verbose) {
+      print_response(m);
+    } else if (!m.code.is_success()) {
+      std::fprintf(stderr, "%s (%zu bytes)\n", m.code.describe().c_str(), m.payload.size());
     }
     if (!m.payload.empty()) std::fwrite(m.payload.data(), 1, m.payload.size(), out);
+    // On a terminal the prompt starts on a line of its own; files get the bytes as they are.
+    if (!m.payload.empty() && m.payload.back() != '\n' && !(observe && m.observe()) &&
+        isatty(fileno(out)) != 0) {
+      std::fputc('\n', out);
+    }
     exit_code = m.code.is_success() ? 0 : 1;
     if (observe && m.observe() && m.code.is_success()) {
       std::fputc('\n', out);

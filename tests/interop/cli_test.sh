@@ -53,4 +53,14 @@ for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$http_port/api/clients" >/de
   fail "bench: $(cat "$work/bench.out")"
 grep -q '^deregister' "$work/bench.out" || fail "no de-registration: $(cat "$work/bench.out")"
 [ "$(count)" = 0 ] || fail "after bench: $(count) registrations left"
+
+# tether coap -v prints every option, Location-Path included; -O adds any option.
+"$tether" coap post "coap://127.0.0.1:$coap_port/rd?ep=cli&lt=60" -t link -e '</3/0>' -v \
+  -O 2048,0xabcd >"$work/coap.out" 2>"$work/coap.err" || fail "coap post: $(cat "$work/coap.err")"
+grep -q 'Location-Path (8): "rd"' "$work/coap.err" || fail "-v: $(cat "$work/coap.err")"
+# An unknown critical option (odd number) is refused by the server: 4.02 Bad Option.
+if "$tether" coap get "coap://127.0.0.1:$coap_port/rd" -O 2049,x 2>"$work/coap.err"; then
+  fail "a critical unknown option was accepted"
+fi
+grep -q '4.02' "$work/coap.err" || fail "-O 2049: $(cat "$work/coap.err")"
 echo "PASS: cli"

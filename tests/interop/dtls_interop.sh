@@ -399,6 +399,21 @@ case "$scenario" in
     run_against x509-usage1-system "${x509_server[@]}" -- coaps --cert "$work/dev1.crt" \
       --key "$work/dev1.key" --server-cert "$work/server.crt" --cert-usage 1
     expect_handshake_failure x509-usage1-system "NOT trusted|issuer"
+    # `tether coap` over coaps:// and coaps+tcp:// with the client's credential flags.
+    p=$(free_port_pair)
+    "$coap_server" -A 127.0.0.1 -p "$p" -k "$secret" -c "$work/server.crt" -j "$work/server.key" \
+      -C "$work/ca.crt" >"$work/coap-server-tool.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 50); do [ "$(coap get "coap://127.0.0.1:$p/")" = 2.05 ] && break; sleep 0.1; done
+    for scheme in coaps coaps+tcp; do
+      "$tether" coap get "$scheme://127.0.0.1:$((p + 1))/" -T 20 --psk-identity dev-psk \
+        --psk-key "$secret_hex" -o "$work/tool.out" 2>"$work/tool.err" ||
+        fail "tether coap $scheme with PSK: $(cat "$work/tool.err")"
+      grep -q "libcoap" "$work/tool.out" || fail "tether coap $scheme: $(cat "$work/tool.out")"
+    done
+    "$tether" coap get "coaps://127.0.0.1:$((p + 1))/" -T 20 --cert "$work/dev1.crt" \
+      --key "$work/dev1.key" --ca "$work/ca.crt" -o "$work/tool.out" 2>"$work/tool.err" ||
+      fail "tether coap coaps with X.509: $(cat "$work/tool.err")"
     ;;
 
   gnutls-cli)
