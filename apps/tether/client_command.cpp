@@ -21,6 +21,7 @@
 #include "common/logfmt.hpp"
 #include "credential_flags.hpp"
 #include "lwm2m/account_defaults.hpp"
+#include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
 #include "service_runtime.hpp"
@@ -32,6 +33,8 @@ namespace {
 using lwm2m::Path;
 using lwm2m::Value;
 using nlohmann::json;
+
+constexpr const char* kDefaultName = "tether-client";
 
 struct ClientSettings {
   client::ClientConfig config;
@@ -77,8 +80,10 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
 }
 
 // Objects 0, 1, 2 and 21 hold what must survive a restart (credentials, accounts, ACLs).
-json state_json(const client::DataModel& data) {
+// The state file: the accounts, and the endpoint name they were given for.
+json state_json(const client::DataModel& data, const std::string& endpoint) {
   json out = json::object();
+  out["endpoint"] = endpoint;
   for (std::uint16_t id : {client::oid::kSecurity, client::oid::kServer,
                            client::oid::kAccessControl, client::oid::kOscore}) {
     if (auto tree = data.read(Path{id})) lwm2m::add_object_sections(*tree, out);
@@ -86,13 +91,17 @@ json state_json(const client::DataModel& data) {
   return out;
 }
 
-void save_state(const std::string& file, const client::DataModel& data) {
+void save_state(const std::string& file, const client::DataModel& data,
+                const std::string& endpoint) {
   const std::string tmp = file + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << state_json(data).dump(2) << "\n";
+    out << state_json(data, endpoint).dump(2) << "\n";
     if (!out) throw std::runtime_error("cannot write " + tmp);
   }
+  // It holds the accounts' keys: for the owner only.
+  std::filesystem::permissions(
+      tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::filesystem::rename(tmp, file);  // atomic on one file system
 }
 
@@ -147,7 +156,7 @@ void usage() {
 
 int client_command(const std::vector<std::string>& args) {
   ClientSettings s;
-  s.config.endpoint = "tether-client";
+  s.config.endpoint = kDefaultName;
   for (const auto& a : args) {
     if (a == "-h" || a == "--help") {
       usage();
@@ -155,8 +164,32 @@ int client_command(const std::vector<std::string>& args) {
     }
   }
   parse_options(s, args);
+  const bool endpoint_given = std::find(args.begin(), args.end(), "--endpoint") != args.end() ||
+                              std::find(args.begin(), args.end(), "-e") != args.end() ||
+                              s.config.endpoint != kDefaultName;
   if (s.config.version != "1.0" && s.config.version != "1.1" && s.config.version != "1.2") {
     throw std::invalid_argument("--lwm2m takes 1.0, 1.1 or 1.2");
+  }
+
+  // The state file remembers the endpoint name: started again with --state alone, the
+  // client is the same device (an --endpoint given says otherwise).
+  const bool have_state = !s.state_file.empty() && std::filesystem::exists(s.state_file);
+  json state;
+  if (have_state) {
+    std::ifstream in(s.state_file);
+    state = json::parse(in, nullptr, false);
+    if (!state.is_object()) throw std::invalid_argument(s.state_file + ": not a JSON object");
+    if (state.contains("endpoint")) {
+      if (!state["endpoint"].is_string()) {
+        throw std::invalid_argument(s.state_file + ": \"endpoint\" is a string");
+      }
+      if (!endpoint_given) s.config.endpoint = state["endpoint"].get<std::string>();
+      state.erase("endpoint");
+    }
+  }
+
+  if (auto ok = lwm2m::check_endpoint_name(s.config.endpoint); !ok) {
+    throw std::invalid_argument("endpoint name: " + ok.error().reason);
   }
 
   transport::EventLoop loop;
@@ -212,10 +245,8 @@ int client_command(const std::vector<std::string>& args) {
       }));
 
   // Accounts: the state file when there is one, else the factory configuration and flags.
-  const bool have_state = !s.state_file.empty() && std::filesystem::exists(s.state_file);
   if (have_state) {
-    std::ifstream in(s.state_file);
-    auto tree = lwm2m::tree_from_object_json(json::parse(in), models);
+    auto tree = lwm2m::tree_from_object_json(state, models);
     if (!tree) throw std::invalid_argument(s.state_file + ": " + tree.error().reason);
     if (auto ok = data.put(*tree); !ok) throw std::invalid_argument(ok.error().reason);
   } else {
@@ -232,6 +263,8 @@ int client_command(const std::vector<std::string>& args) {
   if (data.server_accounts().empty() && !data.bootstrap_account()) {
     throw std::invalid_argument("give --server or --bootstrap (or a state/config file)");
   }
+  // A new state file starts with the accounts from the flags, so --state alone resumes them.
+  if (!s.state_file.empty() && !have_state) save_state(s.state_file, data, s.config.endpoint);
 
   coap::EndpointConfig endpoint_config;
   transport::UdpOptions udp_options;
@@ -266,7 +299,7 @@ int client_command(const std::vector<std::string>& args) {
       log_client_event(e, s.config.endpoint);
     }
     if (e.kind == client::ClientEvent::Kind::kAccountsChanged && !s.state_file.empty()) {
-      save_state(s.state_file, data);
+      save_state(s.state_file, data, s.config.endpoint);
     }
   });
   bool reboot = false;

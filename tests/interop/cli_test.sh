@@ -63,4 +63,22 @@ if "$tether" coap get "coap://127.0.0.1:$coap_port/rd" -O 2049,x 2>"$work/coap.e
   fail "a critical unknown option was accepted"
 fi
 grep -q '4.02' "$work/coap.err" || fail "-O 2049: $(cat "$work/coap.err")"
+# --state keeps the endpoint name: started again with --state alone, it is the same device.
+"$tether" client -e kept-name --server "coap://127.0.0.1:$coap_port" --state "$work/state.json" \
+  -q 2>"$work/client1.log" &
+c1=$!
+for _ in $(seq 1 100); do
+  curl -s "http://127.0.0.1:$http_port/api/clients" | grep -q '"endpoint":"kept-name"' && break
+  sleep 0.1
+done
+kill "$c1"; wait "$c1" || true
+curl -s -X DELETE "http://127.0.0.1:$http_port/api/clients/kept-name" >/dev/null
+"$tether" client --state "$work/state.json" -q 2>"$work/client2.log" &
+pids+=("$!")
+for _ in $(seq 1 100); do
+  curl -s "http://127.0.0.1:$http_port/api/clients" | grep -q '"endpoint":"kept-name"' && break
+  sleep 0.1
+done
+curl -s "http://127.0.0.1:$http_port/api/clients" | grep -q '"endpoint":"kept-name"' ||
+  fail "--state alone: $(curl -s "http://127.0.0.1:$http_port/api/clients") $(cat "$work/client2.log")"
 echo "PASS: cli"
