@@ -49,8 +49,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
     if (a == "-h" || a == "--help") {
       std::fputs(
           "usage: tether bootstrap [options]\n"
-          "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
-          "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
+          "  --config FILE          JSON settings, each flag in camelCase (bind, coapPort,\n"
+          "                         coapsPort, tcpOnly, udpOnly, key, cert, clientCa,\n"
+          "                         keepSessions, sessionIdleTimeout, logLevel, logFormat,\n"
           "                         httpHost, httpPort, apiTokenFile, apiMaxBody, store,\n"
           "                         dataDir, configs, models,\n"
           "                         stepTimeoutMs)\n"

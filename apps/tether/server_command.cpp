@@ -53,11 +53,12 @@ int server_command(const std::vector<std::string>& args) {
     if (a == "-h" || a == "--help") {
       std::fputs(
           "usage: tether server [options]\n"
-          "  --config FILE          JSON settings (keys: bind, coapPort, coapsPort, udp, tcp,\n"
-          "                         key, cert, clientCa, renewSessions, sessionIdleTimeout,\n"
+          "  --config FILE          JSON settings, each flag in camelCase (bind, coapPort,\n"
+          "                         coapsPort, tcpOnly, udpOnly, key, cert, clientCa,\n"
+          "                         keepSessions, sessionIdleTimeout, logLevel, logFormat,\n"
           "                         httpHost, httpPort, apiTokenFile, apiMaxBody, store,\n"
           "                         dataDir, models, awakeWindowMs, requestTimeoutMs,\n"
-          "                         expiryGraceSeconds, syncWrites); flags win\n"
+          "                         expiryGrace, syncWrites); flags win\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5683)\n"
           "  --udp-only | --tcp-only\n"
