@@ -73,6 +73,7 @@ std::unique_ptr<transport::Transport> open_transport(
   }
   transport::UdpOptions options;
   options.secure = secure;
+  options.report_unreachable = true;  // one peer: an ICMP error ends the request at once
   try {
     return std::make_unique<transport::UdpTransport>(loop, config, random, options);
   } catch (const std::exception&) {
@@ -204,6 +205,14 @@ int coap_client(const std::vector<std::string>& args) {
   auto transport = open_transport(loop, random, *uri, secure);
   auto peer = transport->peer_for(uri->host, uri->port);
   if (!peer) throw std::runtime_error(peer.error().reason);
+  int exit_code = 3;  // timeout unless a response arrives
+  if (auto* udp = dynamic_cast<transport::UdpTransport*>(transport.get())) {
+    udp->set_unreachable_handler([&](const std::string& address, const std::string& error) {
+      std::fprintf(stderr, "error: %s: %s (ICMP)\n", address.c_str(), error.c_str());
+      exit_code = 3;
+      loop.stop();
+    });
+  }
   if (uri->is_secure()) {
     transport->secure_layer()->set_credentials(
         *peer, client_credentials(credentials, positional[1]), loop.now());
@@ -217,7 +226,6 @@ int coap_client(const std::vector<std::string>& args) {
     out = out_file.get();
   }
 
-  int exit_code = 3;  // timeout unless a response arrives
   std::uint64_t notifications = 0;
   coap::RequestId id = 0;
   bool cancelling = false;

@@ -63,6 +63,14 @@ if "$tether" coap get "coap://127.0.0.1:$coap_port/rd" -O 2049,x 2>"$work/coap.e
   fail "a critical unknown option was accepted"
 fi
 grep -q '4.02' "$work/coap.err" || fail "-O 2049: $(cat "$work/coap.err")"
+# A port nobody listens on answers with ICMP port unreachable: the request ends with that,
+# not with a timeout after the retransmissions.
+closed_port=$(free_port)
+if "$tether" coap get "coap://127.0.0.1:$closed_port/x" -T 60 2>"$work/icmp.err"; then
+  fail "a closed port answered"
+fi
+grep -q '(ICMP)' "$work/icmp.err" || fail "no ICMP error: $(cat "$work/icmp.err")"
+
 # --state keeps the endpoint name: started again with --state alone, it is the same device.
 "$tether" client -e kept-name --server "coap://127.0.0.1:$coap_port" --state "$work/state.json" \
   -q 2>"$work/client1.log" &

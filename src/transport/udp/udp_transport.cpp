@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -50,6 +52,12 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
   }
+  if (options.report_unreachable) {
+    report_unreachable_ = true;
+    int on = 1;
+    ::setsockopt(fd_, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+    if (family_ == AF_INET6) ::setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on));
+  }
   if (::bind(fd_, bind_addr->get(), bind_addr->size()) != 0) {
     const int err = errno;
     ::close(fd_);
@@ -59,7 +67,10 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
   socklen_t len = sizeof(local);
   getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &len);
   local_port_ = SocketAddress(reinterpret_cast<sockaddr*>(&local), len).port();
-  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t) { on_readable(); });
+  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) {
+    if ((events & EPOLLERR) != 0 && report_unreachable_) drain_errors();
+    on_readable();
+  });
 }
 
 UdpTransport::~UdpTransport() {
@@ -103,6 +114,39 @@ void UdpTransport::on_readable() {
     port_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
   }
   flush();
+}
+
+// The error queue (IP_RECVERR): each entry names the destination of the datagram that drew
+// the ICMP error; the exchanges with that peer fail now rather than after ~93 s.
+void UdpTransport::drain_errors() {
+  for (int i = 0; i < 64; ++i) {
+    sockaddr_storage to{};
+    char control[512];
+    std::uint8_t data[64];
+    iovec iov{data, sizeof(data)};
+    msghdr msg{};
+    msg.msg_name = &to;
+    msg.msg_namelen = sizeof(to);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    if (::recvmsg(fd_, &msg, MSG_ERRQUEUE) < 0) return;
+    int error = 0;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+        sock_extended_err err{};
+        std::memcpy(&err, CMSG_DATA(c), sizeof(err));
+        error = static_cast<int>(err.ee_errno);
+      }
+    }
+    const SocketAddress addr(reinterpret_cast<sockaddr*>(&to), msg.msg_namelen);
+    auto it = ids_.find(addr.key());
+    if (it == ids_.end() || error == 0) continue;
+    if (on_unreachable_) on_unreachable_(addr.to_string(), std::strerror(error));
+    port_.on_disconnected(it->second, loop_.now());
+  }
 }
 
 void UdpTransport::flush() {

@@ -1,5 +1,6 @@
 #pragma once
 // CoAP over UDP (Transport TS 6.8.1): one socket, peers keyed by source address.
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -16,6 +17,10 @@ struct UdpOptions {
   std::size_t socket_buffer = 4 << 20;
   // DTLS/TLS: set for coaps / coaps+tcp.
   std::optional<SecureOptions> secure;
+  // ICMP errors (port unreachable) end the exchanges with that peer at once instead of after
+  // the retransmissions (IP_RECVERR). For a tool talking to one peer; a server leaves it off,
+  // since anyone can forge ICMP.
+  bool report_unreachable = false;
 };
 
 inline UdpOptions udp_at(std::string host, std::uint16_t port) {
@@ -36,10 +41,15 @@ class UdpTransport final : public Transport {
   std::uint16_t local_port() const override { return local_port_; }
   void flush() override;
   tls::SecureLayer* secure_layer() override { return secure_.get(); }
+  // With report_unreachable: called with the peer's address and the error for each ICMP error.
+  void set_unreachable_handler(std::function<void(const std::string&, const std::string&)> h) {
+    on_unreachable_ = std::move(h);
+  }
 
  private:
   coap::PeerId peer_id(const SocketAddress& addr);
   void on_readable();
+  void drain_errors();
 
   EventLoop& loop_;
   coap::Endpoint endpoint_;
@@ -53,6 +63,8 @@ class UdpTransport final : public Transport {
   std::unordered_map<std::string, coap::PeerId> ids_;
   std::unordered_map<coap::PeerId, SocketAddress> addresses_;
   coap::PeerId next_peer_ = 1;
+  bool report_unreachable_ = false;
+  std::function<void(const std::string&, const std::string&)> on_unreachable_;
 };
 
 }  // namespace tether::transport
