@@ -103,5 +103,23 @@ TEST(ObjectRegistry, RefusesBadDefinitionsWhole) {
   EXPECT_FALSE(r.load_directory("/nonexistent/tether").ok());
 }
 
+// A client speaking 1.1 uses the newest definition made for 1.1 or older, and sees a
+// definition added to the registry after it first looked.
+TEST(VersionedModel, PicksDefinitionsForItsVersionAndFollowsTheRegistry) {
+  auto registry = ObjectRegistry::with_builtin();
+  VersionedModel v11(registry, "1.1");
+  ASSERT_NE(v11.object(1), nullptr);
+  EXPECT_EQ(v11.object(1)->version, "1.1");  // 1/1.2 is LwM2M 1.2
+  EXPECT_EQ(registry.object(1)->version, "1.2");
+  v11.set_lwm2m_version("1.0");
+  EXPECT_EQ(v11.object(1)->version, "1.0");
+  v11.set_lwm2m_version("1.1");
+  ObjectDefinition newer = *v11.object(1);
+  newer.version = "1.9";
+  newer.lwm2m_version = "1.1";
+  registry.add(newer);
+  EXPECT_EQ(v11.object(1)->version, "1.9");
+}
+
 }  // namespace
 }  // namespace tether::lwm2m::model

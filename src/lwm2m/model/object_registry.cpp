@@ -1,14 +1,27 @@
 #include "lwm2m/model/object_registry.hpp"
 
+#include <atomic>
+
 namespace tether::lwm2m::model {
 
-ObjectRegistry::ObjectRegistry(const ObjectRegistry& other) : definitions_(other.definitions_) {
+namespace {
+// Unique across registries, so that a view never mistakes a moved-in registry for the one
+// it cached from.
+std::uint64_t next_generation() {
+  static std::atomic<std::uint64_t> counter{1};
+  return ++counter;
+}
+}  // namespace
+
+ObjectRegistry::ObjectRegistry(const ObjectRegistry& other)
+    : definitions_(other.definitions_), generation_(next_generation()) {
   for (const auto& [key, definition] : definitions_) index_newest(key.first);
 }
 
 ObjectRegistry& ObjectRegistry::operator=(const ObjectRegistry& other) {
   if (this != &other) {
     definitions_ = other.definitions_;
+    generation_ = next_generation();
     newest_.clear();
     for (const auto& [key, definition] : definitions_) index_newest(key.first);
   }
@@ -19,6 +32,7 @@ void ObjectRegistry::add(ObjectDefinition definition) {
   const std::uint16_t id = definition.id;
   auto key = std::make_pair(id, definition.version);
   definitions_.insert_or_assign(std::move(key), std::move(definition));
+  generation_ = next_generation();
   index_newest(id);
 }
 
@@ -48,6 +62,21 @@ const ObjectDefinition* ObjectRegistry::newest_for(std::uint16_t object_id,
     if (best == nullptr || compare_versions(d->version, best->version) > 0) best = d;
   }
   return best != nullptr ? best : object(object_id);
+}
+
+const ObjectDefinition* VersionedModel::object(std::uint16_t object_id) const {
+  if (chosen_generation_ != registry_.generation()) {
+    chosen_.clear();
+    chosen_generation_ = registry_.generation();
+  }
+  auto [it, fresh] = chosen_.try_emplace(object_id, nullptr);
+  if (fresh) it->second = registry_.newest_for(object_id, version_);
+  return it->second;
+}
+
+void VersionedModel::set_lwm2m_version(std::string version) {
+  version_ = std::move(version);
+  chosen_.clear();
 }
 
 const ObjectDefinition* ObjectRegistry::find(std::uint16_t object_id,

@@ -35,6 +35,8 @@ class ObjectRegistry : public Model {
   // the newest of all when only newer LwM2M versions define the object.
   const ObjectDefinition* newest_for(std::uint16_t object_id, std::string_view lwm2m_version) const;
   std::vector<const ObjectDefinition*> all() const;
+  // Changes whenever a definition is added or replaced (views drop what they chose).
+  std::uint64_t generation() const { return generation_; }
 
   // Parses one LWM2M.xsd document (one or more <Object> elements) and adds its objects.
   Result<std::size_t> load_xml(std::string_view xml, std::string_view origin = "xml");
@@ -47,6 +49,7 @@ class ObjectRegistry : public Model {
 
   std::map<std::pair<std::uint16_t, std::string>, ObjectDefinition> definitions_;
   std::map<std::uint16_t, const ObjectDefinition*> newest_;  // points into definitions_
+  std::uint64_t generation_ = 0;                             // 0 until the first definition
 };
 
 // What a peer speaking one LwM2M version uses (a client is consistent: Register, Discover
@@ -55,16 +58,18 @@ class VersionedModel final : public Model {
  public:
   VersionedModel(const ObjectRegistry& registry, std::string lwm2m_version)
       : registry_(registry), version_(std::move(lwm2m_version)) {}
-  const ObjectDefinition* object(std::uint16_t object_id) const override {
-    return registry_.newest_for(object_id, version_);
-  }
-  void set_lwm2m_version(std::string version) { version_ = std::move(version); }
+  // Decoders ask once per value, so the choice per object is kept until the version or the
+  // registry changes.
+  const ObjectDefinition* object(std::uint16_t object_id) const override;
+  void set_lwm2m_version(std::string version);
   const std::string& lwm2m_version() const { return version_; }
   const ObjectRegistry& registry() const { return registry_; }
 
  private:
   const ObjectRegistry& registry_;
   std::string version_;
+  mutable std::map<std::uint16_t, const ObjectDefinition*> chosen_;
+  mutable std::uint64_t chosen_generation_ = 0;
 };
 
 }  // namespace tether::lwm2m::model
