@@ -309,9 +309,10 @@ std::string Lwm2mClient::server_binding(const Session& s) const {
   return text != nullptr ? *text : std::string{};
 }
 
-// Queue mode from the flag, or from a 1.0-style "UQ" the server wrote into /1/x/7.
+// Queue mode as last claimed to the server (the flag, or a 1.0-style "UQ" in /1/x/7): what
+// the server acts on, and no data-model read on the timer path.
 bool Lwm2mClient::queue_mode_of(const Session& s) const {
-  return config_.queue_mode || server_binding(s).find('Q') != std::string::npos;
+  return s.sent.queue_mode || (s.sent.binding && s.sent.binding->find('Q') != std::string::npos);
 }
 
 void Lwm2mClient::mark_traffic(Session& s) {

@@ -347,6 +347,9 @@ TEST(Client, BindingLettersFollowTheVersionAndTheTransports) {
     } else {
       EXPECT_TRUE(has("b=U") && has("Q")) << version;
     }
+    // Claimed, so kept: without traffic it sleeps after the awake window.
+    n.net.run_for(Duration{100'000});
+    EXPECT_TRUE(c.client.asleep(101)) << version;
   }
 }
 
