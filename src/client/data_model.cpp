@@ -409,6 +409,24 @@ DownlinkResponse DataModel::read_composite(const DownlinkRequest& r, const Reque
   return out;
 }
 
+// Executable resources hold no value, so Read leaves them out; Discover lists those the
+// definition makes mandatory and those the object implements.
+void DataModel::add_executables(lwm2m::Tree& tree) const {
+  for (auto& [id, object] : tree.objects) {
+    const auto* definition = models_.object(id);
+    const Object* implementation = find(id);
+    if (definition == nullptr || implementation == nullptr) continue;
+    for (auto& [iid, instance] : object.instances) {
+      const auto hooked = implementation->executables(iid);
+      for (const auto& r : definition->resources) {
+        const bool present =
+            r.mandatory || std::find(hooked.begin(), hooked.end(), r.id) != hooked.end();
+        if (r.executable() && present) instance.resources[r.id];  // no-op when there
+      }
+    }
+  }
+}
+
 DownlinkResponse DataModel::discover(const DownlinkRequest& r, const Requester& who) const {
   if (r.path.is_root()) return answer(status::kMethodNotAllowed, "Discover of /");
   if (auto no = refuse(r.path, who, access::kRead)) return *no;
@@ -437,21 +455,8 @@ DownlinkResponse DataModel::discover(const DownlinkRequest& r, const Requester& 
     out.links.push_back(std::move(e));
   };
   if (r.path.is_object()) add(r.path, std::nullopt);
-  for (auto& [id, object] : tree->objects) {
-    // Executable resources hold no value, so Read leaves them out; Discover lists them.
-    const auto* odef = models_.object(id);
-    const Object* impl = find(id);
-    for (auto& [iid, instance] : object.instances) {
-      if (odef == nullptr || impl == nullptr) continue;
-      const auto extra = impl->executables(iid);
-      for (const auto& def : odef->resources) {
-        const bool present =
-            def.mandatory || std::find(extra.begin(), extra.end(), def.id) != extra.end();
-        if (def.executable() && present && instance.resources.find(def.id) == nullptr) {
-          instance.resources[def.id];
-        }
-      }
-    }
+  add_executables(*tree);
+  for (const auto& [id, object] : tree->objects) {
     for (const auto& [iid, instance] : object.instances) {
       const Path ip{id, iid};
       if (r.path.depth() <= 2 && deepest >= 2) add(ip, std::nullopt);

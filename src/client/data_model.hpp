@@ -132,6 +132,7 @@ class DataModel {
   // Writes a tree into existing instances (creating missing ones when `create`).
   Result<Ok> store(const lwm2m::Tree& tree, WriteMode mode, bool create);
   bool is_bootstrap_account(std::uint16_t security_instance) const;
+  void add_executables(lwm2m::Tree& tree) const;
 
   lwm2m::model::VersionedModel models_;
   std::map<std::uint16_t, std::unique_ptr<Object>> objects_;
