@@ -57,6 +57,16 @@ void OptionTable::parse(const std::vector<std::string>& args) const {
         if (same(e.key, key)) return e.from_json(v);
       }
       if (other_keys_ && other_keys_(key, v)) return;
+      // Keys renamed to match their flags (Step 7): say what to write instead.
+      static const std::pair<const char*, const char*> kRenamed[] = {
+          {"renewSessions", "keepSessions (with the opposite value)"},
+          {"udp", "tcpOnly (with the opposite value)"},
+          {"tcp", "udpOnly (with the opposite value)"},
+          {"expiryGraceSeconds", "expiryGrace"},
+      };
+      for (const auto& [old_key, now] : kRenamed) {
+        if (key == old_key) throw std::invalid_argument("setting " + key + " is now " + now);
+      }
       throw std::invalid_argument("unknown setting " + key);
     });
   }

@@ -35,6 +35,11 @@ PY
 run_server --log-level warn
 [ ! -s "$log" ] || fail "--log-level warn still wrote: $(cat "$log")"
 if "$tether" server --log-level loud 2>/dev/null; then fail "a bad --log-level was accepted"; fi
+# Config keys are the flags in camelCase; a renamed one says what to write instead.
+echo '{"renewSessions": false}' >"$log.json"
+if "$tether" server --config "$log.json" 2>"$log"; then fail "an old config key was accepted"; fi
+grep -q 'is now keepSessions' "$log" || fail "old key: $(cat "$log")"
+rm -f "$log.json"
 rm -f "$log"
 
 # bench register cleans up after itself: every client de-registers unless --keep.
