@@ -25,6 +25,21 @@ for _ in range(50):
 PY
 }
 
+# A device maker's object in OMA XML with one resource, written to $work/models/ID.xml:
+# write_model ID NAME RESOURCE_ID RESOURCE_NAME OPERATIONS TYPE
+write_model() {
+  mkdir -p "$work/models"
+  cat >"$work/models/$1.xml" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>$2</Name><ObjectID>$1</ObjectID>
+<ObjectURN>urn:oma:lwm2m:x:$1</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
+<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>
+<Mandatory>Optional</Mandatory><Resources>
+<Item ID="$3"><Name>$4</Name><Operations>$5</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>$6</Type><RangeEnumeration></RangeEnumeration><Units></Units><Description>$4.</Description></Item>
+</Resources><Description2></Description2></Object></LWM2M>
+XML
+}
+
 # REST API helpers (curl): api_status prints the HTTP status and keeps the body in
 # $work/api.json; call checks the status; jcheck evaluates a Python expression on the body
 # (bound to j). Scripts define fail().

@@ -37,16 +37,7 @@ coap() {
 }
 
 # A device maker's own object, defined in OMA XML and filled by the factory configuration.
-mkdir -p "$work/models"
-cat >"$work/models/33000.xml" <<'XML'
-<?xml version="1.0" encoding="utf-8"?>
-<LWM2M><Object ObjectType="MODefinition"><Name>Valve</Name><ObjectID>33000</ObjectID>
-<ObjectURN>urn:oma:lwm2m:x:33000</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
-<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>
-<Mandatory>Optional</Mandatory><Resources>
-<Item ID="1"><Name>Label</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units><Description>What it controls.</Description></Item>
-</Resources><Description2></Description2></Object></LWM2M>
-XML
+write_model 33000 Valve 1 Label RW String
 echo '{"objects": {"/33000/0/1": "garden"}}' >"$work/factory.json"
 "$tether" client --endpoint interop --server "coap://127.0.0.1:$server_port" --port "$device_port" \
   --state "$work/state.json" --models "$work/models" --config "$work/factory.json" \

@@ -152,16 +152,7 @@ case "$scenario" in
     curl -sN --max-time 60 "$api/events" >"$work/events.txt" &
     pids+=($!)
     # The device has an object this server has no model for (a private humidity sensor).
-    mkdir -p "$work/models"
-    cat >"$work/models/33001.xml" <<'XML'
-<?xml version="1.0" encoding="utf-8"?>
-<LWM2M><Object ObjectType="MODefinition"><Name>Humidity</Name><ObjectID>33001</ObjectID>
-<ObjectURN>urn:oma:lwm2m:x:33001</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
-<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances>
-<Mandatory>Optional</Mandatory><Resources>
-<Item ID="5700"><Name>Value</Name><Operations>R</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>Float</Type><RangeEnumeration></RangeEnumeration><Units>%</Units><Description>Humidity.</Description></Item>
-</Resources><Description2></Description2></Object></LWM2M>
-XML
+    write_model 33001 Humidity 5700 Value R Float
     echo '{"objects": {"/33001/0/5700": 55.5}}' >"$work/factory.json"
     start_device "$device_uri" --models "$work/models" --config "$work/factory.json"
     wait_for_event 'event: registered'
