@@ -205,10 +205,12 @@ int coap_client(const std::vector<std::string>& args) {
   auto transport = open_transport(loop, random, *uri, secure);
   auto peer = transport->peer_for(uri->host, uri->port);
   if (!peer) throw std::runtime_error(peer.error().reason);
-  int exit_code = 3;  // timeout unless a response arrives
+  int exit_code = 3;         // timeout unless a response arrives
+  bool unreachable = false;  // said once: the request's own failure that follows is not news
   if (auto* udp = dynamic_cast<transport::UdpTransport*>(transport.get())) {
     udp->set_unreachable_handler([&](const std::string& address, const std::string& error) {
       std::fprintf(stderr, "error: %s: %s (ICMP)\n", address.c_str(), error.c_str());
+      unreachable = true;
       exit_code = 3;
       loop.stop();
     });
@@ -239,7 +241,7 @@ int coap_client(const std::vector<std::string>& args) {
   };
   auto on_response = [&](Result<coap::Message> response) {
     if (!response) {
-      std::fprintf(stderr, "error: %s\n", response.error().reason.c_str());
+      if (!unreachable) std::fprintf(stderr, "error: %s\n", response.error().reason.c_str());
       exit_code = 3;
       loop.stop();
       return;
