@@ -18,11 +18,13 @@ void fill(InstanceNode& instance, std::uint16_t rid, Value value) {
   if (instance.resources.find(rid) == nullptr) instance.resources[rid].value = std::move(value);
 }
 
+// Present and not empty: an empty URI or key is as good as none.
 bool has(const InstanceNode& instance, std::uint16_t rid) {
   const auto* r = instance.resources.find(rid);
-  if (r == nullptr) return false;
+  if (r == nullptr || r->value.is_none()) return false;
   const auto* bytes = r->value.get_if<Bytes>();
-  return bytes == nullptr || !bytes->empty();
+  const auto* text = r->value.get_if<std::string>();
+  return (bytes == nullptr || !bytes->empty()) && (text == nullptr || !text->empty());
 }
 
 std::int64_t mode_of(const InstanceNode& instance) {

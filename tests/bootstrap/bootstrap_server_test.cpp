@@ -536,6 +536,7 @@ TEST(BootstrapConfigTest, RejectsConfigurationsThatBreakTheRules) {
   EXPECT_FALSE(parse(R"({"security": {"0": {"secretKey": {"hex": "zz"}}}})"));
   EXPECT_FALSE(
       parse(R"({"security": {"1": {"bootstrap": false, "shortServerId": 1}}})"));  // no URI
+  EXPECT_FALSE(parse(R"({"security": {"1": {"uri": "", "shortServerId": 1}}})"));  // empty URI
   EXPECT_FALSE(parse(R"({"security": {"1": {"uri": "coaps://s", "mode": "psk", "shortServerId": 1}},
                          "servers": {"0": {"shortServerId": 1}}})"));  // PSK without keys
   EXPECT_FALSE(parse(R"({"security": {"1": {"uri": "coap://s", "shortServerId": 1}},
