@@ -8,6 +8,7 @@
 FROM debian:12 AS build
 WORKDIR /src
 COPY scripts/setup scripts/setup
+COPY tools/registry/package.json tools/registry/package-lock.json tools/registry/
 RUN ./scripts/setup && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN rm -rf build && ./scripts/build release && \

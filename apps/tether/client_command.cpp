@@ -198,11 +198,13 @@ int client_command(const std::vector<std::string>& args) {
   auto models = lwm2m::model::ObjectRegistry::with_builtin();
   std::vector<std::uint16_t> custom;
   if (!s.models.empty()) {
-    auto before = models.all();
-    auto loaded = models.load_directory(s.models);
+    // Objects the device maker defines, registry objects given exactly among them.
+    lwm2m::model::ObjectRegistry own;
+    auto loaded = own.load_directory(s.models);
     if (!loaded) throw std::invalid_argument(loaded.error().reason);
-    for (const auto* def : models.all()) {
-      if (std::find(before.begin(), before.end(), def) == before.end()) custom.push_back(def->id);
+    for (const auto* def : own.all()) {
+      custom.push_back(def->id);
+      models.add(*def);
     }
   }
   client::DataModel data(models);

@@ -102,8 +102,9 @@ lwm2m::model::ObjectRegistry load_registry(const Options& o) {
 int list_models(const Options& o) {
   auto registry = load_registry(o);
   for (const auto* def : registry.all()) {
-    std::printf("%5u  %-4s %-32s %s %zu resources\n", def->id, def->version.c_str(),
-                def->name.c_str(), def->multiple ? "multiple" : "single  ", def->resources.size());
+    std::printf("%5u  %-4s %-32s %s %zu resources%s\n", def->id, def->version.c_str(),
+                def->name.c_str(), def->multiple ? "multiple" : "single  ", def->resources.size(),
+                def->approximate ? " (registry package: operations unknown)" : "");
     if (!o.verbose) continue;
     for (const auto& r : def->resources) {
       std::printf("         %5u %-40s %-3s %-16s %s\n", r.id, r.name.c_str(),

@@ -75,8 +75,15 @@ bool is_record_format(ContentFormat f) {
 }  // namespace
 
 Result<Ok> DataModel::add(std::unique_ptr<Object> object) {
-  if (models_.object(object->id()) == nullptr) {
+  const auto* definition = models_.object(object->id());
+  if (definition == nullptr) {
     return fail("object " + std::to_string(object->id()) + " has no definition");
+  }
+  // Serving it would let servers write read-only resources: its XML must be given.
+  if (definition->approximate) {
+    return fail("object " + std::to_string(object->id()) +
+                " is known only from the registry package, which does not say which "
+                "resources are writable or executable: load its XML with --models");
   }
   object->set_change_listener([this](const Path& p) {
     if (listener_) listener_(p);

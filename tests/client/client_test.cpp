@@ -174,6 +174,26 @@ Message req(coap::Code method, const std::string& path) {
   return coap::make_request(method, path);
 }
 
+// The registry package does not say which resources are writable: a client serving such
+// an object would let servers write its sensor values. Its XML makes it servable.
+TEST(Client, ServesRegistryObjectsOnlyFromTheirXml) {
+  auto registry = lwm2m::model::ObjectRegistry::with_builtin();
+  DataModel data(registry);
+  auto refused = data.add(std::make_unique<DataObject>(3304));
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().reason.find("--models"), std::string::npos);
+  ASSERT_TRUE(registry.load_xml(
+      "<LWM2M><Object ObjectType=\"MODefinition\"><Name>Humidity</Name><ObjectID>3304"
+      "</ObjectID><ObjectURN>urn:oma:lwm2m:ext:3304:1.1</ObjectURN><LWM2MVersion>1.0"
+      "</LWM2MVersion><ObjectVersion>1.1</ObjectVersion><MultipleInstances>Multiple"
+      "</MultipleInstances><Mandatory>Optional</Mandatory><Resources><Item ID=\"5700\"><Name>"
+      "Sensor Value</Name><Operations>R</Operations><MultipleInstances>Single"
+      "</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>Float</Type></Item>"
+      "</Resources></Object></LWM2M>"));
+  EXPECT_TRUE(data.add(std::make_unique<DataObject>(3304)));
+  EXPECT_FALSE(data.registry().object(3304)->resource(5700)->writable());
+}
+
 TEST(Client, AnswersTheCodesOfTable673) {
   Network n;
   RawServer raw(n.net, 1);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lwm2m/format/tlv.hpp"
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/random_tree.hpp"
 
@@ -58,17 +59,32 @@ TEST(JsonValues, RejectsWhatTheModelForbids) {
 namespace tether::lwm2m {
 namespace {
 
-// A humidity object the model does not know, read as TLV: its bytes show as hex, not as
-// base64 that hides a float; an Opaque resource the model knows stays base64.
+// A private object no model knows, read as TLV: its bytes show as hex, not as base64 that
+// hides a float; an Opaque resource the model knows stays base64.
 TEST(JsonValues, UntypedBytesOfUnknownObjectsAreHex) {
   const auto model = model::ObjectRegistry::with_builtin();
   std::vector<Record> records{
-      {Path{3304, 0, 5700}, Value(Bytes{0x42, 0x5e, 0x00, 0x00}), std::nullopt},
+      {Path{33000, 0, 5700}, Value(Bytes{0x42, 0x5e, 0x00, 0x00}), std::nullopt},
       {Path{5, 0, 0}, Value(Bytes{0x01, 0x02}), std::nullopt},
   };
   EXPECT_EQ(records_to_json(records, -1, &model),
-            R"({"/3304/0/5700":{"hex":"425e0000"},"/5/0/0":"AQI="})");
-  EXPECT_EQ(records_to_json(records), R"({"/3304/0/5700":"Ql4AAA==","/5/0/0":"AQI="})");
+            R"({"/33000/0/5700":{"hex":"425e0000"},"/5/0/0":"AQI="})");
+  EXPECT_EQ(records_to_json(records), R"({"/33000/0/5700":"Ql4AAA==","/5/0/0":"AQI="})");
+}
+
+// The humidity object of the issue, now from the built-in OMA registry: its TLV float reads
+// as a number with the registry's name and type.
+TEST(JsonValues, RegistryObjectsReadTypedFromTlv) {
+  const auto model = model::ObjectRegistry::with_builtin();
+  const auto* humidity = model.object(3304);
+  ASSERT_NE(humidity, nullptr);
+  EXPECT_EQ(humidity->name, "Humidity");
+  EXPECT_TRUE(humidity->approximate);
+  // TLV: resource 5700 with a 4-byte value, 55.5 as a float.
+  auto tree =
+      format::tlv::decode(Path{3304, 0}, Bytes{0xe4, 0x16, 0x44, 0x42, 0x5e, 0x00, 0x00}, model);
+  ASSERT_TRUE(tree) << tree.error().reason;
+  EXPECT_EQ(records_to_json(tree->records(), -1, &model), R"({"/3304/0/5700":55.5})");
 }
 
 }  // namespace

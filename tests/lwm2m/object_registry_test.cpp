@@ -56,6 +56,37 @@ TEST(ObjectRegistry, ShipsEveryObjectTheStackNeeds) {
   EXPECT_NE(r.find(1, "1.1")->resource(23), nullptr);
 }
 
+// The OMA registry comes from tools/registry's npm package: IPSO and vendor objects are
+// known with their names and types; the hand-checked definitions win for their objects.
+TEST(ObjectRegistry, ShipsTheOmaRegistry) {
+  const auto& r = builtin_registry();
+  EXPECT_GE(r.all().size(), 300u);
+  for (int id : {3300, 3301, 3304, 3323, 3342, 3442, 10241, 10374}) {
+    const auto* o = r.object(static_cast<std::uint16_t>(id));
+    ASSERT_NE(o, nullptr) << id;
+    EXPECT_FALSE(o->name.empty()) << id;
+    EXPECT_TRUE(o->approximate) << id;
+  }
+  EXPECT_EQ(r.object(3304)->name, "Humidity");
+  EXPECT_EQ(r.object(3304)->urn, "urn:oma:lwm2m:ext:3304:1.1");
+  EXPECT_EQ(r.resource(3304, 5700)->type, ResourceType::kFloat);
+  EXPECT_TRUE(r.resource(3304, 5700)->mandatory);
+  EXPECT_EQ(r.resource(3304, 5518)->type, ResourceType::kTime);
+  EXPECT_EQ(r.resource(3342, 5500)->type, ResourceType::kBoolean);
+  EXPECT_EQ(r.resource(1, 1)->units, "s");
+  EXPECT_EQ(r.resource(2049, 0)->type, ResourceType::kObjlnk);
+  // Objects models/ defines keep only their exact definitions, even where the registry has
+  // a newer version.
+  for (int id : {0, 1, 2, 3, 4, 5, 6, 7, 3303, 3311}) {
+    for (const auto* d : r.all()) {
+      if (d->id == id) {
+        EXPECT_FALSE(d->approximate) << id << " " << d->version;
+      }
+    }
+  }
+  EXPECT_EQ(r.object(5)->version, "1.1");
+}
+
 TEST(ObjectRegistry, LoadsAFolderOfUserDefinitions) {
   const auto dir = std::filesystem::temp_directory_path() / "tether_models_test";
   std::filesystem::remove_all(dir);

@@ -37,6 +37,9 @@ struct ObjectDefinition {
   bool mandatory = false;
   std::string description;
   std::vector<ResourceDefinition> resources;  // sorted by id
+  // From the registry package, which does not record Operations: every resource reads as
+  // RW and executable ones are missing (tools/registry/registry_to_xml.py).
+  bool approximate = false;
 
   const ResourceDefinition* resource(std::uint16_t resource_id) const;
 };

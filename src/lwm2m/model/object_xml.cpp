@@ -16,6 +16,8 @@ namespace tether::lwm2m::model {
 
 // Defined in the generated builtin_models.cpp: (file name, XML) of every models/*.xml.
 const std::vector<std::pair<std::string_view, std::string_view>>& builtin_models();
+// Defined in the generated registry_models.cpp: one XML document per registry object.
+const std::vector<std::string_view>& registry_models();
 
 namespace {
 
@@ -159,13 +161,30 @@ Result<std::size_t> ObjectRegistry::load_directory(const std::string& path) {
 }
 
 ObjectRegistry ObjectRegistry::with_builtin() {
-  ObjectRegistry registry;
-  for (const auto& [name, xml] : builtin_models()) {
-    auto loaded = registry.load_xml(xml, name);
-    // The shipped files are tested; a bad one is a build mistake.
-    if (!loaded) throw std::logic_error("built-in model " + loaded.error().reason);
-  }
-  return registry;
+  // Parsed once per process; each caller gets its own copy to extend.
+  static const ObjectRegistry kBuiltin = [] {
+    ObjectRegistry registry;
+    // The hand-checked definitions; a shipped file is tested, a bad one a build mistake.
+    for (const auto& [name, xml] : builtin_models()) {
+      auto loaded = registry.load_xml(xml, name);
+      if (!loaded) throw std::logic_error("built-in model " + loaded.error().reason);
+    }
+    // The registry adds every other object; for those above, even its newer versions would
+    // lose their Operations.
+    for (const auto& xml : registry_models()) {
+      ObjectRegistry one;
+      auto loaded = one.load_xml(xml, "object registry");
+      if (!loaded) throw std::logic_error("registry model " + loaded.error().reason);
+      for (const auto* d : one.all()) {
+        if (registry.object(d->id) != nullptr) continue;
+        ObjectDefinition approximate = *d;
+        approximate.approximate = true;
+        registry.add(std::move(approximate));
+      }
+    }
+    return registry;
+  }();
+  return kBuiltin;
 }
 
 }  // namespace tether::lwm2m::model
