@@ -10,6 +10,7 @@
 #include <memory>
 #include <random>
 
+#include "binding/coap/freshness_gate.hpp"
 #include "cli_options.hpp"
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
@@ -45,6 +46,10 @@ struct ClientSettings {
   std::string models;  // a folder of OMA XML object definitions
   std::uint16_t port = 0;
   bool quiet = false;
+  // Transport TS 5.7: Echo before acting on a server's unsafe request after a silence
+  // (seconds, 0: off), and before any write that may set Current Time (5.2.9.5).
+  std::uint32_t echo_after_silence = 0;
+  bool time_echo = true;
   std::string log_level = "info";
   std::string log_format = "logfmt";
   json factory = json::object();  // object sections
@@ -64,6 +69,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .number("--port", "port", s.port, 65535, "-p")
       .text("--lwm2m", "lwm2m", s.config.version)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
+      .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
+      .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
       .boolean("--quiet", "quiet", s.quiet, true, "-q")
       .text("--log-level", "logLevel", s.log_level)
       .text("--log-format", "logFormat", s.log_format)
@@ -148,7 +155,10 @@ void usage() {
       "  --port N         local UDP port (default: any)\n"
       "  --log-level L    debug, info, warn (unreachable servers), error; --log-format json\n"
       "  --models DIR     OMA XML object definitions; their objects hold plain data\n"
-      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n",
+      "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n"
+      "  --echo-after-silence S  a server silent for S seconds proves its next Write,\n"
+      "                   Execute, Create or Delete fresh with CoAP Echo (0: off, default)\n"
+      "  --no-time-echo   accept writes of Current Time (/3/0/13) without an Echo proof\n",
       stdout);
   std::fputs(kCredentialHelp, stdout);
 }
@@ -269,9 +279,20 @@ int client_command(const std::vector<std::string>& args) {
   if (!s.state_file.empty() && !have_state) save_state(s.state_file, data, s.config.endpoint);
 
   coap::EndpointConfig endpoint_config;
+  // Over datagrams a delayed request can be replayed (Transport TS 5.7): one gate per carrier,
+  // as peers are numbered per transport.
+  binding::coap_binding::FreshnessRules freshness;
+  freshness.after_silence = Duration{std::int64_t{s.echo_after_silence} * 1000};
+  freshness.current_time = s.time_echo;
+  binding::coap_binding::FreshnessGate udp_gate(freshness);
+  binding::coap_binding::FreshnessGate dtls_gate(freshness);
+  coap::EndpointConfig udp_config = endpoint_config;
+  udp_gate.install(udp_config);
+  coap::EndpointConfig dtls_config = endpoint_config;
+  dtls_gate.install(dtls_config);
   transport::UdpOptions udp_options;
   udp_options.port = s.port;
-  transport::UdpTransport udp(loop, endpoint_config, random, udp_options);
+  transport::UdpTransport udp(loop, udp_config, random, udp_options);
   transport::TcpOptions tcp_options;
   tcp_options.listen = false;
   transport::TcpTransport tcp(loop, endpoint_config, random, tcp_options);
@@ -281,7 +302,7 @@ int client_command(const std::vector<std::string>& args) {
   transport::SecureOptions secure{&tls_backend, tls::SecureLayerConfig{}};
   transport::UdpOptions dtls_options;
   dtls_options.secure = secure;
-  transport::UdpTransport dtls(loop, endpoint_config, random, dtls_options);
+  transport::UdpTransport dtls(loop, dtls_config, random, dtls_options);
   transport::TcpOptions tls_options;
   tls_options.listen = false;
   tls_options.secure = secure;

@@ -108,7 +108,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--cert", "cert", o.cert)
       .text("--client-ca", "clientCa", o.client_ca)
       .boolean("--keep-sessions", "keepSessions", o.renew_sessions, false)
-      .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000);
+      .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000)
+      .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000);
 }
 
 }  // namespace tether::app

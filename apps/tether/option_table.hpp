@@ -86,6 +86,9 @@ struct ServiceOptions {
   bool renew_sessions = true;
   // Established (D)TLS sessions silent this long are closed; 0: kept (up to the LRU cap).
   std::uint32_t session_idle_timeout = 0;
+  // Transport TS 5.7: unsafe requests over UDP or DTLS from a peer silent this long (or
+  // never heard) must prove freshness with CoAP Echo first; 0: off.
+  std::uint32_t echo_after_silence = 0;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

@@ -232,8 +232,18 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     t.port = port;
     return t;
   };
+  // Over datagrams a delayed request can be replayed (Transport TS 5.7); streams need no gate.
+  auto gated = [&o, &coap_config](std::unique_ptr<binding::coap_binding::FreshnessGate>& gate) {
+    coap::EndpointConfig c = coap_config;
+    if (o.echo_after_silence == 0) return c;
+    binding::coap_binding::FreshnessRules rules;
+    rules.after_silence = Duration{std::int64_t{o.echo_after_silence} * 1000};
+    gate = std::make_unique<binding::coap_binding::FreshnessGate>(rules);
+    gate->install(c);
+    return c;
+  };
   if (o.udp) {
-    l.udp = std::make_unique<transport::UdpTransport>(loop, coap_config, random,
+    l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate), random,
                                                       transport::udp_at(o.bind, o.coap_port));
   }
   if (o.tcp) {
@@ -274,7 +284,7 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   if (o.udp) {
     auto u = transport::udp_at(o.bind, o.coaps_port);
     u.secure = secure;
-    l.dtls = std::make_unique<transport::UdpTransport>(loop, coap_config, random, u);
+    l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate), random, u);
     report_failures(*l.dtls, "dtls");
   }
   if (o.tcp) {

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "api/http_service.hpp"
+#include "binding/coap/freshness_gate.hpp"
 #include "common/random.hpp"
 #include "server/server_event.hpp"
 #include "tls/credentials.hpp"
@@ -53,6 +54,9 @@ void read_settings_file(
 // (DTLS) and coaps+tcp (TLS) on it.
 struct CoapListeners {
   std::unique_ptr<tls::Backend> tls_backend;  // before the transports that use it
+  // Echo before unsafe requests after a silence, per datagram transport (--echo-after-silence).
+  std::unique_ptr<binding::coap_binding::FreshnessGate> udp_gate;
+  std::unique_ptr<binding::coap_binding::FreshnessGate> dtls_gate;
   std::unique_ptr<transport::UdpTransport> udp;
   std::unique_ptr<transport::TcpTransport> tcp;
   std::unique_ptr<transport::UdpTransport> dtls;

@@ -638,7 +638,9 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   }
 
   // RFC 9175 2.4: a request that needs freshness without a fresh Echo gets 4.01 + Echo.
-  if (config_.require_echo && config_.require_echo(peer, m) && !echo_is_fresh(peer, m, now)) {
+  const bool fresh = m.options.has(option::kEcho) && echo_is_fresh(peer, m, now);
+  if (fresh && config_.on_fresh_echo) config_.on_fresh_echo(peer, now);
+  if (!fresh && config_.require_echo && config_.require_echo(peer, m, now)) {
     // Concurrent challenges share the peer's value (a new one would turn the others'
     // answers stale); past half its freshness it is renewed so the answer has time to come.
     auto& [value, issued] = echo_issued_[peer];

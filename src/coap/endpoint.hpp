@@ -41,7 +41,10 @@ struct EndpointConfig {
   Duration echo_freshness{60'000};
   // Decides which requests must prove freshness with an Echo option (e.g. unsafe
   // methods from a peer not yet seen). Unset: none.
-  std::function<bool(PeerId, const Message&)> require_echo;
+  std::function<bool(PeerId, const Message&, Instant)> require_echo;
+  // Told when a request carries an Echo value we issued to that peer and is still fresh:
+  // the peer receives at its address now (binding/coap/freshness_gate remembers it).
+  std::function<void(PeerId, Instant)> on_fresh_echo;
 };
 
 struct RequestOptions {

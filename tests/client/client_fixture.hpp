@@ -28,10 +28,11 @@ inline const std::string kServerUri = "coap://10.0.0.1:1";
 inline const std::string kBootstrapUri = "coap://10.0.0.1:2";
 
 struct ClientHarness {
-  ClientHarness(SimNetwork& net, ClientConfig config, coap::PeerId at = kClientAddress)
+  ClientHarness(SimNetwork& net, ClientConfig config, coap::PeerId at = kClientAddress,
+                coap::EndpointConfig endpoint = {})
       : net_(net),
         clock(net),
-        transport(net, at, 21 + at),
+        transport(net, at, 21 + at, nullptr, tls::Role::kServer, std::move(endpoint)),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
         data(models),
         device(add_standard_objects(data, DeviceInfo{}, clock)),
@@ -123,5 +124,48 @@ struct BootstrapHarness {
   bootstrap::MemoryBootstrapStore store;
   bootstrap::BootstrapServer bs;
 };
+
+struct Network {
+  SimNetwork net;
+  server::MemoryStore store;
+};
+
+// Sends an operation through the server's API and waits for the answer.
+inline server::DownlinkResult call(SimNetwork& net, server::Lwm2mServer& s, const std::string& ep,
+                                   lwm2m::DownlinkRequest r) {
+  std::optional<server::DownlinkResult> got;
+  s.send(ep, std::move(r), {}, [&](server::DownlinkResult d) { got = std::move(d); });
+  net.run_until([&] { return got.has_value(); }, Duration{120'000});
+  EXPECT_TRUE(got.has_value());
+  return got.value_or(server::DownlinkResult{});
+}
+
+inline lwm2m::DownlinkRequest op(lwm2m::Operation o, Path p) {
+  lwm2m::DownlinkRequest r;
+  r.op = o;
+  r.path = p;
+  return r;
+}
+
+inline lwm2m::Status code_of(const server::DownlinkResult& r) {
+  return r.response ? r.response->code : lwm2m::Status{};
+}
+
+inline std::size_t server_events(const ServerHarness& h, server::ServerEvent::Kind kind) {
+  return h.events_of(kind).size();
+}
+
+inline ClientConfig config_for(const std::string& ep) {
+  ClientConfig c;
+  c.endpoint = ep;
+  return c;
+}
+
+// Starts the client and runs the network until our server holds its registration.
+inline bool start_and_register(Network& n, ServerHarness& server, ClientHarness& c,
+                               const std::string& ep) {
+  c.client.start();
+  return n.net.run_until([&] { return server.server.find(ep) != nullptr; }, Duration{30'000});
+}
 
 }  // namespace tether::client::testing

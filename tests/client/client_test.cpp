@@ -18,49 +18,6 @@ using server::DownlinkResult;
 using server::ServerEvent;
 using namespace testing;
 
-struct Network {
-  SimNetwork net;
-  server::MemoryStore store;
-};
-
-// Sends an operation through the server's API and waits for the answer.
-DownlinkResult call(SimNetwork& net, server::Lwm2mServer& s, const std::string& ep,
-                    DownlinkRequest r) {
-  std::optional<DownlinkResult> got;
-  s.send(ep, std::move(r), {}, [&](DownlinkResult d) { got = std::move(d); });
-  net.run_until([&] { return got.has_value(); }, Duration{120'000});
-  EXPECT_TRUE(got.has_value());
-  return got.value_or(DownlinkResult{});
-}
-
-DownlinkRequest op(Operation o, Path p) {
-  DownlinkRequest r;
-  r.op = o;
-  r.path = p;
-  return r;
-}
-
-lwm2m::Status code_of(const DownlinkResult& r) {
-  return r.response ? r.response->code : lwm2m::Status{};
-}
-
-std::size_t server_events(const ServerHarness& h, ServerEvent::Kind kind) {
-  return h.events_of(kind).size();
-}
-
-ClientConfig config_for(const std::string& ep) {
-  ClientConfig c;
-  c.endpoint = ep;
-  return c;
-}
-
-// Starts the client and runs the network until our server holds its registration.
-bool start_and_register(Network& n, ServerHarness& server, ClientHarness& c,
-                        const std::string& ep) {
-  c.client.start();
-  return n.net.run_until([&] { return server.server.find(ep) != nullptr; }, Duration{30'000});
-}
-
 TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   Network n;
   ServerHarness server(n.net, n.store);

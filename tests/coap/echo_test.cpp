@@ -18,7 +18,7 @@ constexpr PeerId kServer = 2;
 EndpointConfig echo_for_post(Duration freshness = Duration{60'000}) {
   EndpointConfig c;
   c.echo_freshness = freshness;
-  c.require_echo = [](PeerId, const Message& m) { return m.code == codes::kPost; };
+  c.require_echo = [](PeerId, const Message& m, Instant) { return m.code == codes::kPost; };
   return c;
 }
 

@@ -6,7 +6,8 @@
 # Scenarios: operations (Read, Write, Discover, Execute, Write-Attributes, the codes of
 # Table 6.7-3 and an object defined in XML by --models), observe (notifications of the moving temperature), stranger (4.01 for a
 # peer that is no server of the client), firmware-pull (a Package URI served by libcoap's
-# coap-server, fetched block-wise, then installed by Execute Update).
+# coap-server, fetched block-wise, then installed by Execute Update), current-time (a
+# Current Time write is asked for CoAP Echo, and set).
 set -euo pipefail
 
 tether="$1"
@@ -119,6 +120,16 @@ case "$scenario" in
     cmp "$work/image.bin" "$work/state.json.firmware.bin" || fail "the installed image differs"
     expect_code 2.05 "read the result" get /5/0/5
     [ "$(cat "$work/out")" = 1 ] || fail "Update Result is not 1: $(cat "$work/out")"
+    ;;
+  current-time)
+    # Transport TS 5.2.9.5: a Current Time write proves itself fresh with CoAP Echo; libcoap
+    # repeats the PUT with the client's Echo value on its own. A GET needs no proof.
+    expect_code 2.04 "write Current Time" put /3/0/13 -t 0 -e 1900000000
+    grep -qE 'c:4\.01 .*Echo:0x[0-9a-f]+' "$work/coap.out" || fail "no 4.01 with Echo: $(cat "$work/coap.out")"
+    expect_code 2.05 "read Current Time" get /3/0/13
+    grep -q 'Echo' "$work/coap.out" && fail "a read was asked for an Echo"
+    time_now=$(cat "$work/out")
+    [ "$time_now" -ge 1900000000 ] && [ "$time_now" -lt 1900000600 ] || fail "Current Time $time_now"
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac

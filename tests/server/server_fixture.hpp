@@ -29,8 +29,8 @@ class SimTransport final : public transport::Transport {
  public:
   explicit SimTransport(SimNetwork& net, coap::PeerId address = kServerAddress,
                         std::uint64_t seed = 7, tls::Backend* backend = nullptr,
-                        tls::Role role = tls::Role::kServer)
-      : node_(coap::EndpointConfig{}, seed) {
+                        tls::Role role = tls::Role::kServer, coap::EndpointConfig endpoint = {})
+      : node_(std::move(endpoint), seed) {
     if (backend == nullptr) {
       net.add(address, node_);
       return;
@@ -129,11 +129,12 @@ struct FakeClient {
 
 // A server on the sim with a memory store, recording every event.
 struct ServerHarness {
-  explicit ServerHarness(SimNetwork& net, ServerStore& store, ServerConfig config = {})
+  explicit ServerHarness(SimNetwork& net, ServerStore& store, ServerConfig config = {},
+                         coap::EndpointConfig endpoint = {})
       : net_(net),
         clock(net),
         random(99),
-        transport(net),
+        transport(net, kServerAddress, 7, nullptr, tls::Role::kServer, std::move(endpoint)),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
         server(config, clock, random, store, models) {
     server.attach(transport, "udp");

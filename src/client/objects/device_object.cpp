@@ -32,6 +32,17 @@ DeviceObject::DeviceObject(const DeviceInfo& info, const Clock& clock)
   set(Path{3, 0, 14}, Value("+00:00"));
   set(Path{3, 0, 15}, Value("Etc/UTC"));
   set(Path{3, 0, 16}, Value(info.bindings));
+  // Core TS E.3: a written Current Time sets the device's clock, kept as an offset from the
+  // system clock (the written value is not kept: reads give the running time).
+  on_write([this](const Path&) {
+    auto* instance = node_.instances.find(0);
+    auto* time = instance != nullptr ? instance->resources.find(13) : nullptr;
+    if (time == nullptr) return;
+    if (auto seconds = time->value.as_number()) {
+      offset_ms_ = static_cast<std::int64_t>(*seconds) * 1000 - clock_.unix_now();
+    }
+    instance->resources.erase(13);
+  });
   on_execute(4, [this](std::uint16_t, std::string_view) -> Result<Ok> {
     if (reboot_) reboot_();
     return Ok{};
@@ -71,7 +82,7 @@ void DeviceObject::add_error(std::int64_t code) {
 Result<lwm2m::InstanceNode> DeviceObject::read(std::uint16_t instance) const {
   auto node = DataObject::read(instance);
   if (!node) return node;
-  node->resources[13].value = Value(lwm2m::Time{clock_.unix_now() / 1000});
+  node->resources[13].value = Value(lwm2m::Time{(clock_.unix_now() + offset_ms_) / 1000});
   if (auto kib = free_memory_kib()) node->resources[10].value = Value(*kib);
   return node;
 }

@@ -31,6 +31,7 @@ class DeviceObject final : public DataObject {
 
  private:
   const Clock& clock_;
+  std::int64_t offset_ms_ = 0;  // written Current Time minus the system clock
   std::function<void()> reboot_;
   std::function<void()> factory_reset_;
 };
