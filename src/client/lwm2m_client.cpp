@@ -9,6 +9,7 @@
 #include "binding/coap/uplink_mapping.hpp"
 #include "client/security_credentials.hpp"
 #include "coap/uri.hpp"
+#include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 
 namespace tether::client {
@@ -69,6 +70,8 @@ const char* event_name(ClientEvent::Kind kind) {
       return "sleeping";
     case ClientEvent::Kind::kAccountsChanged:
       return "accounts-changed";
+    case ClientEvent::Kind::kReleased:
+      return "released";
   }
   return "?";
 }
@@ -88,6 +91,11 @@ struct Lwm2mClient::Session {
   Instant last_traffic{};
   bool sleeping = false;
   bool disabled = false;  // Disable (/1/x/4): silent until `wake`
+  // RFC 8323 5.5, the server's Release: no new connection before `hold_off_until`; the next
+  // one to `alternative` ("host:port") instead of the URI's authority, until it fails.
+  std::optional<Instant> hold_off_until;
+  std::string alternative;
+  bool released = false;  // the connection in `route` is gone: find a new one
 };
 
 struct Lwm2mClient::Observation {
@@ -136,6 +144,63 @@ void Lwm2mClient::attach(transport::Transport& t, const std::string& scheme) {
   t.endpoint().set_observation_ended_handler([this, &t](coap::ObservationId id, coap::Failure) {
     std::erase_if(observations_, [&](const auto& o) { return o->transport == &t && o->id == id; });
   });
+  t.endpoint().set_release_handler(
+      [this, &t](coap::PeerId peer, const coap::ReleaseAdvice& a) { on_released(t, peer, a); });
+}
+
+// RFC 8323 5.5: a server closing a CoAP/TCP or TLS connection in order says when and where
+// to come back. A hold-off beyond a day is taken as a day: the account can still be
+// disabled the LwM2M way (/1/x/4).
+void Lwm2mClient::on_released(transport::Transport& t, coap::PeerId peer,
+                              const coap::ReleaseAdvice& advice) {
+  constexpr Duration kLongestHoldOff{86'400'000};
+  for (auto& [ssid, s] : sessions_) {
+    if (s->route.transport != &t || s->route.peer != peer) continue;
+    s->released = true;
+    std::string detail = "the server released the connection";
+    if (advice.hold_off) {
+      s->hold_off_until = clock_.now() + std::min(*advice.hold_off, kLongestHoldOff);
+      detail += "; hold-off " +
+                std::to_string(std::min(*advice.hold_off, kLongestHoldOff).count() / 1000) + " s";
+    }
+    s->alternative.clear();
+    for (const auto& address : advice.alternative_addresses) {
+      if (alternative_uri(s->account.uri, address)) {
+        s->alternative = address;
+        detail += "; next connection to " + address;
+        break;
+      }
+    }
+    emit(ClientEvent::Kind::kReleased, ssid, detail);
+  }
+}
+
+// The account's URI with its authority replaced by a Release's Alternative-Address; the
+// (D)TLS name check keeps the URI's host.
+std::optional<std::string> Lwm2mClient::alternative_uri(const std::string& uri,
+                                                        const std::string& authority) {
+  auto parsed = coap::parse_uri(uri);
+  if (!parsed || authority.empty() || authority.find_first_of("/?#@ ") != std::string::npos ||
+      !tether::is_utf8(authority)) {
+    return std::nullopt;
+  }
+  const std::string scheme =
+      std::string(parsed->is_secure() ? "coaps" : "coap") + (parsed->is_stream() ? "+tcp" : "");
+  const std::string candidate = scheme + "://" + authority;
+  auto check = coap::parse_uri(candidate);
+  if (!check || check->port == 0) return std::nullopt;
+  return candidate;
+}
+
+// True while a Release's hold-off lasts; what was due waits for its end.
+bool Lwm2mClient::held_off(Session& s) {
+  if (!s.hold_off_until) return false;
+  if (clock_.now() >= *s.hold_off_until) {
+    s.hold_off_until.reset();
+    return false;
+  }
+  s.wake = *s.hold_off_until;
+  return true;
 }
 
 void Lwm2mClient::emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string detail) {
@@ -143,14 +208,20 @@ void Lwm2mClient::emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string d
 }
 
 Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
-                                                  std::optional<std::uint16_t> security) {
+                                                  std::optional<std::uint16_t> security,
+                                                  const std::string& alternative) {
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
   const std::string scheme =
       std::string(parsed->is_secure() ? "coaps" : "coap") + (parsed->is_stream() ? "+tcp" : "");
+  // Where to connect: the URI's authority, or the one a Release named.
+  auto target = *parsed;
+  if (!alternative.empty()) {
+    if (auto other = alternative_uri(uri, alternative)) target = *coap::parse_uri(*other);
+  }
   for (auto& c : carriers_) {
     if (c.scheme != scheme) continue;
-    auto peer = c.transport->peer_for(parsed->host, parsed->port);
+    auto peer = c.transport->peer_for(target.host, target.port);
     if (!peer) return peer.error();
     const Route route{c.transport, *peer};
     if (parsed->is_secure()) {
@@ -321,15 +392,16 @@ void Lwm2mClient::mark_traffic(Session& s) {
 }
 
 void Lwm2mClient::register_with(Session& s) {
-  if (s.in_flight) return;
+  if (s.in_flight || held_off(s)) return;
   s.wake.reset();
   s.disabled = false;
-  auto route = route_for(s.account.uri, s.account.security_instance);
+  auto route = route_for(s.account.uri, s.account.security_instance, s.alternative);
   if (!route) {
     registration_failed(s, route.error().reason);
     return;
   }
   s.route = *route;
+  s.released = false;
   s.state = State::kRegistering;
   lwm2m::RegisterRequest r;
   r.params = current_params(s);
@@ -375,7 +447,24 @@ void Lwm2mClient::register_with(Session& s) {
 }
 
 void Lwm2mClient::update(Session& s) {
-  if (s.in_flight) return;
+  if (s.in_flight || held_off(s)) return;
+  // After a Release the registration stands; the Update goes over a new connection (a new
+  // TLS session is a new security context, which takes a Register).
+  if (s.released && s.route.transport->secure_layer() != nullptr) {
+    s.location.clear();
+    s.state = State::kIdle;
+    register_with(s);
+    return;
+  }
+  if (s.released) {
+    auto route = route_for(s.account.uri, s.account.security_instance, s.alternative);
+    if (!route) {
+      registration_failed(s, route.error().reason);
+      return;
+    }
+    s.route = *route;
+    s.released = false;
+  }
   // The Security instance may have changed since (a Bootstrap-Write of new keys): the
   // layer gets the current credentials and drops a session made with others. Without an
   // established session the next message starts a new security context, which takes a
@@ -443,6 +532,7 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
   }
   emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, detail);
   reset_security(s.route);
+  s.alternative.clear();  // a Release's address that fails is not tried again
   s.state = State::kFailed;
   s.location.clear();
   ++s.attempt;

@@ -61,6 +61,7 @@ struct ClientEvent {
     kSent,
     kSleeping,
     kAccountsChanged,  // Security, Server or ACL values changed: persist them
+    kReleased,         // a server released the connection (RFC 8323 5.5)
   };
   Kind kind = Kind::kRequest;
   std::uint16_t ssid = 0;  // 0: the Bootstrap-Server
@@ -136,7 +137,12 @@ class Lwm2mClient {
   };
   // The transport and peer for `uri`; for coaps URIs, after giving the (D)TLS layer the
   // credentials of Security instance `security`.
-  Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security);
+  Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security,
+                          const std::string& alternative = {});
+  void on_released(transport::Transport& t, coap::PeerId peer, const coap::ReleaseAdvice& advice);
+  static std::optional<std::string> alternative_uri(const std::string& uri,
+                                                    const std::string& authority);
+  bool held_off(Session& s);
   // Gives the route's (D)TLS layer the credentials of Security instance `security`.
   Result<Ok> secure(const Route& route, const std::string& host, std::uint16_t security);
   const tls::Failure* security_failure(const Route& route) const;

@@ -265,6 +265,10 @@ void Endpoint::on_failed(PeerId peer, const Bytes& token, Failure why, Instant n
   }
 }
 
+void Endpoint::on_peer_released(PeerId peer, const ReleaseAdvice& advice, Instant) {
+  if (release_handler_) release_handler_(peer, advice);
+}
+
 void Endpoint::on_peer_closed(PeerId peer, Instant now) {
   std::vector<RequestId> failed;
   for (auto& [id, ex] : client_) {

@@ -115,6 +115,10 @@ class Endpoint final : public CarrierPort, private MessageSink {
   void set_observation_ended_handler(ObservationEndedHandler h) {
     observation_ended_ = std::move(h);
   }
+  // Stream: a peer sent Release; the connection closes right after the handler returns.
+  void set_release_handler(std::function<void(PeerId, const ReleaseAdvice&)> h) {
+    release_handler_ = std::move(h);
+  }
   // Sends a notification: code, options and payload from `content`; token and Observe
   // sequence number from the observation. A non-2.xx code ends the observation.
   bool notify(ObservationId id, Message content, Type type, Instant now);
@@ -141,6 +145,7 @@ class Endpoint final : public CarrierPort, private MessageSink {
   void on_acknowledged(PeerId peer, const Bytes& token, Instant now) override;
   void on_failed(PeerId peer, const Bytes& token, Failure why, Instant now) override;
   void on_peer_closed(PeerId peer, Instant now) override;
+  void on_peer_released(PeerId peer, const ReleaseAdvice& advice, Instant now) override;
 
   // Client side.
   void transmit_request(ClientExchange& ex, Instant now);
@@ -185,6 +190,7 @@ class Endpoint final : public CarrierPort, private MessageSink {
   std::unique_ptr<MessageLayer> layer_;
   RequestHandler request_handler_;
   ObservationEndedHandler observation_ended_;
+  std::function<void(PeerId, const ReleaseAdvice&)> release_handler_;
 
   std::uint64_t next_id_ = 1;
   std::unordered_map<RequestId, std::unique_ptr<ClientExchange>> client_;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "coap/message.hpp"
 #include "common/time.hpp"
@@ -28,6 +29,12 @@ struct Transmit {
 using Outbox = std::deque<Transmit>;
 
 enum class Failure { kTimeout, kReset, kClosed, kOverflow, kCancelled, kProtocol };
+
+// RFC 8323 5.5: what a peer that released the connection asks of us for the next one.
+struct ReleaseAdvice {
+  std::vector<std::string> alternative_addresses;  // "host:port" authorities, its order
+  std::optional<Duration> hold_off;                // do not reconnect before this has passed
+};
 const char* failure_name(Failure f);
 
 // What the message layer tells the exchange layer.
@@ -43,6 +50,9 @@ class MessageSink {
   virtual void on_failed(PeerId peer, const Bytes& token, Failure why, Instant now) = 0;
   // A stream peer closed or was aborted; everything pending with it has failed.
   virtual void on_peer_closed(PeerId peer, Instant now) = 0;
+  // A stream peer sent Release (the close follows): its advice for reconnecting.
+  virtual void on_peer_released(PeerId /*peer*/, const ReleaseAdvice& /*advice*/, Instant /*now*/) {
+  }
 };
 
 class MessageLayer {

@@ -112,7 +112,22 @@ void StreamLayer::handle_signal(PeerId peer, Peer& p, Message& m, Instant now) {
         sink_.on_acknowledged(peer, m.token, now);
       }
       return;
-    case codes::kRelease.value:
+    case codes::kRelease.value: {
+      // RFC 8323 5.5: the peer wants us to close; its options say where and when to come
+      // back. Malformed ones are ignored, the close happens anyway.
+      ReleaseAdvice advice;
+      for (const auto& o : m.options.list()) {
+        if (o.number == option::kReleaseAlternativeAddress && !o.value.empty() &&
+            o.value.size() <= 255) {
+          advice.alternative_addresses.emplace_back(o.value.begin(), o.value.end());
+        } else if (o.number == option::kReleaseHoldOff && o.value.size() <= 3) {
+          if (auto v = decode_uint(o.value)) advice.hold_off = Duration{std::int64_t{1000} * *v};
+        }
+      }
+      sink_.on_peer_released(peer, advice, now);
+      drop(peer, now);
+      return;
+    }
     case codes::kAbort.value:
       drop(peer, now);
       return;

@@ -17,6 +17,9 @@ Scenarios:
                    data directory with 0600 files
   log-injection    a newline in a name cannot forge a log line
   sync-writes      with --sync-writes every acknowledged registration survives SIGKILL
+  tcp-release      a CoAP/TCP server (raw frames) releases `tether client`'s connection with
+                   Hold-Off and Alternative-Address (RFC 8323 5.5): the client waits out the
+                   hold-off and takes its next connection to the other address
 """
 import json
 import os
@@ -639,6 +642,117 @@ def sync_writes():
     check(s2.stop() == 0, "the restarted server did not stop cleanly")
 
 
+def read_frame(sock, buf, timeout):
+    """One CoAP-over-TCP frame, signals included: (code, token, {option: [values]}, payload,
+    rest of buf). Raises socket.timeout, or returns None when the peer closed."""
+    sock.settimeout(timeout)
+    while True:
+        if len(buf) >= 2:
+            ln, tkl = buf[0] >> 4, buf[0] & 0x0F
+            ext = {13: 1, 14: 2, 15: 4}.get(ln, 0)
+            if len(buf) >= 2 + ext:
+                if ln == 13:
+                    ln = buf[1] + 13
+                elif ln == 14:
+                    ln = struct.unpack("!H", buf[1:3])[0] + 269
+                total = 1 + ext + 1 + tkl + ln
+                if len(buf) >= total:
+                    code = buf[1 + ext]
+                    token = buf[2 + ext:2 + ext + tkl]
+                    body = buf[2 + ext + tkl:total]
+                    options, number, i = {}, 0, 0
+                    while i < len(body) and body[i] != 0xFF:
+                        delta, length = body[i] >> 4, body[i] & 0x0F
+                        i += 1
+                        vals = []
+                        for v in (delta, length):
+                            if v == 13:
+                                v = body[i] + 13
+                                i += 1
+                            elif v == 14:
+                                v = struct.unpack("!H", body[i:i + 2])[0] + 269
+                                i += 2
+                            vals.append(v)
+                        number += vals[0]
+                        options.setdefault(number, []).append(body[i:i + vals[1]])
+                        i += vals[1]
+                    payload = body[i + 1:] if i < len(body) else b""
+                    return code, token, options, payload, buf[total:]
+        data = sock.recv(4096)
+        if not data:
+            return None
+        buf += data
+
+
+def tcp_release():
+    csm, post, created, changed, release = 0xE1, 0x02, 0x41, 0x44, 0xE4
+    first = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    first.bind(("127.0.0.1", 0))
+    first.listen(4)
+    other = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    other.bind(("127.0.0.1", 0))
+    other.listen(4)
+    log = os.path.join(WORK, "client.log")
+    proc = subprocess.Popen([TETHER, "client", "--endpoint", "rel-dev", "--server",
+                             "coap+tcp://127.0.0.1:%d" % first.getsockname()[1],
+                             "--lifetime", "20"], stdout=subprocess.DEVNULL,
+                            stderr=open(log, "ab"))
+    PROCS.append(proc)
+
+    def serve_until_post(listener):
+        listener.settimeout(60)
+        conn, _ = listener.accept()
+        accepted = time.time()
+        buf = b""
+        while True:
+            frame = read_frame(conn, buf, 20)
+            check(frame is not None, "the client closed before its request")
+            code, token, options, _, buf = frame
+            if code == post:
+                return conn, accepted, token, options
+
+    conn, _, token, options = serve_until_post(first)
+    check(options.get(11) == [b"rd"], f"not a Register: {options}")
+    conn.sendall(tcp_frame(csm, b"", []) +
+                 tcp_frame(created, token, [(8, b"rd"), (8, b"rel1")]))
+    time.sleep(0.5)
+    hold_off = 15
+    conn.sendall(tcp_frame(release, b"", [(2, b"127.0.0.1:%d" % other.getsockname()[1]),
+                                          (4, bytes([hold_off]))]))
+    released = time.time()
+    # RFC 8323 5.5: the receiver of a Release closes the connection.
+    buf = b""
+    while True:
+        frame = read_frame(conn, buf, 10)
+        if frame is None:
+            break
+        buf = frame[4]
+    conn.close()
+
+    conn2, accepted, token, options = serve_until_post(other)
+    waited = accepted - released
+    check(waited >= hold_off - 1, f"the client came back after {waited:.1f} s, within the hold-off")
+    check(options.get(11) == [b"rd", b"rel1"], f"not an Update of /rd/rel1: {options}")
+    conn2.sendall(tcp_frame(csm, b"", []) + tcp_frame(changed, token, []))
+    # Nobody knocked at the first address again.
+    first.settimeout(0.5)
+    try:
+        first.accept()
+        fail("the client reconnected to the address it was released from")
+    except socket.timeout:
+        pass
+    deadline = time.time() + 10
+    text = ""
+    while time.time() < deadline:
+        with open(log, errors="replace") as f:
+            text = f.read()
+        if "event=updated" in text:
+            break
+        time.sleep(0.1)
+    check("event=released" in text and "event=updated" in text, f"client log: {text}")
+    conn2.close()
+
+
 SCENARIOS = {
     "coap-utf8": coap_utf8,
     "bootstrap-utf8": bootstrap_utf8,
@@ -649,6 +763,7 @@ SCENARIOS = {
     "api-access": api_access,
     "log-injection": log_injection,
     "sync-writes": sync_writes,
+    "tcp-release": tcp_release,
 }
 
 if __name__ == "__main__":
