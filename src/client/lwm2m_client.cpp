@@ -391,17 +391,24 @@ void Lwm2mClient::mark_traffic(Session& s) {
   s.sleeping = false;
 }
 
+// The session's connection from now on (its URI's, or a Release's alternative); false when
+// there is none, which counts as a failed registration.
+bool Lwm2mClient::take_route(Session& s) {
+  auto route = route_for(s.account.uri, s.account.security_instance, s.alternative);
+  if (!route) {
+    registration_failed(s, route.error().reason);
+    return false;
+  }
+  s.route = *route;
+  s.released = false;
+  return true;
+}
+
 void Lwm2mClient::register_with(Session& s) {
   if (s.in_flight || held_off(s)) return;
   s.wake.reset();
   s.disabled = false;
-  auto route = route_for(s.account.uri, s.account.security_instance, s.alternative);
-  if (!route) {
-    registration_failed(s, route.error().reason);
-    return;
-  }
-  s.route = *route;
-  s.released = false;
+  if (!take_route(s)) return;
   s.state = State::kRegistering;
   lwm2m::RegisterRequest r;
   r.params = current_params(s);
@@ -456,15 +463,7 @@ void Lwm2mClient::update(Session& s) {
     register_with(s);
     return;
   }
-  if (s.released) {
-    auto route = route_for(s.account.uri, s.account.security_instance, s.alternative);
-    if (!route) {
-      registration_failed(s, route.error().reason);
-      return;
-    }
-    s.route = *route;
-    s.released = false;
-  }
+  if (s.released && !take_route(s)) return;
   // The Security instance may have changed since (a Bootstrap-Write of new keys): the
   // layer gets the current credentials and drops a session made with others. Without an
   // established session the next message starts a new security context, which takes a

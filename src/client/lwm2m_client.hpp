@@ -143,6 +143,7 @@ class Lwm2mClient {
   static std::optional<std::string> alternative_uri(const std::string& uri,
                                                     const std::string& authority);
   bool held_off(Session& s);
+  bool take_route(Session& s);
   // Gives the route's (D)TLS layer the credentials of Security instance `security`.
   Result<Ok> secure(const Route& route, const std::string& host, std::uint16_t security);
   const tls::Failure* security_failure(const Route& route) const;

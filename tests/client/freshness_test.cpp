@@ -60,54 +60,77 @@ TEST(Freshness, WhichRequestsMayWriteCurrentTime) {
   EXPECT_FALSE(may_write_current_time(coap::make_request(codes::kDelete, "/3/0")));
 }
 
-// A server with --echo-after-silence: the first Register proves the client's address;
-// Updates in conversation (every lifetime/2 < silence) pass without a challenge.
-TEST(Freshness, ServerVerifiesANewClientOnce) {
+// Our server with --echo-after-silence and our client, registered through the gate.
+struct GatedServer {
+  GatedServer(Duration silence, const std::string& ep)
+      : gate(FreshnessRules{silence, false}),
+        server(n.net, n.store, {}, gated(gate)),
+        c(n.net, config_for(ep)) {
+    c.add_server(101, kServerUri, 300);
+    registered = start_and_register(n, server, c, ep);
+  }
+  std::size_t updates() const { return server.events_of(ServerEvent::Kind::kUpdated).size(); }
+  std::size_t registers() const { return server.events_of(ServerEvent::Kind::kRegistered).size(); }
+
   Network n;
-  FreshnessGate gate(FreshnessRules{Duration{600'000}, false});
-  ServerHarness server(n.net, n.store, {}, gated(gate));
-  ClientHarness c(n.net, config_for("fresh"));
-  c.add_server(101, kServerUri, 300);
-  ASSERT_TRUE(start_and_register(n, server, c, "fresh"));
-  const auto registers = sent_with(n.net, kClientAddress, codes::kPost, "/rd");
+  FreshnessGate gate;
+  ServerHarness server;
+  ClientHarness c;
+  bool registered = false;
+};
+
+// Our client with a gate of its own, registered with our plain server.
+struct GatedClient {
+  GatedClient(FreshnessRules rules, const std::string& ep)
+      : server(n.net, n.store), gate(rules), c(n.net, config_for(ep), kClientAddress, gated(gate)) {
+    c.add_server(101, kServerUri, 86400);
+    registered = start_and_register(n, server, c, ep);
+  }
+  Network n;
+  ServerHarness server;
+  FreshnessGate gate;
+  ClientHarness c;
+  bool registered = false;
+};
+
+// The first Register proves the client's address; Updates in conversation (every
+// lifetime/2 < silence) pass without a challenge.
+TEST(Freshness, ServerVerifiesANewClientOnce) {
+  GatedServer g(Duration{600'000}, "fresh");
+  ASSERT_TRUE(g.registered);
+  const auto registers = sent_with(g.n.net, kClientAddress, codes::kPost, "/rd");
   ASSERT_EQ(registers.size(), 2u);
   EXPECT_FALSE(has_echo(registers[0]));
   EXPECT_TRUE(has_echo(registers[1]));
-  EXPECT_EQ(challenges(n.net, kServerAddress), 1u);
+  EXPECT_EQ(challenges(g.n.net, kServerAddress), 1u);
 
-  n.net.run_for(Duration{1'000'000});
-  EXPECT_GE(server.events_of(ServerEvent::Kind::kUpdated).size(), 3u);
-  EXPECT_EQ(challenges(n.net, kServerAddress), 1u);
-  EXPECT_EQ(server.events_of(ServerEvent::Kind::kRegistered).size(), 1u);
-  EXPECT_EQ(gate.remembered(), 1u);
+  g.n.net.run_for(Duration{1'000'000});
+  EXPECT_GE(g.updates(), 3u);
+  EXPECT_EQ(challenges(g.n.net, kServerAddress), 1u);
+  EXPECT_EQ(g.registers(), 1u);
+  EXPECT_EQ(g.gate.remembered(), 1u);
 }
 
 // Updates after a silence longer than the setting are challenged, and the client answers
 // each: it stays registered and never registers again.
 TEST(Freshness, ServerChallengesUpdatesAfterSilence) {
-  Network n;
-  FreshnessGate gate(FreshnessRules{Duration{100'000}, false});
-  ServerHarness server(n.net, n.store, {}, gated(gate));
-  ClientHarness c(n.net, config_for("sleepy"));
-  c.add_server(101, kServerUri, 300);
-  ASSERT_TRUE(start_and_register(n, server, c, "sleepy"));
-  n.net.run_for(Duration{1'000'000});
-  const auto updates = server.events_of(ServerEvent::Kind::kUpdated).size();
-  EXPECT_GE(updates, 3u);
-  EXPECT_EQ(challenges(n.net, kServerAddress), 1u + updates);
-  EXPECT_EQ(server.events_of(ServerEvent::Kind::kRegistered).size(), 1u);
-  EXPECT_NE(server.server.find("sleepy"), nullptr);
+  GatedServer g(Duration{100'000}, "sleepy");
+  ASSERT_TRUE(g.registered);
+  g.n.net.run_for(Duration{1'000'000});
+  EXPECT_GE(g.updates(), 3u);
+  EXPECT_EQ(challenges(g.n.net, kServerAddress), 1u + g.updates());
+  EXPECT_EQ(g.registers(), 1u);
+  EXPECT_NE(g.server.server.find("sleepy"), nullptr);
 }
 
 // 5.2.9.5: a write that may set Current Time is done only with a fresh Echo; our server
 // retries with it, so the operator sees one successful Write. Other writes pass at once.
 TEST(Freshness, ClientChecksCurrentTimeWrites) {
-  Network n;
-  ServerHarness server(n.net, n.store);
-  FreshnessGate gate(FreshnessRules{Duration{0}, true});
-  ClientHarness c(n.net, config_for("clock"), kClientAddress, gated(gate));
-  c.add_server(101, kServerUri);
-  ASSERT_TRUE(start_and_register(n, server, c, "clock"));
+  GatedClient g(FreshnessRules{Duration{0}, true}, "clock");
+  ASSERT_TRUE(g.registered);
+  auto& n = g.n;
+  auto& server = g.server;
+  auto& c = g.c;
 
   auto w = op(Operation::kWrite, Path{3, 0, 13});
   w.format = ContentFormat::kTlv;
@@ -131,12 +154,10 @@ TEST(Freshness, ClientChecksCurrentTimeWrites) {
 // Raw bytes from the server's address: a replayed or forged Current Time write is refused
 // with 4.01 and a fresh Echo, and the clock keeps its time.
 TEST(Freshness, ReplayedCurrentTimeWriteChangesNothing) {
-  Network n;
-  ServerHarness server(n.net, n.store);
-  FreshnessGate gate(FreshnessRules{Duration{0}, true});
-  ClientHarness c(n.net, config_for("replay"), kClientAddress, gated(gate));
-  c.add_server(101, kServerUri);
-  ASSERT_TRUE(start_and_register(n, server, c, "replay"));
+  GatedClient g(FreshnessRules{Duration{0}, true}, "replay");
+  ASSERT_TRUE(g.registered);
+  auto& n = g.n;
+  auto& c = g.c;
   const double before = c.data.value(Path{3, 0, 13})->as_number().value_or(0);
 
   n.net.add_raw(kServerAddress);
@@ -172,12 +193,11 @@ TEST(Freshness, ReplayedCurrentTimeWriteChangesNothing) {
 // --echo-after-silence on a client: the server's first unsafe request and the first after
 // a silence prove themselves; one in conversation does not.
 TEST(Freshness, ClientAsksSilentServersForEcho) {
-  Network n;
-  ServerHarness server(n.net, n.store);
-  FreshnessGate gate(FreshnessRules{Duration{60'000}, false});
-  ClientHarness c(n.net, config_for("quiet"), kClientAddress, gated(gate));
-  c.add_server(101, kServerUri, 86400);
-  ASSERT_TRUE(start_and_register(n, server, c, "quiet"));
+  GatedClient g(FreshnessRules{Duration{60'000}, false}, "quiet");
+  ASSERT_TRUE(g.registered);
+  auto& n = g.n;
+  auto& server = g.server;
+  auto& c = g.c;
   auto create = [&] {
     auto r = op(Operation::kCreate, Path{3311});
     r.format = ContentFormat::kTlv;
