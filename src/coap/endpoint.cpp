@@ -140,11 +140,14 @@ std::optional<ObservationId> Responder::respond(Message response, Instant now) c
 
 Endpoint::Endpoint(EndpointConfig config, Random& random)
     : config_(std::move(config)), random_(random) {
-  if (config_.carrier == Carrier::kDatagram) {
-    layer_ = std::make_unique<DatagramLayer>(config_.datagram, sink(), outbox_, random_);
-  } else {
-    layer_ = std::make_unique<StreamLayer>(config_.stream, sink(), outbox_, random_);
-  }
+  auto make_carrier_layer = [this](MessageSink& s) -> std::unique_ptr<MessageLayer> {
+    if (config_.carrier == Carrier::kDatagram) {
+      return std::make_unique<DatagramLayer>(config_.datagram, s, outbox_, random_);
+    }
+    return std::make_unique<StreamLayer>(config_.stream, s, outbox_, random_);
+  };
+  layer_ = config_.decorator ? config_.decorator->wrap(sink(), make_carrier_layer)
+                             : make_carrier_layer(sink());
 }
 
 Endpoint::~Endpoint() = default;

@@ -45,6 +45,8 @@ struct EndpointConfig {
   // Told when a request carries an Echo value we issued to that peer and is still fresh:
   // the peer receives at its address now (binding/coap/freshness_gate remembers it).
   std::function<void(PeerId, Instant)> on_fresh_echo;
+  // A layer under the exchanges, over the carrier's message layer (oscore/OscoreLayer).
+  std::shared_ptr<LayerDecorator> decorator;
 };
 
 struct RequestOptions {

@@ -5,6 +5,8 @@
 // queues encoded bytes for the carrier.
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +81,17 @@ class MessageLayer {
   virtual bool peer_supports_block_wise(PeerId peer) const = 0;
   // How many peers hold state: a number tracked for memory per peer.
   virtual std::size_t peer_count() const = 0;
+};
+
+// A layer between the Endpoint and its carrier's message layer (OSCORE): it sees every
+// message the endpoint sends and every whole message the carrier delivers. `wrap` builds
+// the carrier's layer with the decorator's own sink and returns the decorated layer.
+class LayerDecorator {
+ public:
+  virtual ~LayerDecorator() = default;
+  using InnerFactory = std::function<std::unique_ptr<MessageLayer>(MessageSink& sink)>;
+  virtual std::unique_ptr<MessageLayer> wrap(MessageSink& above,
+                                             const InnerFactory& make_inner) = 0;
 };
 
 }  // namespace tether::coap

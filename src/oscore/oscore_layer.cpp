@@ -1,0 +1,162 @@
+#include "oscore/oscore_layer.hpp"
+
+#include "oscore/crypto.hpp"
+
+#include <variant>
+#include <vector>
+
+namespace tether::oscore {
+
+namespace {
+
+namespace codes = coap::codes;
+
+bool is_request(const coap::Message& m) {
+  return m.code.code_class() == 0 && !m.code.is_empty();
+}
+
+// Growth of a protected message besides kid and kid context: the option's header, flags
+// and a 5-byte Partial IV, the inner code byte and the tag.
+constexpr std::size_t kBaseOverhead = 3 + 1 + 5 + 1 + kTagLength;
+
+}  // namespace
+
+OscoreLayer::OscoreLayer(OscorePeers peers, coap::MessageSink& above,
+                         const coap::LayerDecorator::InnerFactory& make_inner)
+    : peers_(std::move(peers)), above_(above), inner_(make_inner(*this)) {}
+
+std::string OscoreLayer::key(coap::PeerId peer, const Bytes& token) {
+  std::string k(reinterpret_cast<const char*>(&peer), sizeof(peer));
+  k.append(token.begin(), token.end());
+  return k;
+}
+
+void OscoreLayer::send(coap::PeerId peer, coap::Message m, Instant now) {
+  if (is_request(m)) {
+    SecurityContext* context = peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr;
+    if (context == nullptr) {
+      inner_->send(peer, std::move(m), now);
+      return;
+    }
+    auto p = protect_request(*context, m);
+    if (!p) {
+      // Sequence numbers spent: nothing may leave under this context (RFC 8613 7.2.1).
+      above_.on_failed(peer, m.token, coap::Failure::kProtocol, now);
+      return;
+    }
+    ours_[key(peer, m.token)] = Binding{context, p->binding, m.options.has(coap::option::kObserve)};
+    inner_->send(peer, std::move(p->message), now);
+    return;
+  }
+  // A notification (or an empty message): protected when it answers a protected Observe.
+  auto it = m.token.empty() ? theirs_.end() : theirs_.find(key(peer, m.token));
+  if (it == theirs_.end() || m.code.is_empty()) {
+    inner_->send(peer, std::move(m), now);
+    return;
+  }
+  // RFC 8613 4.1.3.5.2: every notification carries a Partial IV of its own.
+  auto p = protect_response(*it->second.context, it->second.request, m, true);
+  if (!m.options.has(coap::option::kObserve)) theirs_.erase(it);
+  if (p) inner_->send(peer, std::move(*p), now);
+}
+
+void OscoreLayer::respond(coap::PeerId peer, const coap::Message& request, coap::Message response,
+                          Instant now) {
+  auto it = theirs_.find(key(peer, request.token));
+  if (it == theirs_.end()) {
+    inner_->respond(peer, request, std::move(response), now);
+    return;
+  }
+  const bool observing = response.options.has(coap::option::kObserve);
+  auto p = protect_response(*it->second.context, it->second.request, response, observing);
+  if (!observing) theirs_.erase(it);
+  if (!p) {
+    inner_->respond(peer, request, coap::make_response(request, codes::kInternalServerError), now);
+    return;
+  }
+  inner_->respond(peer, request, std::move(*p), now);
+}
+
+void OscoreLayer::abandon(coap::PeerId peer, const Bytes& token, Instant now) {
+  ours_.erase(key(peer, token));
+  inner_->abandon(peer, token, now);
+}
+
+std::size_t OscoreLayer::peer_max_message_size(coap::PeerId peer) const {
+  // The Endpoint sizes blocks for what the carrier takes once OSCORE has grown them.
+  std::size_t overhead = kBaseOverhead;
+  if (const SecurityContext* c =
+          peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr) {
+    const auto& in = c->input();
+    overhead += in.sender_id.size() + (in.id_context ? 1 + in.id_context->size() : 0);
+  }
+  const std::size_t max = inner_->peer_max_message_size(peer);
+  return max > overhead + 64 ? max - overhead : max;
+}
+
+bool OscoreLayer::on_message(coap::PeerId peer, coap::Message&& m, Instant now) {
+  if (is_request(m)) return on_request(peer, std::move(m), now);
+  if (m.code.is_empty() || m.code.is_signaling()) return above_.on_message(peer, std::move(m), now);
+  return on_response(peer, std::move(m), now);
+}
+
+bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) {
+  if (!is_protected(m)) {
+    // A peer that has a context must use it: its plain requests are refused.
+    if (peers_.context_for_peer && peers_.context_for_peer(peer) != nullptr) {
+      inner_->respond(peer, m,
+                      refusal_response(m, Refusal{codes::kUnauthorized, "OSCORE required"}), now);
+      return true;
+    }
+    return above_.on_message(peer, std::move(m), now);
+  }
+  auto result = unprotect_request(
+      m,
+      peers_.lookup ? peers_.lookup : ContextLookup([](const Bytes&, const std::optional<Bytes>&) {
+        return static_cast<SecurityContext*>(nullptr);
+      }));
+  if (const auto* refusal = std::get_if<Refusal>(&result)) {
+    // RFC 8613 8.2: the error goes back unprotected.
+    inner_->respond(peer, m, refusal_response(m, *refusal), now);
+    return true;
+  }
+  auto& verified = std::get<VerifiedRequest>(result);
+  if (peers_.on_verified) peers_.on_verified(peer, *verified.context);
+  theirs_[key(peer, m.token)] = Binding{verified.context, verified.binding,
+                                        verified.message.options.has(coap::option::kObserve)};
+  return above_.on_message(peer, std::move(verified.message), now);
+}
+
+bool OscoreLayer::on_response(coap::PeerId peer, coap::Message&& m, Instant now) {
+  auto it = ours_.find(key(peer, m.token));
+  if (it == ours_.end()) return above_.on_message(peer, std::move(m), now);
+  if (!is_protected(m)) {
+    // An unprotected answer to a protected request can only be an error (RFC 8613 8.4):
+    // pass it up so the exchange ends with that code.
+    if (m.code.is_success()) return true;  // dropped: never trusted
+    ours_.erase(it);
+    return above_.on_message(peer, std::move(m), now);
+  }
+  auto inner = unprotect_response(*it->second.context, it->second.request, m);
+  if (!inner) return true;  // RFC 8613 8.4: a response that does not verify is discarded
+  if (!it->second.observing || !inner->options.has(coap::option::kObserve)) ours_.erase(it);
+  return above_.on_message(peer, std::move(*inner), now);
+}
+
+void OscoreLayer::on_failed(coap::PeerId peer, const Bytes& token, coap::Failure why, Instant now) {
+  ours_.erase(key(peer, token));
+  above_.on_failed(peer, token, why, now);
+}
+
+void OscoreLayer::forget_peer(coap::PeerId peer) {
+  const std::string prefix = key(peer, Bytes{});
+  std::erase_if(ours_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+  std::erase_if(theirs_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+}
+
+void OscoreLayer::on_peer_closed(coap::PeerId peer, Instant now) {
+  forget_peer(peer);
+  above_.on_peer_closed(peer, now);
+}
+
+}  // namespace tether::oscore

@@ -1,0 +1,107 @@
+#pragma once
+// OSCORE under the CoAP exchanges (RFC 8613 as a message-layer decorator): requests to a
+// peer with a security context leave protected and their responses and notifications come
+// back verified; protected requests from peers are verified (or refused as section 8.2
+// says, unprotected) and their answers protected. The Endpoint above sees plain messages,
+// so inner block-wise, Observe, Echo and the LwM2M engines work unchanged.
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "coap/message_layer.hpp"
+#include "oscore/protection.hpp"
+
+namespace tether::oscore {
+
+struct OscorePeers {
+  // The context our requests to `peer` use; nullptr: plain CoAP (and plain requests from
+  // that peer are accepted). A peer with a context must protect its requests too.
+  std::function<SecurityContext*(coap::PeerId peer)> context_for_peer;
+  // The recipient context a protected request names (kid, kid context).
+  ContextLookup lookup;
+  // Told which peer a verified request came from with which context (binding the peer's
+  // address or connection to the endpoint that context belongs to).
+  std::function<void(coap::PeerId peer, SecurityContext& context)> on_verified;
+};
+
+class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
+ public:
+  OscoreLayer(OscorePeers peers, coap::MessageSink& above,
+              const coap::LayerDecorator::InnerFactory& make_inner);
+
+  // MessageLayer (from the Endpoint)
+  void send(coap::PeerId peer, coap::Message m, Instant now) override;
+  void respond(coap::PeerId peer, const coap::Message& request, coap::Message response,
+               Instant now) override;
+  void receive(coap::PeerId peer, ByteView bytes, Instant now) override {
+    inner_->receive(peer, bytes, now);
+  }
+  void on_timer(Instant now) override { inner_->on_timer(now); }
+  std::optional<Instant> next_deadline() const override { return inner_->next_deadline(); }
+  void on_connected(coap::PeerId peer, Instant now) override { inner_->on_connected(peer, now); }
+  void on_disconnected(coap::PeerId peer, Instant now) override {
+    inner_->on_disconnected(peer, now);
+  }
+  void close(coap::PeerId peer, Instant now) override { inner_->close(peer, now); }
+  void abandon(coap::PeerId peer, const Bytes& token, Instant now) override;
+  std::size_t peer_max_message_size(coap::PeerId peer) const override;
+  bool peer_supports_block_wise(coap::PeerId peer) const override {
+    return inner_->peer_supports_block_wise(peer);
+  }
+  std::size_t peer_count() const override { return inner_->peer_count(); }
+
+  // MessageSink (from the carrier's layer)
+  bool on_message(coap::PeerId peer, coap::Message&& m, Instant now) override;
+  void on_acknowledged(coap::PeerId peer, const Bytes& token, Instant now) override {
+    above_.on_acknowledged(peer, token, now);
+  }
+  void on_failed(coap::PeerId peer, const Bytes& token, coap::Failure why, Instant now) override;
+  void on_peer_closed(coap::PeerId peer, Instant now) override;
+  void on_peer_released(coap::PeerId peer, const coap::ReleaseAdvice& advice,
+                        Instant now) override {
+    above_.on_peer_released(peer, advice, now);
+  }
+
+  // Exchanges whose bindings are kept (bounded by the exchanges and observations alive).
+  std::size_t bindings() const { return ours_.size() + theirs_.size(); }
+
+ private:
+  struct Binding {
+    SecurityContext* context = nullptr;
+    RequestBinding request;
+    bool observing = false;
+  };
+  static std::string key(coap::PeerId peer, const Bytes& token);
+  bool on_request(coap::PeerId peer, coap::Message&& m, Instant now);
+  bool on_response(coap::PeerId peer, coap::Message&& m, Instant now);
+  void forget_peer(coap::PeerId peer);
+
+  OscorePeers peers_;
+  coap::MessageSink& above_;
+  std::unique_ptr<coap::MessageLayer> inner_;
+  std::unordered_map<std::string, Binding> ours_;    // our requests, by peer + token
+  std::unordered_map<std::string, Binding> theirs_;  // their requests we answer
+};
+
+// The decorator an EndpointConfig takes: one OscoreLayer per endpoint.
+class OscoreDecorator final : public coap::LayerDecorator {
+ public:
+  explicit OscoreDecorator(OscorePeers peers) : peers_(std::move(peers)) {}
+  std::unique_ptr<coap::MessageLayer> wrap(coap::MessageSink& above,
+                                           const InnerFactory& make_inner) override {
+    auto layer = std::make_unique<OscoreLayer>(peers_, above, make_inner);
+    last_ = layer.get();
+    return layer;
+  }
+  // The layer made last (tests and metrics).
+  OscoreLayer* layer() const { return last_; }
+
+ private:
+  OscorePeers peers_;
+  OscoreLayer* last_ = nullptr;
+};
+
+}  // namespace tether::oscore

@@ -1,0 +1,187 @@
+// OSCORE under two CoAP endpoints on the simulated network: what crosses the wire is
+// protected (an onlooker sees POST/FETCH, no path, no payload), the endpoints above see
+// plain requests and responses, Observe and block-wise work through it, and the refusals
+// of RFC 8613 8.2 reach raw senders unprotected.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "coap/endpoint.hpp"
+#include "coap/sim_network.hpp"
+#include "coap/udp_codec.hpp"
+#include "oscore/oscore_layer.hpp"
+
+namespace tether::oscore {
+namespace {
+
+using coap::Message;
+using coap::PeerId;
+using coap::sim::Packet;
+namespace codes = coap::codes;
+
+constexpr PeerId kClient = 1;
+constexpr PeerId kServer = 2;
+
+ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
+  ContextInput in;
+  in.master_secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  in.master_salt = {0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40};
+  in.sender_id = {sender};
+  in.recipient_id = {recipient};
+  return in;
+}
+
+struct Protected {
+  Protected()
+      : client_context(*SecurityContext::derive(side(0xc1, 0x5e))),
+        server_context(*SecurityContext::derive(side(0x5e, 0xc1))),
+        client(config_for_client(), 1),
+        server(config_for_server(), 2) {
+    net.add(kClient, client);
+    net.add(kServer, server);
+    server.endpoint.set_request_handler([this](PeerId, const Message& req, coap::Responder r) {
+      ++handled;
+      seen.push_back(req);
+      Message answer = coap::make_response(req, codes::kContent);
+      if (req.path() == "/large") {
+        answer.payload = Bytes(3000, 0x42);
+      } else {
+        answer.payload = to_bytes("value of " + req.path());
+      }
+      if (req.observe() == 0u) answer.set_observe(0);
+      observation = r.respond(std::move(answer), net.now());
+    });
+  }
+  coap::EndpointConfig config_for_client() {
+    OscorePeers peers;
+    peers.context_for_peer = [this](PeerId p) { return p == kServer ? &client_context : nullptr; };
+    coap::EndpointConfig c;
+    c.decorator = std::make_shared<OscoreDecorator>(peers);
+    return c;
+  }
+  coap::EndpointConfig config_for_server() {
+    OscorePeers peers;
+    peers.lookup = [this](const Bytes& kid, const std::optional<Bytes>&) {
+      return kid == Bytes{0xc1} ? &server_context : nullptr;
+    };
+    peers.on_verified = [this](PeerId p, SecurityContext&) { verified_peers.push_back(p); };
+    coap::EndpointConfig c;
+    c.decorator = std::make_shared<OscoreDecorator>(peers);
+    return c;
+  }
+  coap::sim::Recorder get(const std::string& path, bool observe = false) {
+    coap::sim::Recorder rec;
+    Message m = coap::make_request(codes::kGet, path);
+    if (observe) m.set_observe(0);
+    client.endpoint.request(kServer, std::move(m), rec.handler(), net.now());
+    net.run_for(Duration{5'000});
+    return rec;
+  }
+  std::vector<Packet> from(PeerId p) const { return net.sent(p); }
+
+  coap::sim::SimNetwork net;
+  SecurityContext client_context;
+  SecurityContext server_context;
+  coap::sim::Node client;
+  coap::sim::Node server;
+  int handled = 0;
+  std::vector<Message> seen;
+  std::vector<PeerId> verified_peers;
+  std::optional<coap::ObservationId> observation;
+};
+
+TEST(OscoreLayer, OnlookersSeeNeitherPathNorPayload) {
+  Protected t;
+  auto rec = t.get("/3/0/0");
+  ASSERT_EQ(rec.size(), 1u);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec.message().code, codes::kContent);
+  EXPECT_EQ(to_string(rec.message().payload), "value of /3/0/0");
+  ASSERT_EQ(t.seen.size(), 1u);
+  EXPECT_EQ(t.seen[0].path(), "/3/0/0");
+  EXPECT_EQ(t.verified_peers, std::vector<PeerId>{kClient});
+  for (const auto& p : t.net.log()) {
+    ASSERT_TRUE(p.message);
+    EXPECT_TRUE(p.message->options.has(kOscoreOption));
+    EXPECT_EQ(p.message->path(), "/");
+    EXPECT_EQ(to_string(p.bytes).find("value of"), std::string::npos);
+  }
+  EXPECT_EQ(t.from(kClient).front().message->code, codes::kPost);
+  EXPECT_EQ(t.from(kServer).front().message->code, codes::kChanged);
+}
+
+TEST(OscoreLayer, ObserveAndBlockWiseWorkThroughIt) {
+  Protected t;
+  auto rec = t.get("/3303/0/5700", true);
+  ASSERT_TRUE(t.observation.has_value());
+  for (int i = 0; i < 3; ++i) {
+    Message n;
+    n.code = codes::kContent;
+    n.payload = to_bytes("notification " + std::to_string(i));
+    ASSERT_TRUE(t.server.endpoint.notify(*t.observation, n, coap::Type::kConfirmable, t.net.now()));
+    t.net.run_for(Duration{2'000});
+  }
+  ASSERT_EQ(rec.size(), 4u);
+  EXPECT_EQ(to_string(rec.message(3).payload), "notification 2");
+  // Each notification has a Partial IV of its own (RFC 8613 4.1.3.5.2).
+  std::set<Bytes> pivs;
+  for (const auto& p : t.from(kServer)) {
+    if (!p.message || p.message->code.is_empty()) continue;
+    auto ov = decode_option(p.message->options.find(kOscoreOption)->value);
+    ASSERT_TRUE(ov);
+    ASSERT_TRUE(ov->partial_iv.has_value());
+    pivs.insert(*ov->partial_iv);
+  }
+  EXPECT_EQ(pivs.size(), 4u);
+
+  auto large = t.get("/large");
+  ASSERT_EQ(large.size(), 1u);
+  ASSERT_TRUE(large.ok());
+  EXPECT_EQ(large.message().payload, Bytes(3000, 0x42));
+}
+
+TEST(OscoreLayer, RawSendersGetTheRefusalsOfSection8) {
+  Protected t;
+  ASSERT_TRUE(t.get("/3/0/0").ok());
+  const Packet original = t.from(kClient).front();
+  t.net.add_raw(kClient);
+  auto resend = [&](Message m, std::uint16_t mid) {
+    m.message_id = mid;
+    t.net.send_raw(kClient, kServer, m);
+    t.net.run_for(Duration{1'000});
+    return *t.net.raw_inbox(kClient).back().message;
+  };
+  // The captured request again under a new MID: a replay, refused unprotected.
+  Message replay = resend(*original.message, 900);
+  EXPECT_EQ(replay.code, codes::kUnauthorized);
+  EXPECT_EQ(to_string(replay.payload), "Replay detected");
+  EXPECT_FALSE(replay.options.has(kOscoreOption));
+  // The same ciphertext under a Partial IV not seen yet: it does not decrypt.
+  Message altered = *original.message;
+  auto ov = decode_option(altered.options.find(kOscoreOption)->value);
+  ASSERT_TRUE(ov);
+  ov->partial_iv = Bytes{0x7f};
+  altered.options.set(kOscoreOption, encode_option(*ov));
+  Message refused = resend(altered, 901);
+  EXPECT_EQ(refused.code, codes::kBadRequest);
+  EXPECT_EQ(to_string(refused.payload), "Decryption failed");
+  // A plain request, where plain CoAP is allowed, reaches the handler.
+  EXPECT_EQ(resend(coap::make_request(codes::kGet, "/plain"), 902).code, codes::kContent);
+  EXPECT_EQ(t.handled, 2);
+}
+
+TEST(OscoreLayer, PeersWithAContextMustUseIt) {
+  Protected t;
+  // The client side refuses a plain request from the server it holds a context for.
+  t.net.add_raw(kServer);
+  Message plain = coap::make_request(codes::kPut, "/3/0/13");
+  plain.message_id = 77;
+  t.net.send_raw(kServer, kClient, plain);
+  t.net.run_for(Duration{1'000});
+  ASSERT_FALSE(t.net.raw_inbox(kServer).empty());
+  EXPECT_EQ(t.net.raw_inbox(kServer).back().message->code, codes::kUnauthorized);
+  EXPECT_EQ(to_string(t.net.raw_inbox(kServer).back().message->payload), "OSCORE required");
+}
+
+}  // namespace
+}  // namespace tether::oscore
