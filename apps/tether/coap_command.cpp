@@ -13,6 +13,8 @@
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "credential_flags.hpp"
+#include "oscore/oscore_layer.hpp"
+#include "oscore_flags.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
@@ -63,8 +65,14 @@ Bytes read_file(const std::string& path) {
 
 std::unique_ptr<transport::Transport> open_transport(
     transport::EventLoop& loop, Random& random, const coap::Uri& uri,
-    const std::optional<transport::SecureOptions>& secure) {
+    const std::optional<transport::SecureOptions>& secure, oscore::SecurityContext* oscore) {
   coap::EndpointConfig config;
+  if (oscore != nullptr) {
+    // One peer: every request to it is protected, its answers verified.
+    oscore::OscorePeers peers;
+    peers.context_for_peer = [oscore](coap::PeerId) { return oscore; };
+    config.decorator = std::make_shared<oscore::OscoreDecorator>(peers);
+  }
   if (uri.is_stream()) {
     transport::TcpOptions options;
     options.listen = false;
@@ -135,12 +143,14 @@ int coap_client(const std::vector<std::string>& args) {
   double timeout_s = 90;
   std::vector<std::string> raw_options;
   CredentialFlags credentials;
+  OscoreFlags oscore_flags;
 
   ArgReader r(args);
   while (r.next()) {
     if (r.is("--help", "-h")) {
       std::fputs(kClientHelp, stdout);
       std::fputs(kCredentialHelp, stdout);
+      std::fputs(kOscoreHelp, stdout);
       return 0;
     } else if (r.is("--payload", "-e")) {
       payload = to_bytes(r.value());
@@ -170,7 +180,7 @@ int coap_client(const std::vector<std::string>& args) {
       verbose = true;
     } else if (r.is("--option", "-O")) {
       raw_options.push_back(r.value());
-    } else if (take_credential_flag(r, credentials)) {
+    } else if (take_credential_flag(r, credentials) || take_oscore_flag(r, oscore_flags)) {
       continue;
     } else if (!r.current().empty() && r.current()[0] == '-') {
       throw std::invalid_argument("unknown option " + r.current());
@@ -202,7 +212,8 @@ int coap_client(const std::vector<std::string>& args) {
   tls::GnutlsBackend tls_backend;
   std::optional<transport::SecureOptions> secure;
   if (uri->is_secure()) secure = transport::SecureOptions{&tls_backend, tls::SecureLayerConfig{}};
-  auto transport = open_transport(loop, random, *uri, secure);
+  std::optional<oscore::SecurityContext> oscore = oscore_context(oscore_flags);
+  auto transport = open_transport(loop, random, *uri, secure, oscore ? &*oscore : nullptr);
   auto peer = transport->peer_for(uri->host, uri->port);
   if (!peer) throw std::runtime_error(peer.error().reason);
   int exit_code = 3;         // timeout unless a response arrives
