@@ -46,7 +46,9 @@ Bytes plaintext_of(const coap::Message& m) {
   for (const auto& o : m.options.list()) {
     if (!outer_only(o.number)) inner.options.add(o.number, o.value);
   }
-  Bytes out{m.code.value};
+  Bytes out;
+  out.reserve(m.payload.size() + 64);
+  out.push_back(m.code.value);
   coap::encode_options_and_payload(inner, out);
   return out;
 }
@@ -94,7 +96,9 @@ Result<coap::Message> inner_of(const coap::Message& outer, ByteView plaintext) {
 }  // namespace
 
 Bytes encode_option(const OptionValue& v) {
-  Bytes out{0};
+  Bytes out;
+  out.reserve(16);
+  out.push_back(0);
   if (v.partial_iv) {
     out[0] |= static_cast<std::uint8_t>(v.partial_iv->size());
     out.insert(out.end(), v.partial_iv->begin(), v.partial_iv->end());
@@ -109,7 +113,7 @@ Bytes encode_option(const OptionValue& v) {
     out.insert(out.end(), v.kid->begin(), v.kid->end());
   }
   // RFC 8613 6.1: all flags zero means an empty option.
-  if (out == Bytes{0}) out.clear();
+  if (out.size() == 1 && out[0] == 0) out.clear();
   return out;
 }
 
