@@ -41,7 +41,7 @@ constexpr const char* kClientHelp =
     "  -O, --option N[,VALUE] add option number N (VALUE text, or 0x followed by hex)\n"
     "  -v, --verbose          print the response code and every option to stderr\n"
     "\n"
-    "usage: tether coap serve [--port N] [--bind HOST] [--udp-only|--tcp-only]\n"
+    "usage: tether coap serve [--port N] [--bind HOST] [--udp-only|--tcp-only] [--oscore-...]\n"
     "  A test server on UDP and TCP: /hello, /store (GET/PUT/POST/DELETE), /large (100 KiB,\n"
     "  block-wise), /counter (observable, changes every second), /.well-known/core\n";
 

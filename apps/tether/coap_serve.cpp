@@ -7,6 +7,8 @@
 
 #include "cli_options.hpp"
 #include "commands.hpp"
+#include "oscore/oscore_layer.hpp"
+#include "oscore_flags.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -141,6 +143,7 @@ int coap_serve(const std::vector<std::string>& args) {
   std::string bind = "::";
   bool udp = true;
   bool tcp = true;
+  OscoreFlags oscore_flags;
   Duration interval{1000};
   coap::Type notify_type = coap::Type::kConfirmable;
   ArgReader r(args);
@@ -157,6 +160,8 @@ int coap_serve(const std::vector<std::string>& args) {
       interval = Duration{static_cast<std::int64_t>(parse_number(r.value(), 3600000))};
     } else if (r.is("--non-notifications")) {
       notify_type = coap::Type::kNonConfirmable;
+    } else if (take_oscore_flag(r, oscore_flags)) {
+      continue;
     } else {
       throw std::invalid_argument("unknown option " + r.current() + " (see tether coap --help)");
     }
@@ -166,6 +171,17 @@ int coap_serve(const std::vector<std::string>& args) {
   SystemRandom random;
   TestServer server(loop);
   coap::EndpointConfig config;
+  // With the --oscore-* flags, requests protected under that context are verified and
+  // answered protected; plain requests are still served.
+  std::optional<oscore::SecurityContext> oscore = oscore_context(oscore_flags);
+  if (oscore) {
+    oscore::OscorePeers peers;
+    peers.lookup = [&oscore](const Bytes& kid, const std::optional<Bytes>& kid_context) {
+      const auto& in = oscore->input();
+      return kid == in.recipient_id && kid_context == in.id_context ? &*oscore : nullptr;
+    };
+    config.decorator = std::make_shared<oscore::OscoreDecorator>(peers);
+  }
   std::unique_ptr<transport::UdpTransport> udp_transport;
   std::unique_ptr<transport::TcpTransport> tcp_transport;
   if (udp) {

@@ -4,7 +4,9 @@
 #   oscore_interop.sh TETHER_BINARY SCENARIO
 # Scenarios: tether-coap-libcoap-server (`tether coap` with the --oscore-* flags reads a
 # resource of libcoap's OSCORE coap-server, which asks for an Echo first; the same sequence
-# number again is refused as a replay, a wrong secret as a decryption failure).
+# number again is refused as a replay, a wrong secret as a decryption failure) and
+# libcoap-client-tether-serve (libcoap's OSCORE coap-client against `tether coap serve` with
+# the same flags: a wrong secret gets 4.00, the right one the resource, a replay 4.01).
 # Exits 77 (skipped) when the peers folder is not on this machine.
 set -euo pipefail
 
@@ -59,6 +61,28 @@ CONF
     if get "ff${secret:2}" 9; then fail "a wrong secret was accepted"; fi
     grep -q "Decryption failed" "$work/out" || fail "wrong secret: $(cat "$work/err" "$work/out")"
     get "$secret" 10 || fail "a fresh sequence number after the refusals: $(cat "$work/err")"
+    ;;
+  libcoap-client-tether-serve)
+    "$tether" coap serve --bind 127.0.0.1 --port "$port" --udp-only --oscore-secret "$secret" \
+      --oscore-salt "$salt" --oscore-sender-id 5e --oscore-recipient-id c1 >"$work/serve.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do grep -q "coap://" "$work/serve.log" && break; sleep 0.1; done
+    conf() {
+      printf 'master_secret,hex,"%s"\nmaster_salt,hex,"%s"\nsender_id,hex,"c1"\nrecipient_id,hex,"5e"\n' \
+        "$1" "$salt" >"$work/client.conf"
+    }
+    ask() { timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf" "coap://127.0.0.1:$port/hello" \
+      >"$work/peer.log" 2>&1 || true; }
+    conf "ff${secret:2}"
+    ask
+    grep -qE "c:4.00.*Decryption failed" "$work/peer.log" || fail "a wrong secret was not refused with 4.00"
+    conf "$secret"
+    ask
+    grep -q "Hello from Tether" "$work/peer.log" || fail "no answer under OSCORE"
+    grep -q 'Oscore:pIV=0x00,kid=0xc1' "$work/peer.log" || fail "the request was not OSCORE"
+    ask  # libcoap starts again at sequence number 0
+    grep -qE "c:4.01.*Replay detected" "$work/peer.log" || fail "a replay was not refused with 4.01"
+    [ "$(grep -c 'GET /hello' "$work/serve.log")" = 1 ] || fail "the handler ran for a refused request"
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
