@@ -40,8 +40,8 @@ void OscoreLayer::send(coap::PeerId peer, coap::Message m, Instant now) {
     }
     auto p = protect_request(*context, m);
     if (!p) {
-      // Sequence numbers spent: nothing may leave under this context (RFC 8613 7.2.1).
-      above_.on_failed(peer, m.token, coap::Failure::kProtocol, now);
+      // Sequence numbers spent: nothing may leave under this context (RFC 8613 7.2.1). The
+      // exchange times out; failing it from inside the endpoint's own send would re-enter it.
       return;
     }
     ours_[key(peer, m.token)] = Binding{context, p->binding, m.options.has(coap::option::kObserve)};
