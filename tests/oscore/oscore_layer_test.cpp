@@ -32,8 +32,10 @@ ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
 }
 
 struct Protected {
-  Protected()
-      : client_context(*SecurityContext::derive(side(0xc1, 0x5e))),
+  explicit Protected(coap::Carrier carrier = coap::Carrier::kDatagram)
+      : net(carrier),
+        carrier_(carrier),
+        client_context(*SecurityContext::derive(side(0xc1, 0x5e))),
         server_context(*SecurityContext::derive(side(0x5e, 0xc1))),
         client(config_for_client(), 1),
         server(config_for_server(), 2) {
@@ -56,6 +58,7 @@ struct Protected {
     OscorePeers peers;
     peers.context_for_peer = [this](PeerId p) { return p == kServer ? &client_context : nullptr; };
     coap::EndpointConfig c;
+    c.carrier = carrier_;
     c.decorator = std::make_shared<OscoreDecorator>(peers);
     return c;
   }
@@ -66,6 +69,7 @@ struct Protected {
     };
     peers.on_verified = [this](PeerId p, SecurityContext&) { verified_peers.push_back(p); };
     coap::EndpointConfig c;
+    c.carrier = carrier_;
     c.decorator = std::make_shared<OscoreDecorator>(peers);
     return c;
   }
@@ -80,6 +84,7 @@ struct Protected {
   std::vector<Packet> from(PeerId p) const { return net.sent(p); }
 
   coap::sim::SimNetwork net;
+  coap::Carrier carrier_;
   SecurityContext client_context;
   SecurityContext server_context;
   coap::sim::Node client;
@@ -138,6 +143,27 @@ TEST(OscoreLayer, ObserveAndBlockWiseWorkThroughIt) {
   ASSERT_EQ(large.size(), 1u);
   ASSERT_TRUE(large.ok());
   EXPECT_EQ(large.message().payload, Bytes(3000, 0x42));
+}
+
+// The layer is carrier-neutral: over CoAP/TCP (RFC 8323) the same protection, CSM and the
+// other signals left alone.
+TEST(OscoreLayer, WorksOverCoapTcp) {
+  Protected t(coap::Carrier::kStream);
+  auto rec = t.get("/3/0/0");
+  ASSERT_EQ(rec.size(), 1u);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(to_string(rec.message().payload), "value of /3/0/0");
+  auto large = t.get("/large");
+  ASSERT_TRUE(large.ok());
+  EXPECT_EQ(large.message().payload, Bytes(3000, 0x42));
+  std::size_t protected_messages = 0;
+  for (const auto& p : t.net.log()) {
+    if (!p.message || p.message->code.is_signaling()) continue;
+    EXPECT_TRUE(p.message->options.has(kOscoreOption));
+    EXPECT_EQ(p.message->path(), "/");
+    ++protected_messages;
+  }
+  EXPECT_GE(protected_messages, 4u);
 }
 
 TEST(OscoreLayer, RawSendersGetTheRefusalsOfSection8) {
