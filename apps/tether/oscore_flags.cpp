@@ -1,5 +1,11 @@
 #include "oscore_flags.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <stdexcept>
 
 namespace tether::app {
@@ -12,7 +18,9 @@ const char* const kOscoreHelp =
     "  --oscore-salt HEX          Master Salt (default none)\n"
     "  --oscore-context HEX       ID Context (default none)\n"
     "  --oscore-seq N             first Sender Sequence Number (default 0); a new run with\n"
-    "                             the same context must start past the last one used\n";
+    "                             the same context must start past the last one used\n"
+    "  --oscore-state FILE        keep the sequence number here across runs (RFC 8613 B.1.1:\n"
+    "                             a bound 16 ahead is stored before it is passed)\n";
 
 namespace {
 
@@ -20,6 +28,19 @@ Bytes hex_value(const std::string& flag, const std::string& text) {
   auto bytes = from_hex(text);
   if (!bytes) throw std::invalid_argument(flag + ": not hex: " + text);
   return std::move(*bytes);
+}
+
+// Written to a new file, flushed to disk, then renamed over the old one: a crash leaves
+// either bound, never a torn one.
+bool store_bound(const std::string& file, std::uint64_t bound) {
+  const std::string tmp = file + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return false;
+  const std::string text = std::to_string(bound) + "\n";
+  const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+                       ::fsync(fd) == 0;
+  ::close(fd);
+  return written && std::rename(tmp.c_str(), file.c_str()) == 0;
 }
 
 }  // namespace
@@ -35,6 +56,8 @@ bool take_oscore_flag(ArgReader& r, OscoreFlags& f) {
     f.recipient_id = r.value();
   } else if (r.is("--oscore-context")) {
     f.context = r.value();
+  } else if (r.is("--oscore-state")) {
+    f.state = r.value();
   } else if (r.is("--oscore-seq")) {
     f.sequence = parse_number(r.value(), (std::uint64_t{1} << 40) - 1);
   } else {
@@ -53,7 +76,17 @@ std::optional<oscore::SecurityContext> oscore_context(const OscoreFlags& f) {
   if (!f.context.empty()) in.id_context = hex_value("--oscore-context", f.context);
   auto context = oscore::SecurityContext::derive(in);
   if (!context) throw std::invalid_argument("OSCORE: " + context.error().reason);
-  context->set_sender_sequence(f.sequence);
+  std::uint64_t start = f.sequence;
+  if (!f.state.empty()) {
+    std::ifstream state_file(f.state);
+    std::uint64_t stored = 0;
+    if (state_file >> stored) start = std::max(start, stored);
+  }
+  context->set_sender_sequence(start);
+  if (!f.state.empty()) {
+    context->reserve_in_steps(
+        16, [file = f.state](std::uint64_t bound) { return store_bound(file, bound); });
+  }
   return std::move(*context);
 }
 

@@ -17,6 +17,7 @@ struct OscoreFlags {
   std::string recipient_id;  // hex
   std::string context;       // hex ID Context
   std::uint64_t sequence = 0;
+  std::string state;  // file keeping the Sender Sequence Number bound across runs
 };
 
 // For ArgReader loops: consumes the current flag when it is one of ours.

@@ -77,7 +77,19 @@ Bytes SecurityContext::nonce(ByteView id_piv, ByteView partial_iv) const {
 
 Result<std::uint64_t> SecurityContext::next_sequence() {
   if (sender_sequence_ > kSequenceLimit) return fail("the Sender Sequence Numbers are spent");
+  if (persist_ && sender_sequence_ >= reserved_until_) {
+    const std::uint64_t bound = sender_sequence_ + reservation_step_;
+    if (!persist_(bound)) return fail("the Sender Sequence Number could not be stored");
+    reserved_until_ = bound;
+  }
   return sender_sequence_++;
+}
+
+void SecurityContext::reserve_in_steps(std::uint64_t step,
+                                       std::function<bool(std::uint64_t bound)> persist) {
+  reservation_step_ = step == 0 ? 1 : step;
+  persist_ = std::move(persist);
+  reserved_until_ = sender_sequence_;  // the next number reserves first
 }
 
 Bytes partial_iv_of(std::uint64_t sequence) {

@@ -242,6 +242,39 @@ TEST(OscoreProtection, RefusesAsSection8Says) {
   }
 }
 
+// Appendix B.1.1: the sender stores a bound K ahead before it passes it; a restart from the
+// stored bound never repeats a number that went out, and a failed store sends nothing.
+TEST(OscoreContext, ReservesSequenceNumbersAheadOfUse) {
+  auto c = SecurityContext::derive(input({}, hex("01")));
+  ASSERT_TRUE(c);
+  std::uint64_t stored = 0;
+  int stores = 0;
+  bool disk_ok = true;
+  c->reserve_in_steps(10, [&](std::uint64_t bound) {
+    if (!disk_ok) return false;
+    stored = bound;
+    ++stores;
+    return true;
+  });
+  std::vector<std::uint64_t> sent;
+  for (int i = 0; i < 25; ++i) sent.push_back(*c->next_sequence());
+  EXPECT_EQ(stores, 3);  // before 0, 10 and 20
+  EXPECT_EQ(stored, 30u);
+  for (auto s : sent) EXPECT_LT(s, stored);
+  // A restart (SIGKILL: nothing more was written) resumes at the stored bound.
+  auto restarted = SecurityContext::derive(input({}, hex("01")));
+  ASSERT_TRUE(restarted);
+  restarted->set_sender_sequence(stored);
+  EXPECT_GT(*restarted->next_sequence(), sent.back());
+  // The store fails at the next bound: nothing goes out, the number is not used up.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c->next_sequence());
+  disk_ok = false;
+  EXPECT_FALSE(c->next_sequence());
+  EXPECT_FALSE(protect_request(*c, write_request()));
+  disk_ok = true;
+  EXPECT_EQ(*c->next_sequence(), 30u);
+}
+
 TEST(OscoreReplayWindow, SlidesAndForgets) {
   ReplayWindow w;
   EXPECT_TRUE(w.accept(5));
