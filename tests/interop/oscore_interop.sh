@@ -21,7 +21,11 @@ if [ -z "$peers" ]; then
   echo "SKIP: no shared/peers folder with build-libcoap.sh (set TETHER_PEERS_DIR)" >&2
   exit 77
 fi
-bin=$("$peers/build-libcoap.sh" "$root/build/peers/libcoap" | tail -1)
+# One build at a time: ctest runs the scenarios in parallel, and a second build copying over
+# a binary the first scenario already runs fails ("Text file busy").
+mkdir -p "$root/build/peers"
+bin=$(flock "$root/build/peers/.libcoap.lock" "$peers/build-libcoap.sh" "$root/build/peers/libcoap" |
+  tail -1)
 source "$(dirname "$0")/common.sh"
 
 fail() {
