@@ -177,8 +177,8 @@ void Lwm2mClient::on_released(transport::Transport& t, coap::PeerId peer,
 
 // The account's URI with its authority replaced by a Release's Alternative-Address; the
 // (D)TLS name check keeps the URI's host.
-std::optional<std::string> Lwm2mClient::alternative_uri(const std::string& uri,
-                                                        const std::string& authority) {
+std::optional<coap::Uri> Lwm2mClient::alternative_uri(const std::string& uri,
+                                                      const std::string& authority) {
   auto parsed = coap::parse_uri(uri);
   if (!parsed || authority.empty() || authority.find_first_of("/?#@ ") != std::string::npos ||
       !tether::is_utf8(authority)) {
@@ -189,7 +189,7 @@ std::optional<std::string> Lwm2mClient::alternative_uri(const std::string& uri,
   const std::string candidate = scheme + "://" + authority;
   auto check = coap::parse_uri(candidate);
   if (!check || check->port == 0) return std::nullopt;
-  return candidate;
+  return std::move(*check);
 }
 
 // True while a Release's hold-off lasts; what was due waits for its end.
@@ -217,7 +217,7 @@ Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
   // Where to connect: the URI's authority, or the one a Release named.
   auto target = *parsed;
   if (!alternative.empty()) {
-    if (auto other = alternative_uri(uri, alternative)) target = *coap::parse_uri(*other);
+    if (auto other = alternative_uri(uri, alternative)) target = std::move(*other);
   }
   for (auto& c : carriers_) {
     if (c.scheme != scheme) continue;

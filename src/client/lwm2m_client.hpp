@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client/data_model.hpp"
+#include "coap/uri.hpp"
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "lwm2m/format/content_format.hpp"
@@ -140,8 +141,8 @@ class Lwm2mClient {
   Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security,
                           const std::string& alternative = {});
   void on_released(transport::Transport& t, coap::PeerId peer, const coap::ReleaseAdvice& advice);
-  static std::optional<std::string> alternative_uri(const std::string& uri,
-                                                    const std::string& authority);
+  static std::optional<coap::Uri> alternative_uri(const std::string& uri,
+                                                  const std::string& authority);
   bool held_off(Session& s);
   bool take_route(Session& s);
   // Gives the route's (D)TLS layer the credentials of Security instance `security`.

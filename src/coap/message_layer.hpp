@@ -31,13 +31,13 @@ struct Transmit {
 using Outbox = std::deque<Transmit>;
 
 enum class Failure { kTimeout, kReset, kClosed, kOverflow, kCancelled, kProtocol };
+const char* failure_name(Failure f);
 
 // RFC 8323 5.5: what a peer that released the connection asks of us for the next one.
 struct ReleaseAdvice {
   std::vector<std::string> alternative_addresses;  // "host:port" authorities, its order
   std::optional<Duration> hold_off;                // do not reconnect before this has passed
 };
-const char* failure_name(Failure f);
 
 // What the message layer tells the exchange layer.
 class MessageSink {

@@ -120,6 +120,12 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     inner_->respond(peer, m, refusal_response(m, *refusal), now);
     return true;
   }
+  if (theirs_.size() >= peers_.max_bindings && !theirs_.contains(key(peer, m.token))) {
+    inner_->respond(
+        peer, m,
+        refusal_response(m, Refusal{codes::kServiceUnavailable, "too many OSCORE exchanges"}), now);
+    return true;
+  }
   auto& verified = std::get<VerifiedRequest>(result);
   if (peers_.on_verified) peers_.on_verified(peer, *verified.context);
   theirs_[key(peer, m.token)] = Binding{verified.context, verified.binding,

@@ -25,6 +25,9 @@ struct OscorePeers {
   // Told which peer a verified request came from with which context (binding the peer's
   // address or connection to the endpoint that context belongs to).
   std::function<void(coap::PeerId peer, SecurityContext& context)> on_verified;
+  // Bound on the protected requests of peers kept for their answers (observations keep
+  // theirs until they end); beyond it new protected requests get 5.03.
+  std::size_t max_bindings = 65'536;
 };
 
 class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
@@ -92,16 +95,11 @@ class OscoreDecorator final : public coap::LayerDecorator {
   explicit OscoreDecorator(OscorePeers peers) : peers_(std::move(peers)) {}
   std::unique_ptr<coap::MessageLayer> wrap(coap::MessageSink& above,
                                            const InnerFactory& make_inner) override {
-    auto layer = std::make_unique<OscoreLayer>(peers_, above, make_inner);
-    last_ = layer.get();
-    return layer;
+    return std::make_unique<OscoreLayer>(peers_, above, make_inner);
   }
-  // The layer made last (tests and metrics).
-  OscoreLayer* layer() const { return last_; }
 
  private:
   OscorePeers peers_;
-  OscoreLayer* last_ = nullptr;
 };
 
 }  // namespace tether::oscore

@@ -161,12 +161,12 @@ TEST(Freshness, ReplayedCurrentTimeWriteChangesNothing) {
   const double before = c.data.value(Path{3, 0, 13})->as_number().value_or(0);
 
   n.net.add_raw(kServerAddress);
-  auto write = [&](std::optional<Bytes> echo) {
+  auto write = [&](std::optional<Bytes> echo, const char* seconds = "1000") {
     Message m = coap::make_request(codes::kPut, "/3/0/13");
     m.message_id = static_cast<std::uint16_t>(4000 + n.net.raw_inbox(kServerAddress).size());
     m.token = {0x77, static_cast<std::uint8_t>(m.message_id)};
     m.set_content_format(0);
-    m.payload = to_bytes("1000");
+    m.payload = to_bytes(seconds);
     if (echo) m.options.set(coap::option::kEcho, *echo);
     n.net.send_raw(kServerAddress, kClientAddress, m);
     n.net.run_for(Duration{1'000});
@@ -187,7 +187,12 @@ TEST(Freshness, ReplayedCurrentTimeWriteChangesNothing) {
   // The fresh value it is given now works: the time is set.
   const Bytes fresh = stale.message->options.find(coap::option::kEcho)->value;
   EXPECT_EQ(write(fresh).message->code, codes::kChanged);
-  EXPECT_LT(c.data.value(Path{3, 0, 13})->as_number().value_or(0), before);
+  const double set = c.data.value(Path{3, 0, 13})->as_number().value_or(0);
+  EXPECT_LT(set, before);
+  // A fresh write of a time no clock can hold (it would overflow the milliseconds) leaves
+  // the clock where it was.
+  EXPECT_EQ(write(fresh, "9223372036854775807").message->code, codes::kChanged);
+  EXPECT_NEAR(c.data.value(Path{3, 0, 13})->as_number().value_or(0), set, 5);
 }
 
 // --echo-after-silence on a client: the server's first unsafe request and the first after

@@ -32,9 +32,11 @@ ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
 }
 
 struct Protected {
-  explicit Protected(coap::Carrier carrier = coap::Carrier::kDatagram)
+  explicit Protected(coap::Carrier carrier = coap::Carrier::kDatagram,
+                     std::size_t max_bindings = 65'536)
       : net(carrier),
         carrier_(carrier),
+        max_bindings_(max_bindings),
         client_context(*SecurityContext::derive(side(0xc1, 0x5e))),
         server_context(*SecurityContext::derive(side(0x5e, 0xc1))),
         client(config_for_client(), 1),
@@ -68,6 +70,7 @@ struct Protected {
       return kid == Bytes{0xc1} ? &server_context : nullptr;
     };
     peers.on_verified = [this](PeerId p, SecurityContext&) { verified_peers.push_back(p); };
+    peers.max_bindings = max_bindings_;
     coap::EndpointConfig c;
     c.carrier = carrier_;
     c.decorator = std::make_shared<OscoreDecorator>(peers);
@@ -85,6 +88,7 @@ struct Protected {
 
   coap::sim::SimNetwork net;
   coap::Carrier carrier_;
+  std::size_t max_bindings_;
   SecurityContext client_context;
   SecurityContext server_context;
   coap::sim::Node client;
@@ -193,6 +197,18 @@ TEST(OscoreLayer, RawSendersGetTheRefusalsOfSection8) {
   EXPECT_EQ(to_string(refused.payload), "Decryption failed");
   // A plain request, where plain CoAP is allowed, reaches the handler.
   EXPECT_EQ(resend(coap::make_request(codes::kGet, "/plain"), 902).code, codes::kContent);
+  EXPECT_EQ(t.handled, 2);
+}
+
+// Observations keep their bindings; a peer cannot make them grow without bound.
+TEST(OscoreLayer, BindingsOfPeersRequestsAreBounded) {
+  Protected t(coap::Carrier::kDatagram, 2);
+  EXPECT_TRUE(t.get("/a", true).ok());
+  EXPECT_TRUE(t.get("/b", true).ok());
+  auto third = t.get("/c", true);
+  ASSERT_EQ(third.size(), 1u);
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(third.message().code, codes::kServiceUnavailable);
   EXPECT_EQ(t.handled, 2);
 }
 

@@ -38,7 +38,11 @@ DeviceObject::DeviceObject(const DeviceInfo& info, const Clock& clock)
     auto* instance = node_.instances.find(0);
     auto* time = instance != nullptr ? instance->resources.find(13) : nullptr;
     if (time == nullptr) return;
-    if (auto seconds = time->value.as_number()) {
+    // A server's value: anything beyond ±2^40 s (35,000 years) is no time, and taking it
+    // would overflow the milliseconds.
+    constexpr double kLimit = 1099511627776.0;
+    if (auto seconds = time->value.as_number();
+        seconds && *seconds > -kLimit && *seconds < kLimit) {
       offset_ms_ = static_cast<std::int64_t>(*seconds) * 1000 - clock_.unix_now();
     }
     instance->resources.erase(13);
