@@ -102,7 +102,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
   server::SystemClock clock;
   // The (D)TLS servers ask the bootstrap server (made below) what clients prove to it.
   bootstrap::BootstrapServer* credentials_source = nullptr;
-  CoapListeners listeners = listen_coap(loop, random, o, credentials_lookup(credentials_source));
+  oscore::Keyring keyring;  // the OSCORE contexts of configurations' credentials
+  CoapListeners listeners =
+      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring);
   bootstrap::BootstrapServerConfig config;
   config.step_timeout = Duration{o.step_timeout_ms};
   config.renew_sessions_on_credential_change = o.renew_sessions;

@@ -25,6 +25,7 @@
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
 #include "option_table.hpp"
+#include "oscore_flags.hpp"
 #include "service_runtime.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 
@@ -55,6 +56,8 @@ struct ClientSettings {
   json factory = json::object();  // object sections
   // Credentials for a coaps:// or coaps+tcp:// --server / --bootstrap URI.
   CredentialFlags credentials;
+  // An OSCORE context for the --server or --bootstrap account (Transport TS 5.5.3).
+  OscoreFlags oscore;
 };
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
@@ -82,6 +85,11 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
         return true;
       });
   add_credential_options(table, s.credentials);
+  table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
+      .text("--oscore-salt", "oscoreSalt", s.oscore.salt)
+      .text("--oscore-sender-id", "oscoreSenderId", s.oscore.sender_id)
+      .text("--oscore-recipient-id", "oscoreRecipientId", s.oscore.recipient_id)
+      .text("--oscore-context", "oscoreContext", s.oscore.context);
   table.parse(args);
   configure_logging(s.log_level, s.log_format);
 }
@@ -121,6 +129,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
   if (parsed->is_secure()) add_credentials(tree, instance, s.credentials);
+  if (!s.oscore.secret.empty()) add_oscore_account(tree, instance, s.oscore);
   const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
@@ -158,7 +167,11 @@ void usage() {
       "  --pack           ask for a Bootstrap-Pack instead of a Bootstrap-Request\n"
       "  --echo-after-silence S  a server silent for S seconds proves its next Write,\n"
       "                   Execute, Create or Delete fresh with CoAP Echo (0: off, default)\n"
-      "  --no-time-echo   accept writes of Current Time (/3/0/13) without an Echo proof\n",
+      "  --no-time-echo   accept writes of Current Time (/3/0/13) without an Echo proof\n"
+      "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
+      "       [--oscore-salt HEX] [--oscore-context HEX]\n"
+      "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"
+      "                   OSCORE instance (/21) and link (/0/x/17); the sender ID is ours\n",
       stdout);
   std::fputs(kCredentialHelp, stdout);
 }
@@ -278,6 +291,24 @@ int client_command(const std::vector<std::string>& args) {
   // A new state file starts with the accounts from the flags, so --state alone resumes them.
   if (!s.state_file.empty() && !have_state) save_state(s.state_file, data, s.config.endpoint);
 
+  // OSCORE: one keyring for the accounts' contexts; with a state file, the Sender Sequence
+  // Numbers' bounds are kept beside it (RFC 8613 B.1.1).
+  oscore::Keyring keyring;
+  std::optional<SequenceBounds> sequence_bounds;
+  if (!s.state_file.empty()) {
+    sequence_bounds.emplace(s.state_file + ".oscore");
+    sequence_bounds->serve(keyring, 16);
+  } else if (!s.oscore.secret.empty()) {
+    log_line("event=oscore-without-state" +
+                 logfmt_field("detail",
+                              "without --state the OSCORE Sender Sequence Number starts at 0 on "
+                              "every run; the server refuses repeats as replays"),
+             "warn");
+  }
+  auto protected_config = [&keyring](coap::EndpointConfig c, const char* scheme) {
+    c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers(scheme));
+    return c;
+  };
   coap::EndpointConfig endpoint_config;
   // Over datagrams a delayed request can be replayed (Transport TS 5.7): one gate per carrier,
   // as peers are numbered per transport.
@@ -286,16 +317,17 @@ int client_command(const std::vector<std::string>& args) {
   freshness.current_time = s.time_echo;
   binding::coap_binding::FreshnessGate udp_gate(freshness);
   binding::coap_binding::FreshnessGate dtls_gate(freshness);
-  coap::EndpointConfig udp_config = endpoint_config;
+  coap::EndpointConfig udp_config = protected_config(endpoint_config, "coap");
   udp_gate.install(udp_config);
-  coap::EndpointConfig dtls_config = endpoint_config;
+  coap::EndpointConfig dtls_config = protected_config(endpoint_config, "coaps");
   dtls_gate.install(dtls_config);
   transport::UdpOptions udp_options;
   udp_options.port = s.port;
   transport::UdpTransport udp(loop, udp_config, random, udp_options);
   transport::TcpOptions tcp_options;
   tcp_options.listen = false;
-  transport::TcpTransport tcp(loop, endpoint_config, random, tcp_options);
+  transport::TcpTransport tcp(loop, protected_config(endpoint_config, "coap+tcp"), random,
+                              tcp_options);
 
   // coaps and coaps+tcp: the same carriers with a (D)TLS layer, credentials per account.
   tls::GnutlsBackend tls_backend;
@@ -306,13 +338,15 @@ int client_command(const std::vector<std::string>& args) {
   transport::TcpOptions tls_options;
   tls_options.listen = false;
   tls_options.secure = secure;
-  transport::TcpTransport tls_tcp(loop, endpoint_config, random, tls_options);
+  transport::TcpTransport tls_tcp(loop, protected_config(endpoint_config, "coaps+tcp"), random,
+                                  tls_options);
 
   if (!s.credentials.trust.empty()) {
     s.config.trust_anchors.push_back(read_binary_file(s.credentials.trust));
   }
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
+  lwm2m_client.use_oscore(keyring);
   lwm2m_client.attach(udp, "coap");
   lwm2m_client.attach(tcp, "coap+tcp");
   lwm2m_client.attach(dtls, "coaps");

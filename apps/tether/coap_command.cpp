@@ -65,7 +65,7 @@ Bytes read_file(const std::string& path) {
 
 std::unique_ptr<transport::Transport> open_transport(
     transport::EventLoop& loop, Random& random, const coap::Uri& uri,
-    const std::optional<transport::SecureOptions>& secure, oscore::SecurityContext* oscore) {
+    const std::optional<transport::SecureOptions>& secure, const oscore::SharedContext& oscore) {
   coap::EndpointConfig config;
   if (oscore != nullptr) {
     // One peer: every request to it is protected, its answers verified.
@@ -212,8 +212,7 @@ int coap_client(const std::vector<std::string>& args) {
   tls::GnutlsBackend tls_backend;
   std::optional<transport::SecureOptions> secure;
   if (uri->is_secure()) secure = transport::SecureOptions{&tls_backend, tls::SecureLayerConfig{}};
-  std::optional<oscore::SecurityContext> oscore = oscore_context(oscore_flags);
-  auto transport = open_transport(loop, random, *uri, secure, oscore ? &*oscore : nullptr);
+  auto transport = open_transport(loop, random, *uri, secure, oscore_context(oscore_flags));
   auto peer = transport->peer_for(uri->host, uri->port);
   if (!peer) throw std::runtime_error(peer.error().reason);
   int exit_code = 3;         // timeout unless a response arrives

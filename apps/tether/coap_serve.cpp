@@ -173,12 +173,11 @@ int coap_serve(const std::vector<std::string>& args) {
   coap::EndpointConfig config;
   // With the --oscore-* flags, requests protected under that context are verified and
   // answered protected; plain requests are still served.
-  std::optional<oscore::SecurityContext> oscore = oscore_context(oscore_flags);
-  if (oscore) {
+  if (auto oscore = oscore_context(oscore_flags)) {
     oscore::OscorePeers peers;
-    peers.lookup = [&oscore](const Bytes& kid, const std::optional<Bytes>& kid_context) {
+    peers.lookup = [oscore](const Bytes& kid, const std::optional<Bytes>& kid_context) {
       const auto& in = oscore->input();
-      return kid == in.recipient_id && kid_context == in.id_context ? &*oscore : nullptr;
+      return kid == in.recipient_id && kid_context == in.id_context ? oscore : nullptr;
     };
     config.decorator = std::make_shared<oscore::OscoreDecorator>(peers);
   }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -30,20 +31,60 @@ Bytes hex_value(const std::string& flag, const std::string& text) {
   return std::move(*bytes);
 }
 
-// Written to a new file, flushed to disk, then renamed over the old one: a crash leaves
-// either bound, never a torn one.
 bool store_bound(const std::string& file, std::uint64_t bound) {
+  return write_durably(file, std::to_string(bound) + "\n");
+}
+
+}  // namespace
+
+// Written to a new file, flushed to disk, then renamed over the old one: a crash leaves
+// either version, never a torn one.
+bool write_durably(const std::string& file, const std::string& text) {
   const std::string tmp = file + ".tmp";
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
   if (fd < 0) return false;
-  const std::string text = std::to_string(bound) + "\n";
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
                        ::fsync(fd) == 0;
   ::close(fd);
   return written && std::rename(tmp.c_str(), file.c_str()) == 0;
 }
 
-}  // namespace
+void add_oscore_account(lwm2m::Tree& tree, std::uint16_t instance, const OscoreFlags& f) {
+  using lwm2m::Path;
+  using lwm2m::Value;
+  (void)tree.set(Path{21, instance, 0}, Value(hex_value("--oscore-secret", f.secret)));
+  (void)tree.set(Path{21, instance, 1}, Value(hex_value("--oscore-sender-id", f.sender_id)));
+  (void)tree.set(Path{21, instance, 2}, Value(hex_value("--oscore-recipient-id", f.recipient_id)));
+  (void)tree.set(Path{21, instance, 3}, Value(std::int64_t{10}));
+  (void)tree.set(Path{21, instance, 4}, Value(std::int64_t{-10}));
+  if (!f.salt.empty()) {
+    (void)tree.set(Path{21, instance, 5}, Value(hex_value("--oscore-salt", f.salt)));
+  }
+  if (!f.context.empty()) {
+    (void)tree.set(Path{21, instance, 6}, Value(hex_value("--oscore-context", f.context)));
+  }
+  (void)tree.set(Path{0, instance, 17}, Value(lwm2m::Objlnk{21, instance}));
+}
+
+SequenceBounds::SequenceBounds(std::string file) : file_(std::move(file)) {
+  std::ifstream in(file_);
+  std::string name;
+  std::uint64_t bound = 0;
+  while (in >> name >> bound) bounds_[name] = bound;
+}
+
+bool SequenceBounds::store(const std::string& name, std::uint64_t bound) {
+  bounds_[name] = bound;
+  std::string text;
+  for (const auto& [n, b] : bounds_) text += n + " " + std::to_string(b) + "\n";
+  return write_durably(file_, text);
+}
+
+void SequenceBounds::serve(oscore::Keyring& keyring, std::uint64_t step) {
+  keyring.resume_sequences(bounds_);
+  keyring.persist_sequences(
+      step, [this](const std::string& name, std::uint64_t bound) { return store(name, bound); });
+}
 
 bool take_oscore_flag(ArgReader& r, OscoreFlags& f) {
   if (r.is("--oscore-secret")) {
@@ -66,8 +107,8 @@ bool take_oscore_flag(ArgReader& r, OscoreFlags& f) {
   return true;
 }
 
-std::optional<oscore::SecurityContext> oscore_context(const OscoreFlags& f) {
-  if (f.secret.empty()) return std::nullopt;
+oscore::SharedContext oscore_context(const OscoreFlags& f) {
+  if (f.secret.empty()) return nullptr;
   oscore::ContextInput in;
   in.master_secret = hex_value("--oscore-secret", f.secret);
   in.master_salt = hex_value("--oscore-salt", f.salt);
@@ -87,7 +128,7 @@ std::optional<oscore::SecurityContext> oscore_context(const OscoreFlags& f) {
     context->reserve_in_steps(
         16, [file = f.state](std::uint64_t bound) { return store_bound(file, bound); });
   }
-  return std::move(*context);
+  return std::make_shared<oscore::SecurityContext>(std::move(*context));
 }
 
 }  // namespace tether::app

@@ -115,7 +115,9 @@ int server_command(const std::vector<std::string>& args) {
   // Declared before the server: the server keeps pointers to them while it lives.
   // The (D)TLS servers ask the LwM2M server (made below) for the credentials on file.
   server::Lwm2mServer* credentials_source = nullptr;
-  CoapListeners listeners = listen_coap(loop, random, o, credentials_lookup(credentials_source));
+  oscore::Keyring keyring;  // the OSCORE contexts of credentials in mode oscore
+  CoapListeners listeners =
+      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring);
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
@@ -124,6 +126,7 @@ int server_command(const std::vector<std::string>& args) {
   config.sync_writes = o.sync_writes;
   server::Lwm2mServer server(config, clock, random, *store, models);
   credentials_source = &server;
+  server.use_oscore(keyring);
   listeners.attach_to(server);
 
   api::HttpApi http(api_config(o, config.default_timeout), loop, server);

@@ -223,9 +223,14 @@ Bytes read_binary_file(const std::string& file) {
 }
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
-                          const tls::ServerCredentials& lookup) {
+                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring) {
   CoapListeners l;
-  coap::EndpointConfig coap_config;
+  coap::EndpointConfig plain_config;
+  auto config_for = [&plain_config, &keyring](const char* name) {
+    coap::EndpointConfig c = plain_config;
+    c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers(name));
+    return c;
+  };
   auto tcp_at = [&o](std::uint16_t port) {
     transport::TcpOptions t;
     t.bind_host = o.bind;
@@ -233,8 +238,9 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     return t;
   };
   // Over datagrams a delayed request can be replayed (Transport TS 5.7); streams need no gate.
-  auto gated = [&o, &coap_config](std::unique_ptr<binding::coap_binding::FreshnessGate>& gate) {
-    coap::EndpointConfig c = coap_config;
+  auto gated = [&o, &config_for](std::unique_ptr<binding::coap_binding::FreshnessGate>& gate,
+                                 const char* name) {
+    coap::EndpointConfig c = config_for(name);
     if (o.echo_after_silence == 0) return c;
     binding::coap_binding::FreshnessRules rules;
     rules.after_silence = Duration{std::int64_t{o.echo_after_silence} * 1000};
@@ -243,12 +249,12 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     return c;
   };
   if (o.udp) {
-    l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate), random,
+    l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate, "udp"), random,
                                                       transport::udp_at(o.bind, o.coap_port));
   }
   if (o.tcp) {
-    l.tcp =
-        std::make_unique<transport::TcpTransport>(loop, coap_config, random, tcp_at(o.coap_port));
+    l.tcp = std::make_unique<transport::TcpTransport>(loop, config_for("tcp"), random,
+                                                      tcp_at(o.coap_port));
   }
   if (o.coaps_port == 0) return l;
   tls::GnutlsOptions g;
@@ -284,13 +290,13 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   if (o.udp) {
     auto u = transport::udp_at(o.bind, o.coaps_port);
     u.secure = secure;
-    l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate), random, u);
+    l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate, "dtls"), random, u);
     report_failures(*l.dtls, "dtls");
   }
   if (o.tcp) {
     auto t = tcp_at(o.coaps_port);
     t.secure = secure;
-    l.tls = std::make_unique<transport::TcpTransport>(loop, coap_config, random, t);
+    l.tls = std::make_unique<transport::TcpTransport>(loop, config_for("tls"), random, t);
     report_failures(*l.tls, "tls");
   }
   return l;

@@ -11,6 +11,7 @@
 #include "api/http_service.hpp"
 #include "binding/coap/freshness_gate.hpp"
 #include "common/random.hpp"
+#include "oscore/keyring.hpp"
 #include "server/server_event.hpp"
 #include "tls/credentials.hpp"
 #include "transport/tcp/tcp_transport.hpp"
@@ -83,9 +84,11 @@ tls::ServerCredentials credentials_lookup(Engine* const& engine) {
 }
 
 // `lookup` tells the (D)TLS servers which PSK identities and raw public keys are known;
-// it is called during handshakes, so the engine it asks may be created later.
+// it is called during handshakes, so the engine it asks may be created later. Every
+// listener has an OSCORE layer over `keyring` (Transport TS 5.5: OSCORE over plain CoAP and
+// inside (D)TLS alike), keyed by the listener's name.
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
-                          const tls::ServerCredentials& lookup);
+                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring);
 // Reads a PEM or DER file (a key or certificate).
 Bytes read_binary_file(const std::string& file);
 

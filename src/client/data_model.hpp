@@ -33,10 +33,14 @@ namespace security {
 inline constexpr std::uint16_t kUri = 0, kBootstrap = 1, kMode = 2, kPublicKeyOrIdentity = 3,
                                kServerPublicKey = 4, kSecretKey = 5, kShortServerId = 10,
                                kHoldOff = 11, kAccountTimeout = 12, kSni = 14,
-                               kCertificateUsage = 15;
+                               kCertificateUsage = 15, kOscoreSecurityMode = 17;
 inline constexpr std::int64_t kModePsk = 0, kModeRpk = 1, kModeCertificate = 2, kModeNoSec = 3,
                               kModeEst = 4;
 }  // namespace security
+namespace oscore_res {
+inline constexpr std::uint16_t kMasterSecret = 0, kSenderId = 1, kRecipientId = 2, kAead = 3,
+                               kHmac = 4, kMasterSalt = 5, kIdContext = 6;
+}  // namespace oscore_res
 namespace server_res {
 inline constexpr std::uint16_t kShortServerId = 0, kLifetime = 1, kDefaultPmin = 2,
                                kDefaultPmax = 3, kDisable = 4, kDisableTimeout = 5,

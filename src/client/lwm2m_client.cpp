@@ -229,6 +229,8 @@ Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
       if (auto ok = secure(route, parsed->host, *security); !ok)
         return fail(uri + ": " + ok.error().reason);
     }
+    if (auto ok = protect(route, scheme, security); !ok)
+      return fail(uri + ": " + ok.error().reason);
     return route;
   }
   return fail("no " + scheme + " transport for " + uri);
@@ -243,6 +245,30 @@ Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
   if (!creds) return creds.error();
   creds->trust_anchors = config_.trust_anchors;
   layer->set_credentials(route.peer, std::move(*creds), clock_.now());
+  return Ok{};
+}
+
+// Transport TS 5.5.3: the OSCORE instance the account's Security instance links to; over
+// any scheme, inside (D)TLS too.
+Result<Ok> Lwm2mClient::protect(const Route& route, const std::string& scheme,
+                                std::optional<std::uint16_t> security) {
+  if (oscore_ == nullptr) return Ok{};
+  std::optional<oscore::ContextInput> input;
+  if (security) {
+    auto linked = oscore_from_security(data_, *security);
+    if (!linked) return linked.error();
+    input = std::move(*linked);
+  }
+  if (!input) {
+    oscore_->unbind(scheme, route.peer);
+    return Ok{};
+  }
+  const std::string name = "security/" + std::to_string(*security);
+  // The same keys keep their context: its sequence number and replay window go on.
+  if (auto current = oscore_->find(name); current == nullptr || !(current->input() == *input)) {
+    if (auto ok = oscore_->put(name, *input); !ok) return fail("OSCORE: " + ok.error().reason);
+  }
+  oscore_->bind(scheme, route.peer, name);
   return Ok{};
 }
 

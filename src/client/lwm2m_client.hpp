@@ -20,6 +20,7 @@
 #include "common/random.hpp"
 #include "lwm2m/format/content_format.hpp"
 #include "lwm2m/operation/registration_request.hpp"
+#include "oscore/keyring.hpp"
 #include "transport/transport.hpp"
 
 namespace tether::client {
@@ -82,6 +83,10 @@ class Lwm2mClient {
   // Servers under URIs of `scheme` ("coap", "coap+tcp", "coaps", "coaps+tcp") are reached
   // through `transport`; the secure schemes need a transport with a (D)TLS layer.
   void attach(transport::Transport& transport, const std::string& scheme);
+  // OSCORE (Transport TS 5.5): the transports' OSCORE layers use `keyring`, keyed by scheme;
+  // an account whose Security instance links an OSCORE instance (/0/x/17) talks to its
+  // server through that context. Call before start().
+  void use_oscore(oscore::Keyring& keyring) { oscore_ = &keyring; }
   void set_event_handler(std::function<void(const ClientEvent&)> handler) {
     on_event_ = std::move(handler);
   }
@@ -147,6 +152,9 @@ class Lwm2mClient {
   bool take_route(Session& s);
   // Gives the route's (D)TLS layer the credentials of Security instance `security`.
   Result<Ok> secure(const Route& route, const std::string& host, std::uint16_t security);
+  // Binds the route to the OSCORE context of Security instance `security`, if it has one.
+  Result<Ok> protect(const Route& route, const std::string& scheme,
+                     std::optional<std::uint16_t> security);
   const tls::Failure* security_failure(const Route& route) const;
   void reset_security(const Route& route);
   void on_secure_event(transport::Transport& t, const tls::SecureEvent& e);
@@ -191,6 +199,7 @@ class Lwm2mClient {
   bool changes_pending_ = false;
   bool started_ = false;
   std::function<void(const ClientEvent&)> on_event_;
+  oscore::Keyring* oscore_ = nullptr;
 };
 
 }  // namespace tether::client

@@ -3,12 +3,16 @@
 namespace tether::client {
 
 namespace {
-Bytes opaque(const DataModel& data, std::uint16_t instance, std::uint16_t resource) {
-  auto v = data.value(lwm2m::Path{oid::kSecurity, instance, resource});
+// Opaque in object versions 2.0, String in 1.0: either way, the bytes.
+Bytes bytes_at(const DataModel& data, const lwm2m::Path& path) {
+  auto v = data.value(path);
   if (!v) return {};
   if (const auto* b = v->get_if<Bytes>()) return *b;
   if (const auto* t = v->get_if<std::string>()) return to_bytes(*t);
   return {};
+}
+Bytes opaque(const DataModel& data, std::uint16_t instance, std::uint16_t resource) {
+  return bytes_at(data, lwm2m::Path{oid::kSecurity, instance, resource});
 }
 }  // namespace
 
@@ -56,6 +60,46 @@ Result<tls::ClientCredentials> credentials_from_security(const DataModel& data,
     if (const auto* t = sni->get_if<std::string>(); t != nullptr && !t->empty()) c.server_name = *t;
   }
   return c;
+}
+
+Result<std::optional<oscore::ContextInput>> oscore_from_security(const DataModel& data,
+                                                                 std::uint16_t security_instance) {
+  auto link =
+      data.value(lwm2m::Path{oid::kSecurity, security_instance, security::kOscoreSecurityMode});
+  const auto* target = link ? link->get_if<lwm2m::Objlnk>() : nullptr;
+  // Core TS: 65535:65535 is the link to nothing.
+  if (target == nullptr || target->object_id == 65535) return std::optional<oscore::ContextInput>{};
+  if (target->object_id != oid::kOscore) {
+    return fail("/0/" + std::to_string(security_instance) +
+                "/17 does not link to an OSCORE instance");
+  }
+  const std::uint16_t i = target->instance_id;
+  if (!data.exists(lwm2m::Path{oid::kOscore, i})) {
+    return fail("/0/" + std::to_string(security_instance) + "/17 links to /21/" +
+                std::to_string(i) + ", which does not exist");
+  }
+  auto at = [&](std::uint16_t r) { return bytes_at(data, lwm2m::Path{oid::kOscore, i, r}); };
+  oscore::ContextInput in;
+  in.master_secret = at(oscore_res::kMasterSecret);
+  in.sender_id = at(oscore_res::kSenderId);
+  in.recipient_id = at(oscore_res::kRecipientId);
+  in.master_salt = at(oscore_res::kMasterSalt);
+  if (data.value(lwm2m::Path{oid::kOscore, i, oscore_res::kIdContext})) {
+    in.id_context = at(oscore_res::kIdContext);
+  }
+  auto number = [&](std::uint16_t r, int fallback) {
+    auto v = data.value(lwm2m::Path{oid::kOscore, i, r});
+    auto n = v ? v->as_number() : std::nullopt;
+    return n ? static_cast<int>(*n) : fallback;
+  };
+  in.aead = number(oscore_res::kAead, 10);
+  in.hkdf = number(oscore_res::kHmac, -10);
+  if (in.master_secret.empty()) return fail("/21/" + std::to_string(i) + " has no Master Secret");
+  if (in.aead != 10 || in.hkdf != -10) {
+    return fail("/21/" + std::to_string(i) +
+                ": only AEAD 10 (AES-CCM-16-64-128) with HMAC -10 (SHA-256) is supported");
+  }
+  return std::optional<oscore::ContextInput>{std::move(in)};
 }
 
 }  // namespace tether::client

@@ -7,6 +7,7 @@
 
 #include "client/data_model.hpp"
 #include "common/result.hpp"
+#include "oscore/security_context.hpp"
 #include "tls/credentials.hpp"
 
 namespace tether::client {
@@ -15,5 +16,11 @@ namespace tether::client {
 Result<tls::ClientCredentials> credentials_from_security(const DataModel& data,
                                                          std::uint16_t security_instance,
                                                          const std::string& host);
+
+// Transport TS 5.5.3: the OSCORE context of Security instance `security_instance`, from the
+// OSCORE instance its OSCORE Security Mode resource (/0/x/17) links to; none when it links
+// nowhere. Fails when the linked instance cannot make a context.
+Result<std::optional<oscore::ContextInput>> oscore_from_security(const DataModel& data,
+                                                                 std::uint16_t security_instance);
 
 }  // namespace tether::client

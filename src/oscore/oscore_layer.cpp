@@ -33,7 +33,7 @@ std::string OscoreLayer::key(coap::PeerId peer, const Bytes& token) {
 
 void OscoreLayer::send(coap::PeerId peer, coap::Message m, Instant now) {
   if (is_request(m)) {
-    SecurityContext* context = peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr;
+    SharedContext context = peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr;
     if (context == nullptr) {
       inner_->send(peer, std::move(m), now);
       return;
@@ -85,8 +85,7 @@ void OscoreLayer::abandon(coap::PeerId peer, const Bytes& token, Instant now) {
 std::size_t OscoreLayer::peer_max_message_size(coap::PeerId peer) const {
   // The Endpoint sizes blocks for what the carrier takes once OSCORE has grown them.
   std::size_t overhead = kBaseOverhead;
-  if (const SecurityContext* c =
-          peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr) {
+  if (const SharedContext c = peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr) {
     const auto& in = c->input();
     overhead += in.sender_id.size() + (in.id_context ? 1 + in.id_context->size() : 0);
   }
@@ -110,11 +109,12 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     }
     return above_.on_message(peer, std::move(m), now);
   }
-  auto result = unprotect_request(
-      m,
-      peers_.lookup ? peers_.lookup : ContextLookup([](const Bytes&, const std::optional<Bytes>&) {
-        return static_cast<SecurityContext*>(nullptr);
-      }));
+  SharedContext found;
+  auto result =
+      unprotect_request(m, [&](const Bytes& kid, const std::optional<Bytes>& kid_context) {
+        found = peers_.lookup ? peers_.lookup(kid, kid_context) : nullptr;
+        return found.get();
+      });
   if (const auto* refusal = std::get_if<Refusal>(&result)) {
     // RFC 8613 8.2: the error goes back unprotected.
     inner_->respond(peer, m, refusal_response(m, *refusal), now);
@@ -127,9 +127,9 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     return true;
   }
   auto& verified = std::get<VerifiedRequest>(result);
-  if (peers_.on_verified) peers_.on_verified(peer, *verified.context);
-  theirs_[key(peer, m.token)] = Binding{verified.context, verified.binding,
-                                        verified.message.options.has(coap::option::kObserve)};
+  if (peers_.on_verified) peers_.on_verified(peer, found);
+  theirs_[key(peer, m.token)] =
+      Binding{found, verified.binding, verified.message.options.has(coap::option::kObserve)};
   return above_.on_message(peer, std::move(verified.message), now);
 }
 

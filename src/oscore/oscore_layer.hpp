@@ -16,15 +16,19 @@
 
 namespace tether::oscore {
 
+// Contexts are shared: an exchange keeps the context it began with even when its owner
+// replaces or removes it meanwhile (new keys written by a bootstrap server, say).
+using SharedContext = std::shared_ptr<SecurityContext>;
+
 struct OscorePeers {
   // The context our requests to `peer` use; nullptr: plain CoAP (and plain requests from
   // that peer are accepted). A peer with a context must protect its requests too.
-  std::function<SecurityContext*(coap::PeerId peer)> context_for_peer;
+  std::function<SharedContext(coap::PeerId peer)> context_for_peer;
   // The recipient context a protected request names (kid, kid context).
-  ContextLookup lookup;
+  std::function<SharedContext(const Bytes& kid, const std::optional<Bytes>& kid_context)> lookup;
   // Told which peer a verified request came from with which context (binding the peer's
   // address or connection to the endpoint that context belongs to).
-  std::function<void(coap::PeerId peer, SecurityContext& context)> on_verified;
+  std::function<void(coap::PeerId peer, const SharedContext& context)> on_verified;
   // Bound on the protected requests of peers kept for their answers (observations keep
   // theirs until they end); beyond it new protected requests get 5.03.
   std::size_t max_bindings = 65'536;
@@ -73,7 +77,7 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
 
  private:
   struct Binding {
-    SecurityContext* context = nullptr;
+    SharedContext context;
     RequestBinding request;
     bool observing = false;
   };

@@ -19,6 +19,7 @@ struct ContextInput {
   std::optional<Bytes> id_context;
   int aead = 10;   // AES-CCM-16-64-128, the only one we take for now
   int hkdf = -10;  // HKDF SHA-256
+  friend bool operator==(const ContextInput&, const ContextInput&) = default;
 };
 
 // RFC 8613 7.4: a sliding window over the recipient's sequence numbers.

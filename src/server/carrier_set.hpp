@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "oscore/keyring.hpp"
 #include "transport/transport.hpp"
 
 namespace tether::server {
@@ -14,6 +15,8 @@ namespace tether::server {
 struct Carrier {
   transport::Transport* transport;
   std::string name;
+  // The OSCORE contexts of the transport's OSCORE layer, if it has one.
+  const oscore::Keyring* oscore = nullptr;
 };
 
 class CarrierSet {
@@ -21,8 +24,13 @@ class CarrierSet {
   using RequestHandler =
       std::function<void(Carrier&, coap::PeerId, const coap::Message&, coap::Responder)>;
 
+  // The carriers know the OSCORE contexts of their OSCORE layers (see identify()).
+  void use_oscore(const oscore::Keyring* keyring) {
+    oscore_ = keyring;
+    for (auto& c : carriers_) c->oscore = keyring;
+  }
   Carrier& attach(transport::Transport& transport, std::string name, RequestHandler handler) {
-    carriers_.push_back(std::make_unique<Carrier>(Carrier{&transport, std::move(name)}));
+    carriers_.push_back(std::make_unique<Carrier>(Carrier{&transport, std::move(name), oscore_}));
     Carrier* c = carriers_.back().get();
     transport.endpoint().set_request_handler(
         [c, handler = std::move(handler)](coap::PeerId peer, const coap::Message& request,
@@ -45,6 +53,7 @@ class CarrierSet {
 
  private:
   std::vector<std::unique_ptr<Carrier>> carriers_;
+  const oscore::Keyring* oscore_ = nullptr;
 };
 
 }  // namespace tether::server

@@ -19,6 +19,8 @@ std::string identity_key(const Credentials& c) {
       return identity_key(c.kind, to_string(c.public_key));
     case Credentials::Kind::kX509:
       return identity_key(c.kind, c.x509_common_name.empty() ? c.endpoint : c.x509_common_name);
+    case Credentials::Kind::kOscore:
+      return identity_key(c.kind, oscore_identity(c.oscore.sender_id, c.oscore.id_context));
   }
   return {};
 }
@@ -72,6 +74,7 @@ std::optional<std::string> CredentialIndex::endpoint_for(const PeerIdentity& pee
     if (it == endpoint_by_identity_.end()) return std::nullopt;
     return it->second;
   };
+  if (peer.oscore) return lookup(Credentials::Kind::kOscore, *peer.oscore);
   if (peer.psk_identity) return lookup(Credentials::Kind::kPsk, *peer.psk_identity);
   if (peer.public_key) return lookup(Credentials::Kind::kRpk, to_string(*peer.public_key));
   if (peer.certificate_cn && !peer.certificate_cn->empty()) {
@@ -85,7 +88,7 @@ Result<Ok> CredentialIndex::admit(const std::string& endpoint, const PeerIdentit
   if (const Credentials* c = find(endpoint)) return check_identity(*c, peer, insecure_code);
   if (peer.secure() && endpoint_for(peer) != endpoint) {
     return lwm2m::reject(lwm2m::status::kBadRequest,
-                         "the (D)TLS identity does not match endpoint " + endpoint);
+                         "the secure identity does not match endpoint " + endpoint);
   }
   return Ok{};
 }

@@ -12,6 +12,9 @@ bool proves(const Credentials& c, const PeerIdentity& peer) {
       return peer.public_key.has_value() && *peer.public_key == c.public_key;
     case Credentials::Kind::kX509:
       return peer.certificate_cn == (c.x509_common_name.empty() ? c.endpoint : c.x509_common_name);
+    case Credentials::Kind::kOscore:
+      // Transport TS 5.5.5: the context belongs to this endpoint alone.
+      return peer.oscore == oscore_identity(c.oscore.sender_id, c.oscore.id_context);
   }
   return false;
 }
@@ -24,14 +27,23 @@ Result<Ok> check_identity(const Credentials& c, const PeerIdentity& peer,
   }
   if (!proves(c, peer)) {
     return lwm2m::reject(lwm2m::status::kBadRequest,
-                         "the (D)TLS identity does not match endpoint " + c.endpoint);
+                         "the secure identity does not match endpoint " + c.endpoint);
   }
   return Ok{};
 }
 
 PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
-  PeerIdentity id{carrier.name, carrier.transport->describe(peer), std::nullopt, std::nullopt,
-                  std::nullopt};
+  PeerIdentity id{carrier.name, carrier.transport->describe(peer),
+                  std::nullopt, std::nullopt,
+                  std::nullopt, std::nullopt};
+  if (carrier.oscore != nullptr) {
+    if (const std::string* name = carrier.oscore->bound_name(carrier.name, peer)) {
+      if (auto context = carrier.oscore->find(*name)) {
+        // Our Recipient ID is the client's Sender ID.
+        id.oscore = oscore_identity(context->input().recipient_id, context->input().id_context);
+      }
+    }
+  }
   auto* layer = carrier.transport->secure_layer();
   const tls::PeerIdentity* proved = layer != nullptr ? layer->identity(peer) : nullptr;
   if (proved == nullptr) return id;

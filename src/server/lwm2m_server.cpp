@@ -8,6 +8,7 @@
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
+#include "server/oscore_credentials.hpp"
 #include "transport/socket_address.hpp"
 
 namespace tether::server {
@@ -18,6 +19,10 @@ namespace codes = coap::codes;
 namespace cb = binding::coap_binding;
 using lwm2m::Operation;
 using lwm2m::format::ContentFormat;
+
+// RFC 8613 B.1.1: how far ahead of use the Sender Sequence Number bound is stored (one store
+// commit per so many requests and notifications under a context).
+constexpr std::uint64_t kOscoreSequenceStep = 64;
 
 Message response_with_reason(const Message& request, const Error& error) {
   Message m = coap::make_response(request, lwm2m::status_of(error));
@@ -140,6 +145,24 @@ void Lwm2mServer::attach(transport::Transport& transport, std::string name) {
       });
 }
 
+void Lwm2mServer::use_oscore(oscore::Keyring& keyring) {
+  oscore_ = &keyring;
+  carriers_.use_oscore(&keyring);
+  // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
+  keyring.persist_sequences(kOscoreSequenceStep,
+                            [this](const std::string& endpoint, std::uint64_t bound) {
+                              const Credentials* c = credentials_.find(endpoint);
+                              if (c == nullptr || c->kind != Credentials::Kind::kOscore)
+                                return false;
+                              Credentials updated = *c;
+                              updated.oscore.sequence_bound = bound;
+                              if (!store_.save_credentials(updated) || !store_.flush())
+                                return false;
+                              credentials_.put(std::move(updated));
+                              return true;
+                            });
+}
+
 void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
   // Transport TS 5.2.6: an endpoint with credentials on file must prove them; the
   // carrier's identity has to match what was provisioned for that name.
@@ -155,6 +178,9 @@ void Lwm2mServer::set_registration_policy(RegistrationPolicy policy) {
 
 Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
+  if (oscore_ != nullptr) {
+    if (auto ok = check_oscore(*oscore_, credentials); !ok) return ok;
+  }
   const std::string endpoint = credentials.endpoint;
   const Credentials* old = credentials_.find(endpoint);
   // An operator's change is acknowledged only once it is durable; one that is not is taken
@@ -166,6 +192,11 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
     return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
   }
   const bool changed = old != nullptr && !(*old == credentials);
+  if (oscore_ != nullptr) {
+    if (auto keyed = key_oscore(*oscore_, credentials); !keyed) {
+      return lwm2m::reject(lwm2m::status::kBadRequest, keyed.error().reason);
+    }
+  }
   credentials_.put(std::move(credentials));
   // Seed 000: a session authenticated with the old credentials must not live on.
   Session* s = session_of(endpoint);
@@ -189,6 +220,7 @@ Result<bool> Lwm2mServer::remove_credentials(const std::string& endpoint) {
     return lwm2m::reject(lwm2m::status::kInternalServerError, removed.error().reason);
   }
   credentials_.remove(endpoint);
+  if (oscore_ != nullptr) oscore_->remove(endpoint);
   return true;
 }
 
@@ -586,6 +618,9 @@ Result<coap::PeerId> Lwm2mServer::resolve_peer(Session& s) {
   if (!peer) return peer.error();
   s.peer = *peer;
   endpoint_by_peer_[{s.carrier, s.peer}] = s.endpoint;
+  // A client that registered over OSCORE hears from us protected, after a restart too.
+  if (oscore_ != nullptr && oscore_->find(s.endpoint))
+    oscore_->bind(s.carrier->name, s.peer, s.endpoint);
   return peer;
 }
 
@@ -845,7 +880,11 @@ std::vector<ObservationRecord> Lwm2mServer::observations(const std::string& endp
 Result<Ok> Lwm2mServer::restore() {
   auto creds = store_.load_credentials();
   if (!creds) return creds.error();
-  for (auto& c : *creds) credentials_.put(std::move(c));
+  for (auto& c : *creds) {
+    auto keyed = oscore_ != nullptr ? key_oscore(*oscore_, c) : Result<Ok>(Ok{});
+    if (!keyed) return fail("credentials of " + c.endpoint + ": " + keyed.error().reason);
+    credentials_.put(std::move(c));
+  }
   auto regs = store_.load_registrations();
   if (!regs) return regs.error();
   const UnixMillis now = clock_.unix_now();

@@ -105,6 +105,10 @@ class Lwm2mServer {
   // Serves LwM2M on `transport` under `name` ("udp", "tcp"): names are stored with each
   // registration, so they must stay the same across restarts.
   void attach(transport::Transport& transport, std::string name);
+  // OSCORE (Transport TS 5.5): credentials of mode oscore become contexts in `keyring`, which
+  // the transports' OSCORE layers use, and the server's Sender Sequence Number bound goes to
+  // the store. Call before restore().
+  void use_oscore(oscore::Keyring& keyring);
   // Loads registrations, observations and credentials from the store; drops what expired
   // while the server was down.
   Result<Ok> restore();
@@ -223,6 +227,7 @@ class Lwm2mServer {
   std::uint64_t next_ticket_ = 1;
   std::uint64_t next_observation_ = 1;
   CredentialIndex credentials_;
+  oscore::Keyring* oscore_ = nullptr;
   struct Held {
     coap::Responder responder;
     coap::Message answer;

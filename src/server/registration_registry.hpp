@@ -25,9 +25,12 @@ struct PeerIdentity {
   std::optional<std::string> psk_identity;
   std::optional<std::string> certificate_cn;
   std::optional<Bytes> public_key;  // RPK: the SubjectPublicKeyInfo it proved
-  bool secure() const { return psk_identity || certificate_cn || public_key; }
-  // What was proved, as one comparable string ("psk:<hex>", "rpk:<hex>", "x509:<hex>"); ""
-  // for none.
+  // OSCORE (Transport TS 5.5): the context its requests verified with, named by the
+  // client's Sender ID and ID Context (oscore_identity()).
+  std::optional<std::string> oscore;
+  bool secure() const { return psk_identity || certificate_cn || public_key || oscore; }
+  // What was proved, as one comparable string ("oscore:<id>", "psk:<hex>", "rpk:<hex>",
+  // "x509:<hex>"); "" for none. OSCORE comes first: it reaches end to end.
   std::string key() const;
 };
 

@@ -37,8 +37,10 @@ struct Protected {
       : net(carrier),
         carrier_(carrier),
         max_bindings_(max_bindings),
-        client_context(*SecurityContext::derive(side(0xc1, 0x5e))),
-        server_context(*SecurityContext::derive(side(0x5e, 0xc1))),
+        client_context(
+            std::make_shared<SecurityContext>(*SecurityContext::derive(side(0xc1, 0x5e)))),
+        server_context(
+            std::make_shared<SecurityContext>(*SecurityContext::derive(side(0x5e, 0xc1)))),
         client(config_for_client(), 1),
         server(config_for_server(), 2) {
     net.add(kClient, client);
@@ -58,7 +60,7 @@ struct Protected {
   }
   coap::EndpointConfig config_for_client() {
     OscorePeers peers;
-    peers.context_for_peer = [this](PeerId p) { return p == kServer ? &client_context : nullptr; };
+    peers.context_for_peer = [this](PeerId p) { return p == kServer ? client_context : nullptr; };
     coap::EndpointConfig c;
     c.carrier = carrier_;
     c.decorator = std::make_shared<OscoreDecorator>(peers);
@@ -67,9 +69,9 @@ struct Protected {
   coap::EndpointConfig config_for_server() {
     OscorePeers peers;
     peers.lookup = [this](const Bytes& kid, const std::optional<Bytes>&) {
-      return kid == Bytes{0xc1} ? &server_context : nullptr;
+      return kid == Bytes{0xc1} ? server_context : nullptr;
     };
-    peers.on_verified = [this](PeerId p, SecurityContext&) { verified_peers.push_back(p); };
+    peers.on_verified = [this](PeerId p, const SharedContext&) { verified_peers.push_back(p); };
     peers.max_bindings = max_bindings_;
     coap::EndpointConfig c;
     c.carrier = carrier_;
@@ -89,8 +91,8 @@ struct Protected {
   coap::sim::SimNetwork net;
   coap::Carrier carrier_;
   std::size_t max_bindings_;
-  SecurityContext client_context;
-  SecurityContext server_context;
+  SharedContext client_context;
+  SharedContext server_context;
   coap::sim::Node client;
   coap::sim::Node server;
   int handled = 0;

@@ -153,6 +153,19 @@ Credentials x509(const std::string& endpoint, const std::string& common_name) {
   return c;
 }
 
+Credentials oscore(const std::string& endpoint) {
+  Credentials c;
+  c.endpoint = endpoint;
+  c.kind = Credentials::Kind::kOscore;
+  c.oscore.master_secret = hex("01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f 10");
+  c.oscore.master_salt = hex("9e 7c a9 22 23 78 63 40");
+  c.oscore.sender_id = hex("01");
+  c.oscore.recipient_id = {};  // empty IDs are allowed (RFC 8613 3.3)
+  c.oscore.id_context = hex("37 cb f3 21 00 17 a2 d3");
+  c.oscore.sequence_bound = 640;
+  return c;
+}
+
 std::vector<Registration> registrations(ServerStore& store) {
   auto loaded = store.load_registrations();
   EXPECT_TRUE(loaded) << loaded.error().reason;
@@ -410,11 +423,13 @@ TEST(SqliteStore, UpgradesSchemaOneKeepingItsRows) {
     auto pinned = loaded[1];
     pinned.identity = "x509:6162";
     ASSERT_TRUE(store->save_registration(pinned));
+    ASSERT_TRUE(store->save_credentials(oscore("secure")));  // schema 3's column is there
     ASSERT_TRUE(store->flush());
   }
   auto again = open_store(file);
   ASSERT_TRUE(again);
   EXPECT_EQ(registrations(*again)[1].identity, "x509:6162");
+  EXPECT_EQ(credentials(*again), std::vector<Credentials>{oscore("secure")});
 }
 
 TEST(SqliteStore, RefusesAnotherApplicationsDatabase) {
@@ -578,11 +593,12 @@ TEST_P(StoreContract, SavesLoadsAndRemovesEachKind) {
   ASSERT_TRUE(store().save_observation(composite_observation("b")));
   ASSERT_TRUE(store().save_credentials(rpk("b")));
   ASSERT_TRUE(store().save_credentials(psk("a")));
+  ASSERT_TRUE(store().save_credentials(oscore("c")));
   EXPECT_EQ(registrations(store()),
             (std::vector<Registration>{minimal_registration("b"), full_registration()}));
   EXPECT_EQ(observations(store()),
             (std::vector<ObservationRecord>{observation("o2", "b"), composite_observation("b")}));
-  EXPECT_EQ(credentials(store()), (std::vector<Credentials>{psk("a"), rpk("b")}));
+  EXPECT_EQ(credentials(store()), (std::vector<Credentials>{psk("a"), rpk("b"), oscore("c")}));
 
   ASSERT_TRUE(store().remove_registration(full_registration().endpoint));
   ASSERT_TRUE(store().remove_observation("o2"));
@@ -590,7 +606,7 @@ TEST_P(StoreContract, SavesLoadsAndRemovesEachKind) {
   ASSERT_TRUE(store().flush());
   EXPECT_EQ(registrations(store()), std::vector<Registration>{minimal_registration("b")});
   EXPECT_EQ(observations(store()), std::vector<ObservationRecord>{composite_observation("b")});
-  EXPECT_EQ(credentials(store()), std::vector<Credentials>{rpk("b")});
+  EXPECT_EQ(credentials(store()), (std::vector<Credentials>{rpk("b"), oscore("c")}));
 }
 
 TEST_P(StoreContract, SavingAgainReplaces) {

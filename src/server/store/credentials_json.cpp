@@ -9,6 +9,59 @@ using nlohmann::json;
 
 namespace {
 constexpr std::size_t kMaxName = 256;
+// RFC 8613 3.3: IDs are at most the nonce length minus 6 bytes (7 with AES-CCM-16-64-128).
+constexpr std::size_t kMaxOscoreId = 7;
+constexpr std::size_t kMaxOscoreValue = 256;
+
+// Transport TS 5.5: {"mode": "oscore", "masterSecret", "senderId", "recipientId"} and the
+// optional "masterSalt", "idContext", "aead", "hkdf", named as in the client's object 21.
+Result<OscoreKeys> oscore_keys_from_json(const json& j) {
+  auto hex = [&](const char* name, std::size_t max, bool required) -> Result<std::optional<Bytes>> {
+    if (!j.contains(name)) {
+      if (required) return fail(std::string("\"") + name + "\" (hex) is missing");
+      return std::optional<Bytes>{};
+    }
+    if (!j[name].is_string()) return fail(std::string("\"") + name + "\" must be a hex string");
+    auto bytes = from_hex(j[name].get<std::string>());
+    if (!bytes) return fail(std::string("\"") + name + "\" is not hex");
+    if (bytes->size() > max) {
+      return fail(std::string("\"") + name + "\" is longer than " + std::to_string(max) + " bytes");
+    }
+    return std::optional<Bytes>{std::move(*bytes)};
+  };
+  OscoreKeys k;
+  auto secret = hex("masterSecret", kMaxOscoreValue, true);
+  if (!secret) return secret.error();
+  if ((*secret)->empty()) return fail("\"masterSecret\" is empty");
+  k.master_secret = std::move(**secret);
+  auto sender = hex("senderId", kMaxOscoreId, true);
+  if (!sender) return sender.error();
+  k.sender_id = std::move(**sender);
+  auto recipient = hex("recipientId", kMaxOscoreId, true);
+  if (!recipient) return recipient.error();
+  k.recipient_id = std::move(**recipient);
+  if (k.sender_id == k.recipient_id) return fail("\"senderId\" and \"recipientId\" must differ");
+  auto salt = hex("masterSalt", kMaxOscoreValue, false);
+  if (!salt) return salt.error();
+  if (*salt) k.master_salt = std::move(**salt);
+  auto context = hex("idContext", kMaxOscoreValue, false);
+  if (!context) return context.error();
+  k.id_context = std::move(*context);
+  for (const char* name : {"aead", "hkdf", "sequenceBound"}) {
+    if (j.contains(name) && !j[name].is_number_integer()) {
+      return fail(std::string("\"") + name + "\" must be an integer");
+    }
+  }
+  k.aead = j.value("aead", 10);
+  k.hkdf = j.value("hkdf", -10);
+  // Only AES-CCM-16-64-128 with HKDF SHA-256 for now, the default of RFC 8613 3.2.
+  if (k.aead != 10) return fail("\"aead\": only 10 (AES-CCM-16-64-128) is supported");
+  if (k.hkdf != -10) return fail("\"hkdf\": only -10 (HKDF SHA-256) is supported");
+  if (j.contains("sequenceBound") && j["sequenceBound"].get<std::int64_t>() >= 0) {
+    k.sequence_bound = j["sequenceBound"].get<std::uint64_t>();
+  }
+  return k;
+}
 }  // namespace
 
 json credentials_json(const Credentials& c, Secrets secrets) {
@@ -28,16 +81,32 @@ json credentials_json(const Credentials& c, Secrets secrets) {
     case Credentials::Kind::kX509:
       j["commonName"] = c.x509_common_name.empty() ? c.endpoint : c.x509_common_name;
       break;
+    case Credentials::Kind::kOscore: {
+      const OscoreKeys& k = c.oscore;
+      if (secrets == Secrets::kInclude) {
+        j["masterSecret"] = to_hex(k.master_secret);
+        j["sequenceBound"] = k.sequence_bound;
+      } else {
+        j["masterSecretSet"] = !k.master_secret.empty();
+      }
+      j["masterSalt"] = to_hex(k.master_salt);
+      j["senderId"] = to_hex(k.sender_id);
+      j["recipientId"] = to_hex(k.recipient_id);
+      if (k.id_context) j["idContext"] = to_hex(*k.id_context);
+      j["aead"] = k.aead;
+      j["hkdf"] = k.hkdf;
+      break;
+    }
   }
   return j;
 }
 
 Result<Credentials> credentials_from_json(const std::string& endpoint, const json& j) {
   if (!j.is_object() || !j.contains("mode") || !j["mode"].is_string()) {
-    return fail("credentials need \"mode\": psk, rpk or x509");
+    return fail("credentials need \"mode\": psk, rpk, x509 or oscore");
   }
   auto kind = credentials_kind_from(j["mode"].get<std::string>());
-  if (!kind) return fail("mode must be psk, rpk or x509");
+  if (!kind) return fail("mode must be psk, rpk, x509 or oscore");
   Credentials c;
   c.endpoint = endpoint;
   c.kind = *kind;
@@ -76,6 +145,12 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
         }
       }
       break;
+    case Credentials::Kind::kOscore: {
+      auto keys = oscore_keys_from_json(j);
+      if (!keys) return keys.error();
+      c.oscore = std::move(*keys);
+      break;
+    }
   }
   return c;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Per-endpoint credentials as JSON, shared by the REST API, the bootstrap server's
 // configuration and its stores: {"mode": "psk", "identity": "...", "key": "hex"},
-// {"mode": "rpk", "publicKey": "hex"}, {"mode": "x509", "commonName": "..."}.
+// {"mode": "rpk", "publicKey": "hex"}, {"mode": "x509", "commonName": "..."},
+// {"mode": "oscore", "masterSecret": "hex", "senderId": "hex", "recipientId": "hex", ...}.
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,7 +15,8 @@ namespace tether::server {
 // (every API answer: a GET never returns a key).
 enum class Secrets { kInclude, kHide };
 
-// With kHide a PSK is {"mode": "psk", "identity": "...", "keySet": true}.
+// With kHide a PSK is {"mode": "psk", "identity": "...", "keySet": true}, and OSCORE says
+// "masterSecretSet" instead of the secret.
 nlohmann::json credentials_json(const Credentials& c, Secrets secrets);
 // Checks what reaches logs and stores: the identity and common name are UTF-8 without
 // control characters, at most 256 bytes.

@@ -10,6 +10,8 @@ const char* credentials_kind_name(Credentials::Kind kind) {
       return "rpk";
     case Credentials::Kind::kX509:
       return "x509";
+    case Credentials::Kind::kOscore:
+      return "oscore";
   }
   return "psk";
 }
@@ -18,7 +20,14 @@ std::optional<Credentials::Kind> credentials_kind_from(const std::string& name) 
   if (name == "psk") return Credentials::Kind::kPsk;
   if (name == "rpk") return Credentials::Kind::kRpk;
   if (name == "x509") return Credentials::Kind::kX509;
+  if (name == "oscore") return Credentials::Kind::kOscore;
   return std::nullopt;
+}
+
+std::string oscore_identity(const Bytes& client_sender_id, const std::optional<Bytes>& id_context) {
+  std::string id = to_hex(client_sender_id);
+  if (id_context) id += "/" + to_hex(*id_context);
+  return id;
 }
 
 }  // namespace tether::server

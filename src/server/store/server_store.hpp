@@ -32,18 +32,38 @@ struct ObservationRecord {
   friend bool operator==(const ObservationRecord&, const ObservationRecord&) = default;
 };
 
+// Transport TS 5.5: the OSCORE context a client shares with the server, in the terms of
+// the client's OSCORE object (ID 21): sender_id is the client's Sender ID (the server's
+// Recipient ID).
+struct OscoreKeys {
+  Bytes master_secret;
+  Bytes master_salt;
+  Bytes sender_id;
+  Bytes recipient_id;
+  std::optional<Bytes> id_context;
+  int aead = 10;   // AES-CCM-16-64-128
+  int hkdf = -10;  // HKDF SHA-256
+  // RFC 8613 B.1.1: the stored bound of the server's Sender Sequence Number.
+  std::uint64_t sequence_bound = 0;
+  friend bool operator==(const OscoreKeys&, const OscoreKeys&) = default;
+};
+
 // What a client must prove to register under its endpoint name (Transport TS 5.2.6).
 struct Credentials {
-  enum class Kind : std::uint8_t { kPsk, kRpk, kX509 };
+  enum class Kind : std::uint8_t { kPsk, kRpk, kX509, kOscore };
   std::string endpoint;
   Kind kind = Kind::kPsk;
   std::string psk_identity;      // PSK
   Bytes psk_key;                 // PSK
   Bytes public_key;              // RPK: SubjectPublicKeyInfo, DER
   std::string x509_common_name;  // X.509: the expected CN (empty: the endpoint name)
+  OscoreKeys oscore;             // OSCORE
   friend bool operator==(const Credentials&, const Credentials&) = default;
 };
 const char* credentials_kind_name(Credentials::Kind kind);
+// How a client's OSCORE context is named in PeerIdentity::oscore: its Sender ID in hex, and
+// "/" and the ID Context in hex when there is one.
+std::string oscore_identity(const Bytes& client_sender_id, const std::optional<Bytes>& id_context);
 std::optional<Credentials::Kind> credentials_kind_from(const std::string& name);
 
 class ServerStore {

@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "server/store/credentials_json.hpp"
+
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -12,7 +14,8 @@ namespace {
 namespace link_format = lwm2m::format::link_format;
 
 // 2: registrations keep the identity that registered (Transport TS 5.2.6).
-constexpr std::int64_t kSchemaVersion = 2;
+// 3: credentials may be OSCORE contexts (Transport TS 5.5).
+constexpr std::int64_t kSchemaVersion = 3;
 
 // Long enough to wait out another process's checkpoint or backup, short enough not to
 // stall the server's loop for long.
@@ -54,7 +57,8 @@ CREATE TABLE credentials (
   psk_identity TEXT NOT NULL,
   psk_key BLOB NOT NULL,
   public_key BLOB NOT NULL,         -- SubjectPublicKeyInfo, DER
-  x509_common_name TEXT NOT NULL
+  x509_common_name TEXT NOT NULL,
+  oscore TEXT NOT NULL DEFAULT ''   -- kind 'oscore': the context's parameters as JSON
 );
 )sql";
 
@@ -73,10 +77,10 @@ constexpr const char* kSelectObservations =
     "created_at FROM observations ORDER BY id";
 constexpr const char* kPutCredentials =
     "INSERT OR REPLACE INTO credentials (endpoint, kind, psk_identity, psk_key, public_key, "
-    "x509_common_name) VALUES (?, ?, ?, ?, ?, ?)";
+    "x509_common_name, oscore) VALUES (?, ?, ?, ?, ?, ?, ?)";
 constexpr const char* kSelectCredentials =
-    "SELECT endpoint, kind, psk_identity, psk_key, public_key, x509_common_name FROM credentials "
-    "ORDER BY endpoint";
+    "SELECT endpoint, kind, psk_identity, psk_key, public_key, x509_common_name, oscore FROM "
+    "credentials ORDER BY endpoint";
 
 // Schema 1 to 2: registrations made over DTLS or TLS before identities were kept may be
 // updated by any identity the policy admits, once (Registration::kAnySecureIdentity).
@@ -84,6 +88,10 @@ constexpr const char* kMigrateFrom1 = R"sql(
 ALTER TABLE registrations ADD COLUMN identity TEXT NOT NULL DEFAULT '';
 UPDATE registrations SET identity = '*' WHERE transport IN ('dtls', 'tls');
 PRAGMA user_version = 2;
+)sql";
+constexpr const char* kMigrateFrom2 = R"sql(
+ALTER TABLE credentials ADD COLUMN oscore TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 3;
 )sql";
 
 // Leaves a statement ready for its next use, however this one ends.
@@ -360,7 +368,12 @@ Result<Ok> SqliteStore::prepare_schema() {
     if (!version) return version.error();
     if (*version == kSchemaVersion) return Ok{};
     if (*version > kSchemaVersion) return newer_schema(*version);
-    if (*version == 1) return exec(kMigrateFrom1, "upgrading the schema from version 1");
+    if (*version == 1 || *version == 2) {
+      if (*version == 1) {
+        if (auto ok = exec(kMigrateFrom1, "upgrading the schema from version 1"); !ok) return ok;
+      }
+      return exec(kMigrateFrom2, "upgrading the schema from version 2");
+    }
     auto tables = query_int("SELECT count(*) FROM sqlite_master", "reading the schema");
     if (!tables) return tables.error();
     if (*tables != 0) {
@@ -528,10 +541,13 @@ Result<Ok> SqliteStore::write_pending() {
       continue;
     }
     const Credentials& c = *pending;
+    // Bound without a copy: it must outlive the statement's step.
+    const std::string oscore =
+        c.kind == Credentials::Kind::kOscore ? credentials_json(c, Secrets::kInclude).dump() : "";
     auto* s = put_credentials_.get();
     Binder bind(s);
     bind.text(c.endpoint).text(credentials_kind_name(c.kind)).text(c.psk_identity);
-    bind.blob(c.psk_key).blob(c.public_key).text(c.x509_common_name);
+    bind.blob(c.psk_key).blob(c.public_key).text(c.x509_common_name).text(oscore);
     if (auto ok = run(s, bind.rc(), "writing credentials"); !ok) return ok;
   }
   return Ok{};
@@ -627,10 +643,18 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
     c.psk_key = row.blob(3);
     c.public_key = row.blob(4);
     c.x509_common_name = row.text(5);
+    const auto oscore_text = row.text(6);
     if (!row.problem().empty()) return row_error("credentials", c.endpoint, row.problem());
     const auto kind = credentials_kind_from(kind_text);
     if (!kind) return row_error("credentials", c.endpoint, "unknown kind '" + kind_text + "'");
     c.kind = *kind;
+    if (c.kind == Credentials::Kind::kOscore) {
+      auto parsed = credentials_from_json(
+          c.endpoint,
+          nlohmann::json::parse(oscore_text, nullptr, false, /*ignore_comments=*/false));
+      if (!parsed) return row_error("credentials", c.endpoint, parsed.error().reason);
+      c = std::move(*parsed);
+    }
     out.push_back(std::move(c));
   }
   if (rc != SQLITE_DONE) return sqlite_error("reading credentials");

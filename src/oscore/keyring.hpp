@@ -1,0 +1,76 @@
+#pragma once
+// The OSCORE security contexts an LwM2M role holds, each under a name (the server: the
+// client's endpoint; the client: its Security instance), found by what a protected request
+// names (kid, kid context) and bound to the peers that proved them (Transport TS 5.5). One
+// keyring serves the OSCORE layers of every transport; `carrier` tells them apart.
+//
+// Transport TS 5.5.5: a context belongs to one endpoint, so a peer that proved a context is
+// that endpoint and no other; the roles ask bound_name() for it.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "coap/message_layer.hpp"
+#include "common/result.hpp"
+#include "oscore/oscore_layer.hpp"
+
+namespace tether::oscore {
+
+class Keyring {
+ public:
+  // Stores `bound` as the name's Sender Sequence Number bound (RFC 8613 B.1.1); false: not
+  // stored, so nothing is sent under that context.
+  using PersistSequence = std::function<bool(const std::string& name, std::uint64_t bound)>;
+
+  // Persists each context's Sender Sequence Number `step` numbers ahead (set before put()).
+  void persist_sequences(std::uint64_t step, PersistSequence persist);
+  // The bounds stored before a restart, by name: put() never starts below them.
+  void resume_sequences(std::unordered_map<std::string, std::uint64_t> bounds) {
+    resumed_ = std::move(bounds);
+  }
+
+  // Adds or replaces name's context, sending from `first_sequence` (a stored bound). Fails
+  // when the input does not derive, or when another name's context has the same Recipient ID
+  // and ID Context: a protected request could not tell the two apart.
+  Result<Ok> put(const std::string& name, const ContextInput& input,
+                 std::uint64_t first_sequence = 0);
+  // Whether `input` could be put() under `name` (derives, Recipient ID not taken).
+  Result<Ok> check(const std::string& name, const ContextInput& input) const;
+  // Forgets the context and every peer bound to it; exchanges under way finish with it.
+  bool remove(const std::string& name);
+  SharedContext find(const std::string& name) const;
+  std::size_t size() const { return contexts_.size(); }
+
+  // From now on requests to `peer` on `carrier` are protected with name's context, and its
+  // plain requests refused.
+  void bind(const std::string& carrier, coap::PeerId peer, const std::string& name);
+  void unbind(const std::string& carrier, coap::PeerId peer);
+  // The name whose context `peer` proved (or was bound to); nullptr: none.
+  const std::string* bound_name(const std::string& carrier, coap::PeerId peer) const;
+
+  // The callbacks of the OSCORE layer on `carrier`; a verified request binds its peer.
+  OscorePeers peers(const std::string& carrier);
+
+ private:
+  struct Entry {
+    SharedContext context;
+    std::string name;
+  };
+  static std::string recipient_key(const ContextInput& input);
+  const Entry* entry_for_peer(const std::string& carrier, coap::PeerId peer) const;
+  void watch_sequence(const std::string& name, SecurityContext& context);
+
+  static std::string peer_key(const std::string& carrier, coap::PeerId peer);
+
+  std::unordered_map<std::string, Entry> contexts_;                 // by name
+  std::unordered_map<std::string, std::string> name_by_recipient_;  // recipient_key -> name
+  std::unordered_map<std::string, std::string> bound_;              // peer_key -> name
+  std::uint64_t step_ = 0;
+  PersistSequence persist_;
+  std::unordered_map<std::string, std::uint64_t> resumed_;
+};
+
+}  // namespace tether::oscore

@@ -1,0 +1,39 @@
+#include "server/oscore_credentials.hpp"
+
+#include <algorithm>
+
+#include "lwm2m/operation/status.hpp"
+
+namespace tether::server {
+
+oscore::ContextInput server_context_input(const OscoreKeys& keys) {
+  oscore::ContextInput in;
+  in.master_secret = keys.master_secret;
+  in.master_salt = keys.master_salt;
+  in.sender_id = keys.recipient_id;
+  in.recipient_id = keys.sender_id;
+  in.id_context = keys.id_context;
+  in.aead = keys.aead;
+  in.hkdf = keys.hkdf;
+  return in;
+}
+
+Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c) {
+  if (c.kind != Credentials::Kind::kOscore) return Ok{};
+  if (auto ok = keyring.check(c.endpoint, server_context_input(c.oscore)); !ok) {
+    return lwm2m::reject(lwm2m::status::kConflict, ok.error().reason);
+  }
+  return Ok{};
+}
+
+Result<Ok> key_oscore(oscore::Keyring& keyring, const Credentials& c) {
+  if (c.kind != Credentials::Kind::kOscore) {
+    keyring.remove(c.endpoint);
+    return Ok{};
+  }
+  std::uint64_t first = c.oscore.sequence_bound;
+  if (auto current = keyring.find(c.endpoint)) first = std::max(first, current->sender_sequence());
+  return keyring.put(c.endpoint, server_context_input(c.oscore), first);
+}
+
+}  // namespace tether::server

@@ -1,0 +1,19 @@
+#pragma once
+// Credentials in mode oscore (Transport TS 5.5) as contexts of an oscore::Keyring, for the
+// LwM2M server and the bootstrap server alike. The credentials name the client's side (its
+// object 21); the keyring holds ours, so Sender and Recipient ID change places.
+#include "common/result.hpp"
+#include "oscore/keyring.hpp"
+#include "server/store/server_store.hpp"
+
+namespace tether::server {
+
+oscore::ContextInput server_context_input(const OscoreKeys& keys);
+// 4.09 when another endpoint's context already has the same Recipient ID and ID Context;
+// 4.00 when the keys do not make a context.
+Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c);
+// Makes c's context current, or drops the endpoint's context when c is of another mode. A
+// replaced context never restarts below the Sender Sequence Number its endpoint reached.
+Result<Ok> key_oscore(oscore::Keyring& keyring, const Credentials& c);
+
+}  // namespace tether::server
