@@ -6,27 +6,37 @@
 # resource of libcoap's OSCORE coap-server, which asks for an Echo first; the same sequence
 # number again is refused as a replay, a wrong secret as a decryption failure) and
 # libcoap-client-tether-serve (libcoap's OSCORE coap-client against `tether coap serve` with
-# the same flags: a wrong secret gets 4.00, the right one the resource, a replay 4.01).
-# Exits 77 (skipped) when the peers folder is not on this machine.
+# the same flags: a wrong secret gets 4.00, the right one the resource, a replay 4.01),
+# libcoap-client-lwm2m-server (libcoap's OSCORE coap-client registers with `tether server`
+# holding credentials in mode oscore; a wrong secret, another endpoint name and a replay are
+# refused and nothing is registered), and lwm2m-client-server-kill (`tether client` and
+# `tether server` over OSCORE on UDP and TCP: the API reads the device; the client killed
+# with SIGKILL and restarted from its state file goes on past the numbers it used, RFC 8613
+# B.1.1, so its new Register is not a replay).
+# The libcoap scenarios exit 77 (skipped) when the peers folder is not on this machine.
 set -euo pipefail
 
 tether="$1"
 scenario="$2"
 root=$(cd "$(dirname "$0")/../.." && pwd)
-peers=""
-for candidate in "${TETHER_PEERS_DIR:-}" "$root/../shared/peers" /work/shared/peers; do
-  if [ -n "$candidate" ] && [ -x "$candidate/build-libcoap.sh" ]; then peers="$candidate"; break; fi
-done
-if [ -z "$peers" ]; then
-  echo "SKIP: no shared/peers folder with build-libcoap.sh (set TETHER_PEERS_DIR)" >&2
-  exit 77
-fi
-# One build at a time: ctest runs the scenarios in parallel, and a second build copying over
-# a binary the first scenario already runs fails ("Text file busy").
-mkdir -p "$root/build/peers"
-bin=$(flock "$root/build/peers/.libcoap.lock" "$peers/build-libcoap.sh" "$root/build/peers/libcoap" |
-  tail -1)
 source "$(dirname "$0")/common.sh"
+
+# libcoap with OSCORE into $bin, for the scenarios that talk to it.
+need_libcoap() {
+  peers=""
+  for candidate in "${TETHER_PEERS_DIR:-}" "$root/../shared/peers" /work/shared/peers; do
+    if [ -n "$candidate" ] && [ -x "$candidate/build-libcoap.sh" ]; then peers="$candidate"; break; fi
+  done
+  if [ -z "$peers" ]; then
+    echo "SKIP: no shared/peers folder with build-libcoap.sh (set TETHER_PEERS_DIR)" >&2
+    exit 77
+  fi
+  # One build at a time: ctest runs the scenarios in parallel, and a second build copying over
+  # a binary the first scenario already runs fails ("Text file busy").
+  mkdir -p "$root/build/peers"
+  bin=$(flock "$root/build/peers/.libcoap.lock" "$peers/build-libcoap.sh" "$root/build/peers/libcoap" |
+    tail -1)
+}
 
 fail() {
   echo "FAIL: $*" >&2
@@ -41,6 +51,7 @@ port=$(free_port)
 
 case "$scenario" in
   tether-coap-libcoap-server)
+    need_libcoap
     cat >"$work/server.conf" <<CONF
 master_secret,hex,"$secret"
 master_salt,hex,"$salt"
@@ -76,6 +87,7 @@ CONF
     [ "$(cat "$work/seq")" = 68 ] || fail "stored bound $(cat "$work/seq"), expected 20 + 3 x 16"
     ;;
   libcoap-client-tether-serve)
+    need_libcoap
     "$tether" coap serve --bind 127.0.0.1 --port "$port" --udp-only --oscore-secret "$secret" \
       --oscore-salt "$salt" --oscore-sender-id 5e --oscore-recipient-id c1 >"$work/serve.log" 2>&1 &
     pids+=("$!")
@@ -96,6 +108,79 @@ CONF
     ask  # libcoap starts again at sequence number 0
     grep -qE "c:4.01.*Replay detected" "$work/peer.log" || fail "a replay was not refused with 4.01"
     [ "$(grep -c 'GET /hello' "$work/serve.log")" = 1 ] || fail "the handler ran for a refused request"
+    ;;
+  libcoap-client-lwm2m-server)
+    need_libcoap
+    http=$(free_port)
+    "$tether" server --store memory --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 \
+      --http-port "$http" >"$work/server.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
+    # The server's view of the client's object 21: the client sends as c1, hears as 5e.
+    call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/lc-dev" \
+      -H 'content-type: application/json' \
+      -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"c1\",\"recipientId\":\"5e\"}"
+    call 200 "http://127.0.0.1:$http/api/security/clients/lc-dev"
+    jcheck "j['mode'] == 'oscore' and 'masterSecret' not in j and j['masterSecretSet']"
+    conf() {
+      printf 'master_secret,hex,"%s"\nmaster_salt,hex,"%s"\nsender_id,hex,"c1"\nrecipient_id,hex,"5e"\n' \
+        "$1" "$salt" >"$work/client.conf"
+    }
+    register() {
+      timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf,$work/seq" -m post -t 40 \
+        -e '</3/0>' "coap://127.0.0.1:$port/rd?ep=$1&lt=60&lwm2m=1.2" >"$work/peer.log" 2>&1 || true
+    }
+    conf "ff${secret:2}"
+    register lc-dev
+    grep -qE "c:4.00.*Decryption failed" "$work/peer.log" || fail "a wrong secret was not refused with 4.00"
+    conf "$secret"
+    register other-dev
+    grep -qE "c:4.00" "$work/peer.log" || fail "lc-dev's context registered another endpoint"
+    cp "$work/seq" "$work/seq.before" 2>/dev/null || rm -f "$work/seq.before"
+    register lc-dev
+    grep -qE "c:2.01" "$work/peer.log" || fail "no 2.01 for the protected Register"
+    grep -q 'Oscore:pIV=' "$work/peer.log" || fail "the Register was not OSCORE"
+    call 200 "http://127.0.0.1:$http/api/clients/lc-dev"
+    call 404 "http://127.0.0.1:$http/api/clients/other-dev"
+    # The same sequence number as the accepted Register again: a replay.
+    rm -f "$work/seq"
+    [ -f "$work/seq.before" ] && cp "$work/seq.before" "$work/seq"
+    register lc-dev
+    grep -qE "c:4.01.*Replay detected" "$work/peer.log" || fail "a replay was not refused with 4.01"
+    [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused Register registered"
+    ;;
+  lwm2m-client-server-kill)
+    http=$(free_port)
+    "$tether" server --store sqlite --data-dir "$work/data" --bind 127.0.0.1 --coap-port "$port" \
+      --coaps-port 0 --http-port "$http" >"$work/server.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
+    for scheme in coap coap+tcp; do
+      ep="os-${scheme/+/-}"
+      ids=(a1 a2)
+      [ "$scheme" = coap ] || ids=(b1 b2)  # each endpoint its own context
+      call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/$ep" \
+        -H 'content-type: application/json' \
+        -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"senderId\":\"${ids[0]}\",\"recipientId\":\"${ids[1]}\"}"
+      for run in 1 2 3; do
+        "$tether" client -e "$ep" --server "$scheme://127.0.0.1:$port" --state "$work/$ep.json" \
+          --oscore-secret "$secret" --oscore-sender-id "${ids[0]}" \
+          --oscore-recipient-id "${ids[1]}" >"$work/client.log" 2>&1 &
+        client=$!
+        pids+=("$client")
+        registered=""
+        for _ in $(seq 1 100); do
+          if grep -q "event=registered" "$work/client.log"; then registered=1; break; fi
+          sleep 0.1
+        done
+        [ -n "$registered" ] || fail "$ep run $run did not register: $(cat "$work/client.log")"
+        call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
+        jcheck "j['values']['/3/0/0'] == 'Tether'"
+        kill -9 "$client"  # no De-register, nothing saved on the way out
+        wait "$client" 2>/dev/null || true
+      done
+      [ -s "$work/$ep.json.oscore" ] || fail "no sequence bounds beside the state file"
+    done
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
