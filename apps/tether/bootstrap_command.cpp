@@ -110,6 +110,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   config.renew_sessions_on_credential_change = o.renew_sessions;
   bootstrap::BootstrapServer bs(config, clock, *store, models);
   credentials_source = &bs;
+  bs.use_oscore(keyring);
   listeners.attach_to(bs);
   if (auto restored = bs.restore(); !restored) {
     throw std::invalid_argument("cannot load configurations: " + restored.error().reason);

@@ -7,6 +7,7 @@
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
+#include "server/oscore_credentials.hpp"
 #include "transport/socket_address.hpp"
 
 namespace tether::bootstrap {
@@ -93,6 +94,25 @@ void BootstrapServer::attach(transport::Transport& transport, std::string name) 
       });
 }
 
+void BootstrapServer::use_oscore(oscore::Keyring& keyring) {
+  oscore_ = &keyring;
+  carriers_.use_oscore(&keyring);
+  // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
+  keyring.persist_sequences(server::kOscoreSequenceStep, [this](const std::string& endpoint,
+                                                        std::uint64_t bound) {
+    auto it = configs_.find(endpoint);
+    if (it == configs_.end() || !it->second.credentials ||
+        it->second.credentials->kind != server::Credentials::Kind::kOscore) {
+      return false;
+    }
+    BootstrapConfig updated = it->second;
+    updated.credentials->oscore.sequence_bound = bound;
+    if (!store_.save_config(updated)) return false;
+    it->second = std::move(updated);
+    return true;
+  });
+}
+
 Result<Ok> BootstrapServer::restore() {
   auto loaded = store_.load_configs();
   if (!loaded) return loaded.error();
@@ -112,6 +132,9 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
     return c ? credentials_.check_unique(*c) : Result<Ok>(Ok{});
   };
   if (auto ok = unique(config.credentials); !ok) return ok;
+  if (config.credentials && oscore_ != nullptr) {
+    if (auto ok = server::check_oscore(*oscore_, *config.credentials); !ok) return ok;
+  }
   if (config.replace_account) {
     if (auto ok = unique(config.replace_account->credentials); !ok) return ok;
   }
@@ -129,6 +152,7 @@ bool BootstrapServer::remove_config(const std::string& endpoint) {
   if (configs_.count(endpoint) == 0) return false;
   if (!store_.remove_config(endpoint)) return false;
   configs_.erase(endpoint);
+  if (oscore_ != nullptr) oscore_->remove(endpoint);
   if (credentials_.remove(endpoint)) renew_session(endpoint);  // access withdrawn
   return true;
 }
@@ -166,6 +190,14 @@ void BootstrapServer::index_credentials(const BootstrapConfig& config) {
     credentials_.put(*config.credentials);
   } else {
     credentials_.remove(config.endpoint);
+  }
+  if (oscore_ == nullptr) return;
+  if (!config.credentials) {
+    oscore_->remove(config.endpoint);
+  } else {
+    // Checked by put_config(); a stored configuration that no longer keys is refused at
+    // its Bootstrap-Request like any client without a context.
+    (void)server::key_oscore(*oscore_, *config.credentials);
   }
 }
 

@@ -84,6 +84,10 @@ class BootstrapServer {
 
   // Serves the Bootstrap interface on `transport` under `name` ("udp", "tcp").
   void attach(transport::Transport& transport, std::string name);
+  // OSCORE (Transport TS 5.5): configurations whose credentials are in mode oscore bootstrap
+  // their clients through contexts in `keyring`, which the transports' OSCORE layers use;
+  // the Sender Sequence Number bound is kept with the configuration. Call before restore().
+  void use_oscore(oscore::Keyring& keyring);
   // Loads the configurations from the store.
   Result<Ok> restore();
 
@@ -162,6 +166,7 @@ class BootstrapServer {
   server::CarrierSet carriers_;
   std::map<std::string, BootstrapConfig> configs_;
   server::CredentialIndex credentials_;  // what the configurations' clients prove
+  oscore::Keyring* oscore_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
   std::map<std::string, BootstrapSession> history_;             // the last ended session
   struct Seen {

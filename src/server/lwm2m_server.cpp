@@ -20,10 +20,6 @@ namespace cb = binding::coap_binding;
 using lwm2m::Operation;
 using lwm2m::format::ContentFormat;
 
-// RFC 8613 B.1.1: how far ahead of use the Sender Sequence Number bound is stored (one store
-// commit per so many requests and notifications under a context).
-constexpr std::uint64_t kOscoreSequenceStep = 64;
-
 Message response_with_reason(const Message& request, const Error& error) {
   Message m = coap::make_response(request, lwm2m::status_of(error));
   // RFC 7252 5.5.2: a diagnostic payload says why, for people reading traces.

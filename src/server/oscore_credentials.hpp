@@ -8,6 +8,10 @@
 
 namespace tether::server {
 
+// RFC 8613 B.1.1: how far ahead of use a server stores its Sender Sequence Number bound (one
+// store commit per so many requests and notifications under a context).
+inline constexpr std::uint64_t kOscoreSequenceStep = 64;
+
 oscore::ContextInput server_context_input(const OscoreKeys& keys);
 // 4.09 when another endpoint's context already has the same Recipient ID and ID Context;
 // 4.00 when the keys do not make a context.

@@ -105,9 +105,10 @@ struct ClientHarness {
 
 // Our bootstrap server at kBootstrapAddress.
 struct BootstrapHarness {
-  explicit BootstrapHarness(SimNetwork& net, bootstrap::BootstrapServerConfig config = {})
+  explicit BootstrapHarness(SimNetwork& net, bootstrap::BootstrapServerConfig config = {},
+                            coap::EndpointConfig endpoint = {})
       : clock(net),
-        transport(net, kBootstrapAddress, 5),
+        transport(net, kBootstrapAddress, 5, nullptr, tls::Role::kServer, std::move(endpoint)),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
         bs(config, clock, store, models) {
     bs.attach(transport, "udp");

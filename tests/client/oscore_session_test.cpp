@@ -225,5 +225,54 @@ TEST(OscoreSession, ReplayedAndAlteredRequestsAreRefused) {
   EXPECT_EQ(s.server.events_of(ServerEvent::Kind::kRegistered).size(), 1u);
 }
 
+// Transport TS 5.5.3 and seed 003: the client holds only an OSCORE bootstrap account; the
+// bootstrap server, reached over OSCORE, hands out an OSCORE server account, with which the
+// client then registers. Nothing crosses in clear.
+TEST(OscoreSession, BootstrapOverOscoreHandsOutAnOscoreAccount) {
+  Network n;
+  oscore::Keyring server_ring;
+  oscore::Keyring bootstrap_ring;
+  oscore::Keyring client_ring;
+  ServerHarness server(n.net, n.store, {},
+                       protected_by(server_ring, "udp", coap::Carrier::kDatagram));
+  server.server.use_oscore(server_ring);
+  ASSERT_TRUE(server.server.put_credentials(oscore_credentials("bs-dev")));
+  bootstrap::BootstrapServerConfig bs_config;
+  BootstrapHarness bs(n.net, bs_config,
+                      protected_by(bootstrap_ring, "udp", coap::Carrier::kDatagram));
+  bs.bs.use_oscore(bootstrap_ring);
+  bs.configure("bs-dev", R"({
+    "credentials": {"mode": "oscore", "masterSecret": "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf",
+                    "senderId": "b1", "recipientId": "b2"},
+    "security": {"1": {"uri": "coap://10.0.0.1:1", "mode": "nosec", "shortServerId": 101,
+                       "oscore": "21:1"}},
+    "oscore": {"1": {"masterSecret": {"hex": "0102030405060708090a0b0c0d0e0f10"},
+                     "senderId": {"hex": "01"}, "recipientId": {"hex": "02"},
+                     "masterSalt": {"hex": "9e7ca92223786340"}}},
+    "servers": {"1": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}})");
+  ClientHarness c(n.net, config_for("bs-dev"), kClientAddress,
+                  protected_by(client_ring, "coap", coap::Carrier::kDatagram));
+  c.client.use_oscore(client_ring);
+  c.add_bootstrap_server(kBootstrapUri);
+  (void)c.data.put(Path{21, 9, 0}, Value(*from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")));
+  (void)c.data.put(Path{21, 9, 1}, Value(Bytes{0xb1}));
+  (void)c.data.put(Path{21, 9, 2}, Value(Bytes{0xb2}));
+  (void)c.data.put(Path{0, 9, 17}, Value(lwm2m::Objlnk{21, 9}));
+
+  ASSERT_TRUE(start_and_register(n, server, c, "bs-dev"));
+  EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
+  EXPECT_EQ(code_of(call(n.net, server.server, "bs-dev", op(Operation::kRead, Path{3, 0, 0}))),
+            lwm2m::status::kContent);
+  for (coap::PeerId from : {kClientAddress, kServerAddress, kBootstrapAddress}) {
+    EXPECT_EQ(n.net.count(from,
+                          [](const Packet& p) {
+                            return p.message && !p.message->code.is_empty() &&
+                                   !oscore::is_protected(*p.message);
+                          }),
+              0u)
+        << "plain CoAP from " << from;
+  }
+}
+
 }  // namespace
 }  // namespace tether::client
