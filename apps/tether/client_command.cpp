@@ -71,6 +71,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--models", "models", s.models)
       .number("--port", "port", s.port, 65535, "-p")
       .text("--lwm2m", "lwm2m", s.config.version)
+      .text("--proxy", "proxy", s.config.proxy)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -168,6 +169,8 @@ void usage() {
       "  --echo-after-silence S  a server silent for S seconds proves its next Write,\n"
       "                   Execute, Create or Delete fresh with CoAP Echo (0: off, default)\n"
       "  --no-time-echo   accept writes of Current Time (/3/0/13) without an Echo proof\n"
+      "  --proxy URI      reach coap:// and coap+tcp:// servers through this forward proxy\n"
+      "                   (coap:// or coap+tcp://); use OSCORE to keep it from reading them\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
       "       [--oscore-salt HEX] [--oscore-context HEX]\n"
       "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"

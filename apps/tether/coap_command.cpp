@@ -39,6 +39,8 @@ constexpr const char* kClientHelp =
     "  -o, --output FILE      write the response payload to FILE\n"
     "  -T, --timeout S        give up after S seconds (default 90)\n"
     "  -O, --option N[,VALUE] add option number N (VALUE text, or 0x followed by hex)\n"
+    "  -P, --proxy URI        send through this forward proxy (coap:// or coap+tcp://);\n"
+    "                         with OSCORE it reads neither payload nor protected options\n"
     "  -v, --verbose          print the response code and every option to stderr\n"
     "\n"
     "usage: tether coap serve [--port N] [--bind HOST] [--udp-only|--tcp-only] [--oscore-...]\n"
@@ -144,6 +146,7 @@ int coap_client(const std::vector<std::string>& args) {
   std::vector<std::string> raw_options;
   CredentialFlags credentials;
   OscoreFlags oscore_flags;
+  std::string proxy;
 
   ArgReader r(args);
   while (r.next()) {
@@ -180,6 +183,8 @@ int coap_client(const std::vector<std::string>& args) {
       verbose = true;
     } else if (r.is("--option", "-O")) {
       raw_options.push_back(r.value());
+    } else if (r.is("--proxy", "-P")) {
+      proxy = r.value();
     } else if (take_credential_flag(r, credentials) || take_oscore_flag(r, oscore_flags)) {
       continue;
     } else if (!r.current().empty() && r.current()[0] == '-') {
@@ -206,14 +211,25 @@ int coap_client(const std::vector<std::string>& args) {
   if (accept) request.options.set_uint(coap::option::kAccept, *accept);
   if (payload) request.payload = std::move(*payload);
   for (const auto& spec : raw_options) add_raw_option(request, spec);
+  // RFC 7252 5.7.2: to a forward proxy, naming the server; our carrier is the proxy's.
+  auto hop = *uri;
+  if (!proxy.empty()) {
+    auto p = coap::parse_uri(proxy);
+    if (!p || p->is_secure())
+      throw std::invalid_argument("--proxy takes a coap:// or coap+tcp:// URI");
+    if (uri->is_secure())
+      throw std::invalid_argument("(D)TLS ends at a proxy: use OSCORE through it");
+    coap::set_proxy_target(request, *uri);
+    hop = *p;
+  }
 
   transport::EventLoop loop;
   SystemRandom random;
   tls::GnutlsBackend tls_backend;
   std::optional<transport::SecureOptions> secure;
   if (uri->is_secure()) secure = transport::SecureOptions{&tls_backend, tls::SecureLayerConfig{}};
-  auto transport = open_transport(loop, random, *uri, secure, oscore_context(oscore_flags));
-  auto peer = transport->peer_for(uri->host, uri->port);
+  auto transport = open_transport(loop, random, hop, secure, oscore_context(oscore_flags));
+  auto peer = transport->peer_for(hop.host, hop.port);
   if (!peer) throw std::runtime_error(peer.error().reason);
   int exit_code = 3;         // timeout unless a response arrives
   bool unreachable = false;  // said once: the request's own failure that follows is not news

@@ -171,6 +171,10 @@ int coap_serve(const std::vector<std::string>& args) {
   SystemRandom random;
   TestServer server(loop);
   coap::EndpointConfig config;
+  // A request a forward proxy passes on naming our port is ours (RFC 7252 5.7.2).
+  config.names_self = [&port](const std::string&, std::uint16_t p) {
+    return port != 0 && p == port;
+  };
   // With the --oscore-* flags, requests protected under that context are verified and
   // answered protected; plain requests are still served.
   if (auto oscore = oscore_context(oscore_flags)) {

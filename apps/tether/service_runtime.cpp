@@ -226,9 +226,14 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring) {
   CoapListeners l;
   coap::EndpointConfig plain_config;
-  auto config_for = [&plain_config, &keyring](const char* name) {
+  auto config_for = [&plain_config, &keyring, &o](const char* name) {
     coap::EndpointConfig c = plain_config;
     c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers(name));
+    // A forward proxy that kept our address in the request (Proxy-Scheme, Uri-Port) passes
+    // on a request for us: served (OSCORE through proxies, seed 003).
+    const bool secure = std::string_view(name) == "dtls" || std::string_view(name) == "tls";
+    const std::uint16_t port = secure ? o.coaps_port : o.coap_port;
+    c.names_self = [port](const std::string&, std::uint16_t p) { return port != 0 && p == port; };
     return c;
   };
   auto tcp_at = [&o](std::uint16_t port) {

@@ -219,21 +219,31 @@ Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
   if (!alternative.empty()) {
     if (auto other = alternative_uri(uri, alternative)) target = std::move(*other);
   }
+  // Through a forward proxy: our transport is the proxy's; (D)TLS ends at the proxy, so only
+  // plain schemes go that way (OSCORE protects them end to end).
+  std::optional<coap::Uri> proxied_to;
+  std::string via = scheme;
+  if (!config_.proxy.empty() && !parsed->is_secure()) {
+    auto proxy = coap::parse_uri(config_.proxy);
+    if (!proxy || proxy->is_secure()) return fail("bad proxy URI \"" + config_.proxy + "\"");
+    proxied_to = target;
+    target = *proxy;
+    via = coap::scheme_name(proxy->scheme);
+  }
   for (auto& c : carriers_) {
-    if (c.scheme != scheme) continue;
+    if (c.scheme != via) continue;
     auto peer = c.transport->peer_for(target.host, target.port);
     if (!peer) return peer.error();
-    const Route route{c.transport, *peer};
+    const Route route{c.transport, *peer, proxied_to};
     if (parsed->is_secure()) {
       if (!security) return fail(uri + ": no Security instance to secure it with");
       if (auto ok = secure(route, parsed->host, *security); !ok)
         return fail(uri + ": " + ok.error().reason);
     }
-    if (auto ok = protect(route, scheme, security); !ok)
-      return fail(uri + ": " + ok.error().reason);
+    if (auto ok = protect(route, via, security); !ok) return fail(uri + ": " + ok.error().reason);
     return route;
   }
-  return fail("no " + scheme + " transport for " + uri);
+  return fail("no " + via + " transport for " + uri);
 }
 
 Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
@@ -299,6 +309,7 @@ void Lwm2mClient::on_secure_event(transport::Transport& t, const tls::SecureEven
 
 void Lwm2mClient::request(const Route& route, Message m,
                           std::function<void(Result<Message>)> done) {
+  if (route.proxied_to) coap::set_proxy_target(m, *route.proxied_to);
   route.transport->endpoint().request(route.peer, std::move(m), std::move(done), clock_.now());
   route.transport->flush();
 }

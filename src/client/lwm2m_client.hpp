@@ -47,6 +47,11 @@ struct ClientConfig {
   // Transport TS 5.2.9.7: PKIX trust anchors for certificate usages 0 and 1, which the
   // Security object does not carry. Empty: the system's trust store.
   std::vector<Bytes> trust_anchors;
+  // A forward proxy (coap:// or coap+tcp://) that requests to coap and coap+tcp servers go
+  // through (RFC 7252 5.7.2), its scheme choosing our transport; empty: none. With OSCORE
+  // the proxy sees neither payloads nor protected options (seed 003). The servers' own
+  // requests cannot come back through a forward proxy.
+  std::string proxy;
 };
 
 struct ClientEvent {
@@ -140,6 +145,7 @@ class Lwm2mClient {
   struct Route {
     transport::Transport* transport = nullptr;
     coap::PeerId peer = 0;
+    std::optional<coap::Uri> proxied_to;  // the server, when `peer` is a forward proxy
   };
   // The transport and peer for `uri`; for coaps URIs, after giving the (D)TLS layer the
   // credentials of Security instance `security`.

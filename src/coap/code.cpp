@@ -104,6 +104,9 @@ std::string Code::describe() const {
     case codes::kGatewayTimeout.value:
       name = "Gateway Timeout";
       break;
+    case codes::kProxyingNotSupported.value:
+      name = "Proxying Not Supported";
+      break;
     case codes::kCsm.value:
       name = "CSM";
       break;

@@ -62,6 +62,7 @@ inline constexpr Code kInternalServerError{5, 0};
 inline constexpr Code kNotImplemented{5, 1};
 inline constexpr Code kServiceUnavailable{5, 3};
 inline constexpr Code kGatewayTimeout{5, 4};
+inline constexpr Code kProxyingNotSupported{5, 5};
 
 // RFC 8323 signaling codes.
 inline constexpr Code kCsm{7, 1};

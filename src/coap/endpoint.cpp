@@ -619,6 +619,20 @@ bool Endpoint::echo_is_fresh(PeerId peer, const Message& request, Instant now) {
 }
 
 void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
+  if (m.options.has(option::kProxyUri) || m.options.has(option::kProxyScheme)) {
+    const Option* host = m.options.find(option::kUriHost);
+    const auto port = m.options.get_uint(option::kUriPort);
+    const bool ours = !m.options.has(option::kProxyUri) && config_.names_self && port &&
+                      config_.names_self(host ? to_string(host->value) : std::string(),
+                                         static_cast<std::uint16_t>(*port));
+    if (!ours) {
+      Message r;
+      r.code = codes::kProxyingNotSupported;
+      reply_now(peer, m, std::move(r), now);
+      return;
+    }
+    m.options.remove(option::kProxyScheme);
+  }
   // RFC 7252 5.4.1: an unrecognized critical option makes the request a 4.02.
   for (const auto& o : m.options.list()) {
     const bool bad =

@@ -47,6 +47,10 @@ struct EndpointConfig {
   std::function<void(PeerId, Instant)> on_fresh_echo;
   // A layer under the exchanges, over the carrier's message layer (oscore/OscoreLayer).
   std::shared_ptr<LayerDecorator> decorator;
+  // RFC 7252 5.7.2: we proxy for no one, but a forward proxy may pass on a request that
+  // still names its target with Proxy-Scheme, Uri-Host and Uri-Port; when this says the
+  // target is us, the request is served, else (and for Proxy-Uri) it gets 5.05.
+  std::function<bool(const std::string& host, std::uint16_t port)> names_self;
 };
 
 struct RequestOptions {

@@ -10,6 +10,26 @@ std::uint16_t default_port(Scheme s) {
   return (s == Scheme::kCoaps || s == Scheme::kCoapsTcp) ? 5684 : 5683;
 }
 
+const char* scheme_name(Scheme s) {
+  switch (s) {
+    case Scheme::kCoap:
+      return "coap";
+    case Scheme::kCoaps:
+      return "coaps";
+    case Scheme::kCoapTcp:
+      return "coap+tcp";
+    case Scheme::kCoapsTcp:
+      return "coaps+tcp";
+  }
+  return "coap";
+}
+
+void set_proxy_target(Message& request, const Uri& target) {
+  request.options.set(option::kProxyScheme, to_bytes(scheme_name(target.scheme)));
+  request.options.set(option::kUriHost, to_bytes(target.host));
+  request.options.set_uint(option::kUriPort, target.port);
+}
+
 Result<Uri> parse_uri(std::string_view text) {
   Uri uri;
   const auto sep = text.find("://");

@@ -27,5 +27,9 @@ struct Uri {
 
 Result<Uri> parse_uri(std::string_view text);
 std::uint16_t default_port(Scheme s);
+const char* scheme_name(Scheme s);  // "coap", "coaps", "coap+tcp", "coaps+tcp"
+// RFC 7252 5.7.2 and 6.5: a request sent to a forward proxy names where it goes with
+// Proxy-Scheme, Uri-Host and Uri-Port (class U for OSCORE, so the proxy can read them).
+void set_proxy_target(Message& request, const Uri& target);
 
 }  // namespace tether::coap

@@ -148,6 +148,40 @@ TEST(Endpoint, UnknownCriticalOptionIsRejectedWithBadOption) {
   EXPECT_EQ(p.store.calls, 0);
 }
 
+// RFC 7252 5.7.2: we proxy for no one (5.05), but a request a forward proxy passed on still
+// naming us (Proxy-Scheme, Uri-Host, Uri-Port) is served as ours.
+TEST(Endpoint, ProxyRequestsAreServedOnlyWhenTheyNameUs) {
+  SimNetwork net;
+  EndpointConfig config;
+  config.names_self = [](const std::string&, std::uint16_t port) { return port == 5683; };
+  Node client(EndpointConfig{}, 1);
+  Node server(config, 2);
+  Store store(server, net);
+  net.add(kClient, client);
+  net.add(kServer, server);
+  auto call = [&](Message m) {
+    Recorder rec;
+    client.endpoint.request(kServer, std::move(m), rec.handler(), net.now());
+    net.run_for(Duration{10'000});
+    return rec.size() == 1 && rec.results[0].ok() ? rec.results[0]->code : Code{};
+  };
+  auto proxied = [](std::uint16_t port) {
+    Message m = request(codes::kGet, "/x");
+    m.options.set(option::kProxyScheme, to_bytes("coap"));
+    m.options.set(option::kUriHost, to_bytes("10.0.0.2"));
+    m.options.set_uint(option::kUriPort, port);
+    return m;
+  };
+  store.data["/x"] = to_bytes("mine");
+  EXPECT_EQ(call(proxied(5683)), codes::kContent);
+  EXPECT_FALSE(store.last.options.has(option::kProxyScheme));
+  EXPECT_EQ(call(proxied(5684)), codes::kProxyingNotSupported);
+  Message uri = request(codes::kGet, "/x");
+  uri.options.set(option::kProxyUri, to_bytes("coap://10.0.0.2:5683/x"));
+  EXPECT_EQ(call(uri), codes::kProxyingNotSupported);
+  EXPECT_EQ(store.calls, 1);
+}
+
 TEST(Endpoint, UnknownElectiveOptionIsIgnored) {
   Pair p;
   p.store.data["/x"] = to_bytes("v");
