@@ -1,5 +1,7 @@
 #include "oscore/crypto.hpp"
 
+#include <stdexcept>
+
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
@@ -83,6 +85,14 @@ Result<Bytes> aead_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView 
     return fail("decryption failed");
   }
   out.resize(out_len);
+  return out;
+}
+
+Bytes random_bytes(std::size_t n) {
+  Bytes out(n);
+  if (gnutls_rnd(GNUTLS_RND_NONCE, out.data(), out.size()) != 0) {
+    throw std::runtime_error("gnutls_rnd failed");  // the library's generator is broken
+  }
   return out;
 }
 

@@ -18,6 +18,9 @@ inline constexpr std::size_t kTagLength = 8;
 // RFC 5869 extract-then-expand; an empty salt means HashLen zero bytes.
 Result<Bytes> hkdf_sha256(ByteView salt, ByteView secret, ByteView info, std::size_t length);
 
+// Unpredictable bytes (Echo values), from GnuTLS's nonce generator.
+Bytes random_bytes(std::size_t n);
+
 // Ciphertext with the tag appended.
 Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext);
 // Fails when the tag does not verify (or the input is shorter than a tag).

@@ -127,6 +127,23 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     return true;
   }
   auto& verified = std::get<VerifiedRequest>(result);
+  if (!found->freshness_proved()) {
+    // RFC 8613 B.1.2: first the request proves it is no replay from before our (re)start,
+    // by echoing a value we made up (RFC 9175); the Endpoint above never sees the Echo.
+    const coap::Option* echo = verified.message.options.find(coap::option::kEcho);
+    if (echo == nullptr || !found->answers_challenge(echo->value)) {
+      coap::Message challenge = coap::make_response(verified.message, codes::kUnauthorized);
+      challenge.options.set(coap::option::kEcho, found->new_echo_challenge(random_bytes(8)));
+      auto p = protect_response(*found, verified.binding, challenge);
+      inner_->respond(
+          peer, m,
+          p ? std::move(*p) : refusal_response(m, Refusal{codes::kUnauthorized, "Echo required"}),
+          now);
+      return true;
+    }
+    found->prove_freshness();
+    verified.message.options.remove(coap::option::kEcho);
+  }
   if (peers_.on_verified) peers_.on_verified(peer, found);
   theirs_[key(peer, m.token)] =
       Binding{found, verified.binding, verified.message.options.has(coap::option::kObserve)};

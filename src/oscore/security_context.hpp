@@ -61,6 +61,20 @@ class SecurityContext {
   void set_sender_sequence(std::uint64_t next) { sender_sequence_ = next; }
   ReplayWindow& replay_window() { return replay_; }
 
+  // RFC 8613 B.1.2: a context made anew (a start, a restart) has lost the replay window of
+  // any earlier life, so a recorded request could pass it once. Until a request proves
+  // freshness by echoing `echo_challenge()`, nothing under the context is acted on.
+  bool freshness_proved() const { return freshness_proved_; }
+  void prove_freshness() {
+    freshness_proved_ = true;
+    echo_.clear();
+  }
+  // The Echo value to ask for (a new one each call).
+  const Bytes& new_echo_challenge(Bytes value) { return echo_ = std::move(value); }
+  bool answers_challenge(ByteView echo) const {
+    return !echo_.empty() && Bytes(echo.begin(), echo.end()) == echo_;
+  }
+
  private:
   ContextInput input_;
   Bytes sender_key_;
@@ -71,6 +85,8 @@ class SecurityContext {
   std::uint64_t reservation_step_ = 0;
   std::function<bool(std::uint64_t)> persist_;
   ReplayWindow replay_;
+  bool freshness_proved_ = false;
+  Bytes echo_;
 };
 
 // The Partial IV bytes of a sequence number: big-endian, no leading zeros, at least one byte.

@@ -31,9 +31,11 @@ ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
   return in;
 }
 
+// Our client and server under one context pair; the server's context has proved the
+// freshness of RFC 8613 B.1.2 already unless `fresh_server` (a server just started).
 struct Protected {
   explicit Protected(coap::Carrier carrier = coap::Carrier::kDatagram,
-                     std::size_t max_bindings = 65'536)
+                     std::size_t max_bindings = 65'536, bool fresh_server = false)
       : net(carrier),
         carrier_(carrier),
         max_bindings_(max_bindings),
@@ -43,6 +45,7 @@ struct Protected {
             std::make_shared<SecurityContext>(*SecurityContext::derive(side(0x5e, 0xc1)))),
         client(config_for_client(), 1),
         server(config_for_server(), 2) {
+    if (!fresh_server) server_context->prove_freshness();
     net.add(kClient, client);
     net.add(kServer, server);
     server.endpoint.set_request_handler([this](PeerId, const Message& req, coap::Responder r) {
@@ -212,6 +215,31 @@ TEST(OscoreLayer, BindingsOfPeersRequestsAreBounded) {
   ASSERT_TRUE(third.ok());
   EXPECT_EQ(third.message().code, codes::kServiceUnavailable);
   EXPECT_EQ(t.handled, 2);
+}
+
+// RFC 8613 B.1.2: a server that (re)started has no replay window from before; the first
+// request under a context must echo a value it made up before anything is acted on, so a
+// request recorded before the restart cannot run again.
+TEST(OscoreLayer, AFreshContextAsksForEchoBeforeActing) {
+  Protected t(coap::Carrier::kDatagram, 65'536, true);
+  auto rec = t.get("/3/0/0");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(to_string(rec.message().payload), "value of /3/0/0");
+  EXPECT_EQ(t.handled, 1);
+  EXPECT_FALSE(t.seen[0].options.has(coap::option::kEcho));  // consumed by the layer
+  const auto requests = t.from(kClient);
+  ASSERT_EQ(requests.size(), 2u);  // the request, then again with the Echo
+  // The server restarts: a new context from the same keys, no window. The recorded,
+  // echoed request is fresh to the window but echoes nothing this life asked for.
+  t.server_context = std::make_shared<SecurityContext>(*SecurityContext::derive(side(0x5e, 0xc1)));
+  t.net.add_raw(kClient);
+  Message replay = *requests[1].message;
+  replay.message_id = 4242;
+  t.net.send_raw(kClient, kServer, replay);
+  t.net.run_for(Duration{1'000});
+  ASSERT_FALSE(t.net.raw_inbox(kClient).empty());
+  EXPECT_TRUE(t.net.raw_inbox(kClient).back().message->options.has(kOscoreOption));
+  EXPECT_EQ(t.handled, 1);  // the handler did not run again
 }
 
 TEST(OscoreLayer, PeersWithAContextMustUseIt) {
