@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -26,6 +27,7 @@
 #include "cli_options.hpp"
 #include "coap/udp_codec.hpp"
 #include "commands.hpp"
+#include "oscore/protection.hpp"
 
 namespace tether::app {
 
@@ -55,7 +57,18 @@ long rss_kib(int pid) {
 struct Client {
   std::string location;
   std::uint16_t mid = 0;
+  // With --oscore: the client's context (Sender ID c+1 in 4 bytes, Recipient ID empty) and
+  // the Echo value the server asked for (RFC 8613 B.1.2).
+  std::unique_ptr<oscore::SecurityContext> oscore;
+  Bytes echo;
 };
+
+// What the server needs on file for client c under --oscore (its Sender ID, in hex).
+std::string oscore_sender_hex(std::size_t c) {
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%08zx", c + 1);
+  return hex;
+}
 
 enum class Step { kRegister, kUpdate, kDeregister };
 
@@ -70,12 +83,14 @@ struct Pending {
   int attempts = 1;
   Step step = Step::kUpdate;
   Bytes datagram;
+  oscore::RequestBinding binding;  // --oscore
 };
 
 class Load {
  public:
-  Load(sockaddr_in server, std::size_t clients, std::size_t sockets, std::uint32_t lifetime)
-      : server_(server), clients_(clients), lifetime_(lifetime) {
+  Load(sockaddr_in server, std::size_t clients, std::size_t sockets, std::uint32_t lifetime,
+       Bytes oscore_secret)
+      : server_(server), clients_(clients), lifetime_(lifetime), secret_(std::move(oscore_secret)) {
     epoll_ = epoll_create1(0);
     for (std::size_t i = 0; i < sockets; ++i) {
       const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -170,6 +185,22 @@ class Load {
     p.client = c;
     p.sent = p.last_sent = Clock::now();
     p.step = step;
+    if (!secret_.empty()) {
+      // Each client protects its own requests (RFC 8613 8.1): part of the load's cost too.
+      if (!client.oscore) {
+        oscore::ContextInput in;
+        in.master_secret = secret_;
+        in.sender_id = *from_hex(oscore_sender_hex(c));
+        client.oscore =
+            std::make_unique<oscore::SecurityContext>(*oscore::SecurityContext::derive(in));
+      }
+      if (!client.echo.empty()) m.options.set(coap::option::kEcho, std::move(client.echo));
+      client.echo.clear();
+      auto protected_request = oscore::protect_request(*client.oscore, m);
+      if (!protected_request) throw std::runtime_error(protected_request.error().reason);
+      m = std::move(protected_request->message);
+      p.binding = protected_request->binding;
+    }
     coap::encode_udp(m, p.datagram);
     transmit(p);
     pending_[token] = std::move(p);
@@ -225,6 +256,19 @@ class Load {
         }
         const Pending p = std::move(it->second);
         pending_.erase(it);
+        if (!secret_.empty()) {
+          Client& client = clients_[p.client];
+          auto inner = oscore::unprotect_response(*client.oscore, p.binding, *m);
+          if (inner && inner->code == codes::kUnauthorized) {
+            // RFC 8613 B.1.2: the server's first contact asks for an Echo; ask again with it.
+            if (const auto* echo = inner->options.find(coap::option::kEcho)) {
+              client.echo = echo->value;
+              send(p.client, p.step);
+              continue;
+            }
+          }
+          if (inner) m = std::move(*inner);
+        }
         last_answer_ = Clock::now();
         phase.latencies_ms.push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - p.sent).count());
@@ -272,6 +316,7 @@ class Load {
   sockaddr_in server_;
   std::vector<Client> clients_;
   std::uint32_t lifetime_;
+  Bytes secret_;
   int epoll_ = -1;
   std::vector<int> fds_;
   std::unordered_map<std::uint64_t, Pending> pending_;
@@ -312,6 +357,8 @@ int bench_register(const std::vector<std::string>& args) {
   std::uint32_t lifetime = 300;
   bool keep = false;
   int pid = 0;
+  Bytes oscore_secret;
+  std::string credentials_file;
   ArgReader r(args);
   while (r.next()) {
     if (r.is("--host")) {
@@ -330,17 +377,27 @@ int bench_register(const std::vector<std::string>& args) {
       lifetime = static_cast<std::uint32_t>(parse_number(r.value(), 0xffffffffu));
     } else if (r.is("--keep")) {
       keep = true;
+    } else if (r.is("--oscore")) {
+      auto secret = from_hex(r.value());
+      if (!secret || secret->empty()) throw std::invalid_argument("--oscore takes a hex secret");
+      oscore_secret = std::move(*secret);
+    } else if (r.is("--oscore-credentials")) {
+      credentials_file = r.value();
     } else if (r.is("--pid")) {
       pid = static_cast<int>(parse_number(r.value(), 1u << 22));
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether bench register [--host 127.0.0.1] [--port 5683] [--clients N]\n"
           "         [--updates M] [--window W] [--sockets S] [--lifetime S] [--keep]\n"
-          "         [--pid SERVER_PID]\n"
+          "         [--pid SERVER_PID] [--oscore HEX [--oscore-credentials FILE]]\n"
           "N clients register (W requests in flight), then M updates go round the clients,\n"
           "then every client de-registers (--keep leaves them registered until their\n"
           "lifetime ends; default 300 s). Progress goes to stderr once a second.\n"
-          "Clients use S sockets times N/S loopback source addresses 127.0.x.y.\n",
+          "Clients use S sockets times N/S loopback source addresses 127.0.x.y.\n"
+          "--oscore protects every request with OSCORE under Master Secret HEX, client c\n"
+          "sending as Sender ID c+1 (4 bytes) to Recipient ID \"\"; --oscore-credentials\n"
+          "writes the server's credentials for them, one PUT body per line\n"
+          "(\"bench-c <json>\"), and exits.\n",
           stdout);
       return 0;
     } else {
@@ -353,8 +410,17 @@ int bench_register(const std::vector<std::string>& args) {
   if (inet_pton(AF_INET, host.c_str(), &server.sin_addr) != 1) {
     throw std::invalid_argument("--host takes an IPv4 address");
   }
+  if (!credentials_file.empty()) {
+    if (oscore_secret.empty()) throw std::invalid_argument("--oscore-credentials needs --oscore");
+    std::ofstream out(credentials_file);
+    for (std::size_t c = 0; c < clients; ++c) {
+      out << "bench-" << c << " {\"mode\":\"oscore\",\"masterSecret\":\"" << to_hex(oscore_secret)
+          << "\",\"senderId\":\"" << oscore_sender_hex(c) << "\",\"recipientId\":\"\"}\n";
+    }
+    return out ? 0 : 1;
+  }
   sockets = std::min(sockets, clients);
-  Load load(server, clients, sockets, lifetime);
+  Load load(server, clients, sockets, lifetime, oscore_secret);
   const long rss_before = pid != 0 ? rss_kib(pid) : -1;
   auto reg = load.run(clients, window, Step::kRegister);
   report("register", reg);
