@@ -49,6 +49,28 @@ fail() {
   exit 1
 }
 
+# wait_for FILE PATTERN: until a line matching PATTERN is in FILE (at most 10 s).
+wait_for() {
+  for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+# `tether server` on $port (CoAP) and a free $http (REST API), the store and flags given.
+start_server() {
+  http=$(free_port)
+  "$tether" server --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 --http-port "$http" "$@" \
+    >"$work/server.log" 2>&1 &
+  pids+=("$!")
+  wait_for "$work/server.log" "event=started" || fail "the server did not start"
+}
+# start_proxy PORT NEXT_HOP_PORT LOG: libcoap's coap-server as a forward proxy. libcoap 4.3.5
+# passes OSCORE on only when -P names the next hop (it rebuilds requests, dropping the OSCORE
+# option, when it connects by the request's own Uri-Host/Uri-Port).
+start_proxy() {
+  "$bin/coap-server" -A 127.0.0.1 -p "$1" -P "coap://127.0.0.1:$2,proxy.test" -v 7 >"$3" 2>&1 &
+  pids+=("$!")
+  sleep 0.5
+}
+
 secret=0102030405060708090a0b0c0d0e0f10
 salt=9e7ca92223786340
 port=$(free_port)
@@ -115,11 +137,7 @@ CONF
     ;;
   libcoap-client-lwm2m-server)
     need_libcoap
-    http=$(free_port)
-    "$tether" server --store memory --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 \
-      --http-port "$http" >"$work/server.log" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
+    start_server --store memory
     # The server's view of the client's object 21: the client sends as c1, hears as 5e.
     call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/lc-dev" \
       -H 'content-type: application/json' \
@@ -154,11 +172,7 @@ CONF
     [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused Register registered"
     ;;
   lwm2m-client-server-kill)
-    http=$(free_port)
-    "$tether" server --store sqlite --data-dir "$work/data" --bind 127.0.0.1 --coap-port "$port" \
-      --coaps-port 0 --http-port "$http" >"$work/server.log" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
+    start_server --store sqlite --data-dir "$work/data"
     for scheme in coap coap+tcp; do
       ep="os-${scheme/+/-}"
       ids=(a1 a2)
@@ -172,12 +186,8 @@ CONF
           --oscore-recipient-id "${ids[1]}" >"$work/client.log" 2>&1 &
         client=$!
         pids+=("$client")
-        registered=""
-        for _ in $(seq 1 100); do
-          if grep -q "event=registered" "$work/client.log"; then registered=1; break; fi
-          sleep 0.1
-        done
-        [ -n "$registered" ] || fail "$ep run $run did not register: $(cat "$work/client.log")"
+        wait_for "$work/client.log" "event=registered" ||
+          fail "$ep run $run did not register: $(cat "$work/client.log")"
         call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
         jcheck "j['values']['/3/0/0'] == 'Tether'"
         kill -9 "$client"  # no De-register, nothing saved on the way out
@@ -188,18 +198,9 @@ CONF
     ;;
   through-libcoap-proxy)
     need_libcoap
-    http=$(free_port)
+    start_server --store memory
     proxy_port=$(free_port)
-    "$tether" server --store memory --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 \
-      --http-port "$http" >"$work/server.log" 2>&1 &
-    pids+=("$!")
-    # libcoap 4.3.5 passes OSCORE on only when -P names the next hop (it rebuilds requests,
-    # dropping the OSCORE option, when it connects by the request's own Uri-Host/Uri-Port).
-    "$bin/coap-server" -A 127.0.0.1 -p "$proxy_port" -P "coap://127.0.0.1:$port,proxy.test" \
-      -v 7 >"$work/peer.log" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
-    sleep 0.5
+    start_proxy "$proxy_port" "$port" "$work/peer.log"
     call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/px-dev" \
       -H 'content-type: application/json' \
       -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"c1\",\"recipientId\":\"5e\"}"
@@ -208,14 +209,13 @@ CONF
       --oscore-salt "$salt" --oscore-sender-id c1 --oscore-recipient-id 5e >"$work/client.log" 2>&1 &
     client=$!
     pids+=("$client")
-    for _ in $(seq 1 100); do grep -q "event=registered" "$work/client.log" && break; sleep 0.1; done
-    grep -q "event=registered" "$work/client.log" || fail "no registration through the proxy: $(cat "$work/client.log")"
+    wait_for "$work/client.log" "event=registered" ||
+      fail "no registration through the proxy: $(cat "$work/client.log")"
     call 200 "http://127.0.0.1:$http/api/clients/px-dev"
     jcheck "j['security'] == 'oscore'"
     grep -q "Proxy-Scheme:coap" "$work/peer.log" || fail "the Register did not go through the proxy"
     kill -TERM "$client"
-    for _ in $(seq 1 100); do grep -q "event=deregistered ep=px-dev" "$work/server.log" && break; sleep 0.1; done
-    grep -q "event=deregistered ep=px-dev" "$work/server.log" || fail "no De-register through the proxy"
+    wait_for "$work/server.log" "event=deregistered ep=px-dev" || fail "no De-register through the proxy"
 
     # `tether coap` through a second proxy to `tether coap serve`: block-wise under OSCORE.
     serve_port=$(free_port)
@@ -223,11 +223,8 @@ CONF
     "$tether" coap serve --bind 127.0.0.1 --port "$serve_port" --udp-only --oscore-secret "$secret" \
       --oscore-salt "$salt" --oscore-sender-id 5e --oscore-recipient-id c1 >"$work/serve.log" 2>&1 &
     pids+=("$!")
-    "$bin/coap-server" -A 127.0.0.1 -p "$proxy2" -P "coap://127.0.0.1:$serve_port,proxy.test" \
-      -v 7 >"$work/peer2.log" 2>&1 &
-    pids+=("$!")
-    for _ in $(seq 1 100); do grep -q "coap://" "$work/serve.log" && break; sleep 0.1; done
-    sleep 0.5
+    wait_for "$work/serve.log" "coap://" || fail "tether coap serve did not start"
+    start_proxy "$proxy2" "$serve_port" "$work/peer2.log"
     python3 -c 'import sys; sys.stdout.write("secret-body-" * 350)' >"$work/body"
     poke() {
       "$tether" coap "$1" "coap://127.0.0.1:$serve_port/store" --proxy "coap+tcp://127.0.0.1:$proxy2" \
