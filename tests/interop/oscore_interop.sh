@@ -62,6 +62,25 @@ start_server() {
   pids+=("$!")
   wait_for "$work/server.log" "event=started" || fail "the server did not start"
 }
+# put_oscore EP SENDER RECIPIENT: the server's credentials for EP in mode oscore (the
+# client's IDs, as in its object 21), with our secret and salt.
+put_oscore() {
+  call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/$1" \
+    -H 'content-type: application/json' \
+    -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"$2\",\"recipientId\":\"$3\"}"
+}
+# start_client EP SENDER RECIPIENT FLAGS...: `tether client` over OSCORE in the background
+# ($client), until it registered.
+start_client() {
+  local ep="$1" sender="$2" recipient="$3"
+  shift 3
+  "$tether" client -e "$ep" --oscore-secret "$secret" --oscore-salt "$salt" \
+    --oscore-sender-id "$sender" --oscore-recipient-id "$recipient" "$@" >"$work/client.log" 2>&1 &
+  client=$!
+  pids+=("$client")
+  wait_for "$work/client.log" "event=registered" ||
+    fail "$ep did not register: $(cat "$work/client.log")"
+}
 # start_proxy PORT NEXT_HOP_PORT LOG: libcoap's coap-server as a forward proxy. libcoap 4.3.5
 # passes OSCORE on only when -P names the next hop (it rebuilds requests, dropping the OSCORE
 # option, when it connects by the request's own Uri-Host/Uri-Port).
@@ -138,10 +157,7 @@ CONF
   libcoap-client-lwm2m-server)
     need_libcoap
     start_server --store memory
-    # The server's view of the client's object 21: the client sends as c1, hears as 5e.
-    call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/lc-dev" \
-      -H 'content-type: application/json' \
-      -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"c1\",\"recipientId\":\"5e\"}"
+    put_oscore lc-dev c1 5e  # the client sends as c1, hears as 5e
     call 200 "http://127.0.0.1:$http/api/security/clients/lc-dev"
     jcheck "j['mode'] == 'oscore' and 'masterSecret' not in j and j['masterSecretSet']"
     conf() {
@@ -177,17 +193,10 @@ CONF
       ep="os-${scheme/+/-}"
       ids=(a1 a2)
       [ "$scheme" = coap ] || ids=(b1 b2)  # each endpoint its own context
-      call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/$ep" \
-        -H 'content-type: application/json' \
-        -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"senderId\":\"${ids[0]}\",\"recipientId\":\"${ids[1]}\"}"
+      put_oscore "$ep" "${ids[0]}" "${ids[1]}"
       for run in 1 2 3; do
-        "$tether" client -e "$ep" --server "$scheme://127.0.0.1:$port" --state "$work/$ep.json" \
-          --oscore-secret "$secret" --oscore-sender-id "${ids[0]}" \
-          --oscore-recipient-id "${ids[1]}" >"$work/client.log" 2>&1 &
-        client=$!
-        pids+=("$client")
-        wait_for "$work/client.log" "event=registered" ||
-          fail "$ep run $run did not register: $(cat "$work/client.log")"
+        start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port" \
+          --state "$work/$ep.json"
         call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
         jcheck "j['values']['/3/0/0'] == 'Tether'"
         kill -9 "$client"  # no De-register, nothing saved on the way out
@@ -201,16 +210,9 @@ CONF
     start_server --store memory
     proxy_port=$(free_port)
     start_proxy "$proxy_port" "$port" "$work/peer.log"
-    call 200 -X PUT "http://127.0.0.1:$http/api/security/clients/px-dev" \
-      -H 'content-type: application/json' \
-      -d "{\"mode\":\"oscore\",\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"c1\",\"recipientId\":\"5e\"}"
-    "$tether" client -e px-dev --server "coap://127.0.0.1:$port" \
-      --proxy "coap+tcp://127.0.0.1:$proxy_port" --state "$work/px.json" --oscore-secret "$secret" \
-      --oscore-salt "$salt" --oscore-sender-id c1 --oscore-recipient-id 5e >"$work/client.log" 2>&1 &
-    client=$!
-    pids+=("$client")
-    wait_for "$work/client.log" "event=registered" ||
-      fail "no registration through the proxy: $(cat "$work/client.log")"
+    put_oscore px-dev c1 5e
+    start_client px-dev c1 5e --server "coap://127.0.0.1:$port" \
+      --proxy "coap+tcp://127.0.0.1:$proxy_port" --state "$work/px.json"
     call 200 "http://127.0.0.1:$http/api/clients/px-dev"
     jcheck "j['security'] == 'oscore'"
     grep -q "Proxy-Scheme:coap" "$work/peer.log" || fail "the Register did not go through the proxy"
