@@ -87,7 +87,7 @@ start_client() {
 start_proxy() {
   "$bin/coap-server" -A 127.0.0.1 -p "$1" -P "coap://127.0.0.1:$2,proxy.test" -v 7 >"$3" 2>&1 &
   pids+=("$!")
-  sleep 0.5
+  wait_for "$3" "created TCP *endpoint" || fail "the proxy did not start"
 }
 
 secret=0102030405060708090a0b0c0d0e0f10
