@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -226,6 +227,17 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring) {
   CoapListeners l;
   coap::EndpointConfig plain_config;
+  // Refused OSCORE requests (a replay, a wrong key, an unknown kid) are warn lines naming
+  // the address they came from; the transports are made below.
+  auto by_name = std::make_shared<std::map<std::string, transport::Transport*>>();
+  keyring.set_refusal_handler(
+      [by_name](const std::string& carrier, coap::PeerId peer, const oscore::Refusal& r) {
+        auto it = by_name->find(carrier);
+        log_line("event=oscore-refused" + logfmt_field("transport", carrier) +
+                     logfmt_field("addr", it != by_name->end() ? it->second->describe(peer) : "") +
+                     " code=" + r.code.to_string() + logfmt_field("detail", r.diagnostic),
+                 "warn");
+      });
   auto config_for = [&plain_config, &keyring, &o](const char* name) {
     coap::EndpointConfig c = plain_config;
     c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers(name));
@@ -256,10 +268,12 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   if (o.udp) {
     l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate, "udp"), random,
                                                       transport::udp_at(o.bind, o.coap_port));
+    (*by_name)["udp"] = l.udp.get();
   }
   if (o.tcp) {
     l.tcp = std::make_unique<transport::TcpTransport>(loop, config_for("tcp"), random,
                                                       tcp_at(o.coap_port));
+    (*by_name)["tcp"] = l.tcp.get();
   }
   if (o.coaps_port == 0) return l;
   tls::GnutlsOptions g;
@@ -296,12 +310,14 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     auto u = transport::udp_at(o.bind, o.coaps_port);
     u.secure = secure;
     l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate, "dtls"), random, u);
+    (*by_name)["dtls"] = l.dtls.get();
     report_failures(*l.dtls, "dtls");
   }
   if (o.tcp) {
     auto t = tcp_at(o.coaps_port);
     t.secure = secure;
     l.tls = std::make_unique<transport::TcpTransport>(loop, config_for("tls"), random, t);
+    (*by_name)["tls"] = l.tls.get();
     report_failures(*l.tls, "tls");
   }
   return l;

@@ -106,6 +106,11 @@ OscorePeers Keyring::peers(const std::string& carrier) {
     auto it = name_by_recipient_.find(recipient_key(probe));
     return it == name_by_recipient_.end() ? nullptr : find(it->second);
   };
+  if (on_refused_) {
+    p.on_refused = [handler = on_refused_, carrier](coap::PeerId peer, const Refusal& r) {
+      handler(carrier, peer, r);
+    };
+  }
   p.on_verified = [this, carrier](coap::PeerId peer, const SharedContext& context) {
     auto it = name_by_recipient_.find(recipient_key(context->input()));
     if (it != name_by_recipient_.end()) bind(carrier, peer, it->second);

@@ -53,6 +53,10 @@ class Keyring {
 
   // The callbacks of the OSCORE layer on `carrier`; a verified request binds its peer.
   OscorePeers peers(const std::string& carrier);
+  // Told of the requests the layers refuse (set before peers()).
+  using RefusalHandler =
+      std::function<void(const std::string& carrier, coap::PeerId peer, const Refusal& refusal)>;
+  void set_refusal_handler(RefusalHandler handler) { on_refused_ = std::move(handler); }
 
  private:
   struct Entry {
@@ -71,6 +75,7 @@ class Keyring {
   std::uint64_t step_ = 0;
   PersistSequence persist_;
   std::unordered_map<std::string, std::uint64_t> resumed_;
+  RefusalHandler on_refused_;
 };
 
 }  // namespace tether::oscore

@@ -99,12 +99,18 @@ bool OscoreLayer::on_message(coap::PeerId peer, coap::Message&& m, Instant now) 
   return on_response(peer, std::move(m), now);
 }
 
+void OscoreLayer::refuse(coap::PeerId peer, const coap::Message& request, const Refusal& refusal,
+                         Instant now) {
+  // RFC 8613 8.2: the error goes back unprotected.
+  inner_->respond(peer, request, refusal_response(request, refusal), now);
+  if (peers_.on_refused) peers_.on_refused(peer, refusal);
+}
+
 bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) {
   if (!is_protected(m)) {
     // A peer that has a context must use it: its plain requests are refused.
     if (peers_.context_for_peer && peers_.context_for_peer(peer) != nullptr) {
-      inner_->respond(peer, m,
-                      refusal_response(m, Refusal{codes::kUnauthorized, "OSCORE required"}), now);
+      refuse(peer, m, Refusal{codes::kUnauthorized, "OSCORE required"}, now);
       return true;
     }
     return above_.on_message(peer, std::move(m), now);
@@ -116,14 +122,11 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
         return found.get();
       });
   if (const auto* refusal = std::get_if<Refusal>(&result)) {
-    // RFC 8613 8.2: the error goes back unprotected.
-    inner_->respond(peer, m, refusal_response(m, *refusal), now);
+    refuse(peer, m, *refusal, now);
     return true;
   }
   if (theirs_.size() >= peers_.max_bindings && !theirs_.contains(key(peer, m.token))) {
-    inner_->respond(
-        peer, m,
-        refusal_response(m, Refusal{codes::kServiceUnavailable, "too many OSCORE exchanges"}), now);
+    refuse(peer, m, Refusal{codes::kServiceUnavailable, "too many OSCORE exchanges"}, now);
     return true;
   }
   auto& verified = std::get<VerifiedRequest>(result);

@@ -29,6 +29,9 @@ struct OscorePeers {
   // Told which peer a verified request came from with which context (binding the peer's
   // address or connection to the endpoint that context belongs to).
   std::function<void(coap::PeerId peer, const SharedContext& context)> on_verified;
+  // Told of each request refused (RFC 8613 8.2, a plain request from a peer that must
+  // protect, the bound below), for the operator's log.
+  std::function<void(coap::PeerId peer, const Refusal& refusal)> on_refused;
   // Bound on the protected requests of peers kept for their answers (observations keep
   // theirs until they end); beyond it new protected requests get 5.03.
   std::size_t max_bindings = 65'536;
@@ -83,6 +86,8 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
   };
   static std::string key(coap::PeerId peer, const Bytes& token);
   bool on_request(coap::PeerId peer, coap::Message&& m, Instant now);
+  // Answers `request` with the unprotected refusal and reports it.
+  void refuse(coap::PeerId peer, const coap::Message& request, const Refusal& refusal, Instant now);
   bool on_response(coap::PeerId peer, coap::Message&& m, Instant now);
   void forget_peer(coap::PeerId peer);
 

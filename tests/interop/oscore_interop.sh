@@ -186,6 +186,11 @@ CONF
     register lc-dev
     grep -qE "c:4.01.*Replay detected" "$work/peer.log" || fail "a replay was not refused with 4.01"
     [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused Register registered"
+    # The operator sees each refusal, with the address it came from.
+    grep -q 'event=oscore-refused transport=udp addr=127.0.0.1:[0-9]* code=4.00 detail="Decryption failed"' \
+      "$work/server.log" || fail "no log line for the wrong secret: $(cat "$work/server.log")"
+    grep -q 'event=oscore-refused .*code=4.01 detail="Replay detected"' "$work/server.log" ||
+      fail "no log line for the replay"
     ;;
   lwm2m-client-server-kill)
     start_server --store sqlite --data-dir "$work/data"
