@@ -63,6 +63,16 @@ struct Client {
   Bytes echo;
 };
 
+// Client c's own Master Secret under --oscore: the given one, its last 4 bytes XORed with
+// c + 1 (endpoints never share a secret: each could pose as the other).
+Bytes oscore_secret_of(Bytes secret, std::size_t c) {
+  const auto n = static_cast<std::uint32_t>(c + 1);
+  for (std::size_t i = 0; i < 4 && i < secret.size(); ++i) {
+    secret[secret.size() - 1 - i] ^= static_cast<std::uint8_t>(n >> (8 * i));
+  }
+  return secret;
+}
+
 // What the server needs on file for client c under --oscore (its Sender ID, in hex).
 std::string oscore_sender_hex(std::size_t c) {
   char hex[9];
@@ -189,7 +199,7 @@ class Load {
       // Each client protects its own requests (RFC 8613 8.1): part of the load's cost too.
       if (!client.oscore) {
         oscore::ContextInput in;
-        in.master_secret = secret_;
+        in.master_secret = oscore_secret_of(secret_, c);
         in.sender_id = *from_hex(oscore_sender_hex(c));
         client.oscore =
             std::make_unique<oscore::SecurityContext>(*oscore::SecurityContext::derive(in));
@@ -394,7 +404,8 @@ int bench_register(const std::vector<std::string>& args) {
           "then every client de-registers (--keep leaves them registered until their\n"
           "lifetime ends; default 300 s). Progress goes to stderr once a second.\n"
           "Clients use S sockets times N/S loopback source addresses 127.0.x.y.\n"
-          "--oscore protects every request with OSCORE under Master Secret HEX, client c\n"
+          "--oscore protects every request with OSCORE, client c under Master Secret HEX\n"
+          "with its last 4 bytes XORed with c+1,\n"
           "sending as Sender ID c+1 (4 bytes) to Recipient ID \"\"; --oscore-credentials\n"
           "writes the server's credentials for them, one PUT body per line\n"
           "(\"bench-c <json>\"), and exits.\n",
@@ -414,8 +425,9 @@ int bench_register(const std::vector<std::string>& args) {
     if (oscore_secret.empty()) throw std::invalid_argument("--oscore-credentials needs --oscore");
     std::ofstream out(credentials_file);
     for (std::size_t c = 0; c < clients; ++c) {
-      out << "bench-" << c << " {\"mode\":\"oscore\",\"masterSecret\":\"" << to_hex(oscore_secret)
-          << "\",\"senderId\":\"" << oscore_sender_hex(c) << "\",\"recipientId\":\"\"}\n";
+      out << "bench-" << c << " {\"mode\":\"oscore\",\"masterSecret\":\""
+          << to_hex(oscore_secret_of(oscore_secret, c)) << "\",\"senderId\":\""
+          << oscore_sender_hex(c) << "\",\"recipientId\":\"\"}\n";
     }
     return out ? 0 : 1;
   }

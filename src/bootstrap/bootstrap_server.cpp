@@ -98,19 +98,19 @@ void BootstrapServer::use_oscore(oscore::Keyring& keyring) {
   oscore_ = &keyring;
   carriers_.use_oscore(&keyring);
   // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
-  keyring.persist_sequences(server::kOscoreSequenceStep, [this](const std::string& endpoint,
-                                                        std::uint64_t bound) {
-    auto it = configs_.find(endpoint);
-    if (it == configs_.end() || !it->second.credentials ||
-        it->second.credentials->kind != server::Credentials::Kind::kOscore) {
-      return false;
-    }
-    BootstrapConfig updated = it->second;
-    updated.credentials->oscore.sequence_bound = bound;
-    if (!store_.save_config(updated)) return false;
-    it->second = std::move(updated);
-    return true;
-  });
+  keyring.persist_sequences(
+      server::kOscoreSequenceStep, [this](const std::string& endpoint, std::uint64_t bound) {
+        auto it = configs_.find(endpoint);
+        if (it == configs_.end() || !it->second.credentials ||
+            it->second.credentials->kind != server::Credentials::Kind::kOscore) {
+          return false;
+        }
+        BootstrapConfig updated = it->second;
+        updated.credentials->oscore.sequence_bound = bound;
+        if (!store_.save_config(updated)) return false;
+        it->second = std::move(updated);
+        return true;
+      });
 }
 
 Result<Ok> BootstrapServer::restore() {
@@ -138,9 +138,14 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   if (config.replace_account) {
     if (auto ok = unique(config.replace_account->credentials); !ok) return ok;
   }
-  if (auto saved = store_.save_config(config); !saved) return saved;
   const std::string endpoint = config.endpoint;
   auto old = configs_.find(endpoint);
+  if (oscore_ != nullptr && config.credentials) {
+    const server::Credentials* before =
+        old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
+    server::carry_sequence_bound(*oscore_, before, *config.credentials);
+  }
+  if (auto saved = store_.save_config(config); !saved) return saved;
   const bool changed = old != configs_.end() && old->second.credentials != config.credentials;
   index_credentials(config);
   configs_[endpoint] = std::move(config);
@@ -381,6 +386,12 @@ Result<Ok> BootstrapServer::start(const std::string& endpoint,
   if (!hp) return fail("the address is host:port, not " + where);
   auto peer = carrier->transport->peer_for(hp->first, hp->second);
   if (!peer) return peer.error();
+  if (oscore_ != nullptr && it->second.credentials &&
+      it->second.credentials->kind == server::Credentials::Kind::kOscore) {
+    // Our first word to this client carries keys: under its context, never in clear.
+    if (!oscore_->find(endpoint)) return fail("no OSCORE context for " + endpoint);
+    oscore_->bind(carrier->name, *peer, endpoint);
+  }
   ++metrics_.server_initiated;
   begin(it->second, *carrier, *peer, std::nullopt, true);
   flush_transports();

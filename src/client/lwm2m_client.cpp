@@ -262,13 +262,11 @@ Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
 // any scheme, inside (D)TLS too.
 Result<Ok> Lwm2mClient::protect(const Route& route, const std::string& scheme,
                                 std::optional<std::uint16_t> security) {
-  if (oscore_ == nullptr) return Ok{};
-  std::optional<oscore::ContextInput> input;
-  if (security) {
-    auto linked = oscore_from_security(data_, *security);
-    if (!linked) return linked.error();
-    input = std::move(*linked);
-  }
+  // No account (a firmware download): the peer keeps whatever binding an account gave it.
+  if (oscore_ == nullptr || !security) return Ok{};
+  auto linked = oscore_from_security(data_, *security);
+  if (!linked) return linked.error();
+  std::optional<oscore::ContextInput> input = std::move(*linked);
   if (!input) {
     oscore_->unbind(scheme, route.peer);
     return Ok{};
@@ -318,6 +316,17 @@ void Lwm2mClient::request(const Route& route, Message m,
 
 void Lwm2mClient::start() {
   started_ = true;
+  // Every OSCORE account's peer is bound before anything arrives from it, so a plain
+  // request forged with a server's address (a server-initiated bootstrap, say) is refused
+  // by the OSCORE layer even before we first spoke to that server.
+  if (oscore_ != nullptr) {
+    if (auto account = data_.bootstrap_account()) {
+      (void)route_for(account->uri, account->security_instance);
+    }
+    for (const auto& account : data_.server_accounts()) {
+      (void)route_for(account.uri, account.security_instance);
+    }
+  }
   sync_sessions();
   if (sessions_.empty()) {
     bootstrap();

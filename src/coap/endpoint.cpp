@@ -621,10 +621,13 @@ bool Endpoint::echo_is_fresh(PeerId peer, const Message& request, Instant now) {
 void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   if (m.options.has(option::kProxyUri) || m.options.has(option::kProxyScheme)) {
     const Option* host = m.options.find(option::kUriHost);
-    const auto port = m.options.get_uint(option::kUriPort);
-    const bool ours = !m.options.has(option::kProxyUri) && config_.names_self && port &&
+    const Option* scheme = m.options.find(option::kProxyScheme);
+    // Without Uri-Port, the scheme's default port (RFC 7252 6.5).
+    const bool secure = scheme != nullptr && to_string(scheme->value).starts_with("coaps");
+    const auto port = m.options.get_uint(option::kUriPort).value_or(secure ? 5684 : 5683);
+    const bool ours = !m.options.has(option::kProxyUri) && config_.names_self &&
                       config_.names_self(host ? to_string(host->value) : std::string(),
-                                         static_cast<std::uint16_t>(*port));
+                                         static_cast<std::uint16_t>(port));
     if (!ours) {
       Message r;
       r.code = codes::kProxyingNotSupported;

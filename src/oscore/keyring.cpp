@@ -15,6 +15,10 @@ std::string Keyring::recipient_key(const ContextInput& input) {
   return k;
 }
 
+std::string Keyring::secret_key(const ContextInput& input) {
+  return std::string(input.master_secret.begin(), input.master_secret.end());
+}
+
 std::string Keyring::peer_key(const std::string& carrier, coap::PeerId peer) {
   std::string k(reinterpret_cast<const char*>(&peer), sizeof(peer));
   k += carrier;
@@ -30,6 +34,11 @@ Result<Ok> Keyring::check(const std::string& name, const ContextInput& input) co
   auto taken = name_by_recipient_.find(recipient_key(input));
   if (taken != name_by_recipient_.end() && taken->second != name) {
     return fail("the OSCORE Recipient ID and ID Context are already " + taken->second + "'s");
+  }
+  auto shared = name_by_secret_.find(secret_key(input));
+  if (shared != name_by_secret_.end() && shared->second != name) {
+    return fail("the OSCORE Master Secret is already " + shared->second +
+                "'s; each endpoint needs its own");
   }
   if (auto derived = SecurityContext::derive(input); !derived) return derived.error();
   return Ok{};
@@ -47,8 +56,10 @@ Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
   watch_sequence(name, *context);
   if (auto old = contexts_.find(name); old != contexts_.end()) {
     name_by_recipient_.erase(recipient_key(old->second.context->input()));
+    name_by_secret_.erase(secret_key(old->second.context->input()));
   }
   name_by_recipient_[recipient_key(input)] = name;
+  name_by_secret_[secret_key(input)] = name;
   contexts_[name] = Entry{std::move(context), name};
   return Ok{};
 }
@@ -63,6 +74,7 @@ bool Keyring::remove(const std::string& name) {
   auto it = contexts_.find(name);
   if (it == contexts_.end()) return false;
   name_by_recipient_.erase(recipient_key(it->second.context->input()));
+  name_by_secret_.erase(secret_key(it->second.context->input()));
   contexts_.erase(it);
   std::erase_if(bound_, [&](const auto& kv) { return kv.second == name; });
   return true;
@@ -111,6 +123,8 @@ OscorePeers Keyring::peers(const std::string& carrier) {
       handler(carrier, peer, r);
     };
   }
+  // A closed connection's peer number is never used again (CoAP/TCP).
+  p.on_closed = [this, carrier](coap::PeerId peer) { unbind(carrier, peer); };
   p.on_verified = [this, carrier](coap::PeerId peer, const SharedContext& context) {
     auto it = name_by_recipient_.find(recipient_key(context->input()));
     if (it != name_by_recipient_.end()) bind(carrier, peer, it->second);

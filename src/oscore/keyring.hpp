@@ -33,8 +33,9 @@ class Keyring {
   }
 
   // Adds or replaces name's context, sending from `first_sequence` (a stored bound). Fails
-  // when the input does not derive, or when another name's context has the same Recipient ID
-  // and ID Context: a protected request could not tell the two apart.
+  // when the input does not derive, when another name's context has the same Recipient ID
+  // and ID Context (a protected request could not tell the two apart), or the same Master
+  // Secret (each could derive the other's keys and pose as it).
   Result<Ok> put(const std::string& name, const ContextInput& input,
                  std::uint64_t first_sequence = 0);
   // Whether `input` could be put() under `name` (derives, Recipient ID not taken).
@@ -64,6 +65,9 @@ class Keyring {
     std::string name;
   };
   static std::string recipient_key(const ContextInput& input);
+  // The Master Secret: whoever knows it derives every key under it (salts and ID contexts
+  // are no secret), so two names must not share it.
+  static std::string secret_key(const ContextInput& input);
   const Entry* entry_for_peer(const std::string& carrier, coap::PeerId peer) const;
   void watch_sequence(const std::string& name, SecurityContext& context);
 
@@ -71,6 +75,7 @@ class Keyring {
 
   std::unordered_map<std::string, Entry> contexts_;                 // by name
   std::unordered_map<std::string, std::string> name_by_recipient_;  // recipient_key -> name
+  std::unordered_map<std::string, std::string> name_by_secret_;     // secret_key -> name
   std::unordered_map<std::string, std::string> bound_;              // peer_key -> name
   std::uint64_t step_ = 0;
   PersistSequence persist_;

@@ -137,14 +137,16 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     if (echo == nullptr || !found->answers_challenge(echo->value)) {
       coap::Message challenge = coap::make_response(verified.message, codes::kUnauthorized);
       challenge.options.set(coap::option::kEcho, found->new_echo_challenge(random_bytes(8)));
-      auto p = protect_response(*found, verified.binding, challenge);
+      // With a Partial IV of our own: the request may be a replay whose nonce answered it
+      // before the restart (RFC 8613 B.1.2).
+      auto p = protect_response(*found, verified.binding, challenge, true);
       inner_->respond(
           peer, m,
           p ? std::move(*p) : refusal_response(m, Refusal{codes::kUnauthorized, "Echo required"}),
           now);
       return true;
     }
-    found->prove_freshness();
+    found->prove_freshness(sequence_of(verified.binding.partial_iv));
     verified.message.options.remove(coap::option::kEcho);
   }
   if (peers_.on_verified) peers_.on_verified(peer, found);
@@ -182,6 +184,7 @@ void OscoreLayer::forget_peer(coap::PeerId peer) {
 
 void OscoreLayer::on_peer_closed(coap::PeerId peer, Instant now) {
   forget_peer(peer);
+  if (peers_.on_closed) peers_.on_closed(peer);
   above_.on_peer_closed(peer, now);
 }
 

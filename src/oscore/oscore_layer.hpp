@@ -29,6 +29,8 @@ struct OscorePeers {
   // Told which peer a verified request came from with which context (binding the peer's
   // address or connection to the endpoint that context belongs to).
   std::function<void(coap::PeerId peer, const SharedContext& context)> on_verified;
+  // Told that a peer is gone (a closed connection): its bindings can go.
+  std::function<void(coap::PeerId peer)> on_closed;
   // Told of each request refused (RFC 8613 8.2, a plain request from a peer that must
   // protect, the bound below), for the operator's log.
   std::function<void(coap::PeerId peer, const Refusal& refusal)> on_refused;

@@ -114,6 +114,17 @@ bool ReplayWindow::fresh(std::uint64_t seq) const {
   return (seen_ & (std::uint32_t{1} << age)) == 0;
 }
 
+void ReplayWindow::refuse_up_to(std::uint64_t seq) {
+  if (!any_ || seq > highest_) {
+    any_ = true;
+    highest_ = seq;
+    seen_ = ~std::uint32_t{0};
+    return;
+  }
+  // Below the highest seen: every number from the window's bottom up to `seq` counts as seen.
+  for (std::uint64_t age = highest_ - seq; age < kSize; ++age) seen_ |= std::uint32_t{1} << age;
+}
+
 bool ReplayWindow::accept(std::uint64_t seq) {
   if (!fresh(seq)) return false;
   if (!any_) {

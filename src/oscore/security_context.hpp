@@ -29,6 +29,8 @@ class ReplayWindow {
   bool accept(std::uint64_t seq);
   // Whether accept() would take it, without remembering.
   bool fresh(std::uint64_t seq) const;
+  // RFC 8613 B.1.2: from now on nothing at or below `seq` is fresh.
+  void refuse_up_to(std::uint64_t seq);
 
  private:
   static constexpr std::uint64_t kSize = 32;
@@ -63,11 +65,14 @@ class SecurityContext {
 
   // RFC 8613 B.1.2: a context made anew (a start, a restart) has lost the replay window of
   // any earlier life, so a recorded request could pass it once. Until a request proves
-  // freshness by echoing `echo_challenge()`, nothing under the context is acted on.
+  // freshness by echoing `new_echo_challenge()`, nothing under the context is acted on.
   bool freshness_proved() const { return freshness_proved_; }
-  void prove_freshness() {
+  // The request numbered `seq` echoed the challenge: requests numbered up to it (made
+  // before the restart, perhaps recorded) are refused from now on.
+  void prove_freshness(std::optional<std::uint64_t> seq = std::nullopt) {
     freshness_proved_ = true;
     echo_.clear();
+    if (seq) replay_.refuse_up_to(*seq);
   }
   // The Echo value to ask for (a new one each call).
   const Bytes& new_echo_challenge(Bytes value) { return echo_ = std::move(value); }

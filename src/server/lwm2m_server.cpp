@@ -179,6 +179,7 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   }
   const std::string endpoint = credentials.endpoint;
   const Credentials* old = credentials_.find(endpoint);
+  if (oscore_ != nullptr) carry_sequence_bound(*oscore_, old, credentials);
   // An operator's change is acknowledged only once it is durable; one that is not is taken
   // back, so a later flush cannot make it true behind the operator's back.
   auto saved = store_.save_credentials(credentials);

@@ -26,6 +26,17 @@ Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c) {
   return Ok{};
 }
 
+void carry_sequence_bound(const oscore::Keyring& keyring, const Credentials* old, Credentials& c) {
+  if (c.kind != Credentials::Kind::kOscore) return;
+  std::uint64_t& bound = c.oscore.sequence_bound;
+  if (old != nullptr && old->kind == Credentials::Kind::kOscore) {
+    bound = std::max(bound, old->oscore.sequence_bound);
+  }
+  if (auto current = keyring.find(c.endpoint)) {
+    bound = std::max(bound, current->sender_sequence() + kOscoreSequenceStep);
+  }
+}
+
 Result<Ok> key_oscore(oscore::Keyring& keyring, const Credentials& c) {
   if (c.kind != Credentials::Kind::kOscore) {
     keyring.remove(c.endpoint);

@@ -16,6 +16,10 @@ oscore::ContextInput server_context_input(const OscoreKeys& keys);
 // 4.09 when another endpoint's context already has the same Recipient ID and ID Context;
 // 4.00 when the keys do not make a context.
 Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c);
+// RFC 8613 B.1.1 for credentials replacing `old` (if any): their stored bound never falls
+// below the old one, nor below the number the live context reached plus a step, so a crash
+// right after the replacement cannot reuse a nonce under the same keys.
+void carry_sequence_bound(const oscore::Keyring& keyring, const Credentials* old, Credentials& c);
 // Makes c's context current, or drops the endpoint's context when c is of another mode. A
 // replaced context never restarts below the Sender Sequence Number its endpoint reached.
 Result<Ok> key_oscore(oscore::Keyring& keyring, const Credentials& c);

@@ -142,6 +142,14 @@ TEST_P(OscoreOver, AWholeLwm2mSessionTravelsProtected) {
   ASSERT_TRUE(sent && *sent);
   EXPECT_EQ(**sent, lwm2m::status::kChanged);
 
+  // New credentials with the same keys keep the server's sequence numbers ahead of those
+  // it used (RFC 8613 B.1.1): a crash right after the PUT reuses no nonce.
+  const auto used = s.server_ring.find("os-dev")->sender_sequence();
+  EXPECT_GT(used, 0u);
+  ASSERT_TRUE(srv.put_credentials(oscore_credentials("os-dev")));
+  EXPECT_GT(srv.credentials("os-dev")->oscore.sequence_bound, used);
+  EXPECT_GT(s.server_ring.find("os-dev")->sender_sequence(), used);
+
   // Nothing but OSCORE went between them, and the device name never crossed in clear.
   EXPECT_EQ(s.plain_exchanges(), 0u);
   EXPECT_EQ(net.count(kClientAddress,
@@ -157,6 +165,32 @@ INSTANTIATE_TEST_SUITE_P(Carriers, OscoreOver,
                          [](const ::testing::TestParamInfo<coap::Carrier>& p) {
                            return p.param == coap::Carrier::kDatagram ? "Udp" : "Tcp";
                          });
+
+// A client whose bootstrap account links an OSCORE instance refuses plain requests from the
+// Bootstrap-Server's address from the start, before it ever spoke to it: a forged,
+// server-initiated Bootstrap-Delete changes nothing.
+TEST(OscoreSession, AForgedPlainBootstrapRequestIsRefused) {
+  Network n;
+  oscore::Keyring client_ring;
+  ClientHarness c(n.net, config_for("bs-dev"), kClientAddress,
+                  protected_by(client_ring, "coap", coap::Carrier::kDatagram));
+  c.client.use_oscore(client_ring);
+  c.add_server(101, kServerUri, 300);
+  c.add_bootstrap_server(kBootstrapUri);
+  (void)c.data.put(Path{21, 9, 0}, Value(*from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")));
+  (void)c.data.put(Path{21, 9, 1}, Value(Bytes{0xb1}));
+  (void)c.data.put(Path{21, 9, 2}, Value(Bytes{0xb2}));
+  (void)c.data.put(Path{0, 9, 17}, Value(lwm2m::Objlnk{21, 9}));
+  c.client.start();
+  n.net.add_raw(kBootstrapAddress);
+  Message forged = coap::make_request(codes::kDelete, "/");
+  forged.message_id = 99;
+  n.net.send_raw(kBootstrapAddress, kClientAddress, forged);
+  n.net.run_for(Duration{1'000});
+  ASSERT_FALSE(n.net.raw_inbox(kBootstrapAddress).empty());
+  EXPECT_EQ(n.net.raw_inbox(kBootstrapAddress).back().message->code, codes::kUnauthorized);
+  EXPECT_TRUE(c.data.exists(Path{0, 0}));  // the server account is still there
+}
 
 TEST(OscoreSession, AWrongSecretRegistersNothing) {
   OscoreSession s("os-dev", coap::Carrier::kDatagram,

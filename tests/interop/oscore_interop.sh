@@ -197,7 +197,8 @@ CONF
     for scheme in coap coap+tcp; do
       ep="os-${scheme/+/-}"
       ids=(a1 a2)
-      [ "$scheme" = coap ] || ids=(b1 b2)  # each endpoint its own context
+      # Each endpoint its own context: IDs and Master Secret (a shared one is refused, 409).
+      [ "$scheme" = coap ] || { ids=(b1 b2); secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf; }
       put_oscore "$ep" "${ids[0]}" "${ids[1]}"
       for run in 1 2 3; do
         start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port" \

@@ -9,7 +9,8 @@
 namespace tether::oscore {
 namespace {
 
-ContextInput input(std::uint8_t sender, std::uint8_t recipient, Bytes secret = Bytes(16, 0x11)) {
+ContextInput input(std::uint8_t sender, std::uint8_t recipient, Bytes secret = {}) {
+  if (secret.empty()) secret = Bytes(16, static_cast<std::uint8_t>(0x10 + recipient));
   ContextInput in;
   in.master_secret = std::move(secret);
   in.sender_id = {sender};
@@ -48,9 +49,12 @@ TEST(Keyring, ARecipientIdBelongsToOneName) {
   EXPECT_FALSE(ring.check("dev2", input(0x09, 0x01)));
   EXPECT_FALSE(ring.put("dev2", input(0x09, 0x01)));
   EXPECT_TRUE(ring.put("dev1", input(0x09, 0x01, Bytes(16, 0x22))));  // new keys, same name
-  ContextInput with_context = input(0x09, 0x01);
+  ContextInput with_context = input(0x09, 0x01, Bytes(16, 0x33));
   with_context.id_context = Bytes{0x42};
   EXPECT_TRUE(ring.put("dev3", with_context));  // the kid context tells them apart
+  // Whoever holds dev1's secret could derive dev4's keys under it: refused.
+  EXPECT_FALSE(ring.put("dev4", input(0x07, 0x04, Bytes(16, 0x22))));
+  EXPECT_TRUE(ring.put("dev4", input(0x07, 0x04, Bytes(16, 0x44))));
 }
 
 TEST(Keyring, SequenceNumbersResumeFromTheStoredBound) {

@@ -240,6 +240,36 @@ TEST(OscoreLayer, AFreshContextAsksForEchoBeforeActing) {
   ASSERT_FALSE(t.net.raw_inbox(kClient).empty());
   EXPECT_TRUE(t.net.raw_inbox(kClient).back().message->options.has(kOscoreOption));
   EXPECT_EQ(t.handled, 1);  // the handler did not run again
+  // The client goes on and proves freshness with a higher number; from then on the numbers
+  // below it, recorded before the restart, are replays even where the new window never saw
+  // them.
+  auto ask = [&](std::uint16_t mid, const Bytes& echo) {
+    Message m = coap::make_request(codes::kGet, "/3/0/1");
+    m.message_id = mid;
+    m.token = {0x42, static_cast<std::uint8_t>(mid)};
+    if (!echo.empty()) m.options.set(coap::option::kEcho, echo);
+    auto p = protect_request(*t.client_context, m);
+    EXPECT_TRUE(p);
+    t.net.send_raw(kClient, kServer, p->message);
+    t.net.run_for(Duration{1'000});
+    return unprotect_response(*t.client_context, p->binding,
+                              *t.net.raw_inbox(kClient).back().message);
+  };
+  auto challenge = ask(5000, {});
+  ASSERT_TRUE(challenge);
+  ASSERT_EQ(challenge->code, codes::kUnauthorized);
+  const coap::Option* echo = challenge->options.find(coap::option::kEcho);
+  ASSERT_NE(echo, nullptr);
+  auto answer = ask(5001, echo->value);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kContent);
+  EXPECT_EQ(t.handled, 2);
+  Message older = *requests[0].message;
+  older.message_id = 4243;
+  t.net.send_raw(kClient, kServer, older);
+  t.net.run_for(Duration{1'000});
+  EXPECT_EQ(to_string(t.net.raw_inbox(kClient).back().message->payload), "Replay detected");
+  EXPECT_EQ(t.handled, 2);
 }
 
 TEST(OscoreLayer, PeersWithAContextMustUseIt) {
