@@ -43,6 +43,16 @@ server::Credentials oscore_credentials(const std::string& ep, Bytes secret = kSe
   return c;
 }
 
+// Transport TS 5.5.3: OSCORE instance /21/`instance` with these keys, linked from Security
+// instance /0/`instance`.
+void link_oscore(DataModel& data, std::uint16_t instance, const Bytes& secret, const Bytes& sender,
+                 const Bytes& recipient) {
+  (void)data.put(Path{21, instance, 0}, Value(secret));
+  (void)data.put(Path{21, instance, 1}, Value(sender));
+  (void)data.put(Path{21, instance, 2}, Value(recipient));
+  (void)data.put(Path{0, instance, 17}, Value(lwm2m::Objlnk{21, instance}));
+}
+
 bool oscore_protected(const Packet& p) {
   return p.message && oscore::is_protected(*p.message);
 }
@@ -62,11 +72,8 @@ struct OscoreSession {
     c.add_server(101, stream ? "coap+tcp://10.0.0.1:1" : kServerUri, 300);
     if (stream) (void)c.data.put(Path{1, 0, 7}, Value("T"));
     if (!secret.empty()) {
-      (void)c.data.put(Path{21, 0, 0}, Value(secret));
-      (void)c.data.put(Path{21, 0, 1}, Value(kClientId));
-      (void)c.data.put(Path{21, 0, 2}, Value(kServerId));
+      link_oscore(c.data, 0, secret, kClientId, kServerId);
       (void)c.data.put(Path{21, 0, 5}, Value(kSalt));
-      (void)c.data.put(Path{0, 0, 17}, Value(lwm2m::Objlnk{21, 0}));
     }
   }
   bool start(const std::string& ep) {
@@ -177,10 +184,7 @@ TEST(OscoreSession, AForgedPlainBootstrapRequestIsRefused) {
   c.client.use_oscore(client_ring);
   c.add_server(101, kServerUri, 300);
   c.add_bootstrap_server(kBootstrapUri);
-  (void)c.data.put(Path{21, 9, 0}, Value(*from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")));
-  (void)c.data.put(Path{21, 9, 1}, Value(Bytes{0xb1}));
-  (void)c.data.put(Path{21, 9, 2}, Value(Bytes{0xb2}));
-  (void)c.data.put(Path{0, 9, 17}, Value(lwm2m::Objlnk{21, 9}));
+  link_oscore(c.data, 9, *from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"), Bytes{0xb1}, Bytes{0xb2});
   c.client.start();
   n.net.add_raw(kBootstrapAddress);
   Message forged = coap::make_request(codes::kDelete, "/");
@@ -288,10 +292,7 @@ TEST(OscoreSession, BootstrapOverOscoreHandsOutAnOscoreAccount) {
                   protected_by(client_ring, "coap", coap::Carrier::kDatagram));
   c.client.use_oscore(client_ring);
   c.add_bootstrap_server(kBootstrapUri);
-  (void)c.data.put(Path{21, 9, 0}, Value(*from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf")));
-  (void)c.data.put(Path{21, 9, 1}, Value(Bytes{0xb1}));
-  (void)c.data.put(Path{21, 9, 2}, Value(Bytes{0xb2}));
-  (void)c.data.put(Path{0, 9, 17}, Value(lwm2m::Objlnk{21, 9}));
+  link_oscore(c.data, 9, *from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeaf"), Bytes{0xb1}, Bytes{0xb2});
 
   ASSERT_TRUE(start_and_register(n, server, c, "bs-dev"));
   EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
