@@ -140,13 +140,14 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   }
   const std::string endpoint = config.endpoint;
   auto old = configs_.find(endpoint);
+  // Before the sequence bound is carried over: the same keys again are no change.
+  const bool changed = old != configs_.end() && old->second.credentials != config.credentials;
   if (oscore_ != nullptr && config.credentials) {
     const server::Credentials* before =
         old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
     server::carry_sequence_bound(*oscore_, before, *config.credentials);
   }
   if (auto saved = store_.save_config(config); !saved) return saved;
-  const bool changed = old != configs_.end() && old->second.credentials != config.credentials;
   index_credentials(config);
   configs_[endpoint] = std::move(config);
   if (changed) renew_session(endpoint);

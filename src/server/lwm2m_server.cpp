@@ -179,6 +179,8 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   }
   const std::string endpoint = credentials.endpoint;
   const Credentials* old = credentials_.find(endpoint);
+  // Before the sequence bound is carried over: the same keys again are no change.
+  const bool changed = old != nullptr && !(*old == credentials);
   if (oscore_ != nullptr) carry_sequence_bound(*oscore_, old, credentials);
   // An operator's change is acknowledged only once it is durable; one that is not is taken
   // back, so a later flush cannot make it true behind the operator's back.
@@ -188,7 +190,6 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
     (void)(old != nullptr ? store_.save_credentials(*old) : store_.remove_credentials(endpoint));
     return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
   }
-  const bool changed = old != nullptr && !(*old == credentials);
   if (oscore_ != nullptr) {
     if (auto keyed = key_oscore(*oscore_, credentials); !keyed) {
       return lwm2m::reject(lwm2m::status::kBadRequest, keyed.error().reason);
