@@ -179,9 +179,8 @@ int coap_serve(const std::vector<std::string>& args) {
   // answered protected; plain requests are still served.
   if (auto oscore = oscore_context(oscore_flags)) {
     oscore::OscorePeers peers;
-    peers.lookup = [oscore](const Bytes& kid, const std::optional<Bytes>& kid_context) {
-      const auto& in = oscore->input();
-      return kid == in.recipient_id && kid_context == in.id_context ? oscore : nullptr;
+    peers.lookup = [oscore](ByteView kid, std::optional<ByteView> kid_context) {
+      return oscore->is_named_by(kid, kid_context) ? oscore : nullptr;
     };
     config.decorator = std::make_shared<oscore::OscoreDecorator>(peers);
   }

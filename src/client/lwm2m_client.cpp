@@ -273,7 +273,7 @@ Result<Ok> Lwm2mClient::protect(const Route& route, const std::string& scheme,
   }
   const std::string name = "security/" + std::to_string(*security);
   // The same keys keep their context: its sequence number and replay window go on.
-  if (auto current = oscore_->find(name); current == nullptr || !(current->input() == *input)) {
+  if (const auto* current = oscore_->input_of(name); current == nullptr || !(*current == *input)) {
     if (auto ok = oscore_->put(name, *input); !ok) return fail("OSCORE: " + ok.error().reason);
   }
   oscore_->bind(scheme, route.peer, name);

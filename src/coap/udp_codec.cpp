@@ -70,8 +70,13 @@ std::size_t options_and_payload_size(const Message& m) {
 }
 
 void encode_options_and_payload(const Message& m, Bytes& out) {
+  encode_options_and_payload(m, out, nullptr);
+}
+
+void encode_options_and_payload(const Message& m, Bytes& out, bool (*keep)(std::uint16_t)) {
   std::uint32_t last = 0;
   for (const auto& o : m.options.list()) {
+    if (keep != nullptr && !keep(o.number)) continue;
     if (o.number < last) throw std::invalid_argument("options out of order");
     if (o.value.size() > 65535 + 269) throw std::invalid_argument("option value too long");
     std::uint32_t delta = o.number - last;
@@ -88,17 +93,18 @@ void encode_options_and_payload(const Message& m, Bytes& out) {
   }
 }
 
-Result<Ok> decode_options_and_payload(ByteView in, Message& m) {
+Result<std::size_t> decode_options(ByteView in, Options& options) {
   std::size_t pos = 0;
   std::uint32_t number = 0;
-  auto& list = m.options.mutable_list();
+  auto& list = options.mutable_list();
+  // Most messages carry a handful of options: one allocation instead of a growing vector.
+  if (list.capacity() < 8 && !in.empty() && in[0] != 0xff) list.reserve(8);
   std::string why;
   while (pos < in.size()) {
     std::uint8_t first = in[pos++];
     if (first == 0xff) {
       if (pos == in.size()) return fail("payload marker followed by an empty payload");
-      m.payload.assign(in.begin() + static_cast<std::ptrdiff_t>(pos), in.end());
-      return Ok{};
+      return pos;
     }
     std::uint32_t delta = 0;
     std::uint32_t len = 0;
@@ -112,6 +118,13 @@ Result<Ok> decode_options_and_payload(ByteView in, Message& m) {
                                 in.begin() + static_cast<std::ptrdiff_t>(pos + len))});
     pos += len;
   }
+  return pos;
+}
+
+Result<Ok> decode_options_and_payload(ByteView in, Message& m) {
+  auto payload_at = decode_options(in, m.options);
+  if (!payload_at) return payload_at.error();
+  m.payload.assign(in.begin() + static_cast<std::ptrdiff_t>(*payload_at), in.end());
   return Ok{};
 }
 

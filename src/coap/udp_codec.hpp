@@ -23,7 +23,11 @@ std::optional<DatagramHeader> peek_udp_header(ByteView datagram);
 
 // Option sequence + payload marker + payload (shared with RFC 8323 framing).
 void encode_options_and_payload(const Message& m, Bytes& out);
+// Only the options `keep` accepts (OSCORE's inner message, RFC 8613 4.1).
+void encode_options_and_payload(const Message& m, Bytes& out, bool (*keep)(std::uint16_t));
 Result<Ok> decode_options_and_payload(ByteView rest, Message& m);
+// The options alone; the offset where the payload starts (the end when there is none).
+Result<std::size_t> decode_options(ByteView rest, Options& options);
 std::size_t options_and_payload_size(const Message& m);
 
 }  // namespace tether::coap

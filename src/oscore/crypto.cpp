@@ -5,7 +5,9 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
+#include <algorithm>
 #include <array>
+#include <cstdint>
 #include <string>
 
 namespace tether::oscore {
@@ -17,27 +19,62 @@ gnutls_datum_t datum(ByteView v) {
   return gnutls_datum_t{const_cast<unsigned char*>(v.data()), static_cast<unsigned>(v.size())};
 }
 
-// One AEAD handle per call: contexts are created rarely next to messages, and a handle
-// holds the expanded key schedule, which we would rather not keep per context.
-class Aead {
+// GnuTLS expands the key into a schedule when a handle is made, which costs about as much
+// as sealing a small message. A context keeps no handle (one weighs about 1 KB); instead
+// each thread keeps the handles of the keys it used last, so a busy context pays the
+// expansion once and a million idle ones pay nothing.
+class HandleCache {
  public:
-  explicit Aead(ByteView key) {
+  HandleCache() = default;
+  HandleCache(const HandleCache&) = delete;
+  HandleCache& operator=(const HandleCache&) = delete;
+  ~HandleCache() {
+    for (auto& s : slots_) {
+      if (s.handle != nullptr) gnutls_aead_cipher_deinit(s.handle);
+    }
+  }
+
+  // nullptr: the key is not a 16-byte AES key, or GnuTLS refused it.
+  gnutls_aead_cipher_hd_t get(ByteView key) {
+    if (key.size() != kKeyLength) return nullptr;
+    ++clock_;
+    Slot* oldest = &slots_[0];
+    for (auto& s : slots_) {
+      if (s.handle != nullptr && std::equal(key.begin(), key.end(), s.key.begin())) {
+        s.used = clock_;
+        return s.handle;
+      }
+      if (s.used < oldest->used) oldest = &s;
+    }
+    if (oldest->handle != nullptr) gnutls_aead_cipher_deinit(oldest->handle);
+    oldest->handle = nullptr;
+    oldest->used = 0;
     gnutls_datum_t k = datum(key);
-    ok_ = key.size() == kKeyLength &&
-          gnutls_aead_cipher_init(&handle_, GNUTLS_CIPHER_AES_128_CCM_8, &k) == 0;
+    if (gnutls_aead_cipher_init(&oldest->handle, GNUTLS_CIPHER_AES_128_CCM_8, &k) != 0) {
+      oldest->handle = nullptr;
+      return nullptr;
+    }
+    std::copy(key.begin(), key.end(), oldest->key.begin());
+    oldest->used = clock_;
+    return oldest->handle;
   }
-  ~Aead() {
-    if (ok_) gnutls_aead_cipher_deinit(handle_);
-  }
-  Aead(const Aead&) = delete;
-  Aead& operator=(const Aead&) = delete;
-  bool ok() const { return ok_; }
-  gnutls_aead_cipher_hd_t get() const { return handle_; }
 
  private:
-  gnutls_aead_cipher_hd_t handle_ = nullptr;
-  bool ok_ = false;
+  struct Slot {
+    std::array<unsigned char, kKeyLength> key{};
+    gnutls_aead_cipher_hd_t handle = nullptr;
+    std::uint64_t used = 0;
+  };
+  // A server answers each request with the key pair that verified it; eight slots keep a
+  // few peers' pairs while they talk.
+  std::array<Slot, 8> slots_{};
+  std::uint64_t clock_ = 0;
 };
+
+gnutls_aead_cipher_hd_t handle_for(ByteView key) {
+  thread_local HandleCache cache;
+  return cache.get(key);
+}
 
 }  // namespace
 
@@ -60,11 +97,11 @@ Result<Bytes> hkdf_sha256(ByteView salt, ByteView secret, ByteView info, std::si
 }
 
 Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
-  Aead aead(key);
-  if (!aead.ok() || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
+  gnutls_aead_cipher_hd_t handle = handle_for(key);
+  if (handle == nullptr || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
   Bytes out(plaintext.size() + kTagLength);
   std::size_t out_len = out.size();
-  if (gnutls_aead_cipher_encrypt(aead.get(), nonce.data(), nonce.size(), aad.data(), aad.size(),
+  if (gnutls_aead_cipher_encrypt(handle, nonce.data(), nonce.size(), aad.data(), aad.size(),
                                  kTagLength, plaintext.data(), plaintext.size(), out.data(),
                                  &out_len) != 0) {
     return fail("AEAD encryption failed");
@@ -74,12 +111,12 @@ Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView 
 }
 
 Result<Bytes> aead_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext) {
-  Aead aead(key);
-  if (!aead.ok() || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
+  gnutls_aead_cipher_hd_t handle = handle_for(key);
+  if (handle == nullptr || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
   if (ciphertext.size() < kTagLength) return fail("ciphertext shorter than its tag");
   Bytes out(ciphertext.size());
   std::size_t out_len = out.size();
-  if (gnutls_aead_cipher_decrypt(aead.get(), nonce.data(), nonce.size(), aad.data(), aad.size(),
+  if (gnutls_aead_cipher_decrypt(handle, nonce.data(), nonce.size(), aad.data(), aad.size(),
                                  kTagLength, ciphertext.data(), ciphertext.size(), out.data(),
                                  &out_len) != 0) {
     return fail("decryption failed");

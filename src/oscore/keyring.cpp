@@ -4,15 +4,23 @@
 
 namespace tether::oscore {
 
-std::string Keyring::recipient_key(const ContextInput& input) {
-  // The kid, and the kid context when there is one (a zero byte cannot start both).
-  std::string k(input.recipient_id.begin(), input.recipient_id.end());
-  k.insert(k.begin(), static_cast<char>(input.recipient_id.size()));
-  if (input.id_context) {
+std::string Keyring::recipient_key(ByteView recipient_id, std::optional<ByteView> id_context) {
+  // The kid's length and the kid, then the kid context when there is one.
+  std::string k;
+  k.reserve(2 + recipient_id.size() + (id_context ? id_context->size() : 0));
+  k.push_back(static_cast<char>(recipient_id.size()));
+  k.append(recipient_id.begin(), recipient_id.end());
+  if (id_context) {
     k.push_back('\x01');
-    k.append(input.id_context->begin(), input.id_context->end());
+    k.append(id_context->begin(), id_context->end());
   }
   return k;
+}
+
+std::string Keyring::recipient_key(const ContextInput& input) {
+  return recipient_key(input.recipient_id, input.id_context
+                                               ? std::optional<ByteView>(*input.id_context)
+                                               : std::nullopt);
 }
 
 std::string Keyring::secret_key(const ContextInput& input) {
@@ -55,12 +63,14 @@ Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
   context->set_sender_sequence(first_sequence);
   watch_sequence(name, *context);
   if (auto old = contexts_.find(name); old != contexts_.end()) {
-    name_by_recipient_.erase(recipient_key(old->second.context->input()));
-    name_by_secret_.erase(secret_key(old->second.context->input()));
+    name_by_recipient_.erase(recipient_key(old->second.input));
+    name_by_secret_.erase(secret_key(old->second.input));
+    name_by_context_.erase(old->second.context.get());
   }
   name_by_recipient_[recipient_key(input)] = name;
   name_by_secret_[secret_key(input)] = name;
-  contexts_[name] = Entry{std::move(context), name};
+  name_by_context_[context.get()] = name;
+  contexts_[name] = Entry{std::move(context), name, input};
   return Ok{};
 }
 
@@ -73,8 +83,9 @@ void Keyring::watch_sequence(const std::string& name, SecurityContext& context) 
 bool Keyring::remove(const std::string& name) {
   auto it = contexts_.find(name);
   if (it == contexts_.end()) return false;
-  name_by_recipient_.erase(recipient_key(it->second.context->input()));
-  name_by_secret_.erase(secret_key(it->second.context->input()));
+  name_by_recipient_.erase(recipient_key(it->second.input));
+  name_by_secret_.erase(secret_key(it->second.input));
+  name_by_context_.erase(it->second.context.get());
   contexts_.erase(it);
   std::erase_if(bound_, [&](const auto& kv) { return kv.second == name; });
   return true;
@@ -83,6 +94,11 @@ bool Keyring::remove(const std::string& name) {
 SharedContext Keyring::find(const std::string& name) const {
   auto it = contexts_.find(name);
   return it == contexts_.end() ? nullptr : it->second.context;
+}
+
+const ContextInput* Keyring::input_of(const std::string& name) const {
+  auto it = contexts_.find(name);
+  return it == contexts_.end() ? nullptr : &it->second.input;
 }
 
 void Keyring::bind(const std::string& carrier, coap::PeerId peer, const std::string& name) {
@@ -111,11 +127,8 @@ OscorePeers Keyring::peers(const std::string& carrier) {
     const Entry* e = entry_for_peer(carrier, peer);
     return e != nullptr ? e->context : nullptr;
   };
-  p.lookup = [this](const Bytes& kid, const std::optional<Bytes>& kid_context) -> SharedContext {
-    ContextInput probe;
-    probe.recipient_id = kid;
-    probe.id_context = kid_context;
-    auto it = name_by_recipient_.find(recipient_key(probe));
+  p.lookup = [this](ByteView kid, std::optional<ByteView> kid_context) -> SharedContext {
+    auto it = name_by_recipient_.find(recipient_key(kid, kid_context));
     return it == name_by_recipient_.end() ? nullptr : find(it->second);
   };
   if (on_refused_) {
@@ -126,8 +139,16 @@ OscorePeers Keyring::peers(const std::string& carrier) {
   // A closed connection's peer number is never used again (CoAP/TCP).
   p.on_closed = [this, carrier](coap::PeerId peer) { unbind(carrier, peer); };
   p.on_verified = [this, carrier](coap::PeerId peer, const SharedContext& context) {
-    auto it = name_by_recipient_.find(recipient_key(context->input()));
-    if (it != name_by_recipient_.end()) bind(carrier, peer, it->second);
+    // A context replaced meanwhile keeps no name: its peer is not bound to the new one.
+    auto it = name_by_context_.find(context.get());
+    if (it == name_by_context_.end()) return;
+    const std::string key = peer_key(carrier, peer);
+    auto b = bound_.find(key);
+    if (b == bound_.end()) {
+      bound_.emplace(key, it->second);
+    } else if (b->second != it->second) {
+      b->second = it->second;
+    }
   };
   return p;
 }

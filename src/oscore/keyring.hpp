@@ -43,6 +43,8 @@ class Keyring {
   // Forgets the context and every peer bound to it; exchanges under way finish with it.
   bool remove(const std::string& name);
   SharedContext find(const std::string& name) const;
+  // What name's context was derived from (nullptr: none).
+  const ContextInput* input_of(const std::string& name) const;
   std::size_t size() const { return contexts_.size(); }
 
   // From now on requests to `peer` on `carrier` are protected with name's context, and its
@@ -63,7 +65,9 @@ class Keyring {
   struct Entry {
     SharedContext context;
     std::string name;
+    ContextInput input;
   };
+  static std::string recipient_key(ByteView recipient_id, std::optional<ByteView> id_context);
   static std::string recipient_key(const ContextInput& input);
   // The Master Secret: whoever knows it derives every key under it (salts and ID contexts
   // are no secret), so two names must not share it.
@@ -76,7 +80,8 @@ class Keyring {
   std::unordered_map<std::string, Entry> contexts_;                 // by name
   std::unordered_map<std::string, std::string> name_by_recipient_;  // recipient_key -> name
   std::unordered_map<std::string, std::string> name_by_secret_;     // secret_key -> name
-  std::unordered_map<std::string, std::string> bound_;              // peer_key -> name
+  std::unordered_map<const SecurityContext*, std::string> name_by_context_;
+  std::unordered_map<std::string, std::string> bound_;  // peer_key -> name
   std::uint64_t step_ = 0;
   PersistSequence persist_;
   std::unordered_map<std::string, std::uint64_t> resumed_;

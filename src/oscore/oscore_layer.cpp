@@ -86,8 +86,7 @@ std::size_t OscoreLayer::peer_max_message_size(coap::PeerId peer) const {
   // The Endpoint sizes blocks for what the carrier takes once OSCORE has grown them.
   std::size_t overhead = kBaseOverhead;
   if (const SharedContext c = peers_.context_for_peer ? peers_.context_for_peer(peer) : nullptr) {
-    const auto& in = c->input();
-    overhead += in.sender_id.size() + (in.id_context ? 1 + in.id_context->size() : 0);
+    overhead += c->sender_id().size() + (c->id_context() ? 1 + c->id_context()->size() : 0);
   }
   const std::size_t max = inner_->peer_max_message_size(peer);
   return max > overhead + 64 ? max - overhead : max;
@@ -116,11 +115,10 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     return above_.on_message(peer, std::move(m), now);
   }
   SharedContext found;
-  auto result =
-      unprotect_request(m, [&](const Bytes& kid, const std::optional<Bytes>& kid_context) {
-        found = peers_.lookup ? peers_.lookup(kid, kid_context) : nullptr;
-        return found.get();
-      });
+  auto result = unprotect_request(m, [&](ByteView kid, std::optional<ByteView> kid_context) {
+    found = peers_.lookup ? peers_.lookup(kid, kid_context) : nullptr;
+    return found.get();
+  });
   if (const auto* refusal = std::get_if<Refusal>(&result)) {
     refuse(peer, m, *refusal, now);
     return true;
@@ -136,7 +134,9 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     const coap::Option* echo = verified.message.options.find(coap::option::kEcho);
     if (echo == nullptr || !found->answers_challenge(echo->value)) {
       coap::Message challenge = coap::make_response(verified.message, codes::kUnauthorized);
-      challenge.options.set(coap::option::kEcho, found->new_echo_challenge(random_bytes(8)));
+      const ByteView echo_value =
+          found->new_echo_challenge(random_bytes(SecurityContext::kEchoLength));
+      challenge.options.set(coap::option::kEcho, Bytes(echo_value.begin(), echo_value.end()));
       // With a Partial IV of our own: the request may be a replay whose nonce answered it
       // before the restart (RFC 8613 B.1.2).
       auto p = protect_response(*found, verified.binding, challenge, true);
@@ -146,7 +146,7 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
           now);
       return true;
     }
-    found->prove_freshness(sequence_of(verified.binding.partial_iv));
+    found->prove_freshness(sequence_of(verified.binding.partial_iv.view()));
     verified.message.options.remove(coap::option::kEcho);
   }
   if (peers_.on_verified) peers_.on_verified(peer, found);

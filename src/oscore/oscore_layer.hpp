@@ -25,7 +25,7 @@ struct OscorePeers {
   // that peer are accepted). A peer with a context must protect its requests too.
   std::function<SharedContext(coap::PeerId peer)> context_for_peer;
   // The recipient context a protected request names (kid, kid context).
-  std::function<SharedContext(const Bytes& kid, const std::optional<Bytes>& kid_context)> lookup;
+  std::function<SharedContext(ByteView kid, std::optional<ByteView> kid_context)> lookup;
   // Told which peer a verified request came from with which context (binding the peer's
   // address or connection to the endpoint that context belongs to).
   std::function<void(coap::PeerId peer, const SharedContext& context)> on_verified;

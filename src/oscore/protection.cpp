@@ -1,9 +1,10 @@
 #include "oscore/protection.hpp"
 
 #include <algorithm>
+#include <array>
+#include <string_view>
 
 #include "coap/udp_codec.hpp"
-#include "oscore/cbor_writer.hpp"
 #include "oscore/crypto.hpp"
 
 namespace tether::oscore {
@@ -20,37 +21,109 @@ bool outer_only(std::uint16_t number) {
          number == option::kProxyScheme || number == kOscoreOption;
 }
 
-// RFC 8613 5.4 and 5.3: the Enc_structure over the external_aad, as the AEAD's AAD.
-Bytes additional_data(int aead, ByteView request_kid, ByteView request_piv) {
-  Bytes external;
-  cbor::array(external, 5);
-  cbor::integer(external, 1);  // oscore_version
-  cbor::array(external, 1);
-  cbor::integer(external, aead);
-  cbor::bytes(external, request_kid);
-  cbor::bytes(external, request_piv);
-  cbor::bytes(external, Bytes{});  // no Class I options
-  Bytes aad;
-  cbor::array(aad, 3);
-  cbor::text(aad, "Encrypt0");
-  cbor::bytes(aad, Bytes{});
-  cbor::bytes(aad, external);
-  return aad;
-}
+// RFC 8613 5.4 and 5.3: the Enc_structure over the external_aad, as the AEAD's AAD. With
+// IDs of at most 7 bytes and Partial IVs of at most 5, every CBOR head is one byte and the
+// whole fits in 32.
+class AdditionalData {
+ public:
+  AdditionalData(int aead, ByteView request_kid, ByteView request_piv) {
+    std::array<std::uint8_t, 20> external{};
+    std::size_t e = 0;
+    external[e++] = 0x85;  // [oscore_version, algorithms, request_kid, request_piv, options]
+    external[e++] = 0x01;
+    external[e++] = 0x81;  // [alg_aead]
+    external[e++] = static_cast<std::uint8_t>(aead);
+    e = put_bytes(external.data(), e, request_kid);
+    e = put_bytes(external.data(), e, request_piv);
+    external[e++] = 0x40;  // no Class I options
+    data_[n_++] = 0x83;    // ["Encrypt0", h'', external_aad]
+    data_[n_++] = 0x68;
+    for (char c : std::string_view("Encrypt0")) data_[n_++] = static_cast<std::uint8_t>(c);
+    data_[n_++] = 0x40;
+    n_ = put_bytes(data_.data(), n_, ByteView(external.data(), e));
+  }
+  ByteView view() const { return ByteView(data_.data(), n_); }
+
+ private:
+  static std::size_t put_bytes(std::uint8_t* out, std::size_t at, ByteView v) {
+    out[at++] = static_cast<std::uint8_t>(0x40 | v.size());
+    std::copy(v.begin(), v.end(), out + at);
+    return at + v.size();
+  }
+  std::array<std::uint8_t, 32> data_{};
+  std::size_t n_ = 0;
+};
 
 // The plaintext: the inner code, then the Class E options and the payload.
 Bytes plaintext_of(const coap::Message& m) {
-  coap::Message inner;
-  inner.code = m.code;
-  inner.payload = m.payload;
-  for (const auto& o : m.options.list()) {
-    if (!outer_only(o.number)) inner.options.add(o.number, o.value);
-  }
   Bytes out;
-  out.reserve(m.payload.size() + 64);
+  out.reserve(1 + coap::options_and_payload_size(m) + kTagLength);
   out.push_back(m.code.value);
-  coap::encode_options_and_payload(inner, out);
+  coap::encode_options_and_payload(m, out, [](std::uint16_t n) { return !outer_only(n); });
   return out;
+}
+
+// The OSCORE option's fields, viewed in its value.
+struct OptionView {
+  std::optional<ByteView> partial_iv;
+  std::optional<ByteView> kid;
+  std::optional<ByteView> kid_context;
+};
+
+Result<OptionView> parse_option(ByteView value) {
+  OptionView v;
+  if (value.empty()) return v;
+  const std::uint8_t flags = value[0];
+  if ((flags & 0xe0) != 0) return fail("reserved OSCORE flag bits set");
+  const std::size_t n = flags & 0x07;
+  if (n > 5) return fail("a Partial IV longer than 5 bytes");
+  std::size_t at = 1;
+  if (n > 0) {
+    if (value.size() < at + n) return fail("OSCORE option shorter than its Partial IV");
+    v.partial_iv = value.subspan(at, n);
+    at += n;
+  }
+  if ((flags & 0x10) != 0) {
+    if (value.size() < at + 1) return fail("OSCORE option without its kid context length");
+    const std::size_t s = value[at++];
+    if (value.size() < at + s) return fail("OSCORE option shorter than its kid context");
+    v.kid_context = value.subspan(at, s);
+    at += s;
+  }
+  if ((flags & 0x08) != 0) {
+    v.kid = value.subspan(at);
+  } else if (at != value.size()) {
+    return fail("trailing bytes in the OSCORE option");
+  }
+  return v;
+}
+
+Bytes option_bytes(std::optional<ByteView> partial_iv, std::optional<ByteView> kid_context,
+                   std::optional<ByteView> kid) {
+  Bytes out;
+  out.reserve(2 + (partial_iv ? partial_iv->size() : 0) + (kid_context ? kid_context->size() : 0) +
+              (kid ? kid->size() : 0));
+  out.push_back(0);
+  if (partial_iv) {
+    out[0] |= static_cast<std::uint8_t>(partial_iv->size());
+    out.insert(out.end(), partial_iv->begin(), partial_iv->end());
+  }
+  if (kid_context) {
+    out[0] |= 0x10;
+    out.push_back(static_cast<std::uint8_t>(kid_context->size()));
+    out.insert(out.end(), kid_context->begin(), kid_context->end());
+  }
+  if (kid) {
+    out[0] |= 0x08;
+    out.insert(out.end(), kid->begin(), kid->end());
+  }
+  // RFC 8613 6.1: all flags zero means an empty option.
+  if (out.size() == 1 && out[0] == 0) out.clear();
+  return out;
+}
+
+std::optional<ByteView> view_of(const std::optional<Bytes>& b) {
+  return b ? std::optional<ByteView>(ByteView(*b)) : std::nullopt;
 }
 
 // The outer message: the header and the Class U options (and Observe), the OSCORE option,
@@ -71,79 +144,42 @@ coap::Message outer_of(const coap::Message& m, coap::Code code, Bytes oscore, By
 
 // The inner message back: header and outer Class U options from `outer`, code, options and
 // payload from the plaintext.
-Result<coap::Message> inner_of(const coap::Message& outer, ByteView plaintext) {
+Result<coap::Message> inner_of(const coap::Message& outer, Bytes&& plaintext) {
   if (plaintext.empty()) return fail("empty plaintext");
-  coap::Message inner;
-  if (auto ok = coap::decode_options_and_payload(plaintext.subspan(1), inner); !ok) {
-    return ok.error();
-  }
   coap::Message out;
+  auto payload_at = coap::decode_options(ByteView(plaintext).subspan(1), out.options);
+  if (!payload_at) return payload_at.error();
+  // The payload keeps the plaintext's buffer: the bytes before it go, nothing is allocated.
+  const coap::Code code{plaintext[0]};
+  plaintext.erase(plaintext.begin(),
+                  plaintext.begin() + static_cast<std::ptrdiff_t>(1 + *payload_at));
+  out.payload = std::move(plaintext);
+  for (const auto& o : out.options.list()) {
+    if (outer_only(o.number)) return fail("a Class U option inside the ciphertext");
+  }
   out.type = outer.type;
-  out.code = coap::Code{plaintext[0]};
+  out.code = code;
   out.message_id = outer.message_id;
   out.token = outer.token;
   for (const auto& o : outer.options.list()) {
     if (outer_only(o.number) && o.number != kOscoreOption) out.options.add(o.number, o.value);
   }
-  for (const auto& o : inner.options.list()) {
-    if (outer_only(o.number)) return fail("a Class U option inside the ciphertext");
-    out.options.add(o.number, o.value);
-  }
-  out.payload = std::move(inner.payload);
   return out;
 }
 
 }  // namespace
 
 Bytes encode_option(const OptionValue& v) {
-  Bytes out;
-  out.reserve(16);
-  out.push_back(0);
-  if (v.partial_iv) {
-    out[0] |= static_cast<std::uint8_t>(v.partial_iv->size());
-    out.insert(out.end(), v.partial_iv->begin(), v.partial_iv->end());
-  }
-  if (v.kid_context) {
-    out[0] |= 0x10;
-    out.push_back(static_cast<std::uint8_t>(v.kid_context->size()));
-    out.insert(out.end(), v.kid_context->begin(), v.kid_context->end());
-  }
-  if (v.kid) {
-    out[0] |= 0x08;
-    out.insert(out.end(), v.kid->begin(), v.kid->end());
-  }
-  // RFC 8613 6.1: all flags zero means an empty option.
-  if (out.size() == 1 && out[0] == 0) out.clear();
-  return out;
+  return option_bytes(view_of(v.partial_iv), view_of(v.kid_context), view_of(v.kid));
 }
 
 Result<OptionValue> decode_option(ByteView value) {
-  OptionValue v;
-  if (value.empty()) return v;
-  const std::uint8_t flags = value[0];
-  if ((flags & 0xe0) != 0) return fail("reserved OSCORE flag bits set");
-  const std::size_t n = flags & 0x07;
-  if (n > 5) return fail("a Partial IV longer than 5 bytes");
-  std::size_t at = 1;
-  if (n > 0) {
-    if (value.size() < at + n) return fail("OSCORE option shorter than its Partial IV");
-    v.partial_iv = Bytes(value.begin() + 1, value.begin() + static_cast<std::ptrdiff_t>(1 + n));
-    at += n;
-  }
-  if ((flags & 0x10) != 0) {
-    if (value.size() < at + 1) return fail("OSCORE option without its kid context length");
-    const std::size_t s = value[at++];
-    if (value.size() < at + s) return fail("OSCORE option shorter than its kid context");
-    v.kid_context = Bytes(value.begin() + static_cast<std::ptrdiff_t>(at),
-                          value.begin() + static_cast<std::ptrdiff_t>(at + s));
-    at += s;
-  }
-  if ((flags & 0x08) != 0) {
-    v.kid = Bytes(value.begin() + static_cast<std::ptrdiff_t>(at), value.end());
-  } else if (at != value.size()) {
-    return fail("trailing bytes in the OSCORE option");
-  }
-  return v;
+  auto parsed = parse_option(value);
+  if (!parsed) return parsed.error();
+  auto copy = [](std::optional<ByteView> b) {
+    return b ? std::optional<Bytes>(Bytes(b->begin(), b->end())) : std::nullopt;
+  };
+  return OptionValue{copy(parsed->partial_iv), copy(parsed->kid), copy(parsed->kid_context)};
 }
 
 bool is_protected(const coap::Message& m) {
@@ -153,21 +189,19 @@ bool is_protected(const coap::Message& m) {
 Result<ProtectedRequest> protect_request(SecurityContext& context, const coap::Message& request) {
   auto seq = context.next_sequence();
   if (!seq) return seq.error();
-  const Bytes piv = partial_iv_of(*seq);
-  const ContextInput& in = context.input();
-  const Bytes aad = additional_data(in.aead, in.sender_id, piv);
-  auto ciphertext = aead_encrypt(context.sender_key(), context.nonce(in.sender_id, piv), aad,
-                                 plaintext_of(request));
+  const ShortBytes piv = partial_iv_of(*seq);
+  const AdditionalData aad(context.aead(), context.sender_id(), piv.view());
+  const Nonce nonce = context.nonce(context.sender_id(), piv.view());
+  auto ciphertext = aead_encrypt(context.sender_key(), nonce, aad.view(), plaintext_of(request));
   if (!ciphertext) return ciphertext.error();
-  OptionValue ov;
-  ov.partial_iv = piv;
-  ov.kid = in.sender_id;
-  ov.kid_context = in.id_context;
   // RFC 8613 4.2: FETCH when the request observes, so a proxy can relay notifications.
   const coap::Code outer_code =
       request.options.has(option::kObserve) ? codes::kFetch : codes::kPost;
-  ProtectedRequest out{outer_of(request, outer_code, encode_option(ov), std::move(*ciphertext)),
-                       RequestBinding{in.sender_id, piv}};
+  ProtectedRequest out{
+      outer_of(request, outer_code,
+               option_bytes(piv.view(), view_of(context.id_context()), context.sender_id()),
+               std::move(*ciphertext)),
+      RequestBinding{*ShortBytes::of(context.sender_id()), piv}};
   return out;
 }
 
@@ -175,61 +209,65 @@ std::variant<VerifiedRequest, Refusal> unprotect_request(const coap::Message& re
                                                          const ContextLookup& lookup) {
   const coap::Option* opt = request.options.find(kOscoreOption);
   if (opt == nullptr) return Refusal{codes::kBadRequest, "not an OSCORE request"};
-  auto ov = decode_option(opt->value);
+  auto ov = parse_option(opt->value);
   // RFC 8613 8.2 step 2: an option that does not parse, or lacks the kid or Partial IV a
   // request needs, is a 4.02.
   if (!ov || !ov->kid || !ov->partial_iv) {
     return Refusal{codes::kBadOption, ov ? "kid or Partial IV missing" : ov.error().reason};
   }
-  SecurityContext* context = lookup(*ov->kid, ov->kid_context);
+  // No context has a Recipient ID longer than 7 bytes (RFC 8613 3.3).
+  const auto kid = ShortBytes::of(*ov->kid);
+  SecurityContext* context = kid ? lookup(*ov->kid, ov->kid_context) : nullptr;
   if (context == nullptr) return Refusal{codes::kUnauthorized, "Security context not found"};
-  const std::uint64_t seq = sequence_of(*ov->partial_iv);
+  const ShortBytes piv = *ShortBytes::of(*ov->partial_iv);
+  const std::uint64_t seq = sequence_of(piv.view());
   if (!context->replay_window().fresh(seq)) {
     return Refusal{codes::kUnauthorized, "Replay detected"};
   }
-  const Bytes aad = additional_data(context->input().aead, *ov->kid, *ov->partial_iv);
-  auto plaintext = aead_decrypt(context->recipient_key(), context->nonce(*ov->kid, *ov->partial_iv),
-                                aad, request.payload);
+  const AdditionalData aad(context->aead(), kid->view(), piv.view());
+  auto plaintext = aead_decrypt(context->recipient_key(), context->nonce(kid->view(), piv.view()),
+                                aad.view(), request.payload);
   if (!plaintext) return Refusal{codes::kBadRequest, "Decryption failed"};
-  auto inner = inner_of(request, *plaintext);
+  auto inner = inner_of(request, std::move(*plaintext));
   if (!inner) return Refusal{codes::kBadRequest, "Decryption failed"};
   context->replay_window().accept(seq);
-  return VerifiedRequest{std::move(*inner), RequestBinding{*ov->kid, *ov->partial_iv}, context};
+  return VerifiedRequest{std::move(*inner), RequestBinding{*kid, piv}, context};
 }
 
 Result<coap::Message> protect_response(SecurityContext& context, const RequestBinding& binding,
                                        const coap::Message& response, bool new_partial_iv) {
-  const ContextInput& in = context.input();
-  const Bytes aad = additional_data(in.aead, binding.kid, binding.partial_iv);
-  OptionValue ov;
-  Bytes nonce = context.nonce(binding.kid, binding.partial_iv);
+  const AdditionalData aad(context.aead(), binding.kid.view(), binding.partial_iv.view());
+  std::optional<ShortBytes> piv;
+  Nonce nonce = context.nonce(binding.kid.view(), binding.partial_iv.view());
   if (new_partial_iv) {
     auto seq = context.next_sequence();
     if (!seq) return seq.error();
-    ov.partial_iv = partial_iv_of(*seq);
-    nonce = context.nonce(in.sender_id, *ov.partial_iv);
+    piv = partial_iv_of(*seq);
+    nonce = context.nonce(context.sender_id(), piv->view());
   }
-  auto ciphertext = aead_encrypt(context.sender_key(), nonce, aad, plaintext_of(response));
+  auto ciphertext = aead_encrypt(context.sender_key(), nonce, aad.view(), plaintext_of(response));
   if (!ciphertext) return ciphertext.error();
   // RFC 8613 4.2: 2.05 for notifications (Observe), 2.04 otherwise.
   const coap::Code outer_code =
       response.options.has(option::kObserve) ? codes::kContent : codes::kChanged;
-  return outer_of(response, outer_code, encode_option(ov), std::move(*ciphertext));
+  const std::optional<ByteView> piv_view =
+      piv ? std::optional<ByteView>(piv->view()) : std::nullopt;
+  return outer_of(response, outer_code, option_bytes(piv_view, std::nullopt, std::nullopt),
+                  std::move(*ciphertext));
 }
 
 Result<coap::Message> unprotect_response(SecurityContext& context, const RequestBinding& binding,
                                          const coap::Message& response) {
   const coap::Option* opt = response.options.find(kOscoreOption);
   if (opt == nullptr) return fail("the response is not protected");
-  auto ov = decode_option(opt->value);
+  auto ov = parse_option(opt->value);
   if (!ov) return ov.error();
-  const ContextInput& in = context.input();
-  const Bytes nonce = ov->partial_iv ? context.nonce(in.recipient_id, *ov->partial_iv)
-                                     : context.nonce(binding.kid, binding.partial_iv);
-  const Bytes aad = additional_data(in.aead, binding.kid, binding.partial_iv);
-  auto plaintext = aead_decrypt(context.recipient_key(), nonce, aad, response.payload);
+  const Nonce nonce = ov->partial_iv ? context.nonce(context.recipient_id(), *ov->partial_iv)
+                                     : context.nonce(binding.kid.view(), binding.partial_iv.view());
+  const AdditionalData aad(context.aead(), binding.kid.view(), binding.partial_iv.view());
+  auto plaintext = aead_decrypt(context.recipient_key(), nonce, aad.view(), response.payload);
   if (!plaintext) return plaintext.error();
-  return inner_of(response, *plaintext);
+  return inner_of(response, std::move(*plaintext));
 }
 
 coap::Message refusal_response(const coap::Message& request, const Refusal& refusal) {

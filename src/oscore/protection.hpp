@@ -28,8 +28,8 @@ Result<OptionValue> decode_option(ByteView value);
 
 // What a response is bound to: the request's kid (the client's Sender ID) and Partial IV.
 struct RequestBinding {
-  Bytes kid;
-  Bytes partial_iv;
+  ShortBytes kid;
+  ShortBytes partial_iv;
 };
 
 struct ProtectedRequest {
@@ -54,7 +54,7 @@ struct VerifiedRequest {
 
 // Finds the recipient's context by kid and kid context (nullptr: none).
 using ContextLookup =
-    std::function<SecurityContext*(const Bytes& kid, const std::optional<Bytes>& kid_context)>;
+    std::function<SecurityContext*(ByteView kid, std::optional<ByteView> kid_context)>;
 
 // Whether a message carries the OSCORE option (else it is plain CoAP).
 bool is_protected(const coap::Message& m);

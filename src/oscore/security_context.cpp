@@ -44,35 +44,59 @@ Result<SecurityContext> SecurityContext::derive(const ContextInput& input) {
     return fail("a Sender or Recipient ID longer than 7 bytes");
   }
   if (input.sender_id == input.recipient_id) return fail("Sender ID equals Recipient ID");
+  // RFC 8613 6.1: the kid context's length is one byte of the OSCORE option.
+  if (input.id_context && input.id_context->size() > 255) {
+    return fail("an ID Context longer than 255 bytes");
+  }
   SecurityContext c;
-  c.input_ = input;
-  auto derive_one = [&](ByteView id, std::string_view type, std::size_t length) {
-    return hkdf_sha256(input.master_salt, input.master_secret,
-                       info(id, input.id_context, input.aead, type, length), length);
+  c.sender_id_ = *ShortBytes::of(input.sender_id);
+  c.recipient_id_ = *ShortBytes::of(input.recipient_id);
+  c.id_context_ = input.id_context;
+  c.aead_ = static_cast<std::int16_t>(input.aead);
+  auto derive_into = [&](ByteView id, std::string_view type, auto& out) -> Result<Ok> {
+    auto k = hkdf_sha256(input.master_salt, input.master_secret,
+                         info(id, input.id_context, input.aead, type, out.size()), out.size());
+    if (!k) return k.error();
+    std::copy(k->begin(), k->end(), out.begin());
+    return Ok{};
   };
-  auto sender = derive_one(input.sender_id, "Key", kKeyLength);
-  if (!sender) return sender.error();
-  auto recipient = derive_one(input.recipient_id, "Key", kKeyLength);
-  if (!recipient) return recipient.error();
-  auto iv = derive_one(Bytes{}, "IV", kNonceLength);
-  if (!iv) return iv.error();
-  c.sender_key_ = std::move(*sender);
-  c.recipient_key_ = std::move(*recipient);
-  c.common_iv_ = std::move(*iv);
+  if (auto ok = derive_into(input.sender_id, "Key", c.sender_key_); !ok) return ok.error();
+  if (auto ok = derive_into(input.recipient_id, "Key", c.recipient_key_); !ok) return ok.error();
+  if (auto ok = derive_into(Bytes{}, "IV", c.common_iv_); !ok) return ok.error();
   return c;
 }
 
-Bytes SecurityContext::nonce(ByteView id_piv, ByteView partial_iv) const {
+std::optional<ShortBytes> ShortBytes::of(ByteView v) {
+  if (v.size() > kCapacity) return std::nullopt;
+  ShortBytes b;
+  b.size_ = static_cast<std::uint8_t>(v.size());
+  std::copy(v.begin(), v.end(), b.data_.begin());
+  return b;
+}
+
+Nonce SecurityContext::nonce(ByteView id_piv, ByteView partial_iv) const {
   // RFC 8613 5.2: [size of ID_PIV][ID_PIV left-padded to 7][Partial IV left-padded to 5],
-  // XORed with the Common IV.
-  Bytes n(kNonceLength, 0);
-  n[0] = static_cast<std::uint8_t>(id_piv.size());
-  std::copy(id_piv.begin(), id_piv.end(),
-            n.begin() + static_cast<std::ptrdiff_t>(8 - id_piv.size()));
-  std::copy(partial_iv.begin(), partial_iv.end(),
-            n.end() - static_cast<std::ptrdiff_t>(partial_iv.size()));
-  for (std::size_t i = 0; i < kNonceLength; ++i) n[i] ^= common_iv_[i];
+  // XORed with the Common IV. Callers keep ID_PIV within 7 bytes and the Partial IV within 5.
+  Nonce n = common_iv_;
+  n[0] ^= static_cast<std::uint8_t>(id_piv.size());
+  const std::size_t id_at = 8 - id_piv.size();
+  for (std::size_t i = 0; i < id_piv.size(); ++i) n[id_at + i] ^= id_piv[i];
+  const std::size_t piv_at = kNonceLength - partial_iv.size();
+  for (std::size_t i = 0; i < partial_iv.size(); ++i) n[piv_at + i] ^= partial_iv[i];
   return n;
+}
+
+bool SecurityContext::is_named_by(ByteView kid, std::optional<ByteView> kid_context) const {
+  auto same = [](ByteView a, ByteView b) { return std::ranges::equal(a, b); };
+  if (!same(kid, recipient_id())) return false;
+  if (kid_context.has_value() != id_context_.has_value()) return false;
+  return !kid_context || same(*kid_context, *id_context_);
+}
+
+ByteView SecurityContext::new_echo_challenge(ByteView random) {
+  echo_size_ = static_cast<std::uint8_t>(std::min(random.size(), kEchoLength));
+  std::copy(random.begin(), random.begin() + echo_size_, echo_.begin());
+  return ByteView(echo_.data(), echo_size_);
 }
 
 Result<std::uint64_t> SecurityContext::next_sequence() {
@@ -92,13 +116,15 @@ void SecurityContext::reserve_in_steps(std::uint64_t step,
   reserved_until_ = sender_sequence_;  // the next number reserves first
 }
 
-Bytes partial_iv_of(std::uint64_t sequence) {
-  Bytes out;
+ShortBytes partial_iv_of(std::uint64_t sequence) {
+  std::array<std::uint8_t, 8> be{};
+  std::size_t n = 0;
   do {
-    out.insert(out.begin(), static_cast<std::uint8_t>(sequence & 0xff));
+    be[be.size() - 1 - n++] = static_cast<std::uint8_t>(sequence & 0xff);
     sequence >>= 8;
   } while (sequence != 0);
-  return out;
+  // Sequence numbers stop below 2^40 (next_sequence), so this is at most 5 bytes.
+  return *ShortBytes::of(ByteView(be.data() + be.size() - n, n));
 }
 
 std::uint64_t sequence_of(ByteView partial_iv) {

@@ -40,7 +40,7 @@ PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
     if (const std::string* name = carrier.oscore->bound_name(carrier.name, peer)) {
       if (auto context = carrier.oscore->find(*name)) {
         // Our Recipient ID is the client's Sender ID.
-        id.oscore = oscore_identity(context->input().recipient_id, context->input().id_context);
+        id.oscore = oscore_identity(context->recipient_id(), context->id_context());
       }
     }
   }

@@ -40,7 +40,7 @@ TEST(Keyring, FindsContextsByKidAndBindsTheirPeers) {
   EXPECT_TRUE(ring.remove("dev1"));
   EXPECT_EQ(udp.context_for_peer(5), nullptr);
   EXPECT_EQ(udp.lookup(Bytes{0x01}, std::nullopt), nullptr);
-  EXPECT_EQ(held->input().recipient_id, Bytes{0x01});
+  EXPECT_EQ(Bytes(held->recipient_id().begin(), held->recipient_id().end()), Bytes{0x01});
 }
 
 TEST(Keyring, ARecipientIdBelongsToOneName) {

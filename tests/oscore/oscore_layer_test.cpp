@@ -71,8 +71,8 @@ struct Protected {
   }
   coap::EndpointConfig config_for_server() {
     OscorePeers peers;
-    peers.lookup = [this](const Bytes& kid, const std::optional<Bytes>&) {
-      return kid == Bytes{0xc1} ? server_context : nullptr;
+    peers.lookup = [this](ByteView kid, std::optional<ByteView>) {
+      return Bytes(kid.begin(), kid.end()) == Bytes{0xc1} ? server_context : nullptr;
     };
     peers.on_verified = [this](PeerId p, const SharedContext&) { verified_peers.push_back(p); };
     peers.max_bindings = max_bindings_;

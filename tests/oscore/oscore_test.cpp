@@ -122,7 +122,7 @@ TEST(OscoreProtection, VerifiesTheRequestAndProtectsTheResponseAsAppendixC7) {
   ASSERT_TRUE(server);
   const auto request =
       udp("44025d1f00003974396c6f63616c686f7374620914ff612f1092f1776f1c1668b3825e");
-  auto verified = unprotect_request(request, [&](const Bytes& kid, const std::optional<Bytes>&) {
+  auto verified = unprotect_request(request, [&](ByteView kid, std::optional<ByteView>) {
     return kid.empty() ? &*server : nullptr;
   });
   ASSERT_TRUE(std::holds_alternative<VerifiedRequest>(verified))
@@ -151,8 +151,8 @@ struct Pair {
       : client(*SecurityContext::derive(input(hex("c1"), hex("5e")))),
         server(*SecurityContext::derive(input(hex("5e"), hex("c1")))) {}
   ContextLookup lookup() {
-    return [this](const Bytes& kid, const std::optional<Bytes>&) {
-      return kid == hex("c1") ? &server : nullptr;
+    return [this](ByteView kid, std::optional<ByteView>) {
+      return Bytes(kid.begin(), kid.end()) == hex("c1") ? &server : nullptr;
     };
   }
   SecurityContext client;
@@ -240,6 +240,52 @@ TEST(OscoreProtection, RefusesAsSection8Says) {
     ASSERT_TRUE(refused(r)) << value;
     EXPECT_EQ(refused(r)->code, codes::kBadOption) << value;
   }
+}
+
+// Cipher handles are kept per thread for the last few keys: more contexts than that, used
+// in turn, must each still seal and open with their own keys.
+TEST(OscoreProtection, ManyContextsInTurnKeepTheirOwnKeys) {
+  std::vector<SecurityContext> clients;
+  std::vector<SecurityContext> servers;
+  for (std::uint8_t i = 0; i < 20; ++i) {
+    auto in = input(hex("c1"), hex("5e"));
+    in.master_secret[0] = i;
+    clients.push_back(*SecurityContext::derive(in));
+    std::swap(in.sender_id, in.recipient_id);
+    servers.push_back(*SecurityContext::derive(in));
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      auto sealed = protect_request(clients[i], write_request());
+      ASSERT_TRUE(sealed);
+      // Only the context with the same keys opens it.
+      const std::size_t other = (i + 1) % servers.size();
+      auto wrong = unprotect_request(
+          sealed->message, [&](ByteView, std::optional<ByteView>) { return &servers[other]; });
+      ASSERT_TRUE(refused(wrong)) << i;
+      auto right = unprotect_request(
+          sealed->message, [&](ByteView, std::optional<ByteView>) { return &servers[i]; });
+      ASSERT_FALSE(refused(right)) << i;
+      EXPECT_EQ(std::get<VerifiedRequest>(right).message, write_request());
+    }
+  }
+}
+
+// No context has a Recipient ID over 7 bytes (RFC 8613 3.3): a longer kid finds none.
+TEST(OscoreProtection, AKidLongerThanAnyRecipientIdFindsNoContext) {
+  Pair p;
+  auto sealed = protect_request(p.client, write_request());
+  ASSERT_TRUE(sealed);
+  coap::Message m = sealed->message;
+  m.options.set(kOscoreOption, hex("0901c1c1c1c1c1c1c1c1"));  // Partial IV 1, 8-byte kid
+  bool asked = false;
+  auto r = unprotect_request(m, [&](ByteView, std::optional<ByteView>) {
+    asked = true;
+    return &p.server;
+  });
+  ASSERT_TRUE(refused(r));
+  EXPECT_EQ(refused(r)->code, codes::kUnauthorized);
+  EXPECT_FALSE(asked);
 }
 
 // Appendix B.1.1: the sender stores a bound K ahead before it passes it; a restart from the

@@ -24,7 +24,7 @@ std::optional<Credentials::Kind> credentials_kind_from(const std::string& name) 
   return std::nullopt;
 }
 
-std::string oscore_identity(const Bytes& client_sender_id, const std::optional<Bytes>& id_context) {
+std::string oscore_identity(ByteView client_sender_id, const std::optional<Bytes>& id_context) {
   std::string id = to_hex(client_sender_id);
   if (id_context) id += "/" + to_hex(*id_context);
   return id;

@@ -63,7 +63,7 @@ struct Credentials {
 const char* credentials_kind_name(Credentials::Kind kind);
 // How a client's OSCORE context is named in PeerIdentity::oscore: its Sender ID in hex, and
 // "/" and the ID Context in hex when there is one.
-std::string oscore_identity(const Bytes& client_sender_id, const std::optional<Bytes>& id_context);
+std::string oscore_identity(ByteView client_sender_id, const std::optional<Bytes>& id_context);
 std::optional<Credentials::Kind> credentials_kind_from(const std::string& name);
 
 class ServerStore {
