@@ -294,19 +294,22 @@ int client_command(const std::vector<std::string>& args) {
   // A new state file starts with the accounts from the flags, so --state alone resumes them.
   if (!s.state_file.empty() && !have_state) save_state(s.state_file, data, s.config.endpoint);
 
-  // OSCORE: one keyring for the accounts' contexts; with a state file, the Sender Sequence
-  // Numbers' bounds are kept beside it (RFC 8613 B.1.1).
+  // OSCORE: one keyring for the accounts' contexts. With a state file, the Sender Sequence
+  // Numbers' bounds are kept beside it (RFC 8613 B.1.1); without one, every context is
+  // re-derived with its server under a new ID Context before use (RFC 8613 B.2).
   oscore::Keyring keyring;
   std::optional<SequenceBounds> sequence_bounds;
   if (!s.state_file.empty()) {
     sequence_bounds.emplace(s.state_file + ".oscore");
     sequence_bounds->serve(keyring, 16);
-  } else if (!s.oscore.secret.empty()) {
-    log_line("event=oscore-without-state" +
-                 logfmt_field("detail",
-                              "without --state the OSCORE Sender Sequence Number starts at 0 on "
-                              "every run; the server refuses repeats as replays"),
-             "warn");
+  } else {
+    keyring.rederive_on_start(true);
+    if (!s.oscore.secret.empty()) {
+      log_line("event=oscore-without-state" +
+               logfmt_field("detail",
+                            "without --state each OSCORE context is re-derived with the server "
+                            "at start (RFC 8613 B.2); the server must allow it"));
+    }
   }
   auto protected_config = [&keyring](coap::EndpointConfig c, const char* scheme) {
     c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers(scheme));

@@ -1,6 +1,9 @@
 #include "oscore/keyring.hpp"
 
 #include <algorithm>
+#include <vector>
+
+#include "oscore/crypto.hpp"
 
 namespace tether::oscore {
 
@@ -55,23 +58,98 @@ Result<Ok> Keyring::check(const std::string& name, const ContextInput& input) co
 Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
                         std::uint64_t first_sequence) {
   if (auto ok = check(name, input); !ok) return ok;
-  auto derived = SecurityContext::derive(input);
+  ContextInput start = input;
+  if (rederive_on_start_) start.id_context = random_bytes(8);  // RFC 8613 B.2: our R1
+  auto derived = SecurityContext::derive(start);
+  if (!derived) return derived.error();
   auto context = std::make_shared<SecurityContext>(std::move(*derived));
-  if (auto r = resumed_.find(name); r != resumed_.end()) {
-    first_sequence = std::max(first_sequence, r->second);
+  if (rederive_on_start_) {
+    context->set_rederiving(true);
+  } else {
+    if (auto r = resumed_.find(name); r != resumed_.end()) {
+      first_sequence = std::max(first_sequence, r->second);
+    }
+    context->set_sender_sequence(first_sequence);
+    watch_sequence(name, *context);
   }
-  context->set_sender_sequence(first_sequence);
-  watch_sequence(name, *context);
-  if (auto old = contexts_.find(name); old != contexts_.end()) {
-    name_by_recipient_.erase(recipient_key(old->second.input));
-    name_by_secret_.erase(secret_key(old->second.input));
-    name_by_context_.erase(old->second.context.get());
-  }
-  name_by_recipient_[recipient_key(input)] = name;
-  name_by_secret_[secret_key(input)] = name;
-  name_by_context_[context.get()] = name;
-  contexts_[name] = Entry{std::move(context), name, input};
+  if (auto old = contexts_.find(name); old != contexts_.end()) unindex(name, old->second);
+  Entry& entry = contexts_[name];
+  entry = Entry{std::move(context), name, input};
+  index(name, entry);
   return Ok{};
+}
+
+void Keyring::index(const std::string& name, const Entry& entry) {
+  name_by_recipient_[recipient_key(entry.input)] = name;
+  name_by_secret_[secret_key(entry.input)] = name;
+  name_by_context_[entry.context.get()] = name;
+  names_by_kid_.emplace(
+      std::string(entry.input.recipient_id.begin(), entry.input.recipient_id.end()), name);
+  const auto& ctx = entry.context;
+  const std::string current =
+      recipient_key(ctx->recipient_id(),
+                    ctx->id_context() ? std::optional<ByteView>(*ctx->id_context()) : std::nullopt);
+  if (current != recipient_key(entry.input)) name_by_rederived_[current] = name;
+}
+
+void Keyring::unindex(const std::string& name, const Entry& entry) {
+  name_by_recipient_.erase(recipient_key(entry.input));
+  name_by_secret_.erase(secret_key(entry.input));
+  name_by_context_.erase(entry.context.get());
+  auto [from, to] = names_by_kid_.equal_range(
+      std::string(entry.input.recipient_id.begin(), entry.input.recipient_id.end()));
+  for (auto it = from; it != to; ++it) {
+    if (it->second == name) {
+      names_by_kid_.erase(it);
+      break;
+    }
+  }
+  std::erase_if(name_by_rederived_, [&](const auto& kv) { return kv.second == name; });
+}
+
+SharedContext Keyring::current_for(ByteView kid, std::optional<ByteView> kid_context) const {
+  const std::string k = recipient_key(kid, kid_context);
+  if (!name_by_rederived_.empty()) {
+    if (auto it = name_by_rederived_.find(k); it != name_by_rederived_.end()) {
+      return find(it->second);
+    }
+    // A client still in RFC 8613 B.2 sends the agreed ID Context wrapped as a CBOR bstr.
+    if (kid_context) {
+      const Bytes unwrapped = unwrap_kid_context(*kid_context);
+      if (unwrapped.size() != kid_context->size()) {
+        auto it = name_by_rederived_.find(recipient_key(kid, ByteView(unwrapped)));
+        if (it != name_by_rederived_.end()) return find(it->second);
+      }
+    }
+  }
+  auto it = name_by_recipient_.find(k);
+  if (it == name_by_recipient_.end()) return nullptr;
+  SharedContext c = find(it->second);
+  // Re-derived since: the configured ID Context names it no more.
+  return c != nullptr && c->is_named_by(kid, kid_context) ? c : nullptr;
+}
+
+SharedContext Keyring::derive_with(const SharedContext& base, ByteView id_context) const {
+  auto named = name_by_context_.find(base.get());
+  if (named == name_by_context_.end() || id_context.empty() || id_context.size() > 255) {
+    return nullptr;
+  }
+  ContextInput input = contexts_.at(named->second).input;
+  input.id_context = Bytes(id_context.begin(), id_context.end());
+  auto derived = SecurityContext::derive(input);
+  return derived ? std::make_shared<SecurityContext>(std::move(*derived)) : nullptr;
+}
+
+void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
+  auto named = name_by_context_.find(old.get());
+  if (named == name_by_context_.end()) return;  // replaced or removed meanwhile
+  const std::string name = named->second;
+  Entry& entry = contexts_.at(name);
+  unindex(name, entry);
+  // A re-derived context's sequence numbers are not stored: its keys die with the process,
+  // and the stored bound stays that of the configured keys, which a restart uses again.
+  entry.context = fresh;
+  index(name, entry);
 }
 
 void Keyring::watch_sequence(const std::string& name, SecurityContext& context) {
@@ -83,9 +161,7 @@ void Keyring::watch_sequence(const std::string& name, SecurityContext& context) 
 bool Keyring::remove(const std::string& name) {
   auto it = contexts_.find(name);
   if (it == contexts_.end()) return false;
-  name_by_recipient_.erase(recipient_key(it->second.input));
-  name_by_secret_.erase(secret_key(it->second.input));
-  name_by_context_.erase(it->second.context.get());
+  unindex(name, it->second);
   contexts_.erase(it);
   std::erase_if(bound_, [&](const auto& kv) { return kv.second == name; });
   return true;
@@ -127,10 +203,22 @@ OscorePeers Keyring::peers(const std::string& carrier) {
     const Entry* e = entry_for_peer(carrier, peer);
     return e != nullptr ? e->context : nullptr;
   };
-  p.lookup = [this](ByteView kid, std::optional<ByteView> kid_context) -> SharedContext {
-    auto it = name_by_recipient_.find(recipient_key(kid, kid_context));
-    return it == name_by_recipient_.end() ? nullptr : find(it->second);
+  p.lookup = [this](ByteView kid, std::optional<ByteView> kid_context) {
+    return current_for(kid, kid_context);
   };
+  p.rederivable = [this](ByteView kid) {
+    std::vector<SharedContext> out;
+    if (!allow_rederivation_) return out;
+    // A Recipient ID is shared by a few endpoints at most (each with its own ID Context);
+    // beyond four, a forged request would cost a derivation each.
+    auto [from, to] = names_by_kid_.equal_range(std::string(kid.begin(), kid.end()));
+    for (auto it = from; it != to && out.size() < 4; ++it) out.push_back(find(it->second));
+    return out;
+  };
+  p.derive_with = [this](const SharedContext& base, ByteView id_context) {
+    return derive_with(base, id_context);
+  };
+  p.adopt = [this](const SharedContext& old, const SharedContext& fresh) { adopt(old, fresh); };
   if (on_refused_) {
     p.on_refused = [handler = on_refused_, carrier](coap::PeerId peer, const Refusal& r) {
       handler(carrier, peer, r);

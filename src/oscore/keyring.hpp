@@ -32,6 +32,14 @@ class Keyring {
     resumed_ = std::move(bounds);
   }
 
+  // RFC 8613 B.2 as a server: a request under a known Recipient ID with an unknown ID
+  // Context may re-derive that context with the client (a client that lost its sequence
+  // numbers does so). On by default.
+  void allow_rederivation(bool on) { allow_rederivation_ = on; }
+  // RFC 8613 B.2 as a client that keeps no sequence numbers across restarts: each context
+  // put() starts under a random ID Context and is re-derived with the server before use.
+  void rederive_on_start(bool on) { rederive_on_start_ = on; }
+
   // Adds or replaces name's context, sending from `first_sequence` (a stored bound). Fails
   // when the input does not derive, when another name's context has the same Recipient ID
   // and ID Context (a protected request could not tell the two apart), or the same Master
@@ -43,7 +51,8 @@ class Keyring {
   // Forgets the context and every peer bound to it; exchanges under way finish with it.
   bool remove(const std::string& name);
   SharedContext find(const std::string& name) const;
-  // What name's context was derived from (nullptr: none).
+  // What name's context was derived from (nullptr: none); a re-derived context differs in its
+  // ID Context only.
   const ContextInput* input_of(const std::string& name) const;
   std::size_t size() const { return contexts_.size(); }
 
@@ -73,6 +82,12 @@ class Keyring {
   // are no secret), so two names must not share it.
   static std::string secret_key(const ContextInput& input);
   const Entry* entry_for_peer(const std::string& carrier, coap::PeerId peer) const;
+  // Forgets every index of name's entry but the entry itself.
+  void unindex(const std::string& name, const Entry& entry);
+  void index(const std::string& name, const Entry& entry);
+  SharedContext current_for(ByteView kid, std::optional<ByteView> kid_context) const;
+  SharedContext derive_with(const SharedContext& base, ByteView id_context) const;
+  void adopt(const SharedContext& old, const SharedContext& fresh);
   void watch_sequence(const std::string& name, SecurityContext& context);
 
   static std::string peer_key(const std::string& carrier, coap::PeerId peer);
@@ -81,6 +96,11 @@ class Keyring {
   std::unordered_map<std::string, std::string> name_by_recipient_;  // recipient_key -> name
   std::unordered_map<std::string, std::string> name_by_secret_;     // secret_key -> name
   std::unordered_map<const SecurityContext*, std::string> name_by_context_;
+  std::unordered_multimap<std::string, std::string> names_by_kid_;  // Recipient ID -> names
+  // Contexts whose ID Context is no longer the configured one (RFC 8613 B.2), by theirs.
+  std::unordered_map<std::string, std::string> name_by_rederived_;
+  bool allow_rederivation_ = true;
+  bool rederive_on_start_ = false;
   std::unordered_map<std::string, std::string> bound_;  // peer_key -> name
   std::uint64_t step_ = 0;
   PersistSequence persist_;

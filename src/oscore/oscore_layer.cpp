@@ -19,6 +19,9 @@ bool is_request(const coap::Message& m) {
 // and a 5-byte Partial IV, the inner code byte and the tag.
 constexpr std::size_t kBaseOverhead = 3 + 1 + 5 + 1 + kTagLength;
 
+// RFC 8613 B.2: kids awaiting their Request #2 at once.
+constexpr std::size_t kMaxRederivations = 1024;
+
 }  // namespace
 
 OscoreLayer::OscoreLayer(OscorePeers peers, coap::MessageSink& above,
@@ -44,7 +47,9 @@ void OscoreLayer::send(coap::PeerId peer, coap::Message m, Instant now) {
       // exchange times out; failing it from inside the endpoint's own send would re-enter it.
       return;
     }
-    ours_[key(peer, m.token)] = Binding{context, p->binding, m.options.has(coap::option::kObserve)};
+    Binding binding{context, p->binding, m.options.has(coap::option::kObserve), std::nullopt};
+    if (context->rederiving()) binding.original = std::move(m);
+    ours_[key(peer, p->message.token)] = std::move(binding);
     inner_->send(peer, std::move(p->message), now);
     return;
   }
@@ -120,14 +125,21 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     return found.get();
   });
   if (const auto* refusal = std::get_if<Refusal>(&result)) {
+    if (found == nullptr && refusal->code == codes::kUnauthorized && rederive(peer, m, now)) {
+      return true;
+    }
     refuse(peer, m, *refusal, now);
     return true;
   }
+  return accept(peer, m, found, std::move(std::get<VerifiedRequest>(result)), now);
+}
+
+bool OscoreLayer::accept(coap::PeerId peer, const coap::Message& m, const SharedContext& found,
+                         VerifiedRequest&& verified, Instant now) {
   if (theirs_.size() >= peers_.max_bindings && !theirs_.contains(key(peer, m.token))) {
     refuse(peer, m, Refusal{codes::kServiceUnavailable, "too many OSCORE exchanges"}, now);
     return true;
   }
-  auto& verified = std::get<VerifiedRequest>(result);
   if (!found->freshness_proved()) {
     // RFC 8613 B.1.2: first the request proves it is no replay from before our (re)start,
     // by echoing a value we made up (RFC 9175); the Endpoint above never sees the Echo.
@@ -151,8 +163,86 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
   }
   if (peers_.on_verified) peers_.on_verified(peer, found);
   theirs_[key(peer, m.token)] =
-      Binding{found, verified.binding, verified.message.options.has(coap::option::kObserve)};
+      Binding{found, verified.binding, verified.message.options.has(coap::option::kObserve), {}};
   return above_.on_message(peer, std::move(verified.message), now);
+}
+
+bool OscoreLayer::rederive(coap::PeerId peer, const coap::Message& m, Instant now) {
+  if (!peers_.rederivable || !peers_.derive_with || !peers_.adopt) return false;
+  const coap::Option* opt = m.options.find(kOscoreOption);
+  auto ov = opt != nullptr ? decode_option(opt->value) : fail("no OSCORE option");
+  if (!ov || !ov->kid || !ov->kid_context) return false;
+  const Bytes id = unwrap_kid_context(*ov->kid_context);
+  const std::string kid_key(ov->kid->begin(), ov->kid->end());
+  auto pending = r2_by_kid_.find(kid_key);
+  // Request #2 names R2 || R3, R2 being the value we made up for this kid.
+  const bool second = pending != r2_by_kid_.end() && id.size() > pending->second.size() &&
+                      std::equal(pending->second.begin(), pending->second.end(), id.begin());
+  for (const SharedContext& base : peers_.rederivable(*ov->kid)) {
+    SharedContext candidate = peers_.derive_with(base, id);
+    if (candidate == nullptr) continue;
+    auto result =
+        unprotect_request(m, [&](ByteView, std::optional<ByteView>) { return candidate.get(); });
+    auto* verified = std::get_if<VerifiedRequest>(&result);
+    if (verified == nullptr) continue;
+    if (second) {
+      // Our R2 inside its ID Context proves the request is fresh: the new context is agreed.
+      r2_by_kid_.erase(pending);
+      candidate->prove_freshness(sequence_of(verified->binding.partial_iv.view()));
+      peers_.adopt(base, candidate);
+      return accept(peer, m, candidate, std::move(*verified), now);
+    }
+    // Request #1 may be a replay: not acted on. Response #1 gives our R2, protected under
+    // ID Context R2 || ID1, with a Partial IV of its own.
+    Bytes r2 = random_bytes(8);
+    Bytes next = r2;
+    next.insert(next.end(), id.begin(), id.end());
+    SharedContext answering = peers_.derive_with(base, next);
+    if (answering == nullptr) return false;
+    auto p = protect_response(*answering, verified->binding,
+                              coap::make_response(verified->message, codes::kUnauthorized), true,
+                              ByteView(r2));
+    if (!p) return false;
+    if (r2_by_kid_.size() >= kMaxRederivations && !r2_by_kid_.contains(kid_key)) {
+      r2_by_kid_.erase(r2_by_kid_.begin());
+    }
+    r2_by_kid_[kid_key] = std::move(r2);
+    inner_->respond(peer, m, std::move(*p), now);
+    return true;
+  }
+  return false;
+}
+
+bool OscoreLayer::on_rederivation_response(coap::PeerId peer,
+                                           std::unordered_map<std::string, Binding>::iterator it,
+                                           const coap::Message& m, const Bytes& r2, Instant now) {
+  const SharedContext context = it->second.context;
+  // Response #1 is protected under R2 || ID1, ID1 being the ID Context our request used.
+  Bytes id2 = r2;
+  if (context->id_context()) {
+    id2.insert(id2.end(), context->id_context()->begin(), context->id_context()->end());
+  }
+  SharedContext answering = peers_.derive_with(context, id2);
+  if (answering == nullptr) return true;
+  auto inner = unprotect_response(*answering, it->second.request, m, context.get());
+  if (!inner) return true;  // RFC 8613 8.4: a response that does not verify is discarded
+  // Request #2 goes under R2 || R3, R3 ours: both sides then hold a context neither could
+  // have had before, so no nonce repeats under it.
+  Bytes id3 = r2;
+  const Bytes r3 = random_bytes(8);
+  id3.insert(id3.end(), r3.begin(), r3.end());
+  SharedContext agreed = peers_.derive_with(context, id3);
+  if (agreed == nullptr) return true;
+  agreed->set_rederiving(true);
+  peers_.adopt(context, agreed);
+  std::optional<coap::Message> original = std::move(it->second.original);
+  ours_.erase(it);
+  if (original) {
+    send(peer, std::move(*original), now);
+    return true;
+  }
+  // Not a request we kept: its exchange ends with the 4.01; the next one uses the new context.
+  return above_.on_message(peer, std::move(*inner), now);
 }
 
 bool OscoreLayer::on_response(coap::PeerId peer, coap::Message&& m, Instant now) {
@@ -165,8 +255,13 @@ bool OscoreLayer::on_response(coap::PeerId peer, coap::Message&& m, Instant now)
     ours_.erase(it);
     return above_.on_message(peer, std::move(m), now);
   }
+  if (auto r2 = response_kid_context(m); r2 && peers_.derive_with && peers_.adopt) {
+    return on_rederivation_response(peer, it, m, *r2, now);
+  }
   auto inner = unprotect_response(*it->second.context, it->second.request, m);
   if (!inner) return true;  // RFC 8613 8.4: a response that does not verify is discarded
+  // RFC 8613 B.2: a response under the new context ends the re-derivation.
+  if (it->second.context->rederiving()) it->second.context->set_rederiving(false);
   if (!it->second.observing || !inner->options.has(coap::option::kObserve)) ours_.erase(it);
   return above_.on_message(peer, std::move(*inner), now);
 }

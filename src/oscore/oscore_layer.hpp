@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "coap/message_layer.hpp"
 #include "oscore/protection.hpp"
@@ -34,6 +35,13 @@ struct OscorePeers {
   // Told of each request refused (RFC 8613 8.2, a plain request from a peer that must
   // protect, the bound below), for the operator's log.
   std::function<void(coap::PeerId peer, const Refusal& refusal)> on_refused;
+  // RFC 8613 B.2, security context re-derivation. A server offers it for the contexts
+  // `rederivable` returns: those a request's kid names when no context has its kid context.
+  std::function<std::vector<SharedContext>(ByteView kid)> rederivable;
+  // The context `base` came from, derived again with another ID Context (nullptr: cannot).
+  std::function<SharedContext(const SharedContext& base, ByteView id_context)> derive_with;
+  // Both sides agreed on a new ID Context: `fresh` replaces `old` from now on.
+  std::function<void(const SharedContext& old, const SharedContext& fresh)> adopt;
   // Bound on the protected requests of peers kept for their answers (observations keep
   // theirs until they end); beyond it new protected requests get 5.03.
   std::size_t max_bindings = 65'536;
@@ -85,9 +93,21 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
     SharedContext context;
     RequestBinding request;
     bool observing = false;
+    // The plain request, kept while its context is being re-derived (RFC 8613 B.2): the
+    // server's Response #1 asks for it again under the agreed context.
+    std::optional<coap::Message> original;
   };
   static std::string key(coap::PeerId peer, const Bytes& token);
   bool on_request(coap::PeerId peer, coap::Message&& m, Instant now);
+  // A verified request under `context`: freshness (RFC 8613 B.1.2), then up to the Endpoint.
+  bool accept(coap::PeerId peer, const coap::Message& outer, const SharedContext& context,
+              VerifiedRequest&& verified, Instant now);
+  // RFC 8613 B.2 on the server: Request #1 (answered with our R2) or Request #2 (adopted).
+  bool rederive(coap::PeerId peer, const coap::Message& m, Instant now);
+  // RFC 8613 B.2 on the client: Response #1 names the server's R2.
+  bool on_rederivation_response(coap::PeerId peer,
+                                std::unordered_map<std::string, Binding>::iterator it,
+                                const coap::Message& m, const Bytes& r2, Instant now);
   // Answers `request` with the unprotected refusal and reports it.
   void refuse(coap::PeerId peer, const coap::Message& request, const Refusal& refusal, Instant now);
   bool on_response(coap::PeerId peer, coap::Message&& m, Instant now);
@@ -98,6 +118,8 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
   std::unique_ptr<coap::MessageLayer> inner_;
   std::unordered_map<std::string, Binding> ours_;    // our requests, by peer + token
   std::unordered_map<std::string, Binding> theirs_;  // their requests we answer
+  // RFC 8613 B.2: the R2 each kid was last sent, awaiting its Request #2 (bounded).
+  std::unordered_map<std::string, Bytes> r2_by_kid_;
 };
 
 // The decorator an EndpointConfig takes: one OscoreLayer per endpoint.

@@ -122,6 +122,20 @@ Bytes option_bytes(std::optional<ByteView> partial_iv, std::optional<ByteView> k
   return out;
 }
 
+// A CBOR byte string head and its bytes (kid contexts of RFC 8613 B.2 fit 255 bytes).
+Bytes wrapped(ByteView v) {
+  Bytes out;
+  out.reserve(2 + v.size());
+  if (v.size() < 24) {
+    out.push_back(static_cast<std::uint8_t>(0x40 | v.size()));
+  } else {
+    out.push_back(0x58);
+    out.push_back(static_cast<std::uint8_t>(v.size()));
+  }
+  out.insert(out.end(), v.begin(), v.end());
+  return out;
+}
+
 std::optional<ByteView> view_of(const std::optional<Bytes>& b) {
   return b ? std::optional<ByteView>(ByteView(*b)) : std::nullopt;
 }
@@ -197,11 +211,12 @@ Result<ProtectedRequest> protect_request(SecurityContext& context, const coap::M
   // RFC 8613 4.2: FETCH when the request observes, so a proxy can relay notifications.
   const coap::Code outer_code =
       request.options.has(option::kObserve) ? codes::kFetch : codes::kPost;
-  ProtectedRequest out{
-      outer_of(request, outer_code,
-               option_bytes(piv.view(), view_of(context.id_context()), context.sender_id()),
-               std::move(*ciphertext)),
-      RequestBinding{*ShortBytes::of(context.sender_id()), piv}};
+  std::optional<Bytes> kid_context = context.id_context();
+  if (kid_context && context.rederiving()) kid_context = wrapped(*kid_context);
+  ProtectedRequest out{outer_of(request, outer_code,
+                                option_bytes(piv.view(), view_of(kid_context), context.sender_id()),
+                                std::move(*ciphertext)),
+                       RequestBinding{*ShortBytes::of(context.sender_id()), piv}};
   return out;
 }
 
@@ -235,7 +250,8 @@ std::variant<VerifiedRequest, Refusal> unprotect_request(const coap::Message& re
 }
 
 Result<coap::Message> protect_response(SecurityContext& context, const RequestBinding& binding,
-                                       const coap::Message& response, bool new_partial_iv) {
+                                       const coap::Message& response, bool new_partial_iv,
+                                       std::optional<ByteView> kid_context) {
   const AdditionalData aad(context.aead(), binding.kid.view(), binding.partial_iv.view());
   std::optional<ShortBytes> piv;
   Nonce nonce = context.nonce(binding.kid.view(), binding.partial_iv.view());
@@ -252,22 +268,49 @@ Result<coap::Message> protect_response(SecurityContext& context, const RequestBi
       response.options.has(option::kObserve) ? codes::kContent : codes::kChanged;
   const std::optional<ByteView> piv_view =
       piv ? std::optional<ByteView>(piv->view()) : std::nullopt;
-  return outer_of(response, outer_code, option_bytes(piv_view, std::nullopt, std::nullopt),
+  const std::optional<Bytes> kid_context_field =
+      kid_context ? std::optional<Bytes>(wrapped(*kid_context)) : std::nullopt;
+  return outer_of(response, outer_code,
+                  option_bytes(piv_view, view_of(kid_context_field), std::nullopt),
                   std::move(*ciphertext));
 }
 
 Result<coap::Message> unprotect_response(SecurityContext& context, const RequestBinding& binding,
-                                         const coap::Message& response) {
+                                         const coap::Message& response,
+                                         const SecurityContext* request_context) {
+  if (request_context == nullptr) request_context = &context;
   const coap::Option* opt = response.options.find(kOscoreOption);
   if (opt == nullptr) return fail("the response is not protected");
   auto ov = parse_option(opt->value);
   if (!ov) return ov.error();
-  const Nonce nonce = ov->partial_iv ? context.nonce(context.recipient_id(), *ov->partial_iv)
-                                     : context.nonce(binding.kid.view(), binding.partial_iv.view());
+  const Nonce nonce = ov->partial_iv
+                          ? context.nonce(context.recipient_id(), *ov->partial_iv)
+                          : request_context->nonce(binding.kid.view(), binding.partial_iv.view());
   const AdditionalData aad(context.aead(), binding.kid.view(), binding.partial_iv.view());
   auto plaintext = aead_decrypt(context.recipient_key(), nonce, aad.view(), response.payload);
   if (!plaintext) return plaintext.error();
   return inner_of(response, std::move(*plaintext));
+}
+
+Bytes unwrap_kid_context(ByteView kid_context) {
+  if (!kid_context.empty()) {
+    const std::uint8_t head = kid_context[0];
+    if (head >= 0x40 && head < 0x58 && kid_context.size() == 1u + (head & 0x1f)) {
+      return Bytes(kid_context.begin() + 1, kid_context.end());
+    }
+    if (head == 0x58 && kid_context.size() >= 2 && kid_context.size() == 2u + kid_context[1]) {
+      return Bytes(kid_context.begin() + 2, kid_context.end());
+    }
+  }
+  return Bytes(kid_context.begin(), kid_context.end());
+}
+
+std::optional<Bytes> response_kid_context(const coap::Message& response) {
+  const coap::Option* opt = response.options.find(kOscoreOption);
+  if (opt == nullptr) return std::nullopt;
+  auto ov = parse_option(opt->value);
+  if (!ov || !ov->kid_context) return std::nullopt;
+  return unwrap_kid_context(*ov->kid_context);
 }
 
 coap::Message refusal_response(const coap::Message& request, const Refusal& refusal) {

@@ -40,6 +40,12 @@ struct ProtectedRequest {
 // RFC 8613 8.1: protects a request with the context's next sequence number.
 Result<ProtectedRequest> protect_request(SecurityContext& context, const coap::Message& request);
 
+// RFC 8613 B.2: the kid context a re-derivation message carries is a CBOR byte string
+// around the ID Context; anything else is taken as the ID Context itself.
+Bytes unwrap_kid_context(ByteView kid_context);
+// The kid context a response carries (RFC 8613 B.2 Response #1: the server's R2), unwrapped.
+std::optional<Bytes> response_kid_context(const coap::Message& response);
+
 // RFC 8613 8.2 refusals carry the code to answer with (unprotected) and its diagnostic.
 struct Refusal {
   coap::Code code;
@@ -66,12 +72,17 @@ std::variant<VerifiedRequest, Refusal> unprotect_request(const coap::Message& re
 
 // RFC 8613 8.3: protects a response; `new_partial_iv` takes a fresh sequence number (for
 // Observe notifications, RFC 8613 4.1.3.5.2), else the request's nonce is reused.
+// `kid_context`: RFC 8613 B.2 Response #1 names the server's R2 (sent as a CBOR bstr).
 Result<coap::Message> protect_response(SecurityContext& context, const RequestBinding& binding,
-                                       const coap::Message& response, bool new_partial_iv = false);
+                                       const coap::Message& response, bool new_partial_iv = false,
+                                       std::optional<ByteView> kid_context = std::nullopt);
 
-// RFC 8613 8.4: verifies and decrypts a response to a request bound by `binding`.
+// RFC 8613 8.4: verifies and decrypts a response to a request bound by `binding`. A response
+// without a Partial IV reuses the request's nonce, made with `request_context`'s Common IV
+// (another context's than `context` in RFC 8613 B.2 Response #1; default: the same).
 Result<coap::Message> unprotect_response(SecurityContext& context, const RequestBinding& binding,
-                                         const coap::Message& response);
+                                         const coap::Message& response,
+                                         const SecurityContext* request_context = nullptr);
 
 // The unprotected error response of RFC 8613 8.2 for `refusal`.
 coap::Message refusal_response(const coap::Message& request, const Refusal& refusal);

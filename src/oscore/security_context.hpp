@@ -108,6 +108,11 @@ class SecurityContext {
     echo_size_ = 0;
     if (seq) replay_.refuse_up_to(*seq);
   }
+  // RFC 8613 B.2: while a new ID Context is being agreed, requests carry it in the kid
+  // context field as a CBOR byte string (as libcoap does); plain bytes once agreed.
+  bool rederiving() const { return rederiving_; }
+  void set_rederiving(bool on) { rederiving_ = on; }
+
   static constexpr std::size_t kEchoLength = 8;
   // A new Echo value to ask for, from `random` (kEchoLength bytes are used).
   ByteView new_echo_challenge(ByteView random);
@@ -124,6 +129,7 @@ class SecurityContext {
   ShortBytes recipient_id_;
   std::uint8_t echo_size_ = 0;
   bool freshness_proved_ = false;
+  bool rederiving_ = false;
   std::int16_t aead_ = kAesCcm16_64_128;
   std::array<std::uint8_t, kEchoLength> echo_{};
   std::optional<Bytes> id_context_;

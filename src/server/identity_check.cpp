@@ -38,9 +38,10 @@ PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
                   std::nullopt, std::nullopt};
   if (carrier.oscore != nullptr) {
     if (const std::string* name = carrier.oscore->bound_name(carrier.name, peer)) {
-      if (auto context = carrier.oscore->find(*name)) {
-        // Our Recipient ID is the client's Sender ID.
-        id.oscore = oscore_identity(context->recipient_id(), context->id_context());
+      // Our Recipient ID is the client's Sender ID; the configured ID Context names it even
+      // after a re-derivation (RFC 8613 B.2) changed the context's.
+      if (const auto* input = carrier.oscore->input_of(*name)) {
+        id.oscore = oscore_identity(input->recipient_id, input->id_context);
       }
     }
   }

@@ -1,0 +1,155 @@
+// RFC 8613 Appendix B.2: a client that keeps no sequence numbers across restarts agrees a new
+// ID Context with the server before anything is acted on, over two CoAP endpoints on the
+// simulated network, with our keyrings on both sides; recorded messages do not run again.
+#include <gtest/gtest.h>
+
+#include "coap/endpoint.hpp"
+#include "coap/sim_network.hpp"
+#include "oscore/keyring.hpp"
+
+namespace tether::oscore {
+namespace {
+
+using coap::Message;
+using coap::PeerId;
+using coap::sim::Packet;
+namespace codes = coap::codes;
+
+constexpr PeerId kClient = 1;
+constexpr PeerId kServer = 2;
+
+ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
+  ContextInput in;
+  in.master_secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+  in.sender_id = {sender};
+  in.recipient_id = {recipient};
+  return in;
+}
+
+coap::EndpointConfig config(Keyring& ring) {
+  coap::EndpointConfig c;
+  c.decorator = std::make_shared<OscoreDecorator>(ring.peers("coap"));
+  return c;
+}
+
+std::optional<OptionValue> oscore_option(const Packet& p) {
+  const coap::Option* o = p.message->options.find(kOscoreOption);
+  if (o == nullptr) return std::nullopt;
+  auto v = decode_option(o->value);
+  return v ? std::optional<OptionValue>(*v) : std::nullopt;
+}
+
+struct Rederiving {
+  Rederiving() {
+    client_ring.rederive_on_start(true);
+    EXPECT_TRUE(client_ring.put("server", side(0xc1, 0x5e)));
+    client_ring.bind("coap", kServer, "server");
+    EXPECT_TRUE(server_ring.put("dev", side(0x5e, 0xc1)));
+    net.add(kClient, client);
+    net.add(kServer, server);
+    server.endpoint.set_request_handler([this](PeerId, const Message& req, coap::Responder r) {
+      ++handled;
+      r.respond(coap::make_response(req, codes::kContent), net.now());
+    });
+  }
+  coap::sim::Recorder get(const std::string& path) {
+    coap::sim::Recorder rec;
+    client.endpoint.request(kServer, coap::make_request(codes::kGet, path), rec.handler(),
+                            net.now());
+    net.run_for(Duration{5'000});
+    return rec;
+  }
+  Message resend_raw(const Packet& p, std::uint16_t mid) {
+    Message m = *p.message;
+    m.message_id = mid;
+    net.send_raw(kClient, kServer, m);
+    net.run_for(Duration{1'000});
+    return *net.raw_inbox(kClient).back().message;
+  }
+
+  Keyring client_ring;
+  Keyring server_ring;
+  coap::sim::SimNetwork net{coap::Carrier::kDatagram};
+  coap::sim::Node client{config(client_ring), 1};
+  coap::sim::Node server{config(server_ring), 2};
+  int handled = 0;
+};
+
+TEST(OscoreRederivation, AClientWithoutStateAgreesANewIdContextFirst) {
+  Rederiving t;
+  auto first = t.get("/3/0/0");
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first.message().code, codes::kContent);
+  EXPECT_EQ(t.handled, 1);
+
+  // Request #1 (kid context R1), Response #1 (4.01 naming R2), Request #2 (R2 || R3), its answer.
+  const auto requests = t.net.sent(kClient);
+  const auto responses = t.net.sent(kServer);
+  ASSERT_EQ(requests.size(), 2u);
+  ASSERT_EQ(responses.size(), 2u);
+  auto r1 = oscore_option(requests[0]);
+  auto answer1 = oscore_option(responses[0]);
+  auto r2r3 = oscore_option(requests[1]);
+  ASSERT_TRUE(r1 && answer1 && r2r3);
+  ASSERT_TRUE(r1->kid_context && answer1->kid_context && r2r3->kid_context);
+  const Bytes id1 = unwrap_kid_context(*r1->kid_context);
+  const Bytes r2 = unwrap_kid_context(*answer1->kid_context);
+  const Bytes id3 = unwrap_kid_context(*r2r3->kid_context);
+  EXPECT_EQ(id1.size(), 8u);
+  EXPECT_EQ(r2.size(), 8u);
+  ASSERT_EQ(id3.size(), 16u);
+  EXPECT_TRUE(std::equal(r2.begin(), r2.end(), id3.begin()));  // R2 || R3
+  EXPECT_TRUE(answer1->partial_iv.has_value());                // Response #1 has a nonce of its own
+
+  // Both sides now hold the agreed context; the configured input is unchanged (the endpoint's
+  // identity), and the next request goes without re-derivation.
+  const SharedContext agreed = t.server_ring.find("dev");
+  ASSERT_TRUE(agreed->id_context());
+  EXPECT_EQ(*agreed->id_context(), id3);
+  EXPECT_FALSE(t.server_ring.input_of("dev")->id_context.has_value());
+  EXPECT_EQ(*t.client_ring.find("server")->id_context(), id3);
+  ASSERT_TRUE(t.get("/3/0/1").ok());
+  EXPECT_EQ(t.handled, 2);
+  const auto later = t.net.sent(kClient);
+  ASSERT_EQ(later.size(), 3u);
+  EXPECT_EQ(oscore_option(later[2])->kid_context, id3);  // plain bytes once agreed
+
+  // Recorded messages run nothing: Request #1 starts another round (4.01, no action),
+  // Request #2 is a replay under the agreed context.
+  t.net.add_raw(kClient);
+  const Message again1 = t.resend_raw(requests[0], 900);
+  EXPECT_EQ(again1.code, codes::kChanged);  // the protected 4.01 of Response #1
+  EXPECT_EQ(t.handled, 2);
+  const Message again2 = t.resend_raw(requests[1], 901);
+  EXPECT_EQ(again2.code, codes::kUnauthorized);
+  EXPECT_EQ(to_string(again2.payload), "Replay detected");
+  EXPECT_EQ(t.handled, 2);
+  // The stray round left the agreed context in place.
+  EXPECT_EQ(t.server_ring.find("dev"), agreed);
+}
+
+TEST(OscoreRederivation, AServerThatDoesNotAllowItRefuses) {
+  Rederiving t;
+  t.server_ring.allow_rederivation(false);
+  auto rec = t.get("/3/0/0");
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_EQ(t.handled, 0);
+}
+
+TEST(OscoreRederivation, AWrongSecretGetsNoR2) {
+  Rederiving t;
+  ContextInput wrong = side(0xc1, 0x5e);
+  wrong.master_secret[0] ^= 0xff;
+  ASSERT_TRUE(t.client_ring.put("server", wrong));
+  auto rec = t.get("/3/0/0");
+  ASSERT_EQ(rec.size(), 1u);
+  EXPECT_FALSE(rec.ok() && rec.message().code == codes::kContent);
+  EXPECT_EQ(t.handled, 0);
+  const auto responses = t.net.sent(kServer);
+  ASSERT_FALSE(responses.empty());
+  EXPECT_FALSE(responses[0].message->options.has(kOscoreOption));  // unprotected refusal
+  EXPECT_EQ(t.server_ring.find("dev")->id_context(), std::nullopt);
+}
+
+}  // namespace
+}  // namespace tether::oscore
