@@ -12,7 +12,10 @@
 # refused and nothing is registered), and lwm2m-client-server-kill (`tether client` and
 # `tether server` over OSCORE on UDP and TCP: the API reads the device; the client killed
 # with SIGKILL and restarted from its state file goes on past the numbers it used, RFC 8613
-# B.1.1, so its new Register is not a replay), and through-libcoap-proxy (seed 003: libcoap's
+# B.1.1, so its new Register is not a replay), lwm2m-client-without-state (the same kills of a
+# client that keeps no state: each start re-derives its context with the server under a new ID
+# Context, RFC 8613 B.2), libcoap-client-rederive (libcoap's coap-client with rfc8613_b_2 and
+# no sequence file registers twice: B.2 with our server each time), and through-libcoap-proxy (seed 003: libcoap's
 # coap-server as a forward proxy, -P, between OSCORE peers of ours, the client on CoAP/TCP to
 # the proxy and the proxy on CoAP/UDP to the server: `tether client` registers and
 # de-registers, `tether coap` writes 4 KiB block-wise (inner Request-Tag) and reads it back; the
@@ -210,6 +213,52 @@ CONF
       done
       [ -s "$work/$ep.json.oscore" ] || fail "no sequence bounds beside the state file"
     done
+    ;;
+  lwm2m-client-without-state)
+    start_server --store sqlite --data-dir "$work/data"
+    for scheme in coap coap+tcp; do
+      ep="st-${scheme/+/-}"
+      ids=(c1 c2)
+      [ "$scheme" = coap ] || { ids=(d1 d2); secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf; }
+      put_oscore "$ep" "${ids[0]}" "${ids[1]}"
+      for run in 1 2 3; do
+        # No --state: every run starts its sequence numbers at 0 again, under new keys.
+        start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port"
+        grep -q "event=oscore-without-state" "$work/client.log" || fail "no word of B.2 at start"
+        call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
+        jcheck "j['values']['/3/0/0'] == 'Tether'"
+        call 200 "http://127.0.0.1:$http/api/clients/$ep"
+        jcheck "j['security'] == 'oscore'"
+        kill -9 "$client"
+        wait "$client" 2>/dev/null || true
+      done
+    done
+    ! grep -q "Replay detected" "$work/server.log" || fail "a restarted client was taken for a replay"
+    [ "$(grep -c 'event=registered' "$work/server.log")" = 6 ] || fail "not every run registered"
+    ;;
+  libcoap-client-rederive)
+    need_libcoap
+    start_server --store memory
+    put_oscore lc-dev c1 5e
+    printf 'master_secret,hex,"%s"\nmaster_salt,hex,"%s"\nsender_id,hex,"c1"\nrecipient_id,hex,"5e"\nrfc8613_b_2,bool,true\n' \
+      "$secret" "$salt" >"$work/client.conf"
+    for run in 1 2; do
+      # No sequence file: libcoap starts at 0 each time, so only B.2 keeps this from a replay.
+      timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf" -m post -t 40 -e '</3/0>' \
+        "coap://127.0.0.1:$port/rd?ep=lc-dev&lt=60&lwm2m=1.2" >"$work/peer.log" 2>&1 || true
+      # Request #1 names R1 (a CBOR bstr of 8 bytes, 0x48...), Response #1 our R2, and the
+      # request again R2 || R3 (16 bytes, 0x50...).
+      grep -qE "c:POST .*Oscore:pIV=0x00,kc=0x48[0-9a-f]{16},kid=0xc1" "$work/peer.log" ||
+        fail "Request #1 did not name an R1 (run $run)"
+      grep -qE "c:2.04 .*Oscore:pIV=0x[0-9a-f]+,kc=0x48[0-9a-f]{16} " "$work/peer.log" ||
+        fail "no Response #1 with our R2 (run $run)"
+      grep -qE "c:POST .*kc=0x50[0-9a-f]{32},kid=0xc1" "$work/peer.log" ||
+        fail "the request did not come again under R2 || R3 (run $run)"
+      grep -qE "c:2.01" "$work/peer.log" || fail "no 2.01 after the re-derivation (run $run)"
+    done
+    [ "$(grep -c 'event=registered' "$work/server.log")" = 2 ] || fail "not both runs registered"
+    call 200 "http://127.0.0.1:$http/api/clients/lc-dev"
+    jcheck "j['security'] == 'oscore'"
     ;;
   through-libcoap-proxy)
     need_libcoap
