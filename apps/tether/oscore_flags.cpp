@@ -83,7 +83,8 @@ bool SequenceBounds::store(const std::string& name, std::uint64_t bound) {
 void SequenceBounds::serve(oscore::Keyring& keyring, std::uint64_t step) {
   keyring.resume_sequences(bounds_);
   keyring.persist_sequences(
-      step, [this](const std::string& name, std::uint64_t bound) { return store(name, bound); });
+      step, [this](const std::string& key, std::uint64_t bound) { return store(key, bound); },
+      true);
 }
 
 bool take_oscore_flag(ArgReader& r, OscoreFlags& f) {

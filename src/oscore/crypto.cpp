@@ -125,6 +125,14 @@ Result<Bytes> aead_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView 
   return out;
 }
 
+Bytes sha256(ByteView data) {
+  Bytes out(32);
+  if (gnutls_hash_fast(GNUTLS_DIG_SHA256, data.data(), data.size(), out.data()) != 0) {
+    throw std::runtime_error("gnutls_hash_fast failed");  // the library is broken
+  }
+  return out;
+}
+
 Bytes random_bytes(std::size_t n) {
   Bytes out(n);
   if (gnutls_rnd(GNUTLS_RND_NONCE, out.data(), out.size()) != 0) {

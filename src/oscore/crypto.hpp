@@ -18,6 +18,8 @@ inline constexpr std::size_t kTagLength = 8;
 // RFC 5869 extract-then-expand; an empty salt means HashLen zero bytes.
 Result<Bytes> hkdf_sha256(ByteView salt, ByteView secret, ByteView info, std::size_t length);
 
+Bytes sha256(ByteView data);
+
 // Unpredictable bytes (Echo values), from GnuTLS's nonce generator.
 Bytes random_bytes(std::size_t n);
 

@@ -36,9 +36,26 @@ std::string Keyring::peer_key(const std::string& carrier, coap::PeerId peer) {
   return k;
 }
 
-void Keyring::persist_sequences(std::uint64_t step, PersistSequence persist) {
+void Keyring::persist_sequences(std::uint64_t step, PersistSequence persist, bool by_keys) {
   step_ = step;
   persist_ = std::move(persist);
+  persist_by_keys_ = by_keys;
+}
+
+std::string Keyring::sequence_key(const ContextInput& input) {
+  Bytes material;
+  auto field = [&material](ByteView v) {
+    material.push_back(static_cast<std::uint8_t>(v.size()));
+    material.insert(material.end(), v.begin(), v.end());
+  };
+  // Length-prefixed (all but the secret fit a byte; a longer secret is hashed whole anyway).
+  field(input.master_secret);
+  field(input.master_salt);
+  field(input.sender_id);
+  field(input.recipient_id);
+  if (input.id_context) field(*input.id_context);
+  material.push_back(static_cast<std::uint8_t>(input.aead));
+  return "keys:" + to_hex(sha256(material));
 }
 
 Result<Ok> Keyring::check(const std::string& name, const ContextInput& input) const {
@@ -66,11 +83,15 @@ Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
   if (rederive_on_start_) {
     context->set_rederiving(true);
   } else {
-    if (auto r = resumed_.find(name); r != resumed_.end()) {
-      first_sequence = std::max(first_sequence, r->second);
+    // Bounds stored under the name (before they were stored by keys) count too.
+    const std::string key = persist_by_keys_ ? sequence_key(input) : name;
+    for (const std::string* k : {&name, &key}) {
+      if (auto r = resumed_.find(*k); r != resumed_.end()) {
+        first_sequence = std::max(first_sequence, r->second);
+      }
     }
     context->set_sender_sequence(first_sequence);
-    watch_sequence(name, *context);
+    watch_sequence(key, *context);
   }
   if (auto old = contexts_.find(name); old != contexts_.end()) unindex(name, old->second);
   Entry& entry = contexts_[name];
@@ -152,10 +173,10 @@ void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
   index(name, entry);
 }
 
-void Keyring::watch_sequence(const std::string& name, SecurityContext& context) {
+void Keyring::watch_sequence(const std::string& key, SecurityContext& context) {
   if (!persist_) return;
   context.reserve_in_steps(step_,
-                           [this, name](std::uint64_t bound) { return persist_(name, bound); });
+                           [this, key](std::uint64_t bound) { return persist_(key, bound); });
 }
 
 bool Keyring::remove(const std::string& name) {

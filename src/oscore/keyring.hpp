@@ -26,7 +26,12 @@ class Keyring {
   using PersistSequence = std::function<bool(const std::string& name, std::uint64_t bound)>;
 
   // Persists each context's Sender Sequence Number `step` numbers ahead (set before put()).
-  void persist_sequences(std::uint64_t step, PersistSequence persist);
+  // `by_keys`: the bounds are stored under a digest of the keys' input (sequence_key())
+  // instead of the name, so the same keys put under another name (a bootstrap server writing
+  // them to a new instance) resume from where they were.
+  void persist_sequences(std::uint64_t step, PersistSequence persist, bool by_keys = false);
+  // "keys:" and a SHA-256 digest of the input, in hex: no secret can be read back from it.
+  static std::string sequence_key(const ContextInput& input);
   // The bounds stored before a restart, by name: put() never starts below them.
   void resume_sequences(std::unordered_map<std::string, std::uint64_t> bounds) {
     resumed_ = std::move(bounds);
@@ -88,7 +93,7 @@ class Keyring {
   SharedContext current_for(ByteView kid, std::optional<ByteView> kid_context) const;
   SharedContext derive_with(const SharedContext& base, ByteView id_context) const;
   void adopt(const SharedContext& old, const SharedContext& fresh);
-  void watch_sequence(const std::string& name, SecurityContext& context);
+  void watch_sequence(const std::string& key, SecurityContext& context);
 
   static std::string peer_key(const std::string& carrier, coap::PeerId peer);
 
@@ -104,6 +109,7 @@ class Keyring {
   std::unordered_map<std::string, std::string> bound_;  // peer_key -> name
   std::uint64_t step_ = 0;
   PersistSequence persist_;
+  bool persist_by_keys_ = false;
   std::unordered_map<std::string, std::uint64_t> resumed_;
   RefusalHandler on_refused_;
 };

@@ -76,5 +76,33 @@ TEST(Keyring, SequenceNumbersResumeFromTheStoredBound) {
   EXPECT_FALSE(context->next_sequence());  // 110 needs a new bound that cannot be stored
 }
 
+// A client stores bounds by its keys: the same keys under another name (a bootstrap server
+// writing them to a new Security instance) go on past the numbers already used.
+TEST(Keyring, BoundsStoredByKeysFollowTheKeysToAnotherName) {
+  std::map<std::string, std::uint64_t> stored;
+  auto keep = [&](const std::string& key, std::uint64_t bound) {
+    stored[key] = bound;
+    return true;
+  };
+  {
+    Keyring ring;
+    ring.persist_sequences(10, keep, true);
+    ASSERT_TRUE(ring.put("security/1", input(0x00, 0x01)));
+    for (int i = 0; i < 25; ++i) ASSERT_TRUE(ring.find("security/1")->next_sequence());
+  }
+  const std::string key = Keyring::sequence_key(input(0x00, 0x01));
+  EXPECT_EQ(key.find(to_hex(input(0x00, 0x01).master_secret)), std::string::npos);
+  ASSERT_EQ(stored.count(key), 1u);
+  EXPECT_EQ(stored.count("security/1"), 0u);
+  Keyring restarted;
+  restarted.resume_sequences({stored.begin(), stored.end()});
+  restarted.persist_sequences(10, keep, true);
+  ASSERT_TRUE(restarted.put("security/7", input(0x00, 0x01)));
+  EXPECT_GE(*restarted.find("security/7")->next_sequence(), 25u);
+  // Other keys start afresh.
+  ASSERT_TRUE(restarted.put("security/8", input(0x00, 0x02)));
+  EXPECT_EQ(*restarted.find("security/8")->next_sequence(), 0u);
+}
+
 }  // namespace
 }  // namespace tether::oscore
