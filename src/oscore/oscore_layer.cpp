@@ -247,7 +247,13 @@ bool OscoreLayer::on_rederivation_response(coap::PeerId peer,
 
 bool OscoreLayer::on_response(coap::PeerId peer, coap::Message&& m, Instant now) {
   auto it = ours_.find(key(peer, m.token));
-  if (it == ours_.end()) return above_.on_message(peer, std::move(m), now);
+  if (it == ours_.end()) {
+    if (!is_protected(m)) return above_.on_message(peer, std::move(m), now);
+    // Protected, but to no request of ours we still know (a notification for an observation
+    // made before a restart): nothing can verify it, so nothing above may see it. Unknown,
+    // the message layer answers it with a reset, which ends the observation (RFC 7641 3.6).
+    return false;
+  }
   if (!is_protected(m)) {
     // An unprotected answer to a protected request can only be an error (RFC 8613 8.4):
     // pass it up so the exchange ends with that code.

@@ -154,6 +154,36 @@ TEST(OscoreLayer, ObserveAndBlockWiseWorkThroughIt) {
   EXPECT_EQ(large.message().payload, Bytes(3000, 0x42));
 }
 
+// A protected notification for a token the client's endpoint observes but its OSCORE layer
+// never protected (an observation made before a restart) cannot be verified: nothing above
+// sees it, and the client resets it.
+TEST(OscoreLayer, ProtectedNotificationsOfUnknownRequestsAreReset) {
+  Protected t;
+  const SharedContext context = t.client_context;
+  t.client_context = nullptr;  // the observation is made in plain CoAP
+  auto rec = t.get("/3303/0/5700", true);
+  ASSERT_EQ(rec.size(), 1u);
+  const Bytes token = t.from(kClient).back().message->token;
+  t.client_context = context;
+  Message n = coap::make_response(coap::make_request(codes::kGet, "/"), codes::kContent);
+  n.type = coap::Type::kConfirmable;
+  n.token = token;
+  n.message_id = 777;
+  n.set_observe(5);
+  n.payload = to_bytes("forged");
+  auto sealed = protect_response(
+      *t.server_context, RequestBinding{*ShortBytes::of(Bytes{0xc1}), *ShortBytes::of(Bytes{0x00})},
+      n, true);
+  ASSERT_TRUE(sealed);
+  t.net.add_raw(kServer);
+  t.net.send_raw(kServer, kClient, *sealed);
+  t.net.run_for(Duration{1'000});
+  ASSERT_FALSE(t.net.raw_inbox(kServer).empty());
+  EXPECT_EQ(t.net.raw_inbox(kServer).back().message->type, coap::Type::kReset);
+  EXPECT_EQ(t.net.raw_inbox(kServer).back().message->message_id, 777);
+  EXPECT_EQ(rec.size(), 1u);  // no notification reached the observer
+}
+
 // The layer is carrier-neutral: over CoAP/TCP (RFC 8323) the same protection, CSM and the
 // other signals left alone.
 TEST(OscoreLayer, WorksOverCoapTcp) {
