@@ -125,8 +125,14 @@ bool OscoreLayer::on_request(coap::PeerId peer, coap::Message&& m, Instant now) 
     return found.get();
   });
   if (const auto* refusal = std::get_if<Refusal>(&result)) {
-    if (found == nullptr && refusal->code == codes::kUnauthorized && rederive(peer, m, now)) {
-      return true;
+    if (found == nullptr && refusal->code == codes::kUnauthorized) {
+      bool applied = false;
+      auto instead = rederive(peer, m, now, applied);
+      if (applied && !instead) return true;
+      if (instead) {
+        refuse(peer, m, *instead, now);
+        return true;
+      }
     }
     refuse(peer, m, *refusal, now);
     return true;
@@ -167,18 +173,23 @@ bool OscoreLayer::accept(coap::PeerId peer, const coap::Message& m, const Shared
   return above_.on_message(peer, std::move(verified.message), now);
 }
 
-bool OscoreLayer::rederive(coap::PeerId peer, const coap::Message& m, Instant now) {
-  if (!peers_.rederivable || !peers_.derive_with || !peers_.adopt) return false;
+std::optional<Refusal> OscoreLayer::rederive(coap::PeerId peer, const coap::Message& m, Instant now,
+                                             bool& applied) {
+  applied = false;
+  if (!peers_.rederivable || !peers_.derive_with || !peers_.adopt) return std::nullopt;
   const coap::Option* opt = m.options.find(kOscoreOption);
   auto ov = opt != nullptr ? decode_option(opt->value) : fail("no OSCORE option");
-  if (!ov || !ov->kid || !ov->kid_context) return false;
+  if (!ov || !ov->kid || !ov->kid_context) return std::nullopt;
   const Bytes id = unwrap_kid_context(*ov->kid_context);
   const std::string kid_key(ov->kid->begin(), ov->kid->end());
   auto pending = r2_by_kid_.find(kid_key);
   // Request #2 names R2 || R3, R2 being the value we made up for this kid.
   const bool second = pending != r2_by_kid_.end() && id.size() > pending->second.size() &&
                       std::equal(pending->second.begin(), pending->second.end(), id.begin());
-  for (const SharedContext& base : peers_.rederivable(*ov->kid)) {
+  const std::vector<SharedContext> bases = peers_.rederivable(*ov->kid);
+  if (bases.empty()) return std::nullopt;
+  applied = true;
+  for (const SharedContext& base : bases) {
     SharedContext candidate = peers_.derive_with(base, id);
     if (candidate == nullptr) continue;
     auto result =
@@ -190,7 +201,8 @@ bool OscoreLayer::rederive(coap::PeerId peer, const coap::Message& m, Instant no
       r2_by_kid_.erase(pending);
       candidate->prove_freshness(sequence_of(verified->binding.partial_iv.view()));
       peers_.adopt(base, candidate);
-      return accept(peer, m, candidate, std::move(*verified), now);
+      accept(peer, m, candidate, std::move(*verified), now);
+      return std::nullopt;
     }
     // Request #1 may be a replay: not acted on. Response #1 gives our R2, protected under
     // ID Context R2 || ID1, with a Partial IV of its own.
@@ -198,19 +210,20 @@ bool OscoreLayer::rederive(coap::PeerId peer, const coap::Message& m, Instant no
     Bytes next = r2;
     next.insert(next.end(), id.begin(), id.end());
     SharedContext answering = peers_.derive_with(base, next);
-    if (answering == nullptr) return false;
+    if (answering == nullptr) break;
     auto p = protect_response(*answering, verified->binding,
                               coap::make_response(verified->message, codes::kUnauthorized), true,
                               ByteView(r2));
-    if (!p) return false;
+    if (!p) break;
     if (r2_by_kid_.size() >= kMaxRederivations && !r2_by_kid_.contains(kid_key)) {
       r2_by_kid_.erase(r2_by_kid_.begin());
     }
     r2_by_kid_[kid_key] = std::move(r2);
     inner_->respond(peer, m, std::move(*p), now);
-    return true;
+    return std::nullopt;
   }
-  return false;
+  // RFC 8613 8.2: a context the kid names, which does not open the request.
+  return Refusal{codes::kBadRequest, "Decryption failed"};
 }
 
 bool OscoreLayer::on_rederivation_response(coap::PeerId peer,

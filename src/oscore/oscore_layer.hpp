@@ -103,7 +103,10 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
   bool accept(coap::PeerId peer, const coap::Message& outer, const SharedContext& context,
               VerifiedRequest&& verified, Instant now);
   // RFC 8613 B.2 on the server: Request #1 (answered with our R2) or Request #2 (adopted).
-  bool rederive(coap::PeerId peer, const coap::Message& m, Instant now);
+  // The refusal to send instead when the request names a context it could re-derive but
+  // does not verify under it; nullopt when answered (or B.2 does not apply: `applied`).
+  std::optional<Refusal> rederive(coap::PeerId peer, const coap::Message& m, Instant now,
+                                  bool& applied);
   // RFC 8613 B.2 on the client: Response #1 names the server's R2.
   bool on_rederivation_response(coap::PeerId peer,
                                 std::unordered_map<std::string, Binding>::iterator it,

@@ -27,16 +27,28 @@ std::string identity_key(const Credentials& c) {
 
 }  // namespace
 
+// OSCORE inside (D)TLS: the context is an identity of its own, beside the session's.
+std::optional<std::string> inner_oscore_key(const Credentials& c) {
+  if (c.kind == Credentials::Kind::kOscore || !c.has_oscore()) return std::nullopt;
+  return identity_key(Credentials::Kind::kOscore,
+                      oscore_identity(c.oscore.sender_id, c.oscore.id_context));
+}
+
 Result<Ok> CredentialIndex::check_unique(const Credentials& c) const {
-  auto it = endpoint_by_identity_.find(identity_key(c));
-  if (it == endpoint_by_identity_.end() || it->second == c.endpoint) return Ok{};
-  return lwm2m::reject(lwm2m::status::kConflict,
-                       "endpoint " + it->second + " already proves itself with this identity");
+  for (const auto& key : {std::optional<std::string>(identity_key(c)), inner_oscore_key(c)}) {
+    if (!key) continue;
+    auto it = endpoint_by_identity_.find(*key);
+    if (it == endpoint_by_identity_.end() || it->second == c.endpoint) continue;
+    return lwm2m::reject(lwm2m::status::kConflict,
+                         "endpoint " + it->second + " already proves itself with this identity");
+  }
+  return Ok{};
 }
 
 void CredentialIndex::put(Credentials c) {
   remove(c.endpoint);
   endpoint_by_identity_[identity_key(c)] = c.endpoint;
+  if (auto key = inner_oscore_key(c)) endpoint_by_identity_[*key] = c.endpoint;
   std::string endpoint = c.endpoint;
   by_endpoint_[std::move(endpoint)] = std::move(c);
 }
@@ -44,9 +56,13 @@ void CredentialIndex::put(Credentials c) {
 bool CredentialIndex::remove(const std::string& endpoint) {
   auto it = by_endpoint_.find(endpoint);
   if (it == by_endpoint_.end()) return false;
-  if (auto key = endpoint_by_identity_.find(identity_key(it->second));
-      key != endpoint_by_identity_.end() && key->second == endpoint) {
-    endpoint_by_identity_.erase(key);
+  for (const auto& k :
+       {std::optional<std::string>(identity_key(it->second)), inner_oscore_key(it->second)}) {
+    if (!k) continue;
+    if (auto key = endpoint_by_identity_.find(*k);
+        key != endpoint_by_identity_.end() && key->second == endpoint) {
+      endpoint_by_identity_.erase(key);
+    }
   }
   by_endpoint_.erase(it);
   return true;

@@ -4,7 +4,7 @@ namespace tether::server {
 
 namespace {
 // Whether `c` is what `peer` proved (the same PSK identity, public key or certificate CN).
-bool proves(const Credentials& c, const PeerIdentity& peer) {
+bool proves_session(const Credentials& c, const PeerIdentity& peer) {
   switch (c.kind) {
     case Credentials::Kind::kPsk:
       return peer.psk_identity == c.psk_identity;
@@ -17,6 +17,15 @@ bool proves(const Credentials& c, const PeerIdentity& peer) {
       return peer.oscore == oscore_identity(c.oscore.sender_id, c.oscore.id_context);
   }
   return false;
+}
+
+bool proves(const Credentials& c, const PeerIdentity& peer) {
+  if (!proves_session(c, peer)) return false;
+  // OSCORE inside (D)TLS: the context must be this endpoint's as well.
+  if (c.kind != Credentials::Kind::kOscore && c.has_oscore()) {
+    return peer.oscore == oscore_identity(c.oscore.sender_id, c.oscore.id_context);
+  }
+  return true;
 }
 }  // namespace
 

@@ -148,8 +148,7 @@ void Lwm2mServer::use_oscore(oscore::Keyring& keyring) {
   keyring.persist_sequences(kOscoreSequenceStep,
                             [this](const std::string& endpoint, std::uint64_t bound) {
                               const Credentials* c = credentials_.find(endpoint);
-                              if (c == nullptr || c->kind != Credentials::Kind::kOscore)
-                                return false;
+                              if (c == nullptr || !c->has_oscore()) return false;
                               Credentials updated = *c;
                               updated.oscore.sequence_bound = bound;
                               if (!store_.save_credentials(updated) || !store_.flush())

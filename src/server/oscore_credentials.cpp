@@ -19,7 +19,7 @@ oscore::ContextInput server_context_input(const OscoreKeys& keys) {
 }
 
 Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c) {
-  if (c.kind != Credentials::Kind::kOscore) return Ok{};
+  if (!c.has_oscore()) return Ok{};
   if (auto ok = keyring.check(c.endpoint, server_context_input(c.oscore)); !ok) {
     return lwm2m::reject(lwm2m::status::kConflict, ok.error().reason);
   }
@@ -27,9 +27,9 @@ Result<Ok> check_oscore(const oscore::Keyring& keyring, const Credentials& c) {
 }
 
 void carry_sequence_bound(const oscore::Keyring& keyring, const Credentials* old, Credentials& c) {
-  if (c.kind != Credentials::Kind::kOscore) return;
+  if (!c.has_oscore()) return;
   std::uint64_t& bound = c.oscore.sequence_bound;
-  if (old != nullptr && old->kind == Credentials::Kind::kOscore) {
+  if (old != nullptr && old->has_oscore()) {
     bound = std::max(bound, old->oscore.sequence_bound);
   }
   if (auto current = keyring.find(c.endpoint)) {
@@ -38,7 +38,7 @@ void carry_sequence_bound(const oscore::Keyring& keyring, const Credentials* old
 }
 
 Result<Ok> key_oscore(oscore::Keyring& keyring, const Credentials& c) {
-  if (c.kind != Credentials::Kind::kOscore) {
+  if (!c.has_oscore()) {
     keyring.remove(c.endpoint);
     return Ok{};
   }

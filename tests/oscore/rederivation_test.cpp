@@ -148,6 +148,7 @@ TEST(OscoreRederivation, AWrongSecretGetsNoR2) {
   const auto responses = t.net.sent(kServer);
   ASSERT_FALSE(responses.empty());
   EXPECT_FALSE(responses[0].message->options.has(kOscoreOption));  // unprotected refusal
+  EXPECT_EQ(responses[0].message->code, codes::kBadRequest);       // RFC 8613 8.2
   EXPECT_EQ(t.server_ring.find("dev")->id_context(), std::nullopt);
 }
 

@@ -85,5 +85,34 @@ TEST(CredentialIndex, AdmitsOnlyTheEndpointTheIdentityProves) {
   EXPECT_FALSE(index.endpoint_for(proved_psk("id-9")));
 }
 
+// OSCORE inside DTLS: the endpoint proves both its PSK and its context; the context is an
+// identity of its own, which no other endpoint may hold.
+TEST(CredentialIndex, OscoreInsideDtlsNeedsBothIdentities) {
+  CredentialIndex index;
+  Credentials both = psk("dev1", "id-1", "key-1");
+  both.oscore.master_secret = Bytes(16, 0x01);
+  both.oscore.sender_id = {0xe1};
+  both.oscore.recipient_id = {0xe2};
+  index.put(both);
+  PeerIdentity full = proved_psk("id-1");
+  full.oscore = oscore_identity(Bytes{0xe1}, std::nullopt);
+  EXPECT_TRUE(index.admit("dev1", full, lwm2m::status::kForbidden));
+  EXPECT_EQ(index.endpoint_for(full), "dev1");
+  EXPECT_FALSE(index.admit("dev1", proved_psk("id-1"), lwm2m::status::kForbidden));
+  PeerIdentity other_context = proved_psk("id-1");
+  other_context.oscore = oscore_identity(Bytes{0xe9}, std::nullopt);
+  EXPECT_FALSE(index.admit("dev1", other_context, lwm2m::status::kForbidden));
+  // Another endpoint with the same context (as its own mode or inside DTLS): 409.
+  Credentials thief;
+  thief.endpoint = "dev2";
+  thief.kind = Credentials::Kind::kOscore;
+  thief.oscore = both.oscore;
+  auto clash = index.check_unique(thief);
+  ASSERT_FALSE(clash);
+  EXPECT_EQ(lwm2m::status_of(clash.error()), lwm2m::status::kConflict);
+  index.remove("dev1");
+  EXPECT_TRUE(index.check_unique(thief));
+}
+
 }  // namespace
 }  // namespace tether::server

@@ -594,6 +594,12 @@ TEST_P(StoreContract, SavesLoadsAndRemovesEachKind) {
   ASSERT_TRUE(store().save_credentials(rpk("b")));
   ASSERT_TRUE(store().save_credentials(psk("a")));
   ASSERT_TRUE(store().save_credentials(oscore("c")));
+  // OSCORE inside DTLS: a PSK and a context for one endpoint.
+  Credentials both = psk("d");
+  both.oscore = oscore("d").oscore;
+  ASSERT_TRUE(store().save_credentials(both));
+  EXPECT_EQ(credentials(store()).back(), both);
+  ASSERT_TRUE(store().remove_credentials("d"));
   EXPECT_EQ(registrations(store()),
             (std::vector<Registration>{minimal_registration("b"), full_registration()}));
   EXPECT_EQ(observations(store()),

@@ -62,6 +62,20 @@ Result<OscoreKeys> oscore_keys_from_json(const json& j) {
   }
   return k;
 }
+void put_oscore_keys(json& j, const OscoreKeys& k, Secrets secrets) {
+  if (secrets == Secrets::kInclude) {
+    j["masterSecret"] = to_hex(k.master_secret);
+    j["sequenceBound"] = k.sequence_bound;
+  } else {
+    j["masterSecretSet"] = !k.master_secret.empty();
+  }
+  j["masterSalt"] = to_hex(k.master_salt);
+  j["senderId"] = to_hex(k.sender_id);
+  j["recipientId"] = to_hex(k.recipient_id);
+  if (k.id_context) j["idContext"] = to_hex(*k.id_context);
+  j["aead"] = k.aead;
+  j["hkdf"] = k.hkdf;
+}
 }  // namespace
 
 json credentials_json(const Credentials& c, Secrets secrets) {
@@ -81,22 +95,15 @@ json credentials_json(const Credentials& c, Secrets secrets) {
     case Credentials::Kind::kX509:
       j["commonName"] = c.x509_common_name.empty() ? c.endpoint : c.x509_common_name;
       break;
-    case Credentials::Kind::kOscore: {
-      const OscoreKeys& k = c.oscore;
-      if (secrets == Secrets::kInclude) {
-        j["masterSecret"] = to_hex(k.master_secret);
-        j["sequenceBound"] = k.sequence_bound;
-      } else {
-        j["masterSecretSet"] = !k.master_secret.empty();
-      }
-      j["masterSalt"] = to_hex(k.master_salt);
-      j["senderId"] = to_hex(k.sender_id);
-      j["recipientId"] = to_hex(k.recipient_id);
-      if (k.id_context) j["idContext"] = to_hex(*k.id_context);
-      j["aead"] = k.aead;
-      j["hkdf"] = k.hkdf;
+    case Credentials::Kind::kOscore:
+      put_oscore_keys(j, c.oscore, secrets);
       break;
-    }
+  }
+  // Transport TS 5.5: OSCORE inside the (D)TLS session, beside the session's own credential.
+  if (c.kind != Credentials::Kind::kOscore && c.has_oscore()) {
+    json inner = json::object();
+    put_oscore_keys(inner, c.oscore, secrets);
+    j["oscore"] = std::move(inner);
   }
   return j;
 }
@@ -151,6 +158,14 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
       c.oscore = std::move(*keys);
       break;
     }
+  }
+  if (j.contains("oscore")) {
+    if (c.kind == Credentials::Kind::kOscore || !j["oscore"].is_object()) {
+      return fail("\"oscore\" is an object beside mode psk, rpk or x509");
+    }
+    auto keys = oscore_keys_from_json(j["oscore"]);
+    if (!keys) return fail("\"oscore\": " + keys.error().reason);
+    c.oscore = std::move(*keys);
   }
   return c;
 }

@@ -57,7 +57,10 @@ struct Credentials {
   Bytes psk_key;                 // PSK
   Bytes public_key;              // RPK: SubjectPublicKeyInfo, DER
   std::string x509_common_name;  // X.509: the expected CN (empty: the endpoint name)
-  OscoreKeys oscore;             // OSCORE
+  // OSCORE: the mode's keys, or, beside a PSK, RPK or certificate, the context the client
+  // uses inside its (D)TLS session too (Transport TS 5.5: OSCORE over a secured carrier).
+  OscoreKeys oscore;
+  bool has_oscore() const { return kind == Kind::kOscore || !oscore.master_secret.empty(); }
   friend bool operator==(const Credentials&, const Credentials&) = default;
 };
 const char* credentials_kind_name(Credentials::Kind kind);

@@ -542,8 +542,7 @@ Result<Ok> SqliteStore::write_pending() {
     }
     const Credentials& c = *pending;
     // Bound without a copy: it must outlive the statement's step.
-    const std::string oscore =
-        c.kind == Credentials::Kind::kOscore ? credentials_json(c, Secrets::kInclude).dump() : "";
+    const std::string oscore = c.has_oscore() ? credentials_json(c, Secrets::kInclude).dump() : "";
     auto* s = put_credentials_.get();
     Binder bind(s);
     bind.text(c.endpoint).text(credentials_kind_name(c.kind)).text(c.psk_identity);
@@ -648,7 +647,7 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
     const auto kind = credentials_kind_from(kind_text);
     if (!kind) return row_error("credentials", c.endpoint, "unknown kind '" + kind_text + "'");
     c.kind = *kind;
-    if (c.kind == Credentials::Kind::kOscore) {
+    if (!oscore_text.empty()) {
       auto parsed = credentials_from_json(
           c.endpoint,
           nlohmann::json::parse(oscore_text, nullptr, false, /*ignore_comments=*/false));
