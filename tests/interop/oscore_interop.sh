@@ -23,11 +23,18 @@
 # the proxy and the proxy on CoAP/UDP to the server: `tether client` registers and
 # de-registers, `tether coap` writes 4 KiB block-wise (inner Request-Tag) and reads it back; the
 # proxy's trace never shows the endpoint name or a payload).
+# tether-coap-libcoap-server, libcoap-client-tether-serve and libcoap-client-lwm2m-server also
+# run over CoAP/TCP with a "-tcp" suffix.
 # The libcoap scenarios exit 77 (skipped) when the peers folder is not on this machine.
 set -euo pipefail
 
 tether="$1"
 scenario="$2"
+# A "-tcp" suffix runs a libcoap scenario over CoAP/TCP (RFC 8323) instead of UDP.
+scheme=coap
+case "$scenario" in
+  *-tcp) scenario="${scenario%-tcp}"; scheme=coap+tcp ;;
+esac
 root=$(cd "$(dirname "$0")/../.." && pwd)
 source "$(dirname "$0")/common.sh"
 
@@ -99,6 +106,8 @@ start_proxy() {
 secret=0102030405060708090a0b0c0d0e0f10
 salt=9e7ca92223786340
 port=$(free_port)
+only=--udp-only transport=udp
+[ "$scheme" = coap ] || only=--tcp-only transport=tcp
 
 case "$scenario" in
   tether-coap-libcoap-server)
@@ -114,7 +123,7 @@ CONF
     for _ in $(seq 1 50); do grep -q "" "$work/peer.log" 2>/dev/null && break; sleep 0.1; done
     sleep 0.5
     get() {
-      "$tether" coap get "coap://127.0.0.1:$port/time" -T 20 --oscore-secret "$1" \
+      "$tether" coap get "$scheme://127.0.0.1:$port/time" -T 20 --oscore-secret "$1" \
         --oscore-salt "$salt" --oscore-sender-id c1 --oscore-recipient-id 5e --oscore-seq "$2" \
         >"$work/out" 2>"$work/err"
     }
@@ -130,7 +139,7 @@ CONF
     # RFC 8613 B.1.1: with --oscore-state each run starts past what any earlier run (even a
     # killed one) may have used, so runs in a row are never replays.
     for run in 1 2 3; do
-      "$tether" coap get "coap://127.0.0.1:$port/time" -T 20 --oscore-secret "$secret" \
+      "$tether" coap get "$scheme://127.0.0.1:$port/time" -T 20 --oscore-secret "$secret" \
         --oscore-salt "$salt" --oscore-sender-id c1 --oscore-recipient-id 5e --oscore-seq 20 \
         --oscore-state "$work/seq" >"$work/out" 2>"$work/err" ||
         fail "run $run with --oscore-state: $(cat "$work/err" "$work/out")"
@@ -139,7 +148,7 @@ CONF
     ;;
   libcoap-client-tether-serve)
     need_libcoap
-    "$tether" coap serve --bind 127.0.0.1 --port "$port" --udp-only --oscore-secret "$secret" \
+    "$tether" coap serve --bind 127.0.0.1 --port "$port" $only --oscore-secret "$secret" \
       --oscore-salt "$salt" --oscore-sender-id 5e --oscore-recipient-id c1 >"$work/serve.log" 2>&1 &
     pids+=("$!")
     for _ in $(seq 1 100); do grep -q "coap://" "$work/serve.log" && break; sleep 0.1; done
@@ -147,7 +156,7 @@ CONF
       printf 'master_secret,hex,"%s"\nmaster_salt,hex,"%s"\nsender_id,hex,"c1"\nrecipient_id,hex,"5e"\n' \
         "$1" "$salt" >"$work/client.conf"
     }
-    ask() { timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf" "coap://127.0.0.1:$port/hello" \
+    ask() { timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf" "$scheme://127.0.0.1:$port/hello" \
       >"$work/peer.log" 2>&1 || true; }
     conf "ff${secret:2}"
     ask
@@ -172,7 +181,7 @@ CONF
     }
     register() {
       timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf,$work/seq" -m post -t 40 \
-        -e '</3/0>' "coap://127.0.0.1:$port/rd?ep=$1&lt=60&lwm2m=1.2" >"$work/peer.log" 2>&1 || true
+        -e '</3/0>' "$scheme://127.0.0.1:$port/rd?ep=$1&lt=60&lwm2m=1.2" >"$work/peer.log" 2>&1 || true
     }
     conf "ff${secret:2}"
     register lc-dev
@@ -193,7 +202,7 @@ CONF
     grep -qE "c:4.01.*Replay detected" "$work/peer.log" || fail "a replay was not refused with 4.01"
     [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused Register registered"
     # The operator sees each refusal, with the address it came from.
-    grep -q 'event=oscore-refused transport=udp addr=127.0.0.1:[0-9]* code=4.00 detail="Decryption failed"' \
+    grep -q "event=oscore-refused transport=$transport addr=127.0.0.1:[0-9]* code=4.00 detail=\"Decryption failed\"" \
       "$work/server.log" || fail "no log line for the wrong secret: $(cat "$work/server.log")"
     grep -q 'event=oscore-refused .*code=4.01 detail="Replay detected"' "$work/server.log" ||
       fail "no log line for the replay"
@@ -338,4 +347,4 @@ CONF
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
-echo "PASS: $scenario"
+echo "PASS: $scenario over $scheme"
