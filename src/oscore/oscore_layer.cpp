@@ -2,6 +2,7 @@
 
 #include "oscore/crypto.hpp"
 
+#include <algorithm>
 #include <variant>
 #include <vector>
 
@@ -21,6 +22,7 @@ constexpr std::size_t kBaseOverhead = 3 + 1 + 5 + 1 + kTagLength;
 
 // RFC 8613 B.2: kids awaiting their Request #2 at once.
 constexpr std::size_t kMaxRederivations = 1024;
+constexpr std::size_t kR2PerKid = 4;
 
 }  // namespace
 
@@ -152,8 +154,7 @@ bool OscoreLayer::accept(coap::PeerId peer, const coap::Message& m, const Shared
     const coap::Option* echo = verified.message.options.find(coap::option::kEcho);
     if (echo == nullptr || !found->answers_challenge(echo->value)) {
       coap::Message challenge = coap::make_response(verified.message, codes::kUnauthorized);
-      const ByteView echo_value =
-          found->new_echo_challenge(random_bytes(SecurityContext::kEchoLength));
+      const ByteView echo_value = found->echo_challenge(random_bytes(SecurityContext::kEchoLength));
       challenge.options.set(coap::option::kEcho, Bytes(echo_value.begin(), echo_value.end()));
       // With a Partial IV of our own: the request may be a replay whose nonce answered it
       // before the restart (RFC 8613 B.1.2).
@@ -183,9 +184,12 @@ std::optional<Refusal> OscoreLayer::rederive(coap::PeerId peer, const coap::Mess
   const Bytes id = unwrap_kid_context(*ov->kid_context);
   const std::string kid_key(ov->kid->begin(), ov->kid->end());
   auto pending = r2_by_kid_.find(kid_key);
-  // Request #2 names R2 || R3, R2 being the value we made up for this kid.
-  const bool second = pending != r2_by_kid_.end() && id.size() > pending->second.size() &&
-                      std::equal(pending->second.begin(), pending->second.end(), id.begin());
+  // Request #2 names R2 || R3, R2 being a value we made up for this kid.
+  const bool second =
+      pending != r2_by_kid_.end() &&
+      std::any_of(pending->second.begin(), pending->second.end(), [&](const Bytes& r2) {
+        return id.size() > r2.size() && std::equal(r2.begin(), r2.end(), id.begin());
+      });
   const std::vector<SharedContext> bases = peers_.rederivable(*ov->kid);
   if (bases.empty()) return std::nullopt;
   applied = true;
@@ -218,7 +222,9 @@ std::optional<Refusal> OscoreLayer::rederive(coap::PeerId peer, const coap::Mess
     if (r2_by_kid_.size() >= kMaxRederivations && !r2_by_kid_.contains(kid_key)) {
       r2_by_kid_.erase(r2_by_kid_.begin());
     }
-    r2_by_kid_[kid_key] = std::move(r2);
+    auto& sent = r2_by_kid_[kid_key];
+    if (sent.size() >= kR2PerKid) sent.erase(sent.begin());
+    sent.push_back(std::move(r2));
     inner_->respond(peer, m, std::move(*p), now);
     return std::nullopt;
   }

@@ -121,8 +121,9 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
   std::unique_ptr<coap::MessageLayer> inner_;
   std::unordered_map<std::string, Binding> ours_;    // our requests, by peer + token
   std::unordered_map<std::string, Binding> theirs_;  // their requests we answer
-  // RFC 8613 B.2: the R2 each kid was last sent, awaiting its Request #2 (bounded).
-  std::unordered_map<std::string, Bytes> r2_by_kid_;
+  // RFC 8613 B.2: the R2 values each kid was last sent, awaiting its Request #2 (bounded;
+  // a few per kid, so replays of an old Request #1 do not void the client's R2).
+  std::unordered_map<std::string, std::vector<Bytes>> r2_by_kid_;
 };
 
 // The decorator an EndpointConfig takes: one OscoreLayer per endpoint.

@@ -93,7 +93,8 @@ bool SecurityContext::is_named_by(ByteView kid, std::optional<ByteView> kid_cont
   return !kid_context || same(*kid_context, *id_context_);
 }
 
-ByteView SecurityContext::new_echo_challenge(ByteView random) {
+ByteView SecurityContext::echo_challenge(ByteView random) {
+  if (echo_size_ != 0) return ByteView(echo_.data(), echo_size_);
   echo_size_ = static_cast<std::uint8_t>(std::min(random.size(), kEchoLength));
   std::copy(random.begin(), random.begin() + echo_size_, echo_.begin());
   return ByteView(echo_.data(), echo_size_);

@@ -99,7 +99,7 @@ class SecurityContext {
 
   // RFC 8613 B.1.2: a context made anew (a start, a restart) has lost the replay window of
   // any earlier life, so a recorded request could pass it once. Until a request proves
-  // freshness by echoing `new_echo_challenge()`, nothing under the context is acted on.
+  // freshness by echoing `echo_challenge()`, nothing under the context is acted on.
   bool freshness_proved() const { return freshness_proved_; }
   // The request numbered `seq` echoed the challenge: requests numbered up to it (made
   // before the restart, perhaps recorded) are refused from now on.
@@ -114,8 +114,10 @@ class SecurityContext {
   void set_rederiving(bool on) { rederiving_ = on; }
 
   static constexpr std::size_t kEchoLength = 8;
-  // A new Echo value to ask for, from `random` (kEchoLength bytes are used).
-  ByteView new_echo_challenge(ByteView random);
+  // The Echo value to ask for: the one already asked for, else one from `random`
+  // (kEchoLength bytes). It travels inside the protected 4.01, so only the peer reads it;
+  // keeping it until answered means a replayed request cannot spoil the peer's answer.
+  ByteView echo_challenge(ByteView random);
   bool answers_challenge(ByteView echo) const {
     return echo_size_ != 0 && echo.size() == echo_size_ &&
            std::equal(echo.begin(), echo.end(), echo_.begin());

@@ -302,6 +302,45 @@ TEST(OscoreLayer, AFreshContextAsksForEchoBeforeActing) {
   EXPECT_EQ(t.handled, 2);
 }
 
+// The Echo value asked for stays until it is answered: requests recorded before the restart,
+// replayed meanwhile, get the same challenge and cannot spoil the client's answer.
+TEST(OscoreLayer, AReplayDoesNotSpoilAPendingEchoChallenge) {
+  Protected t(coap::Carrier::kDatagram, 65'536, true);
+  t.net.add_raw(kClient);
+  auto request = [](std::uint16_t mid, const Bytes& echo) {
+    Message m = coap::make_request(codes::kGet, "/3/0/1");
+    m.message_id = mid;
+    m.token = {0x42, static_cast<std::uint8_t>(mid)};
+    if (!echo.empty()) m.options.set(coap::option::kEcho, echo);
+    return m;
+  };
+  auto send = [&](const ProtectedRequest& p) {
+    t.net.send_raw(kClient, kServer, p.message);
+    t.net.run_for(Duration{1'000});
+    return unprotect_response(*t.client_context, p.binding,
+                              *t.net.raw_inbox(kClient).back().message);
+  };
+  auto recorded = protect_request(*t.client_context, request(100, {}));  // never sent
+  ASSERT_TRUE(recorded);
+  auto first = protect_request(*t.client_context, request(101, {}));
+  ASSERT_TRUE(first);
+  auto challenge = send(*first);
+  ASSERT_TRUE(challenge);
+  ASSERT_EQ(challenge->code, codes::kUnauthorized);
+  const Bytes echo = challenge->options.find(coap::option::kEcho)->value;
+  auto replayed = send(*recorded);  // an onlooker's replay: fresh to the new window
+  ASSERT_TRUE(replayed);
+  EXPECT_EQ(replayed->code, codes::kUnauthorized);
+  EXPECT_EQ(replayed->options.find(coap::option::kEcho)->value, echo);
+  EXPECT_EQ(t.handled, 0);
+  auto answer = protect_request(*t.client_context, request(102, echo));
+  ASSERT_TRUE(answer);
+  auto served = send(*answer);
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->code, codes::kContent);
+  EXPECT_EQ(t.handled, 1);
+}
+
 TEST(OscoreLayer, PeersWithAContextMustUseIt) {
   Protected t;
   // The client side refuses a plain request from the server it holds a context for.

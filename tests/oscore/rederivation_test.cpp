@@ -128,6 +128,56 @@ TEST(OscoreRederivation, AClientWithoutStateAgreesANewIdContextFirst) {
   EXPECT_EQ(t.server_ring.find("dev"), agreed);
 }
 
+// Replays of an old Request #1 while the client re-derives make the server send other R2
+// values, but the client's own R2 still holds. The client is played by hand here, so the
+// replays land between its Request #1 and #2.
+TEST(OscoreRederivation, ReplaysOfRequestOneDoNotVoidTheClientsR2) {
+  Rederiving t;
+  constexpr PeerId kHand = 11;
+  t.net.add_raw(kHand);
+  auto exchange = [&](const coap::Message& m) {
+    t.net.send_raw(kHand, kServer, m);
+    t.net.run_for(Duration{1'000});
+    return *t.net.raw_inbox(kHand).back().message;
+  };
+  // A Request #1 recorded from some earlier life of the client.
+  Keyring earlier;
+  earlier.rederive_on_start(true);
+  ASSERT_TRUE(earlier.put("server", side(0xc1, 0x5e)));
+  auto old = protect_request(*earlier.find("server"), coap::make_request(codes::kGet, "/x"));
+  ASSERT_TRUE(old);
+
+  Keyring mine;
+  mine.rederive_on_start(true);
+  ASSERT_TRUE(mine.put("server", side(0xc1, 0x5e)));
+  const OscorePeers peers = mine.peers("coap");
+  const SharedContext first = mine.find("server");
+  coap::Message get = coap::make_request(codes::kGet, "/3/0/0");
+  get.message_id = 700;
+  get.token = {7};
+  auto request1 = protect_request(*first, get);
+  ASSERT_TRUE(request1);
+  const auto r2 = response_kid_context(exchange(request1->message));
+  ASSERT_TRUE(r2);
+  for (std::uint16_t i = 0; i < 3; ++i) {
+    coap::Message replay = old->message;
+    replay.message_id = static_cast<std::uint16_t>(600 + i);
+    exchange(replay);  // each gets an R2 of its own
+  }
+  Bytes id3 = *r2;
+  for (std::uint8_t b = 0; b < 8; ++b) id3.push_back(b);  // R2 || R3
+  const SharedContext agreed = peers.derive_with(first, id3);
+  ASSERT_TRUE(agreed);
+  agreed->set_rederiving(true);
+  get.message_id = 701;
+  auto request2 = protect_request(*agreed, get);
+  ASSERT_TRUE(request2);
+  auto answer = unprotect_response(*agreed, request2->binding, exchange(request2->message));
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->code, codes::kContent);
+  EXPECT_EQ(t.handled, 1);
+}
+
 TEST(OscoreRederivation, AServerThatDoesNotAllowItRefuses) {
   Rederiving t;
   t.server_ring.allow_rederivation(false);
