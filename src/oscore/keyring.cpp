@@ -7,6 +7,11 @@
 
 namespace tether::oscore {
 
+namespace {
+// Addresses a client is bound by at once (Transport TS 5.5.5 binding, per carrier).
+constexpr std::size_t kMaxPeersPerName = 8;
+}  // namespace
+
 std::string Keyring::recipient_key(ByteView recipient_id, std::optional<ByteView> id_context) {
   // The kid's length and the kid, then the kid context when there is one.
   std::string k;
@@ -184,7 +189,10 @@ bool Keyring::remove(const std::string& name) {
   if (it == contexts_.end()) return false;
   unindex(name, it->second);
   contexts_.erase(it);
-  std::erase_if(bound_, [&](const auto& kv) { return kv.second == name; });
+  if (auto keys = keys_by_name_.find(name); keys != keys_by_name_.end()) {
+    for (const auto& key : keys->second) bound_.erase(key);
+    keys_by_name_.erase(keys);
+  }
   return true;
 }
 
@@ -199,11 +207,35 @@ const ContextInput* Keyring::input_of(const std::string& name) const {
 }
 
 void Keyring::bind(const std::string& carrier, coap::PeerId peer, const std::string& name) {
-  bound_[peer_key(carrier, peer)] = name;
+  bind_key(peer_key(carrier, peer), name);
 }
 
 void Keyring::unbind(const std::string& carrier, coap::PeerId peer) {
-  bound_.erase(peer_key(carrier, peer));
+  unbind_key(peer_key(carrier, peer));
+}
+
+void Keyring::bind_key(const std::string& key, const std::string& name) {
+  if (auto b = bound_.find(key); b != bound_.end()) {
+    if (b->second == name) return;
+    unbind_key(key);
+  }
+  bound_.emplace(key, name);
+  auto& keys = keys_by_name_[name];
+  keys.push_back(key);
+  if (keys.size() > kMaxPeersPerName) {
+    bound_.erase(keys.front());
+    keys.erase(keys.begin());
+  }
+}
+
+void Keyring::unbind_key(const std::string& key) {
+  auto b = bound_.find(key);
+  if (b == bound_.end()) return;
+  if (auto keys = keys_by_name_.find(b->second); keys != keys_by_name_.end()) {
+    std::erase(keys->second, key);
+    if (keys->second.empty()) keys_by_name_.erase(keys);
+  }
+  bound_.erase(b);
 }
 
 const Keyring::Entry* Keyring::entry_for_peer(const std::string& carrier, coap::PeerId peer) const {
@@ -251,13 +283,7 @@ OscorePeers Keyring::peers(const std::string& carrier) {
     // A context replaced meanwhile keeps no name: its peer is not bound to the new one.
     auto it = name_by_context_.find(context.get());
     if (it == name_by_context_.end()) return;
-    const std::string key = peer_key(carrier, peer);
-    auto b = bound_.find(key);
-    if (b == bound_.end()) {
-      bound_.emplace(key, it->second);
-    } else if (b->second != it->second) {
-      b->second = it->second;
-    }
+    bind_key(peer_key(carrier, peer), it->second);
   };
   return p;
 }

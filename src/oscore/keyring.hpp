@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "coap/message_layer.hpp"
 #include "common/result.hpp"
@@ -96,6 +97,8 @@ class Keyring {
   void watch_sequence(const std::string& key, SecurityContext& context);
 
   static std::string peer_key(const std::string& carrier, coap::PeerId peer);
+  void bind_key(const std::string& key, const std::string& name);
+  void unbind_key(const std::string& key);
 
   std::unordered_map<std::string, Entry> contexts_;                 // by name
   std::unordered_map<std::string, std::string> name_by_recipient_;  // recipient_key -> name
@@ -107,6 +110,9 @@ class Keyring {
   bool allow_rederivation_ = true;
   bool rederive_on_start_ = false;
   std::unordered_map<std::string, std::string> bound_;  // peer_key -> name
+  // The peer keys bound to each name, oldest first: a client that moves (NAT rebinding)
+  // leaves old addresses behind, and only the last few stay bound.
+  std::unordered_map<std::string, std::vector<std::string>> keys_by_name_;
   std::uint64_t step_ = 0;
   PersistSequence persist_;
   bool persist_by_keys_ = false;

@@ -43,6 +43,28 @@ TEST(Keyring, FindsContextsByKidAndBindsTheirPeers) {
   EXPECT_EQ(Bytes(held->recipient_id().begin(), held->recipient_id().end()), Bytes{0x01});
 }
 
+// A client that moves (UDP NAT rebinding) is bound by its last few addresses only.
+TEST(Keyring, OnlyTheLastFewPeersOfANameStayBound) {
+  Keyring ring;
+  ASSERT_TRUE(ring.put("dev1", input(0x00, 0x01)));
+  ASSERT_TRUE(ring.put("dev2", input(0x00, 0x02)));
+  OscorePeers udp = ring.peers("udp");
+  for (coap::PeerId p = 1; p <= 20; ++p) udp.on_verified(p, ring.find("dev1"));
+  udp.on_verified(100, ring.find("dev2"));
+  int bound = 0;
+  for (coap::PeerId p = 1; p <= 20; ++p) bound += ring.bound_name("udp", p) != nullptr ? 1 : 0;
+  EXPECT_EQ(bound, 8);
+  EXPECT_NE(ring.bound_name("udp", 20), nullptr);  // the latest stay
+  EXPECT_EQ(ring.bound_name("udp", 1), nullptr);
+  // A peer proving another context moves to that name; removing a name unbinds its peers.
+  udp.on_verified(20, ring.find("dev2"));
+  EXPECT_EQ(*ring.bound_name("udp", 20), "dev2");
+  EXPECT_TRUE(ring.remove("dev2"));
+  EXPECT_EQ(ring.bound_name("udp", 20), nullptr);
+  EXPECT_EQ(ring.bound_name("udp", 100), nullptr);
+  EXPECT_NE(ring.bound_name("udp", 19), nullptr);
+}
+
 TEST(Keyring, ARecipientIdBelongsToOneName) {
   Keyring ring;
   ASSERT_TRUE(ring.put("dev1", input(0x00, 0x01)));
