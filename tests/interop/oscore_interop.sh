@@ -94,6 +94,38 @@ start_client() {
   wait_for "$work/client.log" "event=registered" ||
     fail "$ep did not register: $(cat "$work/client.log")"
 }
+# kill_runs PREFIX "UDP_IDS" "TCP_IDS" [--state]: for each of CoAP/UDP and CoAP/TCP an
+# endpoint with OSCORE credentials of its own (IDs and Master Secret: a shared one is refused,
+# 409) whose `tether client` registers, is read through the API and is SIGKILLed (no
+# De-register, nothing saved on the way out), three times; with --state each run starts from
+# the state file, else each re-derives its context with the server (RFC 8613 B.2).
+kill_runs() {
+  local prefix="$1" udp_ids="$2" tcp_ids="$3" with_state="${4:-}" ep run
+  local -a ids state
+  local scheme
+  start_server --store sqlite --data-dir "$work/data"
+  for scheme in coap coap+tcp; do
+    ep="$prefix-${scheme/+/-}"
+    read -r -a ids <<<"$udp_ids"
+    [ "$scheme" = coap ] || { read -r -a ids <<<"$tcp_ids"; secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf; }
+    put_oscore "$ep" "${ids[0]}" "${ids[1]}"
+    state=()
+    [ -z "$with_state" ] || state=(--state "$work/$ep.json")
+    for run in 1 2 3; do
+      start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port" "${state[@]}"
+      [ -n "$with_state" ] || grep -q "event=oscore-without-state" "$work/client.log" ||
+        fail "no word of B.2 at start"
+      call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
+      jcheck "j['values']['/3/0/0'] == 'Tether'"
+      call 200 "http://127.0.0.1:$http/api/clients/$ep"
+      jcheck "j['security'] == 'oscore'"
+      kill -9 "$client"
+      wait "$client" 2>/dev/null || true
+    done
+    [ -z "$with_state" ] || [ -s "$work/$ep.json.oscore" ] ||
+      fail "no sequence bounds beside the state file"
+  done
+}
 # start_proxy PORT NEXT_HOP_PORT LOG: libcoap's coap-server as a forward proxy. libcoap 4.3.5
 # passes OSCORE on only when -P names the next hop (it rebuilds requests, dropping the OSCORE
 # option, when it connects by the request's own Uri-Host/Uri-Port).
@@ -208,43 +240,11 @@ CONF
       fail "no log line for the replay"
     ;;
   lwm2m-client-server-kill)
-    start_server --store sqlite --data-dir "$work/data"
-    for scheme in coap coap+tcp; do
-      ep="os-${scheme/+/-}"
-      ids=(a1 a2)
-      # Each endpoint its own context: IDs and Master Secret (a shared one is refused, 409).
-      [ "$scheme" = coap ] || { ids=(b1 b2); secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf; }
-      put_oscore "$ep" "${ids[0]}" "${ids[1]}"
-      for run in 1 2 3; do
-        start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port" \
-          --state "$work/$ep.json"
-        call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
-        jcheck "j['values']['/3/0/0'] == 'Tether'"
-        kill -9 "$client"  # no De-register, nothing saved on the way out
-        wait "$client" 2>/dev/null || true
-      done
-      [ -s "$work/$ep.json.oscore" ] || fail "no sequence bounds beside the state file"
-    done
+    kill_runs os "a1 a2" "b1 b2" --state
     ;;
   lwm2m-client-without-state)
-    start_server --store sqlite --data-dir "$work/data"
-    for scheme in coap coap+tcp; do
-      ep="st-${scheme/+/-}"
-      ids=(c1 c2)
-      [ "$scheme" = coap ] || { ids=(d1 d2); secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf; }
-      put_oscore "$ep" "${ids[0]}" "${ids[1]}"
-      for run in 1 2 3; do
-        # No --state: every run starts its sequence numbers at 0 again, under new keys.
-        start_client "$ep" "${ids[0]}" "${ids[1]}" --server "$scheme://127.0.0.1:$port"
-        grep -q "event=oscore-without-state" "$work/client.log" || fail "no word of B.2 at start"
-        call 200 "http://127.0.0.1:$http/api/clients/$ep/3/0/0"
-        jcheck "j['values']['/3/0/0'] == 'Tether'"
-        call 200 "http://127.0.0.1:$http/api/clients/$ep"
-        jcheck "j['security'] == 'oscore'"
-        kill -9 "$client"
-        wait "$client" 2>/dev/null || true
-      done
-    done
+    # No --state: every run starts its sequence numbers at 0 again, under new keys (B.2).
+    kill_runs st "c1 c2" "d1 d2"
     ! grep -q "Replay detected" "$work/server.log" || fail "a restarted client was taken for a replay"
     [ "$(grep -c 'event=registered' "$work/server.log")" = 6 ] || fail "not every run registered"
     ;;
@@ -347,4 +347,4 @@ CONF
     ;;
   *) echo "unknown scenario $scenario" >&2; exit 2 ;;
 esac
-echo "PASS: $scenario over $scheme"
+echo "PASS: $2"

@@ -9,6 +9,7 @@
 #include "coap/endpoint.hpp"
 #include "coap/sim_network.hpp"
 #include "coap/udp_codec.hpp"
+#include "oscore/context_pair.hpp"
 #include "oscore/oscore_layer.hpp"
 
 namespace tether::oscore {
@@ -19,17 +20,9 @@ using coap::PeerId;
 using coap::sim::Packet;
 namespace codes = coap::codes;
 
-constexpr PeerId kClient = 1;
-constexpr PeerId kServer = 2;
-
-ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
-  ContextInput in;
-  in.master_secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  in.master_salt = {0x9e, 0x7c, 0xa9, 0x22, 0x23, 0x78, 0x63, 0x40};
-  in.sender_id = {sender};
-  in.recipient_id = {recipient};
-  return in;
-}
+using fixture::kClient;
+using fixture::kServer;
+using fixture::side;
 
 // Our client and server under one context pair; the server's context has proved the
 // freshness of RFC 8613 B.1.2 already unless `fresh_server` (a server just started).

@@ -5,6 +5,7 @@
 
 #include "coap/endpoint.hpp"
 #include "coap/sim_network.hpp"
+#include "oscore/context_pair.hpp"
 #include "oscore/keyring.hpp"
 
 namespace tether::oscore {
@@ -15,16 +16,9 @@ using coap::PeerId;
 using coap::sim::Packet;
 namespace codes = coap::codes;
 
-constexpr PeerId kClient = 1;
-constexpr PeerId kServer = 2;
-
-ContextInput side(std::uint8_t sender, std::uint8_t recipient) {
-  ContextInput in;
-  in.master_secret = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
-  in.sender_id = {sender};
-  in.recipient_id = {recipient};
-  return in;
-}
+using fixture::kClient;
+using fixture::kServer;
+using fixture::side;
 
 coap::EndpointConfig config(Keyring& ring) {
   coap::EndpointConfig c;
