@@ -98,19 +98,18 @@ void BootstrapServer::use_oscore(oscore::Keyring& keyring) {
   oscore_ = &keyring;
   carriers_.use_oscore(&keyring);
   // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
-  keyring.persist_sequences(
-      server::kOscoreSequenceStep, [this](const std::string& endpoint, std::uint64_t bound) {
-        auto it = configs_.find(endpoint);
-        if (it == configs_.end() || !it->second.credentials ||
-            it->second.credentials->kind != server::Credentials::Kind::kOscore) {
-          return false;
-        }
-        BootstrapConfig updated = it->second;
-        updated.credentials->oscore.sequence_bound = bound;
-        if (!store_.save_config(updated)) return false;
-        it->second = std::move(updated);
-        return true;
-      });
+  keyring.persist_sequences(server::kOscoreSequenceStep, [this](const std::string& endpoint,
+                                                                std::uint64_t bound) {
+    auto it = configs_.find(endpoint);
+    if (it == configs_.end() || !it->second.credentials || !it->second.credentials->has_oscore()) {
+      return false;
+    }
+    BootstrapConfig updated = it->second;
+    updated.credentials->oscore.sequence_bound = bound;
+    if (!store_.save_config(updated)) return false;
+    it->second = std::move(updated);
+    return true;
+  });
 }
 
 Result<Ok> BootstrapServer::restore() {
@@ -387,8 +386,7 @@ Result<Ok> BootstrapServer::start(const std::string& endpoint,
   if (!hp) return fail("the address is host:port, not " + where);
   auto peer = carrier->transport->peer_for(hp->first, hp->second);
   if (!peer) return peer.error();
-  if (oscore_ != nullptr && it->second.credentials &&
-      it->second.credentials->kind == server::Credentials::Kind::kOscore) {
+  if (oscore_ != nullptr && it->second.credentials && it->second.credentials->has_oscore()) {
     // Our first word to this client carries keys: under its context, never in clear.
     if (!oscore_->find(endpoint)) return fail("no OSCORE context for " + endpoint);
     oscore_->bind(carrier->name, *peer, endpoint);

@@ -100,7 +100,7 @@ Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
   }
   if (auto old = contexts_.find(name); old != contexts_.end()) unindex(name, old->second);
   Entry& entry = contexts_[name];
-  entry = Entry{std::move(context), name, input};
+  entry = Entry{context, context, name, input, {}};
   index(name, entry);
   return Ok{};
 }
@@ -109,19 +109,17 @@ void Keyring::index(const std::string& name, const Entry& entry) {
   name_by_recipient_[recipient_key(entry.input)] = name;
   name_by_secret_[secret_key(entry.input)] = name;
   name_by_context_[entry.context.get()] = name;
+  name_by_context_[entry.configured.get()] = name;
   names_by_kid_.emplace(
       std::string(entry.input.recipient_id.begin(), entry.input.recipient_id.end()), name);
-  const auto& ctx = entry.context;
-  const std::string current =
-      recipient_key(ctx->recipient_id(),
-                    ctx->id_context() ? std::optional<ByteView>(*ctx->id_context()) : std::nullopt);
-  if (current != recipient_key(entry.input)) name_by_rederived_[current] = name;
+  if (!entry.rederived_key.empty()) name_by_rederived_[entry.rederived_key] = name;
 }
 
 void Keyring::unindex(const std::string& name, const Entry& entry) {
   name_by_recipient_.erase(recipient_key(entry.input));
   name_by_secret_.erase(secret_key(entry.input));
   name_by_context_.erase(entry.context.get());
+  name_by_context_.erase(entry.configured.get());
   auto [from, to] = names_by_kid_.equal_range(
       std::string(entry.input.recipient_id.begin(), entry.input.recipient_id.end()));
   for (auto it = from; it != to; ++it) {
@@ -130,7 +128,7 @@ void Keyring::unindex(const std::string& name, const Entry& entry) {
       break;
     }
   }
-  std::erase_if(name_by_rederived_, [&](const auto& kv) { return kv.second == name; });
+  if (!entry.rederived_key.empty()) name_by_rederived_.erase(entry.rederived_key);
 }
 
 SharedContext Keyring::current_for(ByteView kid, std::optional<ByteView> kid_context) const {
@@ -150,9 +148,11 @@ SharedContext Keyring::current_for(ByteView kid, std::optional<ByteView> kid_con
   }
   auto it = name_by_recipient_.find(k);
   if (it == name_by_recipient_.end()) return nullptr;
-  SharedContext c = find(it->second);
-  // Re-derived since: the configured ID Context names it no more.
-  return c != nullptr && c->is_named_by(kid, kid_context) ? c : nullptr;
+  const Entry& entry = contexts_.at(it->second);
+  if (entry.context->is_named_by(kid, kid_context)) return entry.context;
+  // Re-derived since, but the peer speaks under the configured context again (it kept its
+  // sequence numbers this time): that context, its window and numbers, still serves.
+  return entry.configured->is_named_by(kid, kid_context) ? entry.configured : nullptr;
 }
 
 SharedContext Keyring::derive_with(const SharedContext& base, ByteView id_context) const {
@@ -175,13 +175,24 @@ void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
   // A re-derived context's sequence numbers are not stored: its keys die with the process,
   // and the stored bound stays that of the configured keys, which a restart uses again.
   entry.context = fresh;
+  entry.rederived_key.clear();
+  if (fresh != entry.configured) {
+    entry.rederived_key = recipient_key(
+        fresh->recipient_id(),
+        fresh->id_context() ? std::optional<ByteView>(*fresh->id_context()) : std::nullopt);
+  }
   index(name, entry);
 }
 
 void Keyring::watch_sequence(const std::string& key, SecurityContext& context) {
   if (!persist_) return;
-  context.reserve_in_steps(step_,
-                           [this, key](std::uint64_t bound) { return persist_(key, bound); });
+  context.reserve_in_steps(step_, [this, key](std::uint64_t bound) {
+    if (!persist_(key, bound)) return false;
+    // The same keys put again later in this run start past it too.
+    std::uint64_t& resumed = resumed_[key];
+    resumed = std::max(resumed, bound);
+    return true;
+  });
 }
 
 bool Keyring::remove(const std::string& name) {
@@ -283,6 +294,13 @@ OscorePeers Keyring::peers(const std::string& carrier) {
     // A context replaced meanwhile keeps no name: its peer is not bound to the new one.
     auto it = name_by_context_.find(context.get());
     if (it == name_by_context_.end()) return;
+    // Back under the configured context after a re-derivation: it is the one in use again.
+    if (const Entry& entry = contexts_.at(it->second); entry.context != context) {
+      const std::string name = it->second;  // adopt() rebuilds the index
+      adopt(SharedContext(entry.context), context);
+      bind_key(peer_key(carrier, peer), name);
+      return;
+    }
     bind_key(peer_key(carrier, peer), it->second);
   };
   return p;

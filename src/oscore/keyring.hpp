@@ -78,9 +78,11 @@ class Keyring {
 
  private:
   struct Entry {
-    SharedContext context;
+    SharedContext context;     // in use: the configured one, or one re-derived (RFC 8613 B.2)
+    SharedContext configured;  // what put() made; a peer back under it gets it back
     std::string name;
     ContextInput input;
+    std::string rederived_key;  // context's key in name_by_rederived_ (empty: none)
   };
   static std::string recipient_key(ByteView recipient_id, std::optional<ByteView> id_context);
   static std::string recipient_key(const ContextInput& input);

@@ -181,53 +181,66 @@ std::optional<Refusal> OscoreLayer::rederive(coap::PeerId peer, const coap::Mess
   const coap::Option* opt = m.options.find(kOscoreOption);
   auto ov = opt != nullptr ? decode_option(opt->value) : fail("no OSCORE option");
   if (!ov || !ov->kid || !ov->kid_context) return std::nullopt;
-  const Bytes id = unwrap_kid_context(*ov->kid_context);
+  // libcoap sends the kid context of B.2 as a CBOR byte string; a raw one is tried as well.
+  std::vector<Bytes> ids{unwrap_kid_context(*ov->kid_context)};
+  if (ids[0].size() != ov->kid_context->size()) ids.push_back(*ov->kid_context);
   const std::string kid_key(ov->kid->begin(), ov->kid->end());
-  auto pending = r2_by_kid_.find(kid_key);
-  // Request #2 names R2 || R3, R2 being a value we made up for this kid.
-  const bool second =
-      pending != r2_by_kid_.end() &&
-      std::any_of(pending->second.begin(), pending->second.end(), [&](const Bytes& r2) {
-        return id.size() > r2.size() && std::equal(r2.begin(), r2.end(), id.begin());
-      });
   const std::vector<SharedContext> bases = peers_.rederivable(*ov->kid);
   if (bases.empty()) return std::nullopt;
   applied = true;
-  for (const SharedContext& base : bases) {
-    SharedContext candidate = peers_.derive_with(base, id);
-    if (candidate == nullptr) continue;
-    auto result =
-        unprotect_request(m, [&](ByteView, std::optional<ByteView>) { return candidate.get(); });
-    auto* verified = std::get_if<VerifiedRequest>(&result);
-    if (verified == nullptr) continue;
-    if (second) {
-      // Our R2 inside its ID Context proves the request is fresh: the new context is agreed.
-      r2_by_kid_.erase(pending);
-      candidate->prove_freshness(sequence_of(verified->binding.partial_iv.view()));
-      peers_.adopt(base, candidate);
-      accept(peer, m, candidate, std::move(*verified), now);
+  auto& pending = r2_by_kid_[kid_key];
+  for (const Bytes& id : ids) {
+    // Request #2 names R2 || R3, R2 being a value we gave this kid.
+    const bool second = std::any_of(pending.begin(), pending.end(), [&](const auto& sent) {
+      return id.size() > sent.r2.size() && std::equal(sent.r2.begin(), sent.r2.end(), id.begin());
+    });
+    for (const SharedContext& base : bases) {
+      SharedContext candidate = peers_.derive_with(base, id);
+      if (candidate == nullptr) continue;
+      auto result =
+          unprotect_request(m, [&](ByteView, std::optional<ByteView>) { return candidate.get(); });
+      auto* verified = std::get_if<VerifiedRequest>(&result);
+      if (verified == nullptr) continue;
+      if (second) {
+        // Our R2 inside its ID Context proves the request is fresh: the new context is agreed.
+        r2_by_kid_.erase(kid_key);
+        candidate->prove_freshness(sequence_of(verified->binding.partial_iv.view()));
+        peers_.adopt(base, candidate);
+        accept(peer, m, candidate, std::move(*verified), now);
+        return std::nullopt;
+      }
+      // Request #1 may be a replay: not acted on. Response #1 gives our R2, protected under
+      // ID Context R2 || ID1, with a Partial IV of its own.
+      auto sent =
+          std::find_if(pending.begin(), pending.end(), [&](const auto& p) { return p.id1 == id; });
+      if (sent == pending.end()) {
+        Bytes r2 = random_bytes(8);
+        Bytes next = r2;
+        next.insert(next.end(), id.begin(), id.end());
+        SharedContext answering = peers_.derive_with(base, next);
+        if (answering == nullptr) break;
+        if (r2_by_kid_.size() > kMaxRederivations) {
+          // Bounded: some other kid's pending rounds go (never this one's, in use here).
+          for (auto it = r2_by_kid_.begin(); it != r2_by_kid_.end(); ++it) {
+            if (it->first != kid_key) {
+              r2_by_kid_.erase(it);
+              break;
+            }
+          }
+        }
+        if (pending.size() >= kR2PerKid) pending.erase(pending.begin());
+        pending.push_back(PendingRederivation{id, std::move(r2), std::move(answering)});
+        sent = pending.end() - 1;
+      }
+      auto p = protect_response(*sent->answering, verified->binding,
+                                coap::make_response(verified->message, codes::kUnauthorized), true,
+                                ByteView(sent->r2));
+      if (!p) break;
+      inner_->respond(peer, m, std::move(*p), now);
       return std::nullopt;
     }
-    // Request #1 may be a replay: not acted on. Response #1 gives our R2, protected under
-    // ID Context R2 || ID1, with a Partial IV of its own.
-    Bytes r2 = random_bytes(8);
-    Bytes next = r2;
-    next.insert(next.end(), id.begin(), id.end());
-    SharedContext answering = peers_.derive_with(base, next);
-    if (answering == nullptr) break;
-    auto p = protect_response(*answering, verified->binding,
-                              coap::make_response(verified->message, codes::kUnauthorized), true,
-                              ByteView(r2));
-    if (!p) break;
-    if (r2_by_kid_.size() >= kMaxRederivations && !r2_by_kid_.contains(kid_key)) {
-      r2_by_kid_.erase(r2_by_kid_.begin());
-    }
-    auto& sent = r2_by_kid_[kid_key];
-    if (sent.size() >= kR2PerKid) sent.erase(sent.begin());
-    sent.push_back(std::move(r2));
-    inner_->respond(peer, m, std::move(*p), now);
-    return std::nullopt;
   }
+  if (pending.empty()) r2_by_kid_.erase(kid_key);
   // RFC 8613 8.2: a context the kid names, which does not open the request.
   return Refusal{codes::kBadRequest, "Decryption failed"};
 }

@@ -121,9 +121,15 @@ class OscoreLayer final : public coap::MessageLayer, public coap::MessageSink {
   std::unique_ptr<coap::MessageLayer> inner_;
   std::unordered_map<std::string, Binding> ours_;    // our requests, by peer + token
   std::unordered_map<std::string, Binding> theirs_;  // their requests we answer
-  // RFC 8613 B.2: the R2 values each kid was last sent, awaiting its Request #2 (bounded;
-  // a few per kid, so replays of an old Request #1 do not void the client's R2).
-  std::unordered_map<std::string, std::vector<Bytes>> r2_by_kid_;
+  // RFC 8613 B.2: the R2 each Request #1 (by its ID1) was answered with, awaiting Request #2,
+  // and the context that protected the answer (a replay gets the same R2 under a new Partial
+  // IV). A few per kid, so replays of old Request #1s do not void a client's R2; bounded.
+  struct PendingRederivation {
+    Bytes id1;
+    Bytes r2;
+    SharedContext answering;
+  };
+  std::unordered_map<std::string, std::vector<PendingRederivation>> r2_by_kid_;
 };
 
 // The decorator an EndpointConfig takes: one OscoreLayer per endpoint.

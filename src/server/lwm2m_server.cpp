@@ -641,6 +641,11 @@ void Lwm2mServer::pump(Session& s) {
                                   {}});
       continue;
     }
+    // Fail closed: an endpoint with an OSCORE context hears from us protected even when its
+    // peer's binding went (the keyring keeps the last few per endpoint).
+    if (oscore_ != nullptr && oscore_->find(s.endpoint)) {
+      oscore_->bind(s.carrier->name, s.peer, s.endpoint);
+    }
     dispatch(s, std::move(p));
   }
 }

@@ -3,6 +3,8 @@
 // simulated network, with our keyrings on both sides; recorded messages do not run again.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "coap/endpoint.hpp"
 #include "coap/sim_network.hpp"
 #include "oscore/context_pair.hpp"
@@ -153,11 +155,21 @@ TEST(OscoreRederivation, ReplaysOfRequestOneDoNotVoidTheClientsR2) {
   ASSERT_TRUE(request1);
   const auto r2 = response_kid_context(exchange(request1->message));
   ASSERT_TRUE(r2);
+  std::set<Bytes> replay_r2s;
+  std::set<Bytes> replay_pivs;
   for (std::uint16_t i = 0; i < 3; ++i) {
     coap::Message replay = old->message;
     replay.message_id = static_cast<std::uint16_t>(600 + i);
-    exchange(replay);  // each gets an R2 of its own
+    const coap::Message answer = exchange(replay);
+    auto ov = decode_option(answer.options.find(kOscoreOption)->value);
+    ASSERT_TRUE(ov && ov->kid_context && ov->partial_iv);
+    replay_r2s.insert(unwrap_kid_context(*ov->kid_context));
+    replay_pivs.insert(*ov->partial_iv);
   }
+  // The same Request #1 again gets the same R2, each time under a new Partial IV.
+  EXPECT_EQ(replay_r2s.size(), 1u);
+  EXPECT_EQ(replay_pivs.size(), 3u);
+  EXPECT_NE(*replay_r2s.begin(), *r2);
   Bytes id3 = *r2;
   for (std::uint8_t b = 0; b < 8; ++b) id3.push_back(b);  // R2 || R3
   const SharedContext agreed = peers.derive_with(first, id3);
@@ -170,6 +182,38 @@ TEST(OscoreRederivation, ReplaysOfRequestOneDoNotVoidTheClientsR2) {
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->code, codes::kContent);
   EXPECT_EQ(t.handled, 1);
+}
+
+// A client that re-derived once and later keeps its sequence numbers (it runs with --state)
+// speaks under the configured context again: the server still has it, and uses it again.
+TEST(OscoreRederivation, TheConfiguredContextServesAgainAfterARederivation) {
+  Rederiving t;
+  ASSERT_TRUE(t.get("/3/0/0").ok());
+  ASSERT_TRUE(t.server_ring.find("dev")->id_context());  // re-derived
+  constexpr PeerId kStateful = 12;
+  t.net.add_raw(kStateful);
+  Keyring stateful;
+  ASSERT_TRUE(stateful.put("server", side(0xc1, 0x5e), 100));
+  const SharedContext mine = stateful.find("server");
+  auto ask = [&](std::uint16_t mid, const Bytes& echo) {
+    coap::Message m = coap::make_request(codes::kGet, "/3/0/9");
+    m.message_id = mid;
+    m.token = {9, static_cast<std::uint8_t>(mid)};
+    if (!echo.empty()) m.options.set(coap::option::kEcho, echo);
+    auto p = protect_request(*mine, m);
+    EXPECT_TRUE(p);
+    t.net.send_raw(kStateful, kServer, p->message);
+    t.net.run_for(Duration{1'000});
+    return unprotect_response(*mine, p->binding, *t.net.raw_inbox(kStateful).back().message);
+  };
+  auto challenge = ask(800, {});  // the configured context has not seen this client yet
+  ASSERT_TRUE(challenge);
+  ASSERT_EQ(challenge->code, codes::kUnauthorized);
+  auto served = ask(801, challenge->options.find(coap::option::kEcho)->value);
+  ASSERT_TRUE(served);
+  EXPECT_EQ(served->code, codes::kContent);
+  EXPECT_EQ(t.handled, 2);
+  EXPECT_FALSE(t.server_ring.find("dev")->id_context());  // the configured one is in use
 }
 
 TEST(OscoreRederivation, AServerThatDoesNotAllowItRefuses) {

@@ -599,7 +599,15 @@ TEST_P(StoreContract, SavesLoadsAndRemovesEachKind) {
   both.oscore = oscore("d").oscore;
   ASSERT_TRUE(store().save_credentials(both));
   EXPECT_EQ(credentials(store()).back(), both);
+  Credentials cert;  // an X.509 certificate with the default CN, and OSCORE inside
+  cert.endpoint = "e";
+  cert.kind = Credentials::Kind::kX509;
+  cert.oscore = oscore("e").oscore;
+  cert.oscore.sender_id = hex("0e");
+  ASSERT_TRUE(store().save_credentials(cert));
+  EXPECT_EQ(credentials(store()).back(), cert);  // the CN stays empty (the endpoint's name)
   ASSERT_TRUE(store().remove_credentials("d"));
+  ASSERT_TRUE(store().remove_credentials("e"));
   EXPECT_EQ(registrations(store()),
             (std::vector<Registration>{minimal_registration("b"), full_registration()}));
   EXPECT_EQ(observations(store()),

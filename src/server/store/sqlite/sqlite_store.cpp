@@ -652,7 +652,13 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
           c.endpoint,
           nlohmann::json::parse(oscore_text, nullptr, false, /*ignore_comments=*/false));
       if (!parsed) return row_error("credentials", c.endpoint, parsed.error().reason);
-      c = std::move(*parsed);
+      // Mode oscore is all in the JSON; beside a PSK, RPK or certificate only the OSCORE
+      // keys are taken from it (the row's own columns hold the rest, as written).
+      if (c.kind == Credentials::Kind::kOscore) {
+        c = std::move(*parsed);
+      } else {
+        c.oscore = std::move(parsed->oscore);
+      }
     }
     out.push_back(std::move(c));
   }
