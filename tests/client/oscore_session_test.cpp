@@ -173,6 +173,19 @@ INSTANTIATE_TEST_SUITE_P(Carriers, OscoreOver,
                            return p.param == coap::Carrier::kDatagram ? "Udp" : "Tcp";
                          });
 
+// The keyring keeps only a few peers bound per endpoint: a server request to a peer whose
+// binding went still leaves protected (fail closed), never in clear.
+TEST(OscoreSession, AServerRequestToAnUnboundPeerStillGoesProtected) {
+  OscoreSession s("os-dev", coap::Carrier::kDatagram);
+  ASSERT_TRUE(s.server.server.put_credentials(oscore_credentials("os-dev")));
+  ASSERT_TRUE(s.start("os-dev"));
+  ASSERT_NE(s.server_ring.bound_name("udp", kClientAddress), nullptr);
+  s.server_ring.unbind("udp", kClientAddress);
+  auto read = call(s.n.net, s.server.server, "os-dev", op(Operation::kRead, Path{3, 0, 0}));
+  EXPECT_EQ(code_of(read), lwm2m::status::kContent);
+  EXPECT_EQ(s.plain_exchanges(), 0u);
+}
+
 // A client whose bootstrap account links an OSCORE instance refuses plain requests from the
 // Bootstrap-Server's address from the start, before it ever spoke to it: a forged,
 // server-initiated Bootstrap-Delete changes nothing.
