@@ -39,10 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   (void)oscore::decode_option(message->options.find(oscore::kOscoreOption) != nullptr
                                   ? ByteView(message->options.find(oscore::kOscoreOption)->value)
                                   : ByteView{});
-  auto result =
-      oscore::unprotect_request(*message, [](const Bytes& kid, const std::optional<Bytes>&) {
-        return kid.empty() ? &server : nullptr;
-      });
+  auto result = oscore::unprotect_request(*message, [](ByteView kid, std::optional<ByteView>) {
+    return kid.empty() ? &server : nullptr;
+  });
   if (const auto* refusal = std::get_if<oscore::Refusal>(&result)) {
     if (refusal->code.code_class() != 4) mismatch("a refusal that is not 4.xx");
     if (refusal->diagnostic.empty()) mismatch("a refusal without a diagnostic");
@@ -53,6 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         server, verified.binding, coap::make_response(verified.message, coap::codes::kContent));
     if (!response) mismatch("a verified request cannot be answered");
   }
-  (void)oscore::unprotect_response(client, oscore::RequestBinding{{}, {0x14}}, *message);
+  (void)oscore::unprotect_response(
+      client, oscore::RequestBinding{{}, *oscore::ShortBytes::of(Bytes{0x14})}, *message);
   return 0;
 }
