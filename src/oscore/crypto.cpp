@@ -20,7 +20,8 @@ gnutls_datum_t datum(ByteView v) {
 }
 
 // GnuTLS expands the key into a schedule when a handle is made, which costs about as much
-// as sealing a small message. A context keeps no handle (one weighs about 1 KB); instead
+// as sealing a small message. A context keeps no handle (a pair of them made a context
+// about 590 bytes larger when measured); instead
 // each thread keeps the handles of the keys it used last, so a busy context pays the
 // expansion once and a million idle ones pay nothing.
 class HandleCache {

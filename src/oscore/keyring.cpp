@@ -26,9 +26,7 @@ std::string Keyring::recipient_key(ByteView recipient_id, std::optional<ByteView
 }
 
 std::string Keyring::recipient_key(const ContextInput& input) {
-  return recipient_key(input.recipient_id, input.id_context
-                                               ? std::optional<ByteView>(*input.id_context)
-                                               : std::nullopt);
+  return recipient_key(input.recipient_id, view_of(input.id_context));
 }
 
 std::string Keyring::secret_key(const ContextInput& input) {
@@ -49,11 +47,13 @@ void Keyring::persist_sequences(std::uint64_t step, PersistSequence persist, boo
 
 std::string Keyring::sequence_key(const ContextInput& input) {
   Bytes material;
+  // Each field with a two-byte length first, so no two inputs give the same bytes (the API
+  // takes values of at most 256 bytes).
   auto field = [&material](ByteView v) {
-    material.push_back(static_cast<std::uint8_t>(v.size()));
+    material.push_back(static_cast<std::uint8_t>(v.size() >> 8));
+    material.push_back(static_cast<std::uint8_t>(v.size() & 0xff));
     material.insert(material.end(), v.begin(), v.end());
   };
-  // Length-prefixed (all but the secret fit a byte; a longer secret is hashed whole anyway).
   field(input.master_secret);
   field(input.master_salt);
   field(input.sender_id);
@@ -177,9 +177,7 @@ void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
   entry.context = fresh;
   entry.rederived_key.clear();
   if (fresh != entry.configured) {
-    entry.rederived_key = recipient_key(
-        fresh->recipient_id(),
-        fresh->id_context() ? std::optional<ByteView>(*fresh->id_context()) : std::nullopt);
+    entry.rederived_key = recipient_key(fresh->recipient_id(), view_of(fresh->id_context()));
   }
   index(name, entry);
 }

@@ -136,10 +136,6 @@ Bytes wrapped(ByteView v) {
   return out;
 }
 
-std::optional<ByteView> view_of(const std::optional<Bytes>& b) {
-  return b ? std::optional<ByteView>(ByteView(*b)) : std::nullopt;
-}
-
 // The outer message: the header and the Class U options (and Observe), the OSCORE option,
 // the ciphertext as payload.
 coap::Message outer_of(const coap::Message& m, coap::Code code, Bytes oscore, Bytes ciphertext) {

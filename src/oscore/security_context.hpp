@@ -42,6 +42,11 @@ class ReplayWindow {
   bool any_ = false;
 };
 
+// An optional byte string seen as an optional view (kid contexts, ID Contexts).
+inline std::optional<ByteView> view_of(const std::optional<Bytes>& b) {
+  return b ? std::optional<ByteView>(ByteView(*b)) : std::nullopt;
+}
+
 // An ID or Partial IV: at most 7 bytes (RFC 8613 3.3 and 6.1), held inline.
 class ShortBytes {
  public:
