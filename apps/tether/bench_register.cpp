@@ -272,7 +272,7 @@ class Load {
           if (inner && inner->code == codes::kUnauthorized) {
             // RFC 8613 B.1.2: the server's first contact asks for an Echo; ask again with it.
             if (const auto* echo = inner->options.find(coap::option::kEcho)) {
-              client.echo = echo->value;
+              client.echo = echo->value.bytes();
               send(p.client, p.step);
               continue;
             }

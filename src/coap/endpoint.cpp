@@ -472,7 +472,7 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
 
   if (m.code == codes::kUnauthorized && !ex.echo) {
     if (const Option* echo = m.options.find(option::kEcho)) {
-      ex.echo = echo->value;
+      ex.echo = echo->value.bytes();
       transmit_request(ex, now);
       return true;
     }

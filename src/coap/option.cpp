@@ -73,6 +73,13 @@ Bytes encode_uint(std::uint64_t v) {
   return out;
 }
 
+OptionBytes uint_option(std::uint64_t v) {
+  std::uint8_t be[8];
+  std::size_t n = 0;
+  for (; v != 0; v >>= 8) be[7 - n++] = static_cast<std::uint8_t>(v & 0xff);
+  return OptionBytes(ByteView(be + 8 - n, n));
+}
+
 std::optional<std::uint64_t> decode_uint(ByteView v, std::size_t max_len) {
   if (v.size() > max_len) return std::nullopt;
   std::uint64_t out = 0;
@@ -80,13 +87,13 @@ std::optional<std::uint64_t> decode_uint(ByteView v, std::size_t max_len) {
   return out;
 }
 
-void Options::add(std::uint16_t number, Bytes value) {
+void Options::add(std::uint16_t number, OptionBytes value) {
   auto it = std::upper_bound(list_.begin(), list_.end(), number,
                              [](std::uint16_t n, const Option& o) { return n < o.number; });
   list_.insert(it, Option{number, std::move(value)});
 }
 
-void Options::set(std::uint16_t number, Bytes value) {
+void Options::set(std::uint16_t number, OptionBytes value) {
   remove(number);
   add(number, std::move(value));
 }

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "coap/option_bytes.hpp"
 #include "common/bytes.hpp"
 
 namespace tether::coap {
@@ -57,22 +58,27 @@ const char* name(std::uint16_t number);
 
 struct Option {
   std::uint16_t number = 0;
-  Bytes value;
+  OptionBytes value;
   friend bool operator==(const Option&, const Option&) = default;
 };
 
 // Minimal big-endian encoding of an unsigned option value (RFC 7252 3.2).
 Bytes encode_uint(std::uint64_t v);
+OptionBytes uint_option(std::uint64_t v);
 std::optional<std::uint64_t> decode_uint(ByteView v, std::size_t max_len = 4);
 
 class Options {
  public:
   // Inserts after any options of the same number, keeping wire order.
-  void add(std::uint16_t number, Bytes value);
-  void add(std::uint16_t number, std::string_view value) { add(number, to_bytes(value)); }
-  void add_uint(std::uint16_t number, std::uint64_t v) { add(number, encode_uint(v)); }
-  void set(std::uint16_t number, Bytes value);
-  void set_uint(std::uint16_t number, std::uint64_t v) { set(number, encode_uint(v)); }
+  void add(std::uint16_t number, OptionBytes value);
+  void add(std::uint16_t number, const Bytes& value) { add(number, OptionBytes(value)); }
+  void add(std::uint16_t number, std::string_view value) {
+    add(number,
+        OptionBytes(ByteView(reinterpret_cast<const std::uint8_t*>(value.data()), value.size())));
+  }
+  void add_uint(std::uint16_t number, std::uint64_t v) { add(number, uint_option(v)); }
+  void set(std::uint16_t number, OptionBytes value);
+  void set_uint(std::uint16_t number, std::uint64_t v) { set(number, uint_option(v)); }
   void remove(std::uint16_t number);
 
   bool has(std::uint16_t number) const { return find(number) != nullptr; }

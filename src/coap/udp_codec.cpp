@@ -113,9 +113,7 @@ Result<std::size_t> decode_options(ByteView in, Options& options) {
     number += delta;
     if (number > 0xffff) return fail("option number exceeds 65535");
     if (len > in.size() - pos) return fail("option value runs past the end of the message");
-    list.push_back(Option{static_cast<std::uint16_t>(number),
-                          Bytes(in.begin() + static_cast<std::ptrdiff_t>(pos),
-                                in.begin() + static_cast<std::ptrdiff_t>(pos + len))});
+    list.push_back(Option{static_cast<std::uint16_t>(number), OptionBytes(in.subspan(pos, len))});
     pos += len;
   }
   return pos;

@@ -98,28 +98,43 @@ Result<OptionView> parse_option(ByteView value) {
   return v;
 }
 
-Bytes option_bytes(std::optional<ByteView> partial_iv, std::optional<ByteView> kid_context,
-                   std::optional<ByteView> kid) {
-  Bytes out;
-  out.reserve(2 + (partial_iv ? partial_iv->size() : 0) + (kid_context ? kid_context->size() : 0) +
-              (kid ? kid->size() : 0));
-  out.push_back(0);
+// RFC 8613 6.1: flags, Partial IV, kid context (length-prefixed) and kid. Callers keep the
+// Partial IV within 7 bytes and the kid context within 255; the usual option (a few bytes)
+// is built on the stack and stays inside the coap::Option.
+coap::OptionBytes option_bytes(std::optional<ByteView> partial_iv,
+                               std::optional<ByteView> kid_context, std::optional<ByteView> kid) {
+  auto size = [](std::optional<ByteView> v) { return v ? v->size() : 0; };
+  const std::size_t total =
+      1 + size(partial_iv) + (kid_context ? 1 + kid_context->size() : 0) + size(kid);
+  std::array<std::uint8_t, 64> stack{};
+  Bytes heap;
+  std::uint8_t* out = stack.data();
+  if (total > stack.size()) {
+    heap.resize(total);
+    out = heap.data();
+  }
+  std::size_t n = 1;
+  auto put = [&](ByteView v) {
+    std::copy(v.begin(), v.end(), out + n);
+    n += v.size();
+  };
+  out[0] = 0;
   if (partial_iv) {
-    out[0] |= static_cast<std::uint8_t>(partial_iv->size());
-    out.insert(out.end(), partial_iv->begin(), partial_iv->end());
+    out[0] |= static_cast<std::uint8_t>(partial_iv->size() & 0x07);
+    put(*partial_iv);
   }
   if (kid_context) {
     out[0] |= 0x10;
-    out.push_back(static_cast<std::uint8_t>(kid_context->size()));
-    out.insert(out.end(), kid_context->begin(), kid_context->end());
+    out[n++] = static_cast<std::uint8_t>(kid_context->size());
+    put(*kid_context);
   }
   if (kid) {
     out[0] |= 0x08;
-    out.insert(out.end(), kid->begin(), kid->end());
+    put(*kid);
   }
   // RFC 8613 6.1: all flags zero means an empty option.
-  if (out.size() == 1 && out[0] == 0) out.clear();
-  return out;
+  if (out[0] == 0) n = 0;
+  return coap::OptionBytes(ByteView(out, n));
 }
 
 // A CBOR byte string head and its bytes (kid contexts of RFC 8613 B.2 fit 255 bytes).
@@ -138,7 +153,8 @@ Bytes wrapped(ByteView v) {
 
 // The outer message: the header and the Class U options (and Observe), the OSCORE option,
 // the ciphertext as payload.
-coap::Message outer_of(const coap::Message& m, coap::Code code, Bytes oscore, Bytes ciphertext) {
+coap::Message outer_of(const coap::Message& m, coap::Code code, coap::OptionBytes oscore,
+                       Bytes ciphertext) {
   coap::Message out;
   out.type = m.type;
   out.code = code;
@@ -180,7 +196,7 @@ Result<coap::Message> inner_of(const coap::Message& outer, Bytes&& plaintext) {
 }  // namespace
 
 Bytes encode_option(const OptionValue& v) {
-  return option_bytes(view_of(v.partial_iv), view_of(v.kid_context), view_of(v.kid));
+  return option_bytes(view_of(v.partial_iv), view_of(v.kid_context), view_of(v.kid)).bytes();
 }
 
 Result<OptionValue> decode_option(ByteView value) {
@@ -209,6 +225,7 @@ Result<ProtectedRequest> protect_request(SecurityContext& context, const coap::M
       request.options.has(option::kObserve) ? codes::kFetch : codes::kPost;
   std::optional<Bytes> kid_context = context.id_context();
   if (kid_context && context.rederiving()) kid_context = wrapped(*kid_context);
+  if (kid_context && kid_context->size() > 255) return fail("a kid context longer than 255 bytes");
   ProtectedRequest out{outer_of(request, outer_code,
                                 option_bytes(piv.view(), view_of(kid_context), context.sender_id()),
                                 std::move(*ciphertext)),
@@ -266,6 +283,9 @@ Result<coap::Message> protect_response(SecurityContext& context, const RequestBi
       piv ? std::optional<ByteView>(piv->view()) : std::nullopt;
   const std::optional<Bytes> kid_context_field =
       kid_context ? std::optional<Bytes>(wrapped(*kid_context)) : std::nullopt;
+  if (kid_context_field && kid_context_field->size() > 255) {
+    return fail("a kid context longer than 255 bytes");
+  }
   return outer_of(response, outer_code,
                   option_bytes(piv_view, view_of(kid_context_field), std::nullopt),
                   std::move(*ciphertext));

@@ -17,7 +17,8 @@ namespace tether::oscore {
 
 inline constexpr std::uint16_t kOscoreOption = 9;
 
-// RFC 8613 6.1: the OSCORE option's value.
+// RFC 8613 6.1: the OSCORE option's value (a Partial IV of at most 7 bytes and a kid context
+// of at most 255: their lengths are 3 bits and one byte of the option).
 struct OptionValue {
   std::optional<Bytes> partial_iv;
   std::optional<Bytes> kid;

@@ -179,13 +179,13 @@ TEST(Freshness, ReplayedCurrentTimeWriteChangesNothing) {
   const Packet forged = write(Bytes{1, 2, 3, 4, 5, 6, 7, 8});
   EXPECT_EQ(forged.message->code, codes::kUnauthorized);
   // The value it was given, 61 s later: too old (RFC 9175 freshness is 60 s).
-  const Bytes issued = plain.message->options.find(coap::option::kEcho)->value;
+  const Bytes issued = plain.message->options.find(coap::option::kEcho)->value.bytes();
   n.net.run_for(Duration{61'000});
   const Packet stale = write(issued);
   EXPECT_EQ(stale.message->code, codes::kUnauthorized);
   EXPECT_GE(c.data.value(Path{3, 0, 13})->as_number().value_or(0), before);
   // The fresh value it is given now works: the time is set.
-  const Bytes fresh = stale.message->options.find(coap::option::kEcho)->value;
+  const Bytes fresh = stale.message->options.find(coap::option::kEcho)->value.bytes();
   EXPECT_EQ(write(fresh).message->code, codes::kChanged);
   const double set = c.data.value(Path{3, 0, 13})->as_number().value_or(0);
   EXPECT_LT(set, before);

@@ -96,7 +96,7 @@ TEST(BlockWise, LargePutAndPostGoAsBlock1WithRequestTagAndSize1) {
       EXPECT_EQ(wire[i].options.get_uint(option::kSize1),
                 i == 0 ? std::optional<std::uint64_t>(k100KiB) : std::nullopt);
       ASSERT_TRUE(wire[i].options.has(option::kRequestTag));
-      tags.insert(wire[i].options.find(option::kRequestTag)->value);
+      tags.insert(wire[i].options.find(option::kRequestTag)->value.bytes());
     }
     EXPECT_EQ(tags.size(), 1u);
     // Every datagram fits the path MTU guess.

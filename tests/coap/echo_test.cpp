@@ -92,7 +92,7 @@ TEST(Echo, ChallengedRequestIsRepeatedWithTheEchoAndHandledOnce) {
 TEST(Echo, FreshEchoIsAcceptedAndStaleEchoIsChallengedAgain) {
   EchoFixture f;
   ASSERT_TRUE(f.post().ok());
-  const Bytes value = f.posts().at(1).options.find(option::kEcho)->value;
+  const Bytes value = f.posts().at(1).options.find(option::kEcho)->value.bytes();
 
   // Within echo_freshness the same value is accepted without a new challenge.
   Message again = make_request(codes::kPost, "/1/0/8");
@@ -161,7 +161,7 @@ TEST(Echo, ChallengeIsPerPeer) {
   f.net.add(kOther, other);
   ASSERT_TRUE(f.post().ok());
   // Another peer replaying the first client's Echo value is challenged itself.
-  const Bytes value = f.posts().at(1).options.find(option::kEcho)->value;
+  const Bytes value = f.posts().at(1).options.find(option::kEcho)->value.bytes();
   Message m = make_request(codes::kPost, "/1/0/8");
   m.options.set(option::kEcho, value);
   Recorder rec;

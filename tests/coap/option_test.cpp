@@ -150,6 +150,29 @@ TEST(Options, EncodedValuesDecodeBackThroughTheCodec) {
   EXPECT_EQ(back->options.get_uint(option::kSize2), 0xffffffffu);
 }
 
+// Short values live in the option, long ones on the heap: both must keep their bytes through
+// copies, moves and the codec, at and around the boundary.
+TEST(Options, ValuesOfEveryLengthSurviveCopiesMovesAndTheCodec) {
+  for (std::size_t n : {std::size_t{0}, std::size_t{1}, OptionBytes::kInline - 1,
+                        OptionBytes::kInline, OptionBytes::kInline + 1, std::size_t{1034}}) {
+    Bytes v(n);
+    for (std::size_t i = 0; i < n; ++i) v[i] = static_cast<std::uint8_t>(i * 7 + n);
+    Message m = make_request(codes::kGet, "/a");
+    m.options.add(option::kProxyUri, v);
+    Message copy = m;
+    m.options.set(option::kProxyUri, Bytes{9});  // the copy keeps its own bytes
+    EXPECT_EQ(copy.options.find(option::kProxyUri)->value, v) << n;
+    Message moved = std::move(copy);
+    EXPECT_EQ(moved.options.find(option::kProxyUri)->value, v) << n;
+    auto back = decode_udp(encode_udp(moved));
+    ASSERT_TRUE(back.ok()) << n;
+    EXPECT_EQ(back->options.find(option::kProxyUri)->value, v) << n;
+    OptionBytes assigned{1, 2, 3};
+    assigned = back->options.find(option::kProxyUri)->value;
+    EXPECT_EQ(assigned.bytes(), v) << n;
+  }
+}
+
 TEST(OptionRules, OddNumbersAreCritical) {
   EXPECT_TRUE(option::is_critical(option::kIfMatch));
   EXPECT_TRUE(option::is_critical(option::kUriHost));

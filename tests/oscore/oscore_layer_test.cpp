@@ -283,7 +283,7 @@ TEST(OscoreLayer, AFreshContextAsksForEchoBeforeActing) {
   ASSERT_EQ(challenge->code, codes::kUnauthorized);
   const coap::Option* echo = challenge->options.find(coap::option::kEcho);
   ASSERT_NE(echo, nullptr);
-  auto answer = ask(5001, echo->value);
+  auto answer = ask(5001, echo->value.bytes());
   ASSERT_TRUE(answer);
   EXPECT_EQ(answer->code, codes::kContent);
   EXPECT_EQ(t.handled, 2);
@@ -320,7 +320,7 @@ TEST(OscoreLayer, AReplayDoesNotSpoilAPendingEchoChallenge) {
   auto challenge = send(*first);
   ASSERT_TRUE(challenge);
   ASSERT_EQ(challenge->code, codes::kUnauthorized);
-  const Bytes echo = challenge->options.find(coap::option::kEcho)->value;
+  const Bytes echo = challenge->options.find(coap::option::kEcho)->value.bytes();
   auto replayed = send(*recorded);  // an onlooker's replay: fresh to the new window
   ASSERT_TRUE(replayed);
   EXPECT_EQ(replayed->code, codes::kUnauthorized);

@@ -350,6 +350,29 @@ TEST(OscoreOption, RoundTripsAndRefusesGarbage) {
   EXPECT_FALSE(decode_option(hex("07")));      // PIV length 7
   EXPECT_FALSE(decode_option(hex("0201")));    // PIV shorter than said
   EXPECT_FALSE(decode_option(hex("1005ab")));  // kid context shorter than said
+
+  // The longest kid context the option can carry (255 bytes, more than fits in place) and a
+  // kid: both come back whole.
+  v.kid_context = Bytes(255, 0xc7);
+  v.kid = hex("0102030405060708");
+  auto long_back = decode_option(encode_option(v));
+  ASSERT_TRUE(long_back);
+  EXPECT_EQ(long_back->kid_context, v.kid_context);
+  EXPECT_EQ(long_back->kid, v.kid);
+}
+
+// RFC 8613 B.2 sends the kid context CBOR-wrapped: a 255-byte ID Context would need 257
+// bytes, more than the option's one length byte says, so the request is refused rather
+// than sent with a wrong length.
+TEST(OscoreOption, AWrappedKidContextThatCannotFitIsRefused) {
+  ContextInput in = input(hex("01"), hex(""));
+  in.id_context = Bytes(255, 0x5a);
+  auto context = SecurityContext::derive(in);
+  ASSERT_TRUE(context);
+  const auto request = coap::make_request(codes::kGet, "/3/0");
+  EXPECT_TRUE(protect_request(*context, request));  // unwrapped it fits
+  context->set_rederiving(true);
+  EXPECT_FALSE(protect_request(*context, request));
 }
 
 }  // namespace

@@ -209,7 +209,7 @@ TEST(OscoreRederivation, TheConfiguredContextServesAgainAfterARederivation) {
   auto challenge = ask(800, {});  // the configured context has not seen this client yet
   ASSERT_TRUE(challenge);
   ASSERT_EQ(challenge->code, codes::kUnauthorized);
-  auto served = ask(801, challenge->options.find(coap::option::kEcho)->value);
+  auto served = ask(801, challenge->options.find(coap::option::kEcho)->value.bytes());
   ASSERT_TRUE(served);
   EXPECT_EQ(served->code, codes::kContent);
   EXPECT_EQ(t.handled, 2);
