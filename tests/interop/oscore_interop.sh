@@ -17,7 +17,8 @@
 # Context, RFC 8613 B.2), libcoap-client-rederive (libcoap's coap-client with rfc8613_b_2 and
 # no sequence file registers twice: B.2 with our server each time), oscore-inside-dtls (`tether
 # client` with a PSK for DTLS and an OSCORE context inside it, against credentials holding
-# both: it registers; the PSK without the context, or with a wrong secret, does not), and
+# both: it registers; the PSK without the context, or with a wrong secret, does not; and the
+# same over TLS as oscore-inside-tls), and
 # through-libcoap-proxy (seed 003: libcoap's
 # coap-server as a forward proxy, -P, between OSCORE peers of ours, the client on CoAP/TCP to
 # the proxy and the proxy on CoAP/UDP to the server: `tether client` registers and
@@ -248,7 +249,10 @@ CONF
     ! grep -q "Replay detected" "$work/server.log" || fail "a restarted client was taken for a replay"
     [ "$(grep -c 'event=registered' "$work/server.log")" = 6 ] || fail "not every run registered"
     ;;
-  oscore-inside-dtls)
+  oscore-inside-dtls | oscore-inside-tls)
+    # The same account over DTLS (coaps://) and over TLS (coaps+tcp://, RFC 8323): one port.
+    secure=coaps carrier=dtls
+    if [ "$scenario" = oscore-inside-tls ]; then secure=coaps+tcp carrier=tls; fi
     dport=$(free_port)
     start_server --store sqlite --data-dir "$work/data" --coaps-port "$dport"
     psk=00112233445566778899aabbccddeeff
@@ -257,27 +261,27 @@ CONF
       -d "{\"mode\":\"psk\",\"identity\":\"in-dtls-psk\",\"key\":\"$psk\",\"oscore\":{\"masterSecret\":\"$secret\",\"masterSalt\":\"$salt\",\"senderId\":\"e1\",\"recipientId\":\"e2\"}}"
     call 200 "http://127.0.0.1:$http/api/security/clients/in-dtls"
     jcheck "j['mode'] == 'psk' and 'key' not in j and j['oscore']['masterSecretSet'] and 'masterSecret' not in j['oscore']"
-    start_client in-dtls e1 e2 --server "coaps://127.0.0.1:$dport" --psk-identity in-dtls-psk \
+    start_client in-dtls e1 e2 --server "$secure://127.0.0.1:$dport" --psk-identity in-dtls-psk \
       --psk-key "$psk"
     call 200 "http://127.0.0.1:$http/api/clients/in-dtls/3/0/0"
     jcheck "j['values']['/3/0/0'] == 'Tether'"
     kill "$client"
     wait "$client" 2>/dev/null || true
-    # The PSK alone: the DTLS session is the endpoint's, but not the end-to-end context.
-    "$tether" client -e in-dtls --server "coaps://127.0.0.1:$dport" --psk-identity in-dtls-psk \
+    # The PSK alone: the (D)TLS session is the endpoint's, but not the end-to-end context.
+    "$tether" client -e in-dtls --server "$secure://127.0.0.1:$dport" --psk-identity in-dtls-psk \
       --psk-key "$psk" >"$work/plain.log" 2>&1 &
     pids+=("$!")
     wait_for "$work/plain.log" "event=register-failed\|event=registration-failed\|4.03" ||
-      fail "a DTLS client without the OSCORE context was not refused: $(cat "$work/plain.log")"
+      fail "a $carrier client without the OSCORE context was not refused: $(cat "$work/plain.log")"
     kill "$!" 2>/dev/null || true
     # The same PSK with a wrong OSCORE secret.
     secret=ff${secret:2}
-    "$tether" client -e in-dtls --server "coaps://127.0.0.1:$dport" --psk-identity in-dtls-psk \
+    "$tether" client -e in-dtls --server "$secure://127.0.0.1:$dport" --psk-identity in-dtls-psk \
       --psk-key "$psk" --oscore-secret "$secret" --oscore-salt "$salt" --oscore-sender-id e1 \
       --oscore-recipient-id e2 >"$work/wrong.log" 2>&1 &
     pids+=("$!")
-    wait_for "$work/server.log" 'event=oscore-refused transport=dtls.*code=4.00' ||
-      fail "a wrong OSCORE secret inside DTLS was not refused: $(cat "$work/wrong.log")"
+    wait_for "$work/server.log" "event=oscore-refused transport=$carrier.*code=4.00" ||
+      fail "a wrong OSCORE secret inside $carrier was not refused: $(cat "$work/wrong.log")"
     kill "$!" 2>/dev/null || true
     [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused client registered"
     ;;
