@@ -94,6 +94,8 @@ struct Lwm2mServer::Pending {
   Instant started{};
   coap::RequestId rid = 0;
   bool reported_queued = false;
+  // An observation restored after a restart and observed again keeps its id.
+  std::string observation_id;
 };
 
 struct Lwm2mServer::Session {
@@ -746,7 +748,7 @@ void Lwm2mServer::start_observation(Session& s, Pending& p, coap::RequestId rid)
   Bytes id_bytes(8);
   random_.fill(id_bytes);
   auto obs = std::make_unique<Observation>();
-  obs->record.id = to_hex(id_bytes);
+  obs->record.id = p.observation_id.empty() ? to_hex(id_bytes) : p.observation_id;
   obs->record.endpoint = s.endpoint;
   if (const Registration* r = registry_.find(s.endpoint)) obs->record.registration_id = r->id;
   obs->record.composite = p.request.op == Operation::kObserveComposite;
@@ -926,6 +928,14 @@ Result<Ok> Lwm2mServer::restore() {
       (void)store_.remove_observation(rec.id);
       continue;
     }
+    // RFC 8613 B.1.3: a restarted server no longer knows an OSCORE observation's last
+    // notification number, so it could not tell a replayed notification from a new one: it
+    // observes again (same observation id, new token) instead of adopting the old exchange,
+    // whose notifications are then refused and end it on the client.
+    if (oscore_ != nullptr && oscore_->find(rec.endpoint)) {
+      observe_again(*s, *obs, std::move(*message));
+      continue;
+    }
     message->token = rec.token;
     const std::string id = rec.id;
     obs->rid = s->carrier->transport->endpoint().adopt_observation(
@@ -935,6 +945,29 @@ Result<Ok> Lwm2mServer::restore() {
     observations_[id] = std::move(obs);
   }
   return Ok{};
+}
+
+void Lwm2mServer::observe_again(Session& s, const Observation& obs, Message message) {
+  auto p = std::make_unique<Pending>();
+  p->ticket = next_ticket_++;
+  p->endpoint = s.endpoint;
+  p->request = obs.request;
+  p->message = std::move(message);
+  p->alternate_path = obs.alternate_path;
+  p->started = clock_.now();
+  p->observation_id = obs.record.id;
+  // No timeout of ours: it waits for a sleeping client like any queued request, and the
+  // exchange's own retransmission bound ends it if the client never answers.
+  p->done = [this, endpoint = s.endpoint, id = obs.record.id](DownlinkResult r) {
+    if (!r.observation_id.empty()) return;
+    (void)store_.remove_observation(id);
+    emit_observation_ended(endpoint, id,
+                           "not observed again after a restart: " +
+                               (r.response ? r.response->code.to_string() : r.message));
+  };
+  s.queue.push_back(std::move(p));
+  pump(s);
+  flush_transports();
 }
 
 void Lwm2mServer::commit_held() {

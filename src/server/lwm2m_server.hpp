@@ -186,6 +186,8 @@ class Lwm2mServer {
   void complete(Pending& p, DownlinkResult result);
   void on_response(const std::string& endpoint, std::uint64_t ticket, Result<coap::Message> m);
   void start_observation(Session& s, Pending& p, coap::RequestId rid);
+  // Sends the restored observation's request again (RFC 8613 B.1.3); keeps its id.
+  void observe_again(Session& s, const Observation& obs, coap::Message message);
   void on_notification(const std::string& observation_id, Result<coap::Message> m);
   // Ends the observation's exchange and forgets it; the caller tidies the rest.
   std::unique_ptr<Observation> forget_observation(const std::string& observation_id);

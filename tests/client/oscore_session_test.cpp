@@ -186,6 +186,52 @@ TEST(OscoreSession, AServerRequestToAnUnboundPeerStillGoesProtected) {
   EXPECT_EQ(s.plain_exchanges(), 0u);
 }
 
+// RFC 8613 B.1.3: a restarted server no longer knows an OSCORE observation's last
+// notification number, so it observes again under the same observation id instead of
+// accepting notifications it cannot check; the API user's observation keeps notifying.
+TEST(OscoreSession, ARestartedServerObservesAgainUnderTheSameId) {
+  Network n;
+  oscore::Keyring client_ring;
+  ClientHarness c(n.net, config_for("os-dev"), kClientAddress,
+                  protected_by(client_ring, "coap", coap::Carrier::kDatagram));
+  c.client.use_oscore(client_ring);
+  c.add_server(101, kServerUri, 300);
+  link_oscore(c.data, 0, kSecret, kClientId, kServerId);
+  (void)c.data.put(Path{21, 0, 5}, Value(kSalt));
+  std::string observation;
+  {
+    oscore::Keyring ring;
+    ServerHarness first(n.net, n.store, {}, protected_by(ring, "udp", coap::Carrier::kDatagram));
+    first.server.use_oscore(ring);
+    ASSERT_TRUE(first.server.put_credentials(oscore_credentials("os-dev")));
+    c.client.start();
+    ASSERT_TRUE(
+        n.net.run_until([&] { return first.server.find("os-dev") != nullptr; }, Duration{30'000}));
+    auto observed =
+        call(n.net, first.server, "os-dev", op(Operation::kObserve, Path{3303, 0, 5700}));
+    ASSERT_EQ(code_of(observed), lwm2m::status::kContent);
+    observation = observed.observation_id;
+    ASSERT_FALSE(observation.empty());
+    first.server.shutdown();
+  }
+  oscore::Keyring ring;
+  ServerHarness second(n.net, n.store, {}, protected_by(ring, "udp", coap::Carrier::kDatagram));
+  second.server.use_oscore(ring);
+  ASSERT_TRUE(second.server.restore());
+  n.net.run_until([&] { return second.server.observations("os-dev").size() == 1; },
+                  Duration{30'000});
+  ASSERT_EQ(second.server.observations("os-dev").size(), 1u);
+  EXPECT_EQ(second.server.observations("os-dev")[0].id, observation);
+
+  c.temperature->tick(5.0);
+  n.net.run_until([&] { return !second.events_of(ServerEvent::Kind::kNotification).empty(); },
+                  Duration{60'000});
+  const auto notes = second.events_of(ServerEvent::Kind::kNotification);
+  ASSERT_FALSE(notes.empty());
+  EXPECT_EQ(notes.back().observation_id, observation);
+  EXPECT_TRUE(second.events_of(ServerEvent::Kind::kObservationEnded).empty());
+}
+
 // A client whose bootstrap account links an OSCORE instance refuses plain requests from the
 // Bootstrap-Server's address from the start, before it ever spoke to it: a forged,
 // server-initiated Bootstrap-Delete changes nothing.
