@@ -1,0 +1,139 @@
+// Lwm2mServer: what survives a restart (registrations, observations, credentials) and the
+// store commits that make answers durable before they go out.
+#include "server/lwm2m_server.hpp"
+
+#include "binding/coap/downlink_mapping.hpp"
+#include "server/lwm2m_server_state.hpp"
+#include "server/oscore_credentials.hpp"
+
+namespace tether::server {
+
+namespace cb = binding::coap_binding;
+using coap::Message;
+namespace codes = coap::codes;
+using lwm2m::Operation;
+
+// --- restart -----------------------------------------------------------------------
+
+Result<Ok> Lwm2mServer::restore() {
+  auto creds = store_.load_credentials();
+  if (!creds) return creds.error();
+  for (auto& c : *creds) {
+    auto keyed = oscore_ != nullptr ? key_oscore(*oscore_, c) : Result<Ok>(Ok{});
+    if (!keyed) return fail("credentials of " + c.endpoint + ": " + keyed.error().reason);
+    credentials_.put(std::move(c));
+  }
+  auto regs = store_.load_registrations();
+  if (!regs) return regs.error();
+  const UnixMillis now = clock_.unix_now();
+  for (auto& r : *regs) {
+    registry_.restore(r);
+    Session& s = session_for(r);
+    // Until the client speaks again, it counts as awake from its last update.
+    s.awake_until = clock_.now() + config_.awake_window - Duration{now - r.updated_at};
+  }
+  // Whatever ran out while the server was down ends as an expiry, store and all.
+  for (const auto& r : registry_.expire(now)) end_registration(r, ServerEvent::Kind::kExpired);
+  auto observations = store_.load_observations();
+  if (!observations) return observations.error();
+  for (auto& rec : *observations) {
+    const Registration* r = registry_.find(rec.endpoint);
+    Session* s = session_of(rec.endpoint);
+    if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->carrier == nullptr ||
+        !resolve_peer(*s)) {
+      // Over TCP an observation dies with its connection (RFC 8323 7.2).
+      (void)store_.remove_observation(rec.id);
+      continue;
+    }
+    auto obs = std::make_unique<Observation>();
+    obs->record = rec;
+    obs->carrier = s->carrier;
+    obs->alternate_path = r->objects.alternate_path;
+    obs->request.op = rec.composite ? Operation::kObserveComposite : Operation::kObserve;
+    if (rec.composite) {
+      obs->request.paths = rec.paths;
+    } else if (!rec.paths.empty()) {
+      obs->request.path = rec.paths.front();
+    }
+    if (rec.accept) obs->request.format = lwm2m::format::content_format_from(*rec.accept);
+    obs->request.attributes = rec.attributes;
+    auto message = cb::encode_downlink(obs->request, obs->alternate_path, models_);
+    if (!message) {
+      (void)store_.remove_observation(rec.id);
+      continue;
+    }
+    // RFC 8613 B.1.3: a restarted server no longer knows an OSCORE observation's last
+    // notification number, so it could not tell a replayed notification from a new one: it
+    // observes again (same observation id, new token) instead of adopting the old exchange,
+    // whose notifications are then refused and end it on the client.
+    if (oscore_ != nullptr && oscore_->find(rec.endpoint)) {
+      observe_again(*s, *obs, std::move(*message));
+      continue;
+    }
+    message->token = rec.token;
+    const std::string id = rec.id;
+    obs->rid = s->carrier->transport->endpoint().adopt_observation(
+        s->peer, std::move(*message),
+        [this, id](Result<Message> m) { on_notification(id, std::move(m)); });
+    s->observations.push_back(id);
+    observations_[id] = std::move(obs);
+  }
+  return Ok{};
+}
+
+void Lwm2mServer::observe_again(Session& s, const Observation& obs, Message message) {
+  auto p = std::make_unique<Pending>();
+  p->ticket = next_ticket_++;
+  p->endpoint = s.endpoint;
+  p->request = obs.request;
+  p->message = std::move(message);
+  p->alternate_path = obs.alternate_path;
+  p->started = clock_.now();
+  p->observation_id = obs.record.id;
+  // No timeout of ours: it waits for a sleeping client like any queued request, and the
+  // exchange's own retransmission bound ends it if the client never answers.
+  p->done = [this, endpoint = s.endpoint, id = obs.record.id](DownlinkResult r) {
+    if (!r.observation_id.empty()) return;
+    (void)store_.remove_observation(id);
+    emit_observation_ended(endpoint, id,
+                           "not observed again after a restart: " +
+                               (r.response ? r.response->code.to_string() : r.message));
+  };
+  s.queue.push_back(std::move(p));
+  pump(s);
+  flush_transports();
+}
+
+void Lwm2mServer::commit_held() {
+  if (held_.empty()) return;
+  std::vector<Held> held;
+  held.swap(held_);
+  const auto committed = store_.flush();
+  // Every client hears first; what follows an answer comes after.
+  for (auto& h : held) {
+    if (committed) {
+      h.responder.respond(std::move(h.answer), clock_.now());
+    } else {
+      // Not durable, so not acknowledged: the client tries again.
+      Message failed = coap::make_response(h.answer, codes::kInternalServerError);
+      failed.token = h.answer.token;
+      failed.payload = to_bytes("the store did not take it: " + committed.error().reason);
+      h.responder.respond(std::move(failed), clock_.now());
+    }
+  }
+  if (committed) {
+    for (auto& h : held) {
+      // The registration may have gone (or been replaced) while its answer waited.
+      const Registration* now = h.endpoint.empty() ? nullptr : registry_.find(h.endpoint);
+      if (h.endpoint.empty() || (now != nullptr && now->id == h.registration_id)) h.then();
+    }
+  }
+  flush_transports();
+}
+
+void Lwm2mServer::shutdown() {
+  commit_held();
+  (void)store_.flush();
+}
+
+}  // namespace tether::server

@@ -1,0 +1,49 @@
+#pragma once
+// Lwm2mServer's per-client state, shared by the files that implement it
+// (lwm2m_server.cpp, lwm2m_server_observations.cpp, lwm2m_server_restart.cpp); not an
+// interface for anyone else.
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "server/lwm2m_server.hpp"
+
+namespace tether::server {
+
+struct Lwm2mServer::Pending {
+  std::uint64_t ticket = 0;
+  std::string endpoint;
+  lwm2m::DownlinkRequest request;
+  coap::Message message;
+  std::string alternate_path;
+  DownlinkCallback done;
+  Instant started{};
+  coap::RequestId rid = 0;
+  bool reported_queued = false;
+  // An observation restored after a restart and observed again keeps its id.
+  std::string observation_id;
+};
+
+struct Lwm2mServer::Session {
+  std::string endpoint;
+  Carrier* carrier = nullptr;
+  coap::PeerId peer = 0;  // 0: not known since the restart, until the client speaks
+  std::string address;
+  bool queue_mode = false;
+  Instant awake_until{};
+  bool awake = false;
+  std::deque<std::unique_ptr<Pending>> queue;
+  std::unique_ptr<Pending> in_flight;
+  std::vector<std::string> observations;
+};
+
+struct Lwm2mServer::Observation {
+  ObservationRecord record;
+  Carrier* carrier = nullptr;
+  coap::RequestId rid = 0;
+  lwm2m::DownlinkRequest request;
+  std::string alternate_path;
+};
+
+}  // namespace tether::server
