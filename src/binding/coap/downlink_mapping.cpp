@@ -1,6 +1,7 @@
 #include "binding/coap/downlink_mapping.hpp"
 
 #include "lwm2m/format/codec.hpp"
+#include "lwm2m/operation/answer_body.hpp"
 
 namespace tether::binding::coap_binding {
 
@@ -32,11 +33,6 @@ Result<Message> with_body(Message m, ContentFormat format, Result<Bytes> body) {
   m.set_content_format(number(format));
   m.payload = std::move(*body);
   return m;
-}
-
-bool is_composite(Operation op) {
-  return op == Operation::kReadComposite || op == Operation::kObserveComposite ||
-         op == Operation::kWriteComposite;
 }
 
 // Where a Location-Path of a 2.01 Created names the new instance: "/{alt}/O/I".
@@ -140,54 +136,7 @@ lwm2m::DownlinkResponse decode_downlink_response(const lwm2m::DownlinkRequest& r
   if (response.code == codes::kCreated) out.created = created_path(response, alternate_path);
   const auto cf = response.content_format();
   if (!cf || !response.code.is_success()) return out;
-  if (*cf == coap::content_format::kLinkFormat && request.op == Operation::kBootstrapDiscover) {
-    auto links = fmt::link_format::parse_bootstrap_discover(
-        std::string(response.payload.begin(), response.payload.end()));
-    if (links) {
-      out.bootstrap_links = std::move(*links);
-    } else {
-      out.decode_error = links.error().reason;
-    }
-    return out;
-  }
-  if (*cf == coap::content_format::kLinkFormat) {
-    auto links = fmt::link_format::parse_discover(
-        std::string(response.payload.begin(), response.payload.end()));
-    if (links) {
-      out.links = std::move(*links);
-    } else {
-      out.decode_error = links.error().reason;
-    }
-    return out;
-  }
-  const auto format = fmt::content_format_from(*cf);
-  if (!format) {
-    out.decode_error = "unknown Content-Format " + std::to_string(*cf);
-    return out;
-  }
-  out.format = format;
-  if (is_composite(request.op)) {
-    auto records = fmt::decode_records(*format, response.payload, model);
-    if (records) {
-      out.records = std::move(*records);
-    } else {
-      out.decode_error = records.error().reason;
-    }
-    return out;
-  }
-  auto tree = fmt::decode(*format, request.path, response.payload, model);
-  if (tree) {
-    out.content = std::move(*tree);
-    out.records = out.content.records();
-    return out;
-  }
-  // A SenML notification may carry a time series: several records for one path.
-  auto records = fmt::decode_records(*format, response.payload, model);
-  if (records) {
-    out.records = std::move(*records);
-    return out;
-  }
-  out.decode_error = tree.error().reason;
+  lwm2m::decode_answer_body(request, *cf, response.payload, model, out);
   return out;
 }
 
