@@ -70,6 +70,7 @@ TEST(MqttPayload, EveryFieldRoundTrips) {
   p.hqmax = 100;
   p.depth = 3;
   p.content_type = 11542;
+  p.queue_mode = true;
   auto back = decode(encode(p));
   ASSERT_TRUE(back) << back.error().reason;
   EXPECT_EQ(*back, p);

@@ -43,6 +43,7 @@ std::size_t count(const Payload& p) {
   add(p.depth);
   add(p.lt);
   add(p.profile_id);
+  add(p.queue_mode);
   return n;
 }
 
@@ -100,6 +101,7 @@ Bytes encode(const Payload& p) {
   uint(key::kDepth, p.depth);
   number(key::kLt, p.lt);
   text(key::kProfileId, p.profile_id);
+  if (p.queue_mode) uint(key::kQueueMode, *p.queue_mode ? 1 : 0);
   return out;
 }
 
@@ -112,7 +114,7 @@ Result<Payload> decode(ByteView bytes) {
                 std::string(cbor::name_of(head->kind)));
   }
   Payload p;
-  std::uint32_t seen = 0;  // bit k: key k (1..24) already read
+  std::uint32_t seen = 0;  // bit k: key k (1..25) already read
   const bool open_ended = head->count == cbor::kIndefinite;
   for (std::size_t i = 0; open_ended || i < head->count; ++i) {
     if (open_ended && r.consume_break()) break;
@@ -125,7 +127,7 @@ Result<Payload> decode(ByteView bytes) {
     const std::uint64_t id = k->value;
     auto v = r.next();
     if (!v) return v.error();
-    if (id >= 1 && id <= 24) {
+    if (id >= 1 && id <= 25) {
       const std::uint32_t bit = std::uint32_t{1} << id;
       if ((seen & bit) != 0) return fail(key_name(id) + " appears twice");
       seen |= bit;
@@ -135,6 +137,13 @@ Result<Payload> decode(ByteView bytes) {
         return fail(key_name(id) + " is not an unsigned integer");
       }
       into = v->value;
+      return Ok{};
+    };
+    auto as_flag = [&](std::optional<bool>& into) -> Result<Ok> {
+      if (v->kind != cbor::Kind::kUnsigned || v->value > 1) {
+        return fail(key_name(id) + " is neither 0 nor 1");
+      }
+      into = v->value == 1;
       return Ok{};
     };
     auto as_text = [&](std::optional<std::string>& into) -> Result<Ok> {
@@ -219,13 +228,12 @@ Result<Payload> decode(ByteView bytes) {
       case key::kContentType:
         ok = as_uint(p.content_type);
         break;
-      case key::kEdge: {
-        std::optional<std::uint64_t> edge;
-        ok = as_uint(edge);
-        if (ok && *edge > 1) ok = fail("edge is neither 0 nor 1");
-        if (ok) p.edge = *edge == 1;
+      case key::kEdge:
+        ok = as_flag(p.edge);
         break;
-      }
+      case key::kQueueMode:
+        ok = as_flag(p.queue_mode);
+        break;
       case key::kHqmax:
         ok = as_uint(p.hqmax);
         break;

@@ -14,8 +14,9 @@
 namespace tether::binding::mqtt {
 
 // Table 8.7. The table gives no key to the Write-Attributes parameter "lt" nor to the
-// Registration parameter "pid" although sections 8.3.2-8.3.3 use them: we send them under
-// the first keys after the table's (extensions, which the CDDL's `$$extensions` allows).
+// Registration parameters "pid" and "Q" (queue mode) although the interfaces use them: we
+// send them under the first keys after the table's (extensions, which the CDDL's
+// `$$extensions` allows).
 namespace key {
 inline constexpr std::uint64_t kOperation = 1;
 inline constexpr std::uint64_t kToken = 2;
@@ -41,6 +42,7 @@ inline constexpr std::uint64_t kHqmax = 21;
 inline constexpr std::uint64_t kDepth = 22;
 inline constexpr std::uint64_t kLt = 23;         // ours: no key in table 8.7
 inline constexpr std::uint64_t kProfileId = 24;  // ours: no key in table 8.7
+inline constexpr std::uint64_t kQueueMode = 25;  // ours: no key in table 8.7 (0 / 1)
 }  // namespace key
 
 // Sections 8.3.1-8.3.4: operation codes. Bootstrap codes live on "bs" topics, the others on
@@ -87,6 +89,7 @@ struct Payload {
   std::optional<std::string> binding;
   std::optional<std::string> sms;
   std::optional<std::string> profile_id;
+  std::optional<bool> queue_mode;  // 0 / 1 on the wire
   std::optional<std::uint64_t> pmin;
   std::optional<std::uint64_t> pmax;
   std::optional<double> gt;
