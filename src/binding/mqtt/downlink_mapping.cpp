@@ -59,31 +59,27 @@ Result<Payload> encode_downlink(const lwm2m::DownlinkRequest& r, std::uint64_t t
     if (!r.format) return fail("no content format chosen for the body");
     return *r.format;
   };
+  // Most operations name one target and nothing else.
+  auto at_uri = [&](std::uint64_t code) {
+    p.operation = code;
+    p.uri = uri;
+    return p;
+  };
   switch (r.op) {
     case Operation::kRead:
-      p.operation = opcode::kRead;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kRead);
     case Operation::kBootstrapRead:
-      p.operation = opcode::kBootstrapRead;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kBootstrapRead);
     case Operation::kObserve:
       if (!r.attributes.empty()) {
         return bad_request("an MQTT Observe carries no attributes (8.3.4): write them first");
       }
-      p.operation = opcode::kObserve;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kObserve);
     case Operation::kDiscover:
-      p.operation = opcode::kDiscover;
-      p.uri = uri;
       if (r.depth) p.depth = *r.depth;
-      return p;
+      return at_uri(opcode::kDiscover);
     case Operation::kBootstrapDiscover:
-      p.operation = opcode::kBootstrapDiscover;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kBootstrapDiscover);
     case Operation::kWrite:
     case Operation::kBootstrapWrite:
     case Operation::kCreate: {
@@ -97,25 +93,16 @@ Result<Payload> encode_downlink(const lwm2m::DownlinkRequest& r, std::uint64_t t
       p.uri = r.op == Operation::kCreate ? lwm2m::Path{r.path.object_id()}.to_string() : uri;
       return with_body(std::move(p), *f, fmt::encode(*f, r.path, r.content, model));
     }
-    case Operation::kWriteAttributes: {
-      p.operation = opcode::kWriteAttributes;
-      p.uri = uri;
+    case Operation::kWriteAttributes:
       if (auto ok = put_attributes(r.attributes, p); !ok) return ok.error();
-      return p;
-    }
+      return at_uri(opcode::kWriteAttributes);
     case Operation::kExecute:
-      p.operation = opcode::kExecute;
-      p.uri = uri;
       if (!r.arguments.empty()) p.payload = to_bytes(r.arguments);
-      return p;
+      return at_uri(opcode::kExecute);
     case Operation::kDelete:
-      p.operation = opcode::kDelete;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kDelete);
     case Operation::kBootstrapDelete:
-      p.operation = opcode::kBootstrapDelete;
-      p.uri = uri;
-      return p;
+      return at_uri(opcode::kBootstrapDelete);
     case Operation::kReadComposite:
     case Operation::kObserveComposite: {
       if (r.op == Operation::kObserveComposite && !r.attributes.empty()) {
