@@ -57,6 +57,30 @@ TEST(CborIo, ReadsHeadsAndSkipsNestedItems) {
   EXPECT_TRUE(r.at_end());
 }
 
+// Every one-byte tag head (tags 0-23) reads, the COSE tags 16-18 among them, and a tagged
+// item can be skipped whole.
+TEST(CborIo, ReadsEveryOneByteTagHead) {
+  for (std::uint64_t tag = 0; tag < 24; ++tag) {
+    Bytes in = write([&](Writer& w) {
+      w.tag(tag);
+      w.unsigned_integer(7);
+    });
+    ASSERT_EQ(in.size(), 2u);
+    Reader r(in);
+    auto head = r.next();
+    ASSERT_TRUE(head) << tag << ": " << head.error().reason;
+    EXPECT_EQ(head->kind, Kind::kTag);
+    EXPECT_EQ(head->value, tag);
+    auto inner = r.next();
+    ASSERT_TRUE(inner);
+    EXPECT_EQ(inner->value, 7u);
+    Reader again(in);
+    auto whole = again.next();
+    ASSERT_TRUE(again.skip(*whole, 2)) << tag;
+    EXPECT_TRUE(again.at_end());
+  }
+}
+
 TEST(CborIo, RejectsTruncatedMalformedAndOpenStrings) {
   for (const char* hex : {"19", "6261", "5f4101ff", "7f6161ff", "1c", "f8", "f0"}) {
     Bytes in = test_support::hex(hex);

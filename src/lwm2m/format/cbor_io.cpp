@@ -130,6 +130,15 @@ Result<Item> Reader::next() {
   // libcbor leaves the item untouched for heads it has no callback for (simple values):
   // mark the capture so they can be told apart from a real `undefined`.
   const std::uint8_t head = rest[0];
+  // Debian's libcbor 0.8 refuses the one-byte tag heads 0xC6-0xD7 (tags 6-23, e.g. COSE's
+  // 16, 17, 18) as malformed; they are plain RFC 8949 heads, so read them here.
+  if (head >= 0xC6 && head <= 0xD7) {
+    ++offset_;
+    Item tag;
+    tag.kind = Kind::kTag;
+    tag.value = head & 0x1fu;
+    return tag;
+  }
   auto result = cbor_stream_decode(rest.data(), rest.size(), &callbacks(), &capture);
   if (result.status == CBOR_DECODER_NEDATA) return fail("CBOR input ends inside an item");
   if (result.status != CBOR_DECODER_FINISHED || result.read == 0) return fail("malformed CBOR");
