@@ -103,6 +103,14 @@ bool fits_half(float f) {
   return std::trunc(scaled) == scaled;
 }
 
+// A subnormal half (0 < |f| < 2^-14) that fits_half accepted, written by hand: Debian's
+// libcbor 0.8 writes these wrong (9 * 2^-18 came out as 2^-15; found by fuzz_mqtt_payload).
+std::array<unsigned char, 3> subnormal_half(float f) {
+  const auto units = static_cast<std::uint16_t>(std::ldexp(std::fabs(f), 24));  // of 2^-24
+  const std::uint16_t bits = static_cast<std::uint16_t>((std::signbit(f) ? 0x8000u : 0u) | units);
+  return {0xf9, static_cast<unsigned char>(bits >> 8), static_cast<unsigned char>(bits & 0xff)};
+}
+
 }  // namespace
 
 std::string_view name_of(Kind kind) {
@@ -242,7 +250,10 @@ void Writer::null() {
 void Writer::floating(double v) {
   const auto f = static_cast<float>(v);
   const bool fits_single = std::isnan(v) || static_cast<double>(f) == v;
-  if (fits_single && fits_half(f)) {
+  if (fits_single && fits_half(f) && f != 0 && std::fabs(f) < 0x1p-14f) {
+    const auto half = subnormal_half(f);
+    out_.insert(out_.end(), half.begin(), half.end());
+  } else if (fits_single && fits_half(f)) {
     put(3, [&](unsigned char* p, std::size_t n) { return cbor_encode_half(f, p, n); });
   } else if (fits_single) {
     put(5, [&](unsigned char* p, std::size_t n) { return cbor_encode_single(f, p, n); });
