@@ -184,7 +184,6 @@ class Lwm2mServer {
   void pump(Session& s);
   void dispatch(Session& s, std::unique_ptr<Pending> p);
   void complete(Pending& p, DownlinkResult result);
-  void on_response(const std::string& endpoint, std::uint64_t ticket, Result<coap::Message> m);
   void start_observation(Session& s, Pending& p, coap::RequestId rid);
   // Sends the restored observation's request again (RFC 8613 B.1.3); keeps its id.
   void observe_again(Session& s, const Observation& obs, coap::Message message);
