@@ -135,5 +135,40 @@ TEST(MqttUplink, AnswersAreGenericResponses) {
   EXPECT_EQ(to_hex(encode(a)), "a2020b1218c9");  // {2: 11, 18: 201}, as cbor2 writes it
 }
 
+// An engine's answer on the wire and back, as our client reads it: the code and a body
+// travel; the location and a refusal's reason do not (the topic names the registration,
+// and 8.4 has no diagnostic).
+TEST(MqttUplink, EngineAnswersTravelAsGenericResponses) {
+  lwm2m::UplinkAnswer created;
+  created.code = lwm2m::status::kCreated;
+  created.location = "a1b2";
+  auto back = decode_uplink_answer(*decode(encode(encode_uplink_answer(created, 7))));
+  ASSERT_TRUE(back) << back.error().reason;
+  EXPECT_EQ(back->code, lwm2m::status::kCreated);
+  EXPECT_TRUE(back->location.empty());
+  EXPECT_TRUE(back->body.empty());
+
+  lwm2m::UplinkAnswer pack;
+  pack.code = lwm2m::status::kContent;
+  pack.content_format = 112;
+  pack.body = Bytes{0x81, 0xa1};
+  auto p = decode_uplink_answer(encode_uplink_answer(pack, 8));
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->content_format, 112);
+  EXPECT_EQ(p->body, pack.body);
+
+  const auto refusal =
+      lwm2m::UplinkAnswer::refusal(lwm2m::reject(lwm2m::status::kForbidden, "not allowed"));
+  EXPECT_EQ(refusal.code, lwm2m::status::kForbidden);
+  const Payload wire = encode_uplink_answer(refusal, 9);
+  EXPECT_EQ(wire.result, 403u);
+  EXPECT_FALSE(wire.payload);
+
+  Payload request;
+  request.operation = opcode::kRead;
+  request.token = 1;
+  EXPECT_FALSE(decode_uplink_answer(request));
+}
+
 }  // namespace
 }  // namespace tether::binding::mqtt

@@ -10,6 +10,7 @@
 #include "coap/message.hpp"
 #include "common/result.hpp"
 #include "lwm2m/operation/registration_request.hpp"
+#include "lwm2m/operation/uplink.hpp"
 
 namespace tether::binding::coap_binding {
 
@@ -17,10 +18,7 @@ namespace tether::binding::coap_binding {
 inline constexpr const char* kRegistrationRoot = "rd";
 inline constexpr const char* kSendRoot = "dp";
 
-struct SendRequest {
-  std::uint16_t content_format = 0;
-  Bytes payload;  // decoded by the server, which holds the object model
-};
+using SendRequest = lwm2m::SendRequest;
 
 using Uplink = std::variant<lwm2m::RegisterRequest, lwm2m::UpdateRequest, lwm2m::DeregisterRequest,
                             SendRequest>;

@@ -173,4 +173,26 @@ Payload encode_answer(lwm2m::Status code, std::uint64_t token,
   return p;
 }
 
+Payload encode_uplink_answer(const lwm2m::UplinkAnswer& answer, std::uint64_t token) {
+  const bool success = answer.code.is_success();
+  std::optional<Bytes> body;
+  if (success && !answer.body.empty()) body = answer.body;
+  return encode_answer(answer.code, token, success ? answer.content_format : std::nullopt,
+                       std::move(body));
+}
+
+Result<lwm2m::UplinkAnswer> decode_uplink_answer(const Payload& answer) {
+  if (!answer.result || answer.operation) return fail("not a response (8.4)");
+  auto code = status_of_result(*answer.result);
+  if (!code) return code.error();
+  lwm2m::UplinkAnswer out;
+  out.code = *code;
+  if (answer.content_type) {
+    if (*answer.content_type > 0xffff) return fail("a content format beyond 65535");
+    out.content_format = static_cast<std::uint16_t>(*answer.content_type);
+  }
+  if (answer.payload) out.body = *answer.payload;
+  return out;
+}
+
 }  // namespace tether::binding::mqtt

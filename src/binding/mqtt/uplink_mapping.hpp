@@ -15,6 +15,7 @@
 #include "lwm2m/operation/bootstrap_request.hpp"
 #include "lwm2m/operation/registration_request.hpp"
 #include "lwm2m/operation/status.hpp"
+#include "lwm2m/operation/uplink.hpp"
 
 namespace tether::binding::mqtt {
 
@@ -51,5 +52,10 @@ Payload encode_bootstrap_request(const lwm2m::BootstrapRequest& request, std::ui
 Payload encode_answer(lwm2m::Status status, std::uint64_t token,
                       std::optional<std::uint16_t> content_format = std::nullopt,
                       std::optional<Bytes> body = std::nullopt);
+// The same for an engine's answer. MQTT has no location (the topic names the registration)
+// and 8.4 no diagnostic: a refusal's reason stays in our logs, not on the wire.
+Payload encode_uplink_answer(const lwm2m::UplinkAnswer& answer, std::uint64_t token);
+// Our client reading a server's answer; fails for a map that is not a response.
+Result<lwm2m::UplinkAnswer> decode_uplink_answer(const Payload& answer);
 
 }  // namespace tether::binding::mqtt
