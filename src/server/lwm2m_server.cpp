@@ -21,13 +21,6 @@ namespace cb = binding::coap_binding;
 using lwm2m::Operation;
 using lwm2m::format::ContentFormat;
 
-Message response_with_reason(const Message& request, const Error& error) {
-  Message m = coap::make_response(request, lwm2m::status_of(error));
-  // RFC 7252 5.5.2: a diagnostic payload says why, for people reading traces.
-  m.payload = to_bytes(error.reason);
-  return m;
-}
-
 bool is_container_operation(const lwm2m::DownlinkRequest& r) {
   if (r.op == Operation::kCreate || r.op == Operation::kWriteComposite) return true;
   if (r.op != Operation::kWrite) return false;
@@ -217,15 +210,15 @@ Lwm2mServer::HeldKey Lwm2mServer::held_key(const Registration& r) const {
 }
 
 template <typename Then>
-void Lwm2mServer::acknowledge(coap::Responder responder, Message answer, HeldKey made,
+void Lwm2mServer::acknowledge(const Reply& reply, lwm2m::UplinkAnswer answer, HeldKey made,
                               Then&& then) {
   if (!config_.sync_writes) {
-    responder.respond(std::move(answer), clock_.now());
+    reply(std::move(answer));
     then();
     return;
   }
-  held_.push_back(Held{responder, std::move(answer), std::forward<Then>(then),
-                       std::move(made.first), std::move(made.second)});
+  held_.push_back(Held{reply, std::move(answer), std::forward<Then>(then), std::move(made.first),
+                       std::move(made.second)});
 }
 
 void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
@@ -237,11 +230,14 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     Session* s = session_of(it->second);
     if (s != nullptr && r != nullptr && speaks_for(*r, identity)) heard_from(*s);
   }
-  auto answer = [&](Message response) { responder.respond(std::move(response), clock_.now()); };
+  // The CoAP binding encodes the answer (the seam: the logic below deals in UplinkAnswer).
+  const Reply reply = [this, responder, token = request.token](lwm2m::UplinkAnswer a) mutable {
+    responder.respond(cb::encode_uplink_answer(token, a), clock_.now());
+  };
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
   auto refuse = [&](const Error& error, const std::string& endpoint) {
     ++metrics_.rejected_uplinks;
-    answer(response_with_reason(request, error));
+    reply(lwm2m::UplinkAnswer::refusal(error));
     ServerEvent e;
     e.kind = ServerEvent::Kind::kRefused;
     e.endpoint = endpoint;
@@ -271,11 +267,11 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     } else {
       ++metrics_.registers;
       (void)store_.save_registration(done->registration);
-      Message created = coap::make_response(request, codes::kCreated);
-      created.options.add(coap::option::kLocationPath, cb::kRegistrationRoot);
-      created.options.add(coap::option::kLocationPath, done->registration.id);
+      lwm2m::UplinkAnswer created;
+      created.code = codes::kCreated;
+      created.location = done->registration.id;
       auto key = held_key(done->registration);
-      acknowledge(responder, std::move(created), std::move(key),
+      acknowledge(reply, std::move(created), std::move(key),
                   [this, c = &carrier, peer, r = std::move(done->registration),
                    old = std::move(done->replaced)] { on_registered(*c, peer, r, old); });
     }
@@ -286,7 +282,7 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       ++metrics_.updates;
       (void)store_.save_registration(*done);
       auto key = held_key(*done);
-      acknowledge(responder, coap::make_response(request, codes::kChanged), std::move(key),
+      acknowledge(reply, lwm2m::UplinkAnswer{}, std::move(key),
                   [this, c = &carrier, peer, r = std::move(*done)]() mutable {
                     Session& s = bind_session(*c, peer, r);
                     ServerEvent e;
@@ -306,12 +302,12 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       // that commit. The registration is gone from memory at once either way, so a failed
       // commit gets 5.00 and a retry 4.04: the client registers again, as it would anyway.
       end_registration(*done, ServerEvent::Kind::kDeregistered);
-      acknowledge(responder, coap::make_response(request, codes::kDeleted), {}, [] {});
+      lwm2m::UplinkAnswer deleted;
+      deleted.code = codes::kDeleted;
+      acknowledge(reply, std::move(deleted), {}, [] {});
     }
-  } else if (auto* send = std::get_if<cb::SendRequest>(&*uplink)) {
-    Message result = handle_send(carrier, peer, identity, send->payload, send->content_format);
-    result.token = request.token;
-    answer(std::move(result));
+  } else if (auto* send = std::get_if<lwm2m::SendRequest>(&*uplink)) {
+    reply(handle_send(carrier, peer, identity, send->payload, send->content_format));
   }
   flush_transports();
 }
@@ -349,29 +345,30 @@ void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Regis
   pump(s);
 }
 
-Message Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
-                                 ByteView payload, std::uint16_t content_format) {
-  Message out;
+lwm2m::UplinkAnswer Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer,
+                                             const PeerIdentity& identity, ByteView payload,
+                                             std::uint16_t content_format) {
+  lwm2m::UplinkAnswer out;
   auto who = endpoint_by_peer_.find({&carrier, peer});
   const Registration* r = who == endpoint_by_peer_.end() ? nullptr : registry_.find(who->second);
   // The address is the registered client's only if the same identity speaks from it.
   if (r != nullptr && !speaks_for(*r, identity)) r = nullptr;
   if (r == nullptr) {
     out.code = codes::kBadRequest;
-    out.payload = to_bytes("Send from a client that is not registered");
+    out.body = to_bytes("Send from a client that is not registered");
     return out;
   }
   const auto format = lwm2m::format::content_format_from(content_format);
   if (!format || (*format != ContentFormat::kSenmlJson && *format != ContentFormat::kSenmlCbor &&
                   *format != ContentFormat::kLwm2mCbor)) {
     out.code = codes::kBadRequest;
-    out.payload = to_bytes("Send carries SenML JSON, SenML CBOR or LwM2M CBOR");
+    out.body = to_bytes("Send carries SenML JSON, SenML CBOR or LwM2M CBOR");
     return out;
   }
   auto records = lwm2m::format::decode_records(*format, payload, models_);
   if (!records) {
     out.code = codes::kBadRequest;
-    out.payload = to_bytes(records.error().reason);
+    out.body = to_bytes(records.error().reason);
     return out;
   }
   for (const auto& rec : *records) {
@@ -380,8 +377,8 @@ Message Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer, const Peer
                                    [&](const auto& o) { return o.id == rec.path.object_id(); });
     if (!known) {
       out.code = codes::kNotFound;
-      out.payload = to_bytes("object " + std::to_string(rec.path.object_id()) +
-                             " is not in the registration");
+      out.body = to_bytes("object " + std::to_string(rec.path.object_id()) +
+                          " is not in the registration");
       return out;
     }
   }

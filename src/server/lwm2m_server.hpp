@@ -22,6 +22,7 @@
 #include "common/random.hpp"
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
+#include "lwm2m/operation/uplink.hpp"
 #include "server/carrier_set.hpp"
 #include "server/clock.hpp"
 #include "server/credential_index.hpp"
@@ -173,8 +174,8 @@ class Lwm2mServer {
   Session& bind_session(Carrier& carrier, coap::PeerId peer, const Registration& r);
   void on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
                      const std::optional<Registration>& replaced);
-  coap::Message handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
-                            ByteView payload, std::uint16_t content_format);
+  lwm2m::UplinkAnswer handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
+                                  ByteView payload, std::uint16_t content_format);
   // Whether the session's peer is still the client that registered (Transport TS 5.2.6).
   bool reaches_registrant(Session& s) const;
   void end_registration(const Registration& r, ServerEvent::Kind why);
@@ -205,8 +206,10 @@ class Lwm2mServer {
   // De-register): a held `then` runs only if it is still there after the commit.
   using HeldKey = std::pair<std::string, std::string>;
   HeldKey held_key(const Registration& r) const;
+  // How an uplink's answer goes back: the binding that carried the request encodes it.
+  using Reply = std::function<void(lwm2m::UplinkAnswer)>;
   template <typename Then>
-  void acknowledge(coap::Responder responder, coap::Message answer, HeldKey made, Then&& then);
+  void acknowledge(const Reply& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
   void commit_held();
   void emit(ServerEvent e);
   void flush_transports();
@@ -230,8 +233,8 @@ class Lwm2mServer {
   CredentialIndex credentials_;
   oscore::Keyring* oscore_ = nullptr;
   struct Held {
-    coap::Responder responder;
-    coap::Message answer;
+    Reply reply;
+    lwm2m::UplinkAnswer answer;
     std::function<void()> then;
     std::string endpoint;  // the registration `then` acts on, if any
     std::string registration_id;

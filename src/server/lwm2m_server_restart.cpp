@@ -112,13 +112,13 @@ void Lwm2mServer::commit_held() {
   // Every client hears first; what follows an answer comes after.
   for (auto& h : held) {
     if (committed) {
-      h.responder.respond(std::move(h.answer), clock_.now());
+      h.reply(std::move(h.answer));
     } else {
       // Not durable, so not acknowledged: the client tries again.
-      Message failed = coap::make_response(h.answer, codes::kInternalServerError);
-      failed.token = h.answer.token;
-      failed.payload = to_bytes("the store did not take it: " + committed.error().reason);
-      h.responder.respond(std::move(failed), clock_.now());
+      lwm2m::UplinkAnswer failed;
+      failed.code = codes::kInternalServerError;
+      failed.body = to_bytes("the store did not take it: " + committed.error().reason);
+      h.reply(std::move(failed));
     }
   }
   if (committed) {

@@ -80,6 +80,19 @@ Result<Uplink> decode_uplink(const Message& request) {
   return Uplink{std::move(update)};
 }
 
+Message encode_uplink_answer(ByteView token, const lwm2m::UplinkAnswer& answer) {
+  Message m;
+  m.code = answer.code;
+  m.token.assign(token.begin(), token.end());
+  if (!answer.location.empty()) {
+    m.options.add(coap::option::kLocationPath, kRegistrationRoot);
+    m.options.add(coap::option::kLocationPath, answer.location);
+  }
+  if (answer.content_format) m.set_content_format(*answer.content_format);
+  m.payload = answer.body;
+  return m;
+}
+
 Message encode_register(const lwm2m::RegisterRequest& request) {
   Message m = coap::make_request(codes::kPost, std::string("/") + kRegistrationRoot);
   for (const auto& q : lwm2m::to_queries(request.params)) m.add_query(q);

@@ -28,6 +28,11 @@ using Uplink = std::variant<lwm2m::RegisterRequest, lwm2m::UpdateRequest, lwm2m:
 // another resource fails with 4.04.
 Result<Uplink> decode_uplink(const coap::Message& request);
 
+// The CoAP response carrying an engine's answer to the request with `token`: the code, a
+// 2.01's location as Location-Path rd/{id}, and a body with its Content-Format (a refusal's
+// body is its reason, a diagnostic payload: RFC 7252 5.5.2).
+coap::Message encode_uplink_answer(ByteView token, const lwm2m::UplinkAnswer& answer);
+
 // The client side (used by our client and by tests acting as one).
 coap::Message encode_register(const lwm2m::RegisterRequest& request);
 coap::Message encode_update(const lwm2m::UpdateRequest& request);
