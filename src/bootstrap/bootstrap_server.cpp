@@ -4,6 +4,7 @@
 
 #include "binding/coap/bootstrap_mapping.hpp"
 #include "binding/coap/downlink_mapping.hpp"
+#include "binding/coap/uplink_mapping.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
@@ -25,12 +26,6 @@ using lwm2m::format::ContentFormat;
 // the client has.
 constexpr const char* kRootPath = "/";
 constexpr std::uint16_t kOscoreObject = 21;
-
-Message refusal(const Message& request, const Error& error) {
-  Message m = coap::make_response(request, lwm2m::status_of(error));
-  m.payload = to_bytes(error.reason);
-  return m;
-}
 
 DownlinkRequest at(Operation op, Path path) {
   DownlinkRequest r;
@@ -222,11 +217,15 @@ Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& c
 
 void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
                                      coap::Responder responder) {
+  // The CoAP binding encodes the answer; the logic below deals in UplinkAnswer.
+  auto reply = [&](const lwm2m::UplinkAnswer& a) {
+    responder.respond(cb::encode_uplink_answer(request.token, a), clock_.now());
+  };
   // A request refused before it names a configuration: counted, answered, reported.
   auto refuse_early = [&](const Error& e) {
     ++metrics_.refused;
     emit_refused({}, carrier, peer, e.reason);
-    responder.respond(refusal(request, e), clock_.now());
+    reply(lwm2m::UplinkAnswer::refusal(e));
     flush_transports();
   };
   auto uplink = cb::decode_bootstrap_uplink(request);
@@ -246,7 +245,7 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
       if (!name) return refuse_early(name.error());
       pack->endpoint = std::move(*name);
     }
-    responder.respond(answer_pack_request(carrier, peer, request, *pack), clock_.now());
+    reply(answer_pack_request(carrier, peer, *pack));
     flush_transports();
     return;
   }
@@ -258,23 +257,20 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
   }
   bool start_run = false;
   std::optional<ContentFormat> format;
-  Message answer = answer_bootstrap_request(carrier, peer, request, br, start_run, format);
-  responder.respond(std::move(answer), clock_.now());
+  reply(answer_bootstrap_request(carrier, peer, br, start_run, format));
   // The 2.04 goes out first; the session's first request follows it.
   if (start_run) begin(configs_.at(*br.endpoint), carrier, peer, format, false);
   flush_transports();
 }
 
-Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
-                                                  const Message& request,
-                                                  const lwm2m::BootstrapRequest& br,
-                                                  bool& start_run,
-                                                  std::optional<ContentFormat>& format) {
+lwm2m::UplinkAnswer BootstrapServer::answer_bootstrap_request(
+    Carrier& carrier, coap::PeerId peer, const lwm2m::BootstrapRequest& br, bool& start_run,
+    std::optional<ContentFormat>& format) {
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
     emit_refused(br.endpoint.value_or(""), carrier, peer, e.reason);
-    return refusal(request, e);
+    return lwm2m::UplinkAnswer::refusal(e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
     return refused(lwm2m::reject(code, why));
@@ -306,17 +302,16 @@ Message BootstrapServer::answer_bootstrap_request(Carrier& carrier, coap::PeerId
     format = f;
   }
   start_run = true;
-  return coap::make_response(request, codes::kChanged);
+  return lwm2m::UplinkAnswer{};  // 2.04
 }
 
-Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer,
-                                             const Message& request,
-                                             const lwm2m::BootstrapPackRequest& pr) {
+lwm2m::UplinkAnswer BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer,
+                                                         const lwm2m::BootstrapPackRequest& pr) {
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
     emit_refused(pr.endpoint.value_or(""), carrier, peer, "Bootstrap-Pack-Request: " + e.reason);
-    return refusal(request, e);
+    return lwm2m::UplinkAnswer::refusal(e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
     return refused(lwm2m::reject(code, why));
@@ -356,10 +351,11 @@ Message BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer
   ++metrics_.packs;
   remember(config.endpoint, carrier, peer);
   emit(config.endpoint, "pack served (" + std::to_string(records.size()) + " values)");
-  Message m = coap::make_response(request, codes::kContent);
-  m.set_content_format(static_cast<std::uint16_t>(format));
-  m.payload = std::move(*body);
-  return m;
+  lwm2m::UplinkAnswer pack_answer;
+  pack_answer.code = codes::kContent;
+  pack_answer.content_format = static_cast<std::uint16_t>(format);
+  pack_answer.body = std::move(*body);
+  return pack_answer;
 }
 
 // --- sessions ---------------------------------------------------------------------

@@ -25,6 +25,7 @@
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/bootstrap_request.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
+#include "lwm2m/operation/uplink.hpp"
 #include "server/carrier_set.hpp"
 #include "server/clock.hpp"
 #include "server/credential_index.hpp"
@@ -128,13 +129,12 @@ class BootstrapServer {
 
   void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
                       coap::Responder responder);
-  coap::Message answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
-                                         const coap::Message& request,
-                                         const lwm2m::BootstrapRequest& br, bool& start_run,
-                                         std::optional<lwm2m::format::ContentFormat>& format);
-  coap::Message answer_pack_request(Carrier& carrier, coap::PeerId peer,
-                                    const coap::Message& request,
-                                    const lwm2m::BootstrapPackRequest& pr);
+  // The answers, as values the carrying binding encodes.
+  lwm2m::UplinkAnswer answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
+                                               const lwm2m::BootstrapRequest& br, bool& start_run,
+                                               std::optional<lwm2m::format::ContentFormat>& format);
+  lwm2m::UplinkAnswer answer_pack_request(Carrier& carrier, coap::PeerId peer,
+                                          const lwm2m::BootstrapPackRequest& pr);
   Result<Ok> check_peer(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer) const;
   // Keeps credentials_ in step with a configuration's `credentials`.
   void index_credentials(const BootstrapConfig& config);
