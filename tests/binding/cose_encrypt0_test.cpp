@@ -4,15 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "binding/mqtt/cose_encrypt0.hpp"
+#include "support/hex_bytes.hpp"
 
 namespace tether::binding::mqtt {
 namespace {
 
-Bytes hex(std::string_view text) {
-  auto b = from_hex(text);
-  EXPECT_TRUE(b) << text;
-  return b ? *b : Bytes{};
-}
+using test_support::hex;
 
 const char* kPlaintext = "a401170218381300074432312e35";
 const char* kSealed =

@@ -4,15 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "binding/mqtt/mqtt_payload.hpp"
+#include "support/hex_bytes.hpp"
 
 namespace tether::binding::mqtt {
 namespace {
 
-Bytes hex(std::string_view text) {
-  auto b = from_hex(text);
-  EXPECT_TRUE(b) << text;
-  return b ? *b : Bytes{};
-}
+using test_support::hex;
 
 TEST(MqttPayload, TheSectionsExamplesEncodeByteForByte) {
   Payload bootstrap_request;  // 8.3.1: {1: 0, 2: 42}
