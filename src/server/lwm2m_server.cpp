@@ -209,16 +209,16 @@ Lwm2mServer::HeldKey Lwm2mServer::held_key(const Registration& r) const {
   return config_.sync_writes ? HeldKey{r.endpoint, r.id} : HeldKey{};
 }
 
-template <typename Then>
-void Lwm2mServer::acknowledge(const Reply& reply, lwm2m::UplinkAnswer answer, HeldKey made,
+template <typename ReplyFn, typename Then>
+void Lwm2mServer::acknowledge(ReplyFn& reply, lwm2m::UplinkAnswer answer, HeldKey made,
                               Then&& then) {
   if (!config_.sync_writes) {
     reply(std::move(answer));
     then();
     return;
   }
-  held_.push_back(Held{reply, std::move(answer), std::forward<Then>(then), std::move(made.first),
-                       std::move(made.second)});
+  held_.push_back(Held{Reply(reply), std::move(answer), std::forward<Then>(then),
+                       std::move(made.first), std::move(made.second)});
 }
 
 void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
@@ -231,7 +231,8 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     if (s != nullptr && r != nullptr && speaks_for(*r, identity)) heard_from(*s);
   }
   // The CoAP binding encodes the answer (the seam: the logic below deals in UplinkAnswer).
-  const Reply reply = [this, responder, token = request.token](lwm2m::UplinkAnswer a) mutable {
+  // A plain lambda: only an answer held for a commit becomes a Reply (and allocates).
+  auto reply = [this, responder, token = request.token](lwm2m::UplinkAnswer a) mutable {
     responder.respond(cb::encode_uplink_answer(token, a), clock_.now());
   };
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).

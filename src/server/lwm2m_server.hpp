@@ -208,8 +208,8 @@ class Lwm2mServer {
   HeldKey held_key(const Registration& r) const;
   // How an uplink's answer goes back: the binding that carried the request encodes it.
   using Reply = std::function<void(lwm2m::UplinkAnswer)>;
-  template <typename Then>
-  void acknowledge(const Reply& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
+  template <typename ReplyFn, typename Then>
+  void acknowledge(ReplyFn& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
   void commit_held();
   void emit(ServerEvent e);
   void flush_transports();
