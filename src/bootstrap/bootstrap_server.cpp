@@ -2,25 +2,22 @@
 
 #include <algorithm>
 
-#include "binding/coap/bootstrap_mapping.hpp"
-#include "binding/coap/downlink_mapping.hpp"
-#include "binding/coap/uplink_mapping.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/format/codec.hpp"
-#include "server/identity_check.hpp"
+#include "server/link/coap_server_link.hpp"
 #include "server/oscore_credentials.hpp"
-#include "transport/socket_address.hpp"
 
 namespace tether::bootstrap {
 
 namespace {
-using coap::Message;
-namespace codes = coap::codes;
-namespace cb = binding::coap_binding;
+namespace codes = lwm2m::status;
 using lwm2m::DownlinkRequest;
 using lwm2m::Operation;
 using lwm2m::Path;
 using lwm2m::format::ContentFormat;
+using server::PeerKey;
+using server::ServerLink;
+using server::UplinkFrom;
 
 // Transport TS 6.4: the Bootstrap interface uses plain /O/I/R paths, whatever alternate path
 // the client has.
@@ -63,15 +60,15 @@ const char* session_state_name(BootstrapSession::State s) {
 struct BootstrapServer::Run {
   std::uint64_t id = 0;
   BootstrapSession report;
-  Carrier* carrier = nullptr;
-  coap::PeerId peer = 0;
+  ServerLink* link = nullptr;
+  PeerKey peer;
   std::string identity;  // PeerIdentity::key() of the client that asked, "" for none
   ContentFormat format = ContentFormat::kTlv;
   std::deque<DownlinkRequest> plan;
   std::optional<AccountReplacement> replacement;
   std::optional<server::Credentials> new_credentials;
   std::optional<std::uint16_t> discovered_account;
-  coap::RequestId rid = 0;
+  server::ExchangeId exchange = 0;
   bool failed = false;
 };
 
@@ -82,16 +79,25 @@ BootstrapServer::BootstrapServer(BootstrapServerConfig config, server::Clock& cl
 BootstrapServer::~BootstrapServer() = default;
 
 void BootstrapServer::attach(transport::Transport& transport, std::string name) {
-  carriers_.attach(
-      transport, std::move(name),
-      [this](Carrier& c, coap::PeerId peer, const Message& request, coap::Responder responder) {
-        handle_request(c, peer, request, responder);
+  auto link = std::make_unique<server::CoapServerLink>(
+      transport, std::move(name), server::UplinkInterface::kBootstrap, models_, clock_);
+  link->use_oscore(oscore_);
+  coap_links_.push_back(link.get());
+  attach(std::move(link));
+}
+
+ServerLink& BootstrapServer::attach(std::unique_ptr<ServerLink> link) {
+  ServerLink& l = links_.add(std::move(link));
+  l.set_uplink_handler(
+      [this](const UplinkFrom& from, Result<lwm2m::Uplink> uplink, server::UplinkReply& reply) {
+        handle_uplink(from, std::move(uplink), reply);
       });
+  return l;
 }
 
 void BootstrapServer::use_oscore(oscore::Keyring& keyring) {
   oscore_ = &keyring;
-  carriers_.use_oscore(&keyring);
+  for (auto* link : coap_links_) link->use_oscore(&keyring);
   // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
   keyring.persist_sequences(server::kOscoreSequenceStep, [this](const std::string& endpoint,
                                                                 std::uint64_t bound) {
@@ -209,31 +215,26 @@ bool BootstrapServer::knows_public_key(ByteView spki) const {
   return credentials_.knows_public_key(spki);
 }
 
-Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, Carrier& carrier,
-                                       coap::PeerId peer) const {
-  return credentials_.admit(config.endpoint, server::identify(carrier, peer),
-                            lwm2m::status::kBadRequest);
+Result<Ok> BootstrapServer::check_peer(const BootstrapConfig& config, const ServerLink& link,
+                                       const PeerKey& peer) const {
+  return credentials_.admit(config.endpoint, link.identify(peer), lwm2m::status::kBadRequest);
 }
 
-void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
-                                     coap::Responder responder) {
-  // The CoAP binding encodes the answer; the logic below deals in UplinkAnswer.
-  auto reply = [&](const lwm2m::UplinkAnswer& a) {
-    responder.respond(cb::encode_uplink_answer(request.token, a), clock_.now());
-  };
+void BootstrapServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> uplink,
+                                    server::UplinkReply& reply) {
+  ServerLink& link = *from.link;
   // A request refused before it names a configuration: counted, answered, reported.
   auto refuse_early = [&](const Error& e) {
     ++metrics_.refused;
-    emit_refused({}, carrier, peer, e.reason);
-    reply(lwm2m::UplinkAnswer::refusal(e));
+    emit_refused(from.endpoint.value_or(""), link, from.peer, e.reason);
+    reply.answer(lwm2m::UplinkAnswer::refusal(e));
     flush_transports();
   };
-  auto uplink = cb::decode_bootstrap_uplink(request);
   if (!uplink) return refuse_early(uplink.error());
   // Transport TS 5.2.6: without a name, the (D)TLS identity says who it is. A name taken
   // from a certificate's CN is checked like `ep` (the query's was checked when decoded).
   auto name_from_identity = [&]() -> Result<std::optional<std::string>> {
-    auto name = credentials_.endpoint_for(server::identify(carrier, peer));
+    auto name = credentials_.endpoint_for(link.identify(from.peer));
     if (name) {
       if (auto ok = lwm2m::check_endpoint_name(*name); !ok) return ok.error();
     }
@@ -245,31 +246,34 @@ void BootstrapServer::handle_request(Carrier& carrier, coap::PeerId peer, const 
       if (!name) return refuse_early(name.error());
       pack->endpoint = std::move(*name);
     }
-    reply(answer_pack_request(carrier, peer, *pack));
+    reply.answer(answer_pack_request(from, *pack));
     flush_transports();
     return;
   }
-  auto& br = std::get<lwm2m::BootstrapRequest>(*uplink);
-  if (!br.endpoint) {
+  auto* br = std::get_if<lwm2m::BootstrapRequest>(&*uplink);
+  if (br == nullptr) {
+    return refuse_early(lwm2m::reject(codes::kNotFound, "not a Bootstrap interface request"));
+  }
+  if (!br->endpoint) {
     auto name = name_from_identity();
     if (!name) return refuse_early(name.error());
-    br.endpoint = std::move(*name);
+    br->endpoint = std::move(*name);
   }
   bool start_run = false;
   std::optional<ContentFormat> format;
-  reply(answer_bootstrap_request(carrier, peer, br, start_run, format));
+  reply.answer(answer_bootstrap_request(from, *br, start_run, format));
   // The 2.04 goes out first; the session's first request follows it.
-  if (start_run) begin(configs_.at(*br.endpoint), carrier, peer, format, false);
+  if (start_run) begin(configs_.at(*br->endpoint), link, from.peer, format, false);
   flush_transports();
 }
 
 lwm2m::UplinkAnswer BootstrapServer::answer_bootstrap_request(
-    Carrier& carrier, coap::PeerId peer, const lwm2m::BootstrapRequest& br, bool& start_run,
+    const UplinkFrom& from, const lwm2m::BootstrapRequest& br, bool& start_run,
     std::optional<ContentFormat>& format) {
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    emit_refused(br.endpoint.value_or(""), carrier, peer, e.reason);
+    emit_refused(br.endpoint.value_or(""), *from.link, from.peer, e.reason);
     return lwm2m::UplinkAnswer::refusal(e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
@@ -281,14 +285,14 @@ lwm2m::UplinkAnswer BootstrapServer::answer_bootstrap_request(
   if (it == configs_.end()) {
     return refuse(lwm2m::status::kBadRequest, "unknown endpoint client name " + *br.endpoint);
   }
-  if (auto ok = check_peer(it->second, carrier, peer); !ok) {
+  if (auto ok = check_peer(it->second, *from.link, from.peer); !ok) {
     return refused(ok.error());  // 4.00 (Table 6.7-1), its code already in the reason
   }
   // A session a client asked for is that client's: another peer cannot cut it short (a
   // location or a name is never a credential; Transport TS 5.2.6).
   if (auto run = runs_.find(*br.endpoint);
       run != runs_.end() && !run->second->report.server_initiated &&
-      run->second->identity != server::identify(carrier, peer).key()) {
+      run->second->identity != from.link->identify(from.peer).key()) {
     return refuse(lwm2m::status::kBadRequest,
                   "a bootstrap session of " + *br.endpoint + " is running for another peer");
   }
@@ -305,12 +309,13 @@ lwm2m::UplinkAnswer BootstrapServer::answer_bootstrap_request(
   return lwm2m::UplinkAnswer{};  // 2.04
 }
 
-lwm2m::UplinkAnswer BootstrapServer::answer_pack_request(Carrier& carrier, coap::PeerId peer,
+lwm2m::UplinkAnswer BootstrapServer::answer_pack_request(const UplinkFrom& from,
                                                          const lwm2m::BootstrapPackRequest& pr) {
   ++metrics_.requests;
   auto refused = [&](const Error& e) {
     ++metrics_.refused;
-    emit_refused(pr.endpoint.value_or(""), carrier, peer, "Bootstrap-Pack-Request: " + e.reason);
+    emit_refused(pr.endpoint.value_or(""), *from.link, from.peer,
+                 "Bootstrap-Pack-Request: " + e.reason);
     return lwm2m::UplinkAnswer::refusal(e);
   };
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
@@ -322,7 +327,7 @@ lwm2m::UplinkAnswer BootstrapServer::answer_pack_request(Carrier& carrier, coap:
     return refuse(lwm2m::status::kBadRequest, "unknown endpoint client name " + *pr.endpoint);
   }
   const BootstrapConfig& config = it->second;
-  if (auto ok = check_peer(config, carrier, peer); !ok) {
+  if (auto ok = check_peer(config, *from.link, from.peer); !ok) {
     return refused(ok.error());  // 4.00 (Table 6.7-1), its code already in the reason
   }
   if (!config.allow_pack) {
@@ -349,7 +354,7 @@ lwm2m::UplinkAnswer BootstrapServer::answer_pack_request(Carrier& carrier, coap:
   auto body = lwm2m::format::encode_records(format, records, models_);
   if (!body) return refuse(lwm2m::status::kInternalServerError, body.error().reason);
   ++metrics_.packs;
-  remember(config.endpoint, carrier, peer);
+  remember(config.endpoint, *from.link, from.peer);
   emit(config.endpoint, "pack served (" + std::to_string(records.size()) + " values)");
   lwm2m::UplinkAnswer pack_answer;
   pack_answer.code = codes::kContent;
@@ -365,57 +370,56 @@ Result<Ok> BootstrapServer::start(const std::string& endpoint,
                                   const std::optional<std::string>& transport) {
   auto it = configs_.find(endpoint);
   if (it == configs_.end()) return fail("no bootstrap configuration for " + endpoint);
-  std::string carrier_name;
+  ServerLink* link = nullptr;
   std::string where;
+  auto named = [this](const std::string& name) { return links_.find(name); };
   if (address) {
     where = *address;
-    carrier_name = transport.value_or(carriers_.first() ? carriers_.first()->name : "");
+    link = transport ? named(*transport) : links_.first();
   } else if (auto seen = last_seen_.find(endpoint); seen != last_seen_.end()) {
-    carrier_name = transport.value_or(seen->second.carrier->name);
+    link = transport ? named(*transport) : seen->second.link;
     where = seen->second.address;
+  } else if (transport) {
+    // A binding that names clients by endpoint (MQTT) needs no address.
+    link = named(*transport);
   } else {
     return fail("no address for " + endpoint + ": give one, or let the client speak first");
   }
-  Carrier* carrier = carriers_.find(carrier_name);
-  if (carrier == nullptr) return fail("no transport named " + carrier_name);
-  auto hp = transport::split_host_port(where);
-  if (!hp) return fail("the address is host:port, not " + where);
-  auto peer = carrier->transport->peer_for(hp->first, hp->second);
+  if (link == nullptr) return fail("no transport named " + transport.value_or("(none)"));
+  auto peer = link->peer_at(where, endpoint);
   if (!peer) return peer.error();
   if (oscore_ != nullptr && it->second.credentials && it->second.credentials->has_oscore()) {
     // Our first word to this client carries keys: under its context, never in clear.
     if (!oscore_->find(endpoint)) return fail("no OSCORE context for " + endpoint);
-    oscore_->bind(carrier->name, *peer, endpoint);
+    link->protect(*peer, endpoint);
   }
   ++metrics_.server_initiated;
-  begin(it->second, *carrier, *peer, std::nullopt, true);
+  begin(it->second, *link, *peer, std::nullopt, true);
   flush_transports();
   return Ok{};
 }
 
-void BootstrapServer::begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
+void BootstrapServer::begin(const BootstrapConfig& config, ServerLink& link, const PeerKey& peer,
                             std::optional<ContentFormat> format, bool server_initiated) {
   if (auto old = runs_.find(config.endpoint); old != runs_.end()) {
     // A new Bootstrap-Request restarts the sequence; the old exchange is abandoned.
     Run& previous = *old->second;
-    if (previous.rid != 0) {
-      previous.carrier->transport->endpoint().cancel(previous.rid, false, clock_.now());
-    }
+    if (previous.exchange != 0) previous.link->forget(previous.exchange, clock_.now());
     previous.report.error = "superseded by a new bootstrap session";
     end(previous, BootstrapSession::State::kFailed);
   }
   auto run = std::make_unique<Run>();
   run->id = next_run_++;
-  run->carrier = &carrier;
+  run->link = &link;
   run->peer = peer;
-  run->identity = server::identify(carrier, peer).key();
+  run->identity = link.identify(peer).key();
   run->format = config.format.value_or(format.value_or(ContentFormat::kTlv));
   run->report.endpoint = config.endpoint;
   run->report.server_initiated = server_initiated;
-  run->report.transport = carrier.name;
-  run->report.address = carrier.transport->describe(peer);
+  run->report.transport = link.name();
+  run->report.address = link.describe(peer);
   run->report.started_at = clock_.unix_now();
-  remember(config.endpoint, carrier, peer);
+  remember(config.endpoint, link, peer);
 
   auto& plan = run->plan;
   run->replacement = config.replace_account;
@@ -471,27 +475,29 @@ void BootstrapServer::advance(Run& run) {
     next.path = Path{0, *iid};
     next.content.objects[0].instances[*iid] = run.replacement->security;
   }
-  auto message = cb::encode_downlink(next, kRootPath, models_);
-  if (!message) {
-    abandon(run, "cannot encode " + next.path.to_string() + ": " + message.error().reason, true);
-    return advance(run);
-  }
   const std::string endpoint = run.report.endpoint;
   const std::uint64_t run_id = run.id;
-  run.rid = run.carrier->transport->endpoint().request(
-      run.peer, std::move(*message),
-      [this, endpoint, run_id](Result<Message> m) { on_answer(endpoint, run_id, std::move(m)); },
+  auto exchange = run.link->request(
+      run.peer, next, kRootPath,
+      [this, endpoint, run_id](Result<lwm2m::DownlinkResponse> m) {
+        on_answer(endpoint, run_id, std::move(m));
+      },
       clock_.now());
+  if (!exchange) {
+    abandon(run, "cannot encode " + next.path.to_string() + ": " + exchange.error().reason, true);
+    return advance(run);
+  }
+  run.exchange = *exchange;
   timers_.schedule(clock_.now() + config_.step_timeout,
                    Timeout{endpoint, run_id, run.report.steps.size()});
 }
 
 void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_id,
-                                Result<Message> m) {
+                                Result<lwm2m::DownlinkResponse> m) {
   auto it = runs_.find(endpoint);
   if (it == runs_.end() || it->second->id != run_id || it->second->plan.empty()) return;
   Run& run = *it->second;
-  run.rid = 0;
+  run.exchange = 0;
   DownlinkRequest request = std::move(run.plan.front());
   run.plan.pop_front();
   BootstrapStep step;
@@ -506,9 +512,9 @@ void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_i
     flush_transports();
     return;
   }
-  auto response = cb::decode_downlink_response(request, *m, kRootPath, models_);
-  step.result = m->code.to_string();
-  const bool ok = m->code.is_success();
+  lwm2m::DownlinkResponse& response = *m;
+  step.result = response.code.to_string();
+  const bool ok = response.code.is_success();
   if (request.op == Operation::kBootstrapDiscover && ok) {
     run.discovered_account = bootstrap_account_in(response.bootstrap_links);
   }
@@ -517,7 +523,7 @@ void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_i
   }
   emit(endpoint,
        std::string(lwm2m::operation_name(request.op)) + " " + request.path.to_string() + " " +
-           m->code.describe(),
+           response.code.describe(),
        step.response);
   const bool replacement_write =
       request.op == Operation::kBootstrapWrite && run.replacement &&
@@ -529,9 +535,9 @@ void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_i
     if (!ok && !run.failed) {
       // Core TS 6.1.7.6: 4.06 means the client found no usable Server Account (or another
       // inconsistency) in what it was given.
-      run.report.error = m->code == codes::kNotAcceptable
+      run.report.error = response.code == codes::kNotAcceptable
                              ? "the client found the configuration inconsistent (4.06)"
-                             : "Bootstrap-Finish answered " + m->code.describe();
+                             : "Bootstrap-Finish answered " + response.code.describe();
       run.failed = true;
     }
     end(run, run.failed ? BootstrapSession::State::kFailed : BootstrapSession::State::kFinished);
@@ -540,12 +546,13 @@ void BootstrapServer::on_answer(const std::string& endpoint, std::uint64_t run_i
   }
   if (replacement_write && ok) run.report.account_replaced = true;
   // Deleting what is not there leaves the client as asked.
-  const bool harmless = request.op == Operation::kBootstrapDelete && m->code == codes::kNotFound;
+  const bool harmless =
+      request.op == Operation::kBootstrapDelete && response.code == codes::kNotFound;
   const bool optional = request.op == Operation::kBootstrapDiscover && !run.replacement;
   if (!ok && !harmless && !optional) {
     abandon(run,
             std::string(lwm2m::operation_name(request.op)) + " " + request.path.to_string() +
-                " answered " + m->code.describe(),
+                " answered " + response.code.describe(),
             true);
   }
   advance(run);
@@ -605,9 +612,8 @@ void BootstrapServer::end(Run& run, BootstrapSession::State state) {
   emit(endpoint, std::move(detail));
 }
 
-void BootstrapServer::remember(const std::string& endpoint, Carrier& carrier, coap::PeerId peer) {
-  last_seen_[endpoint] =
-      Seen{&carrier, peer, carrier.transport->describe(peer), server::identify(carrier, peer)};
+void BootstrapServer::remember(const std::string& endpoint, ServerLink& link, const PeerKey& peer) {
+  last_seen_[endpoint] = Seen{&link, peer, link.describe(peer), link.identify(peer)};
 }
 
 void BootstrapServer::renew_session(const std::string& endpoint) {
@@ -615,16 +621,14 @@ void BootstrapServer::renew_session(const std::string& endpoint) {
   auto seen = last_seen_.find(endpoint);
   if (seen == last_seen_.end()) return;
   const Seen& s = seen->second;
-  auto* layer = s.carrier->transport->secure_layer();
-  if (layer == nullptr || !s.identity.secure()) return;
+  if (!s.identity.secure()) return;
   // Only the session this endpoint proved: by now its address may be someone else's.
-  const auto now = server::identify(*s.carrier, s.peer);
+  const auto now = s.link->identify(s.peer);
   if (now.psk_identity != s.identity.psk_identity || now.public_key != s.identity.public_key ||
       now.certificate_cn != s.identity.certificate_cn) {
     return;
   }
-  layer->reset(s.peer, clock_.now());
-  flush_transports();
+  if (s.link->renew_security(s.peer, clock_.now())) flush_transports();
 }
 
 // --- timers ---------------------------------------------------------------------
@@ -640,8 +644,8 @@ void BootstrapServer::on_timer() {
     if (it == runs_.end() || it->second->id != t->run_id) continue;
     Run& run = *it->second;
     if (run.report.steps.size() != t->step || run.plan.empty()) continue;
-    if (run.rid != 0) run.carrier->transport->endpoint().cancel(run.rid, false, now);
-    run.rid = 0;
+    if (run.exchange != 0) run.link->forget(run.exchange, now);
+    run.exchange = 0;
     BootstrapStep step;
     step.op = run.plan.front().op;
     step.path = run.plan.front().path;
@@ -653,14 +657,14 @@ void BootstrapServer::on_timer() {
   flush_transports();
 }
 
-void BootstrapServer::emit_refused(const std::string& endpoint, const Carrier& carrier,
-                                   coap::PeerId peer, const std::string& reason) {
+void BootstrapServer::emit_refused(const std::string& endpoint, const ServerLink& link,
+                                   const PeerKey& peer, const std::string& reason) {
   if (!on_event_) return;
   server::ServerEvent e;
   e.kind = server::ServerEvent::Kind::kRefused;
   e.endpoint = endpoint;
   e.detail = reason;
-  e.address = carrier.name + " " + carrier.transport->describe(peer);
+  e.address = link.name() + " " + link.describe(peer);
   on_event_(e);
 }
 
@@ -676,7 +680,7 @@ void BootstrapServer::emit(const std::string& endpoint, std::string detail,
 }
 
 void BootstrapServer::flush_transports() {
-  carriers_.flush();
+  links_.flush();
 }
 
 }  // namespace tether::bootstrap

@@ -1,8 +1,8 @@
 #pragma once
-// The LwM2M Bootstrap-Server over any number of CoAP transports (Core TS 5.2 and 6.1,
-// Transport TS 6.4.2). A client's Bootstrap-Request (or an operator, for server-initiated
-// bootstrap) starts a session that runs the endpoint's configuration as a sequence of
-// requests, one at a time: Bootstrap-Discover and -Read if asked for, the Deletes, one
+// The LwM2M Bootstrap-Server over any number of bindings (server/server_link.hpp; Core TS 5.2
+// and 6.1, Transport TS 6.4.2 and 8.3.1). A client's Bootstrap-Request (or an operator, for
+// server-initiated bootstrap) starts a session that runs the endpoint's configuration as a sequence
+// of requests, one at a time: Bootstrap-Discover and -Read if asked for, the Deletes, one
 // Bootstrap-Write per instance, the seed 001 replacement of the Bootstrap-Server Account,
 // then Bootstrap-Finish, whose 4.06 means the client found the result inconsistent.
 // Bootstrap-Pack-Request is answered with the configuration's writes in one payload.
@@ -26,12 +26,17 @@
 #include "lwm2m/operation/bootstrap_request.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
 #include "lwm2m/operation/uplink.hpp"
-#include "server/carrier_set.hpp"
+#include "oscore/keyring.hpp"
 #include "server/clock.hpp"
 #include "server/credential_index.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
+#include "server/server_link.hpp"
 #include "transport/transport.hpp"
+
+namespace tether::server {
+class CoapServerLink;
+}
 
 namespace tether::bootstrap {
 
@@ -85,6 +90,8 @@ class BootstrapServer {
 
   // Serves the Bootstrap interface on `transport` under `name` ("udp", "tcp").
   void attach(transport::Transport& transport, std::string name);
+  // Serves it on any binding (server/link/).
+  server::ServerLink& attach(std::unique_ptr<server::ServerLink> link);
   // OSCORE (Transport TS 5.5): configurations whose credentials are in mode oscore bootstrap
   // their clients through contexts in `keyring`, which the transports' OSCORE layers use;
   // the Sender Sequence Number bound is kept with the configuration. Call before restore().
@@ -119,7 +126,8 @@ class BootstrapServer {
   std::optional<Instant> next_deadline();
 
  private:
-  using Carrier = server::Carrier;
+  using ServerLink = server::ServerLink;
+  using PeerKey = server::PeerKey;
   struct Run;
   struct Timeout {
     std::string endpoint;
@@ -127,33 +135,35 @@ class BootstrapServer {
     std::size_t step = 0;
   };
 
-  void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
-                      coap::Responder responder);
+  void handle_uplink(const server::UplinkFrom& from, Result<lwm2m::Uplink> uplink,
+                     server::UplinkReply& reply);
   // The answers, as values the carrying binding encodes.
-  lwm2m::UplinkAnswer answer_bootstrap_request(Carrier& carrier, coap::PeerId peer,
+  lwm2m::UplinkAnswer answer_bootstrap_request(const server::UplinkFrom& from,
                                                const lwm2m::BootstrapRequest& br, bool& start_run,
                                                std::optional<lwm2m::format::ContentFormat>& format);
-  lwm2m::UplinkAnswer answer_pack_request(Carrier& carrier, coap::PeerId peer,
+  lwm2m::UplinkAnswer answer_pack_request(const server::UplinkFrom& from,
                                           const lwm2m::BootstrapPackRequest& pr);
-  Result<Ok> check_peer(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer) const;
+  Result<Ok> check_peer(const BootstrapConfig& config, const ServerLink& link,
+                        const PeerKey& peer) const;
   // Keeps credentials_ in step with a configuration's `credentials`.
   void index_credentials(const BootstrapConfig& config);
-  void begin(const BootstrapConfig& config, Carrier& carrier, coap::PeerId peer,
+  void begin(const BootstrapConfig& config, ServerLink& link, const PeerKey& peer,
              std::optional<lwm2m::format::ContentFormat> format, bool server_initiated);
   void advance(Run& run);
-  void on_answer(const std::string& endpoint, std::uint64_t run_id, Result<coap::Message> m);
+  void on_answer(const std::string& endpoint, std::uint64_t run_id,
+                 Result<lwm2m::DownlinkResponse> m);
   // Records a failure; the rest of the plan gives way to Bootstrap-Finish unless the client
   // cannot be reached at all.
   void abandon(Run& run, const std::string& why, bool send_finish);
   void end(Run& run, BootstrapSession::State state);
   // A refused request: counted, and reported as a kRefused event (a warn log line).
-  void emit_refused(const std::string& endpoint, const Carrier& carrier, coap::PeerId peer,
+  void emit_refused(const std::string& endpoint, const ServerLink& link, const PeerKey& peer,
                     const std::string& reason);
   void emit(const std::string& endpoint, std::string detail,
             std::optional<lwm2m::DownlinkResponse> content = std::nullopt);
   void flush_transports();
   // Where an endpoint spoke from last (for server-initiated runs and session renewal).
-  void remember(const std::string& endpoint, Carrier& carrier, coap::PeerId peer);
+  void remember(const std::string& endpoint, ServerLink& link, const PeerKey& peer);
   // Closes the endpoint's (D)TLS session after its credentials changed.
   void renew_session(const std::string& endpoint);
 
@@ -163,15 +173,16 @@ class BootstrapServer {
   const lwm2m::model::ObjectRegistry& models_;
   BootstrapEventHandler on_event_;
   BootstrapMetrics metrics_;
-  server::CarrierSet carriers_;
+  server::LinkSet links_;
+  std::vector<server::CoapServerLink*> coap_links_;  // they learn the OSCORE keyring
   std::map<std::string, BootstrapConfig> configs_;
   server::CredentialIndex credentials_;  // what the configurations' clients prove
   oscore::Keyring* oscore_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<Run>> runs_;  // by endpoint
   std::map<std::string, BootstrapSession> history_;             // the last ended session
   struct Seen {
-    Carrier* carrier = nullptr;
-    coap::PeerId peer = 0;
+    ServerLink* link = nullptr;
+    PeerKey peer;
     std::string address;
     server::PeerIdentity identity;  // what its (D)TLS session proved, if any
   };

@@ -41,36 +41,4 @@ Result<Ok> check_identity(const Credentials& c, const PeerIdentity& peer,
   return Ok{};
 }
 
-PeerIdentity identify(const Carrier& carrier, coap::PeerId peer) {
-  PeerIdentity id{carrier.name, carrier.transport->describe(peer),
-                  std::nullopt, std::nullopt,
-                  std::nullopt, std::nullopt};
-  if (carrier.oscore != nullptr) {
-    if (const std::string* name = carrier.oscore->bound_name(carrier.name, peer)) {
-      // Our Recipient ID is the client's Sender ID; the configured ID Context names it even
-      // after a re-derivation (RFC 8613 B.2) changed the context's.
-      if (const auto* input = carrier.oscore->input_of(*name)) {
-        id.oscore = oscore_identity(input->recipient_id, input->id_context);
-      }
-    }
-  }
-  auto* layer = carrier.transport->secure_layer();
-  const tls::PeerIdentity* proved = layer != nullptr ? layer->identity(peer) : nullptr;
-  if (proved == nullptr) return id;
-  switch (proved->kind) {
-    case tls::PeerIdentity::Kind::kPsk:
-      id.psk_identity = proved->psk_identity;
-      break;
-    case tls::PeerIdentity::Kind::kRawPublicKey:
-      id.public_key = proved->public_key;
-      break;
-    case tls::PeerIdentity::Kind::kCertificate:
-      id.certificate_cn = proved->common_name;
-      break;
-    case tls::PeerIdentity::Kind::kNone:
-      break;
-  }
-  return id;
-}
-
 }  // namespace tether::server

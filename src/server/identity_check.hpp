@@ -4,7 +4,6 @@
 // the server (Register) and the bootstrap server (Bootstrap-Request).
 #include "common/result.hpp"
 #include "lwm2m/operation/status.hpp"
-#include "server/carrier_set.hpp"
 #include "server/registration_registry.hpp"
 #include "server/store/server_store.hpp"
 
@@ -15,8 +14,5 @@ namespace tether::server {
 // no 4.03); an identity that does not match is 4.00.
 Result<Ok> check_identity(const Credentials& expected, const PeerIdentity& peer,
                           lwm2m::Status insecure_code);
-
-// What the carrier knows of `peer`: its address, and what its (D)TLS session proved.
-PeerIdentity identify(const Carrier& carrier, coap::PeerId peer);
 
 }  // namespace tether::server

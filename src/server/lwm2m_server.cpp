@@ -2,22 +2,18 @@
 
 #include <algorithm>
 
-#include "binding/coap/downlink_mapping.hpp"
-#include "binding/coap/uplink_mapping.hpp"
 #include "common/bytes.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
+#include "server/link/coap_server_link.hpp"
 #include "server/lwm2m_server_state.hpp"
 #include "server/oscore_credentials.hpp"
-#include "transport/socket_address.hpp"
 
 namespace tether::server {
 
 namespace {
-using coap::Message;
-namespace codes = coap::codes;
-namespace cb = binding::coap_binding;
+namespace codes = lwm2m::status;
 using lwm2m::Operation;
 using lwm2m::format::ContentFormat;
 
@@ -95,16 +91,25 @@ Lwm2mServer::Lwm2mServer(ServerConfig config, Clock& clock, Random& random, Serv
 Lwm2mServer::~Lwm2mServer() = default;
 
 void Lwm2mServer::attach(transport::Transport& transport, std::string name) {
-  carriers_.attach(
-      transport, std::move(name),
-      [this](Carrier& c, coap::PeerId peer, const Message& request, coap::Responder responder) {
-        handle_request(c, peer, request, responder);
+  auto link = std::make_unique<CoapServerLink>(transport, std::move(name),
+                                               UplinkInterface::kRegistration, models_, clock_);
+  link->use_oscore(oscore_);
+  coap_links_.push_back(link.get());
+  attach(std::move(link));
+}
+
+ServerLink& Lwm2mServer::attach(std::unique_ptr<ServerLink> link) {
+  ServerLink& l = links_.add(std::move(link));
+  l.set_uplink_handler(
+      [this](const UplinkFrom& from, Result<lwm2m::Uplink> uplink, UplinkReply& reply) {
+        handle_uplink(from, std::move(uplink), reply);
       });
+  return l;
 }
 
 void Lwm2mServer::use_oscore(oscore::Keyring& keyring) {
   oscore_ = &keyring;
-  carriers_.use_oscore(&keyring);
+  for (auto* link : coap_links_) link->use_oscore(&keyring);
   // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
   keyring.persist_sequences(kOscoreSequenceStep,
                             [this](const std::string& endpoint, std::uint64_t bound) {
@@ -159,11 +164,8 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
   // Seed 000: a session authenticated with the old credentials must not live on.
   Session* s = session_of(endpoint);
   if (changed && config_.renew_sessions_on_credential_change && s != nullptr &&
-      s->carrier != nullptr && s->peer != 0) {
-    if (auto* layer = s->carrier->transport->secure_layer()) {
-      layer->reset(s->peer, clock_.now());
-      flush_transports();
-    }
+      s->link != nullptr && s->peer.known() && s->link->renew_security(s->peer, clock_.now())) {
+    flush_transports();
   }
   return Ok{};
 }
@@ -209,42 +211,37 @@ Lwm2mServer::HeldKey Lwm2mServer::held_key(const Registration& r) const {
   return config_.sync_writes ? HeldKey{r.endpoint, r.id} : HeldKey{};
 }
 
-template <typename ReplyFn, typename Then>
-void Lwm2mServer::acknowledge(ReplyFn& reply, lwm2m::UplinkAnswer answer, HeldKey made,
+template <typename Then>
+void Lwm2mServer::acknowledge(UplinkReply& reply, lwm2m::UplinkAnswer answer, HeldKey made,
                               Then&& then) {
   if (!config_.sync_writes) {
-    reply(std::move(answer));
+    reply.answer(std::move(answer));
     then();
     return;
   }
-  held_.push_back(Held{Reply(reply), std::move(answer), std::forward<Then>(then),
+  held_.push_back(Held{reply.keep(), std::move(answer), std::forward<Then>(then),
                        std::move(made.first), std::move(made.second)});
 }
 
-void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Message& request,
-                                 coap::Responder responder) {
-  const PeerIdentity identity = identify(carrier, peer);
+void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> uplink,
+                                UplinkReply& reply) {
+  ServerLink& link = *from.link;
+  const PeerIdentity identity = link.identify(from.peer);
   // What a client says counts as its; a stranger now at its address does not wake it.
-  if (auto it = endpoint_by_peer_.find({&carrier, peer}); it != endpoint_by_peer_.end()) {
+  if (auto it = endpoint_by_peer_.find({&link, from.peer}); it != endpoint_by_peer_.end()) {
     const Registration* r = registry_.find(it->second);
     Session* s = session_of(it->second);
     if (s != nullptr && r != nullptr && speaks_for(*r, identity)) heard_from(*s);
   }
-  // The CoAP binding encodes the answer (the seam: the logic below deals in UplinkAnswer).
-  // A plain lambda: only an answer held for a commit becomes a Reply (and allocates).
-  auto reply = [this, responder, token = request.token](lwm2m::UplinkAnswer a) mutable {
-    responder.respond(cb::encode_uplink_answer(token, a), clock_.now());
-  };
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
   auto refuse = [&](const Error& error, const std::string& endpoint) {
     ++metrics_.rejected_uplinks;
-    reply(lwm2m::UplinkAnswer::refusal(error));
+    reply.answer(lwm2m::UplinkAnswer::refusal(error));
     ServerEvent e;
     e.kind = ServerEvent::Kind::kRefused;
     e.endpoint = endpoint;
-    e.detail =
-        coap::method_name(request.code) + " " + printable(request.path(), 64) + ": " + error.reason;
-    e.address = carrier.name + " " + carrier.transport->describe(peer);
+    e.detail = from.summary + ": " + error.reason;
+    e.address = link.name() + " " + link.describe(from.peer);
     emit(std::move(e));
   };
   // The endpoint a location belongs to, for the report only: it proves nothing.
@@ -252,18 +249,34 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
     const Registration* r = registry_.find_by_id(location);
     return r != nullptr ? r->endpoint : std::string{};
   };
-  auto uplink = cb::decode_uplink(request);
   if (!uplink) {
     refuse(uplink.error(), {});
     flush_transports();
     return;
   }
+  // A binding without locations (MQTT, Transport TS 8.3.2) names the registration by the
+  // endpoint its topic carries. Only a registration made on the same link is reachable so:
+  // a name alone must not move or end one made over (D)TLS elsewhere.
+  auto locate = [&](std::string& location) -> Result<Ok> {
+    if (!location.empty() || !from.endpoint) return Ok{};
+    const Registration* r = registry_.find(*from.endpoint);
+    if (r == nullptr || r->transport != link.name()) {
+      return lwm2m::reject(codes::kNotFound,
+                           "no registration of " + *from.endpoint + " on " + link.name());
+    }
+    location = r->id;
+    return Ok{};
+  };
   const UnixMillis now = clock_.unix_now();
   if (auto* reg = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
     // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
     if (!reg->params.endpoint && identity.secure())
       reg->params.endpoint = credentials_.endpoint_for(identity);
-    if (auto done = registry_.register_client(*reg, identity, now); !done) {
+    // The binding's own name for the sender is the one it registers under.
+    if (from.endpoint && reg->params.endpoint && *reg->params.endpoint != *from.endpoint) {
+      refuse(lwm2m::reject(codes::kBadRequest, "the endpoint name differs from the topic's"),
+             *from.endpoint);
+    } else if (auto done = registry_.register_client(*reg, identity, now); !done) {
       refuse(done.error(), reg->params.endpoint.value_or(""));
     } else {
       ++metrics_.registers;
@@ -273,19 +286,21 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       created.location = done->registration.id;
       auto key = held_key(done->registration);
       acknowledge(reply, std::move(created), std::move(key),
-                  [this, c = &carrier, peer, r = std::move(done->registration),
-                   old = std::move(done->replaced)] { on_registered(*c, peer, r, old); });
+                  [this, l = &link, peer = from.peer, r = std::move(done->registration),
+                   old = std::move(done->replaced)] { on_registered(*l, peer, r, old); });
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
-    if (auto done = registry_.update(*upd, identity, now); !done) {
-      refuse(done.error(), owner_of(upd->location));
+    auto located = locate(upd->location);
+    auto done = located ? registry_.update(*upd, identity, now) : located.error();
+    if (!done) {
+      refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
     } else {
       ++metrics_.updates;
       (void)store_.save_registration(*done);
       auto key = held_key(*done);
       acknowledge(reply, lwm2m::UplinkAnswer{}, std::move(key),
-                  [this, c = &carrier, peer, r = std::move(*done)]() mutable {
-                    Session& s = bind_session(*c, peer, r);
+                  [this, l = &link, peer = from.peer, r = std::move(*done)]() mutable {
+                    Session& s = bind_session(*l, peer, r);
                     ServerEvent e;
                     e.kind = ServerEvent::Kind::kUpdated;
                     e.endpoint = r.endpoint;
@@ -295,8 +310,10 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
                   });
     }
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
-    if (auto done = registry_.deregister(*dereg, identity); !done) {
-      refuse(done.error(), owner_of(dereg->location));
+    auto located = locate(dereg->location);
+    auto done = located ? registry_.deregister(*dereg, identity) : located.error();
+    if (!done) {
+      refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));
     } else {
       ++metrics_.deregisters;
       // end_registration removes it from the store; with sync_writes the answer waits for
@@ -308,25 +325,29 @@ void Lwm2mServer::handle_request(Carrier& carrier, coap::PeerId peer, const Mess
       acknowledge(reply, std::move(deleted), {}, [] {});
     }
   } else if (auto* send = std::get_if<lwm2m::SendRequest>(&*uplink)) {
-    reply(handle_send(carrier, peer, identity, send->payload, send->content_format));
+    reply.answer(handle_send(from, identity, send->payload, send->content_format));
+  } else {
+    // A Bootstrap-Request on a registration link: not this server's interface.
+    refuse(lwm2m::reject(codes::kNotFound, "not a Registration interface request"),
+           from.endpoint.value_or(""));
   }
   flush_transports();
 }
 
-Lwm2mServer::Session& Lwm2mServer::bind_session(Carrier& carrier, coap::PeerId peer,
+Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey& peer,
                                                 const Registration& r) {
   Session& s = session_for(r);
-  endpoint_by_peer_.erase({s.carrier, s.peer});
-  s.carrier = &carrier;
+  endpoint_by_peer_.erase({s.link, s.peer});
+  s.link = &link;
   s.peer = peer;
   s.address = r.address;
   s.queue_mode = r.queue_mode;
-  endpoint_by_peer_[{&carrier, peer}] = r.endpoint;
+  endpoint_by_peer_[{&link, peer}] = r.endpoint;
   heard_from(s);
   return s;
 }
 
-void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
+void Lwm2mServer::on_registered(ServerLink& link, const PeerKey& peer, const Registration& r,
                                 const std::optional<Registration>& replaced) {
   if (replaced) {
     // Core TS 6.2.1: the new registration supersedes the old one; its observations lapse.
@@ -336,7 +357,7 @@ void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Regis
       }
     }
   }
-  Session& s = bind_session(carrier, peer, r);
+  Session& s = bind_session(link, peer, r);
   ServerEvent e;
   e.kind = ServerEvent::Kind::kRegistered;
   e.endpoint = r.endpoint;
@@ -346,11 +367,10 @@ void Lwm2mServer::on_registered(Carrier& carrier, coap::PeerId peer, const Regis
   pump(s);
 }
 
-lwm2m::UplinkAnswer Lwm2mServer::handle_send(Carrier& carrier, coap::PeerId peer,
-                                             const PeerIdentity& identity, ByteView payload,
-                                             std::uint16_t content_format) {
+lwm2m::UplinkAnswer Lwm2mServer::handle_send(const UplinkFrom& from, const PeerIdentity& identity,
+                                             ByteView payload, std::uint16_t content_format) {
   lwm2m::UplinkAnswer out;
-  auto who = endpoint_by_peer_.find({&carrier, peer});
+  auto who = endpoint_by_peer_.find({from.link, from.peer});
   const Registration* r = who == endpoint_by_peer_.end() ? nullptr : registry_.find(who->second);
   // The address is the registered client's only if the same identity speaks from it.
   if (r != nullptr && !speaks_for(*r, identity)) r = nullptr;
@@ -403,13 +423,11 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why)
   if (auto it = sessions_.find(r.endpoint); it != sessions_.end()) {
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
-    endpoint_by_peer_.erase({s->carrier, s->peer});
+    endpoint_by_peer_.erase({s->link, s->peer});
     // The store dropped them with the registration; only the exchanges remain to end.
     for (const auto& id : s->observations) forget_observation(id);
     if (s->in_flight) {
-      if (s->in_flight->rid != 0) {
-        s->carrier->transport->endpoint().cancel(s->in_flight->rid, false, clock_.now());
-      }
+      if (s->in_flight->exchange != 0) s->link->forget(s->in_flight->exchange, clock_.now());
       complete(*s->in_flight,
                DownlinkResult{
                    DownlinkResult::Status::kEnded, std::nullopt, "the registration ended", 0, {}});
@@ -444,7 +462,7 @@ Lwm2mServer::Session& Lwm2mServer::session_for(const Registration& r) {
     slot->endpoint = r.endpoint;
     slot->queue_mode = r.queue_mode;
     slot->address = r.address;
-    slot->carrier = carriers_.find(r.transport);
+    slot->link = links_.find(r.transport);
   }
   return *slot;
 }
@@ -513,21 +531,24 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
                          ? ContentFormat::kOpaque
                          : ContentFormat::kText;
   }
-  auto message = cb::encode_downlink(request, r->objects.alternate_path, models_);
-  if (!message) return fail_now(DownlinkResult::Status::kBadRequest, message.error().reason);
+  Session& s = session_for(*r);
+  // Encoded when it goes out; refused now if the client's binding cannot carry it.
+  if (s.link != nullptr) {
+    if (auto ok = s.link->can_carry(request, r->objects.alternate_path); !ok) {
+      return fail_now(DownlinkResult::Status::kBadRequest, ok.error().reason);
+    }
+  }
 
   auto p = std::make_unique<Pending>();
   p->ticket = ticket;
   p->endpoint = endpoint;
   p->request = std::move(request);
-  p->message = std::move(*message);
   p->alternate_path = r->objects.alternate_path;
   p->done = std::move(done);
   p->started = clock_.now();
   const Duration timeout = options.timeout.count() > 0 ? options.timeout : config_.default_timeout;
   timers_.schedule(p->started + timeout, TimerEntry{TimerKind::kRequestTimeout, endpoint, ticket});
 
-  Session& s = session_for(*r);
   const bool asleep = s.queue_mode && clock_.now() >= s.awake_until;
   if (asleep && options.return_when_queued) {
     p->reported_queued = true;
@@ -569,21 +590,15 @@ std::optional<ContentFormat> Lwm2mServer::body_format(const Registration& r,
   return v12 ? ContentFormat::kSenmlCbor : ContentFormat::kTlv;
 }
 
-Result<coap::PeerId> Lwm2mServer::resolve_peer(Session& s) {
-  if (s.peer != 0) return s.peer;
-  if (s.carrier == nullptr) return fail("no transport for this client");
-  if (s.carrier->transport->endpoint().config().carrier == coap::Carrier::kStream) {
-    return fail("waiting for the client to connect again");
-  }
-  auto hp = transport::split_host_port(s.address);
-  if (!hp) return fail("bad stored address " + s.address);
-  auto peer = s.carrier->transport->peer_for(hp->first, hp->second);
+Result<PeerKey> Lwm2mServer::resolve_peer(Session& s) {
+  if (s.peer.known()) return s.peer;
+  if (s.link == nullptr) return fail("no transport for this client");
+  auto peer = s.link->peer_at(s.address, s.endpoint);
   if (!peer) return peer.error();
   s.peer = *peer;
-  endpoint_by_peer_[{s.carrier, s.peer}] = s.endpoint;
+  endpoint_by_peer_[{s.link, s.peer}] = s.endpoint;
   // A client that registered over OSCORE hears from us protected, after a restart too.
-  if (oscore_ != nullptr && oscore_->find(s.endpoint))
-    oscore_->bind(s.carrier->name, s.peer, s.endpoint);
+  s.link->protect(s.peer, s.endpoint);
   return peer;
 }
 
@@ -607,19 +622,15 @@ void Lwm2mServer::pump(Session& s) {
                                   {}});
       continue;
     }
-    // Fail closed: an endpoint with an OSCORE context hears from us protected even when its
-    // peer's binding went (the keyring keeps the last few per endpoint).
-    if (oscore_ != nullptr && oscore_->find(s.endpoint)) {
-      oscore_->bind(s.carrier->name, s.peer, s.endpoint);
-    }
+    s.link->protect(s.peer, s.endpoint);
     dispatch(s, std::move(p));
   }
 }
 
 bool Lwm2mServer::reaches_registrant(Session& s) const {
   const Registration* r = registry_.find(s.endpoint);
-  if (r == nullptr || r->identity.empty() || s.carrier == nullptr) return true;
-  const PeerIdentity now = identify(*s.carrier, s.peer);
+  if (r == nullptr || r->identity.empty() || s.link == nullptr) return true;
+  const PeerIdentity now = s.link->identify(s.peer);
   // No session yet (a restart): the next handshake proves who it is.
   return !now.secure() || speaks_for(*r, now);
 }
@@ -631,56 +642,64 @@ void Lwm2mServer::dispatch(Session& s, std::unique_ptr<Pending> p) {
   const std::uint64_t ticket = ref.ticket;
   // The handler sees the response, then (for an Observe) each notification.
   auto observation_id = std::make_shared<std::string>();
-  ref.rid = s.carrier->transport->endpoint().request(
-      s.peer, ref.message,
-      [this, endpoint, ticket, observation_id](Result<Message> m) {
-        if (!observation_id->empty()) {
-          on_notification(*observation_id, std::move(m));
-          return;
-        }
-        Session* session = session_of(endpoint);
-        if (session == nullptr || !session->in_flight || session->in_flight->ticket != ticket) {
-          return;
-        }
-        std::unique_ptr<Pending> done = std::move(session->in_flight);
-        heard_from(*session);
-        const Instant now = clock_.now();
-        const auto ms = std::chrono::duration_cast<Duration>(now - done->started).count();
-        std::size_t bucket = 0;
-        while (bucket < ServerMetrics::kLatencyBoundsMs.size() &&
-               ms > ServerMetrics::kLatencyBoundsMs[bucket]) {
-          ++bucket;
-        }
-        ++metrics_.latency_buckets[bucket];
-        metrics_.latency_sum_ms += ms;
-        ++metrics_.latency_count;
-        if (!m) {
-          record_request(*done, "unreachable");
-          complete(*done, DownlinkResult{DownlinkResult::Status::kUnreachable,
-                                         std::nullopt,
-                                         m.error().reason,
-                                         ticket,
-                                         {}});
-        } else {
-          auto response =
-              cb::decode_downlink_response(done->request, *m, done->alternate_path, models_);
-          record_request(*done, m->code.to_string());
-          DownlinkResult result{
-              DownlinkResult::Status::kAnswered, std::move(response), {}, ticket, {}};
-          const bool observing = (done->request.op == Operation::kObserve ||
-                                  done->request.op == Operation::kObserveComposite) &&
-                                 m->code.is_success() && m->observe().has_value();
-          if (observing) {
-            start_observation(*session, *done, done->rid);
-            *observation_id = session->observations.back();
-            result.observation_id = *observation_id;
-          }
-          complete(*done, std::move(result));
-        }
-        if (Session* again = session_of(endpoint)) pump(*again);
-        flush_transports();
-      },
-      clock_.now());
+  auto on_answer = [this, endpoint, ticket, observation_id](Result<lwm2m::DownlinkResponse> m) {
+    if (!observation_id->empty()) {
+      on_notification(*observation_id, std::move(m));
+      return;
+    }
+    Session* session = session_of(endpoint);
+    if (session == nullptr || !session->in_flight || session->in_flight->ticket != ticket) {
+      return;
+    }
+    std::unique_ptr<Pending> done = std::move(session->in_flight);
+    heard_from(*session);
+    const Instant now = clock_.now();
+    const auto ms = std::chrono::duration_cast<Duration>(now - done->started).count();
+    std::size_t bucket = 0;
+    while (bucket < ServerMetrics::kLatencyBoundsMs.size() &&
+           ms > ServerMetrics::kLatencyBoundsMs[bucket]) {
+      ++bucket;
+    }
+    ++metrics_.latency_buckets[bucket];
+    metrics_.latency_sum_ms += ms;
+    ++metrics_.latency_count;
+    if (!m) {
+      record_request(*done, "unreachable");
+      complete(
+          *done,
+          DownlinkResult{
+              DownlinkResult::Status::kUnreachable, std::nullopt, m.error().reason, ticket, {}});
+    } else {
+      record_request(*done, m->code.to_string());
+      const bool observing = (done->request.op == Operation::kObserve ||
+                              done->request.op == Operation::kObserveComposite) &&
+                             m->code.is_success() && m->observe.has_value();
+      DownlinkResult result{DownlinkResult::Status::kAnswered, std::move(*m), {}, ticket, {}};
+      if (observing) {
+        start_observation(*session, *done, done->exchange);
+        *observation_id = session->observations.back();
+        result.observation_id = *observation_id;
+      }
+      complete(*done, std::move(result));
+    }
+    if (Session* again = session_of(endpoint)) pump(*again);
+    flush_transports();
+  };
+  auto exchange =
+      s.link->request(s.peer, ref.request, ref.alternate_path, std::move(on_answer), clock_.now());
+  if (!exchange) {
+    // The link's binding changed since the request was queued, and this one cannot carry it.
+    std::unique_ptr<Pending> failed = std::move(s.in_flight);
+    record_request(*failed, "bad-request");
+    complete(*failed, DownlinkResult{DownlinkResult::Status::kBadRequest,
+                                     std::nullopt,
+                                     exchange.error().reason,
+                                     ticket,
+                                     {}});
+    return;
+  }
+  // An answer that came at once (a refusal inside the link) already ended the exchange.
+  if (s.in_flight && s.in_flight->ticket == ticket) s.in_flight->exchange = *exchange;
 }
 
 void Lwm2mServer::complete(Pending& p, DownlinkResult result) {
@@ -745,7 +764,7 @@ void Lwm2mServer::on_timer() {
         std::unique_ptr<Pending> p;
         if (s->in_flight && s->in_flight->ticket == entry->id) {
           p = std::move(s->in_flight);
-          if (p->rid != 0) s->carrier->transport->endpoint().cancel(p->rid, false, now);
+          if (p->exchange != 0) s->link->forget(p->exchange, now);
         } else {
           auto it = std::find_if(s->queue.begin(), s->queue.end(),
                                  [&](const auto& q) { return q->ticket == entry->id; });
@@ -775,7 +794,7 @@ void Lwm2mServer::emit(ServerEvent e) {
 }
 
 void Lwm2mServer::flush_transports() {
-  carriers_.flush();
+  links_.flush();
 }
 
 }  // namespace tether::server

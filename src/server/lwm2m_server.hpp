@@ -1,5 +1,5 @@
 #pragma once
-// The LwM2M server over any number of CoAP transports (Transport TS 6). It answers the
+// The LwM2M server over any number of bindings (server_link.hpp: CoAP, MQTT). It answers the
 // Registration interface and Send, and carries the API's Device Management and Information
 // Reporting requests to clients: one at a time per client (NSTART = 1), held while a
 // queue-mode client sleeps (Transport TS 6.5). Observations and registrations go to the
@@ -23,15 +23,18 @@
 #include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
 #include "lwm2m/operation/uplink.hpp"
-#include "server/carrier_set.hpp"
+#include "oscore/keyring.hpp"
 #include "server/clock.hpp"
 #include "server/credential_index.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
+#include "server/server_link.hpp"
 #include "server/store/server_store.hpp"
 #include "transport/transport.hpp"
 
 namespace tether::server {
+
+class CoapServerLink;
 
 struct ServerConfig {
   RegistryConfig registry;
@@ -106,6 +109,8 @@ class Lwm2mServer {
   // Serves LwM2M on `transport` under `name` ("udp", "tcp"): names are stored with each
   // registration, so they must stay the same across restarts.
   void attach(transport::Transport& transport, std::string name);
+  // Serves LwM2M on any binding (server/link/): the same rule for its name.
+  ServerLink& attach(std::unique_ptr<ServerLink> link);
   // OSCORE (Transport TS 5.5): credentials of mode oscore become contexts in `keyring`, which
   // the transports' OSCORE layers use, and the server's Sender Sequence Number bound goes to
   // the store. Call before restore().
@@ -151,6 +156,13 @@ class Lwm2mServer {
   void set_registration_policy(RegistrationPolicy policy);
   const lwm2m::model::ObjectRegistry& models() const { return models_; }
   const ServerMetrics& metrics() const { return metrics_; }
+  // Each link's own counters (ServerLink::counters), by link name.
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::uint64_t>>>>
+  link_counters() const {
+    std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::uint64_t>>>> out;
+    for (const auto& l : links_.all()) out.emplace_back(l->name(), l->counters());
+    return out;
+  }
   ServerStore& store() { return store_; }
 
   // --- timers -------------------------------------------------------------
@@ -168,13 +180,12 @@ class Lwm2mServer {
     std::uint64_t id = 0;
   };
 
-  void handle_request(Carrier& carrier, coap::PeerId peer, const coap::Message& request,
-                      coap::Responder responder);
-  // Points the client's session at the carrier and peer it spoke from, and counts it awake.
-  Session& bind_session(Carrier& carrier, coap::PeerId peer, const Registration& r);
-  void on_registered(Carrier& carrier, coap::PeerId peer, const Registration& r,
+  void handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> uplink, UplinkReply& reply);
+  // Points the client's session at the link and peer it spoke from, and counts it awake.
+  Session& bind_session(ServerLink& link, const PeerKey& peer, const Registration& r);
+  void on_registered(ServerLink& link, const PeerKey& peer, const Registration& r,
                      const std::optional<Registration>& replaced);
-  lwm2m::UplinkAnswer handle_send(Carrier& carrier, coap::PeerId peer, const PeerIdentity& identity,
+  lwm2m::UplinkAnswer handle_send(const UplinkFrom& from, const PeerIdentity& identity,
                                   ByteView payload, std::uint16_t content_format);
   // Whether the session's peer is still the client that registered (Transport TS 5.2.6).
   bool reaches_registrant(Session& s) const;
@@ -185,10 +196,10 @@ class Lwm2mServer {
   void pump(Session& s);
   void dispatch(Session& s, std::unique_ptr<Pending> p);
   void complete(Pending& p, DownlinkResult result);
-  void start_observation(Session& s, Pending& p, coap::RequestId rid);
+  void start_observation(Session& s, Pending& p, ExchangeId exchange);
   // Sends the restored observation's request again (RFC 8613 B.1.3); keeps its id.
-  void observe_again(Session& s, const Observation& obs, coap::Message message);
-  void on_notification(const std::string& observation_id, Result<coap::Message> m);
+  void observe_again(Session& s, const Observation& obs);
+  void on_notification(const std::string& observation_id, Result<lwm2m::DownlinkResponse> m);
   // Ends the observation's exchange and forgets it; the caller tidies the rest.
   std::unique_ptr<Observation> forget_observation(const std::string& observation_id);
   void drop_observation(const std::string& observation_id, const std::string& why);
@@ -196,7 +207,7 @@ class Lwm2mServer {
   std::unique_ptr<Observation> drop_observation_quietly(const std::string& observation_id);
   void emit_observation_ended(const std::string& endpoint, const std::string& observation_id,
                               const std::string& why);
-  Result<coap::PeerId> resolve_peer(Session& s);
+  Result<PeerKey> resolve_peer(Session& s);
   std::optional<lwm2m::format::ContentFormat> body_format(const Registration& r,
                                                           const lwm2m::DownlinkRequest& req) const;
   void record_request(const Pending& p, const std::string& result);
@@ -206,10 +217,8 @@ class Lwm2mServer {
   // De-register): a held `then` runs only if it is still there after the commit.
   using HeldKey = std::pair<std::string, std::string>;
   HeldKey held_key(const Registration& r) const;
-  // How an uplink's answer goes back: the binding that carried the request encodes it.
-  using Reply = std::function<void(lwm2m::UplinkAnswer)>;
-  template <typename ReplyFn, typename Then>
-  void acknowledge(ReplyFn& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
+  template <typename Then>
+  void acknowledge(UplinkReply& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
   void commit_held();
   void emit(ServerEvent e);
   void flush_transports();
@@ -222,10 +231,11 @@ class Lwm2mServer {
   RegistrationRegistry registry_;
   EventHandler on_event_;
   ServerMetrics metrics_;
-  CarrierSet carriers_;
+  LinkSet links_;
+  std::vector<CoapServerLink*> coap_links_;  // they learn the OSCORE keyring
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by endpoint
-  // (carrier, peer) -> endpoint, to know who sent an uplink that names no registration.
-  std::map<std::pair<const Carrier*, coap::PeerId>, std::string> endpoint_by_peer_;
+  // (link, peer) -> endpoint, to know who sent an uplink that names no registration.
+  std::map<std::pair<const ServerLink*, PeerKey>, std::string> endpoint_by_peer_;
   std::unordered_map<std::string, std::unique_ptr<Observation>> observations_;
   coap::TimerQueue<TimerEntry> timers_;
   std::uint64_t next_ticket_ = 1;
@@ -233,7 +243,7 @@ class Lwm2mServer {
   CredentialIndex credentials_;
   oscore::Keyring* oscore_ = nullptr;
   struct Held {
-    Reply reply;
+    std::unique_ptr<UplinkReply> reply;
     lwm2m::UplinkAnswer answer;
     std::function<void()> then;
     std::string endpoint;  // the registration `then` acts on, if any

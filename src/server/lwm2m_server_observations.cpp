@@ -1,19 +1,16 @@
-// Lwm2mServer: observations (RFC 7641 through the CoAP binding), their notifications and
-// their end.
+// Lwm2mServer: observations (Core TS 6.4; kept by the link that carries them), their
+// notifications and their end.
 #include "server/lwm2m_server.hpp"
 
-#include "binding/coap/downlink_mapping.hpp"
 #include "server/lwm2m_server_state.hpp"
 
 namespace tether::server {
 
-namespace cb = binding::coap_binding;
-using coap::Message;
 using lwm2m::Operation;
 
 // --- observations ----------------------------------------------------------------
 
-void Lwm2mServer::start_observation(Session& s, Pending& p, coap::RequestId rid) {
+void Lwm2mServer::start_observation(Session& s, Pending& p, ExchangeId exchange) {
   Bytes id_bytes(8);
   random_.fill(id_bytes);
   auto obs = std::make_unique<Observation>();
@@ -24,10 +21,10 @@ void Lwm2mServer::start_observation(Session& s, Pending& p, coap::RequestId rid)
   obs->record.paths = obs->record.composite ? p.request.paths : std::vector{p.request.path};
   if (p.request.format) obs->record.accept = static_cast<std::uint16_t>(*p.request.format);
   obs->record.attributes = p.request.attributes;
-  obs->record.token = s.carrier->transport->endpoint().token_of(rid).value_or(Bytes{});
+  obs->record.token = s.link->token_of(exchange);
   obs->record.created_at = clock_.unix_now();
-  obs->carrier = s.carrier;
-  obs->rid = rid;
+  obs->link = s.link;
+  obs->exchange = exchange;
   obs->request = p.request;
   obs->alternate_path = p.alternate_path;
   (void)store_.save_observation(obs->record);
@@ -35,7 +32,8 @@ void Lwm2mServer::start_observation(Session& s, Pending& p, coap::RequestId rid)
   observations_[obs->record.id] = std::move(obs);
 }
 
-void Lwm2mServer::on_notification(const std::string& observation_id, Result<Message> m) {
+void Lwm2mServer::on_notification(const std::string& observation_id,
+                                  Result<lwm2m::DownlinkResponse> m) {
   auto it = observations_.find(observation_id);
   if (it == observations_.end()) return;
   Observation& obs = *it->second;
@@ -53,7 +51,7 @@ void Lwm2mServer::on_notification(const std::string& observation_id, Result<Mess
   e.kind = ServerEvent::Kind::kNotification;
   e.endpoint = obs.record.endpoint;
   e.observation_id = observation_id;
-  e.content = cb::decode_downlink_response(obs.request, *m, obs.alternate_path, models_);
+  e.content = std::move(*m);
   emit(std::move(e));
 }
 
@@ -63,8 +61,8 @@ std::unique_ptr<Lwm2mServer::Observation> Lwm2mServer::forget_observation(
   if (it == observations_.end()) return nullptr;
   std::unique_ptr<Observation> obs = std::move(it->second);
   observations_.erase(it);
-  // Passive: the exchange ends here, and the client's next notification is answered by RST.
-  if (obs->rid != 0) obs->carrier->transport->endpoint().cancel(obs->rid, false, clock_.now());
+  // Passive: the exchange ends here (over CoAP the client's next notification gets RST).
+  if (obs->exchange != 0) obs->link->forget(obs->exchange, clock_.now());
   return obs;
 }
 
@@ -97,7 +95,7 @@ bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool act
                                      DownlinkCallback done) {
   auto it = observations_.find(observation_id);
   if (it == observations_.end()) return false;
-  if (!active || it->second->rid == 0) {
+  if (!active || it->second->exchange == 0) {
     drop_observation(observation_id, active ? "cancelled (active)" : "cancelled (passive)");
     if (active && done) {
       done(DownlinkResult{DownlinkResult::Status::kUnreachable,
@@ -110,21 +108,20 @@ bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool act
     flush_transports();
     return true;
   }
-  // RFC 7641 3.6: the cancelling GET/FETCH (Observe=1) goes out with the same token; what the
-  // client answers is what happened (a 4.04 means it had no such observation any more).
-  auto& ep = it->second->carrier->transport->endpoint();
-  const coap::RequestId rid = it->second->rid;
-  it->second->rid = 0;
+  // The link tells the client, with the observation's token; what the client answers is what
+  // happened (a 4.04 means it had no such observation any more).
+  ServerLink* link = it->second->link;
+  const ExchangeId exchange = it->second->exchange;
+  it->second->exchange = 0;
   std::unique_ptr<Observation> obs = drop_observation_quietly(observation_id);
-  auto on_answer = [this, observation_id, endpoint = obs->record.endpoint, request = obs->request,
-                    alternate_path = obs->alternate_path,
-                    done = std::move(done)](Result<coap::Message> m) {
+  auto on_answer = [this, observation_id, endpoint = obs->record.endpoint,
+                    done = std::move(done)](Result<lwm2m::DownlinkResponse> m) {
     DownlinkResult result;
     std::string why;
     if (m) {
       result.status = DownlinkResult::Status::kAnswered;
-      result.response = cb::decode_downlink_response(request, *m, alternate_path, models_);
       why = "cancelled (active): the client answered " + m->code.describe();
+      result.response = std::move(*m);
     } else {
       result.status = DownlinkResult::Status::kUnreachable;
       result.message = "no answer to the cancel: " + m.error().reason;
@@ -133,7 +130,8 @@ bool Lwm2mServer::cancel_observation(const std::string& observation_id, bool act
     emit_observation_ended(endpoint, observation_id, why);
     if (done) done(std::move(result));
   };
-  ep.cancel(rid, true, clock_.now(), std::move(on_answer));
+  link->cancel_observation(exchange, obs->request, obs->alternate_path, clock_.now(),
+                           std::move(on_answer));
   flush_transports();
   return true;
 }

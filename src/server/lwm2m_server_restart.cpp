@@ -2,15 +2,12 @@
 // store commits that make answers durable before they go out.
 #include "server/lwm2m_server.hpp"
 
-#include "binding/coap/downlink_mapping.hpp"
 #include "server/lwm2m_server_state.hpp"
 #include "server/oscore_credentials.hpp"
 
 namespace tether::server {
 
-namespace cb = binding::coap_binding;
-using coap::Message;
-namespace codes = coap::codes;
+namespace codes = lwm2m::status;
 using lwm2m::Operation;
 
 // --- restart -----------------------------------------------------------------------
@@ -39,7 +36,7 @@ Result<Ok> Lwm2mServer::restore() {
   for (auto& rec : *observations) {
     const Registration* r = registry_.find(rec.endpoint);
     Session* s = session_of(rec.endpoint);
-    if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->carrier == nullptr ||
+    if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->link == nullptr ||
         !resolve_peer(*s)) {
       // Over TCP an observation dies with its connection (RFC 8323 7.2).
       (void)store_.remove_observation(rec.id);
@@ -47,7 +44,7 @@ Result<Ok> Lwm2mServer::restore() {
     }
     auto obs = std::make_unique<Observation>();
     obs->record = rec;
-    obs->carrier = s->carrier;
+    obs->link = s->link;
     obs->alternate_path = r->objects.alternate_path;
     obs->request.op = rec.composite ? Operation::kObserveComposite : Operation::kObserve;
     if (rec.composite) {
@@ -57,36 +54,34 @@ Result<Ok> Lwm2mServer::restore() {
     }
     if (rec.accept) obs->request.format = lwm2m::format::content_format_from(*rec.accept);
     obs->request.attributes = rec.attributes;
-    auto message = cb::encode_downlink(obs->request, obs->alternate_path, models_);
-    if (!message) {
-      (void)store_.remove_observation(rec.id);
-      continue;
-    }
     // RFC 8613 B.1.3: a restarted server no longer knows an OSCORE observation's last
     // notification number, so it could not tell a replayed notification from a new one: it
     // observes again (same observation id, new token) instead of adopting the old exchange,
     // whose notifications are then refused and end it on the client.
-    if (oscore_ != nullptr && oscore_->find(rec.endpoint)) {
-      observe_again(*s, *obs, std::move(*message));
+    if (s->link->observes_again_after_restart(rec.endpoint)) {
+      observe_again(*s, *obs);
       continue;
     }
-    message->token = rec.token;
     const std::string id = rec.id;
-    obs->rid = s->carrier->transport->endpoint().adopt_observation(
-        s->peer, std::move(*message),
-        [this, id](Result<Message> m) { on_notification(id, std::move(m)); });
+    auto adopted = s->link->adopt_observation(
+        s->peer, obs->request, obs->alternate_path, rec.token,
+        [this, id](Result<lwm2m::DownlinkResponse> m) { on_notification(id, std::move(m)); });
+    if (!adopted) {
+      (void)store_.remove_observation(rec.id);
+      continue;
+    }
+    obs->exchange = *adopted;
     s->observations.push_back(id);
     observations_[id] = std::move(obs);
   }
   return Ok{};
 }
 
-void Lwm2mServer::observe_again(Session& s, const Observation& obs, Message message) {
+void Lwm2mServer::observe_again(Session& s, const Observation& obs) {
   auto p = std::make_unique<Pending>();
   p->ticket = next_ticket_++;
   p->endpoint = s.endpoint;
   p->request = obs.request;
-  p->message = std::move(message);
   p->alternate_path = obs.alternate_path;
   p->started = clock_.now();
   p->observation_id = obs.record.id;
@@ -112,13 +107,13 @@ void Lwm2mServer::commit_held() {
   // Every client hears first; what follows an answer comes after.
   for (auto& h : held) {
     if (committed) {
-      h.reply(std::move(h.answer));
+      h.reply->answer(std::move(h.answer));
     } else {
       // Not durable, so not acknowledged: the client tries again.
       lwm2m::UplinkAnswer failed;
       failed.code = codes::kInternalServerError;
       failed.body = to_bytes("the store did not take it: " + committed.error().reason);
-      h.reply(std::move(failed));
+      h.reply->answer(std::move(failed));
     }
   }
   if (committed) {

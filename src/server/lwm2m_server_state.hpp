@@ -15,11 +15,10 @@ struct Lwm2mServer::Pending {
   std::uint64_t ticket = 0;
   std::string endpoint;
   lwm2m::DownlinkRequest request;
-  coap::Message message;
   std::string alternate_path;
   DownlinkCallback done;
   Instant started{};
-  coap::RequestId rid = 0;
+  ExchangeId exchange = 0;
   bool reported_queued = false;
   // An observation restored after a restart and observed again keeps its id.
   std::string observation_id;
@@ -27,8 +26,8 @@ struct Lwm2mServer::Pending {
 
 struct Lwm2mServer::Session {
   std::string endpoint;
-  Carrier* carrier = nullptr;
-  coap::PeerId peer = 0;  // 0: not known since the restart, until the client speaks
+  ServerLink* link = nullptr;
+  PeerKey peer;  // unknown since the restart, until the client speaks or is resolved
   std::string address;
   bool queue_mode = false;
   Instant awake_until{};
@@ -40,8 +39,8 @@ struct Lwm2mServer::Session {
 
 struct Lwm2mServer::Observation {
   ObservationRecord record;
-  Carrier* carrier = nullptr;
-  coap::RequestId rid = 0;
+  ServerLink* link = nullptr;
+  ExchangeId exchange = 0;  // 0: none (restored, and not yet observed again)
   lwm2m::DownlinkRequest request;
   std::string alternate_path;
 };
