@@ -55,6 +55,26 @@ void Exchanges::forget(const std::string& endpoint, std::uint64_t token) {
   waiting_.erase(Key{endpoint, token});
 }
 
+bool Exchanges::cancel_observation(const Topic& topic, std::uint64_t token,
+                                   AnswerCallback on_answer, Instant now) {
+  last_now_ = now;
+  auto it = waiting_.find(Key{topic.endpoint, token});
+  if (it == waiting_.end() || !it->second.observe) return false;
+  // The same token now waits for the cancel's answer, like any request.
+  const Instant deadline = now + timeout_;
+  it->second = Waiting{std::move(on_answer), false, false, deadline};
+  deadlines_.emplace(deadline, it->first);
+  Payload cancel;
+  cancel.operation = opcode::kCancelObserve;
+  cancel.token = token;
+  publish(topic_name(topic), encode(cancel), now);
+  return true;
+}
+
+void Exchanges::adopt(const Topic& topic, std::uint64_t token, AnswerCallback on_notify) {
+  waiting_[Key{topic.endpoint, token}] = Waiting{std::move(on_notify), true, true, Instant{}};
+}
+
 bool Exchanges::is_open(const std::string& endpoint, std::uint64_t token) const {
   return waiting_.count(Key{endpoint, token}) != 0;
 }
@@ -135,7 +155,7 @@ void Exchanges::on_answer(const Topic& topic, const Payload& p) {
 
 void Exchanges::on_peer_request(const Topic& topic, std::string_view topic_name, const Payload& p,
                                 Instant now) {
-  Key key{topic.endpoint, *p.token};
+  Key key{topic.endpoint, *p.token, p.operation.value_or(0)};
   if (auto done = answered_.find(key); done != answered_.end()) {
     ++counters_.duplicates;
     // Answered already: the same answer again. Still being answered: nothing to add.

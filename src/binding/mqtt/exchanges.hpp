@@ -57,6 +57,13 @@ class Exchanges {
   std::uint64_t request(const Topic& topic, Payload request, AnswerCallback on_answer, Instant now);
   // Ends an exchange without telling the peer (a passive cancel, or giving up).
   void forget(const std::string& endpoint, std::uint64_t token);
+  // 8.3.4: ends an open observation by publishing Cancel-Observe under its token; the peer's
+  // answer (or a timeout) goes to `on_answer`, and Notify messages are no longer taken. False
+  // when no such observation is open.
+  bool cancel_observation(const Topic& topic, std::uint64_t token, AnswerCallback on_answer,
+                          Instant now);
+  // After a restart: takes the Notify messages of an observation made before it again.
+  void adopt(const Topic& topic, std::uint64_t token, AnswerCallback on_notify);
   // Whether an exchange (an observation) with this token is open.
   bool is_open(const std::string& endpoint, std::uint64_t token) const;
 
@@ -72,8 +79,13 @@ class Exchanges {
   struct Key {
     std::string endpoint;
     std::uint64_t token = 0;
+    // For peers' requests only: Cancel-Observe reuses its observation's token (8.3.4), so
+    // a token alone does not name a request.
+    std::uint64_t operation = 0;
     friend bool operator<(const Key& a, const Key& b) {
-      return a.token != b.token ? a.token < b.token : a.endpoint < b.endpoint;
+      if (a.token != b.token) return a.token < b.token;
+      if (a.operation != b.operation) return a.operation < b.operation;
+      return a.endpoint < b.endpoint;
     }
   };
   struct Waiting {

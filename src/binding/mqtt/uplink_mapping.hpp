@@ -19,14 +19,8 @@
 
 namespace tether::binding::mqtt {
 
-struct SendRequest {
-  std::uint16_t content_format = 0;
-  Bytes payload;  // decoded by the server, which holds the object model
-};
-
-using Uplink =
-    std::variant<lwm2m::BootstrapRequest, lwm2m::BootstrapPackRequest, lwm2m::RegisterRequest,
-                 lwm2m::UpdateRequest, lwm2m::DeregisterRequest, SendRequest>;
+using SendRequest = lwm2m::SendRequest;
+using Uplink = lwm2m::Uplink;
 
 struct ClientMessage {
   std::string endpoint;  // from the topic (8.2)
