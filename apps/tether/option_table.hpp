@@ -89,6 +89,16 @@ struct ServiceOptions {
   // Transport TS 5.7: unsafe requests over UDP or DTLS from a peer silent this long (or
   // never heard) must prove freshness with CoAP Echo first; 0: off.
   std::uint32_t echo_after_silence = 0;
+  // Transport TS 8: an MQTT broker to serve LwM2M on as well ("mqtt://host:port",
+  // "mqtts://host:port"); empty: none. The topics live under the prefix (a tenant, 8.2).
+  std::string mqtt;
+  std::string mqtt_prefix;
+  std::string mqtt_client_id;  // default: "tether-" and 8 random hex digits
+  std::string mqtt_ca;         // mqtts: the CA of the broker's certificate (default: the system's)
+  std::string mqtt_cert;       // mqtts: our certificate and key, when the broker asks
+  std::string mqtt_key;
+  std::string mqtt_username;
+  std::string mqtt_password_file;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
@@ -59,7 +60,7 @@ int server_command(const std::vector<std::string>& args) {
           "logFormat,\n"
           "                         httpHost, httpPort, apiTokenFile, apiMaxBody, store,\n"
           "                         dataDir, models, awakeWindowMs, requestTimeoutMs,\n"
-          "                         expiryGrace, syncWrites); flags win\n"
+          "                         expiryGrace, syncWrites, mqtt, mqttPrefix, ...); flags win\n"
           "  --bind HOST            CoAP address (default :: , dual-stack)\n"
           "  --coap-port N          CoAP port for UDP and TCP (default 5683)\n"
           "  --udp-only | --tcp-only\n"
@@ -72,6 +73,13 @@ int server_command(const std::vector<std::string>& args) {
           "  --echo-after-silence S  Register, Update, De-register and Send over UDP/DTLS\n"
           "                         from an address silent for S seconds (or never heard)\n"
           "                         prove freshness with CoAP Echo first (0: off, default)\n"
+          "  --mqtt URL             serve LwM2M on an MQTT broker too (mqtt://HOST:PORT,\n"
+          "                         mqtts://HOST:PORT; Transport TS 8)\n"
+          "  --mqtt-prefix P        topic prefix, the tenant (default none: lwm2m/rd/EP)\n"
+          "  --mqtt-client-id ID    our MQTT client id (default tether-<random>)\n"
+          "  --mqtt-ca FILE         mqtts: CA of the broker's certificate\n"
+          "  --mqtt-cert FILE, --mqtt-key FILE  mqtts: our certificate and key\n"
+          "  --mqtt-username U, --mqtt-password-file FILE  broker login\n"
           "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8080)\n"
           "  --api-token-file FILE  bearer token every API route but /api/health requires\n"
@@ -128,6 +136,12 @@ int server_command(const std::vector<std::string>& args) {
   credentials_source = &server;
   server.use_oscore(keyring);
   listeners.attach_to(server);
+  std::unique_ptr<MqttService> mqtt;
+  if (!o.mqtt.empty()) {
+    mqtt = std::make_unique<MqttService>(loop, random, o, binding::mqtt::Interface::kRegistration,
+                                         models);
+    server.attach(mqtt->take_link());
+  }
 
   api::HttpApi http(api_config(o, config.default_timeout), loop, server);
   http.set_error_sink([](const std::string& what) {
@@ -141,14 +155,16 @@ int server_command(const std::vector<std::string>& args) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
   }
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
+  if (mqtt) mqtt->start();
 
   log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
-           listeners.describe() +
+           listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
            o.store + (o.store == "sqlite" ? logfmt_field("data", o.data_dir) : std::string{}) +
            (o.sync_writes ? " writes=sync" : " writes=behind"));
   install_stop_handlers();
-  while (!stop_requested()) server::run_step(loop, server, Duration{200});
+  EngineWithMqtt<server::Lwm2mServer> engines{server, mqtt.get(), loop};
+  while (!stop_requested()) server::run_step(loop, engines, Duration{200});
 
   // Graceful shutdown: stop taking API calls, then make everything durable.
   log_line("event=stopping");

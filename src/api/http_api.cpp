@@ -444,6 +444,15 @@ std::string HttpApi::metrics_text() {
       << "tether_request_latency_seconds_sum " << static_cast<double>(m.latency_sum_ms) / 1000
       << '\n'
       << "tether_request_latency_seconds_count " << m.latency_count << '\n';
+  out << "# HELP tether_link_events_total Messages a binding dropped (malformed, unmatched, "
+         "echo), answered again (duplicate) or gave up on (timeout).\n"
+         "# TYPE tether_link_events_total counter\n";
+  for (const auto& [link, counts] : server_.link_counters()) {
+    for (const auto& [event, n] : counts) {
+      out << "tether_link_events_total{link=\"" << link << "\",event=\"" << event << "\"} " << n
+          << '\n';
+    }
+  }
   out << "# HELP tether_queue_depth Requests waiting for or in flight to clients.\n"
          "# TYPE tether_queue_depth gauge\ntether_queue_depth "
       << server_.total_queue_depth() << '\n';

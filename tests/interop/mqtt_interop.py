@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""`tether server --mqtt` against a real Mosquitto broker (Transport TS 8), with the device
+side played by mosquitto_pub / mosquitto_sub and every map encoded and decoded with Python's
+cbor2 (python3-cbor2), never with our own codec; the REST API checked over HTTP. Usage:
+mqtt_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  server-wire     Register, Update, a REST Read answered by the device, a Notify, bad maps
+                  (not CBOR, an unknown operation, another endpoint's name) with their 8.5
+                  results and /metrics counters, De-register: every byte on the broker as
+                  table 8.7 says
+  broker-restart  the broker stops and starts again mid-session: the server reconnects,
+                  subscribes again and keeps the registration, and the next Read gets through
+  tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
+                  neither read tenant b's topics nor reach tenant b's server
+"""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import cbor2
+
+TETHER = sys.argv[1]
+SCENARIO = sys.argv[2]
+WORK = tempfile.mkdtemp(prefix="tether-mqtt-")
+PROCS = []
+
+# Table 8.7 keys and the operation codes of 8.3 (written out here, not taken from our code).
+OP, TOKEN, EP, URI, PAYLOAD, LT, VER, RESULT, CT = 1, 2, 3, 5, 7, 8, 9, 18, 19
+REGISTER, UPDATE, DEREGISTER, READ, OBSERVE, NOTIFY = 6, 7, 8, 9, 20, 23
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    for name in sorted(os.listdir(WORK)):
+        if name.endswith(".log"):
+            print("--- " + name, file=sys.stderr)
+            with open(os.path.join(WORK, name), errors="replace") as f:
+                print(f.read()[-5000:], file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def free_port():
+    for _ in range(50):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        return port
+    fail("no free port")
+
+
+def wait_until(pred, what, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    fail("timed out waiting for " + what)
+
+
+class Broker:
+    def __init__(self, port=None, extra_conf=""):
+        self.port = port or free_port()
+        self.conf = os.path.join(WORK, f"mosquitto-{self.port}.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\npersistence false\n")
+            f.write(extra_conf or "allow_anonymous true\n")
+        self.start()
+
+    def start(self):
+        self.proc = subprocess.Popen(["mosquitto", "-c", self.conf],
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(WORK, "mosquitto.log"), "ab"))
+        PROCS.append(self.proc)
+
+        def up():
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return True
+            except OSError:
+                return False
+        wait_until(up, "mosquitto to listen")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=10)
+
+
+class Server:
+    def __init__(self, broker, prefix, extra=()):
+        self.http_port = free_port()
+        self.log = os.path.join(WORK, f"server-{prefix}.log")
+        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
+                "--mqtt", f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", prefix]
+        self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "ab"))
+        PROCS.append(self.proc)
+        wait_until(lambda: self.connections() >= 1, "the server to connect to the broker")
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def connections(self):
+        check(self.proc.poll() is None, "the server exited")
+        return self.log_text().count("event=mqtt-connected")
+
+    def api(self, method, path, timeout=15):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+
+class Device:
+    """The device's side: mosquitto_sub on its topic, mosquitto_pub to publish."""
+
+    def __init__(self, broker, topic, user=None):
+        self.broker = broker
+        self.topic = topic
+        self.user = user
+        self.messages = []
+        self.lock = threading.Lock()
+        self.sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port),
+                                     "-t", topic, "-F", "%x", "-V", "mqttv5", "-q", "1"]
+                                    + self.login(), stdout=subprocess.PIPE,
+                                    stderr=open(os.path.join(WORK, "sub.log"), "ab"), text=True)
+        PROCS.append(self.sub)
+        threading.Thread(target=self.read, daemon=True).start()
+        time.sleep(0.3)  # the subscription is in place before anything is published
+
+    def login(self):
+        return ["-u", self.user[0], "-P", self.user[1]] if self.user else []
+
+    def read(self):
+        for line in self.sub.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            with self.lock:
+                self.messages.append(bytes.fromhex(line))
+
+    def publish(self, raw):
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.broker.port), "-t",
+                        self.topic, "-s", "-q", "1"] + self.login(), input=raw, check=True,
+                       timeout=10)
+
+    def maps(self):
+        out = []
+        with self.lock:
+            for m in self.messages:
+                try:
+                    out.append(cbor2.loads(m))
+                except Exception:
+                    pass
+        return out
+
+    def wait_map(self, pred, what, timeout=15):
+        found = []
+
+        def seen():
+            found[:] = [m for m in self.maps() if isinstance(m, dict) and pred(m)]
+            return bool(found)
+        wait_until(seen, what, timeout)
+        return found[-1]
+
+    def answer_of(self, token, timeout=15):
+        return self.wait_map(lambda m: m.get(TOKEN) == token and RESULT in m,
+                             f"the answer to token {token}", timeout)
+
+    def request(self, m):
+        self.publish(cbor2.dumps(m))
+        return self.answer_of(m[TOKEN])
+
+
+def register(dev, token=1, ep="dev1", lifetime=60):
+    return dev.request({OP: REGISTER, TOKEN: token, EP: ep, LT: lifetime, VER: "1.2", CT: 40,
+                        PAYLOAD: b"</1/0>,</3/0>,</3303/0>"})
+
+
+def serve_read(server, dev, path, text):
+    """A REST read of `path`, answered by the device with `text`; returns the API's answer."""
+    result = {}
+
+    def call():
+        result["r"] = server.api("GET", f"/api/clients/dev1/{path}")
+    t = threading.Thread(target=call)
+    t.start()
+    req = dev.wait_map(lambda m: m.get(OP) == READ and m.get(URI) == "/" + path,
+                       f"the Read of /{path}")
+    check(isinstance(req.get(TOKEN), int), f"a Read without an integer token: {req}")
+    dev.publish(cbor2.dumps({RESULT: 205, TOKEN: req[TOKEN], CT: 0, PAYLOAD: text.encode()}))
+    t.join(20)
+    check("r" in result, "the API did not answer")
+    return result["r"]
+
+
+def server_wire():
+    broker = Broker()
+    server = Server(broker, "t")
+    dev = Device(broker, "t/lwm2m/rd/dev1")
+    a = register(dev)
+    check(a == {RESULT: 201, TOKEN: 1}, f"Register answer {a}")
+    status, body = server.api("GET", "/api/clients/dev1")
+    check(status == 200, f"GET /api/clients/dev1: {status} {body}")
+    c = json.loads(body)
+    check(c["transport"] == "mqtt" and c["address"] == "t/lwm2m/rd/dev1", f"client {c}")
+    check(c["lifetime"] == 60, f"lifetime {c}")
+
+    status, body = serve_read(server, dev, "3/0/0", "Tether")
+    check(status == 200 and "Tether" in body, f"Read /3/0/0: {status} {body}")
+
+    a = dev.request({OP: UPDATE, TOKEN: 2, LT: 120})
+    check(a == {RESULT: 204, TOKEN: 2}, f"Update answer {a}")
+    status, body = server.api("GET", "/api/clients/dev1")
+    check(json.loads(body)["lifetime"] == 120, f"lifetime after Update: {body}")
+
+    # Bad input: not CBOR (dropped, counted), an unknown operation (4.00), a name that is
+    # not the topic's (4.00), a map without a token (dropped, counted).
+    dev.publish(b"\xff\x00not cbor")
+    a = dev.request({OP: 99, TOKEN: 3})
+    check(a.get(RESULT) == 400, f"unknown operation answered {a}")
+    evil = Device(broker, "t/lwm2m/rd/evil")
+    a = register(evil, token=4, ep="dev1")
+    check(a.get(RESULT) == 400, f"a Register naming another endpoint answered {a}")
+    dev.publish(cbor2.dumps({OP: UPDATE, LT: 5}))
+    time.sleep(0.5)
+    status, metrics = server.api("GET", "/metrics")
+    check('tether_link_events_total{link="mqtt",event="malformed"} 2' in metrics,
+          "malformed maps not counted: " +
+          "\n".join(l for l in metrics.splitlines() if "link_events" in l))
+    check(json.loads(server.api("GET", "/api/clients/dev1")[1])["lifetime"] == 120,
+          "bad input changed the registration")
+
+    a = dev.request({OP: DEREGISTER, TOKEN: 5})
+    check(a == {RESULT: 202, TOKEN: 5}, f"De-register answer {a}")
+    check(server.api("GET", "/api/clients/dev1")[0] == 404, "still registered")
+    # Every map on the topic (the server's and the device's; the garbage above is not one) has
+    # only the integer keys of table 8.7.
+    for m in dev.maps():
+        if isinstance(m, dict):
+            check(all(isinstance(k, int) for k in m), f"not a 8.7 map: {m}")
+
+
+def broker_restart():
+    broker = Broker()
+    server = Server(broker, "t")
+    dev = Device(broker, "t/lwm2m/rd/dev1")
+    check(register(dev).get(RESULT) == 201, "Register")
+    broker.stop()
+    dev.sub.kill()
+    wait_until(lambda: "event=mqtt-disconnected" in server.log_text(), "the server to notice")
+    time.sleep(1)
+    broker.start()
+    wait_until(lambda: server.connections() >= 2, "the server to reconnect", timeout=60)
+    status, _ = server.api("GET", "/api/clients/dev1")
+    check(status == 200, "the registration was lost with the broker")
+    dev = Device(broker, "t/lwm2m/rd/dev1")
+    status, body = serve_read(server, dev, "3/0/0", "again")
+    check(status == 200 and "again" in body, f"Read after the broker restart: {status} {body}")
+    a = dev.request({OP: UPDATE, TOKEN: 7})
+    check(a.get(RESULT) == 204, f"Update after the broker restart: {a}")
+
+
+def tenants():
+    users = {"tenant-a": "pa", "tenant-b": "pb", "server-b": "ps"}
+    # Mosquitto started as root reads its files as the mosquitto user.
+    os.chmod(WORK, 0o755)
+    pw = os.path.join(WORK, "passwd")
+    open(pw, "w").close()
+    for u, p in users.items():
+        subprocess.run(["mosquitto_passwd", "-b", pw, u, p], check=True)
+    os.chmod(pw, 0o644)
+    acl = os.path.join(WORK, "acl")
+    with open(acl, "w") as f:
+        # Each tenant's devices reach only their own tenant's topics; the server of tenant b
+        # only tenant b's.
+        f.write("user tenant-a\ntopic readwrite a/lwm2m/#\n\n"
+                "user tenant-b\ntopic readwrite b/lwm2m/#\n\n"
+                "user server-b\ntopic readwrite b/lwm2m/#\n")
+    os.chmod(acl, 0o644)
+    broker = Broker(extra_conf=f"allow_anonymous false\npassword_file {pw}\nacl_file {acl}\n")
+    pwfile = os.path.join(WORK, "server-b.pw")
+    with open(pwfile, "w") as f:
+        f.write("ps\n")
+    server = Server(broker, "b", extra=["--mqtt-username", "server-b",
+                                         "--mqtt-password-file", pwfile])
+    dev_b = Device(broker, "b/lwm2m/rd/dev1", user=("tenant-b", "pb"))
+    check(register(dev_b).get(RESULT) == 201, "tenant b's device registers")
+    # Tenant a's user listens on tenant b's topic and publishes there.
+    spy = Device(broker, "b/lwm2m/rd/dev1", user=("tenant-a", "pa"))
+    intruder = Device(broker, "b/lwm2m/rd/dev2", user=("tenant-a", "pa"))
+    intruder.publish(cbor2.dumps({OP: REGISTER, TOKEN: 9, EP: "dev2", LT: 60, VER: "1.2",
+                                  CT: 40, PAYLOAD: b"</3/0>"}))
+    a = dev_b.request({OP: UPDATE, TOKEN: 8})
+    check(a.get(RESULT) == 204, f"tenant b's Update: {a}")
+    time.sleep(1)
+    check(spy.maps() == [], f"tenant a read tenant b's topic: {spy.maps()}")
+    check(server.api("GET", "/api/clients/dev2")[0] == 404, "tenant a registered with b's server")
+    check(intruder.maps() == [], "tenant a heard an answer from b's server")
+
+
+try:
+    {"server-wire": server_wire, "broker-restart": broker_restart, "tenants": tenants}[SCENARIO]()
+    print("ok " + SCENARIO)
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
