@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "service_runtime.hpp"
@@ -63,6 +64,10 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --keep-sessions / --session-idle-timeout S    as for tether server\n"
           "  --echo-after-silence S  as for tether server (Bootstrap-Request, -Pack-Request)\n"
           "  --udp-only | --tcp-only\n"
+          "  --mqtt URL, --mqtt-prefix P, --mqtt-client-id ID, --mqtt-ca FILE, --mqtt-cert FILE,\n"
+          "  --mqtt-key FILE, --mqtt-username U, --mqtt-password-file FILE\n"
+          "                         serve the Bootstrap interface on an MQTT broker too, on\n"
+          "                         [P/]lwm2m/bs/EP (as for tether server)\n"
           "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8081)\n"
           "  --api-token-file FILE / --api-max-body N      as for tether server\n"
@@ -112,6 +117,12 @@ int bootstrap_command(const std::vector<std::string>& args) {
   credentials_source = &bs;
   bs.use_oscore(keyring);
   listeners.attach_to(bs);
+  std::unique_ptr<MqttService> mqtt;
+  if (!o.mqtt.empty()) {
+    mqtt = std::make_unique<MqttService>(loop, random, o, binding::mqtt::Interface::kBootstrap,
+                                         models);
+    bs.attach(mqtt->take_link());
+  }
   if (auto restored = bs.restore(); !restored) {
     throw std::invalid_argument("cannot load configurations: " + restored.error().reason);
   }
@@ -134,13 +145,15 @@ int bootstrap_command(const std::vector<std::string>& args) {
     http.publish(e);
   });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
+  if (mqtt) mqtt->start();
 
-  log_line(
-      "event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
-      listeners.describe() + logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
-      " store=" + o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
+  log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
+           listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
+           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
+           o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
   install_stop_handlers();
-  while (!stop_requested()) server::run_step(loop, bs, Duration{200});
+  EngineWithMqtt<bootstrap::BootstrapServer> engines{bs, mqtt.get(), loop};
+  while (!stop_requested()) server::run_step(loop, engines, Duration{200});
   log_line("event=stopping role=bootstrap");
   http.stop();
   log_line("event=stopped role=bootstrap");

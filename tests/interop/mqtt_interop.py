@@ -11,6 +11,8 @@ Scenarios:
                   table 8.7 says
   broker-restart  the broker stops and starts again mid-session: the server reconnects,
                   subscribes again and keeps the registration, and the next Read gets through
+  bootstrap-wire  `tether bootstrap --mqtt`: a Bootstrap-Request on the bs topic, then the
+                  Deletes, Writes and Finish as 8.3.1 maps, answered by the device
   tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
                   neither read tenant b's topics nor reach tenant b's server
 """
@@ -101,10 +103,10 @@ class Broker:
 
 
 class Server:
-    def __init__(self, broker, prefix, extra=()):
+    def __init__(self, broker, prefix, extra=(), role="server"):
         self.http_port = free_port()
-        self.log = os.path.join(WORK, f"server-{prefix}.log")
-        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+        self.log = os.path.join(WORK, f"{role}-{prefix}.log")
+        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
                 "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
                 "--mqtt", f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", prefix]
         self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
@@ -279,6 +281,41 @@ def broker_restart():
     check(a.get(RESULT) == 204, f"Update after the broker restart: {a}")
 
 
+def bootstrap_wire():
+    broker = Broker()
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev1": {
+            "security": {"1": {"uri": "mqtt://127.0.0.1:1883", "bootstrap": False,
+                               "mode": "nosec", "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "M"}}}}, f)
+    bs = Server(broker, "t", role="bootstrap", extra=["--configs", configs])
+    dev = Device(broker, "t/lwm2m/bs/dev1")
+    a = dev.request({OP: 0, TOKEN: 1})  # Bootstrap-Request
+    check(a == {RESULT: 204, TOKEN: 1}, f"Bootstrap-Request answer {a}")
+    answered = set()
+    # Answer each request of the session as it comes: Delete 2.02, the rest 2.04.
+    deadline = time.time() + 30
+    ops = []
+    while time.time() < deadline:
+        for m in dev.maps():
+            if isinstance(m, dict) and OP in m and RESULT not in m and m[TOKEN] not in answered \
+                    and m[OP] in (1, 3, 5):
+                answered.add(m[TOKEN])
+                ops.append(m)
+                dev.publish(cbor2.dumps({RESULT: 202 if m[OP] == 3 else 204, TOKEN: m[TOKEN]}))
+        if ops and ops[-1][OP] == 5:
+            break
+        time.sleep(0.05)
+    codes = [m[OP] for m in ops]
+    check(codes == [3, 3, 1, 1, 5], f"the session's operations: {codes}")
+    check(ops[2][URI] == "/0/1" and CT in ops[2] and PAYLOAD in ops[2], f"a Write: {ops[2]}")
+    def finished():
+        status, body = bs.api("GET", "/api/bootstrap/dev1/session")
+        return status == 200 and json.loads(body).get("state") == "finished"
+    wait_until(finished, "the session to finish")
+
+
 def tenants():
     users = {"tenant-a": "pa", "tenant-b": "pb", "server-b": "ps"}
     # Mosquitto started as root reads its files as the mosquitto user.
@@ -318,7 +355,8 @@ def tenants():
 
 
 try:
-    {"server-wire": server_wire, "broker-restart": broker_restart, "tenants": tenants}[SCENARIO]()
+    {"server-wire": server_wire, "broker-restart": broker_restart,
+     "bootstrap-wire": bootstrap_wire, "tenants": tenants}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:
     for p in PROCS:

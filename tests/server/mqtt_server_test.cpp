@@ -14,22 +14,15 @@
 #include "server/link/mqtt_server_link.hpp"
 #include "server/lwm2m_server.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "support/manual_clock.hpp"
 #include "support/memory_broker.hpp"
 
 namespace tether::server {
 namespace {
 
 namespace mq = binding::mqtt;
+using tether::testing::ManualClock;
 using tether::testing::MemoryBroker;
-
-class ManualClock final : public Clock {
- public:
-  Instant now() const override { return at; }
-  UnixMillis unix_now() const override {
-    return 1'790'000'000'000 + std::chrono::duration_cast<Duration>(at - Instant{}).count();
-  }
-  Instant at{};
-};
 
 // A server with one MQTT link under prefix "t" (and, when asked, a second link "mqtt-b" under
 // prefix "u") on one broker.
