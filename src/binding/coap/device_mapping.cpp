@@ -161,44 +161,23 @@ Result<DownlinkRequest> decode_device_request(const Message& m, bool bootstrap,
   return reject(codes::kMethodNotAllowed, m.code.describe() + " " + r.path.to_string());
 }
 
+Message encode_device_response(const lwm2m::EncodedAnswer& answer) {
+  Message m;
+  m.code = answer.code;
+  if (answer.created) {
+    for (int level = 0; level < answer.created->depth(); ++level) {
+      m.options.add(coap::option::kLocationPath, std::to_string((*answer.created)[level]));
+    }
+  }
+  if (answer.content_format) m.set_content_format(*answer.content_format);
+  m.payload = answer.body;
+  return m;
+}
+
 Message encode_device_response(const DownlinkRequest& request,
                                const lwm2m::DownlinkResponse& response,
                                const lwm2m::model::Model& model) {
-  Message m;
-  m.code = response.code;
-  if (!response.code.is_success()) {
-    m.payload = response.payload;
-    return m;
-  }
-  if (response.created) {
-    for (int level = 0; level < response.created->depth(); ++level) {
-      m.options.add(coap::option::kLocationPath, std::to_string((*response.created)[level]));
-    }
-  }
-  if (response.bootstrap_links) {
-    m.set_content_format(coap::content_format::kLinkFormat);
-    m.payload = to_bytes(link_format::serialize_bootstrap_discover(*response.bootstrap_links));
-    return m;
-  }
-  if (request.op == Operation::kDiscover) {
-    m.set_content_format(coap::content_format::kLinkFormat);
-    m.payload = to_bytes(link_format::serialize_discover(response.links));
-    return m;
-  }
-  if (!response.format) return m;
-  const bool composite = request.op == Operation::kReadComposite ||
-                         request.op == Operation::kObserveComposite || !response.records.empty();
-  auto body = composite ? fmt::encode_records(*response.format, response.records, model)
-                        : fmt::encode(*response.format, request.path, response.content, model);
-  if (!body) {
-    Message refused;
-    refused.code = codes::kNotAcceptable;
-    refused.payload = to_bytes(body.error().reason);
-    return refused;
-  }
-  m.set_content_format(static_cast<std::uint16_t>(*response.format));
-  m.payload = std::move(*body);
-  return m;
+  return encode_device_response(lwm2m::encode_answer(request, response, model));
 }
 
 }  // namespace tether::binding::coap_binding

@@ -5,6 +5,7 @@
 #include "coap/message.hpp"
 #include "common/result.hpp"
 #include "lwm2m/model/object_definition.hpp"
+#include "lwm2m/operation/answer_body.hpp"
 #include "lwm2m/operation/downlink_request.hpp"
 
 namespace tether::binding::coap_binding {
@@ -22,5 +23,7 @@ Result<lwm2m::DownlinkRequest> decode_device_request(const coap::Message& reques
 coap::Message encode_device_response(const lwm2m::DownlinkRequest& request,
                                      const lwm2m::DownlinkResponse& response,
                                      const lwm2m::model::Model& model);
+// The same for an answer already encoded (lwm2m::encode_answer).
+coap::Message encode_device_response(const lwm2m::EncodedAnswer& answer);
 
 }  // namespace tether::binding::coap_binding

@@ -66,4 +66,39 @@ void decode_answer_body(const DownlinkRequest& request, std::uint16_t content_fo
   out.decode_error = tree.error().reason;
 }
 
+EncodedAnswer encode_answer(const DownlinkRequest& request, const DownlinkResponse& response,
+                            const model::Model& model) {
+  EncodedAnswer out;
+  out.code = response.code;
+  if (!response.code.is_success()) {
+    out.body = response.payload;
+    return out;
+  }
+  out.created = response.created;
+  const auto link_format = static_cast<std::uint16_t>(fmt::ContentFormat::kLinkFormat);
+  if (response.bootstrap_links) {
+    out.content_format = link_format;
+    out.body = to_bytes(fmt::link_format::serialize_bootstrap_discover(*response.bootstrap_links));
+    return out;
+  }
+  if (request.op == Operation::kDiscover) {
+    out.content_format = link_format;
+    out.body = to_bytes(fmt::link_format::serialize_discover(response.links));
+    return out;
+  }
+  if (!response.format) return out;
+  const bool composite = is_composite(request.op) || !response.records.empty();
+  auto body = composite ? fmt::encode_records(*response.format, response.records, model)
+                        : fmt::encode(*response.format, request.path, response.content, model);
+  if (!body) {
+    EncodedAnswer refused;
+    refused.code = status::kNotAcceptable;
+    refused.body = to_bytes(body.error().reason);
+    return refused;
+  }
+  out.content_format = static_cast<std::uint16_t>(*response.format);
+  out.body = std::move(*body);
+  return out;
+}
+
 }  // namespace tether::lwm2m
