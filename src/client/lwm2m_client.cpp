@@ -4,27 +4,21 @@
 #include <cmath>
 #include <deque>
 
-#include "binding/coap/bootstrap_mapping.hpp"
-#include "binding/coap/device_mapping.hpp"
-#include "binding/coap/uplink_mapping.hpp"
-#include "client/security_credentials.hpp"
-#include "coap/uri.hpp"
+#include "client/link/coap_client_link.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 
 namespace tether::client {
 
 namespace {
-using coap::Message;
 using lwm2m::DownlinkRequest;
 using lwm2m::DownlinkResponse;
 using lwm2m::Operation;
 using lwm2m::Path;
 using lwm2m::Value;
 using lwm2m::format::ContentFormat;
-namespace codes = coap::codes;
+namespace codes = lwm2m::status;
 namespace fmt = lwm2m::format;
-namespace cb = binding::coap_binding;
 
 Duration seconds(double s) {
   return Duration{static_cast<std::int64_t>(s * 1000)};
@@ -99,8 +93,8 @@ struct Lwm2mClient::Session {
 };
 
 struct Lwm2mClient::Observation {
-  transport::Transport* transport = nullptr;
-  coap::ObservationId id = 0;
+  ClientLink* link = nullptr;
+  ObservationHandle id = 0;
   std::uint16_t ssid = 0;
   DownlinkRequest request;  // the Observe or Observe-Composite
   lwm2m::Attributes query;  // attributes given with the Observe itself
@@ -110,7 +104,7 @@ struct Lwm2mClient::Observation {
   Bytes last_payload;
   bool dirty = false;
   std::optional<Instant> due;
-  std::deque<Message> stored;  // queue mode: gathered while asleep
+  std::deque<lwm2m::EncodedAnswer> stored;  // queue mode: gathered while asleep
 };
 
 struct Lwm2mClient::BootstrapRun {
@@ -126,36 +120,64 @@ Lwm2mClient::Lwm2mClient(ClientConfig config, Clock& clock, DataModel& data)
 
 Lwm2mClient::~Lwm2mClient() {
   data_.set_change_listener(nullptr);
-  for (auto& c : carriers_) {
-    c.transport->endpoint().set_request_handler(nullptr);
-    c.transport->endpoint().set_observation_ended_handler(nullptr);
+  for (auto& l : links_) {
+    l->set_request_handler(nullptr);
+    l->set_observation_ended_handler(nullptr);
+    l->set_route_event_handler(nullptr);
   }
 }
 
 void Lwm2mClient::attach(transport::Transport& t, const std::string& scheme) {
-  carriers_.push_back({&t, scheme});
-  if (auto* layer = t.secure_layer()) {
-    layer->set_event_handler([this, &t](const tls::SecureEvent& e) { on_secure_event(t, e); });
+  if (coap_link_ == nullptr) {
+    auto link = std::make_unique<CoapClientLink>(
+        CoapLinkConfig{config_.trust_anchors, config_.proxy}, clock_, data_);
+    link->use_oscore(oscore_);
+    coap_link_ = link.get();
+    attach(std::move(link));
   }
-  t.endpoint().set_request_handler(
-      [this, &t](coap::PeerId peer, const Message& m, coap::Responder responder) {
-        handle_request(t, peer, m, responder);
-      });
-  t.endpoint().set_observation_ended_handler([this, &t](coap::ObservationId id, coap::Failure) {
-    std::erase_if(observations_, [&](const auto& o) { return o->transport == &t && o->id == id; });
+  coap_link_->attach(t, scheme);
+}
+
+ClientLink& Lwm2mClient::attach(std::unique_ptr<ClientLink> link) {
+  links_.push_back(std::move(link));
+  ClientLink& l = *links_.back();
+  l.set_request_handler([this](DeviceRequest& r) { handle_request(r); });
+  l.set_observation_ended_handler([this, &l](ObservationHandle id) {
+    std::erase_if(observations_, [&](const auto& o) { return o->link == &l && o->id == id; });
   });
-  t.endpoint().set_release_handler(
-      [this, &t](coap::PeerId peer, const coap::ReleaseAdvice& a) { on_released(t, peer, a); });
+  l.set_route_event_handler(
+      [this](const Route& route, const RouteEvent& e) { on_route_event(route, e); });
+  return l;
+}
+
+void Lwm2mClient::use_oscore(oscore::Keyring& keyring) {
+  oscore_ = &keyring;
+  if (coap_link_ != nullptr) coap_link_->use_oscore(&keyring);
+}
+
+void Lwm2mClient::on_route_event(const Route& route, const RouteEvent& e) {
+  if (e.kind == RouteEvent::Kind::kReleased) {
+    on_released(route, e);
+    return;
+  }
+  // A new security context with a server we are registered with: register again, so the
+  // server binds the registration to it.
+  for (auto& [ssid, s] : sessions_) {
+    if (s->route != route) continue;
+    if (s->state != State::kRegistered || s->in_flight) continue;
+    s->location.clear();
+    s->state = State::kIdle;
+    s->wake = clock_.now();
+  }
 }
 
 // RFC 8323 5.5: a server closing a CoAP/TCP or TLS connection in order says when and where
 // to come back. A hold-off beyond a day is taken as a day: the account can still be
 // disabled the LwM2M way (/1/x/4).
-void Lwm2mClient::on_released(transport::Transport& t, coap::PeerId peer,
-                              const coap::ReleaseAdvice& advice) {
+void Lwm2mClient::on_released(const Route& route, const RouteEvent& advice) {
   constexpr Duration kLongestHoldOff{86'400'000};
   for (auto& [ssid, s] : sessions_) {
-    if (s->route.transport != &t || s->route.peer != peer) continue;
+    if (s->route != route) continue;
     s->released = true;
     std::string detail = "the server released the connection";
     if (advice.hold_off) {
@@ -164,8 +186,8 @@ void Lwm2mClient::on_released(transport::Transport& t, coap::PeerId peer,
                 std::to_string(std::min(*advice.hold_off, kLongestHoldOff).count() / 1000) + " s";
     }
     s->alternative.clear();
-    for (const auto& address : advice.alternative_addresses) {
-      if (alternative_uri(s->account.uri, address)) {
+    for (const auto& address : advice.alternatives) {
+      if (route.link->takes_alternative(s->account.uri, address)) {
         s->alternative = address;
         detail += "; next connection to " + address;
         break;
@@ -173,23 +195,6 @@ void Lwm2mClient::on_released(transport::Transport& t, coap::PeerId peer,
     }
     emit(ClientEvent::Kind::kReleased, ssid, detail);
   }
-}
-
-// The account's URI with its authority replaced by a Release's Alternative-Address; the
-// (D)TLS name check keeps the URI's host.
-std::optional<coap::Uri> Lwm2mClient::alternative_uri(const std::string& uri,
-                                                      const std::string& authority) {
-  auto parsed = coap::parse_uri(uri);
-  if (!parsed || authority.empty() || authority.find_first_of("/?#@ ") != std::string::npos ||
-      !tether::is_utf8(authority)) {
-    return std::nullopt;
-  }
-  const std::string scheme =
-      std::string(parsed->is_secure() ? "coaps" : "coap") + (parsed->is_stream() ? "+tcp" : "");
-  const std::string candidate = scheme + "://" + authority;
-  auto check = coap::parse_uri(candidate);
-  if (!check || check->port == 0) return std::nullopt;
-  return std::move(*check);
 }
 
 // True while a Release's hold-off lasts; what was due waits for its end.
@@ -207,109 +212,31 @@ void Lwm2mClient::emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string d
   if (on_event_) on_event_(ClientEvent{kind, ssid, std::move(detail)});
 }
 
-Result<Lwm2mClient::Route> Lwm2mClient::route_for(const std::string& uri,
-                                                  std::optional<std::uint16_t> security,
-                                                  const std::string& alternative) {
-  auto parsed = coap::parse_uri(uri);
-  if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
-  const std::string scheme =
-      std::string(parsed->is_secure() ? "coaps" : "coap") + (parsed->is_stream() ? "+tcp" : "");
-  // Where to connect: the URI's authority, or the one a Release named.
-  auto target = *parsed;
-  if (!alternative.empty()) {
-    if (auto other = alternative_uri(uri, alternative)) target = std::move(*other);
+ClientLink* Lwm2mClient::link_for(const std::string& uri) const {
+  const auto end = uri.find("://");
+  if (end == std::string::npos) return nullptr;
+  std::string scheme = uri.substr(0, end);
+  for (auto& ch : scheme) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const auto& l : links_) {
+    if (l->serves(scheme)) return l.get();
   }
-  // Through a forward proxy: our transport is the proxy's; (D)TLS ends at the proxy, so only
-  // plain schemes go that way (OSCORE protects them end to end).
-  std::optional<coap::Uri> proxied_to;
-  std::string via = scheme;
-  if (!config_.proxy.empty() && !parsed->is_secure()) {
-    auto proxy = coap::parse_uri(config_.proxy);
-    if (!proxy || proxy->is_secure()) return fail("bad proxy URI \"" + config_.proxy + "\"");
-    proxied_to = target;
-    target = *proxy;
-    via = coap::scheme_name(proxy->scheme);
-  }
-  for (auto& c : carriers_) {
-    if (c.scheme != via) continue;
-    auto peer = c.transport->peer_for(target.host, target.port);
-    if (!peer) return peer.error();
-    const Route route{c.transport, *peer, proxied_to};
-    if (parsed->is_secure()) {
-      if (!security) return fail(uri + ": no Security instance to secure it with");
-      if (auto ok = secure(route, parsed->host, *security); !ok)
-        return fail(uri + ": " + ok.error().reason);
-    }
-    if (auto ok = protect(route, via, security); !ok) return fail(uri + ": " + ok.error().reason);
-    return route;
-  }
-  return fail("no " + via + " transport for " + uri);
+  return nullptr;
 }
 
-Result<Ok> Lwm2mClient::secure(const Route& route, const std::string& host,
-                               std::uint16_t security) {
-  // Transport TS 5.2.9: the account's Security instance holds the credentials.
-  auto* layer = route.transport->secure_layer();
-  if (layer == nullptr) return fail("the transport has no (D)TLS layer");
-  auto creds = credentials_from_security(data_, security, host);
-  if (!creds) return creds.error();
-  creds->trust_anchors = config_.trust_anchors;
-  layer->set_credentials(route.peer, std::move(*creds), clock_.now());
-  return Ok{};
-}
-
-// Transport TS 5.5.3: the OSCORE instance the account's Security instance links to; over
-// any scheme, inside (D)TLS too.
-Result<Ok> Lwm2mClient::protect(const Route& route, const std::string& scheme,
-                                std::optional<std::uint16_t> security) {
-  // No account (a firmware download): the peer keeps whatever binding an account gave it.
-  if (oscore_ == nullptr || !security) return Ok{};
-  auto linked = oscore_from_security(data_, *security);
-  if (!linked) return linked.error();
-  std::optional<oscore::ContextInput> input = std::move(*linked);
-  if (!input) {
-    oscore_->unbind(scheme, route.peer);
-    return Ok{};
+Result<Route> Lwm2mClient::route_for(const std::string& uri, std::optional<std::uint16_t> security,
+                                     const std::string& alternative, bool bootstrap) {
+  ClientLink* link = link_for(uri);
+  if (link == nullptr) {
+    const auto end = uri.find("://");
+    if (end == std::string::npos) return fail("bad server URI \"" + uri + "\": no scheme");
+    return fail("no " + uri.substr(0, end) + " transport for " + uri);
   }
-  const std::string name = "security/" + std::to_string(*security);
-  // The same keys keep their context: its sequence number and replay window go on.
-  if (const auto* current = oscore_->input_of(name); current == nullptr || !(*current == *input)) {
-    if (auto ok = oscore_->put(name, *input); !ok) return fail("OSCORE: " + ok.error().reason);
-  }
-  oscore_->bind(scheme, route.peer, name);
-  return Ok{};
+  return link->route(uri, security, alternative, bootstrap);
 }
 
-const tls::Failure* Lwm2mClient::security_failure(const Route& route) const {
-  auto* layer = route.transport != nullptr ? route.transport->secure_layer() : nullptr;
-  return layer != nullptr ? layer->last_failure(route.peer) : nullptr;
-}
-
-void Lwm2mClient::reset_security(const Route& route) {
-  auto* layer = route.transport != nullptr ? route.transport->secure_layer() : nullptr;
-  if (layer == nullptr) return;
-  layer->reset(route.peer, clock_.now());
-  route.transport->flush();
-}
-
-void Lwm2mClient::on_secure_event(transport::Transport& t, const tls::SecureEvent& e) {
-  if (e.kind != tls::SecureEvent::Kind::kEstablished || e.identity.resumed) return;
-  // A new security context with a server we are registered with: register again, so the
-  // server binds the registration to it.
-  for (auto& [ssid, s] : sessions_) {
-    if (s->route.transport != &t || s->route.peer != e.peer) continue;
-    if (s->state != State::kRegistered || s->in_flight) continue;
-    s->location.clear();
-    s->state = State::kIdle;
-    s->wake = clock_.now();
-  }
-}
-
-void Lwm2mClient::request(const Route& route, Message m,
-                          std::function<void(Result<Message>)> done) {
-  if (route.proxied_to) coap::set_proxy_target(m, *route.proxied_to);
-  route.transport->endpoint().request(route.peer, std::move(m), std::move(done), clock_.now());
-  route.transport->flush();
+void Lwm2mClient::request(const Route& route, const lwm2m::Uplink& uplink,
+                          std::function<void(Result<lwm2m::UplinkAnswer>)> done) {
+  route.link->send(route, uplink, std::move(done), clock_.now());
 }
 
 // --- start and stop -----------------------------------------------------------
@@ -321,7 +248,7 @@ void Lwm2mClient::start() {
   // by the OSCORE layer even before we first spoke to that server.
   if (oscore_ != nullptr) {
     if (auto account = data_.bootstrap_account()) {
-      (void)route_for(account->uri, account->security_instance);
+      (void)route_for(account->uri, account->security_instance, {}, true);
     }
     for (const auto& account : data_.server_accounts()) {
       (void)route_for(account.uri, account.security_instance);
@@ -371,8 +298,8 @@ void Lwm2mClient::stop(std::function<void()> done) {
     if (s->state != State::kRegistered || s->location.empty()) continue;
     ++*pending;
     const std::uint16_t id = ssid;
-    request(s->route, cb::encode_deregister({s->location}),
-            [this, id, pending, finish](Result<Message> r) {
+    request(s->route, lwm2m::DeregisterRequest{s->location},
+            [this, id, pending, finish](Result<lwm2m::UplinkAnswer> r) {
               emit(ClientEvent::Kind::kDeregistered, id,
                    r ? r->code.describe() : "no answer: " + r.error().reason);
               if (--*pending == 0 && *finish) (*finish)();
@@ -406,15 +333,12 @@ lwm2m::RegistrationParams Lwm2mClient::current_params(const Session& s) const {
   p.endpoint = config_.endpoint;
   p.version = config_.version;
   p.lifetime = static_cast<std::uint32_t>(server_value(s, server_res::kLifetime).value_or(86400));
-  const bool stream = s.route.transport != nullptr &&
-                      s.route.transport->endpoint().config().carrier == coap::Carrier::kStream;
   // Core TS 6.2.1.1: claim only carriers we have; queue mode in the form of our version.
   std::string carriers;
-  for (const auto& c : carriers_) {
-    carriers.push_back(c.scheme.ends_with("+tcp") ? 'T' : 'U');
-  }
+  for (const auto& l : links_) carriers += l->binding_letters();
+  const char fallback = s.route.link != nullptr ? s.route.link->binding_letter(s.route) : 'U';
   const auto claim = lwm2m::claim_binding(server_binding(s), config_.version, config_.queue_mode,
-                                          carriers, stream ? 'T' : 'U');
+                                          carriers, fallback);
   p.binding = claim.binding;
   p.queue_mode = claim.queue_mode;
   return p;
@@ -461,7 +385,7 @@ void Lwm2mClient::register_with(Session& s) {
   r.objects = data_.registration_payload();
   s.in_flight = true;
   const std::uint16_t ssid = s.account.ssid;
-  request(s.route, cb::encode_register(r), [this, ssid, r](Result<Message> answer) {
+  request(s.route, r, [this, ssid, r](Result<lwm2m::UplinkAnswer> answer) {
     auto it = sessions_.find(ssid);
     if (it == sessions_.end()) return;
     Session& live = *it->second;
@@ -484,9 +408,8 @@ void Lwm2mClient::register_with(Session& s) {
                                        : "no answer: " + answer.error().reason);
       return;
     }
-    // Transport TS 6.4.3: the location is /rd/{id}; Update and De-register name the id.
-    live.location = answer->location_path();
-    if (live.location.starts_with("/rd/")) live.location.erase(0, 4);
+    // What Update and De-register name (the binding keeps its own form: CoAP's /rd/{id}).
+    live.location = answer->location;
     live.state = State::kRegistered;
     live.sent = r.params;
     live.sent_objects = r.objects;
@@ -503,7 +426,7 @@ void Lwm2mClient::update(Session& s) {
   if (s.in_flight || held_off(s)) return;
   // After a Release the registration stands; the Update goes over a new connection (a new
   // TLS session is a new security context, which takes a Register).
-  if (s.released && s.route.transport->secure_layer() != nullptr) {
+  if (s.released && s.route.link->secured(s.route)) {
     s.location.clear();
     s.state = State::kIdle;
     register_with(s);
@@ -514,15 +437,12 @@ void Lwm2mClient::update(Session& s) {
   // layer gets the current credentials and drops a session made with others. Without an
   // established session the next message starts a new security context, which takes a
   // Register, not an Update.
-  if (auto* layer = s.route.transport->secure_layer(); layer != nullptr) {
-    auto uri = coap::parse_uri(s.account.uri);
-    const bool fresh = uri && secure(s.route, uri->host, s.account.security_instance);
-    if (!fresh || !layer->established(s.route.peer)) {
-      s.location.clear();
-      s.state = State::kIdle;
-      register_with(s);
-      return;
-    }
+  if (!s.route.link->session_current(s.route, s.account.uri, s.account.security_instance,
+                                     clock_.now())) {
+    s.location.clear();
+    s.state = State::kIdle;
+    register_with(s);
+    return;
   }
   s.wake.reset();
   s.update_requested = false;
@@ -535,7 +455,7 @@ void Lwm2mClient::update(Session& s) {
   if (objects != s.sent_objects) u.objects = objects;
   s.in_flight = true;
   const std::uint16_t ssid = s.account.ssid;
-  request(s.route, cb::encode_update(u), [this, ssid, wanted, objects](Result<Message> answer) {
+  request(s.route, u, [this, ssid, wanted, objects](Result<lwm2m::UplinkAnswer> answer) {
     auto it = sessions_.find(ssid);
     if (it == sessions_.end()) return;
     Session& live = *it->second;
@@ -551,7 +471,7 @@ void Lwm2mClient::update(Session& s) {
     }
     // Core TS 6.2.2: a failed Update means registering again, over a new (D)TLS session
     // when there was no answer (the server may have lost ours, or our address changed).
-    if (!answer) reset_security(live.route);
+    if (!answer) live.route.link->reset_security(live.route, clock_.now());
     emit(ClientEvent::Kind::kRegistrationFailed, ssid,
          answer ? "Update answered " + answer->code.describe()
                 : "Update got no answer: " + answer.error().reason);
@@ -565,18 +485,17 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
   std::string detail = why;
   // Transport TS 5.2.10: a handshake that failed with a "Fail" alert cannot recover by
   // retrying, so this retry sequence ends at once; "Retry" ones back off as usual.
-  const tls::Failure* handshake = security_failure(s.route);
+  const tls::Failure* handshake =
+      s.route.link != nullptr ? s.route.link->security_failure(s.route) : nullptr;
   const bool hopeless = handshake != nullptr && handshake->recovery == tls::Recovery::kFail;
   if (handshake != nullptr) {
     detail += "; (D)TLS: " + handshake->describe();
-  } else if (auto* layer =
-                 s.route.transport != nullptr ? s.route.transport->secure_layer() : nullptr;
-             layer != nullptr && layer->handshaking(s.route.peer)) {
+  } else if (s.route.link != nullptr && s.route.link->handshaking(s.route)) {
     // The request gave up first (a slow or loaded peer): the cause is still the handshake.
     detail += "; (D)TLS: the handshake had not completed (peer unreachable, or a wrong key)";
   }
   emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, detail);
-  reset_security(s.route);
+  if (s.route.link != nullptr) s.route.link->reset_security(s.route, clock_.now());
   s.alternative.clear();  // a Release's address that fails is not tried again
   s.state = State::kFailed;
   s.location.clear();
@@ -613,7 +532,7 @@ void Lwm2mClient::bootstrap() {
     emit(ClientEvent::Kind::kBootstrapFailed, 0, "no Bootstrap-Server Account");
     return;
   }
-  auto route = route_for(account->uri, account->security_instance);
+  auto route = route_for(account->uri, account->security_instance, {}, true);
   if (!route) {
     bootstrap_done(false, route.error().reason);
     return;
@@ -626,7 +545,7 @@ void Lwm2mClient::bootstrap() {
     lwm2m::BootstrapPackRequest r;
     r.endpoint = config_.endpoint;
     r.accept = static_cast<std::uint16_t>(ContentFormat::kSenmlCbor);
-    request(*route, cb::encode_bootstrap_pack_request(r), [this](Result<Message> answer) {
+    request(*route, r, [this](Result<lwm2m::UplinkAnswer> answer) {
       if (!bootstrap_) return;
       if (!answer || answer->code != codes::kContent) {
         bootstrap_done(false, answer ? "Bootstrap-Pack-Request answered " + answer->code.describe()
@@ -642,7 +561,7 @@ void Lwm2mClient::bootstrap() {
   if (config_.preferred_format) {
     r.preferred_format = static_cast<std::uint16_t>(*config_.preferred_format);
   }
-  request(*route, cb::encode_bootstrap_request(r), [this](Result<Message> answer) {
+  request(*route, r, [this](Result<lwm2m::UplinkAnswer> answer) {
     if (!bootstrap_) return;
     if (!answer || answer->code != codes::kChanged) {
       bootstrap_done(false, answer ? "Bootstrap-Request answered " + answer->code.describe()
@@ -651,9 +570,9 @@ void Lwm2mClient::bootstrap() {
   });
 }
 
-void Lwm2mClient::apply_pack(const Message& m) {
-  const auto f = fmt::content_format_from(m.content_format().value_or(0));
-  auto records = f ? fmt::decode_records(*f, m.payload, data_.model())
+void Lwm2mClient::apply_pack(const lwm2m::UplinkAnswer& pack) {
+  const auto f = fmt::content_format_from(pack.content_format.value_or(0));
+  auto records = f ? fmt::decode_records(*f, pack.body, data_.model())
                    : Result<std::vector<lwm2m::Record>>(fail("unknown pack format"));
   auto tree = records ? lwm2m::Tree::from_records(*records) : Result<lwm2m::Tree>(records.error());
   if (!tree) {
@@ -722,45 +641,39 @@ void Lwm2mClient::bootstrap_done(bool ok, const std::string& why) {
 
 // --- requests from servers ---------------------------------------------------------
 
-void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, const Message& m,
-                                 coap::Responder responder) {
-  Session* session = nullptr;
-  for (auto& [ssid, s] : sessions_) {
-    if (s->route.transport == &t && s->route.peer == peer) session = s.get();
-  }
-  if (session == nullptr && !bootstrap_route_) {
+void Lwm2mClient::handle_request(DeviceRequest& request) {
+  if (!bootstrap_route_ && data_.bootstrap_account()) {
     // Server-initiated bootstrap may come at any time from the Bootstrap-Server's address.
-    if (auto account = data_.bootstrap_account()) {
-      if (auto route = route_for(account->uri, account->security_instance)) {
-        bootstrap_route_ = *route;
-      }
+    auto account = data_.bootstrap_account();
+    if (auto route = route_for(account->uri, account->security_instance, {}, true)) {
+      bootstrap_route_ = *route;
     }
   }
-  const bool from_bootstrap = session == nullptr && bootstrap_route_ &&
-                              bootstrap_route_->transport == &t && bootstrap_route_->peer == peer;
-  auto reply = [&](Message answer) {
-    answer.token = m.token;
-    auto id = responder.respond(std::move(answer), clock_.now());
-    t.flush();
-    return id;
+  const Route from = request.from();
+  Session* session = nullptr;
+  for (auto& [ssid, s] : sessions_) {
+    if (from.peer != 0 && s->route == from) session = s.get();
+  }
+  const bool from_bootstrap =
+      session == nullptr && from.peer != 0 && bootstrap_route_ && *bootstrap_route_ == from;
+  auto refuse = [&](lwm2m::Status code, const std::string& why) {
+    lwm2m::EncodedAnswer refused;
+    refused.code = code;
+    refused.body = to_bytes(why);
+    request.answer(refused, false, clock_.now());
   };
   if (session == nullptr && !from_bootstrap) {
-    Message refused;
-    refused.code = codes::kUnauthorized;
-    refused.payload = to_bytes("not one of this client's servers");
-    reply(std::move(refused));
+    refuse(codes::kUnauthorized, "not one of this client's servers");
     return;
   }
   if (session != nullptr && session->disabled) return;  // E.2: ignored while disabled
   if (session != nullptr) mark_traffic(*session);
-  auto decoded = cb::decode_device_request(m, from_bootstrap, data_.model());
+  auto decoded = request.decode(from_bootstrap, data_.model());
   if (!decoded) {
-    Message refused;
-    refused.code = lwm2m::status_of(decoded.error());
-    refused.payload = to_bytes(decoded.error().reason);
+    const auto code = lwm2m::status_of(decoded.error());
     emit(ClientEvent::Kind::kRequest, session ? session->account.ssid : 0,
-         m.code.describe() + " " + m.path() + " -> " + refused.code.describe());
-    reply(std::move(refused));
+         request.summary() + " -> " + code.describe());
+    refuse(code, decoded.error().reason);
     return;
   }
   if (from_bootstrap) {
@@ -774,29 +687,26 @@ void Lwm2mClient::handle_request(transport::Transport& t, coap::PeerId peer, con
   }
   const Requester who{session ? session->account.ssid : std::uint16_t{0}, from_bootstrap};
   const auto answer = data_.handle(*decoded, who);
-  Message response = cb::encode_device_response(*decoded, answer, data_.model());
+  const lwm2m::EncodedAnswer response = lwm2m::encode_answer(*decoded, answer, data_.model());
   const bool observe =
       (decoded->op == Operation::kObserve || decoded->op == Operation::kObserveComposite) &&
       response.code.is_success();
-  if (observe) response.set_observe(0);
-  const Bytes payload = response.payload;
-  const auto code = response.code;
-  auto id = reply(std::move(response));
+  auto id = request.answer(response, observe, clock_.now());
   emit(ClientEvent::Kind::kRequest, who.ssid,
        std::string(lwm2m::operation_name(decoded->op)) + " " +
            (decoded->op == Operation::kBootstrapFinish ? std::string("/bs")
                                                        : decoded->path.to_string()) +
-           " -> " + code.describe());
+           " -> " + response.code.describe());
   if (observe && id) {
     auto o = std::make_unique<Observation>();
-    o->transport = &t;
+    o->link = from.link;
     o->id = *id;
     o->ssid = who.ssid;
     o->request = *decoded;
     if (auto parsed = lwm2m::parse_update(decoded->attributes)) o->query = parsed->set;
     o->last_sent = clock_.now();
     o->last_evaluated = clock_.now();
-    o->last_payload = payload;
+    o->last_payload = response.body;
     if (decoded->path.depth() >= 3) {
       if (const auto* v = answer.content.find_value(decoded->path)) o->last_value = *v;
     }
@@ -845,10 +755,11 @@ void Lwm2mClient::disable(Session& s) {
   const double away = server_value(s, server_res::kDisableTimeout).value_or(86400);
   if (s.state == State::kRegistered && !s.location.empty()) {
     const std::uint16_t ssid = s.account.ssid;
-    request(s.route, cb::encode_deregister({s.location}), [this, ssid](Result<Message> r) {
-      emit(ClientEvent::Kind::kDeregistered, ssid,
-           "disabled; " + (r ? r->code.describe() : "no answer"));
-    });
+    request(s.route, lwm2m::DeregisterRequest{s.location},
+            [this, ssid](Result<lwm2m::UplinkAnswer> r) {
+              emit(ClientEvent::Kind::kDeregistered, ssid,
+                   "disabled; " + (r ? r->code.describe() : "no answer"));
+            });
   }
   s.location.clear();
   s.state = State::kIdle;
@@ -872,13 +783,12 @@ void Lwm2mClient::on_change(const Path& path) {
   }
 }
 
-Result<Message> Lwm2mClient::observed_content(const Observation& o) const {
+lwm2m::EncodedAnswer Lwm2mClient::observed_content(const Observation& o) const {
   DownlinkRequest read = o.request;
   read.op =
       o.request.op == Operation::kObserveComposite ? Operation::kReadComposite : Operation::kRead;
   const auto answer = data_.handle(read, Requester{o.ssid, false});
-  Message m = cb::encode_device_response(read, answer, data_.model());
-  return m;
+  return lwm2m::encode_answer(read, answer, data_.model());
 }
 
 lwm2m::Attributes Lwm2mClient::attributes_of(const Observation& o) const {
@@ -906,13 +816,12 @@ void Lwm2mClient::evaluate(Observation& o) {
   o.last_evaluated = now;
   const double elapsed = std::chrono::duration<double>(now - o.last_sent).count();
   auto content = observed_content(o);
-  if (!content) return;
   std::optional<Value> current;
   if (o.request.path.depth() >= 3 && o.request.op == Operation::kObserve) {
     current = data_.value(o.request.path);
   }
   lwm2m::NotifyDecision decision;
-  if (!content->code.is_success()) {
+  if (!content.code.is_success()) {
     decision = lwm2m::NotifyDecision::kNotify;  // the error ends the observation
   } else if (current) {
     decision =
@@ -922,7 +831,7 @@ void Lwm2mClient::evaluate(Observation& o) {
     const auto pmax = attrs.get(lwm2m::Attribute::kPmax);
     if (pmax && *pmax > 0 && elapsed >= *pmax) {
       decision = lwm2m::NotifyDecision::kNotify;
-    } else if (content->payload == o.last_payload) {
+    } else if (content.body == o.last_payload) {
       decision = lwm2m::NotifyDecision::kNotDue;
     } else {
       decision =
@@ -931,14 +840,14 @@ void Lwm2mClient::evaluate(Observation& o) {
   }
   if (decision == lwm2m::NotifyDecision::kNotify) {
     o.last_sent = now;
-    o.last_payload = content->payload;
+    o.last_payload = content.body;
     if (current) o.last_value = current;
-    if (!content->code.is_success()) {
+    if (!content.code.is_success()) {
       o.due.reset();
-      deliver(o, std::move(*content));
+      deliver(o, std::move(content));
       return;
     }
-    deliver(o, std::move(*content));
+    deliver(o, std::move(content));
   }
   const auto pmin = attrs.get(lwm2m::Attribute::kPmin).value_or(0);
   const auto pmax = attrs.get(lwm2m::Attribute::kPmax);
@@ -956,7 +865,7 @@ void Lwm2mClient::evaluate(Observation& o) {
   }
 }
 
-void Lwm2mClient::deliver(Observation& o, Message content) {
+void Lwm2mClient::deliver(Observation& o, lwm2m::EncodedAnswer content) {
   auto it = sessions_.find(o.ssid);
   Session* s = it != sessions_.end() ? it->second.get() : nullptr;
   if (s != nullptr && queue_mode_of(*s) && s->sleeping) {
@@ -971,13 +880,10 @@ void Lwm2mClient::deliver(Observation& o, Message content) {
     return;
   }
   const auto con = attributes_of(o).get(lwm2m::Attribute::kCon);
-  const auto type = con && *con == 1 ? coap::Type::kConfirmable : coap::Type::kNonConfirmable;
   // A notification with an error code ends the observation, and with it `o`.
   const std::uint16_t ssid = o.ssid;
   const std::string path = o.request.path.to_string();
-  transport::Transport* t = o.transport;
-  const bool ok = t->endpoint().notify(o.id, std::move(content), type, clock_.now());
-  t->flush();
+  const bool ok = o.link->notify(o.id, content, con && *con == 1, clock_.now());
   if (s != nullptr) mark_traffic(*s);
   if (ok) emit(ClientEvent::Kind::kNotified, ssid, path);
 }
@@ -986,7 +892,7 @@ void Lwm2mClient::flush_stored(Session& s) {
   for (auto& o : observations_) {
     if (o->ssid != s.account.ssid) continue;
     while (!o->stored.empty()) {
-      Message m = std::move(o->stored.front());
+      lwm2m::EncodedAnswer m = std::move(o->stored.front());
       o->stored.pop_front();
       deliver(*o, std::move(m));
     }
@@ -1016,39 +922,24 @@ void Lwm2mClient::send(std::uint16_t ssid, std::vector<Path> paths,
   }
   auto body = fmt::encode_records(format, records, data_.model());
   if (!body) return done(body.error());
-  Message m = coap::make_request(codes::kPost, std::string("/") + cb::kSendRoot);
-  m.set_content_format(static_cast<std::uint16_t>(format));
-  m.payload = std::move(*body);
+  lwm2m::SendRequest request{static_cast<std::uint16_t>(format), std::move(*body)};
   mark_traffic(*s);
   const std::uint16_t id = s->account.ssid;
-  request(s->route, std::move(m), [this, id, done = std::move(done)](Result<Message> r) {
-    if (!r) return done(r.error());
-    emit(ClientEvent::Kind::kSent, id, r->code.describe());
-    done(r->code);
-  });
+  this->request(s->route, request,
+                [this, id, done = std::move(done)](Result<lwm2m::UplinkAnswer> r) {
+                  if (!r) return done(r.error());
+                  emit(ClientEvent::Kind::kSent, id, r->code.describe());
+                  done(r->code);
+                });
 }
 
 void Lwm2mClient::fetch(const std::string& uri, std::function<void(Result<Bytes>)> done) {
-  auto parsed = coap::parse_uri(uri);
-  if (!parsed) return done(fail("invalid URI: " + parsed.error().reason));
-  // A coaps server that is not an LwM2M server (here a firmware server) has its own
-  // Security instance, found by its URI.
-  std::optional<std::uint16_t> security;
-  if (parsed->is_secure()) {
-    security = data_.security_instance_for(uri);
-    if (!security) return done(fail("unsupported protocol: no Security instance for " + uri));
+  ClientLink* link = link_for(uri);
+  if (link == nullptr) {
+    if (uri.find("://") == std::string::npos) return done(fail("invalid URI: no scheme"));
+    return done(fail("unsupported protocol: no transport for " + uri));
   }
-  auto route = route_for(uri, security);
-  if (!route) return done(fail("unsupported protocol: " + route.error().reason));
-  Message get = coap::make_request(codes::kGet, "/");
-  get.options.remove(coap::option::kUriPath);
-  parsed->apply_to(get);
-  request(*route, std::move(get), [done = std::move(done)](Result<Message> r) {
-    if (!r) return done(fail("no answer: " + r.error().reason));
-    if (r->code == codes::kNotFound) return done(fail("invalid URI: nothing there (4.04)"));
-    if (r->code != codes::kContent) return done(fail("answered " + r->code.describe()));
-    done(std::move(r->payload));
-  });
+  link->fetch(uri, std::move(done), clock_.now());
 }
 
 // --- time -------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 // Device Management operations (through DataModel), Observe and notifications with the
 // attribute rules of Core TS 5.1.2, Send, and queue mode (Transport TS 6.5).
 //
-// Sans-I/O over the transport plug point: it uses the CoAP endpoints of the transports it is
-// given, never a socket, and reads time from a Clock. Single-threaded: every call comes from
+// Sans-I/O over the binding plug point (client_link.hpp): it reaches its servers through the
+// links it is given (CoAP transports, an MQTT broker), never a socket, and reads time from a
+// Clock. Single-threaded: every call comes from
 // the loop that drives the transports; the owner calls on_timer() at next_deadline().
 #include <cstdint>
 #include <functional>
@@ -14,8 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "client/client_link.hpp"
 #include "client/data_model.hpp"
-#include "coap/uri.hpp"
 #include "common/clock.hpp"
 #include "common/random.hpp"
 #include "lwm2m/format/content_format.hpp"
@@ -24,6 +25,8 @@
 #include "transport/transport.hpp"
 
 namespace tether::client {
+
+class CoapClientLink;
 
 struct ClientConfig {
   std::string endpoint;
@@ -88,10 +91,12 @@ class Lwm2mClient {
   // Servers under URIs of `scheme` ("coap", "coap+tcp", "coaps", "coaps+tcp") are reached
   // through `transport`; the secure schemes need a transport with a (D)TLS layer.
   void attach(transport::Transport& transport, const std::string& scheme);
+  // Servers under the URI schemes `link` serves ("mqtt", ...) are reached through it.
+  ClientLink& attach(std::unique_ptr<ClientLink> link);
   // OSCORE (Transport TS 5.5): the transports' OSCORE layers use `keyring`, keyed by scheme;
   // an account whose Security instance links an OSCORE instance (/0/x/17) talks to its
   // server through that context. Call before start().
-  void use_oscore(oscore::Keyring& keyring) { oscore_ = &keyring; }
+  void use_oscore(oscore::Keyring& keyring);
   void set_event_handler(std::function<void(const ClientEvent&)> handler) {
     on_event_ = std::move(handler);
   }
@@ -130,42 +135,22 @@ class Lwm2mClient {
   struct BootstrapRun;
   // The attributes in force for an observation: stored ones, overlaid by its own query.
   lwm2m::Attributes attributes_of(const Observation& o) const;
-  struct Carrier {
-    transport::Transport* transport;
-    std::string scheme;
-  };
-
-  void handle_request(transport::Transport& t, coap::PeerId peer, const coap::Message& m,
-                      coap::Responder responder);
+  void handle_request(DeviceRequest& request);
   void after_operation(const lwm2m::DownlinkRequest& r, const lwm2m::DownlinkResponse& answer,
                        std::uint16_t ssid);
   void emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string detail);
 
   // Connections.
-  struct Route {
-    transport::Transport* transport = nullptr;
-    coap::PeerId peer = 0;
-    std::optional<coap::Uri> proxied_to;  // the server, when `peer` is a forward proxy
-  };
-  // The transport and peer for `uri`; for coaps URIs, after giving the (D)TLS layer the
-  // credentials of Security instance `security`.
+  ClientLink* link_for(const std::string& uri) const;
+  // The link and route for `uri`, secured with Security instance `security`.
   Result<Route> route_for(const std::string& uri, std::optional<std::uint16_t> security,
-                          const std::string& alternative = {});
-  void on_released(transport::Transport& t, coap::PeerId peer, const coap::ReleaseAdvice& advice);
-  static std::optional<coap::Uri> alternative_uri(const std::string& uri,
-                                                  const std::string& authority);
+                          const std::string& alternative = {}, bool bootstrap = false);
+  void on_route_event(const Route& route, const RouteEvent& event);
+  void on_released(const Route& route, const RouteEvent& event);
   bool held_off(Session& s);
   bool take_route(Session& s);
-  // Gives the route's (D)TLS layer the credentials of Security instance `security`.
-  Result<Ok> secure(const Route& route, const std::string& host, std::uint16_t security);
-  // Binds the route to the OSCORE context of Security instance `security`, if it has one.
-  Result<Ok> protect(const Route& route, const std::string& scheme,
-                     std::optional<std::uint16_t> security);
-  const tls::Failure* security_failure(const Route& route) const;
-  void reset_security(const Route& route);
-  void on_secure_event(transport::Transport& t, const tls::SecureEvent& e);
-  void request(const Route& route, coap::Message m,
-               std::function<void(Result<coap::Message>)> done);
+  void request(const Route& route, const lwm2m::Uplink& uplink,
+               std::function<void(Result<lwm2m::UplinkAnswer>)> done);
 
   // Registration.
   void sync_sessions();
@@ -182,19 +167,20 @@ class Lwm2mClient {
   void bootstrap_done(bool ok, const std::string& why);
   void purge_bootstrap_account();
   void disable(Session& s);
-  void apply_pack(const coap::Message& m);
+  void apply_pack(const lwm2m::UplinkAnswer& pack);
 
   // Observations.
   void evaluate(Observation& o);
-  void deliver(Observation& o, coap::Message content);
+  void deliver(Observation& o, lwm2m::EncodedAnswer content);
   void flush_stored(Session& s);
-  Result<coap::Message> observed_content(const Observation& o) const;
+  lwm2m::EncodedAnswer observed_content(const Observation& o) const;
   void on_change(const lwm2m::Path& path);
 
   ClientConfig config_;
   Clock& clock_;
   DataModel& data_;
-  std::vector<Carrier> carriers_;
+  std::vector<std::unique_ptr<ClientLink>> links_;
+  CoapClientLink* coap_link_ = nullptr;  // made at the first attach of a transport
   std::map<std::uint16_t, std::unique_ptr<Session>> sessions_;  // by Short Server ID
   std::unique_ptr<BootstrapRun> bootstrap_;
   std::optional<Route> bootstrap_route_;

@@ -23,6 +23,7 @@ struct Uri {
   bool is_secure() const { return scheme == Scheme::kCoaps || scheme == Scheme::kCoapsTcp; }
   // Adds Uri-Path and Uri-Query options to a request.
   void apply_to(Message& request) const;
+  friend bool operator==(const Uri&, const Uri&) = default;
 };
 
 Result<Uri> parse_uri(std::string_view text);

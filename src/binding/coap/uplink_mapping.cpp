@@ -112,4 +112,25 @@ Message encode_deregister(const lwm2m::DeregisterRequest& request) {
                             std::string("/") + kRegistrationRoot + "/" + request.location);
 }
 
+Message encode_send(const lwm2m::SendRequest& request) {
+  Message m = coap::make_request(codes::kPost, std::string("/") + kSendRoot);
+  m.set_content_format(request.content_format);
+  m.payload = request.payload;
+  return m;
+}
+
+lwm2m::UplinkAnswer decode_uplink_answer(const Message& response) {
+  lwm2m::UplinkAnswer a;
+  a.code = response.code;
+  if (response.code == codes::kCreated) {
+    // Transport TS 6.4.3: the location is /rd/{id}; Update and De-register name the id.
+    a.location = response.location_path();
+    const std::string root = std::string("/") + kRegistrationRoot + "/";
+    if (a.location.starts_with(root)) a.location.erase(0, root.size());
+  }
+  a.content_format = response.content_format();
+  a.body = response.payload;
+  return a;
+}
+
 }  // namespace tether::binding::coap_binding

@@ -37,5 +37,10 @@ coap::Message encode_uplink_answer(ByteView token, const lwm2m::UplinkAnswer& an
 coap::Message encode_register(const lwm2m::RegisterRequest& request);
 coap::Message encode_update(const lwm2m::UpdateRequest& request);
 coap::Message encode_deregister(const lwm2m::DeregisterRequest& request);
+// Send (Core TS 6.4.6): POST /dp with the records' Content-Format.
+coap::Message encode_send(const lwm2m::SendRequest& request);
+// A server's answer to any of them: a 2.01's Location-Path under /rd becomes the location
+// (the registration ID), a 2.05's body and Content-Format the body (a Bootstrap-Pack).
+lwm2m::UplinkAnswer decode_uplink_answer(const coap::Message& response);
 
 }  // namespace tether::binding::coap_binding
