@@ -71,6 +71,11 @@ bool Exchanges::cancel_observation(const Topic& topic, std::uint64_t token,
   return true;
 }
 
+void Exchanges::publish_message(const Topic& topic, const Payload& message, Instant now) {
+  last_now_ = now;
+  publish(topic_name(topic), encode(message), now);
+}
+
 void Exchanges::adopt(const Topic& topic, std::uint64_t token, AnswerCallback on_notify) {
   waiting_[Key{topic.endpoint, token}] = Waiting{std::move(on_notify), true, true, Instant{}};
 }

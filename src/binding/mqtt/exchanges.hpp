@@ -62,6 +62,8 @@ class Exchanges {
   // when no such observation is open.
   bool cancel_observation(const Topic& topic, std::uint64_t token, AnswerCallback on_answer,
                           Instant now);
+  // Publishes a message that waits for nothing (a Notify under its observation's token).
+  void publish_message(const Topic& topic, const Payload& message, Instant now);
   // After a restart: takes the Notify messages of an observation made before it again.
   void adopt(const Topic& topic, std::uint64_t token, AnswerCallback on_notify);
   // Whether an exchange (an observation) with this token is open.

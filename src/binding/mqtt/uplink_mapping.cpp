@@ -163,6 +163,15 @@ Payload encode_bootstrap_request(const lwm2m::BootstrapRequest& request, std::ui
   return p;
 }
 
+Payload encode_bootstrap_pack_request(const lwm2m::BootstrapPackRequest& request,
+                                      std::uint64_t token) {
+  Payload p;
+  p.operation = opcode::kBootstrapPackRequest;
+  p.token = token;
+  if (request.accept) p.preferred_content_format = *request.accept;
+  return p;
+}
+
 Payload encode_answer(lwm2m::Status code, std::uint64_t token,
                       std::optional<std::uint16_t> content_format, std::optional<Bytes> body) {
   Payload p;

@@ -41,6 +41,8 @@ Payload encode_update(const lwm2m::UpdateRequest& request, std::uint64_t token);
 Payload encode_deregister(std::uint64_t token);
 Payload encode_send(const SendRequest& request, std::uint64_t token);
 Payload encode_bootstrap_request(const lwm2m::BootstrapRequest& request, std::uint64_t token);
+Payload encode_bootstrap_pack_request(const lwm2m::BootstrapPackRequest& request,
+                                      std::uint64_t token);
 
 // 8.4: the generic response, with a body when there is one.
 Payload encode_answer(lwm2m::Status status, std::uint64_t token,
