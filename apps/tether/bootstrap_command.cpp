@@ -118,8 +118,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
   bs.use_oscore(keyring);
   listeners.attach_to(bs);
   std::unique_ptr<MqttService> mqtt;
-  if (!o.mqtt.empty()) {
-    mqtt = std::make_unique<MqttService>(loop, random, o, binding::mqtt::Interface::kBootstrap,
+  if (!o.mqtt.url.empty()) {
+    mqtt = std::make_unique<MqttService>(loop, random, o.mqtt, binding::mqtt::Interface::kBootstrap,
                                          models);
     bs.attach(mqtt->take_link());
   }

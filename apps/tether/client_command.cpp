@@ -12,6 +12,7 @@
 
 #include "binding/coap/freshness_gate.hpp"
 #include "cli_options.hpp"
+#include "client/link/mqtt_client_link.hpp"
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
 #include "client/objects/connectivity_object.hpp"
@@ -24,6 +25,7 @@
 #include "lwm2m/account_defaults.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
+#include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "oscore_flags.hpp"
 #include "service_runtime.hpp"
@@ -58,7 +60,13 @@ struct ClientSettings {
   CredentialFlags credentials;
   // An OSCORE context for the --server or --bootstrap account (Transport TS 5.5.3).
   OscoreFlags oscore;
+  // Transport TS 8: the broker of mqtt:// and mqtts:// accounts, and our topics' prefix.
+  MqttOptions mqtt;
 };
+
+bool is_mqtt_uri(const std::string& uri) {
+  return uri.rfind("mqtt://", 0) == 0 || uri.rfind("mqtts://", 0) == 0;
+}
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
   OptionTable table("client");
@@ -86,6 +94,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
         return true;
       });
   add_credential_options(table, s.credentials);
+  add_mqtt_options(table, s.mqtt, false);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
       .text("--oscore-salt", "oscoreSalt", s.oscore.salt)
       .text("--oscore-sender-id", "oscoreSenderId", s.oscore.sender_id)
@@ -123,20 +132,28 @@ void save_state(const std::string& file, const client::DataModel& data,
 
 void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                  const ClientSettings& s) {
-  auto parsed = coap::parse_uri(uri);
-  if (!parsed) throw std::invalid_argument(uri + ": " + parsed.error().reason);
+  const bool mqtt = is_mqtt_uri(uri);
+  std::optional<coap::Uri> parsed;
+  if (mqtt) {
+    (void)broker_config(uri);  // throws for a URI that names no broker
+  } else {
+    auto coap_uri = coap::parse_uri(uri);
+    if (!coap_uri) throw std::invalid_argument(uri + ": " + coap_uri.error().reason);
+    parsed = *coap_uri;
+  }
   const std::uint16_t instance = bootstrap ? 0 : 1;
   (void)tree.set(Path{0, instance, 0}, Value(uri));
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
-  if (parsed->is_secure()) add_credentials(tree, instance, s.credentials);
+  // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
+  if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
   if (!s.oscore.secret.empty()) add_oscore_account(tree, instance, s.oscore);
   const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 0}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
-  (void)tree.set(Path{1, 0, 7}, Value(parsed->is_stream() ? "T" : "U"));
+  (void)tree.set(Path{1, 0, 7}, Value(mqtt ? "M" : parsed->is_stream() ? "T" : "U"));
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
@@ -157,7 +174,13 @@ void usage() {
       "                     [--lifetime S] [--queue] [--state FILE] [--config FILE]\n"
       "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [--models DIR] [-q]\n"
       "  --server URI     register with this server (coap://, coap+tcp://, coaps://,\n"
-      "                   coaps+tcp://)\n"
+      "                   coaps+tcp://, or mqtt:// and mqtts:// for the server behind an\n"
+      "                   MQTT broker, Transport TS 8)\n"
+      "  --mqtt-prefix P  MQTT topic prefix, the tenant (default none: lwm2m/rd/EP)\n"
+      "  --mqtt-client-id ID  MQTT client id (default: the endpoint name, up to 23 characters)\n"
+      "  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE  mqtts: the broker's CA, our\n"
+      "                   certificate and key\n"
+      "  --mqtt-username U, --mqtt-password-file FILE  broker login\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
@@ -357,6 +380,43 @@ int client_command(const std::vector<std::string>& args) {
   lwm2m_client.attach(tcp, "coap+tcp");
   lwm2m_client.attach(dtls, "coaps");
   lwm2m_client.attach(tls_tcp, "coaps+tcp");
+  // Transport TS 8: accounts behind an MQTT broker go through one broker connection (the
+  // first mqtt:// or mqtts:// account's broker), driven by the loop.
+  std::string broker_uri;
+  if (auto account = data.bootstrap_account(); account && is_mqtt_uri(account->uri)) {
+    broker_uri = account->uri;
+  }
+  for (const auto& account : data.server_accounts()) {
+    if (broker_uri.empty() && is_mqtt_uri(account.uri)) broker_uri = account.uri;
+  }
+  std::unique_ptr<transport::MqttConnection> broker;
+  client::MqttClientLink* mqtt_link = nullptr;
+  if (!broker_uri.empty()) {
+    auto c = broker_config(broker_uri);
+    apply_broker_options(s.mqtt, c);
+    c.client_id = s.mqtt.client_id;
+    if (c.client_id.empty()) {
+      c.client_id = s.config.endpoint.size() <= 23 ? s.config.endpoint : std::string{};
+    }
+    client::MqttClientLinkConfig lc;
+    lc.tls = c.tls;
+    lc.prefix = s.mqtt.prefix;
+    lc.endpoint = s.config.endpoint;
+    Bytes start(6);
+    random.fill(start);
+    for (auto b : start) lc.first_token = (lc.first_token << 8) | b;
+    broker = std::make_unique<transport::MqttConnection>(loop, c);
+    auto link = std::make_unique<client::MqttClientLink>(
+        lc, models, [&broker](const std::string& topic, const Bytes& bytes) {
+          (void)broker->publish(topic, bytes, 1);
+        });
+    mqtt_link = link.get();
+    lwm2m_client.attach(std::move(link));
+    for (const auto& topic : mqtt_link->subscriptions()) broker->subscribe(topic, 1, true);
+    broker->set_message_handler([&](std::string_view topic, ByteView payload) {
+      mqtt_link->on_message(topic, payload, loop.now());
+    });
+  }
   lwm2m_client.set_event_handler([&](const client::ClientEvent& e) {
     if (!s.quiet || e.kind != client::ClientEvent::Kind::kRequest) {
       log_client_event(e, s.config.endpoint);
@@ -373,6 +433,9 @@ int client_command(const std::vector<std::string>& args) {
   std::optional<Instant> armed;
   auto rearm = [&] {
     auto next = lwm2m_client.next_deadline();
+    if (mqtt_link != nullptr) {
+      if (auto d = mqtt_link->next_deadline(); d && (!next || *d < *next)) next = d;
+    }
     if (next == armed) return;
     if (timer != 0) loop.cancel(timer);
     timer = 0;
@@ -381,6 +444,7 @@ int client_command(const std::vector<std::string>& args) {
     timer = loop.schedule(*next, [&] {
       timer = 0;
       armed.reset();
+      if (mqtt_link != nullptr) mqtt_link->on_timer(loop.now());
       lwm2m_client.on_timer();
     });
   };
@@ -393,7 +457,22 @@ int client_command(const std::vector<std::string>& args) {
 
   log_line("event=start ep=" + s.config.endpoint + " udp=" + std::to_string(udp.local_port()) +
            (have_state ? " state=" + s.state_file : ""));
-  lwm2m_client.start();
+  // The first Register waits for the broker: published before, it would be lost.
+  bool started = false;
+  if (broker) {
+    broker->set_state_handler([&](bool connected, const std::string& why) {
+      log_line(std::string(connected ? "event=mqtt-connected" : "event=mqtt-disconnected") +
+                   logfmt_field("detail", why),
+               connected ? "info" : "warn");
+      if (connected && !started) {
+        started = true;
+        lwm2m_client.start();
+      }
+    });
+    if (auto ok = broker->start(); !ok) throw std::invalid_argument("MQTT: " + ok.error().reason);
+  } else {
+    lwm2m_client.start();
+  }
   install_stop_handlers();
   while (!stop_requested() && !reboot) {
     rearm();

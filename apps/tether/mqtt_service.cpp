@@ -13,8 +13,14 @@ namespace tether::app {
 namespace {
 namespace mq = binding::mqtt;
 
-// Transport TS 8.8: a Server URI of scheme mqtt (1883) or mqtts (8883).
-transport::MqttConnectionConfig parse_broker(const std::string& url) {
+std::string random_client_id(Random& random) {
+  Bytes b(4);
+  random.fill(b);
+  return "tether-" + to_hex(b);
+}
+}  // namespace
+
+transport::MqttConnectionConfig broker_config(const std::string& url) {
   transport::MqttConnectionConfig c;
   std::string rest;
   if (url.rfind("mqtt://", 0) == 0) {
@@ -25,57 +31,55 @@ transport::MqttConnectionConfig parse_broker(const std::string& url) {
     c.port = 8883;
     c.tls = true;
   } else {
-    throw std::invalid_argument("--mqtt takes mqtt://HOST[:PORT] or mqtts://HOST[:PORT]");
+    throw std::invalid_argument(url +
+                                ": an MQTT broker is mqtt://HOST[:PORT] or mqtts://HOST[:PORT]");
   }
   if (!rest.empty() && rest.back() == '/') rest.pop_back();
-  if (rest.empty()) throw std::invalid_argument("--mqtt names no broker host");
+  if (rest.empty()) throw std::invalid_argument(url + " names no broker host");
   if (auto hp = transport::split_host_port(rest)) {
     c.host = hp->first;
     c.port = hp->second;
   } else if (rest.find(':') == std::string::npos || rest.front() == '[') {
     c.host = rest.front() == '[' && rest.back() == ']' ? rest.substr(1, rest.size() - 2) : rest;
   } else {
-    throw std::invalid_argument("--mqtt: bad host or port in " + url);
+    throw std::invalid_argument("bad host or port in " + url);
   }
   return c;
 }
 
-std::string random_client_id(Random& random) {
-  Bytes b(4);
-  random.fill(b);
-  return "tether-" + to_hex(b);
+void apply_broker_options(const MqttOptions& o, transport::MqttConnectionConfig& c) {
+  c.ca_file = o.ca;
+  c.cert_file = o.cert;
+  c.key_file = o.key;
+  if (!c.tls && (!o.ca.empty() || !o.cert.empty())) {
+    throw std::invalid_argument("--mqtt-ca and --mqtt-cert need an mqtts:// broker");
+  }
+  c.username = o.username;
+  if (!o.password_file.empty()) {
+    std::string password = to_string(read_binary_file(o.password_file));
+    while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back()))) {
+      password.pop_back();
+    }
+    c.password = std::move(password);
+  }
 }
-}  // namespace
 
-MqttService::MqttService(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
+MqttService::MqttService(transport::EventLoop& loop, Random& random, const MqttOptions& o,
                          mq::Interface interface, const lwm2m::model::Model& model)
-    : loop_(loop), config_(parse_broker(o.mqtt)), prefix_(o.mqtt_prefix) {
+    : loop_(loop), config_(broker_config(o.url)), prefix_(o.prefix) {
   if (!prefix_.empty()) {
     if (auto ok = mq::check_prefix(prefix_); !ok) {
       throw std::invalid_argument("--mqtt-prefix: " + ok.error().reason);
     }
   }
-  config_.client_id = o.mqtt_client_id.empty() ? random_client_id(random) : o.mqtt_client_id;
+  config_.client_id = o.client_id.empty() ? random_client_id(random) : o.client_id;
   // MQTT 3.1.3.1: every broker takes 1-23 characters of [0-9a-zA-Z]; more is the broker's call.
   for (char ch : config_.client_id) {
     if (static_cast<unsigned char>(ch) <= 0x20 || static_cast<unsigned char>(ch) >= 0x7f) {
       throw std::invalid_argument("--mqtt-client-id takes printable ASCII");
     }
   }
-  config_.ca_file = o.mqtt_ca;
-  config_.cert_file = o.mqtt_cert;
-  config_.key_file = o.mqtt_key;
-  if (!config_.tls && (!o.mqtt_ca.empty() || !o.mqtt_cert.empty())) {
-    throw std::invalid_argument("--mqtt-ca and --mqtt-cert need an mqtts:// broker");
-  }
-  config_.username = o.mqtt_username;
-  if (!o.mqtt_password_file.empty()) {
-    std::string password = to_string(read_binary_file(o.mqtt_password_file));
-    while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back()))) {
-      password.pop_back();
-    }
-    config_.password = std::move(password);
-  }
+  apply_broker_options(o, config_);
   connection_ = std::make_unique<transport::MqttConnection>(loop, config_);
 
   server::MqttLinkConfig link;

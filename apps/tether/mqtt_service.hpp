@@ -16,10 +16,16 @@
 
 namespace tether::app {
 
+// Transport TS 8.8: a broker's URI, mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (8883).
+// Throws std::invalid_argument for anything else.
+transport::MqttConnectionConfig broker_config(const std::string& url);
+// The TLS files and login of `o` into `c` (throws for a password file that cannot be read).
+void apply_broker_options(const MqttOptions& o, transport::MqttConnectionConfig& c);
+
 class MqttService {
  public:
   // Throws std::invalid_argument for a bad --mqtt URL, prefix, client id or TLS file.
-  MqttService(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
+  MqttService(transport::EventLoop& loop, Random& random, const MqttOptions& o,
               binding::mqtt::Interface interface, const lwm2m::model::Model& model);
   // The link, for the engine to attach (once); it stays owned by the engine.
   std::unique_ptr<server::ServerLink> take_link();

@@ -109,15 +109,19 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--client-ca", "clientCa", o.client_ca)
       .boolean("--keep-sessions", "keepSessions", o.renew_sessions, false)
       .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000)
-      .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000)
-      .text("--mqtt", "mqtt", o.mqtt)
-      .text("--mqtt-prefix", "mqttPrefix", o.mqtt_prefix)
-      .text("--mqtt-client-id", "mqttClientId", o.mqtt_client_id)
-      .text("--mqtt-ca", "mqttCa", o.mqtt_ca)
-      .text("--mqtt-cert", "mqttCert", o.mqtt_cert)
-      .text("--mqtt-key", "mqttKey", o.mqtt_key)
-      .text("--mqtt-username", "mqttUsername", o.mqtt_username)
-      .text("--mqtt-password-file", "mqttPasswordFile", o.mqtt_password_file);
+      .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000);
+  add_mqtt_options(table, o.mqtt, true);
+}
+
+void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url) {
+  if (with_url) table.text("--mqtt", "mqtt", o.url);
+  table.text("--mqtt-prefix", "mqttPrefix", o.prefix)
+      .text("--mqtt-client-id", "mqttClientId", o.client_id)
+      .text("--mqtt-ca", "mqttCa", o.ca)
+      .text("--mqtt-cert", "mqttCert", o.cert)
+      .text("--mqtt-key", "mqttKey", o.key)
+      .text("--mqtt-username", "mqttUsername", o.username)
+      .text("--mqtt-password-file", "mqttPasswordFile", o.password_file);
 }
 
 }  // namespace tether::app

@@ -58,6 +58,22 @@ class OptionTable {
   std::function<bool(const std::string&, const nlohmann::json&)> other_keys_;
 };
 
+// Transport TS 8: an MQTT broker ("mqtt://host:port", "mqtts://host:port"), the topic prefix
+// (a tenant, 8.2), and how we log in to it.
+struct MqttOptions {
+  std::string url;  // servers: --mqtt (empty: none); the client takes it from its Server URI
+  std::string prefix;
+  std::string client_id;  // default: servers "tether-" and 8 random hex digits
+  std::string ca;         // mqtts: the CA of the broker's certificate (default: the system's)
+  std::string cert;       // mqtts: our certificate and key, when the broker asks
+  std::string key;
+  std::string username;
+  std::string password_file;
+};
+// --mqtt-prefix, --mqtt-client-id, --mqtt-ca, --mqtt-cert, --mqtt-key, --mqtt-username,
+// --mqtt-password-file (and --mqtt itself when `with_url`).
+void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url);
+
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep
 // their data, extra object definitions, and how much they log.
 struct ServiceOptions {
@@ -89,16 +105,7 @@ struct ServiceOptions {
   // Transport TS 5.7: unsafe requests over UDP or DTLS from a peer silent this long (or
   // never heard) must prove freshness with CoAP Echo first; 0: off.
   std::uint32_t echo_after_silence = 0;
-  // Transport TS 8: an MQTT broker to serve LwM2M on as well ("mqtt://host:port",
-  // "mqtts://host:port"); empty: none. The topics live under the prefix (a tenant, 8.2).
-  std::string mqtt;
-  std::string mqtt_prefix;
-  std::string mqtt_client_id;  // default: "tether-" and 8 random hex digits
-  std::string mqtt_ca;         // mqtts: the CA of the broker's certificate (default: the system's)
-  std::string mqtt_cert;       // mqtts: our certificate and key, when the broker asks
-  std::string mqtt_key;
-  std::string mqtt_username;
-  std::string mqtt_password_file;
+  MqttOptions mqtt;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

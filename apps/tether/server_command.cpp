@@ -137,9 +137,9 @@ int server_command(const std::vector<std::string>& args) {
   server.use_oscore(keyring);
   listeners.attach_to(server);
   std::unique_ptr<MqttService> mqtt;
-  if (!o.mqtt.empty()) {
-    mqtt = std::make_unique<MqttService>(loop, random, o, binding::mqtt::Interface::kRegistration,
-                                         models);
+  if (!o.mqtt.url.empty()) {
+    mqtt = std::make_unique<MqttService>(loop, random, o.mqtt,
+                                         binding::mqtt::Interface::kRegistration, models);
     server.attach(mqtt->take_link());
   }
 

@@ -13,6 +13,10 @@ Scenarios:
                   subscribes again and keeps the registration, and the next Read gets through
   bootstrap-wire  `tether bootstrap --mqtt`: a Bootstrap-Request on the bs topic, then the
                   Deletes, Writes and Finish as 8.3.1 maps, answered by the device
+  end-to-end      `tether client --bootstrap mqtt://...` bootstraps from `tether bootstrap
+                  --mqtt`, registers with `tether server --mqtt` (both on one broker under
+                  one prefix), is read and written through the REST API, and de-registers
+                  when stopped
   tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
                   neither read tenant b's topics nor reach tenant b's server
 """
@@ -316,6 +320,45 @@ def bootstrap_wire():
     wait_until(finished, "the session to finish")
 
 
+def end_to_end():
+    broker = Broker()
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev1": {
+            "security": {"1": {"uri": f"mqtt://127.0.0.1:{broker.port}", "bootstrap": False,
+                               "mode": "nosec", "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "M"}}}}, f)
+    bs = Server(broker, "t", role="bootstrap", extra=["--configs", configs])
+    server = Server(broker, "t")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--bootstrap",
+                               f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", "t"],
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
+               "the client to bootstrap and register", timeout=60)
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["transport"] == "mqtt" and c["binding"] == "M", f"registration {c}")
+    status, body = server.api("GET", "/api/clients/dev1/3/0")
+    check(status == 200 and "dev1" in body, f"Read /3/0: {status} {body}")
+    for fmt in ("tlv", "senml-cbor", "senml-json", "lwm2m-cbor"):
+        status, body = server.api("GET", f"/api/clients/dev1/3/0/0?format={fmt}")
+        check(status == 200, f"Read /3/0/0 as {fmt}: {status} {body}")
+    req = urllib.request.Request(f"http://127.0.0.1:{server.http_port}/api/clients/dev1/1/0/1",
+                                 data=b"120", method="PUT",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            check(r.status in (200, 204), f"Write /1/0/1: {r.status}")
+    except urllib.error.HTTPError as e:
+        fail(f"Write /1/0/1: {e.code} {e.read().decode()}")
+    status, body = server.api("GET", "/api/clients/dev1/1/0/1")
+    check(status == 200 and "120" in body, f"Read back /1/0/1: {status} {body}")
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=20)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
+
+
 def tenants():
     users = {"tenant-a": "pa", "tenant-b": "pb", "server-b": "ps"}
     # Mosquitto started as root reads its files as the mosquitto user.
@@ -356,7 +399,7 @@ def tenants():
 
 try:
     {"server-wire": server_wire, "broker-restart": broker_restart,
-     "bootstrap-wire": bootstrap_wire, "tenants": tenants}[SCENARIO]()
+     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end, "tenants": tenants}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:
     for p in PROCS:
