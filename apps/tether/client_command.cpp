@@ -407,7 +407,7 @@ int client_command(const std::vector<std::string>& args) {
     for (auto b : start) lc.first_token = (lc.first_token << 8) | b;
     broker = std::make_unique<transport::MqttConnection>(loop, c);
     auto link = std::make_unique<client::MqttClientLink>(
-        lc, models, [&broker](const std::string& topic, const Bytes& bytes) {
+        lc, [&broker](const std::string& topic, const Bytes& bytes) {
           (void)broker->publish(topic, bytes, 1);
         });
     mqtt_link = link.get();

@@ -67,7 +67,7 @@ struct MqttSession : ::testing::Test {
     lc.prefix = kPrefix;
     lc.endpoint = "dev1";
     lc.first_token = 100;
-    auto link = std::make_unique<MqttClientLink>(lc, models, broker.publisher());
+    auto link = std::make_unique<MqttClientLink>(lc, broker.publisher());
     client_link = link.get();
     client->attach(std::move(link));
     client->set_event_handler([this](const ClientEvent& e) { client_events.push_back(e); });

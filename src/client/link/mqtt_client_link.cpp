@@ -69,10 +69,8 @@ class MqttDeviceRequest final : public DeviceRequest {
 };
 }  // namespace
 
-MqttClientLink::MqttClientLink(MqttClientLinkConfig config, const lwm2m::model::Model& model,
-                               mq::Exchanges::Publish publish)
+MqttClientLink::MqttClientLink(MqttClientLinkConfig config, mq::Exchanges::Publish publish)
     : config_(std::move(config)),
-      model_(model),
       exchanges_(config_.prefix, std::move(publish), config_.exchange_timeout,
                  config_.first_token) {
   if (!config_.prefix.empty()) {

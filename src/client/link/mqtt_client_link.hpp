@@ -27,8 +27,7 @@ struct MqttClientLinkConfig {
 class MqttClientLink final : public ClientLink {
  public:
   // Fails (std::invalid_argument) for a prefix or endpoint name a topic cannot carry.
-  MqttClientLink(MqttClientLinkConfig config, const lwm2m::model::Model& model,
-                 binding::mqtt::Exchanges::Publish publish);
+  MqttClientLink(MqttClientLinkConfig config, binding::mqtt::Exchanges::Publish publish);
 
   // The endpoint's two topics, to subscribe to.
   std::vector<std::string> subscriptions() const;
@@ -63,7 +62,6 @@ class MqttClientLink final : public ClientLink {
                   binding::mqtt::Exchanges::Responder respond);
 
   MqttClientLinkConfig config_;
-  const lwm2m::model::Model& model_;
   binding::mqtt::Exchanges exchanges_;
   std::function<void(DeviceRequest&)> on_request_;
   std::function<void(ObservationHandle)> on_observation_ended_;
