@@ -20,6 +20,8 @@ void usage(std::FILE* to) {
       "  bootstrap [--coap-port N] [--http-port N] [--configs F] LwM2M bootstrap server\n"
       "  client -e NAME (--server URI | --bootstrap URI)       the LwM2M client\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
+      "  bench mqtt [--broker URL] [--clients N] [--pid P] [--bare]  the same over MQTT\n"
+      "  bench mqtt-echo [--broker URL]  the bare broker round trip, for bench mqtt --bare\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
@@ -78,6 +80,14 @@ int main(int argc, char** argv) {
     if (args[0] == "bench" && args.size() > 1 && args[1] == "register") {
       args.erase(args.begin(), args.begin() + 2);
       return tether::app::bench_register(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_mqtt(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt-echo") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_mqtt_echo(args);
     }
     if (args[0] == "bench" && asks_for_help(args)) return tether::app::bench_register({"--help"});
     if (args[0] == "lwm2m") {

@@ -50,6 +50,9 @@ Result<Ok> MqttConnection::start() {
   if (mosq_ == nullptr) return fail("mosquitto_new failed (a client ID without a clean session?)");
   mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION,
                        config_.protocol_version == 5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311);
+  // LwM2M over MQTT is request and answer: a small publication must not wait for Nagle and
+  // the peer's delayed ACK (about 40 ms each way).
+  mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
   mosquitto_connect_callback_set(mosq_, &MqttConnection::on_connect);
   mosquitto_disconnect_callback_set(mosq_, &MqttConnection::on_disconnect);
   mosquitto_message_callback_set(mosq_, &MqttConnection::on_library_message);

@@ -1,0 +1,272 @@
+// `tether bench mqtt`: a load generator for an LwM2M server behind an MQTT broker (Transport
+// TS 8). N simulated clients, all over one broker connection (as a gateway would carry them),
+// register and then send Updates in a closed loop with W in flight; it reports the rate,
+// latency percentiles and, with --pid, the server's resident memory per registration.
+// `--bare` runs the same loop against `tether bench mqtt-echo`, which publishes each message
+// straight back: the broker's own round trip, the baseline an LwM2M server is measured
+// against.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "binding/mqtt/mqtt_payload.hpp"
+#include "binding/mqtt/uplink_mapping.hpp"
+#include "cli_options.hpp"
+#include "commands.hpp"
+#include "common/logfmt.hpp"
+#include "lwm2m/format/link_format.hpp"
+#include "mqtt_service.hpp"
+#include "service_runtime.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/mqtt/mqtt_connection.hpp"
+
+namespace tether::app {
+
+namespace {
+namespace mq = binding::mqtt;
+using SteadyClock = std::chrono::steady_clock;
+
+long rss_kib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long v = 0;
+      in >> v;
+      return v;
+    }
+    in.ignore(1 << 12, '\n');
+  }
+  return -1;
+}
+
+struct MqttBenchOptions {
+  std::string broker = "mqtt://127.0.0.1:1883";
+  std::string prefix = "bench";
+  std::uint64_t clients = 100;
+  std::uint64_t window = 32;
+  std::uint64_t seconds = 10;
+  int pid = 0;
+  bool bare = false;
+};
+
+void wait_connected(transport::EventLoop& loop, transport::MqttConnection& c) {
+  const auto give_up = SteadyClock::now() + std::chrono::seconds(10);
+  while (!c.connected() && SteadyClock::now() < give_up) loop.run_once(Duration{50});
+  if (!c.connected()) throw std::runtime_error("no connection to the broker");
+  // The SUBACK follows the CONNACK; a moment lets it arrive before we publish.
+  const auto settle = SteadyClock::now() + std::chrono::milliseconds(200);
+  while (SteadyClock::now() < settle) loop.run_once(Duration{20});
+}
+
+// One phase: every client sends `make(i)`, W at a time, each again as soon as its answer
+// came, until every client sent `rounds` requests or `stop_at`.
+struct Phase {
+  std::uint64_t limit = 0;  // requests to send in all
+  std::uint64_t sent = 0;
+  std::uint64_t done = 0;
+  std::uint64_t failed = 0;
+  std::vector<double> latency_ms;
+};
+}  // namespace
+
+int bench_mqtt(const std::vector<std::string>& args) {
+  MqttBenchOptions o;
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--broker")) {
+      o.broker = r.value();
+    } else if (r.is("--prefix")) {
+      o.prefix = r.value();
+    } else if (r.is("--clients")) {
+      o.clients = parse_number(r.value(), 1'000'000);
+    } else if (r.is("--window")) {
+      o.window = parse_number(r.value(), 100'000);
+    } else if (r.is("--seconds")) {
+      o.seconds = parse_number(r.value(), 3600);
+    } else if (r.is("--pid")) {
+      o.pid = static_cast<int>(parse_number(r.value(), 1 << 22));
+    } else if (r.is("--bare")) {
+      o.bare = true;
+    } else if (r.is("-h", "--help")) {
+      std::fputs(
+          "usage: tether bench mqtt [--broker URL] [--prefix P] [--clients N] [--window W]\n"
+          "                         [--seconds S] [--pid P] [--bare]\n"
+          "  N clients register with the LwM2M server behind the broker (tether server --mqtt\n"
+          "  URL --mqtt-prefix P), then Update for S seconds, W in flight. --pid: the server's\n"
+          "  memory per registration. --bare: the same loop against tether bench mqtt-echo.\n",
+          stdout);
+      return 0;
+    } else {
+      throw std::invalid_argument("unknown option " + r.current());
+    }
+  }
+  o.window = std::max<std::uint64_t>(1, std::min(o.window, o.clients));
+  transport::EventLoop loop;
+  auto config = broker_config(o.broker);
+  config.client_id = o.bare ? "bench-bare" : "bench-load";
+  transport::MqttConnection connection(loop, config);
+  const std::string rd = o.prefix + "/lwm2m/rd/";
+  const std::string in = o.prefix + "/echo/in/";
+  const std::string out = o.prefix + "/echo/out/";
+  connection.subscribe(o.bare ? out + "+" : rd + "+", 1, true);
+
+  std::vector<SteadyClock::time_point> sent_at(o.clients);
+  std::vector<bool> busy(o.clients, false);
+  std::deque<std::uint64_t> idle;
+  Phase* phase = nullptr;
+  bool running = false;
+  std::function<void(std::uint64_t)> send;
+  auto finish = [&](std::uint64_t i, bool ok) {
+    if (i >= o.clients || !busy[i] || phase == nullptr) return;
+    busy[i] = false;
+    const double ms =
+        std::chrono::duration<double, std::milli>(SteadyClock::now() - sent_at[i]).count();
+    ++(ok ? phase->done : phase->failed);
+    phase->latency_ms.push_back(ms);
+    idle.push_back(i);
+    if (running && !idle.empty() && phase->sent < phase->limit) {
+      const std::uint64_t next = idle.front();
+      idle.pop_front();
+      send(next);
+    }
+  };
+  connection.set_message_handler([&](std::string_view topic, ByteView payload) {
+    const std::string_view base = o.bare ? std::string_view(out) : std::string_view(rd);
+    if (!topic.starts_with(base)) return;
+    const std::string_view name = topic.substr(base.size());
+    const auto dash = name.rfind('-');
+    if (dash == std::string_view::npos) return;
+    std::uint64_t i = 0;
+    for (char ch : name.substr(dash + 1)) i = i * 10 + static_cast<std::uint64_t>(ch - '0');
+    if (o.bare) return finish(i, true);
+    auto p = mq::decode(payload);
+    if (!p || !p->result) return;  // a request to the client: not part of this bench
+    finish(i, *p->result / 100 == 2);
+  });
+  if (auto ok = connection.start(); !ok) throw std::invalid_argument(ok.error().reason);
+  wait_connected(loop, connection);
+
+  auto objects = *lwm2m::format::link_format::parse_registration("</1/0>,</3/0>,</3303/0>");
+  std::uint64_t token = 1;
+  bool registering = true;
+  send = [&](std::uint64_t i) {
+    busy[i] = true;
+    if (phase != nullptr) ++phase->sent;
+    sent_at[i] = SteadyClock::now();
+    const std::string name = "bench-" + std::to_string(i);
+    if (o.bare) {
+      // An Update's map, as the broker would carry it.
+      (void)connection.publish(in + name, mq::encode(mq::encode_update({}, token++)), 1);
+      return;
+    }
+    if (registering) {
+      lwm2m::RegisterRequest reg;
+      reg.params.endpoint = name;
+      reg.params.lifetime = 86400;
+      reg.params.version = "1.2";
+      reg.objects = objects;
+      (void)connection.publish(rd + name, mq::encode(mq::encode_register(reg, token++)), 1);
+    } else {
+      (void)connection.publish(rd + name, mq::encode(mq::encode_update({}, token++)), 1);
+    }
+  };
+  auto run_phase = [&](Phase& p, std::uint64_t total, SteadyClock::time_point stop_at) {
+    phase = &p;
+    p.limit = total;
+    idle.clear();
+    for (std::uint64_t i = 0; i < o.clients; ++i) idle.push_back(i);
+    running = true;
+    for (std::uint64_t k = 0; k < o.window && !idle.empty(); ++k) {
+      const std::uint64_t i = idle.front();
+      idle.pop_front();
+      send(i);
+    }
+    while (SteadyClock::now() < stop_at && p.done + p.failed < total) {
+      loop.run_once(Duration{50});
+    }
+    running = false;
+    // Drain what is in flight (bounded).
+    const auto drain = SteadyClock::now() + std::chrono::seconds(5);
+    while (std::any_of(busy.begin(), busy.end(), [](bool b) { return b; }) &&
+           SteadyClock::now() < drain) {
+      loop.run_once(Duration{50});
+    }
+    phase = nullptr;
+  };
+
+  const long rss_before = o.pid != 0 ? rss_kib(o.pid) : -1;
+  if (!o.bare) {
+    Phase reg;
+    const auto t0 = SteadyClock::now();
+    run_phase(reg, o.clients, t0 + std::chrono::seconds(120));
+    const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+    std::printf("registered=%llu failed=%llu seconds=%.2f rate=%.0f/s\n",
+                static_cast<unsigned long long>(reg.done),
+                static_cast<unsigned long long>(reg.failed), s, static_cast<double>(reg.done) / s);
+    if (o.pid != 0) {
+      const long rss_after = rss_kib(o.pid);
+      std::printf("server_rss_kib before=%ld after=%ld per_registration_bytes=%.0f\n", rss_before,
+                  rss_after,
+                  reg.done > 0 ? static_cast<double>(rss_after - rss_before) * 1024.0 /
+                                     static_cast<double>(reg.done)
+                               : 0.0);
+    }
+    registering = false;
+  }
+  Phase updates;
+  const auto t0 = SteadyClock::now();
+  run_phase(updates, ~std::uint64_t{0}, t0 + std::chrono::seconds(o.seconds));
+  const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
+  auto& lat = updates.latency_ms;
+  std::sort(lat.begin(), lat.end());
+  auto pct = [&](double q) {
+    return lat.empty() ? 0.0
+                       : lat[static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1))];
+  };
+  std::printf(
+      "%s clients=%llu window=%llu done=%llu failed=%llu seconds=%.2f rate=%.0f/s "
+      "p50_ms=%.2f p99_ms=%.2f\n",
+      o.bare ? "bare-round-trips" : "updates", static_cast<unsigned long long>(o.clients),
+      static_cast<unsigned long long>(o.window), static_cast<unsigned long long>(updates.done),
+      static_cast<unsigned long long>(updates.failed), s, static_cast<double>(updates.done) / s,
+      pct(0.5), pct(0.99));
+  return updates.failed == 0 ? 0 : 1;
+}
+
+int bench_mqtt_echo(const std::vector<std::string>& args) {
+  std::string broker = "mqtt://127.0.0.1:1883";
+  std::string prefix = "bench";
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--broker")) {
+      broker = r.value();
+    } else if (r.is("--prefix")) {
+      prefix = r.value();
+    } else {
+      throw std::invalid_argument("usage: tether bench mqtt-echo [--broker URL] [--prefix P]");
+    }
+  }
+  transport::EventLoop loop;
+  auto config = broker_config(broker);
+  config.client_id = "bench-echo";
+  transport::MqttConnection connection(loop, config);
+  const std::string in = prefix + "/echo/in/";
+  const std::string out = prefix + "/echo/out/";
+  connection.subscribe(in + "+", 1, true);
+  connection.set_message_handler([&](std::string_view topic, ByteView payload) {
+    if (!topic.starts_with(in)) return;
+    (void)connection.publish(out + std::string(topic.substr(in.size())), payload, 1);
+  });
+  if (auto ok = connection.start(); !ok) throw std::invalid_argument(ok.error().reason);
+  install_stop_handlers();
+  while (!stop_requested()) loop.run_once(Duration{200});
+  return 0;
+}
+
+}  // namespace tether::app

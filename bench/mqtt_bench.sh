@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Update round trips over MQTT (Transport TS 8) next to the bare broker round trip, in one
+# run on one machine: mosquitto and the load generator pinned to core 1, the measured side
+# (tether server --mqtt, or tether bench mqtt-echo) pinned to core 0. Usage:
+#   bench/mqtt_bench.sh [TETHER_BINARY] [CLIENTS...]     (default: build/release/bin/tether 1 100 10000)
+# Prints one line per measurement; docs/performance.md reports the medians.
+set -euo pipefail
+tether="${1:-build/release/bin/tether}"
+shift || true
+counts=("${@:-1 100 10000}")
+# shellcheck disable=SC2206
+counts=(${counts[@]})
+seconds="${BENCH_SECONDS:-10}"
+window="${BENCH_WINDOW:-32}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nmax_queued_messages 100000\n' "$port" >"$work/m.conf"
+taskset -c 1 mosquitto -c "$work/m.conf" >"$work/mosquitto.log" 2>&1 &
+pids+=("$!")
+sleep 0.5
+broker="mqtt://127.0.0.1:$port"
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+for n in "${counts[@]}"; do
+  w=$(( n < window ? n : window ))
+  # The baseline: the broker's own round trip through a bare echo.
+  taskset -c 0 "$tether" bench mqtt-echo --broker "$broker" --prefix "bare$n" &
+  echo_pid=$!
+  sleep 0.5
+  taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "bare$n" --bare --clients "$n" \
+    --window "$w" --seconds "$seconds" | sed "s/^/n=$n /"
+  kill -TERM "$echo_pid"; wait "$echo_pid" 2>/dev/null || true
+  # The LwM2M server on the same broker.
+  taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
+    --http-port "$(free_port)" --store memory --mqtt "$broker" --mqtt-prefix "lw$n" -q \
+    2>"$work/server.log" &
+  server_pid=$!
+  sleep 1
+  taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "lw$n" --clients "$n" \
+    --window "$w" --seconds "$seconds" --pid "$server_pid" | sed "s/^/n=$n /"
+  kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true
+done
+echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
