@@ -17,6 +17,10 @@ Scenarios:
                   --mqtt`, registers with `tether server --mqtt` (both on one broker under
                   one prefix), is read and written through the REST API, and de-registers
                   when stopped
+  tls             the broker on TLS (certificates made by openssl): `tether server --mqtt
+                  mqtts://...` and `tether client --server mqtts://...` check its certificate
+                  against --mqtt-ca and register (transport mqtts); a client given another
+                  CA does not get through
   tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
                   neither read tenant b's topics nor reach tenant b's server
 """
@@ -359,6 +363,77 @@ def end_to_end():
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
 
 
+def make_pki():
+    """A CA and a broker certificate for 127.0.0.1, made by openssl; and a second CA."""
+    os.chmod(WORK, 0o755)  # mosquitto started as root reads them as its own user
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, cwd=WORK)
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2", "-subj", f"/CN={ca}")
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-keyout", "broker.key", "-out", "broker.csr", "-subj", "/CN=127.0.0.1")
+    with open(os.path.join(WORK, "san.ext"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "broker.pem", "-days", "2", "-extfile", "san.ext")
+    for name in ("ca.pem", "broker.pem", "broker.key", "other-ca.pem"):
+        os.chmod(os.path.join(WORK, name), 0o644)
+    return {k: os.path.join(WORK, v) for k, v in
+            (("ca", "ca.pem"), ("cert", "broker.pem"), ("key", "broker.key"),
+             ("other", "other-ca.pem"))}
+
+
+def tls():
+    pki = make_pki()
+    broker = Broker(extra_conf=f"allow_anonymous true\ncafile {pki['ca']}\n"
+                               f"certfile {pki['cert']}\nkeyfile {pki['key']}\n")
+    server_port = broker.port
+
+    class TlsBroker:
+        port = server_port
+    args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+            "--coaps-port", "0", "--store", "memory", "--mqtt",
+            f"mqtts://127.0.0.1:{broker.port}", "--mqtt-ca", pki["ca"]]
+    http_port = free_port()
+    log = os.path.join(WORK, "server-tls.log")
+    proc = subprocess.Popen(args + ["--http-port", str(http_port)], stdout=subprocess.DEVNULL,
+                            stderr=open(log, "ab"))
+    PROCS.append(proc)
+    def server_log():
+        with open(log, errors="replace") as f:
+            return f.read()
+    wait_until(lambda: "event=mqtt-connected" in server_log(), "the server's TLS connection")
+    def api(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}{path}", timeout=15) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+    def client(ep, ca):
+        clog = os.path.join(WORK, f"client-{ep}.log")
+        p = subprocess.Popen([TETHER, "client", "--endpoint", ep, "--server",
+                              f"mqtts://127.0.0.1:{broker.port}", "--mqtt-ca", ca],
+                             stdout=subprocess.DEVNULL, stderr=open(clog, "ab"))
+        PROCS.append(p)
+        return p, clog
+    _, _ = client("dev1", pki["ca"])
+    wait_until(lambda: api("/api/clients/dev1")[0] == 200, "the client to register over TLS",
+               timeout=60)
+    c = json.loads(api("/api/clients/dev1")[1])
+    check(c["transport"] == "mqtts", f"registration {c}")
+    status, body = api("/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read over mqtts: {status} {body}")
+    # Another CA: the broker's certificate does not verify, nothing registers.
+    _, clog = client("dev2", pki["other"])
+    def refused():
+        with open(clog, errors="replace") as f:
+            return "mqtt-disconnected" in f.read()
+    wait_until(refused, "the client with another CA to fail its TLS connection")
+    check(api("/api/clients/dev2")[0] == 404, "a client that cannot verify the broker registered")
+
+
 def tenants():
     users = {"tenant-a": "pa", "tenant-b": "pb", "server-b": "ps"}
     # Mosquitto started as root reads its files as the mosquitto user.
@@ -399,7 +474,8 @@ def tenants():
 
 try:
     {"server-wire": server_wire, "broker-restart": broker_restart,
-     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end, "tenants": tenants}[SCENARIO]()
+     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end, "tls": tls,
+     "tenants": tenants}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:
     for p in PROCS:

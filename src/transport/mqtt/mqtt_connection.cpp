@@ -112,11 +112,15 @@ void MqttConnection::on_connect(mosquitto*, void* self, int rc) {
   if (rc != 0) {
     // Refused by the broker (bad credentials, a client ID it will not take): the library
     // closes the socket; we try again later, slowly.
-    if (c->on_state_) c->on_state_(false, std::string("refused: ") + mosquitto_connack_string(rc));
+    if (!c->reported_failure_ && c->on_state_) {
+      c->on_state_(false, std::string("refused: ") + mosquitto_connack_string(rc));
+    }
+    c->reported_failure_ = true;
     return;
   }
   c->connected_ = true;
   c->reported_up_ = true;
+  c->reported_failure_ = false;
   c->backoff_ = Duration{0};
   for (const auto& s : c->subscriptions_) c->send_subscription(s);
   if (c->on_state_) c->on_state_(true, "connected");
@@ -196,7 +200,12 @@ void MqttConnection::lost(const std::string& why) {
   if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
   watched_fd_ = -1;
   watching_write_ = false;
-  if (was && on_state_) on_state_(false, why);
+  // A broker that was never reached (refused, a certificate that does not verify) is
+  // reported once too, not at every retry.
+  if ((was || !reported_failure_) && on_state_) {
+    on_state_(false, was ? why : "cannot connect: " + why);
+  }
+  if (!was) reported_failure_ = true;
   schedule_reconnect();
 }
 

@@ -96,6 +96,7 @@ class MqttConnection {
   bool watching_write_ = false;
   bool connected_ = false;
   bool reported_up_ = false;
+  bool reported_failure_ = false;  // a failure to connect since the last connection
   bool stopping_ = false;
   Duration backoff_{0};
   std::uint64_t reconnects_ = 0;
