@@ -21,6 +21,7 @@
 #include "common/logfmt.hpp"
 #include "lwm2m/format/link_format.hpp"
 #include "mqtt_service.hpp"
+#include "resident_memory.hpp"
 #include "service_runtime.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/mqtt/mqtt_connection.hpp"
@@ -30,20 +31,6 @@ namespace tether::app {
 namespace {
 namespace mq = binding::mqtt;
 using SteadyClock = std::chrono::steady_clock;
-
-long rss_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long v = 0;
-      in >> v;
-      return v;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
 
 struct MqttBenchOptions {
   std::string broker = "mqtt://127.0.0.1:1883";

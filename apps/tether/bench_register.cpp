@@ -28,6 +28,7 @@
 #include "coap/udp_codec.hpp"
 #include "commands.hpp"
 #include "oscore/protection.hpp"
+#include "resident_memory.hpp"
 
 namespace tether::app {
 
@@ -39,20 +40,6 @@ namespace codes = coap::codes;
 constexpr const char* kObjects =
     "</>;rt=\"oma.lwm2m\";ct=\"60 110 112 11542 11544\",</1/0>,</3/0>,</4/0>,</5/0>,</6/0>,"
     "</3303/0>,</3303/1>,</3311/0>";
-
-long rss_kib(int pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long v = 0;
-      in >> v;
-      return v;
-    }
-    in.ignore(1 << 12, '\n');
-  }
-  return -1;
-}
 
 struct Client {
   std::string location;

@@ -35,6 +35,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import fail_with_logs, free_port  # noqa: E402
+
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tether-hostile-")
@@ -42,35 +45,12 @@ PROCS = []
 
 
 def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    for name in sorted(os.listdir(WORK)):
-        if name.endswith(".log"):
-            print("--- " + name, file=sys.stderr)
-            with open(os.path.join(WORK, name), errors="replace") as f:
-                print(f.read()[-6000:], file=sys.stderr)
-    sys.exit(1)
+    fail_with_logs(msg, WORK)
 
 
 def check(cond, msg):
     if not cond:
         fail(msg)
-
-
-def free_port():
-    for _ in range(50):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        u.bind(("127.0.0.1", 0))
-        port = u.getsockname()[1]
-        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            t.bind(("127.0.0.1", port))
-            return port
-        except OSError:
-            pass
-        finally:
-            t.close()
-            u.close()
-    fail("no free port")
 
 
 # --- processes -------------------------------------------------------------------------

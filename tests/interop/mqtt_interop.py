@@ -38,6 +38,9 @@ import urllib.request
 
 import cbor2
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import fail_with_logs, free_port  # noqa: E402
+
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
 WORK = tempfile.mkdtemp(prefix="tether-mqtt-")
@@ -49,28 +52,12 @@ REGISTER, UPDATE, DEREGISTER, READ, OBSERVE, NOTIFY = 6, 7, 8, 9, 20, 23
 
 
 def fail(msg):
-    print("FAIL: " + msg, file=sys.stderr)
-    for name in sorted(os.listdir(WORK)):
-        if name.endswith(".log"):
-            print("--- " + name, file=sys.stderr)
-            with open(os.path.join(WORK, name), errors="replace") as f:
-                print(f.read()[-5000:], file=sys.stderr)
-    sys.exit(1)
+    fail_with_logs(msg, WORK)
 
 
 def check(cond, msg):
     if not cond:
         fail(msg)
-
-
-def free_port():
-    for _ in range(50):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
-    fail("no free port")
 
 
 def wait_until(pred, what, timeout=20):
