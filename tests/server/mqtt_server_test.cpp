@@ -351,6 +351,24 @@ TEST_F(MqttServerTest, BadMapsAreAnsweredOrDroppedAndCounted) {
   EXPECT_EQ(h.server.registration_count(), 0u);
 }
 
+TEST_F(MqttServerTest, ARegistrationExpiresAfterItsLifetimeAsOverCoap) {
+  MqttServerHarness h(broker, store, clock);
+  MqttFakeClient dev(broker, "t", "dev1");
+  ASSERT_EQ(dev.register_with(60)->result, 201u);
+  clock.at += Duration{59'000};
+  h.tick();
+  ASSERT_NE(h.server.find("dev1"), nullptr);
+  ASSERT_EQ(dev.update()->result, 204u);  // an Update starts the lifetime again
+  clock.at += Duration{59'000};
+  h.tick();
+  ASSERT_NE(h.server.find("dev1"), nullptr);
+  clock.at += Duration{2'000};
+  h.tick();
+  EXPECT_EQ(h.server.find("dev1"), nullptr);
+  EXPECT_EQ(h.count(ServerEvent::Kind::kExpired), 1u);
+  EXPECT_EQ(dev.update()->result, 404u);  // the client registers again, as over CoAP
+}
+
 TEST_F(MqttServerTest, ObservationsSurviveARestart) {
   std::string id;
   std::uint64_t token = 0;
