@@ -122,6 +122,16 @@ int bootstrap_command(const std::vector<std::string>& args) {
     mqtt = std::make_unique<MqttService>(loop, random, o.mqtt, binding::mqtt::Interface::kBootstrap,
                                          models);
     bs.attach(mqtt->take_link());
+    // Configurations whose credentials are in mode cose bootstrap over COSE (Transport TS 8.6).
+    mqtt->set_cose_keys([&bs](const std::string& ep) -> std::optional<binding::mqtt::CoseKey> {
+      const auto* c = bs.config(ep);
+      if (c == nullptr || !c->credentials ||
+          c->credentials->kind != server::Credentials::Kind::kCose) {
+        return std::nullopt;
+      }
+      const auto& k = c->credentials->cose;
+      return binding::mqtt::CoseKey{k.kid, k.key, k.algorithm};
+    });
   }
   if (auto restored = bs.restore(); !restored) {
     throw std::invalid_argument("cannot load configurations: " + restored.error().reason);

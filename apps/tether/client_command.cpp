@@ -62,6 +62,9 @@ struct ClientSettings {
   OscoreFlags oscore;
   // Transport TS 8: the broker of mqtt:// and mqtts:// accounts, and our topics' prefix.
   MqttOptions mqtt;
+  // Transport TS 8.6: a COSE key for the --server or --bootstrap account over MQTT (object 23).
+  std::string cose_kid;
+  std::string cose_key;
 };
 
 bool is_mqtt_uri(const std::string& uri) {
@@ -95,6 +98,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       });
   add_credential_options(table, s.credentials);
   add_mqtt_options(table, s.mqtt, false);
+  table.text("--mqtt-cose-kid", "mqttCoseKid", s.cose_kid)
+      .text("--mqtt-cose-key", "mqttCoseKey", s.cose_key);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
       .text("--oscore-salt", "oscoreSalt", s.oscore.salt)
       .text("--oscore-sender-id", "oscoreSenderId", s.oscore.sender_id)
@@ -110,7 +115,7 @@ json state_json(const client::DataModel& data, const std::string& endpoint) {
   json out = json::object();
   out["endpoint"] = endpoint;
   for (std::uint16_t id : {client::oid::kSecurity, client::oid::kServer,
-                           client::oid::kAccessControl, client::oid::kOscore}) {
+                           client::oid::kAccessControl, client::oid::kOscore, client::oid::kCose}) {
     if (auto tree = data.read(Path{id})) lwm2m::add_object_sections(*tree, out);
   }
   return out;
@@ -148,6 +153,15 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
   if (!s.oscore.secret.empty()) add_oscore_account(tree, instance, s.oscore);
+  if (mqtt && !s.cose_key.empty()) {
+    // The account's COSE instance (/23/x) and its link (/0/x/27, Transport TS 8.8).
+    if (s.cose_kid.empty()) throw std::invalid_argument("--mqtt-cose-key needs --mqtt-cose-kid");
+    (void)tree.set(Path{client::oid::kCose, instance, 0}, Value(s.cose_kid));
+    (void)tree.set(Path{client::oid::kCose, instance, 1}, Value(std::int64_t{10}));
+    (void)tree.set(Path{client::oid::kCose, instance, 2}, Value(s.cose_key));
+    (void)tree.set(Path{client::oid::kSecurity, instance, client::security::kCoseSecurity, 0},
+                   Value(lwm2m::Objlnk{client::oid::kCose, instance}));
+  }
   const std::uint32_t lifetime = s.lifetime;
   if (bootstrap) return;
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
@@ -181,6 +195,8 @@ void usage() {
       "  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE  mqtts: the broker's CA, our\n"
       "                   certificate and key\n"
       "  --mqtt-username U, --mqtt-password-file FILE  broker login\n"
+      "  --mqtt-cose-kid TEXT --mqtt-cose-key HEX  seal every map to and from the mqtt://\n"
+      "                   account in COSE_Encrypt0 (AES-CCM-16-64-128, 16-byte key; object 23)\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
@@ -266,6 +282,8 @@ int client_command(const std::vector<std::string>& args) {
   // Light Control (3311): instances come and go by the servers' Create and Delete.
   (void)data.add(std::make_unique<client::DataObject>(3311));
   (void)data.add(std::make_unique<client::ConnectivityObject>());
+  // LwM2M COSE (23): keys of accounts over MQTT, linked from /0/x/27.
+  (void)data.add(std::make_unique<client::DataObject>(client::oid::kCose));
   // Objects defined only by --models hold plain data: the factory configuration's
   // "objects" section fills them, servers read, write, create and delete instances.
   for (auto id : custom) {
@@ -407,9 +425,11 @@ int client_command(const std::vector<std::string>& args) {
     for (auto b : start) lc.first_token = (lc.first_token << 8) | b;
     broker = std::make_unique<transport::MqttConnection>(loop, c);
     auto link = std::make_unique<client::MqttClientLink>(
-        lc, [&broker](const std::string& topic, const Bytes& bytes) {
+        lc,
+        [&broker](const std::string& topic, const Bytes& bytes) {
           (void)broker->publish(topic, bytes, 1);
-        });
+        },
+        &data);
     mqtt_link = link.get();
     lwm2m_client.attach(std::move(link));
     for (const auto& topic : mqtt_link->subscriptions()) broker->subscribe(topic, 1, true);

@@ -37,6 +37,10 @@ class MqttService {
   std::optional<Instant> next_deadline() const { return link_->next_deadline(); }
   void on_timer(Instant now) { link_->on_timer(now); }
   const server::MqttServerLink& link() const { return *link_; }
+  // Transport TS 8.6: the endpoints' COSE keys (the engine's credentials in mode cose).
+  void set_cose_keys(server::MqttServerLink::CoseKeysFor keys) {
+    link_->set_cose_keys(std::move(keys));
+  }
 
  private:
   transport::EventLoop& loop_;

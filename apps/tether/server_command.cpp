@@ -141,6 +141,12 @@ int server_command(const std::vector<std::string>& args) {
     mqtt = std::make_unique<MqttService>(loop, random, o.mqtt,
                                          binding::mqtt::Interface::kRegistration, models);
     server.attach(mqtt->take_link());
+    // Endpoints with credentials in mode cose talk COSE_Encrypt0 (Transport TS 8.6).
+    mqtt->set_cose_keys([&server](const std::string& ep) -> std::optional<binding::mqtt::CoseKey> {
+      auto c = server.credentials(ep);
+      if (!c || c->kind != server::Credentials::Kind::kCose) return std::nullopt;
+      return binding::mqtt::CoseKey{c->cose.kid, c->cose.key, c->cose.algorithm};
+    });
   }
 
   api::HttpApi http(api_config(o, config.default_timeout), loop, server);

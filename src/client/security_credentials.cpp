@@ -102,4 +102,40 @@ Result<std::optional<oscore::ContextInput>> oscore_from_security(const DataModel
   return std::optional<oscore::ContextInput>{std::move(in)};
 }
 
+Result<std::optional<binding::mqtt::CoseKey>> cose_from_security(const DataModel& data,
+                                                                 std::uint16_t instance) {
+  using Out = std::optional<binding::mqtt::CoseKey>;
+  const std::string where = "/0/" + std::to_string(instance) + "/27";
+  auto links = data.read(lwm2m::Path{oid::kSecurity, instance, security::kCoseSecurity});
+  if (!links) return Out{};  // no such resource: no COSE
+  std::optional<lwm2m::Objlnk> target;
+  for (const auto& record : links->records()) {
+    if (const auto* l = record.value.get_if<lwm2m::Objlnk>();
+        l != nullptr && l->object_id != 65535) {
+      target = *l;
+      break;
+    }
+  }
+  if (!target) return Out{};
+  if (target->object_id != oid::kCose) return fail(where + " does not link to a COSE instance");
+  const std::uint16_t i = target->instance_id;
+  if (!data.exists(lwm2m::Path{oid::kCose, i})) {
+    return fail(where + " links to /23/" + std::to_string(i) + ", which does not exist");
+  }
+  binding::mqtt::CoseKey key;
+  key.kid = bytes_at(data, lwm2m::Path{oid::kCose, i, 0});
+  auto algorithm = data.value(lwm2m::Path{oid::kCose, i, 1});
+  auto number = algorithm ? algorithm->as_number() : std::nullopt;
+  key.algorithm = number ? static_cast<int>(*number) : 10;
+  auto hex = bytes_at(data, lwm2m::Path{oid::kCose, i, 2});
+  auto raw = from_hex(to_string(hex));
+  if (!raw) return fail("/23/" + std::to_string(i) + "/2: the key is hex");
+  key.key = std::move(*raw);
+  if (key.kid.empty()) return fail("/23/" + std::to_string(i) + "/0: no KID");
+  if (auto ok = binding::mqtt::check_cose_key(key); !ok) {
+    return fail("/23/" + std::to_string(i) + ": " + ok.error().reason);
+  }
+  return Out{std::move(key)};
+}
+
 }  // namespace tether::client

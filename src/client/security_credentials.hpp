@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "binding/mqtt/cose_encrypt0.hpp"
 #include "client/data_model.hpp"
 #include "common/result.hpp"
 #include "oscore/security_context.hpp"
@@ -21,6 +22,14 @@ Result<tls::ClientCredentials> credentials_from_security(const DataModel& data,
 // OSCORE instance its OSCORE Security Mode resource (/0/x/17) links to; none when it links
 // nowhere. Fails when the linked instance cannot make a context.
 Result<std::optional<oscore::ContextInput>> oscore_from_security(const DataModel& data,
+                                                                 std::uint16_t security_instance);
+
+// Transport TS 8.8: the COSE key of Security instance `security_instance`, from the COSE
+// instance (object 23) its LwM2M COSE Security resource (/0/x/27) links to; none when it
+// links nowhere. The KID resource is a string (its bytes are the kid), the Key resource the
+// key in hex. Fails for a link to nothing usable or a key we cannot use (algorithm 10 and
+// 16 bytes only).
+Result<std::optional<binding::mqtt::CoseKey>> cose_from_security(const DataModel& data,
                                                                  std::uint16_t security_instance);
 
 }  // namespace tether::client

@@ -21,6 +21,8 @@ std::string identity_key(const Credentials& c) {
       return identity_key(c.kind, c.x509_common_name.empty() ? c.endpoint : c.x509_common_name);
     case Credentials::Kind::kOscore:
       return identity_key(c.kind, oscore_identity(c.oscore.sender_id, c.oscore.id_context));
+    case Credentials::Kind::kCose:
+      return identity_key(c.kind, to_hex(c.cose.kid));
   }
   return {};
 }
@@ -91,6 +93,7 @@ std::optional<std::string> CredentialIndex::endpoint_for(const PeerIdentity& pee
     return it->second;
   };
   if (peer.oscore) return lookup(Credentials::Kind::kOscore, *peer.oscore);
+  if (peer.cose) return lookup(Credentials::Kind::kCose, *peer.cose);
   if (peer.psk_identity) return lookup(Credentials::Kind::kPsk, *peer.psk_identity);
   if (peer.public_key) return lookup(Credentials::Kind::kRpk, to_string(*peer.public_key));
   if (peer.certificate_cn && !peer.certificate_cn->empty()) {

@@ -15,6 +15,8 @@ bool proves_session(const Credentials& c, const PeerIdentity& peer) {
     case Credentials::Kind::kOscore:
       // Transport TS 5.5.5: the context belongs to this endpoint alone.
       return peer.oscore == oscore_identity(c.oscore.sender_id, c.oscore.id_context);
+    case Credentials::Kind::kCose:
+      return peer.cose == to_hex(c.cose.kid);
   }
   return false;
 }

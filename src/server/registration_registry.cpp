@@ -37,6 +37,7 @@ void apply_binding(Registration& r, const std::string& binding) {
 
 std::string PeerIdentity::key() const {
   if (oscore) return "oscore:" + *oscore;
+  if (cose) return "cose:" + *cose;
   if (psk_identity) return "psk:" + to_hex(to_bytes(*psk_identity));
   if (public_key) return "rpk:" + to_hex(*public_key);
   if (certificate_cn) return "x509:" + to_hex(to_bytes(*certificate_cn));

@@ -28,7 +28,9 @@ struct PeerIdentity {
   // OSCORE (Transport TS 5.5): the context its requests verified with, named by the
   // client's Sender ID and ID Context (oscore_identity()).
   std::optional<std::string> oscore;
-  bool secure() const { return psk_identity || certificate_cn || public_key || oscore; }
+  // COSE over MQTT (Transport TS 8.6): the kid (hex) of the key its maps opened with.
+  std::optional<std::string> cose;
+  bool secure() const { return psk_identity || certificate_cn || public_key || oscore || cose; }
   // What was proved, as one comparable string ("oscore:<id>", "psk:<hex>", "rpk:<hex>",
   // "x509:<hex>"); "" for none. OSCORE comes first: it reaches end to end.
   std::string key() const;

@@ -17,6 +17,7 @@
 #include "lwm2m/model/object_registry.hpp"
 #include "server/link/mqtt_server_link.hpp"
 #include "server/lwm2m_server.hpp"
+#include "server/store/credentials_json.hpp"
 #include "server/store/memory/memory_store.hpp"
 #include "support/manual_clock.hpp"
 #include "support/memory_broker.hpp"
@@ -67,7 +68,7 @@ struct MqttSession : ::testing::Test {
     lc.prefix = kPrefix;
     lc.endpoint = "dev1";
     lc.first_token = 100;
-    auto link = std::make_unique<MqttClientLink>(lc, broker.publisher());
+    auto link = std::make_unique<MqttClientLink>(lc, broker.publisher(), &data);
     client_link = link.get();
     client->attach(std::move(link));
     client->set_event_handler([this](const ClientEvent& e) { client_events.push_back(e); });
@@ -286,6 +287,70 @@ TEST_F(MqttSession, BootstrapsOverMqttThenRegisters) {
   run(Duration{5'000});
   ASSERT_NE(server.find("dev1"), nullptr);
   EXPECT_EQ(client->state(101), Lwm2mClient::State::kRegistered);
+}
+
+// Transport TS 8.6: with a COSE key on both sides, every map on the broker is a
+// COSE_Encrypt0 and the session works as in clear.
+TEST_F(MqttSession, CoseSealsEveryMapEndToEnd) {
+  const Bytes key = *from_hex("000102030405060708090a0b0c0d0e0f");
+  server::Credentials c;
+  c.endpoint = "dev1";
+  c.kind = server::Credentials::Kind::kCose;
+  c.cose = server::CoseKeys{to_bytes("k1"), key, 10};
+  ASSERT_TRUE(server.put_credentials(c).ok());
+  rd_link->set_cose_keys([this](const std::string& ep) -> std::optional<mq::CoseKey> {
+    auto creds = server.credentials(ep);
+    if (!creds || creds->kind != server::Credentials::Kind::kCose) return std::nullopt;
+    return mq::CoseKey{creds->cose.kid, creds->cose.key, creds->cose.algorithm};
+  });
+  // An API answer says a key is set, never which.
+  const auto shown = server::credentials_json(*server.credentials("dev1"), server::Secrets::kHide);
+  EXPECT_EQ(shown["mode"], "cose");
+  EXPECT_EQ(shown["kid"], "6b31");
+  EXPECT_TRUE(shown["keySet"].get<bool>());
+  EXPECT_FALSE(shown.contains("key"));
+
+  add_server_account();
+  ASSERT_TRUE(data.add(std::make_unique<DataObject>(oid::kCose)).ok());
+  ASSERT_TRUE(data.put(Path{23, 0, 0}, Value("k1")).ok());
+  ASSERT_TRUE(data.put(Path{23, 0, 1}, Value(std::int64_t{10})).ok());
+  ASSERT_TRUE(data.put(Path{23, 0, 2}, Value("000102030405060708090a0b0c0d0e0f")).ok());
+  ASSERT_TRUE(data.put(Path{0, 0, 27, 0}, Value(lwm2m::Objlnk{23, 0})).ok());
+  make_client();
+  client->start();
+  run(Duration{2'000});
+  ASSERT_NE(server.find("dev1"), nullptr);
+  auto read = ask(at(Operation::kRead, Path{3, 0, 0}));
+  ASSERT_TRUE(read && read->response);
+  EXPECT_EQ(read->response->code, lwm2m::status::kContent);
+  // The broker saw ciphertext only: no message decodes as a map, each opens with the key.
+  const mq::CoseKey k{to_bytes("k1"), key, 10};
+  ASSERT_GE(broker.log.size(), 4u);
+  for (const auto& m : broker.log) {
+    EXPECT_FALSE(mq::decode(m.bytes).ok()) << m.topic;
+    EXPECT_TRUE(mq::open(m.bytes, [&k](ByteView) { return &k; }).ok()) << m.topic;
+  }
+}
+
+TEST_F(MqttSession, AnEndpointWithACoseKeyIsNotHeardInClear) {
+  server::Credentials c;
+  c.endpoint = "dev1";
+  c.kind = server::Credentials::Kind::kCose;
+  c.cose = server::CoseKeys{to_bytes("k1"), Bytes(16, 7), 10};
+  ASSERT_TRUE(server.put_credentials(c).ok());
+  rd_link->set_cose_keys([this](const std::string& ep) -> std::optional<mq::CoseKey> {
+    auto creds = server.credentials(ep);
+    if (!creds || creds->kind != server::Credentials::Kind::kCose) return std::nullopt;
+    return mq::CoseKey{creds->cose.kid, creds->cose.key, creds->cose.algorithm};
+  });
+  add_server_account();
+  make_client();
+  client->start();
+  run(Duration{5'000});
+  EXPECT_EQ(server.find("dev1"), nullptr);
+  bool counted = false;
+  for (const auto& [event, n] : rd_link->counters()) counted |= event == "cose-refused" && n > 0;
+  EXPECT_TRUE(counted);
 }
 
 }  // namespace

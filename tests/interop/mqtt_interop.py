@@ -17,6 +17,13 @@ Scenarios:
                   --mqtt`, registers with `tether server --mqtt` (both on one broker under
                   one prefix), is read and written through the REST API, and de-registers
                   when stopped
+  client-reconnect  `tether client --server mqtt://...` and `tether server --mqtt` through a
+                  broker that stops and starts again: the client connects again, subscribes
+                  again and goes on (its next Update, a Read through it)
+  cose            Transport TS 8.6: credentials in mode cose through the REST API and
+                  `tether client --mqtt-cose-kid/--mqtt-cose-key`; every map on the broker
+                  (read by mosquitto_sub, decoded by cbor2) is a COSE_Encrypt0, the session
+                  works, and a client without the key is not heard
   tls             the broker on TLS (certificates made by openssl): `tether server --mqtt
                   mqtts://...` and `tether client --server mqtts://...` check its certificate
                   against --mqtt-ca and register (transport mqtts); a client given another
@@ -350,6 +357,92 @@ def end_to_end():
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
 
 
+def client_reconnect():
+    broker = Broker(port=free_port())
+    server = Server(broker, "t", extra=["--request-timeout-ms", "20000"])
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--lifetime", "20",
+                               "--server", f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix",
+                               "t"], stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    def client_log():
+        with open(log, errors="replace") as f:
+            return f.read()
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200, "the registration",
+               timeout=60)
+    broker.stop()
+    wait_until(lambda: "event=mqtt-disconnected" in client_log(), "the client to notice")
+    time.sleep(1)
+    broker.start()
+    wait_until(lambda: client_log().count("event=mqtt-connected") >= 2,
+               "the client to connect again", timeout=60)
+    wait_until(lambda: server.connections() >= 2, "the server to connect again", timeout=60)
+    # Its next Update (lifetime 20 s: within about 10 s) comes through the new connection.
+    updates = server.log_text().count("event=updated")
+    wait_until(lambda: server.log_text().count("event=updated") > updates,
+               "an Update after the broker restart", timeout=40)
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read after the broker restart: {status} {body}")
+
+
+def cose():
+    broker = Broker()
+    server = Server(broker, "t")
+    key = "000102030405060708090a0b0c0d0e0f"
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.http_port}/api/security/clients/dev1",
+        data=json.dumps({"mode": "cose", "kid": "6b31", "key": key}).encode(), method="PUT",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=15) as r:
+        check(r.status in (200, 201, 204), f"PUT credentials: {r.status}")
+    status, body = server.api("GET", "/api/security/clients/dev1")
+    check(status == 200 and key not in body and '"keySet":true' in body.replace(" ", ""),
+          f"GET credentials shows the key or not keySet: {body}")
+    spy = Device(broker, "t/lwm2m/rd/dev1")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--server",
+                               f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", "t",
+                               "--mqtt-cose-kid", "k1", "--mqtt-cose-key", key],
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
+               "the client to register over COSE", timeout=60)
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read over COSE: {status} {body}")
+    # What the broker carried, read by an independent CBOR decoder: COSE_Encrypt0 only
+    # (tag 16, or the bare array: protected header, unprotected header with kid 'k1', cipher).
+    time.sleep(0.5)
+    seen = 0
+    with spy.lock:
+        messages = list(spy.messages)
+    for raw in messages:
+        m = cbor2.loads(raw)
+        if isinstance(m, cbor2.CBORTag):
+            check(m.tag == 16, f"a tag other than COSE_Encrypt0: {m.tag}")
+            m = m.value
+        check(isinstance(m, list) and len(m) == 3, f"not a COSE_Encrypt0: {m!r}")
+        check(m[1].get(4) == b"k1", f"the kid is not k1: {m[1]}")
+        check(isinstance(m[2], bytes) and b"Tether" not in m[2], "the broker sees plaintext")
+        seen += 1
+    check(seen >= 4, f"only {seen} messages on the topic")
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=20)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
+    # Without the key the same endpoint is not heard at all.
+    plain = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--server",
+                              f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", "t"],
+                             stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(plain)
+    def refused():
+        _, metrics = server.api("GET", "/metrics")
+        for line in metrics.splitlines():
+            if line.startswith('tether_link_events_total{link="mqtt",event="cose-refused"}'):
+                return int(line.split()[-1]) > 0
+        return False
+    wait_until(refused, "the plaintext Register to be refused and counted")
+    check(server.api("GET", "/api/clients/dev1")[0] == 404, "a client without the key registered")
+
+
 def make_pki():
     """A CA and a broker certificate for 127.0.0.1, made by openssl; and a second CA."""
     os.chmod(WORK, 0o755)  # mosquitto started as root reads them as its own user
@@ -461,7 +554,8 @@ def tenants():
 
 try:
     {"server-wire": server_wire, "broker-restart": broker_restart,
-     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end, "tls": tls,
+     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end,
+     "client-reconnect": client_reconnect, "cose": cose, "tls": tls,
      "tenants": tenants}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:

@@ -241,7 +241,7 @@ TEST(RegistryIdentity, ANameFromACertificateIsCheckedToo) {
   lwm2m::RegisterRequest request;
   request.params.endpoint = std::string("dev\x1b[31m1");
   PeerIdentity peer{"dtls",       "10.0.0.2:5", std::nullopt, std::string("dev\x1b[31m1"),
-                    std::nullopt, std::nullopt};
+                    std::nullopt, std::nullopt, std::nullopt};
   auto refused = registry.register_client(request, peer, 1'000);
   ASSERT_FALSE(refused);
   EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kBadRequest);
@@ -260,11 +260,14 @@ TEST(RegistryIdentity, ALegacySecureRegistrationIsPinnedByItsFirstSecureUpdate) 
   r.updated_at = 1'000'000;
   registry.restore(r);
   const lwm2m::UpdateRequest update{"loc1", {}, std::nullopt};
-  PeerIdentity plain{"udp", "10.0.0.9:5", std::nullopt, std::nullopt, std::nullopt, std::nullopt};
-  PeerIdentity device{"dtls",       "10.0.0.2:5", std::string("dev1-id"),
-                      std::nullopt, std::nullopt, std::nullopt};
-  PeerIdentity other{"dtls",       "10.0.0.3:5", std::string("other-id"),
+  PeerIdentity plain{"udp",        "10.0.0.9:5", std::nullopt, std::nullopt,
                      std::nullopt, std::nullopt, std::nullopt};
+  PeerIdentity device{"dtls",       "10.0.0.2:5", std::string("dev1-id"),
+                      std::nullopt, std::nullopt, std::nullopt,
+                      std::nullopt};
+  PeerIdentity other{"dtls",       "10.0.0.3:5", std::string("other-id"),
+                     std::nullopt, std::nullopt, std::nullopt,
+                     std::nullopt};
   auto refused = registry.update(update, plain, 1'000'100);
   ASSERT_FALSE(refused);
   EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kNotFound);

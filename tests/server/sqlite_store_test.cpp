@@ -202,7 +202,11 @@ TEST(SqliteStore, RoundTripsEveryFieldAcrossCloseAndReopen) {
   auto one_empty_attribute = observation("obs-empty-attribute", minimal.endpoint);
   one_empty_attribute.attributes = {""};
   one_empty_attribute.accept = 0;
-  const std::vector<Credentials> creds = {psk("ep-psk"), rpk("ep-rpk"), x509("ep-x509", ""),
+  Credentials cose;  // Transport TS 8.6: in the JSON column, like mode oscore
+  cose.endpoint = "ep-cose";
+  cose.kind = Credentials::Kind::kCose;
+  cose.cose = CoseKeys{to_bytes("k1"), Bytes(16, 9), 10};
+  const std::vector<Credentials> creds = {cose, psk("ep-psk"), rpk("ep-rpk"), x509("ep-x509", ""),
                                           x509("ep-x509-cn", "device.example.com")};
   {
     auto store = open_store(file);

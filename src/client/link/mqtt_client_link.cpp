@@ -1,11 +1,13 @@
 #include "client/link/mqtt_client_link.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 #include <variant>
 
 #include "binding/mqtt/device_mapping.hpp"
 #include "binding/mqtt/downlink_mapping.hpp"
 #include "binding/mqtt/uplink_mapping.hpp"
+#include "client/security_credentials.hpp"
 
 namespace tether::client {
 
@@ -69,10 +71,15 @@ class MqttDeviceRequest final : public DeviceRequest {
 };
 }  // namespace
 
-MqttClientLink::MqttClientLink(MqttClientLinkConfig config, mq::Exchanges::Publish publish)
+MqttClientLink::MqttClientLink(MqttClientLinkConfig config, mq::Exchanges::Publish publish,
+                               const DataModel* data)
     : config_(std::move(config)),
-      exchanges_(config_.prefix, std::move(publish), config_.exchange_timeout,
-                 config_.first_token) {
+      publish_(std::move(publish)),
+      data_(data),
+      exchanges_(
+          config_.prefix,
+          [this](const std::string& topic, const Bytes& bytes) { this->publish(topic, bytes); },
+          config_.exchange_timeout, config_.first_token) {
   if (!config_.prefix.empty()) {
     if (auto ok = mq::check_prefix(config_.prefix); !ok) {
       throw std::invalid_argument("MQTT prefix: " + ok.error().reason);
@@ -98,8 +105,36 @@ mq::Topic MqttClientLink::topic(std::uint64_t peer) const {
       config_.endpoint};
 }
 
+void MqttClientLink::publish(const std::string& topic, const Bytes& bytes) {
+  auto t = mq::parse_topic(topic, config_.prefix);
+  if (t) {
+    if (const auto& key = key_for(t->interface)) {
+      auto sealed = mq::seal(*key, bytes);
+      if (sealed) publish_(topic, *sealed);
+      return;  // never in clear to a server that has a key
+    }
+  }
+  publish_(topic, bytes);
+}
+
 void MqttClientLink::on_message(std::string_view t, ByteView bytes, Instant now) {
   last_now_ = now;
+  auto parsed = mq::parse_topic(t, config_.prefix);
+  if (parsed) {
+    if (const auto& key = key_for(parsed->interface)) {
+      // Transport TS 8.6: from a server with a key, only maps sealed with it.
+      auto opened = mq::open(bytes, [&key](ByteView kid) -> const mq::CoseKey* {
+        return std::equal(kid.begin(), kid.end(), key->kid.begin(), key->kid.end()) ? &*key
+                                                                                    : nullptr;
+      });
+      if (!opened) {
+        ++cose_refused_;
+        return;
+      }
+      exchanges_.on_message(t, *opened, now);
+      return;
+    }
+  }
   exchanges_.on_message(t, bytes, now);
 }
 
@@ -109,11 +144,15 @@ bool MqttClientLink::serves(std::string_view scheme) const {
 
 Result<Route> MqttClientLink::route(const std::string& uri, std::optional<std::uint16_t> security,
                                     const std::string& alternative, bool bootstrap) {
-  (void)security;     // the broker connection carries TLS; COSE (8.6) is not linked yet
   (void)alternative;  // MQTT has no Release
   // Transport TS 8.8: the Server URI names the broker this link is connected to; the
   // server behind it is reached through the topics.
   if (uri.find("://") == std::string::npos) return fail("bad server URI \"" + uri + "\"");
+  if (data_ != nullptr && security) {
+    auto key = cose_from_security(*data_, *security);
+    if (!key) return fail(uri + ": COSE: " + key.error().reason);
+    key_for(bootstrap ? mq::Interface::kBootstrap : mq::Interface::kRegistration) = *key;
+  }
   return Route{this, bootstrap ? kBootstrapPeer : kRegistrationPeer};
 }
 

@@ -9,9 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "binding/mqtt/cose_encrypt0.hpp"
 #include "binding/mqtt/exchanges.hpp"
 #include "binding/mqtt/topic.hpp"
 #include "client/client_link.hpp"
+#include "client/data_model.hpp"
 #include "lwm2m/model/object_definition.hpp"
 
 namespace tether::client {
@@ -26,8 +28,11 @@ struct MqttClientLinkConfig {
 
 class MqttClientLink final : public ClientLink {
  public:
-  // Fails (std::invalid_argument) for a prefix or endpoint name a topic cannot carry.
-  MqttClientLink(MqttClientLinkConfig config, binding::mqtt::Exchanges::Publish publish);
+  // Fails (std::invalid_argument) for a prefix or endpoint name a topic cannot carry. With
+  // `data`, a Security instance that links a COSE instance (/0/x/27, Transport TS 8.8) has
+  // its maps sealed with that key, and takes only maps sealed with it.
+  MqttClientLink(MqttClientLinkConfig config, binding::mqtt::Exchanges::Publish publish,
+                 const DataModel* data = nullptr);
 
   // The endpoint's two topics, to subscribe to.
   std::vector<std::string> subscriptions() const;
@@ -58,10 +63,20 @@ class MqttClientLink final : public ClientLink {
   static constexpr std::uint64_t kBootstrapPeer = 2;
 
   binding::mqtt::Topic topic(std::uint64_t peer) const;
+  std::optional<binding::mqtt::CoseKey>& key_for(binding::mqtt::Interface interface) {
+    return interface == binding::mqtt::Interface::kBootstrap ? bootstrap_key_ : server_key_;
+  }
+  void publish(const std::string& topic, const Bytes& bytes);
   void on_request(const binding::mqtt::Topic& topic, const binding::mqtt::Payload& request,
                   binding::mqtt::Exchanges::Responder respond);
 
   MqttClientLinkConfig config_;
+  binding::mqtt::Exchanges::Publish publish_;
+  const DataModel* data_;
+  // Transport TS 8.6: the COSE keys of the server and bootstrap server accounts, if linked.
+  std::optional<binding::mqtt::CoseKey> server_key_;
+  std::optional<binding::mqtt::CoseKey> bootstrap_key_;
+  std::uint64_t cose_refused_ = 0;
   binding::mqtt::Exchanges exchanges_;
   std::function<void(DeviceRequest&)> on_request_;
   std::function<void(ObservationHandle)> on_observation_ended_;

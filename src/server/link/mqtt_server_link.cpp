@@ -1,5 +1,6 @@
 #include "server/link/mqtt_server_link.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include "binding/mqtt/downlink_mapping.hpp"
@@ -45,8 +46,11 @@ MqttServerLink::MqttServerLink(MqttLinkConfig config, const lwm2m::model::Model&
                                mq::Exchanges::Publish publish)
     : config_(std::move(config)),
       model_(model),
-      exchanges_(config_.prefix, std::move(publish), config_.exchange_timeout,
-                 config_.first_token) {
+      publish_(std::move(publish)),
+      exchanges_(
+          config_.prefix,
+          [this](const std::string& topic, const Bytes& bytes) { this->publish(topic, bytes); },
+          config_.exchange_timeout, config_.first_token) {
   exchanges_.set_request_handler(
       [this](const mq::Topic& topic, const mq::Payload& request, mq::Exchanges::Responder respond) {
         on_request(topic, request, std::move(respond));
@@ -57,7 +61,36 @@ std::string MqttServerLink::subscription() const {
   return mq::server_subscription(config_.prefix, config_.interface);
 }
 
+std::optional<mq::CoseKey> MqttServerLink::cose_key(const std::string& endpoint) const {
+  if (!cose_keys_) return std::nullopt;
+  return cose_keys_(endpoint);
+}
+
+void MqttServerLink::publish(const std::string& topic, const Bytes& bytes) {
+  auto t = mq::parse_topic(topic, config_.prefix);
+  if (auto key = t ? cose_key(t->endpoint) : std::nullopt) {
+    auto sealed = mq::seal(*key, bytes);
+    if (!sealed) return;  // a key put on file was checked; nothing goes out in clear
+    publish_(topic, *sealed);
+    return;
+  }
+  publish_(topic, bytes);
+}
+
 void MqttServerLink::on_message(std::string_view topic, ByteView bytes, Instant now) {
+  auto t = mq::parse_topic(topic, config_.prefix);
+  if (auto key = t ? cose_key(t->endpoint) : std::nullopt) {
+    // Transport TS 8.6: this endpoint's maps come sealed with its key, or not at all.
+    auto opened = mq::open(bytes, [&key](ByteView kid) -> const mq::CoseKey* {
+      return std::equal(kid.begin(), kid.end(), key->kid.begin(), key->kid.end()) ? &*key : nullptr;
+    });
+    if (!opened) {
+      ++cose_refused_;
+      return;
+    }
+    exchanges_.on_message(topic, *opened, now);
+    return;
+  }
   exchanges_.on_message(topic, bytes, now);
 }
 
@@ -88,8 +121,11 @@ void MqttServerLink::on_request(const mq::Topic& topic, const mq::Payload& reque
 }
 
 PeerIdentity MqttServerLink::identify(const PeerKey& peer) const {
-  return PeerIdentity{config_.name, describe(peer), std::nullopt,
-                      std::nullopt, std::nullopt,   std::nullopt};
+  PeerIdentity id{config_.name, describe(peer), std::nullopt, std::nullopt,
+                  std::nullopt, std::nullopt,   std::nullopt};
+  // Only maps that opened with the endpoint's key get this far (on_message).
+  if (auto key = cose_key(peer.name)) id.cose = to_hex(key->kid);
+  return id;
 }
 
 std::string MqttServerLink::describe(const PeerKey& peer) const {
@@ -204,11 +240,8 @@ Result<ExchangeId> MqttServerLink::adopt_observation(const PeerKey& peer,
 
 std::vector<std::pair<std::string, std::uint64_t>> MqttServerLink::counters() const {
   const auto& c = exchanges_.counters();
-  return {{"malformed", c.malformed},
-          {"unmatched", c.unmatched},
-          {"echo", c.echoes},
-          {"duplicate", c.duplicates},
-          {"timeout", c.timeouts}};
+  return {{"malformed", c.malformed},  {"unmatched", c.unmatched}, {"echo", c.echoes},
+          {"duplicate", c.duplicates}, {"timeout", c.timeouts},    {"cose-refused", cose_refused_}};
 }
 
 Bytes MqttServerLink::token_of(ExchangeId id) const {

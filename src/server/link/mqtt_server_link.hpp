@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "binding/mqtt/cose_encrypt0.hpp"
 #include "binding/mqtt/exchanges.hpp"
 #include "binding/mqtt/topic.hpp"
 #include "lwm2m/model/object_definition.hpp"
@@ -35,6 +36,12 @@ class MqttServerLink final : public ServerLink {
  public:
   MqttServerLink(MqttLinkConfig config, const lwm2m::model::Model& model,
                  binding::mqtt::Exchanges::Publish publish);
+
+  // Transport TS 8.6: the COSE key of an endpoint, if it has one. Its maps must then come
+  // sealed with that key (others are dropped and counted) and ours to it go sealed; a map
+  // that opened proves the key's kid (PeerIdentity::cose).
+  using CoseKeysFor = std::function<std::optional<binding::mqtt::CoseKey>(const std::string&)>;
+  void set_cose_keys(CoseKeysFor keys) { cose_keys_ = std::move(keys); }
 
   // The topic filter to subscribe to: every endpoint's topic of the interface, under the prefix.
   std::string subscription() const;
@@ -78,8 +85,14 @@ class MqttServerLink final : public ServerLink {
                                                     const lwm2m::DownlinkRequest& request,
                                                     AnswerHandler handler);
 
+  std::optional<binding::mqtt::CoseKey> cose_key(const std::string& endpoint) const;
+  void publish(const std::string& topic, const Bytes& bytes);
+
   MqttLinkConfig config_;
   const lwm2m::model::Model& model_;
+  binding::mqtt::Exchanges::Publish publish_;
+  CoseKeysFor cose_keys_;
+  std::uint64_t cose_refused_ = 0;
   binding::mqtt::Exchanges exchanges_;
   UplinkHandler on_uplink_;
   std::unordered_map<ExchangeId, Open> open_;

@@ -98,6 +98,15 @@ json credentials_json(const Credentials& c, Secrets secrets) {
     case Credentials::Kind::kOscore:
       put_oscore_keys(j, c.oscore, secrets);
       break;
+    case Credentials::Kind::kCose:
+      j["kid"] = to_hex(c.cose.kid);
+      j["algorithm"] = c.cose.algorithm;
+      if (secrets == Secrets::kInclude) {
+        j["key"] = to_hex(c.cose.key);
+      } else {
+        j["keySet"] = !c.cose.key.empty();
+      }
+      break;
   }
   // Transport TS 5.5: OSCORE inside the (D)TLS session, beside the session's own credential.
   if (c.kind != Credentials::Kind::kOscore && c.has_oscore()) {
@@ -110,10 +119,10 @@ json credentials_json(const Credentials& c, Secrets secrets) {
 
 Result<Credentials> credentials_from_json(const std::string& endpoint, const json& j) {
   if (!j.is_object() || !j.contains("mode") || !j["mode"].is_string()) {
-    return fail("credentials need \"mode\": psk, rpk, x509 or oscore");
+    return fail("credentials need \"mode\": psk, rpk, x509, oscore or cose");
   }
   auto kind = credentials_kind_from(j["mode"].get<std::string>());
-  if (!kind) return fail("mode must be psk, rpk, x509 or oscore");
+  if (!kind) return fail("mode must be psk, rpk, x509, oscore or cose");
   Credentials c;
   c.endpoint = endpoint;
   c.kind = *kind;
@@ -156,6 +165,21 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
       auto keys = oscore_keys_from_json(j);
       if (!keys) return keys.error();
       c.oscore = std::move(*keys);
+      break;
+    }
+    case Credentials::Kind::kCose: {
+      // Transport TS 8.6, object 23: AES-CCM-16-64-128 (algorithm 10) with a 16-byte key.
+      auto kid = hex_field("kid");
+      if (!kid) return kid.error();
+      if (kid->size() > 32) return fail("\"kid\" is at most 32 bytes");
+      auto key = hex_field("key");
+      if (!key) return key.error();
+      if (key->size() != 16) return fail("\"key\" is 16 bytes (AES-CCM-16-64-128)");
+      if (j.contains("algorithm") &&
+          (!j["algorithm"].is_number_integer() || j["algorithm"].get<std::int64_t>() != 10)) {
+        return fail("\"algorithm\" is 10 (AES-CCM-16-64-128), the only one supported");
+      }
+      c.cose = CoseKeys{std::move(*kid), std::move(*key), 10};
       break;
     }
   }

@@ -12,6 +12,8 @@ const char* credentials_kind_name(Credentials::Kind kind) {
       return "x509";
     case Credentials::Kind::kOscore:
       return "oscore";
+    case Credentials::Kind::kCose:
+      return "cose";
   }
   return "psk";
 }
@@ -21,6 +23,7 @@ std::optional<Credentials::Kind> credentials_kind_from(const std::string& name) 
   if (name == "rpk") return Credentials::Kind::kRpk;
   if (name == "x509") return Credentials::Kind::kX509;
   if (name == "oscore") return Credentials::Kind::kOscore;
+  if (name == "cose") return Credentials::Kind::kCose;
   return std::nullopt;
 }
 

@@ -48,9 +48,18 @@ struct OscoreKeys {
   friend bool operator==(const OscoreKeys&, const OscoreKeys&) = default;
 };
 
+// Transport TS 8.6 and the LwM2M COSE object (23): the key an MQTT client seals its maps
+// with (COSE_Encrypt0, AES-CCM-16-64-128), named by its kid.
+struct CoseKeys {
+  Bytes kid;
+  Bytes key;
+  int algorithm = 10;
+  friend bool operator==(const CoseKeys&, const CoseKeys&) = default;
+};
+
 // What a client must prove to register under its endpoint name (Transport TS 5.2.6).
 struct Credentials {
-  enum class Kind : std::uint8_t { kPsk, kRpk, kX509, kOscore };
+  enum class Kind : std::uint8_t { kPsk, kRpk, kX509, kOscore, kCose };
   std::string endpoint;
   Kind kind = Kind::kPsk;
   std::string psk_identity;      // PSK
@@ -60,6 +69,7 @@ struct Credentials {
   // OSCORE: the mode's keys, or, beside a PSK, RPK or certificate, the context the client
   // uses inside its (D)TLS session too (Transport TS 5.5: OSCORE over a secured carrier).
   OscoreKeys oscore;
+  CoseKeys cose;  // mode cose: end-to-end protection over MQTT (Transport TS 8.6)
   bool has_oscore() const { return kind == Kind::kOscore || !oscore.master_secret.empty(); }
   friend bool operator==(const Credentials&, const Credentials&) = default;
 };

@@ -542,7 +542,9 @@ Result<Ok> SqliteStore::write_pending() {
     }
     const Credentials& c = *pending;
     // Bound without a copy: it must outlive the statement's step.
-    const std::string oscore = c.has_oscore() ? credentials_json(c, Secrets::kInclude).dump() : "";
+    // Modes oscore and cose live in the JSON column (no schema change for either).
+    const bool in_json = c.has_oscore() || c.kind == Credentials::Kind::kCose;
+    const std::string oscore = in_json ? credentials_json(c, Secrets::kInclude).dump() : "";
     auto* s = put_credentials_.get();
     Binder bind(s);
     bind.text(c.endpoint).text(credentials_kind_name(c.kind)).text(c.psk_identity);
@@ -654,7 +656,7 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
       if (!parsed) return row_error("credentials", c.endpoint, parsed.error().reason);
       // Mode oscore is all in the JSON; beside a PSK, RPK or certificate only the OSCORE
       // keys are taken from it (the row's own columns hold the rest, as written).
-      if (c.kind == Credentials::Kind::kOscore) {
+      if (c.kind == Credentials::Kind::kOscore || c.kind == Credentials::Kind::kCose) {
         c = std::move(*parsed);
       } else {
         c.oscore = std::move(parsed->oscore);
