@@ -18,6 +18,7 @@
 #include "client/objects/connectivity_object.hpp"
 #include "client/objects/firmware_object.hpp"
 #include "client/objects/temperature_object.hpp"
+#include "client/security_credentials.hpp"
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
@@ -114,8 +115,9 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
 json state_json(const client::DataModel& data, const std::string& endpoint) {
   json out = json::object();
   out["endpoint"] = endpoint;
-  for (std::uint16_t id : {client::oid::kSecurity, client::oid::kServer,
-                           client::oid::kAccessControl, client::oid::kOscore, client::oid::kCose}) {
+  for (std::uint16_t id :
+       {client::oid::kSecurity, client::oid::kServer, client::oid::kAccessControl,
+        client::oid::kOscore, client::oid::kCose, client::oid::kMqttServer}) {
     if (auto tree = data.read(Path{id})) lwm2m::add_object_sections(*tree, out);
   }
   return out;
@@ -284,6 +286,8 @@ int client_command(const std::vector<std::string>& args) {
   (void)data.add(std::make_unique<client::ConnectivityObject>());
   // LwM2M COSE (23): keys of accounts over MQTT, linked from /0/x/27.
   (void)data.add(std::make_unique<client::DataObject>(client::oid::kCose));
+  // MQTT Server (24): how to connect to the broker of an mqtt:// account, linked from /0/x/26.
+  (void)data.add(std::make_unique<client::DataObject>(client::oid::kMqttServer));
   // Objects defined only by --models hold plain data: the factory configuration's
   // "objects" section fills them, servers read, write, create and delete instances.
   for (auto id : custom) {
@@ -401,11 +405,16 @@ int client_command(const std::vector<std::string>& args) {
   // Transport TS 8: accounts behind an MQTT broker go through one broker connection (the
   // first mqtt:// or mqtts:// account's broker), driven by the loop.
   std::string broker_uri;
+  std::uint16_t broker_security = 0;
   if (auto account = data.bootstrap_account(); account && is_mqtt_uri(account->uri)) {
     broker_uri = account->uri;
+    broker_security = account->security_instance;
   }
   for (const auto& account : data.server_accounts()) {
-    if (broker_uri.empty() && is_mqtt_uri(account.uri)) broker_uri = account.uri;
+    if (broker_uri.empty() && is_mqtt_uri(account.uri)) {
+      broker_uri = account.uri;
+      broker_security = account.security_instance;
+    }
   }
   std::unique_ptr<transport::MqttConnection> broker;
   client::MqttClientLink* mqtt_link = nullptr;
@@ -415,6 +424,20 @@ int client_command(const std::vector<std::string>& args) {
     c.client_id = s.mqtt.client_id;
     if (c.client_id.empty()) {
       c.client_id = s.config.endpoint.size() <= 23 ? s.config.endpoint : std::string{};
+    }
+    // Transport TS 8.8: the account's MQTT Server instance (/24, linked at /0/x/26) says
+    // how to connect; what it leaves out comes from the flags.
+    auto settings = client::mqtt_server_from_security(data, broker_security);
+    if (!settings) throw std::invalid_argument("MQTT Server object: " + settings.error().reason);
+    if (*settings) {
+      const auto& m = **settings;
+      if (m.client_id) c.client_id = *m.client_id;
+      if (m.clean_session) c.clean_session = *m.clean_session;
+      if (m.keep_alive_s) c.keepalive_s = *m.keep_alive_s;
+      if (m.username) c.username = *m.username;
+      if (m.password) c.password = *m.password;
+      // A broker session that outlives a connection needs a name the broker keeps.
+      if (!c.clean_session && c.client_id.empty()) c.clean_session = true;
     }
     client::MqttClientLinkConfig lc;
     lc.tls = c.tls;

@@ -27,13 +27,14 @@ struct Requester {
 // Well-known objects and resources the client itself relies on (Core TS Appendix E).
 namespace oid {
 inline constexpr std::uint16_t kSecurity = 0, kServer = 1, kAccessControl = 2, kDevice = 3,
-                               kOscore = 21, kCose = 23;
+                               kOscore = 21, kCose = 23, kMqttServer = 24;
 }
 namespace security {
 inline constexpr std::uint16_t kUri = 0, kBootstrap = 1, kMode = 2, kPublicKeyOrIdentity = 3,
                                kServerPublicKey = 4, kSecretKey = 5, kShortServerId = 10,
                                kHoldOff = 11, kAccountTimeout = 12, kSni = 14,
-                               kCertificateUsage = 15, kOscoreSecurityMode = 17, kCoseSecurity = 27;
+                               kCertificateUsage = 15, kOscoreSecurityMode = 17, kMqttServer = 26,
+                               kCoseSecurity = 27;
 inline constexpr std::int64_t kModePsk = 0, kModeRpk = 1, kModeCertificate = 2, kModeNoSec = 3,
                               kModeEst = 4;
 }  // namespace security

@@ -138,4 +138,39 @@ Result<std::optional<binding::mqtt::CoseKey>> cose_from_security(const DataModel
   return Out{std::move(key)};
 }
 
+Result<std::optional<MqttServerSettings>> mqtt_server_from_security(const DataModel& data,
+                                                                    std::uint16_t instance) {
+  using Out = std::optional<MqttServerSettings>;
+  auto link = data.value(lwm2m::Path{oid::kSecurity, instance, security::kMqttServer});
+  const auto* target = link ? link->get_if<lwm2m::Objlnk>() : nullptr;
+  if (target == nullptr || target->object_id == 65535) return Out{};
+  const std::string where = "/0/" + std::to_string(instance) + "/26";
+  if (target->object_id != oid::kMqttServer) {
+    return fail(where + " does not link to an MQTT Server instance");
+  }
+  const std::uint16_t i = target->instance_id;
+  if (!data.exists(lwm2m::Path{oid::kMqttServer, i})) {
+    return fail(where + " links to /24/" + std::to_string(i) + ", which does not exist");
+  }
+  auto value = [&](std::uint16_t r) { return data.value(lwm2m::Path{oid::kMqttServer, i, r}); };
+  MqttServerSettings out;
+  if (auto v = value(6); v && v->get_if<std::string>() && !v->get_if<std::string>()->empty()) {
+    out.client_id = *v->get_if<std::string>();
+  }
+  if (auto v = value(3); v && v->get_if<bool>()) out.clean_session = *v->get_if<bool>();
+  if (auto v = value(5); v && v->as_number()) {
+    const double s = *v->as_number();
+    if (s < 0 || s > 65535) return fail("/24/" + std::to_string(i) + "/5: keep alive 0-65535 s");
+    out.keep_alive_s = static_cast<int>(s);
+  }
+  if (auto v = value(7); v && v->get_if<std::string>() && !v->get_if<std::string>()->empty()) {
+    out.username = *v->get_if<std::string>();
+  }
+  if (value(8)) {
+    const Bytes password = bytes_at(data, lwm2m::Path{oid::kMqttServer, i, 8});
+    if (!password.empty()) out.password = to_string(password);
+  }
+  return Out{std::move(out)};
+}
+
 }  // namespace tether::client

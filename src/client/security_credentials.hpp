@@ -32,4 +32,17 @@ Result<std::optional<oscore::ContextInput>> oscore_from_security(const DataModel
 Result<std::optional<binding::mqtt::CoseKey>> cose_from_security(const DataModel& data,
                                                                  std::uint16_t security_instance);
 
+// Transport TS 8.8: how to connect to the MQTT server, from the MQTT Server instance (object
+// 24) that Security instance `security_instance` links at /0/x/26; each field only when the
+// instance sets it. None when the link goes nowhere.
+struct MqttServerSettings {
+  std::optional<std::string> client_id;  // /24/x/6
+  std::optional<bool> clean_session;     // /24/x/3
+  std::optional<int> keep_alive_s;       // /24/x/5
+  std::optional<std::string> username;   // /24/x/7
+  std::optional<std::string> password;   // /24/x/8
+};
+Result<std::optional<MqttServerSettings>> mqtt_server_from_security(
+    const DataModel& data, std::uint16_t security_instance);
+
 }  // namespace tether::client

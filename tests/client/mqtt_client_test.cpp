@@ -13,6 +13,7 @@
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
 #include "client/objects/temperature_object.hpp"
+#include "client/security_credentials.hpp"
 #include "common/random.hpp"
 #include "lwm2m/model/object_registry.hpp"
 #include "server/link/mqtt_server_link.hpp"
@@ -351,6 +352,30 @@ TEST_F(MqttSession, AnEndpointWithACoseKeyIsNotHeardInClear) {
   bool counted = false;
   for (const auto& [event, n] : rd_link->counters()) counted |= event == "cose-refused" && n > 0;
   EXPECT_TRUE(counted);
+}
+
+// Transport TS 8.8: the MQTT Server object (24) linked from /0/x/26 says how to connect.
+TEST_F(MqttSession, TheMqttServerObjectSaysHowToConnect) {
+  add_server_account();
+  EXPECT_FALSE(mqtt_server_from_security(data, 0)->has_value());  // no link: nothing
+  ASSERT_TRUE(data.add(std::make_unique<DataObject>(oid::kMqttServer)).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 3}, Value(false)).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 5}, Value(std::int64_t{30})).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 6}, Value("gw-17")).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 7}, Value("tenant-a")).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 8}, Value(to_bytes("secret"))).ok());
+  ASSERT_TRUE(data.put(Path{0, 0, 26}, Value(lwm2m::Objlnk{24, 0})).ok());
+  auto settings = mqtt_server_from_security(data, 0);
+  ASSERT_TRUE(settings.ok()) << settings.error().reason;
+  ASSERT_TRUE(settings->has_value());
+  EXPECT_EQ((*settings)->client_id, "gw-17");
+  EXPECT_EQ((*settings)->clean_session, false);
+  EXPECT_EQ((*settings)->keep_alive_s, 30);
+  EXPECT_EQ((*settings)->username, "tenant-a");
+  EXPECT_EQ((*settings)->password, "secret");
+  // A link to something else is an error, not a silent default.
+  ASSERT_TRUE(data.put(Path{0, 0, 26}, Value(lwm2m::Objlnk{3, 0})).ok());
+  EXPECT_FALSE(mqtt_server_from_security(data, 0).ok());
 }
 
 }  // namespace

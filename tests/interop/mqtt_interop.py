@@ -29,7 +29,8 @@ Scenarios:
                   against --mqtt-ca and register (transport mqtts); a client given another
                   CA does not get through
   tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
-                  neither read tenant b's topics nor reach tenant b's server
+                  neither read tenant b's topics nor reach tenant b's server; our client
+                  logs in as its MQTT Server object (24) says
 """
 import json
 import os
@@ -546,6 +547,19 @@ def tenants():
                                   CT: 40, PAYLOAD: b"</3/0>"}))
     a = dev_b.request({OP: UPDATE, TOKEN: 8})
     check(a.get(RESULT) == 204, f"tenant b's Update: {a}")
+    # Our client logs in to the broker as its MQTT Server object (24, linked at /0/x/26) says:
+    # without that login the broker would not take it (no anonymous access here).
+    config = os.path.join(WORK, "client-b.json")
+    with open(config, "w") as f:
+        json.dump({"objects": {"/24/0/7": "tenant-b", "/24/0/8": {"text": "pb"},
+                               "/0/1/26": "24:0"}}, f)
+    client_log = os.path.join(WORK, "client-b.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev3", "--config", config,
+                               "--server", f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix",
+                               "b"], stdout=subprocess.DEVNULL, stderr=open(client_log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev3")[0] == 200,
+               "our client to log in with object 24 and register", timeout=60)
     time.sleep(1)
     check(spy.maps() == [], f"tenant a read tenant b's topic: {spy.maps()}")
     check(server.api("GET", "/api/clients/dev2")[0] == 404, "tenant a registered with b's server")
