@@ -272,11 +272,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
     if (!reg->params.endpoint && identity.secure())
       reg->params.endpoint = credentials_.endpoint_for(identity);
-    // The binding's own name for the sender is the one it registers under.
-    if (from.endpoint && reg->params.endpoint && *reg->params.endpoint != *from.endpoint) {
-      refuse(lwm2m::reject(codes::kBadRequest, "the endpoint name differs from the topic's"),
-             *from.endpoint);
-    } else if (auto done = registry_.register_client(*reg, identity, now); !done) {
+    if (auto done = registry_.register_client(*reg, identity, now); !done) {
       refuse(done.error(), reg->params.endpoint.value_or(""));
     } else {
       ++metrics_.registers;

@@ -1,6 +1,7 @@
 #include "binding/mqtt/device_mapping.hpp"
 
 #include "binding/mqtt/downlink_mapping.hpp"
+#include "binding/mqtt/uplink_mapping.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "lwm2m/value.hpp"
 
@@ -200,14 +201,10 @@ Result<DownlinkRequest> decode_device_request(const Topic& topic, const Payload&
 }
 
 Payload encode_device_answer(const lwm2m::EncodedAnswer& answer) {
-  Payload p;
-  p.result = result_of(answer.code);
-  // 8.4 has no diagnostic: an error's reason stays with us.
-  if (answer.code.is_success() && answer.content_format) {
-    p.content_type = *answer.content_format;
-    p.payload = answer.body;
-  }
-  return p;
+  // 8.4 has no diagnostic: an error's reason stays with us. The exchange sets the token.
+  const bool body = answer.code.is_success() && answer.content_format;
+  return encode_answer(answer.code, 0, body ? answer.content_format : std::nullopt,
+                       body ? std::optional<Bytes>(answer.body) : std::nullopt);
 }
 
 Payload encode_notify(const lwm2m::EncodedAnswer& content, std::uint64_t token) {
