@@ -54,6 +54,7 @@ struct ClientSettings {
   // (seconds, 0: off), and before any write that may set Current Time (5.2.9.5).
   std::uint32_t echo_after_silence = 0;
   bool time_echo = true;
+  std::uint32_t awake_window_ms = 93'000;  // queue mode (Transport TS 6.5)
   std::string log_level = "info";
   std::string log_format = "logfmt";
   json factory = json::object();  // object sections
@@ -79,6 +80,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--endpoint", "endpoint", s.config.endpoint, "-e")
       .number("--lifetime", "lifetime", s.lifetime, 0xffffffffu, "-l")
       .boolean("--queue", "queue", s.config.queue_mode)
+      .number("--awake-window-ms", "awakeWindowMs", s.awake_window_ms, 86'400'000)
       .text("--state", "state", s.state_file)
       .text("--models", "models", s.models)
       .number("--port", "port", s.port, 65535, "-p")
@@ -107,6 +109,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--oscore-recipient-id", "oscoreRecipientId", s.oscore.recipient_id)
       .text("--oscore-context", "oscoreContext", s.oscore.context);
   table.parse(args);
+  s.config.awake_window = Duration{s.awake_window_ms};
   configure_logging(s.log_level, s.log_format);
 }
 
@@ -187,7 +190,8 @@ void log_client_event(const client::ClientEvent& e, const std::string& endpoint)
 void usage() {
   std::fputs(
       "usage: tether client --endpoint NAME (--server URI | --bootstrap URI)\n"
-      "                     [--lifetime S] [--queue] [--state FILE] [--config FILE]\n"
+      "                     [--lifetime S] [--queue] [--awake-window-ms N] [--state FILE]\n"
+      "                     [--config FILE]\n"
       "                     [--port N] [--lwm2m 1.0|1.1|1.2] [--pack] [--models DIR] [-q]\n"
       "  --server URI     register with this server (coap://, coap+tcp://, coaps://,\n"
       "                   coaps+tcp://, or mqtt:// and mqtts:// for the server behind an\n"
@@ -197,6 +201,9 @@ void usage() {
       "  --mqtt-ca FILE, --mqtt-cert FILE, --mqtt-key FILE  mqtts: the broker's CA, our\n"
       "                   certificate and key\n"
       "  --mqtt-username U, --mqtt-password-file FILE  broker login\n"
+      "  --mqtt-session-expiry S  a persistent broker session kept S seconds after we leave:\n"
+      "                   in queue mode the client leaves the broker while asleep, and what\n"
+      "                   the server publishes meanwhile waits there\n"
       "  --mqtt-cose-kid TEXT --mqtt-cose-key HEX  seal every map to and from the mqtt://\n"
       "                   account in COSE_Encrypt0 (AES-CCM-16-64-128, 16-byte key; object 23)\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
@@ -436,8 +443,18 @@ int client_command(const std::vector<std::string>& args) {
       if (m.keep_alive_s) c.keepalive_s = *m.keep_alive_s;
       if (m.username) c.username = *m.username;
       if (m.password) c.password = *m.password;
-      // A broker session that outlives a connection needs a name the broker keeps.
-      if (!c.clean_session && c.client_id.empty()) c.clean_session = true;
+      if (m.will) {
+        c.will = transport::MqttConnectionConfig::Will{m.will->topic, m.will->message, m.will->qos,
+                                                       m.will->retain};
+      }
+    }
+    if (!c.clean_session) {
+      // A broker session that outlives a connection needs a name the broker keeps; without
+      // --mqtt-session-expiry, the broker keeps it a day (MQTT 5).
+      if (c.client_id.empty()) {
+        throw std::invalid_argument("a persistent MQTT session needs a client id");
+      }
+      if (c.session_expiry_s == 0) c.session_expiry_s = 86'400;
     }
     client::MqttClientLinkConfig lc;
     lc.tls = c.tls;
@@ -456,6 +473,11 @@ int client_command(const std::vector<std::string>& args) {
     mqtt_link = link.get();
     lwm2m_client.attach(std::move(link));
     for (const auto& topic : mqtt_link->subscriptions()) broker->subscribe(topic, 1, true);
+    if (!c.clean_session) {
+      // Queue mode over a persistent session: asleep, the client leaves the broker, which
+      // keeps the server's requests until the next Update brings the client back.
+      mqtt_link->set_rest_handler([&broker] { broker->sleep(); });
+    }
     broker->set_message_handler([&](std::string_view topic, ByteView payload) {
       mqtt_link->on_message(topic, payload, loop.now());
     });
@@ -504,6 +526,10 @@ int client_command(const std::vector<std::string>& args) {
   bool started = false;
   if (broker) {
     broker->set_state_handler([&](bool connected, const std::string& why) {
+      if (!connected && broker->asleep()) {
+        log_line("event=mqtt-asleep");  // left the broker on purpose: queue mode
+        return;
+      }
       log_line(std::string(connected ? "event=mqtt-connected" : "event=mqtt-disconnected") +
                    logfmt_field("detail", why),
                connected ? "info" : "warn");

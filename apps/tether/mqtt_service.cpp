@@ -62,6 +62,10 @@ void apply_broker_options(const MqttOptions& o, transport::MqttConnectionConfig&
     }
     c.password = std::move(password);
   }
+  if (o.session_expiry_s > 0) {
+    c.clean_session = false;
+    c.session_expiry_s = o.session_expiry_s;
+  }
 }
 
 MqttService::MqttService(transport::EventLoop& loop, Random& random, const MqttOptions& o,
@@ -80,6 +84,10 @@ MqttService::MqttService(transport::EventLoop& loop, Random& random, const MqttO
     }
   }
   apply_broker_options(o, config_);
+  if (!config_.clean_session && o.client_id.empty()) {
+    // The broker finds a kept session by the client identifier: a random one finds nothing.
+    throw std::invalid_argument("--mqtt-session-expiry needs --mqtt-client-id");
+  }
   connection_ = std::make_unique<transport::MqttConnection>(loop, config_);
 
   server::MqttLinkConfig link;

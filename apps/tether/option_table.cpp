@@ -121,7 +121,8 @@ void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url) {
       .text("--mqtt-cert", "mqttCert", o.cert)
       .text("--mqtt-key", "mqttKey", o.key)
       .text("--mqtt-username", "mqttUsername", o.username)
-      .text("--mqtt-password-file", "mqttPasswordFile", o.password_file);
+      .text("--mqtt-password-file", "mqttPasswordFile", o.password_file)
+      .number("--mqtt-session-expiry", "mqttSessionExpiry", o.session_expiry_s, 0xFFFFFFFFu);
 }
 
 }  // namespace tether::app

@@ -69,9 +69,12 @@ struct MqttOptions {
   std::string key;
   std::string username;
   std::string password_file;
+  // > 0: a persistent broker session (no clean session) the broker keeps this long after we
+  // leave (MQTT 5 Session Expiry Interval), so nothing published for us meanwhile is lost.
+  std::uint32_t session_expiry_s = 0;
 };
 // --mqtt-prefix, --mqtt-client-id, --mqtt-ca, --mqtt-cert, --mqtt-key, --mqtt-username,
-// --mqtt-password-file (and --mqtt itself when `with_url`).
+// --mqtt-password-file, --mqtt-session-expiry (and --mqtt itself when `with_url`).
 void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url);
 
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep

@@ -127,6 +127,11 @@ class ClientLink {
     (void)now;
   }
 
+  // Queue mode (Transport TS 6.5): every session on this route is asleep, so nothing is
+  // expected on it until our next uplink. A carrier that can rests (the MQTT link leaves
+  // the broker); the next send wakes it.
+  virtual void sleep(const Route& route) { (void)route; }
+
   // GETs a resource by URI (a firmware package); only links whose protocol has one.
   virtual void fetch(const std::string& uri, std::function<void(Result<Bytes>)> done, Instant now) {
     (void)uri;

@@ -90,6 +90,8 @@ struct Lwm2mClient::Session {
   std::optional<Instant> hold_off_until;
   std::string alternative;
   bool released = false;  // the connection in `route` is gone: find a new one
+  // stop() came while the Register was out: De-register once it is answered, then this.
+  std::function<void()> after_register;
 };
 
 struct Lwm2mClient::Observation {
@@ -293,17 +295,20 @@ void Lwm2mClient::sync_sessions() {
 void Lwm2mClient::stop(std::function<void()> done) {
   auto pending = std::make_shared<std::size_t>(0);
   auto finish = std::make_shared<std::function<void()>>(std::move(done));
+  auto one_done = [pending, finish] {
+    if (--*pending == 0 && *finish) (*finish)();
+  };
   for (auto& [ssid, s] : sessions_) {
     s->wake.reset();
+    if (s->state == State::kRegistering && s->in_flight) {
+      // A registration the server may already hold: not left to expire.
+      ++*pending;
+      s->after_register = one_done;
+      continue;
+    }
     if (s->state != State::kRegistered || s->location.empty()) continue;
     ++*pending;
-    const std::uint16_t id = ssid;
-    request(s->route, lwm2m::DeregisterRequest{s->location},
-            [this, id, pending, finish](Result<lwm2m::UplinkAnswer> r) {
-              emit(ClientEvent::Kind::kDeregistered, id,
-                   r ? r->code.describe() : "no answer: " + r.error().reason);
-              if (--*pending == 0 && *finish) (*finish)();
-            });
+    deregister(*s, s->location, one_done);
     s->state = State::kDeregistered;
     s->location.clear();
   }
@@ -374,6 +379,16 @@ bool Lwm2mClient::take_route(Session& s) {
   return true;
 }
 
+void Lwm2mClient::deregister(Session& s, const std::string& location, std::function<void()> then) {
+  const std::uint16_t id = s.account.ssid;
+  request(s.route, lwm2m::DeregisterRequest{location},
+          [this, id, then = std::move(then)](Result<lwm2m::UplinkAnswer> r) {
+            emit(ClientEvent::Kind::kDeregistered, id,
+                 r ? r->code.describe() : "no answer: " + r.error().reason);
+            then();
+          });
+}
+
 void Lwm2mClient::register_with(Session& s) {
   if (s.in_flight || held_off(s)) return;
   s.wake.reset();
@@ -390,6 +405,17 @@ void Lwm2mClient::register_with(Session& s) {
     if (it == sessions_.end()) return;
     Session& live = *it->second;
     live.in_flight = false;
+    if (live.after_register) {
+      auto then = std::move(live.after_register);
+      live.after_register = nullptr;
+      live.state = State::kDeregistered;
+      if (answer && answer->code == codes::kCreated) {
+        deregister(live, answer->location, std::move(then));
+      } else {
+        then();
+      }
+      return;
+    }
     // Core TS 6.2.1.1: 4.12 means the server speaks another version; try the next lower
     // one at once (1.2, 1.1, 1.0), so a 1.2 device still reaches a 1.1 or 1.0 server.
     if (answer && answer->code == codes::kPreconditionFailed) {
@@ -990,6 +1016,11 @@ void Lwm2mClient::on_timer() {
                s->last_traffic + config_.awake_window <= now) {
       s->sleeping = true;
       emit(ClientEvent::Kind::kSleeping, id, "no traffic for the awake window");
+      const bool all_asleep =
+          std::all_of(sessions_.begin(), sessions_.end(), [&s](const auto& other) {
+            return other.second->route != s->route || other.second->sleeping;
+          });
+      if (all_asleep && s->route.link != nullptr) s->route.link->sleep(s->route);
     }
   }
   for (std::size_t i = 0; i < observations_.size(); ++i) {

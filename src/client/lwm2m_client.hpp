@@ -155,6 +155,8 @@ class Lwm2mClient {
   // Registration.
   void sync_sessions();
   void register_with(Session& s);
+  // Sends De-register for `location`; `then` runs on its answer or failure.
+  void deregister(Session& s, const std::string& location, std::function<void()> then);
   void update(Session& s);
   void registration_failed(Session& s, const std::string& why);
   lwm2m::RegistrationParams current_params(const Session& s) const;

@@ -170,6 +170,20 @@ Result<std::optional<MqttServerSettings>> mqtt_server_from_security(const DataMo
     const Bytes password = bytes_at(data, lwm2m::Path{oid::kMqttServer, i, 8});
     if (!password.empty()) out.password = to_string(password);
   }
+  if (auto v = value(1); v && v->get_if<std::string>() && !v->get_if<std::string>()->empty()) {
+    MqttServerSettings::Will will;
+    will.topic = *v->get_if<std::string>();
+    if (auto m = value(2); m && m->get_if<std::string>()) will.message = *m->get_if<std::string>();
+    if (auto q = value(4); q && q->as_number()) {
+      const double qos = *q->as_number();
+      if (qos != 0 && qos != 1 && qos != 2) {
+        return fail("/24/" + std::to_string(i) + "/4: Will QoS 0, 1 or 2");
+      }
+      will.qos = static_cast<int>(qos);
+    }
+    if (auto r = value(0); r && r->get_if<bool>()) will.retain = *r->get_if<bool>();
+    out.will = std::move(will);
+  }
   return Out{std::move(out)};
 }
 

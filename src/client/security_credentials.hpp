@@ -41,6 +41,14 @@ struct MqttServerSettings {
   std::optional<int> keep_alive_s;       // /24/x/5
   std::optional<std::string> username;   // /24/x/7
   std::optional<std::string> password;   // /24/x/8
+  // The Will, when /24/x/1 names its topic: message /24/x/2, QoS /24/x/4, retain /24/x/0.
+  struct Will {
+    std::string topic;
+    std::string message;
+    int qos = 0;
+    bool retain = false;
+  };
+  std::optional<Will> will;
 };
 Result<std::optional<MqttServerSettings>> mqtt_server_from_security(
     const DataModel& data, std::uint16_t security_instance);

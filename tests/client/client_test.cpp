@@ -98,6 +98,28 @@ TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   EXPECT_EQ(server.server.find("dev1"), nullptr);
 }
 
+// Stopped while its Register is out, the client does not leave a registration behind to
+// expire: it De-registers as soon as the Register is answered, then reports done.
+TEST(Client, StoppedWhileRegisteringDeregistersOnceAnswered) {
+  Network n;
+  ServerHarness server(n.net, n.store);
+  ClientHarness c(n.net, config_for("dev1"));
+  c.add_server(101, kServerUri);
+  n.net.set_latency(Duration{200});
+  c.client.start();
+  n.net.run_until([&] { return c.client.state(101) == Lwm2mClient::State::kRegistering; },
+                  Duration{1'000});
+  ASSERT_EQ(c.client.state(101), Lwm2mClient::State::kRegistering);
+  bool stopped = false;
+  c.client.stop([&] { stopped = true; });
+  EXPECT_FALSE(stopped);
+  n.net.run_until([&] { return stopped; }, Duration{30'000});
+  EXPECT_TRUE(stopped);
+  EXPECT_EQ(c.count(ClientEvent::Kind::kDeregistered), 1u);
+  EXPECT_EQ(server.server.find("dev1"), nullptr);
+  EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kDeregistered);
+}
+
 // A raw "server" at the server's address: it accepts any Register and lets a test send
 // arbitrary CoAP requests to the client, including ones our server would never build.
 struct RawServer {

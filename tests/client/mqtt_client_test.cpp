@@ -248,12 +248,16 @@ TEST_F(MqttSession, QueueModeHoldsRequestsUntilTheClientWakes) {
   ClientConfig config;
   config.queue_mode = true;
   make_client(config);
+  int rests = 0;
+  client_link->set_rest_handler([&rests] { ++rests; });
   client->start();
   run(Duration{2'000});
   ASSERT_NE(server.find("dev1"), nullptr);
   EXPECT_TRUE(server.find("dev1")->queue_mode);
+  EXPECT_EQ(rests, 0);
   run(Duration{100'000});  // past both awake windows
   EXPECT_FALSE(server.is_awake("dev1"));
+  EXPECT_EQ(rests, 1);  // asleep: the link may leave the broker
   std::optional<server::DownlinkResult> got;
   server::DownlinkOptions options;
   options.timeout = Duration{600'000};
@@ -373,6 +377,21 @@ TEST_F(MqttSession, TheMqttServerObjectSaysHowToConnect) {
   EXPECT_EQ((*settings)->keep_alive_s, 30);
   EXPECT_EQ((*settings)->username, "tenant-a");
   EXPECT_EQ((*settings)->password, "secret");
+  EXPECT_FALSE((*settings)->will.has_value());  // no Will Topic: no Will
+  // The Will: topic, message, QoS and retain (resources 1, 2, 4, 0).
+  ASSERT_TRUE(data.put(Path{24, 0, 1}, Value("a/status/gw-17")).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 2}, Value("gone")).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 4}, Value(std::int64_t{1})).ok());
+  ASSERT_TRUE(data.put(Path{24, 0, 0}, Value(true)).ok());
+  settings = mqtt_server_from_security(data, 0);
+  ASSERT_TRUE(settings.ok() && settings->has_value());
+  ASSERT_TRUE((*settings)->will.has_value());
+  EXPECT_EQ((*settings)->will->topic, "a/status/gw-17");
+  EXPECT_EQ((*settings)->will->message, "gone");
+  EXPECT_EQ((*settings)->will->qos, 1);
+  EXPECT_TRUE((*settings)->will->retain);
+  ASSERT_TRUE(data.put(Path{24, 0, 4}, Value(std::int64_t{3})).ok());
+  EXPECT_FALSE(mqtt_server_from_security(data, 0).ok());  // no QoS 3 in MQTT
   // A link to something else is an error, not a silent default.
   ASSERT_TRUE(data.put(Path{0, 0, 26}, Value(lwm2m::Objlnk{3, 0})).ok());
   EXPECT_FALSE(mqtt_server_from_security(data, 0).ok());

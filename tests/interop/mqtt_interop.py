@@ -28,6 +28,17 @@ Scenarios:
                   mqtts://...` and `tether client --server mqtts://...` check its certificate
                   against --mqtt-ca and register (transport mqtts); a client given another
                   CA does not get through
+  server-away     the server on a persistent broker session (--mqtt-session-expiry, SQLite
+                  store) stops; an Update published meanwhile waits in the broker and is
+                  answered by the server when it starts again
+  queue-mode      Transport TS 6.5 over a persistent broker session (--mqtt-session-expiry):
+                  asleep, our client leaves the broker; a Read published by mosquitto_pub
+                  meanwhile waits in the broker and is answered when the client's next Update
+                  brings it back, and a REST Read waits in the server's queue likewise
+  bootstrap-cose  bootstrap and registration both sealed in COSE_Encrypt0, each with its own
+                  key: the bootstrap server writes the server account's COSE instance
+  will            the Will of the client's MQTT Server object (24): published by the broker
+                  when the client vanishes, not when it leaves with a DISCONNECT
   tenants         two tenants on one broker with a Mosquitto ACL file: tenant a's user can
                   neither read tenant b's topics nor reach tenant b's server; our client
                   logs in as its MQTT Server object (24) says
@@ -106,11 +117,11 @@ class Broker:
 
 
 class Server:
-    def __init__(self, broker, prefix, extra=(), role="server"):
+    def __init__(self, broker, prefix, extra=(), role="server", name=None, store="memory"):
         self.http_port = free_port()
-        self.log = os.path.join(WORK, f"{role}-{prefix}.log")
+        self.log = os.path.join(WORK, f"{name or role}-{prefix}.log")
         args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
-                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
+                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", store,
                 "--mqtt", f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", prefix]
         self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
@@ -386,16 +397,72 @@ def client_reconnect():
     check(status == 200 and "Tether" in body, f"Read after the broker restart: {status} {body}")
 
 
+def check_sealed(messages, kid, at_least):
+    """What the broker carried, read by an independent CBOR decoder: COSE_Encrypt0 only (tag
+    16, or the bare array: protected header, unprotected header with `kid`, ciphertext)."""
+    for raw in messages:
+        m = cbor2.loads(raw)
+        if isinstance(m, cbor2.CBORTag):
+            check(m.tag == 16, f"a tag other than COSE_Encrypt0: {m.tag}")
+            m = m.value
+        check(isinstance(m, list) and len(m) == 3, f"not a COSE_Encrypt0: {m!r}")
+        check(m[1].get(4) == kid, f"the kid is not {kid}: {m[1]}")
+        check(isinstance(m[2], bytes) and b"Tether" not in m[2] and b"mqtt://" not in m[2],
+              "the broker sees plaintext")
+    check(len(messages) >= at_least, f"only {len(messages)} messages on the topic")
+
+
+def put_cose_credentials(server, kid_hex, key):
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.http_port}/api/security/clients/dev1",
+        data=json.dumps({"mode": "cose", "kid": kid_hex, "key": key}).encode(), method="PUT",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=15) as r:
+        check(r.status in (200, 201, 204), f"PUT credentials: {r.status}")
+
+
+def bootstrap_cose():
+    """Bootstrap and registration both sealed: the bootstrap server knows the client's
+    bootstrap key from the configuration's credentials, and writes the server account's own
+    COSE instance (/23/1, linked at /0/1/27) with the key the server was given."""
+    broker = Broker()
+    k1, k2 = "101112131415161718191a1b1c1d1e1f", "202122232425262728292a2b2c2d2e2f"
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev1": {
+            "credentials": {"mode": "cose", "kid": "6231", "key": k1},
+            "security": {"1": {"uri": f"mqtt://127.0.0.1:{broker.port}", "bootstrap": False,
+                               "mode": "nosec", "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "M"}},
+            "objects": {"/23/1/0": "s1", "/23/1/1": 10, "/23/1/2": k2,
+                        "/0/1/27/0": "23:1"}}}, f)
+    Server(broker, "t", role="bootstrap", extra=["--configs", configs])
+    server = Server(broker, "t")
+    put_cose_credentials(server, "7331", k2)
+    bs_spy = Device(broker, "t/lwm2m/bs/dev1")
+    rd_spy = Device(broker, "t/lwm2m/rd/dev1")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--bootstrap",
+                               f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", "t",
+                               "--mqtt-cose-kid", "b1", "--mqtt-cose-key", k1],
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
+               "the client to bootstrap and register over COSE", timeout=60)
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read over COSE: {status} {body}")
+    time.sleep(0.5)
+    with bs_spy.lock:
+        check_sealed(list(bs_spy.messages), b"b1", 6)  # request, deletes, writes, finish
+    with rd_spy.lock:
+        check_sealed(list(rd_spy.messages), b"s1", 4)
+
+
 def cose():
     broker = Broker()
     server = Server(broker, "t")
     key = "000102030405060708090a0b0c0d0e0f"
-    req = urllib.request.Request(
-        f"http://127.0.0.1:{server.http_port}/api/security/clients/dev1",
-        data=json.dumps({"mode": "cose", "kid": "6b31", "key": key}).encode(), method="PUT",
-        headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=15) as r:
-        check(r.status in (200, 201, 204), f"PUT credentials: {r.status}")
+    put_cose_credentials(server, "6b31", key)
     status, body = server.api("GET", "/api/security/clients/dev1")
     check(status == 200 and key not in body and '"keySet":true' in body.replace(" ", ""),
           f"GET credentials shows the key or not keySet: {body}")
@@ -410,22 +477,10 @@ def cose():
                "the client to register over COSE", timeout=60)
     status, body = server.api("GET", "/api/clients/dev1/3/0/0")
     check(status == 200 and "Tether" in body, f"Read over COSE: {status} {body}")
-    # What the broker carried, read by an independent CBOR decoder: COSE_Encrypt0 only
-    # (tag 16, or the bare array: protected header, unprotected header with kid 'k1', cipher).
     time.sleep(0.5)
-    seen = 0
     with spy.lock:
         messages = list(spy.messages)
-    for raw in messages:
-        m = cbor2.loads(raw)
-        if isinstance(m, cbor2.CBORTag):
-            check(m.tag == 16, f"a tag other than COSE_Encrypt0: {m.tag}")
-            m = m.value
-        check(isinstance(m, list) and len(m) == 3, f"not a COSE_Encrypt0: {m!r}")
-        check(m[1].get(4) == b"k1", f"the kid is not k1: {m[1]}")
-        check(isinstance(m[2], bytes) and b"Tether" not in m[2], "the broker sees plaintext")
-        seen += 1
-    check(seen >= 4, f"only {seen} messages on the topic")
+    check_sealed(messages, b"k1", 4)
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=20)
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
@@ -442,6 +497,108 @@ def cose():
         return False
     wait_until(refused, "the plaintext Register to be refused and counted")
     check(server.api("GET", "/api/clients/dev1")[0] == 404, "a client without the key registered")
+
+
+def server_away():
+    """`tether server --mqtt-session-expiry`: the broker keeps what devices publish while the
+    server is away, and the server answers it when it is back (its registrations in SQLite)."""
+    broker = Broker()
+    data = ["--data-dir", os.path.join(WORK, "data"), "--mqtt-client-id", "lwm2m-server-1",
+            "--mqtt-session-expiry", "300"]
+    server = Server(broker, "t", extra=data, store="sqlite", name="first")
+    dev = Device(broker, "t/lwm2m/rd/dev1")
+    check(register(dev).get(RESULT) == 201, "Register")
+    server.proc.send_signal(signal.SIGTERM)
+    server.proc.wait(timeout=20)
+    # Published while no server is connected: the broker keeps it for the server's session.
+    dev.publish(cbor2.dumps({OP: UPDATE, TOKEN: 7, LT: 90}))
+    time.sleep(0.5)
+    check(dev.maps()[-1].get(RESULT) is None, "answered while the server was away")
+    server = Server(broker, "t", extra=data, store="sqlite", name="second")
+    a = dev.answer_of(7, timeout=30)
+    check(a.get(RESULT) == 204, f"the kept Update: {a}")
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["lifetime"] == 90, f"the kept Update did not reach the registration: {c}")
+
+
+def queue_mode():
+    broker = Broker()
+    server = Server(broker, "t", extra=["--awake-window-ms", "2000"])
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--lifetime", "20",
+                               "--queue", "--awake-window-ms", "2000", "--mqtt-session-expiry",
+                               "300", "--server", f"mqtt://127.0.0.1:{broker.port}",
+                               "--mqtt-prefix", "t"],
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+
+    def client_log():
+        with open(log, errors="replace") as f:
+            return f.read()
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200, "the registration",
+               timeout=60)
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["queueMode"] is True, f"not registered in queue mode: {c}")
+    wait_until(lambda: "event=mqtt-asleep" in client_log(), "the client to leave the broker")
+    updates = server.log_text().count("event=updated")
+    # While it is away: a Read published on its topic, as a server would (QoS 1), and a
+    # REST Read that waits in the server's queue.
+    dev = Device(broker, "t/lwm2m/rd/dev1")
+    dev.publish(cbor2.dumps({OP: READ, TOKEN: 77, URI: "/3/0/0"}))
+    rest = {}
+
+    def read():
+        rest["r"] = server.api("GET", "/api/clients/dev1/3/0/1?timeout=40", timeout=60)
+    t = threading.Thread(target=read)
+    t.start()
+    time.sleep(1)
+    check(server.log_text().count("event=updated") == updates, "an Update while asleep")
+    check(dev.maps() and all(RESULT not in m for m in dev.maps()),
+          f"answered while asleep: {dev.maps()}")
+    # The next Update (lifetime 20 s) brings it back: the broker hands over the Read it
+    # kept, and the server sends the queued one.
+    a = dev.answer_of(77, timeout=40)
+    check(a.get(RESULT) == 205 and b"Tether" in a.get(PAYLOAD, b""), f"the kept Read: {a}")
+    check(server.log_text().count("event=updated") > updates, "no Update woke the client")
+    t.join(60)
+    check(rest.get("r", (0, ""))[0] == 200, f"the queued REST Read: {rest}")
+    check(client_log().count("event=mqtt-connected") >= 2, "the client did not come back")
+
+
+def will():
+    broker = Broker()
+    server = Server(broker, "t")
+    config = os.path.join(WORK, "client.json")
+    with open(config, "w") as f:
+        json.dump({"objects": {"/24/0/6": "dev1", "/24/0/1": "t/status/dev1",
+                               "/24/0/2": "gone", "/24/0/4": 1, "/24/0/0": False,
+                               "/0/1/26": "24:0"}}, f)
+    status = Device(broker, "t/status/dev1")
+    log = os.path.join(WORK, "client.log")
+    args = [TETHER, "client", "--endpoint", "dev1", "--config", config, "--server",
+            f"mqtt://127.0.0.1:{broker.port}", "--mqtt-prefix", "t"]
+    client = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200, "the registration",
+               timeout=60)
+    # Stopped, it de-registers and leaves with a DISCONNECT: no Will.
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=20)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
+    time.sleep(1)
+    with status.lock:
+        check(status.messages == [], f"a Will after a DISCONNECT: {status.messages}")
+    client = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200, "the registration",
+               timeout=60)
+    client.kill()
+    client.wait(timeout=10)
+
+    def will_seen():
+        with status.lock:
+            return status.messages == [b"gone"]
+    wait_until(will_seen, "the broker to publish the Will")
 
 
 def make_pki():
@@ -570,7 +727,8 @@ try:
     {"server-wire": server_wire, "broker-restart": broker_restart,
      "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end,
      "client-reconnect": client_reconnect, "cose": cose, "tls": tls,
-     "tenants": tenants}[SCENARIO]()
+     "tenants": tenants, "queue-mode": queue_mode, "server-away": server_away, "will": will,
+     "bootstrap-cose": bootstrap_cose}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:
     for p in PROCS:

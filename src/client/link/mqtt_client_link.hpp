@@ -57,6 +57,12 @@ class MqttClientLink final : public ClientLink {
     on_observation_ended_ = std::move(handler);
   }
   void set_route_event_handler(std::function<void(const Route&, const RouteEvent&)>) override {}
+  // Queue mode: the server's sessions are asleep; `rest` (the broker connection's sleep)
+  // runs, and the next publication wakes the connection.
+  void sleep(const Route& route) override {
+    if (route.peer == kRegistrationPeer && rest_) rest_();
+  }
+  void set_rest_handler(std::function<void()> rest) { rest_ = std::move(rest); }
 
  private:
   static constexpr std::uint64_t kRegistrationPeer = 1;
@@ -80,6 +86,7 @@ class MqttClientLink final : public ClientLink {
   binding::mqtt::Exchanges exchanges_;
   std::function<void(DeviceRequest&)> on_request_;
   std::function<void(ObservationHandle)> on_observation_ended_;
+  std::function<void()> rest_;
   // Open observations: handle -> the token the server observed with.
   std::map<ObservationHandle, std::uint64_t> observations_;
   ObservationHandle next_handle_ = 1;

@@ -62,6 +62,27 @@ Result<Ok> MqttConnection::start() {
                           or_null(config_.key_file), nullptr);
     if (rc != MOSQ_ERR_SUCCESS) return fail("MQTT TLS files: " + library_error(rc));
   }
+  if (config_.will) {
+    const auto& w = *config_.will;
+    // The library checks the topic (UTF-8, no wildcards) and the QoS.
+    const int rc = mosquitto_will_set(mosq_, w.topic.c_str(), static_cast<int>(w.message.size()),
+                                      w.message.data(), w.qos, w.retain);
+    if (rc != MOSQ_ERR_SUCCESS) return fail("MQTT Will: " + library_error(rc));
+  }
+  if (!config_.clean_session && config_.session_expiry_s > 0 && config_.protocol_version == 5) {
+    // libmosquitto takes CONNECT properties only in mosquitto_connect_bind_v5, which
+    // connects blocking, and keeps them for every later connect. Given no host it keeps them
+    // and stops before connecting (MOSQ_ERR_INVAL), so the loop's non-blocking connects
+    // below send them. interop.mqtt.queue-mode shows the broker keeping the session.
+    mosquitto_property* props = nullptr;
+    if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL,
+                                     config_.session_expiry_s) != MOSQ_ERR_SUCCESS) {
+      return fail("MQTT session expiry: out of memory");
+    }
+    (void)mosquitto_connect_bind_v5(mosq_, nullptr, config_.port, config_.keepalive_s, nullptr,
+                                    props);
+    mosquitto_property_free_all(&props);
+  }
   if (!config_.username.empty()) {
     const int rc =
         mosquitto_username_pw_set(mosq_, config_.username.c_str(), or_null(config_.password));
@@ -97,14 +118,61 @@ void MqttConnection::send_subscription(const Subscription& s) {
 }
 
 Result<Ok> MqttConnection::publish(std::string_view topic, ByteView payload, int qos) {
-  if (!connected_) return fail("not connected to the MQTT broker");
   if (payload.size() > 268'435'455) return fail("an MQTT payload over 256 MiB");
-  const std::string t(topic);
-  const int rc = mosquitto_publish(mosq_, nullptr, t.c_str(), static_cast<int>(payload.size()),
+  if (asleep_ || (waking_ && !connected_)) {
+    if (held_.size() >= kMaxHeld) return fail("too many MQTT messages held while waking");
+    held_.push_back(Held{std::string(topic), Bytes(payload.begin(), payload.end()), qos});
+    wake();
+    return Ok{};
+  }
+  if (!connected_) return fail("not connected to the MQTT broker");
+  auto sent = send_publish(std::string(topic), payload, qos);
+  if (sent) sync_watch();
+  return sent;
+}
+
+Result<Ok> MqttConnection::send_publish(const std::string& topic, ByteView payload, int qos) {
+  const int rc = mosquitto_publish(mosq_, nullptr, topic.c_str(), static_cast<int>(payload.size()),
                                    payload.data(), qos, false);
   if (rc != MOSQ_ERR_SUCCESS) return fail("MQTT publish: " + library_error(rc));
-  sync_watch();
   return Ok{};
+}
+
+void MqttConnection::sleep() {
+  if (asleep_ || mosq_ == nullptr) return;
+  asleep_ = true;
+  waking_ = false;
+  if (retry_ != 0) loop_.cancel(retry_);
+  retry_ = 0;
+  if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
+  watched_fd_ = -1;
+  watching_write_ = false;
+  const bool was = connected_;
+  if (connected_) {
+    // The DISCONNECT tells the broker we left on purpose: no Will, the session is kept.
+    mosquitto_disconnect(mosq_);
+    mosquitto_loop_write(mosq_, 1);
+  }
+  connected_ = false;
+  reported_up_ = false;
+  if (was && on_state_) on_state_(false, "asleep");
+}
+
+void MqttConnection::wake() {
+  if (!asleep_) return;
+  asleep_ = false;
+  waking_ = true;
+  backoff_ = Duration{0};
+  reconnect_now();
+}
+
+void MqttConnection::reconnect_now() {
+  const int rc = mosquitto_reconnect_async(mosq_);
+  if (rc != MOSQ_ERR_SUCCESS) {
+    lost("reconnect: " + library_error(rc));
+    return;
+  }
+  sync_watch();
 }
 
 void MqttConnection::on_connect(mosquitto*, void* self, int rc) {
@@ -123,6 +191,12 @@ void MqttConnection::on_connect(mosquitto*, void* self, int rc) {
   c->reported_failure_ = false;
   c->backoff_ = Duration{0};
   for (const auto& s : c->subscriptions_) c->send_subscription(s);
+  // Back from sleep: what was published meanwhile goes out now (the loop writes it).
+  c->waking_ = false;
+  while (!c->held_.empty()) {
+    (void)c->send_publish(c->held_.front().topic, c->held_.front().payload, c->held_.front().qos);
+    c->held_.pop_front();
+  }
   if (c->on_state_) c->on_state_(true, "connected");
 }
 
@@ -192,6 +266,13 @@ void MqttConnection::on_tick() {
 }
 
 void MqttConnection::lost(const std::string& why) {
+  if (asleep_) {
+    // The socket closing after our DISCONNECT: nothing to report or retry.
+    if (watched_fd_ >= 0) loop_.unwatch(watched_fd_);
+    watched_fd_ = -1;
+    watching_write_ = false;
+    return;
+  }
   // The library's disconnect callback may have cleared connected_ already; the handler
   // hears of each loss once.
   const bool was = reported_up_;
@@ -210,19 +291,14 @@ void MqttConnection::lost(const std::string& why) {
 }
 
 void MqttConnection::schedule_reconnect() {
-  if (stopping_ || retry_ != 0) return;
+  if (stopping_ || asleep_ || retry_ != 0) return;
   backoff_ =
       backoff_.count() == 0 ? config_.reconnect_min : std::min(backoff_ * 2, config_.reconnect_max);
   retry_ = loop_.schedule(loop_.now() + backoff_, [this, alive = alive_] {
     if (!*alive) return;
     retry_ = 0;
     ++reconnects_;
-    const int rc = mosquitto_reconnect_async(mosq_);
-    if (rc != MOSQ_ERR_SUCCESS) {
-      lost("reconnect: " + library_error(rc));
-      return;
-    }
-    sync_watch();
+    reconnect_now();
   });
 }
 

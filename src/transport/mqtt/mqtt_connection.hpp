@@ -5,8 +5,10 @@
 // thread. The LwM2M side (binding/mqtt) hands it topics and bytes; the connection keeps its
 // subscriptions, and after a lost connection reconnects with back-off and subscribes again.
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,19 @@ struct MqttConnectionConfig {
   // choose (which needs a clean session).
   std::string client_id;
   bool clean_session = true;
+  // MQTT 5: how long the broker keeps a session that is not clean once we are gone, with our
+  // subscriptions and the QoS 1 messages for them (0: it ends with the connection). MQTT
+  // 3.1.1 has no such field: the broker's own policy decides.
+  std::uint32_t session_expiry_s = 0;
+  // The Will the broker publishes when we vanish without a DISCONNECT (MQTT Server object
+  // 24, resources 0-2 and 4).
+  struct Will {
+    std::string topic;
+    std::string message;
+    int qos = 0;
+    bool retain = false;
+  };
+  std::optional<Will> will;
   int keepalive_s = 60;
   // 5 (MQTT 5) or 4 (MQTT 3.1.1). LwM2M uses nothing of MQTT 5 (8.0); we use its No Local
   // subscription option, when the broker speaks it, to not hear our own messages.
@@ -60,8 +75,16 @@ class MqttConnection {
   // Remembered, and sent again after every reconnect. `no_local`: with MQTT 5, the broker
   // does not send this connection's own publications back.
   void subscribe(std::string filter, int qos, bool no_local);
-  // Fails when not connected (the caller's exchange layer retries or times out).
+  // Fails when not connected (the caller's exchange layer retries or times out); while
+  // asleep it wakes the connection and holds the message until the broker takes us back.
   Result<Ok> publish(std::string_view topic, ByteView payload, int qos);
+
+  // Queue mode (Transport TS 6.5): leaves the broker with a DISCONNECT and stays away until
+  // wake() or the next publish. With a persistent session the broker keeps what is
+  // published for us meanwhile and hands it over when we are back.
+  void sleep();
+  void wake();
+  bool asleep() const { return asleep_; }
 
   void set_message_handler(MessageHandler h) { on_message_ = std::move(h); }
   void set_state_handler(StateHandler h) { on_state_ = std::move(h); }
@@ -88,6 +111,16 @@ class MqttConnection {
   void on_tick();
   void lost(const std::string& why);
   void schedule_reconnect();
+  void reconnect_now();
+  Result<Ok> send_publish(const std::string& topic, ByteView payload, int qos);
+
+  struct Held {
+    std::string topic;
+    Bytes payload;
+    int qos = 0;
+  };
+  // Bounds what is held for the broker while waking from sleep.
+  static constexpr std::size_t kMaxHeld = 256;
 
   EventLoop& loop_;
   MqttConnectionConfig config_;
@@ -98,6 +131,9 @@ class MqttConnection {
   bool reported_up_ = false;
   bool reported_failure_ = false;  // a failure to connect since the last connection
   bool stopping_ = false;
+  bool asleep_ = false;
+  bool waking_ = false;  // from sleep, until the broker takes us back
+  std::deque<Held> held_;
   Duration backoff_{0};
   std::uint64_t reconnects_ = 0;
   EventLoop::TimerId tick_ = 0;
