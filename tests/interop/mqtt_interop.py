@@ -5,7 +5,9 @@ cbor2 (python3-cbor2), never with our own codec; the REST API checked over HTTP.
 mqtt_interop.py TETHER_BINARY SCENARIO
 
 Scenarios:
-  server-wire     Register, Update, a REST Read answered by the device, a Notify, bad maps
+  server-wire     Register, Update, a REST Read answered by the device, a REST Observe and the
+                  device's Notify, a Send in SenML CBOR,
+                  a REST Read-Composite answered by the device, bad maps
                   (not CBOR, an unknown operation, another endpoint's name) with their 8.5
                   results and /metrics counters, De-register: every byte on the broker as
                   table 8.7 says
@@ -15,8 +17,9 @@ Scenarios:
                   Deletes, Writes and Finish as 8.3.1 maps, answered by the device
   end-to-end      `tether client --bootstrap mqtt://...` bootstraps from `tether bootstrap
                   --mqtt`, registers with `tether server --mqtt` (both on one broker under
-                  one prefix), is read and written through the REST API, and de-registers
-                  when stopped
+                  one prefix), is read (each format, and Read-Composite), written, observed
+                  (notifications) and executed (/1/0/8: an Update) through the REST API, and
+                  de-registers when stopped
   client-reconnect  `tether client --server mqtt://...` and `tether server --mqtt` through a
                   broker that stops and starts again: the client connects again, subscribes
                   again and goes on (its next Update, a Read through it)
@@ -66,8 +69,10 @@ WORK = tempfile.mkdtemp(prefix="tether-mqtt-")
 PROCS = []
 
 # Table 8.7 keys and the operation codes of 8.3 (written out here, not taken from our code).
-OP, TOKEN, EP, URI, PAYLOAD, LT, VER, RESULT, CT = 1, 2, 3, 5, 7, 8, 9, 18, 19
-REGISTER, UPDATE, DEREGISTER, READ, OBSERVE, NOTIFY = 6, 7, 8, 9, 20, 23
+OP, TOKEN, EP, URI, PATHS, PAYLOAD, LT, VER, RESULT, CT = 1, 2, 3, 5, 6, 7, 8, 9, 18, 19
+REGISTER, UPDATE, DEREGISTER, READ, READ_COMPOSITE, OBSERVE, NOTIFY, SEND = \
+    6, 7, 8, 9, 10, 20, 23, 24
+SENML_CBOR = 112  # RFC 8428; labels: bn -2, n 0, v 2
 
 
 def fail(msg):
@@ -243,6 +248,48 @@ def server_wire():
     status, body = serve_read(server, dev, "3/0/0", "Tether")
     check(status == 200 and "Tether" in body, f"Read /3/0/0: {status} {body}")
 
+    # Observe through the REST API, answered, then a Notify under the observation's token.
+    result = {}
+
+    def observe():
+        result["r"] = server.api("POST", "/api/clients/dev1/3303/0/5700/observe")
+    t = threading.Thread(target=observe)
+    t.start()
+    req = dev.wait_map(lambda m: m.get(OP) == OBSERVE, "the Observe")
+    check(req.get(URI) == "/3303/0/5700", f"Observe map: {req}")
+    dev.publish(cbor2.dumps({RESULT: 205, TOKEN: req[TOKEN], CT: 0, PAYLOAD: b"20.5"}))
+    t.join(20)
+    check(result.get("r", (0,))[0] == 200 and "20.5" in result["r"][1], f"Observe: {result}")
+    dev.publish(cbor2.dumps({OP: NOTIFY, TOKEN: req[TOKEN], CT: 0, PAYLOAD: b"21"}))
+    wait_until(lambda: "event=notification" in server.log_text(), "the Notify to arrive")
+
+    # Send (8.3.4) in SenML CBOR, made by cbor2: 2.04, and the value reaches the API's events.
+    a = dev.request({OP: SEND, TOKEN: 6, CT: SENML_CBOR,
+                     PAYLOAD: cbor2.dumps([{0: "/3303/0/5700", 2: 21.5}])})
+    check(a == {RESULT: 204, TOKEN: 6}, f"Send answer {a}")
+    check("event=send" in server.log_text(), "the Send is not in the server's log")
+    # Read-Composite through the REST API: the map carries the paths; the device answers in
+    # SenML CBOR.
+    result = {}
+
+    def composite():
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{server.http_port}/api/clients/dev1/composite/read",
+            data=json.dumps({"paths": ["/3/0/0", "/3303/0/5700"]}).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=15) as r:
+            result["r"] = (r.status, r.read().decode())
+    t = threading.Thread(target=composite)
+    t.start()
+    req = dev.wait_map(lambda m: m.get(OP) == READ_COMPOSITE, "the Read-Composite")
+    check(isinstance(req.get(PATHS), bytes) and b"/3303/0/5700" in req[PATHS],
+          f"Read-Composite paths: {req}")
+    dev.publish(cbor2.dumps({RESULT: 205, TOKEN: req[TOKEN], CT: SENML_CBOR, PAYLOAD: cbor2.dumps(
+        [{0: "/3/0/0", 3: "Tether"}, {0: "/3303/0/5700", 2: 22.5}])}))
+    t.join(20)
+    check(result.get("r", (0,))[0] == 200 and "22.5" in result["r"][1],
+          f"Read-Composite through the API: {result}")
+
     a = dev.request({OP: UPDATE, TOKEN: 2, LT: 120})
     check(a == {RESULT: 204, TOKEN: 2}, f"Update answer {a}")
     status, body = server.api("GET", "/api/clients/dev1")
@@ -364,6 +411,28 @@ def end_to_end():
         fail(f"Write /1/0/1: {e.code} {e.read().decode()}")
     status, body = server.api("GET", "/api/clients/dev1/1/0/1")
     check(status == 200 and "120" in body, f"Read back /1/0/1: {status} {body}")
+    status, body = server.api("POST", "/api/clients/dev1/composite/read")
+    check(status == 400, f"Read-Composite without paths: {status} {body}")
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.http_port}/api/clients/dev1/composite/read",
+        data=json.dumps({"paths": ["/3/0/0", "/1/0/1"]}).encode(), method="POST",
+        headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=15) as r:
+        body = r.read().decode()
+        check(r.status == 200 and "dev1" not in body and "120" in body, f"Read-Composite: {body}")
+    # Observe with notifications (the temperature drifts every 5 s; pmax 2 reports anyway).
+    # Over MQTT an Observe carries no attributes (8.3.4): Write-Attributes first.
+    status, body = server.api("PUT", "/api/clients/dev1/3303/0/5700/attributes?pmin=1&pmax=2")
+    check(status in (200, 204), f"Write-Attributes: {status} {body}")
+    status, body = server.api("POST", "/api/clients/dev1/3303/0/5700/observe")
+    check(status == 200, f"Observe: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=notification") >= 2, "two notifications")
+    # Execute: the Registration Update Trigger (/1/0/8) makes the client send an Update.
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", "/api/clients/dev1/1/0/8")
+    check(status in (200, 204), f"Execute /1/0/8: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated") > updates,
+               "the Update the Execute triggered")
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=20)
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")

@@ -40,6 +40,7 @@ MqttConnection::~MqttConnection() {
 }
 
 Result<Ok> MqttConnection::start() {
+  if (mosq_ != nullptr) return fail("the MQTT connection is started already");
   static std::once_flag init;
   std::call_once(init, [] { mosquitto_lib_init(); });
   if (config_.protocol_version != 4 && config_.protocol_version != 5) {
