@@ -29,5 +29,7 @@ std::string printable(std::string_view s, std::size_t max_bytes = 200);
 // `plus_is_space` (HTTP query strings, as HTML forms write them) '+' becomes ' '. The result
 // is bytes: check it (check_text) before it is used as a name.
 Result<std::string> percent_decode(std::string_view text, bool plus_is_space = false);
+// RFC 3986 2.1: every byte but the unreserved ones (letters, digits, "-._~") as %XX.
+std::string percent_encode(std::string_view text);
 
 }  // namespace tether
