@@ -105,17 +105,44 @@ bool bodiless(int status) {
   return status < 200 || status == 204 || status == 304;
 }
 
+namespace {
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out += name;
+  out += ": ";
+  // A line break in a value would start a header (or a body) of someone else's choosing.
+  for (char c : value) out += (c == '\r' || c == '\n') ? ' ' : c;
+  out += "\r\n";
+}
+
+}  // namespace
+
+std::string serialize_request(const Request& request, std::string_view host) {
+  std::string out = request.method + " ";
+  // The target goes out as given; a space or line break in it would end the request line.
+  for (char c : request.target) out += (c == ' ' || c == '\r' || c == '\n') ? '+' : c;
+  out += " HTTP/1.1\r\n";
+  append_field(out, "Host", host);
+  for (const auto& [name, value] : request.headers.all()) {
+    if (same_name(name, "Host") || same_name(name, "Content-Length") ||
+        same_name(name, "Transfer-Encoding")) {
+      continue;
+    }
+    append_field(out, name, value);
+  }
+  if (!request.body.empty() || request.method == "POST" || request.method == "PUT") {
+    append_field(out, "Content-Length", std::to_string(request.body.size()));
+  }
+  out += "\r\n";
+  out += request.body;
+  return out;
+}
+
 std::string serialize_head(const Response& response, BodyFraming framing, Persistence persistence) {
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " ";
   out += reason_phrase(response.status);
   out += "\r\n";
-  for (const auto& [name, value] : response.headers.all()) {
-    out += name;
-    out += ": ";
-    // A line break in a value would start a header (or a body) of someone else's choosing.
-    for (char c : value) out += (c == '\r' || c == '\n') ? ' ' : c;
-    out += "\r\n";
-  }
+  for (const auto& [name, value] : response.headers.all()) append_field(out, name, value);
   if (framing == BodyFraming::kChunked) {
     out += "Transfer-Encoding: chunked\r\n";
   } else if (framing == BodyFraming::kLength && !bodiless(response.status)) {

@@ -60,5 +60,8 @@ enum class Persistence {
 };
 // The status line and header fields, then the empty line.
 std::string serialize_head(const Response& response, BodyFraming framing, Persistence persistence);
+// A whole request, with Host and Content-Length added (and any the request set dropped):
+// the request line, the fields, the empty line and the body.
+std::string serialize_request(const Request& request, std::string_view host);
 
 }  // namespace tether::http
