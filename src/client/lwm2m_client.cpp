@@ -1016,11 +1016,13 @@ void Lwm2mClient::on_timer() {
                s->last_traffic + config_.awake_window <= now) {
       s->sleeping = true;
       emit(ClientEvent::Kind::kSleeping, id, "no traffic for the awake window");
+      // (A named route: clang cannot capture a structured binding.)
+      const Route route = s->route;
       const bool all_asleep =
-          std::all_of(sessions_.begin(), sessions_.end(), [&s](const auto& other) {
-            return other.second->route != s->route || other.second->sleeping;
+          std::all_of(sessions_.begin(), sessions_.end(), [&route](const auto& other) {
+            return other.second->route != route || other.second->sleeping;
           });
-      if (all_asleep && s->route.link != nullptr) s->route.link->sleep(s->route);
+      if (all_asleep && route.link != nullptr) route.link->sleep(route);
     }
   }
   for (std::size_t i = 0; i < observations_.size(); ++i) {

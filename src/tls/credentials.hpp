@@ -23,7 +23,8 @@ struct ClientCredentials {
   Bytes psk_key;
   // RPK: our SubjectPublicKeyInfo; certificate mode: our certificate (or chain). DER or PEM.
   Bytes own_public_key;
-  // RPK and certificate mode: our private key (PKCS#8 or SEC1, DER or PEM).
+  // RPK and certificate mode: our private key (PKCS#8 or SEC1, DER or PEM). Certificate mode
+  // without a certificate and key: we show none (an HTTPS client authenticating in HTTP).
   Bytes private_key;
   // RPK: the server's SubjectPublicKeyInfo, matched exactly. Certificate mode: the
   // certificate or key the Certificate Usage below applies to.
@@ -37,6 +38,10 @@ struct ClientCredentials {
   // The reference identifier (RFC 6125): the SNI resource, else the URI's host. Sent as SNI
   // when it is a DNS name (5.2.9.3).
   std::string server_name;
+  // HTTPS (seed 004: server authentication by certificate): instead of a certificate usage,
+  // any certificate that chains to `trust_anchors` (the system's when empty) and names
+  // `server_name`.
+  bool pkix = false;
   friend bool operator==(const ClientCredentials&, const ClientCredentials&) = default;
 };
 
@@ -52,6 +57,10 @@ struct ServerCredentials {
   std::function<std::optional<Bytes>(ByteView identity)> psk_key_for;
   // Whether a client's raw public key (SPKI, DER) belongs to a known endpoint.
   std::function<bool(ByteView spki)> knows_public_key;
+  // CoAP over (D)TLS: a client always proves itself in the handshake. HTTPS (seed 004) may
+  // leave it to HTTP (Digest, a proxy's header): then a client that shows no certificate is
+  // let in unidentified; one that shows a certificate must still chain to an anchor.
+  bool require_client_authentication = true;
 };
 
 // Who the peer proved to be: reaches the LwM2M layer with every message of the session.

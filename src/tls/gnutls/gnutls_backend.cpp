@@ -407,8 +407,11 @@ class GnutlsSession final : public Session {
           if (!derived) return derived.error();
           pub = *derived;
         }
-        if (auto ok = GnutlsBackend::Impl::try_add_key(certs_, pub, c.private_key, raw); !ok) {
-          return ok;
+        const bool anonymous = !raw && pub.empty() && c.private_key.empty();
+        if (!anonymous) {
+          if (auto ok = GnutlsBackend::Impl::try_add_key(certs_, pub, c.private_key, raw); !ok) {
+            return ok;
+          }
         }
         gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, certs_);
         gnutls_priority_set(session_, raw ? impl_.client_rpk : impl_.client_x509);
@@ -435,7 +438,9 @@ class GnutlsSession final : public Session {
     gnutls_priority_set(session_, impl_.server_priority);
     gnutls_credentials_set(session_, GNUTLS_CRD_PSK, impl_.server_psk);
     gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, impl_.server_certs);
-    gnutls_certificate_server_set_request(session_, GNUTLS_CERT_REQUIRE);
+    gnutls_certificate_server_set_request(
+        session_, impl_.options.server->require_client_authentication ? GNUTLS_CERT_REQUIRE
+                                                                      : GNUTLS_CERT_REQUEST);
     gnutls_session_ticket_enable_server(session_, &impl_.ticket_key);
     gnutls_session_set_verify_function(session_, &GnutlsSession::verify_callback);
     return Ok{};
@@ -727,6 +732,7 @@ class GnutlsSession final : public Session {
     const ByteView spk = client_.server_public_key;
     const bool matches = !spk.empty() && designates(spk, chain[0], ee.handle);
     std::vector<ByteView> anchors(client_.trust_anchors.begin(), client_.trust_anchors.end());
+    if (client_.pkix) return validate_path(chain, anchors, client_.server_name, anchors.empty());
     switch (client_.certificate_usage) {
       case 3: {
         // Domain-issued: the certificate itself is the trust anchor (validity still checked).
@@ -762,8 +768,9 @@ class GnutlsSession final : public Session {
   Verdict verify_client() const {
     bool raw = false;
     auto chain = peer_chain(raw);
-    if (chain.empty()) return refuse(alert::kBadCertificate, "the client sent no key");
     const auto& sc = *impl_.options.server;
+    if (chain.empty() && !sc.require_client_authentication) return {};
+    if (chain.empty()) return refuse(alert::kBadCertificate, "the client sent no key");
     if (raw) {
       if (auto v = check_strength(chain[0]); !v.ok) return v;
       if (!sc.knows_public_key || !sc.knows_public_key(chain[0])) {

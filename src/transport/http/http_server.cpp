@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "transport/http/secure_stream.hpp"
 #include "transport/socket_address.hpp"
 
 namespace tether::transport {
@@ -20,6 +21,8 @@ struct HttpServer::Connection {
   std::uint64_t id;
   int fd;
   http::ServerConnection http;
+  SecureStream stream;
+  std::string address;
   EventLoop::TimerId timer = 0;
   EventLoop::TimerId dispatch_timer = 0;  // a ready request waiting for a loop turn
   std::uint32_t interest = 0;
@@ -37,6 +40,9 @@ constexpr int kReadsPerEvent = 16;  // then other connections get their turn
 // After an error answer: how long and how much to read and drop before closing.
 constexpr Duration kDrainTime{2'000};
 constexpr std::size_t kDrainBytes = 256 * 1024;
+// HTTPS: plaintext is sealed into records only while less than this waits for the socket,
+// so the connection's output bounds still hold.
+constexpr std::size_t kMaxSealedBacklog = 64 * 1024;
 }  // namespace
 
 // --- handles ----------------------------------------------------------------------
@@ -54,6 +60,16 @@ HttpServer::Stream HttpServer::Responder::stream(http::Response head) const {
   if (!c->http.start_stream(request_, std::move(head), c->server.loop_.now())) return Stream{};
   c->server.pump(c, false);
   return Stream(connection_, request_);
+}
+
+HttpPeer HttpServer::Responder::peer() const {
+  HttpPeer out;
+  auto c = connection_.lock();
+  if (!c || c->closed) return out;
+  out.address = c->address;
+  out.secure = c->stream.secure();
+  if (const auto* identity = c->stream.identity()) out.identity = *identity;
+  return out;
 }
 
 bool HttpServer::Stream::write(std::string_view data) const {
@@ -129,7 +145,10 @@ void HttpServer::stop() {
 
 void HttpServer::on_accept() {
   for (;;) {
-    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof(from);
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&from), &from_len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
@@ -156,6 +175,15 @@ void HttpServer::on_accept() {
     ++metrics_.accepted;
     const std::uint64_t id = next_id_++;
     auto c = std::make_shared<Connection>(*this, id, fd, options_.limits, loop_.now());
+    c->address = SocketAddress(reinterpret_cast<sockaddr*>(&from), from_len).to_string();
+    if (options_.tls != nullptr) {
+      auto session = options_.tls->server_stream_session();
+      if (!session) {
+        ::close(fd);
+        continue;
+      }
+      c->stream = SecureStream(std::move(*session));
+    }
     c->interest = EPOLLIN | EPOLLRDHUP;
     std::weak_ptr<Connection> weak = c;
     try {
@@ -183,8 +211,28 @@ void HttpServer::on_io(const std::shared_ptr<Connection>& c, std::uint32_t event
 
 void HttpServer::read_from(Connection& c) {
   char buffer[kReadChunk];
-  for (int i = 0; i < kReadsPerEvent && c.http.wants_input(); ++i) {
+  std::string plaintext;
+  for (int i = 0; i < kReadsPerEvent && (c.http.wants_input() || !c.stream.ready()); ++i) {
     const ssize_t n = ::recv(c.fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (n > 0 && c.stream.secure()) {
+      const bool was_ready = c.stream.ready();
+      plaintext.clear();
+      c.stream.from_socket(std::string_view(buffer, static_cast<std::size_t>(n)), loop_.now(),
+                           plaintext);
+      if (!plaintext.empty()) c.http.receive(plaintext, loop_.now());
+      if (c.stream.failed()) {
+        // A session the peer closed is the end of its input; a handshake that failed ends
+        // the connection (its alert goes out if the socket takes it).
+        if (was_ready) {
+          c.http.on_peer_closed(loop_.now());
+        } else {
+          write_to(c);
+          c.broken = true;
+        }
+        return;
+      }
+      continue;
+    }
     if (n > 0) {
       c.http.receive(std::string_view(buffer, static_cast<std::size_t>(n)), loop_.now());
       continue;
@@ -200,6 +248,26 @@ void HttpServer::read_from(Connection& c) {
 }
 
 void HttpServer::write_to(Connection& c) {
+  if (c.stream.secure()) {
+    for (;;) {
+      while (c.stream.ready() && !c.http.output().empty() &&
+             c.stream.wire().size() < kMaxSealedBacklog) {
+        const std::size_t n = c.stream.to_socket(c.http.output());
+        if (n == 0) break;
+        c.http.consumed(n, loop_.now());
+      }
+      const auto out = c.stream.wire();
+      if (c.broken || out.empty()) return;
+      const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        c.stream.wrote(static_cast<std::size_t>(n));
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      c.broken = true;
+    }
+  }
   while (!c.broken && !c.http.output().empty()) {
     const auto out = c.http.output();
     const ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -278,8 +346,8 @@ void HttpServer::pump_once(const std::shared_ptr<Connection>& c, bool may_dispat
 
 void HttpServer::rearm(const std::shared_ptr<Connection>& c) {
   std::uint32_t interest = 0;
-  if (c->http.wants_input()) interest |= EPOLLIN | EPOLLRDHUP;
-  if (!c->http.output().empty()) interest |= EPOLLOUT;
+  if (c->http.wants_input() || !c->stream.ready()) interest |= EPOLLIN | EPOLLRDHUP;
+  if (!c->http.output().empty() || !c->stream.wire().empty()) interest |= EPOLLOUT;
   if (interest != c->interest) {
     c->interest = interest;
     loop_.modify(c->fd, interest);
@@ -297,11 +365,17 @@ void HttpServer::rearm(const std::shared_ptr<Connection>& c) {
   }
   if (c->timer != 0) loop_.cancel(c->timer);
   c->timer = 0;
-  if (auto due = c->http.next_deadline()) {
+  auto due = c->http.next_deadline();
+  if (auto handshake = c->stream.deadline(); handshake && (!due || *handshake < *due)) {
+    due = handshake;
+  }
+  if (due) {
     c->timer = loop_.schedule(*due, [this, weak] {
       auto conn = weak.lock();
       if (!conn) return;
       conn->timer = 0;
+      conn->stream.on_timer(loop_.now());
+      if (conn->stream.failed()) conn->broken = true;
       conn->http.on_timer(loop_.now());
       pump(conn);
     });

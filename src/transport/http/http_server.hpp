@@ -12,6 +12,7 @@
 
 #include "common/result.hpp"
 #include "http/server_connection.hpp"
+#include "tls/session.hpp"
 #include "transport/event_loop.hpp"
 
 namespace tether::transport {
@@ -22,6 +23,16 @@ struct HttpServerOptions {
   http::ConnectionLimits limits;
   // Connections beyond this are answered 503 and closed at once.
   std::size_t max_connections = 1024;
+  // HTTPS: each connection runs a TLS server session of this backend (its server
+  // credentials; owned by the caller, outliving the server). Null: plain HTTP.
+  tls::Backend* tls = nullptr;
+};
+
+// Who is on the other end of a request's connection.
+struct HttpPeer {
+  std::string address;         // "192.0.2.7:51234", "[::1]:40000"
+  bool secure = false;         // over TLS
+  tls::PeerIdentity identity;  // what the TLS client proved (kind kNone: nothing)
 };
 
 struct HttpServerMetrics {
@@ -61,6 +72,8 @@ class HttpServer {
     // Starts a body of unknown length (an event stream); write to it through the Stream.
     Stream stream(http::Response head) const;
     bool connected() const { return !connection_.expired(); }
+    // The connection's peer (an empty address once it is gone).
+    HttpPeer peer() const;
 
    private:
     friend class HttpServer;
