@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "http_binding_service.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
@@ -69,6 +70,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --mqtt-session-expiry S\n"
           "                         serve the Bootstrap interface on an MQTT broker too, on\n"
           "                         [P/]lwm2m/bs/EP (as for tether server)\n"
+          "  --http-binding-port N, --http-binding-host H, --http-binding-cert FILE,\n"
+          "  --http-binding-key FILE, --http-binding-client-ca FILE, --http-device-ca FILE,\n"
+          "  --http-device-port N   the HTTP binding's Bootstrap interface (as for tether server)\n"
           "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8081)\n"
           "  --api-token-file FILE / --api-max-body N      as for tether server\n"
@@ -118,6 +122,14 @@ int bootstrap_command(const std::vector<std::string>& args) {
   credentials_source = &bs;
   bs.use_oscore(keyring);
   listeners.attach_to(bs);
+  // Transport TS 7: the HTTP binding on its own port.
+  std::unique_ptr<HttpBindingService> http_binding;
+  if (o.http_binding.port != 0) {
+    auto options = o.http_binding;
+    if (options.host.empty()) options.host = o.bind;
+    http_binding = std::make_unique<HttpBindingService>(loop, options, true, models);
+    bs.attach(http_binding->take_link());
+  }
   std::unique_ptr<MqttService> mqtt;
   if (!o.mqtt.url.empty()) {
     mqtt = std::make_unique<MqttService>(loop, random, o.mqtt, binding::mqtt::Interface::kBootstrap,
@@ -157,9 +169,11 @@ int bootstrap_command(const std::vector<std::string>& args) {
   });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
+  if (http_binding) http_binding->start();
 
   log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
+           (http_binding ? http_binding->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
            o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
   install_stop_handlers();

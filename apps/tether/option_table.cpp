@@ -111,6 +111,17 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000)
       .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000);
   add_mqtt_options(table, o.mqtt, true);
+  add_http_binding_options(table, o.http_binding);
+}
+
+void add_http_binding_options(OptionTable& table, HttpBindingOptions& o) {
+  table.number("--http-binding-port", "httpBindingPort", o.port, 65535)
+      .text("--http-binding-host", "httpBindingHost", o.host)
+      .text("--http-binding-cert", "httpBindingCert", o.cert)
+      .text("--http-binding-key", "httpBindingKey", o.key)
+      .text("--http-binding-client-ca", "httpBindingClientCa", o.client_ca)
+      .text("--http-device-ca", "httpDeviceCa", o.device_ca)
+      .number("--http-device-port", "httpDevicePort", o.device_port, 65535);
 }
 
 void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url) {

@@ -77,6 +77,22 @@ struct MqttOptions {
 // --mqtt-password-file, --mqtt-session-expiry (and --mqtt itself when `with_url`).
 void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url);
 
+// Transport TS 7: the HTTP binding of `tether server` and `tether bootstrap`.
+struct HttpBindingOptions {
+  std::uint16_t port = 0;  // --http-binding-port; 0: off
+  std::string host;        // --http-binding-host (default: --bind)
+  // HTTPS with this certificate chain and key (seed 004: server authentication); without
+  // them, plain HTTP.
+  std::string cert;
+  std::string key;
+  std::string client_ca;  // client certificates that chain to it are accepted (and proved)
+  // Devices' own HTTPS servers: their CA (default: the system's trust store).
+  std::string device_ca;
+  // Where a device that announces no origin listens, on the address it spoke from.
+  std::uint16_t device_port = 8080;
+};
+void add_http_binding_options(OptionTable& table, HttpBindingOptions& o);
+
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep
 // their data, extra object definitions, and how much they log.
 struct ServiceOptions {
@@ -109,6 +125,7 @@ struct ServiceOptions {
   // never heard) must prove freshness with CoAP Echo first; 0: off.
   std::uint32_t echo_after_silence = 0;
   MqttOptions mqtt;
+  HttpBindingOptions http_binding;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

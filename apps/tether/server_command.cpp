@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "http_binding_service.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
@@ -83,6 +84,12 @@ int server_command(const std::vector<std::string>& args) {
           "  --mqtt-session-expiry S  a persistent broker session (needs --mqtt-client-id):\n"
           "                         the broker keeps devices' messages for S seconds while\n"
           "                         the server is away\n"
+          "  --http-binding-port N  serve the HTTP binding (Transport TS 7) on this port too\n"
+          "  --http-binding-host H  its address (default: --bind)\n"
+          "  --http-binding-cert FILE, --http-binding-key FILE  HTTPS with this certificate\n"
+          "  --http-binding-client-ca FILE  accept client certificates issued by this CA\n"
+          "  --http-device-ca FILE  the CA of devices' HTTPS servers (default: the system's)\n"
+          "  --http-device-port N   where a device that announces no origin listens (8080)\n"
           "  --http-host HOST       REST API address (default 127.0.0.1)\n"
           "  --http-port N          REST API port (default 8080)\n"
           "  --api-token-file FILE  bearer token every API route but /api/health requires\n"
@@ -139,6 +146,14 @@ int server_command(const std::vector<std::string>& args) {
   credentials_source = &server;
   server.use_oscore(keyring);
   listeners.attach_to(server);
+  // Transport TS 7: the HTTP binding on its own port.
+  std::unique_ptr<HttpBindingService> http_binding;
+  if (o.http_binding.port != 0) {
+    auto options = o.http_binding;
+    if (options.host.empty()) options.host = o.bind;
+    http_binding = std::make_unique<HttpBindingService>(loop, options, false, models);
+    server.attach(http_binding->take_link());
+  }
   std::unique_ptr<MqttService> mqtt;
   if (!o.mqtt.url.empty()) {
     mqtt = std::make_unique<MqttService>(loop, random, o.mqtt,
@@ -165,9 +180,11 @@ int server_command(const std::vector<std::string>& args) {
   }
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
+  if (http_binding) http_binding->start();
 
   log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
+           (http_binding ? http_binding->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
            o.store + (o.store == "sqlite" ? logfmt_field("data", o.data_dir) : std::string{}) +
            (o.sync_writes ? " writes=sync" : " writes=behind"));

@@ -69,7 +69,8 @@ void answer(const Responder& to, DownlinkResult r, const lwm2m::model::Model& mo
     case DownlinkResult::Status::kNotRegistered:
       return error(to, 404, "4.04", r.message);
     case DownlinkResult::Status::kBadRequest:
-      return error(to, 400, "4.00", r.message);
+      // The code the refusal names (5.01 for an operation the binding has not), else 4.00.
+      return error(to, Error{r.message}, lwm2m::status::kBadRequest);
     case DownlinkResult::Status::kTimeout:
       return error(to, 504, "5.04", r.message);
     case DownlinkResult::Status::kUnreachable:

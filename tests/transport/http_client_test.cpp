@@ -134,6 +134,7 @@ struct Https {
       : server_cert(pki.issue(testing::named("127.0.0.1", {}, {"127.0.0.1"}))),
         client_cert(pki.issue(testing::named("dev1"))) {
     tls::GnutlsOptions o;
+    o.web = true;
     tls::ServerCredentials s;
     s.private_key = server_cert.key.private_key;
     s.certificate_chain = server_cert.pem;

@@ -27,6 +27,9 @@ constexpr const char* kServerSuites =
     ":+PSK:+ECDHE-ECDSA:+AES-128-CCM-8:+AES-128-CBC:+AEAD:+SHA256:+GROUP-SECP256R1"
     ":+SIGN-ECDSA-SHA256:+CTYPE-CLI-X509:+CTYPE-SRV-X509:+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK"
     ":%SERVER_PRECEDENCE";
+// HTTPS (seed 004) talks to web servers and browsers, not constrained devices: GnuTLS's
+// usual TLS 1.2 suites (AES-GCM, ChaCha20-Poly1305, ...), the certificate checks ours.
+constexpr const char* kWeb = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
 
 gnutls_datum_t datum(ByteView b) {
   return gnutls_datum_t{const_cast<unsigned char*>(b.data()), static_cast<unsigned>(b.size())};
@@ -262,6 +265,7 @@ struct GnutlsBackend::Impl {
   gnutls_priority_t client_psk = nullptr;
   gnutls_priority_t client_rpk = nullptr;
   gnutls_priority_t client_x509 = nullptr;
+  gnutls_priority_t client_web = nullptr;
   gnutls_psk_server_credentials_t server_psk = nullptr;
   gnutls_certificate_credentials_t server_certs = nullptr;
   gnutls_datum_t cookie_key{};
@@ -275,10 +279,11 @@ struct GnutlsBackend::Impl {
     init_priority(client_psk, v + kClientPsk);
     init_priority(client_rpk, v + kClientEcdsa + ":+CTYPE-CLI-RAWPK:+CTYPE-SRV-RAWPK");
     init_priority(client_x509, v + kClientEcdsa + ":+CTYPE-CLI-X509:+CTYPE-SRV-X509");
+    init_priority(client_web, kWeb);
     if (options.server) init_server();
   }
   ~Impl() {
-    for (auto* p : {server_priority, client_psk, client_rpk, client_x509}) {
+    for (auto* p : {server_priority, client_psk, client_rpk, client_x509, client_web}) {
       if (p != nullptr) gnutls_priority_deinit(p);
     }
     if (server_psk != nullptr) gnutls_psk_free_server_credentials(server_psk);
@@ -297,7 +302,8 @@ struct GnutlsBackend::Impl {
 
   void init_server() {
     const auto& sc = *options.server;
-    init_priority(server_priority, std::string("NONE:") + kVersions + kServerSuites);
+    init_priority(server_priority, options.web ? std::string(kWeb) + ":%SERVER_PRECEDENCE"
+                                               : std::string("NONE:") + kVersions + kServerSuites);
     gnutls_psk_allocate_server_credentials(&server_psk);
     gnutls_psk_set_server_credentials_function2(server_psk, &Impl::psk_key_callback);
     gnutls_certificate_allocate_credentials(&server_certs);
@@ -414,7 +420,9 @@ class GnutlsSession final : public Session {
           }
         }
         gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, certs_);
-        gnutls_priority_set(session_, raw ? impl_.client_rpk : impl_.client_x509);
+        gnutls_priority_set(session_, raw      ? impl_.client_rpk
+                                      : c.pkix ? impl_.client_web
+                                               : impl_.client_x509);
         gnutls_session_set_verify_function(session_, &GnutlsSession::verify_callback);
         // 5.2.9.3: the client sets SNI (a DNS name only, RFC 6066 3).
         in6_addr any{};

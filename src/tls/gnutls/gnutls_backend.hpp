@@ -20,6 +20,9 @@ struct GnutlsOptions {
   Duration handshake_timeout{60'000};
   // Servers: what they present and how they recognise clients.
   std::optional<ServerCredentials> server;
+  // Servers for HTTPS (seed 004): the usual TLS 1.2 suites of web clients instead of the
+  // Transport TS 5.2.9 ones.
+  bool web = false;
   // Servers: the cookie key is replaced this often (the previous one still verifies).
   Duration cookie_key_lifetime{3'600'000};
 };

@@ -1,0 +1,306 @@
+#!/usr/bin/env python3
+"""`tether server --http-binding-port` (Transport TS 7) against independent peers: curl plays
+the device's requests (Register, Update, Send, De-register), a device HTTP server written
+here with Python's http.server answers the server's requests, and the REST API drives them.
+Usage: http_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  server-wire  over HTTP: Register with the device's origin in a Link header, a Read,
+               Discover, Write, Write-Attributes, Execute, Create and Delete through the REST
+               API reaching the device's server as table 7.1.4 says, Observe refused (501),
+               Send, Update, bad requests with the codes of 7.3 (404, 405, 400, 413),
+               De-register
+  https        the binding over HTTPS (certificates by openssl): curl checks the server's
+               certificate, a client certificate is proved (security x509), the server
+               checks the device's HTTPS server against --http-device-ca, and a device
+               server under another CA is not believed
+"""
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import fail_with_logs, free_port  # noqa: E402
+
+TETHER = sys.argv[1]
+SCENARIO = sys.argv[2]
+WORK = tempfile.mkdtemp(prefix="tether-http-")
+PROCS = []
+
+
+def fail(msg):
+    fail_with_logs(msg, WORK)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+def wait_until(pred, what, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    fail("timed out waiting for " + what)
+
+
+class Device:
+    """The device's own HTTP server: a few objects, every request noted."""
+
+    def __init__(self, context=None):
+        self.requests = []
+        self.values = {"/3/0/0": b"Tether", "/1/0/1": b"300"}
+        device = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def answer(self, status, body=b"", ctype=None, headers=()):
+                self.send_response(status)
+                if ctype:
+                    self.send_header("Content-Type", ctype)
+                for k, v in headers:
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def note(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                device.requests.append((self.command, self.path, dict(self.headers), body))
+                return body
+
+            def do_GET(self):
+                self.note()
+                path = self.path.split("?")[0]
+                if self.headers.get("Accept") == "application/link-format":
+                    return self.answer(200, b"</3/0>,</3/0/0>,</3/0/4>", "application/link-format")
+                if path in device.values:
+                    return self.answer(200, device.values[path], "text/plain;charset=utf-8")
+                self.answer(404)
+
+            def do_PUT(self):
+                body = self.note()
+                if body:
+                    device.values[self.path.split("?")[0]] = body
+                self.answer(204)
+
+            def do_POST(self):
+                self.note()
+                if self.path == "/3303":
+                    return self.answer(201, headers=[("Location", "/3303/1")])
+                self.answer(204)
+
+            def do_DELETE(self):
+                self.note()
+                self.answer(204)
+
+            def log_message(self, *args):
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        if context is not None:
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def seen(self, method, path):
+        return any(r[0] == method and r[1] == path for r in self.requests)
+
+
+class Server:
+    def __init__(self, extra=()):
+        self.http_port = free_port()
+        self.binding_port = free_port()
+        self.log = os.path.join(WORK, "server.log")
+        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
+                "--http-binding-port", str(self.binding_port)] + list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        PROCS.append(self.proc)
+        wait_until(lambda: "event=started" in self.log_text(), "the server to start")
+
+    def log_text(self):
+        check(self.proc.poll() is None, "the server exited")
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def api(self, method, path, body=None, timeout=15):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", method=method,
+                                     data=body, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+
+def curl(*args):
+    """An independent HTTP client: status code and body."""
+    for name in ("curl.body", "curl.head"):
+        open(os.path.join(WORK, name), "w").close()
+    out = subprocess.run(["curl", "-s", "-o", os.path.join(WORK, "curl.body"), "-D",
+                          os.path.join(WORK, "curl.head"), "-w", "%{http_code}", "-m", "15"]
+                         + list(args), capture_output=True, text=True, timeout=30)
+    with open(os.path.join(WORK, "curl.head"), errors="replace") as f:
+        head = f.read()
+    with open(os.path.join(WORK, "curl.body"), errors="replace") as f:
+        body = f.read()
+    return int(out.stdout or 0), head, body
+
+
+def location(head):
+    for line in head.splitlines():
+        if line.lower().startswith("location:"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
+def server_wire():
+    device = Device()
+    server = Server(["--http-device-port", str(device.port)])
+    base = f"http://127.0.0.1:{server.binding_port}"
+    status, head, body = curl("-X", "POST", f"{base}/rd?ep=dev1&lt=60&lwm2m=1.2&b=H",
+                              "-H", "Content-Type: application/link-format",
+                              "-H", f'Link: <http://127.0.0.1:{device.port}>; rel="lwm2m-device"',
+                              "--data", "</1/0>,</3/0>,</3303/0>")
+    check(status == 201, f"Register: {status} {body}")
+    where = location(head)
+    check(where and where.startswith("/rd/"), f"Register Location: {head}")
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["transport"] == "http" and c["address"] == f"http://127.0.0.1:{device.port}",
+          f"registration {c}")
+
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read: {status} {body}")
+    check(device.seen("GET", "/3/0/0"), f"the device saw no GET /3/0/0: {device.requests}")
+    status, body = server.api("GET", "/api/clients/dev1/3/0/discover?depth=1")
+    check(status == 200 and "</3/0/4>" in body, f"Discover: {status} {body}")
+    check(device.seen("GET", "/3/0?depth=1"), "Discover did not reach the device as GET ?depth")
+    status, body = server.api("PUT", "/api/clients/dev1/1/0/1", b"120")
+    check(status in (200, 204), f"Write: {status} {body}")
+    put = [r for r in device.requests if r[0] == "PUT" and r[1] == "/1/0/1"]
+    check(put and put[-1][3] == b"120", f"the Write's body: {put}")
+    status, body = server.api("PUT", "/api/clients/dev1/3303/0/5700/attributes?pmin=10&gt=25")
+    check(status in (200, 204), f"Write-Attributes: {status} {body}")
+    check(device.seen("PUT", "/3303/0/5700?pmin=10&gt=25"), f"Write-Attributes: {device.requests}")
+    status, body = server.api("POST", "/api/clients/dev1/3/0/4", b"")
+    check(status in (200, 204), f"Execute: {status} {body}")
+    status, body = server.api("POST", "/api/clients/dev1/3303", b'{"5700": 21.5}')
+    check(status in (200, 201) and "/3303/1" in body, f"Create: {status} {body}")
+    status, body = server.api("DELETE", "/api/clients/dev1/3303/1")
+    check(status in (200, 204), f"Delete: {status} {body}")
+    check(device.seen("DELETE", "/3303/1"), "Delete did not reach the device")
+    # Section 7 has no Observe.
+    count = len(device.requests)
+    status, body = server.api("POST", "/api/clients/dev1/3/0/0/observe")
+    check(status == 501, f"Observe over HTTP: {status} {body}")
+    check(len(device.requests) == count, "the Observe reached the device")
+
+    status, _, body = curl("-X", "POST", f"{base}/dp", "-H",
+                           "Content-Type: application/senml+json",
+                           "--data", '[{"n":"/3303/0/5700","v":22.5}]')
+    check(status == 204, f"Send: {status} {body}")
+    status, _, body = curl("-X", "POST", f"{base}{where}?lt=120")
+    check(status == 204, f"Update: {status} {body}")
+    check(json.loads(server.api("GET", "/api/clients/dev1")[1])["lifetime"] == 120, "lifetime")
+
+    # Bad requests and their 7.3 codes.
+    check(curl(f"{base}/rd")[0] == 405, "GET /rd")
+    check(curl("-X", "POST", f"{base}/rd/nope?lt=5")[0] == 404, "Update of an unknown location")
+    check(curl("-X", "POST", f"{base}/rd?ep=dev2&zz=1", "-H",
+               "Content-Type: application/link-format", "--data", "</3/0>")[0] == 400,
+          "an unknown parameter")
+    check(curl("-X", "POST", f"{base}/bs?ep=dev1")[0] == 404, "the Bootstrap interface here")
+    big = os.path.join(WORK, "big")
+    with open(big, "wb") as f:
+        f.write(b"x" * (5 * 1024 * 1024))
+    check(curl("-X", "POST", f"{base}/dp", "-H", "Content-Type: application/senml+json",
+               "--data-binary", "@" + big)[0] == 413, "an oversized body")
+    status, _, body = curl("-X", "DELETE", f"{base}{where}")
+    check(status == 204, f"De-register: {status} {body}")
+    check(server.api("GET", "/api/clients/dev1")[0] == 404, "still registered")
+
+
+def make_pki(name):
+    d = os.path.join(WORK, name)
+    os.makedirs(d)
+
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True, cwd=d, capture_output=True)
+    run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ca.key")
+    run("req", "-x509", "-new", "-key", "ca.key", "-subj", f"/CN={name} CA", "-days", "2",
+        "-out", "ca.pem")
+    for who, san in (("server", "IP:127.0.0.1"), ("dev1", None)):
+        run("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", f"{who}.key")
+        run("req", "-new", "-key", f"{who}.key", "-subj", f"/CN={who if san is None else '127.0.0.1'}",
+            "-out", f"{who}.csr")
+        ext = os.path.join(d, f"{who}.ext")
+        with open(ext, "w") as f:
+            f.write(f"subjectAltName={san}\n" if san else "basicConstraints=CA:FALSE\n")
+        run("x509", "-req", "-in", f"{who}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-days", "2", "-extfile", ext, "-out", f"{who}.pem")
+    return d
+
+
+def https():
+    pki = make_pki("ours")
+    other = make_pki("other")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(pki, "server.pem"), os.path.join(pki, "server.key"))
+    device = Device(ctx)
+    ctx_other = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx_other.load_cert_chain(os.path.join(other, "server.pem"), os.path.join(other, "server.key"))
+    stranger = Device(ctx_other)
+    server = Server(["--http-binding-cert", os.path.join(pki, "server.pem"),
+                     "--http-binding-key", os.path.join(pki, "server.key"),
+                     "--http-binding-client-ca", os.path.join(pki, "ca.pem"),
+                     "--http-device-ca", os.path.join(pki, "ca.pem")])
+    base = f"https://127.0.0.1:{server.binding_port}"
+    ca = ["--cacert", os.path.join(pki, "ca.pem")]
+    # curl refuses our server under a CA it does not know...
+    status, _, _ = curl(*(["--cacert", os.path.join(other, "ca.pem"), "-X", "POST",
+                           f"{base}/rd?ep=dev1"]))
+    check(status == 0, f"curl believed a server under another CA: {status}")
+    # ...and registers with the right one, proving itself with a client certificate.
+    status, head, body = curl(*(ca + ["--cert", os.path.join(pki, "dev1.pem"), "--key",
+                                      os.path.join(pki, "dev1.key"), "-X", "POST",
+                                      f"{base}/rd?ep=dev1&lt=60&b=H", "-H",
+                                      "Content-Type: application/link-format", "-H",
+                                      f'Link: <https://127.0.0.1:{device.port}>; '
+                                      'rel="lwm2m-device"', "--data", "</3/0>"]))
+    check(status == 201, f"Register over HTTPS: {status} {body}")
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["transport"] == "https" and c["security"] == "x509", f"registration {c}")
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0")
+    check(status == 200 and "Tether" in body, f"Read over HTTPS: {status} {body}")
+    # A device whose HTTPS server has a certificate from elsewhere is not believed.
+    status, _, body = curl(*(ca + ["-X", "POST", f"{base}/rd?ep=dev2&lt=60&b=H", "-H",
+                                   "Content-Type: application/link-format", "-H",
+                                   f'Link: <https://127.0.0.1:{stranger.port}>; '
+                                   'rel="lwm2m-device"', "--data", "</3/0>"]))
+    check(status == 201, f"dev2's Register: {status} {body}")
+    status, body = server.api("GET", "/api/clients/dev2/3/0/0")
+    check(status >= 500 and not stranger.requests, f"a device under another CA: {status} {body}")
+
+
+try:
+    {"server-wire": server_wire, "https": https}[SCENARIO]()
+    print("ok " + SCENARIO)
+finally:
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
