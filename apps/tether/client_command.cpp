@@ -23,6 +23,7 @@
 #include "commands.hpp"
 #include "common/logfmt.hpp"
 #include "credential_flags.hpp"
+#include "http_device_service.hpp"
 #include "lwm2m/account_defaults.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
@@ -67,10 +68,20 @@ struct ClientSettings {
   // Transport TS 8.6: a COSE key for the --server or --bootstrap account over MQTT (object 23).
   std::string cose_kid;
   std::string cose_key;
+  // Transport TS 7: our own HTTP server for the servers' requests over the HTTP binding.
+  std::string http_device_host = "127.0.0.1";
+  std::uint16_t http_device_port = 0;  // 0: a free port
+  std::string http_device_origin;      // announced; default scheme://host:port
+  std::string http_device_cert;        // HTTPS with this certificate and key
+  std::string http_device_key;
 };
 
 bool is_mqtt_uri(const std::string& uri) {
   return uri.rfind("mqtt://", 0) == 0 || uri.rfind("mqtts://", 0) == 0;
+}
+
+bool is_http_uri(const std::string& uri) {
+  return uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;
 }
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
@@ -103,6 +114,11 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
   add_mqtt_options(table, s.mqtt, false);
   table.text("--mqtt-cose-kid", "mqttCoseKid", s.cose_kid)
       .text("--mqtt-cose-key", "mqttCoseKey", s.cose_key);
+  table.text("--http-device-host", "httpDeviceHost", s.http_device_host)
+      .number("--http-device-port", "httpDevicePort", s.http_device_port, 65535)
+      .text("--http-device-origin", "httpDeviceOrigin", s.http_device_origin)
+      .text("--http-device-cert", "httpDeviceCert", s.http_device_cert)
+      .text("--http-device-key", "httpDeviceKey", s.http_device_key);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
       .text("--oscore-salt", "oscoreSalt", s.oscore.salt)
       .text("--oscore-sender-id", "oscoreSenderId", s.oscore.sender_id)
@@ -143,9 +159,12 @@ void save_state(const std::string& file, const client::DataModel& data,
 void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                  const ClientSettings& s) {
   const bool mqtt = is_mqtt_uri(uri);
+  const bool http = is_http_uri(uri);
   std::optional<coap::Uri> parsed;
   if (mqtt) {
     (void)broker_config(uri);  // throws for a URI that names no broker
+  } else if (http) {
+    // Transport TS 7: checked when the link routes it.
   } else {
     auto coap_uri = coap::parse_uri(uri);
     if (!coap_uri) throw std::invalid_argument(uri + ": " + coap_uri.error().reason);
@@ -157,6 +176,10 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
+  // HTTPS: a client certificate when given (seed 004); the server's is checked either way.
+  if (http && uri.rfind("https://", 0) == 0 && !s.credentials.cert.empty()) {
+    add_credentials(tree, instance, s.credentials);
+  }
   if (!s.oscore.secret.empty()) add_oscore_account(tree, instance, s.oscore);
   if (mqtt && !s.cose_key.empty()) {
     // The account's COSE instance (/23/x) and its link (/0/x/27, Transport TS 8.8).
@@ -172,7 +195,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 0}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
-  (void)tree.set(Path{1, 0, 7}, Value(mqtt ? "M" : parsed->is_stream() ? "T" : "U"));
+  (void)tree.set(Path{1, 0, 7}, Value(mqtt ? "M" : http ? "H" : parsed->is_stream() ? "T" : "U"));
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
@@ -207,6 +230,11 @@ void usage() {
       "  --mqtt-cose-kid TEXT --mqtt-cose-key HEX  seal every map to and from the mqtt://\n"
       "                   account in COSE_Encrypt0 (AES-CCM-16-64-128, 16-byte key; object 23)\n"
       "  --bootstrap URI  bootstrap from this bootstrap server first\n"
+      "  http:// and https:// URIs use the HTTP binding (Transport TS 7); our own HTTP server\n"
+      "  for the servers' requests: --http-device-host H (127.0.0.1), --http-device-port N\n"
+      "  (a free one), --http-device-origin URL (announced; default http://H:N),\n"
+      "  --http-device-cert FILE --http-device-key FILE (HTTPS); --ca FILE: the https\n"
+      "  server's CA (default: the system's), --cert/--key: our client certificate\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
       "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"
@@ -482,6 +510,25 @@ int client_command(const std::vector<std::string>& args) {
       mqtt_link->on_message(topic, payload, loop.now());
     });
   }
+  // Transport TS 7: accounts on http:// or https:// servers (or --http-device-port given,
+  // for accounts a bootstrap server may write) get our HTTP link and server.
+  bool http_accounts = s.http_device_port != 0;
+  if (auto account = data.bootstrap_account(); account && is_http_uri(account->uri)) {
+    http_accounts = true;
+  }
+  for (const auto& account : data.server_accounts()) http_accounts |= is_http_uri(account.uri);
+  std::unique_ptr<HttpDeviceService> http_device;
+  if (http_accounts) {
+    HttpDeviceOptions h;
+    h.host = s.http_device_host;
+    h.port = s.http_device_port;
+    h.origin = s.http_device_origin;
+    h.cert = s.http_device_cert;
+    h.key = s.http_device_key;
+    h.ca = s.credentials.ca;
+    http_device = std::make_unique<HttpDeviceService>(loop, h, data);
+    lwm2m_client.attach(http_device->take_link());
+  }
   lwm2m_client.set_event_handler([&](const client::ClientEvent& e) {
     if (!s.quiet || e.kind != client::ClientEvent::Kind::kRequest) {
       log_client_event(e, s.config.endpoint);
@@ -521,6 +568,7 @@ int client_command(const std::vector<std::string>& args) {
   loop.schedule(loop.now() + Duration{5'000}, tick);
 
   log_line("event=start ep=" + s.config.endpoint + " udp=" + std::to_string(udp.local_port()) +
+           (http_device ? http_device->describe() : std::string{}) +
            (have_state ? " state=" + s.state_file : ""));
   // The first Register waits for the broker: published before, it would be lost.
   bool started = false;

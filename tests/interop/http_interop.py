@@ -14,6 +14,12 @@ Scenarios:
                certificate, a client certificate is proved (security x509), the server
                checks the device's HTTPS server against --http-device-ca, and a device
                server under another CA is not believed
+  end-to-end   `tether client --bootstrap http://...` bootstraps from `tether bootstrap
+               --http-binding-port`, registers with `tether server --http-binding-port`, is
+               read in each content format, written, given attributes, executed (/1/0/8: an
+               Update), has an instance created and deleted, and de-registers when stopped
+  https-end-to-end  the same over HTTPS with a client certificate, in queue mode: a Read
+               waits in the server's queue until the client's next Update
 """
 import json
 import os
@@ -121,11 +127,11 @@ class Device:
 
 
 class Server:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), role="server"):
         self.http_port = free_port()
         self.binding_port = free_port()
-        self.log = os.path.join(WORK, "server.log")
-        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+        self.log = os.path.join(WORK, f"{role}.log")
+        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
                 "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
                 "--http-binding-port", str(self.binding_port)] + list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
@@ -296,8 +302,98 @@ def https():
     check(status >= 500 and not stranger.requests, f"a device under another CA: {status} {body}")
 
 
+def our_client(flag, uri, log, extra=()):
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", flag, uri] + list(extra),
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    return client
+
+
+def session(server, client):
+    """What the REST API does to our client over the HTTP binding."""
+    for fmt in ("tlv", "senml-json", "senml-cbor", "lwm2m-cbor"):
+        status, body = server.api("GET", f"/api/clients/dev1/3/0?format={fmt}")
+        check(status == 200 and "Tether" in body, f"Read /3/0 as {fmt}: {status} {body}")
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0?format=text")
+    check(status == 200 and "Tether" in body, f"Read as text: {status} {body}")
+    status, body = server.api("PUT", "/api/clients/dev1/1/0/1", b"120")
+    check(status == 200, f"Write: {status} {body}")
+    status, body = server.api("GET", "/api/clients/dev1/1/0/1")
+    check(status == 200 and "120" in body, f"Read back: {status} {body}")
+    status, body = server.api("PUT", "/api/clients/dev1/3303/0/5700/attributes?pmin=10&gt=30")
+    check(status == 200, f"Write-Attributes: {status} {body}")
+    status, body = server.api("GET", "/api/clients/dev1/3303/0/discover")
+    check(status == 200 and "pmin=10" in body, f"Discover shows the attributes: {status} {body}")
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", "/api/clients/dev1/1/0/8", b"")
+    check(status == 200, f"Execute /1/0/8: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated") > updates, "the Update")
+    status, body = server.api("POST", "/api/clients/dev1/3311", b'{"5850": true}')
+    check(status == 201 and "/3311/0" in body, f"Create: {status} {body}")
+    status, body = server.api("GET", "/api/clients/dev1/3311/0/5850")
+    check(status == 200 and "true" in body, f"Read the new instance: {status} {body}")
+    status, body = server.api("DELETE", "/api/clients/dev1/3311/0")
+    check(status == 200, f"Delete: {status} {body}")
+    status, body = server.api("POST", "/api/clients/dev1/3/0/0/observe")
+    check(status == 501, f"Observe over HTTP: {status} {body}")
+    client.send_signal(15)
+    client.wait(timeout=20)
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 404, "the de-registration")
+
+
+def end_to_end():
+    server = Server()
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev1": {
+            "security": {"1": {"uri": f"http://127.0.0.1:{server.binding_port}",
+                               "bootstrap": False, "mode": "nosec", "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "H"}}}}, f)
+    bs = Server(["--configs", configs], role="bootstrap")
+    log = os.path.join(WORK, "client.log")
+    client = our_client("--bootstrap", f"http://127.0.0.1:{bs.binding_port}", log,
+                        ["--http-device-port", str(free_port())])
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
+               "the client to bootstrap and register over HTTP", timeout=60)
+    check("event=bootstrap" in bs.log_text() and "finished" in bs.log_text(),
+          "no bootstrap over HTTP")
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["transport"] == "http" and c["binding"] == "H", f"registration {c}")
+    session(server, client)
+
+
+def https_end_to_end():
+    pki = make_pki("ours")
+    server = Server(["--http-binding-cert", os.path.join(pki, "server.pem"),
+                     "--http-binding-key", os.path.join(pki, "server.key"),
+                     "--http-binding-client-ca", os.path.join(pki, "ca.pem"),
+                     "--http-device-ca", os.path.join(pki, "ca.pem"),
+                     "--awake-window-ms", "2000"])
+    log = os.path.join(WORK, "client.log")
+    client = our_client("--server", f"https://127.0.0.1:{server.binding_port}", log,
+                        ["--cert", os.path.join(pki, "dev1.pem"), "--key",
+                         os.path.join(pki, "dev1.key"), "--ca", os.path.join(pki, "ca.pem"),
+                         "--http-device-cert", os.path.join(pki, "server.pem"),
+                         "--http-device-key", os.path.join(pki, "server.key"),
+                         "--queue", "--awake-window-ms", "2000", "--lifetime", "20"])
+    wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
+               "the client to register over HTTPS", timeout=60)
+    c = json.loads(server.api("GET", "/api/clients/dev1")[1])
+    check(c["transport"] == "https" and c["security"] == "x509" and c["queueMode"],
+          f"registration {c}")
+    # Queue mode (7.2): asleep, a Read waits until the client's next Update.
+    wait_until(lambda: not json.loads(server.api("GET", "/api/clients/dev1")[1])["awake"],
+               "the server to count the client asleep")
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("GET", "/api/clients/dev1/3/0/0?timeout=40", timeout=60)
+    check(status == 200 and "Tether" in body, f"the queued Read: {status} {body}")
+    check(server.log_text().count("event=updated") > updates, "answered without an Update")
+    session(server, client)
+
+
 try:
-    {"server-wire": server_wire, "https": https}[SCENARIO]()
+    {"server-wire": server_wire, "https": https, "end-to-end": end_to_end,
+     "https-end-to-end": https_end_to_end}[SCENARIO]()
     print("ok " + SCENARIO)
 finally:
     for p in PROCS:

@@ -4,7 +4,8 @@
 // server took (on_request, with a way to answer it), and carries each downlink request to
 // the device's own HTTP server through `send` (an http client), handing the response back.
 //
-// A device is known by the origin of its HTTP server: announced with Register and Update
+// A device is known by the origin of its HTTP server: announced with Register, Update and
+// Bootstrap-Request
 // (binding/http's Link rel="lwm2m-device"), else the address its request came from with the
 // configured device port. That origin is the PeerKey, the stored address and where
 // downlinks go. What a request proves is what its TLS client certificate proved.

@@ -446,9 +446,12 @@ class GnutlsSession final : public Session {
     gnutls_priority_set(session_, impl_.server_priority);
     gnutls_credentials_set(session_, GNUTLS_CRD_PSK, impl_.server_psk);
     gnutls_credentials_set(session_, GNUTLS_CRD_CERTIFICATE, impl_.server_certs);
-    gnutls_certificate_server_set_request(
-        session_, impl_.options.server->require_client_authentication ? GNUTLS_CERT_REQUIRE
-                                                                      : GNUTLS_CERT_REQUEST);
+    // Optional client authentication asks for a certificate only when one could chain.
+    const auto& sc = *impl_.options.server;
+    const auto ask = sc.require_client_authentication  ? GNUTLS_CERT_REQUIRE
+                     : sc.client_trust_anchors.empty() ? GNUTLS_CERT_IGNORE
+                                                       : GNUTLS_CERT_REQUEST;
+    gnutls_certificate_server_set_request(session_, ask);
     gnutls_session_ticket_enable_server(session_, &impl_.ticket_key);
     gnutls_session_set_verify_function(session_, &GnutlsSession::verify_callback);
     return Ok{};
