@@ -3,45 +3,18 @@
 #include <stdexcept>
 
 #include "common/logfmt.hpp"
+#include "https_server_tls.hpp"
 #include "service_runtime.hpp"
 #include "transport/http/http_client.hpp"
 
 namespace tether::app {
 
-namespace {
-
-std::optional<tls::GnutlsBackend> server_backend(const HttpBindingOptions& o) {
-  if (o.cert.empty() && o.key.empty()) {
-    if (!o.client_ca.empty()) {
-      throw std::invalid_argument("--http-binding-client-ca needs --http-binding-cert");
-    }
-    return std::nullopt;
-  }
-  if (o.cert.empty() || o.key.empty()) {
-    throw std::invalid_argument("--http-binding-cert and --http-binding-key go together");
-  }
-  tls::ServerCredentials s;
-  s.certificate_chain = read_binary_file(o.cert);
-  s.private_key = read_binary_file(o.key);
-  if (!o.client_ca.empty()) s.client_trust_anchors = {read_binary_file(o.client_ca)};
-  // Seed 004: a client may authenticate in HTTP instead; a certificate it shows must chain
-  // to --http-binding-client-ca.
-  s.require_client_authentication = false;
-  tls::GnutlsOptions options;
-  options.server = std::move(s);
-  options.web = true;
-  try {
-    return std::optional<tls::GnutlsBackend>(std::in_place, options);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(std::string("--http-binding-cert/--http-binding-key: ") + e.what());
-  }
-}
-
-}  // namespace
-
 HttpBindingService::HttpBindingService(transport::EventLoop& loop, const HttpBindingOptions& o,
                                        bool bootstrap, const lwm2m::model::Model& model)
-    : options_(o), server_tls_(server_backend(o)), loop_(loop) {
+    : options_(o),
+      server_tls_(
+          https_server_tls(o.cert, o.key, o.client_ca, "--http-binding-cert/--http-binding-key")),
+      loop_(loop) {
   // Requests to the devices' servers: checked against --http-device-ca (or the system's
   // store); our certificate goes with them when we have one, for devices that ask.
   device_credentials_.mode = tls::Mode::kCertificate;

@@ -3,36 +3,15 @@
 #include <stdexcept>
 
 #include "common/logfmt.hpp"
+#include "https_server_tls.hpp"
 #include "service_runtime.hpp"
 
 namespace tether::app {
 
-namespace {
-
-std::optional<tls::GnutlsBackend> device_backend(const HttpDeviceOptions& o) {
-  if (o.cert.empty() && o.key.empty()) return std::nullopt;
-  if (o.cert.empty() || o.key.empty()) {
-    throw std::invalid_argument("--http-device-cert and --http-device-key go together");
-  }
-  tls::ServerCredentials s;
-  s.certificate_chain = read_binary_file(o.cert);
-  s.private_key = read_binary_file(o.key);
-  s.require_client_authentication = false;
-  tls::GnutlsOptions options;
-  options.server = std::move(s);
-  options.web = true;
-  try {
-    return std::optional<tls::GnutlsBackend>(std::in_place, options);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(std::string("--http-device-cert/--http-device-key: ") + e.what());
-  }
-}
-
-}  // namespace
-
 HttpDeviceService::HttpDeviceService(transport::EventLoop& loop, const HttpDeviceOptions& o,
                                      const client::DataModel& data)
-    : server_tls_(device_backend(o)), loop_(loop) {
+    : server_tls_(https_server_tls(o.cert, o.key, {}, "--http-device-cert/--http-device-key")),
+      loop_(loop) {
   transport::HttpClientOptions client_options;
   client_options.tls = &client_tls_;
   client_ = std::make_unique<transport::HttpClient>(loop, client_options);

@@ -27,7 +27,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -35,30 +34,13 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import fail_with_logs, free_port  # noqa: E402
+from interop_util import Scenario, free_port  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
-WORK = tempfile.mkdtemp(prefix="tether-http-")
-PROCS = []
-
-
-def fail(msg):
-    fail_with_logs(msg, WORK)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def wait_until(pred, what, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    fail("timed out waiting for " + what)
+S = Scenario("tether-http-")
+WORK, PROCS = S.work, S.procs
+fail, check, wait_until = S.fail, S.check, S.wait_until
 
 
 class Device:
@@ -391,12 +373,5 @@ def https_end_to_end():
     session(server, client)
 
 
-try:
-    {"server-wire": server_wire, "https": https, "end-to-end": end_to_end,
-     "https-end-to-end": https_end_to_end}[SCENARIO]()
-    print("ok " + SCENARIO)
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+S.run({"server-wire": server_wire, "https": https, "end-to-end": end_to_end,
+      "https-end-to-end": https_end_to_end}, SCENARIO)

@@ -30,3 +30,39 @@ def free_port():
             t.close()
             u.close()
     raise RuntimeError("no free port")
+
+
+class Scenario:
+    """What a scenario script shares: its work directory, the processes it started (killed at
+    the end), and checks that fail with the logs of the work directory."""
+
+    def __init__(self, prefix):
+        import tempfile
+        self.work = tempfile.mkdtemp(prefix=prefix)
+        self.procs = []
+
+    def fail(self, msg):
+        fail_with_logs(msg, self.work)
+
+    def check(self, cond, msg):
+        if not cond:
+            self.fail(msg)
+
+    def wait_until(self, pred, what, timeout=20):
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred():
+                return
+            time.sleep(0.05)
+        self.fail("timed out waiting for " + what)
+
+    def run(self, scenarios, name):
+        try:
+            scenarios[name]()
+            print("ok " + name)
+        finally:
+            for p in self.procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()

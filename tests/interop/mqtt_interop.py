@@ -52,7 +52,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -61,36 +60,13 @@ import urllib.request
 import cbor2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import fail_with_logs, free_port  # noqa: E402
+from interop_util import Scenario, free_port  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
-WORK = tempfile.mkdtemp(prefix="tether-mqtt-")
-PROCS = []
-
-# Table 8.7 keys and the operation codes of 8.3 (written out here, not taken from our code).
-OP, TOKEN, EP, URI, PATHS, PAYLOAD, LT, VER, RESULT, CT = 1, 2, 3, 5, 6, 7, 8, 9, 18, 19
-REGISTER, UPDATE, DEREGISTER, READ, READ_COMPOSITE, OBSERVE, NOTIFY, SEND = \
-    6, 7, 8, 9, 10, 20, 23, 24
-SENML_CBOR = 112  # RFC 8428; labels: bn -2, n 0, v 2
-
-
-def fail(msg):
-    fail_with_logs(msg, WORK)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def wait_until(pred, what, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.05)
-    fail("timed out waiting for " + what)
+S = Scenario("tether-mqtt-")
+WORK, PROCS = S.work, S.procs
+fail, check, wait_until = S.fail, S.check, S.wait_until
 
 
 class Broker:
@@ -792,15 +768,8 @@ def tenants():
     check(intruder.maps() == [], "tenant a heard an answer from b's server")
 
 
-try:
-    {"server-wire": server_wire, "broker-restart": broker_restart,
-     "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end,
-     "client-reconnect": client_reconnect, "cose": cose, "tls": tls,
-     "tenants": tenants, "queue-mode": queue_mode, "server-away": server_away, "will": will,
-     "bootstrap-cose": bootstrap_cose}[SCENARIO]()
-    print("ok " + SCENARIO)
-finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+S.run({"server-wire": server_wire, "broker-restart": broker_restart,
+      "bootstrap-wire": bootstrap_wire, "end-to-end": end_to_end,
+      "client-reconnect": client_reconnect, "cose": cose, "tls": tls,
+      "tenants": tenants, "queue-mode": queue_mode, "server-away": server_away, "will": will,
+      "bootstrap-cose": bootstrap_cose}, SCENARIO)
