@@ -14,6 +14,9 @@ Scenarios:
                certificate, a client certificate is proved (security x509), the server
                checks the device's HTTPS server against --http-device-ca, and a device
                server under another CA is not believed
+  hostile      raw bytes at the binding's port: a request line that is no HTTP (400), header
+               fields over 8 KiB (431), a sender that dribbles one byte a second (408
+               within the request deadline) while curl still registers beside it
   end-to-end   `tether client --bootstrap http://...` bootstraps from `tether bootstrap
                --http-binding-port`, registers with `tether server --http-binding-port`, is
                read in each content format, written, given attributes, executed (/1/0/8: an
@@ -222,6 +225,61 @@ def server_wire():
     check(server.api("GET", "/api/clients/dev1")[0] == 404, "still registered")
 
 
+def raw_exchange(port, data, timeout=15):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            out += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def hostile():
+    server = Server()
+    port = server.binding_port
+    check(raw_exchange(port, b"\x16\x03\x01 not http at all\r\n\r\n").startswith(
+        b"HTTP/1.1 400"), "a request line that is no HTTP")
+    huge = b"POST /rd?ep=x HTTP/1.1\r\nHost: s\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n"
+    check(raw_exchange(port, huge).startswith(b"HTTP/1.1 431"), "header fields over 8 KiB")
+    # One byte a second: the request deadline (10 s) ends it, and others are served meanwhile.
+    slow = socket.create_connection(("127.0.0.1", port), timeout=30)
+    start = time.time()
+    answer = b""
+    registered = False
+    for ch in b"POST /rd?ep=slow HTTP/1.1\r\nHost: s\r\nContent-Length: 6\r\n\r\n</3/0>":
+        try:
+            slow.sendall(bytes([ch]))
+        except OSError:
+            break
+        if not registered:
+            status, _, body = curl("-X", "POST", f"http://127.0.0.1:{port}/rd?ep=dev1&lt=60",
+                                   "-H", "Content-Type: application/link-format",
+                                   "--data", "</3/0>")
+            check(status == 201, f"a Register beside the slow sender: {status} {body}")
+            registered = True
+        time.sleep(1)
+        slow.settimeout(0.01)
+        try:
+            answer += slow.recv(4096)
+        except (socket.timeout, BlockingIOError):
+            pass
+        except OSError:
+            break
+        slow.settimeout(30)
+        if answer or time.time() - start > 25:
+            break
+    check(answer.startswith(b"HTTP/1.1 408"), f"the slow sender got {answer[:40]!r}")
+    check(time.time() - start < 20, "the slow sender was held too long")
+    check(server.api("GET", "/api/clients/slow")[0] == 404, "the slow sender registered")
+
+
 def make_pki(name):
     d = os.path.join(WORK, name)
     os.makedirs(d)
@@ -373,5 +431,5 @@ def https_end_to_end():
     session(server, client)
 
 
-S.run({"server-wire": server_wire, "https": https, "end-to-end": end_to_end,
+S.run({"server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
       "https-end-to-end": https_end_to_end}, SCENARIO)
