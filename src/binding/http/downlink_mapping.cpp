@@ -15,7 +15,6 @@ namespace status = lwm2m::status;
 namespace fmt = lwm2m::format;
 
 constexpr std::uint16_t kLinkFormat = 40;
-constexpr std::uint16_t kText = 0;
 
 std::string under(const std::string& alternate_path, const lwm2m::Path& path) {
   const std::string prefix = alternate_path == "/" ? std::string{} : alternate_path;
@@ -124,8 +123,11 @@ Result<http::Request> encode_downlink(const lwm2m::DownlinkRequest& r,
     case Operation::kWriteAttributes:
       return make_request("PUT", target, query_of(r.attributes));
     case Operation::kExecute: {
+      // Table 7.1.4-1 allows no Content-Type: without one, a POST to a resource is an
+      // Execute whatever the resource (with text/plain, one to a multiple-instance resource
+      // would read as a Partial Update).
       auto m = make_request("POST", target);
-      if (!r.arguments.empty()) set_body(m.headers, m.body, kText, r.arguments);
+      m.body = r.arguments;
       return m;
     }
     case Operation::kDelete:
