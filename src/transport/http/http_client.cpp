@@ -93,9 +93,9 @@ struct HttpClient::Origin {
 };
 
 struct HttpClient::Connection {
-  Connection(Origin& o, const http::ClientLimits& limits)
-      : origin(&o), http(limits, o.where.authority) {}
-  Origin* origin;
+  Connection(std::shared_ptr<Origin> o, const http::ClientLimits& limits)
+      : origin(std::move(o)), http(limits, origin->where.authority) {}
+  std::shared_ptr<Origin> origin;
   int fd = -1;
   http::ClientConnection http;
   SecureStream stream;
@@ -165,22 +165,24 @@ void HttpClient::request(const std::string& origin, http::Request request, Done 
   const std::string key = (where->tls ? "https://" : "http://") + where->authority;
   auto& slot = origins_[key];
   if (!slot) {
-    slot = std::make_unique<Origin>();
+    slot = std::make_shared<Origin>();
     slot->where = *where;
     slot->credentials.mode = tls::Mode::kCertificate;
     slot->credentials.pkix = true;
     slot->credentials.server_name = where->host;
   }
-  Origin& o = *slot;
+  const std::shared_ptr<Origin> target = slot;
+  Origin& o = *target;
   if (credentials != nullptr) o.credentials = *credentials;
   if (o.queue.size() >= options_.max_queued_per_origin) {
     return refuse(origin + ": too many requests waiting");
   }
   o.queue.push_back(Pending{std::move(request), std::move(done)});
-  assign(o);
+  assign(target);
 }
 
-void HttpClient::assign(Origin& o) {
+void HttpClient::assign(const std::shared_ptr<Origin>& origin) {
+  Origin& o = *origin;
   while (!o.queue.empty()) {
     std::shared_ptr<Connection> idle;
     for (auto& c : o.connections) {
@@ -197,7 +199,7 @@ void HttpClient::assign(Origin& o) {
       continue;
     }
     if (o.connections.size() >= options_.max_connections_per_origin) return;
-    auto c = std::make_shared<Connection>(o, options_.limits);
+    auto c = std::make_shared<Connection>(origin, options_.limits);
     c->job = std::move(o.queue.front());
     o.queue.pop_front();
     o.connections.push_back(c);
@@ -307,11 +309,11 @@ void HttpClient::pump(const std::shared_ptr<Connection>& c) {
     Pending job = std::move(*c->job);
     c->job.reset();
     c->sent = false;
-    Origin& o = *c->origin;
+    const std::shared_ptr<Origin> o = c->origin;
     // A kept-alive connection the server closed while it was idle: once more, afresh.
     if (!*response && c->answered && !c->got_bytes && !job.retried) {
       job.retried = true;
-      o.queue.push_front(std::move(job));
+      o->queue.push_front(std::move(job));
       close(c);
       assign(o);
       return;
@@ -383,7 +385,7 @@ void HttpClient::rearm(const std::shared_ptr<Connection>& c) {
 void HttpClient::fail_connection(const std::shared_ptr<Connection>& c, const std::string& why) {
   std::optional<Pending> job = std::move(c->job);
   c->job.reset();
-  Origin& o = *c->origin;
+  const std::shared_ptr<Origin> o = c->origin;
   close(c);
   auto alive = alive_;
   if (job) job->done(fail(why));

@@ -70,7 +70,7 @@ class HttpClient {
   struct Origin;
 
   void start(Origin& origin, const std::shared_ptr<Connection>& c);
-  void assign(Origin& origin);
+  void assign(const std::shared_ptr<Origin>& origin);
   void on_io(const std::shared_ptr<Connection>& c, std::uint32_t events);
   void pump(const std::shared_ptr<Connection>& c);
   void rearm(const std::shared_ptr<Connection>& c);
@@ -79,7 +79,9 @@ class HttpClient {
 
   EventLoop& loop_;
   HttpClientOptions options_;
-  std::map<std::string, std::unique_ptr<Origin>> origins_;
+  // Shared with their connections: a callback that forgets an origin (the sweep in
+  // request()) cannot pull it from under a connection still being handled.
+  std::map<std::string, std::shared_ptr<Origin>> origins_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
