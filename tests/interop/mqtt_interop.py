@@ -68,6 +68,12 @@ S = Scenario("tether-mqtt-")
 WORK, PROCS = S.work, S.procs
 fail, check, wait_until = S.fail, S.check, S.wait_until
 
+# Table 8.7 keys and the operation codes of 8.3 (written out here, not taken from our code).
+OP, TOKEN, EP, URI, PATHS, PAYLOAD, LT, VER, RESULT, CT = 1, 2, 3, 5, 6, 7, 8, 9, 18, 19
+REGISTER, UPDATE, DEREGISTER, READ, READ_COMPOSITE, OBSERVE, NOTIFY, SEND = \
+    6, 7, 8, 9, 10, 20, 23, 24
+SENML_CBOR = 112  # RFC 8428; labels: bn -2, n 0, v 2
+
 
 class Broker:
     def __init__(self, port=None, extra_conf=""):
