@@ -213,8 +213,9 @@ TEST(HttpUplink, TheDeviceAnnouncesItsOrigin) {
   EXPECT_FALSE(device_origin(ours)->has_value());
   announce_device_origin(ours, "http://[::1]:5690");
   EXPECT_EQ(device_origin(ours)->value_or(""), "http://[::1]:5690");
-  for (const char* bad : {"ftp://h", "https://h/path", "https://u@h", "https://h:0",
-                          "https://h:99999", "https://", "https://[::1"}) {
+  for (const char* bad :
+       {"ftp://h", "https://h/path", "https://u@h", "https://h:0", "https://h:99999", "https://",
+        "https://[::1", "https://[::1\x01]:80", "https://h\xff:80"}) {
     ours.headers.set("Link", std::string("<") + bad + ">; rel=\"lwm2m-device\"");
     auto refused = device_origin(ours);
     ASSERT_FALSE(refused) << bad;
