@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 
+#include "binding/http/downlink_mapping.hpp"
 #include "client/link/http_client_link.hpp"
 #include "client/lwm2m_client.hpp"
 #include "client/objects/account_objects.hpp"
@@ -207,6 +208,15 @@ TEST_F(HttpSession, RegistersIsManagedAndDeregisters) {
   EXPECT_EQ(executed->response->code, lwm2m::status::kChanged);
   run(Duration{2'000});
   EXPECT_GT(count(server::ServerEvent::Kind::kUpdated), updates);
+
+  // A request from a host none of our servers lives on is refused, whatever it asks.
+  std::optional<http::Response> stranger;
+  client_link->on_request(
+      Wire::across(*binding::http_binding::encode_downlink(at(Operation::kRead, Path{3, 0, 0}), "/",
+                                                           models)),
+      "198.51.100.9:4000", [&](http::Response r) { stranger = std::move(r); }, clock.now());
+  ASSERT_TRUE(stranger.has_value());
+  EXPECT_EQ(stranger->status, 403);
 
   auto observe = ask(at(Operation::kObserve, Path{3, 0, 0}));
   ASSERT_TRUE(observe.has_value());

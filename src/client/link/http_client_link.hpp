@@ -7,8 +7,9 @@
 // took. Section 7 has no observations: notify() carries nothing.
 //
 // Where our server answers is announced with Register, Update and Bootstrap-Request (binding/http's
-// Link rel="lwm2m-device"). Which server a request comes from: the one whose host sent it, else the
-// one we spoke to last (the Bootstrap-Server during bootstrap).
+// Link rel="lwm2m-device"). Which server a request comes from: the one whose host sent it,
+// the one we spoke to last among several on that host. A request from any other host is
+// refused (403): until seed 004's HTTP authentication is wired, that is all we can check.
 #include <cstdint>
 #include <functional>
 #include <map>
