@@ -23,6 +23,8 @@ std::string identity_key(const Credentials& c) {
       return identity_key(c.kind, oscore_identity(c.oscore.sender_id, c.oscore.id_context));
     case Credentials::Kind::kCose:
       return identity_key(c.kind, to_hex(c.cose.kid));
+    case Credentials::Kind::kDigest:
+      return identity_key(c.kind, c.endpoint);
   }
   return {};
 }
@@ -99,6 +101,8 @@ std::optional<std::string> CredentialIndex::endpoint_for(const PeerIdentity& pee
   if (peer.certificate_cn && !peer.certificate_cn->empty()) {
     return lookup(Credentials::Kind::kX509, *peer.certificate_cn).value_or(*peer.certificate_cn);
   }
+  // HTTP (seed 004): the Digest username, or the name a trusted proxy vouched for.
+  if (peer.http_user) return *peer.http_user;
   return std::nullopt;
 }
 

@@ -17,6 +17,8 @@ bool proves_session(const Credentials& c, const PeerIdentity& peer) {
       return peer.oscore == oscore_identity(c.oscore.sender_id, c.oscore.id_context);
     case Credentials::Kind::kCose:
       return peer.cose == to_hex(c.cose.kid);
+    case Credentials::Kind::kDigest:
+      return peer.http_user == c.endpoint;
   }
   return false;
 }

@@ -41,6 +41,7 @@ std::string PeerIdentity::key() const {
   if (psk_identity) return "psk:" + to_hex(to_bytes(*psk_identity));
   if (public_key) return "rpk:" + to_hex(*public_key);
   if (certificate_cn) return "x509:" + to_hex(to_bytes(*certificate_cn));
+  if (http_user) return "http:" + to_hex(to_bytes(*http_user));
   return {};
 }
 

@@ -30,7 +30,11 @@ struct PeerIdentity {
   std::optional<std::string> oscore;
   // COSE over MQTT (Transport TS 8.6): the kid (hex) of the key its maps opened with.
   std::optional<std::string> cose;
-  bool secure() const { return psk_identity || certificate_cn || public_key || oscore || cose; }
+  // HTTP (seed 004): the user an HTTP Digest response or a trusted proxy's header named.
+  std::optional<std::string> http_user;
+  bool secure() const {
+    return psk_identity || certificate_cn || public_key || oscore || cose || http_user;
+  }
   // What was proved, as one comparable string ("oscore:<id>", "psk:<hex>", "rpk:<hex>",
   // "x509:<hex>"); "" for none. OSCORE comes first: it reaches end to end.
   std::string key() const;

@@ -107,6 +107,13 @@ json credentials_json(const Credentials& c, Secrets secrets) {
         j["keySet"] = !c.cose.key.empty();
       }
       break;
+    case Credentials::Kind::kDigest:
+      if (secrets == Secrets::kInclude) {
+        j["password"] = c.http_password;
+      } else {
+        j["passwordSet"] = !c.http_password.empty();
+      }
+      break;
   }
   // Transport TS 5.5: OSCORE inside the (D)TLS session, beside the session's own credential.
   if (c.kind != Credentials::Kind::kOscore && c.has_oscore()) {
@@ -119,10 +126,10 @@ json credentials_json(const Credentials& c, Secrets secrets) {
 
 Result<Credentials> credentials_from_json(const std::string& endpoint, const json& j) {
   if (!j.is_object() || !j.contains("mode") || !j["mode"].is_string()) {
-    return fail("credentials need \"mode\": psk, rpk, x509, oscore or cose");
+    return fail("credentials need \"mode\": psk, rpk, x509, oscore, cose or digest");
   }
   auto kind = credentials_kind_from(j["mode"].get<std::string>());
-  if (!kind) return fail("mode must be psk, rpk, x509, oscore or cose");
+  if (!kind) return fail("mode must be psk, rpk, x509, oscore, cose or digest");
   Credentials c;
   c.endpoint = endpoint;
   c.kind = *kind;
@@ -180,6 +187,16 @@ Result<Credentials> credentials_from_json(const std::string& endpoint, const jso
         return fail("\"algorithm\" is 10 (AES-CCM-16-64-128), the only one supported");
       }
       c.cose = CoseKeys{std::move(*kid), std::move(*key), 10};
+      break;
+    }
+    case Credentials::Kind::kDigest: {
+      // Seed 004 5.2.1.2: the endpoint is the username; the password is sent only hashed.
+      if (!j.contains("password") || !j["password"].is_string() ||
+          j["password"].get<std::string>().empty()) {
+        return fail("mode digest needs \"password\"");
+      }
+      c.http_password = j["password"].get<std::string>();
+      if (auto ok = check_text(c.http_password, "\"password\"", kMaxName); !ok) return ok.error();
       break;
     }
   }

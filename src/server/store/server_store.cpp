@@ -14,6 +14,8 @@ const char* credentials_kind_name(Credentials::Kind kind) {
       return "oscore";
     case Credentials::Kind::kCose:
       return "cose";
+    case Credentials::Kind::kDigest:
+      return "digest";
   }
   return "psk";
 }
@@ -24,6 +26,7 @@ std::optional<Credentials::Kind> credentials_kind_from(const std::string& name) 
   if (name == "x509") return Credentials::Kind::kX509;
   if (name == "oscore") return Credentials::Kind::kOscore;
   if (name == "cose") return Credentials::Kind::kCose;
+  if (name == "digest") return Credentials::Kind::kDigest;
   return std::nullopt;
 }
 

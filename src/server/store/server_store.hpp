@@ -59,7 +59,7 @@ struct CoseKeys {
 
 // What a client must prove to register under its endpoint name (Transport TS 5.2.6).
 struct Credentials {
-  enum class Kind : std::uint8_t { kPsk, kRpk, kX509, kOscore, kCose };
+  enum class Kind : std::uint8_t { kPsk, kRpk, kX509, kOscore, kCose, kDigest };
   std::string endpoint;
   Kind kind = Kind::kPsk;
   std::string psk_identity;      // PSK
@@ -70,6 +70,8 @@ struct Credentials {
   // uses inside its (D)TLS session too (Transport TS 5.5: OSCORE over a secured carrier).
   OscoreKeys oscore;
   CoseKeys cose;  // mode cose: end-to-end protection over MQTT (Transport TS 8.6)
+  // Mode digest: HTTP Digest over the HTTP binding (seed 004); the username is the endpoint.
+  std::string http_password;
   bool has_oscore() const { return kind == Kind::kOscore || !oscore.master_secret.empty(); }
   friend bool operator==(const Credentials&, const Credentials&) = default;
 };

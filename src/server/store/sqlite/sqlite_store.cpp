@@ -542,8 +542,9 @@ Result<Ok> SqliteStore::write_pending() {
     }
     const Credentials& c = *pending;
     // Bound without a copy: it must outlive the statement's step.
-    // Modes oscore and cose live in the JSON column (no schema change for either).
-    const bool in_json = c.has_oscore() || c.kind == Credentials::Kind::kCose;
+    // Modes oscore, cose and digest live in the JSON column (no schema change for them).
+    const bool in_json = c.has_oscore() || c.kind == Credentials::Kind::kCose ||
+                         c.kind == Credentials::Kind::kDigest;
     const std::string oscore = in_json ? credentials_json(c, Secrets::kInclude).dump() : "";
     auto* s = put_credentials_.get();
     Binder bind(s);
@@ -656,7 +657,8 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
       if (!parsed) return row_error("credentials", c.endpoint, parsed.error().reason);
       // Mode oscore is all in the JSON; beside a PSK, RPK or certificate only the OSCORE
       // keys are taken from it (the row's own columns hold the rest, as written).
-      if (c.kind == Credentials::Kind::kOscore || c.kind == Credentials::Kind::kCose) {
+      if (c.kind == Credentials::Kind::kOscore || c.kind == Credentials::Kind::kCose ||
+          c.kind == Credentials::Kind::kDigest) {
         c = std::move(*parsed);
       } else {
         c.oscore = std::move(parsed->oscore);
