@@ -12,6 +12,13 @@ namespace {
 
 constexpr coap::PeerId kAttacker = 66;
 
+PeerIdentity identity(std::string transport, std::string address) {
+  PeerIdentity id;
+  id.transport = std::move(transport);
+  id.address = std::move(address);
+  return id;
+}
+
 class HostileUplinkTest : public ::testing::Test {
  protected:
   HostileUplinkTest() : harness(net, store) { net.add_raw(kAttacker); }
@@ -240,8 +247,8 @@ TEST(RegistryIdentity, ANameFromACertificateIsCheckedToo) {
   RegistrationRegistry registry(RegistryConfig{}, random);
   lwm2m::RegisterRequest request;
   request.params.endpoint = std::string("dev\x1b[31m1");
-  PeerIdentity peer{"dtls",       "10.0.0.2:5", std::nullopt, std::string("dev\x1b[31m1"),
-                    std::nullopt, std::nullopt, std::nullopt};
+  PeerIdentity peer = identity("dtls", "10.0.0.2:5");
+  peer.certificate_cn = std::string("dev\x1b[31m1");
   auto refused = registry.register_client(request, peer, 1'000);
   ASSERT_FALSE(refused);
   EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kBadRequest);
@@ -260,14 +267,11 @@ TEST(RegistryIdentity, ALegacySecureRegistrationIsPinnedByItsFirstSecureUpdate) 
   r.updated_at = 1'000'000;
   registry.restore(r);
   const lwm2m::UpdateRequest update{"loc1", {}, std::nullopt};
-  PeerIdentity plain{"udp",        "10.0.0.9:5", std::nullopt, std::nullopt,
-                     std::nullopt, std::nullopt, std::nullopt};
-  PeerIdentity device{"dtls",       "10.0.0.2:5", std::string("dev1-id"),
-                      std::nullopt, std::nullopt, std::nullopt,
-                      std::nullopt};
-  PeerIdentity other{"dtls",       "10.0.0.3:5", std::string("other-id"),
-                     std::nullopt, std::nullopt, std::nullopt,
-                     std::nullopt};
+  PeerIdentity plain = identity("udp", "10.0.0.9:5");
+  PeerIdentity device = identity("dtls", "10.0.0.2:5");
+  device.psk_identity = std::string("dev1-id");
+  PeerIdentity other = identity("dtls", "10.0.0.3:5");
+  other.psk_identity = std::string("other-id");
   auto refused = registry.update(update, plain, 1'000'100);
   ASSERT_FALSE(refused);
   EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kNotFound);

@@ -106,9 +106,9 @@ void CoapServerLink::set_uplink_handler(UplinkHandler handler) {
 
 PeerIdentity identify_coap_peer(transport::Transport& transport, const std::string& name,
                                 const oscore::Keyring* keyring, coap::PeerId peer) {
-  PeerIdentity id{
-      name,        transport.describe(peer), std::nullopt, std::nullopt, std::nullopt, std::nullopt,
-      std::nullopt};
+  PeerIdentity id;
+  id.transport = name;
+  id.address = transport.describe(peer);
   if (keyring != nullptr) {
     if (const std::string* bound = keyring->bound_name(name, peer)) {
       // Our Recipient ID is the client's Sender ID; the configured ID Context names it even

@@ -92,8 +92,9 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
 }
 
 PeerIdentity HttpServerLink::identify(const PeerKey& peer) const {
-  PeerIdentity id{config_.name, peer.name,    std::nullopt, std::nullopt,
-                  std::nullopt, std::nullopt, std::nullopt};
+  PeerIdentity id;
+  id.transport = config_.name;
+  id.address = peer.name;
   // Only the request being handled proves anything, and only with a client certificate.
   if (current_ && current_->first == peer.name &&
       current_->second.tls.kind == tls::PeerIdentity::Kind::kCertificate) {

@@ -121,8 +121,9 @@ void MqttServerLink::on_request(const mq::Topic& topic, const mq::Payload& reque
 }
 
 PeerIdentity MqttServerLink::identify(const PeerKey& peer) const {
-  PeerIdentity id{config_.name, describe(peer), std::nullopt, std::nullopt,
-                  std::nullopt, std::nullopt,   std::nullopt};
+  PeerIdentity id;
+  id.transport = config_.name;
+  id.address = describe(peer);
   // Only maps that opened with the endpoint's key get this far (on_message).
   if (auto key = cose_key(peer.name)) id.cose = to_hex(key->kid);
   return id;
