@@ -129,6 +129,14 @@ int bootstrap_command(const std::vector<std::string>& args) {
     if (options.host.empty()) options.host = o.bind;
     http_binding = std::make_unique<HttpBindingService>(loop, options, true, models);
     bs.attach(http_binding->take_link());
+    http_binding->set_digest_passwords([&bs](std::string_view ep) -> std::optional<std::string> {
+      const auto* c = bs.config(std::string(ep));
+      if (c == nullptr || !c->credentials ||
+          c->credentials->kind != server::Credentials::Kind::kDigest) {
+        return std::nullopt;
+      }
+      return c->credentials->http_password;
+    });
   }
   std::unique_ptr<MqttService> mqtt;
   if (!o.mqtt.url.empty()) {

@@ -74,6 +74,10 @@ struct ClientSettings {
   std::string http_device_origin;      // announced; default scheme://host:port
   std::string http_device_cert;        // HTTPS with this certificate and key
   std::string http_device_key;
+  // Seed 004 5.2.1.2: HTTP Digest credentials for http(s) accounts (default username: the
+  // endpoint name), kept in the Security instance as a PSK mode's Identity and Secret Key.
+  std::string http_username;
+  std::string http_password_file;
 };
 
 bool is_mqtt_uri(const std::string& uri) {
@@ -118,7 +122,9 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .number("--http-device-port", "httpDevicePort", s.http_device_port, 65535)
       .text("--http-device-origin", "httpDeviceOrigin", s.http_device_origin)
       .text("--http-device-cert", "httpDeviceCert", s.http_device_cert)
-      .text("--http-device-key", "httpDeviceKey", s.http_device_key);
+      .text("--http-device-key", "httpDeviceKey", s.http_device_key)
+      .text("--http-username", "httpUsername", s.http_username)
+      .text("--http-password-file", "httpPasswordFile", s.http_password_file);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
       .text("--oscore-salt", "oscoreSalt", s.oscore.salt)
       .text("--oscore-sender-id", "oscoreSenderId", s.oscore.sender_id)
@@ -178,7 +184,22 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
   // HTTPS: a client certificate when given (seed 004); the server's is checked either way.
   if (http && uri.rfind("https://", 0) == 0 && !s.credentials.cert.empty()) {
+    if (!s.http_password_file.empty()) {
+      throw std::invalid_argument("--http-password-file or --cert: one credential per account");
+    }
     add_credentials(tree, instance, s.credentials);
+  }
+  if (http && !s.http_password_file.empty()) {
+    std::string password = to_string(read_binary_file(s.http_password_file));
+    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+      password.pop_back();
+    }
+    if (password.empty()) throw std::invalid_argument(s.http_password_file + " holds no password");
+    const std::string username = s.http_username.empty() ? s.config.endpoint : s.http_username;
+    (void)tree.set(Path{0, instance, client::security::kMode}, Value(client::security::kModePsk));
+    (void)tree.set(Path{0, instance, client::security::kPublicKeyOrIdentity},
+                   Value(to_bytes(username)));
+    (void)tree.set(Path{0, instance, client::security::kSecretKey}, Value(to_bytes(password)));
   }
   if (!s.oscore.secret.empty()) add_oscore_account(tree, instance, s.oscore);
   if (mqtt && !s.cose_key.empty()) {
@@ -235,6 +256,8 @@ void usage() {
       "  (a free one), --http-device-origin URL (announced; default http://H:N),\n"
       "  --http-device-cert FILE --http-device-key FILE (HTTPS); --ca FILE: the https\n"
       "  server's CA (default: the system's), --cert/--key: our client certificate\n"
+      "  --http-password-file FILE [--http-username U]  HTTP Digest credentials for the\n"
+      "                   http(s) account (seed 004; username default: the endpoint)\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
       "  --config FILE    JSON settings, and a factory configuration in the shape of a\n"
       "                   bootstrap configuration (\"security\", \"servers\", \"acl\")\n"

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "common/logfmt.hpp"
+#include "common/random.hpp"
 #include "https_server_tls.hpp"
 #include "service_runtime.hpp"
 #include "transport/http/http_client.hpp"
@@ -33,6 +34,9 @@ HttpBindingService::HttpBindingService(transport::EventLoop& loop, const HttpBin
   link.bootstrap = bootstrap;
   link.device_scheme = server_tls_ ? "https" : "http";
   link.device_port = o.device_port;
+  link.auth = interface_auth_config(o.auth, "none,digest,certificate", "--http-binding-auth");
+  link.nonce_secret.resize(32);
+  SystemRandom().fill(link.nonce_secret);
   owned_ = std::make_unique<server::HttpServerLink>(
       link, model,
       [this](const std::string& origin, http::Request request,

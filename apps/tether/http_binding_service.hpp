@@ -23,6 +23,10 @@ class HttpBindingService {
                      const lwm2m::model::Model& model);
   // The link, for the engine to attach (once); it stays owned by the engine.
   std::unique_ptr<server::ServerLink> take_link();
+  // Seed 004: the Digest password of an endpoint in credentials mode digest.
+  void set_digest_passwords(http::InterfaceAuth::PasswordOf password_of) {
+    link_->set_digest_passwords(std::move(password_of));
+  }
   // Listens; throws std::invalid_argument when the port is taken.
   void start();
   // "http-binding=https://[::]:5690" for the start-up line.

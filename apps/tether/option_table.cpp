@@ -121,7 +121,10 @@ void add_http_binding_options(OptionTable& table, HttpBindingOptions& o) {
       .text("--http-binding-key", "httpBindingKey", o.key)
       .text("--http-binding-client-ca", "httpBindingClientCa", o.client_ca)
       .text("--http-device-ca", "httpDeviceCa", o.device_ca)
-      .number("--http-device-port", "httpDevicePort", o.device_port, 65535);
+      .number("--http-device-port", "httpDevicePort", o.device_port, 65535)
+      .text("--http-binding-auth", "httpBindingAuth", o.auth.modes)
+      .text("--http-binding-trusted-proxy", "httpBindingTrustedProxy", o.auth.trusted_proxies)
+      .text("--http-binding-identity-header", "httpBindingIdentityHeader", o.auth.identity_header);
 }
 
 void add_mqtt_options(OptionTable& table, MqttOptions& o, bool with_url) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli_options.hpp"
+#include "interface_auth_flags.hpp"
 
 namespace tether::app {
 
@@ -90,6 +91,9 @@ struct HttpBindingOptions {
   std::string device_ca;
   // Where a device that announces no origin listens, on the address it spoke from.
   std::uint16_t device_port = 8080;
+  // Seed 004 for the devices' requests: --http-binding-auth (default
+  // none,digest,certificate), --http-binding-trusted-proxy, --http-binding-identity-header.
+  InterfaceAuthOptions auth;
 };
 void add_http_binding_options(OptionTable& table, HttpBindingOptions& o);
 

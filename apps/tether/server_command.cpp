@@ -153,6 +153,12 @@ int server_command(const std::vector<std::string>& args) {
     if (options.host.empty()) options.host = o.bind;
     http_binding = std::make_unique<HttpBindingService>(loop, options, false, models);
     server.attach(http_binding->take_link());
+    http_binding->set_digest_passwords(
+        [&server](std::string_view ep) -> std::optional<std::string> {
+          auto c = server.credentials(std::string(ep));
+          if (!c || c->kind != server::Credentials::Kind::kDigest) return std::nullopt;
+          return c->http_password;
+        });
   }
   std::unique_ptr<MqttService> mqtt;
   if (!o.mqtt.url.empty()) {

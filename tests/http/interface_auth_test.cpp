@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "common/random.hpp"
+#include "http/digest_client.hpp"
 #include "http/interface_auth.hpp"
 
 namespace tether::http {
@@ -155,6 +157,53 @@ TEST(InterfaceAuth, ConfigurationMistakesAreRefusedAtStartUp) {
   EXPECT_FALSE(check_auth_config(c));
   EXPECT_EQ(host_of("[::1]:80"), "::1");
   EXPECT_EQ(host_of("192.0.2.1:80"), "192.0.2.1");
+}
+
+// Our client's side against the server's: the first request is challenged, the second
+// carries credentials, later ones reuse the nonce with a growing count, an expired nonce is
+// answered once more, and a wrong password does not loop.
+TEST(DigestClient, AnswersTheChallengeOnceAndReusesTheNonce) {
+  auto auth = make("digest");
+  SeededRandom random(3);
+  auto client = DigestClient::make("dev1", "s3cret");
+  ASSERT_TRUE(client);
+  auto round = [&](Request r, Instant at) {
+    client->authorize(r, random);
+    auto v = auth.authenticate(r, {}, users(), tokens(), at);
+    if (v.caller) return 200;
+    return InterfaceAuth::respond(v, {}, {}).status;
+  };
+  auto respond_to = [&](Request r, Instant at) {
+    client->authorize(r, random);
+    return InterfaceAuth::respond(auth.authenticate(r, {}, users(), tokens(), at), {}, {});
+  };
+  Response first = respond_to(post("/rd?ep=dev1"), kNow);
+  ASSERT_EQ(first.status, 401);
+  ASSERT_TRUE(client->take_challenge(first));
+  EXPECT_EQ(round(post("/rd?ep=dev1"), kNow), 200);
+  EXPECT_EQ(round(post("/rd/abc?lt=60"), kNow), 200);
+  EXPECT_EQ(round(post("/rd/abc"), kNow), 200);
+  // Much later the nonce is stale: one more challenge, then through again.
+  const Instant later = kNow + Duration{3'600'000};
+  Response stale = respond_to(post("/rd/abc"), later);
+  ASSERT_EQ(stale.status, 401);
+  ASSERT_TRUE(client->take_challenge(stale));
+  EXPECT_EQ(round(post("/rd/abc"), later), 200);
+
+  auto wrong = DigestClient::make("dev1", "guess");
+  ASSERT_TRUE(wrong);
+  Request r = post("/rd?ep=dev1");
+  auto v = auth.authenticate(r, {}, users(), tokens(), kNow);
+  Response challenge = InterfaceAuth::respond(v, {}, {});
+  ASSERT_TRUE(wrong->take_challenge(challenge));
+  wrong->authorize(r, random);
+  Response refused =
+      InterfaceAuth::respond(auth.authenticate(r, {}, users(), tokens(), kNow), {}, {});
+  EXPECT_EQ(refused.status, 401);
+  // The same challenge again: the password is wrong, so the client does not try again.
+  EXPECT_FALSE(wrong->take_challenge(refused));
+  // A name a header cannot carry is refused up front.
+  EXPECT_FALSE(DigestClient::make("dev\r\n1", "x"));
 }
 
 }  // namespace

@@ -23,6 +23,12 @@ Scenarios:
                Update), has an instance created and deleted, and de-registers when stopped
   https-end-to-end  the same over HTTPS with a client certificate, in queue mode: a Read
                waits in the server's queue until the client's next Update
+  digest       seed 004 on the binding (--http-binding-auth digest,proxy): an endpoint with
+               credentials in mode digest is challenged (401, SHA-256), `curl --digest`
+               registers with the right password and not with a wrong one, a replayed
+               Authorization is refused, a trusted proxy's identity header counts only from
+               the proxy's address, the password never comes back from the API, and our
+               client (--http-password-file) registers and is managed
 """
 import json
 import os
@@ -431,5 +437,83 @@ def https_end_to_end():
     session(server, client)
 
 
-S.run({"server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
+def digest():
+    server = Server(["--http-binding-auth", "digest,proxy",
+                     "--http-binding-trusted-proxy", "127.0.0.2"])
+    base = f"http://127.0.0.1:{server.binding_port}"
+    for ep, password in (("dev1", "s3cret"), ("dev3", "client pw")):
+        status, body = server.api("PUT", f"/api/security/clients/{ep}",
+                                  json.dumps({"mode": "digest", "password": password}).encode())
+        check(status in (200, 204), f"PUT digest credentials: {status} {body}")
+    status, body = server.api("GET", "/api/security/clients/dev1")
+    shown = json.loads(body)
+    check(status == 200 and shown.get("passwordSet") is True and "s3cret" not in body,
+          f"the API shows the password: {body}")
+    register = ["-X", "POST", f"{base}/rd?ep=dev1&lt=60&b=H", "-H",
+                "Content-Type: application/link-format", "--data", "</3/0>"]
+    status, head, body = curl(*register)
+    check(status == 401 and "algorithm=SHA-256" in head and not body,
+          f"an unauthenticated Register: {status} {head} {body}")
+    status, _, _ = curl(*(["--digest", "-u", "dev1:guess"] + register))
+    check(status == 401, f"a wrong password: {status}")
+    check(server.api("GET", "/api/clients/dev1")[0] == 404, "registered with a wrong password")
+    # curl answers the challenge itself (RFC 7616 SHA-256); -v shows what it sent.
+    trace = os.path.join(WORK, "curl.trace")
+    status, head, body = curl(*(["--digest", "-u", "dev1:s3cret", "--trace-ascii", trace]
+                                + register))
+    check(status == 201, f"Register with curl --digest: {status} {body}")
+    with open(trace, errors="replace") as f:
+        sent = [line.split(": ", 1)[1].strip() for line in f.read().splitlines()
+                if line[4:].startswith(": Authorization: Digest")]
+    check(sent, "curl sent no Digest Authorization")
+    # The same Authorization again, on raw bytes: a replay.
+    raw = (f"POST /rd?ep=dev1&lt=60&b=H HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+           f"Authorization: {sent[-1]}\r\nContent-Type: application/link-format\r\n"
+           f"Content-Length: 6\r\nConnection: close\r\n\r\n</3/0>").encode()
+    answer = raw_exchange(server.binding_port, raw)
+    check(answer.startswith(b"HTTP/1.1 401"), f"a replayed Authorization: {answer[:80]}")
+    # The proxy's word counts from the proxy's address only.
+    vouched = ["-H", "X-Authenticated-User: dev2", "-X", "POST", f"{base}/rd?ep=dev2&lt=60&b=H",
+               "-H", "Content-Type: application/link-format", "--data", "</3/0>"]
+    status, _, _ = curl(*vouched)
+    check(status == 401, f"the identity header from a stranger: {status}")
+    check(server.api("GET", "/api/clients/dev2")[0] == 404, "a stranger's header registered dev2")
+    status, _, body = curl(*(["--interface", "127.0.0.2"] + vouched))
+    check(status == 201, f"the identity header from the proxy: {status} {body}")
+
+    # Our client answers the challenge with the password in its Security instance.
+    pw = os.path.join(WORK, "pw")
+    with open(pw, "w") as f:
+        f.write("client pw\n")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev3", "--server", base,
+                               "--http-password-file", pw, "--http-device-port",
+                               str(free_port())], stdout=subprocess.DEVNULL,
+                              stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev3")[0] == 200,
+               "our client to register with Digest", timeout=60)
+    status, body = server.api("GET", "/api/clients/dev3/3/0/0")
+    check(status == 200, f"Read from the Digest client: {status} {body}")
+    status, body = server.api("POST", "/api/clients/dev3/1/0/8", b"")
+    check(status == 200, f"Execute /1/0/8 (an Update with Digest): {status} {body}")
+    with open(pw, "w") as f:
+        f.write("not it\n")
+    wrong_log = os.path.join(WORK, "wrong.log")
+    wrong = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--server", base,
+                              "--http-password-file", pw, "--http-device-port",
+                              str(free_port())], stdout=subprocess.DEVNULL,
+                             stderr=open(wrong_log, "ab"))
+    PROCS.append(wrong)
+
+    def refused():
+        with open(wrong_log, errors="replace") as f:
+            return "registration-failed" in f.read()
+    wait_until(refused, "the client with a wrong password to be refused", timeout=60)
+    client.send_signal(15)
+    client.wait(timeout=20)
+    wait_until(lambda: server.api("GET", "/api/clients/dev3")[0] == 404, "dev3's de-registration")
+
+
+S.run({"digest": digest, "server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
       "https-end-to-end": https_end_to_end}, SCENARIO)

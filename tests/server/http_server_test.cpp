@@ -29,19 +29,29 @@ struct SentRequest {
   HttpServerLink::ResponseHandler done;
 };
 
+HttpLinkConfig link_config() {
+  HttpLinkConfig config;
+  config.device_port = 5690;
+  config.nonce_secret = to_bytes("nonce key");
+  return config;
+}
+
 struct HttpServerHarness {
-  HttpServerHarness()
+  explicit HttpServerHarness(HttpLinkConfig config = link_config())
       : random(9),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
         server(ServerConfig{}, clock, random, store, models) {
-    HttpLinkConfig config;
-    config.device_port = 5690;
     auto owned = std::make_unique<HttpServerLink>(
         config, models,
         [this](const std::string& origin, http::Request r, HttpServerLink::ResponseHandler done) {
           sent.push_back({origin, std::move(r), std::move(done)});
         });
     link = owned.get();
+    link->set_digest_passwords([this](std::string_view ep) -> std::optional<std::string> {
+      auto c = server.credentials(std::string(ep));
+      if (!c || c->kind != Credentials::Kind::kDigest) return std::nullopt;
+      return c->http_password;
+    });
     server.attach(std::move(owned));
     server.set_event_handler([this](const ServerEvent& e) { events.push_back(e); });
   }
@@ -53,9 +63,11 @@ struct HttpServerHarness {
     return from;
   }
   http::Response from_device(std::string_view raw,
-                             const HttpRequestFrom& from = at("192.0.2.7:40001")) {
+                             const HttpRequestFrom& from = at("192.0.2.7:40001"),
+                             const std::string& authorization = {}) {
     auto request = test_support::parse_raw_request(raw);
     EXPECT_TRUE(request.has_value()) << raw;
+    if (!authorization.empty()) request->headers.set("Authorization", authorization);
     std::optional<http::Response> got;
     link->on_request(
         *request, from, [&](http::Response r) { got = std::move(r); }, clock.now());
@@ -187,6 +199,86 @@ TEST(HttpServer, WithoutAnAnnouncementTheSourceAddressAndDevicePortAreUsed) {
       HttpServerHarness::at("[2001:db8::7]:40001"));
   ASSERT_EQ(created.status, 201);
   EXPECT_EQ(h.server.find("dev2")->address, "http://[2001:db8::7]:5690");
+}
+
+// Seed 004 5.2.1.2: an endpoint whose credentials are in mode digest is challenged on its
+// first message and registers only with the right password; a location alone then moves
+// nothing, and a replayed request is refused.
+TEST(HttpServer, AnEndpointWithADigestPasswordMustAnswerTheChallenge) {
+  HttpServerHarness h;
+  Credentials c;
+  c.endpoint = "dev1";
+  c.kind = Credentials::Kind::kDigest;
+  c.http_password = "s3cret";
+  ASSERT_TRUE(h.server.put_credentials(c));
+
+  auto challenged = h.from_device(kRegister);
+  ASSERT_EQ(challenged.status, 401);
+  EXPECT_TRUE(challenged.body.empty());
+  const std::string challenge(challenged.headers.get("WWW-Authenticate").value_or(""));
+  ASSERT_TRUE(challenge.starts_with("Digest ")) << challenge;
+  EXPECT_EQ(h.server.find("dev1"), nullptr);
+
+  const std::string target = "/rd?ep=dev1&lt=300&lwm2m=1.2&b=H";
+  auto wrong = http::digest_authorization(challenge, "POST", target, "dev1", "guess", "c1", 1);
+  EXPECT_EQ(h.from_device(kRegister, HttpServerHarness::at("192.0.2.7:40001"), *wrong).status, 401);
+  EXPECT_EQ(h.server.find("dev1"), nullptr);
+
+  auto right = http::digest_authorization(challenge, "POST", target, "dev1", "s3cret", "c1", 2);
+  auto created = h.from_device(kRegister, HttpServerHarness::at("192.0.2.7:40001"), *right);
+  ASSERT_EQ(created.status, 201) << created.body;
+  ASSERT_NE(h.server.find("dev1"), nullptr);
+  // The same request again is a replay.
+  EXPECT_EQ(h.from_device(kRegister, HttpServerHarness::at("192.0.2.7:40001"), *right).status, 401);
+
+  // An Update without the proof changes nothing; with it, it goes through.
+  const std::string location = location_of(created);
+  const std::string update =
+      "POST " + location + "?lt=600 HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n\r\n";
+  EXPECT_NE(h.from_device(update).status, 204);
+  EXPECT_EQ(h.server.find("dev1")->lifetime, 300u);
+  auto proof = http::digest_authorization(challenge, "POST", location + "?lt=600", "dev1", "s3cret",
+                                          "c1", 3);
+  EXPECT_EQ(h.from_device(update, HttpServerHarness::at("192.0.2.7:40001"), *proof).status, 204);
+  EXPECT_EQ(h.server.find("dev1")->lifetime, 600u);
+
+  // dev1's password does not register another name.
+  const std::string other = "/rd?ep=dev2";
+  auto as_dev1 = http::digest_authorization(challenge, "POST", other, "dev1", "s3cret", "c1", 4);
+  EXPECT_EQ(h.from_device("POST /rd?ep=dev2 HTTP/1.1\r\nHost: s\r\nContent-Type: "
+                          "application/link-format\r\nContent-Length: 6\r\n\r\n</3/0>",
+                          HttpServerHarness::at("192.0.2.7:40001"), *as_dev1)
+                .status,
+            400);
+  EXPECT_EQ(h.server.find("dev2"), nullptr);
+  EXPECT_EQ(h.link->counters().back(),
+            (std::pair<std::string, std::uint64_t>{"unauthenticated", 3}));
+}
+
+// Seed 004 5.2.1.1: the identity header of a trusted proxy names the endpoint; from anyone
+// else the same header proves nothing.
+TEST(HttpServer, AProxysIdentityHeaderCountsOnlyFromTheProxy) {
+  HttpLinkConfig config = link_config();
+  ASSERT_TRUE(http::parse_auth_modes("proxy", config.auth));
+  config.auth.trusted_proxies = {"10.0.0.1"};
+  HttpServerHarness h(config);
+  Credentials c;
+  c.endpoint = "dev1";
+  c.kind = Credentials::Kind::kDigest;
+  c.http_password = "unused-behind-the-proxy";
+  ASSERT_TRUE(h.server.put_credentials(c));
+  const std::string vouched =
+      "POST /rd?ep=dev1 HTTP/1.1\r\nHost: s\r\nX-Authenticated-User: dev1\r\n"
+      "Content-Type: application/link-format\r\nContent-Length: 6\r\n\r\n</3/0>";
+  EXPECT_EQ(h.from_device(vouched, HttpServerHarness::at("192.0.2.66:40000")).status, 403);
+  EXPECT_EQ(h.server.find("dev1"), nullptr);
+  EXPECT_EQ(h.from_device(vouched, HttpServerHarness::at("10.0.0.1:40000")).status, 201);
+  ASSERT_NE(h.server.find("dev1"), nullptr);
+  // The proxy naming someone else for dev1 is refused by the endpoint's credentials.
+  const std::string mismatch =
+      "POST /rd?ep=dev1 HTTP/1.1\r\nHost: s\r\nX-Authenticated-User: dev7\r\n"
+      "Content-Type: application/link-format\r\nContent-Length: 6\r\n\r\n</3/0>";
+  EXPECT_EQ(h.from_device(mismatch, HttpServerHarness::at("10.0.0.1:40000")).status, 400);
 }
 
 }  // namespace

@@ -92,7 +92,7 @@ Result<Route> HttpClientLink::route(const std::string& uri, std::optional<std::u
     }
   }
   const std::uint64_t id = peers_.empty() ? 1 : peers_.rbegin()->first + 1;
-  peers_[id] = Peer{origin->first, origin->second, security};
+  peers_[id] = Peer{origin->first, origin->second, security, std::nullopt};
   return Route{this, id};
 }
 
@@ -120,21 +120,70 @@ tls::ClientCredentials HttpClientLink::credentials_for(const Peer& peer) const {
   return c;
 }
 
+http::DigestClient* HttpClientLink::digest_for(Peer& peer) {
+  if (!peer.security) return nullptr;
+  auto mode = data_.value(lwm2m::Path{oid::kSecurity, *peer.security, security::kMode});
+  auto number = mode ? mode->as_number() : std::nullopt;
+  auto bytes_of = [&](std::uint16_t resource) -> std::string {
+    auto v = data_.value(lwm2m::Path{oid::kSecurity, *peer.security, resource});
+    if (!v) return {};
+    if (const auto* b = v->get_if<Bytes>()) return to_string(*b);
+    if (const auto* t = v->get_if<std::string>()) return *t;
+    return {};
+  };
+  if (!number || static_cast<std::int64_t>(*number) != security::kModePsk) {
+    peer.digest.reset();
+    return nullptr;
+  }
+  std::string username = bytes_of(security::kPublicKeyOrIdentity);
+  std::string password = bytes_of(security::kSecretKey);
+  if (!peer.digest || !peer.digest->same_credentials(username, password)) {
+    auto made = http::DigestClient::make(std::move(username), std::move(password));
+    if (!made) {
+      peer.digest.reset();
+      return nullptr;
+    }
+    peer.digest.emplace(std::move(*made));
+  }
+  return &*peer.digest;
+}
+
+void HttpClientLink::transmit(std::uint64_t peer, http::Request wire, Transmitted done,
+                              bool retried) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return done(fail("no such route"));
+  if (auto* digest = digest_for(it->second)) digest->authorize(wire, random_);
+  http::Request again = wire;
+  send_(it->second.origin, std::move(wire), credentials_for(it->second),
+        [this, alive = alive_, peer, again = std::move(again), done = std::move(done),
+         retried](Result<http::Response> response) mutable {
+          if (*alive && response && response->status == 401 && !retried) {
+            auto p = peers_.find(peer);
+            if (p != peers_.end() && p->second.digest &&
+                p->second.digest->take_challenge(*response)) {
+              return transmit(peer, std::move(again), std::move(done), true);
+            }
+          }
+          done(std::move(response));
+        });
+}
+
 void HttpClientLink::send(const Route& route, const lwm2m::Uplink& request, AnswerHandler done,
                           Instant now) {
   (void)now;
-  auto it = peers_.find(route.peer);
-  if (it == peers_.end()) return done(fail("no such route"));
+  if (peers_.find(route.peer) == peers_.end()) return done(fail("no such route"));
   last_peer_ = route.peer;
   http::Request wire = hb::encode_uplink(request);
   if (announces(request) && !config_.device_origin.empty()) {
     hb::announce_device_origin(wire, config_.device_origin);
   }
-  send_(it->second.origin, std::move(wire), credentials_for(it->second),
-        [done = std::move(done), request](Result<http::Response> response) {
-          if (!response) return done(response.error());
-          done(hb::decode_uplink_answer(request, *response));
-        });
+  transmit(
+      route.peer, std::move(wire),
+      [done = std::move(done), request](Result<http::Response> response) {
+        if (!response) return done(response.error());
+        done(hb::decode_uplink_answer(request, *response));
+      },
+      false);
 }
 
 Route HttpClientLink::route_for_request(const std::string& address) const {

@@ -9,7 +9,11 @@
 // Where our server answers is announced with Register, Update and Bootstrap-Request (binding/http's
 // Link rel="lwm2m-device"). Which server a request comes from: the one whose host sent it,
 // the one we spoke to last among several on that host. A request from any other host is
-// refused (403): until seed 004's HTTP authentication is wired, that is all we can check.
+// refused (403).
+//
+// Seed 004 5.2.1.2: a Security instance in PSK mode on an http(s) URI holds HTTP Digest
+// credentials (Identity the username, Secret Key the password); the link answers a server's
+// challenge with them and sends them with every request after it.
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -18,6 +22,8 @@
 
 #include "client/client_link.hpp"
 #include "client/data_model.hpp"
+#include "common/random.hpp"
+#include "http/digest_client.hpp"
 #include "http/message.hpp"
 #include "tls/credentials.hpp"
 
@@ -71,8 +77,14 @@ class HttpClientLink final : public ClientLink {
     std::string origin;  // "https://lwm2m.example:5690"
     std::string host;
     std::optional<std::uint16_t> security;
+    std::optional<http::DigestClient> digest;
   };
   tls::ClientCredentials credentials_for(const Peer& peer) const;
+  // The peer's Digest state, made or replaced from its Security instance; null without one.
+  http::DigestClient* digest_for(Peer& peer);
+  using Transmitted = std::function<void(Result<http::Response>)>;
+  // Sends `wire` to the peer; a 401 with a challenge we can answer sends it once more.
+  void transmit(std::uint64_t peer, http::Request wire, Transmitted done, bool retried);
   Route route_for_request(const std::string& address) const;
 
   HttpClientLinkConfig config_;
@@ -81,6 +93,11 @@ class HttpClientLink final : public ClientLink {
   std::function<void(DeviceRequest&)> on_request_;
   std::map<std::uint64_t, Peer> peers_;
   std::uint64_t last_peer_ = 0;
+  SystemRandom random_;  // Digest cnonces
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+
+ public:
+  ~HttpClientLink() override { *alive_ = false; }
 };
 
 }  // namespace tether::client

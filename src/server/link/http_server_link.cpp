@@ -39,7 +39,10 @@ bool is_bootstrap(const lwm2m::Uplink& u) {
 }  // namespace
 
 HttpServerLink::HttpServerLink(HttpLinkConfig config, const lwm2m::model::Model& model, Send send)
-    : config_(std::move(config)), model_(model), send_(std::move(send)) {}
+    : config_(std::move(config)),
+      model_(model),
+      send_(std::move(send)),
+      auth_(config_.auth, config_.nonce_secret) {}
 
 HttpServerLink::~HttpServerLink() {
   *alive_ = false;
@@ -57,10 +60,33 @@ Result<std::string> HttpServerLink::origin_of(const http::Request& request,
   return config_.device_scheme + "://" + host + ":" + std::to_string(config_.device_port);
 }
 
+bool HttpServerLink::needs_digest(const Result<lwm2m::Uplink>& decoded) const {
+  if (!decoded || !password_of_) return false;
+  std::optional<std::string> endpoint;
+  if (const auto* r = std::get_if<lwm2m::RegisterRequest>(&*decoded)) endpoint = r->params.endpoint;
+  if (const auto* b = std::get_if<lwm2m::BootstrapRequest>(&*decoded)) endpoint = b->endpoint;
+  if (const auto* p = std::get_if<lwm2m::BootstrapPackRequest>(&*decoded)) endpoint = p->endpoint;
+  return endpoint && password_of_(*endpoint).has_value();
+}
+
 void HttpServerLink::on_request(const http::Request& request, const HttpRequestFrom& from,
                                 Respond respond, Instant now) {
-  (void)now;
+  http::RequestSource source{from.address, std::nullopt};
+  if (from.tls.kind == tls::PeerIdentity::Kind::kCertificate) {
+    source.certificate_name = from.tls.common_name;
+  }
+  auto verdict = auth_.authenticate(request, source, password_of_, nullptr, now);
   auto decoded = hb::decode_uplink(request);
+  // Seed 004 5.2.1.2: an endpoint with a Digest password is challenged on its first message.
+  if (verdict.caller && verdict.caller->method == http::Caller::Method::kNone &&
+      needs_digest(decoded)) {
+    verdict = auth_.refusal(now, "this endpoint authenticates with HTTP Digest");
+  }
+  if (!verdict.caller) {
+    // An authentication error, never data (seed 004 5.2.1).
+    ++unauthenticated_;
+    return respond(http::InterfaceAuth::respond(verdict, {}, {}));
+  }
   lwm2m::Uplink shape = lwm2m::RegisterRequest{};
   if (decoded) {
     shape = std::visit([](const auto& u) { return lwm2m::Uplink{std::decay_t<decltype(u)>{}}; },
@@ -86,7 +112,7 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
         lwm2m::reject(status::kServiceUnavailable, "not serving yet")));
     return;
   }
-  current_.emplace(origin.peer.name, from);
+  current_.emplace(origin.peer.name, *verdict.caller);
   on_uplink_(origin, std::move(decoded), reply);
   current_.reset();
 }
@@ -95,10 +121,20 @@ PeerIdentity HttpServerLink::identify(const PeerKey& peer) const {
   PeerIdentity id;
   id.transport = config_.name;
   id.address = peer.name;
-  // Only the request being handled proves anything, and only with a client certificate.
-  if (current_ && current_->first == peer.name &&
-      current_->second.tls.kind == tls::PeerIdentity::Kind::kCertificate) {
-    id.certificate_cn = current_->second.tls.common_name;
+  // Only the request being handled proves anything.
+  if (!current_ || current_->first != peer.name) return id;
+  const http::Caller& caller = current_->second;
+  switch (caller.method) {
+    case http::Caller::Method::kCertificate:
+      id.certificate_cn = caller.name;
+      break;
+    case http::Caller::Method::kDigest:
+    case http::Caller::Method::kProxy:
+    case http::Caller::Method::kBearer:
+      id.http_user = caller.name;
+      break;
+    case http::Caller::Method::kNone:
+      break;
   }
   return id;
 }
@@ -172,7 +208,7 @@ Result<ExchangeId> HttpServerLink::adopt_observation(const PeerKey& peer,
 }
 
 std::vector<std::pair<std::string, std::uint64_t>> HttpServerLink::counters() const {
-  return {{"unreachable", unreachable_}};
+  return {{"unreachable", unreachable_}, {"unauthenticated", unauthenticated_}};
 }
 
 }  // namespace tether::server

@@ -8,7 +8,8 @@
 // Bootstrap-Request
 // (binding/http's Link rel="lwm2m-device"), else the address its request came from with the
 // configured device port. That origin is the PeerKey, the stored address and where
-// downlinks go. What a request proves is what its TLS client certificate proved.
+// downlinks go. What a request proves (seed 004) is its Digest username, its TLS client
+// certificate's name, or what a trusted proxy's header says (http::InterfaceAuth).
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "http/interface_auth.hpp"
 #include "http/message.hpp"
 #include "lwm2m/model/object_definition.hpp"
 #include "server/server_link.hpp"
@@ -32,6 +34,16 @@ struct HttpLinkConfig {
   // request came from.
   std::string device_scheme = "http";
   std::uint16_t device_port = 8080;
+  // Seed 004: how uplinks authenticate. By default anonymous requests pass (the endpoint's
+  // credentials decide), and a Digest response or a client certificate proves a name.
+  http::InterfaceAuthConfig auth = default_auth();
+  Bytes nonce_secret;  // keys the Digest nonces; random at start-up
+
+  static http::InterfaceAuthConfig default_auth() {
+    http::InterfaceAuthConfig a;
+    a.digest = a.certificate = true;
+    return a;
+  }
 };
 
 // Who sent a request, as the HTTP server saw it.
@@ -56,6 +68,12 @@ class HttpServerLink final : public ServerLink {
 
   void on_request(const http::Request& request, const HttpRequestFrom& from, Respond respond,
                   Instant now);
+  // The Digest password of an endpoint whose credentials are in mode digest (seed 004
+  // 5.2.1.2: the endpoint name is the username); such an endpoint is challenged when it
+  // registers or bootstraps without one.
+  void set_digest_passwords(http::InterfaceAuth::PasswordOf password_of) {
+    password_of_ = std::move(password_of);
+  }
 
   const std::string& name() const override { return config_.name; }
   void set_uplink_handler(UplinkHandler handler) override { on_uplink_ = std::move(handler); }
@@ -86,12 +104,18 @@ class HttpServerLink final : public ServerLink {
   const lwm2m::model::Model& model_;
   Send send_;
   UplinkHandler on_uplink_;
+  // Whether an anonymous request names an endpoint that must prove itself by Digest.
+  bool needs_digest(const Result<lwm2m::Uplink>& decoded) const;
+
   // What the request being handled proved, for identify() during its handling.
-  std::optional<std::pair<std::string, HttpRequestFrom>> current_;
+  std::optional<std::pair<std::string, http::Caller>> current_;
+  http::InterfaceAuth auth_;
+  http::InterfaceAuth::PasswordOf password_of_;
   // Downlinks in flight: their handlers, until answered or forgotten.
   std::map<ExchangeId, AnswerHandler> open_;
   ExchangeId next_id_ = 1;
-  std::uint64_t unreachable_ = 0;  // downlinks that got no response
+  std::uint64_t unreachable_ = 0;      // downlinks that got no response
+  std::uint64_t unauthenticated_ = 0;  // uplinks refused with 401 or 403
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
