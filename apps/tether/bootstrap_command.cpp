@@ -72,10 +72,14 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "                         [P/]lwm2m/bs/EP (as for tether server)\n"
           "  --http-binding-port N, --http-binding-host H, --http-binding-cert FILE,\n"
           "  --http-binding-key FILE, --http-binding-client-ca FILE, --http-device-ca FILE,\n"
-          "  --http-device-port N   the HTTP binding's Bootstrap interface (as for tether server)\n"
-          "  --http-host HOST       REST API address (default 127.0.0.1)\n"
+          "  --http-device-port N, --http-binding-auth MODES, --http-binding-trusted-proxy A,\n"
+          "  --http-binding-identity-header NAME\n"
+          "                         the HTTP binding's Bootstrap interface (as for tether server)\n"
+          "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8081)\n"
-          "  --api-token-file FILE / --api-max-body N      as for tether server\n"
+          "  --api-users FILE, --api-token-file FILE, --api-auth MODES, --api-trusted-proxy A,\n"
+          "  --api-identity-header NAME, --api-cert FILE, --api-key FILE, --api-client-ca FILE,\n"
+          "  --api-max-body N       as for tether server\n"
           "  --store file|memory    where configurations live (default file:\n"
           "                         DATA-DIR/bootstrap.json)\n"
           "  --data-dir DIR         data directory (default ./tether-data)\n"
@@ -167,7 +171,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
     }
   }
 
-  api::BootstrapApi http(api_config(o, Duration{30'000}), loop, bs);
+  std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
+  api::BootstrapApi http(api_config(o, Duration{30'000}, api_tls), loop, bs);
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });

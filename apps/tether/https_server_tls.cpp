@@ -6,9 +6,10 @@
 
 namespace tether::app {
 
-std::optional<tls::GnutlsBackend> https_server_tls(const std::string& cert, const std::string& key,
-                                                   const std::string& client_ca,
-                                                   const std::string& flags) {
+namespace {
+std::optional<tls::GnutlsOptions> https_options(const std::string& cert, const std::string& key,
+                                                const std::string& client_ca,
+                                                const std::string& flags) {
   if (cert.empty() && key.empty()) {
     if (!client_ca.empty()) throw std::invalid_argument(flags + ": a client CA needs a cert");
     return std::nullopt;
@@ -22,8 +23,29 @@ std::optional<tls::GnutlsBackend> https_server_tls(const std::string& cert, cons
   tls::GnutlsOptions options;
   options.server = std::move(s);
   options.web = true;
+  return options;
+}
+}  // namespace
+
+void emplace_https_server_tls(std::optional<tls::GnutlsBackend>& out, const std::string& cert,
+                              const std::string& key, const std::string& client_ca,
+                              const std::string& flags) {
+  auto options = https_options(cert, key, client_ca, flags);
+  if (!options) return out.reset();
   try {
-    return std::optional<tls::GnutlsBackend>(std::in_place, options);
+    out.emplace(*options);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(flags + ": " + e.what());
+  }
+}
+
+std::optional<tls::GnutlsBackend> https_server_tls(const std::string& cert, const std::string& key,
+                                                   const std::string& client_ca,
+                                                   const std::string& flags) {
+  auto options = https_options(cert, key, client_ca, flags);
+  if (!options) return std::nullopt;
+  try {
+    return std::optional<tls::GnutlsBackend>(std::in_place, *options);
   } catch (const std::exception& e) {
     throw std::invalid_argument(flags + ": " + e.what());
   }

@@ -104,11 +104,18 @@ struct ServiceOptions {
   std::uint16_t coap_port = 5683;
   bool udp = true;
   bool tcp = true;
-  // The REST API listens on loopback unless told otherwise; --api-token-file protects it
-  // when it listens further.
+  // The REST API listens on loopback unless told otherwise (--api-bind, or --http-host);
+  // seed 004 protects it: users with roles (--api-users), a token (--api-token-file), the
+  // modes they may prove themselves with (--api-auth ...), HTTPS (--api-cert, --api-key,
+  // --api-client-ca).
   std::string http_host = "127.0.0.1";
   std::uint16_t http_port = 8080;
   std::string api_token_file;
+  std::string api_users_file;
+  InterfaceAuthOptions api_auth;
+  std::string api_cert;
+  std::string api_key;
+  std::string api_client_ca;
   std::uint64_t api_max_body = 4 * 1024 * 1024;  // bytes; 413 beyond
   std::string store;
   std::string data_dir = "tether-data";

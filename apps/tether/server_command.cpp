@@ -90,9 +90,20 @@ int server_command(const std::vector<std::string>& args) {
           "  --http-binding-client-ca FILE  accept client certificates issued by this CA\n"
           "  --http-device-ca FILE  the CA of devices' HTTPS servers (default: the system's)\n"
           "  --http-device-port N   where a device that announces no origin listens (8080)\n"
-          "  --http-host HOST       REST API address (default 127.0.0.1)\n"
+          "  --http-binding-auth MODES  how devices authenticate (seed 004), of none, digest,\n"
+          "                         certificate, proxy (default none,digest,certificate;\n"
+          "                         an endpoint's credentials still decide)\n"
+          "  --http-binding-trusted-proxy ADDR[,ADDR]  the proxies whose identity header\n"
+          "                         (--http-binding-identity-header, X-Authenticated-User)\n"
+          "                         names the device; ignored from anyone else\n"
+          "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8080)\n"
-          "  --api-token-file FILE  bearer token every API route but /api/health requires\n"
+          "  --api-users FILE       API users with roles read or operator (docs/api.md)\n"
+          "  --api-token-file FILE  a bearer token for an operator named \"token\"\n"
+          "  --api-auth MODES       of none, token, digest, certificate, proxy (default:\n"
+          "                         token,digest with users, none without)\n"
+          "  --api-trusted-proxy ADDR[,ADDR], --api-identity-header NAME  as for the binding\n"
+          "  --api-cert FILE --api-key FILE [--api-client-ca FILE]  HTTPS for the API\n"
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory  where registrations live (default sqlite)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
@@ -173,7 +184,8 @@ int server_command(const std::vector<std::string>& args) {
     });
   }
 
-  api::HttpApi http(api_config(o, config.default_timeout), loop, server);
+  std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
+  api::HttpApi http(api_config(o, config.default_timeout, api_tls), loop, server);
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });

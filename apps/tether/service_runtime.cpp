@@ -14,6 +14,8 @@
 
 #include "api/json_mapping.hpp"
 #include "common/logfmt.hpp"
+#include "common/random.hpp"
+#include "https_server_tls.hpp"
 #include "option_table.hpp"
 #include "server/clock.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
@@ -121,31 +123,43 @@ void log_loop_errors(transport::EventLoop& loop) {
   });
 }
 
-api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout) {
+api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
+                          std::optional<tls::GnutlsBackend>& tls) {
   api::ApiConfig c;
   c.host = o.http_host;
   c.port = o.http_port;
   c.default_timeout = default_timeout;
   c.limits.max_body_bytes = static_cast<std::size_t>(o.api_max_body);
+  if (!o.api_users_file.empty()) {
+    auto j = nlohmann::json::parse(to_string(read_binary_file(o.api_users_file)), nullptr, false);
+    auto users = api::ApiUsers::from_json(j);
+    if (!users) throw std::invalid_argument(o.api_users_file + ": " + users.error().reason);
+    c.users = std::move(*users);
+  }
   if (!o.api_token_file.empty()) {
     std::string token = to_string(read_binary_file(o.api_token_file));
     while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
       token.pop_back();
     }
     if (token.empty()) throw std::invalid_argument(o.api_token_file + " holds no token");
-    for (char ch : token) {
-      if (ch <= 0x20 || ch >= 0x7f) {
-        throw std::invalid_argument(o.api_token_file + ": a token is printable ASCII");
-      }
+    if (auto ok = c.users.add(api::ApiUser{"token", api::Role::kOperator, token, {}}); !ok) {
+      throw std::invalid_argument(o.api_token_file + ": " + ok.error().reason);
     }
-    c.token = std::move(token);
   }
+  emplace_https_server_tls(tls, o.api_cert, o.api_key, o.api_client_ca, "--api-cert/--api-key");
+  c.tls = tls ? &*tls : nullptr;
+  // Seed 004: with users, they prove themselves; without, the API is open to its address.
+  std::string modes = c.users.empty() ? "none" : "token,digest";
+  if (!o.api_client_ca.empty()) modes = c.users.empty() ? "certificate" : modes + ",certificate";
+  c.auth = interface_auth_config(o.api_auth, modes, "--api-auth");
+  c.nonce_secret.resize(32);
+  SystemRandom().fill(c.nonce_secret);
   const bool loopback = c.host == "127.0.0.1" || c.host == "::1" || c.host == "localhost";
-  if (!loopback && c.token.empty()) {
+  if (!loopback && c.auth.anonymous) {
     log_line("event=api-open" + logfmt_field("host", c.host) +
                  logfmt_field("detail",
-                              "the REST API takes calls from the network without a token; "
-                              "set --api-token-file"),
+                              "the REST API takes calls from the network from anyone; "
+                              "set --api-users (or --api-token-file)"),
              "warn");
   }
   return c;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "api/http_service.hpp"
@@ -14,6 +15,7 @@
 #include "oscore/keyring.hpp"
 #include "server/server_event.hpp"
 #include "tls/credentials.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -33,10 +35,13 @@ void log_loop_errors(transport::EventLoop& loop);
 
 struct ServiceOptions;
 
-// The REST API's settings from the service options: address, port, body cap, and the bearer
-// token read from --api-token-file (throws std::invalid_argument when it cannot be read or
-// is empty).
-api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout);
+// The REST API's settings from the service options: address, port, body cap, and seed 004's
+// protection: users (--api-users, and the --api-token-file token as operator "token"), the
+// authentication modes (--api-auth), and HTTPS (--api-cert/--api-key/--api-client-ca, whose
+// backend goes in `tls`, which must outlive the API). Throws std::invalid_argument for
+// files that cannot be read or settings that do not fit together.
+api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
+                          std::optional<tls::GnutlsBackend>& tls);
 // Creates the data directory 0700 (it holds keys) and makes new files 0600 (umask 077);
 // files already there that hold keys are made 0600 too.
 void prepare_data_dir(const std::string& dir);

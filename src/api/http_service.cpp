@@ -16,13 +16,8 @@ constexpr Duration kKeepAliveInterval{15'000};
 // API bodies are configurations and values, never deep: deeper JSON is refused unread.
 constexpr int kMaxBodyNesting = 32;
 
-// Compares without an early exit, so the time taken does not tell how much matched.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
+bool reads_only(std::string_view method) {
+  return method == "GET" || method == "HEAD";
 }
 }  // namespace
 
@@ -87,10 +82,11 @@ void Call::no_content() const {
 // --- the service ------------------------------------------------------------------------
 
 HttpService::HttpService(ApiConfig config, transport::EventLoop& loop)
-    : config_(std::move(config)), loop_(loop) {
+    : config_(std::move(config)), loop_(loop), auth_(config_.auth, config_.nonce_secret) {
   transport::HttpServerOptions options;
   options.host = config_.host;
   options.port = config_.port;
+  options.tls = config_.tls;
   options.limits = config_.limits;
   options.max_connections = config_.max_connections;
   server_ = std::make_unique<transport::HttpServer>(
@@ -127,30 +123,46 @@ void HttpService::route(const char* method, std::string_view pattern, Handler ha
   handlers_[index] = std::move(handler);
 }
 
-bool HttpService::authorized(const http::Request& request) const {
-  if (config_.token.empty() || request.path == "/api/health") return true;
-  const auto header = request.headers.get("authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!header || header->size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), header->begin(), [](char a, char b) {
-        return std::tolower(static_cast<unsigned char>(a)) ==
-               std::tolower(static_cast<unsigned char>(b));
-      })) {
+bool HttpService::admitted(const http::Request& request, const Responder& responder) {
+  if (request.path == "/api/health") return true;
+  const auto peer = responder.peer();
+  http::RequestSource source{peer.address, std::nullopt};
+  if (peer.identity.kind == tls::PeerIdentity::Kind::kCertificate) {
+    source.certificate_name = peer.identity.common_name;
+  }
+  const ApiUsers& users = config_.users;
+  auto verdict = auth_.authenticate(
+      request, source, [&](std::string_view name) { return users.password_of(name); },
+      [&](std::string_view token) { return users.user_of_token(token); }, loop_.now());
+  std::optional<Role> role;
+  if (verdict.caller) {
+    if (verdict.caller->method == http::Caller::Method::kNone) {
+      // Nobody to be: an API without users is open (to whoever reaches its address).
+      if (users.empty()) role = Role::kOperator;
+    } else if (const ApiUser* user = users.find(verdict.caller->name)) {
+      role = user->role;
+    } else if (users.empty()) {
+      role = Role::kOperator;  // a proxy or certificate vouched, and no users are listed
+    }
+    if (!role) verdict = auth_.refusal(loop_.now(), "not a user of this API");
+  }
+  if (!role) {
+    ++unauthorized_;
+    const std::string code = verdict.status == 401 ? "4.01" : "4.03";
+    responder.respond(http::InterfaceAuth::respond(
+        verdict, json_text(json{{"code", code}, {"message", verdict.reason}}), kJson));
     return false;
   }
-  return same_secret(header->substr(kBearer.size()), config_.token);
+  if (*role == Role::kRead && !reads_only(request.method)) {
+    ++forbidden_;
+    error(responder, 403, "4.03", "user " + verdict.caller->name + " may only read");
+    return false;
+  }
+  return true;
 }
 
 void HttpService::handle(const http::Request& request, Responder responder) {
-  if (!authorized(request)) {
-    ++unauthorized_;
-    http::Response r;
-    r.status = 401;
-    r.headers.set("Content-Type", kJson);
-    r.headers.set("WWW-Authenticate", "Bearer realm=\"tether\"");
-    r.body = json_text(json{{"code", "4.01"}, {"message", "this API needs its bearer token"}});
-    return responder.respond(std::move(r));
-  }
+  if (!admitted(request, responder)) return;
   auto found = router_.find(request.method, request.path);
   if (found.status != 200) {
     const std::string code = found.status == 405 ? "4.05" : found.status == 400 ? "4.00" : "4.04";
@@ -211,8 +223,10 @@ std::string HttpService::api_metrics() const {
   metric("tether_api_requests_total", "counter", "HTTP requests to the API.", m.requests);
   metric("tether_api_handler_errors_total", "counter",
          "API requests whose handler failed unexpectedly (answered 500).", m.handler_errors);
-  metric("tether_api_unauthorized_total", "counter", "API requests without the bearer token.",
-         unauthorized_);
+  metric("tether_api_unauthorized_total", "counter",
+         "API requests refused because the caller proved no user (401 or 403).", unauthorized_);
+  metric("tether_api_forbidden_total", "counter",
+         "API requests refused because the user's role does not allow them (403).", forbidden_);
   metric("tether_api_connections", "gauge", "Open API connections.", server_->connection_count());
   metric("tether_api_connections_refused_total", "counter",
          "API connections refused because the connection limit was reached.", m.refused_busy);

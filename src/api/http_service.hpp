@@ -1,7 +1,8 @@
 #pragma once
 // What every Tether HTTP API shares (the LwM2M server's and the bootstrap server's): an
-// HTTP/1.1 server on the engines' own event loop (transport::HttpServer), routing, the
-// bearer token, the server-sent event stream /api/events, /api/health and /metrics.
+// HTTP/1.1 server on the engines' own event loop (transport::HttpServer), routing, who may
+// call (seed 004: users and roles, api/api_users), the server-sent event stream
+// /api/events, /api/health and /metrics.
 //
 // Handlers run on the loop thread, next to the engines, and answer now or later through
 // their Call's responder; nothing blocks and no thread waits for another. A slow or silent
@@ -15,8 +16,10 @@
 #include <string_view>
 #include <vector>
 
+#include "api/api_users.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
+#include "http/interface_auth.hpp"
 #include "http/router.hpp"
 #include "http/uri.hpp"
 #include "lwm2m/model/object_definition.hpp"
@@ -31,8 +34,7 @@ using nlohmann::json;
 using Responder = transport::HttpServer::Responder;
 
 struct ApiConfig {
-  // Loopback unless the operator says otherwise: until the HTTP interface security of a
-  // later step, the API is for the machine it runs on (or for whoever holds the token).
+  // Loopback unless the operator says otherwise (--api-bind).
   std::string host = "127.0.0.1";
   std::uint16_t port = 8080;  // 0: any free port (tests)
   // How long a request waits for the client when the caller gives no ?timeout= (seconds).
@@ -40,8 +42,13 @@ struct ApiConfig {
   http::ConnectionLimits limits;  // header and body caps, read and idle timeouts
   std::size_t max_connections = 512;
   std::size_t max_event_streams = 64;  // more /api/events streams get 503
-  // Bearer token every route but /api/health requires; empty: none.
-  std::string token;
+  // Seed 004: who may call, and how they prove it. No users: anyone who reaches the port
+  // (loopback by default) is an operator. With users, every route but /api/health needs
+  // one of them; `read` users may only GET.
+  ApiUsers users;
+  http::InterfaceAuthConfig auth;  // default: anonymous requests pass (no users)
+  Bytes nonce_secret;              // keys Digest nonces
+  tls::Backend* tls = nullptr;     // HTTPS with this server backend (owned by the caller)
 };
 
 // JSON text that never throws: text that is not UTF-8 (it should not get this far) becomes
@@ -126,7 +133,8 @@ class HttpService {
     std::string endpoint_filter;
   };
   void handle(const http::Request& request, Responder responder);
-  bool authorized(const http::Request& request) const;
+  // Who the caller is and whether their role allows the request; answers a refusal itself.
+  bool admitted(const http::Request& request, const Responder& responder);
   void common_routes();
   void keep_streams_alive();
   std::string api_metrics() const;
@@ -139,7 +147,9 @@ class HttpService {
   std::vector<EventStream> streams_;
   const lwm2m::model::Model* event_model_ = nullptr;
   transport::EventLoop::TimerId keepalive_timer_ = 0;
+  http::InterfaceAuth auth_;
   std::uint64_t unauthorized_ = 0;
+  std::uint64_t forbidden_ = 0;
   std::function<std::string()> extra_metrics_;
 };
 

@@ -29,6 +29,11 @@ Scenarios:
                Authorization is refused, a trusted proxy's identity header counts only from
                the proxy's address, the password never comes back from the API, and our
                client (--http-password-file) registers and is managed
+  api-auth     seed 004 on the REST API over HTTPS (--api-cert, --api-users): nothing but
+               /api/health without a user (401 with Digest and Bearer challenges), a read
+               user (curl --digest) may GET but not PUT (403), an operator's bearer token and
+               a client certificate naming an operator may write, a trusted proxy's header
+               names a user only from the proxy's address, and keys never come back
 """
 import json
 import os
@@ -515,5 +520,59 @@ def digest():
     wait_until(lambda: server.api("GET", "/api/clients/dev3")[0] == 404, "dev3's de-registration")
 
 
-S.run({"digest": digest, "server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
+def api_auth():
+    pki = make_pki("ours")
+    users = os.path.join(WORK, "users.json")
+    with open(users, "w") as f:
+        json.dump({"users": [
+            {"name": "ops", "role": "operator", "token": "tok-ops-1234"},
+            {"name": "viewer", "role": "read", "password": "view-pw"},
+            {"name": "dev1", "role": "operator"},
+            {"name": "console", "role": "read"}]}, f)
+    server = Server(["--api-users", users, "--api-auth", "token,digest,certificate,proxy",
+                     "--api-trusted-proxy", "127.0.0.2",
+                     "--api-cert", os.path.join(pki, "server.pem"),
+                     "--api-key", os.path.join(pki, "server.key"),
+                     "--api-client-ca", os.path.join(pki, "ca.pem")])
+    api = f"https://127.0.0.1:{server.http_port}"
+    ca = ["--cacert", os.path.join(pki, "ca.pem")]
+    psk = json.dumps({"mode": "psk", "identity": "dev9-id",
+                      "key": "00112233445566778899aabbccddeeff"})
+    put = ["-X", "PUT", "-H", "Content-Type: application/json", "--data", psk,
+           f"{api}/api/security/clients/dev9"]
+
+    check(curl(*(ca + [f"{api}/api/health"]))[0] == 200, "/api/health without a user")
+    status, head, body = curl(*(ca + [f"{api}/api/clients"]))
+    check(status == 401 and "Digest" in head and "Bearer" in head and "[]" not in body,
+          f"no user: {status} {head} {body}")
+    check(curl(*(ca + ["--digest", "-u", "viewer:wrong", f"{api}/api/clients"]))[0] == 401,
+          "a wrong Digest password")
+    status, _, body = curl(*(ca + ["--digest", "-u", "viewer:view-pw", f"{api}/api/clients"]))
+    check(status == 200, f"a read user's GET: {status} {body}")
+    status, _, body = curl(*(ca + ["--digest", "-u", "viewer:view-pw"] + put))
+    check(status == 403 and "4.03" in body, f"a read user's PUT: {status} {body}")
+    check(curl(*(ca + ["-H", "Authorization: Bearer tok-nope"] + put))[0] == 401, "a wrong token")
+    status, _, body = curl(*(ca + ["-H", "Authorization: Bearer tok-ops-1234"] + put))
+    check(status in (200, 204), f"an operator's PUT: {status} {body}")
+    status, _, body = curl(*(ca + ["-H", "Authorization: Bearer tok-ops-1234",
+                                   f"{api}/api/security/clients/dev9"]))
+    check(status == 200 and "keySet" in body and "00112233" not in body, f"masked: {body}")
+    # A client certificate whose CN is an operator.
+    status, _, body = curl(*(ca + ["--cert", os.path.join(pki, "dev1.pem"), "--key",
+                                   os.path.join(pki, "dev1.key"), "-X", "DELETE",
+                                   f"{api}/api/security/clients/dev9"]))
+    check(status in (200, 204), f"a certificate operator's DELETE: {status} {body}")
+    # The proxy's word, only from the proxy.
+    named = ["-H", "X-Authenticated-User: console", f"{api}/api/clients"]
+    check(curl(*(ca + named))[0] == 401, "the identity header from a stranger")
+    check(curl(*(ca + ["--interface", "127.0.0.2"] + named))[0] == 200, "the proxy's header")
+    status, _, _ = curl(*(ca + ["--interface", "127.0.0.2", "-H",
+                                "X-Authenticated-User: console"] + put))
+    check(status == 403, f"a read user behind the proxy writing: {status}")
+    # Plain HTTP to the HTTPS port gets nothing.
+    status, _, body = curl(f"http://127.0.0.1:{server.http_port}/api/clients")
+    check(status != 200, f"plain HTTP to the API: {status} {body}")
+
+
+S.run({"api-auth": api_auth, "digest": digest, "server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
       "https-end-to-end": https_end_to_end}, SCENARIO)
