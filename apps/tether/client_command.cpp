@@ -78,6 +78,8 @@ struct ClientSettings {
   // endpoint name), kept in the Security instance as a PSK mode's Identity and Secret Key.
   std::string http_username;
   std::string http_password_file;
+  std::string http_device_client_ca;
+  InterfaceAuthOptions http_device_auth;
 };
 
 bool is_mqtt_uri(const std::string& uri) {
@@ -123,6 +125,12 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--http-device-origin", "httpDeviceOrigin", s.http_device_origin)
       .text("--http-device-cert", "httpDeviceCert", s.http_device_cert)
       .text("--http-device-key", "httpDeviceKey", s.http_device_key)
+      .text("--http-device-client-ca", "httpDeviceClientCa", s.http_device_client_ca)
+      .text("--http-device-auth", "httpDeviceAuth", s.http_device_auth.modes)
+      .text("--http-device-trusted-proxy", "httpDeviceTrustedProxy",
+            s.http_device_auth.trusted_proxies)
+      .text("--http-device-identity-header", "httpDeviceIdentityHeader",
+            s.http_device_auth.identity_header)
       .text("--http-username", "httpUsername", s.http_username)
       .text("--http-password-file", "httpPasswordFile", s.http_password_file);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
@@ -256,6 +264,9 @@ void usage() {
       "  (a free one), --http-device-origin URL (announced; default http://H:N),\n"
       "  --http-device-cert FILE --http-device-key FILE (HTTPS); --ca FILE: the https\n"
       "  server's CA (default: the system's), --cert/--key: our client certificate\n"
+      "  --http-device-client-ca FILE  servers calling our HTTPS server show a certificate\n"
+      "                   from this CA (--http-device-auth certificate, the default with it;\n"
+      "                   modes none, certificate, proxy)\n"
       "  --http-password-file FILE [--http-username U]  HTTP Digest credentials for the\n"
       "                   http(s) account (seed 004; username default: the endpoint)\n"
       "  --state FILE     accounts survive restarts here (default: none kept)\n"
@@ -549,6 +560,8 @@ int client_command(const std::vector<std::string>& args) {
     h.cert = s.http_device_cert;
     h.key = s.http_device_key;
     h.ca = s.credentials.ca;
+    h.client_ca = s.http_device_client_ca;
+    h.auth = s.http_device_auth;
     http_device = std::make_unique<HttpDeviceService>(loop, h, data);
     lwm2m_client.attach(http_device->take_link());
   }

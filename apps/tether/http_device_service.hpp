@@ -7,6 +7,8 @@
 #include <string>
 
 #include "client/link/http_client_link.hpp"
+#include "http/interface_auth.hpp"
+#include "interface_auth_flags.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/http/http_client.hpp"
@@ -21,6 +23,11 @@ struct HttpDeviceOptions {
   std::string cert;                // HTTPS with this certificate and key
   std::string key;
   std::string ca;  // https servers: their CA when the Security instance names none
+  // Seed 004 for the servers' requests to us (an interface of its own): servers' TLS client
+  // certificates that chain to client_ca, required with --http-device-auth certificate
+  // (the default when client_ca is given; else none: only our servers' hosts may ask).
+  std::string client_ca;
+  InterfaceAuthOptions auth;
 };
 
 class HttpDeviceService {
@@ -42,6 +49,7 @@ class HttpDeviceService {
   std::unique_ptr<client::HttpClientLink> owned_;
   client::HttpClientLink* link_ = nullptr;
   std::string origin_;
+  std::optional<http::InterfaceAuth> auth_;
   transport::EventLoop& loop_;
 };
 

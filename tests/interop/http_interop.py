@@ -22,7 +22,8 @@ Scenarios:
                read in each content format, written, given attributes, executed (/1/0/8: an
                Update), has an instance created and deleted, and de-registers when stopped
   https-end-to-end  the same over HTTPS with a client certificate, in queue mode: a Read
-               waits in the server's queue until the client's next Update
+               waits in the server's queue until the client's next Update; the device's
+               server takes requests only with the server's certificate (curl without: 403)
   digest       seed 004 on the binding (--http-binding-auth digest,proxy): an endpoint with
                credentials in mode digest is challenged (401, SHA-256), `curl --digest`
                registers with the right password and not with a wrong one, a replayed
@@ -421,17 +422,25 @@ def https_end_to_end():
                      "--http-device-ca", os.path.join(pki, "ca.pem"),
                      "--awake-window-ms", "2000"])
     log = os.path.join(WORK, "client.log")
+    device_port = free_port()
     client = our_client("--server", f"https://127.0.0.1:{server.binding_port}", log,
                         ["--cert", os.path.join(pki, "dev1.pem"), "--key",
                          os.path.join(pki, "dev1.key"), "--ca", os.path.join(pki, "ca.pem"),
                          "--http-device-cert", os.path.join(pki, "server.pem"),
                          "--http-device-key", os.path.join(pki, "server.key"),
+                         "--http-device-port", str(device_port),
+                         # Seed 004: the server proves itself to our server by certificate.
+                         "--http-device-client-ca", os.path.join(pki, "ca.pem"),
                          "--queue", "--awake-window-ms", "2000", "--lifetime", "20"])
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
                "the client to register over HTTPS", timeout=60)
     c = json.loads(server.api("GET", "/api/clients/dev1")[1])
     check(c["transport"] == "https" and c["security"] == "x509" and c["queueMode"],
           f"registration {c}")
+    # Anyone on the server's host without the server's certificate is refused by the device.
+    status, _, body = curl("--cacert", os.path.join(pki, "ca.pem"),
+                           f"https://127.0.0.1:{device_port}/3/0/0")
+    check(status == 403 and "Tether" not in body, f"the device answered a stranger: {status}")
     # Queue mode (7.2): asleep, a Read waits until the client's next Update.
     wait_until(lambda: not json.loads(server.api("GET", "/api/clients/dev1")[1])["awake"],
                "the server to count the client asleep")
