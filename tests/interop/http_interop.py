@@ -30,6 +30,10 @@ Scenarios:
                Authorization is refused, a trusted proxy's identity header counts only from
                the proxy's address, the password never comes back from the API, and our
                client (--http-password-file) registers and is managed
+  bootstrap-digest  our client bootstraps over HTTP with Digest (credentials mode digest in
+               its configuration), is given Digest credentials for its server in a PSK-mode
+               Security instance, and registers with them; without the password the
+               bootstrap server answers 401 and nothing is written
   api-auth     seed 004 on the REST API over HTTPS (--api-cert, --api-users): nothing but
                /api/health without a user (401 with Digest and Bearer challenges), a read
                user (curl --digest) may GET but not PUT (403), an operator's bearer token and
@@ -583,5 +587,45 @@ def api_auth():
     check(status != 200, f"plain HTTP to the API: {status} {body}")
 
 
-S.run({"api-auth": api_auth, "digest": digest, "server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
+def bootstrap_digest():
+    server = Server()
+    status, body = server.api("PUT", "/api/security/clients/dev5",
+                              json.dumps({"mode": "digest", "password": "srv-pw"}).encode())
+    check(status in (200, 204), f"PUT digest credentials: {status} {body}")
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev5": {
+            "credentials": {"mode": "digest", "password": "bs-pw"},
+            "security": {"1": {"uri": f"http://127.0.0.1:{server.binding_port}",
+                               "bootstrap": False, "mode": "psk",
+                               "publicKeyOrIdentity": {"text": "dev5"},
+                               "secretKey": {"text": "srv-pw"}, "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 60, "binding": "H"}}}}, f)
+    bs = Server(["--configs", configs], role="bootstrap")
+    status, body = bs.api("GET", "/api/bootstrap/dev5")
+    check(status == 200 and "bs-pw" not in body and "srv-pw" not in body,
+          f"the bootstrap API shows a password: {body}")
+    # Without the password: 401, and the bootstrap server writes nothing.
+    status, head, _ = curl("-X", "POST", f"http://127.0.0.1:{bs.binding_port}/bs?ep=dev5")
+    check(status == 401 and "Digest" in head, f"Bootstrap-Request without Digest: {status}")
+    pw = os.path.join(WORK, "bs-pw")
+    with open(pw, "w") as f:
+        f.write("bs-pw\n")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev5", "--bootstrap",
+                               f"http://127.0.0.1:{bs.binding_port}", "--http-password-file", pw,
+                               "--http-device-port", str(free_port())],
+                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: server.api("GET", "/api/clients/dev5")[0] == 200,
+               "the client to bootstrap and register with Digest", timeout=60)
+    c = json.loads(server.api("GET", "/api/clients/dev5")[1])
+    check(c["transport"] == "http", f"registration {c}")
+    status, body = server.api("GET", "/api/clients/dev5/3/0/0")
+    check(status == 200, f"Read: {status} {body}")
+    client.send_signal(15)
+    client.wait(timeout=20)
+
+
+S.run({"bootstrap-digest": bootstrap_digest, "api-auth": api_auth, "digest": digest, "server-wire": server_wire, "https": https, "hostile": hostile, "end-to-end": end_to_end,
       "https-end-to-end": https_end_to_end}, SCENARIO)
