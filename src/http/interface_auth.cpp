@@ -140,7 +140,11 @@ InterfaceAuth::Verdict InterfaceAuth::authenticate(const Request& request,
                                                    const RequestSource& from,
                                                    const PasswordOf& password_of,
                                                    const UserOfToken& user_of_token, Instant now) {
-  auto accept = [](Caller::Method method, std::string name) {
+  auto accept = [&](Caller::Method method, std::string name) {
+    // A name goes on to logs, the store and JSON: clean text only.
+    if (!check_text(name, "the caller's name", kMaxName)) {
+      return refusal(now, "the name proved is not clean text");
+    }
     Verdict v;
     v.caller = Caller{method, std::move(name)};
     return v;
@@ -148,9 +152,7 @@ InterfaceAuth::Verdict InterfaceAuth::authenticate(const Request& request,
   // The proxy's word first: it authenticated the caller before us (seed 004 5.2.1.1).
   if (!config_.identity_header.empty() && from_trusted_proxy(from.address)) {
     if (auto named = request.headers.get(config_.identity_header)) {
-      if (!check_text(*named, "the identity header", kMaxName) || named->empty()) {
-        return refusal(now, "the proxy's identity header is not a clean name");
-      }
+      if (named->empty()) return refusal(now, "the proxy's identity header is empty");
       return accept(Caller::Method::kProxy, std::string(*named));
     }
   }

@@ -133,6 +133,21 @@ TEST(InterfaceAuth, TheProxyHeaderCountsOnlyFromTheProxy) {
   EXPECT_FALSE(auth.authenticate(r, {"127.0.0.2:1", std::nullopt}, users(), tokens(), kNow).caller);
 }
 
+TEST(InterfaceAuth, ANameThatIsNotCleanTextIsRefused) {
+  auto auth = make("digest");
+  Request r = post("/rd?ep=x");
+  auto first = auth.authenticate(r, {}, users(), tokens(), kNow);
+  const std::string user("dev\x1b[31m", 8);
+  auto a = digest_authorization(first.challenges.front(), "POST", "/rd?ep=x", user, "pw", "c", 1);
+  ASSERT_TRUE(a);
+  r.headers.set("Authorization", *a);
+  auto anyone = [](std::string_view) { return std::optional<std::string>("pw"); };
+  EXPECT_FALSE(auth.authenticate(r, {}, anyone, tokens(), kNow).caller);
+  // Nor does a certificate's CN with control bytes name anyone.
+  auto cert = make("certificate");
+  EXPECT_FALSE(cert.authenticate(post("/"), {"[::1]:5", user}, users(), tokens(), kNow).caller);
+}
+
 TEST(InterfaceAuth, BearerTokensNameTheirUser) {
   auto auth = make("token,digest");
   Request r = post("/api/clients/x/3/0/1");
