@@ -17,6 +17,7 @@
 #include "binding/mqtt/mqtt_payload.hpp"
 #include "binding/mqtt/uplink_mapping.hpp"
 #include "cli_options.hpp"
+#include "closed_loop.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
 #include "lwm2m/format/link_format.hpp"
@@ -30,7 +31,6 @@ namespace tether::app {
 
 namespace {
 namespace mq = binding::mqtt;
-using SteadyClock = std::chrono::steady_clock;
 
 struct MqttBenchOptions {
   std::string broker = "mqtt://127.0.0.1:1883";
@@ -51,15 +51,6 @@ void wait_connected(transport::EventLoop& loop, transport::MqttConnection& c) {
   while (SteadyClock::now() < settle) loop.run_once(Duration{20});
 }
 
-// One phase: every client sends `make(i)`, W at a time, each again as soon as its answer
-// came, until every client sent `rounds` requests or `stop_at`.
-struct Phase {
-  std::uint64_t limit = 0;  // requests to send in all
-  std::uint64_t sent = 0;
-  std::uint64_t done = 0;
-  std::uint64_t failed = 0;
-  std::vector<double> latency_ms;
-};
 }  // namespace
 
 int bench_mqtt(const std::vector<std::string>& args) {
@@ -103,38 +94,19 @@ int bench_mqtt(const std::vector<std::string>& args) {
   const std::string out = o.prefix + "/echo/out/";
   connection.subscribe(o.bare ? out + "+" : rd + "+", 1, true);
 
-  std::vector<SteadyClock::time_point> sent_at(o.clients);
-  std::vector<bool> busy(o.clients, false);
-  std::deque<std::uint64_t> idle;
-  Phase* phase = nullptr;
-  bool running = false;
-  std::function<void(std::uint64_t)> send;
-  auto finish = [&](std::uint64_t i, bool ok) {
-    if (i >= o.clients || !busy[i] || phase == nullptr) return;
-    busy[i] = false;
-    const double ms =
-        std::chrono::duration<double, std::milli>(SteadyClock::now() - sent_at[i]).count();
-    ++(ok ? phase->done : phase->failed);
-    phase->latency_ms.push_back(ms);
-    idle.push_back(i);
-    if (running && !idle.empty() && phase->sent < phase->limit) {
-      const std::uint64_t next = idle.front();
-      idle.pop_front();
-      send(next);
-    }
-  };
+  std::unique_ptr<ClosedLoop> load;
   connection.set_message_handler([&](std::string_view topic, ByteView payload) {
     const std::string_view base = o.bare ? std::string_view(out) : std::string_view(rd);
-    if (!topic.starts_with(base)) return;
+    if (!load || !topic.starts_with(base)) return;
     const std::string_view name = topic.substr(base.size());
     const auto dash = name.rfind('-');
     if (dash == std::string_view::npos) return;
     std::uint64_t i = 0;
     for (char ch : name.substr(dash + 1)) i = i * 10 + static_cast<std::uint64_t>(ch - '0');
-    if (o.bare) return finish(i, true);
+    if (o.bare) return load->finish(i, true);
     auto p = mq::decode(payload);
     if (!p || !p->result) return;  // a request to the client: not part of this bench
-    finish(i, *p->result / 100 == 2);
+    load->finish(i, *p->result / 100 == 2);
   });
   if (auto ok = connection.start(); !ok) throw std::invalid_argument(ok.error().reason);
   wait_connected(loop, connection);
@@ -142,10 +114,7 @@ int bench_mqtt(const std::vector<std::string>& args) {
   auto objects = *lwm2m::format::link_format::parse_registration("</1/0>,</3/0>,</3303/0>");
   std::uint64_t token = 1;
   bool registering = true;
-  send = [&](std::uint64_t i) {
-    busy[i] = true;
-    if (phase != nullptr) ++phase->sent;
-    sent_at[i] = SteadyClock::now();
+  load = std::make_unique<ClosedLoop>(loop, o.clients, o.window, [&](std::uint64_t i) {
     const std::string name = "bench-" + std::to_string(i);
     if (o.bare) {
       // An Update's map, as the broker would carry it.
@@ -162,70 +131,18 @@ int bench_mqtt(const std::vector<std::string>& args) {
     } else {
       (void)connection.publish(rd + name, mq::encode(mq::encode_update({}, token++)), 1);
     }
-  };
-  auto run_phase = [&](Phase& p, std::uint64_t total, SteadyClock::time_point stop_at) {
-    phase = &p;
-    p.limit = total;
-    idle.clear();
-    for (std::uint64_t i = 0; i < o.clients; ++i) idle.push_back(i);
-    running = true;
-    for (std::uint64_t k = 0; k < o.window && !idle.empty(); ++k) {
-      const std::uint64_t i = idle.front();
-      idle.pop_front();
-      send(i);
-    }
-    while (SteadyClock::now() < stop_at && p.done + p.failed < total) {
-      loop.run_once(Duration{50});
-    }
-    running = false;
-    // Drain what is in flight (bounded).
-    const auto drain = SteadyClock::now() + std::chrono::seconds(5);
-    while (std::any_of(busy.begin(), busy.end(), [](bool b) { return b; }) &&
-           SteadyClock::now() < drain) {
-      loop.run_once(Duration{50});
-    }
-    phase = nullptr;
-  };
+  });
 
   const long rss_before = o.pid != 0 ? rss_kib(o.pid) : -1;
   if (!o.bare) {
-    Phase reg;
-    const auto t0 = SteadyClock::now();
-    run_phase(reg, o.clients, t0 + std::chrono::seconds(120));
-    const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-    std::printf("registered=%llu failed=%llu seconds=%.2f rate=%.0f/s\n",
-                static_cast<unsigned long long>(reg.done),
-                static_cast<unsigned long long>(reg.failed), s, static_cast<double>(reg.done) / s);
-    if (o.pid != 0) {
-      const long rss_after = rss_kib(o.pid);
-      std::printf("server_rss_kib before=%ld after=%ld per_registration_bytes=%.0f\n", rss_before,
-                  rss_after,
-                  reg.done > 0 ? static_cast<double>(rss_after - rss_before) * 1024.0 /
-                                     static_cast<double>(reg.done)
-                               : 0.0);
-    }
+    LoadPhase reg = load->run(o.clients, std::chrono::seconds(120));
+    print_registration(reg, o.pid, rss_before);
     registering = false;
   }
-  Phase updates;
-  const auto t0 = SteadyClock::now();
-  run_phase(updates, ~std::uint64_t{0}, t0 + std::chrono::seconds(o.seconds));
-  const double s = std::chrono::duration<double>(SteadyClock::now() - t0).count();
-  auto& lat = updates.latency_ms;
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double q) {
-    return lat.empty() ? 0.0
-                       : lat[static_cast<std::size_t>(q * static_cast<double>(lat.size() - 1))];
-  };
-  std::printf(
-      "%s clients=%llu window=%llu done=%llu failed=%llu seconds=%.2f rate=%.0f/s "
-      "p50_ms=%.2f p99_ms=%.2f\n",
-      o.bare ? "bare-round-trips" : "updates", static_cast<unsigned long long>(o.clients),
-      static_cast<unsigned long long>(o.window), static_cast<unsigned long long>(updates.done),
-      static_cast<unsigned long long>(updates.failed), s, static_cast<double>(updates.done) / s,
-      pct(0.5), pct(0.99));
+  LoadPhase updates = load->run(~std::uint64_t{0}, std::chrono::seconds(o.seconds));
+  print_rate(o.bare ? "bare-round-trips" : "updates", o.clients, o.window, updates);
   return updates.failed == 0 ? 0 : 1;
 }
-
 int bench_mqtt_echo(const std::vector<std::string>& args) {
   std::string broker = "mqtt://127.0.0.1:1883";
   std::string prefix = "bench";

@@ -13,5 +13,7 @@ int client_command(const std::vector<std::string>& args);
 int bench_register(const std::vector<std::string>& args);
 int bench_mqtt(const std::vector<std::string>& args);
 int bench_mqtt_echo(const std::vector<std::string>& args);
+int bench_http(const std::vector<std::string>& args);
+int bench_http_echo(const std::vector<std::string>& args);
 
 }  // namespace tether::app

@@ -22,6 +22,8 @@ void usage(std::FILE* to) {
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  bench mqtt [--broker URL] [--clients N] [--pid P] [--bare]  the same over MQTT\n"
       "  bench mqtt-echo [--broker URL]  the bare broker round trip, for bench mqtt --bare\n"
+      "  bench http [--target URL] [--clients N] [--pid P] [--bare]  the same over HTTP(S)\n"
+      "  bench http-echo --port N [--cert F --key F]  204 to anything, for bench http --bare\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
       "  coap serve [--port N] [--bind HOST]                  CoAP test server (UDP + TCP)\n"
       "  lwm2m decode|encode -f FORMAT [-p PATH] [FILE]       convert payloads to/from JSON\n"
@@ -84,6 +86,14 @@ int main(int argc, char** argv) {
     if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt") {
       args.erase(args.begin(), args.begin() + 2);
       return tether::app::bench_mqtt(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "http") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_http(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "http-echo") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_http_echo(args);
     }
     if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt-echo") {
       args.erase(args.begin(), args.begin() + 2);
