@@ -110,6 +110,7 @@ int bench_http(const std::vector<std::string>& args) {
       request.target = request.path = "/rd/bench-" + std::to_string(i);
     } else {
       request = hb::encode_uplink(lwm2m::UpdateRequest{locations[i], {}, std::nullopt});
+      hb::announce_device_origin(request, "http://127.0.0.1:9");  // as our client does
     }
     client.request(
         o.target, std::move(request),
@@ -130,8 +131,14 @@ int bench_http(const std::vector<std::string>& args) {
     print_registration(reg, o.pid, rss_before);
     registering = false;
   }
+  const double cpu_before = o.pid != 0 ? cpu_seconds(o.pid) : -1;
   LoadPhase updates = load->run(~std::uint64_t{0}, std::chrono::seconds(o.seconds));
   print_rate(o.bare ? "bare-round-trips" : "updates", o.clients, o.window, updates);
+  if (o.pid != 0 && updates.done > 0) {
+    // The measured side's own cost, whichever side limits the rate.
+    std::printf("server_cpu_us_per_request=%.1f\n",
+                (cpu_seconds(o.pid) - cpu_before) * 1e6 / static_cast<double>(updates.done));
+  }
   std::printf("connections=%zu\n", client.connection_count());
   return updates.failed == 0 ? 0 : 1;
 }
