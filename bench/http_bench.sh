@@ -14,29 +14,8 @@ counts=(${counts[@]})
 seconds="${BENCH_SECONDS:-10}"
 window="${BENCH_WINDOW:-32}"
 scheme="${BENCH_SCHEME:-https}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# Waits (at most 30 s) until something accepts on 127.0.0.1:$1.
-wait_port() {
-  python3 - "$1" <<'PY'
-import socket, sys, time
-end = time.time() + 30
-while time.time() < end:
-    try:
-        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
-        sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
-}
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
 (
   cd "$work"
   openssl ecparam -name prime256v1 -genkey -noout -out ca.key

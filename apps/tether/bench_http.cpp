@@ -30,14 +30,9 @@ namespace tether::app {
 namespace {
 namespace hb = binding::http_binding;
 
-struct HttpBenchOptions {
+struct HttpBenchOptions : LoadOptions {
   std::string target = "http://127.0.0.1:5690";
   std::string ca;  // https: the server's CA
-  std::uint64_t clients = 100;
-  std::uint64_t window = 32;
-  std::uint64_t seconds = 10;
-  int pid = 0;
-  bool bare = false;
 };
 }  // namespace
 
@@ -49,16 +44,8 @@ int bench_http(const std::vector<std::string>& args) {
       o.target = r.value();
     } else if (r.is("--ca")) {
       o.ca = r.value();
-    } else if (r.is("--clients")) {
-      o.clients = parse_number(r.value(), 1'000'000);
-    } else if (r.is("--window")) {
-      o.window = parse_number(r.value(), 10'000);
-    } else if (r.is("--seconds")) {
-      o.seconds = parse_number(r.value(), 3600);
-    } else if (r.is("--pid")) {
-      o.pid = static_cast<int>(parse_number(r.value(), 1 << 22));
-    } else if (r.is("--bare")) {
-      o.bare = true;
+    } else if (parse_load_option(r, o)) {
+      // --clients, --window, --seconds, --pid, --bare
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether bench http [--target URL] [--ca FILE] [--clients N] [--window W]\n"

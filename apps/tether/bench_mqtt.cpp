@@ -32,14 +32,9 @@ namespace tether::app {
 namespace {
 namespace mq = binding::mqtt;
 
-struct MqttBenchOptions {
+struct MqttBenchOptions : LoadOptions {
   std::string broker = "mqtt://127.0.0.1:1883";
   std::string prefix = "bench";
-  std::uint64_t clients = 100;
-  std::uint64_t window = 32;
-  std::uint64_t seconds = 10;
-  int pid = 0;
-  bool bare = false;
 };
 
 void wait_connected(transport::EventLoop& loop, transport::MqttConnection& c) {
@@ -61,16 +56,8 @@ int bench_mqtt(const std::vector<std::string>& args) {
       o.broker = r.value();
     } else if (r.is("--prefix")) {
       o.prefix = r.value();
-    } else if (r.is("--clients")) {
-      o.clients = parse_number(r.value(), 1'000'000);
-    } else if (r.is("--window")) {
-      o.window = parse_number(r.value(), 100'000);
-    } else if (r.is("--seconds")) {
-      o.seconds = parse_number(r.value(), 3600);
-    } else if (r.is("--pid")) {
-      o.pid = static_cast<int>(parse_number(r.value(), 1 << 22));
-    } else if (r.is("--bare")) {
-      o.bare = true;
+    } else if (parse_load_option(r, o)) {
+      // --clients, --window, --seconds, --pid, --bare
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether bench mqtt [--broker URL] [--prefix P] [--clients N] [--window W]\n"

@@ -7,6 +7,23 @@
 
 namespace tether::app {
 
+bool parse_load_option(ArgReader& r, LoadOptions& o) {
+  if (r.is("--clients")) {
+    o.clients = parse_number(r.value(), 1'000'000);
+  } else if (r.is("--window")) {
+    o.window = parse_number(r.value(), 100'000);
+  } else if (r.is("--seconds")) {
+    o.seconds = parse_number(r.value(), 3600);
+  } else if (r.is("--pid")) {
+    o.pid = static_cast<int>(parse_number(r.value(), 1 << 22));
+  } else if (r.is("--bare")) {
+    o.bare = true;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 ClosedLoop::ClosedLoop(transport::EventLoop& loop, std::uint64_t clients, std::uint64_t window,
                        std::function<void(std::uint64_t)> send)
     : loop_(loop),

@@ -8,11 +8,23 @@
 #include <functional>
 #include <vector>
 
+#include "cli_options.hpp"
 #include "transport/event_loop.hpp"
 
 namespace tether::app {
 
 using SteadyClock = std::chrono::steady_clock;
+
+// The options every load generator takes.
+struct LoadOptions {
+  std::uint64_t clients = 100;  // --clients N
+  std::uint64_t window = 32;    // --window W: requests in flight
+  std::uint64_t seconds = 10;   // --seconds S of Updates
+  int pid = 0;                  // --pid P: the measured process
+  bool bare = false;            // --bare: against the baseline echo
+};
+// Takes the reader's current option when it is one of LoadOptions'; false otherwise.
+bool parse_load_option(ArgReader& r, LoadOptions& o);
 
 // What one phase (registering, or updating) counted.
 struct LoadPhase {

@@ -358,11 +358,21 @@ def https():
     check(status >= 500 and not stranger.requests, f"a device under another CA: {status} {body}")
 
 
-def our_client(flag, uri, log, extra=()):
-    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", flag, uri] + list(extra),
+def our_client(flag, uri, log, extra=(), endpoint="dev1"):
+    client = subprocess.Popen([TETHER, "client", "--endpoint", endpoint, flag, uri] + list(extra),
                               stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
     PROCS.append(client)
     return client
+
+
+def digest_client(flag, uri, endpoint, password, log):
+    """Our client with HTTP Digest credentials (--http-password-file)."""
+    pw = os.path.join(WORK, f"{endpoint}.pw")
+    with open(pw, "w") as f:
+        f.write(password + "\n")
+    return our_client(flag, uri, os.path.join(WORK, log),
+                      ["--http-password-file", pw, "--http-device-port", str(free_port())],
+                      endpoint=endpoint)
 
 
 def session(server, client):
@@ -500,29 +510,15 @@ def digest():
     check(status == 201, f"the identity header from the proxy: {status} {body}")
 
     # Our client answers the challenge with the password in its Security instance.
-    pw = os.path.join(WORK, "pw")
-    with open(pw, "w") as f:
-        f.write("client pw\n")
-    log = os.path.join(WORK, "client.log")
-    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev3", "--server", base,
-                               "--http-password-file", pw, "--http-device-port",
-                               str(free_port())], stdout=subprocess.DEVNULL,
-                              stderr=open(log, "ab"))
-    PROCS.append(client)
+    client = digest_client("--server", base, "dev3", "client pw", "client.log")
     wait_until(lambda: server.api("GET", "/api/clients/dev3")[0] == 200,
                "our client to register with Digest", timeout=60)
     status, body = server.api("GET", "/api/clients/dev3/3/0/0")
     check(status == 200, f"Read from the Digest client: {status} {body}")
     status, body = server.api("POST", "/api/clients/dev3/1/0/8", b"")
     check(status == 200, f"Execute /1/0/8 (an Update with Digest): {status} {body}")
-    with open(pw, "w") as f:
-        f.write("not it\n")
     wrong_log = os.path.join(WORK, "wrong.log")
-    wrong = subprocess.Popen([TETHER, "client", "--endpoint", "dev1", "--server", base,
-                              "--http-password-file", pw, "--http-device-port",
-                              str(free_port())], stdout=subprocess.DEVNULL,
-                             stderr=open(wrong_log, "ab"))
-    PROCS.append(wrong)
+    digest_client("--server", base, "dev1", "not it", "wrong.log")
 
     def refused():
         with open(wrong_log, errors="replace") as f:
@@ -608,15 +604,8 @@ def bootstrap_digest():
     # Without the password: 401, and the bootstrap server writes nothing.
     status, head, _ = curl("-X", "POST", f"http://127.0.0.1:{bs.binding_port}/bs?ep=dev5")
     check(status == 401 and "Digest" in head, f"Bootstrap-Request without Digest: {status}")
-    pw = os.path.join(WORK, "bs-pw")
-    with open(pw, "w") as f:
-        f.write("bs-pw\n")
-    log = os.path.join(WORK, "client.log")
-    client = subprocess.Popen([TETHER, "client", "--endpoint", "dev5", "--bootstrap",
-                               f"http://127.0.0.1:{bs.binding_port}", "--http-password-file", pw,
-                               "--http-device-port", str(free_port())],
-                              stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
-    PROCS.append(client)
+    client = digest_client("--bootstrap", f"http://127.0.0.1:{bs.binding_port}", "dev5", "bs-pw",
+                           "client.log")
     wait_until(lambda: server.api("GET", "/api/clients/dev5")[0] == 200,
                "the client to bootstrap and register with Digest", timeout=60)
     c = json.loads(server.api("GET", "/api/clients/dev5")[1])

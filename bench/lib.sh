@@ -1,0 +1,25 @@
+# What the bench scripts share (sourced): a scratch directory and the processes they start,
+# both cleaned up on exit; free ports; waiting for a port to accept.
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# Waits (at most 30 s) until something accepts on 127.0.0.1:$1.
+wait_port() {
+  python3 - "$1" <<'PY'
+import socket, sys, time
+end = time.time() + 30
+while time.time() < end:
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(1)
+PY
+}
