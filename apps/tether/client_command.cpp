@@ -80,6 +80,9 @@ struct ClientSettings {
   std::string http_password_file;
   std::string http_device_client_ca;
   InterfaceAuthOptions http_device_auth;
+  // Core TS 6.4.6: report these paths' values with Send every send_interval seconds.
+  std::string send_paths;
+  std::uint32_t send_interval = 60;
 };
 
 bool is_mqtt_uri(const std::string& uri) {
@@ -131,6 +134,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
             s.http_device_auth.trusted_proxies)
       .text("--http-device-identity-header", "httpDeviceIdentityHeader",
             s.http_device_auth.identity_header)
+      .text("--send", "send", s.send_paths)
+      .number("--send-interval", "sendInterval", s.send_interval, 86'400)
       .text("--http-username", "httpUsername", s.http_username)
       .text("--http-password-file", "httpPasswordFile", s.http_password_file);
   table.text("--oscore-secret", "oscoreSecret", s.oscore.secret)
@@ -264,6 +269,8 @@ void usage() {
       "  (a free one), --http-device-origin URL (announced; default http://H:N),\n"
       "  --http-device-cert FILE --http-device-key FILE (HTTPS); --ca FILE: the https\n"
       "  server's CA (default: the system's), --cert/--key: our client certificate\n"
+      "  --send PATHS     report these paths (\"/3303/0/5700,/3/0/9\") with Send (Core TS\n"
+      "                   6.4.6) every --send-interval S seconds (60)\n"
       "  --http-device-client-ca FILE  servers calling our HTTPS server show a certificate\n"
       "                   from this CA (--http-device-auth certificate, the default with it;\n"
       "                   modes none, certificate, proxy)\n"
@@ -602,6 +609,26 @@ int client_command(const std::vector<std::string>& args) {
     loop.schedule(loop.now() + Duration{5'000}, tick);
   };
   loop.schedule(loop.now() + Duration{5'000}, tick);
+  // --send: a telemetry device reporting with Send (Core TS 6.4.6) on its own schedule.
+  std::vector<Path> send_paths;
+  for (std::string_view rest = s.send_paths; !rest.empty();) {
+    const auto comma = rest.find(',');
+    auto path = Path::parse(rest.substr(0, comma));
+    if (!path) throw std::invalid_argument("--send: " + path.error().reason);
+    send_paths.push_back(*path);
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  std::function<void()> report = [&] {
+    lwm2m_client.send(0, send_paths, [&](Result<lwm2m::Status> code) {
+      log_line("event=send" + logfmt_field("ep", s.config.endpoint) +
+                   logfmt_field("result", code ? code->to_string() : code.error().reason),
+               code && code->is_success() ? "info" : "warn");
+    });
+    loop.schedule(loop.now() + Duration{std::int64_t{1'000} * s.send_interval}, report);
+  };
+  if (!send_paths.empty() && s.send_interval > 0) {
+    loop.schedule(loop.now() + Duration{std::int64_t{1'000} * s.send_interval}, report);
+  }
 
   log_line("event=start ep=" + s.config.endpoint + " udp=" + std::to_string(udp.local_port()) +
            (http_device ? http_device->describe() : std::string{}) +

@@ -21,9 +21,11 @@ Scenarios:
                --http-binding-port`, registers with `tether server --http-binding-port`, is
                read in each content format, written, given attributes, executed (/1/0/8: an
                Update), has an instance created and deleted, and de-registers when stopped
-  https-end-to-end  the same over HTTPS with a client certificate, in queue mode: a Read
-               waits in the server's queue until the client's next Update; the device's
-               server takes requests only with the server's certificate (curl without: 403)
+  https-end-to-end  the same over HTTPS with a client certificate, bootstrapped by `tether
+               bootstrap` over HTTPS, in queue mode: a Read waits in the server's queue
+               until the client next speaks (an Update or a Send); the client Sends (--send) on /dp; the
+               device's server takes requests only with the server's certificate (curl
+               without: 403)
   digest       seed 004 on the binding (--http-binding-auth digest,proxy): an endpoint with
                credentials in mode digest is challenged (401, SHA-256), `curl --digest`
                registers with the right password and not with a wrong one, a replayed
@@ -37,7 +39,8 @@ Scenarios:
   api-auth     seed 004 on the REST API over HTTPS (--api-cert, --api-users): nothing but
                /api/health without a user (401 with Digest and Bearer challenges), a read
                user (curl --digest) may GET but not PUT (403), an operator's bearer token and
-               a client certificate naming an operator may write, a trusted proxy's header
+               a client certificate naming an operator may write (not once it expired; made
+               with python3-cryptography), a trusted proxy's header
                names a user only from the proxy's address, and keys never come back
 """
 import json
@@ -317,6 +320,37 @@ def make_pki(name):
     return d
 
 
+def expired_certificate(pki, name):
+    """A certificate for CN `name` from the PKI's CA that expired yesterday (openssl 3.0's
+    x509 cannot back-date one; python3-cryptography can)."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    with open(os.path.join(pki, "ca.key"), "rb") as f:
+        ca_key = serialization.load_pem_private_key(f.read(), None)
+    with open(os.path.join(pki, "ca.pem"), "rb") as f:
+        ca = x509.load_pem_x509_certificate(f.read())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca.subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=3))
+            .not_valid_after(now - datetime.timedelta(days=1))
+            .sign(ca_key, hashes.SHA256()))
+    pem, pkey = os.path.join(pki, f"{name}-expired.pem"), os.path.join(pki, f"{name}-expired.key")
+    with open(pem, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(pkey, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM,
+                                  serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    return pem, pkey
+
+
 def https():
     pki = make_pki("ours")
     other = make_pki("other")
@@ -435,9 +469,28 @@ def https_end_to_end():
                      "--http-binding-client-ca", os.path.join(pki, "ca.pem"),
                      "--http-device-ca", os.path.join(pki, "ca.pem"),
                      "--awake-window-ms", "2000"])
+    # The bootstrap server over HTTPS hands out the server account: the same certificate,
+    # the server's CA as its trust anchor (Security mode x509).
+    def text(name):
+        with open(os.path.join(pki, name)) as f:
+            return {"text": f.read()}
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"dev1": {
+            "credentials": {"mode": "x509", "commonName": "dev1"},
+            "security": {"1": {"uri": f"https://127.0.0.1:{server.binding_port}",
+                               "bootstrap": False, "mode": "x509",
+                               "publicKeyOrIdentity": text("dev1.pem"),
+                               "secretKey": text("dev1.key"),
+                               "serverPublicKey": text("ca.pem"), "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 20, "binding": "H"}}}}, f)
+    bs = Server(["--configs", configs, "--http-binding-cert", os.path.join(pki, "server.pem"),
+                 "--http-binding-key", os.path.join(pki, "server.key"),
+                 "--http-binding-client-ca", os.path.join(pki, "ca.pem"),
+                 "--http-device-ca", os.path.join(pki, "ca.pem")], role="bootstrap")
     log = os.path.join(WORK, "client.log")
     device_port = free_port()
-    client = our_client("--server", f"https://127.0.0.1:{server.binding_port}", log,
+    client = our_client("--bootstrap", f"https://127.0.0.1:{bs.binding_port}", log,
                         ["--cert", os.path.join(pki, "dev1.pem"), "--key",
                          os.path.join(pki, "dev1.key"), "--ca", os.path.join(pki, "ca.pem"),
                          "--http-device-cert", os.path.join(pki, "server.pem"),
@@ -445,9 +498,13 @@ def https_end_to_end():
                          "--http-device-port", str(device_port),
                          # Seed 004: the server proves itself to our server by certificate.
                          "--http-device-client-ca", os.path.join(pki, "ca.pem"),
-                         "--queue", "--awake-window-ms", "2000", "--lifetime", "20"])
+                         "--queue", "--awake-window-ms", "2000", "--lifetime", "20",
+                         # Core TS 6.4.6 on /dp: the temperature every 5 s.
+                         "--send", "/3303/0/5700", "--send-interval", "5"])
     wait_until(lambda: server.api("GET", "/api/clients/dev1")[0] == 200,
-               "the client to register over HTTPS", timeout=60)
+               "the client to bootstrap and register over HTTPS", timeout=60)
+    check("finished" in bs.log_text(), "no bootstrap over HTTPS")
+    wait_until(lambda: "event=send" in server.log_text(), "a Send over HTTPS on /dp")
     c = json.loads(server.api("GET", "/api/clients/dev1")[1])
     check(c["transport"] == "https" and c["security"] == "x509" and c["queueMode"],
           f"registration {c}")
@@ -458,10 +515,13 @@ def https_end_to_end():
     # Queue mode (7.2): asleep, a Read waits until the client's next Update.
     wait_until(lambda: not json.loads(server.api("GET", "/api/clients/dev1")[1])["awake"],
                "the server to count the client asleep")
-    updates = server.log_text().count("event=updated")
+    def uplinks():
+        text = server.log_text()
+        return text.count("event=updated") + text.count("event=send")
+    before = uplinks()
     status, body = server.api("GET", "/api/clients/dev1/3/0/0?timeout=40", timeout=60)
     check(status == 200 and "Tether" in body, f"the queued Read: {status} {body}")
-    check(server.log_text().count("event=updated") > updates, "answered without an Update")
+    check(uplinks() > before, "answered before the client spoke again (Update or Send)")
     session(server, client)
 
 
@@ -571,6 +631,10 @@ def api_auth():
                                    os.path.join(pki, "dev1.key"), "-X", "DELETE",
                                    f"{api}/api/security/clients/dev9"]))
     check(status in (200, 204), f"a certificate operator's DELETE: {status} {body}")
+    # The same name on an expired certificate proves nothing.
+    pem, key = expired_certificate(pki, "dev1")
+    status, _, body = curl(*(ca + ["--cert", pem, "--key", key] + put))
+    check(status not in (200, 204), f"an expired certificate wrote: {status} {body}")
     # The proxy's word, only from the proxy.
     named = ["-H", "X-Authenticated-User: console", f"{api}/api/clients"]
     check(curl(*(ca + named))[0] == 401, "the identity header from a stranger")

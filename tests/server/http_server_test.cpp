@@ -116,13 +116,26 @@ TEST(HttpServer, RegistersUpdatesAndDeregistersFromTheWire) {
                                "?lt=600 HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(updated.status, 204);
   EXPECT_EQ(h.server.find("dev1")->lifetime, 600u);
+  // An Update that announces nothing keeps the announced origin; a new announcement moves it.
+  EXPECT_EQ(h.server.find("dev1")->address, "https://192.0.2.7:8443");
+  EXPECT_EQ(h.from_device("POST " + location +
+                          " HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n"
+                          "Link: <https://192.0.2.8:8443>; rel=\"lwm2m-device\"\r\n\r\n")
+                .status,
+            204);
+  EXPECT_EQ(h.server.find("dev1")->address, "https://192.0.2.8:8443");
   auto unknown =
       h.from_device("POST /rd/nope?lt=600 HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(unknown.status, 404);
 
-  auto sent = h.from_device(
+  // Send has no location: the device is its origin, announced (or guessed) as on Register.
+  const std::string send_body = "[{\"n\":\"/3303/0/5700\",\"v\":21.5}]";
+  const std::string send =
       "POST /dp HTTP/1.1\r\nHost: s\r\nContent-Type: application/senml+json\r\n"
-      "Content-Length: 31\r\n\r\n[{\"n\":\"/3303/0/5700\",\"v\":21.5}]");
+      "Content-Length: 31\r\n";
+  EXPECT_EQ(h.from_device(send + "\r\n" + send_body).status, 400);  // from a guessed origin
+  auto sent = h.from_device(send + "Link: <https://192.0.2.8:8443>; rel=\"lwm2m-device\"\r\n\r\n" +
+                            send_body);
   EXPECT_EQ(sent.status, 204) << sent.body << " (" << sent.status << ")";
   EXPECT_EQ(h.count(ServerEvent::Kind::kSend), 1u);
 

@@ -41,8 +41,8 @@ Result<lwm2m::UplinkAnswer> decode_uplink_answer(const lwm2m::Uplink& request,
 
 // Where the client's own HTTP server answers the server's requests (Transport TS 7.1.4
 // leaves this open): the origin ("https://192.0.2.7:8443") in an RFC 8288 Link request
-// header with rel="lwm2m-device", on Register, Update and Bootstrap-Request. None when absent;
-// fails (4.00) for one that is not an http or https origin.
+// header with rel="lwm2m-device", on Register, Update, Bootstrap-Request and Send. None when
+// absent; fails (4.00) for one that is not an http or https origin.
 inline constexpr const char* kDeviceRelation = "lwm2m-device";
 Result<std::optional<std::string>> device_origin(const http::Request& request);
 void announce_device_origin(http::Request& request, const std::string& origin);

@@ -60,11 +60,13 @@ Result<std::pair<std::string, std::string>> origin_of(const std::string& uri) {
   return std::pair{std::move(origin), std::move(host)};
 }
 
-// The requests after which a server sends us its own: Register, Update, Bootstrap-Request.
+// The requests that name us by our origin: Register, Update and Bootstrap-Request (after
+// which a server sends us its own), and Send, which has no location to name us by.
 bool announces(const lwm2m::Uplink& u) {
   return std::holds_alternative<lwm2m::RegisterRequest>(u) ||
          std::holds_alternative<lwm2m::UpdateRequest>(u) ||
-         std::holds_alternative<lwm2m::BootstrapRequest>(u);
+         std::holds_alternative<lwm2m::BootstrapRequest>(u) ||
+         std::holds_alternative<lwm2m::SendRequest>(u);
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 // requests out through `send` (an HTTP client) and feeds on_request what its HTTP server
 // took. Section 7 has no observations: notify() carries nothing.
 //
-// Where our server answers is announced with Register, Update and Bootstrap-Request (binding/http's
-// Link rel="lwm2m-device"). Which server a request comes from: the one whose host sent it,
-// the one we spoke to last among several on that host. A request from any other host is
+// Where our server answers is announced with Register, Update, Bootstrap-Request and Send
+// (binding/http's Link rel="lwm2m-device"). Which server a request comes from: the one whose host
+// sent it, the one we spoke to last among several on that host. A request from any other host is
 // refused (403).
 //
 // Seed 004 5.2.1.2: a Security instance in PSK mode on an http(s) URI holds HTTP Digest

@@ -48,16 +48,17 @@ HttpServerLink::~HttpServerLink() {
   *alive_ = false;
 }
 
-Result<std::string> HttpServerLink::origin_of(const http::Request& request,
-                                              const HttpRequestFrom& from) const {
+Result<std::pair<std::string, bool>> HttpServerLink::origin_of(const http::Request& request,
+                                                               const HttpRequestFrom& from) const {
   auto announced = hb::device_origin(request);
   if (!announced) return announced.error();
-  if (*announced) return **announced;
+  if (*announced) return std::pair{**announced, true};
   // The host of "192.0.2.7:51234" or "[::1]:4000", with the configured scheme and port.
   const auto colon = from.address.rfind(':');
   const std::string host = from.address.substr(0, colon);
   if (host.empty()) return lwm2m::reject(status::kBadRequest, "no address to reach the device");
-  return config_.device_scheme + "://" + host + ":" + std::to_string(config_.device_port);
+  return std::pair{config_.device_scheme + "://" + host + ":" + std::to_string(config_.device_port),
+                   false};
 }
 
 bool HttpServerLink::needs_digest(const Result<lwm2m::Uplink>& decoded) const {
@@ -101,7 +102,7 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
   origin.summary = request.method + " " + printable(request.path, 64);
   auto device = origin_of(request, from);
   if (device) {
-    origin.peer.name = *device;
+    origin.peer.name = device->first;
   } else {
     origin.peer.name = "http://" + from.address;
     if (decoded) decoded = device.error();
@@ -112,7 +113,7 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
         lwm2m::reject(status::kServiceUnavailable, "not serving yet")));
     return;
   }
-  current_.emplace(origin.peer.name, *verdict.caller);
+  current_ = Current{origin.peer.name, *verdict.caller, device && device->second};
   on_uplink_(origin, std::move(decoded), reply);
   current_.reset();
 }
@@ -122,8 +123,9 @@ PeerIdentity HttpServerLink::identify(const PeerKey& peer) const {
   id.transport = config_.name;
   id.address = peer.name;
   // Only the request being handled proves anything.
-  if (!current_ || current_->first != peer.name) return id;
-  const http::Caller& caller = current_->second;
+  if (!current_ || current_->origin != peer.name) return id;
+  id.address_guessed = !current_->announced;
+  const http::Caller& caller = current_->caller;
   switch (caller.method) {
     case http::Caller::Method::kCertificate:
       id.certificate_cn = caller.name;

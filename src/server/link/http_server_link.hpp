@@ -97,8 +97,9 @@ class HttpServerLink final : public ServerLink {
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
 
  private:
-  // The origin a request's device answers on.
-  Result<std::string> origin_of(const http::Request& request, const HttpRequestFrom& from) const;
+  // The origin a request's device answers on, and whether the request announced it.
+  Result<std::pair<std::string, bool>> origin_of(const http::Request& request,
+                                                 const HttpRequestFrom& from) const;
 
   HttpLinkConfig config_;
   const lwm2m::model::Model& model_;
@@ -108,7 +109,12 @@ class HttpServerLink final : public ServerLink {
   bool needs_digest(const Result<lwm2m::Uplink>& decoded) const;
 
   // What the request being handled proved, for identify() during its handling.
-  std::optional<std::pair<std::string, http::Caller>> current_;
+  struct Current {
+    std::string origin;
+    http::Caller caller;
+    bool announced = false;  // the origin came from the request's Link header
+  };
+  std::optional<Current> current_;
   http::InterfaceAuth auth_;
   http::InterfaceAuth::PasswordOf password_of_;
   // Downlinks in flight: their handlers, until answered or forgotten.
