@@ -167,9 +167,8 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   if (p.sms) r.sms = p.sms;
   if (p.profile_id) r.profile_id = p.profile_id;
   if (request.objects) r.objects = *request.objects;
-  // A guessed address does not replace an announced one (an Update may leave it out).
-  if (!peer.address_guessed || r.transport != peer.transport) r.address = peer.address;
   r.transport = peer.transport;
+  r.address = peer.address;
   // Every check passed: a legacy '*' registration is now bound to this identity.
   if (r.identity == Registration::kAnySecureIdentity) r.identity = peer.key();
   r.updated_at = now;

@@ -32,9 +32,6 @@ struct PeerIdentity {
   std::optional<std::string> cose;
   // HTTP (seed 004): the user an HTTP Digest response or a trusted proxy's header named.
   std::optional<std::string> http_user;
-  // HTTP (Transport TS 7): the device announced no origin, so `address` is a guess from
-  // where the request came from; an Update keeps the address on file instead.
-  bool address_guessed = false;
   bool secure() const {
     return psk_identity || certificate_cn || public_key || oscore || cose || http_user;
   }

@@ -116,8 +116,9 @@ TEST(HttpServer, RegistersUpdatesAndDeregistersFromTheWire) {
                                "?lt=600 HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(updated.status, 204);
   EXPECT_EQ(h.server.find("dev1")->lifetime, 600u);
-  // An Update that announces nothing keeps the announced origin; a new announcement moves it.
-  EXPECT_EQ(h.server.find("dev1")->address, "https://192.0.2.7:8443");
+  // An Update that announces nothing moves the device to where it spoke from (as a CoAP
+  // Update from a new address does); a new announcement moves it there.
+  EXPECT_EQ(h.server.find("dev1")->address, "http://192.0.2.7:5690");
   EXPECT_EQ(h.from_device("POST " + location +
                           " HTTP/1.1\r\nHost: s\r\nContent-Length: 0\r\n"
                           "Link: <https://192.0.2.8:8443>; rel=\"lwm2m-device\"\r\n\r\n")

@@ -48,17 +48,16 @@ HttpServerLink::~HttpServerLink() {
   *alive_ = false;
 }
 
-Result<std::pair<std::string, bool>> HttpServerLink::origin_of(const http::Request& request,
-                                                               const HttpRequestFrom& from) const {
+Result<std::string> HttpServerLink::origin_of(const http::Request& request,
+                                              const HttpRequestFrom& from) const {
   auto announced = hb::device_origin(request);
   if (!announced) return announced.error();
-  if (*announced) return std::pair{**announced, true};
+  if (*announced) return **announced;
   // The host of "192.0.2.7:51234" or "[::1]:4000", with the configured scheme and port.
   const auto colon = from.address.rfind(':');
   const std::string host = from.address.substr(0, colon);
   if (host.empty()) return lwm2m::reject(status::kBadRequest, "no address to reach the device");
-  return std::pair{config_.device_scheme + "://" + host + ":" + std::to_string(config_.device_port),
-                   false};
+  return config_.device_scheme + "://" + host + ":" + std::to_string(config_.device_port);
 }
 
 bool HttpServerLink::needs_digest(const Result<lwm2m::Uplink>& decoded) const {
@@ -102,7 +101,7 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
   origin.summary = request.method + " " + printable(request.path, 64);
   auto device = origin_of(request, from);
   if (device) {
-    origin.peer.name = device->first;
+    origin.peer.name = *device;
   } else {
     origin.peer.name = "http://" + from.address;
     if (decoded) decoded = device.error();
@@ -113,7 +112,7 @@ void HttpServerLink::on_request(const http::Request& request, const HttpRequestF
         lwm2m::reject(status::kServiceUnavailable, "not serving yet")));
     return;
   }
-  current_ = Current{origin.peer.name, *verdict.caller, device && device->second};
+  current_ = Current{origin.peer.name, *verdict.caller};
   on_uplink_(origin, std::move(decoded), reply);
   current_.reset();
 }
@@ -124,7 +123,6 @@ PeerIdentity HttpServerLink::identify(const PeerKey& peer) const {
   id.address = peer.name;
   // Only the request being handled proves anything.
   if (!current_ || current_->origin != peer.name) return id;
-  id.address_guessed = !current_->announced;
   const http::Caller& caller = current_->caller;
   switch (caller.method) {
     case http::Caller::Method::kCertificate:

@@ -97,9 +97,8 @@ class HttpServerLink final : public ServerLink {
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
 
  private:
-  // The origin a request's device answers on, and whether the request announced it.
-  Result<std::pair<std::string, bool>> origin_of(const http::Request& request,
-                                                 const HttpRequestFrom& from) const;
+  // The origin a request's device answers on.
+  Result<std::string> origin_of(const http::Request& request, const HttpRequestFrom& from) const;
 
   HttpLinkConfig config_;
   const lwm2m::model::Model& model_;
@@ -112,7 +111,6 @@ class HttpServerLink final : public ServerLink {
   struct Current {
     std::string origin;
     http::Caller caller;
-    bool announced = false;  // the origin came from the request's Link header
   };
   std::optional<Current> current_;
   http::InterfaceAuth auth_;
