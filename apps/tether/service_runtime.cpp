@@ -149,7 +149,7 @@ api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
   emplace_https_server_tls(tls, o.api_cert, o.api_key, o.api_client_ca, "--api-cert/--api-key");
   c.tls = tls ? &*tls : nullptr;
   // Seed 004: with users, they prove themselves; without, the API is open to its address.
-  std::string modes = c.users.empty() ? "none" : "token,digest";
+  std::string modes = c.users.empty() ? "none" : c.users.has_passwords() ? "token,digest" : "token";
   if (!o.api_client_ca.empty()) modes = c.users.empty() ? "certificate" : modes + ",certificate";
   c.auth = interface_auth_config(o.api_auth, modes, "--api-auth");
   c.nonce_secret.resize(32);

@@ -88,6 +88,11 @@ std::optional<std::string> ApiUsers::user_of_token(std::string_view token) const
   return found;
 }
 
+bool ApiUsers::has_passwords() const {
+  return std::any_of(users_.begin(), users_.end(),
+                     [](const ApiUser& u) { return !u.password.empty(); });
+}
+
 std::optional<std::string> ApiUsers::password_of(std::string_view name) const {
   const ApiUser* u = find(name);
   if (u == nullptr || u->password.empty()) return std::nullopt;

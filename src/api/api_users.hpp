@@ -35,6 +35,8 @@ class ApiUsers {
   Result<Ok> add(ApiUser user);
 
   bool empty() const { return users_.empty(); }
+  // Whether anyone could answer a Digest challenge (a user with a password).
+  bool has_passwords() const;
   const ApiUser* find(std::string_view name) const;
   // The user of a bearer token; compared without an early exit.
   std::optional<std::string> user_of_token(std::string_view token) const;

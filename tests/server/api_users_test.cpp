@@ -26,6 +26,10 @@ TEST(ApiUsers, ReadsUsersWithRolesTokensAndPasswords) {
   EXPECT_EQ(users->password_of("ops"), std::nullopt);
   EXPECT_EQ(users->password_of("nobody"), std::nullopt);
   EXPECT_EQ(users->find("nobody"), nullptr);
+  EXPECT_TRUE(users->has_passwords());
+  ApiUsers tokens_only;
+  ASSERT_TRUE(tokens_only.add(ApiUser{"token", Role::kOperator, "t", {}}));
+  EXPECT_FALSE(tokens_only.has_passwords());  // no Digest challenge nobody could answer
 }
 
 TEST(ApiUsers, RefusesFilesThatDoNotFit) {
