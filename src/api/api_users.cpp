@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/bytes.hpp"
 #include "common/text.hpp"
 
 namespace tether::api {
@@ -9,15 +10,6 @@ namespace tether::api {
 namespace {
 constexpr std::size_t kMaxName = 128;
 constexpr std::size_t kMaxSecret = 256;
-
-// Compares without an early exit, so the time taken does not tell how much matched.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
-  }
-  return diff == 0;
-}
 
 Result<std::string> text_field(const nlohmann::json& u, const char* name, std::size_t max) {
   if (!u.contains(name)) return std::string{};

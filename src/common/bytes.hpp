@@ -24,4 +24,8 @@ std::string to_hex(ByteView b);
 // odd number of digits fails.
 Result<Bytes> from_hex(std::string_view text);
 
+// Compares two secrets without an early exit, so the time taken does not tell how much
+// of them matched (the length may show).
+bool same_secret(std::string_view a, std::string_view b);
+
 }  // namespace tether

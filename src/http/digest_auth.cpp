@@ -36,15 +36,6 @@ std::string hmac_hex(const Bytes& key, std::string_view text, std::size_t bytes)
   return hex(mac, std::min(bytes, sizeof(mac)));
 }
 
-bool same(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
-}
-
 std::string response_of(std::string_view username, std::string_view realm,
                         std::string_view password, std::string_view method, std::string_view uri,
                         std::string_view nonce, std::string_view nc, std::string_view cnonce) {
@@ -169,7 +160,7 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
   if (uri != target) return out;
   std::uint64_t issued = 0;
   if (std::from_chars(nonce.data(), nonce.data() + 16, issued, 16).ptr != nonce.data() + 16 ||
-      !same(nonce, nonce_at(static_cast<std::int64_t>(issued)))) {
+      !same_secret(nonce, nonce_at(static_cast<std::int64_t>(issued)))) {
     return out;  // not ours
   }
   std::uint32_t count = 0;
@@ -177,8 +168,8 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
     return out;
   }
   const auto password = password_of ? password_of(username) : std::nullopt;
-  if (!password ||
-      !same(response, response_of(username, realm_, *password, method, uri, nonce, nc, cnonce))) {
+  if (!password || !same_secret(response, response_of(username, realm_, *password, method, uri,
+                                                      nonce, nc, cnonce))) {
     return out;
   }
   const std::int64_t now_ms = std::chrono::duration_cast<Duration>(now - Instant{}).count();

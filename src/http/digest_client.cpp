@@ -3,19 +3,7 @@
 #include "common/text.hpp"
 #include "http/digest_auth.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 namespace tether::http {
-
-namespace {
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-}  // namespace
 
 Result<DigestClient> DigestClient::make(std::string username, std::string password) {
   if (username.empty() || password.empty()) return fail("Digest needs a username and password");

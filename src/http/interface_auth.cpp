@@ -10,12 +10,10 @@ namespace tether::http {
 namespace {
 constexpr std::size_t kMaxName = 256;
 
+// "Digest ...", "bearer ...": the scheme, a space, its parameters.
 bool starts_with_scheme(std::string_view header, std::string_view scheme) {
-  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') return false;
-  return std::equal(scheme.begin(), scheme.end(), header.begin(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) ==
-           std::tolower(static_cast<unsigned char>(b));
-  });
+  return header.size() > scheme.size() && header[scheme.size()] == ' ' &&
+         equals_ignore_case(header.substr(0, scheme.size()), scheme);
 }
 
 bool is_token(std::string_view s) {

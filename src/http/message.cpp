@@ -5,27 +5,25 @@
 
 namespace tether::http {
 
-namespace {
-bool same_name(std::string_view a, std::string_view b) {
+bool equals_ignore_case(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
 }
-}  // namespace
 
 void Headers::add(std::string name, std::string value) {
   fields_.emplace_back(std::move(name), std::move(value));
 }
 
 void Headers::set(std::string name, std::string value) {
-  std::erase_if(fields_, [&](const auto& f) { return same_name(f.first, name); });
+  std::erase_if(fields_, [&](const auto& f) { return equals_ignore_case(f.first, name); });
   add(std::move(name), std::move(value));
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& [n, v] : fields_) {
-    if (same_name(n, name)) return std::string_view(v);
+    if (equals_ignore_case(n, name)) return std::string_view(v);
   }
   return std::nullopt;
 }
@@ -124,8 +122,8 @@ std::string serialize_request(const Request& request, std::string_view host) {
   out += " HTTP/1.1\r\n";
   append_field(out, "Host", host);
   for (const auto& [name, value] : request.headers.all()) {
-    if (same_name(name, "Host") || same_name(name, "Content-Length") ||
-        same_name(name, "Transfer-Encoding")) {
+    if (equals_ignore_case(name, "Host") || equals_ignore_case(name, "Content-Length") ||
+        equals_ignore_case(name, "Transfer-Encoding")) {
       continue;
     }
     append_field(out, name, value);

@@ -41,6 +41,9 @@ struct Response {
   static Response text(int status, std::string body, std::string content_type = "text/plain");
 };
 
+// Header names, schemes and tokens compare without regard to ASCII case (RFC 9110 5.1).
+bool equals_ignore_case(std::string_view a, std::string_view b);
+
 // "OK", "Not Found", ... ("Unknown" for a code without a phrase here).
 std::string_view reason_phrase(int status);
 // Whether a response with this status carries no body (RFC 9112 6.3: 1xx, 204, 304).
