@@ -1,0 +1,116 @@
+#include "transport/sms/modem_carrier.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace tether::transport {
+
+ModemCarrier::ModemCarrier(EventLoop& loop, ModemOptions options)
+    : loop_(loop), options_(std::move(options)), modem_(options_.modem) {
+  fd_ = ::open(options_.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) {
+    throw std::runtime_error("cannot open modem " + options_.device + ": " + std::strerror(errno));
+  }
+  termios t{};
+  if (::tcgetattr(fd_, &t) == 0) {
+    ::cfmakeraw(&t);
+    ::cfsetispeed(&t, B115200);
+    ::cfsetospeed(&t, B115200);
+    t.c_cflag |= CLOCAL | CREAD;
+    ::tcsetattr(fd_, TCSANOW, &t);
+  }
+  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) { on_io(events); });
+  modem_.start(loop_.now());
+  pump();
+}
+
+ModemCarrier::~ModemCarrier() {
+  if (timer_ != 0) loop_.cancel(timer_);
+  loop_.unwatch(fd_);
+  ::close(fd_);
+}
+
+void ModemCarrier::send(const sms::ShortMessage& m) {
+  if (auto ok = modem_.send(m, loop_.now()); !ok) {
+    ++counters_.send_failures;
+    report("sms-send-failed", ok.error().reason);
+  }
+  pump();
+}
+
+void ModemCarrier::on_io(std::uint32_t events) {
+  if ((events & EPOLLIN) != 0) {
+    std::uint8_t buf[4096];
+    // Bounded: a chattering device cannot hold the loop.
+    for (int i = 0; i < 16; ++i) {
+      const ssize_t n = ::read(fd_, buf, sizeof(buf));
+      if (n <= 0) break;
+      modem_.receive(ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+    }
+  }
+  if ((events & EPOLLOUT) != 0) write_pending();
+  pump();
+}
+
+void ModemCarrier::write_pending() {
+  while (!pending_.empty()) {
+    const ssize_t n = ::write(fd_, pending_.data(), pending_.size());
+    if (n <= 0) break;
+    pending_.erase(pending_.begin(), pending_.begin() + n);
+  }
+}
+
+void ModemCarrier::report(const std::string& event, const std::string& detail) {
+  if (reporter_) reporter_(event, detail);
+}
+
+// Moves what the modem produced: bytes to the device, messages up, events to the log.
+void ModemCarrier::pump() {
+  Bytes out = modem_.take_output();
+  pending_.insert(pending_.end(), out.begin(), out.end());
+  write_pending();
+  loop_.modify(fd_, pending_.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+  while (auto e = modem_.poll_event()) {
+    using Kind = sms::AtModemEvent::Kind;
+    switch (e->kind) {
+      case Kind::kReady:
+        report("modem-ready", options_.device);
+        break;
+      case Kind::kSent:
+        ++counters_.sent;
+        break;
+      case Kind::kSendFailed:
+        ++counters_.send_failures;
+        report("sms-send-failed", e->detail);
+        break;
+      case Kind::kMalformed:
+        ++counters_.malformed;
+        report("sms-malformed", e->detail);
+        break;
+      case Kind::kRestarting:
+        report("modem-restarting", e->detail);
+        break;
+    }
+  }
+  while (auto m = modem_.poll_received()) {
+    ++counters_.received;
+    if (receiver_) receiver_(std::move(*m));
+  }
+  if (timer_ != 0) loop_.cancel(timer_);
+  timer_ = 0;
+  if (auto next = modem_.next_deadline()) {
+    timer_ = loop_.schedule(*next, [this] {
+      timer_ = 0;
+      modem_.on_timer(loop_.now());
+      pump();
+    });
+  }
+}
+
+}  // namespace tether::transport

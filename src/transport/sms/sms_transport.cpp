@@ -1,0 +1,103 @@
+#include "transport/sms/sms_transport.hpp"
+
+namespace tether::transport {
+
+coap::EndpointConfig sms_endpoint_config(coap::EndpointConfig base) {
+  base.carrier = coap::Carrier::kDatagram;
+  base.datagram.params = coap::TransmissionParameters::sms();
+  // A separate response costs one more SMS: wait long for the answer to piggyback.
+  base.datagram.piggyback_window = Duration{10'000};
+  // Up to 9 concatenated parts; block-wise (512-byte blocks) above that.
+  base.datagram.max_message_size = 1152;
+  base.block_szx = 5;
+  return base;
+}
+
+SmsTransport::SmsTransport(EventLoop& loop, coap::EndpointConfig config, Random& random,
+                           SmsCarrier& carrier, SmsOptions options)
+    : loop_(loop),
+      carrier_(carrier),
+      options_(std::move(options)),
+      endpoint_(sms_endpoint_config(std::move(config)), random),
+      timer_(loop, endpoint_, [this] { flush(); }),
+      reassembler_(options_.reassembly) {
+  carrier_.set_receiver([this](sms::ShortMessage m) { on_short_message(std::move(m)); });
+}
+
+SmsTransport::~SmsTransport() {
+  carrier_.set_receiver(nullptr);
+  if (reassembly_timer_ != 0) loop_.cancel(reassembly_timer_);
+}
+
+coap::PeerId SmsTransport::peer_id(const std::string& number) {
+  auto [it, fresh] = ids_.try_emplace(number, next_peer_);
+  if (fresh) numbers_[next_peer_++] = number;
+  return it->second;
+}
+
+Result<coap::PeerId> SmsTransport::peer_for(const std::string& host, std::uint16_t) {
+  if (!sms::is_msisdn(host)) return fail("an SMS peer is an MSISDN: \"+\" and digits");
+  return peer_id(host);
+}
+
+std::string SmsTransport::number_of(coap::PeerId peer) const {
+  auto it = numbers_.find(peer);
+  return it == numbers_.end() ? std::string{} : it->second;
+}
+
+std::string SmsTransport::describe(coap::PeerId peer) const {
+  auto it = numbers_.find(peer);
+  return it == numbers_.end() ? "?" : "sms:" + it->second;
+}
+
+void SmsTransport::on_short_message(sms::ShortMessage m) {
+  // Transport TS 5.4: a stranger's SMS is not even read.
+  if (!sms::is_msisdn(m.from) || (options_.accept && !options_.accept(m.from))) {
+    ++counters_.ignored_sender;
+    return;
+  }
+  const Instant now = loop_.now();
+  auto whole = reassembler_.add(m.from, m.udh, m.data, now);
+  rearm_reassembly();
+  if (!whole) return;
+  ++counters_.messages_in;
+  endpoint_.receive(peer_id(m.from), *whole, now);
+  flush();
+}
+
+void SmsTransport::rearm_reassembly() {
+  if (reassembly_timer_ != 0) loop_.cancel(reassembly_timer_);
+  reassembly_timer_ = 0;
+  const auto next = reassembler_.next_deadline();
+  if (!next) return;
+  reassembly_timer_ = loop_.schedule(*next, [this] {
+    reassembly_timer_ = 0;
+    reassembler_.expire(loop_.now());
+    rearm_reassembly();
+  });
+}
+
+void SmsTransport::flush() {
+  while (auto t = endpoint_.poll_transmit()) {
+    if (t->kind != coap::Transmit::Kind::kData) continue;
+    auto it = numbers_.find(t->peer);
+    if (it == numbers_.end()) continue;
+    auto parts = sms::split(t->bytes, next_reference_++);
+    if (!parts) {
+      ++counters_.too_long;
+      continue;
+    }
+    ++counters_.messages_out;
+    for (auto& part : *parts) {
+      sms::ShortMessage m;
+      m.from = options_.own_number;
+      m.to = it->second;
+      m.udh = std::move(part.udh);
+      m.data = std::move(part.data);
+      carrier_.send(m);
+    }
+  }
+  timer_.rearm();
+}
+
+}  // namespace tether::transport
