@@ -16,6 +16,7 @@
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "service_runtime.hpp"
+#include "sms_service.hpp"
 
 namespace tether::app {
 
@@ -74,7 +75,11 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --http-binding-key FILE, --http-binding-client-ca FILE, --http-device-ca FILE,\n"
           "  --http-device-port N, --http-binding-auth MODES, --http-binding-trusted-proxy A,\n"
           "  --http-binding-identity-header NAME\n"
-          "                         the HTTP binding's Bootstrap interface (as for tether server)\n"
+          "                         the HTTP binding's Bootstrap interface (as for tether "
+          "server)\n",
+          stdout);
+      std::fputs(kSmsGatewayHelp, stdout);
+      std::fputs(
           "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8081)\n"
           "  --api-users FILE, --api-token-file FILE, --api-auth MODES, --api-trusted-proxy A,\n"
@@ -126,6 +131,12 @@ int bootstrap_command(const std::vector<std::string>& args) {
   credentials_source = &bs;
   bs.use_oscore(keyring);
   listeners.attach_to(bs);
+  // Transport TS 6.8.3: CoAP over SMS through a Kannel gateway.
+  std::unique_ptr<SmsService> sms;
+  if (!o.sms.gateway.empty()) {
+    sms = std::make_unique<SmsService>(loop, random, o.sms, keyring);
+    bs.attach(sms->transport(), "sms");
+  }
   // Transport TS 7: the HTTP binding on its own port.
   std::unique_ptr<HttpBindingService> http_binding;
   if (o.http_binding.port != 0) {
@@ -183,10 +194,12 @@ int bootstrap_command(const std::vector<std::string>& args) {
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();
+  if (sms) sms->start();
 
   log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
+           (sms ? sms->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
            o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
   install_stop_handlers();

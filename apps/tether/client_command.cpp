@@ -32,6 +32,8 @@
 #include "oscore_flags.hpp"
 #include "service_runtime.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
+#include "transport/sms/modem_carrier.hpp"
+#include "transport/sms/sms_transport.hpp"
 
 namespace tether::app {
 
@@ -78,6 +80,9 @@ struct ClientSettings {
   // endpoint name), kept in the Security instance as a PSK mode's Identity and Secret Key.
   std::string http_username;
   std::string http_password_file;
+  // Transport TS 6.8.3: the serial device of a cellular modem for sms:// accounts (our
+  // MSISDN is s.config.sms_number).
+  std::string sms_modem;
   std::string http_device_client_ca;
   InterfaceAuthOptions http_device_auth;
   // Core TS 6.4.6: report these paths' values with Send every send_interval seconds.
@@ -93,6 +98,22 @@ bool is_http_uri(const std::string& uri) {
   return uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;
 }
 
+// An account's SMS number: its sms:// URI, or the Security instance's LwM2M Server SMS
+// Number (Core TS E.1, /0/x/9).
+bool is_server_number(const client::DataModel& data, const std::string& from) {
+  auto matches = [&](const std::string& uri, std::uint16_t security) {
+    if (sms::msisdn_of_uri(uri) == from) return true;
+    auto v = data.value(lwm2m::Path{0, security, 9});
+    const auto* text = v ? v->get_if<std::string>() : nullptr;
+    return text != nullptr && *text == from;
+  };
+  for (const auto& a : data.server_accounts()) {
+    if (matches(a.uri, a.security_instance)) return true;
+  }
+  const auto bs = data.bootstrap_account();
+  return bs && matches(bs->uri, bs->security_instance);
+}
+
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
   OptionTable table("client");
   table.text("--server", "server", s.server_uri, "-s")
@@ -106,6 +127,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .number("--port", "port", s.port, 65535, "-p")
       .text("--lwm2m", "lwm2m", s.config.version)
       .text("--proxy", "proxy", s.config.proxy)
+      .text("--sms-modem", "smsModem", s.sms_modem)
+      .text("--sms-number", "smsNumber", s.config.sms_number)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -288,6 +311,9 @@ void usage() {
       "  --no-time-echo   accept writes of Current Time (/3/0/13) without an Echo proof\n"
       "  --proxy URI      reach coap:// and coap+tcp:// servers through this forward proxy\n"
       "                   (coap:// or coap+tcp://); use OSCORE to keep it from reading them\n"
+      "  --sms-modem DEV  a cellular modem's AT port (27.005 PDU mode) for sms://MSISDN\n"
+      "                   servers (Transport TS 6.8.3); only their numbers are heard\n"
+      "  --sms-number N   our MSISDN: Register's sms= parameter\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
       "       [--oscore-salt HEX] [--oscore-context HEX]\n"
       "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"
@@ -468,6 +494,29 @@ int client_command(const std::vector<std::string>& args) {
   transport::TcpTransport tls_tcp(loop, protected_config(endpoint_config, "coaps+tcp"), random,
                                   tls_options);
 
+  // Transport TS 6.8.3: sms:// accounts through a cellular modem (AT commands, PDU mode).
+  std::unique_ptr<transport::ModemCarrier> modem;
+  std::unique_ptr<transport::SmsTransport> sms_transport;
+  if (!s.sms_modem.empty()) {
+    if (!sms::is_msisdn(s.config.sms_number)) {
+      throw std::invalid_argument("--sms-modem needs --sms-number, our MSISDN");
+    }
+    transport::ModemOptions m;
+    m.device = s.sms_modem;
+    m.modem.own_number = s.config.sms_number;
+    modem = std::make_unique<transport::ModemCarrier>(loop, m);
+    modem->set_reporter([](const std::string& event, const std::string& detail) {
+      log_line("event=" + event + logfmt_field("detail", detail),
+               event == "modem-ready" ? "info" : "warn");
+    });
+    transport::SmsOptions o;
+    o.own_number = s.config.sms_number;
+    // Transport TS 5.4: an SMS from a number that is none of our servers' is not heard.
+    o.accept = [&data](const std::string& from) { return is_server_number(data, from); };
+    sms_transport = std::make_unique<transport::SmsTransport>(
+        loop, protected_config(endpoint_config, "sms"), random, *modem, o);
+  }
+
   if (!s.credentials.trust.empty()) {
     s.config.trust_anchors.push_back(read_binary_file(s.credentials.trust));
   }
@@ -478,6 +527,7 @@ int client_command(const std::vector<std::string>& args) {
   lwm2m_client.attach(tcp, "coap+tcp");
   lwm2m_client.attach(dtls, "coaps");
   lwm2m_client.attach(tls_tcp, "coaps+tcp");
+  if (sms_transport) lwm2m_client.attach(*sms_transport, "sms");
   // Transport TS 8: accounts behind an MQTT broker go through one broker connection (the
   // first mqtt:// or mqtts:// account's broker), driven by the loop.
   std::string broker_uri;

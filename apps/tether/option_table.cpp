@@ -120,6 +120,16 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000);
   add_mqtt_options(table, o.mqtt, true);
   add_http_binding_options(table, o.http_binding);
+  add_sms_gateway_options(table, o.sms);
+}
+
+void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o) {
+  table.text("--sms-gateway", "smsGateway", o.gateway)
+      .text("--sms-gateway-password-file", "smsGatewayPasswordFile", o.password_file)
+      .text("--sms-number", "smsNumber", o.number)
+      .text("--sms-callback-host", "smsCallbackHost", o.callback_host)
+      .number("--sms-callback-port", "smsCallbackPort", o.callback_port, 65535)
+      .text("--sms-smsc", "smsSmsc", o.smsc_id);
 }
 
 void add_http_binding_options(OptionTable& table, HttpBindingOptions& o) {

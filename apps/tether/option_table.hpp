@@ -97,6 +97,21 @@ struct HttpBindingOptions {
 };
 void add_http_binding_options(OptionTable& table, HttpBindingOptions& o);
 
+// Transport TS 6.8.3: CoAP over SMS through an SMS gateway (Kannel's smsbox, docs/sms.md).
+struct SmsGatewayOptions {
+  // smsbox's send-sms URL, http://USER[:PASSWORD]@HOST:PORT/cgi-bin/sendsms; empty: no SMS.
+  std::string gateway;
+  std::string password_file;  // the send-sms password, kept off the command line
+  std::string number;         // our MSISDN, the sender of what we send
+  // Where smsbox's get-url delivers what devices send: http://HOST:PORT/sms?from=%p&...
+  std::string callback_host = "127.0.0.1";
+  std::uint16_t callback_port = 13080;
+  std::string smsc_id;  // route our SMS through this SMSC of Kannel's (its smsc-id)
+};
+// --sms-gateway, --sms-gateway-password-file, --sms-number, --sms-callback-host,
+// --sms-callback-port, --sms-smsc.
+void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
+
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep
 // their data, extra object definitions, and how much they log.
 struct ServiceOptions {
@@ -137,6 +152,7 @@ struct ServiceOptions {
   std::uint32_t echo_after_silence = 0;
   MqttOptions mqtt;
   HttpBindingOptions http_binding;
+  SmsGatewayOptions sms;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

@@ -18,6 +18,7 @@
 #include "server/store/memory/memory_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "service_runtime.hpp"
+#include "sms_service.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -95,7 +96,10 @@ int server_command(const std::vector<std::string>& args) {
           "                         an endpoint's credentials still decide)\n"
           "  --http-binding-trusted-proxy ADDR[,ADDR]  the proxies whose identity header\n"
           "                         (--http-binding-identity-header, X-Authenticated-User)\n"
-          "                         names the device; ignored from anyone else\n"
+          "                         names the device; ignored from anyone else\n",
+          stdout);
+      std::fputs(kSmsGatewayHelp, stdout);
+      std::fputs(
           "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8080)\n"
           "  --api-users FILE       API users with roles read or operator (docs/api.md)\n"
@@ -158,6 +162,12 @@ int server_command(const std::vector<std::string>& args) {
   credentials_source = &server;
   server.use_oscore(keyring);
   listeners.attach_to(server);
+  // Transport TS 6.8.3: CoAP over SMS through a Kannel gateway.
+  std::unique_ptr<SmsService> sms;
+  if (!o.sms.gateway.empty()) {
+    sms = std::make_unique<SmsService>(loop, random, o.sms, keyring);
+    server.attach(sms->transport(), "sms");
+  }
   // Transport TS 7: the HTTP binding on its own port.
   std::unique_ptr<HttpBindingService> http_binding;
   if (o.http_binding.port != 0) {
@@ -200,10 +210,12 @@ int server_command(const std::vector<std::string>& args) {
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();
+  if (sms) sms->start();
 
   log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
+           (sms ? sms->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
            o.store + (o.store == "sqlite" ? logfmt_field("data", o.data_dir) : std::string{}) +
            (o.sync_writes ? " writes=sync" : " writes=behind"));

@@ -346,6 +346,7 @@ lwm2m::RegistrationParams Lwm2mClient::current_params(const Session& s) const {
                                           carriers, fallback);
   p.binding = claim.binding;
   p.queue_mode = claim.queue_mode;
+  if (!config_.sms_number.empty()) p.sms = config_.sms_number;
   return p;
 }
 

@@ -55,6 +55,9 @@ struct ClientConfig {
   // the proxy sees neither payloads nor protected options (seed 003). The servers' own
   // requests cannot come back through a forward proxy.
   std::string proxy;
+  // Core TS 6.2.1.1 / Transport TS 6.8.3: our MSISDN, sent as Register's sms= parameter,
+  // when we can be reached by SMS; empty: none.
+  std::string sms_number;
 };
 
 struct ClientEvent {

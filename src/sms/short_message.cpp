@@ -1,5 +1,7 @@
 #include "sms/short_message.hpp"
 
+#include <cctype>
+
 namespace tether::sms {
 
 bool is_msisdn(std::string_view number) {
@@ -9,6 +11,18 @@ bool is_msisdn(std::string_view number) {
     if (c < '0' || c > '9') return false;
   }
   return true;
+}
+
+std::optional<std::string> msisdn_of_uri(std::string_view uri) {
+  constexpr std::string_view kScheme = "sms://";
+  if (uri.size() < kScheme.size()) return std::nullopt;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(uri[i])) != kScheme[i]) return std::nullopt;
+  }
+  uri.remove_prefix(kScheme.size());
+  if (!uri.empty() && uri.back() == '/') uri.remove_suffix(1);
+  if (!is_msisdn(uri)) return std::nullopt;
+  return std::string(uri);
 }
 
 }  // namespace tether::sms

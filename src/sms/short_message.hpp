@@ -3,6 +3,7 @@
 // either end, the user data header and the 8-bit user data. Transport TS 6.8.3 puts one
 // CoAP message (or a part of one) in the user data.
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/bytes.hpp"
@@ -24,5 +25,9 @@ struct ShortMessage {
 // An MSISDN we accept from configuration, a registration or a peer: an optional "+" and
 // 1 to 20 digits (E.164 allows 15; national plans add prefixes).
 bool is_msisdn(std::string_view number);
+
+// The MSISDN of a server URI for the SMS binding, "sms://+4915550000" (a trailing "/" is
+// allowed); nothing for any other URI.
+std::optional<std::string> msisdn_of_uri(std::string_view uri);
 
 }  // namespace tether::sms

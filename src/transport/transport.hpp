@@ -8,6 +8,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "coap/endpoint.hpp"
 #include "common/result.hpp"
@@ -31,6 +33,8 @@ class Transport {
   virtual void flush() = 0;
   // The (D)TLS layer of a secure transport (coaps, coaps+tcp); null for plain ones.
   virtual tls::SecureLayer* secure_layer() { return nullptr; }
+  // What the carrier dropped or refused on its own, by reason, for /metrics.
+  virtual std::vector<std::pair<std::string, std::uint64_t>> counters() const { return {}; }
 };
 
 // What makes a UDP or TCP transport secure: the backend (owned by the caller, outliving

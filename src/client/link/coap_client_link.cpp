@@ -7,6 +7,7 @@
 #include "binding/coap/uplink_mapping.hpp"
 #include "client/security_credentials.hpp"
 #include "common/text.hpp"
+#include "sms/short_message.hpp"
 
 namespace tether::client {
 
@@ -16,6 +17,12 @@ using coap::Message;
 namespace codes = coap::codes;
 
 constexpr int kHandleShift = 48;
+
+// Core TS 6.2.1.1 binding letters: U (UDP, DTLS), T (TCP, TLS), S (SMS).
+char letter_of(std::string_view scheme) {
+  if (scheme == "sms") return 'S';
+  return scheme.ends_with("+tcp") ? 'T' : 'U';
+}
 
 std::string scheme_of(const coap::Uri& u) {
   return std::string(u.is_secure() ? "coaps" : "coap") + (u.is_stream() ? "+tcp" : "");
@@ -155,15 +162,13 @@ bool CoapClientLink::serves(std::string_view scheme) const {
 
 std::string CoapClientLink::binding_letters() const {
   std::string out;
-  for (const auto& c : carriers_) out.push_back(c->scheme.ends_with("+tcp") ? 'T' : 'U');
+  for (const auto& c : carriers_) out.push_back(letter_of(c->scheme));
   return out;
 }
 
 char CoapClientLink::binding_letter(const Route& route) const {
   const Peer* p = peer_of(route);
-  const bool stream =
-      p != nullptr && p->carrier->transport->endpoint().config().carrier == coap::Carrier::kStream;
-  return stream ? 'T' : 'U';
+  return p != nullptr ? letter_of(p->carrier->scheme) : 'U';
 }
 
 Route CoapClientLink::route_of(Peer p) {
@@ -186,6 +191,18 @@ bool CoapClientLink::takes_alternative(const std::string& uri, const std::string
 Result<Route> CoapClientLink::route(const std::string& uri, std::optional<std::uint16_t> security,
                                     const std::string& alternative, bool bootstrap) {
   (void)bootstrap;  // the same CoAP peer serves either interface
+  // Transport TS 6.8.3: an SMS server is its MSISDN, sms://+4915550000.
+  if (auto number = sms::msisdn_of_uri(uri)) {
+    for (auto& c : carriers_) {
+      if (c->scheme != "sms") continue;
+      auto peer = c->transport->peer_for(*number, 0);
+      if (!peer) return fail(uri + ": " + peer.error().reason);
+      const Peer p{c.get(), *peer, std::nullopt};
+      if (auto ok = protect(p, "sms", security); !ok) return fail(uri + ": " + ok.error().reason);
+      return route_of(p);
+    }
+    return fail("no sms transport for " + uri);
+  }
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
   // Where to connect: the URI's authority, or the one a Release named.

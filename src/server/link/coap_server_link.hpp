@@ -44,6 +44,10 @@ class CoapServerLink final : public ServerLink {
   void protect(const PeerKey& peer, const std::string& endpoint) override;
   bool renew_security(const PeerKey& peer, Instant now) override;
   void flush() override { transport_.flush(); }
+  // What the carrier dropped on its own (an SMS from a stranger, a part that never came).
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const override {
+    return transport_.counters();
+  }
 
  private:
   transport::Transport& transport_;

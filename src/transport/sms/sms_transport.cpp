@@ -7,9 +7,9 @@ coap::EndpointConfig sms_endpoint_config(coap::EndpointConfig base) {
   base.datagram.params = coap::TransmissionParameters::sms();
   // A separate response costs one more SMS: wait long for the answer to piggyback.
   base.datagram.piggyback_window = Duration{10'000};
-  // Up to 9 concatenated parts; block-wise (512-byte blocks) above that.
+  // Up to 9 concatenated parts; block-wise (1024-byte blocks) above that.
   base.datagram.max_message_size = 1152;
-  base.block_szx = 5;
+  base.block_szx = 6;
   return base;
 }
 
@@ -48,6 +48,20 @@ std::string SmsTransport::number_of(coap::PeerId peer) const {
 std::string SmsTransport::describe(coap::PeerId peer) const {
   auto it = numbers_.find(peer);
   return it == numbers_.end() ? "?" : "sms:" + it->second;
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> SmsTransport::counters() const {
+  const auto& c = carrier_.counters();
+  const auto& r = reassembler_.counters();
+  return {{"sms_sent", c.sent},
+          {"sms_send_failed", c.send_failures},
+          {"sms_received", c.received},
+          {"sms_malformed", c.malformed},
+          {"sms_foreign_sender", counters_.ignored_sender},
+          {"sms_part_duplicate", r.duplicates},
+          {"sms_part_expired", r.expired},
+          {"sms_part_refused", r.refused},
+          {"sms_too_long", counters_.too_long}};
 }
 
 void SmsTransport::on_short_message(sms::ShortMessage m) {

@@ -47,11 +47,12 @@ class SmsTransport final : public Transport {
   std::string describe(coap::PeerId peer) const override;
   std::uint16_t local_port() const override { return 0; }
   void flush() override;
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
 
   // The MSISDN of a peer ("" when unknown).
   std::string number_of(coap::PeerId peer) const;
   const std::string& own_number() const { return options_.own_number; }
-  const SmsTransportCounters& counters() const { return counters_; }
+  const SmsTransportCounters& sms_counters() const { return counters_; }
   const sms::ReassemblyCounters& reassembly() const { return reassembler_.counters(); }
   SmsCarrier& carrier() { return carrier_; }
 

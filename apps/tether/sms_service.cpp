@@ -1,0 +1,73 @@
+#include "sms_service.hpp"
+
+#include <stdexcept>
+
+#include "common/logfmt.hpp"
+#include "common/text.hpp"
+#include "oscore/oscore_layer.hpp"
+#include "service_runtime.hpp"
+
+namespace tether::app {
+
+const char* const kSmsGatewayHelp =
+    "  --sms-gateway URL      serve CoAP over SMS (Transport TS 6.8.3) through Kannel:\n"
+    "                         smsbox's http://USER@HOST:PORT/cgi-bin/sendsms (docs/sms.md)\n"
+    "  --sms-gateway-password-file FILE  its send-sms password\n"
+    "  --sms-number MSISDN    our own number, the sender of what we send\n"
+    "  --sms-callback-host H, --sms-callback-port N  where smsbox's get-url delivers\n"
+    "                         devices' SMS (127.0.0.1:13080; path /sms)\n"
+    "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n";
+
+namespace {
+std::string with_password(std::string url, const std::string& file) {
+  if (file.empty()) return url;
+  std::string password = to_string(read_binary_file(file));
+  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
+    password.pop_back();
+  }
+  const auto at = url.find('@');
+  const auto scheme_end = url.find("://");
+  if (at == std::string::npos || scheme_end == std::string::npos || at < scheme_end) {
+    throw std::invalid_argument("--sms-gateway-password-file needs a user in --sms-gateway");
+  }
+  if (url.substr(scheme_end + 3, at - scheme_end - 3).find(':') != std::string::npos) {
+    throw std::invalid_argument("--sms-gateway already holds a password");
+  }
+  return url.insert(at, ":" + percent_encode(password));
+}
+}  // namespace
+
+SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
+                       oscore::Keyring& keyring) {
+  if (!sms::is_msisdn(o.number)) {
+    throw std::invalid_argument("--sms-number must be our MSISDN (\"+\" and digits)");
+  }
+  transport::KannelOptions k;
+  k.sendsms_url = with_password(o.gateway, o.password_file);
+  k.callback_host = o.callback_host;
+  k.callback_port = o.callback_port;
+  k.smsc_id = o.smsc_id;
+  gateway_ = std::make_unique<transport::KannelGateway>(loop, k);
+  gateway_->set_reporter([](const std::string& event, const std::string& detail) {
+    log_line("event=" + event + logfmt_field("transport", "sms") + logfmt_field("detail", detail),
+             "warn");
+  });
+  transport::SmsOptions s;
+  s.own_number = o.number;
+  coap::EndpointConfig c;
+  // Transport TS 5.4.1: NoSec over SMS may be protected by OSCORE.
+  c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers("sms"));
+  transport_ = std::make_unique<transport::SmsTransport>(loop, c, random, *gateway_, s);
+}
+
+void SmsService::start() {
+  if (auto ok = gateway_->start(); !ok) {
+    throw std::invalid_argument("--sms-callback-port: " + ok.error().reason);
+  }
+}
+
+std::string SmsService::describe() const {
+  return " sms=" + transport_->own_number() + logfmt_field("sms_gateway", gateway_->describe());
+}
+
+}  // namespace tether::app

@@ -1,0 +1,36 @@
+#pragma once
+// `--sms-gateway`: a server engine (the LwM2M server, the bootstrap server) serving CoAP over
+// SMS (Transport TS 6.8.3) through a Kannel gateway as well. The SMS transport is attached
+// like the UDP one, under the link name "sms"; the gateway's problems become warn lines.
+#include <memory>
+#include <string>
+
+#include "common/random.hpp"
+#include "option_table.hpp"
+#include "oscore/keyring.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/sms/kannel_gateway.hpp"
+#include "transport/sms/sms_transport.hpp"
+
+namespace tether::app {
+
+// The --sms-* lines of `tether server --help` and `tether bootstrap --help`.
+extern const char* const kSmsGatewayHelp;
+
+class SmsService {
+ public:
+  // Throws std::invalid_argument for a bad URL, number or password file.
+  SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
+             oscore::Keyring& keyring);
+  transport::SmsTransport& transport() { return *transport_; }
+  // Listens for the gateway's calls; throws std::invalid_argument when it cannot.
+  void start();
+  // "sms=+4915550000 via kannel http://... callback=127.0.0.1:13080" for the start-up line.
+  std::string describe() const;
+
+ private:
+  std::unique_ptr<transport::KannelGateway> gateway_;
+  std::unique_ptr<transport::SmsTransport> transport_;
+};
+
+}  // namespace tether::app
