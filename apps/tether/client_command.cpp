@@ -202,8 +202,11 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                  const ClientSettings& s) {
   const bool mqtt = is_mqtt_uri(uri);
   const bool http = is_http_uri(uri);
+  const auto sms_number = sms::msisdn_of_uri(uri);
   std::optional<coap::Uri> parsed;
-  if (mqtt) {
+  if (sms_number) {
+    // Transport TS 6.8.3: checked when the link routes it.
+  } else if (mqtt) {
     (void)broker_config(uri);  // throws for a URI that names no broker
   } else if (http) {
     // Transport TS 7: checked when the link routes it.
@@ -216,6 +219,11 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 0}, Value(uri));
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
+  if (sms_number) {
+    // Core TS E.1: SMS Security Mode 3 (NoSec) and the server's number (/0/x/6, /0/x/9).
+    (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{3}));
+    (void)tree.set(Path{0, instance, 9}, Value(*sms_number));
+  }
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
   // HTTPS: a client certificate when given (seed 004); the server's is checked either way.
@@ -252,7 +260,11 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 0}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
-  (void)tree.set(Path{1, 0, 7}, Value(mqtt ? "M" : http ? "H" : parsed->is_stream() ? "T" : "U"));
+  (void)tree.set(Path{1, 0, 7}, Value(sms_number            ? "S"
+                                      : mqtt                ? "M"
+                                      : http                ? "H"
+                                      : parsed->is_stream() ? "T"
+                                                            : "U"));
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {

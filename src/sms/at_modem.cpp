@@ -7,7 +7,9 @@
 namespace tether::sms {
 
 namespace {
-constexpr std::array<const char*, 4> kStartup{"ATE0", "AT+CMEE=1", "AT+CMGF=0",
+// The first "AT" only resynchronises (its answer may be ERROR: what came before the ESC may
+// have been a half-typed line); the rest must each answer OK.
+constexpr std::array<const char*, 5> kStartup{"AT", "ATE0", "AT+CMEE=1", "AT+CMGF=0",
                                               "AT+CNMI=2,2,0,0,0"};
 constexpr std::size_t kMaxReceived = 64;
 constexpr std::size_t kMaxEvents = 64;
@@ -128,9 +130,10 @@ void AtModem::on_line(std::string line, Instant now) {
 void AtModem::on_final(bool ok, const std::string& line, Instant now) {
   switch (state_) {
     case State::kStarting:
-      if (!ok)
+      if (!ok && start_step_ != 0) {
         return restart(
             "start-up command " + std::string(kStartup[start_step_]) + " answered " + line, now);
+      }
       ++start_step_;
       next_start_step(now);
       return;

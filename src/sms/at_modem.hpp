@@ -4,10 +4,11 @@
 // events and the next deadline come out. The serial device sits at the edge
 // (transport/sms/modem_carrier).
 //
-// Start-up: ATE0 (no echo), AT+CMEE=1 (numeric errors), AT+CMGF=0 (PDU mode),
-// AT+CNMI=2,2,0,0,0 (hand every SMS to us at once as +CMT, not into storage). Sending:
-// AT+CMGS=<TPDU length>, wait for the "> " prompt, the PDU in hex, Ctrl-Z, then +CMGS and OK.
-// One command at a time; a command without an answer in time makes the modem start over.
+// Start-up: ESC and AT (ending a PDU prompt a previous user left open), ATE0 (no echo), AT+CMEE=1
+// (numeric errors), AT+CMGF=0 (PDU mode), AT+CNMI=2,2,0,0,0 (hand every SMS to us at once as +CMT,
+// not into storage). Sending: AT+CMGS=<TPDU length>, wait for the "> " prompt, the PDU in hex,
+// Ctrl-Z, then +CMGS and OK. One command at a time; a command without an answer in time makes the
+// modem start over.
 #include <cstdint>
 #include <deque>
 #include <optional>

@@ -1,0 +1,245 @@
+#!/usr/bin/env python3
+"""CoAP over SMS (Transport TS 6.8.3) through a real SMS gateway: Kannel's bearerbox and
+smsbox (Debian's kannel), with the network played by Kannel's fake SMSC. `tether server
+--sms-gateway` sends through smsbox's send-sms and hears smsbox's get-url; `tether client
+--sms-modem` talks AT commands in PDU mode to a pseudo-terminal of tests/interop/sms/
+modem_sim.py, which relays to the fake SMSC, so every SMS of a test crosses Kannel. PDUs
+and headers are checked with tests/interop/sms/pdu.py, written from 3GPP TS 23.040 apart
+from our codec. Usage: sms_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  end-to-end   a client on binding S alone registers over SMS (sms= its MSISDN), is read
+               (/3/0, concatenated SMS both ways), written, observed (notifications over
+               SMS) and executed (/1/0/8: an Update over SMS) through the REST API, and
+               de-registers when stopped
+  hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
+               parts of a concatenation that never completes, a part twice, raw callback
+               requests over 140 octets or without a sender; and SMS from a number that is
+               not the client's server (Transport TS 5.4): never answered, all counted in
+               /metrics, and the registration still served
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "sms"))
+from interop_util import Scenario, free_port  # noqa: E402
+from kannel import Kannel  # noqa: E402
+import pdu  # noqa: E402
+
+TETHER = sys.argv[1]
+SCENARIO = sys.argv[2]
+S = Scenario("tether-sms-")
+WORK, PROCS = S.work, S.procs
+fail, check, wait_until = S.fail, S.check, S.wait_until
+
+SERVER_NUMBER = "+15559999"
+DEVICE_NUMBER = "+15550001"
+STRANGER = "+15554444"
+
+
+class Gateway:
+    """Kannel and the modem simulator, with the server's callback port chosen up front."""
+
+    def __init__(self, extra_fake_smsc=False):
+        self.callback_port = free_port()
+        self.kannel = Kannel(os.path.join(WORK, "kannel"),
+                             f"http://127.0.0.1:{self.callback_port}/sms",
+                             log=lambda m: None, extra_fake_smsc=extra_fake_smsc)
+        for name in ("bearerbox", "smsbox"):
+            PROCS.append(self.kannel.procs[name])
+        self.sim_log = os.path.join(WORK, "modem-sim.log")
+        self.sim = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "sms", "modem_sim.py"), "--smsc-port",
+             str(self.kannel.fake_smsc_port), "--modem", DEVICE_NUMBER, "--log", self.sim_log],
+            stdout=subprocess.PIPE, stderr=open(os.path.join(WORK, "modem-sim.err.log"), "ab"))
+        PROCS.append(self.sim)
+        line = self.sim.stdout.readline().decode()
+        check(line.startswith("{"), f"modem simulator did not start: {line!r}")
+        self.pty = json.loads(line)["modems"][DEVICE_NUMBER]
+        self.kannel.wait_smsc_online("fake")
+
+    def sim_text(self):
+        with open(self.sim_log, errors="replace") as f:
+            return f.read()
+
+    def mo_count(self):
+        return self.sim_text().count(": SMS MO mr=")
+
+    def mt_count(self):
+        return self.sim_text().count(": SMS MT pdu ")
+
+
+class Server:
+    def __init__(self, gw, role="server", extra=()):
+        self.http_port = free_port()
+        self.log = os.path.join(WORK, f"{role}.log")
+        password = os.path.join(WORK, "sendsms.password")
+        with open(password, "w") as f:
+            f.write(gw.kannel.password + "\n")
+        url = gw.kannel.sendsms_url.replace("http://", f"http://{gw.kannel.username}@")
+        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
+                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
+                "--sms-gateway", url, "--sms-gateway-password-file", password,
+                "--sms-number", SERVER_NUMBER, "--sms-callback-port", str(gw.callback_port),
+                "--sms-smsc", "fake"]
+        self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "ab"))
+        PROCS.append(self.proc)
+        wait_until(lambda: "event=started" in self.log_text(), "the server to start")
+        check("sms=" + SERVER_NUMBER in self.log_text(), "start-up line names the SMS number")
+
+    def log_text(self):
+        check(self.proc.poll() is None, "the server exited")
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def api(self, method, path, body=None, timeout=60):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}", method=method,
+                                     data=body,
+                                     headers={"Content-Type": "application/json"} if body else {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def metric(self, event):
+        _, text = self.api("GET", "/metrics")
+        key = f'tether_link_events_total{{link="sms",event="{event}"}} '
+        for line in text.splitlines():
+            if line.startswith(key):
+                return int(line[len(key):])
+        return 0
+
+
+def start_client(gw, ep="sms-dev", extra=()):
+    log = os.path.join(WORK, "client.log")
+    proc = subprocess.Popen([TETHER, "client", "--endpoint", ep, "--server",
+                             f"sms://{SERVER_NUMBER}", "--sms-modem", gw.pty, "--sms-number",
+                             DEVICE_NUMBER, "--lifetime", "600"] + list(extra),
+                            stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(proc)
+    return proc, log
+
+
+def registered(server, ep="sms-dev"):
+    status, body = server.api("GET", f"/api/clients/{ep}")
+    return json.loads(body) if status == 200 else None
+
+
+def end_to_end():
+    gw = Gateway()
+    server = Server(gw)
+    client, _ = start_client(gw)
+    wait_until(lambda: registered(server), "the client to register over SMS", timeout=60)
+    reg = registered(server)
+    check(reg["binding"] == "S" and reg.get("sms") == DEVICE_NUMBER,
+          f"registration binding/sms: {reg}")
+    check(reg.get("transport") == "sms" and DEVICE_NUMBER in reg.get("address", ""),
+          f"registration transport/address: {reg}")
+    # Register carries the object links: more than 140 octets, so concatenated parts went up.
+    check(any(line.split(" udh=")[1].startswith("050003")
+              for line in gw.sim_text().splitlines() if ": SMS MO mr=" in line),
+          "Register went as a concatenated SMS (a 23.040 concatenation header)")
+    status, body = server.api("GET", "/api/clients/sms-dev/3/0")
+    check(status == 200 and "sms-dev" in body, f"Read /3/0 over SMS: {status} {body}")
+    # What the server sent was 8-bit SMS-DELIVERs that an independent decoder reads.
+    for line in gw.sim_text().splitlines():
+        if ": SMS MT pdu " in line:
+            raw = bytes.fromhex(line.split(": SMS MT pdu ")[1].strip())
+            d = pdu.decode_deliver(pdu.split_smsc(raw)[1])
+            check(d.oa == SERVER_NUMBER and len(d.udh) + len(d.data) <= 140,
+                  f"MT PDU {line}")
+    status, body = server.api("PUT", "/api/clients/sms-dev/1/0/1", b"300")
+    check(status in (200, 204), f"Write /1/0/1 over SMS: {status} {body}")
+    status, body = server.api("GET", "/api/clients/sms-dev/1/0/1")
+    check(status == 200 and "300" in body, f"Read back /1/0/1: {status} {body}")
+    status, body = server.api("PUT", "/api/clients/sms-dev/3303/0/5700/attributes?pmin=1&pmax=2")
+    check(status in (200, 204), f"Write-Attributes: {status} {body}")
+    status, body = server.api("POST", "/api/clients/sms-dev/3303/0/5700/observe")
+    check(status == 200, f"Observe over SMS: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=notification") >= 2,
+               "two notifications over SMS", timeout=30)
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", "/api/clients/sms-dev/1/0/8")
+    check(status in (200, 204), f"Execute /1/0/8 over SMS: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated") > updates,
+               "the Update the Execute triggered, over SMS", timeout=30)
+    check(server.metric("sms_send_failed") == 0, "no send-sms refused")
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=30)
+    wait_until(lambda: registered(server) is None, "the de-registration over SMS", timeout=30)
+
+
+def raw_callback(gw, query):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{gw.callback_port}/sms?{query}",
+                                    timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def hostile():
+    gw = Gateway(extra_fake_smsc=True)
+    server = Server(gw)
+    client, client_log = start_client(gw)
+    wait_until(lambda: registered(server), "the client to register over SMS", timeout=60)
+    # Through Kannel's own fakesmsc (the second fake SMSC): SMS no CoAP comes of.
+    fake2 = gw.kannel.fake_smsc2_port
+    enc = lambda b: "".join("%%%02X" % x for x in b)  # noqa: E731
+    lines = [
+        # A header whose length octet runs past it: read as no concatenation, and the
+        # bytes are not CoAP (an empty message with a bad version): dropped by the endpoint.
+        f"{STRANGER} {SERVER_NUMBER} udh {enc(bytes([9, 0, 3]))} {enc(b'junk')}",
+        # Parts 1 and 1 again of 3 that never complete.
+        f"{STRANGER} {SERVER_NUMBER} udh {enc(bytes([5, 0, 3, 7, 3, 1]))} {enc(b'a' * 50)}",
+        f"{STRANGER} {SERVER_NUMBER} udh {enc(bytes([5, 0, 3, 7, 3, 1]))} {enc(b'a' * 50)}",
+    ]
+    # fakesmsc sends one of its arguments at random: one run per message.
+    for n, line in enumerate(lines):
+        log = os.path.join(WORK, f"fakesmsc-{n}.log")
+        fakesmsc = subprocess.Popen(["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r",
+                                     str(fake2), "-m", "1", line],
+                                    stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+        PROCS.append(fakesmsc)
+        wait_until(lambda: "sent message 1" in open(log, errors="replace").read(),
+                   f"fakesmsc to send {line}")
+        fakesmsc.send_signal(signal.SIGTERM)
+        fakesmsc.wait(timeout=10)
+    wait_until(lambda: server.metric("sms_received") + server.metric("sms_malformed") >= 3,
+               "the three SMS from fakesmsc at the server")
+    wait_until(lambda: server.metric("sms_part_duplicate") >= 1, "the duplicate part counted")
+    # Straight at the callback: over 140 octets, no sender, a bad escape, a bad sender.
+    for q in (f"from=%2B1555&data={'A' * 141}", "data=abc", "from=%2B1555&data=%zz",
+              "from=%2Bjunk&data=abc"):
+        check(raw_callback(gw, q) == 200, f"callback {q}: answered 200 (no retry)")
+    check(raw_callback(gw, "x") == 200, "callback without a sender")
+    wait_until(lambda: server.metric("sms_malformed") >= 6, "the malformed callbacks counted")
+    # Transport TS 5.4: a CoAP GET to the device from a number that is not its server's is
+    # never answered; the device sends nothing back.
+    get = bytes([0x40, 0x01, 0x12, 0x34, 0xB1, 0x33, 0x01, 0x30])  # CON GET /3/0
+    mo_before = gw.mo_count()
+    status, body = gw.kannel.send_mt(STRANGER, DEVICE_NUMBER, get)
+    check(status == 202, f"sendsms for the stranger: {status} {body}")
+    wait_until(lambda: f"KANNEL< {STRANGER} {DEVICE_NUMBER}" in gw.sim_text(),
+               "the stranger's SMS at the modem")
+    time.sleep(2)  # what the device would have answered by now
+    check(gw.mo_count() == mo_before, "the device answered a stranger")
+    # The registration is still served.
+    status, body = server.api("GET", "/api/clients/sms-dev/3/0/0")
+    check(status == 200, f"Read after the hostile SMS: {status} {body}")
+    check("level=error" not in server.log_text(), "no error lines")
+    check(client.poll() is None, "the client exited")
+
+
+S.run({"end-to-end": end_to_end, "hostile": hostile}, SCENARIO)
