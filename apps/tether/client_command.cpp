@@ -83,6 +83,9 @@ struct ClientSettings {
   // Transport TS 6.8.3: the serial device of a cellular modem for sms:// accounts (our
   // MSISDN is s.config.sms_number).
   std::string sms_modem;
+  // The --server account's LwM2M Server SMS Number (/0/x/9): where its triggers come from
+  // when it is reached over UDP (Transport TS 6.6).
+  std::string server_sms_number;
   std::string http_device_client_ca;
   InterfaceAuthOptions http_device_auth;
   // Core TS 6.4.6: report these paths' values with Send every send_interval seconds.
@@ -129,6 +132,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--proxy", "proxy", s.config.proxy)
       .text("--sms-modem", "smsModem", s.sms_modem)
       .text("--sms-number", "smsNumber", s.config.sms_number)
+      .text("--server-sms-number", "serverSmsNumber", s.server_sms_number)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -219,10 +223,16 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 0}, Value(uri));
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
-  if (sms_number) {
-    // Core TS E.1: SMS Security Mode 3 (NoSec) and the server's number (/0/x/6, /0/x/9).
+  // Core TS E.1: SMS Security Mode 3 (NoSec) and the server's number (/0/x/6, /0/x/9).
+  const std::string server_number = sms_number  ? *sms_number
+                                    : bootstrap ? std::string{}
+                                                : s.server_sms_number;
+  if (!server_number.empty()) {
+    if (!sms::is_msisdn(server_number)) {
+      throw std::invalid_argument("--server-sms-number must be an MSISDN");
+    }
     (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{3}));
-    (void)tree.set(Path{0, instance, 9}, Value(*sms_number));
+    (void)tree.set(Path{0, instance, 9}, Value(server_number));
   }
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
@@ -260,11 +270,15 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 10}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 0}, Value(std::int64_t{1}));
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
-  (void)tree.set(Path{1, 0, 7}, Value(sms_number            ? "S"
-                                      : mqtt                ? "M"
-                                      : http                ? "H"
-                                      : parsed->is_stream() ? "T"
-                                                            : "U"));
+  // With a modem, a UDP server may also reach us by SMS: binding US (Transport TS 6.6).
+  const bool sms_too = !s.sms_modem.empty() && !server_number.empty();
+  std::string binding = sms_number            ? "S"
+                        : mqtt                ? "M"
+                        : http                ? "H"
+                        : parsed->is_stream() ? "T"
+                                              : "U";
+  if (sms_too && binding == "U") binding = "US";
+  (void)tree.set(Path{1, 0, 7}, Value(binding));
 }
 
 void log_client_event(const client::ClientEvent& e, const std::string& endpoint) {
@@ -326,6 +340,8 @@ void usage() {
       "  --sms-modem DEV  a cellular modem's AT port (27.005 PDU mode) for sms://MSISDN\n"
       "                   servers (Transport TS 6.8.3); only their numbers are heard\n"
       "  --sms-number N   our MSISDN: Register's sms= parameter\n"
+      "  --server-sms-number N  the --server account's SMS number (/0/x/9): with --sms-modem\n"
+      "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
       "       [--oscore-salt HEX] [--oscore-context HEX]\n"
       "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"

@@ -197,6 +197,10 @@ int server_command(const std::vector<std::string>& args) {
 
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
   api::HttpApi http(api_config(o, config.default_timeout, api_tls), loop, server);
+  if (sms) {
+    http.set_waker(
+        [&sms](const server::Registration& r, bool bootstrap) { return sms->wake(r, bootstrap); });
+  }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });

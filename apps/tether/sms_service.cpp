@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "binding/coap/sms_trigger.hpp"
 #include "common/logfmt.hpp"
 #include "common/text.hpp"
 #include "oscore/oscore_layer.hpp"
@@ -38,7 +39,8 @@ std::string with_password(std::string url, const std::string& file) {
 }  // namespace
 
 SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
-                       oscore::Keyring& keyring) {
+                       oscore::Keyring& keyring)
+    : loop_(loop) {
   if (!sms::is_msisdn(o.number)) {
     throw std::invalid_argument("--sms-number must be our MSISDN (\"+\" and digits)");
   }
@@ -58,6 +60,27 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   // Transport TS 5.4.1: NoSec over SMS may be protected by OSCORE.
   c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers("sms"));
   transport_ = std::make_unique<transport::SmsTransport>(loop, c, random, *gateway_, s);
+}
+
+Result<std::string> SmsService::wake(const server::Registration& r, bool bootstrap) {
+  if (!r.sms) return fail("the client gave no SMS number (sms=) when it registered");
+  const auto instance = binding::coap_binding::registered_server_instance(r.objects);
+  if (!instance) return fail("the registration lists no single Server object instance (/1/x)");
+  auto peer = transport_->peer_for(*r.sms, 0);
+  if (!peer) return peer.error();
+  // No answer comes (Transport TS 6.6): the exchange is let go after a second.
+  coap::RequestOptions options;
+  options.timeout = Duration{1000};
+  transport_->endpoint().request(
+      *peer,
+      binding::coap_binding::sms_trigger(
+          *instance, bootstrap ? binding::coap_binding::Trigger::kBootstrapRequest
+                               : binding::coap_binding::Trigger::kRegistrationUpdate),
+      [](Result<coap::Message>) {}, loop_.now(), options);
+  transport_->flush();
+  log_line("event=sms-trigger" + logfmt_field("ep", r.endpoint) + logfmt_field("to", *r.sms) +
+           logfmt_field("trigger", bootstrap ? "bootstrap" : "update"));
+  return "sms:" + *r.sms;
 }
 
 void SmsService::start() {

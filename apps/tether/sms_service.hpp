@@ -8,6 +8,7 @@
 #include "common/random.hpp"
 #include "option_table.hpp"
 #include "oscore/keyring.hpp"
+#include "server/registration.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/sms/kannel_gateway.hpp"
 #include "transport/sms/sms_transport.hpp"
@@ -23,12 +24,16 @@ class SmsService {
   SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
              oscore::Keyring& keyring);
   transport::SmsTransport& transport() { return *transport_; }
+  // Transport TS 6.6: sends the client of `r` its Registration Update Trigger (or its
+  // Bootstrap-Request Trigger) by SMS; returns "sms:" and its number, or why not.
+  Result<std::string> wake(const server::Registration& r, bool bootstrap);
   // Listens for the gateway's calls; throws std::invalid_argument when it cannot.
   void start();
   // "sms=+4915550000 via kannel http://... callback=127.0.0.1:13080" for the start-up line.
   std::string describe() const;
 
  private:
+  transport::EventLoop& loop_;
   std::unique_ptr<transport::KannelGateway> gateway_;
   std::unique_ptr<transport::SmsTransport> transport_;
 };

@@ -151,6 +151,19 @@ void HttpApi::routes() {
     call.reply(200, found);
   });
 
+  // Transport TS 6.6: a sleeping client woken by SMS updates (or bootstraps) over its own
+  // binding; requests queued for it go then.
+  route("POST", on(kEndpoint, "/wake"), [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    const auto* r = server_.find(ep);
+    if (r == nullptr) return call.error(404, "4.04", "client " + ep + " is not registered");
+    if (!waker_) return call.error(409, "4.09", "this server has no SMS gateway (--sms-gateway)");
+    const bool bootstrap = call.param("trigger") == "bootstrap";
+    auto sent = waker_(*r, bootstrap);
+    if (!sent) return call.error(409, "4.09", sent.error().reason);
+    call.reply(202, json{{"trigger", bootstrap ? "bootstrap" : "update"}, {"to", *sent}});
+  });
+
   route("DELETE", kEndpoint, [this](Call& call) {
     const std::string& ep = call.capture(0);
     if (!server_.evict(ep)) return call.error(404, "4.04", "client " + ep + " is not registered");

@@ -2,6 +2,7 @@
 // The LwM2M server's REST API (docs/api.md): JSON over HTTP, default port 8080 on loopback.
 // Clients, their resources, observations, credentials and metrics; the plumbing it shares with the
 // bootstrap server's API is in HttpService.
+#include <functional>
 #include <string>
 
 #include "api/http_service.hpp"
@@ -15,6 +16,12 @@ class HttpApi final : public HttpService {
   // Stops serving before the routes' state goes.
   ~HttpApi() override { stop(); }
 
+  // Transport TS 6.6: wakes a client over SMS (a Registration Update or Bootstrap-Request
+  // Trigger); returns where it went ("sms:+4915550001") or why it could not. Unset: the
+  // server has no SMS binding, and POST /api/clients/{ep}/wake answers 409.
+  using Waker = std::function<Result<std::string>(const server::Registration&, bool bootstrap)>;
+  void set_waker(Waker w) { waker_ = std::move(w); }
+
  private:
   void routes();
   // Sends the request to the client named by the route and answers the call when the
@@ -24,6 +31,7 @@ class HttpApi final : public HttpService {
   std::string metrics_text();
 
   server::Lwm2mServer& server_;
+  Waker waker_;
 };
 
 }  // namespace tether::api

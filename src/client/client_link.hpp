@@ -61,6 +61,9 @@ class DeviceRequest {
   // notify() and its handle is returned.
   virtual std::optional<ObservationHandle> answer(const lwm2m::EncodedAnswer& answer,
                                                   bool open_observation, Instant now) = 0;
+  // The sender's MSISDN when the request came by SMS (Transport TS 6.6: over SMS, a client
+  // registered on another binding takes only triggers); empty otherwise.
+  virtual std::string sms_sender() const { return {}; }
 };
 
 class ClientLink {

@@ -683,6 +683,10 @@ void Lwm2mClient::handle_request(DeviceRequest& request) {
   }
   const bool from_bootstrap =
       session == nullptr && from.peer != 0 && bootstrap_route_ && *bootstrap_route_ == from;
+  if (session == nullptr && !from_bootstrap && !request.sms_sender().empty()) {
+    handle_sms_trigger(request);
+    return;
+  }
   auto refuse = [&](lwm2m::Status code, const std::string& why) {
     lwm2m::EncodedAnswer refused;
     refused.code = code;
@@ -741,6 +745,38 @@ void Lwm2mClient::handle_request(DeviceRequest& request) {
     evaluate(*observations_.back());  // arm pmax
   }
   after_operation(*decoded, answer, who.ssid);
+}
+
+// Transport TS 6.6: over SMS, a server whose session runs on another binding may only execute
+// its Registration Update Trigger (/1/x/8) or Bootstrap-Request Trigger (/1/x/9); the
+// trigger is acted on without an answer, anything else is ignored without one. The server
+// is the account whose Security instance holds the sender as its SMS Number (/0/x/9).
+void Lwm2mClient::handle_sms_trigger(DeviceRequest& request) {
+  const std::string number = request.sms_sender();
+  Session* session = nullptr;
+  for (auto& [ssid, s] : sessions_) {
+    auto v = data_.value(Path{oid::kSecurity, s->account.security_instance, 9});
+    const auto* text = v ? v->get_if<std::string>() : nullptr;
+    if (text != nullptr && *text == number) session = s.get();
+  }
+  if (session == nullptr || session->disabled) return;
+  const std::uint16_t ssid = session->account.ssid;
+  auto decoded = request.decode(false, data_.model());
+  const bool trigger = decoded && decoded->op == Operation::kExecute &&
+                       decoded->path.depth() == 3 && decoded->path.object_id() == oid::kServer &&
+                       decoded->path.instance_id() == session->account.server_instance &&
+                       (decoded->path.resource_id() == 8 || decoded->path.resource_id() == 9);
+  if (!trigger) {
+    emit(ClientEvent::Kind::kRequest, ssid,
+         request.summary() + " by SMS -> ignored (only triggers come by SMS)");
+    return;
+  }
+  const Requester who{ssid, false};
+  const auto answer = data_.handle(*decoded, who);
+  emit(ClientEvent::Kind::kRequest, ssid,
+       "Execute " + decoded->path.to_string() + " by SMS -> " + answer.code.describe() +
+           " (not answered)");
+  after_operation(*decoded, answer, ssid);
 }
 
 void Lwm2mClient::after_operation(const DownlinkRequest& r, const DownlinkResponse& answer,

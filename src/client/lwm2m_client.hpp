@@ -139,6 +139,8 @@ class Lwm2mClient {
   // The attributes in force for an observation: stored ones, overlaid by its own query.
   lwm2m::Attributes attributes_of(const Observation& o) const;
   void handle_request(DeviceRequest& request);
+  // Transport TS 6.6: a trigger by SMS from a server we are registered with elsewhere.
+  void handle_sms_trigger(DeviceRequest& request);
   void after_operation(const lwm2m::DownlinkRequest& r, const lwm2m::DownlinkResponse& answer,
                        std::uint16_t ssid);
   void emit(ClientEvent::Kind kind, std::uint16_t ssid, std::string detail);

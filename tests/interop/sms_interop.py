@@ -12,6 +12,12 @@ Scenarios:
                (/3/0, concatenated SMS both ways), written, observed (notifications over
                SMS) and executed (/1/0/8: an Update over SMS) through the REST API, and
                de-registers when stopped
+  wake         Transport TS 6.6: a queue-mode client on binding US (UDP, and SMS for
+               triggers) falls asleep; a REST Read waits in the server's queue; POST .../wake
+               sends the Registration Update Trigger by SMS (a NON Execute of /1/0/8, checked
+               with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
+               completes. A trigger from a stranger and a Read by SMS from the server itself
+               are ignored without a word; a client that gave no sms= cannot be woken (409)
   hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
                parts of a concatenation that never completes, a part twice, raw callback
                requests over 140 octets or without a sender; and SMS from a number that is
@@ -180,6 +186,71 @@ def end_to_end():
     wait_until(lambda: registered(server) is None, "the de-registration over SMS", timeout=30)
 
 
+def wake():
+    import threading
+    gw = Gateway()
+    server = Server(gw, extra=["--awake-window-ms", "1500"])
+    udp = server.log_text().split(" udp=")[1].split()[0]
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen(
+        [TETHER, "client", "--endpoint", "uqs-dev", "--server", f"coap://127.0.0.1:{udp}",
+         "--server-sms-number", SERVER_NUMBER, "--sms-modem", gw.pty, "--sms-number",
+         DEVICE_NUMBER, "--queue", "--awake-window-ms", "1000", "--lifetime", "600"],
+        stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: registered(server, "uqs-dev"), "the UQS client to register over UDP")
+    reg = registered(server, "uqs-dev")
+    check(reg["binding"] == "US" and reg.get("queueMode") is True and
+          reg.get("sms") == DEVICE_NUMBER and reg.get("transport") == "udp",
+          f"registration of the UQS client: {reg}")
+    check(gw.mo_count() == 0, "the client sent SMS while registered over UDP")
+    wait_until(lambda: registered(server, "uqs-dev")["awake"] is False, "the client to sleep")
+    result = {}
+
+    def read():
+        result["r"] = server.api("GET", "/api/clients/uqs-dev/3/0/0")
+    reader = threading.Thread(target=read)
+    reader.start()
+    wait_until(lambda: registered(server, "uqs-dev").get("queueDepth", 0) >= 1,
+               "the Read to wait in the queue")
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", "/api/clients/uqs-dev/wake")
+    check(status == 202 and DEVICE_NUMBER in body, f"wake: {status} {body}")
+    reader.join(timeout=60)
+    check("r" in result and result["r"][0] == 200, f"the queued Read after the wake: {result}")
+    check(server.log_text().count("event=updated") > updates, "the Update over UDP")
+    mts = [line for line in gw.sim_text().splitlines() if ": SMS MT pdu " in line]
+    check(len(mts) == 1, f"one SMS to the device: {mts}")
+    d = pdu.decode_deliver(pdu.split_smsc(bytes.fromhex(mts[0].split(" pdu ")[1]))[1])
+    # CoAP: version 1, NON (type 1), POST (0.02), Uri-Path 1/0/8 (options 11).
+    check(d.oa == SERVER_NUMBER and d.data[0] >> 4 == 0x5 and d.data[1] == 0x02 and
+          d.data.endswith(b"\xb1\x31\x01\x30\x01\x38"), f"the trigger: {d.data.hex()}")
+    check(gw.mo_count() == 0, "the client answered the trigger by SMS")
+    # A stranger's trigger and the server's own Read by SMS: ignored, no answer, no Update.
+    updates = server.log_text().count("event=updated")
+    trigger = bytes([0x50, 0x02, 0x77, 0x01, 0xB1, 0x31, 0x01, 0x30, 0x01, 0x38])
+    status, _ = gw.kannel.send_mt(STRANGER, DEVICE_NUMBER, trigger)
+    check(status == 202, "sendsms for the stranger's trigger")
+    get = bytes([0x40, 0x01, 0x12, 0x34, 0xB1, 0x33, 0x01, 0x30])
+    status, _ = gw.kannel.send_mt(SERVER_NUMBER, DEVICE_NUMBER, get)
+    check(status == 202, "sendsms for the Read by SMS")
+    wait_until(lambda: gw.mt_count() >= 3, "both SMS at the modem")
+    wait_until(lambda: "by SMS -> ignored" in open(log, errors="replace").read(),
+               "the client to ignore the Read by SMS")
+    time.sleep(2)
+    check(server.log_text().count("event=updated") == updates, "a stranger's trigger acted on")
+    check(gw.mo_count() == 0, "the client answered by SMS")
+    # A client that gave no sms= cannot be woken.
+    plain = subprocess.Popen([TETHER, "client", "--endpoint", "plain", "--server",
+                              f"coap://127.0.0.1:{udp}"], stdout=subprocess.DEVNULL,
+                             stderr=open(os.path.join(WORK, "plain.log"), "ab"))
+    PROCS.append(plain)
+    wait_until(lambda: registered(server, "plain"), "the plain client to register")
+    status, body = server.api("POST", "/api/clients/plain/wake")
+    check(status == 409 and "sms" in body, f"wake without sms=: {status} {body}")
+    check(server.api("POST", "/api/clients/nobody/wake")[0] == 404, "wake of nobody")
+
+
 def raw_callback(gw, query):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{gw.callback_port}/sms?{query}",
@@ -242,4 +313,4 @@ def hostile():
     check(client.poll() is None, "the client exited")
 
 
-S.run({"end-to-end": end_to_end, "hostile": hostile}, SCENARIO)
+S.run({"end-to-end": end_to_end, "wake": wake, "hostile": hostile}, SCENARIO)

@@ -68,9 +68,15 @@ class CoapDeviceRequest final : public DeviceRequest {
   // `from` is looked up when asked: the engine may first make the route a server-initiated
   // bootstrap comes on.
   CoapDeviceRequest(std::function<Route()> from, const Message& m, coap::Responder responder,
-                    transport::Transport& t, std::size_t carrier)
-      : from_(std::move(from)), m_(m), responder_(responder), t_(t), carrier_(carrier) {}
+                    transport::Transport& t, std::size_t carrier, std::string sms_sender)
+      : from_(std::move(from)),
+        m_(m),
+        responder_(responder),
+        t_(t),
+        carrier_(carrier),
+        sms_sender_(std::move(sms_sender)) {}
   Route from() const override { return from_(); }
+  std::string sms_sender() const override { return sms_sender_; }
   std::string summary() const override { return m_.code.describe() + " " + m_.path(); }
   Result<lwm2m::DownlinkRequest> decode(bool from_bootstrap,
                                         const lwm2m::model::Model& model) const override {
@@ -95,6 +101,7 @@ class CoapDeviceRequest final : public DeviceRequest {
   coap::Responder responder_;
   transport::Transport& t_;
   std::size_t carrier_;
+  std::string sms_sender_;
   bool answered_ = false;
 };
 }  // namespace
@@ -352,7 +359,13 @@ void CoapClientLink::on_request(Carrier& c, coap::PeerId peer, const Message& m,
     }
     return Route{this, 0};
   };
-  CoapDeviceRequest request(from, m, responder, *c.transport, c.index);
+  // An SMS peer is described as "sms:" and its MSISDN (transport/sms).
+  std::string sms_sender;
+  if (c.scheme == "sms") {
+    sms_sender = c.transport->describe(peer);
+    if (sms_sender.rfind("sms:", 0) == 0) sms_sender.erase(0, 4);
+  }
+  CoapDeviceRequest request(from, m, responder, *c.transport, c.index, std::move(sms_sender));
   if (on_request_) on_request_(request);
 }
 
