@@ -18,6 +18,9 @@ Scenarios:
                with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
                completes. A trigger from a stranger and a Read by SMS from the server itself
                are ignored without a word; a client that gave no sms= cannot be woken (409)
+  bootstrap    `tether client --bootstrap sms://...` bootstraps by SMS from `tether bootstrap
+               --sms-gateway` (Bootstrap-Request, Writes, Finish all over Kannel) and then
+               registers with `tether server` over UDP, as the configuration says
   hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
                parts of a concatenation that never completes, a part twice, raw callback
                requests over 140 octets or without a sender; and SMS from a number that is
@@ -251,6 +254,49 @@ def wake():
     check(server.api("POST", "/api/clients/nobody/wake")[0] == 404, "wake of nobody")
 
 
+def bootstrap():
+    gw = Gateway()
+    udp = free_port()
+    server_http = free_port()
+    server_log = os.path.join(WORK, "server-udp.log")
+    server = subprocess.Popen([TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(udp),
+                               "--coaps-port", "0", "--http-port", str(server_http), "--store",
+                               "memory"], stdout=subprocess.DEVNULL,
+                              stderr=open(server_log, "ab"))
+    PROCS.append(server)
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"bs-dev": {
+            "security": {"1": {"uri": f"coap://127.0.0.1:{udp}", "bootstrap": False,
+                               "mode": "nosec", "shortServerId": 101}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}}}, f)
+    bs = Server(gw, role="bootstrap", extra=["--configs", configs])
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "bs-dev", "--bootstrap",
+                               f"sms://{SERVER_NUMBER}", "--sms-modem", gw.pty, "--sms-number",
+                               DEVICE_NUMBER], stdout=subprocess.DEVNULL,
+                              stderr=open(log, "ab"))
+    PROCS.append(client)
+
+    def registered_udp():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{server_http}/api/clients/bs-dev",
+                                        timeout=5) as r:
+                return json.loads(r.read().decode())
+        except (urllib.error.URLError, OSError):
+            return None
+    wait_until(registered_udp, "the client to bootstrap by SMS and register over UDP",
+               timeout=90)
+    reg = registered_udp()
+    check(reg["transport"] == "udp", f"registration after the bootstrap: {reg}")
+    text = open(log, errors="replace").read()
+    check("event=bootstrapped" in text, "the client logged its bootstrap")
+    # The whole bootstrap crossed Kannel: the request up, the writes and the finish down.
+    check(gw.mo_count() >= 3 and gw.mt_count() >= 3,
+          f"SMS of the bootstrap: {gw.mo_count()} up, {gw.mt_count()} down")
+    check("level=error" not in bs.log_text(), "no error lines at the bootstrap server")
+
+
 def raw_callback(gw, query):
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{gw.callback_port}/sms?{query}",
@@ -313,4 +359,5 @@ def hostile():
     check(client.poll() is None, "the client exited")
 
 
-S.run({"end-to-end": end_to_end, "wake": wake, "hostile": hostile}, SCENARIO)
+S.run({"end-to-end": end_to_end, "wake": wake, "bootstrap": bootstrap, "hostile": hostile},
+      SCENARIO)
