@@ -134,7 +134,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
   // Transport TS 6.8.3: CoAP over SMS through a Kannel gateway.
   std::unique_ptr<SmsService> sms;
   if (!o.sms.gateway.empty()) {
-    sms = std::make_unique<SmsService>(loop, random, o.sms, keyring);
+    sms = std::make_unique<SmsService>(loop, random, o.sms, keyring,
+                                       credentials_lookup(credentials_source));
     bs.attach(sms->transport(), "sms");
   }
   // Transport TS 7: the HTTP binding on its own port.

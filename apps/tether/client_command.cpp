@@ -31,6 +31,7 @@
 #include "option_table.hpp"
 #include "oscore_flags.hpp"
 #include "service_runtime.hpp"
+#include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/sms/modem_carrier.hpp"
 #include "transport/sms/sms_transport.hpp"
@@ -86,6 +87,8 @@ struct ClientSettings {
   // The --server account's LwM2M Server SMS Number (/0/x/9): where its triggers come from
   // when it is reached over UDP (Transport TS 6.6).
   std::string server_sms_number;
+  // Transport TS 5.4: nosec, or dtls (DTLS over SMS with --psk-identity/--psk-key).
+  std::string sms_security = "nosec";
   std::string http_device_client_ca;
   InterfaceAuthOptions http_device_auth;
   // Core TS 6.4.6: report these paths' values with Send every send_interval seconds.
@@ -133,6 +136,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--sms-modem", "smsModem", s.sms_modem)
       .text("--sms-number", "smsNumber", s.config.sms_number)
       .text("--server-sms-number", "serverSmsNumber", s.server_sms_number)
+      .text("--sms-security", "smsSecurity", s.sms_security)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -223,7 +227,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{0, instance, 0}, Value(uri));
   (void)tree.set(Path{0, instance, 1}, Value(bootstrap));
   (void)tree.set(Path{0, instance, 2}, Value(client::security::kModeNoSec));
-  // Core TS E.1: SMS Security Mode 3 (NoSec) and the server's number (/0/x/6, /0/x/9).
+  // Core TS E.1: the SMS Security Mode and the server's SMS Number (/0/x/6, /0/x/9).
   const std::string server_number = sms_number  ? *sms_number
                                     : bootstrap ? std::string{}
                                                 : s.server_sms_number;
@@ -231,8 +235,11 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
     if (!sms::is_msisdn(server_number)) {
       throw std::invalid_argument("--server-sms-number must be an MSISDN");
     }
-    (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{3}));
+    // Mode 1: DTLS with the device end-point; 3: NoSec.
+    const bool dtls = sms_number && s.sms_security == "dtls";
+    (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{dtls ? 1 : 3}));
     (void)tree.set(Path{0, instance, 9}, Value(server_number));
+    if (dtls) add_credentials(tree, instance, s.credentials);
   }
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
@@ -340,6 +347,8 @@ void usage() {
       "  --sms-modem DEV  a cellular modem's AT port (27.005 PDU mode) for sms://MSISDN\n"
       "                   servers (Transport TS 6.8.3); only their numbers are heard\n"
       "  --sms-number N   our MSISDN: Register's sms= parameter\n"
+      "  --sms-security M nosec (default) or dtls: DTLS over SMS to sms:// servers with the\n"
+      "                   --psk-identity/--psk-key credentials (Transport TS 5.4.2.1)\n"
       "  --server-sms-number N  the --server account's SMS number (/0/x/9): with --sms-modem\n"
       "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
@@ -524,6 +533,7 @@ int client_command(const std::vector<std::string>& args) {
 
   // Transport TS 6.8.3: sms:// accounts through a cellular modem (AT commands, PDU mode).
   std::unique_ptr<transport::ModemCarrier> modem;
+  std::unique_ptr<tls::Backend> sms_dtls_backend;  // before the transport that uses it
   std::unique_ptr<transport::SmsTransport> sms_transport;
   if (!s.sms_modem.empty()) {
     if (!sms::is_msisdn(s.config.sms_number)) {
@@ -539,6 +549,11 @@ int client_command(const std::vector<std::string>& args) {
     });
     transport::SmsOptions o;
     o.own_number = s.config.sms_number;
+    if (s.sms_security == "dtls") {
+      o.secure = sms_dtls(sms_dtls_backend, tls::Role::kClient);
+    } else if (s.sms_security != "nosec") {
+      throw std::invalid_argument("--sms-security takes nosec or dtls");
+    }
     // Transport TS 5.4: an SMS from a number that is none of our servers' is not heard.
     o.accept = [&data](const std::string& from) { return is_server_number(data, from); };
     sms_transport = std::make_unique<transport::SmsTransport>(

@@ -107,9 +107,12 @@ struct SmsGatewayOptions {
   std::string callback_host = "127.0.0.1";
   std::uint16_t callback_port = 13080;
   std::string smsc_id;  // route our SMS through this SMSC of Kannel's (its smsc-id)
+  // Transport TS 5.4: nosec (OSCORE may protect it) or dtls (SMS Secured mode with the
+  // device end-point: DTLS over SMS with the endpoints' PSK credentials).
+  std::string security = "nosec";
 };
 // --sms-gateway, --sms-gateway-password-file, --sms-number, --sms-callback-host,
-// --sms-callback-port, --sms-smsc.
+// --sms-callback-port, --sms-smsc, --sms-security.
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
 
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep

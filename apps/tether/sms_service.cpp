@@ -7,8 +7,24 @@
 #include "common/text.hpp"
 #include "oscore/oscore_layer.hpp"
 #include "service_runtime.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 
 namespace tether::app {
+
+transport::SecureOptions sms_dtls(std::unique_ptr<tls::Backend>& backend, tls::Role role,
+                                  std::optional<tls::ServerCredentials> lookup) {
+  tls::GnutlsOptions g;
+  // An SMS takes seconds to arrive: wait longer before repeating a flight, and longer for
+  // the whole handshake, than over UDP.
+  g.retransmit = Duration{10'000};
+  g.handshake_timeout = Duration{300'000};
+  g.server = std::move(lookup);
+  backend = std::make_unique<tls::GnutlsBackend>(std::move(g));
+  transport::SecureOptions secure;
+  secure.backend = backend.get();
+  secure.layer.role = role;
+  return secure;
+}
 
 const char* const kSmsGatewayHelp =
     "  --sms-gateway URL      serve CoAP over SMS (Transport TS 6.8.3) through Kannel:\n"
@@ -17,7 +33,9 @@ const char* const kSmsGatewayHelp =
     "  --sms-number MSISDN    our own number, the sender of what we send\n"
     "  --sms-callback-host H, --sms-callback-port N  where smsbox's get-url delivers\n"
     "                         devices' SMS (127.0.0.1:13080; path /sms)\n"
-    "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n";
+    "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n"
+    "  --sms-security M       nosec (default; OSCORE may protect it) or dtls: DTLS over SMS\n"
+    "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1)\n";
 
 namespace {
 std::string with_password(std::string url, const std::string& file) {
@@ -39,7 +57,7 @@ std::string with_password(std::string url, const std::string& file) {
 }  // namespace
 
 SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
-                       oscore::Keyring& keyring)
+                       oscore::Keyring& keyring, const tls::ServerCredentials& lookup)
     : loop_(loop) {
   if (!sms::is_msisdn(o.number)) {
     throw std::invalid_argument("--sms-number must be our MSISDN (\"+\" and digits)");
@@ -56,10 +74,25 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   });
   transport::SmsOptions s;
   s.own_number = o.number;
+  if (o.security == "dtls") {
+    s.secure = sms_dtls(dtls_, tls::Role::kServer, lookup);
+  } else if (o.security != "nosec") {
+    throw std::invalid_argument("--sms-security takes nosec or dtls");
+  }
   coap::EndpointConfig c;
   // Transport TS 5.4.1: NoSec over SMS may be protected by OSCORE.
   c.decorator = std::make_shared<oscore::OscoreDecorator>(keyring.peers("sms"));
   transport_ = std::make_unique<transport::SmsTransport>(loop, c, random, *gateway_, s);
+  if (auto* layer = transport_->secure_layer()) {
+    // A handshake that fails says why, as over UDP.
+    layer->set_event_handler([this](const tls::SecureEvent& e) {
+      if (e.kind != tls::SecureEvent::Kind::kFailed) return;
+      log_line(std::string("event=handshake-failed") + logfmt_field("transport", "sms") +
+                   logfmt_field("addr", transport_->describe(e.peer)) +
+                   logfmt_field("detail", e.failure.describe()),
+               "warn");
+    });
+  }
 }
 
 Result<std::string> SmsService::wake(const server::Registration& r, bool bootstrap) {

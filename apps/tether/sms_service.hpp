@@ -9,6 +9,7 @@
 #include "option_table.hpp"
 #include "oscore/keyring.hpp"
 #include "server/registration.hpp"
+#include "tls/credentials.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/sms/kannel_gateway.hpp"
 #include "transport/sms/sms_transport.hpp"
@@ -18,11 +19,17 @@ namespace tether::app {
 // The --sms-* lines of `tether server --help` and `tether bootstrap --help`.
 extern const char* const kSmsGatewayHelp;
 
+// DTLS over SMS (Transport TS 5.4.2.1, RFC 7925 Appendix A): a GnuTLS backend of its own
+// (made into `backend`) with flight timers for SMS latencies; servers pass their lookup.
+transport::SecureOptions sms_dtls(std::unique_ptr<tls::Backend>& backend, tls::Role role,
+                                  std::optional<tls::ServerCredentials> lookup = std::nullopt);
+
 class SmsService {
  public:
   // Throws std::invalid_argument for a bad URL, number or password file.
+  // `lookup` is what DTLS over SMS asks the engine during handshakes (--sms-security dtls).
   SmsService(transport::EventLoop& loop, Random& random, const SmsGatewayOptions& o,
-             oscore::Keyring& keyring);
+             oscore::Keyring& keyring, const tls::ServerCredentials& lookup);
   transport::SmsTransport& transport() { return *transport_; }
   // Transport TS 6.6: sends the client of `r` its Registration Update Trigger (or its
   // Bootstrap-Request Trigger) by SMS; returns "sms:" and its number, or why not.
@@ -35,6 +42,7 @@ class SmsService {
  private:
   transport::EventLoop& loop_;
   std::unique_ptr<transport::KannelGateway> gateway_;
+  std::unique_ptr<tls::Backend> dtls_;  // before the transport that uses it
   std::unique_ptr<transport::SmsTransport> transport_;
 };
 

@@ -110,6 +110,7 @@ void SecureLayer::admit(PeerId peer, ByteView client_hello, Instant now) {
     inner_.on_disconnected(peer, now);
   }
   add_session(peer, std::move(admission.session), now);
+  if (auto random = client_hello_random(client_hello)) peers_[peer].hello_random = *random;
 }
 
 void SecureLayer::add_session(PeerId peer, std::unique_ptr<Session> session, Instant now) {
@@ -126,7 +127,13 @@ void SecureLayer::receive(PeerId peer, ByteView bytes, Instant now) {
   auto it = peers_.find(peer);
   const bool has_session = it != peers_.end() && it->second.session;
   if (config_.role == Role::kServer && config_.carriage == Carriage::kDatagram) {
-    if (!has_session || (it->second.established && is_client_hello(bytes))) {
+    // A hello with a new client random while a handshake runs is a client that started
+    // over (it lost its state mid-handshake; over SMS its number stays the same): it goes
+    // through the cookie check again and, verified, replaces the half-open session.
+    const auto random = client_hello_random(bytes);
+    const bool restarted =
+        has_session && !it->second.established && random && *random != it->second.hello_random;
+    if (!has_session || restarted || (it->second.established && is_client_hello(bytes))) {
       if (is_client_hello(bytes)) admit(peer, bytes, now);
       return;
     }

@@ -89,6 +89,9 @@ class SecureLayer final : public coap::CarrierPort {
     std::unique_ptr<Session> session;
     std::deque<Bytes> queued;  // plaintext waiting for the handshake
     bool established = false;
+    // Server: the client random of the hello that started the handshake (a hello with
+    // another one while it runs is a client that started over).
+    std::array<std::uint8_t, 32> hello_random{};
     Instant last_active{};
     std::list<coap::PeerId>::iterator lru;
   };

@@ -2,6 +2,7 @@
 // One (D)TLS session, sans-I/O: records in, records out, plaintext both ways, and a
 // handshake retransmission deadline. A Backend (GnuTLS, or the null backend of the tests)
 // makes them; the SecureLayer owns one per peer.
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -67,5 +68,8 @@ class Backend {
 // A datagram that opens a DTLS handshake: a handshake record of epoch 0 holding a
 // ClientHello (RFC 6347 4.1, 4.2.2). Anything else from an unknown peer is dropped.
 bool is_client_hello(ByteView datagram);
+// The 32-byte client random of a ClientHello (RFC 6347 4.2.1), or nothing when the datagram
+// is too short to hold one: it tells a new handshake from a repeated hello.
+std::optional<std::array<std::uint8_t, 32>> client_hello_random(ByteView datagram);
 
 }  // namespace tether::tls

@@ -195,6 +195,27 @@ TEST_F(SecureLayerTest, WrongPskTimesOutAsRetry) {
   EXPECT_EQ(server->requests, 0);
 }
 
+// Over SMS a client keeps its address (its MSISDN) when it starts over: a hello with a new
+// client random must replace the half-open handshake, not wait for it to time out.
+TEST_F(SecureLayerTest, AClientStartingOverMidHandshakeIsAnsweredAtOnce) {
+  start();
+  auto wrong = psk_client();
+  wrong.psk_key = to_bytes("another key 1234");
+  client->layer.set_credentials(kServer, wrong, net.now());
+  // The server waits for a Finished it cannot read; this request ends when the client
+  // starts over below.
+  auto first = std::make_shared<std::optional<Result<Message>>>();
+  client->node.endpoint.request(
+      kServer, coap::sim::get("/a"), [first](Result<Message> r) { *first = std::move(r); },
+      net.now());
+  net.run_until([] { return false; }, Duration{3'000});
+  EXPECT_FALSE(first->has_value());
+  client->layer.set_credentials(kServer, psk_client(), net.now());
+  auto answer = get("/b", Duration{20'000});
+  ASSERT_TRUE(answer) << answer.error().reason;
+  EXPECT_EQ(*answer, "hello /b");
+}
+
 TEST_F(SecureLayerTest, HandshakeSurvivesLossThroughRetransmission) {
   start();
   client->layer.set_credentials(kServer, psk_client(), net.now());

@@ -205,6 +205,13 @@ Result<Route> CoapClientLink::route(const std::string& uri, std::optional<std::u
       auto peer = c->transport->peer_for(*number, 0);
       if (!peer) return fail(uri + ": " + peer.error().reason);
       const Peer p{c.get(), *peer, std::nullopt};
+      // Transport TS 5.4.2.1: DTLS over SMS with the Security instance's credentials.
+      if (c->transport->secure_layer() != nullptr) {
+        if (!security) return fail(uri + ": no Security instance to secure it with");
+        if (auto ok = secure(p, *number, *security, clock_.now()); !ok) {
+          return fail(uri + ": " + ok.error().reason);
+        }
+      }
       if (auto ok = protect(p, "sms", security); !ok) return fail(uri + ": " + ok.error().reason);
       return route_of(p);
     }

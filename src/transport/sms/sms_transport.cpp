@@ -19,7 +19,9 @@ SmsTransport::SmsTransport(EventLoop& loop, coap::EndpointConfig config, Random&
       carrier_(carrier),
       options_(std::move(options)),
       endpoint_(sms_endpoint_config(std::move(config)), random),
-      timer_(loop, endpoint_, [this] { flush(); }),
+      secure_(make_secure_layer(options_.secure, endpoint_, tls::Carriage::kDatagram)),
+      port_(secure_ ? static_cast<coap::CarrierPort&>(*secure_) : endpoint_),
+      timer_(loop, port_, [this] { flush(); }),
       reassembler_(options_.reassembly) {
   carrier_.set_receiver([this](sms::ShortMessage m) { on_short_message(std::move(m)); });
 }
@@ -75,7 +77,7 @@ void SmsTransport::on_short_message(sms::ShortMessage m) {
   rearm_reassembly();
   if (!whole) return;
   ++counters_.messages_in;
-  endpoint_.receive(peer_id(m.from), *whole, now);
+  port_.receive(peer_id(m.from), *whole, now);
   flush();
 }
 
@@ -92,7 +94,7 @@ void SmsTransport::rearm_reassembly() {
 }
 
 void SmsTransport::flush() {
-  while (auto t = endpoint_.poll_transmit()) {
+  while (auto t = port_.poll_transmit()) {
     if (t->kind != coap::Transmit::Kind::kData) continue;
     auto it = numbers_.find(t->peer);
     if (it == numbers_.end()) continue;

@@ -23,6 +23,9 @@ struct SmsOptions {
   // Whether an SMS from this number is heard at all. Unset: everyone (NoSec).
   std::function<bool(const std::string& from)> accept;
   sms::ReassemblyLimits reassembly;
+  // Transport TS 5.4.2.1: SMS Secured mode with the device end-point, DTLS over SMS
+  // (RFC 7925 Appendix A): a (D)TLS layer between the SMS and the endpoint, as over UDP.
+  std::optional<SecureOptions> secure;
 };
 
 struct SmsTransportCounters {
@@ -47,6 +50,7 @@ class SmsTransport final : public Transport {
   std::string describe(coap::PeerId peer) const override;
   std::uint16_t local_port() const override { return 0; }
   void flush() override;
+  tls::SecureLayer* secure_layer() override { return secure_.get(); }
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
 
   // The MSISDN of a peer ("" when unknown).
@@ -65,6 +69,9 @@ class SmsTransport final : public Transport {
   SmsCarrier& carrier_;
   SmsOptions options_;
   coap::Endpoint endpoint_;
+  std::unique_ptr<tls::SecureLayer> secure_;
+  // What the SMS side drives: the security layer when there is one, else the endpoint.
+  coap::CarrierPort& port_;
   EndpointTimer timer_;
   sms::Reassembler reassembler_;
   EventLoop::TimerId reassembly_timer_ = 0;
