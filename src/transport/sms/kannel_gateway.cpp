@@ -87,7 +87,8 @@ void KannelGateway::send(const sms::ShortMessage& m) {
   std::weak_ptr<bool> alive = alive_;
   client_.request(
       url_.origin, std::move(request), [this, alive, to = m.to](Result<http::Response> r) {
-        if (alive.expired() || !*alive.lock()) return;
+        const auto live = alive.lock();
+        if (!live || !*live) return;
         // 202 "Accepted for delivery" (or 200 "Sent." from older versions).
         if (r && (r->status == 202 || r->status == 200)) {
           ++counters_.sent;
