@@ -42,6 +42,10 @@ std::optional<Bytes> Reassembler::add(const std::string& sender, ByteView udh, B
   const Key key{sender, part->reference, part->total};
   auto it = pending_.find(key);
   if (it == pending_.end()) {
+    if (pending_.size() >= limits_.max_pending) {
+      ++counters_.refused;
+      return std::nullopt;
+    }
     const auto from_sender = std::count_if(pending_.begin(), pending_.end(),
                                            [&](const auto& p) { return p.first.sender == sender; });
     if (static_cast<std::size_t>(from_sender) >= limits_.max_pending_per_sender) {

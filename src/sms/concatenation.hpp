@@ -31,6 +31,7 @@ struct ReassemblyLimits {
   std::size_t max_parts = 16;               // per message: 16 * 134 = 2144 octets
   std::size_t max_pending_per_sender = 4;   // messages being put together per sender
   std::size_t max_pending_bytes = 1 << 20;  // across all senders
+  std::size_t max_pending = 4096;           // messages in progress across all senders
   Duration part_timeout{120'000};           // from the first part to the last
 };
 

@@ -110,7 +110,10 @@ void SecureLayer::admit(PeerId peer, ByteView client_hello, Instant now) {
     inner_.on_disconnected(peer, now);
   }
   add_session(peer, std::move(admission.session), now);
-  if (auto random = client_hello_random(client_hello)) peers_[peer].hello_random = *random;
+  // Only if the session survived its first hello: a failed one is gone already.
+  if (auto it = peers_.find(peer); it != peers_.end()) {
+    if (auto random = client_hello_random(client_hello)) it->second.hello_random = *random;
+  }
 }
 
 void SecureLayer::add_session(PeerId peer, std::unique_ptr<Session> session, Instant now) {

@@ -101,5 +101,18 @@ TEST(SmsConcatenation, TruncatedMessagesExpireAndLimitsHold) {
   EXPECT_FALSE(r.add("+1", part(1, 2, 2), Bytes{2}, t0 + Duration{1001}));
 }
 
+TEST(SmsConcatenation, MessagesInProgressAreBoundedAcrossSenders) {
+  ReassemblyLimits limits;
+  limits.max_pending = 3;
+  Reassembler r(limits);
+  const Bytes header = build_udh({concat_element({1, 2, 1})});
+  EXPECT_FALSE(r.add("+1", header, {}, t0));
+  EXPECT_FALSE(r.add("+2", header, {}, t0));
+  EXPECT_FALSE(r.add("+3", header, {}, t0));
+  EXPECT_FALSE(r.add("+4", header, {}, t0));  // a fourth sender: refused
+  EXPECT_EQ(r.pending(), 3u);
+  EXPECT_EQ(r.counters().refused, 1u);
+}
+
 }  // namespace
 }  // namespace tether::sms

@@ -27,7 +27,7 @@ ModemCarrier::ModemCarrier(EventLoop& loop, ModemOptions options)
   }
   loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) { on_io(events); });
   modem_.start(loop_.now());
-  pump();
+  pump(true);
 }
 
 ModemCarrier::~ModemCarrier() {
@@ -41,7 +41,9 @@ void ModemCarrier::send(const sms::ShortMessage& m) {
     ++counters_.send_failures;
     report("sms-send-failed", ok.error().reason);
   }
-  pump();
+  // Only out: a send may come from inside the receiver (an answer), which must not be
+  // handed the next message before it returns.
+  pump(false);
 }
 
 void ModemCarrier::on_io(std::uint32_t events) {
@@ -55,7 +57,7 @@ void ModemCarrier::on_io(std::uint32_t events) {
     }
   }
   if ((events & EPOLLOUT) != 0) write_pending();
-  pump();
+  pump(true);
 }
 
 void ModemCarrier::write_pending() {
@@ -70,8 +72,9 @@ void ModemCarrier::report(const std::string& event, const std::string& detail) {
   if (reporter_) reporter_(event, detail);
 }
 
-// Moves what the modem produced: bytes to the device, messages up, events to the log.
-void ModemCarrier::pump() {
+// Moves what the modem produced: bytes to the device, events to the log and, with
+// `deliver`, received messages up.
+void ModemCarrier::pump(bool deliver) {
   Bytes out = modem_.take_output();
   pending_.insert(pending_.end(), out.begin(), out.end());
   write_pending();
@@ -98,7 +101,9 @@ void ModemCarrier::pump() {
         break;
     }
   }
-  while (auto m = modem_.poll_received()) {
+  while (deliver) {
+    auto m = modem_.poll_received();
+    if (!m) break;
     ++counters_.received;
     if (receiver_) receiver_(std::move(*m));
   }
@@ -108,7 +113,7 @@ void ModemCarrier::pump() {
     timer_ = loop_.schedule(*next, [this] {
       timer_ = 0;
       modem_.on_timer(loop_.now());
-      pump();
+      pump(true);
     });
   }
 }

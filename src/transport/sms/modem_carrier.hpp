@@ -31,7 +31,7 @@ class ModemCarrier final : public SmsCarrier {
 
  private:
   void on_io(std::uint32_t events);
-  void pump();
+  void pump(bool deliver);
   void write_pending();
   void report(const std::string& event, const std::string& detail);
 

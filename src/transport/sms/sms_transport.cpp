@@ -98,6 +98,8 @@ void SmsTransport::flush() {
     if (t->kind != coap::Transmit::Kind::kData) continue;
     auto it = numbers_.find(t->peer);
     if (it == numbers_.end()) continue;
+    // A copy: a carrier may hand us a message while we send, which may add a peer.
+    const std::string to = it->second;
     auto parts = sms::split(t->bytes, next_reference_++);
     if (!parts) {
       ++counters_.too_long;
@@ -107,7 +109,7 @@ void SmsTransport::flush() {
     for (auto& part : *parts) {
       sms::ShortMessage m;
       m.from = options_.own_number;
-      m.to = it->second;
+      m.to = to;
       m.udh = std::move(part.udh);
       m.data = std::move(part.data);
       carrier_.send(m);
