@@ -7,20 +7,33 @@
 
 namespace tether::sms {
 
-Result<std::vector<Segment>> split(ByteView payload, std::uint8_t reference) {
-  if (payload.size() <= kMaxUserData)
-    return std::vector<Segment>{{{}, Bytes(payload.begin(), payload.end())}};
-  const std::size_t total = (payload.size() + kConcatPartData - 1) / kConcatPartData;
+Result<std::vector<Segment>> split(ByteView payload, std::uint8_t reference,
+                                   const std::vector<InformationElement>& first) {
+  const Bytes single_udh = first.empty() ? Bytes{} : build_udh(first);
+  if (single_udh.size() + payload.size() <= kMaxUserData) {
+    return std::vector<Segment>{{single_udh, Bytes(payload.begin(), payload.end())}};
+  }
+  // The first part's header holds `first` as well as the concatenation element.
+  const std::size_t extra = single_udh.empty() ? 0 : single_udh.size() - 1;
+  const std::size_t first_data = kConcatPartData - extra;
+  const std::size_t total =
+      1 + (payload.size() - std::min(payload.size(), first_data) + kConcatPartData - 1) /
+              kConcatPartData;
   if (total > 255) return fail("message needs more than 255 SMS");
   std::vector<Segment> out;
   out.reserve(total);
+  std::size_t at = 0;
   for (std::size_t i = 0; i < total; ++i) {
-    const std::size_t at = i * kConcatPartData;
-    const std::size_t n = std::min(kConcatPartData, payload.size() - at);
+    const std::size_t room = i == 0 ? first_data : kConcatPartData;
+    const std::size_t n = std::min(room, payload.size() - at);
     ConcatPart part{reference, static_cast<std::uint8_t>(total), static_cast<std::uint8_t>(i + 1)};
-    out.push_back({build_udh({concat_element(part)}),
-                   Bytes(payload.begin() + static_cast<std::ptrdiff_t>(at),
-                         payload.begin() + static_cast<std::ptrdiff_t>(at + n))});
+    std::vector<InformationElement> elements;
+    if (i == 0) elements = first;
+    elements.push_back(concat_element(part));
+    out.push_back(
+        {build_udh(elements), Bytes(payload.begin() + static_cast<std::ptrdiff_t>(at),
+                                    payload.begin() + static_cast<std::ptrdiff_t>(at + n))});
+    at += n;
   }
   return out;
 }

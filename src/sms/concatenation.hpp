@@ -13,6 +13,7 @@
 #include "common/bytes.hpp"
 #include "common/time.hpp"
 #include "sms/short_message.hpp"
+#include "sms/user_data_header.hpp"
 
 namespace tether::sms {
 
@@ -24,8 +25,10 @@ struct Segment {
 // 140 octets minus a 6-octet header (UDHL, IEI, IEDL, reference, total, sequence).
 inline constexpr std::size_t kConcatPartData = kMaxUserData - 6;
 
-// The parts of `payload`, each within 140 octets of user data. Fails past 255 parts.
-Result<std::vector<Segment>> split(ByteView payload, std::uint8_t reference);
+// The parts of `payload`, each within 140 octets of user data. `first` are information
+// elements that lead the first part's header (and the only one's). Fails past 255 parts.
+Result<std::vector<Segment>> split(ByteView payload, std::uint8_t reference,
+                                   const std::vector<InformationElement>& first = {});
 
 struct ReassemblyLimits {
   std::size_t max_parts = 16;               // per message: 16 * 134 = 2144 octets

@@ -99,6 +99,19 @@ Result<Ok> put_user_data(Bytes& out, std::uint8_t dcs, const Bytes& udh, const B
 }
 }  // namespace
 
+Result<Bytes> encode_address(std::string_view number) {
+  Bytes out;
+  if (auto ok = put_address(out, number); !ok) return ok.error();
+  return out;
+}
+
+Result<DecodedAddress> decode_address(ByteView bytes) {
+  Reader r(bytes);
+  auto number = get_address(r);
+  if (!number) return number.error();
+  return DecodedAddress{std::move(*number), bytes.size() - r.left()};
+}
+
 bool is_8bit_data(std::uint8_t dcs) {
   if ((dcs & 0xC0) == 0x00 || (dcs & 0xC0) == 0x40) {
     // General data coding (and its automatic-deletion twin): bit 5 compressed, bits 3..2.

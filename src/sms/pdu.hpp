@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "common/bytes.hpp"
 #include "sms/short_message.hpp"
@@ -34,6 +35,15 @@ Result<Bytes> encode_submit(const Submit& s);
 Result<Submit> decode_submit(ByteView tpdu);
 Result<Bytes> encode_deliver(const Deliver& d);
 Result<Deliver> decode_deliver(ByteView tpdu);
+
+// The address field of 23.040 9.1.2.5 (TP-OA, TP-DA) alone: the data a (U)SIM hands the
+// LwM2M client starts with one (Transport TS 5.4.2.1.2).
+Result<Bytes> encode_address(std::string_view number);
+struct DecodedAddress {
+  std::string number;
+  std::size_t size = 0;  // octets the field took
+};
+Result<DecodedAddress> decode_address(ByteView bytes);
 
 // A PDU as a modem shows it starts with the SMSC address (a length octet, then that many
 // octets; 00: the default SMSC). Returns the TPDU after it.
