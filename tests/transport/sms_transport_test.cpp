@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <map>
 
+#include "sms/secured_packet_peers.hpp"
+#include "sms/software_uicc.hpp"
+
 namespace tether::transport {
 namespace {
 
@@ -42,6 +45,7 @@ class Network {
   void join(const std::string& number, Phone* p) { phones_[number] = p; }
   void carry(sms::ShortMessage m) {
     ++carried;
+    log.push_back(m);
     if (shuffle && !m.udh.empty()) {
       held_.push_back(std::move(m));
       return;
@@ -57,6 +61,9 @@ class Network {
   }
   bool shuffle = false;
   int carried = 0;
+  std::vector<sms::ShortMessage> log;  // everything carried, in order
+  // Hands `m` over again (a replay, or a tampered copy).
+  void inject(sms::ShortMessage m) { post(std::move(m)); }
 
  private:
   void post(sms::ShortMessage m) {
@@ -79,13 +86,17 @@ void Phone::send(const sms::ShortMessage& m) {
 }
 
 struct SmsPair {
-  explicit SmsPair(std::function<bool(const std::string&)> accept = {}) {
+  explicit SmsPair(std::function<bool(const std::string&)> accept = {},
+                   std::shared_ptr<sms::PacketProtection> server_packets = {},
+                   std::shared_ptr<sms::PacketProtection> client_packets = {}) {
     SmsOptions s;
     s.own_number = "+1000";
     s.accept = std::move(accept);
+    s.packets = std::move(server_packets);
     server = std::make_unique<SmsTransport>(loop, coap::EndpointConfig{}, random, server_phone, s);
     SmsOptions c;
     c.own_number = "+2000";
+    c.packets = std::move(client_packets);
     client = std::make_unique<SmsTransport>(loop, coap::EndpointConfig{}, random, client_phone, c);
     server->endpoint().set_request_handler(
         [this](coap::PeerId, const Message& req, coap::Responder responder) {
@@ -167,6 +178,79 @@ TEST(SmsTransport, AStrangersSmsIsNotAnswered) {
   EXPECT_EQ(p.network.carried, 1);
   EXPECT_EQ(p.server->sms_counters().ignored_sender, 1u);
   EXPECT_EQ(p.server->sms_counters().messages_in, 0u);
+}
+
+std::optional<sms::SecuredPacketKeys> test_keys(const std::string& number) {
+  if (number != "+1000" && number != "+2000") return std::nullopt;
+  Bytes secret(32);
+  for (std::size_t i = 0; i < secret.size(); ++i) secret[i] = static_cast<std::uint8_t>(i);
+  auto k = sms::parse_sms_binding_keys(Bytes{0x12, 0x1A, 0x16, 0x00, 0xB2, 0x02, 0x03}, secret);
+  if (!k) return std::nullopt;
+  return *k;
+}
+
+struct SecuredPair {
+  SecuredPair()
+      : card(test_keys, [] { return 1'000'000; }),
+        pair({}, std::make_shared<sms::SecuredPacketPeers>(test_keys, [] { return 2'000'000; }),
+             std::make_shared<sms::UiccProtection>(card)) {}
+  sms::SoftwareUicc card;
+  SmsPair pair;
+};
+
+std::uint64_t counter(const SmsTransport& t, const std::string& name) {
+  for (const auto& [n, v] : t.counters()) {
+    if (n == name) return v;
+  }
+  return ~std::uint64_t{0};
+}
+
+TEST(SmsTransport, SecuredPacketsGoClassTwoToTheUsimBothWays) {
+  SecuredPair s;
+  auto& p = s.pair;
+  auto r = p.get(Bytes(20, 1));
+  ASSERT_TRUE(r) << r.error().reason;
+  EXPECT_EQ(r->payload.size(), 40u);
+  ASSERT_EQ(p.network.log.size(), 2u);
+  for (const auto& m : p.network.log) {
+    EXPECT_EQ(m.pid, 0x7F);
+    EXPECT_EQ(m.dcs, 0xF6);
+    EXPECT_EQ(m.udh, (Bytes{0x02, 0x70, 0x00}));
+    // Neither the request's path nor its payload shows in the clear.
+    EXPECT_EQ(std::search(m.data.begin(), m.data.end(), r->payload.begin(), r->payload.begin() + 8),
+              m.data.end());
+  }
+  // Long ones are concatenated, the element in the first part only.
+  auto big = p.get(Bytes(300, 2));
+  ASSERT_TRUE(big) << big.error().reason;
+  EXPECT_EQ(big->payload, Bytes(600, 0x77));
+}
+
+TEST(SmsTransport, SecuredPacketsThatDoNotOpenAreDroppedUnanswered) {
+  SecuredPair s;
+  auto& p = s.pair;
+  ASSERT_TRUE(p.get(Bytes(4, 1)));
+  const auto request = p.network.log.front();
+  const int carried = p.network.carried;
+  // The same request again (a replay), then a tampered copy.
+  p.network.inject(request);
+  auto tampered = request;
+  tampered.data.back() ^= 0x01;
+  p.network.inject(tampered);
+  for (int i = 0; i < 10; ++i) p.loop.run_once(Duration{10});
+  EXPECT_EQ(p.network.carried, carried);  // no answer to either
+  EXPECT_EQ(counter(*p.server, "sms_packet_replayed"), 1u);
+  EXPECT_EQ(counter(*p.server, "sms_packet_bad_checksum"), 1u);
+  // A number without keys gets nothing sent to it.
+  auto stranger = p.server->peer_for("+3000", 0);
+  ASSERT_TRUE(stranger);
+  Message m;
+  m.code = coap::codes::kGet;
+  p.server->endpoint().request(
+      *stranger, m, [](Result<Message>) {}, p.loop.now());
+  p.server->flush();
+  EXPECT_EQ(p.network.carried, carried);
+  EXPECT_EQ(counter(*p.server, "sms_packet_unsealed"), 1u);
 }
 
 TEST(SmsTransport, PeersAreMsisdns) {

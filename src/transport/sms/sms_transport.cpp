@@ -63,7 +63,17 @@ std::vector<std::pair<std::string, std::uint64_t>> SmsTransport::counters() cons
           {"sms_part_duplicate", r.duplicates},
           {"sms_part_expired", r.expired},
           {"sms_part_refused", r.refused},
-          {"sms_too_long", counters_.too_long}};
+          {"sms_too_long", counters_.too_long},
+          {"sms_packet_no_keys", fault_count(sms::PacketFault::kNoKeys)},
+          {"sms_packet_malformed", fault_count(sms::PacketFault::kMalformed)},
+          {"sms_packet_wrong_parameters", fault_count(sms::PacketFault::kWrongParameters)},
+          {"sms_packet_bad_checksum", fault_count(sms::PacketFault::kChecksum)},
+          {"sms_packet_replayed", fault_count(sms::PacketFault::kReplay)},
+          {"sms_packet_unsealed", counters_.unsealed}};
+}
+
+std::uint64_t SmsTransport::fault_count(sms::PacketFault f) const {
+  return counters_.packet_faults[static_cast<std::size_t>(f)];
 }
 
 void SmsTransport::on_short_message(sms::ShortMessage m) {
@@ -76,6 +86,15 @@ void SmsTransport::on_short_message(sms::ShortMessage m) {
   auto whole = reassembler_.add(m.from, m.udh, m.data, now);
   rearm_reassembly();
   if (!whole) return;
+  if (options_.packets) {
+    // Transport TS 5.4.2: what is not protected as configured is dropped unanswered.
+    auto opened = options_.packets->unprotect(m.from, *whole);
+    if (auto* fault = std::get_if<sms::PacketFault>(&opened)) {
+      ++counters_.packet_faults[static_cast<std::size_t>(*fault)];
+      return;
+    }
+    *whole = std::move(std::get<Bytes>(opened));
+  }
   ++counters_.messages_in;
   port_.receive(peer_id(m.from), *whole, now);
   flush();
@@ -100,7 +119,19 @@ void SmsTransport::flush() {
     if (it == numbers_.end()) continue;
     // A copy: a carrier may hand us a message while we send, which may add a peer.
     const std::string to = it->second;
-    auto parts = sms::split(t->bytes, next_reference_++);
+    Bytes payload = std::move(t->bytes);
+    std::vector<sms::InformationElement> first_elements;
+    if (options_.packets) {
+      auto packet = options_.packets->protect(to, payload);
+      if (!packet) {
+        ++counters_.unsealed;
+        continue;
+      }
+      payload = std::move(*packet);
+      // 31.115: the command packet element leads the first SMS's header.
+      first_elements.push_back({sms::kCommandPacketIei, {}});
+    }
+    auto parts = sms::split(payload, next_reference_++, first_elements);
     if (!parts) {
       ++counters_.too_long;
       continue;
@@ -112,6 +143,10 @@ void SmsTransport::flush() {
       m.to = to;
       m.udh = std::move(part.udh);
       m.data = std::move(part.data);
+      if (options_.packets) {
+        m.pid = sms::kUsimDataDownloadPid;
+        m.dcs = sms::kClass2Data;
+      }
       carrier_.send(m);
     }
   }

@@ -6,6 +6,7 @@
 //
 // Transport TS 5.4: outside NoSec, an SMS from a number that is not the configured
 // server's is dropped without a word; `accept` is that rule, asked before anything is read.
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include "sms/concatenation.hpp"
+#include "sms/secured_packet.hpp"
 #include "transport/sms/sms_carrier.hpp"
 #include "transport/transport.hpp"
 
@@ -26,6 +28,10 @@ struct SmsOptions {
   // Transport TS 5.4.2.1: SMS Secured mode with the device end-point, DTLS over SMS
   // (RFC 7925 Appendix A): a (D)TLS layer between the SMS and the endpoint, as over UDP.
   std::optional<SecureOptions> secure;
+  // Transport TS 5.4.2.1.2-3: SMS Secured Packet Structure mode. Every CoAP message goes in
+  // a command packet (class 2, TP-PID USIM data download); what does not open is dropped
+  // without an answer.
+  std::shared_ptr<sms::PacketProtection> packets;
 };
 
 struct SmsTransportCounters {
@@ -33,6 +39,9 @@ struct SmsTransportCounters {
   std::uint64_t messages_out = 0;  // CoAP messages sent (each one or more SMS)
   std::uint64_t ignored_sender = 0;
   std::uint64_t too_long = 0;  // a message of ours over 255 parts: not sent
+  // Secured packet mode: what did not open, by why; what we had no keys to send.
+  std::array<std::uint64_t, 5> packet_faults{};  // indexed by sms::PacketFault
+  std::uint64_t unsealed = 0;
 };
 
 // The SMS transmission parameters and a message size that concatenation carries.
@@ -64,6 +73,7 @@ class SmsTransport final : public Transport {
   coap::PeerId peer_id(const std::string& number);
   void on_short_message(sms::ShortMessage m);
   void rearm_reassembly();
+  std::uint64_t fault_count(sms::PacketFault f) const;
 
   EventLoop& loop_;
   SmsCarrier& carrier_;
