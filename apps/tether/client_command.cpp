@@ -31,6 +31,7 @@
 #include "option_table.hpp"
 #include "oscore_flags.hpp"
 #include "service_runtime.hpp"
+#include "sms/software_uicc.hpp"
 #include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/sms/modem_carrier.hpp"
@@ -87,8 +88,12 @@ struct ClientSettings {
   // The --server account's LwM2M Server SMS Number (/0/x/9): where its triggers come from
   // when it is reached over UDP (Transport TS 6.6).
   std::string server_sms_number;
-  // Transport TS 5.4: nosec, or dtls (DTLS over SMS with --psk-identity/--psk-key).
+  // Transport TS 5.4: nosec, dtls (DTLS over SMS with --psk-identity/--psk-key), or
+  // smartcard (Secured Packet Structure mode through our software UICC, with these keys
+  // as the SMS Binding Key Parameters and Secret Keys, /0/x/7 and /0/x/8).
   std::string sms_security = "nosec";
+  std::string sms_key_params;
+  std::string sms_secret_keys;
   std::string http_device_client_ca;
   InterfaceAuthOptions http_device_auth;
   // Core TS 6.4.6: report these paths' values with Send every send_interval seconds.
@@ -104,9 +109,10 @@ bool is_http_uri(const std::string& uri) {
   return uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;
 }
 
-// An account's SMS number: its sms:// URI, or the Security instance's LwM2M Server SMS
-// Number (Core TS E.1, /0/x/9).
-bool is_server_number(const client::DataModel& data, const std::string& from) {
+// The Security instance of the account whose SMS number `from` is: its sms:// URI, or the
+// instance's LwM2M Server SMS Number (Core TS E.1, /0/x/9).
+std::optional<std::uint16_t> security_instance_of_number(const client::DataModel& data,
+                                                         const std::string& from) {
   auto matches = [&](const std::string& uri, std::uint16_t security) {
     if (sms::msisdn_of_uri(uri) == from) return true;
     auto v = data.value(lwm2m::Path{0, security, 9});
@@ -114,10 +120,49 @@ bool is_server_number(const client::DataModel& data, const std::string& from) {
     return text != nullptr && *text == from;
   };
   for (const auto& a : data.server_accounts()) {
-    if (matches(a.uri, a.security_instance)) return true;
+    if (matches(a.uri, a.security_instance)) return a.security_instance;
   }
   const auto bs = data.bootstrap_account();
-  return bs && matches(bs->uri, bs->security_instance);
+  if (bs && matches(bs->uri, bs->security_instance)) return bs->security_instance;
+  return std::nullopt;
+}
+
+bool is_server_number(const client::DataModel& data, const std::string& from) {
+  return security_instance_of_number(data, from).has_value();
+}
+
+// Transport TS 5.4.2.1.3: the SMS binding keys of the account a number belongs to, when its
+// SMS Security Mode is 2 (Secured Packet Structure, /0/x/6).
+std::optional<sms::SecuredPacketKeys> sms_binding_keys(const client::DataModel& data,
+                                                       const std::string& number) {
+  const auto instance = security_instance_of_number(data, number);
+  if (!instance) return std::nullopt;
+  auto mode = data.value(lwm2m::Path{0, *instance, 6});
+  const auto* m = mode ? mode->get_if<std::int64_t>() : nullptr;
+  if (m == nullptr || *m != 2) return std::nullopt;
+  auto params = data.value(lwm2m::Path{0, *instance, 7});
+  auto secret = data.value(lwm2m::Path{0, *instance, 8});
+  const auto* p = params ? params->get_if<Bytes>() : nullptr;
+  const auto* k = secret ? secret->get_if<Bytes>() : nullptr;
+  if (p == nullptr || k == nullptr) return std::nullopt;
+  auto keys = sms::parse_sms_binding_keys(*p, *k);
+  if (!keys) return std::nullopt;
+  return std::move(*keys);
+}
+
+// --sms-key-params and --sms-secret-keys, checked: the /0/x/7 and /0/x/8 values.
+std::pair<Bytes, Bytes> smartcard_keys(const ClientSettings& s) {
+  auto params = from_hex(s.sms_key_params);
+  auto secret = from_hex(s.sms_secret_keys);
+  if (!params || !secret) {
+    throw std::invalid_argument(
+        "--sms-security smartcard needs --sms-key-params HEX and "
+        "--sms-secret-keys HEX");
+  }
+  if (auto ok = sms::parse_sms_binding_keys(*params, *secret); !ok) {
+    throw std::invalid_argument("--sms-key-params/--sms-secret-keys: " + ok.error().reason);
+  }
+  return {std::move(*params), std::move(*secret)};
 }
 
 void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
@@ -137,6 +182,8 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--sms-number", "smsNumber", s.config.sms_number)
       .text("--server-sms-number", "serverSmsNumber", s.server_sms_number)
       .text("--sms-security", "smsSecurity", s.sms_security)
+      .text("--sms-key-params", "smsKeyParams", s.sms_key_params)
+      .text("--sms-secret-keys", "smsSecretKeys", s.sms_secret_keys)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -235,11 +282,18 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
     if (!sms::is_msisdn(server_number)) {
       throw std::invalid_argument("--server-sms-number must be an MSISDN");
     }
-    // Mode 1: DTLS with the device end-point; 3: NoSec.
+    // Mode 1: DTLS with the device end-point; 2: Secured Packet Structure (smartcard); 3:
+    // NoSec.
     const bool dtls = sms_number && s.sms_security == "dtls";
-    (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{dtls ? 1 : 3}));
+    const bool smartcard = s.sms_security == "smartcard";
+    (void)tree.set(Path{0, instance, 6}, Value(std::int64_t{dtls ? 1 : smartcard ? 2 : 3}));
     (void)tree.set(Path{0, instance, 9}, Value(server_number));
     if (dtls) add_credentials(tree, instance, s.credentials);
+    if (smartcard) {
+      auto [params, secret] = smartcard_keys(s);
+      (void)tree.set(Path{0, instance, 7}, Value(std::move(params)));
+      (void)tree.set(Path{0, instance, 8}, Value(std::move(secret)));
+    }
   }
   // Over MQTT the broker connection carries TLS (--mqtt-ca, ...), not the Security object.
   if (parsed && parsed->is_secure()) add_credentials(tree, instance, s.credentials);
@@ -347,8 +401,13 @@ void usage() {
       "  --sms-modem DEV  a cellular modem's AT port (27.005 PDU mode) for sms://MSISDN\n"
       "                   servers (Transport TS 6.8.3); only their numbers are heard\n"
       "  --sms-number N   our MSISDN: Register's sms= parameter\n"
-      "  --sms-security M nosec (default) or dtls: DTLS over SMS to sms:// servers with the\n"
-      "                   --psk-identity/--psk-key credentials (Transport TS 5.4.2.1)\n"
+      "  --sms-security M nosec (default); dtls: DTLS over SMS to sms:// servers with the\n"
+      "                   --psk-identity/--psk-key credentials (Transport TS 5.4.2.1);\n"
+      "                   smartcard: Secured Packets (31.115) through our software UICC\n"
+      "  --sms-key-params HEX   smartcard: KIc KID SPI TAR, 7 octets (/0/x/7), e.g.\n"
+      "                   121A1600B20203 (AES-CBC, AES-CMAC, counter, TAR B20203)\n"
+      "  --sms-secret-keys HEX  smartcard: the AES ciphering key then the checksum key\n"
+      "                   (/0/x/8, 2x16 octets)\n"
       "  --server-sms-number N  the --server account's SMS number (/0/x/9): with --sms-modem\n"
       "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
@@ -535,6 +594,7 @@ int client_command(const std::vector<std::string>& args) {
   std::unique_ptr<transport::ModemCarrier> modem;
   std::unique_ptr<tls::Backend> sms_dtls_backend;  // before the transport that uses it
   std::unique_ptr<transport::SmsTransport> sms_transport;
+  std::unique_ptr<sms::SoftwareUicc> uicc;  // before the transport that uses it
   if (!s.sms_modem.empty()) {
     if (!sms::is_msisdn(s.config.sms_number)) {
       throw std::invalid_argument("--sms-modem needs --sms-number, our MSISDN");
@@ -551,8 +611,14 @@ int client_command(const std::vector<std::string>& args) {
     o.own_number = s.config.sms_number;
     if (s.sms_security == "dtls") {
       o.secure = sms_dtls(sms_dtls_backend, tls::Role::kClient);
+    } else if (s.sms_security == "smartcard") {
+      // The card finds its keys in the Security object, as bootstrap may have written them.
+      uicc = std::make_unique<sms::SoftwareUicc>(
+          [&data](const std::string& number) { return sms_binding_keys(data, number); },
+          [&clock] { return static_cast<std::uint64_t>(clock.unix_now()); });
+      o.packets = std::make_shared<sms::UiccProtection>(*uicc);
     } else if (s.sms_security != "nosec") {
-      throw std::invalid_argument("--sms-security takes nosec or dtls");
+      throw std::invalid_argument("--sms-security takes nosec, dtls or smartcard");
     }
     // Transport TS 5.4: an SMS from a number that is none of our servers' is not heard.
     o.accept = [&data](const std::string& from) { return is_server_number(data, from); };

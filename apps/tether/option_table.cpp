@@ -130,7 +130,8 @@ void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o) {
       .text("--sms-callback-host", "smsCallbackHost", o.callback_host)
       .number("--sms-callback-port", "smsCallbackPort", o.callback_port, 65535)
       .text("--sms-smsc", "smsSmsc", o.smsc_id)
-      .text("--sms-security", "smsSecurity", o.security);
+      .text("--sms-security", "smsSecurity", o.security)
+      .text("--sms-keys-file", "smsKeysFile", o.keys_file);
 }
 
 void add_http_binding_options(OptionTable& table, HttpBindingOptions& o) {

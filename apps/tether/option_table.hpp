@@ -107,12 +107,16 @@ struct SmsGatewayOptions {
   std::string callback_host = "127.0.0.1";
   std::uint16_t callback_port = 13080;
   std::string smsc_id;  // route our SMS through this SMSC of Kannel's (its smsc-id)
-  // Transport TS 5.4: nosec (OSCORE may protect it) or dtls (SMS Secured mode with the
-  // device end-point: DTLS over SMS with the endpoints' PSK credentials).
+  // Transport TS 5.4: nosec (OSCORE may protect it), dtls (SMS Secured mode with the
+  // device end-point: DTLS over SMS with the endpoints' PSK credentials) or smartcard
+  // (Secured Packet Structure mode with the keys of --sms-keys-file).
   std::string security = "nosec";
+  // smartcard: one line per device, "MSISDN KEY_PARAMETERS_HEX SECRET_KEYS_HEX" (/0/x/7 and
+  // /0/x/8 as the device holds them); "#" starts a comment.
+  std::string keys_file;
 };
 // --sms-gateway, --sms-gateway-password-file, --sms-number, --sms-callback-host,
-// --sms-callback-port, --sms-smsc, --sms-security.
+// --sms-callback-port, --sms-smsc, --sms-security, --sms-keys-file.
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
 
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep

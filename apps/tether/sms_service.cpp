@@ -1,12 +1,16 @@
 #include "sms_service.hpp"
 
+#include <map>
+#include <sstream>
 #include <stdexcept>
 
 #include "binding/coap/sms_trigger.hpp"
+#include "common/clock.hpp"
 #include "common/logfmt.hpp"
 #include "common/text.hpp"
 #include "oscore/oscore_layer.hpp"
 #include "service_runtime.hpp"
+#include "sms/secured_packet_peers.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 
 namespace tether::app {
@@ -34,10 +38,40 @@ const char* const kSmsGatewayHelp =
     "  --sms-callback-host H, --sms-callback-port N  where smsbox's get-url delivers\n"
     "                         devices' SMS (127.0.0.1:13080; path /sms)\n"
     "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n"
-    "  --sms-security M       nosec (default; OSCORE may protect it) or dtls: DTLS over SMS\n"
-    "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1)\n";
+    "  --sms-security M       nosec (default; OSCORE may protect it), dtls: DTLS over SMS\n"
+    "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1),\n"
+    "                         or smartcard: Secured Packets (31.115) with --sms-keys-file\n"
+    "  --sms-keys-file FILE   smartcard: \"MSISDN KEY_PARAMS_HEX SECRET_KEYS_HEX\" per line,\n"
+    "                         the devices' /0/x/7 and /0/x/8 (Transport TS 5.4.2.1.3)\n";
 
 namespace {
+// --sms-keys-file: the SMS binding keys per device number.
+std::map<std::string, sms::SecuredPacketKeys> read_sms_keys(const std::string& file) {
+  if (file.empty()) throw std::invalid_argument("--sms-security smartcard needs --sms-keys-file");
+  std::map<std::string, sms::SecuredPacketKeys> out;
+  std::istringstream lines(to_string(read_binary_file(file)));
+  std::string line;
+  for (int n = 1; std::getline(lines, line); ++n) {
+    if (const auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    std::istringstream fields(line);
+    std::string number, params, secret, extra;
+    if (!(fields >> number)) continue;
+    const std::string where = file + ":" + std::to_string(n) + ": ";
+    if (!(fields >> params >> secret) || (fields >> extra)) {
+      throw std::invalid_argument(where + "want MSISDN KEY_PARAMS_HEX SECRET_KEYS_HEX");
+    }
+    if (!sms::is_msisdn(number)) throw std::invalid_argument(where + "not an MSISDN");
+    auto p = from_hex(params);
+    auto k = from_hex(secret);
+    if (!p || !k) throw std::invalid_argument(where + "keys are hex");
+    auto keys = sms::parse_sms_binding_keys(*p, *k);
+    if (!keys) throw std::invalid_argument(where + keys.error().reason);
+    out[number] = std::move(*keys);
+  }
+  if (out.empty()) throw std::invalid_argument(file + " holds no keys");
+  return out;
+}
+
 std::string with_password(std::string url, const std::string& file) {
   if (file.empty()) return url;
   std::string password = to_string(read_binary_file(file));
@@ -76,8 +110,18 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   s.own_number = o.number;
   if (o.security == "dtls") {
     s.secure = sms_dtls(dtls_, tls::Role::kServer, lookup);
+  } else if (o.security == "smartcard") {
+    auto keys = std::make_shared<const std::map<std::string, sms::SecuredPacketKeys>>(
+        read_sms_keys(o.keys_file));
+    s.packets = std::make_shared<sms::SecuredPacketPeers>(
+        [keys](const std::string& number) -> std::optional<sms::SecuredPacketKeys> {
+          auto it = keys->find(number);
+          if (it == keys->end()) return std::nullopt;
+          return it->second;
+        },
+        [] { return static_cast<std::uint64_t>(SystemClock{}.unix_now()); });
   } else if (o.security != "nosec") {
-    throw std::invalid_argument("--sms-security takes nosec or dtls");
+    throw std::invalid_argument("--sms-security takes nosec, dtls or smartcard");
   }
   coap::EndpointConfig c;
   // Transport TS 5.4.1: NoSec over SMS may be protected by OSCORE.

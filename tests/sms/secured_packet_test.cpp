@@ -82,6 +82,9 @@ TEST(SecuredPacket, ACommandPacketIsLaidOutAs31115Says) {
   in.insert(in.end(), plain.begin() + 14, plain.end());
   const Bytes cc = aes_cmac(keys.checksum_key, in);
   EXPECT_EQ(Bytes(plain.begin() + 6, plain.begin() + 14), Bytes(cc.begin(), cc.begin() + 8));
+  // The same packet from tests/interop/sms/secured_packet.py (python3-cryptography).
+  EXPECT_EQ(p, hex("0028151600121AB2020391D9FD8D93F9EF199C2299EAB0A0E765FC44DB31294253293507BA3F"
+                   "AD256924"));
 }
 
 TEST(SecuredPacket, WhatIsSealedOpensWithTheSameKeysAndCounter) {
