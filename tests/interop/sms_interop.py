@@ -27,6 +27,12 @@ Scenarios:
   bootstrap    `tether client --bootstrap sms://...` bootstraps by SMS from `tether bootstrap
                --sms-gateway` (Bootstrap-Request, Writes, Finish all over Kannel) and then
                registers with `tether server` over UDP, as the configuration says
+  smartcard    SMS Secured Packet Structure mode (Transport TS 5.4.2.1.2-3): every SMS both
+               ways is a 31.115 command packet (checked and opened with sms/secured_packet.py,
+               python3-cryptography), sent class 2 with TP-PID 7F to the device; a client
+               whose keys are wrong is never answered; the right one registers, is read,
+               written, observed and executed over SMS; a replayed or tampered packet is
+               dropped unanswered at either end and counted
   hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
                parts of a concatenation that never completes, a part twice, raw callback
                requests over 140 octets or without a sender; and SMS from a number that is
@@ -49,6 +55,7 @@ sys.path.insert(0, os.path.join(HERE, "sms"))
 from interop_util import Scenario, free_port  # noqa: E402
 from kannel import Kannel  # noqa: E402
 import pdu  # noqa: E402
+import secured_packet  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -427,6 +434,150 @@ def hostile():
     check(client.poll() is None, "the client exited")
 
 
+def sms_log(gw):
+    """Every SMS the modem simulator relayed, in order: (direction, udh, data, pid, dcs)."""
+    out = []
+    for line in gw.sim_text().splitlines():
+        if ": SMS MO mr=" in line:
+            udh = bytes.fromhex(line.split(" udh=")[1].split(" data=")[0].strip())
+            data = bytes.fromhex(line.split(" data=")[1].split()[0])
+            out.append(("MO", udh, data, None, None))
+        elif ": SMS MT pdu " in line:
+            d = pdu.decode_deliver(pdu.split_smsc(bytes.fromhex(line.split(" pdu ")[1]))[1])
+            out.append(("MT", d.udh, d.data, d.pid, d.dcs))
+    return out
+
+
+def whole_messages(gw, skip=0):
+    """The concatenated parts put back together, by direction: [(first udh, payload)], after
+    the first `skip` SMS."""
+    out, pending = {"MO": [], "MT": []}, {}
+    for direction, udh, data, _, _ in sms_log(gw)[skip:]:
+        info = pdu.concat_info(udh) if udh else None
+        if info is None:
+            out[direction].append((udh, data))
+            continue
+        ref, total, seq = info
+        parts = pending.setdefault((direction, ref, total), {})
+        parts[seq] = (udh, data)
+        if len(parts) == total:
+            del pending[(direction, ref, total)]
+            out[direction].append((parts[1][0], b"".join(parts[i][1] for i in range(1, total + 1))))
+    return out
+
+
+SMS_KEY_PARAMS = "121A1600B20203"  # AES-CBC, AES-CMAC, CC + ciphering + counter, TAR B20203
+SMS_SECRET = "000102030405060708090a0b0c0d0e0f" "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+
+
+def smartcard():
+    gw = Gateway(extra_fake_smsc=True)
+    keys = os.path.join(WORK, "sms-keys")
+    with open(keys, "w") as f:
+        f.write(f"# the devices' SMS binding keys\n{DEVICE_NUMBER} {SMS_KEY_PARAMS} {SMS_SECRET}\n")
+    server = Server(gw, extra=["--sms-security", "smartcard", "--sms-keys-file", keys])
+    card = ["--sms-security", "smartcard", "--sms-key-params", SMS_KEY_PARAMS]
+    # Wrong keys: the server cannot open the Register and answers nothing.
+    wrong, _ = start_client(gw, "sms-card", card + ["--sms-secret-keys", "ff" * 32])
+    wait_until(lambda: server.metric("sms_packet_bad_checksum") >= 1,
+               "the wrongly protected Register refused", timeout=60)
+    time.sleep(2)
+    check(registered(server, "sms-card") is None, "registered with the wrong keys")
+    check(gw.mt_count() == 0, "the server answered a packet it could not open")
+    wrong.send_signal(signal.SIGTERM)
+    wrong.wait(timeout=30)
+
+    skip = len(sms_log(gw))
+    client, _ = start_client(gw, "sms-card", card + ["--sms-secret-keys", SMS_SECRET])
+    wait_until(lambda: registered(server, "sms-card"), "the smartcard client to register",
+               timeout=60)
+    reg = registered(server, "sms-card")
+    check(reg["binding"] == "S" and reg["transport"] == "sms", f"registration: {reg}")
+    status, body = server.api("GET", "/api/clients/sms-card/3/0")
+    check(status == 200 and "sms-card" in body, f"Read /3/0: {status} {body}")
+    status, body = server.api("PUT", "/api/clients/sms-card/1/0/1", b"300")
+    check(status in (200, 204), f"Write /1/0/1: {status} {body}")
+    status, body = server.api("PUT", "/api/clients/sms-card/3303/0/5700/attributes?pmin=1&pmax=2")
+    check(status in (200, 204), f"Write-Attributes: {status} {body}")
+    status, body = server.api("POST", "/api/clients/sms-card/3303/0/5700/observe")
+    check(status == 200, f"Observe: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=notification") >= 2,
+               "two notifications in secured packets", timeout=30)
+    status, body = server.api("DELETE",
+                              "/api/clients/sms-card/3303/0/5700/observe?active=true")
+    check(status == 200 and '"cancelled":1' in body.replace(" ", ""),
+          f"cancel the observation: {status} {body}")
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", "/api/clients/sms-card/1/0/8")
+    check(status in (200, 204), f"Execute /1/0/8: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated") > updates,
+               "the Update the Execute triggered", timeout=30)
+
+    # Every SMS, both ways, is a command packet that the independent codec opens.
+    params, secret = bytes.fromhex(SMS_KEY_PARAMS), bytes.fromhex(SMS_SECRET)
+    last = {}
+    coap = {"MO": [], "MT": []}
+    for direction, messages in whole_messages(gw, skip).items():
+        for udh, packet in messages:
+            check(any(iei == 0x70 for iei, _ in pdu.parse_udh(udh)),
+                  f"{direction} SMS without the command packet element: {udh.hex()}")
+            counter, message = secured_packet.open_packet(params, secret, packet)
+            if direction in last:
+                check(counter > last[direction], f"{direction} counter did not grow")
+            last[direction] = counter
+            coap[direction].append(message)
+    mo_paths = [m for m in coap["MO"] if m[1] == 0x02]  # POSTs: Register, Update, Send
+    check(mo_paths and b"rd" in mo_paths[0], "the first MO packet holds the Register")
+    check(any(m[1] == 0x01 for m in coap["MT"]), "an MT packet holds a GET")
+    for direction, _, _, pid, dcs in sms_log(gw):
+        if direction == "MT" and pid is not None and GATEWAY_CARRIES_PID:
+            check(pid == 0x7F and dcs == 0xF6, f"MT SMS PID {pid:#x} DCS {dcs:#x}")
+
+    # Replays. To the device: the server's last SMS again, through Kannel; never answered.
+    mt = [(u, d) for direction, u, d, _, _ in sms_log(gw) if direction == "MT" and
+          pdu.concat_info(u) is None]
+    check(mt, "a single-SMS packet to replay")
+    mo_before = gw.mo_count()
+    status, body = gw.kannel.send_mt(SERVER_NUMBER, DEVICE_NUMBER, mt[-1][1], udh=mt[-1][0])
+    check(status == 202, f"sendsms of the replay: {status} {body}")
+    # To the server: the device's last single SMS again, through the fake SMSC.
+    mo = [(u, d) for direction, u, d, _, _ in sms_log(gw) if direction == "MO" and
+          pdu.concat_info(u) is None]
+    check(mo, "a single-SMS packet of the device's to replay")
+    inject(gw, DEVICE_NUMBER, SERVER_NUMBER, mo[-1][0], mo[-1][1], "replay")
+    wait_until(lambda: server.metric("sms_packet_replayed") >= 1, "the replay at the server")
+    # A tampered packet: one bit of the ciphered part flipped.
+    tampered = bytearray(mo[-1][1])
+    tampered[-1] ^= 0x01
+    inject(gw, DEVICE_NUMBER, SERVER_NUMBER, mo[-1][0], bytes(tampered), "tampered")
+    wait_until(lambda: server.metric("sms_packet_bad_checksum") >= 2, "the tampered packet")
+    time.sleep(2)  # what the device would have answered by now
+    check(gw.mo_count() == mo_before, "the device answered a replayed packet")
+    status, body = server.api("GET", "/api/clients/sms-card/3/0/0")
+    check(status == 200, f"Read after the replays: {status} {body}")
+    check("level=error" not in server.log_text(), "no error lines")
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=30)
+
+
+def inject(gw, sender, receiver, udh, data, name):
+    """One SMS from `sender` into bearerbox through Kannel's own fakesmsc tool."""
+    enc = lambda b: "".join("%%%02X" % x for x in b)  # noqa: E731
+    log = os.path.join(WORK, f"fakesmsc-{name}.log")
+    fakesmsc = subprocess.Popen(["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r",
+                                 str(gw.kannel.fake_smsc2_port), "-m", "1",
+                                 f"{sender} {receiver} udh {enc(udh)} {enc(data)}"],
+                                stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    PROCS.append(fakesmsc)
+    wait_until(lambda: "sent message 1" in open(log, errors="replace").read(),
+               f"fakesmsc to send the {name}")
+    fakesmsc.send_signal(signal.SIGTERM)
+    fakesmsc.wait(timeout=10)
+
+
+# The fake SMSC's line protocol drops TP-PID and the message class.
+GATEWAY_CARRIES_PID = False
+
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
-       "hostile": hostile},
+       "smartcard": smartcard, "hostile": hostile},
       SCENARIO)
