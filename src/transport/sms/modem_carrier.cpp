@@ -13,10 +13,23 @@ namespace tether::transport {
 
 ModemCarrier::ModemCarrier(EventLoop& loop, ModemOptions options)
     : loop_(loop), options_(std::move(options)), modem_(options_.modem) {
-  fd_ = ::open(options_.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd_ < 0) {
+  if (!open_device()) {
     throw std::runtime_error("cannot open modem " + options_.device + ": " + std::strerror(errno));
   }
+}
+
+ModemCarrier::~ModemCarrier() {
+  if (timer_ != 0) loop_.cancel(timer_);
+  if (reopen_timer_ != 0) loop_.cancel(reopen_timer_);
+  if (fd_ >= 0) {
+    loop_.unwatch(fd_);
+    ::close(fd_);
+  }
+}
+
+bool ModemCarrier::open_device() {
+  fd_ = ::open(options_.device.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd_ < 0) return false;
   termios t{};
   if (::tcgetattr(fd_, &t) == 0) {
     ::cfmakeraw(&t);
@@ -26,14 +39,24 @@ ModemCarrier::ModemCarrier(EventLoop& loop, ModemOptions options)
     ::tcsetattr(fd_, TCSANOW, &t);
   }
   loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) { on_io(events); });
+  (void)modem_.take_output();  // what was meant for the device we lost
+  pending_.clear();
   modem_.start(loop_.now());
   pump(true);
+  return true;
 }
 
-ModemCarrier::~ModemCarrier() {
-  if (timer_ != 0) loop_.cancel(timer_);
+// A hung-up device reads as ready for ever: close it rather than spin on it.
+void ModemCarrier::lose_device(const std::string& why) {
   loop_.unwatch(fd_);
   ::close(fd_);
+  fd_ = -1;
+  pending_.clear();
+  report("modem-lost", options_.device + ": " + why);
+  reopen_timer_ = loop_.schedule(loop_.now() + kReopenDelay, [this] {
+    reopen_timer_ = 0;
+    if (!open_device()) lose_device(std::string("cannot reopen: ") + std::strerror(errno));
+  });
 }
 
 void ModemCarrier::send(const sms::ShortMessage& m) {
@@ -47,21 +70,32 @@ void ModemCarrier::send(const sms::ShortMessage& m) {
 }
 
 void ModemCarrier::on_io(std::uint32_t events) {
+  if (fd_ < 0) return;
   if ((events & EPOLLIN) != 0) {
     std::uint8_t buf[4096];
     // Bounded: a chattering device cannot hold the loop.
     for (int i = 0; i < 16; ++i) {
       const ssize_t n = ::read(fd_, buf, sizeof(buf));
-      if (n <= 0) break;
-      modem_.receive(ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+      if (n > 0) {
+        modem_.receive(ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        lose_device(n == 0 ? "end of file" : std::strerror(errno));
+        return;
+      }
+      break;
     }
+  } else if ((events & (EPOLLHUP | EPOLLERR)) != 0) {
+    lose_device("hung up");
+    return;
   }
   if ((events & EPOLLOUT) != 0) write_pending();
   pump(true);
 }
 
 void ModemCarrier::write_pending() {
-  while (!pending_.empty()) {
+  while (fd_ >= 0 && !pending_.empty()) {
     const ssize_t n = ::write(fd_, pending_.data(), pending_.size());
     if (n <= 0) break;
     pending_.erase(pending_.begin(), pending_.begin() + n);
@@ -76,9 +110,11 @@ void ModemCarrier::report(const std::string& event, const std::string& detail) {
 // `deliver`, received messages up.
 void ModemCarrier::pump(bool deliver) {
   Bytes out = modem_.take_output();
-  pending_.insert(pending_.end(), out.begin(), out.end());
-  write_pending();
-  loop_.modify(fd_, pending_.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+  if (fd_ >= 0) {
+    pending_.insert(pending_.end(), out.begin(), out.end());
+    write_pending();
+    loop_.modify(fd_, pending_.empty() ? EPOLLIN : (EPOLLIN | EPOLLOUT));
+  }
   while (auto e = modem_.poll_event()) {
     using Kind = sms::AtModemEvent::Kind;
     switch (e->kind) {

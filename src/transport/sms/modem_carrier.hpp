@@ -18,7 +18,9 @@ struct ModemOptions {
 class ModemCarrier final : public SmsCarrier {
  public:
   // Opens the device (raw, 115200 baud) and starts the modem; throws std::runtime_error
-  // when the device cannot be opened (start-up configuration).
+  // when the device cannot be opened (start-up configuration). A device that goes away
+  // later (unplugged, hung up) is closed and opened again every 5 s; what waits to be sent
+  // stays queued in the meantime.
   ModemCarrier(EventLoop& loop, ModemOptions options);
   ~ModemCarrier() override;
 
@@ -30,6 +32,9 @@ class ModemCarrier final : public SmsCarrier {
   bool ready() const { return modem_.ready(); }
 
  private:
+  static constexpr Duration kReopenDelay{5'000};
+  bool open_device();  // false (errno set) when the device cannot be opened
+  void lose_device(const std::string& why);
   void on_io(std::uint32_t events);
   void pump(bool deliver);
   void write_pending();
@@ -41,6 +46,7 @@ class ModemCarrier final : public SmsCarrier {
   int fd_ = -1;
   Bytes pending_;  // written to the device as it takes it
   EventLoop::TimerId timer_ = 0;
+  EventLoop::TimerId reopen_timer_ = 0;
   Receiver receiver_;
   Reporter reporter_;
   SmsCarrierCounters counters_;
