@@ -4,6 +4,7 @@
 #include <gnutls/gnutls.h>
 
 #include <algorithm>
+#include <initializer_list>
 
 namespace tether::sms {
 
@@ -17,8 +18,8 @@ constexpr std::size_t kClearPart = 2 + 1 + 2 + 1 + 1 + 3;
 // Transport TS 5.4.2.1.3 leaves the tag of the secured application message open ("e.g.
 // 0x05"); we use 0x05.
 constexpr std::uint8_t kCoapTag = 0x05;
-// 31.115 6.2: the checksum starts with the header of a single SMS holding only the
-// command packet element: UDHL, IEIa, IEIDLa.
+// 31.115 6.2: the header of a single SMS holding only the command packet element: UDHL,
+// IEIa, IEIDLa.
 constexpr std::array<std::uint8_t, 3> kCommandPacketHeader{0x02, kCommandPacketIei, 0x00};
 
 bool is_aes_cbc(std::uint8_t kic) {
@@ -55,12 +56,18 @@ bool cbc(const Bytes& key, Bytes& data, bool encrypt) {
   return rc >= 0;
 }
 
-std::optional<std::array<std::uint8_t, kChecksumSize>> cmac(const Bytes& key, ByteView data) {
+// The checksum of 31.115 over `parts` in order: 02 70 00 (the header of a single SMS that
+// holds only the command packet element), the clear header, CNTR and PCNTR, the padded
+// secured data.
+std::optional<std::array<std::uint8_t, kChecksumSize>> checksum(
+    const Bytes& key, std::initializer_list<ByteView> parts) {
+  gnutls_hmac_hd_t h = nullptr;
+  if (gnutls_hmac_init(&h, cmac_for(key.size()), key.data(), key.size()) < 0) return std::nullopt;
+  bool ok = gnutls_hmac(h, kCommandPacketHeader.data(), kCommandPacketHeader.size()) >= 0;
+  for (ByteView part : parts) ok = ok && gnutls_hmac(h, part.data(), part.size()) >= 0;
   std::array<std::uint8_t, kBlock> full{};
-  if (gnutls_hmac_fast(cmac_for(key.size()), key.data(), key.size(), data.data(), data.size(),
-                       full.data()) < 0) {
-    return std::nullopt;
-  }
+  gnutls_hmac_deinit(h, full.data());
+  if (!ok) return std::nullopt;
   std::array<std::uint8_t, kChecksumSize> out{};
   std::copy_n(full.begin(), kChecksumSize, out.begin());
   return out;
@@ -86,15 +93,6 @@ void put_ber_length(Bytes& out, std::size_t n) {
   }
 }
 
-// The checksum's input: the command packet header element, then the packet in the clear
-// with its checksum field left out.
-Bytes checksum_input(ByteView clear_part, ByteView counter_and_pcntr, ByteView secured_data) {
-  Bytes in(kCommandPacketHeader.begin(), kCommandPacketHeader.end());
-  in.insert(in.end(), clear_part.begin(), clear_part.end());
-  in.insert(in.end(), counter_and_pcntr.begin(), counter_and_pcntr.end());
-  in.insert(in.end(), secured_data.begin(), secured_data.end());
-  return in;
-}
 }  // namespace
 
 Result<SecuredPacketKeys> parse_sms_binding_keys(ByteView parameters, ByteView secret) {
@@ -125,14 +123,19 @@ Result<Bytes> seal_command_packet(const SecuredPacketKeys& keys, std::uint64_t c
   if (keys.cipher_key.size() != 16 && keys.cipher_key.size() != 32) {
     return fail("no AES key for ciphering");
   }
-  Bytes secured;
-  secured.push_back(kCoapTag);
-  put_ber_length(secured, coap.size());
-  secured.insert(secured.end(), coap.begin(), coap.end());
+  if (coap.size() > 0xFF00) return fail("message too long for one command packet");
+  Bytes length;
+  put_ber_length(length, coap.size());
+  const std::size_t data_size = 1 + length.size() + coap.size();
   // Padding to whole blocks over CNTR, PCNTR, CC and the secured data.
-  const std::size_t ciphered = 5 + 1 + kChecksumSize + secured.size();
+  const std::size_t ciphered = 5 + 1 + kChecksumSize + data_size;
   const std::size_t padding = (kBlock - ciphered % kBlock) % kBlock;
-  secured.insert(secured.end(), padding, 0x00);
+  // Sized first, then filled: the padding stays zero.
+  Bytes secured(data_size + padding, 0x00);
+  secured.at(0) = kCoapTag;
+  std::copy(length.begin(), length.end(), secured.begin() + 1);
+  std::copy(coap.begin(), coap.end(),
+            secured.begin() + 1 + static_cast<std::ptrdiff_t>(length.size()));
   const std::size_t cpl = 1 + kHeaderLength + secured.size();
   if (cpl > 0xFFFF) return fail("message too long for one command packet");
 
@@ -148,9 +151,11 @@ Result<Bytes> seal_command_packet(const SecuredPacketKeys& keys, std::uint64_t c
   put_counter(counter_and_pcntr, counter);
   counter_and_pcntr.push_back(static_cast<std::uint8_t>(padding));
 
-  auto cc = cmac(keys.checksum_key, checksum_input(clear, counter_and_pcntr, secured));
+  auto cc = checksum(keys.checksum_key, {clear, counter_and_pcntr, secured});
   if (!cc) return fail("AES-CMAC failed");
-  Bytes body = counter_and_pcntr;
+  Bytes body;
+  body.reserve(counter_and_pcntr.size() + cc->size() + secured.size());
+  body.insert(body.end(), counter_and_pcntr.begin(), counter_and_pcntr.end());
   body.insert(body.end(), cc->begin(), cc->end());
   body.insert(body.end(), secured.begin(), secured.end());
   if (!cbc(keys.cipher_key, body, true)) return fail("AES-CBC failed");
@@ -176,7 +181,7 @@ std::variant<OpenedPacket, PacketFault> open_command_packet(
   if (padding >= kBlock || kFixed + padding > body.size()) return PacketFault::kChecksum;
   const ByteView view(body);
   const ByteView secured = view.subspan(kFixed);
-  auto cc = cmac(keys.checksum_key, checksum_input(clear, view.first(6), secured));
+  auto cc = checksum(keys.checksum_key, {clear, view.first(6), secured});
   if (!cc || !same_secret(
                  std::string_view(reinterpret_cast<const char*>(cc->data()), cc->size()),
                  std::string_view(reinterpret_cast<const char*>(body.data() + 6), kChecksumSize))) {
