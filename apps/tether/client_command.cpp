@@ -305,11 +305,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
     add_credentials(tree, instance, s.credentials);
   }
   if (http && !s.http_password_file.empty()) {
-    std::string password = to_string(read_binary_file(s.http_password_file));
-    while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-      password.pop_back();
-    }
-    if (password.empty()) throw std::invalid_argument(s.http_password_file + " holds no password");
+    const std::string password = read_secret_file(s.http_password_file, "password");
     const std::string username = s.http_username.empty() ? s.config.endpoint : s.http_username;
     (void)tree.set(Path{0, instance, client::security::kMode}, Value(client::security::kModePsk));
     (void)tree.set(Path{0, instance, client::security::kPublicKeyOrIdentity},

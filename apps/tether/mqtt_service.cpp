@@ -56,11 +56,7 @@ void apply_broker_options(const MqttOptions& o, transport::MqttConnectionConfig&
   }
   c.username = o.username;
   if (!o.password_file.empty()) {
-    std::string password = to_string(read_binary_file(o.password_file));
-    while (!password.empty() && std::isspace(static_cast<unsigned char>(password.back()))) {
-      password.pop_back();
-    }
-    c.password = std::move(password);
+    c.password = read_secret_file(o.password_file, "password");
   }
   if (o.session_expiry_s > 0) {
     c.clean_session = false;

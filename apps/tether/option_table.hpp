@@ -107,6 +107,9 @@ struct SmsGatewayOptions {
   std::string callback_host = "127.0.0.1";
   std::uint16_t callback_port = 13080;
   std::string smsc_id;  // route our SMS through this SMSC of Kannel's (its smsc-id)
+  // A token smsbox's get-url must carry (token=...): needed when the callback listens
+  // beyond loopback, since an address is not a credential.
+  std::string callback_token_file;
   // Transport TS 5.4: nosec (OSCORE may protect it), dtls (SMS Secured mode with the
   // device end-point: DTLS over SMS with the endpoints' PSK credentials) or smartcard
   // (Secured Packet Structure mode with the keys of --sms-keys-file).
@@ -116,7 +119,7 @@ struct SmsGatewayOptions {
   std::string keys_file;
 };
 // --sms-gateway, --sms-gateway-password-file, --sms-number, --sms-callback-host,
-// --sms-callback-port, --sms-smsc, --sms-security, --sms-keys-file.
+// --sms-callback-port, --sms-callback-token-file, --sms-smsc, --sms-security, --sms-keys-file.
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
 
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep

@@ -137,11 +137,7 @@ api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
     c.users = std::move(*users);
   }
   if (!o.api_token_file.empty()) {
-    std::string token = to_string(read_binary_file(o.api_token_file));
-    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) {
-      token.pop_back();
-    }
-    if (token.empty()) throw std::invalid_argument(o.api_token_file + " holds no token");
+    std::string token = read_secret_file(o.api_token_file, "token");
     if (auto ok = c.users.add(api::ApiUser{"token", api::Role::kOperator, token, {}}); !ok) {
       throw std::invalid_argument(o.api_token_file + ": " + ok.error().reason);
     }
@@ -235,6 +231,15 @@ Bytes read_binary_file(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::invalid_argument("cannot read " + file);
   return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string read_secret_file(const std::string& file, const std::string& what) {
+  std::string secret = to_string(read_binary_file(file));
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  if (secret.empty()) throw std::invalid_argument(file + " holds no " + what);
+  return secret;
 }
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,

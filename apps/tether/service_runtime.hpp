@@ -96,5 +96,9 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring);
 // Reads a PEM or DER file (a key or certificate).
 Bytes read_binary_file(const std::string& file);
+// A password or token kept in a file, off the command line: the file without its trailing
+// white space (an editor's newline). Throws std::invalid_argument when it holds nothing;
+// `what` names it ("password", "token").
+std::string read_secret_file(const std::string& file, const std::string& what);
 
 }  // namespace tether::app

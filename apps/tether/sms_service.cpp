@@ -37,6 +37,8 @@ const char* const kSmsGatewayHelp =
     "  --sms-number MSISDN    our own number, the sender of what we send\n"
     "  --sms-callback-host H, --sms-callback-port N  where smsbox's get-url delivers\n"
     "                         devices' SMS (127.0.0.1:13080; path /sms)\n"
+    "  --sms-callback-token-file FILE  a token smsbox's get-url must carry as token=...;\n"
+    "                         needed when the callback host is not loopback\n"
     "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n"
     "  --sms-security M       nosec (default; OSCORE may protect it), dtls: DTLS over SMS\n"
     "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1),\n"
@@ -74,10 +76,7 @@ std::map<std::string, sms::SecuredPacketKeys> read_sms_keys(const std::string& f
 
 std::string with_password(std::string url, const std::string& file) {
   if (file.empty()) return url;
-  std::string password = to_string(read_binary_file(file));
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
+  const std::string password = read_secret_file(file, "password");
   const auto at = url.find('@');
   const auto scheme_end = url.find("://");
   if (at == std::string::npos || scheme_end == std::string::npos || at < scheme_end) {
@@ -101,6 +100,16 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   k.callback_host = o.callback_host;
   k.callback_port = o.callback_port;
   k.smsc_id = o.smsc_id;
+  if (!o.callback_token_file.empty()) {
+    k.callback_token = read_secret_file(o.callback_token_file, "token");
+  }
+  const bool loopback =
+      o.callback_host == "127.0.0.1" || o.callback_host == "::1" || o.callback_host == "localhost";
+  if (!loopback && k.callback_token.empty()) {
+    // Anyone who reaches the callback could speak for any phone number.
+    throw std::invalid_argument("--sms-callback-host " + o.callback_host +
+                                " is not loopback: give --sms-callback-token-file");
+  }
   gateway_ = std::make_unique<transport::KannelGateway>(loop, k);
   gateway_->set_reporter([](const std::string& event, const std::string& detail) {
     log_line("event=" + event + logfmt_field("transport", "sms") + logfmt_field("detail", detail),

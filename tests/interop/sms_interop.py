@@ -36,7 +36,9 @@ Scenarios:
                dropped unanswered at either end and counted
   hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
                parts of a concatenation that never completes, a part twice, raw callback
-               requests over 140 octets or without a sender; and SMS from a number that is
+               requests over 140 octets or without a sender, or without smsbox's token
+               (403; a non-loopback callback without a token does not start); and SMS from a
+               number that is
                not the client's server (Transport TS 5.4): never answered, all counted in
                /metrics, and the registration still served
 """
@@ -77,8 +79,11 @@ class Gateway:
 
     def __init__(self, extra_fake_smsc=False, modem_smsc="smpp"):
         self.callback_port = free_port()
+        # smsbox proves itself to the server's callback with this token (--sms-callback-
+        # token-file); hex, so Kannel reads no escape code in it.
+        self.token = os.urandom(16).hex()
         self.kannel = Kannel(os.path.join(WORK, "kannel"),
-                             f"http://127.0.0.1:{self.callback_port}/sms",
+                             f"http://127.0.0.1:{self.callback_port}/sms?token={self.token}",
                              log=lambda m: None, extra_fake_smsc=extra_fake_smsc,
                              modem_smsc=modem_smsc)
         for name in ("bearerbox", "smsbox"):
@@ -112,11 +117,15 @@ class Server:
         password = os.path.join(WORK, "sendsms.password")
         with open(password, "w") as f:
             f.write(gw.kannel.password + "\n")
+        token = os.path.join(WORK, "callback.token")
+        with open(token, "w") as f:
+            f.write(gw.token + "\n")
         url = gw.kannel.sendsms_url.replace("http://", f"http://{gw.kannel.username}@")
         args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
                 "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
                 "--sms-gateway", url, "--sms-gateway-password-file", password,
                 "--sms-number", SERVER_NUMBER, "--sms-callback-port", str(gw.callback_port),
+                "--sms-callback-token-file", token,
                 "--sms-smsc", "fake"]
         self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
@@ -379,7 +388,9 @@ def bootstrap():
     check("level=error" not in bs.log_text(), "no error lines at the bootstrap server")
 
 
-def raw_callback(gw, query):
+def raw_callback(gw, query, token=True):
+    if token:
+        query = f"token={gw.token}&{query}"
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{gw.callback_port}/sms?{query}",
                                     timeout=10) as r:
@@ -418,12 +429,29 @@ def hostile():
     wait_until(lambda: server.metric("sms_received") + server.metric("sms_malformed") >= 3,
                "the three SMS from fakesmsc at the server")
     wait_until(lambda: server.metric("sms_part_duplicate") >= 1, "the duplicate part counted")
-    # Straight at the callback: over 140 octets, no sender, a bad escape, a bad sender.
-    for q in (f"from=%2B1555&data={'A' * 141}", "data=abc", "from=%2B1555&data=%zz",
-              "from=%2Bjunk&data=abc"):
+    # Straight at the callback: over 140 octets, no sender, a bad sender.
+    for q in (f"from=%2B1555&data={'A' * 141}", "data=abc", "from=%2Bjunk&data=abc"):
         check(raw_callback(gw, q) == 200, f"callback {q}: answered 200 (no retry)")
     check(raw_callback(gw, "x") == 200, "callback without a sender")
-    wait_until(lambda: server.metric("sms_malformed") >= 6, "the malformed callbacks counted")
+    # Without smsbox's token, or with another one: refused, counted, never read.
+    received = server.metric("sms_received")
+    check(raw_callback(gw, f"from={DEVICE_NUMBER}&data=%40%01%00%01", token=False) == 403,
+          "a callback without the token")
+    check(raw_callback(gw, f"token=00&from={DEVICE_NUMBER}&data=%40%01%00%01", token=False) == 403,
+          "a callback with a wrong token")
+    # A query that does not parse cannot show the token either.
+    check(raw_callback(gw, "from=%2B1555&data=%zz") == 403, "a badly escaped callback")
+    check(server.metric("sms_callback_refused") == 3, "the refused callbacks counted")
+    check(server.metric("sms_received") == received, "a refused callback was read")
+    # A callback listening beyond loopback without a token does not start.
+    r = subprocess.run([TETHER, "server", "--bind", "127.0.0.1", "--coap-port", "0",
+                        "--coaps-port", "0", "--http-port", "0", "--store", "memory",
+                        "--sms-gateway", "http://u@127.0.0.1:9/cgi-bin/sendsms",
+                        "--sms-number", SERVER_NUMBER, "--sms-callback-host", "0.0.0.0"],
+                       capture_output=True, timeout=30)
+    check(r.returncode != 0 and b"--sms-callback-token-file" in r.stderr,
+          f"a non-loopback callback without a token: {r.returncode} {r.stderr[-300:]!r}")
+    wait_until(lambda: server.metric("sms_malformed") >= 5, "the malformed callbacks counted")
     # Transport TS 5.4: a CoAP GET to the device from a number that is not its server's is
     # never answered; the device sends nothing back.
     get = bytes([0x40, 0x01, 0x12, 0x34, 0xB1, 0x33, 0x01, 0x30])  # CON GET /3/0

@@ -112,9 +112,12 @@ void KannelGateway::on_callback(const http::Request& request, HttpServer::Respon
   auto params = http::parse_query(request.query);
   sms::ShortMessage m;
   bool have_from = false;
+  std::string token;
   if (params) {
     for (auto& p : *params) {
-      if (p.name == "from") {
+      if (p.name == "token") {
+        token = std::move(p.value);
+      } else if (p.name == "from") {
         m.from = std::move(p.value);
         have_from = true;
       } else if (p.name == "to") {
@@ -125,6 +128,11 @@ void KannelGateway::on_callback(const http::Request& request, HttpServer::Respon
         m.data = to_bytes(p.value);
       }
     }
+  }
+  if (!options_.callback_token.empty() && !same_secret(token, options_.callback_token)) {
+    ++counters_.refused;
+    report("sms-callback-refused", "a callback without the gateway's token");
+    return responder.respond(http::Response::text(403, ""));
   }
   // Kannel keeps a leading "+" only when the SMSC gave one; an MSISDN is all we take.
   if (!params || !have_from || !sms::is_msisdn(m.from) || m.udh.size() + m.data.size() > 140 ||

@@ -23,6 +23,9 @@ struct KannelOptions {
   std::uint16_t callback_port = 0;  // 0: any free port (tests)
   std::string callback_path = "/sms";
   std::string smsc_id;  // optional: the SMSC Kannel routes our SMS through
+  // When set, a callback must carry it as token=... (in smsbox's get-url): the callback's
+  // address alone does not say the caller is smsbox.
+  std::string callback_token;
   Duration send_timeout{30'000};
 };
 

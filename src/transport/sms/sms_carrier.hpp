@@ -16,6 +16,7 @@ struct SmsCarrierCounters {
   std::uint64_t send_failures = 0;  // the gateway or modem refused, or did not answer
   std::uint64_t received = 0;
   std::uint64_t malformed = 0;  // what arrived could not be read as an 8-bit SMS
+  std::uint64_t refused = 0;    // a gateway callback without the configured token
 };
 
 class SmsCarrier {

@@ -59,6 +59,7 @@ std::vector<std::pair<std::string, std::uint64_t>> SmsTransport::counters() cons
           {"sms_send_failed", c.send_failures},
           {"sms_received", c.received},
           {"sms_malformed", c.malformed},
+          {"sms_callback_refused", c.refused},
           {"sms_foreign_sender", counters_.ignored_sender},
           {"sms_part_duplicate", r.duplicates},
           {"sms_part_expired", r.expired},
