@@ -150,10 +150,18 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
 
 Result<std::string> SmsService::wake(const server::Registration& r, bool bootstrap) {
   if (!r.sms) return fail("the client gave no SMS number (sms=) when it registered");
+  // Core TS 6.2.1.1: only a client whose binding lists S hears SMS.
+  if (r.binding.find('S') == std::string::npos) {
+    return fail("the client's binding " + r.binding + " has no S: it does not hear SMS");
+  }
   const auto instance = binding::coap_binding::registered_server_instance(r.objects);
   if (!instance) return fail("the registration lists no single Server object instance (/1/x)");
   auto peer = transport_->peer_for(*r.sms, 0);
   if (!peer) return peer.error();
+  // A DTLS server cannot open a session: the client must have one with us already.
+  if (const auto* layer = transport_->secure_layer(); layer && !layer->established(*peer)) {
+    return fail("DTLS over SMS: the client has no session with us to carry a trigger");
+  }
   // No answer comes (Transport TS 6.6): the exchange is let go after a second.
   coap::RequestOptions options;
   options.timeout = Duration{1000};

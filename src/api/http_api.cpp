@@ -158,7 +158,11 @@ void HttpApi::routes() {
     const auto* r = server_.find(ep);
     if (r == nullptr) return call.error(404, "4.04", "client " + ep + " is not registered");
     if (!waker_) return call.error(409, "4.09", "this server has no SMS gateway (--sms-gateway)");
-    const bool bootstrap = call.param("trigger") == "bootstrap";
+    const std::string trigger = call.param("trigger");
+    if (!trigger.empty() && trigger != "update" && trigger != "bootstrap") {
+      return call.error(400, "4.00", "trigger is update (the default) or bootstrap");
+    }
+    const bool bootstrap = trigger == "bootstrap";
     auto sent = waker_(*r, bootstrap);
     if (!sent) return call.error(409, "4.09", sent.error().reason);
     call.reply(202, json{{"trigger", bootstrap ? "bootstrap" : "update"}, {"to", *sent}});

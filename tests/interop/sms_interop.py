@@ -279,6 +279,8 @@ def wake():
     status, body = server.api("POST", "/api/clients/plain/wake")
     check(status == 409 and "sms" in body, f"wake without sms=: {status} {body}")
     check(server.api("POST", "/api/clients/nobody/wake")[0] == 404, "wake of nobody")
+    status, body = server.api("POST", "/api/clients/uqs-dev/wake?trigger=reboot")
+    check(status == 400 and "bootstrap" in body, f"an unknown trigger: {status} {body}")
 
 
 def message_starts(gw):
