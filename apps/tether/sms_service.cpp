@@ -22,6 +22,8 @@ transport::SecureOptions sms_dtls(std::unique_ptr<tls::Backend>& backend, tls::R
   // the whole handshake, than over UDP.
   g.retransmit = Duration{10'000};
   g.handshake_timeout = Duration{300'000};
+  // A 360-octet ticket is 3 SMS in the last flight; a resumption over SMS saves less.
+  g.session_tickets = false;
   g.server = std::move(lookup);
   backend = std::make_unique<tls::GnutlsBackend>(std::move(g));
   transport::SecureOptions secure;

@@ -343,6 +343,10 @@ def dtls():
              for m in mts]
     check(any(not d.udh and d.data[0] == 23 for d in reads),
           f"the Read's request in one SMS: {[d.data.hex() for d in reads]}")
+    # No session ticket over SMS: no handshake record (22) holding a NewSessionTicket (4).
+    for _, data in whole_messages(gw)["MT"]:
+        check(not (len(data) > 13 and data[0] == 22 and data[13] == 4),
+              "the server sent a session ticket over SMS")
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=30)
 

@@ -452,7 +452,9 @@ class GnutlsSession final : public Session {
                      : sc.client_trust_anchors.empty() ? GNUTLS_CERT_IGNORE
                                                        : GNUTLS_CERT_REQUEST;
     gnutls_certificate_server_set_request(session_, ask);
-    gnutls_session_ticket_enable_server(session_, &impl_.ticket_key);
+    if (impl_.options.session_tickets) {
+      gnutls_session_ticket_enable_server(session_, &impl_.ticket_key);
+    }
     gnutls_session_set_verify_function(session_, &GnutlsSession::verify_callback);
     return Ok{};
   }

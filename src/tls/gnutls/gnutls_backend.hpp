@@ -25,6 +25,9 @@ struct GnutlsOptions {
   bool web = false;
   // Servers: the cookie key is replaced this often (the previous one still verifies).
   Duration cookie_key_lifetime{3'600'000};
+  // Servers: issue session tickets (RFC 5077) so clients resume without a full handshake.
+  // Over SMS a ticket costs more SMS than the full handshake it saves.
+  bool session_tickets = true;
 };
 
 class GnutlsBackend final : public Backend {
