@@ -131,6 +131,7 @@ void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o) {
       .number("--sms-callback-port", "smsCallbackPort", o.callback_port, 65535)
       .text("--sms-callback-token-file", "smsCallbackTokenFile", o.callback_token_file)
       .text("--sms-smsc", "smsSmsc", o.smsc_id)
+      .boolean("--sms-auto-wake", "smsAutoWake", o.auto_wake)
       .text("--sms-security", "smsSecurity", o.security)
       .text("--sms-keys-file", "smsKeysFile", o.keys_file);
 }

@@ -107,6 +107,9 @@ struct SmsGatewayOptions {
   std::string callback_host = "127.0.0.1";
   std::uint16_t callback_port = 13080;
   std::string smsc_id;  // route our SMS through this SMSC of Kannel's (its smsc-id)
+  // Transport TS 6.6: a request queued for a sleeping client whose binding has S sends it
+  // the Registration Update Trigger by SMS (once until it is heard from).
+  bool auto_wake = false;
   // A token smsbox's get-url must carry (token=...): needed when the callback listens
   // beyond loopback, since an address is not a credential.
   std::string callback_token_file;
@@ -119,7 +122,8 @@ struct SmsGatewayOptions {
   std::string keys_file;
 };
 // --sms-gateway, --sms-gateway-password-file, --sms-number, --sms-callback-host,
-// --sms-callback-port, --sms-callback-token-file, --sms-smsc, --sms-security, --sms-keys-file.
+// --sms-callback-port, --sms-callback-token-file, --sms-smsc, --sms-auto-wake, --sms-security,
+// --sms-keys-file.
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
 
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep

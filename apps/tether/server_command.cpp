@@ -202,6 +202,16 @@ int server_command(const std::vector<std::string>& args) {
     http.set_waker(
         [&sms](const server::Registration& r, bool bootstrap) { return sms->wake(r, bootstrap); });
   }
+  if (sms && o.sms.auto_wake) {
+    server.set_sleeper_handler([&sms](const server::Registration& r) {
+      if (!r.sms || r.binding.find('S') == std::string::npos) return;
+      if (auto sent = sms->wake(r, false); !sent) {
+        log_line("event=sms-trigger-failed" + logfmt_field("ep", r.endpoint) +
+                     logfmt_field("detail", sent.error().reason),
+                 "warn");
+      }
+    });
+  }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });

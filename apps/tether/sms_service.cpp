@@ -42,6 +42,8 @@ const char* const kSmsGatewayHelp =
     "  --sms-callback-token-file FILE  a token smsbox's get-url must carry as token=...;\n"
     "                         needed when the callback host is not loopback\n"
     "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n"
+    "  --sms-auto-wake        a request queued for a sleeping client with S in its binding\n"
+    "                         wakes it by SMS (Transport TS 6.6), as POST .../wake does\n"
     "  --sms-security M       nosec (default; OSCORE may protect it), dtls: DTLS over SMS\n"
     "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1),\n"
     "                         or smartcard: Secured Packets (31.115) with --sms-keys-file\n"

@@ -489,6 +489,7 @@ std::size_t Lwm2mServer::queue_depth(const std::string& endpoint) const {
 
 void Lwm2mServer::heard_from(Session& s) {
   s.awake_until = clock_.now() + config_.awake_window;
+  s.woken = false;
   if (!s.queue_mode) return;
   timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
   if (!s.awake) {
@@ -546,6 +547,10 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
   timers_.schedule(p->started + timeout, TimerEntry{TimerKind::kRequestTimeout, endpoint, ticket});
 
   const bool asleep = s.queue_mode && clock_.now() >= s.awake_until;
+  if (asleep && !s.woken && on_sleeper_) {
+    s.woken = true;
+    on_sleeper_(*r);
+  }
   if (asleep && options.return_when_queued) {
     p->reported_queued = true;
     DownlinkResult queued{DownlinkResult::Status::kQueued,

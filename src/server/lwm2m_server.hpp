@@ -153,6 +153,10 @@ class Lwm2mServer {
   bool knows_public_key(ByteView spki) const;
 
   void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+  // Transport TS 6.6: called when a request waits for a sleeping queue-mode client, once
+  // until the client is heard from again (the app wakes it by SMS, --sms-auto-wake).
+  using SleeperHandler = std::function<void(const Registration&)>;
+  void set_sleeper_handler(SleeperHandler handler) { on_sleeper_ = std::move(handler); }
   void set_registration_policy(RegistrationPolicy policy);
   const lwm2m::model::ObjectRegistry& models() const { return models_; }
   const ServerMetrics& metrics() const { return metrics_; }
@@ -230,6 +234,7 @@ class Lwm2mServer {
   const lwm2m::model::ObjectRegistry& models_;
   RegistrationRegistry registry_;
   EventHandler on_event_;
+  SleeperHandler on_sleeper_;
   ServerMetrics metrics_;
   LinkSet links_;
   std::vector<CoapServerLink*> coap_links_;  // they learn the OSCORE keyring

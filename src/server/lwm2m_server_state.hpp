@@ -32,6 +32,7 @@ struct Lwm2mServer::Session {
   bool queue_mode = false;
   Instant awake_until{};
   bool awake = false;
+  bool woken = false;  // asked to wake since it was last heard from
   std::deque<std::unique_ptr<Pending>> queue;
   std::unique_ptr<Pending> in_flight;
   std::vector<std::string> observations;

@@ -19,6 +19,8 @@ Scenarios:
                with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
                completes. A trigger from a stranger and a Read by SMS from the server itself
                are ignored without a word; a client that gave no sms= cannot be woken (409)
+  auto-wake    with --sms-auto-wake, a REST Read of a sleeping UQS client sends the
+               Registration Update Trigger by itself (one SMS) and completes after the Update
   dtls         SMS Secured mode with the device end-point (Transport TS 5.4.2.1): DTLS over
                SMS with PSK and the CCM_8 suite; a client with the wrong key gets no
                registration (its last flight is dropped unanswered); with the right key it
@@ -394,6 +396,26 @@ def bootstrap():
     check("level=error" not in bs.log_text(), "no error lines at the bootstrap server")
 
 
+def auto_wake():
+    gw = Gateway()
+    server = Server(gw, extra=["--awake-window-ms", "1500", "--sms-auto-wake"])
+    udp = server.log_text().split(" udp=")[1].split()[0]
+    client = subprocess.Popen(
+        [TETHER, "client", "--endpoint", "uqs-dev", "--server", f"coap://127.0.0.1:{udp}",
+         "--server-sms-number", SERVER_NUMBER, "--sms-modem", gw.pty, "--sms-number",
+         DEVICE_NUMBER, "--queue", "--awake-window-ms", "1000", "--lifetime", "600"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "client.log"), "ab"))
+    PROCS.append(client)
+    wait_until(lambda: registered(server, "uqs-dev"), "the UQS client to register over UDP")
+    wait_until(lambda: registered(server, "uqs-dev")["awake"] is False, "the client to sleep")
+    # No /wake: the queued Read itself has the server send the trigger, once.
+    status, body = server.api("GET", "/api/clients/uqs-dev/3/0/0")
+    check(status == 200, f"the Read of a sleeping client: {status} {body}")
+    check(gw.mt_count() == 1, f"one trigger SMS: {gw.mt_count()}")
+    check(server.log_text().count("event=sms-trigger ") == 1, "one sms-trigger line")
+    check(gw.mo_count() == 0, "the client answered by SMS")
+
+
 def raw_callback(gw, query, token=True):
     if token:
         query = f"token={gw.token}&{query}"
@@ -617,5 +639,5 @@ def inject(gw, sender, receiver, udh, data, name):
 
 
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
-       "smartcard": smartcard, "hostile": hostile},
+       "smartcard": smartcard, "auto-wake": auto_wake, "hostile": hostile},
       SCENARIO)

@@ -338,6 +338,28 @@ TEST_F(ServerTest, QueueModeHoldsRequestsUntilTheClientWakes) {
   EXPECT_EQ(responses[0].content->code, codes::kContent);
 }
 
+TEST_F(ServerTest, ARequestForASleeperAsksOnceToWakeItUntilItIsHeardFrom) {
+  FakeClient client(net, 100);
+  client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
+  std::vector<std::string> woken;
+  harness.server.set_sleeper_handler(
+      [&](const Registration& r) { woken.push_back(r.endpoint + " " + r.binding); });
+  ASSERT_EQ(client.register_with({"ep=dev1", "lwm2m=1.1", "b=US", "Q", "sms=+1555"})->code,
+            codes::kCreated);
+  harness.server.send("dev1", read(Path{3, 0, 0}), {}, [](DownlinkResult) {});
+  EXPECT_TRUE(woken.empty());  // awake: the request simply goes
+  net.run_for(Duration{21'000});
+  DownlinkOptions queue_only;
+  queue_only.return_when_queued = true;
+  harness.server.send("dev1", read(Path{3, 0, 1}), queue_only, [](DownlinkResult) {});
+  harness.server.send("dev1", read(Path{3, 0, 2}), queue_only, [](DownlinkResult) {});
+  ASSERT_EQ(woken, std::vector<std::string>{"dev1 US"});  // once for both
+  ASSERT_EQ(client.update()->code, codes::kChanged);
+  net.run_for(Duration{21'000});  // asleep again
+  harness.server.send("dev1", read(Path{3, 0, 3}), queue_only, [](DownlinkResult) {});
+  EXPECT_EQ(woken.size(), 2u);
+}
+
 TEST_F(ServerTest, ObserveDeliversNotificationsUntilCancelled) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
