@@ -9,8 +9,10 @@ namespace tether::sms {
 namespace {
 // The first "AT" only resynchronises (its answer may be ERROR: what came before the ESC may
 // have been a half-typed line); the rest must each answer OK.
-constexpr std::array<const char*, 5> kStartup{"AT", "ATE0", "AT+CMEE=1", "AT+CMGF=0",
-                                              "AT+CNMI=2,2,0,0,0"};
+// AT+CSMS=0: phase 2 message service, where a +CMT needs no AT+CNMA acknowledgement (27.005
+// 3.2.1); under service 1 a modem waits for one and stops routing SMS to us without it.
+constexpr std::array<const char*, 6> kStartup{"AT",        "ATE0",      "AT+CMEE=1",
+                                              "AT+CSMS=0", "AT+CMGF=0", "AT+CNMI=2,2,0,0,0"};
 constexpr std::size_t kMaxReceived = 64;
 constexpr std::size_t kMaxEvents = 64;
 

@@ -29,6 +29,8 @@ class AtModemTest : public ::testing::Test {
     feed("ATE0\r\r\nOK\r\n");  // the modem still echoes this one
     EXPECT_EQ(out(), "AT+CMEE=1\r");
     feed("\r\nOK\r\n");
+    EXPECT_EQ(out(), "AT+CSMS=0\r");
+    feed("\r\n+CSMS: 1,1,1\r\n\r\nOK\r\n");
     EXPECT_EQ(out(), "AT+CMGF=0\r");
     feed("\r\nOK\r\n");
     EXPECT_EQ(out(), "AT+CNMI=2,2,0,0,0\r");
