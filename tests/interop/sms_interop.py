@@ -36,6 +36,9 @@ Scenarios:
                whose keys are wrong is never answered; the right one registers, is read,
                written, observed and executed over SMS; a replayed or tampered packet is
                dropped unanswered at either end and counted
+  gateway-down smsbox stops: a Read cannot leave, which is a warn line, a counter in
+               /metrics and a timeout for the caller; smsbox restarts and the registration is
+               still served
   hostile      what smsbox hands the server that no CoAP can come of: a malformed header,
                parts of a concatenation that never completes, a part twice, raw callback
                requests over 140 octets or without a sender, or without smsbox's token
@@ -416,6 +419,30 @@ def auto_wake():
     check(gw.mo_count() == 0, "the client answered by SMS")
 
 
+def gateway_down():
+    from kannel import SMSBOX
+    gw = Gateway()
+    server = Server(gw)
+    client, _ = start_client(gw)
+    wait_until(lambda: registered(server), "the client to register over SMS", timeout=60)
+    smsbox = gw.kannel.procs["smsbox"]
+    smsbox.send_signal(signal.SIGTERM)
+    smsbox.wait(timeout=30)
+    # smsbox is gone: the Read cannot leave; the refusal is a warn line and a counter, and
+    # the caller hears a timeout, not a hang.
+    status, body = server.api("GET", "/api/clients/sms-dev/3/0/0?timeout=5")
+    check(status >= 500, f"a Read with the gateway down: {status} {body}")
+    wait_until(lambda: server.metric("sms_send_failed") >= 1, "the refused send counted")
+    check("level=warn event=sms-send-failed" in server.log_text(), "a warn line for it")
+    # smsbox comes back: the registration is still there and the next Read goes through.
+    PROCS.append(gw.kannel._spawn("smsbox", SMSBOX))
+    wait_until(gw.kannel._sendsms_accepts, "smsbox to listen again")
+    check(registered(server) is not None, "the registration was lost")
+    status, body = server.api("GET", "/api/clients/sms-dev/3/0/0?timeout=60")
+    check(status == 200, f"a Read once the gateway is back: {status} {body}")
+    check(client.poll() is None, "the client exited")
+
+
 def raw_callback(gw, query, token=True):
     if token:
         query = f"token={gw.token}&{query}"
@@ -639,5 +666,6 @@ def inject(gw, sender, receiver, udh, data, name):
 
 
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
-       "smartcard": smartcard, "auto-wake": auto_wake, "hostile": hostile},
+       "smartcard": smartcard, "auto-wake": auto_wake, "gateway-down": gateway_down,
+       "hostile": hostile},
       SCENARIO)
