@@ -131,15 +131,21 @@ bool is_server_number(const client::DataModel& data, const std::string& from) {
   return security_instance_of_number(data, from).has_value();
 }
 
-// Transport TS 5.4.2.1.3: the SMS binding keys of the account a number belongs to, when its
-// SMS Security Mode is 2 (Secured Packet Structure, /0/x/6).
-std::optional<sms::SecuredPacketKeys> sms_binding_keys(const client::DataModel& data,
-                                                       const std::string& number) {
+// Whether the account a number belongs to is in SMS Security Mode 2 (Secured Packet
+// Structure, /0/x/6): what goes to and from that number goes through the card.
+bool uses_secured_packets(const client::DataModel& data, const std::string& number) {
   const auto instance = security_instance_of_number(data, number);
-  if (!instance) return std::nullopt;
+  if (!instance) return false;
   auto mode = data.value(lwm2m::Path{0, *instance, 6});
   const auto* m = mode ? mode->get_if<std::int64_t>() : nullptr;
-  if (m == nullptr || *m != 2) return std::nullopt;
+  return m != nullptr && *m == 2;
+}
+
+// Transport TS 5.4.2.1.3: the SMS binding keys of that account (/0/x/7, /0/x/8).
+std::optional<sms::SecuredPacketKeys> sms_binding_keys(const client::DataModel& data,
+                                                       const std::string& number) {
+  if (!uses_secured_packets(data, number)) return std::nullopt;
+  const auto instance = security_instance_of_number(data, number);
   auto params = data.value(lwm2m::Path{0, *instance, 7});
   auto secret = data.value(lwm2m::Path{0, *instance, 8});
   const auto* p = params ? params->get_if<Bytes>() : nullptr;
@@ -607,13 +613,15 @@ int client_command(const std::vector<std::string>& args) {
     o.own_number = s.config.sms_number;
     if (s.sms_security == "dtls") {
       o.secure = sms_dtls(sms_dtls_backend, tls::Role::kClient);
-    } else if (s.sms_security == "smartcard") {
-      // The card finds its keys in the Security object, as bootstrap may have written them.
+    } else if (s.sms_security == "nosec" || s.sms_security == "smartcard") {
+      // The card finds its keys in the Security object, as the flags or a bootstrap server
+      // wrote them; accounts in SMS Security Mode 2 go through it, the others in the clear.
       uicc = std::make_unique<sms::SoftwareUicc>(
           [&data](const std::string& number) { return sms_binding_keys(data, number); },
           [&clock] { return static_cast<std::uint64_t>(clock.unix_now()); });
-      o.packets = std::make_shared<sms::UiccProtection>(*uicc);
-    } else if (s.sms_security != "nosec") {
+      o.packets = std::make_shared<sms::UiccProtection>(
+          *uicc, [&data](const std::string& number) { return uses_secured_packets(data, number); });
+    } else {
       throw std::invalid_argument("--sms-security takes nosec, dtls or smartcard");
     }
     // Transport TS 5.4: an SMS from a number that is none of our servers' is not heard.

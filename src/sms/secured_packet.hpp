@@ -75,6 +75,9 @@ std::uint64_t next_counter(std::optional<std::uint64_t> last, std::uint64_t unix
 class PacketProtection {
  public:
   virtual ~PacketProtection() = default;
+  // Whether SMS with `number` go in command packets at all; others go in the clear (a
+  // client's NoSec accounts next to its Secured Packet ones).
+  virtual bool applies_to(const std::string& /*number*/) const { return true; }
   // The command packet for `to`; nothing when there are no keys for that number.
   virtual std::optional<Bytes> protect(const std::string& to, ByteView coap) = 0;
   virtual std::variant<Bytes, PacketFault> unprotect(const std::string& from, ByteView packet) = 0;

@@ -51,12 +51,19 @@ Result<UiccData> decode_uicc_data(ByteView data);
 // A device's CoAP over SMS through its card.
 class UiccProtection final : public PacketProtection {
  public:
-  explicit UiccProtection(SoftwareUicc& card) : card_(card) {}
+  // `applies`: which numbers go through the card (unset: all); the client's are those of
+  // accounts in SMS Security Mode 2.
+  explicit UiccProtection(SoftwareUicc& card, std::function<bool(const std::string&)> applies = {})
+      : card_(card), applies_(std::move(applies)) {}
+  bool applies_to(const std::string& number) const override {
+    return !applies_ || applies_(number);
+  }
   std::optional<Bytes> protect(const std::string& to, ByteView coap) override;
   std::variant<Bytes, PacketFault> unprotect(const std::string& from, ByteView packet) override;
 
  private:
   SoftwareUicc& card_;
+  std::function<bool(const std::string&)> applies_;
 };
 
 }  // namespace tether::sms

@@ -19,6 +19,9 @@ Scenarios:
                with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
                completes. A trigger from a stranger and a Read by SMS from the server itself
                are ignored without a word; a client that gave no sms= cannot be woken (409)
+  smartcard-bootstrap  a bootstrap server (over UDP) writes an sms:// account in SMS
+               Security Mode 2 with its keys; the client's card takes them from there and
+               the client registers and is read by Secured Packets
   auto-wake    with --sms-auto-wake, a REST Read of a sleeping UQS client sends the
                Registration Update Trigger by itself (one SMS) and completes after the Update
   dtls         SMS Secured mode with the device end-point (Transport TS 5.4.2.1): DTLS over
@@ -650,6 +653,49 @@ def smartcard():
     client.wait(timeout=30)
 
 
+def smartcard_bootstrap():
+    """Keys that a bootstrap server writes (/0/x/6, /0/x/7, /0/x/8) are what the card uses."""
+    gw = Gateway()
+    keys = os.path.join(WORK, "sms-keys")
+    with open(keys, "w") as f:
+        f.write(f"{DEVICE_NUMBER} {SMS_KEY_PARAMS} {SMS_SECRET}\n")
+    server = Server(gw, extra=["--sms-security", "smartcard", "--sms-keys-file", keys])
+    bs_udp = free_port()
+    configs = os.path.join(WORK, "configs.json")
+    with open(configs, "w") as f:
+        json.dump({"card-dev": {
+            "security": {"1": {"uri": f"sms://{SERVER_NUMBER}", "bootstrap": False,
+                               "mode": "nosec", "shortServerId": 101, "smsSecurityMode": 2,
+                               "smsBindingKeyParameters": {"hex": SMS_KEY_PARAMS},
+                               "smsBindingSecretKeys": {"hex": SMS_SECRET},
+                               "smsNumber": SERVER_NUMBER}},
+            "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "S"}}}}, f)
+    bs_log = os.path.join(WORK, "bootstrap-udp.log")
+    bs = subprocess.Popen([TETHER, "bootstrap", "--bind", "127.0.0.1", "--coap-port",
+                           str(bs_udp), "--coaps-port", "0", "--http-port", str(free_port()),
+                           "--store", "memory", "--configs", configs],
+                          stdout=subprocess.DEVNULL, stderr=open(bs_log, "ab"))
+    PROCS.append(bs)
+    wait_until(lambda: "event=started" in open(bs_log, errors="replace").read(),
+               "the bootstrap server to start")
+    log = os.path.join(WORK, "client.log")
+    client = subprocess.Popen([TETHER, "client", "--endpoint", "card-dev", "--bootstrap",
+                               f"coap://127.0.0.1:{bs_udp}", "--sms-modem", gw.pty,
+                               "--sms-number", DEVICE_NUMBER], stdout=subprocess.DEVNULL,
+                              stderr=open(log, "ab"))
+    PROCS.append(client)
+    wait_until(lambda: registered(server, "card-dev"),
+               "the client to bootstrap over UDP and register by Secured Packets", timeout=90)
+    status, body = server.api("GET", "/api/clients/card-dev/3/0/0")
+    check(status == 200, f"Read over Secured Packets: {status} {body}")
+    params, secret = bytes.fromhex(SMS_KEY_PARAMS), bytes.fromhex(SMS_SECRET)
+    messages = whole_messages(gw)
+    check(messages["MO"] and messages["MT"], f"SMS both ways: {messages}")
+    for direction, items in messages.items():
+        for udh, packet in items:
+            secured_packet.open_packet(params, secret, packet)  # raises when it does not open
+
+
 def inject(gw, sender, receiver, udh, data, name):
     """One SMS from `sender` into bearerbox through Kannel's own fakesmsc tool."""
     enc = lambda b: "".join("%%%02X" % x for x in b)  # noqa: E731
@@ -666,6 +712,7 @@ def inject(gw, sender, receiver, udh, data, name):
 
 
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
-       "smartcard": smartcard, "auto-wake": auto_wake, "gateway-down": gateway_down,
+       "smartcard": smartcard, "smartcard-bootstrap": smartcard_bootstrap,
+       "auto-wake": auto_wake, "gateway-down": gateway_down,
        "hostile": hostile},
       SCENARIO)

@@ -87,7 +87,7 @@ void SmsTransport::on_short_message(sms::ShortMessage m) {
   auto whole = reassembler_.add(m.from, m.udh, m.data, now);
   rearm_reassembly();
   if (!whole) return;
-  if (options_.packets) {
+  if (options_.packets && options_.packets->applies_to(m.from)) {
     // Transport TS 5.4.2: what is not protected as configured is dropped unanswered.
     auto opened = options_.packets->unprotect(m.from, *whole);
     if (auto* fault = std::get_if<sms::PacketFault>(&opened)) {
@@ -122,7 +122,8 @@ void SmsTransport::flush() {
     const std::string to = it->second;
     Bytes payload = std::move(t->bytes);
     std::vector<sms::InformationElement> first_elements;
-    if (options_.packets) {
+    const bool sealed = options_.packets && options_.packets->applies_to(to);
+    if (sealed) {
       auto packet = options_.packets->protect(to, payload);
       if (!packet) {
         ++counters_.unsealed;
@@ -144,7 +145,7 @@ void SmsTransport::flush() {
       m.to = to;
       m.udh = std::move(part.udh);
       m.data = std::move(part.data);
-      if (options_.packets) {
+      if (sealed) {
         m.pid = sms::kUsimDataDownloadPid;
         m.dcs = sms::kClass2Data;
       }
