@@ -510,6 +510,11 @@ def hostile():
     check(r.returncode != 0 and b"--sms-callback-token-file" in r.stderr,
           f"a non-loopback callback without a token: {r.returncode} {r.stderr[-300:]!r}")
     wait_until(lambda: server.metric("sms_malformed") >= 5, "the malformed callbacks counted")
+    # 7-bit text (coding=0) is no CoAP message: malformed, not read.
+    malformed = server.metric("sms_malformed")
+    check(raw_callback(gw, f"from={DEVICE_NUMBER}&coding=0&data=%40%01%00%01") == 200,
+          "a 7-bit callback answered 200")
+    check(server.metric("sms_malformed") == malformed + 1, "the 7-bit callback counted")
     # Transport TS 5.4: a CoAP GET to the device from a number that is not its server's is
     # never answered; the device sends nothing back.
     get = bytes([0x40, 0x01, 0x12, 0x34, 0xB1, 0x33, 0x01, 0x30])  # CON GET /3/0

@@ -113,6 +113,7 @@ void KannelGateway::on_callback(const http::Request& request, HttpServer::Respon
   sms::ShortMessage m;
   bool have_from = false;
   std::string token;
+  bool eight_bit = true;
   if (params) {
     for (auto& p : *params) {
       if (p.name == "token") {
@@ -126,6 +127,9 @@ void KannelGateway::on_callback(const http::Request& request, HttpServer::Respon
         m.udh = to_bytes(p.value);
       } else if (p.name == "data") {
         m.data = to_bytes(p.value);
+      } else if (p.name == "coding") {
+        // Kannel's %c: 0 7-bit text, 1 8-bit data, 2 UCS-2. CoAP comes only as 8-bit data.
+        eight_bit = p.value.empty() || p.value == "1";
       }
     }
   }
@@ -135,10 +139,12 @@ void KannelGateway::on_callback(const http::Request& request, HttpServer::Respon
     return responder.respond(http::Response::text(403, ""));
   }
   // Kannel keeps a leading "+" only when the SMSC gave one; an MSISDN is all we take.
-  if (!params || !have_from || !sms::is_msisdn(m.from) || m.udh.size() + m.data.size() > 140 ||
+  if (!params || !have_from || !eight_bit || !sms::is_msisdn(m.from) ||
+      m.udh.size() + m.data.size() > 140 ||
       (!m.udh.empty() && std::size_t{m.udh[0]} + 1 != m.udh.size())) {
     ++counters_.malformed;
-    report("sms-malformed", params ? "a callback without a usable sender, or over 140 octets"
+    report("sms-malformed", params ? "a callback without a usable sender, not 8-bit data, or "
+                                     "over 140 octets"
                                    : params.error().reason);
     // 200 all the same: smsbox would otherwise retry what we can never read.
     return responder.respond(http::Response::text(200, ""));
