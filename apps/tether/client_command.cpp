@@ -340,7 +340,8 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
                         : http                ? "H"
                         : parsed->is_stream() ? "T"
                                               : "U";
-  if (sms_too && binding == "U") binding = "US";
+  // TCP likewise: binding TS (Transport TS 6.6, Core TS 6.2.1.1).
+  if (sms_too && (binding == "U" || binding == "T")) binding += "S";
   (void)tree.set(Path{1, 0, 7}, Value(binding));
 }
 

@@ -18,7 +18,8 @@ Scenarios:
                sends the Registration Update Trigger by SMS (a NON Execute of /1/0/8, checked
                with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
                completes. A trigger from a stranger and a Read by SMS from the server itself
-               are ignored without a word; a client that gave no sms= cannot be woken (409)
+               are ignored without a word; a client that gave no sms= cannot be woken (409);
+               a client on CoAP/TCP with a modem registers with binding TS and is woken too
   smartcard-bootstrap  a bootstrap server (over UDP) writes an sms:// account in SMS
                Security Mode 2 with its keys; the client's card takes them from there and
                the client registers and is read by Secured Packets
@@ -289,6 +290,25 @@ def wake():
     check(server.api("POST", "/api/clients/nobody/wake")[0] == 404, "wake of nobody")
     status, body = server.api("POST", "/api/clients/uqs-dev/wake?trigger=reboot")
     check(status == 400 and "bootstrap" in body, f"an unknown trigger: {status} {body}")
+    # Binding TS: a client over CoAP/TCP with a modem is woken the same way.
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=30)
+    tcp = server.log_text().split(" tcp=")[1].split()[0]
+    ts = subprocess.Popen(
+        [TETHER, "client", "--endpoint", "ts-dev", "--server", f"coap+tcp://127.0.0.1:{tcp}",
+         "--server-sms-number", SERVER_NUMBER, "--sms-modem", gw.pty, "--sms-number",
+         DEVICE_NUMBER, "--lifetime", "600"],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, "ts.log"), "ab"))
+    PROCS.append(ts)
+    wait_until(lambda: registered(server, "ts-dev"), "the TS client to register over TCP")
+    reg = registered(server, "ts-dev")
+    check(reg["binding"] == "TS" and reg["transport"] == "tcp" and reg.get("sms") == DEVICE_NUMBER,
+          f"registration of the TS client: {reg}")
+    updates = server.log_text().count("event=updated ep=ts-dev")
+    status, body = server.api("POST", "/api/clients/ts-dev/wake")
+    check(status == 202, f"wake of the TS client: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated ep=ts-dev") > updates,
+               "the TS client's Update over TCP after the trigger")
 
 
 def message_starts(gw):
