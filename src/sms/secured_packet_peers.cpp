@@ -10,10 +10,16 @@ std::uint64_t PacketCounters::next_to_send(const std::string& number, std::uint6
   return next;
 }
 
-std::optional<std::uint64_t> PacketCounters::last_received(const std::string& number) const {
+std::variant<OpenedPacket, PacketFault> PacketCounters::open(const PacketKeyLookup& keys,
+                                                             const std::string& number,
+                                                             ByteView packet) {
+  auto k = keys(number);
+  if (!k) return PacketFault::kNoKeys;
   auto it = received_.find(number);
-  if (it == received_.end()) return std::nullopt;
-  return it->second;
+  auto opened = open_command_packet(
+      *k, packet, it == received_.end() ? std::nullopt : std::optional(it->second));
+  if (auto* ok = std::get_if<OpenedPacket>(&opened)) received_[number] = ok->counter;
+  return opened;
 }
 
 std::optional<Bytes> SecuredPacketPeers::protect(const std::string& to, ByteView coap) {
@@ -26,13 +32,9 @@ std::optional<Bytes> SecuredPacketPeers::protect(const std::string& to, ByteView
 
 std::variant<Bytes, PacketFault> SecuredPacketPeers::unprotect(const std::string& from,
                                                                ByteView packet) {
-  auto keys = keys_(from);
-  if (!keys) return PacketFault::kNoKeys;
-  auto opened = open_command_packet(*keys, packet, counters_.last_received(from));
+  auto opened = counters_.open(keys_, from, packet);
   if (auto* fault = std::get_if<PacketFault>(&opened)) return *fault;
-  auto& ok = std::get<OpenedPacket>(opened);
-  counters_.received(from, ok.counter);
-  return std::move(ok.coap);
+  return std::move(std::get<OpenedPacket>(opened).coap);
 }
 
 }  // namespace tether::sms

@@ -20,8 +20,10 @@ using UnixClock = std::function<std::uint64_t()>;
 class PacketCounters {
  public:
   std::uint64_t next_to_send(const std::string& number, std::uint64_t unix_ms);
-  std::optional<std::uint64_t> last_received(const std::string& number) const;
-  void received(const std::string& number, std::uint64_t counter) { received_[number] = counter; }
+  // Opens a command packet from `number` with its keys and, when it opens, records its
+  // counter as the last received.
+  std::variant<OpenedPacket, PacketFault> open(const PacketKeyLookup& keys,
+                                               const std::string& number, ByteView packet);
 
  private:
   std::unordered_map<std::string, std::uint64_t> sent_;

@@ -31,13 +31,9 @@ Result<UiccData> decode_uicc_data(ByteView data) {
 }
 
 std::optional<PacketFault> SoftwareUicc::download(const std::string& from, ByteView packet) {
-  auto keys = keys_(from);
-  if (!keys) return PacketFault::kNoKeys;
-  auto opened = open_command_packet(*keys, packet, counters_.last_received(from));
+  auto opened = counters_.open(keys_, from, packet);
   if (auto* fault = std::get_if<PacketFault>(&opened)) return *fault;
-  auto& ok = std::get<OpenedPacket>(opened);
-  counters_.received(from, ok.counter);
-  auto data = encode_uicc_data(from, ok.coap);
+  auto data = encode_uicc_data(from, std::get<OpenedPacket>(opened).coap);
   if (!data) return PacketFault::kMalformed;
   if (inbox_.size() >= kInboxSize) inbox_.pop_front();  // the oldest is the stalest
   inbox_.push_back(std::move(*data));

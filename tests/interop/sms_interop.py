@@ -181,6 +181,30 @@ def registered(server, ep="sms-dev"):
     return json.loads(body) if status == 200 else None
 
 
+def write_and_observe(server, ep):
+    """Write /1/0/1 and read it back, then observe the temperature until two notifications
+    came, all over SMS."""
+    status, body = server.api("PUT", f"/api/clients/{ep}/1/0/1", b"300")
+    check(status in (200, 204), f"Write /1/0/1 over SMS: {status} {body}")
+    status, body = server.api("GET", f"/api/clients/{ep}/1/0/1")
+    check(status == 200 and "300" in body, f"Read back /1/0/1: {status} {body}")
+    status, body = server.api("PUT", f"/api/clients/{ep}/3303/0/5700/attributes?pmin=1&pmax=2")
+    check(status in (200, 204), f"Write-Attributes: {status} {body}")
+    status, body = server.api("POST", f"/api/clients/{ep}/3303/0/5700/observe")
+    check(status == 200, f"Observe over SMS: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=notification") >= 2,
+               "two notifications over SMS", timeout=30)
+
+
+def execute_update(server, ep):
+    """Execute /1/0/8 (Registration Update Trigger) and see the Update it causes."""
+    updates = server.log_text().count("event=updated")
+    status, body = server.api("POST", f"/api/clients/{ep}/1/0/8")
+    check(status in (200, 204), f"Execute /1/0/8 over SMS: {status} {body}")
+    wait_until(lambda: server.log_text().count("event=updated") > updates,
+               "the Update the Execute triggered, over SMS", timeout=30)
+
+
 def end_to_end():
     gw = Gateway()
     server = Server(gw)
@@ -204,21 +228,8 @@ def end_to_end():
             d = pdu.decode_deliver(pdu.split_smsc(raw)[1])
             check(d.oa == SERVER_NUMBER and len(d.udh) + len(d.data) <= 140,
                   f"MT PDU {line}")
-    status, body = server.api("PUT", "/api/clients/sms-dev/1/0/1", b"300")
-    check(status in (200, 204), f"Write /1/0/1 over SMS: {status} {body}")
-    status, body = server.api("GET", "/api/clients/sms-dev/1/0/1")
-    check(status == 200 and "300" in body, f"Read back /1/0/1: {status} {body}")
-    status, body = server.api("PUT", "/api/clients/sms-dev/3303/0/5700/attributes?pmin=1&pmax=2")
-    check(status in (200, 204), f"Write-Attributes: {status} {body}")
-    status, body = server.api("POST", "/api/clients/sms-dev/3303/0/5700/observe")
-    check(status == 200, f"Observe over SMS: {status} {body}")
-    wait_until(lambda: server.log_text().count("event=notification") >= 2,
-               "two notifications over SMS", timeout=30)
-    updates = server.log_text().count("event=updated")
-    status, body = server.api("POST", "/api/clients/sms-dev/1/0/8")
-    check(status in (200, 204), f"Execute /1/0/8 over SMS: {status} {body}")
-    wait_until(lambda: server.log_text().count("event=updated") > updates,
-               "the Update the Execute triggered, over SMS", timeout=30)
+    write_and_observe(server, "sms-dev")
+    execute_update(server, "sms-dev")
     check(server.metric("sms_send_failed") == 0, "no send-sms refused")
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=30)
@@ -613,23 +624,12 @@ def smartcard():
     check(reg["binding"] == "S" and reg["transport"] == "sms", f"registration: {reg}")
     status, body = server.api("GET", "/api/clients/sms-card/3/0")
     check(status == 200 and "sms-card" in body, f"Read /3/0: {status} {body}")
-    status, body = server.api("PUT", "/api/clients/sms-card/1/0/1", b"300")
-    check(status in (200, 204), f"Write /1/0/1: {status} {body}")
-    status, body = server.api("PUT", "/api/clients/sms-card/3303/0/5700/attributes?pmin=1&pmax=2")
-    check(status in (200, 204), f"Write-Attributes: {status} {body}")
-    status, body = server.api("POST", "/api/clients/sms-card/3303/0/5700/observe")
-    check(status == 200, f"Observe: {status} {body}")
-    wait_until(lambda: server.log_text().count("event=notification") >= 2,
-               "two notifications in secured packets", timeout=30)
+    write_and_observe(server, "sms-card")
     status, body = server.api("DELETE",
                               "/api/clients/sms-card/3303/0/5700/observe?active=true")
     check(status == 200 and '"cancelled":1' in body.replace(" ", ""),
           f"cancel the observation: {status} {body}")
-    updates = server.log_text().count("event=updated")
-    status, body = server.api("POST", "/api/clients/sms-card/1/0/8")
-    check(status in (200, 204), f"Execute /1/0/8: {status} {body}")
-    wait_until(lambda: server.log_text().count("event=updated") > updates,
-               "the Update the Execute triggered", timeout=30)
+    execute_update(server, "sms-card")
 
     # Every SMS, both ways, is a command packet that the independent codec opens.
     params, secret = bytes.fromhex(SMS_KEY_PARAMS), bytes.fromhex(SMS_SECRET)
