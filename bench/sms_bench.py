@@ -1,17 +1,24 @@
 #!/usr/bin/env python3
-"""CoAP over SMS through a real Kannel (bearerbox, smsbox, fake SMSC) and the modem simulator
-of tests/interop/sms/, in one run on one machine:
+"""CoAP over SMS through a real Kannel (bearerbox, smsbox, its SMPP driver) and the modem
+simulator of tests/interop/sms/, which is also the SMPP 3.4 SMS centre Kannel binds to (so
+TP-PID and the message class cross it, as the smartcard mode needs), in one run on one
+machine:
 
   1. SMS per LwM2M operation (registration, Read /3/0, Read /3/0/0, one notification) with
-     NoSec and with DTLS over SMS, with the octets of user data they took, next to the
-     budget of Transport TS 5.4.2.1.1 (140 octets per SMS);
+     NoSec, with DTLS over SMS and with Secured Packets (the smartcard mode), with the octets
+     of user data they took, next to the budget of Transport TS 5.4.2.1.1 (140 octets per
+     SMS). For NoSec and smartcard also the CoAP octets inside (smartcard: every packet is
+     opened with tests/interop/sms/secured_packet.py), so what the security costs per
+     message is measured, not worked out;
   2. SMS-triggered wake-ups per second (POST /api/clients/{ep}/wake, each a trigger SMS to the
      modem through Kannel) next to the same number of SMS sent straight to smsbox's send-sms:
      the gateway's own rate on this machine, the baseline.
 
 `tether server` is pinned to core 0; Kannel, the modem simulator, the client and this script
 to core 1. Usage: bench/sms_bench.py [TETHER_BINARY] [WAKES] (default build/release/bin/tether
-200). Prints one line per figure; docs/performance.md reports the medians of several runs."""
+200). Prints one line per figure; docs/performance.md reports the medians of several runs.
+The rig's logs (Kannel, modem simulator, server, client) stay in the printed temp dir when a
+run fails."""
 import json
 import os
 import shutil
@@ -29,10 +36,16 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "interop", "sms"))
 from kannel import Kannel  # noqa: E402
 import pdu  # noqa: E402
+import secured_packet  # noqa: E402
 
 TETHER = sys.argv[1] if len(sys.argv) > 1 else "build/release/bin/tether"
 WAKES = int(sys.argv[2]) if len(sys.argv) > 2 else 200
 SERVER, DEVICE = "+15559999", "+15550001"
+PSK = "00112233445566778899aabbccddeeff"
+# Smartcard mode: AES-CBC, AES-CMAC, checksum + ciphering + counter, TAR B20203 (/0/x/7),
+# then the ciphering key and the checksum key (/0/x/8), as the interop test uses them.
+KEY_PARAMS = "121A1600B20203"
+SECRET_KEYS = "000102030405060708090a0b0c0d0e0f" "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 WORK = tempfile.mkdtemp(prefix="tether-sms-bench-")
 PROCS = []
 
@@ -62,34 +75,47 @@ def spawn(args, log, core):
 
 
 class Rig:
-    def __init__(self, security):
+    def __init__(self, security, name=None):
+        name = name or security  # of the logs in WORK
         self.callback = free_port()
-        self.kannel = Kannel(os.path.join(WORK, f"kannel-{security}"),
-                             f"http://127.0.0.1:{self.callback}/sms", log=None)
+        self.kannel = Kannel(os.path.join(WORK, f"kannel-{name}"),
+                             f"http://127.0.0.1:{self.callback}/sms", log=None,
+                             modem_smsc="smpp")
         PROCS.extend(self.kannel.procs.values())
         for p in self.kannel.procs.values():
-            subprocess.run(["taskset", "-pc", "1", str(p.pid)], stdout=subprocess.DEVNULL)
-        self.sim_log = os.path.join(WORK, f"sim-{security}.log")
+            subprocess.run(["taskset", "-a", "-pc", "1", str(p.pid)], stdout=subprocess.DEVNULL)
+        self.sim_log = os.path.join(WORK, f"sim-{name}.log")
+        # The simulator prints its ready line once bearerbox has bound to it over SMPP.
         self.sim = subprocess.Popen(
             ["taskset", "-c", "1", sys.executable, os.path.join(HERE, "..", "tests", "interop",
-                                                                "sms", "modem_sim.py"),
-             "--smsc-port", str(self.kannel.fake_smsc_port), "--modem", DEVICE, "--log",
-             self.sim_log], stdout=subprocess.PIPE)
+                                                                "sms", "modem_sim.py")] +
+            self.kannel.modem_sim_args() + ["--modem", DEVICE, "--log", self.sim_log],
+            stdout=subprocess.PIPE,
+            stderr=open(os.path.join(WORK, f"sim-{name}.err.log"), "ab"))
         PROCS.append(self.sim)
-        self.pty = json.loads(self.sim.stdout.readline())["modems"][DEVICE]
-        self.kannel.wait_smsc_online()
+        line = self.sim.stdout.readline().decode()
+        if "modems" not in line:
+            raise RuntimeError(f"the modem simulator did not start: {line!r}")
+        self.pty = json.loads(line)["modems"][DEVICE]
+        self.kannel.wait_smsc_online("fake")
         self.http = free_port()
         password = os.path.join(WORK, "password")
         with open(password, "w") as f:
             f.write(self.kannel.password)
         self.udp = free_port()
+        extra = []
+        if security == "smartcard":
+            keys = os.path.join(WORK, "sms-keys")
+            with open(keys, "w") as f:
+                f.write(f"{DEVICE} {KEY_PARAMS} {SECRET_KEYS}\n")
+            extra = ["--sms-keys-file", keys]
         self.server = spawn(
             [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.udp),
              "--coaps-port", "0", "--http-port", str(self.http), "--store", "memory", "-q",
              "--sms-gateway", self.kannel.sendsms_url.replace("http://", "http://tether@"),
              "--sms-gateway-password-file", password, "--sms-number", SERVER,
              "--sms-callback-port", str(self.callback), "--sms-smsc", "fake",
-             "--sms-security", security], f"server-{security}.log", 0)
+             "--sms-security", security] + extra, f"server-{name}.log", 0)
         wait(lambda: self.api("GET", "/api/health")[0] == 200, "the server")
 
     def api(self, method, path, body=None):
@@ -104,10 +130,13 @@ class Rig:
             return 0, ""
 
     def sms(self):
-        """(direction, user data octets incl. UDH, starts a message) of every SMS so far."""
+        """(direction, user data octets incl. UDH, starts a message, udh, data) of every SMS
+        so far."""
         out = []
         with open(self.sim_log, errors="replace") as f:
             for line in f:
+                if not line.endswith("\n"):
+                    break  # still being written
                 if ": SMS MO mr=" in line:
                     udh = bytes.fromhex(line.split(" udh=")[1].split(" data=")[0].strip())
                     data = bytes.fromhex(line.split(" data=")[1].split()[0])
@@ -119,7 +148,8 @@ class Rig:
                 else:
                     continue
                 info = pdu.concat_info(udh) if udh else None
-                out.append((direction, len(udh) + len(data), info is None or info[2] == 1))
+                out.append((direction, len(udh) + len(data), info is None or info[2] == 1, udh,
+                            data))
         return out
 
     def stop(self):
@@ -134,13 +164,46 @@ class Rig:
         PROCS.clear()
 
 
+def messages(security, sms):
+    """The whole messages in `sms` (parts put back together): (direction, SMS, octets of user
+    data with headers, CoAP octets inside or None for DTLS). Smartcard packets are opened with
+    the interop tests' own codec, so the CoAP size is read, not assumed."""
+    out, pending = [], {}
+    for direction, n, _, udh, data in sms:
+        info = pdu.concat_info(udh) if udh else None
+        parts = [(n, data)]
+        if info is not None:
+            ref, total, seq = info
+            got = pending.setdefault((direction, ref, total), {})
+            got[seq] = (n, data)
+            if len(got) < total:
+                continue
+            del pending[(direction, ref, total)]
+            parts = [got[i] for i in range(1, total + 1)]
+        body = b"".join(d for _, d in parts)
+        if security == "nosec":
+            coap = len(body)
+        elif security == "smartcard":
+            coap = len(secured_packet.open_packet(bytes.fromhex(KEY_PARAMS),
+                                                  bytes.fromhex(SECRET_KEYS), body)[1])
+        else:
+            coap = None
+        out.append((direction, len(parts), sum(k for k, _ in parts), coap))
+    return out
+
+
 def report(mode, what, before, after):
     new = after[len(before):]
-    octets = sum(n for _, n, _ in new)
-    biggest = max((n for _, n, _ in new), default=0)
-    print(f"sms {mode:5} {what:22} sms={len(new):3} up={sum(d == 'MO' for d, _, _ in new):3} "
-          f"down={sum(d == 'MT' for d, _, _ in new):3} messages={sum(s for _, _, s in new):3} "
-          f"octets={octets:5} largest={biggest:3}/140")
+    octets = sum(x[1] for x in new)
+    biggest = max((x[1] for x in new), default=0)
+    line = (f"sms {mode:9} {what:22} sms={len(new):3} up={sum(x[0] == 'MO' for x in new):3} "
+            f"down={sum(x[0] == 'MT' for x in new):3} messages={sum(x[2] for x in new):3} "
+            f"octets={octets:5} largest={biggest:3}/140")
+    whole = messages(mode, new)
+    if mode != "dtls":
+        # Per message, direction:SMS:octets:CoAP octets; what the mode adds is the difference.
+        line += " coap=" + ",".join(f"{d}:{k}:{n}:{c}" for d, k, n, c in whole)
+    print(line)
 
 
 def per_operation(security):
@@ -149,10 +212,12 @@ def per_operation(security):
         args = [TETHER, "client", "-e", "bench", "--server", f"sms://{SERVER}", "--sms-modem",
                 rig.pty, "--sms-number", DEVICE, "--lifetime", "3600", "-q"]
         if security == "dtls":
-            key = "00112233445566778899aabbccddeeff"
             rig.api("PUT", "/api/security/clients/bench", json.dumps(
-                {"mode": "psk", "identity": "bench", "key": key}).encode())
-            args += ["--sms-security", "dtls", "--psk-identity", "bench", "--psk-key", key]
+                {"mode": "psk", "identity": "bench", "key": PSK}).encode())
+            args += ["--sms-security", "dtls", "--psk-identity", "bench", "--psk-key", PSK]
+        elif security == "smartcard":
+            args += ["--sms-security", "smartcard", "--sms-key-params", KEY_PARAMS,
+                     "--sms-secret-keys", SECRET_KEYS]
         before = rig.sms()
         spawn(args, f"client-{security}.log", 1)
         wait(lambda: rig.api("GET", "/api/clients/bench")[0] == 200, "the registration", 120)
@@ -171,23 +236,27 @@ def per_operation(security):
         before = rig.sms()
         time.sleep(5.2)
         notes = [x for x in rig.sms()[len(before):] if x[0] == "MO"]
-        count = max(sum(s for _, _, s in notes), 1)
-        print(f"sms {security:5} notification           notifications={count} "
-              f"sms/notification={len(notes) / count:.2f} "
-              f"octets/notification={sum(n for _, n, _ in notes) / count:.0f}")
+        count = max(sum(x[2] for x in notes), 1)
+        line = (f"sms {security:9} notification           notifications={count} "
+                f"sms/notification={len(notes) / count:.2f} "
+                f"octets/notification={sum(x[1] for x in notes) / count:.0f}")
+        if security != "dtls":
+            whole = [m for m in messages(security, notes)]
+            line += f" coap/notification={sum(c for _, _, _, c in whole) / max(len(whole), 1):.0f}"
+        print(line)
     finally:
         rig.stop()
 
 
 def wakes():
-    rig = Rig("nosec")
+    rig = Rig("nosec", "wake")
     try:
         spawn([TETHER, "client", "-e", "uqs", "--server", f"coap://127.0.0.1:{rig.udp}",
                "--server-sms-number", SERVER, "--sms-modem", rig.pty, "--sms-number", DEVICE,
                "--lifetime", "3600", "-q"], "client-uqs.log", 1)
         wait(lambda: rig.api("GET", "/api/clients/uqs")[0] == 200, "the UQS registration")
         def delivered():
-            return sum(d == "MT" for d, _, _ in rig.sms())
+            return sum(x[0] == "MT" for x in rig.sms())
         # Baseline: the gateway's own rate, send-sms straight from this script, until each SMS
         # is at the modem (a NON POST without a path: the client ignores it).
         start_mt = delivered()
@@ -215,16 +284,23 @@ def wakes():
 
 
 def main():
+    os.sched_setaffinity(0, {1})  # this script with Kannel and the client, away from the server
     print(f"load {' '.join(open('/proc/loadavg').read().split()[:3])} binary={TETHER}")
+    ok = False
     try:
         per_operation("nosec")
         per_operation("dtls")
+        per_operation("smartcard")
         wakes()
+        ok = True
     finally:
         for p in PROCS:
             if p.poll() is None:
                 p.kill()
-        shutil.rmtree(WORK, ignore_errors=True)
+        if ok:
+            shutil.rmtree(WORK, ignore_errors=True)
+        else:
+            print(f"failed; the rig's logs are in {WORK}", file=sys.stderr)
 
 
 if __name__ == "__main__":
