@@ -20,6 +20,9 @@ Scenarios:
                completes. A trigger from a stranger and a Read by SMS from the server itself
                are ignored without a word; a client that gave no sms= cannot be woken (409);
                a client on CoAP/TCP with a modem registers with binding TS and is woken too
+  oscore       SMS NoSec protected by OSCORE (Transport TS 5.4.1): a client with an OSCORE
+               context registers and is read over SMS; every SMS both ways carries the OSCORE
+               option and hides the endpoint name
   smartcard-bootstrap  a bootstrap server (over UDP) writes an sms:// account in SMS
                Security Mode 2 with its keys; the client's card takes them from there and
                the client registers and is read by Secured Packets
@@ -721,6 +724,60 @@ def smartcard_bootstrap():
             secured_packet.open_packet(params, secret, packet)  # raises when it does not open
 
 
+def coap_option_numbers(message):
+    """The option numbers of a CoAP message (RFC 7252 3.1), read apart from our codec."""
+    tkl = message[0] & 0x0F
+    at, number, out = 4 + tkl, 0, []
+    while at < len(message) and message[at] != 0xFF:
+        delta, length = message[at] >> 4, message[at] & 0x0F
+        at += 1
+        for field in ("delta", "length"):
+            v = delta if field == "delta" else length
+            if v == 13:
+                v = message[at] + 13
+                at += 1
+            elif v == 14:
+                v = (message[at] << 8 | message[at + 1]) + 269
+                at += 2
+            if field == "delta":
+                delta = v
+            else:
+                length = v
+        number += delta
+        out.append(number)
+        at += length
+    return out
+
+
+def oscore():
+    """Transport TS 5.4.1: SMS NoSec with an OSCORE context is protected end to end."""
+    gw = Gateway()
+    server = Server(gw)
+    secret, salt = "0102030405060708090a0b0c0d0e0f10", "9e7ca92223786340"
+    status, body = server.api("PUT", "/api/security/clients/sms-os", json.dumps({
+        "mode": "oscore", "masterSecret": secret, "masterSalt": salt, "senderId": "01",
+        "recipientId": "02"}).encode())
+    check(status in (200, 204), f"PUT OSCORE credentials: {status} {body}")
+    client, _ = start_client(gw, "sms-os", ["--oscore-secret", secret, "--oscore-salt", salt,
+                                            "--oscore-sender-id", "01",
+                                            "--oscore-recipient-id", "02"])
+    wait_until(lambda: registered(server, "sms-os"), "the OSCORE client to register over SMS",
+               timeout=60)
+    status, body = server.api("GET", "/api/clients/sms-os/3/0/0")
+    check(status == 200, f"Read /3/0/0 over OSCORE over SMS: {status} {body}")
+    messages = whole_messages(gw)
+    check(messages["MO"] and messages["MT"], "SMS both ways")
+    for direction, items in messages.items():
+        for _, message in items:
+            check(9 in coap_option_numbers(message),
+                  f"{direction} SMS without an OSCORE option: {message.hex()}")
+            # The endpoint name (Register's Uri-Query) and paths ride encrypted.
+            check(b"sms-os" not in message and b"rd" not in message[4:12],
+                  f"{direction} SMS shows what OSCORE hides: {message.hex()}")
+    client.send_signal(signal.SIGTERM)
+    client.wait(timeout=30)
+
+
 def inject(gw, sender, receiver, udh, data, name):
     """One SMS from `sender` into bearerbox through Kannel's own fakesmsc tool."""
     enc = lambda b: "".join("%%%02X" % x for x in b)  # noqa: E731
@@ -738,6 +795,6 @@ def inject(gw, sender, receiver, udh, data, name):
 
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
        "smartcard": smartcard, "smartcard-bootstrap": smartcard_bootstrap,
-       "auto-wake": auto_wake, "gateway-down": gateway_down,
+       "oscore": oscore, "auto-wake": auto_wake, "gateway-down": gateway_down,
        "hostile": hostile},
       SCENARIO)
