@@ -114,10 +114,12 @@ bool is_http_uri(const std::string& uri) {
 std::optional<std::uint16_t> security_instance_of_number(const client::DataModel& data,
                                                          const std::string& from) {
   auto matches = [&](const std::string& uri, std::uint16_t security) {
-    if (sms::msisdn_of_uri(uri) == from) return true;
+    if (auto number = sms::msisdn_of_uri(uri); number && sms::same_msisdn(*number, from)) {
+      return true;
+    }
     auto v = data.value(lwm2m::Path{0, security, 9});
     const auto* text = v ? v->get_if<std::string>() : nullptr;
-    return text != nullptr && *text == from;
+    return text != nullptr && sms::same_msisdn(*text, from);
   };
   for (const auto& a : data.server_accounts()) {
     if (matches(a.uri, a.security_instance)) return a.security_instance;

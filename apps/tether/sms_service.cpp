@@ -72,7 +72,7 @@ std::map<std::string, sms::SecuredPacketKeys> read_sms_keys(const std::string& f
     if (!p || !k) throw std::invalid_argument(where + "keys are hex");
     auto keys = sms::parse_sms_binding_keys(*p, *k);
     if (!keys) throw std::invalid_argument(where + keys.error().reason);
-    out[number] = std::move(*keys);
+    out[std::string(sms::msisdn_digits(number))] = std::move(*keys);
   }
   if (out.empty()) throw std::invalid_argument(file + " holds no keys");
   return out;
@@ -128,7 +128,7 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
         read_sms_keys(o.keys_file));
     s.packets = std::make_shared<sms::SecuredPacketPeers>(
         [keys](const std::string& number) -> std::optional<sms::SecuredPacketKeys> {
-          auto it = keys->find(number);
+          auto it = keys->find(std::string(sms::msisdn_digits(number)));
           if (it == keys->end()) return std::nullopt;
           return it->second;
         },

@@ -7,6 +7,7 @@
 #include "client/link/coap_client_link.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
+#include "sms/short_message.hpp"
 
 namespace tether::client {
 
@@ -757,7 +758,7 @@ void Lwm2mClient::handle_sms_trigger(DeviceRequest& request) {
   for (auto& [ssid, s] : sessions_) {
     auto v = data_.value(Path{oid::kSecurity, s->account.security_instance, 9});
     const auto* text = v ? v->get_if<std::string>() : nullptr;
-    if (text != nullptr && *text == number) session = s.get();
+    if (text != nullptr && sms::same_msisdn(*text, number)) session = s.get();
   }
   if (session == nullptr || session->disabled) return;
   const std::uint16_t ssid = session->account.ssid;

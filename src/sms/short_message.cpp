@@ -13,6 +13,19 @@ bool is_msisdn(std::string_view number) {
   return true;
 }
 
+std::string_view msisdn_digits(std::string_view number) {
+  if (!number.empty() && number[0] == '+') {
+    number.remove_prefix(1);
+  } else if (number.size() > 2 && number[0] == '0' && number[1] == '0') {
+    number.remove_prefix(2);
+  }
+  return number;
+}
+
+bool same_msisdn(std::string_view a, std::string_view b) {
+  return is_msisdn(a) && is_msisdn(b) && msisdn_digits(a) == msisdn_digits(b);
+}
+
 std::optional<std::string> msisdn_of_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "sms://";
   if (uri.size() < kScheme.size()) return std::nullopt;

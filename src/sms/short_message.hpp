@@ -26,6 +26,13 @@ struct ShortMessage {
 // 1 to 20 digits (E.164 allows 15; national plans add prefixes).
 bool is_msisdn(std::string_view number);
 
+// Whether two numbers name the same phone: "+4915550000", "004915550000" and "4915550000"
+// do (gateways and networks write the international prefix either way, or leave it out).
+// National forms ("0155...") are left as they are: no country is assumed.
+bool same_msisdn(std::string_view a, std::string_view b);
+// The digits that same_msisdn compares: the number without "+" or "00" in front.
+std::string_view msisdn_digits(std::string_view number);
+
 // The MSISDN of a server URI for the SMS binding, "sms://+4915550000" (a trailing "/" is
 // allowed); nothing for any other URI.
 std::optional<std::string> msisdn_of_uri(std::string_view uri);

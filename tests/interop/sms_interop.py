@@ -43,6 +43,8 @@ Scenarios:
                whose keys are wrong is never answered; the right one registers, is read,
                written, observed and executed over SMS; a replayed or tampered packet is
                dropped unanswered at either end and counted
+  number-forms the server's number reaches the device as 0015559999 while the client knows
+               it as +15559999 (sms://): the same phone, heard and answered
   gateway-down smsbox stops: a Read cannot leave, which is a warn line, a counter in
                /metrics and a timeout for the caller; smsbox restarts and the registration is
                still served
@@ -123,7 +125,7 @@ class Gateway:
 
 
 class Server:
-    def __init__(self, gw, role="server", extra=()):
+    def __init__(self, gw, role="server", extra=(), number=SERVER_NUMBER):
         self.http_port = free_port()
         self.log = os.path.join(WORK, f"{role}.log")
         password = os.path.join(WORK, "sendsms.password")
@@ -136,14 +138,14 @@ class Server:
         args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(free_port()),
                 "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory",
                 "--sms-gateway", url, "--sms-gateway-password-file", password,
-                "--sms-number", SERVER_NUMBER, "--sms-callback-port", str(gw.callback_port),
+                "--sms-number", number, "--sms-callback-port", str(gw.callback_port),
                 "--sms-callback-token-file", token,
                 "--sms-smsc", "fake"]
         self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
         PROCS.append(self.proc)
         wait_until(lambda: "event=started" in self.log_text(), "the server to start")
-        check("sms=" + SERVER_NUMBER in self.log_text(), "start-up line names the SMS number")
+        check("sms=" + number in self.log_text(), "start-up line names the SMS number")
 
     def log_text(self):
         check(self.proc.poll() is None, "the server exited")
@@ -454,6 +456,18 @@ def auto_wake():
     check(gw.mt_count() == 1, f"one trigger SMS: {gw.mt_count()}")
     check(server.log_text().count("event=sms-trigger ") == 1, "one sms-trigger line")
     check(gw.mo_count() == 0, "the client answered by SMS")
+
+
+def number_forms():
+    """The server sends as 00-prefixed; the client knows it as +: still the same phone."""
+    gw = Gateway()
+    server = Server(gw, number="00" + SERVER_NUMBER[1:])
+    client, log = start_client(gw)
+    wait_until(lambda: registered(server), "the client to register over SMS", timeout=60)
+    status, body = server.api("GET", "/api/clients/sms-dev/3/0/0")
+    check(status == 200, f"Read with the server's number written 00...: {status} {body}")
+    check(f"KANNEL< 00{SERVER_NUMBER[1:]} " in gw.sim_text(), "the SMS came from 00...")
+    check("ignored" not in open(log, errors="replace").read(), "the client ignored its server")
 
 
 def gateway_down():
@@ -795,6 +809,6 @@ def inject(gw, sender, receiver, udh, data, name):
 
 S.run({"end-to-end": end_to_end, "wake": wake, "dtls": dtls, "bootstrap": bootstrap,
        "smartcard": smartcard, "smartcard-bootstrap": smartcard_bootstrap,
-       "oscore": oscore, "auto-wake": auto_wake, "gateway-down": gateway_down,
+       "oscore": oscore, "auto-wake": auto_wake, "number-forms": number_forms, "gateway-down": gateway_down,
        "hostile": hostile},
       SCENARIO)

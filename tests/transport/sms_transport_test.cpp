@@ -262,6 +262,13 @@ TEST(SmsTransport, PeersAreMsisdns) {
   EXPECT_EQ(sms::msisdn_of_uri("SMS://4915550000"), "4915550000");
   EXPECT_EQ(sms::msisdn_of_uri("sms://+49-1555"), std::nullopt);
   EXPECT_EQ(sms::msisdn_of_uri("coap://+4915550000"), std::nullopt);
+  // One phone, however the network writes its number.
+  EXPECT_EQ(*p.client->peer_for("+4915550000", 0), *p.client->peer_for("004915550000", 0));
+  EXPECT_EQ(*p.client->peer_for("4915550000", 0), *p.client->peer_for("+4915550000", 0));
+  EXPECT_NE(*p.client->peer_for("015550000", 0), *p.client->peer_for("+4915550000", 0));
+  EXPECT_TRUE(sms::same_msisdn("+4915550000", "004915550000"));
+  EXPECT_FALSE(sms::same_msisdn("+4915550000", "+4915550001"));
+  EXPECT_FALSE(sms::same_msisdn("00", "+"));
 }
 
 }  // namespace

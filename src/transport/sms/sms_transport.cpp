@@ -32,7 +32,8 @@ SmsTransport::~SmsTransport() {
 }
 
 coap::PeerId SmsTransport::peer_id(const std::string& number) {
-  auto [it, fresh] = ids_.try_emplace(number, next_peer_);
+  // One peer per phone, however its number is written (+49..., 0049..., 49...).
+  auto [it, fresh] = ids_.try_emplace(std::string(sms::msisdn_digits(number)), next_peer_);
   if (fresh) numbers_[next_peer_++] = number;
   return it->second;
 }
