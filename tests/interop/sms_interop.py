@@ -17,7 +17,8 @@ Scenarios:
                triggers) falls asleep; a REST Read waits in the server's queue; POST .../wake
                sends the Registration Update Trigger by SMS (a NON Execute of /1/0/8, checked
                with pdu.py); the client answers nothing by SMS, updates over UDP, and the Read
-               completes. A trigger from a stranger and a Read by SMS from the server itself
+               completes. The Bootstrap-Request Trigger (?trigger=bootstrap) is acted on too.
+               A trigger from a stranger and a Read by SMS from the server itself
                are ignored without a word; a client that gave no sms= cannot be woken (409);
                a client on CoAP/TCP with a modem registers with binding TS and is woken too
   oscore       SMS NoSec protected by OSCORE (Transport TS 5.4.1): a client with an OSCORE
@@ -306,6 +307,14 @@ def wake():
     check(server.api("POST", "/api/clients/nobody/wake")[0] == 404, "wake of nobody")
     status, body = server.api("POST", "/api/clients/uqs-dev/wake?trigger=reboot")
     check(status == 400 and "bootstrap" in body, f"an unknown trigger: {status} {body}")
+    # The Bootstrap-Request Trigger (/1/0/9) by SMS: the client acts on it (it has no
+    # bootstrap account here, so its bootstrap fails at once and says why).
+    status, body = server.api("POST", "/api/clients/uqs-dev/wake?trigger=bootstrap")
+    check(status == 202 and '"bootstrap"' in body, f"bootstrap trigger: {status} {body}")
+    wait_until(lambda: "event=bootstrap-failed" in open(log, errors="replace").read(),
+               "the client to act on the Bootstrap-Request Trigger")
+    check("Execute /1/0/9 by SMS" in open(log, errors="replace").read(),
+          "the client logged the trigger's Execute")
     # Binding TS: a client over CoAP/TCP with a modem is woken the same way.
     client.send_signal(signal.SIGTERM)
     client.wait(timeout=30)
