@@ -133,20 +133,27 @@ bool is_server_number(const client::DataModel& data, const std::string& from) {
   return security_instance_of_number(data, from).has_value();
 }
 
-// Whether the account a number belongs to is in SMS Security Mode 2 (Secured Packet
-// Structure, /0/x/6): what goes to and from that number goes through the card.
-bool uses_secured_packets(const client::DataModel& data, const std::string& number) {
+// The SMS Security Mode (/0/x/6) of the account a number belongs to; 3 (NoSec) when it
+// names none.
+std::int64_t sms_security_mode(const client::DataModel& data, const std::string& number) {
   const auto instance = security_instance_of_number(data, number);
-  if (!instance) return false;
+  if (!instance) return 3;
   auto mode = data.value(lwm2m::Path{0, *instance, 6});
   const auto* m = mode ? mode->get_if<std::int64_t>() : nullptr;
-  return m != nullptr && *m == 2;
+  return m == nullptr ? 3 : *m;
+}
+
+// Whether SMS with a number go through the card. Only NoSec accounts go in the clear: mode 2
+// (Secured Packet Structure) is the card's, and any other mode (DTLS without --sms-security
+// dtls) finds no keys there, so its SMS are dropped rather than read unprotected (5.4.2).
+bool uses_secured_packets(const client::DataModel& data, const std::string& number) {
+  return sms_security_mode(data, number) != 3;
 }
 
 // Transport TS 5.4.2.1.3: the SMS binding keys of that account (/0/x/7, /0/x/8).
 std::optional<sms::SecuredPacketKeys> sms_binding_keys(const client::DataModel& data,
                                                        const std::string& number) {
-  if (!uses_secured_packets(data, number)) return std::nullopt;
+  if (sms_security_mode(data, number) != 2) return std::nullopt;
   const auto instance = security_instance_of_number(data, number);
   auto params = data.value(lwm2m::Path{0, *instance, 7});
   auto secret = data.value(lwm2m::Path{0, *instance, 8});

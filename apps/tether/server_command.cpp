@@ -204,12 +204,14 @@ int server_command(const std::vector<std::string>& args) {
   }
   if (sms && o.sms.auto_wake) {
     server.set_sleeper_handler([&sms](const server::Registration& r) {
-      if (!r.sms || r.binding.find('S') == std::string::npos) return;
-      if (auto sent = sms->wake(r, false); !sent) {
+      if (!r.sms || r.binding.find('S') == std::string::npos) return false;
+      auto sent = sms->wake(r, false);
+      if (!sent) {
         log_line("event=sms-trigger-failed" + logfmt_field("ep", r.endpoint) +
                      logfmt_field("detail", sent.error().reason),
                  "warn");
       }
+      return sent.ok();
     });
   }
   http.set_error_sink([](const std::string& what) {

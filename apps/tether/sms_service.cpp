@@ -43,7 +43,8 @@ const char* const kSmsGatewayHelp =
     "                         needed when the callback host is not loopback\n"
     "  --sms-smsc ID          route our SMS through this smsc-id of Kannel's\n"
     "  --sms-auto-wake        a request queued for a sleeping client with S in its binding\n"
-    "                         wakes it by SMS (Transport TS 6.6), as POST .../wake does\n"
+    "                         wakes it by SMS (Transport TS 6.6), as POST .../wake does;\n"
+    "                         the SMS goes to the registered sms=: authenticate clients\n"
     "  --sms-security M       nosec (default; OSCORE may protect it), dtls: DTLS over SMS\n"
     "                         with the endpoints' PSK credentials (Transport TS 5.4.2.1),\n"
     "                         or smartcard: Secured Packets (31.115) with --sms-keys-file\n"
@@ -72,7 +73,9 @@ std::map<std::string, sms::SecuredPacketKeys> read_sms_keys(const std::string& f
     if (!p || !k) throw std::invalid_argument(where + "keys are hex");
     auto keys = sms::parse_sms_binding_keys(*p, *k);
     if (!keys) throw std::invalid_argument(where + keys.error().reason);
-    out[std::string(sms::msisdn_digits(number))] = std::move(*keys);
+    if (!out.emplace(std::string(sms::msisdn_digits(number)), std::move(*keys)).second) {
+      throw std::invalid_argument(where + "a second line for the same number");
+    }
   }
   if (out.empty()) throw std::invalid_argument(file + " holds no keys");
   return out;
@@ -124,10 +127,10 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   if (o.security == "dtls") {
     s.secure = sms_dtls(dtls_, tls::Role::kServer, lookup);
   } else if (o.security == "smartcard") {
-    auto keys = std::make_shared<const std::map<std::string, sms::SecuredPacketKeys>>(
+    keys_ = std::make_shared<const std::map<std::string, sms::SecuredPacketKeys>>(
         read_sms_keys(o.keys_file));
     s.packets = std::make_shared<sms::SecuredPacketPeers>(
-        [keys](const std::string& number) -> std::optional<sms::SecuredPacketKeys> {
+        [keys = keys_](const std::string& number) -> std::optional<sms::SecuredPacketKeys> {
           auto it = keys->find(std::string(sms::msisdn_digits(number)));
           if (it == keys->end()) return std::nullopt;
           return it->second;
@@ -162,6 +165,10 @@ Result<std::string> SmsService::wake(const server::Registration& r, bool bootstr
   if (!instance) return fail("the registration lists no single Server object instance (/1/x)");
   auto peer = transport_->peer_for(*r.sms, 0);
   if (!peer) return peer.error();
+  // Secured Packets: without keys for the number nothing could go out.
+  if (keys_ && !keys_->contains(std::string(sms::msisdn_digits(*r.sms)))) {
+    return fail("no SMS binding keys for " + *r.sms + " in --sms-keys-file");
+  }
   // A DTLS server cannot open a session: the client must have one with us already.
   if (const auto* layer = transport_->secure_layer(); layer && !layer->established(*peer)) {
     return fail("DTLS over SMS: the client has no session with us to carry a trigger");

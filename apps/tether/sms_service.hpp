@@ -2,6 +2,7 @@
 // `--sms-gateway`: a server engine (the LwM2M server, the bootstrap server) serving CoAP over
 // SMS (Transport TS 6.8.3) through a Kannel gateway as well. The SMS transport is attached
 // like the UDP one, under the link name "sms"; the gateway's problems become warn lines.
+#include <map>
 #include <memory>
 #include <string>
 
@@ -9,6 +10,7 @@
 #include "option_table.hpp"
 #include "oscore/keyring.hpp"
 #include "server/registration.hpp"
+#include "sms/secured_packet.hpp"
 #include "tls/credentials.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/sms/kannel_gateway.hpp"
@@ -43,6 +45,8 @@ class SmsService {
   transport::EventLoop& loop_;
   std::unique_ptr<transport::KannelGateway> gateway_;
   std::unique_ptr<tls::Backend> dtls_;  // before the transport that uses it
+  // --sms-keys-file, by sms::msisdn_digits (smartcard mode only).
+  std::shared_ptr<const std::map<std::string, sms::SecuredPacketKeys>> keys_;
   std::unique_ptr<transport::SmsTransport> transport_;
 };
 

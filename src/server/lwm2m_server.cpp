@@ -547,10 +547,7 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
   timers_.schedule(p->started + timeout, TimerEntry{TimerKind::kRequestTimeout, endpoint, ticket});
 
   const bool asleep = s.queue_mode && clock_.now() >= s.awake_until;
-  if (asleep && !s.woken && on_sleeper_) {
-    s.woken = true;
-    on_sleeper_(*r);
-  }
+  if (asleep && !s.woken && on_sleeper_) s.woken = on_sleeper_(*r);
   if (asleep && options.return_when_queued) {
     p->reported_queued = true;
     DownlinkResult queued{DownlinkResult::Status::kQueued,

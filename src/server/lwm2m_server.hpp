@@ -154,8 +154,9 @@ class Lwm2mServer {
 
   void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
   // Transport TS 6.6: called when a request waits for a sleeping queue-mode client, once
-  // until the client is heard from again (the app wakes it by SMS, --sms-auto-wake).
-  using SleeperHandler = std::function<void(const Registration&)>;
+  // until the client is heard from again (the app wakes it by SMS, --sms-auto-wake). It
+  // returns whether a wake-up went out; if not, the next queued request asks again.
+  using SleeperHandler = std::function<bool(const Registration&)>;
   void set_sleeper_handler(SleeperHandler handler) { on_sleeper_ = std::move(handler); }
   void set_registration_policy(RegistrationPolicy policy);
   const lwm2m::model::ObjectRegistry& models() const { return models_; }

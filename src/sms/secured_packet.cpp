@@ -107,7 +107,9 @@ Result<SecuredPacketKeys> parse_sms_binding_keys(ByteView parameters, ByteView s
   if (!is_aes_cbc(k.kic)) return fail("KIc must name AES in CBC mode");
   if (!is_aes_cmac(k.kid)) return fail("KID must name AES in CMAC mode");
   if (!checks_and_ciphers(k.spi[0])) return fail("SPI must ask for a checksum and ciphering");
-  if (counter_policy(k.spi[0]) < 2) return fail("SPI must ask for a counter that grows");
+  // 5.4.2.1.3: "higher than" (10). "Exactly one higher" (11) would refuse every packet
+  // after a lost one, and our counters follow the clock.
+  if (counter_policy(k.spi[0]) != 2) return fail("SPI must ask for a counter that grows (16)");
   if (secret.size() != 32 && secret.size() != 64) {
     return fail("SMS Binding Secret Keys: two AES keys of 16 (or 32) octets");
   }
@@ -189,13 +191,8 @@ std::variant<OpenedPacket, PacketFault> open_command_packet(
   }
   std::uint64_t counter = 0;
   for (std::size_t i = 0; i < 5; ++i) counter = (counter << 8) | body[i];
-  if (last_counter) {
-    // 102 225 5.2.1: b5b4 10 "higher than", 11 "exactly one higher".
-    const bool exact = counter_policy(keys.spi[0]) == 3;
-    if (exact ? counter != *last_counter + 1 : counter <= *last_counter) {
-      return PacketFault::kReplay;
-    }
-  }
+  // 102 225 5.2.1: b5b4 10, "higher than" (the only policy parse_sms_binding_keys takes).
+  if (last_counter && counter <= *last_counter) return PacketFault::kReplay;
   // The secured application message: tag, BER length, the CoAP message, then padding.
   const ByteView data = secured.first(secured.size() - padding);
   if (data.size() < 2 || data[0] != kCoapTag) return PacketFault::kMalformed;

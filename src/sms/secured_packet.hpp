@@ -37,7 +37,8 @@ struct SecuredPacketKeys {
 
 // Core TS E.1: /0/x/7 holds KIc, KID, SPI, TAR in that order (7 octets); /0/x/8 the
 // ciphering key then the checksum key. Fails for anything but AES-CBC with AES-CMAC, a
-// checksum and ciphering both on, and a counter that must grow (Transport TS 5.4.2.1.3).
+// checksum and ciphering both on, and a counter that must grow (SPI 16 00; Transport TS
+// 5.4.2.1.3).
 Result<SecuredPacketKeys> parse_sms_binding_keys(ByteView parameters, ByteView secret);
 
 // The 5-octet counter (CNTR) as a number.

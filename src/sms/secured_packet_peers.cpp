@@ -3,10 +3,11 @@
 namespace tether::sms {
 
 std::uint64_t PacketCounters::next_to_send(const std::string& number, std::uint64_t unix_ms) {
-  auto it = sent_.find(number);
+  const std::string key(msisdn_digits(number));
+  auto it = sent_.find(key);
   const auto next =
       next_counter(it == sent_.end() ? std::nullopt : std::optional(it->second), unix_ms);
-  sent_[number] = next;
+  sent_[key] = next;
   return next;
 }
 
@@ -15,10 +16,13 @@ std::variant<OpenedPacket, PacketFault> PacketCounters::open(const PacketKeyLook
                                                              ByteView packet) {
   auto k = keys(number);
   if (!k) return PacketFault::kNoKeys;
-  auto it = received_.find(number);
+  // By the digits: a number written another way (00..., no "+") is the same phone and must
+  // not open a fresh counter for replays.
+  const std::string key(msisdn_digits(number));
+  auto it = received_.find(key);
   auto opened = open_command_packet(
       *k, packet, it == received_.end() ? std::nullopt : std::optional(it->second));
-  if (auto* ok = std::get_if<OpenedPacket>(&opened)) received_[number] = ok->counter;
+  if (auto* ok = std::get_if<OpenedPacket>(&opened)) received_[key] = ok->counter;
   return opened;
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "sms/secured_packet.hpp"
+#include "sms/short_message.hpp"
 
 namespace tether::sms {
 
@@ -16,7 +17,8 @@ namespace tether::sms {
 using PacketKeyLookup = std::function<std::optional<SecuredPacketKeys>(const std::string&)>;
 using UnixClock = std::function<std::uint64_t()>;
 
-// The last counters per number, sent and received. Only numbers with keys get an entry.
+// The last counters per phone (by sms::msisdn_digits), sent and received. Only numbers with
+// keys get an entry.
 class PacketCounters {
  public:
   std::uint64_t next_to_send(const std::string& number, std::uint64_t unix_ms);

@@ -342,8 +342,11 @@ TEST_F(ServerTest, ARequestForASleeperAsksOnceToWakeItUntilItIsHeardFrom) {
   FakeClient client(net, 100);
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
   std::vector<std::string> woken;
-  harness.server.set_sleeper_handler(
-      [&](const Registration& r) { woken.push_back(r.endpoint + " " + r.binding); });
+  bool gateway_up = true;
+  harness.server.set_sleeper_handler([&](const Registration& r) {
+    woken.push_back(r.endpoint + " " + r.binding);
+    return gateway_up;
+  });
   ASSERT_EQ(client.register_with({"ep=dev1", "lwm2m=1.1", "b=US", "Q", "sms=+1555"})->code,
             codes::kCreated);
   harness.server.send("dev1", read(Path{3, 0, 0}), {}, [](DownlinkResult) {});
@@ -356,8 +359,13 @@ TEST_F(ServerTest, ARequestForASleeperAsksOnceToWakeItUntilItIsHeardFrom) {
   ASSERT_EQ(woken, std::vector<std::string>{"dev1 US"});  // once for both
   ASSERT_EQ(client.update()->code, codes::kChanged);
   net.run_for(Duration{21'000});  // asleep again
+  gateway_up = false;             // this wake-up does not go out: the next request asks again
   harness.server.send("dev1", read(Path{3, 0, 3}), queue_only, [](DownlinkResult) {});
   EXPECT_EQ(woken.size(), 2u);
+  gateway_up = true;
+  harness.server.send("dev1", read(Path{3, 0, 4}), queue_only, [](DownlinkResult) {});
+  harness.server.send("dev1", read(Path{3, 0, 5}), queue_only, [](DownlinkResult) {});
+  EXPECT_EQ(woken.size(), 3u);
 }
 
 TEST_F(ServerTest, ObserveDeliversNotificationsUntilCancelled) {

@@ -10,6 +10,7 @@
 #include "sms/concatenation.hpp"
 #include "sms/pdu.hpp"
 #include "sms/secured_packet_peers.hpp"
+#include "sms/short_message.hpp"
 #include "sms/software_uicc.hpp"
 
 namespace tether::sms {
@@ -142,20 +143,15 @@ TEST(SecuredPacket, ACounterNotAboveTheLastIsAReplay) {
   EXPECT_EQ(fault_of(open_command_packet(keys, *packet, 1000)), PacketFault::kReplay);
   EXPECT_EQ(fault_of(open_command_packet(keys, *packet, 5000)), PacketFault::kReplay);
   EXPECT_TRUE(std::holds_alternative<OpenedPacket>(open_command_packet(keys, *packet, 999)));
-  // SPI b5b4 11: exactly one higher.
-  auto exact = keys;
-  exact.spi[0] = 0x1E;
-  auto p2 = seal_command_packet(exact, 1002, hex("40010001"));
-  ASSERT_TRUE(p2);
-  EXPECT_EQ(fault_of(open_command_packet(exact, *p2, 1000)), PacketFault::kReplay);
-  EXPECT_TRUE(std::holds_alternative<OpenedPacket>(open_command_packet(exact, *p2, 1001)));
 }
 
 TEST(SecuredPacket, CountersGrowAcrossARestartThatForgotThem) {
   EXPECT_EQ(next_counter(std::nullopt, 1'000'000), 100'000u);
   EXPECT_EQ(next_counter(100'000, 1'000'000), 100'001u);  // faster than the clock
   EXPECT_EQ(next_counter(5, 1'000'000), 100'000u);
-  EXPECT_LE(next_counter(kMaxCounter, 1'000'000), kMaxCounter);
+  // A counter that ran out seals nothing.
+  EXPECT_FALSE(
+      seal_command_packet(test_keys(), next_counter(kMaxCounter, 1'000'000) + 1, hex("40010001")));
 }
 
 TEST(SecuredPacket, KeyParametersMustAskForAesChecksumCipheringAndACounter) {
@@ -196,7 +192,7 @@ struct CardAndServer {
       : card([this](const std::string& n) { return lookup(n); }, [] { return 5'000; }),
         server([this](const std::string& n) { return lookup(n); }, [] { return 9'000; }) {}
   std::optional<SecuredPacketKeys> lookup(const std::string& number) const {
-    if (number != "+1000" && number != "+2000") return std::nullopt;
+    if (!same_msisdn(number, "+1000") && !same_msisdn(number, "+2000")) return std::nullopt;
     return test_keys();
   }
   SoftwareUicc card;
@@ -221,6 +217,9 @@ TEST(SoftwareUicc, HandsTheClientTheSenderAndTheCoapMessage) {
   // The same packet again is a replay; from a number without keys it is nobody's.
   EXPECT_EQ(t.card.download("+1000", *packet), PacketFault::kReplay);
   EXPECT_EQ(t.card.download("+3000", *packet), PacketFault::kNoKeys);
+  // Nor under another way of writing the same number.
+  EXPECT_EQ(t.card.download("001000", *packet), PacketFault::kReplay);
+  EXPECT_EQ(t.card.download("1000", *packet), PacketFault::kReplay);
 }
 
 TEST(SoftwareUicc, SealsWhatTheClientStoresForTheNumberItNames) {

@@ -221,9 +221,21 @@ TEST(SmsTransport, SecuredPacketsGoClassTwoToTheUsimBothWays) {
               m.data.end());
   }
   // Long ones are concatenated, the element in the first part only.
+  const std::size_t before = p.network.log.size();
   auto big = p.get(Bytes(300, 2));
   ASSERT_TRUE(big) << big.error().reason;
   EXPECT_EQ(big->payload, Bytes(600, 0x77));
+  int firsts = 0, others = 0;
+  for (std::size_t i = before; i < p.network.log.size(); ++i) {
+    const auto& udh = p.network.log[i].udh;
+    ASSERT_GE(udh.size(), 6u);
+    const bool first = udh[udh.size() - 1] == 1;  // the concatenation element's sequence
+    const bool marked = udh[1] == sms::kCommandPacketIei;
+    EXPECT_EQ(first, marked);
+    ++(first ? firsts : others);
+  }
+  EXPECT_EQ(firsts, 2);  // the request's and the answer's
+  EXPECT_GT(others, 2);
 }
 
 TEST(SmsTransport, SecuredPacketsThatDoNotOpenAreDroppedUnanswered) {

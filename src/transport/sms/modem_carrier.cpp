@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <system_error>
 
 namespace tether::transport {
 
@@ -38,7 +39,14 @@ bool ModemCarrier::open_device() {
     t.c_cflag |= CLOCAL | CREAD;
     ::tcsetattr(fd_, TCSANOW, &t);
   }
-  loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) { on_io(events); });
+  try {
+    loop_.watch(fd_, EPOLLIN, [this](std::uint32_t events) { on_io(events); });
+  } catch (const std::system_error& e) {
+    ::close(fd_);
+    fd_ = -1;
+    errno = e.code().value();
+    return false;
+  }
   (void)modem_.take_output();  // what was meant for the device we lost
   pending_.clear();
   modem_.start(loop_.now());
@@ -46,16 +54,24 @@ bool ModemCarrier::open_device() {
   return true;
 }
 
-// A hung-up device reads as ready for ever: close it rather than spin on it.
+// A hung-up device reads as ready for ever: close it rather than spin on it. The modem's own
+// timer stops too, so what waits to be sent is not failed one by one while nobody listens;
+// the start-up dialogue after the reopen picks the queue up again.
 void ModemCarrier::lose_device(const std::string& why) {
   loop_.unwatch(fd_);
   ::close(fd_);
   fd_ = -1;
   pending_.clear();
+  if (timer_ != 0) loop_.cancel(timer_);
+  timer_ = 0;
   report("modem-lost", options_.device + ": " + why);
+  schedule_reopen();
+}
+
+void ModemCarrier::schedule_reopen() {
   reopen_timer_ = loop_.schedule(loop_.now() + kReopenDelay, [this] {
     reopen_timer_ = 0;
-    if (!open_device()) lose_device(std::string("cannot reopen: ") + std::strerror(errno));
+    if (!open_device()) schedule_reopen();  // said once, when it was lost
   });
 }
 
@@ -145,6 +161,7 @@ void ModemCarrier::pump(bool deliver) {
   }
   if (timer_ != 0) loop_.cancel(timer_);
   timer_ = 0;
+  if (fd_ < 0) return;  // no device: the modem's dialogue waits for the reopen
   if (auto next = modem_.next_deadline()) {
     timer_ = loop_.schedule(*next, [this] {
       timer_ = 0;

@@ -35,6 +35,7 @@ class ModemCarrier final : public SmsCarrier {
   static constexpr Duration kReopenDelay{5'000};
   bool open_device();  // false (errno set) when the device cannot be opened
   void lose_device(const std::string& why);
+  void schedule_reopen();
   void on_io(std::uint32_t events);
   void pump(bool deliver);
   void write_pending();
