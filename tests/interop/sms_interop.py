@@ -533,15 +533,7 @@ def hostile():
     ]
     # fakesmsc sends one of its arguments at random: one run per message.
     for n, line in enumerate(lines):
-        log = os.path.join(WORK, f"fakesmsc-{n}.log")
-        fakesmsc = subprocess.Popen(["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r",
-                                     str(fake2), "-m", "1", line],
-                                    stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
-        PROCS.append(fakesmsc)
-        wait_until(lambda: "sent message 1" in open(log, errors="replace").read(),
-                   f"fakesmsc to send {line}")
-        fakesmsc.send_signal(signal.SIGTERM)
-        fakesmsc.wait(timeout=10)
+        inject_line(gw, line, str(n))
     wait_until(lambda: server.metric("sms_received") + server.metric("sms_malformed") >= 3,
                "the three SMS from fakesmsc at the server")
     wait_until(lambda: server.metric("sms_part_duplicate") >= 1, "the duplicate part counted")
@@ -807,14 +799,18 @@ def oscore():
 def inject(gw, sender, receiver, udh, data, name):
     """One SMS from `sender` into bearerbox through Kannel's own fakesmsc tool."""
     enc = lambda b: "".join("%%%02X" % x for x in b)  # noqa: E731
+    inject_line(gw, f"{sender} {receiver} udh {enc(udh)} {enc(data)}", name)
+
+
+def inject_line(gw, line, name):
+    """One fakesmsc line ("SENDER RECEIVER TYPE ...") into bearerbox's second fake SMSC."""
     log = os.path.join(WORK, f"fakesmsc-{name}.log")
     fakesmsc = subprocess.Popen(["/usr/lib/kannel/test/fakesmsc", "-H", "127.0.0.1", "-r",
-                                 str(gw.kannel.fake_smsc2_port), "-m", "1",
-                                 f"{sender} {receiver} udh {enc(udh)} {enc(data)}"],
+                                 str(gw.kannel.fake_smsc2_port), "-m", "1", line],
                                 stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
     PROCS.append(fakesmsc)
     wait_until(lambda: "sent message 1" in open(log, errors="replace").read(),
-               f"fakesmsc to send the {name}")
+               f"fakesmsc to send {name}: {line}")
     fakesmsc.send_signal(signal.SIGTERM)
     fakesmsc.wait(timeout=10)
 

@@ -61,6 +61,16 @@ class Failure(Exception):
     pass
 
 
+
+def check_no_stray_output(p):
+    """Nothing more came out of the modem's pty than the test read."""
+    time.sleep(0.3)
+    try:
+        p.buf += os.read(p.fd, 4096)
+    except BlockingIOError:
+        pass
+    check(p.buf == b"", "no stray output on the pty")
+
 def check(cond, msg):
     if not cond:
         raise Failure(msg)
@@ -375,12 +385,7 @@ def run_fake(work, procs):
     fakesmsc_check(work, procs, k, cb)
 
     # --- nothing leaked to the pty, no Kannel panic
-    time.sleep(0.3)
-    try:
-        p.buf += os.read(p.fd, 4096)
-    except BlockingIOError:
-        pass
-    check(p.buf == b"", "no stray output on the pty")
+    check_no_stray_output(p)
     logs = "".join(file_text(os.path.join(work, "kannel", n))
                    for n in ("bearerbox.log", "smsbox.log"))
     check("PANIC" not in logs, "no PANIC in the Kannel logs")
@@ -538,12 +543,7 @@ def run_smpp(work, procs):
              "closed (EOF)" in file_text(sim_log), "modem_sim to see Kannel go")
     r = p.cmgs("00" + tpdu.hex(), len(tpdu))
     check(r == b"\r\n+CMS ERROR: 331\r\n", "AT+CMGS without Kannel bound -> +CMS ERROR: 331")
-    time.sleep(0.3)
-    try:
-        p.buf += os.read(p.fd, 4096)
-    except BlockingIOError:
-        pass
-    check(p.buf == b"", "no stray output on the pty")
+    check_no_stray_output(p)
     check(sim.poll() is None, "modem_sim still running")
 
 
