@@ -109,36 +109,13 @@ bool is_http_uri(const std::string& uri) {
   return uri.rfind("http://", 0) == 0 || uri.rfind("https://", 0) == 0;
 }
 
-// The Security instance of the account whose SMS number `from` is: its sms:// URI, or the
-// instance's LwM2M Server SMS Number (Core TS E.1, /0/x/9).
-std::optional<std::uint16_t> security_instance_of_number(const client::DataModel& data,
-                                                         const std::string& from) {
-  auto matches = [&](const std::string& uri, std::uint16_t security) {
-    if (auto number = sms::msisdn_of_uri(uri); number && sms::same_msisdn(*number, from)) {
-      return true;
-    }
-    auto v = data.value(lwm2m::Path{0, security, 9});
-    const auto* text = v ? v->get_if<std::string>() : nullptr;
-    return text != nullptr && sms::same_msisdn(*text, from);
-  };
-  for (const auto& a : data.server_accounts()) {
-    if (matches(a.uri, a.security_instance)) return a.security_instance;
-  }
-  const auto bs = data.bootstrap_account();
-  if (bs && matches(bs->uri, bs->security_instance)) return bs->security_instance;
-  return std::nullopt;
-}
-
 bool is_server_number(const client::DataModel& data, const std::string& from) {
-  return security_instance_of_number(data, from).has_value();
+  return data.security_instance_of_sms_number(from).has_value();
 }
 
-// The SMS Security Mode (/0/x/6) of the account a number belongs to; 3 (NoSec) when it
-// names none.
-std::int64_t sms_security_mode(const client::DataModel& data, const std::string& number) {
-  const auto instance = security_instance_of_number(data, number);
-  if (!instance) return 3;
-  auto mode = data.value(lwm2m::Path{0, *instance, 6});
+// The SMS Security Mode (/0/x/6) of a Security instance; 3 (NoSec) when it names none.
+std::int64_t sms_security_mode(const client::DataModel& data, std::uint16_t instance) {
+  auto mode = data.value(lwm2m::Path{0, instance, 6});
   const auto* m = mode ? mode->get_if<std::int64_t>() : nullptr;
   return m == nullptr ? 3 : *m;
 }
@@ -147,14 +124,15 @@ std::int64_t sms_security_mode(const client::DataModel& data, const std::string&
 // (Secured Packet Structure) is the card's, and any other mode (DTLS without --sms-security
 // dtls) finds no keys there, so its SMS are dropped rather than read unprotected (5.4.2).
 bool uses_secured_packets(const client::DataModel& data, const std::string& number) {
-  return sms_security_mode(data, number) != 3;
+  const auto instance = data.security_instance_of_sms_number(number);
+  return instance && sms_security_mode(data, *instance) != 3;
 }
 
 // Transport TS 5.4.2.1.3: the SMS binding keys of that account (/0/x/7, /0/x/8).
 std::optional<sms::SecuredPacketKeys> sms_binding_keys(const client::DataModel& data,
                                                        const std::string& number) {
-  if (sms_security_mode(data, number) != 2) return std::nullopt;
-  const auto instance = security_instance_of_number(data, number);
+  const auto instance = data.security_instance_of_sms_number(number);
+  if (!instance || sms_security_mode(data, *instance) != 2) return std::nullopt;
   auto params = data.value(lwm2m::Path{0, *instance, 7});
   auto secret = data.value(lwm2m::Path{0, *instance, 8});
   const auto* p = params ? params->get_if<Bytes>() : nullptr;

@@ -1,6 +1,5 @@
 #include "mqtt_service.hpp"
 
-#include <cctype>
 #include <stdexcept>
 
 #include "common/bytes.hpp"

@@ -2,7 +2,6 @@
 
 #include <sys/stat.h>
 
-#include <cctype>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -150,8 +149,7 @@ api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
   c.auth = interface_auth_config(o.api_auth, modes, "--api-auth");
   c.nonce_secret.resize(32);
   SystemRandom().fill(c.nonce_secret);
-  const bool loopback = c.host == "127.0.0.1" || c.host == "::1" || c.host == "localhost";
-  if (!loopback && c.auth.anonymous) {
+  if (!is_loopback_host(c.host) && c.auth.anonymous) {
     log_line("event=api-open" + logfmt_field("host", c.host) +
                  logfmt_field("detail",
                               "the REST API takes calls from the network from anyone; "
@@ -235,11 +233,15 @@ Bytes read_binary_file(const std::string& file) {
 
 std::string read_secret_file(const std::string& file, const std::string& what) {
   std::string secret = to_string(read_binary_file(file));
-  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
     secret.pop_back();
   }
   if (secret.empty()) throw std::invalid_argument(file + " holds no " + what);
   return secret;
+}
+
+bool is_loopback_host(const std::string& host) {
+  return host == "127.0.0.1" || host == "::1" || host == "localhost";
 }
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,

@@ -97,8 +97,10 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
 // Reads a PEM or DER file (a key or certificate).
 Bytes read_binary_file(const std::string& file);
 // A password or token kept in a file, off the command line: the file without its trailing
-// white space (an editor's newline). Throws std::invalid_argument when it holds nothing;
-// `what` names it ("password", "token").
+// line ends (an editor's newline; other white space is part of the secret). Throws
+// std::invalid_argument when it holds nothing; `what` names it ("password", "token").
 std::string read_secret_file(const std::string& file, const std::string& what);
+// 127.0.0.1, ::1 or localhost: an address only this machine reaches.
+bool is_loopback_host(const std::string& host);
 
 }  // namespace tether::app

@@ -110,9 +110,7 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   if (!o.callback_token_file.empty()) {
     k.callback_token = read_secret_file(o.callback_token_file, "token");
   }
-  const bool loopback =
-      o.callback_host == "127.0.0.1" || o.callback_host == "::1" || o.callback_host == "localhost";
-  if (!loopback && k.callback_token.empty()) {
+  if (!is_loopback_host(o.callback_host) && k.callback_token.empty()) {
     // Anyone who reaches the callback could speak for any phone number.
     throw std::invalid_argument("--sms-callback-host " + o.callback_host +
                                 " is not loopback: give --sms-callback-token-file");

@@ -7,6 +7,7 @@
 #include "coap/uri.hpp"
 #include "lwm2m/execute_arguments.hpp"
 #include "lwm2m/format/codec.hpp"
+#include "sms/short_message.hpp"
 
 namespace tether::client {
 
@@ -210,6 +211,22 @@ std::vector<ServerAccount> DataModel::server_accounts() const {
     }
   }
   return out;
+}
+
+std::optional<std::uint16_t> DataModel::security_instance_of_sms_number(
+    std::string_view number) const {
+  auto matches = [&](const std::string& uri, std::uint16_t security) {
+    if (auto n = sms::msisdn_of_uri(uri); n && sms::same_msisdn(*n, number)) return true;
+    auto v = value(Path{oid::kSecurity, security, 9});
+    const auto* text = v ? v->get_if<std::string>() : nullptr;
+    return text != nullptr && sms::same_msisdn(*text, number);
+  };
+  for (const auto& a : server_accounts()) {
+    if (matches(a.uri, a.security_instance)) return a.security_instance;
+  }
+  const auto bs = bootstrap_account();
+  if (bs && matches(bs->uri, bs->security_instance)) return bs->security_instance;
+  return std::nullopt;
 }
 
 std::optional<BootstrapAccount> DataModel::bootstrap_account() const {

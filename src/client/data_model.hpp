@@ -8,6 +8,8 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "client/object.hpp"
@@ -98,6 +100,10 @@ class DataModel {
   // and port as `uri`: credentials for servers other than LwM2M servers, such as a firmware
   // server behind a coaps Package URI.
   std::optional<std::uint16_t> security_instance_for(const std::string& uri) const;
+  // Transport TS 6.8.3 / 5.4: the Security instance of the account (a server's or the
+  // Bootstrap-Server's) whose SMS number is `number`: its sms:// URI, or its LwM2M Server
+  // SMS Number (/0/x/9), compared with sms::same_msisdn.
+  std::optional<std::uint16_t> security_instance_of_sms_number(std::string_view number) const;
   // Core TS 6.2.1: the object list of Register and Update.
   lwm2m::format::link_format::RegistrationPayload registration_payload() const;
   // Bootstrap-Finish: fails (4.06) when no usable Server Account would result.

@@ -7,7 +7,6 @@
 #include "client/link/coap_client_link.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
-#include "sms/short_message.hpp"
 
 namespace tether::client {
 
@@ -754,11 +753,10 @@ void Lwm2mClient::handle_request(DeviceRequest& request) {
 // is the account whose Security instance holds the sender as its SMS Number (/0/x/9).
 void Lwm2mClient::handle_sms_trigger(DeviceRequest& request) {
   const std::string number = request.sms_sender();
+  const auto instance = data_.security_instance_of_sms_number(number);
   Session* session = nullptr;
   for (auto& [ssid, s] : sessions_) {
-    auto v = data_.value(Path{oid::kSecurity, s->account.security_instance, 9});
-    const auto* text = v ? v->get_if<std::string>() : nullptr;
-    if (text != nullptr && sms::same_msisdn(*text, number)) session = s.get();
+    if (instance && s->account.security_instance == *instance) session = s.get();
   }
   if (session == nullptr || session->disabled) return;
   const std::uint16_t ssid = session->account.ssid;

@@ -138,8 +138,7 @@ Result<Bytes> seal_command_packet(const SecuredPacketKeys& keys, std::uint64_t c
   std::copy(length.begin(), length.end(), secured.begin() + 1);
   std::copy(coap.begin(), coap.end(),
             secured.begin() + 1 + static_cast<std::ptrdiff_t>(length.size()));
-  const std::size_t cpl = 1 + kHeaderLength + secured.size();
-  if (cpl > 0xFFFF) return fail("message too long for one command packet");
+  const std::size_t cpl = 1 + kHeaderLength + secured.size();  // under 0xFFFF: see above
 
   Bytes clear;
   clear.push_back(static_cast<std::uint8_t>(cpl >> 8));
@@ -219,13 +218,13 @@ std::uint64_t next_counter(std::optional<std::uint64_t> last, std::uint64_t unix
 const char* fault_name(PacketFault f) {
   switch (f) {
     case PacketFault::kNoKeys:
-      return "no-keys";
+      return "no_keys";
     case PacketFault::kMalformed:
       return "malformed";
     case PacketFault::kWrongParameters:
-      return "wrong-parameters";
+      return "wrong_parameters";
     case PacketFault::kChecksum:
-      return "bad-checksum";
+      return "bad_checksum";
     case PacketFault::kReplay:
       return "replayed";
   }

@@ -55,6 +55,8 @@ enum class PacketFault {
   kChecksum,         // the cryptographic checksum does not match: wrong key or tampered
   kReplay,           // a counter not above the last one accepted
 };
+inline constexpr std::size_t kPacketFaults = 5;
+// "no_keys", "bad_checksum", ...: the fault's name in /metrics (sms_packet_<name>).
 const char* fault_name(PacketFault f);
 
 struct OpenedPacket {

@@ -56,26 +56,23 @@ std::string SmsTransport::describe(coap::PeerId peer) const {
 std::vector<std::pair<std::string, std::uint64_t>> SmsTransport::counters() const {
   const auto& c = carrier_.counters();
   const auto& r = reassembler_.counters();
-  return {{"sms_sent", c.sent},
-          {"sms_send_failed", c.send_failures},
-          {"sms_received", c.received},
-          {"sms_malformed", c.malformed},
-          {"sms_callback_refused", c.refused},
-          {"sms_foreign_sender", counters_.ignored_sender},
-          {"sms_part_duplicate", r.duplicates},
-          {"sms_part_expired", r.expired},
-          {"sms_part_refused", r.refused},
-          {"sms_too_long", counters_.too_long},
-          {"sms_packet_no_keys", fault_count(sms::PacketFault::kNoKeys)},
-          {"sms_packet_malformed", fault_count(sms::PacketFault::kMalformed)},
-          {"sms_packet_wrong_parameters", fault_count(sms::PacketFault::kWrongParameters)},
-          {"sms_packet_bad_checksum", fault_count(sms::PacketFault::kChecksum)},
-          {"sms_packet_replayed", fault_count(sms::PacketFault::kReplay)},
-          {"sms_packet_unsealed", counters_.unsealed}};
-}
-
-std::uint64_t SmsTransport::fault_count(sms::PacketFault f) const {
-  return counters_.packet_faults[static_cast<std::size_t>(f)];
+  std::vector<std::pair<std::string, std::uint64_t>> out{
+      {"sms_sent", c.sent},
+      {"sms_send_failed", c.send_failures},
+      {"sms_received", c.received},
+      {"sms_malformed", c.malformed},
+      {"sms_callback_refused", c.refused},
+      {"sms_foreign_sender", counters_.ignored_sender},
+      {"sms_part_duplicate", r.duplicates},
+      {"sms_part_expired", r.expired},
+      {"sms_part_refused", r.refused},
+      {"sms_too_long", counters_.too_long},
+      {"sms_packet_unsealed", counters_.unsealed}};
+  for (std::size_t f = 0; f < sms::kPacketFaults; ++f) {
+    out.emplace_back(std::string("sms_packet_") + sms::fault_name(static_cast<sms::PacketFault>(f)),
+                     counters_.packet_faults[f]);
+  }
+  return out;
 }
 
 void SmsTransport::on_short_message(sms::ShortMessage m) {

@@ -40,7 +40,7 @@ struct SmsTransportCounters {
   std::uint64_t ignored_sender = 0;
   std::uint64_t too_long = 0;  // a message of ours over 255 parts: not sent
   // Secured packet mode: what did not open, by why; what we had no keys to send.
-  std::array<std::uint64_t, 5> packet_faults{};  // indexed by sms::PacketFault
+  std::array<std::uint64_t, sms::kPacketFaults> packet_faults{};  // by sms::PacketFault
   std::uint64_t unsealed = 0;
 };
 
@@ -73,7 +73,6 @@ class SmsTransport final : public Transport {
   coap::PeerId peer_id(const std::string& number);
   void on_short_message(sms::ShortMessage m);
   void rearm_reassembly();
-  std::uint64_t fault_count(sms::PacketFault f) const;
 
   EventLoop& loop_;
   SmsCarrier& carrier_;
