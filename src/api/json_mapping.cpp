@@ -70,11 +70,7 @@ json registration_json(const server::Registration& r) {
          {"expiresAt", iso8601(r.expires_at())}};
   if (r.sms) j["sms"] = *r.sms;
   if (r.profile_id) j["profileId"] = *r.profile_id;
-  // How the client proved itself: "psk", "rpk", "x509", or "none" over plain UDP/TCP.
-  const auto colon = r.identity.find(':');
-  j["security"] = r.identity.empty()           ? "none"
-                  : colon == std::string::npos ? "secure"
-                                               : r.identity.substr(0, colon);
+  j["security"] = server::security_of(r);
   return j;
 }
 

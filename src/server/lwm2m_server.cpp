@@ -337,6 +337,9 @@ Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey&
   s.link = &link;
   s.peer = peer;
   s.address = r.address;
+  if (s.awake && s.queue_mode != r.queue_mode) {
+    awake_count_ = r.queue_mode ? awake_count_ + 1 : awake_count_ - 1;
+  }
   s.queue_mode = r.queue_mode;
   endpoint_by_peer_[{&link, peer}] = r.endpoint;
   heard_from(s);
@@ -419,6 +422,7 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why)
   if (auto it = sessions_.find(r.endpoint); it != sessions_.end()) {
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
+    if (s->queue_mode && s->awake) --awake_count_;
     endpoint_by_peer_.erase({s->link, s->peer});
     // The store dropped them with the registration; only the exchanges remain to end.
     for (const auto& id : s->observations) forget_observation(id);
@@ -494,6 +498,7 @@ void Lwm2mServer::heard_from(Session& s) {
   timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
   if (!s.awake) {
     s.awake = true;
+    ++awake_count_;
     ServerEvent e;
     e.kind = ServerEvent::Kind::kAwake;
     e.endpoint = s.endpoint;
@@ -749,6 +754,7 @@ void Lwm2mServer::on_timer() {
         Session* s = session_of(entry->key);
         if (s != nullptr && s->queue_mode && s->awake && now >= s->awake_until) {
           s->awake = false;
+          --awake_count_;
           ServerEvent e;
           e.kind = ServerEvent::Kind::kSleeping;
           e.endpoint = s->endpoint;

@@ -125,6 +125,14 @@ class Lwm2mServer {
   const Registration* find(const std::string& endpoint) const { return registry_.find(endpoint); }
   std::vector<const Registration*> registrations() const { return registry_.all(); }
   std::size_t registration_count() const { return registry_.size(); }
+  // The registrations in endpoint order, paged (RegistrationRegistry::walk).
+  void walk_registrations(std::string_view after, std::string_view prefix,
+                          const std::function<bool(const Registration&)>& visit) const {
+    registry_.walk(after, prefix, visit);
+  }
+  const FleetCounts& fleet_counts() const { return registry_.counts(); }
+  // Queue-mode clients awake now (the rest of FleetCounts::queue_mode sleep).
+  std::size_t awake_count() const { return awake_count_; }
   bool is_awake(const std::string& endpoint) const;
   std::size_t queue_depth(const std::string& endpoint) const;
   // Requests waiting for or in flight to any client (for /metrics).
@@ -237,6 +245,7 @@ class Lwm2mServer {
   EventHandler on_event_;
   SleeperHandler on_sleeper_;
   ServerMetrics metrics_;
+  std::size_t awake_count_ = 0;  // sessions in queue mode with `awake` set
   LinkSet links_;
   std::vector<CoapServerLink*> coap_links_;  // they learn the OSCORE keyring
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by endpoint

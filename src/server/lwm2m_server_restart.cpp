@@ -28,6 +28,11 @@ Result<Ok> Lwm2mServer::restore() {
     Session& s = session_for(r);
     // Until the client speaks again, it counts as awake from its last update.
     s.awake_until = clock_.now() + config_.awake_window - Duration{now - r.updated_at};
+    if (s.queue_mode && !s.awake && s.awake_until > clock_.now()) {
+      s.awake = true;
+      ++awake_count_;
+      timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
+    }
   }
   // Whatever ran out while the server was down ends as an expiry, store and all.
   for (const auto& r : registry_.expire(now)) end_registration(r, ServerEvent::Kind::kExpired);

@@ -42,4 +42,12 @@ struct Registration {
   friend bool operator==(const Registration&, const Registration&) = default;
 };
 
+// How the client proved itself, from its identity: "psk", "rpk", "x509", "oscore", ... or
+// "none" over plain UDP/TCP.
+inline std::string security_of(const Registration& r) {
+  if (r.identity.empty()) return "none";
+  const auto colon = r.identity.find(':');
+  return colon == std::string::npos ? "secure" : r.identity.substr(0, colon);
+}
+
 }  // namespace tether::server

@@ -64,6 +64,19 @@ UnixMillis RegistrationRegistry::deadline(const Registration& r) const {
   return r.expires_at() + static_cast<UnixMillis>(config_.expiry_grace_seconds) * 1000;
 }
 
+void RegistrationRegistry::tally(const Registration& r, int sign) {
+  auto add = [sign](std::map<std::string, std::size_t>& m, const std::string& key) {
+    auto& n = m[key];
+    n = sign > 0 ? n + 1 : n - 1;
+    if (n == 0) m.erase(key);
+  };
+  add(counts_.binding, r.binding);
+  add(counts_.version, r.version);
+  add(counts_.transport, r.transport);
+  add(counts_.security, security_of(r));
+  if (r.queue_mode) counts_.queue_mode = sign > 0 ? counts_.queue_mode + 1 : counts_.queue_mode - 1;
+}
+
 void RegistrationRegistry::index(const Registration& r) {
   endpoint_by_id_[r.id] = r.endpoint;
   deadlines_.emplace(deadline(r), r.endpoint);
@@ -118,11 +131,14 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   Registered out{r, std::nullopt};
   if (auto it = by_endpoint_.find(r.endpoint); it != by_endpoint_.end()) {
     endpoint_by_id_.erase(it->second.id);
+    tally(it->second, -1);
     out.replaced = std::move(it->second);
     it->second = r;
   } else {
-    by_endpoint_.emplace(r.endpoint, r);
+    auto [added, inserted] = by_endpoint_.emplace(r.endpoint, r);
+    ordered_.emplace(added->first, &added->second);
   }
+  tally(r, +1);
   index(r);
   return out;
 }
@@ -158,6 +174,7 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   if (r.version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
     return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
   }
+  tally(r, -1);
   if (p.lifetime) r.lifetime = *p.lifetime;
   if (p.binding) {
     if (r.version == "1.0") r.queue_mode = false;  // a 1.0 binding restates Q each time
@@ -172,6 +189,7 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   // Every check passed: a legacy '*' registration is now bound to this identity.
   if (r.identity == Registration::kAnySecureIdentity) r.identity = peer.key();
   r.updated_at = now;
+  tally(r, +1);
   deadlines_.emplace(deadline(r), r.endpoint);
   return r;
 }
@@ -187,6 +205,8 @@ Result<Registration> RegistrationRegistry::deregister(const lwm2m::DeregisterReq
 std::optional<Registration> RegistrationRegistry::remove(const std::string& endpoint) {
   auto it = by_endpoint_.find(endpoint);
   if (it == by_endpoint_.end()) return std::nullopt;
+  ordered_.erase(it->first);
+  tally(it->second, -1);
   Registration r = std::move(it->second);
   by_endpoint_.erase(it);
   endpoint_by_id_.erase(r.id);
@@ -218,9 +238,13 @@ std::optional<UnixMillis> RegistrationRegistry::next_expiry() {
 void RegistrationRegistry::restore(Registration registration) {
   if (auto old = by_endpoint_.find(registration.endpoint); old != by_endpoint_.end()) {
     endpoint_by_id_.erase(old->second.id);
+    tally(old->second, -1);
   }
   index(registration);
-  by_endpoint_[registration.endpoint] = std::move(registration);
+  tally(registration, +1);
+  auto [at, inserted] =
+      by_endpoint_.insert_or_assign(registration.endpoint, std::move(registration));
+  ordered_.emplace(at->first, &at->second);
 }
 
 const Registration* RegistrationRegistry::find(const std::string& endpoint) const {
@@ -231,6 +255,15 @@ const Registration* RegistrationRegistry::find(const std::string& endpoint) cons
 const Registration* RegistrationRegistry::find_by_id(const std::string& id) const {
   auto it = endpoint_by_id_.find(id);
   return it == endpoint_by_id_.end() ? nullptr : find(it->second);
+}
+
+void RegistrationRegistry::walk(std::string_view after, std::string_view prefix,
+                                const std::function<bool(const Registration&)>& visit) const {
+  auto it = after.empty() ? ordered_.lower_bound(prefix) : ordered_.upper_bound(after);
+  if (!after.empty() && after < prefix) it = ordered_.lower_bound(prefix);
+  for (; it != ordered_.end() && it->first.starts_with(prefix); ++it) {
+    if (!visit(*it->second)) return;
+  }
 }
 
 std::vector<const Registration*> RegistrationRegistry::all() const {

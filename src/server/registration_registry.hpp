@@ -4,9 +4,11 @@
 // and the response code for each refusal. The server feeds it decoded requests and the
 // current time, and persists what it returns.
 #include <functional>
+#include <map>
 #include <optional>
 #include <queue>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +57,17 @@ struct RegistryConfig {
   std::uint32_t expiry_grace_seconds = 0;
 };
 
+// How the fleet divides, kept as registrations come and go so that a console asks for it
+// at no cost (by binding letters, LwM2M version, transport and security mode).
+struct FleetCounts {
+  std::map<std::string, std::size_t> binding;
+  std::map<std::string, std::size_t> version;
+  std::map<std::string, std::size_t> transport;
+  std::map<std::string, std::size_t> security;
+  std::size_t queue_mode = 0;  // registered in queue mode (awake or sleeping)
+  friend bool operator==(const FleetCounts&, const FleetCounts&) = default;
+};
+
 class RegistrationRegistry {
  public:
   RegistrationRegistry(RegistryConfig config, Random& random);
@@ -87,6 +100,12 @@ class RegistrationRegistry {
   const Registration* find_by_id(const std::string& id) const;
   std::vector<const Registration*> all() const;
   std::size_t size() const { return by_endpoint_.size(); }
+  const FleetCounts& counts() const { return counts_; }
+  // Walks the registrations in endpoint order, from the first name after `after` ("" for
+  // the start) that begins with `prefix`, while `visit` returns true: a page costs
+  // O(log n + what it visits), whatever the fleet's size.
+  void walk(std::string_view after, std::string_view prefix,
+            const std::function<bool(const Registration&)>& visit) const;
 
   void set_policy(RegistrationPolicy policy) { policy_ = std::move(policy); }
 
@@ -95,6 +114,8 @@ class RegistrationRegistry {
   // The registration at `location` if `peer` may act on it.
   Result<Registration*> owned_by(const std::string& location, const PeerIdentity& peer);
   void index(const Registration& r);
+  // Adds (+1) or takes away (-1) one registration from counts_.
+  void tally(const Registration& r, int sign);
   UnixMillis deadline(const Registration& r) const;
 
   RegistryConfig config_;
@@ -102,6 +123,10 @@ class RegistrationRegistry {
   RegistrationPolicy policy_;
   std::unordered_map<std::string, Registration> by_endpoint_;
   std::unordered_map<std::string, std::string> endpoint_by_id_;
+  // The same registrations in endpoint order; keys and values point into by_endpoint_,
+  // whose nodes never move.
+  std::map<std::string_view, const Registration*> ordered_;
+  FleetCounts counts_;
   // Lazy min-heap of (deadline, endpoint): stale entries are skipped when popped.
   using Deadline = std::pair<UnixMillis, std::string>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;

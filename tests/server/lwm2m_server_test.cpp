@@ -200,9 +200,12 @@ TEST_F(ServerTest, SecondRegisterReplacesTheFirst) {
 
 TEST_F(ServerTest, DeregisterRemovesTheRegistration) {
   FakeClient client(net, 100);
-  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  ASSERT_EQ(client.register_with({"ep=dev1", "lwm2m=1.1", "Q"})->code, codes::kCreated);
+  EXPECT_EQ(harness.server.awake_count(), 1u);
   auto r = client.exchange(coap::make_request(codes::kDelete, client.location));
   EXPECT_EQ(r->code, codes::kDeleted);
+  EXPECT_EQ(harness.server.awake_count(), 0u);
+  EXPECT_EQ(harness.server.fleet_counts(), FleetCounts{});
   EXPECT_EQ(harness.server.find("dev1"), nullptr);
   EXPECT_TRUE(store.load_registrations()->empty());
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kDeregistered).size(), 1u);
@@ -308,9 +311,12 @@ TEST_F(ServerTest, QueueModeHoldsRequestsUntilTheClientWakes) {
   client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
   ASSERT_EQ(client.register_with({"ep=dev1", "lwm2m=1.1", "Q"})->code, codes::kCreated);
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kAwake).size(), 1u);
+  EXPECT_EQ(harness.server.awake_count(), 1u);
   net.run_for(Duration{21'000});  // past the awake window
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kSleeping).size(), 1u);
   EXPECT_FALSE(harness.server.is_awake("dev1"));
+  EXPECT_EQ(harness.server.awake_count(), 0u);
+  EXPECT_EQ(harness.server.fleet_counts().queue_mode, 1u);
 
   std::optional<DownlinkResult> waited;
   harness.server.send("dev1", read(Path{3, 0, 0}), {},
@@ -327,6 +333,7 @@ TEST_F(ServerTest, QueueModeHoldsRequestsUntilTheClientWakes) {
   EXPECT_FALSE(waited.has_value());
 
   ASSERT_EQ(client.update()->code, codes::kChanged);  // wakes up
+  EXPECT_EQ(harness.server.awake_count(), 1u);
   net.run_until([&] { return waited.has_value(); }, Duration{10'000});
   net.settle();
   ASSERT_TRUE(waited.has_value());
