@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "api/json_mapping.hpp"
+#include "api/page_query.hpp"
 #include "lwm2m/attributes.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/execute_arguments.hpp"
@@ -129,16 +130,50 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
 }
 
 void HttpApi::routes() {
+  // Without parameters, every registration as one array (as before paging); with any, a
+  // page: {"total", "clients", "next", "matched", "counts"}.
   route("GET", "/api/clients", [this](Call& call) {
-    json list = json::array();
-    for (const auto* r : server_.registrations()) {
-      json j = registration_json(*r);
-      j["awake"] = server_.is_awake(r->endpoint);
-      list.push_back(std::move(j));
+    auto row = [this](const server::Registration& r) {
+      json j = registration_json(r);
+      j["awake"] = server_.is_awake(r.endpoint);
+      return j;
+    };
+    if (call.params().empty()) {
+      json list = json::array();
+      server_.walk_registrations("", "", [&](const server::Registration& r) {
+        list.push_back(row(r));
+        return true;
+      });
+      return call.reply(200, list);
     }
-    std::sort(list.begin(), list.end(),
-              [](const json& a, const json& b) { return a["endpoint"] < b["endpoint"]; });
-    call.reply(200, list);
+    auto query =
+        parse_page_query(call.params(), {"binding", "version", "transport", "security", "state"});
+    if (!query) return call.error(400, "4.00", query.error().reason);
+    const std::string state = query->filter("state");
+    if (!state.empty() && state != "online" && state != "awake" && state != "sleeping") {
+      return call.error(400, "4.00", "state is online, awake or sleeping");
+    }
+    auto wanted = [&](const server::Registration& r) {
+      auto is = [&](const char* name, const std::string& value) {
+        const std::string f = query->filter(name);
+        return f.empty() || f == value;
+      };
+      if (!is("binding", r.binding) || !is("version", r.version) || !is("transport", r.transport) ||
+          !is("security", server::security_of(r))) {
+        return false;
+      }
+      if (state.empty()) return true;
+      if (!r.queue_mode) return state == "online";
+      return state == (server_.is_awake(r.endpoint) ? "awake" : "sleeping");
+    };
+    Pager pager(*query);
+    server_.walk_registrations(pager.start_after(), query->prefix,
+                               [&](const server::Registration& r) {
+                                 return pager.offer(r.endpoint, wanted(r), [&] { return row(r); });
+                               });
+    json page = std::move(pager).result(server_.registration_count(), "clients");
+    if (query->counts) page["counts"] = fleet_counts_json();
+    call.reply(200, page);
   });
 
   route("GET", kEndpoint, [this](Call& call) {
@@ -422,6 +457,19 @@ void HttpApi::routes() {
     if (!*removed) return call.error(404, "4.04", "no credentials for " + ep);
     call.no_content();
   });
+}
+
+json HttpApi::fleet_counts_json() const {
+  const server::FleetCounts& c = server_.fleet_counts();
+  const std::size_t total = server_.registration_count();
+  const std::size_t awake = std::min(server_.awake_count(), c.queue_mode);
+  return json{
+      {"binding", c.binding},
+      {"version", c.version},
+      {"transport", c.transport},
+      {"security", c.security},
+      {"state",
+       {{"online", total - c.queue_mode}, {"awake", awake}, {"sleeping", c.queue_mode - awake}}}};
 }
 
 std::string HttpApi::metrics_text() {

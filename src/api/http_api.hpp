@@ -29,6 +29,8 @@ class HttpApi final : public HttpService {
   void downlink(Call& call, lwm2m::DownlinkRequest request);
   static Result<Ok> attributes_from_query(const Call& call, lwm2m::DownlinkRequest& r);
   std::string metrics_text();
+  // The whole fleet by binding, version, transport, security and state (?counts=true).
+  nlohmann::json fleet_counts_json() const;
 
   server::Lwm2mServer& server_;
   Waker waker_;

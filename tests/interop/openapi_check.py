@@ -157,6 +157,9 @@ try:
     failures[:] = example_failures  # the 404s while the client registers are not the point
     call("GET", "/api/health", checked=200)
     call("GET", "/api/clients", checked=200)
+    call("GET", "/api/clients?limit=1&counts=true", checked=200)
+    call("GET", "/api/clients?q=dev&state=online", checked=200)
+    call("GET", "/api/clients?limit=5000", checked=400)
     call("GET", "/api/clients/dev1", checked=200)
     call("GET", "/api/clients/ghost", checked=404)
     call("GET", "/api/clients/dev1/3", checked=200)

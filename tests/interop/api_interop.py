@@ -1,0 +1,149 @@
+#!/usr/bin/env python3
+"""The REST API routes the web console is built on, against the real `tether server` on
+127.0.0.1, with devices registered by raw CoAP datagrams (one socket each) and by
+`tether client`. Usage: api_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  clients-paging   GET /api/clients pages in endpoint order by cursor, filters by prefix, text,
+                   binding, version, transport, security and state, counts the fleet, refuses
+                   bad parameters with 400, and without parameters still answers the array
+"""
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import Scenario, free_port  # noqa: E402
+from raw_wire import http, register_options, udp_code, udp_exchange, udp_message  # noqa: E402
+
+TETHER = sys.argv[1]
+S = Scenario("tether-api-")
+
+
+class Server:
+    def __init__(self, extra=()):
+        self.coap_port = free_port()
+        self.http_port = free_port()
+        self.log = os.path.join(S.work, "server.log")
+        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory"]
+        self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
+                                     stderr=open(self.log, "ab"))
+        S.procs.append(self.proc)
+        S.wait_until(self.up, "the server's API", timeout=30)
+
+    def up(self):
+        S.check(self.proc.poll() is None, "the server exited while starting")
+        try:
+            return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def get(self, path, want=200, headers=None):
+        status, _, body = http(self.http_port, "GET", path, headers=headers)
+        S.check(status == want, f"GET {path}: expected {want}, got {status}: {body[:300]!r}")
+        return json.loads(body) if body else None
+
+    def register(self, ep, *queries):
+        """POST /rd?ep=... from a socket of its own, as a device would."""
+        options = register_options(ep.encode(), [q.encode() for q in ("lt=300",) + queries])
+        reply = udp_exchange(self.coap_port, udp_message(0x02, 0x1000, b"\x01", options,
+                                                         b"</1/0>,</3/0>"))
+        S.check(udp_code(reply) == "2.01", f"register {ep}: {udp_code(reply)}")
+
+
+def names(page):
+    return [c["endpoint"] for c in page["clients"]]
+
+
+def q(**params):
+    return "/api/clients?" + urllib.parse.urlencode(params)
+
+
+def clients_paging():
+    server = Server(["--awake-window-ms", "1500"])
+    plain = [f"pg-{i:02d}" for i in range(25)]
+    for ep in reversed(plain):  # registered out of order: pages come sorted anyway
+        server.register(ep, "lwm2m=1.1", "b=U")
+    server.register("pg-q1", "lwm2m=1.1", "b=U", "Q")
+    server.register("other-1", "lwm2m=1.2", "b=US")
+    everyone = sorted(plain + ["pg-q1", "other-1"])
+
+    # The array form is unchanged, and sorted.
+    array = server.get("/api/clients")
+    S.check(isinstance(array, list) and [c["endpoint"] for c in array] == everyone,
+            f"the array form: {array!r:.300}")
+
+    # Walking by cursor visits each registration once, in order, even as rows go and come.
+    seen, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": 10}
+        if cursor:
+            params["after"] = cursor
+        page = server.get(q(**params))
+        S.check(page["total"] >= 26, f"total {page['total']}")
+        seen += names(page)
+        pages += 1
+        if pages == 1:
+            # Between pages: a row already seen goes, one ahead of the cursor comes.
+            S.check(http(server.http_port, "DELETE", "/api/clients/other-1")[0] == 204,
+                    "evicting other-1")
+            server.register("pg-zz", "lwm2m=1.1")
+        cursor = page.get("next")
+        if not cursor:
+            break
+        S.check(cursor == seen[-1], f"next is the last row: {cursor} vs {seen[-1]}")
+        S.check(pages < 10, "paging does not end")
+    want = sorted(plain + ["pg-q1", "other-1", "pg-zz"])
+    S.check(seen == want, f"pages by cursor: {seen}")
+    S.check("matched" not in page, "matched is only counted for a filter")
+
+    S.check(names(server.get(q(prefix="pg-1", limit=3))) == ["pg-10", "pg-11", "pg-12"],
+            "prefix")
+    page = server.get(q(prefix="pg-1", limit=3, after="pg-12"))
+    S.check(names(page) == ["pg-13", "pg-14", "pg-15"] and page["next"] == "pg-15",
+            f"prefix after a cursor: {page}")
+    page = server.get(q(q="G-2", limit=2))  # text, any case
+    S.check(names(page) == ["pg-20", "pg-21"] and page["matched"] == 5 and page["next"] == "pg-21",
+            f"q=G-2: {page}")
+    page = server.get(q(q="g-2", limit=2, after="pg-21"))
+    S.check(names(page) == ["pg-22", "pg-23"] and page["matched"] == 5, f"q after: {page}")
+    S.check(names(server.get(q(version="1.1", binding="U", prefix="pg-q"))) == ["pg-q1"],
+            "version and binding")
+    S.check(server.get(q(transport="tcp"))["clients"] == [], "no TCP clients")
+    page = server.get(q(security="none", limit=0))
+    S.check(page["clients"] == [] and page["matched"] == 27 and "next" not in page,
+            f"limit=0: {page}")
+
+    # State: the queue-mode client is awake after registering, asleep 1.5 s later.
+    S.check(names(server.get(q(state="awake"))) == ["pg-q1"], "awake")
+    counts = server.get(q(limit=0, counts="true"))["counts"]
+    S.check(counts["state"] == {"online": 26, "awake": 1, "sleeping": 0}, f"counts {counts}")
+    S.check(counts["binding"] == {"U": 27} and counts["version"] == {"1.1": 27}
+            and counts["transport"] == {"udp": 27} and counts["security"] == {"none": 27},
+            f"counts {counts}")
+    S.wait_until(lambda: names(server.get(q(state="sleeping"))) == ["pg-q1"], "pg-q1 asleep")
+    counts = server.get(q(limit=0, counts="true"))["counts"]
+    S.check(counts["state"] == {"online": 26, "awake": 0, "sleeping": 1}, f"asleep: {counts}")
+    online = server.get(q(state="online", limit=100))
+    S.check(len(online["clients"]) == 26, f"online: {names(online)} matched {online.get('matched')}")
+
+    # A real client shows with what it registered.
+    client = subprocess.Popen([TETHER, "client", "-e", "real-1", "--server",
+                               f"coap://127.0.0.1:{server.coap_port}", "--lifetime", "60"],
+                              stdout=subprocess.DEVNULL,
+                              stderr=open(os.path.join(S.work, "client.log"), "ab"))
+    S.procs.append(client)
+    S.wait_until(lambda: names(server.get(q(prefix="real"))) == ["real-1"], "real-1 listed")
+    row = server.get(q(prefix="real"))["clients"][0]
+    S.check(row["version"] == "1.2" and row["awake"] is True and row["security"] == "none",
+            f"real-1: {row}")
+
+    for bad in ("limit=1001", "limit=-1", "limit=x", "limt=5", "state=dozing", "after=%FF"):
+        body = server.get("/api/clients?" + bad, want=400)
+        S.check(body["code"] == "4.00", f"{bad}: {body}")
+
+
+S.run({"clients-paging": clients_paging}, sys.argv[2])

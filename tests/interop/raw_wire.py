@@ -1,0 +1,165 @@
+"""Raw bytes for the interop scenarios: HTTP requests on a fresh socket, the /api/events
+stream read by a thread, and CoAP messages (UDP datagrams, TCP frames) built by hand, so a
+test sends what it means to send and not what our own client would."""
+import socket
+import struct
+import threading
+import time
+
+
+# --- raw HTTP ----------------------------------------------------------------------------
+
+
+def http(port, method, path, body=b"", headers=None, timeout=10):
+    """One request on a fresh connection; returns (status, headers, body)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        head = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for k, v in (headers or {}).items():
+            head += f"{k}: {v}\r\n"
+        if body or method in ("PUT", "POST", "PATCH"):
+            head += f"Content-Length: {len(body)}\r\n"
+        s.sendall(head.encode() + b"\r\n" + body)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return parse_response(data)
+
+
+def parse_response(data):
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    return status, headers, body
+
+
+class EventStream:
+    """GET /api/events on a raw socket, read by a thread."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        self.data = b""
+        self.closed = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        try:
+            self.sock.settimeout(None)
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    break
+                self.data += chunk
+        except OSError:
+            pass
+        self.closed = True
+
+    def wait_for(self, text, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if text.encode() in self.data:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+# --- raw CoAP ----------------------------------------------------------------------------
+
+
+def options_bytes(options):
+    """[(number, bytes)] sorted by number -> RFC 7252 option encoding."""
+    out = b""
+    last = 0
+    for number, value in sorted(options, key=lambda o: o[0]):
+        delta = number - last
+        last = number
+        parts = []
+        for v in (delta, len(value)):
+            if v < 13:
+                parts.append((v, b""))
+            elif v < 269:
+                parts.append((13, bytes([v - 13])))
+            else:
+                parts.append((14, struct.pack("!H", v - 269)))
+        out += bytes([(parts[0][0] << 4) | parts[1][0]]) + parts[0][1] + parts[1][1] + value
+    return out
+
+
+def register_options(ep_bytes, extra=()):
+    opts = [(11, b"rd"), (12, b"\x28"), (15, b"ep=" + ep_bytes)]
+    opts += [(15, q) for q in extra]
+    return opts
+
+
+def udp_message(code, mid, token, options, payload=b""):
+    head = bytes([0x40 | len(token), code]) + struct.pack("!H", mid) + token
+    return head + options_bytes(options) + ((b"\xff" + payload) if payload else b"")
+
+
+def tcp_frame(code, token, options, payload=b""):
+    body = options_bytes(options) + ((b"\xff" + payload) if payload else b"")
+    n = len(body)
+    if n < 13:
+        first, ext = n, b""
+    elif n < 269:
+        first, ext = 13, bytes([n - 13])
+    else:
+        first, ext = 14, struct.pack("!H", n - 269)
+    return bytes([(first << 4) | len(token)]) + ext + bytes([code]) + token + body
+
+
+def read_tcp_frames(sock, want_code_class_not_7=True, timeout=5):
+    """Reads frames until one that is not a signal (7.xx); returns (code, payload)."""
+    sock.settimeout(timeout)
+    buf = b""
+    while True:
+        while len(buf) < 2:
+            buf += sock.recv(4096)
+        first = buf[0]
+        ln, tkl = first >> 4, first & 0x0F
+        ext = {13: 1, 14: 2, 15: 4}.get(ln, 0)
+        while len(buf) < 1 + ext + 1:
+            buf += sock.recv(4096)
+        if ln == 13:
+            ln = buf[1] + 13
+        elif ln == 14:
+            ln = struct.unpack("!H", buf[1:3])[0] + 269
+        total = 1 + ext + 1 + tkl + ln
+        while len(buf) < total:
+            buf += sock.recv(4096)
+        code = buf[1 + ext]
+        frame_body = buf[1 + ext + 1 + tkl:total]
+        buf = buf[total:]
+        if code >> 5 != 7:
+            payload = frame_body.split(b"\xff", 1)[1] if b"\xff" in frame_body else b""
+            return code, payload
+
+
+def code_text(code):
+    return f"{code >> 5}.{code & 31:02d}"
+
+
+def udp_exchange(port, datagram, timeout=5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(datagram, ("127.0.0.1", port))
+        data, _ = s.recvfrom(4096)
+        return data
+    finally:
+        s.close()
+
+
+def udp_code(reply):
+    return code_text(reply[1])
