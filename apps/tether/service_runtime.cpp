@@ -125,6 +125,7 @@ void log_loop_errors(transport::EventLoop& loop) {
 api::ApiConfig api_config(const ServiceOptions& o, Duration default_timeout,
                           std::optional<tls::GnutlsBackend>& tls) {
   api::ApiConfig c;
+  c.software_version = TETHER_VERSION;
   c.host = o.http_host;
   c.port = o.http_port;
   c.default_timeout = default_timeout;

@@ -50,7 +50,8 @@ json session_json(const bootstrap::BootstrapSession& s) {
 
 BootstrapApi::BootstrapApi(ApiConfig config, transport::EventLoop& loop,
                            bootstrap::BootstrapServer& server)
-    : HttpService(std::move(config), loop), server_(server) {
+    : HttpService(std::move(config), loop, "bootstrap"), server_(server) {
+  serve_models(server_.models());
   routes();
   serve_metrics([this] { return metrics_text(); });
 }

@@ -83,7 +83,8 @@ void answer(const Responder& to, DownlinkResult r, const lwm2m::model::Model& mo
 }  // namespace
 
 HttpApi::HttpApi(ApiConfig config, transport::EventLoop& loop, server::Lwm2mServer& server)
-    : HttpService(std::move(config), loop), server_(server) {
+    : HttpService(std::move(config), loop, "server"), server_(server) {
+  serve_models(server_.models());
   set_event_model(&server_.models());
   routes();
   serve_metrics([this] { return metrics_text(); });

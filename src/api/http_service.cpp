@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <sstream>
 
 #include "api/json_mapping.hpp"
+#include "api/model_json.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/typing.hpp"
 
@@ -81,8 +83,11 @@ void Call::no_content() const {
 
 // --- the service ------------------------------------------------------------------------
 
-HttpService::HttpService(ApiConfig config, transport::EventLoop& loop)
-    : config_(std::move(config)), loop_(loop), auth_(config_.auth, config_.nonce_secret) {
+HttpService::HttpService(ApiConfig config, transport::EventLoop& loop, std::string service)
+    : config_(std::move(config)),
+      service_(std::move(service)),
+      loop_(loop),
+      auth_(config_.auth, config_.nonce_secret) {
   transport::HttpServerOptions options;
   options.host = config_.host;
   options.port = config_.port;
@@ -123,8 +128,9 @@ void HttpService::route(const char* method, std::string_view pattern, Handler ha
   handlers_[index] = std::move(handler);
 }
 
-bool HttpService::admitted(const http::Request& request, const Responder& responder) {
-  if (request.path == "/api/health") return true;
+std::optional<ApiCaller> HttpService::admitted(const http::Request& request,
+                                               const Responder& responder) {
+  if (request.path == "/api/health") return ApiCaller{};
   const auto peer = responder.peer();
   http::RequestSource source{peer.address, std::nullopt};
   if (peer.identity.kind == tls::PeerIdentity::Kind::kCertificate) {
@@ -151,18 +157,22 @@ bool HttpService::admitted(const http::Request& request, const Responder& respon
     const std::string code = verdict.status == 401 ? "4.01" : "4.03";
     responder.respond(http::InterfaceAuth::respond(
         verdict, json_text(json{{"code", code}, {"message", verdict.reason}}), kJson));
-    return false;
+    return std::nullopt;
   }
   if (*role == Role::kRead && !reads_only(request.method)) {
     ++forbidden_;
     error(responder, 403, "4.03", "user " + verdict.caller->name + " may only read");
-    return false;
+    return std::nullopt;
   }
-  return true;
+  ApiCaller caller;
+  caller.role = *role;
+  if (verdict.caller->method != http::Caller::Method::kNone) caller.user = verdict.caller->name;
+  return caller;
 }
 
 void HttpService::handle(const http::Request& request, Responder responder) {
-  if (!admitted(request, responder)) return;
+  auto caller = admitted(request, responder);
+  if (!caller) return;
   auto found = router_.find(request.method, request.path);
   if (found.status != 200) {
     const std::string code = found.status == 405 ? "4.05" : found.status == 400 ? "4.00" : "4.04";
@@ -178,7 +188,8 @@ void HttpService::handle(const http::Request& request, Responder responder) {
       return error(responder, 400, "4.00", ok.error().reason);
     }
   }
-  Call call(request, std::move(found.captures), std::move(*query), std::move(responder));
+  Call call(request, std::move(found.captures), std::move(*query), std::move(responder),
+            std::move(*caller));
   handlers_.at(found.index)(call);
 }
 
@@ -207,6 +218,32 @@ void HttpService::serve_metrics(std::function<std::string()> engine_metrics) {
     if (extra_metrics_) text += extra_metrics_();
     call.responder().respond(
         http::Response::text(200, std::move(text), "text/plain; version=0.0.4"));
+  });
+}
+
+void HttpService::serve_models(const lwm2m::model::ObjectRegistry& models) {
+  // Every definition held, one entry per object version, by id then version.
+  route("GET", "/api/models", [&models](Call& call) {
+    json list = json::array();
+    for (const auto* o : models.all()) list.push_back(object_summary_json(*o));
+    call.reply(200, list);
+  });
+  // One object: ?version=1.1 for that object version, ?lwm2m=1.1 for the one a client of
+  // that LwM2M version uses, else the newest.
+  route("GET", "/api/models/{id}", [&models](Call& call) {
+    const std::string& text = call.capture(0);
+    unsigned id = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (ec != std::errc{} || end != text.data() + text.size() || id > 65535) {
+      return call.error(400, "4.00", "an object id is a number from 0 to 65535");
+    }
+    const auto object_id = static_cast<std::uint16_t>(id);
+    const lwm2m::model::ObjectDefinition* o =
+        call.has_param("version") ? models.find(object_id, call.param("version"))
+        : call.has_param("lwm2m") ? models.newest_for(object_id, call.param("lwm2m"))
+                                  : models.object(object_id);
+    if (o == nullptr) return call.error(404, "4.04", "no model of object " + text);
+    call.reply(200, object_json(*o));
   });
 }
 
@@ -251,6 +288,16 @@ void HttpService::common_routes() {
   });
 
   route("GET", "/api/health", [](Call& call) { call.reply(200, json{{"status", "ok"}}); });
+
+  // Who the caller is to this API, so a console shows it and greys out what the role may
+  // not do (the refusal still comes from the route).
+  route("GET", "/api/me", [this](Call& call) {
+    const ApiCaller& c = call.caller();
+    call.reply(200, json{{"user", c.user ? json(*c.user) : json(nullptr)},
+                         {"role", role_name(c.role)},
+                         {"service", service_},
+                         {"version", config_.software_version}});
+  });
 }
 
 }  // namespace tether::api

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "http/router.hpp"
 #include "http/uri.hpp"
 #include "lwm2m/model/object_definition.hpp"
+#include "lwm2m/model/object_registry.hpp"
 #include "lwm2m/operation/status.hpp"
 #include "server/server_event.hpp"
 #include "transport/event_loop.hpp"
@@ -49,6 +51,14 @@ struct ApiConfig {
   http::InterfaceAuthConfig auth;  // default: anonymous requests pass (no users)
   Bytes nonce_secret;              // keys Digest nonces
   tls::Backend* tls = nullptr;     // HTTPS with this server backend (owned by the caller)
+  std::string software_version;    // shown by GET /api/me
+};
+
+// Who an admitted request comes from: the user it proved (none when the API has no users
+// and the caller named nobody) and what that user may do.
+struct ApiCaller {
+  std::optional<std::string> user;
+  Role role = Role::kRead;
 };
 
 // JSON text that never throws: text that is not UTF-8 (it should not get this far) becomes
@@ -68,11 +78,12 @@ int http_status_for(lwm2m::Status code);
 class Call {
  public:
   Call(const http::Request& request, std::vector<std::string> captures,
-       std::vector<http::QueryParam> query, Responder responder)
+       std::vector<http::QueryParam> query, Responder responder, ApiCaller caller = {})
       : request_(request),
         captures_(std::move(captures)),
         query_(std::move(query)),
-        responder_(std::move(responder)) {}
+        responder_(std::move(responder)),
+        caller_(std::move(caller)) {}
 
   const http::Request& request() const { return request_; }
   const std::string& body() const { return request_.body; }
@@ -83,6 +94,7 @@ class Call {
   // The body as JSON, whatever the Content-Type says (an empty body is `empty`).
   Result<json> json_body(const json& empty = json::object()) const;
   const Responder& responder() const { return responder_; }
+  const ApiCaller& caller() const { return caller_; }
 
   void reply(int status, const json& body) const { api::reply(responder_, status, body); }
   void error(int status, const std::string& code, const std::string& message) const {
@@ -96,11 +108,13 @@ class Call {
   std::vector<std::string> captures_;
   std::vector<http::QueryParam> query_;
   Responder responder_;
+  ApiCaller caller_;
 };
 
 class HttpService {
  public:
-  HttpService(ApiConfig config, transport::EventLoop& loop);
+  // `service` names it in GET /api/me ("server", "bootstrap").
+  HttpService(ApiConfig config, transport::EventLoop& loop, std::string service);
   virtual ~HttpService();
   HttpService(const HttpService&) = delete;
   HttpService& operator=(const HttpService&) = delete;
@@ -126,6 +140,8 @@ class HttpService {
   transport::EventLoop& loop() { return loop_; }
   // Serves /metrics: the engine's figures, then the API's and the extra ones.
   void serve_metrics(std::function<std::string()> engine_metrics);
+  // Serves GET /api/models and /api/models/{id} from `models` (which outlives the service).
+  void serve_models(const lwm2m::model::ObjectRegistry& models);
 
  private:
   struct EventStream {
@@ -133,13 +149,15 @@ class HttpService {
     std::string endpoint_filter;
   };
   void handle(const http::Request& request, Responder responder);
-  // Who the caller is and whether their role allows the request; answers a refusal itself.
-  bool admitted(const http::Request& request, const Responder& responder);
+  // Who the caller is and whether their role allows the request; answers a refusal itself
+  // (and returns nothing).
+  std::optional<ApiCaller> admitted(const http::Request& request, const Responder& responder);
   void common_routes();
   void keep_streams_alive();
   std::string api_metrics() const;
 
   ApiConfig config_;
+  std::string service_;
   transport::EventLoop& loop_;
   std::unique_ptr<transport::HttpServer> server_;
   http::Router router_;

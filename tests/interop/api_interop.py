@@ -7,6 +7,9 @@ Scenarios:
   clients-paging   GET /api/clients pages in endpoint order by cursor, filters by prefix, text,
                    binding, version, transport, security and state, counts the fleet, refuses
                    bad parameters with 400, and without parameters still answers the array
+  models-and-me    GET /api/models and /api/models/{id} on the server and the bootstrap server
+                   (names, operations, types, units; ?version=, ?lwm2m=; 400 and 404), and
+                   GET /api/me for an operator, a read user and nobody (401)
 """
 import json
 import os
@@ -23,11 +26,11 @@ S = Scenario("tether-api-")
 
 
 class Server:
-    def __init__(self, extra=()):
+    def __init__(self, extra=(), role="server"):
         self.coap_port = free_port()
         self.http_port = free_port()
-        self.log = os.path.join(S.work, "server.log")
-        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+        self.log = os.path.join(S.work, role + ".log")
+        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
                 "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory"]
         self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
                                      stderr=open(self.log, "ab"))
@@ -146,4 +149,54 @@ def clients_paging():
         S.check(body["code"] == "4.00", f"{bad}: {body}")
 
 
-S.run({"clients-paging": clients_paging}, sys.argv[2])
+def models_and_me():
+    users = os.path.join(S.work, "users.json")
+    with open(users, "w") as f:
+        json.dump({"users": [{"name": "ops", "role": "operator", "token": "ops-token-1"},
+                             {"name": "viewer", "role": "read", "token": "view-token-1"}]}, f)
+    server = Server(["--api-users", users])
+    ops = {"Authorization": "Bearer ops-token-1"}
+    viewer = {"Authorization": "Bearer view-token-1"}
+    me = server.get("/api/me", headers=ops)
+    S.check(me["user"] == "ops" and me["role"] == "operator" and me["service"] == "server"
+            and me["version"], f"me as ops: {me}")
+    me = server.get("/api/me", headers=viewer)
+    S.check(me["user"] == "viewer" and me["role"] == "read", f"me as viewer: {me}")
+    S.check(server.get("/api/me", want=401)["code"] == "4.01", "me without a token")
+
+    models = server.get("/api/models", headers=viewer)
+    device = [m for m in models if m["id"] == 3]
+    S.check({m["version"] for m in device} >= {"1.0", "1.1"} and device[0]["name"] == "Device",
+            f"object 3 in /api/models: {device}")
+    S.check(len(models) > 50 and all({"id", "name", "version", "lwm2mVersion", "multiple",
+                                      "mandatory", "approximate"} <= set(m) for m in models),
+            "every model has its summary")
+    newest = server.get("/api/models/3", headers=viewer)
+    old = server.get("/api/models/3?version=1.0", headers=viewer)
+    for_10 = server.get("/api/models/3?lwm2m=1.0", headers=viewer)
+    S.check(old["version"] == "1.0" and for_10["lwm2mVersion"] == "1.0"
+            and newest["version"] != "1.0", f"versions: {newest['version']} {old['version']}")
+    by_id = {r["id"]: r for r in newest["resources"]}
+    S.check(by_id[0]["name"] == "Manufacturer" and by_id[0]["operations"] == "R"
+            and by_id[0]["type"] == "String", f"/3/0/0: {by_id[0]}")
+    S.check(by_id[4]["operations"] == "E" and by_id[4]["type"] == "none", f"/3/0/4: {by_id[4]}")
+    S.check(by_id[14]["operations"] == "RW", f"/3/0/14: {by_id[14]}")
+    S.check(by_id[7]["multiple"] is True, f"/3/0/7: {by_id[7]}")
+    temperature = server.get("/api/models/3303", headers=viewer)
+    S.check({r["id"]: r for r in temperature["resources"]}[5700]["type"] == "Float",
+            "3303/5700 is a Float")
+    for bad, want in (("x", 400), ("70000", 400), ("-1", 400), ("65000", 404),
+                      ("3?version=9.9", 404)):
+        body = server.get("/api/models/" + bad, want=want, headers=viewer)
+        S.check(body["code"] == f"{want // 100}.{want % 100:02d}", f"{bad}: {body}")
+
+    bootstrap = Server(["--api-users", users], role="bootstrap")
+    me = bootstrap.get("/api/me", headers=viewer)
+    S.check(me["service"] == "bootstrap" and me["role"] == "read", f"bootstrap me: {me}")
+    server_object = bootstrap.get("/api/models/1?version=1.1", headers=viewer)
+    lifetime = {r["id"]: r for r in server_object["resources"]}[1]
+    S.check(server_object["name"] == "LwM2M Server" and lifetime["units"] == "s"
+            and lifetime["rangeEnumeration"] == "", f"bootstrap /api/models/1: {lifetime}")
+
+
+S.run({"clients-paging": clients_paging, "models-and-me": models_and_me}, sys.argv[2])
