@@ -49,6 +49,26 @@ std::string on(const char* base, const char* suffix) {
   return std::string(base) + suffix;
 }
 
+const char* result_name(DownlinkResult::Status s) {
+  switch (s) {
+    case DownlinkResult::Status::kAnswered:
+      return "answered";
+    case DownlinkResult::Status::kQueued:
+      return "queued";
+    case DownlinkResult::Status::kNotRegistered:
+      return "not-registered";
+    case DownlinkResult::Status::kBadRequest:
+      return "bad-request";
+    case DownlinkResult::Status::kTimeout:
+      return "timeout";
+    case DownlinkResult::Status::kUnreachable:
+      return "unreachable";
+    case DownlinkResult::Status::kEnded:
+      return "ended";
+  }
+  return "unknown";
+}
+
 DownlinkRequest at(Operation op, const lwm2m::Path& path) {
   DownlinkRequest r;
   r.op = op;
@@ -123,11 +143,42 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
       return call.error(400, "4.00", "unknown format " + call.param("format"));
     }
   }
+  // What the request log keeps of it (the caller, what was asked, then the outcome).
+  json entry{{"time", iso8601(SystemClock().unix_now())},
+             {"user", call.caller().user ? json(*call.caller().user) : json(nullptr)},
+             {"operation", lwm2m::operation_name(request.op)}};
+  if (request.paths.empty()) {
+    entry["path"] = request.path.to_string();
+  } else {
+    json paths = json::array();
+    for (const auto& p : request.paths) paths.push_back(p.to_string());
+    entry["paths"] = std::move(paths);
+  }
+  if (request.format) entry["format"] = lwm2m::format::name_of(*request.format);
   // The server answers within the timeout; the responder is a no-op if the caller left.
   server_.send(call.capture(0), std::move(request), options,
-               [to = call.responder(), models = &server_.models()](DownlinkResult r) {
+               [to = call.responder(), models = &server_.models(), ep = call.capture(0),
+                entry = std::move(entry), started = loop().now(),
+                self = std::weak_ptr<HttpApi*>(self_)](DownlinkResult r) mutable {
+                 if (auto api = self.lock(); api && *api != nullptr) {
+                   entry["result"] = result_name(r.status);
+                   if (r.response) entry["code"] = r.response->code.to_string();
+                   if (!r.message.empty() && !r.response) entry["message"] = r.message;
+                   entry["ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     (*api)->loop().now() - started)
+                                     .count();
+                   (*api)->log_request(ep, std::move(entry));
+                 }
                  answer(to, std::move(r), *models);
                });
+}
+
+void HttpApi::log_request(const std::string& endpoint, json entry) {
+  json event = entry;
+  event["event"] = "request";
+  event["endpoint"] = endpoint;
+  requests_.add(endpoint, std::move(entry));
+  publish_json("request", endpoint, event);
 }
 
 void HttpApi::routes() {
@@ -351,6 +402,25 @@ void HttpApi::routes() {
                 });
           }
         }));
+
+  // What operators asked of this client through the API, newest first (?limit=, up to 50).
+  route("GET", on(kEndpoint, "/requests"), [this](Call& call) {
+    const std::string& ep = call.capture(0);
+    std::size_t limit = RequestLog::kPerEndpoint;
+    if (call.has_param("limit")) {
+      auto query = parse_page_query(call.params(), {});
+      if (!query || !query->after.empty() || !query->prefix.empty() || !query->q.empty()) {
+        return call.error(400, "4.00", "requests take only limit");
+      }
+      limit = query->limit;
+    }
+    if (server_.find(ep) == nullptr && !requests_.has(ep)) {
+      return call.error(404, "4.04", "client " + ep + " is not registered");
+    }
+    json list = json::array();
+    for (auto& e : requests_.latest(ep, limit)) list.push_back(std::move(e));
+    call.reply(200, list);
+  });
 
   route("GET", on(kEndpoint, "/observations"), [this](Call& call) {
     const std::string& ep = call.capture(0);

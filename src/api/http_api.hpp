@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/http_service.hpp"
+#include "api/request_log.hpp"
 #include "server/lwm2m_server.hpp"
 
 namespace tether::api {
@@ -14,7 +15,10 @@ class HttpApi final : public HttpService {
  public:
   HttpApi(ApiConfig config, transport::EventLoop& loop, server::Lwm2mServer& server);
   // Stops serving before the routes' state goes.
-  ~HttpApi() override { stop(); }
+  ~HttpApi() override {
+    *self_ = nullptr;
+    stop();
+  }
 
   // Transport TS 6.6: wakes a client over SMS (a Registration Update or Bootstrap-Request
   // Trigger); returns where it went ("sms:+4915550001") or why it could not. Unset: the
@@ -32,8 +36,14 @@ class HttpApi final : public HttpService {
   // The whole fleet by binding, version, transport, security and state (?counts=true).
   nlohmann::json fleet_counts_json() const;
 
+  // Logs a finished request and publishes it as a `request` event.
+  void log_request(const std::string& endpoint, nlohmann::json entry);
+
   server::Lwm2mServer& server_;
   Waker waker_;
+  RequestLog requests_;
+  // Answers can come after the API is gone (at shutdown): they log only while this is set.
+  std::shared_ptr<HttpApi*> self_ = std::make_shared<HttpApi*>(this);
 };
 
 }  // namespace tether::api

@@ -21,6 +21,28 @@ constexpr int kMaxBodyNesting = 32;
 bool reads_only(std::string_view method) {
   return method == "GET" || method == "HEAD";
 }
+
+// A stream follows at most this many endpoints by name (a console's visible rows).
+constexpr std::size_t kMaxStreamEndpoints = 200;
+
+bool is_event_kind(std::string_view name) {
+  using Kind = server::ServerEvent::Kind;
+  for (auto k = static_cast<int>(Kind::kRegistered); k <= static_cast<int>(Kind::kRefused); ++k) {
+    if (name == server::event_kind_name(static_cast<Kind>(k))) return true;
+  }
+  return name == "request";  // the API's own (HttpApi's request log)
+}
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
 }  // namespace
 
 std::string json_text(const json& j) {
@@ -193,16 +215,36 @@ void HttpService::handle(const http::Request& request, Responder responder) {
   handlers_.at(found.index)(call);
 }
 
-void HttpService::publish(const server::ServerEvent& event) {
-  if (streams_.empty()) return;
-  const std::string text = "event: " + std::string(server::event_kind_name(event.kind)) +
-                           "\ndata: " + json_text(event_json(event, event_model_)) + "\n\n";
+bool HttpService::EventStream::wants(std::string_view kind, std::string_view endpoint) const {
+  return (endpoints.empty() ||
+          std::find(endpoints.begin(), endpoints.end(), endpoint) != endpoints.end()) &&
+         (kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end());
+}
+
+void HttpService::broadcast(std::string_view kind, const std::string& endpoint,
+                            const std::string& text) {
   std::erase_if(streams_, [&](const EventStream& s) {
-    if (!s.endpoint_filter.empty() && s.endpoint_filter != event.endpoint) {
-      return !s.stream.alive();
-    }
+    if (!s.wants(kind, endpoint)) return !s.stream.alive();
     return !s.stream.write(text);
   });
+}
+
+void HttpService::publish(const server::ServerEvent& event) {
+  if (streams_.empty()) return;
+  const std::string_view kind = server::event_kind_name(event.kind);
+  if (std::none_of(streams_.begin(), streams_.end(),
+                   [&](const EventStream& s) { return s.wants(kind, event.endpoint); })) {
+    return;  // nobody listens for it: no JSON built
+  }
+  broadcast(kind, event.endpoint,
+            "event: " + std::string(kind) +
+                "\ndata: " + json_text(event_json(event, event_model_)) + "\n\n");
+}
+
+void HttpService::publish_json(std::string_view kind, const std::string& endpoint,
+                               const json& data) {
+  if (streams_.empty()) return;
+  broadcast(kind, endpoint, "event: " + std::string(kind) + "\ndata: " + json_text(data) + "\n\n");
 }
 
 void HttpService::keep_streams_alive() {
@@ -272,8 +314,26 @@ std::string HttpService::api_metrics() const {
 }
 
 void HttpService::common_routes() {
-  // Server-sent events; ?endpoint= narrows the stream to one client.
+  // Server-sent events; ?endpoint= (repeatable) narrows the stream to those clients and
+  // ?events=registered,expired to those kinds.
   route("GET", "/api/events", [this](Call& call) {
+    EventStream wanted;
+    for (const auto& p : call.params()) {
+      if (p.name == "endpoint") {
+        if (wanted.endpoints.size() >= kMaxStreamEndpoints) {
+          return call.error(400, "4.00",
+                            "at most " + std::to_string(kMaxStreamEndpoints) + " endpoints");
+        }
+        wanted.endpoints.push_back(p.value);
+      } else if (p.name == "events") {
+        for (const auto& kind : split_list(p.value)) {
+          if (!is_event_kind(kind)) return call.error(400, "4.00", "no event kind " + kind);
+          wanted.kinds.push_back(kind);
+        }
+      } else {
+        return call.error(400, "4.00", "unknown parameter " + p.name);
+      }
+    }
     std::erase_if(streams_, [](const EventStream& s) { return !s.stream.alive(); });
     if (streams_.size() >= config_.max_event_streams) {
       return call.error(503, "5.03",
@@ -284,7 +344,8 @@ void HttpService::common_routes() {
     head.headers.set("Cache-Control", "no-cache");
     auto stream = call.responder().stream(std::move(head));
     if (!stream.write(": tether events\n\n")) return;
-    streams_.push_back(EventStream{stream, call.param("endpoint")});
+    wanted.stream = stream;
+    streams_.push_back(std::move(wanted));
   });
 
   route("GET", "/api/health", [](Call& call) { call.reply(200, json{{"status", "ok"}}); });

@@ -126,6 +126,8 @@ class HttpService {
 
   // Hands an event to every /api/events stream (loop thread, like everything here).
   void publish(const server::ServerEvent& event);
+  // An event the API itself makes (`request`): `data` is its JSON, `kind` its name.
+  void publish_json(std::string_view kind, const std::string& endpoint, const json& data);
   // The definitions that tell typed values from untyped bytes in published events.
   void set_event_model(const lwm2m::model::Model* model) { event_model_ = model; }
   // Extra text for /metrics (transport and process figures).
@@ -146,8 +148,12 @@ class HttpService {
  private:
   struct EventStream {
     transport::HttpServer::Stream stream;
-    std::string endpoint_filter;
+    std::vector<std::string> endpoints;  // ?endpoint= (repeatable); empty: every client
+    std::vector<std::string> kinds;      // ?events=a,b; empty: every kind
+    bool wants(std::string_view kind, std::string_view endpoint) const;
   };
+  // Writes one event to the streams that want it, dropping the dead ones.
+  void broadcast(std::string_view kind, const std::string& endpoint, const std::string& text);
   void handle(const http::Request& request, Responder responder);
   // Who the caller is and whether their role allows the request; answers a refusal itself
   // (and returns nothing).

@@ -112,6 +112,7 @@ json response_json(const lwm2m::DownlinkResponse& r, const lwm2m::model::Model* 
 
 json event_json(const server::ServerEvent& e, const lwm2m::model::Model* model) {
   json j{{"event", server::event_kind_name(e.kind)}, {"endpoint", e.endpoint}};
+  if (e.at != 0) j["time"] = iso8601(e.at);
   if (e.registration) j["registration"] = registration_json(*e.registration);
   if (!e.observation_id.empty()) j["observation"] = e.observation_id;
   if (e.ticket != 0) j["ticket"] = e.ticket;

@@ -662,6 +662,7 @@ void BootstrapServer::emit_refused(const std::string& endpoint, const ServerLink
   if (!on_event_) return;
   server::ServerEvent e;
   e.kind = server::ServerEvent::Kind::kRefused;
+  e.at = clock_.unix_now();
   e.endpoint = endpoint;
   e.detail = reason;
   e.address = link.name() + " " + link.describe(peer);
@@ -673,6 +674,7 @@ void BootstrapServer::emit(const std::string& endpoint, std::string detail,
   if (!on_event_) return;
   server::ServerEvent e;
   e.kind = server::ServerEvent::Kind::kBootstrap;
+  e.at = clock_.unix_now();
   e.endpoint = endpoint;
   e.detail = std::move(detail);
   e.content = std::move(content);

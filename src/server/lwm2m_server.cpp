@@ -794,7 +794,9 @@ void Lwm2mServer::on_timer() {
 }
 
 void Lwm2mServer::emit(ServerEvent e) {
-  if (on_event_) on_event_(e);
+  if (!on_event_) return;
+  e.at = clock_.unix_now();
+  on_event_(e);
 }
 
 void Lwm2mServer::flush_transports() {

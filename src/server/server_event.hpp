@@ -23,6 +23,7 @@ struct ServerEvent {
     kResponse,   // the answer to a request the API left queued
     kBootstrap,  // bootstrap progress (the bootstrap server)
     kRefused,    // an uplink refused with an error code: `detail` says why, `address` who
+    // Keep kRefused last: the API walks the kinds up to it to check ?events= names.
   };
   Kind kind = Kind::kRegistered;
   std::string endpoint;
@@ -32,6 +33,7 @@ struct ServerEvent {
   std::optional<lwm2m::DownlinkResponse> content;  // notification, send, response
   std::string detail;                              // a reason or a step, for people
   std::string address;                             // kRefused: the sender
+  UnixMillis at = 0;                               // when it happened (set by the engine)
 };
 
 const char* event_kind_name(ServerEvent::Kind kind);

@@ -10,16 +10,21 @@ Scenarios:
   models-and-me    GET /api/models and /api/models/{id} on the server and the bootstrap server
                    (names, operations, types, units; ?version=, ?lwm2m=; 400 and 404), and
                    GET /api/me for an operator, a read user and nobody (401)
+  events-and-requests  /api/events with repeated ?endpoint= and ?events=, every event timed;
+                   reads and writes by `tether client` devices logged per device with the
+                   caller (GET /api/clients/{ep}/requests) and streamed as `request` events
 """
 import json
 import os
 import subprocess
 import sys
+import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import Scenario, free_port  # noqa: E402
-from raw_wire import http, register_options, udp_code, udp_exchange, udp_message  # noqa: E402
+from raw_wire import (EventStream, http, register_options, udp_code,  # noqa: E402
+                      udp_exchange, udp_message)
 
 TETHER = sys.argv[1]
 S = Scenario("tether-api-")
@@ -44,10 +49,21 @@ class Server:
         except OSError:
             return False
 
+    def call(self, method, path, body=b"", want=200, headers=None):
+        status, _, data = http(self.http_port, method, path, body, headers=headers, timeout=40)
+        S.check(status == want, f"{method} {path}: expected {want}, got {status}: {data[:300]!r}")
+        return json.loads(data) if data else None
+
     def get(self, path, want=200, headers=None):
-        status, _, body = http(self.http_port, "GET", path, headers=headers)
-        S.check(status == want, f"GET {path}: expected {want}, got {status}: {body[:300]!r}")
-        return json.loads(body) if body else None
+        return self.call("GET", path, want=want, headers=headers)
+
+    def client(self, ep, *extra):
+        proc = subprocess.Popen([TETHER, "client", "-e", ep, "--server",
+                                 f"coap://127.0.0.1:{self.coap_port}", "--lifetime", "60"]
+                                + list(extra), stdout=subprocess.DEVNULL,
+                                stderr=open(os.path.join(S.work, ep + ".log"), "ab"))
+        S.procs.append(proc)
+        return proc
 
     def register(self, ep, *queries):
         """POST /rd?ep=... from a socket of its own, as a device would."""
@@ -134,11 +150,7 @@ def clients_paging():
     S.check(len(online["clients"]) == 26, f"online: {names(online)} matched {online.get('matched')}")
 
     # A real client shows with what it registered.
-    client = subprocess.Popen([TETHER, "client", "-e", "real-1", "--server",
-                               f"coap://127.0.0.1:{server.coap_port}", "--lifetime", "60"],
-                              stdout=subprocess.DEVNULL,
-                              stderr=open(os.path.join(S.work, "client.log"), "ab"))
-    S.procs.append(client)
+    server.client("real-1")
     S.wait_until(lambda: names(server.get(q(prefix="real"))) == ["real-1"], "real-1 listed")
     row = server.get(q(prefix="real"))["clients"][0]
     S.check(row["version"] == "1.2" and row["awake"] is True and row["security"] == "none",
@@ -199,4 +211,69 @@ def models_and_me():
             and lifetime["rangeEnumeration"] == "", f"bootstrap /api/models/1: {lifetime}")
 
 
-S.run({"clients-paging": clients_paging, "models-and-me": models_and_me}, sys.argv[2])
+def sse_events(stream):
+    """The (kind, data) of each complete event read so far."""
+    out = []
+    for block in stream.data.decode(errors="replace").split("\n\n"):
+        kind = data = None
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+        if kind and data is not None:
+            out.append((kind, data))
+    return out
+
+
+def events_and_requests():
+    users = os.path.join(S.work, "users.json")
+    with open(users, "w") as f:
+        json.dump({"users": [{"name": "ops", "role": "operator", "token": "ops-token-1"}]}, f)
+    server = Server(["--api-users", users])
+    ops = {"Authorization": "Bearer ops-token-1"}
+    for bad in ("events=registered,nope", "colour=red"):
+        S.check(server.get("/api/events?" + bad, want=400, headers=ops)["code"] == "4.00", bad)
+    narrow = EventStream(server.http_port,
+                         "/api/events?endpoint=dev1&endpoint=dev2&events=registered,request",
+                         headers=ops)
+    everything = EventStream(server.http_port, "/api/events", headers=ops)
+    S.wait_until(lambda: b"tether events" in narrow.data and b"tether events" in everything.data,
+                 "both streams open")
+    for ep in ("dev1", "dev2", "dev3"):
+        server.client(ep)
+    S.wait_until(lambda: {d["endpoint"] for k, d in sse_events(everything)
+                          if k == "registered"} == {"dev1", "dev2", "dev3"}, "three registered")
+    before = time.time()
+    read = server.get("/api/clients/dev1/3/0/0", headers=ops)
+    S.check(read["code"] == "2.05", f"read: {read}")
+    server.call("PUT", "/api/clients/dev1/3/0/14", b'"+02:00"', headers=ops)
+    server.call("GET", "/api/clients/dev3/3/0/0", headers=ops)
+    S.wait_until(lambda: sum(k == "request" for k, _ in sse_events(narrow)) == 2,
+                 "dev1's two requests on the narrow stream")
+    narrow_events = sse_events(narrow)
+    S.check({(k, d["endpoint"]) for k, d in narrow_events} ==
+            {("registered", "dev1"), ("registered", "dev2"), ("request", "dev1")},
+            f"the narrow stream: {[(k, d['endpoint']) for k, d in narrow_events]}")
+    for kind, data in sse_events(everything):
+        stamp = data.get("time", "")
+        S.check(stamp.endswith("Z") and stamp[:4] == time.strftime("%Y", time.gmtime()),
+                f"{kind} event without a time: {data}")
+    log = server.get("/api/clients/dev1/requests", headers=ops)
+    S.check([e["operation"] for e in log] == ["write", "read"], f"dev1's log: {log}")
+    write, first = log
+    S.check(first["user"] == "ops" and first["path"] == "/3/0/0" and first["code"] == "2.05"
+            and first["result"] == "answered" and first["ms"] >= 0, f"the read: {first}")
+    S.check(write["code"] == "2.04", f"the write: {write}")
+    S.check(server.get("/api/clients/dev1/requests?limit=1", headers=ops) == [write], "limit=1")
+    S.check(server.get("/api/clients/dev2/requests", headers=ops) == [], "dev2 has no log")
+    server.get("/api/clients/ghost/requests", want=404, headers=ops)
+    # A request that fails is logged with why: an object the client has not.
+    server.get("/api/clients/dev1/3/7", want=404, headers=ops)
+    failed = server.get("/api/clients/dev1/requests?limit=1", headers=ops)[0]
+    S.check(failed["code"] == "4.04" and failed["path"] == "/3/7", f"the failure: {failed}")
+    S.check(time.time() - before < 60, "the requests were quick")
+
+
+S.run({"clients-paging": clients_paging, "models-and-me": models_and_me,
+       "events-and-requests": events_and_requests}, sys.argv[2])

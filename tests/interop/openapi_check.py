@@ -182,6 +182,8 @@ try:
     call("POST", "/api/clients/dev1/3/0/4", b"zz", checked=400)
     status, observed = call("POST", "/api/clients/dev1/3303/0/5700/observe", b"", checked=200)
     call("GET", "/api/clients/dev1/observations", checked=200)
+    call("GET", "/api/clients/dev1/requests?limit=3", checked=200)
+    call("GET", "/api/events?events=nope", checked=400)
     if observed and "observation" in observed:
         call("DELETE", f"/api/clients/dev1/observations/{observed['observation']}?active=true",
              checked=200)

@@ -45,9 +45,10 @@ def parse_response(data):
 class EventStream:
     """GET /api/events on a raw socket, read by a thread."""
 
-    def __init__(self, port):
+    def __init__(self, port, path="/api/events", headers=None):
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.sendall(b"GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode())
         self.data = b""
         self.closed = False
         self.thread = threading.Thread(target=self._read, daemon=True)
