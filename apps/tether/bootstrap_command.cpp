@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "console_source.hpp"
 #include "http_binding_service.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
@@ -91,6 +92,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --configs FILE         configurations to load at start ({\"ep\": {...}}), replacing\n"
           "                         stored ones of the same endpoints (docs/bootstrap.md)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
+          "  --no-console, --console-dir DIR   as for tether server\n"
           "  --step-timeout-ms N    wait for each answer of a session (60000)\n"
           "  -q, --quiet            no per-event log lines\n"
           "  --log-level L          debug, info, warn, error (default info)\n"
@@ -192,6 +194,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
     if (!o.quiet || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
     http.publish(e);
   });
+  serve_console(http, o);
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();

@@ -108,6 +108,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--store", "store", o.store)
       .text("--data-dir", "dataDir", o.data_dir)
       .text("--models", "models", o.models)
+      .boolean("--no-console", "noConsole", o.console, false)
+      .text("--console-dir", "consoleDir", o.console_dir)
       .boolean("--quiet", "quiet", o.quiet, true, "-q")
       .text("--log-level", "logLevel", o.log_level)
       .text("--log-format", "logFormat", o.log_format)

@@ -149,6 +149,9 @@ struct ServiceOptions {
   std::string store;
   std::string data_dir = "tether-data";
   std::string models;
+  // The web console on the API port: served from the binary, or from --console-dir.
+  bool console = true;
+  std::string console_dir;
   bool quiet = false;
   std::string log_level = "info";     // debug, info, warn, error
   std::string log_format = "logfmt";  // logfmt or json

@@ -11,6 +11,7 @@
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "console_source.hpp"
 #include "http_binding_service.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
@@ -113,6 +114,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --store sqlite|memory  where registrations live (default sqlite)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
+          "  --no-console           no web console at / on the API port\n"
+          "  --console-dir DIR      serve the console from DIR (node console/build.mjs --out DIR)\n"
           "  --awake-window-ms N    queue mode: awake time after a client's message (93000)\n"
           "  --request-timeout-ms N default wait for a client's answer (30000)\n"
           "  --expiry-grace S       seconds a registration outlives its lifetime (0)\n"
@@ -224,6 +227,7 @@ int server_command(const std::vector<std::string>& args) {
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
   }
+  serve_console(http, o);
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();

@@ -1,8 +1,10 @@
 #include "api/bootstrap_api.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "api/json_mapping.hpp"
+#include "api/page_query.hpp"
 #include "bootstrap/bootstrap_config_json.hpp"
 #include "lwm2m/endpoint_name.hpp"
 
@@ -58,18 +60,59 @@ BootstrapApi::BootstrapApi(ApiConfig config, transport::EventLoop& loop,
 
 void BootstrapApi::routes() {
   // Secrets (PSK keys, secret keys, OSCORE master secrets) go in, never out.
+  // Without parameters, every configuration keyed by endpoint; with any, a page of them
+  // ({"total", "configs": [{"endpoint", ...}], "next", "matched"}) as for /api/clients.
   route("GET", "/api/bootstrap", [this](Call& call) {
-    json all = json::object();
-    for (const auto* c : server_.configs()) {
-      all[c->endpoint] = bootstrap::config_to_json(*c, server::Secrets::kHide);
+    auto shown = [](const bootstrap::BootstrapConfig& c) {
+      return bootstrap::config_to_json(c, server::Secrets::kHide);
+    };
+    if (call.params().empty()) {
+      json all = json::object();
+      server_.walk_configs("", "", [&](const bootstrap::BootstrapConfig& c) {
+        all[c.endpoint] = shown(c);
+        return true;
+      });
+      return call.reply(200, all);
     }
-    call.reply(200, all);
+    auto query = parse_page_query(call.params(), {});
+    if (!query) return call.error(400, "4.00", query.error().reason);
+    Pager pager(*query);
+    server_.walk_configs(pager.start_after(), query->prefix,
+                         [&](const bootstrap::BootstrapConfig& c) {
+                           return pager.offer(c.endpoint, true, [&] {
+                             json j = shown(c);
+                             j["endpoint"] = c.endpoint;
+                             return j;
+                           });
+                         });
+    call.reply(200, std::move(pager).result(server_.config_count(), "configs"));
   });
 
+  // Sessions (running, else the last), by endpoint; with parameters a page (?state=failed).
   route("GET", "/api/bootstrap/sessions", [this](Call& call) {
-    json list = json::array();
-    for (const auto* s : server_.sessions()) list.push_back(session_json(*s));
-    call.reply(200, list);
+    const auto sessions = server_.sessions();  // sorted by endpoint
+    if (call.params().empty()) {
+      json list = json::array();
+      for (const auto* s : sessions) list.push_back(session_json(*s));
+      return call.reply(200, list);
+    }
+    auto query = parse_page_query(call.params(), {"state"});
+    if (!query) return call.error(400, "4.00", query.error().reason);
+    const std::string state = query->filter("state");
+    Pager pager(*query);
+    // As walk_ordered: from the prefix, or from just after the cursor when that is later.
+    const std::string_view after = pager.start_after();
+    const bool from_prefix = after.empty() || after < query->prefix;
+    auto it = std::partition_point(
+        sessions.begin(), sessions.end(), [&](const bootstrap::BootstrapSession* s) {
+          return from_prefix ? s->endpoint < query->prefix : s->endpoint <= after;
+        });
+    for (; it != sessions.end() && (*it)->endpoint.starts_with(query->prefix); ++it) {
+      const auto& s = **it;
+      const bool wanted = state.empty() || state == bootstrap::session_state_name(s.state);
+      if (!pager.offer(s.endpoint, wanted, [&] { return session_json(s); })) break;
+    }
+    call.reply(200, std::move(pager).result(sessions.size(), "sessions"));
   });
 
   route("GET", kConfigRoute, [this](Call& call) {
@@ -89,6 +132,13 @@ void BootstrapApi::routes() {
     auto c = bootstrap::config_from_json(ep, *body, server_.models());
     if (!c) return call.error(c.error(), lwm2m::status::kBadRequest);
     json normalised = bootstrap::config_to_json(*c, server::Secrets::kHide);
+    // ?dryRun=true: every check a PUT makes, and its answer, with nothing stored.
+    if (call.has_param("dryRun") && call.param("dryRun") != "false") {
+      if (auto ok = server_.check_config(*c); !ok) {
+        return call.error(ok.error(), lwm2m::status::kBadRequest);
+      }
+      return call.reply(200, normalised);
+    }
     if (auto saved = server_.put_config(std::move(*c)); !saved) {
       return call.error(saved.error(), lwm2m::status::kBadRequest);
     }

@@ -495,10 +495,25 @@ void HttpApi::routes() {
 
   // Security credentials per endpoint (Transport TS 5.2.6). Keys go in, never out: the
   // answers say that a key is set, and for which identity.
+  // Without parameters every record; with any, a page as for /api/clients (?mode=psk).
   route("GET", "/api/security/clients", [this](Call& call) {
-    json list = json::array();
-    for (const auto& c : server_.all_credentials()) list.push_back(credentials_json(c, kHide));
-    call.reply(200, list);
+    if (call.params().empty()) {
+      json list = json::array();
+      server_.walk_credentials("", "", [&](const server::Credentials& c) {
+        list.push_back(credentials_json(c, kHide));
+        return true;
+      });
+      return call.reply(200, list);
+    }
+    auto query = parse_page_query(call.params(), {"mode"});
+    if (!query) return call.error(400, "4.00", query.error().reason);
+    const std::string mode = query->filter("mode");
+    Pager pager(*query);
+    server_.walk_credentials(pager.start_after(), query->prefix, [&](const server::Credentials& c) {
+      const bool wanted = mode.empty() || mode == server::credentials_kind_name(c.kind);
+      return pager.offer(c.endpoint, wanted, [&] { return credentials_json(c, kHide); });
+    });
+    call.reply(200, std::move(pager).result(server_.credential_count(), "credentials"));
   });
   route("GET", "/api/security/clients/{ep}", [this](Call& call) {
     const std::string& ep = call.capture(0);

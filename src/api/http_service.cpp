@@ -53,6 +53,9 @@ void reply(const Responder& to, int status, const json& body) {
   http::Response r;
   r.status = status;
   r.headers.set("Content-Type", kJson);
+  // Answers are live state: never from a cache, never taken for another type.
+  r.headers.set("Cache-Control", "no-store");
+  r.headers.set("X-Content-Type-Options", "nosniff");
   r.body = json_text(body);
   to.respond(std::move(r));
 }
@@ -153,6 +156,10 @@ void HttpService::route(const char* method, std::string_view pattern, Handler ha
 std::optional<ApiCaller> HttpService::admitted(const http::Request& request,
                                                const Responder& responder) {
   if (request.path == "/api/health") return ApiCaller{};
+  if (console_ && reads_only(request.method) &&
+      (request.path == "/" || request.path.starts_with("/console/"))) {
+    return ApiCaller{};  // the console's page and assets: no data in them
+  }
   const auto peer = responder.peer();
   http::RequestSource source{peer.address, std::nullopt};
   if (peer.identity.kind == tls::PeerIdentity::Kind::kCertificate) {
@@ -286,6 +293,63 @@ void HttpService::serve_models(const lwm2m::model::ObjectRegistry& models) {
                                   : models.object(object_id);
     if (o == nullptr) return call.error(404, "4.04", "no model of object " + text);
     call.reply(200, object_json(*o));
+  });
+}
+
+namespace {
+// Whether the caller takes gzip (RFC 9110 12.5.3), short of refusing it with q=0.
+bool accepts_gzip(const http::Request& request) {
+  const auto accept = request.headers.get("Accept-Encoding");
+  if (!accept) return false;
+  std::string text(*accept);
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+  const auto at = text.find("gzip");
+  if (at == std::string::npos) return false;
+  const std::string params = text.substr(at + 4, text.find(',', at) - at - 4);
+  if (params.empty()) return true;
+  // "gzip;q=0" (or 0.0, 0.000) refuses it; any other weight takes it.
+  if (!params.starts_with(";q=")) return false;
+  return params.find_first_not_of("0.", 3) != std::string::npos;
+}
+}  // namespace
+
+void HttpService::serve_console(ConsoleSource source) {
+  console_ = std::move(source);
+  auto send = [this](Call& call, const std::string& name, bool immutable) {
+    auto file = console_(name);
+    if (!file) return call.error(404, "4.04", "no console file " + name);
+    http::Response r;
+    // Nothing from elsewhere, nothing inline, no framing by other sites.
+    r.headers.set("Content-Security-Policy",
+                  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                  "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                  "frame-ancestors 'none'");
+    r.headers.set("X-Content-Type-Options", "nosniff");
+    r.headers.set("Referrer-Policy", "no-referrer");
+    r.headers.set("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
+    r.headers.set("ETag", file->etag);
+    r.headers.set("Vary", "Accept-Encoding");
+    const auto match = call.request().headers.get("If-None-Match");
+    if (match && *match == file->etag) {
+      r.status = 304;
+      return call.responder().respond(std::move(r));
+    }
+    r.headers.set("Content-Type", file->content_type);
+    if (!file->gzip.empty() && accepts_gzip(call.request())) {
+      r.headers.set("Content-Encoding", "gzip");
+      r.body = std::move(file->gzip);
+    } else {
+      r.body = std::move(file->body);
+    }
+    call.responder().respond(std::move(r));
+  };
+  route("GET", "/", [send](Call& call) { send(call, "index.html", false); });
+  // Built names carry their content's hash, so they never change: cached for good.
+  route("GET", "/console/{file}", [send](Call& call) {
+    const std::string& name = call.capture(0);
+    send(call, name, name.starts_with("app-"));
   });
 }
 

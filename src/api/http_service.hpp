@@ -54,6 +54,17 @@ struct ApiConfig {
   std::string software_version;    // shown by GET /api/me
 };
 
+// One file of the web console: the bytes, and the same gzipped when there is such a twin.
+struct ConsoleFile {
+  std::string content_type;
+  std::string etag;  // quoted, as the header carries it
+  std::string body;
+  std::string gzip;  // empty: none
+};
+// Where the console's files come from, by name ("index.html", "app-5E2F.js"): compiled
+// into the binary, or a folder during front-end work (apps/tether/console_source).
+using ConsoleSource = std::function<std::optional<ConsoleFile>(std::string_view name)>;
+
 // Who an admitted request comes from: the user it proved (none when the API has no users
 // and the caller named nobody) and what that user may do.
 struct ApiCaller {
@@ -145,6 +156,13 @@ class HttpService {
   // Serves GET /api/models and /api/models/{id} from `models` (which outlives the service).
   void serve_models(const lwm2m::model::ObjectRegistry& models);
 
+ public:
+  // Serves the web console: GET / is its page, GET /console/{file} its assets. They hold
+  // no data, so they need no user (the page asks for one); everything else they do goes
+  // through the documented API. Call before start().
+  void serve_console(ConsoleSource source);
+
+ protected:
  private:
   struct EventStream {
     transport::HttpServer::Stream stream;
@@ -175,6 +193,7 @@ class HttpService {
   std::uint64_t unauthorized_ = 0;
   std::uint64_t forbidden_ = 0;
   std::function<std::string()> extra_metrics_;
+  ConsoleSource console_;
 };
 
 }  // namespace tether::api

@@ -1,5 +1,7 @@
 #include "bootstrap/bootstrap_server.hpp"
 
+#include "common/ordered_walk.hpp"
+
 #include <algorithm>
 
 #include "lwm2m/endpoint_name.hpp"
@@ -125,7 +127,7 @@ Result<Ok> BootstrapServer::restore() {
 
 // --- configurations ------------------------------------------------------------
 
-Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
+Result<Ok> BootstrapServer::check_config(const BootstrapConfig& config) const {
   if (auto ok = validate(config); !ok) return ok;
   // What the client proves must point at this endpoint alone, now and after seed 001.
   auto unique = [this](const std::optional<server::Credentials>& c) -> Result<Ok> {
@@ -138,6 +140,16 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   if (config.replace_account) {
     if (auto ok = unique(config.replace_account->credentials); !ok) return ok;
   }
+  return Ok{};
+}
+
+void BootstrapServer::walk_configs(std::string_view after, std::string_view prefix,
+                                   const std::function<bool(const BootstrapConfig&)>& visit) const {
+  walk_ordered(configs_, after, prefix, visit);
+}
+
+Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
+  if (auto ok = check_config(config); !ok) return ok;
   const std::string endpoint = config.endpoint;
   auto old = configs_.find(endpoint);
   // Before the sequence bound is carried over: the same keys again are no change.

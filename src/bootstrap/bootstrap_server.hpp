@@ -108,6 +108,12 @@ class BootstrapServer {
   bool remove_config(const std::string& endpoint);
   const BootstrapConfig* config(const std::string& endpoint) const;
   std::vector<const BootstrapConfig*> configs() const;
+  std::size_t config_count() const { return configs_.size(); }
+  // The configurations in endpoint order, paged (the API's lists).
+  void walk_configs(std::string_view after, std::string_view prefix,
+                    const std::function<bool(const BootstrapConfig&)>& visit) const;
+  // What put_config would refuse, without storing anything (the API's dry run).
+  Result<Ok> check_config(const BootstrapConfig& config) const;
 
   // Server-initiated bootstrap (Core TS 5.2.1.2 of seed 001): runs the endpoint's
   // configuration against the client at `address` ("host:port") over the named transport,

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/bytes.hpp"
+#include "common/ordered_walk.hpp"
 #include "common/text.hpp"
 #include "lwm2m/format/codec.hpp"
 #include "server/identity_check.hpp"
@@ -202,6 +203,11 @@ std::vector<Credentials> Lwm2mServer::all_credentials() const {
   std::vector<Credentials> out;
   for (const auto& [ep, c] : credentials_.all()) out.push_back(c);
   return out;
+}
+
+void Lwm2mServer::walk_credentials(std::string_view after, std::string_view prefix,
+                                   const std::function<bool(const Credentials&)>& visit) const {
+  walk_ordered(credentials_.all(), after, prefix, visit);
 }
 
 // --- uplink ------------------------------------------------------------------

@@ -155,6 +155,10 @@ class Lwm2mServer {
   Result<bool> remove_credentials(const std::string& endpoint);
   std::optional<Credentials> credentials(const std::string& endpoint) const;
   std::vector<Credentials> all_credentials() const;
+  std::size_t credential_count() const { return credentials_.all().size(); }
+  // The credentials in endpoint order, paged (as walk_registrations).
+  void walk_credentials(std::string_view after, std::string_view prefix,
+                        const std::function<bool(const Credentials&)>& visit) const;
   // For the (D)TLS servers in front: the key of a PSK identity, and whether a raw public
   // key belongs to an endpoint on file.
   std::optional<Bytes> psk_key_for(ByteView identity) const;

@@ -1,6 +1,7 @@
 #include "server/registration_registry.hpp"
 
 #include "common/bytes.hpp"
+#include "common/ordered_walk.hpp"
 #include "common/text.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/operation/status.hpp"
@@ -259,11 +260,7 @@ const Registration* RegistrationRegistry::find_by_id(const std::string& id) cons
 
 void RegistrationRegistry::walk(std::string_view after, std::string_view prefix,
                                 const std::function<bool(const Registration&)>& visit) const {
-  auto it = after.empty() ? ordered_.lower_bound(prefix) : ordered_.upper_bound(after);
-  if (!after.empty() && after < prefix) it = ordered_.lower_bound(prefix);
-  for (; it != ordered_.end() && it->first.starts_with(prefix); ++it) {
-    if (!visit(*it->second)) return;
-  }
+  walk_ordered(ordered_, after, prefix, [&](const Registration* r) { return visit(*r); });
 }
 
 std::vector<const Registration*> RegistrationRegistry::all() const {

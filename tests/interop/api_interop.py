@@ -13,9 +13,18 @@ Scenarios:
   events-and-requests  /api/events with repeated ?endpoint= and ?events=, every event timed;
                    reads and writes by `tether client` devices logged per device with the
                    caller (GET /api/clients/{ep}/requests) and streamed as `request` events
+  console-assets   the web console at / and /console/{file} on both servers: types, CSP and
+                   nosniff, ETag and 304, gzip that inflates to the same bytes, immutable
+                   hashed assets, 404 for other names; no user needed for them but for the
+                   API; --no-console and --console-dir
+  lists-paging     the other long lists page the same way: /api/security/clients (?mode=),
+                   /api/bootstrap and /api/bootstrap/sessions (?state=); PUT
+                   /api/bootstrap/{ep}?dryRun=true checks and normalises, stores nothing
 """
+import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -275,5 +284,109 @@ def events_and_requests():
     S.check(time.time() - before < 60, "the requests were quick")
 
 
-S.run({"clients-paging": clients_paging, "models-and-me": models_and_me,
-       "events-and-requests": events_and_requests}, sys.argv[2])
+def console_assets():
+    users = os.path.join(S.work, "users.json")
+    with open(users, "w") as f:
+        json.dump({"users": [{"name": "ops", "role": "operator", "token": "ops-token-1"}]}, f)
+    for role in ("server", "bootstrap"):
+        server = Server(["--api-users", users], role=role)
+        port = server.http_port
+        status, head, page = http(port, "GET", "/")
+        S.check(status == 200 and head["content-type"] == "text/html; charset=utf-8"
+                and b'<div id="app">' in page, f"{role} /: {status} {head}")
+        csp = head.get("content-security-policy", "")
+        S.check("default-src 'none'" in csp and "script-src 'self'" in csp
+                and "frame-ancestors 'none'" in csp and head["x-content-type-options"] == "nosniff"
+                and head["cache-control"] == "no-cache", f"{role} / headers: {head}")
+        status, _, _ = http(port, "GET", "/", headers={"If-None-Match": head["etag"]})
+        S.check(status == 304, f"{role} / with its ETag: {status}")
+        assets = re.findall(r'(?:src|href)="(console/[^"]+)"', page.decode())
+        S.check(len(assets) == 3, f"{role} page names {assets}")
+        kinds = {}
+        for asset in assets:
+            status, plain_head, plain = http(port, "GET", "/" + asset)
+            status_gz, gz_head, zipped = http(port, "GET", "/" + asset,
+                                              headers={"Accept-Encoding": "gzip, br"})
+            S.check(status == 200 and status_gz == 200 and "content-encoding" not in plain_head
+                    and gz_head.get("content-encoding") == "gzip"
+                    and gzip.decompress(zipped) == plain and len(zipped) < len(plain) + 64,
+                    f"{asset}: {status} {status_gz} {gz_head}")
+            refused = http(port, "GET", "/" + asset, headers={"Accept-Encoding": "gzip;q=0"})
+            S.check("content-encoding" not in refused[1], f"{asset} with gzip;q=0: {refused[1]}")
+            kinds[asset.rsplit(".", 1)[1]] = plain_head
+        S.check(kinds["js"]["content-type"] == "text/javascript; charset=utf-8"
+                and "immutable" in kinds["js"]["cache-control"]
+                and kinds["css"]["content-type"] == "text/css; charset=utf-8"
+                and kinds["svg"]["content-type"] == "image/svg+xml", f"types: {kinds}")
+        for bad in ("/console/nope.js", "/console/..%2Fetc%2Fpasswd", "/console/"):
+            S.check(http(port, "GET", bad)[0] == 404, f"{role} {bad} is not a file")
+        # Any other path is the API's: without a user, refused before routing.
+        S.check(http(port, "GET", "/index.html")[0] == 401, f"{role} /index.html")
+        # The page needs no user; the API behind it does, and says so without caching.
+        status, head, _ = http(port, "GET", "/api/me")
+        S.check(status == 401, f"{role} /api/me without a token: {status}")
+        status, head, _ = http(port, "GET", "/api/me",
+                               headers={"Authorization": "Bearer ops-token-1"})
+        S.check(status == 200 and head["cache-control"] == "no-store"
+                and head["x-content-type-options"] == "nosniff", f"{role} JSON headers: {head}")
+        S.check(http(port, "PUT", "/", b"x")[0] == 401, f"{role}: PUT / is the API's to refuse")
+
+    off = Server(["--no-console"])
+    S.check(http(off.http_port, "GET", "/")[0] == 404, "--no-console serves no page")
+    folder = os.path.join(S.work, "console")
+    os.makedirs(folder)
+    with open(os.path.join(folder, "index.html"), "w") as f:
+        f.write("<!doctype html><title>dev</title>")
+    dev = Server(["--console-dir", folder])
+    status, head, page = http(dev.http_port, "GET", "/")
+    S.check(status == 200 and page.endswith(b"<title>dev</title>")
+            and head["content-type"].startswith("text/html"), f"--console-dir: {status} {page!r}")
+    with open(os.path.join(folder, "index.html"), "a") as f:
+        f.write("<p>edited")
+    S.check(http(dev.http_port, "GET", "/")[2].endswith(b"edited"), "a folder is read afresh")
+
+
+def lists_paging():
+    server = Server()
+    for i in range(7):
+        body = ({"mode": "psk", "identity": f"id-{i}", "key": "00112233"} if i % 2 == 0
+                else {"mode": "x509", "commonName": f"cn-{i}"})
+        server.call("PUT", f"/api/security/clients/sec-{i}", json.dumps(body).encode())
+    S.check(len(server.get("/api/security/clients")) == 7, "the whole list is unchanged")
+    page = server.get("/api/security/clients?limit=3")
+    S.check([c["endpoint"] for c in page["credentials"]] == ["sec-0", "sec-1", "sec-2"]
+            and page["total"] == 7 and page["next"] == "sec-2", f"first page: {page}")
+    S.check(all("key" not in c for c in page["credentials"]), "no key in a page")
+    page = server.get("/api/security/clients?limit=3&after=sec-2&mode=psk")
+    S.check([c["endpoint"] for c in page["credentials"]] == ["sec-4", "sec-6"]
+            and page["matched"] == 4 and "next" not in page, f"psk after sec-2: {page}")
+    server.get("/api/security/clients?mode=psk&nope=1", want=400)
+
+    bootstrap = Server(role="bootstrap")
+    for ep in ("bs-c", "bs-a", "bs-b"):
+        bootstrap.call("PUT", f"/api/bootstrap/{ep}", b"{}")
+    S.check(set(bootstrap.get("/api/bootstrap")) == {"bs-a", "bs-b", "bs-c"}, "the whole map")
+    page = bootstrap.get("/api/bootstrap?limit=2")
+    S.check([c["endpoint"] for c in page["configs"]] == ["bs-a", "bs-b"] and page["next"] == "bs-b"
+            and page["total"] == 3 and "delete" in page["configs"][0], f"configs page: {page}")
+    page = bootstrap.get("/api/bootstrap?after=bs-b")
+    S.check([c["endpoint"] for c in page["configs"]] == ["bs-c"], f"after bs-b: {page}")
+    page = bootstrap.get("/api/bootstrap/sessions?limit=5&state=failed")
+    S.check(page == {"total": 0, "sessions": [], "matched": 0}, f"no sessions yet: {page}")
+
+    # Dry run: the normalised answer of a PUT, nothing stored; refusals as a PUT's.
+    psk = {"credentials": {"mode": "psk", "identity": "shared", "key": "0011"}}
+    answer = bootstrap.call("PUT", "/api/bootstrap/dry-1?dryRun=true", json.dumps(psk).encode())
+    S.check(answer["credentials"] == {"mode": "psk", "identity": "shared", "keySet": True} and answer["delete"] == ["/0", "/1"],
+            f"dry run: {answer}")
+    bootstrap.get("/api/bootstrap/dry-1", want=404)
+    bootstrap.call("PUT", "/api/bootstrap/dry-1?dryRun=true", b'{"colour": 1}', want=400)
+    bootstrap.call("PUT", "/api/bootstrap/bs-a", json.dumps(psk).encode())
+    conflict = bootstrap.call("PUT", "/api/bootstrap/dry-2?dryRun=true",
+                              json.dumps(psk).encode(), want=409)
+    S.check(conflict["code"] == "4.09", f"a PSK identity of another endpoint: {conflict}")
+
+
+S.run({"lists-paging": lists_paging, "clients-paging": clients_paging, "models-and-me": models_and_me,
+       "events-and-requests": events_and_requests, "console-assets": console_assets},
+      sys.argv[2])

@@ -198,6 +198,7 @@ try:
          checked=200)
     call("GET", "/api/security/clients/dev9", checked=200)
     call("GET", "/api/security/clients", checked=200)
+    call("GET", "/api/security/clients?limit=1&mode=psk", checked=200)
     call("PUT", "/api/security/clients/dev9", {"mode": "psk"}, checked=400)
     call("DELETE", "/api/security/clients/dev9", checked=204)
     call("DELETE", "/api/clients/dev1", checked=204)
