@@ -195,6 +195,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
     http.publish(e);
   });
   serve_console(http, o);
+  http.set_extra_metrics([&listeners] { return listeners.metrics(); });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();

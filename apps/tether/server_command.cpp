@@ -228,6 +228,7 @@ int server_command(const std::vector<std::string>& args) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
   }
   serve_console(http, o);
+  http.set_extra_metrics([&listeners] { return listeners.metrics(); });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();

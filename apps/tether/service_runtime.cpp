@@ -16,6 +16,7 @@
 #include "common/random.hpp"
 #include "https_server_tls.hpp"
 #include "option_table.hpp"
+#include "resident_memory.hpp"
 #include "server/clock.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 
@@ -224,6 +225,30 @@ std::string CoapListeners::describe() const {
   if (dtls) add("dtls", dtls->local_port());
   if (tls) add("tls", tls->local_port());
   return out;
+}
+
+std::string CoapListeners::metrics() const {
+  std::string sessions =
+      "# HELP tether_secure_sessions (D)TLS sessions held, handshaking or up.\n"
+      "# TYPE tether_secure_sessions gauge\n";
+  std::string handshakes =
+      "# HELP tether_secure_handshakes (D)TLS handshakes in progress.\n"
+      "# TYPE tether_secure_handshakes gauge\n";
+  auto add = [&](const char* name, transport::Transport* t) {
+    const tls::SecureLayer* layer = t != nullptr ? t->secure_layer() : nullptr;
+    if (layer == nullptr) return;
+    const std::string label = std::string("{transport=\"") + name + "\"} ";
+    sessions += "tether_secure_sessions" + label + std::to_string(layer->session_count()) + "\n";
+    handshakes +=
+        "tether_secure_handshakes" + label + std::to_string(layer->half_open_count()) + "\n";
+  };
+  add("dtls", dtls.get());
+  add("tls", tls.get());
+  const long rss = rss_kib(static_cast<int>(getpid()));
+  return sessions + handshakes +
+         "# HELP tether_process_resident_bytes Resident memory of this process.\n"
+         "# TYPE tether_process_resident_bytes gauge\ntether_process_resident_bytes " +
+         std::to_string(rss < 0 ? 0 : rss * 1024) + "\n";
 }
 
 Bytes read_binary_file(const std::string& file) {

@@ -69,6 +69,9 @@ struct CoapListeners {
   std::unique_ptr<transport::TcpTransport> tls;
   // "udp=5683 tcp=5683 dtls=5684 tls=5684" for the start-up line.
   std::string describe() const;
+  // /metrics lines: (D)TLS sessions and handshakes in progress per secure listener, and
+  // the process's resident memory (the console's server page).
+  std::string metrics() const;
   // Serves on each listener that is up, under the names stored with registrations.
   template <typename Engine>
   void attach_to(Engine& engine) {

@@ -20,6 +20,8 @@ Scenarios:
   lists-paging     the other long lists page the same way: /api/security/clients (?mode=),
                    /api/bootstrap and /api/bootstrap/sessions (?state=); PUT
                    /api/bootstrap/{ep}?dryRun=true checks and normalises, stores nothing
+  metrics          /metrics counts the DTLS sessions libcoap's coap-client-gnutls holds with
+                   the server (PSK), and the process's resident memory
 """
 import gzip
 import json
@@ -67,8 +69,8 @@ class Server:
         return self.call("GET", path, want=want, headers=headers)
 
     def client(self, ep, *extra):
-        proc = subprocess.Popen([TETHER, "client", "-e", ep, "--server",
-                                 f"coap://127.0.0.1:{self.coap_port}", "--lifetime", "60"]
+        where = [] if "--server" in extra else ["--server", f"coap://127.0.0.1:{self.coap_port}"]
+        proc = subprocess.Popen([TETHER, "client", "-e", ep, "--lifetime", "60"] + where
                                 + list(extra), stdout=subprocess.DEVNULL,
                                 stderr=open(os.path.join(S.work, ep + ".log"), "ab"))
         S.procs.append(proc)
@@ -387,6 +389,43 @@ def lists_paging():
     S.check(conflict["code"] == "4.09", f"a PSK identity of another endpoint: {conflict}")
 
 
-S.run({"lists-paging": lists_paging, "clients-paging": clients_paging, "models-and-me": models_and_me,
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return None
+
+
+def metrics():
+    coaps = free_port()
+    server = Server(["--coaps-port", str(coaps)])
+    server.call("PUT", "/api/security/clients/psk-1",
+                json.dumps({"mode": "psk", "identity": "psk-1",
+                            "key": b"secret-1".hex()}).encode())
+
+    def text():
+        return http(server.http_port, "GET", "/metrics")[2].decode()
+    before = text()
+    S.check(metric(before, 'tether_secure_sessions{transport="dtls"}') == 0, "no session yet")
+    S.check(metric(before, "tether_process_resident_bytes") > 1e6, "resident memory")
+    # libcoap's client handshakes with the PSK, asks for what the server has not, and says
+    # close_notify as it leaves; our client keeps its session while registered.
+    peer = subprocess.run(["coap-client-gnutls", "-m", "get", "-u", "psk-1", "-k", "secret-1",
+                           "-B", "5", f"coaps://127.0.0.1:{coaps}/nothing"],
+                          capture_output=True, timeout=30)
+    S.check(b"4.04" in peer.stdout + peer.stderr,
+            f"coap-client-gnutls: {peer.returncode} {peer.stdout!r} {peer.stderr!r}")
+    S.check(metric(text(), 'tether_secure_sessions{transport="dtls"}') == 0,
+            "a session closed by the peer is not counted")
+    server.client("psk-1", "--server", f"coaps://127.0.0.1:{coaps}", "--psk-identity", "psk-1",
+                  "--psk-key", b"secret-1".hex())
+    S.wait_until(lambda: metric(text(), 'tether_secure_sessions{transport="dtls"}') == 1,
+                 "our client's DTLS session counted")
+    S.check(metric(text(), 'tether_secure_handshakes{transport="dtls"}') == 0,
+            "no handshake left in progress")
+    S.check(server.get("/api/clients/psk-1")["security"] == "psk", "registered over DTLS")
+
+
+S.run({"metrics": metrics, "lists-paging": lists_paging, "clients-paging": clients_paging, "models-and-me": models_and_me,
        "events-and-requests": events_and_requests, "console-assets": console_assets},
       sys.argv[2])
