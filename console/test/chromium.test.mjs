@@ -1,0 +1,107 @@
+// The web console in Debian's Chromium against a real `tether server` and real `tether
+// client` devices (issue 21): what an operator relies on, seen in the browser.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import {
+  USERS, api, artifacts, launch, loggedAt, openPage, screenshot, startClient, startServer, stopAll,
+} from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launch();
+  console.log('screenshots and logs in ' + artifacts);
+});
+
+after(async () => {
+  await browser?.close();
+  stopAll();
+});
+
+const row = (page, endpoint) => page.locator(`tr[data-endpoint="${endpoint}"]`);
+
+test('the sign-in page takes a token, and a wrong one is refused', async () => {
+  const page = await openPage(browser, server, { user: null });
+  await screenshot(page, 'login-light');
+  await page.getByLabel('API token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: /token|user/i }).waitFor();
+  await page.getByLabel('API token').fill(USERS.ops.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await assert.doesNotReject(page.getByTestId('who').filter({ hasText: 'ops · operator · server' }).waitFor());
+  assert.deepEqual(page.problems.filter((p) => !p.includes('401')), []);
+  await page.context().close();
+});
+
+test('a device shows in the list within a second of its registration', async () => {
+  const page = await openPage(browser, server);
+  await page.getByRole('heading', { name: 'Devices' }).waitFor();
+  await page.getByTestId('total').waitFor();
+  startClient(server, 'dev-live');
+  await row(page, 'dev-live').waitFor({ timeout: 15000 });
+  const seen = Date.now();
+  const registered = loggedAt(server, 'event=registered ep=dev-live');
+  assert.ok(registered, 'the server logged the registration');
+  console.log(`dev-live shown ${seen - registered} ms after the server registered it`);
+  assert.ok(seen - registered < 1000, `shown ${seen - registered} ms after the server registered it`);
+  await row(page, 'dev-live').locator('[data-state="online"]').waitFor();
+  await screenshot(page, 'devices-light');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('reading /3/0 shows the manufacturer with its name from the model', async () => {
+  startClient(server, 'dev-read');
+  const page = await openPage(browser, server);
+  await row(page, 'dev-read').getByRole('link').click();
+  await page.getByRole('heading', { name: /Device/ }).first().waitFor();
+  await page.getByRole('button', { name: 'Read /3/0' }).click();
+  const manufacturer = page.locator('tr[data-path="/3/0/0"]');
+  await manufacturer.waitFor();
+  assert.equal(await manufacturer.locator('td').nth(1).textContent(), 'Manufacturer');
+  assert.equal(await manufacturer.locator('.value').textContent(), 'Tether');
+  await page.getByRole('status').filter({ hasText: '2.05' }).first().waitFor();
+  await screenshot(page, 'device-light');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a read user sees the list and their role', async () => {
+  const page = await openPage(browser, server, { user: USERS.viewer, colorScheme: 'dark' });
+  await page.getByTestId('who').filter({ hasText: 'viewer · read' }).waitFor();
+  await page.getByTestId('total').waitFor();
+  await screenshot(page, 'devices-dark');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a device that goes silent turns grey, marked expired', async () => {
+  const page = await openPage(browser, server);
+  const client = startClient(server, 'dev-silent', ['--lifetime', '2']);
+  await row(page, 'dev-silent').waitFor({ timeout: 15000 });
+  client.child.kill('SIGKILL'); // no De-register: the lifetime runs out
+  await row(page, 'dev-silent').locator('[data-state="expired"]').waitFor({ timeout: 10000 });
+  assert.match(await row(page, 'dev-silent').getAttribute('class'), /gone/);
+  const { status } = await api(server, '/api/clients/dev-silent');
+  assert.equal(status, 404);
+  await screenshot(page, 'devices-expired-light');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('the keyboard reaches the search, the rows and the device page', async () => {
+  const page = await openPage(browser, server);
+  await row(page, 'dev-live').waitFor();
+  const focused = async () => page.evaluate(() => document.activeElement?.getAttribute('href') || document.activeElement?.tagName);
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = (await focused()) === '#/devices/dev-live';
+  }
+  assert.ok(reached, 'Tab reaches the device link');
+  await page.keyboard.press('Enter');
+  await page.getByRole('button', { name: 'Read /3/0' }).waitFor();
+  await page.context().close();
+});

@@ -1,0 +1,133 @@
+// What the console's browser tests share: free ports on 127.0.0.1, a real `tether server`
+// and real `tether client` devices (TETHER_BIN), Debian's Chromium driven by
+// playwright-core, and a folder for screenshots and logs (TETHER_ARTIFACTS). Everything
+// started here is stopped by stopAll().
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+export const tether = process.env.TETHER_BIN;
+if (!tether) throw new Error('set TETHER_BIN to the tether binary');
+export const artifacts = process.env.TETHER_ARTIFACTS || mkdtempSync(join(tmpdir(), 'tether-console-'));
+mkdirSync(artifacts, { recursive: true });
+const work = mkdtempSync(join(tmpdir(), 'tether-console-work-'));
+const processes = [];
+
+function tcpFree(port) {
+  return new Promise((resolve) => {
+    const s = net.createServer().once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+// A port free for UDP and TCP alike (CoAP listens on both).
+export async function freePort() {
+  for (let i = 0; i < 50; i++) {
+    const sock = dgram.createSocket('udp4');
+    const port = await new Promise((resolve) => sock.bind(0, '127.0.0.1', () => resolve(sock.address().port)));
+    sock.close();
+    if (await tcpFree(port)) return port;
+  }
+  throw new Error('no free port');
+}
+
+function start(name, args) {
+  const log = join(artifacts, name + '.log');
+  const fd = openSync(log, 'w');
+  const child = spawn(tether, args, { stdio: ['ignore', 'ignore', fd] });
+  processes.push(child);
+  return { child, log, text: () => readFileSync(log, 'utf8') };
+}
+
+export const USERS = {
+  ops: { name: 'ops', role: 'operator', token: 'ops-token-2f9c' },
+  viewer: { name: 'viewer', role: 'read', token: 'viewer-token-7d1a' },
+};
+
+export async function startServer(extra = []) {
+  const coap = await freePort();
+  const http = await freePort();
+  const users = join(work, 'users.json');
+  writeFileSync(users, JSON.stringify({ users: Object.values(USERS) }));
+  const server = start('server', ['server', '--bind', '127.0.0.1', '--coap-port', String(coap), '--coaps-port', '0',
+    '--http-port', String(http), '--store', 'memory', '--api-users', users, ...extra]);
+  server.coap = coap;
+  server.url = `http://127.0.0.1:${http}/`;
+  const deadline = Date.now() + 30000;
+  for (;;) {
+    try {
+      const r = await fetch(server.url + 'api/health');
+      if (r.ok) break;
+    } catch (e) {
+      // not up yet
+    }
+    if (server.child.exitCode !== null) throw new Error('the server exited:\n' + server.text());
+    if (Date.now() > deadline) throw new Error('the server did not come up:\n' + server.text());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return server;
+}
+
+export function startClient(server, endpoint, extra = []) {
+  return start('client-' + endpoint, ['client', '-e', endpoint, '--server', `coap://127.0.0.1:${server.coap}`,
+    '--lifetime', '60', ...extra]);
+}
+
+// The API as a test sees it (to check what the page did).
+export async function api(server, path, user = USERS.ops) {
+  const r = await fetch(server.url + path.replace(/^\//, ''), { headers: { Authorization: 'Bearer ' + user.token } });
+  return { status: r.status, body: await r.json() };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+// A page that records what goes wrong in it: console errors, CSP violations, failed loads.
+export async function openPage(browser, server, { user = USERS.ops, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.problems.push('console: ' + m.text());
+  });
+  page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));
+  });
+  await page.goto(server.url);
+  if (user) {
+    await page.getByLabel('API token').fill(user.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('who').waitFor();
+    page.problems.length = 0; // the 401 that asked for the token is expected
+  }
+  return page;
+}
+
+export async function screenshot(page, name) {
+  await page.screenshot({ path: join(artifacts, `chromium-${name}.png`), fullPage: true });
+}
+
+export function stopAll() {
+  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
+}
+
+// The time (ms since the epoch) of the first server log line that contains `text`.
+export function loggedAt(server, text) {
+  for (const line of server.text().split('\n')) {
+    if (line.includes(text)) {
+      const m = line.match(/ts=(\S+)/);
+      if (m) return Date.parse(m[1]);
+    }
+  }
+  return null;
+}
