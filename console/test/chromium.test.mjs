@@ -57,7 +57,7 @@ test('reading /3/0 shows the manufacturer with its name from the model', async (
   const page = await openPage(browser, server);
   await row(page, 'dev-read').getByRole('link').click();
   await page.getByRole('heading', { name: /Device/ }).first().waitFor();
-  await page.getByRole('button', { name: 'Read /3/0' }).click();
+  await page.getByRole('button', { name: 'Read /3/0', exact: true }).click();
   const manufacturer = page.locator('tr[data-path="/3/0/0"]');
   await manufacturer.waitFor();
   assert.equal(await manufacturer.locator('td').nth(1).textContent(), 'Manufacturer');
@@ -68,12 +68,66 @@ test('reading /3/0 shows the manufacturer with its name from the model', async (
   await page.context().close();
 });
 
-test('a read user sees the list and their role', async () => {
+test('writing the UTC offset changes it on the device, and the request log says who', async () => {
+  const page = await openPage(browser, server);
+  await page.goto(server.url + '#/devices/dev-read');
+  const offset = page.locator('tr[data-path="/3/0/14"]');
+  await offset.getByLabel('New value of UTC Offset').fill('+02:00');
+  await offset.getByRole('button', { name: 'Write' }).click();
+  await page.getByRole('status').filter({ hasText: '2.04' }).first().waitFor();
+  await offset.locator('.value').filter({ hasText: '+02:00' }).waitFor();
+  const { body } = await api(server, '/api/clients/dev-read/3/0/14');
+  assert.equal(body.values['/3/0/14'], '+02:00', 'the device holds the new offset');
+  const log = page.locator('table.requests tbody tr');
+  await log.filter({ hasText: 'write' }).filter({ hasText: 'ops' }).filter({ hasText: '2.04' }).waitFor();
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('observing the temperature plots new points until cancelled', async () => {
+  const page = await openPage(browser, server);
+  await page.goto(server.url + '#/devices/dev-read');
+  await page.getByRole('button', { name: 'Observe /3303/0/5700' }).click();
+  const plot = page.locator('figure[data-plot="/3303/0/5700"]');
+  await plot.waitFor();
+  await plot.locator('canvas').first().waitFor();
+  await plot.getByRole('button', { name: 'Show as table' }).click();
+  await page.waitForFunction(
+    () => document.querySelectorAll('figure[data-plot="/3303/0/5700"] table.points tbody tr').length >= 3,
+    null, { timeout: 20000 });
+  await screenshot(page, 'device-observe-light');
+  await page.getByRole('button', { name: 'Cancel the observation of /3303/0/5700' }).click();
+  await plot.waitFor({ state: 'detached' });
+  const { body } = await api(server, '/api/clients/dev-read/observations');
+  assert.deepEqual(body, [], 'the server holds no observation after the cancel');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('a read user sees the list and their role, and cannot write', async () => {
   const page = await openPage(browser, server, { user: USERS.viewer, colorScheme: 'dark' });
   await page.getByTestId('who').filter({ hasText: 'viewer · read' }).waitFor();
   await page.getByTestId('total').waitFor();
   await screenshot(page, 'devices-dark');
-  assert.deepEqual(page.problems, []);
+  await page.goto(server.url + '#/devices/dev-read');
+  const offset = page.locator('tr[data-path="/3/0/14"]');
+  const write = offset.getByRole('button', { name: 'Write' });
+  await write.waitFor();
+  assert.equal(await write.isDisabled(), true);
+  assert.equal(await write.getAttribute('title'), 'read users may only read');
+  assert.equal(await page.getByRole('button', { name: 'Observe /3303/0/5700' }).isDisabled(), true);
+  // The page may not, and neither may the API it calls.
+  const forced = await page.evaluate(async () => {
+    const r = await fetch('api/clients/dev-read/3/0/14', {
+      method: 'PUT', body: '"+05:00"',
+      headers: { Authorization: 'Bearer ' + sessionStorage.getItem('tether-token') },
+    });
+    return { status: r.status, body: await r.json() };
+  });
+  assert.equal(forced.status, 403);
+  assert.equal(forced.body.code, '4.03');
+  await screenshot(page, 'device-read-user-dark');
+  assert.deepEqual(page.problems.filter((p) => !p.includes('403')), []);
   await page.context().close();
 });
 
@@ -102,6 +156,6 @@ test('the keyboard reaches the search, the rows and the device page', async () =
   }
   assert.ok(reached, 'Tab reaches the device link');
   await page.keyboard.press('Enter');
-  await page.getByRole('button', { name: 'Read /3/0' }).waitFor();
+  await page.getByRole('button', { name: 'Read /3/0', exact: true }).waitFor();
   await page.context().close();
 });
