@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { get, setToken } from './api.js';
 import { Devices } from './pages/devices.jsx';
 import { Device } from './pages/device.jsx';
+import { Server } from './pages/server.jsx';
 import './style.css';
 
 function useHash() {
@@ -82,7 +83,8 @@ function App() {
   if (!me) return <main aria-busy="true">Loading…</main>;
   const path = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   let page;
-  if (path[0] === 'devices' && path[1]) page = <Device endpoint={path[1]} me={me} />;
+  if (path[0] === 'server') page = <Server />;
+  else if (path[0] === 'devices' && path[1]) page = <Device endpoint={path[1]} me={me} />;
   else page = <Devices me={me} />;
   const signOut = () => {
     setToken('');
@@ -93,7 +95,8 @@ function App() {
       <header>
         <a class="brand" href="#/devices">Tether</a>
         <nav aria-label="Pages">
-          <a href="#/devices" aria-current={path[0] !== 'server' ? 'page' : undefined}>Devices</a>
+          <a href="#/devices" aria-current={path[0] !== 'server' ? 'page' : undefined}>Devices</a>{' '}
+          <a href="#/server" aria-current={path[0] === 'server' ? 'page' : undefined}>Server</a>
         </nav>
         <span class="who" data-testid="who">
           {me.user ?? 'anonymous'} · {me.role} · {me.service} {me.version}

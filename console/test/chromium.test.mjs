@@ -145,6 +145,21 @@ test('a device that goes silent turns grey, marked expired', async () => {
   await page.context().close();
 });
 
+test('the server page charts /metrics after two samples', async () => {
+  const page = await openPage(browser, server);
+  await page.getByRole('link', { name: 'Server' }).click();
+  const registrations = page.locator('figure[data-plot="registrations"]');
+  await page.waitForFunction(
+    () => /\(2 points\)|\([3-9] points\)/.test(document.querySelector('figure[data-plot="registrations"] figcaption')?.textContent ?? ''),
+    null, { timeout: 15000 });
+  const { body } = await api(server, '/api/clients?limit=0');
+  assert.equal(await registrations.getByTestId('latest').textContent(), String(body.total));
+  await page.locator('figure[data-plot="memory"] canvas').first().waitFor();
+  await screenshot(page, 'server-light');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('the keyboard reaches the search, the rows and the device page', async () => {
   const page = await openPage(browser, server);
   await row(page, 'dev-live').waitFor();

@@ -35,7 +35,7 @@ export function Plot({ path, name, units, points }) {
   return (
     <figure class="plot" data-plot={path}>
       <figcaption>
-        {name || path} <span class="muted">{path}</span>: latest{' '}
+        {name || path} {path.startsWith("/") && <span class="muted">{path}</span>}: latest{" "}
         <strong data-testid="latest">{last ? `${last.v}${units ? ' ' + units : ''}` : 'none yet'}</strong>{' '}
         ({points.length} points){' '}
         <button type="button" aria-expanded={table} onClick={() => setTable(!table)}>
