@@ -7,6 +7,8 @@ import { get, setToken } from './api.js';
 import { Devices } from './pages/devices.jsx';
 import { Device } from './pages/device.jsx';
 import { Server } from './pages/server.jsx';
+import { Security } from './pages/security.jsx';
+import { Bootstrap } from './pages/bootstrap.jsx';
 import './style.css';
 
 function useHash() {
@@ -82,10 +84,19 @@ function App() {
   if (!me && refusal) return <Login message={refusal} onDone={() => setAttempt(attempt + 1)} />;
   if (!me) return <main aria-busy="true">Loading…</main>;
   const path = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  // The bootstrap server has configurations where the server has devices.
+  const bootstrap = me.service === 'bootstrap';
+  const home = bootstrap ? 'bootstrap' : 'devices';
+  const at = path[0] || home;
   let page;
-  if (path[0] === 'server') page = <Server />;
-  else if (path[0] === 'devices' && path[1]) page = <Device endpoint={path[1]} me={me} />;
+  if (at === 'server') page = <Server />;
+  else if (at === 'security' && !bootstrap) page = <Security me={me} />;
+  else if (bootstrap) page = <Bootstrap me={me} />;
+  else if (at === 'devices' && path[1]) page = <Device endpoint={path[1]} me={me} />;
   else page = <Devices me={me} />;
+  const link = (name, label) => (
+    <a href={'#/' + name} aria-current={at === name ? 'page' : undefined}>{label}</a>
+  );
   const signOut = () => {
     setToken('');
     setAttempt(attempt + 1);
@@ -93,10 +104,11 @@ function App() {
   return (
     <>
       <header>
-        <a class="brand" href="#/devices">Tether</a>
-        <nav aria-label="Pages">
-          <a href="#/devices" aria-current={path[0] !== 'server' ? 'page' : undefined}>Devices</a>{' '}
-          <a href="#/server" aria-current={path[0] === 'server' ? 'page' : undefined}>Server</a>
+        <a class="brand" href={'#/' + home}>Tether</a>
+        <nav aria-label="Pages" class="pages">
+          {bootstrap ? link('bootstrap', 'Configurations') : link('devices', 'Devices')}
+          {!bootstrap && link('security', 'Security')}
+          {link('server', 'Server')}
         </nav>
         <span class="who" data-testid="who">
           {me.user ?? 'anonymous'} · {me.role} · {me.service} {me.version}

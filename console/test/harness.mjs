@@ -48,12 +48,12 @@ export const USERS = {
   viewer: { name: 'viewer', role: 'read', token: 'viewer-token-7d1a' },
 };
 
-export async function startServer(extra = []) {
+export async function startServer(extra = [], role = 'server') {
   const coap = await freePort();
   const http = await freePort();
   const users = join(work, 'users.json');
   writeFileSync(users, JSON.stringify({ users: Object.values(USERS) }));
-  const server = start('server', ['server', '--bind', '127.0.0.1', '--coap-port', String(coap), '--coaps-port', '0',
+  const server = start(role, [role, '--data-dir', mkdtempSync(join(work, role + '-')), '--bind', '127.0.0.1', '--coap-port', String(coap), '--coaps-port', '0',
     '--http-port', String(http), '--store', 'memory', '--api-users', users, ...extra]);
   server.coap = coap;
   server.url = `http://127.0.0.1:${http}/`;
