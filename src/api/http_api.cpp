@@ -49,26 +49,6 @@ std::string on(const char* base, const char* suffix) {
   return std::string(base) + suffix;
 }
 
-const char* result_name(DownlinkResult::Status s) {
-  switch (s) {
-    case DownlinkResult::Status::kAnswered:
-      return "answered";
-    case DownlinkResult::Status::kQueued:
-      return "queued";
-    case DownlinkResult::Status::kNotRegistered:
-      return "not-registered";
-    case DownlinkResult::Status::kBadRequest:
-      return "bad-request";
-    case DownlinkResult::Status::kTimeout:
-      return "timeout";
-    case DownlinkResult::Status::kUnreachable:
-      return "unreachable";
-    case DownlinkResult::Status::kEnded:
-      return "ended";
-  }
-  return "unknown";
-}
-
 DownlinkRequest at(Operation op, const lwm2m::Path& path) {
   DownlinkRequest r;
   r.op = op;
@@ -161,7 +141,7 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
                 entry = std::move(entry), started = loop().now(),
                 self = std::weak_ptr<HttpApi*>(self_)](DownlinkResult r) mutable {
                  if (auto api = self.lock(); api && *api != nullptr) {
-                   entry["result"] = result_name(r.status);
+                   entry["result"] = server::downlink_status_name(r.status);
                    if (r.response) entry["code"] = r.response->code.to_string();
                    if (!r.message.empty() && !r.response) entry["message"] = r.message;
                    entry["ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
