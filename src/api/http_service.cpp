@@ -223,8 +223,7 @@ void HttpService::handle(const http::Request& request, Responder responder) {
 }
 
 bool HttpService::EventStream::wants(std::string_view kind, std::string_view endpoint) const {
-  return (endpoints.empty() ||
-          std::find(endpoints.begin(), endpoints.end(), endpoint) != endpoints.end()) &&
+  return (endpoints.empty() || endpoints.count(endpoint) != 0) &&
          (kinds.empty() || std::find(kinds.begin(), kinds.end(), kind) != kinds.end());
 }
 
@@ -388,7 +387,7 @@ void HttpService::common_routes() {
           return call.error(400, "4.00",
                             "at most " + std::to_string(kMaxStreamEndpoints) + " endpoints");
         }
-        wanted.endpoints.push_back(p.value);
+        wanted.endpoints.insert(p.value);
       } else if (p.name == "events") {
         for (const auto& kind : split_list(p.value)) {
           if (!is_event_kind(kind)) return call.error(400, "4.00", "no event kind " + kind);

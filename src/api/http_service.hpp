@@ -13,6 +13,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -166,8 +167,8 @@ class HttpService {
  private:
   struct EventStream {
     transport::HttpServer::Stream stream;
-    std::vector<std::string> endpoints;  // ?endpoint= (repeatable); empty: every client
-    std::vector<std::string> kinds;      // ?events=a,b; empty: every kind
+    std::set<std::string, std::less<>> endpoints;  // ?endpoint= (repeatable); empty: all
+    std::vector<std::string> kinds;                // ?events=a,b; empty: every kind
     bool wants(std::string_view kind, std::string_view endpoint) const;
   };
   // Writes one event to the streams that want it, dropping the dead ones.

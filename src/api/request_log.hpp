@@ -16,7 +16,8 @@ namespace tether::api {
 class RequestLog {
  public:
   static constexpr std::size_t kPerEndpoint = 50;
-  static constexpr std::size_t kEndpoints = 10'000;
+  // About 300 bytes an entry: at most some 15 MB however many devices are asked.
+  static constexpr std::size_t kEndpoints = 1'000;
 
   explicit RequestLog(std::size_t per_endpoint = kPerEndpoint, std::size_t endpoints = kEndpoints)
       : per_endpoint_(per_endpoint), max_endpoints_(endpoints) {}
