@@ -45,7 +45,10 @@ class Pager {
  public:
   explicit Pager(const PageQuery& query) : query_(query) {}
   // Where the walk starts: the cursor, unless matches before it must be counted.
-  std::string_view start_after() const { return query_.filtered() ? "" : query_.after; }
+  std::string_view start_after() const {
+    if (query_.filtered()) return {};
+    return query_.after;
+  }
   // Offers the next row in name order; `matches` says whether the route's filters accept
   // it. Returns false once the page is full and nothing more needs counting.
   bool offer(std::string_view name, bool matches, const std::function<nlohmann::json()>& row);
