@@ -55,8 +55,9 @@ export function query(params) {
 }
 
 // Follows /api/events with these parameters until stop() is called; reconnects after a
-// drop (and calls onReconnect, so the caller can fetch what it missed).
-export function follow(params, onEvent, onReconnect) {
+// drop (and calls onReconnect, so the caller can fetch what it missed). onOpen(true/false)
+// says whether the stream is connected.
+export function follow(params, onEvent, onReconnect, onOpen) {
   const controller = new AbortController();
   let stopped = false;
   (async () => {
@@ -71,6 +72,7 @@ export function follow(params, onEvent, onReconnect) {
         if (!response.ok) throw new Error('status ' + response.status);
         if (!first && onReconnect) onReconnect();
         first = false;
+        if (onOpen) onOpen(true);
         const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
         const parser = new SseParser();
         for (;;) {
@@ -87,6 +89,7 @@ export function follow(params, onEvent, onReconnect) {
       } catch (e) {
         if (stopped) return;
       }
+      if (onOpen) onOpen(false);
       if (!stopped) await new Promise((r) => setTimeout(r, 1000));
     }
   })();

@@ -83,7 +83,13 @@ function App() {
   }, [attempt]);
   if (!me && refusal) return <Login message={refusal} onDone={() => setAttempt(attempt + 1)} />;
   if (!me) return <main aria-busy="true">Loading…</main>;
-  const path = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const path = hash.replace(/^#\/?/, '').split('/').map((part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch (e) {
+      return part; // a malformed escape is just text
+    }
+  });
   // The bootstrap server has configurations where the server has devices.
   const bootstrap = me.service === 'bootstrap';
   const home = bootstrap ? 'bootstrap' : 'devices';
@@ -92,7 +98,7 @@ function App() {
   if (at === 'server') page = <Server />;
   else if (at === 'security' && !bootstrap) page = <Security me={me} />;
   else if (bootstrap) page = <Bootstrap me={me} />;
-  else if (at === 'devices' && path[1]) page = <Device endpoint={path[1]} me={me} />;
+  else if (at === 'devices' && path[1]) page = <Device key={path[1]} endpoint={path[1]} me={me} />;
   else page = <Devices me={me} />;
   const link = (name, label) => (
     <a href={'#/' + name} aria-current={at === name ? 'page' : undefined}>{label}</a>

@@ -39,8 +39,11 @@ test('a device shows in the list within a second of its registration', async () 
   const page = await openPage(browser, server);
   await page.getByRole('heading', { name: 'Devices' }).waitFor();
   await page.getByTestId('total').waitFor();
+  await page.locator('[data-live="true"]').waitFor();
   startClient(server, 'dev-live');
-  await row(page, 'dev-live').waitFor({ timeout: 15000 });
+  // Checked every animation frame: a locator's own wait backs off to 500 ms between looks.
+  await page.waitForFunction(() => !!document.querySelector('tr[data-endpoint="dev-live"]'), null,
+    { polling: 'raf', timeout: 15000 });
   const seen = Date.now();
   const registered = loggedAt(server, 'event=registered ep=dev-live');
   assert.ok(registered, 'the server logged the registration');
@@ -58,11 +61,12 @@ test('reading /3/0 shows the manufacturer with its name from the model', async (
   await row(page, 'dev-read').getByRole('link').click();
   await page.getByRole('heading', { name: /Device/ }).first().waitFor();
   await page.getByRole('button', { name: 'Read /3/0', exact: true }).click();
+  // The rows come from the model at once; the value comes with the device's answer.
   const manufacturer = page.locator('tr[data-path="/3/0/0"]');
-  await manufacturer.waitFor();
+  await page.getByRole('status').filter({ hasText: '2.05' }).first().waitFor();
+  await manufacturer.locator('.value').filter({ hasText: /./ }).waitFor();
   assert.equal(await manufacturer.locator('td').nth(1).textContent(), 'Manufacturer');
   assert.equal(await manufacturer.locator('.value').textContent(), 'Tether');
-  await page.getByRole('status').filter({ hasText: '2.05' }).first().waitFor();
   await screenshot(page, 'device-light');
   assert.deepEqual(page.problems, []);
   await page.context().close();
@@ -133,6 +137,7 @@ test('a read user sees the list and their role, and cannot write', async () => {
 
 test('a device that goes silent turns grey, marked expired', async () => {
   const page = await openPage(browser, server);
+  await page.locator('[data-live="true"]').waitFor();
   const client = startClient(server, 'dev-silent', ['--lifetime', '2']);
   await row(page, 'dev-silent').waitFor({ timeout: 15000 });
   client.child.kill('SIGKILL'); // no De-register: the lifetime runs out

@@ -140,7 +140,10 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
                [to = call.responder(), models = &server_.models(), ep = call.capture(0),
                 entry = std::move(entry), started = loop().now(),
                 self = std::weak_ptr<HttpApi*>(self_)](DownlinkResult r) mutable {
-                 if (auto api = self.lock(); api && *api != nullptr) {
+                 // A name nobody registered leaves no trace: made-up names could otherwise
+                 // push real devices' logs out of the log's cap.
+                 if (auto api = self.lock();
+                     api && *api != nullptr && r.status != DownlinkResult::Status::kNotRegistered) {
                    entry["result"] = server::downlink_status_name(r.status);
                    if (r.response) entry["code"] = r.response->code.to_string();
                    if (!r.message.empty() && !r.response) entry["message"] = r.message;

@@ -312,6 +312,23 @@ bool accepts_gzip(const http::Request& request) {
   if (!params.starts_with(";q=")) return false;
   return params.find_first_not_of("0.", 3) != std::string::npos;
 }
+
+// Whether an If-None-Match list ("a", W/"b", or *) names `etag` (weak comparison, RFC 9110
+// 13.1.2).
+bool if_none_match_hits(std::string_view header, std::string_view etag) {
+  std::size_t start = 0;
+  while (start < header.size()) {
+    std::size_t end = header.find(',', start);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view tag = header.substr(start, end - start);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+    start = end + 1;
+  }
+  return false;
+}
 }  // namespace
 
 void HttpService::serve_console(ConsoleSource source) {
@@ -328,15 +345,19 @@ void HttpService::serve_console(ConsoleSource source) {
     r.headers.set("X-Content-Type-Options", "nosniff");
     r.headers.set("Referrer-Policy", "no-referrer");
     r.headers.set("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
-    r.headers.set("ETag", file->etag);
+    // Each encoding is its own representation, with its own tag (RFC 9110 8.8.3).
+    const bool gzip = !file->gzip.empty() && accepts_gzip(call.request());
+    const std::string etag =
+        gzip ? file->etag.substr(0, file->etag.size() - 1) + "-gz\"" : file->etag;
+    r.headers.set("ETag", etag);
     r.headers.set("Vary", "Accept-Encoding");
-    const auto match = call.request().headers.get("If-None-Match");
-    if (match && *match == file->etag) {
+    if (const auto match = call.request().headers.get("If-None-Match");
+        match && if_none_match_hits(*match, etag)) {
       r.status = 304;
       return call.responder().respond(std::move(r));
     }
     r.headers.set("Content-Type", file->content_type);
-    if (!file->gzip.empty() && accepts_gzip(call.request())) {
+    if (gzip) {
       r.headers.set("Content-Encoding", "gzip");
       r.body = std::move(file->gzip);
     } else {

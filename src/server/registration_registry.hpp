@@ -71,6 +71,9 @@ struct FleetCounts {
 class RegistrationRegistry {
  public:
   RegistrationRegistry(RegistryConfig config, Random& random);
+  // ordered_ points into by_endpoint_: a copy would point into the original.
+  RegistrationRegistry(const RegistrationRegistry&) = delete;
+  RegistrationRegistry& operator=(const RegistrationRegistry&) = delete;
 
   struct Registered {
     Registration registration;

@@ -278,7 +278,8 @@ def events_and_requests():
     S.check(write["code"] == "2.04", f"the write: {write}")
     S.check(server.get("/api/clients/dev1/requests?limit=1", headers=ops) == [write], "limit=1")
     S.check(server.get("/api/clients/dev2/requests", headers=ops) == [], "dev2 has no log")
-    server.get("/api/clients/ghost/requests", want=404, headers=ops)
+    server.get("/api/clients/ghost/3/0", want=404, headers=ops)
+    server.get("/api/clients/ghost/requests", want=404, headers=ops)  # made-up names: no log
     # A request that fails is logged with why: an object the client has not.
     server.get("/api/clients/dev1/3/7", want=404, headers=ops)
     failed = server.get("/api/clients/dev1/requests?limit=1", headers=ops)[0]
@@ -302,6 +303,13 @@ def console_assets():
                 and head["cache-control"] == "no-cache", f"{role} / headers: {head}")
         status, _, _ = http(port, "GET", "/", headers={"If-None-Match": head["etag"]})
         S.check(status == 304, f"{role} / with its ETag: {status}")
+        status, _, _ = http(port, "GET", "/", headers={"If-None-Match": f'"x", W/{head["etag"]}'})
+        S.check(status == 304, f"{role} / with its ETag in a list: {status}")
+        _, gz_head, _ = http(port, "GET", "/", headers={"Accept-Encoding": "gzip"})
+        S.check(gz_head["etag"] != head["etag"], "each encoding has its own ETag")
+        status, _, _ = http(port, "GET", "/", headers={"If-None-Match": head["etag"],
+                                                       "Accept-Encoding": "gzip"})
+        S.check(status == 200, f"the plain ETag does not validate the gzipped page: {status}")
         assets = re.findall(r'(?:src|href)="(console/[^"]+)"', page.decode())
         S.check(len(assets) == 3, f"{role} page names {assets}")
         kinds = {}

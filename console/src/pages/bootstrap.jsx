@@ -58,12 +58,17 @@ export function Bootstrap({ me }) {
   // Every edit is checked by the server (a dry run) a moment after typing stops.
   useEffect(() => {
     clearTimeout(timer.current);
+    setCheck(null); // nothing typed since is checked yet: Save waits
     if (!endpoint || readOnly) return undefined;
+    let live = true;
     timer.current = setTimeout(async () => {
       const r = await call('PUT', `/api/bootstrap/${encodeURIComponent(endpoint)}` + query({ dryRun: true }), text);
-      setCheck(r);
+      if (live) setCheck(r);
     }, 300);
-    return () => clearTimeout(timer.current);
+    return () => {
+      live = false;
+      clearTimeout(timer.current);
+    };
   }, [endpoint, text]);
 
   const open = (c) => {

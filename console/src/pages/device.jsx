@@ -1,6 +1,6 @@
 // One device: its registration, and its objects named from the model registry
 // (GET /api/models/{id}), each instance readable, its resources listed with their values.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, follow, get, query } from '../api.js';
 import { Badge, stateOf } from './devices.jsx';
 import { Plot } from './plot.jsx';
@@ -189,13 +189,15 @@ export function Device({ endpoint, me }) {
   const base = '/api/clients/' + encodeURIComponent(endpoint);
 
   useEffect(() => {
+    let live = true;
     get(base).then(({ status, body }) => {
+      if (!live) return;
       if (status === 200) setReg(body);
       else setError(`${body?.code ?? status} ${body?.message ?? ''}`);
     });
-    get(base + '/requests').then(({ status, body }) => status === 200 && setRequests(body));
+    get(base + '/requests').then(({ status, body }) => live && status === 200 && setRequests(body));
     const events = 'registered,updated,deregistered,expired,awake,sleeping,notification,send,request';
-    return follow({ endpoint, events }, (kind, e) => {
+    const stop = follow({ endpoint, events }, (kind, e) => {
       if (kind === 'notification' || kind === 'send') {
         const values = e.content?.values ?? {};
         const at = e.time ? Date.parse(e.time) : Date.now();
@@ -215,7 +217,21 @@ export function Device({ endpoint, me }) {
         setReg((r) => ({ ...r, ...e.registration, awake: true }));
       }
     });
+    return () => {
+      live = false;
+      stop();
+    };
   }, [endpoint]);
+
+  // Observations this page started end when it closes: nobody would see their values.
+  const mine = useRef({});
+  mine.current = observed;
+  useEffect(
+    () => () => {
+      for (const path of Object.keys(mine.current)) call('DELETE', base + path + '/observe');
+    },
+    [endpoint],
+  );
 
   useEffect(() => {
     if (!reg) return;

@@ -41,6 +41,7 @@ export function Devices() {
   const [gone, setGone] = useState({}); // endpoint -> expired | deregistered
   const [error, setError] = useState('');
   const [tick, setTick] = useState(0); // bumps to fetch the page again
+  const [live, setLive] = useState(false); // the fleet's event stream is connected
   const timer = useRef(null);
   const goneRef = useRef(gone);
   goneRef.current = gone;
@@ -51,9 +52,14 @@ export function Devices() {
     [text, match, state],
   );
 
+  const lastView = useRef('');
   useEffect(() => {
     let live = true;
     const started = performance.now();
+    // Grey rows stay across the refetches of one view, not into another page or search.
+    const viewKey = after + '\n' + JSON.stringify(filters);
+    if (viewKey !== lastView.current) keepGone.current = false;
+    lastView.current = viewKey;
     get('/api/clients' + query({ limit: PAGE, after, counts: true, ...filters })).then(({ status, body }) => {
       if (!live) return;
       if (status !== 200) {
@@ -64,7 +70,9 @@ export function Devices() {
       // Rows that expired or de-registered stay, greyed, until the operator refreshes.
       setPage((prev) => {
         if (!prev || !keepGone.current) return body;
-        const kept = prev.clients.filter((c) => goneRef.current[c.endpoint] && !body.clients.some((b) => b.endpoint === c.endpoint));
+        const kept = prev.clients
+          .filter((c) => goneRef.current[c.endpoint] && !body.clients.some((b) => b.endpoint === c.endpoint))
+          .slice(0, PAGE);
         const clients = [...body.clients, ...kept].sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1));
         return { ...body, clients };
       });
@@ -113,6 +121,7 @@ export function Devices() {
           }
         },
         refetchSoon,
+        setLive,
       ),
     [],
   );
@@ -142,6 +151,7 @@ export function Devices() {
   return (
     <main>
       <h1>Devices</h1>
+      <p class="muted" data-live={live ? 'true' : 'false'}>{live ? 'Live: new devices show as they register.' : 'Connecting to the event stream…'}</p>
       <form class="filters" role="search" onSubmit={search}>
         <label>
           Endpoint{' '}

@@ -10,12 +10,17 @@ export function usePages(route, listName, extra = {}, tick = 0) {
   const after = cursors[cursors.length - 1];
   const extraKey = JSON.stringify(extra);
   useEffect(() => {
+    let live = true; // an answer to an older request is dropped
     get(route + query({ limit: 50, after, prefix, ...extra })).then(({ status, body }) => {
+      if (!live) return;
       if (status === 200) {
         setPage(body);
         setError('');
       } else setError(`${body?.code ?? status} ${body?.message ?? ''}`);
     });
+    return () => {
+      live = false;
+    };
   }, [route, after, prefix, extraKey, tick]);
   const rows = page ? page[listName] : [];
   const search = (

@@ -29,7 +29,7 @@ export function Plot({ path, name, units, points }) {
   }, []);
   useEffect(() => {
     chart.current?.setData(data);
-  }, [points.length]);
+  }, [points]);
 
   const last = points[points.length - 1];
   return (
