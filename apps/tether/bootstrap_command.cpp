@@ -201,7 +201,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   if (http_binding) http_binding->start();
   if (sms) sms->start();
 
-  log_line("event=started role=bootstrap configs=" + std::to_string(bs.configs().size()) + " " +
+  log_line("event=started role=bootstrap configs=" + std::to_string(bs.config_count()) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +

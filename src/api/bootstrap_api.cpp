@@ -206,7 +206,7 @@ std::string BootstrapApi::metrics_text() {
          m.finished);
   metric("tether_bootstrap_failed_total", "counter", "Sessions that failed.", m.failed);
   metric("tether_bootstrap_configs", "gauge", "Endpoints with a configuration.",
-         server_.configs().size());
+         server_.config_count());
   metric("tether_bootstrap_sessions_running", "gauge", "Sessions in progress.", server_.running());
   return out.str();
 }

@@ -188,13 +188,15 @@ void HttpApi::routes() {
     if (!state.empty() && state != "online" && state != "awake" && state != "sleeping") {
       return call.error(400, "4.00", "state is online, awake or sleeping");
     }
+    // Read once: the scan may visit every registration.
+    const std::string binding = query->filter("binding"), version = query->filter("version"),
+                      transport = query->filter("transport"), security = query->filter("security");
     auto wanted = [&](const server::Registration& r) {
-      auto is = [&](const char* name, const std::string& value) {
-        const std::string f = query->filter(name);
+      auto is = [](const std::string& f, const std::string& value) {
         return f.empty() || f == value;
       };
-      if (!is("binding", r.binding) || !is("version", r.version) || !is("transport", r.transport) ||
-          !is("security", server::security_of(r))) {
+      if (!is(binding, r.binding) || !is(version, r.version) || !is(transport, r.transport) ||
+          (!security.empty() && security != server::security_of(r))) {
         return false;
       }
       if (state.empty()) return true;

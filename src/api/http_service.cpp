@@ -235,13 +235,14 @@ void HttpService::broadcast(std::string_view kind, const std::string& endpoint,
   });
 }
 
+bool HttpService::anyone_wants(std::string_view kind, std::string_view endpoint) const {
+  return std::any_of(streams_.begin(), streams_.end(),
+                     [&](const EventStream& s) { return s.wants(kind, endpoint); });
+}
+
 void HttpService::publish(const server::ServerEvent& event) {
-  if (streams_.empty()) return;
   const std::string_view kind = server::event_kind_name(event.kind);
-  if (std::none_of(streams_.begin(), streams_.end(),
-                   [&](const EventStream& s) { return s.wants(kind, event.endpoint); })) {
-    return;  // nobody listens for it: no JSON built
-  }
+  if (!anyone_wants(kind, event.endpoint)) return;  // nobody listens for it: no JSON built
   broadcast(kind, event.endpoint,
             "event: " + std::string(kind) +
                 "\ndata: " + json_text(event_json(event, event_model_)) + "\n\n");
@@ -249,7 +250,7 @@ void HttpService::publish(const server::ServerEvent& event) {
 
 void HttpService::publish_json(std::string_view kind, const std::string& endpoint,
                                const json& data) {
-  if (streams_.empty()) return;
+  if (!anyone_wants(kind, endpoint)) return;
   broadcast(kind, endpoint, "event: " + std::string(kind) + "\ndata: " + json_text(data) + "\n\n");
 }
 

@@ -171,6 +171,7 @@ class HttpService {
     std::vector<std::string> kinds;                // ?events=a,b; empty: every kind
     bool wants(std::string_view kind, std::string_view endpoint) const;
   };
+  bool anyone_wants(std::string_view kind, std::string_view endpoint) const;
   // Writes one event to the streams that want it, dropping the dead ones.
   void broadcast(std::string_view kind, const std::string& endpoint, const std::string& text);
   void handle(const http::Request& request, Responder responder);

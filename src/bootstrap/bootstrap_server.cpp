@@ -180,12 +180,6 @@ const BootstrapConfig* BootstrapServer::config(const std::string& endpoint) cons
   return it == configs_.end() ? nullptr : &it->second;
 }
 
-std::vector<const BootstrapConfig*> BootstrapServer::configs() const {
-  std::vector<const BootstrapConfig*> out;
-  for (const auto& [ep, c] : configs_) out.push_back(&c);
-  return out;
-}
-
 const BootstrapSession* BootstrapServer::session(const std::string& endpoint) const {
   if (auto run = runs_.find(endpoint); run != runs_.end()) return &run->second->report;
   auto it = history_.find(endpoint);

@@ -107,7 +107,6 @@ class BootstrapServer {
   bool knows_public_key(ByteView spki) const;
   bool remove_config(const std::string& endpoint);
   const BootstrapConfig* config(const std::string& endpoint) const;
-  std::vector<const BootstrapConfig*> configs() const;
   std::size_t config_count() const { return configs_.size(); }
   // The configurations in endpoint order, paged (the API's lists).
   void walk_configs(std::string_view after, std::string_view prefix,

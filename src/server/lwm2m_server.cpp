@@ -199,12 +199,6 @@ std::optional<Credentials> Lwm2mServer::credentials(const std::string& endpoint)
   return *c;
 }
 
-std::vector<Credentials> Lwm2mServer::all_credentials() const {
-  std::vector<Credentials> out;
-  for (const auto& [ep, c] : credentials_.all()) out.push_back(c);
-  return out;
-}
-
 void Lwm2mServer::walk_credentials(std::string_view after, std::string_view prefix,
                                    const std::function<bool(const Credentials&)>& visit) const {
   walk_ordered(credentials_.all(), after, prefix, visit);

@@ -123,7 +123,6 @@ class Lwm2mServer {
 
   // --- API side -----------------------------------------------------------
   const Registration* find(const std::string& endpoint) const { return registry_.find(endpoint); }
-  std::vector<const Registration*> registrations() const { return registry_.all(); }
   std::size_t registration_count() const { return registry_.size(); }
   // The registrations in endpoint order, paged (RegistrationRegistry::walk).
   void walk_registrations(std::string_view after, std::string_view prefix,
@@ -154,7 +153,6 @@ class Lwm2mServer {
   // False when there were none; an error (5.00) when the store cannot make it durable.
   Result<bool> remove_credentials(const std::string& endpoint);
   std::optional<Credentials> credentials(const std::string& endpoint) const;
-  std::vector<Credentials> all_credentials() const;
   std::size_t credential_count() const { return credentials_.all().size(); }
   // The credentials in endpoint order, paged (as walk_registrations).
   void walk_credentials(std::string_view after, std::string_view prefix,

@@ -65,17 +65,25 @@ UnixMillis RegistrationRegistry::deadline(const Registration& r) const {
   return r.expires_at() + static_cast<UnixMillis>(config_.expiry_grace_seconds) * 1000;
 }
 
-void RegistrationRegistry::tally(const Registration& r, int sign) {
+RegistrationRegistry::CountedKind RegistrationRegistry::counted_kind(const Registration& r) {
+  return CountedKind{r.binding, r.version, r.transport, security_of(r), r.queue_mode};
+}
+
+void RegistrationRegistry::tally(const CountedKind& k, int sign) {
   auto add = [sign](std::map<std::string, std::size_t>& m, const std::string& key) {
     auto& n = m[key];
     n = sign > 0 ? n + 1 : n - 1;
     if (n == 0) m.erase(key);
   };
-  add(counts_.binding, r.binding);
-  add(counts_.version, r.version);
-  add(counts_.transport, r.transport);
-  add(counts_.security, security_of(r));
-  if (r.queue_mode) counts_.queue_mode = sign > 0 ? counts_.queue_mode + 1 : counts_.queue_mode - 1;
+  add(counts_.binding, k.binding);
+  add(counts_.version, k.version);
+  add(counts_.transport, k.transport);
+  add(counts_.security, k.security);
+  if (k.queue_mode) counts_.queue_mode = sign > 0 ? counts_.queue_mode + 1 : counts_.queue_mode - 1;
+}
+
+void RegistrationRegistry::tally(const Registration& r, int sign) {
+  tally(counted_kind(r), sign);
 }
 
 void RegistrationRegistry::index(const Registration& r) {
@@ -175,7 +183,9 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   if (r.version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
     return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");
   }
-  tally(r, -1);
+  // Most Updates change nothing counted: the counts move only when something did (the
+  // kinds are short, so this copy stays on the stack).
+  const CountedKind before = counted_kind(r);
   if (p.lifetime) r.lifetime = *p.lifetime;
   if (p.binding) {
     if (r.version == "1.0") r.queue_mode = false;  // a 1.0 binding restates Q each time
@@ -190,7 +200,10 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   // Every check passed: a legacy '*' registration is now bound to this identity.
   if (r.identity == Registration::kAnySecureIdentity) r.identity = peer.key();
   r.updated_at = now;
-  tally(r, +1);
+  if (CountedKind after = counted_kind(r); after != before) {
+    tally(before, -1);
+    tally(after, +1);
+  }
   deadlines_.emplace(deadline(r), r.endpoint);
   return r;
 }
@@ -261,13 +274,6 @@ const Registration* RegistrationRegistry::find_by_id(const std::string& id) cons
 void RegistrationRegistry::walk(std::string_view after, std::string_view prefix,
                                 const std::function<bool(const Registration&)>& visit) const {
   walk_ordered(ordered_, after, prefix, [&](const Registration* r) { return visit(*r); });
-}
-
-std::vector<const Registration*> RegistrationRegistry::all() const {
-  std::vector<const Registration*> out;
-  out.reserve(by_endpoint_.size());
-  for (const auto& [ep, r] : by_endpoint_) out.push_back(&r);
-  return out;
 }
 
 }  // namespace tether::server

@@ -101,7 +101,6 @@ class RegistrationRegistry {
 
   const Registration* find(const std::string& endpoint) const;
   const Registration* find_by_id(const std::string& id) const;
-  std::vector<const Registration*> all() const;
   std::size_t size() const { return by_endpoint_.size(); }
   const FleetCounts& counts() const { return counts_; }
   // Walks the registrations in endpoint order, from the first name after `after` ("" for
@@ -117,7 +116,15 @@ class RegistrationRegistry {
   // The registration at `location` if `peer` may act on it.
   Result<Registration*> owned_by(const std::string& location, const PeerIdentity& peer);
   void index(const Registration& r);
+  // What counts_ counts a registration by.
+  struct CountedKind {
+    std::string binding, version, transport, security;
+    bool queue_mode = false;
+    friend bool operator==(const CountedKind&, const CountedKind&) = default;
+  };
+  static CountedKind counted_kind(const Registration& r);
   // Adds (+1) or takes away (-1) one registration from counts_.
+  void tally(const CountedKind& k, int sign);
   void tally(const Registration& r, int sign);
   UnixMillis deadline(const Registration& r) const;
 
