@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import {
-  USERS, api, artifacts, launch, loggedAt, openPage, screenshot, startClient, startServer, stopAll,
+  USERS, api, artifacts, launch, loggedAt, modelsDir, openPage, screenshot, startClient, startServer, stopAll,
 } from './harness.mjs';
 
 let server;
@@ -65,7 +65,7 @@ test('reading /3/0 shows the manufacturer with its name from the model', async (
   const manufacturer = page.locator('tr[data-path="/3/0/0"]');
   await page.getByRole('status').filter({ hasText: '2.05' }).first().waitFor();
   await manufacturer.locator('.value').filter({ hasText: /./ }).waitFor();
-  assert.equal(await manufacturer.locator('td').nth(1).textContent(), 'Manufacturer');
+  assert.equal(await manufacturer.locator('td').nth(2).textContent(), 'Manufacturer');
   assert.equal(await manufacturer.locator('.value').textContent(), 'Tether');
   await screenshot(page, 'device-light');
   assert.deepEqual(page.problems, []);
@@ -104,6 +104,85 @@ test('observing the temperature plots new points until cancelled', async () => {
   await plot.waitFor({ state: 'detached' });
   const { body } = await api(server, '/api/clients/dev-read/observations');
   assert.deepEqual(body, [], 'the server holds no observation after the cancel');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+// A model both sides know (--models): a Playlist whose Tracks is a writable
+// multiple-instance resource; the client creates and deletes its instances on request.
+const PLAYLIST = `<?xml version="1.0" encoding="utf-8"?>
+<LWM2M><Object ObjectType="MODefinition"><Name>Playlist</Name><Description1>Tracks to play.</Description1>
+<ObjectID>32769</ObjectID><ObjectURN>urn:oma:lwm2m:x:32769</ObjectURN><LWM2MVersion>1.1</LWM2MVersion>
+<ObjectVersion>1.0</ObjectVersion><MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory>
+<Resources>
+<Item ID="0"><Name>Tracks</Name><Operations>RW</Operations><MultipleInstances>Multiple</MultipleInstances><Mandatory>Optional</Mandatory><Type>String</Type><RangeEnumeration></RangeEnumeration><Units></Units><Description>Track names.</Description></Item>
+<Item ID="1"><Name>Volume</Name><Operations>RW</Operations><MultipleInstances>Single</MultipleInstances><Mandatory>Mandatory</Mandatory><Type>Integer</Type><RangeEnumeration>0..100</RangeEnumeration><Units>%</Units><Description>Loudness.</Description></Item>
+</Resources><Description2></Description2></Object></LWM2M>
+`;
+
+test('an instance is created, its multiple-instance resource written whole, and deleted', async () => {
+  const models = modelsDir({ 'playlist.xml': PLAYLIST });
+  const own = await startServer(['--models', models]);
+  startClient(own, 'dev-create', ['--models', models]);
+  const page = await openPage(browser, own);
+  await page.goto(own.url + '#/devices/dev-create');
+  await page.getByRole('heading', { name: /Playlist/ }).waitFor();
+  await page.getByLabel('Values of a new /32769 instance').fill('{"1": 40, "0": ["intro"]}');
+  await page.getByRole('button', { name: 'Create an instance of /32769' }).click();
+  await page.getByRole('status').filter({ hasText: /2\.01.* at \/32769\/0/ }).waitFor();
+  // The client's Update lists the new instance; its table comes from the model.
+  const tracks = page.locator('tr[data-path="/32769/0/0"]');
+  await page.getByRole('button', { name: 'Read /32769/0', exact: true }).click();
+  await tracks.locator('.value').filter({ hasText: 'intro' }).waitFor();
+  await tracks.getByRole('button', { name: 'Add an instance' }).click();
+  await tracks.getByLabel('Value 2 of Tracks').fill('outro');
+  await tracks.getByLabel('Instance ID 2 of Tracks').fill('5');
+  await tracks.getByRole('button', { name: 'Write all' }).click();
+  await tracks.locator('.value').filter({ hasText: '5: outro' }).waitFor();
+  const { body } = await api(own, '/api/clients/dev-create/32769/0/0');
+  assert.deepEqual(body.values, { '/32769/0/0/0': 'intro', '/32769/0/0/5': 'outro' });
+  await screenshot(page, 'device-create-light');
+  await page.getByRole('button', { name: 'Delete /32769/0' }).click();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByRole('status').filter({ hasText: '2.02' }).waitFor();
+  await page.locator('tr[data-path="/32769/0/1"]').waitFor({ state: 'detached' });
+  const after = await api(own, '/api/clients/dev-create/32769/0');
+  assert.equal(after.status, 404, 'the device no longer has the instance');
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
+test('selected resources are read together in the chosen format, attributes written and discovered', async () => {
+  const page = await openPage(browser, server);
+  await page.goto(server.url + '#/devices/dev-read');
+  await page.getByLabel('Select /3/0/0').check();
+  await page.getByLabel('Select /3303/0/5700').check();
+  await page.getByLabel('Content format').selectOption('senml-json');
+  await page.getByRole('button', { name: 'Read selected' }).click();
+  const panel = page.getByRole('region', { name: 'Selected resources' });
+  await panel.getByRole('status').filter({ hasText: /2\.05.*senml\+json/ }).waitFor();
+  await page.locator('tr[data-path="/3/0/0"] .value').filter({ hasText: 'Tether' }).waitFor();
+  await page.locator('tr[data-path="/3303/0/5700"] .value').filter({ hasText: /\d/ }).waitFor();
+  await page.getByRole('button', { name: 'Observe selected' }).click();
+  const composite = page.getByRole('list', { name: 'Composite observations' });
+  await composite.getByRole('button', { name: 'Cancel the observation of /3/0/0, /3303/0/5700' }).click();
+  await composite.waitFor({ state: 'detached' });
+  assert.deepEqual((await api(server, '/api/clients/dev-read/observations')).body, [],
+    'the composite observation ended with the cancel');
+
+  await page.getByRole('button', { name: 'Discover /3303/0' }).click();
+  const tools = page.getByRole('region', { name: 'Discover and attributes' });
+  await tools.getByLabel('Path').fill('/3303/0/5700');
+  await tools.getByLabel('pmin', { exact: true }).fill('7');
+  await tools.getByLabel('gt', { exact: true }).fill('30.5');
+  await tools.getByRole('button', { name: 'Write attributes' }).click();
+  await tools.getByRole('status').filter({ hasText: '2.04' }).waitFor();
+  await tools.getByLabel('Path').fill('/3303/0');
+  await tools.getByRole('button', { name: 'Discover' }).click();
+  const attrs = tools.locator('table.discovered tr[data-path="/3303/0/5700"] td').nth(1);
+  await attrs.filter({ hasText: 'pmin=7' }).waitFor();
+  assert.match(await attrs.textContent(), /gt=30\.5/);
+  await screenshot(page, 'device-tools-light');
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

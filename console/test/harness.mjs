@@ -35,8 +35,10 @@ export async function freePort() {
   throw new Error('no free port');
 }
 
+let started = 0;
 function start(name, args) {
-  const log = join(artifacts, name + '.log');
+  // Numbered, so a second server of the same kind keeps its own log.
+  const log = join(artifacts, `${++started}-${name}.log`);
   const fd = openSync(log, 'w');
   const child = spawn(tether, args, { stdio: ['ignore', 'ignore', fd] });
   processes.push(child);
@@ -70,6 +72,13 @@ export async function startServer(extra = [], role = 'server') {
     await new Promise((r) => setTimeout(r, 100));
   }
   return server;
+}
+
+// A folder of object definitions (--models) holding these files.
+export function modelsDir(files) {
+  const dir = mkdtempSync(join(work, 'models-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
 }
 
 export function startClient(server, endpoint, extra = []) {

@@ -1,6 +1,8 @@
 #include "api/json_mapping.hpp"
 
+#include <algorithm>
 #include <ctime>
+#include <vector>
 
 #include "common/bytes.hpp"
 #include "lwm2m/format/typing.hpp"
@@ -31,6 +33,28 @@ Result<std::string> absolute_key(const std::string& key, const lwm2m::Path& targ
     p = p.child((*rel)[i]);
   }
   return p.to_string();
+}
+
+// The instances of one resource, from [v0, v1, ...] (IDs 0, 1, ...) or {"<id>": v, ...}.
+Result<Ok> add_instances(json& absolute, const lwm2m::Path& resource, const json& list) {
+  if (list.is_array()) {
+    if (list.size() > 65535) return fail(resource.to_string() + ": too many instances");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      absolute[resource.child(static_cast<std::uint16_t>(i)).to_string()] = list[i];
+    }
+    return Ok{};
+  }
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    const std::string& id = it.key();
+    const bool digits =
+        !id.empty() && id.size() <= 5 &&
+        std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits || std::stoul(id) > 65535) {
+      return fail(resource.to_string() + ": instance IDs are 0-65535, not '" + id + "'");
+    }
+    absolute[resource.child(static_cast<std::uint16_t>(std::stoul(id))).to_string()] = it.value();
+  }
+  return Ok{};
 }
 }  // namespace
 
@@ -133,6 +157,7 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded()) return fail("the body is not JSON");
   json absolute = json::object();
+  std::vector<lwm2m::Path> whole;  // multiple-instance resources given whole (maybe empty)
   bool relative = false;
   bool absolute_keys = false;
   if (j.is_object()) {
@@ -140,7 +165,18 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
       (it.key().starts_with("/") ? absolute_keys : relative) = true;
       auto key = absolute_key(it.key(), target);
       if (!key) return key.error();
-      absolute[*key] = it.value();
+      const json& value = it.value();
+      if (!value.is_array() && !value.is_object()) {
+        absolute[*key] = value;
+        continue;
+      }
+      // A multiple-instance resource inside a body: [v0, v1] or {"<instance>": v}.
+      auto resource = lwm2m::Path::parse(*key);
+      if (!resource || !resource->is_resource()) {
+        return fail(*key + ": only a resource takes a list of instances");
+      }
+      if (auto ok = add_instances(absolute, *resource, value); !ok) return ok.error();
+      whole.push_back(*resource);
     }
   } else if (target.is_resource() || target.is_resource_instance()) {
     if (j.is_array() && target.is_resource_instance()) {
@@ -148,9 +184,8 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
     }
     if (j.is_array()) {
       // A multiple-instance resource written whole: [v0, v1, ...].
-      for (std::size_t i = 0; i < j.size(); ++i) {
-        absolute[target.child(static_cast<std::uint16_t>(i)).to_string()] = j[i];
-      }
+      if (auto ok = add_instances(absolute, target, j); !ok) return ok.error();
+      whole.push_back(target);
     } else {
       absolute[target.to_string()] = j;
     }
@@ -167,6 +202,9 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
   }
   auto tree = lwm2m::Tree::from_records(*records);
   if (!tree) return tree.error();
+  for (const auto& resource : whole) {
+    if (auto added = tree->add_node(resource); !added) return added.error();
+  }
   if (target.is_object() && relative) {
     if (absolute_keys) return fail("a Create body uses either relative or absolute keys");
     auto& object = tree->objects[target.object_id()];
@@ -175,9 +213,6 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
       object.instances.erase(0);
       object.instances[lwm2m::Path::kUnassigned] = std::move(node);
     }
-  }
-  if (target.is_resource() && j.is_array()) {
-    if (auto added = tree->add_node(target); !added) return added.error();
   }
   return tree;
 }

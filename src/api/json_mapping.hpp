@@ -28,7 +28,8 @@ json event_json(const server::ServerEvent& e, const lwm2m::model::Model* model =
 
 // Write and Create bodies: {"/3/0/14": "+02"} or keys relative to `target` ({"14": "+02"};
 // under an object path a relative key is a resource of a new instance), or, at a resource
-// path, a bare JSON value. Types come from the model.
+// path, a bare JSON value. A multiple-instance resource is an array (IDs 0, 1, ...) or an
+// object of instance IDs, at its own path or as the value of its key. Types come from the model.
 Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& target,
                                    const lwm2m::model::Model& model);
 Result<std::vector<lwm2m::Record>> records_from_body(const json& values,

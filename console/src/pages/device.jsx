@@ -1,159 +1,19 @@
 // One device: its registration, and its objects named from the model registry
-// (GET /api/models/{id}), each instance readable, its resources listed with their values.
+// (GET /api/models/{id}), each instance with its resources and values, and every operation
+// of the REST API on them (docs/api.md, Routes) in the content format chosen.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, follow, get, query } from '../api.js';
 import { Badge, stateOf } from './devices.jsx';
+import { Answer } from './editors.jsx';
+import { Instance } from './instance.jsx';
 import { Plot } from './plot.jsx';
+import { CompositePanel, CreateForm, PathTools } from './tools.jsx';
 
-// "/3/0/2" before "/3/0/10": paths compare by their numbers.
-function byPath([a], [b]) {
-  const x = a.split('/').slice(1).map(Number);
-  const y = b.split('/').slice(1).map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    if ((x[i] ?? -1) !== (y[i] ?? -1)) return (x[i] ?? -1) - (y[i] ?? -1);
-  }
-  return 0;
-}
+// docs/api.md, Formats: the names ?format= takes.
+const FORMATS = ['text', 'opaque', 'tlv', 'senml-json', 'senml-cbor', 'lwm2m-cbor', 'json'];
 
 function Field({ name, children }) {
   return <div><dt>{name}</dt><dd>{children}</dd></div>;
-}
-
-function Answer({ result }) {
-  if (!result) return null;
-  const { status, body } = result;
-  const ok = status >= 200 && status < 300;
-  return (
-    <p class={ok ? 'answer' : 'answer error'} role="status">
-      <strong>{body?.code ?? status}</strong> {body?.status ?? body?.message ?? ''}
-    </p>
-  );
-}
-
-const NUMERIC = new Set(['Integer', 'Unsigned Integer', 'Float', 'Time']);
-
-// The value a Write sends, from what was typed, by the resource's type in the model.
-export function typedValue(type, text) {
-  if (type === 'Integer' || type === 'Unsigned Integer' || type === 'Time') {
-    if (!/^-?\d+$/.test(text.trim())) throw new Error('a whole number');
-    return Number(text);
-  }
-  if (type === 'Float') {
-    if (text.trim() === '' || Number.isNaN(Number(text))) throw new Error('a number');
-    return Number(text);
-  }
-  if (type === 'Boolean') {
-    if (text !== 'true' && text !== 'false') throw new Error('true or false');
-    return text === 'true';
-  }
-  return text;
-}
-
-function Editor({ def, onWrite, disabled, why }) {
-  const [text, setText] = useState('');
-  const [problem, setProblem] = useState('');
-  const submit = (e) => {
-    e.preventDefault();
-    try {
-      onWrite(typedValue(def.type, text));
-      setProblem('');
-    } catch (err) {
-      setProblem(`${def.name} takes ${err.message}`);
-    }
-  };
-  const label = `New value of ${def.name}`;
-  return (
-    <form class="inline" onSubmit={submit}>
-      {def.type === 'Boolean' ? (
-        <select aria-label={label} value={text} onChange={(e) => setText(e.target.value)} disabled={disabled}>
-          <option value="">…</option><option value="true">true</option><option value="false">false</option>
-        </select>
-      ) : (
-        <input aria-label={label} value={text} size="12" disabled={disabled}
-          inputMode={NUMERIC.has(def.type) ? 'decimal' : 'text'} onInput={(e) => setText(e.target.value)} />
-      )}
-      <button type="submit" disabled={disabled} title={why}>Write</button>
-      {problem && <span class="error" role="alert">{problem}</span>}
-    </form>
-  );
-}
-
-function Instance({ endpoint, objectId, instance, model, readOnly, observed, onObserve, onCancel }) {
-  const [result, setResult] = useState(null);
-  const [values, setValues] = useState({});
-  const path = `/${objectId}/${instance}`;
-  const base = '/api/clients/' + encodeURIComponent(endpoint);
-  const why = readOnly ? 'read users may only read' : undefined;
-  const answer = (r) => {
-    setResult(r);
-    if (r.status === 200 && r.body?.values) setValues((v) => ({ ...v, ...r.body.values }));
-    return r;
-  };
-  const read = async (p = path) => answer(await call('GET', base + p));
-  // After a Write, the value is read back (the answer shown stays the Write's).
-  const write = async (p, value) => {
-    if ((await answer(await call('PUT', base + p, JSON.stringify(value)))).status !== 200) return;
-    const back = await call('GET', base + p);
-    if (back.status === 200 && back.body?.values) setValues((v) => ({ ...v, ...back.body.values }));
-  };
-  const execute = async (p, args) => answer(await call('POST', base + p, args));
-  const resources = model?.resources ?? [];
-  const shown = new Map(resources.map((r) => [`${path}/${r.id}`, r]));
-  for (const p of Object.keys(values)) {
-    const rid = Number(p.split('/')[3]);
-    const key = `${path}/${rid}`;
-    if (!shown.has(key)) shown.set(key, { id: rid, name: '', operations: 'R', type: 'String', units: '' });
-  }
-  const valueOf = (rpath) =>
-    Object.entries(values).filter(([p]) => p === rpath || p.startsWith(rpath + '/')).sort(byPath)
-      .map(([p, v]) => (p === rpath ? '' : p.slice(rpath.length + 1) + ': ') + (typeof v === 'object' ? JSON.stringify(v) : String(v)))
-      .join(', ');
-  return (
-    <li class="instance">
-      <div class="instance-head">
-        <span>{path}</span>
-        <button type="button" onClick={() => read()} aria-label={'Read ' + path}>Read</button>
-        <Answer result={result} />
-      </div>
-      <table class="values">
-        <thead><tr><th scope="col">Resource</th><th scope="col">Name</th><th scope="col">Value</th><th scope="col">Actions</th></tr></thead>
-        <tbody>
-          {[...shown.entries()].sort(byPath).map(([rpath, def]) => {
-            const ops = def.operations;
-            const observing = observed[rpath];
-            return (
-              <tr key={rpath} data-path={rpath}>
-                <td>{rpath}</td>
-                <td>{def.name}</td>
-                <td class="value">{valueOf(rpath)}{def.units && valueOf(rpath) ? ' ' + def.units : ''}</td>
-                <td class="actions">
-                  {ops.includes('R') && <button type="button" aria-label={'Read ' + rpath} onClick={() => read(rpath)}>Read</button>}
-                  {ops.includes('R') && NUMERIC.has(def.type) && !def.multiple && (observing ? (
-                    <button type="button" aria-label={'Cancel the observation of ' + rpath} disabled={readOnly} title={why} onClick={() => onCancel(rpath)}>Cancel</button>
-                  ) : (
-                    <button type="button" aria-label={'Observe ' + rpath} disabled={readOnly} title={why} onClick={() => onObserve(rpath, def)}>Observe</button>
-                  ))}
-                  {ops.includes('W') && !def.multiple && <Editor def={def} disabled={readOnly} why={why} onWrite={(v) => write(rpath, v)} />}
-                  {ops.includes('E') && <ExecuteForm rpath={rpath} disabled={readOnly} why={why} onExecute={(a) => execute(rpath, a)} />}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </li>
-  );
-}
-
-function ExecuteForm({ rpath, disabled, why, onExecute }) {
-  const [args, setArgs] = useState('');
-  return (
-    <form class="inline" onSubmit={(e) => { e.preventDefault(); onExecute(args); }}>
-      <input aria-label={'Arguments for ' + rpath} placeholder="0='a',1" size="8" value={args} disabled={disabled}
-        onInput={(e) => setArgs(e.target.value)} />
-      <button type="submit" disabled={disabled} title={why} aria-label={'Execute ' + rpath}>Execute</button>
-    </form>
-  );
 }
 
 function RequestLog({ entries }) {
@@ -179,14 +39,23 @@ function RequestLog({ entries }) {
 
 export function Device({ endpoint, me }) {
   const [reg, setReg] = useState(null);
+  const [values, setValues] = useState({}); // path -> value, from reads and notifications
+  const [answers, setAnswers] = useState({}); // instance or object path -> last answer
   const [observed, setObserved] = useState({}); // path -> {id, def, points: [{t, v}]}
+  const [composites, setComposites] = useState([]); // [{id, paths}]
+  const [selected, setSelected] = useState(new Set());
+  const [format, setFormat] = useState('');
+  const [toolsPath, setToolsPath] = useState('/3/0');
+  const [confirming, setConfirming] = useState(null);
   const [requests, setRequests] = useState([]);
   const [notice, setNotice] = useState(null);
   const readOnly = me?.role === 'read';
+  const why = readOnly ? 'read users may only read' : undefined;
   const [gone, setGone] = useState(null);
   const [error, setError] = useState('');
   const [models, setModels] = useState({});
   const base = '/api/clients/' + encodeURIComponent(endpoint);
+  const merge = (more) => setValues((v) => ({ ...v, ...more }));
 
   useEffect(() => {
     let live = true;
@@ -199,11 +68,12 @@ export function Device({ endpoint, me }) {
     const events = 'registered,updated,deregistered,expired,awake,sleeping,notification,send,request';
     const stop = follow({ endpoint, events }, (kind, e) => {
       if (kind === 'notification' || kind === 'send') {
-        const values = e.content?.values ?? {};
+        const got = e.content?.values ?? {};
         const at = e.time ? Date.parse(e.time) : Date.now();
+        merge(got);
         setObserved((o) => {
           const next = { ...o };
-          for (const [p, v] of Object.entries(values)) {
+          for (const [p, v] of Object.entries(got)) {
             if (next[p] && typeof v === 'number') next[p] = { ...next[p], points: [...next[p].points, { t: at, v }].slice(-500) };
           }
           return next;
@@ -213,6 +83,8 @@ export function Device({ endpoint, me }) {
       } else if (kind === 'expired' || kind === 'deregistered') setGone(kind);
       else if (kind === 'awake' || kind === 'sleeping') setReg((r) => r && { ...r, awake: kind === 'awake' });
       else if (e.registration) {
+        // A page opened before the device registered comes alive when it does.
+        setError('');
         setGone(null);
         setReg((r) => ({ ...r, ...e.registration, awake: true }));
       }
@@ -225,10 +97,11 @@ export function Device({ endpoint, me }) {
 
   // Observations this page started end when it closes: nobody would see their values.
   const mine = useRef({});
-  mine.current = observed;
+  mine.current = { observed, composites };
   useEffect(
     () => () => {
-      for (const path of Object.keys(mine.current)) call('DELETE', base + path + '/observe');
+      for (const path of Object.keys(mine.current.observed)) call('DELETE', base + path + '/observe');
+      for (const c of mine.current.composites) call('DELETE', base + '/observations/' + encodeURIComponent(c.id));
     },
     [endpoint],
   );
@@ -244,22 +117,66 @@ export function Device({ endpoint, me }) {
     }
   }, [reg?.objectLinks]);
 
-  const observe = async (path, def) => {
-    const r = await call('POST', base + path + '/observe' + query({ pmin: 1, pmax: 2 }));
-    setNotice(r);
-    if (r.status !== 200 || !r.body?.observation) return;
-    const first = r.body.values?.[path];
-    const points = typeof first === 'number' ? [{ t: Date.now(), v: first }] : [];
-    setObserved((o) => ({ ...o, [path]: { id: r.body.observation, def, points } }));
+  // One call to the device; reads and writes carry the chosen format, and values that come
+  // back join the table.
+  const run = async (method, suffix, body, formatted = true) => {
+    const f = formatted && format ? (suffix.includes('?') ? '&' : '?') + 'format=' + format : '';
+    const r = await call(method, base + suffix + f, body);
+    if (r.status === 200 && r.body?.values) merge(r.body.values);
+    return r;
   };
-  const cancel = async (path) => {
-    const r = await call('DELETE', base + path + '/observe');
-    setNotice(r);
-    setObserved((o) => {
-      const next = { ...o };
-      delete next[path];
+  // An answer shows on its instance (or object) line; a Delete's on the object's, since the
+  // instance it removed leaves the page.
+  const answerAt = (path, depth = 3) => (r) => {
+    const key = path.split('/').slice(0, depth).join('/');
+    setAnswers((a) => ({ ...a, [key]: r }));
+    return r;
+  };
+  const ops = {
+    read: async (p) => answerAt(p)(await run('GET', p)),
+    // After a Write, the value is read back (the answer shown stays the Write's).
+    write: async (p, value) => {
+      if (answerAt(p)(await run('PUT', p, JSON.stringify(value))).status !== 200) return;
+      setValues((v) => Object.fromEntries(Object.entries(v).filter(([k]) => !k.startsWith(p + '/'))));
+      await run('GET', p);
+    },
+    execute: async (p, args) => answerAt(p)(await run('POST', p, args, false)),
+    remove: async (p) => {
+      setConfirming(null);
+      const r = answerAt(p, 2)(await run('DELETE', p, undefined, false));
+      if (r.status === 200) setValues((v) => Object.fromEntries(Object.entries(v).filter(([k]) => k !== p && !k.startsWith(p + '/'))));
+    },
+    confirm: setConfirming,
+    tools: (p) => {
+      setToolsPath(p);
+      document.getElementById('tools')?.scrollIntoView();
+    },
+    select: (p, on) => setSelected((s) => {
+      const next = new Set(s);
+      if (on) next.add(p);
+      else next.delete(p);
       return next;
-    });
+    }),
+    observe: async (path, def) => {
+      const r = await run('POST', path + '/observe' + query({ pmin: 1, pmax: 2 }), undefined, false);
+      setNotice(r);
+      if (r.status !== 200 || !r.body?.observation) return;
+      const first = r.body.values?.[path];
+      const points = typeof first === 'number' ? [{ t: Date.now(), v: first }] : [];
+      setObserved((o) => ({ ...o, [path]: { id: r.body.observation, def, points } }));
+    },
+    cancel: async (path) => {
+      setNotice(await call('DELETE', base + path + '/observe'));
+      setObserved((o) => {
+        const next = { ...o };
+        delete next[path];
+        return next;
+      });
+    },
+  };
+  const cancelComposite = async (id) => {
+    setNotice(await call('DELETE', base + '/observations/' + encodeURIComponent(id)));
+    setComposites((c) => c.filter((x) => x.id !== id));
   };
 
   if (error) return <main><h1>{endpoint}</h1><p role="alert" class="error">{error}</p></main>;
@@ -277,27 +194,58 @@ export function Device({ endpoint, me }) {
         <Field name="Security">{reg.security}</Field>
         <Field name="Transport">{reg.transport} {reg.address}</Field>
         <Field name="Location">{reg.location}</Field>
+        <Field name="Formats">{(reg.contentFormats ?? []).join(', ') || 'not listed'}</Field>
       </dl>
       {readOnly && <p class="muted" role="note">You may only read: writing, executing and observing need an operator.</p>}
       {Object.keys(observed).length > 0 && <h2>Observed</h2>}
       {Object.entries(observed).map(([p, o]) => (
         <Plot key={p} path={p} name={o.def?.name} units={o.def?.units} points={o.points} />
       ))}
+      {composites.length > 0 && (
+        <ul class="composites" aria-label="Composite observations">
+          {composites.map((c) => (
+            <li key={c.id}>{c.paths.join(', ')}{' '}
+              <button type="button" onClick={() => cancelComposite(c.id)} disabled={readOnly}
+                aria-label={'Cancel the observation of ' + c.paths.join(', ')}>Cancel</button>
+            </li>
+          ))}
+        </ul>
+      )}
       <Answer result={notice} />
+      <CompositePanel selected={selected} values={values} run={run} readOnly={readOnly} why={why}
+        onObserved={(id, paths) => setComposites((c) => [...c, { id, paths }])} onClear={() => setSelected(new Set())} />
       <h2>Objects</h2>
+      <p>
+        <label>Content format <select value={format} onChange={(e) => setFormat(e.target.value)}>
+          <option value="">the device's choice</option>
+          {FORMATS.map((f) => <option key={f} value={f}>{f}</option>)}
+        </select></label>
+      </p>
       <ul class="objects">
         {reg.objects.map((o) => (
           <li key={o.id}>
             <h3>{models[o.id]?.name ?? 'Object'} <span class="muted">/{o.id}{o.version ? ' v' + o.version : ''}</span></h3>
+            <div class="instance-head">
+              <button type="button" onClick={() => ops.read('/' + o.id)} aria-label={'Read /' + o.id}>Read all</button>
+              {(models[o.id]?.multiple !== false || o.instances.length === 0) && (
+                <CreateForm objectId={o.id} model={models[o.id]} disabled={readOnly} why={why}
+                  onCreate={async (b) => answerAt('/' + o.id)(await run('POST', '/' + o.id, b))} />
+              )}
+              <Answer result={answers['/' + o.id]} />
+            </div>
             <ul>
               {o.instances.map((i) => (
-                <Instance key={i} endpoint={endpoint} objectId={o.id} instance={i} model={models[o.id]}
-                  readOnly={readOnly} observed={observed} onObserve={observe} onCancel={cancel} />
+                <Instance key={i} objectId={o.id} instance={i} model={models[o.id]} values={values}
+                  readOnly={readOnly} observed={observed} selected={selected} answer={answers[`/${o.id}/${i}`]}
+                  confirming={confirming} ops={ops} />
               ))}
             </ul>
           </li>
         ))}
       </ul>
+      <div id="tools">
+        <PathTools run={(m, s) => run(m, s, undefined, false)} readOnly={readOnly} why={why} path={toolsPath} setPath={setToolsPath} />
+      </div>
       <h2>Requests</h2>
       <RequestLog entries={requests} />
     </main>
