@@ -148,7 +148,8 @@ test('an instance is created, its multiple-instance resource written whole, and 
   await page.locator('tr[data-path="/32769/0/1"]').waitFor({ state: 'detached' });
   const after = await api(own, '/api/clients/dev-create/32769/0');
   assert.equal(after.status, 404, 'the device no longer has the instance');
-  assert.deepEqual(page.problems, []);
+  // The page may open before the client registers (404), and comes alive when it does.
+  assert.deepEqual(page.problems.filter((p) => !p.includes('status of 404')), []);
   await page.context().close();
 });
 
