@@ -76,7 +76,7 @@ void BootstrapApi::routes() {
     }
     auto query = parse_page_query(call.params(), {});
     if (!query) return call.error(400, "4.00", query.error().reason);
-    Pager pager(*query);
+    Pager pager(*query, server_.config_count());
     server_.walk_configs(pager.start_after(), query->prefix,
                          [&](const bootstrap::BootstrapConfig& c) {
                            return pager.offer(c.endpoint, true, [&] {
@@ -85,7 +85,7 @@ void BootstrapApi::routes() {
                              return j;
                            });
                          });
-    call.reply(200, std::move(pager).result(server_.config_count(), "configs"));
+    call.reply(200, std::move(pager).result("configs"));
   });
 
   // Sessions (running, else the last), by endpoint; with parameters a page (?state=failed).
@@ -99,7 +99,7 @@ void BootstrapApi::routes() {
     auto query = parse_page_query(call.params(), {"state"});
     if (!query) return call.error(400, "4.00", query.error().reason);
     const std::string state = query->filter("state");
-    Pager pager(*query);
+    Pager pager(*query, sessions.size());
     // As walk_ordered: from the prefix, or from just after the cursor when that is later.
     const std::string_view after = pager.start_after();
     const bool from_prefix = after.empty() || after < query->prefix;
@@ -112,7 +112,7 @@ void BootstrapApi::routes() {
       const bool wanted = state.empty() || state == bootstrap::session_state_name(s.state);
       if (!pager.offer(s.endpoint, wanted, [&] { return session_json(s); })) break;
     }
-    call.reply(200, std::move(pager).result(sessions.size(), "sessions"));
+    call.reply(200, std::move(pager).result("sessions"));
   });
 
   route("GET", kConfigRoute, [this](Call& call) {

@@ -203,12 +203,12 @@ void HttpApi::routes() {
       if (!r.queue_mode) return state == "online";
       return state == (server_.is_awake(r.endpoint) ? "awake" : "sleeping");
     };
-    Pager pager(*query);
+    Pager pager(*query, server_.registration_count());
     server_.walk_registrations(pager.start_after(), query->prefix,
                                [&](const server::Registration& r) {
                                  return pager.offer(r.endpoint, wanted(r), [&] { return row(r); });
                                });
-    json page = std::move(pager).result(server_.registration_count(), "clients");
+    json page = std::move(pager).result("clients");
     if (query->counts) page["counts"] = fleet_counts_json();
     call.reply(200, page);
   });
@@ -493,12 +493,12 @@ void HttpApi::routes() {
     auto query = parse_page_query(call.params(), {"mode"});
     if (!query) return call.error(400, "4.00", query.error().reason);
     const std::string mode = query->filter("mode");
-    Pager pager(*query);
+    Pager pager(*query, server_.credential_count());
     server_.walk_credentials(pager.start_after(), query->prefix, [&](const server::Credentials& c) {
       const bool wanted = mode.empty() || mode == server::credentials_kind_name(c.kind);
       return pager.offer(c.endpoint, wanted, [&] { return credentials_json(c, kHide); });
     });
-    call.reply(200, std::move(pager).result(server_.credential_count(), "credentials"));
+    call.reply(200, std::move(pager).result("credentials"));
   });
   route("GET", "/api/security/clients/{ep}", [this](Call& call) {
     const std::string& ep = call.capture(0);

@@ -48,6 +48,14 @@ bool contains_text(std::string_view name, std::string_view q) {
 }
 
 bool Pager::offer(std::string_view name, bool matches, const std::function<nlohmann::json()>& row) {
+  if (bounded_) {
+    if (scanned_ == budget_) {
+      cut_ = true;
+      return false;
+    }
+    ++scanned_;
+    read_ = name;
+  }
   if (!matches || !contains_text(name, query_.q)) return true;
   ++matched_;
   if (!query_.after.empty() && name <= query_.after) return true;  // counted, before the page
@@ -57,14 +65,23 @@ bool Pager::offer(std::string_view name, bool matches, const std::function<nlohm
     return true;
   }
   more_ = true;
-  return query_.filtered();  // keep counting matches
+  // Keep counting matches, unless the count could not be whole anyway (a later page of a
+  // bounded walk).
+  return query_.filtered() && !(bounded_ && !query_.after.empty());
 }
 
-nlohmann::json Pager::result(std::size_t total, const char* list_name) && {
-  nlohmann::json out{{"total", total}};
+nlohmann::json Pager::result(const char* list_name) && {
+  nlohmann::json out{{"total", total_}};
   out[list_name] = std::move(rows_);
-  if (more_ && !last_.empty()) out["next"] = last_;
-  if (query_.filtered()) out["matched"] = matched_;
+  if (more_ && !last_.empty()) {
+    out["next"] = last_;
+  } else if (cut_) {
+    out["next"] = std::string(read_);  // go on from the last name read
+  }
+  if (query_.filtered() && (!bounded_ || (query_.after.empty() && !cut_))) {
+    out["matched"] = matched_;
+  }
+  if (bounded_) out["scanned"] = scanned_;
   return out;
 }
 

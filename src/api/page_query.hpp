@@ -41,25 +41,43 @@ bool contains_text(std::string_view name, std::string_view q);
 
 // Builds one page from names offered in order from the start of the prefix range (or from
 // the cursor when nothing is filtered): {"total", <list>: [...], "next", "matched"}.
+//
+// A filter (q, or a route's own) may match rarely, so finding a page can mean reading the
+// whole collection on the event loop. In a collection larger than the scan budget a
+// filtered call reads at most that many names from the cursor; when it stops short it
+// answers the rows it found with `next` at the last name it read, so the caller goes on
+// from there. `matched` is then counted only by a first page whose walk reached the end.
 class Pager {
  public:
-  explicit Pager(const PageQuery& query) : query_(query) {}
+  static constexpr std::size_t kScanBudget = 100'000;
+  Pager(const PageQuery& query, std::size_t total, std::size_t budget = kScanBudget)
+      : query_(query),
+        total_(total),
+        bounded_(query.filtered() && total > budget),
+        budget_(budget) {}
   // Where the walk starts: the cursor, unless matches before it must be counted.
   std::string_view start_after() const {
-    if (query_.filtered()) return {};
+    if (query_.filtered() && !bounded_) return {};
     return query_.after;
   }
   // Offers the next row in name order; `matches` says whether the route's filters accept
-  // it. Returns false once the page is full and nothing more needs counting.
+  // it. Returns false once the page is full and nothing more needs counting, or the scan
+  // budget is spent. The names offered must outlive result().
   bool offer(std::string_view name, bool matches, const std::function<nlohmann::json()>& row);
-  nlohmann::json result(std::size_t total, const char* list_name) &&;
+  nlohmann::json result(const char* list_name) &&;
 
  private:
   const PageQuery& query_;
+  std::size_t total_;
+  bool bounded_;
+  std::size_t budget_;
   nlohmann::json rows_ = nlohmann::json::array();
   std::string last_;
+  std::string_view read_;  // the last name read (bounded walks)
   bool more_ = false;
+  bool cut_ = false;
   std::size_t matched_ = 0;
+  std::size_t scanned_ = 0;
 };
 
 }  // namespace tether::api

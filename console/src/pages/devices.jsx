@@ -179,6 +179,10 @@ export function Devices() {
       {error && <p role="alert" class="error">{error}</p>}
       {page && <Counts counts={page.counts} total={page.total} />}
       {page && page.matched !== undefined && <p>{page.matched} match.</p>}
+      {page && page.scanned !== undefined && page.next && page.clients.length < PAGE && (
+        // A large fleet is searched in slices (docs/api.md, Pages of registrations).
+        <p role="status" data-testid="partial">Searched {page.scanned} names from here; Next searches on.</p>
+      )}
       <table class="devices">
         <caption class="visually-hidden">Registered devices</caption>
         <thead>
