@@ -67,6 +67,9 @@ void BootstrapApi::routes() {
       return bootstrap::config_to_json(c, server::Secrets::kHide);
     };
     if (call.params().empty()) {
+      if (server_.config_count() > kWholeListMax) {
+        return call.error(400, "4.00", whole_list_refusal(server_.config_count()));
+      }
       json all = json::object();
       server_.walk_configs("", "", [&](const bootstrap::BootstrapConfig& c) {
         all[c.endpoint] = shown(c);
@@ -92,6 +95,9 @@ void BootstrapApi::routes() {
   route("GET", "/api/bootstrap/sessions", [this](Call& call) {
     const auto sessions = server_.sessions();  // sorted by endpoint
     if (call.params().empty()) {
+      if (sessions.size() > kWholeListMax) {
+        return call.error(400, "4.00", whole_list_refusal(sessions.size()));
+      }
       json list = json::array();
       for (const auto* s : sessions) list.push_back(session_json(*s));
       return call.reply(200, list);

@@ -174,6 +174,9 @@ void HttpApi::routes() {
       return j;
     };
     if (call.params().empty()) {
+      if (server_.registration_count() > kWholeListMax) {
+        return call.error(400, "4.00", whole_list_refusal(server_.registration_count()));
+      }
       json list = json::array();
       server_.walk_registrations("", "", [&](const server::Registration& r) {
         list.push_back(row(r));
@@ -483,6 +486,9 @@ void HttpApi::routes() {
   // Without parameters every record; with any, a page as for /api/clients (?mode=psk).
   route("GET", "/api/security/clients", [this](Call& call) {
     if (call.params().empty()) {
+      if (server_.credential_count() > kWholeListMax) {
+        return call.error(400, "4.00", whole_list_refusal(server_.credential_count()));
+      }
       json list = json::array();
       server_.walk_credentials("", "", [&](const server::Credentials& c) {
         list.push_back(credentials_json(c, kHide));

@@ -10,6 +10,11 @@ std::string PageQuery::filter(std::string_view name) const {
   return it == filters.end() ? std::string{} : it->second;
 }
 
+std::string whole_list_refusal(std::size_t count) {
+  return std::to_string(count) + " entries are more than " + std::to_string(kWholeListMax) +
+         " to answer at once: ask for pages (limit, after)";
+}
+
 Result<PageQuery> parse_page_query(const std::vector<http::QueryParam>& params,
                                    std::initializer_list<std::string_view> filters) {
   PageQuery out;

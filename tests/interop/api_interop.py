@@ -22,6 +22,8 @@ Scenarios:
                    /api/bootstrap/{ep}?dryRun=true checks and normalises, stores nothing
   metrics          /metrics counts the DTLS sessions libcoap's coap-client-gnutls holds with
                    the server (PSK), and the process's resident memory
+  whole-list-cap   with more than 10,000 registrations (`tether bench register`), the unpaged
+                   GET /api/clients is refused with 400 and pages still answer
 """
 import gzip
 import json
@@ -434,6 +436,22 @@ def metrics():
     S.check(server.get("/api/clients/psk-1")["security"] == "psk", "registered over DTLS")
 
 
-S.run({"metrics": metrics, "lists-paging": lists_paging, "clients-paging": clients_paging, "models-and-me": models_and_me,
+def whole_list_cap():
+    server = Server(["-q"])
+    bench = subprocess.run([TETHER, "bench", "register", "--port", str(server.coap_port),
+                            "--clients", "10001", "--keep", "--lifetime", "600"],
+                           capture_output=True, text=True, timeout=100)
+    S.check(bench.returncode == 0 and "10001 ok" in bench.stdout, f"registered: {bench.stdout}")
+    refused = server.get("/api/clients", want=400)
+    S.check(refused["code"] == "4.00" and "pages" in refused["message"], f"refused: {refused}")
+    page = server.get(q(limit=2, prefix="bench-1000", counts="true"))
+    S.check(page["total"] == 10001 and names(page) == ["bench-1000", "bench-10000"]
+            and page["counts"]["binding"]["U"] == 10001, f"a page: {page}")
+    S.check("scanned" not in server.get(q(limit=1, q="9999")), "no budget below 100,000")
+    # The credentials list, at its size, still answers whole.
+    S.check(server.get("/api/security/clients") == [], "credentials")
+
+
+S.run({"whole-list-cap": whole_list_cap, "metrics": metrics, "lists-paging": lists_paging, "clients-paging": clients_paging, "models-and-me": models_and_me,
        "events-and-requests": events_and_requests, "console-assets": console_assets},
       sys.argv[2])
