@@ -25,9 +25,9 @@ taskset -c 1 "$tether" bench register --port "$coap" --clients "$clients" --life
   --keep --pid "$server" 2>/dev/null
 echo "server RSS $(awk '/VmRSS/ {print $2, $3}' "/proc/$server/status") with $clients registrations"
 (cd "$root/console" && taskset -c 1 node bench/devices_bench.mjs "http://127.0.0.1:$http/" "$runs")
-# The unpaged list (GET /api/clients without parameters, kept for small fleets) once, and
-# how long /api/health waits while the server builds it.
-taskset -c 1 curl -s -o /dev/null -w 'whole list: %{time_total} s, %{size_download} bytes\n' \
+# The unpaged list (GET /api/clients without parameters: whole up to 10,000 registrations,
+# refused beyond) once, and how long /api/health waits meanwhile.
+taskset -c 1 curl -s -o /dev/null -w 'whole list: HTTP %{http_code} in %{time_total} s, %{size_download} bytes\n' \
   "http://127.0.0.1:$http/api/clients" &
 list=$!
 sleep 0.2
