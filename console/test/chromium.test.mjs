@@ -84,6 +84,14 @@ test('writing the UTC offset changes it on the device, and the request log says 
   assert.equal(body.values['/3/0/14'], '+02:00', 'the device holds the new offset');
   const log = page.locator('table.requests tbody tr');
   await log.filter({ hasText: 'write' }).filter({ hasText: 'ops' }).filter({ hasText: '2.04' }).waitFor();
+  // Observed, a text value changes on the page when someone else writes it.
+  await offset.getByRole('button', { name: 'Observe /3/0/14' }).click();
+  const observed = page.locator('p[data-observed="/3/0/14"]');
+  await observed.filter({ hasText: '+02:00' }).waitFor();
+  assert.equal((await api(server, '/api/clients/dev-read/3/0/14', USERS.ops, 'PUT', '"+03:00"')).status, 200);
+  await observed.filter({ hasText: '+03:00' }).waitFor();
+  await offset.getByRole('button', { name: 'Cancel the observation of /3/0/14' }).click();
+  await observed.waitFor({ state: 'detached' });
   assert.deepEqual(page.problems, []);
   await page.context().close();
 });

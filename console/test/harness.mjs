@@ -87,8 +87,9 @@ export function startClient(server, endpoint, extra = []) {
 }
 
 // The API as a test sees it (to check what the page did).
-export async function api(server, path, user = USERS.ops) {
-  const r = await fetch(server.url + path.replace(/^\//, ''), { headers: { Authorization: 'Bearer ' + user.token } });
+export async function api(server, path, user = USERS.ops, method = 'GET', body = undefined) {
+  const r = await fetch(server.url + path.replace(/^\//, ''),
+    { method, body, headers: { Authorization: 'Bearer ' + user.token } });
   return { status: r.status, body: await r.json() };
 }
 

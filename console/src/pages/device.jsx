@@ -4,13 +4,15 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, follow, get, query } from '../api.js';
 import { Badge, stateOf } from './devices.jsx';
-import { Answer } from './editors.jsx';
+import { Answer, NUMERIC } from './editors.jsx';
 import { Instance } from './instance.jsx';
 import { Plot } from './plot.jsx';
 import { CompositePanel, CreateForm, PathTools } from './tools.jsx';
 
 // docs/api.md, Formats: the names ?format= takes.
 const FORMATS = ['text', 'opaque', 'tlv', 'senml-json', 'senml-cbor', 'lwm2m-cbor', 'json'];
+
+const plotted = (def) => NUMERIC.has(def?.type) && !def?.multiple;
 
 function Field({ name, children }) {
   return <div><dt>{name}</dt><dd>{children}</dd></div>;
@@ -198,9 +200,13 @@ export function Device({ endpoint, me }) {
       </dl>
       {readOnly && <p class="muted" role="note">You may only read: writing, executing and observing need an operator.</p>}
       {Object.keys(observed).length > 0 && <h2>Observed</h2>}
-      {Object.entries(observed).map(([p, o]) => (
+      {/* Numeric values are plotted; the others change in the table as they come. */}
+      {Object.entries(observed).map(([p, o]) => (plotted(o.def) ? (
         <Plot key={p} path={p} name={o.def?.name} units={o.def?.units} points={o.points} />
-      ))}
+      ) : (
+        <p key={p} data-observed={p}>{p} {o.def?.name}: {Object.entries(values)
+          .filter(([k]) => k === p || k.startsWith(p + '/')).map(([, v]) => String(v)).join(', ') || '…'}</p>
+      )))}
       {composites.length > 0 && (
         <ul class="composites" aria-label="Composite observations">
           {composites.map((c) => (

@@ -1,6 +1,6 @@
 // One object instance of a device: its resources from the model (names, units, types,
 // operations) beside the values last read, each with the operations it allows.
-import { Answer, Editor, ExecuteForm, MultiEditor, NUMERIC } from './editors.jsx';
+import { Answer, Editor, ExecuteForm, MultiEditor } from './editors.jsx';
 
 // "/3/0/2" before "/3/0/10": paths compare by their numbers.
 export function byPath([a], [b]) {
@@ -66,7 +66,7 @@ export function Instance(props) {
                 <td class="value">{value}{def.units && value ? ' ' + def.units : ''}</td>
                 <td class="actions">
                   {can.includes('R') && <button type="button" aria-label={'Read ' + rpath} onClick={() => ops.read(rpath)}>Read</button>}
-                  {can.includes('R') && NUMERIC.has(def.type) && !def.multiple && (observing ? (
+                  {can.includes('R') && (observing ? (
                     <button type="button" aria-label={'Cancel the observation of ' + rpath} disabled={readOnly} title={why} onClick={() => ops.cancel(rpath)}>Cancel</button>
                   ) : (
                     <button type="button" aria-label={'Observe ' + rpath} disabled={readOnly} title={why} onClick={() => ops.observe(rpath, def)}>Observe</button>
