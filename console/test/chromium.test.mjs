@@ -223,6 +223,21 @@ test('a read user sees the list and their role, and cannot write', async () => {
   await page.context().close();
 });
 
+test('a user with a password signs in through the browser\'s own Digest prompt', async () => {
+  const pat = { name: 'pat', role: 'read', password: 'pat-secret-51c0' };
+  const own = await startServer([], 'server', [USERS.ops, pat]);
+  startClient(own, 'dev-digest');
+  // Playwright answers the browser's authentication prompt, as a person would.
+  const page = await openPage(browser, own, { user: null, httpCredentials: { username: pat.name, password: pat.password } });
+  await page.getByTestId('who').filter({ hasText: 'pat · read · server' }).waitFor();
+  await page.locator('[data-live="true"]').waitFor();
+  await row(page, 'dev-digest').getByRole('link').click();
+  await page.locator('tr[data-path="/3/0/14"]').getByRole('button', { name: 'Write' }).waitFor();
+  assert.equal(await page.locator('tr[data-path="/3/0/14"]').getByRole('button', { name: 'Write' }).isDisabled(), true);
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+});
+
 test('a device that goes silent turns grey, marked expired', async () => {
   const page = await openPage(browser, server);
   await page.locator('[data-live="true"]').waitFor();

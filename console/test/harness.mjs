@@ -50,13 +50,13 @@ export const USERS = {
   viewer: { name: 'viewer', role: 'read', token: 'viewer-token-7d1a' },
 };
 
-export async function startServer(extra = [], role = 'server') {
+export async function startServer(extra = [], role = 'server', users = Object.values(USERS)) {
   const coap = await freePort();
   const http = await freePort();
-  const users = join(work, 'users.json');
-  writeFileSync(users, JSON.stringify({ users: Object.values(USERS) }));
+  const usersFile = join(mkdtempSync(join(work, 'users-')), 'users.json');
+  writeFileSync(usersFile, JSON.stringify({ users }));
   const server = start(role, [role, '--data-dir', mkdtempSync(join(work, role + '-')), '--bind', '127.0.0.1', '--coap-port', String(coap), '--coaps-port', '0',
-    '--http-port', String(http), '--store', 'memory', '--api-users', users, ...extra]);
+    '--http-port', String(http), '--store', 'memory', '--api-users', usersFile, ...extra]);
   server.coap = coap;
   server.url = `http://127.0.0.1:${http}/`;
   const deadline = Date.now() + 30000;
@@ -102,8 +102,8 @@ export async function launch() {
 }
 
 // A page that records what goes wrong in it: console errors, CSP violations, failed loads.
-export async function openPage(browser, server, { user = USERS.ops, colorScheme = 'light' } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 } });
+export async function openPage(browser, server, { user = USERS.ops, colorScheme = 'light', httpCredentials } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 }, httpCredentials });
   const page = await context.newPage();
   page.problems = [];
   page.on('console', (m) => {
