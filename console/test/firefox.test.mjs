@@ -86,7 +86,7 @@ test('reading /3/0 and writing the UTC offset on the device page', async () => {
 
 test('an observed temperature is plotted on a canvas, in the dark theme', async () => {
   const page = await openPage();
-  await page.select('label.theme select', 'dark');
+  await page.select('label.theme select', 'dark'); // kept in this profile's localStorage
   await page.goto(server.url + '#/devices/ff-live');
   await page.waitForSelector('button[aria-label="Observe /3303/0/5700"]');
   await page.click('button[aria-label="Observe /3303/0/5700"]');
@@ -108,7 +108,7 @@ test('a read user cannot write, and the server page charts /metrics', async () =
   assert.equal(await page.$eval('tr[data-path="/3/0/14"] button[type="submit"]', (b) => b.disabled), true);
   await page.goto(server.url + '#/server');
   await textMatches(page, 'figure[data-plot="registrations"] figcaption', /\([2-9] points\)/);
-  await shot(page, 'server-light');
+  await shot(page, 'server-dark');
   assert.deepEqual(page.problems, []);
   await page.close();
 });

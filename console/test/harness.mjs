@@ -7,7 +7,7 @@ import dgram from 'node:dgram';
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const tether = process.env.TETHER_BIN;
@@ -36,9 +36,11 @@ export async function freePort() {
 }
 
 let started = 0;
+const suite = basename(process.argv[1] ?? 'test', '.test.mjs');
 function start(name, args) {
-  // Numbered, so a second server of the same kind keeps its own log.
-  const log = join(artifacts, `${++started}-${name}.log`);
+  // Numbered, so a second server of the same kind keeps its own log, and named after the
+  // test file, so the Chromium and Firefox runs keep theirs.
+  const log = join(artifacts, `${suite}-${++started}-${name}.log`);
   const fd = openSync(log, 'w');
   const child = spawn(tether, args, { stdio: ['ignore', 'ignore', fd] });
   processes.push(child);

@@ -38,7 +38,9 @@ Result<std::string> absolute_key(const std::string& key, const lwm2m::Path& targ
 // The instances of one resource, from [v0, v1, ...] (IDs 0, 1, ...) or {"<id>": v, ...}.
 Result<Ok> add_instances(json& absolute, const lwm2m::Path& resource, const json& list) {
   if (list.is_array()) {
-    if (list.size() > 65535) return fail(resource.to_string() + ": too many instances");
+    if (list.size() >= lwm2m::Path::kUnassigned) {
+      return fail(resource.to_string() + ": too many instances");
+    }
     for (std::size_t i = 0; i < list.size(); ++i) {
       absolute[resource.child(static_cast<std::uint16_t>(i)).to_string()] = list[i];
     }
@@ -47,10 +49,11 @@ Result<Ok> add_instances(json& absolute, const lwm2m::Path& resource, const json
   for (auto it = list.begin(); it != list.end(); ++it) {
     const std::string& id = it.key();
     const bool digits =
-        !id.empty() && id.size() <= 5 &&
+        !id.empty() && id.size() <= 5 && (id == "0" || id.front() != '0') &&
         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
-    if (!digits || std::stoul(id) > 65535) {
-      return fail(resource.to_string() + ": instance IDs are 0-65535, not '" + id + "'");
+    // 65535 is no instance ID (Core TS 7.1: reserved); "07" and "7" would be one instance.
+    if (!digits || std::stoul(id) >= lwm2m::Path::kUnassigned) {
+      return fail(resource.to_string() + ": instance IDs are 0-65534, not '" + id + "'");
     }
     absolute[resource.child(static_cast<std::uint16_t>(std::stoul(id))).to_string()] = it.value();
   }
@@ -160,7 +163,9 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
   std::vector<lwm2m::Path> whole;  // multiple-instance resources given whole (maybe empty)
   bool relative = false;
   bool absolute_keys = false;
-  if (j.is_object()) {
+  if (j.is_object() && j.empty() && target.is_resource()) {
+    whole.push_back(target);  // {} at a multiple-instance resource: no instances left
+  } else if (j.is_object()) {
     for (auto it = j.begin(); it != j.end(); ++it) {
       (it.key().starts_with("/") ? absolute_keys : relative) = true;
       auto key = absolute_key(it.key(), target);
@@ -194,15 +199,23 @@ Result<lwm2m::Tree> tree_from_json(const std::string& body, const lwm2m::Path& t
   }
   auto records = lwm2m::records_from_json(absolute.dump(), model);
   if (!records) return records.error();
+  auto outside = [&](const lwm2m::Path& p) {
+    return !target.covers(p) && !(target.is_object() && p.object_id() == target.object_id());
+  };
   for (const auto& r : *records) {
-    if (!target.covers(r.path) &&
-        !(target.is_object() && r.path.object_id() == target.object_id())) {
-      return fail(r.path.to_string() + " is not under " + target.to_string());
-    }
+    if (outside(r.path)) return fail(r.path.to_string() + " is not under " + target.to_string());
   }
   auto tree = lwm2m::Tree::from_records(*records);
   if (!tree) return tree.error();
   for (const auto& resource : whole) {
+    // An empty list has no record to check above.
+    if (outside(resource)) {
+      return fail(resource.to_string() + " is not under " + target.to_string());
+    }
+    const auto* def = model.resource(resource.object_id(), resource.resource_id());
+    if (def != nullptr && !def->multiple) {
+      return fail(resource.to_string() + " is a single-instance resource: one value, not a list");
+    }
     if (auto added = tree->add_node(resource); !added) return added.error();
   }
   if (target.is_object() && relative) {

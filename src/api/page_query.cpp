@@ -71,17 +71,19 @@ bool Pager::offer(std::string_view name, bool matches, const std::function<nlohm
   }
   more_ = true;
   // Keep counting matches, unless the count could not be whole anyway (a later page of a
-  // bounded walk).
+  // bounded walk). A bounded page of no rows (limit=0) has no row to be the cursor: it
+  // reads on until the budget hands out one.
+  if (query_.limit == 0 && bounded_) return true;
   return query_.filtered() && !(bounded_ && !query_.after.empty());
 }
 
 nlohmann::json Pager::result(const char* list_name) && {
   nlohmann::json out{{"total", total_}};
   out[list_name] = std::move(rows_);
-  if (more_ && !last_.empty()) {
-    out["next"] = last_;
-  } else if (cut_) {
+  if (cut_ && (!more_ || last_.empty())) {
     out["next"] = std::string(read_);  // go on from the last name read
+  } else if (more_ && !last_.empty()) {
+    out["next"] = last_;
   }
   if (query_.filtered() && (!bounded_ || (query_.after.empty() && !cut_))) {
     out["matched"] = matched_;

@@ -438,16 +438,18 @@ def metrics():
 
 def whole_list_cap():
     server = Server(["-q"])
-    bench = subprocess.run([TETHER, "bench", "register", "--port", str(server.coap_port),
-                            "--clients", "10001", "--keep", "--lifetime", "600"],
-                           capture_output=True, text=True, timeout=100)
+    try:
+        bench = subprocess.run([TETHER, "bench", "register", "--port", str(server.coap_port),
+                                "--clients", "10001", "--keep", "--lifetime", "600"],
+                               capture_output=True, text=True, timeout=100)
+    except subprocess.TimeoutExpired:
+        S.check(False, "tether bench register did not register 10,001 clients in 100 s")
     S.check(bench.returncode == 0 and "10001 ok" in bench.stdout, f"registered: {bench.stdout}")
     refused = server.get("/api/clients", want=400)
     S.check(refused["code"] == "4.00" and "pages" in refused["message"], f"refused: {refused}")
     page = server.get(q(limit=2, prefix="bench-1000", counts="true"))
     S.check(page["total"] == 10001 and names(page) == ["bench-1000", "bench-10000"]
             and page["counts"]["binding"]["U"] == 10001, f"a page: {page}")
-    S.check("scanned" not in server.get(q(limit=1, q="9999")), "no budget below 100,000")
     # The credentials list, at its size, still answers whole.
     S.check(server.get("/api/security/clients") == [], "credentials")
 

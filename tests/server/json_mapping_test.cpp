@@ -25,6 +25,7 @@ lwm2m::Tree parse(const std::string& body, const std::string& target) {
 TEST(TreeFromJson, CreateTakesAListOfInstancesForAMultipleResource) {
   // Access Control (2): resource 2 (ACL) is multiple; the device picks the instance ID.
   auto tree = parse(R"({"0": 3, "1": 0, "2": {"1": 15, "7": 1}})", "/2");
+  ASSERT_NE(tree.objects.find(2), nullptr);
   const auto* created = tree.objects.find(2)->instances.find(Path::kUnassigned);
   ASSERT_NE(created, nullptr);
   const auto* acl = created->resources.find(2);
@@ -49,11 +50,23 @@ TEST(TreeFromJson, AnArrayNumbersInstancesFromZeroAndAnEmptyOneClearsTheResource
 TEST(TreeFromJson, ListsOfInstancesAreRefusedWhereTheyCannotBe) {
   const auto target = *Path::parse("/2/0");
   // Not a resource, an instance ID out of range or not a number, values that nest again.
-  for (const char* body : {R"({"/2/0": [1]})", R"({"2": {"65536": 1}})", R"({"2": {"x": 1}})",
-                           R"({"2": {"-1": 1}})", R"({"2": [[1]]})", R"({"2": {"1": {"2": 3}}})"}) {
+  for (const char* body :
+       {R"({"/2/0": [1]})", R"({"2": {"65536": 1}})", R"({"2": {"65535": 1}})",
+        R"({"2": {"x": 1}})", R"({"2": {"-1": 1}})", R"({"2": {"07": 1, "7": 2}})",
+        R"({"2": [[1]]})", R"({"2": {"1": {"2": 3}}})",
+        // Outside the target, even when empty; a list for a single-instance resource.
+        R"({"/2/1/2": []})", R"({"/3/0/7": {}})", R"({"0": [3]})"}) {
     auto tree = tree_from_json(body, target, models());
     EXPECT_FALSE(tree) << body;
   }
+}
+
+TEST(TreeFromJson, AnEmptyObjectAtAMultipleResourceLeavesItWithNoInstances) {
+  auto tree = parse("{}", "/3/0/7");
+  const auto* voltages = tree.find_resource(*Path::parse("/3/0/7"));
+  ASSERT_NE(voltages, nullptr);
+  EXPECT_TRUE(voltages->multiple);
+  EXPECT_EQ(voltages->instances.size(), 0u);
 }
 
 }  // namespace

@@ -80,6 +80,16 @@ TEST(Pager, ABoundedFirstPageThatReachesTheEndCountsItsMatches) {
   EXPECT_FALSE(later.contains("matched"));
 }
 
+TEST(Pager, ABoundedCountOnlyPageStillHandsOutACursor) {
+  // limit=0 with a cursor: no row can be the cursor, so the last name read is.
+  auto answer = page(query(0, "1", "n05"), 8);
+  EXPECT_EQ(answer["names"], json::array());
+  EXPECT_EQ(answer["next"], "n13");
+  EXPECT_FALSE(answer.contains("matched"));
+  auto last = page(query(0, "1", "n21"), 8);  // n22..n29: 8 names, the end
+  EXPECT_FALSE(last.contains("next"));
+}
+
 TEST(Pager, WithoutAFilterAPageReadsOnlyItsRows) {
   auto answer = page(query(3, ""), 4);  // unfiltered: the budget does not apply
   EXPECT_EQ(answer["names"], json({"n00", "n01", "n02"}));

@@ -59,13 +59,20 @@ export function Device({ endpoint, me }) {
   const base = '/api/clients/' + encodeURIComponent(endpoint);
   const merge = (more) => setValues((v) => ({ ...v, ...more }));
 
+  const known = useRef(false); // a registration was seen: a late 404 is not the news
   useEffect(() => {
     let live = true;
-    get(base).then(({ status, body }) => {
+    // Read when the page opens and again whenever the event stream (re)connects, so a
+    // registration between the two is never missed.
+    const load = () => get(base).then(({ status, body }) => {
       if (!live) return;
-      if (status === 200) setReg(body);
-      else setError(`${body?.code ?? status} ${body?.message ?? ''}`);
+      if (status === 200) {
+        known.current = true;
+        setError('');
+        setReg(body);
+      } else if (!known.current) setError(`${body?.code ?? status} ${body?.message ?? ''}`);
     });
+    load();
     get(base + '/requests').then(({ status, body }) => live && status === 200 && setRequests(body));
     const events = 'registered,updated,deregistered,expired,awake,sleeping,notification,send,request';
     const stop = follow({ endpoint, events }, (kind, e) => {
@@ -86,27 +93,38 @@ export function Device({ endpoint, me }) {
       else if (kind === 'awake' || kind === 'sleeping') setReg((r) => r && { ...r, awake: kind === 'awake' });
       else if (e.registration) {
         // A page opened before the device registered comes alive when it does.
+        known.current = true;
         setError('');
         setGone(null);
         setReg((r) => ({ ...r, ...e.registration, awake: true }));
       }
-    });
+    }, undefined, (open) => open && load());
     return () => {
       live = false;
       stop();
     };
   }, [endpoint]);
 
-  // Observations this page started end when it closes: nobody would see their values.
+  // Observations this page started end when it closes: nobody would see their values. Each
+  // is ended by its own ID, so others' observations of the same path stay; one whose answer
+  // comes after the page closed is ended then.
+  const endObservation = (id) => call('DELETE', base + '/observations/' + encodeURIComponent(id));
   const mine = useRef({});
   mine.current = { observed, composites };
-  useEffect(
-    () => () => {
-      for (const path of Object.keys(mine.current.observed)) call('DELETE', base + path + '/observe');
-      for (const c of mine.current.composites) call('DELETE', base + '/observations/' + encodeURIComponent(c.id));
-    },
-    [endpoint],
-  );
+  const closed = useRef(false);
+  useEffect(() => {
+    closed.current = false;
+    return () => {
+      closed.current = true;
+      for (const o of Object.values(mine.current.observed)) endObservation(o.id);
+      for (const c of mine.current.composites) endObservation(c.id);
+    };
+  }, [endpoint]);
+  const started = (id) => {
+    if (!closed.current) return true;
+    endObservation(id);
+    return false;
+  };
 
   useEffect(() => {
     if (!reg) return;
@@ -162,13 +180,13 @@ export function Device({ endpoint, me }) {
     observe: async (path, def) => {
       const r = await run('POST', path + '/observe' + query({ pmin: 1, pmax: 2 }), undefined, false);
       setNotice(r);
-      if (r.status !== 200 || !r.body?.observation) return;
+      if (r.status !== 200 || !r.body?.observation || !started(r.body.observation)) return;
       const first = r.body.values?.[path];
       const points = typeof first === 'number' ? [{ t: Date.now(), v: first }] : [];
       setObserved((o) => ({ ...o, [path]: { id: r.body.observation, def, points } }));
     },
     cancel: async (path) => {
-      setNotice(await call('DELETE', base + path + '/observe'));
+      setNotice(await endObservation(observed[path].id));
       setObserved((o) => {
         const next = { ...o };
         delete next[path];
@@ -177,7 +195,7 @@ export function Device({ endpoint, me }) {
     },
   };
   const cancelComposite = async (id) => {
-    setNotice(await call('DELETE', base + '/observations/' + encodeURIComponent(id)));
+    setNotice(await endObservation(id));
     setComposites((c) => c.filter((x) => x.id !== id));
   };
 
@@ -219,7 +237,7 @@ export function Device({ endpoint, me }) {
       )}
       <Answer result={notice} />
       <CompositePanel selected={selected} values={values} run={run} readOnly={readOnly} why={why}
-        onObserved={(id, paths) => setComposites((c) => [...c, { id, paths }])} onClear={() => setSelected(new Set())} />
+        onObserved={(id, paths) => started(id) && setComposites((c) => [...c, { id, paths }])} onClear={() => setSelected(new Set())} />
       <h2>Objects</h2>
       <p>
         <label>Content format <select value={format} onChange={(e) => setFormat(e.target.value)}>
@@ -234,7 +252,7 @@ export function Device({ endpoint, me }) {
             <div class="instance-head">
               <button type="button" onClick={() => ops.read('/' + o.id)} aria-label={'Read /' + o.id}>Read all</button>
               {(models[o.id]?.multiple !== false || o.instances.length === 0) && (
-                <CreateForm objectId={o.id} model={models[o.id]} disabled={readOnly} why={why}
+                <CreateForm key={models[o.id] ? 'model' : 'none'} objectId={o.id} model={models[o.id]} disabled={readOnly} why={why}
                   onCreate={async (b) => answerAt('/' + o.id)(await run('POST', '/' + o.id, b))} />
               )}
               <Answer result={answers['/' + o.id]} />

@@ -82,7 +82,8 @@ export function MultiEditor({ def, current, onWrite, disabled, why }) {
     try {
       const body = {};
       for (const r of shown) {
-        if (!/^\d+$/.test(r.id) || Number(r.id) > 65535) throw new Error('instance IDs 0-65535');
+        // 65535 is reserved; "07" would be instance 7 twice over.
+        if (!/^(0|[1-9]\d{0,4})$/.test(r.id) || Number(r.id) > 65534) throw new Error('instance IDs 0-65534');
         if (r.id in body) throw new Error(`instance ${r.id} once`);
         body[r.id] = typedValue(def.type, r.text);
       }

@@ -104,7 +104,8 @@ export function CreateForm({ objectId, model, onCreate, disabled, why }) {
   );
 }
 
-// The resources ticked in the tables, read, observed or written together.
+// The resources ticked in the tables, read, observed or written together. All three are
+// POSTs (docs/api.md), so a read user may do none of them.
 export function CompositePanel({ selected, values, run, readOnly, why, onObserved, onClear }) {
   const [writing, setWriting] = useState(null);
   const [result, setResult] = useState(null);
@@ -136,7 +137,7 @@ export function CompositePanel({ selected, values, run, readOnly, why, onObserve
     <section class="composite" aria-label="Selected resources">
       <h2>Selected resources</h2>
       <p>{paths.join(', ') || 'none'}</p>
-      <button type="button" onClick={read} disabled={!paths.length}>Read selected</button>
+      <button type="button" onClick={read} disabled={readOnly || !paths.length} title={why}>Read selected</button>
       <button type="button" onClick={observe} disabled={readOnly || !paths.length} title={why}>Observe selected</button>
       <button type="button" onClick={startWrite} disabled={readOnly || !paths.length} title={why}>Write selected…</button>
       <button type="button" onClick={() => { setResult(null); setWriting(null); onClear(); }}>Clear</button>
