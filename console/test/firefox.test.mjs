@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import puppeteer from 'puppeteer-core';
-import { USERS, api, artifacts, startClient, startServer, stopAll } from './harness.mjs';
+import { USERS, api, artifacts, startClient, startServer, stopAll, watchProblems } from './harness.mjs';
 
 let server;
 let browser;
@@ -31,14 +31,7 @@ after(async () => {
 async function openPage(user = USERS.ops) {
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 800 });
-  page.problems = [];
-  page.on('console', (m) => {
-    if (m.type() === 'error') page.problems.push('console: ' + m.text());
-  });
-  page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
-  await page.evaluateOnNewDocument(() => {
-    document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));
-  });
+  await watchProblems(page, (script) => page.evaluateOnNewDocument(script));
   await page.goto(server.url);
   await page.waitForSelector('input[type="password"]');
   await page.type('input[type="password"]', user.token);

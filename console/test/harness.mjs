@@ -103,18 +103,25 @@ export async function launch() {
   });
 }
 
-// A page that records what goes wrong in it: console errors, CSP violations, failed loads.
-export async function openPage(browser, server, { user = USERS.ops, colorScheme = 'light', httpCredentials } = {}) {
-  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 }, httpCredentials });
-  const page = await context.newPage();
+// Records in page.problems what goes wrong in a page: console errors, script errors, CSP
+// violations, failed loads. Playwright and puppeteer pages alike; `addScript` runs a
+// function in every document the page loads.
+export async function watchProblems(page, addScript) {
   page.problems = [];
   page.on('console', (m) => {
     if (m.type() === 'error') page.problems.push('console: ' + m.text());
   });
   page.on('pageerror', (e) => page.problems.push('page error: ' + e.message));
-  await page.addInitScript(() => {
+  await addScript(() => {
     document.addEventListener('securitypolicyviolation', (e) => console.error('CSP violation: ' + e.violatedDirective));
   });
+}
+
+// A signed-in page of the console (Playwright).
+export async function openPage(browser, server, { user = USERS.ops, colorScheme = 'light', httpCredentials } = {}) {
+  const context = await browser.newContext({ colorScheme, viewport: { width: 1280, height: 800 }, httpCredentials });
+  const page = await context.newPage();
+  await watchProblems(page, (script) => page.addInitScript(script));
   await page.goto(server.url);
   if (user) {
     await page.getByLabel('API token').fill(user.token);
