@@ -84,22 +84,40 @@ void KannelGateway::send(const sms::ShortMessage& m) {
   http::Request request;
   request.method = "GET";
   request.target = target;
+  if (waiting_.size() >= kMaxWaiting) {
+    ++counters_.send_failures;
+    report("sms-send-failed", "to " + m.to + ": " + std::to_string(kMaxWaiting) +
+                                  " messages already wait for the gateway");
+    return;
+  }
+  waiting_.push_back({std::move(request), m.to});
+  send_next();
+}
+
+void KannelGateway::send_next() {
+  if (sending_ || waiting_.empty()) return;
+  sending_ = true;
+  Waiting next = std::move(waiting_.front());
+  waiting_.pop_front();
   std::weak_ptr<bool> alive = alive_;
-  client_.request(
-      url_.origin, std::move(request), [this, alive, to = m.to](Result<http::Response> r) {
-        const auto live = alive.lock();
-        if (!live || !*live) return;
-        // 202 "Accepted for delivery" (or 200 "Sent." from older versions).
-        if (r && (r->status == 202 || r->status == 200)) {
-          ++counters_.sent;
-          return;
-        }
-        ++counters_.send_failures;
-        report("sms-send-failed", "to " + to + ": " +
-                                      (r ? "gateway answered " + std::to_string(r->status) + " " +
-                                               printable(r->body, 80)
-                                         : r.error().reason));
-      });
+  client_.request(url_.origin, std::move(next.request),
+                  [this, alive, to = std::move(next.to)](Result<http::Response> r) {
+                    const auto live = alive.lock();
+                    if (!live || !*live) return;
+                    sending_ = false;
+                    // 202 "Accepted for delivery" (or 200 "Sent." from older versions).
+                    if (r && (r->status == 202 || r->status == 200)) {
+                      ++counters_.sent;
+                    } else {
+                      ++counters_.send_failures;
+                      report("sms-send-failed",
+                             "to " + to + ": " +
+                                 (r ? "gateway answered " + std::to_string(r->status) + " " +
+                                          printable(r->body, 80)
+                                    : r.error().reason));
+                    }
+                    send_next();
+                  });
 }
 
 void KannelGateway::on_callback(const http::Request& request, HttpServer::Responder responder) {

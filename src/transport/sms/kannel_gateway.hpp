@@ -4,6 +4,7 @@
 // SMS come in through the URL smsbox calls for each one (its sms-service get-url):
 //   GET <callback path>?from=%p&to=%P&udh=%u&data=%b
 // docs/sms.md has the Kannel configuration that goes with it.
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -57,6 +58,18 @@ class KannelGateway final : public SmsCarrier {
  private:
   void on_callback(const http::Request& request, HttpServer::Responder responder);
   void report(const std::string& event, const std::string& detail);
+  void send_next();
+
+  // Messages go to smsbox one at a time, in the order they were handed over: secured
+  // packets carry a counter that must grow (Transport TS 5.4.2.1.3), and two requests on two
+  // connections could reach smsbox, and the device, the other way round.
+  struct Waiting {
+    http::Request request;
+    std::string to;
+  };
+  static constexpr std::size_t kMaxWaiting = 1000;
+  std::deque<Waiting> waiting_;
+  bool sending_ = false;
 
   EventLoop& loop_;
   KannelOptions options_;
