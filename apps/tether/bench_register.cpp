@@ -432,8 +432,23 @@ int bench_register(const std::vector<std::string>& args) {
                : 0.0);
   }
   if (updates > 0) {
+    const double cpu_before = pid != 0 ? cpu_seconds(pid) : -1;
+    const long rss_updates_before = pid != 0 ? rss_kib(pid) : -1;
     auto upd = load.run(updates, window, Step::kUpdate);
     report("update", upd);
+    if (pid != 0 && upd.ok > 0) {
+      // What an Update costs the server, whatever else shares its core; and whether
+      // memory grows with Updates (issue 22: it should not).
+      const double cpu = cpu_seconds(pid) - cpu_before;
+      const long rss_after = rss_kib(pid);
+      std::printf(
+          "server CPU    %.2f s for %zu updates: %.2f us each, %.0f updates per CPU second; "
+          "RSS %+.1f bytes per update\n",
+          cpu, upd.ok, 1e6 * cpu / static_cast<double>(upd.ok),
+          cpu > 0 ? static_cast<double>(upd.ok) / cpu : 0.0,
+          1024.0 * static_cast<double>(rss_after - rss_updates_before) /
+              static_cast<double>(upd.ok));
+    }
   }
   if (!keep) {
     auto gone = load.run(clients, window, Step::kDeregister);

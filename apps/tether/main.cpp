@@ -21,6 +21,7 @@ void usage(std::FILE* to) {
       "  client -e NAME (--server URI | --bootstrap URI)       the LwM2M client\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  bench mqtt [--broker URL] [--clients N] [--pid P] [--bare]  the same over MQTT\n"
+      "  bench coap-echo --port N [--mmsg]  the least a CoAP server does, for bench register\n"
       "  bench mqtt-echo [--broker URL]  the bare broker round trip, for bench mqtt --bare\n"
       "  bench http [--target URL] [--clients N] [--pid P] [--bare]  the same over HTTP(S)\n"
       "  bench http-echo --port N [--cert F --key F]  204 to anything, for bench http --bare\n"
@@ -94,6 +95,10 @@ int main(int argc, char** argv) {
     if (args[0] == "bench" && args.size() > 1 && args[1] == "http-echo") {
       args.erase(args.begin(), args.begin() + 2);
       return tether::app::bench_http_echo(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "coap-echo") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_coap_echo(args);
     }
     if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt-echo") {
       args.erase(args.begin(), args.begin() + 2);

@@ -5,7 +5,7 @@ set -euo pipefail
 tether="$1"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-for cmd in "" server bootstrap client bench "bench register" coap "coap serve" lwm2m \
+for cmd in "" server bootstrap client bench "bench register" "bench coap-echo" coap "coap serve" lwm2m \
            "lwm2m models" "lwm2m decode"; do
   # shellcheck disable=SC2086
   out=$("$tether" $cmd --help 2>/tmp/cli_err.$$) || fail "'tether $cmd --help' exited $?"
@@ -58,6 +58,26 @@ for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$http_port/api/clients" >/de
   fail "bench: $(cat "$work/bench.out")"
 grep -q '^deregister' "$work/bench.out" || fail "no de-registration: $(cat "$work/bench.out")"
 [ "$(count)" = 0 ] || fail "after bench: $(count) registrations left"
+
+# bench coap-echo, the baseline of docs/performance.md, answers what bench register asks
+# (Register 2.01 with a location, Update 2.04, De-register 2.02), one datagram per call or
+# batched (--mmsg); with --pid bench register reports the server's CPU per Update.
+for mode in "" --mmsg; do
+  echo_port=$(free_port)
+  # shellcheck disable=SC2086
+  "$tether" bench coap-echo --port "$echo_port" $mode &
+  echo_pid=$!
+  pids+=("$echo_pid")
+  "$tether" bench register --port "$echo_port" --clients 50 --sockets 5 --updates 200 \
+    --pid "$echo_pid" >"$work/bench.out" 2>&1 || fail "bench against coap-echo $mode: $(cat "$work/bench.out")"
+  grep -Eq '^update +200 ok +0 errors' "$work/bench.out" || fail "echo $mode updates: $(cat "$work/bench.out")"
+  grep -Eq '^deregister +50 ok +0 errors' "$work/bench.out" || fail "echo $mode: $(cat "$work/bench.out")"
+  grep -q '^server CPU .* updates per CPU second' "$work/bench.out" || fail "no CPU line: $(cat "$work/bench.out")"
+  "$tether" coap post "coap://127.0.0.1:$echo_port/rd?ep=e&lt=60" -v 2>"$work/coap.err" >/dev/null ||
+    fail "coap post to the echo: $(cat "$work/coap.err")"
+  grep -q 'Location-Path (8): "rd"' "$work/coap.err" || fail "echo location: $(cat "$work/coap.err")"
+  kill "$echo_pid"
+done
 
 # tether coap -v prints every option, Location-Path included; -O adds any option.
 "$tether" coap post "coap://127.0.0.1:$coap_port/rd?ep=cli&lt=60" -t link -e '</3/0>' -v \

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Registration Updates per second on one core, side by side in one run (issue 22): the
+# baseline `tether bench coap-echo` (one recvfrom/sendto per datagram, and --mmsg batched),
+# then `tether server` with the memory store and with SQLite. The measured side is pinned to
+# core 0, `tether bench register` to core 1; each is run RUNS times and the medians printed
+# with the server's CPU per Update and its memory per registration and per Update. Usage:
+#   bench/register_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
+#   (default: build/release/bin/tether 100000 500000 3)
+set -euo pipefail
+tether="$(realpath "${1:-build/release/bin/tether}")"
+clients="${2:-100000}"
+updates="${3:-500000}"
+runs="${4:-3}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+echo "load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $updates updates, $runs runs"
+measure() { # NAME PORT_FLAG COMMAND...: one run against the target COMMAND starts
+  local name="$1" flag="$2"
+  shift 2
+  local port
+  port=$(free_port)
+  taskset -c 0 "$@" "$flag" "$port" 2>/dev/null &
+  local target=$!
+  for _ in $(seq 1 100); do
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$port" 2>/dev/null || break
+    sleep 0.1
+  done
+  taskset -c 1 "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
+    --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/$name: /" >>"$work/results"
+  kill "$target"
+  wait "$target" 2>/dev/null || true
+}
+for run in $(seq 1 "$runs"); do
+  measure echo --port "$tether" bench coap-echo
+  measure echo-mmsg --port "$tether" bench coap-echo --mmsg
+  measure memory --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+    --http-port "$(free_port)" --store memory --data-dir "$work/m$run" -q
+  measure sqlite --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+    --http-port "$(free_port)" --store sqlite --data-dir "$work/s$run" -q
+  echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+cat "$work/results"
+python3 - "$work/results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, _, rest = line.partition(": ")
+    r = rows.setdefault(name, {"update": [], "register": [], "cpu": [], "per_reg": [], "per_update": []})
+    if m := re.match(r"(register|update)\s+\d+ ok.*?:\s+(\d+) /s", rest):
+        r[m.group(1)].append(float(m.group(2)))
+    if m := re.search(r"RSS.* ([\d.]+) bytes each", rest):
+        r["per_reg"].append(float(m.group(1)))
+    if m := re.search(r"([\d.]+) us each.*RSS ([+-][\d.]+) bytes per update", rest):
+        r["cpu"].append(float(m.group(1)))
+        r["per_update"].append(float(m.group(2)))
+med = lambda v: statistics.median(v) if v else float("nan")
+echo = med(rows.get("echo", {}).get("update", []))
+print(f"{'target':10} {'updates/s':>10} {'x echo':>7} {'register/s':>10} {'CPU us/update':>13} {'B/registration':>14} {'B/update':>9}")
+for name, r in rows.items():
+    u = med(r["update"])
+    print(f"{name:10} {u:10.0f} {u / echo:7.2f} {med(r['register']):10.0f} {med(r['cpu']):13.2f} {med(r['per_reg']):14.0f} {med(r['per_update']):9.1f}")
+PY
