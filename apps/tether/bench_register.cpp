@@ -274,7 +274,12 @@ class Load {
                                                       : m->code == codes::kChanged;
         if (ok) {
           ++phase.ok;
-          if (p.step == Step::kRegister) clients_[p.client].location = "/" + m->location_path();
+          if (p.step == Step::kRegister) {
+            // Appended, not "/" + ...: GCC 12 at -O3 warns (-Wrestrict) on that concatenation.
+            std::string& location = clients_[p.client].location;
+            location.assign(1, '/');
+            location += m->location_path();
+          }
           if (p.step == Step::kDeregister) clients_[p.client].location.clear();
         } else {
           ++phase.errors;
