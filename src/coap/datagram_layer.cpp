@@ -91,8 +91,7 @@ void DatagramLayer::respond(PeerId peer, const Message& request, Message respons
       response.type = Type::kAcknowledgement;
       response.message_id = request.message_id;
       Bytes wire = encode_udp(response);
-      auto seen = p.seen.find(request.message_id);
-      if (seen != p.seen.end()) seen->second.reply = wire;
+      cache_reply(p, request.message_id, wire);
       transmit(peer, std::move(wire));
       return;
     }
@@ -109,22 +108,62 @@ void DatagramLayer::send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* 
   e.type = type;
   e.message_id = mid;
   Bytes wire = encode_udp(e);
-  if (cache_in != nullptr) {
-    auto seen = cache_in->seen.find(mid);
-    if (seen != cache_in->seen.end()) seen->second.reply = wire;
-  }
+  if (cache_in != nullptr) cache_reply(*cache_in, mid, wire);
   transmit(peer, std::move(wire));
 }
 
+namespace {
+// What one dedup entry costs besides its reply: the map node, the order slot, the deadline.
+constexpr std::size_t kSeenOverhead = 64;
+}  // namespace
+
 void DatagramLayer::remember(PeerId peer, Peer& p, std::uint16_t mid, Bytes reply,
                              Duration lifetime, Instant now) {
-  if (p.seen.size() >= config_.max_dedup_entries_per_peer && !p.seen_order.empty()) {
-    p.seen.erase(p.seen_order.front());
-    p.seen_order.pop_front();
-  }
+  p.seen_bytes += kSeenOverhead + reply.size();
   p.seen[mid] = Seen{now + lifetime, std::move(reply)};
   p.seen_order.push_back(mid);
-  timers_.schedule(now + lifetime, TimerEntry{peer, TimerKind::kDedupExpiry, mid});
+  cache_reply(p, mid, p.seen[mid].reply);  // applies the budget
+  // Entries expire oldest first, so one timer per peer, for the oldest, is enough (one
+  // per message would grow the heap with the message rate times EXCHANGE_LIFETIME).
+  if (!p.seen_timer) {
+    p.seen_timer = true;
+    timers_.schedule(now + lifetime, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
+  }
+}
+
+void DatagramLayer::cache_reply(Peer& p, std::uint16_t mid, const Bytes& wire) {
+  auto seen = p.seen.find(mid);
+  if (seen == p.seen.end()) return;
+  if (&seen->second.reply != &wire) {
+    p.seen_bytes = p.seen_bytes - seen->second.reply.size() + wire.size();
+    seen->second.reply = wire;
+  }
+  // The newest entry always stays: it is the one a retransmission is likeliest to repeat.
+  while (p.seen_order.size() > 1 && (p.seen.size() > config_.max_dedup_entries_per_peer ||
+                                     p.seen_bytes > config_.max_dedup_bytes_per_peer)) {
+    drop_oldest_seen(p);
+  }
+}
+
+void DatagramLayer::drop_oldest_seen(Peer& p) {
+  auto oldest = p.seen.find(p.seen_order.front());
+  if (oldest != p.seen.end()) {
+    p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
+    p.seen.erase(oldest);
+  }
+  p.seen_order.pop_front();
+}
+
+void DatagramLayer::expire_seen(PeerId peer, Peer& p, Instant now) {
+  while (!p.seen_order.empty()) {
+    auto oldest = p.seen.find(p.seen_order.front());
+    if (oldest != p.seen.end() && oldest->second.expires > now) {
+      p.seen_timer = true;
+      timers_.schedule(oldest->second.expires, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
+      return;
+    }
+    drop_oldest_seen(p);
+  }
 }
 
 void DatagramLayer::reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid) {
@@ -273,15 +312,17 @@ void DatagramLayer::on_timer(Instant now) {
         if (it != retired_.end() && it->second.until <= now) retired_.erase(it);
         break;
       }
+      case TimerKind::kSeenExpiry: {
+        auto it = peers_.find(peer);
+        if (it == peers_.end()) break;
+        it->second.seen_timer = false;
+        expire_seen(peer, it->second, now);
+        break;
+      }
       case TimerKind::kDedupExpiry: {
         auto it = peers_.find(peer);
         if (it == peers_.end()) break;
         Peer& p = it->second;
-        auto seen = p.seen.find(entry->mid);
-        if (seen != p.seen.end() && seen->second.expires <= now) {
-          p.seen.erase(seen);
-          std::erase(p.seen_order, entry->mid);
-        }
         while (!p.recent_non.empty() && p.recent_non.front().expires <= now) {
           p.recent_non.pop_front();
         }

@@ -18,8 +18,12 @@ struct DatagramLayerConfig {
   // response goes separately (RFC 7252 5.2.2).
   Duration piggyback_window{1000};
   std::size_t max_message_size = 1152;
-  // Bounded memory per peer.
+  // Bounded memory per peer. Duplicate detection keeps the newest messages' replies within
+  // a byte budget (each counted with its bookkeeping): RFC 7252 4.5 needs the reply to a
+  // message repeated, and a client that waits for each answer (NSTART 1) only ever repeats
+  // its latest ones. Older entries are dropped first.
   std::size_t max_dedup_entries_per_peer = 256;
+  std::size_t max_dedup_bytes_per_peer = 512;
   std::size_t max_queued_per_peer = 128;
 };
 
@@ -68,11 +72,20 @@ class DatagramLayer final : public MessageLayer {
     std::unordered_map<std::uint16_t, Outgoing> outgoing;  // our CONs awaiting ACK/RST
     std::deque<Message> queued;                            // CONs held back by NSTART
     std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
-    std::deque<std::uint16_t> seen_order;
+    std::deque<std::uint16_t> seen_order;                  // oldest first
+    std::size_t seen_bytes = 0;                            // counted against the budget
+    bool seen_timer = false;  // one expiry timer per peer, for the oldest entry
     std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
     std::deque<RecentNon> recent_non;  // our NONs, so an RST can name the token
   };
-  enum class TimerKind : std::uint8_t { kRetransmit, kDedupExpiry, kEmptyAck, kRetiredExpiry };
+  // kDedupExpiry: our recent NONs; kSeenExpiry: the oldest entries of a peer's dedup cache.
+  enum class TimerKind : std::uint8_t {
+    kRetransmit,
+    kDedupExpiry,
+    kSeenExpiry,
+    kEmptyAck,
+    kRetiredExpiry
+  };
   // What survives of a forgotten peer until its MIDs may be reused: 4 bytes and a deadline.
   struct Retired {
     std::uint16_t next_mid;
@@ -89,6 +102,9 @@ class DatagramLayer final : public MessageLayer {
   void remember(PeerId peer, Peer& p, std::uint16_t mid, Bytes reply, Duration lifetime,
                 Instant now);
   void reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid);
+  void cache_reply(Peer& p, std::uint16_t mid, const Bytes& wire);
+  void drop_oldest_seen(Peer& p);
+  void expire_seen(PeerId peer, Peer& p, Instant now);
   void send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in, Instant now);
   void finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now);
   void drain_queue(PeerId peer, Peer& p, Instant now);

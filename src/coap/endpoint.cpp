@@ -776,9 +776,6 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
 
   const std::uint64_t id = next_id_++;
   server_.emplace(id, std::move(server));
-  // A handler that never answers must not hold the exchange forever.
-  timers_.schedule(now + config_.datagram.params.exchange_lifetime(),
-                   TimerEntry{TimerKind::kServerExchangeExpiry, id, {}});
   if (!request_handler_) {
     Message r;
     r.code = codes::kNotFound;
@@ -788,6 +785,13 @@ void Endpoint::handle_request(PeerId peer, Message&& m, Instant now) {
   // The request stays here, not in the exchange: respond() ends the exchange while the
   // handler may still be reading the request.
   request_handler_(peer, m, Responder(this, id));
+  // A handler that never answers must not hold the exchange forever. One that answered at
+  // once needs no timer: a timer per request would keep the heap at the request rate times
+  // EXCHANGE_LIFETIME entries (issue 22).
+  if (server_.count(id) != 0) {
+    timers_.schedule(now + config_.datagram.params.exchange_lifetime(),
+                     TimerEntry{TimerKind::kServerExchangeExpiry, id, {}});
+  }
 }
 
 bool Endpoint::serve_cached_block(PeerId peer, const Message& request, const std::string& cache_key,

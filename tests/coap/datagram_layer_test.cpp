@@ -326,6 +326,44 @@ TEST(DatagramLayer, DuplicateAfterExchangeLifetimeIsANewRequest) {
   EXPECT_EQ(net.raw_inbox(kClient).size(), 3u);
 }
 
+TEST(DatagramLayer, ThePeersDedupCacheKeepsItsNewestRepliesWithinItsByteBudget) {
+  // A client that sends 1,000 requests, one after the other, within EXCHANGE_LIFETIME:
+  // the cache does not hold 1,000 replies (nor 256), only the newest that fit the budget.
+  SimNetwork net;
+  Node server({}, 2);
+  net.add(kServer, server);
+  net.add_raw(kClient);
+  EchoServer handler(server, net);
+  auto request = [](std::uint16_t mid) {
+    Message req = sim::get("/u");
+    req.message_id = mid;
+    req.token = {static_cast<std::uint8_t>(mid >> 8), static_cast<std::uint8_t>(mid)};
+    return req;
+  };
+  for (int n = 1; n <= 1000; ++n) {
+    const auto mid = static_cast<std::uint16_t>(n);
+    net.send_raw(kClient, kServer, request(mid));
+    net.settle();
+  }
+  ASSERT_EQ(handler.calls, 1000);
+  // The latest ones are repeated from the cache, byte for byte, without the handler.
+  for (const std::uint16_t mid : {std::uint16_t{1000}, std::uint16_t{999}, std::uint16_t{998}}) {
+    net.send_raw(kClient, kServer, request(mid));
+    net.settle();
+    EXPECT_EQ(handler.calls, 1000) << mid;
+    EXPECT_EQ(net.raw_inbox(kClient).back().bytes,
+              net.raw_inbox(kClient)[static_cast<std::size_t>(mid) - 1].bytes);
+  }
+  // One 200 requests back no longer is: 512 bytes hold about six small replies (a count of
+  // 256 entries would still have held it).
+  net.send_raw(kClient, kServer, request(800));
+  net.settle();
+  EXPECT_EQ(handler.calls, 1001);
+  // Once EXCHANGE_LIFETIME has passed, the peer is forgotten altogether.
+  net.run_for(TransmissionParameters::udp().exchange_lifetime() + Duration{1000});
+  EXPECT_EQ(server.endpoint.message_layer().peer_count(), 0u);
+}
+
 TEST(DatagramLayer, NstartOneHoldsTheSecondConUntilTheFirstIsAcknowledged) {
   SimNetwork net;
   Node client({}, 1);
