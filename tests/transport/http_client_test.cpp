@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/run_loop.hpp"
 #include "support/test_pki.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/http/http_client.hpp"
@@ -16,12 +17,7 @@
 namespace tether::transport {
 namespace {
 
-template <typename Done>
-bool run_until(EventLoop& loop, Done done, Duration limit = Duration{10'000}) {
-  const Instant until = loop.now() + limit;
-  while (!done() && loop.now() < until) loop.run_once(Duration{20});
-  return done();
-}
+using testing::run_until;
 
 http::Request get(std::string target) {
   http::Request r;

@@ -10,16 +10,12 @@
 #include <vector>
 
 #include "common/bytes.hpp"
+#include "support/run_loop.hpp"
 
 namespace tether::transport {
 namespace {
 
-template <typename Done>
-bool run_until(EventLoop& loop, Done done, Duration limit = Duration{10'000}) {
-  const Instant until = loop.now() + limit;
-  while (!done() && loop.now() < until) loop.run_once(Duration{20});
-  return done();
-}
+using testing::run_until;
 
 // An smsbox that answers only when told: what it was asked, and the answers it holds back.
 struct Smsbox {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "support/mosquitto_broker.hpp"
+#include "support/run_loop.hpp"
 #include "transport/mqtt/mqtt_connection.hpp"
 
 namespace tether::transport {
@@ -38,13 +39,7 @@ struct Peer {
   std::vector<Received> received;
 };
 
-// Runs the loop until `done` or 10 s (bounded; a real broker answers in milliseconds).
-template <typename Done>
-bool run_until(EventLoop& loop, Done done) {
-  const Instant until = loop.now() + Duration{10'000};
-  while (!done() && loop.now() < until) loop.run_once(Duration{20});
-  return done();
-}
+using testing::run_until;
 
 TEST(MqttConnection, PublishesAndReceivesThroughARealBroker) {
   testing::MosquittoBroker broker;
