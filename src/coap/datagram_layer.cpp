@@ -1,5 +1,6 @@
 #include "coap/datagram_layer.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "coap/udp_codec.hpp"
@@ -122,48 +123,70 @@ void DatagramLayer::remember(PeerId peer, Peer& p, std::uint16_t mid, Bytes repl
   p.seen_bytes += kSeenOverhead + reply.size();
   p.seen[mid] = Seen{now + lifetime, std::move(reply)};
   p.seen_order.push_back(mid);
-  cache_reply(p, mid, p.seen[mid].reply);  // applies the budget
+  keep_within_budget(p);
   // Entries expire oldest first, so one timer per peer, for the oldest, is enough (one
   // per message would grow the heap with the message rate times EXCHANGE_LIFETIME).
-  if (!p.seen_timer) {
-    p.seen_timer = true;
-    timers_.schedule(now + lifetime, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
+  if (!p.seen_timer_at) {
+    p.seen_timer_at = now + lifetime;
+    timers_.schedule(*p.seen_timer_at, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
   }
 }
 
 void DatagramLayer::cache_reply(Peer& p, std::uint16_t mid, const Bytes& wire) {
   auto seen = p.seen.find(mid);
   if (seen == p.seen.end()) return;
-  if (&seen->second.reply != &wire) {
-    p.seen_bytes = p.seen_bytes - seen->second.reply.size() + wire.size();
-    seen->second.reply = wire;
-  }
-  // The newest entry always stays: it is the one a retransmission is likeliest to repeat.
-  while (p.seen_order.size() > 1 && (p.seen.size() > config_.max_dedup_entries_per_peer ||
-                                     p.seen_bytes > config_.max_dedup_bytes_per_peer)) {
-    drop_oldest_seen(p);
+  // Counted now, trimmed when the next message comes: the entry just answered may be the
+  // oldest, and its reply is the one a retransmission would need.
+  p.seen_bytes = p.seen_bytes - seen->second.reply.size() + wire.size();
+  seen->second.reply = wire;
+}
+
+void DatagramLayer::keep_within_budget(Peer& p) {
+  // The newest entry always stays, and so does one whose handler is still working (its
+  // reply is not there yet). Older replies leave, their IDs stay known as forgotten ones.
+  while (p.seen_order.size() > 1 &&
+         (p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer ||
+          p.seen_bytes > config_.max_dedup_bytes_per_peer)) {
+    const std::uint16_t mid = p.seen_order.front();
+    const bool over_count = p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer;
+    if (p.awaiting.count(mid) != 0 && !over_count) break;
+    auto oldest = p.seen.find(mid);
+    if (oldest != p.seen.end()) {
+      p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
+      p.forgotten.push_back(Forgotten{mid, oldest->second.expires});
+      p.seen.erase(oldest);
+    }
+    p.seen_order.pop_front();
+    if (p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer) {
+      p.forgotten.erase(p.forgotten.begin());
+    }
   }
 }
 
-void DatagramLayer::drop_oldest_seen(Peer& p) {
-  auto oldest = p.seen.find(p.seen_order.front());
-  if (oldest != p.seen.end()) {
-    p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
-    p.seen.erase(oldest);
-  }
-  p.seen_order.pop_front();
+bool DatagramLayer::is_duplicate(const Peer& p, std::uint16_t mid) const {
+  if (p.seen.count(mid) != 0) return true;
+  return std::any_of(p.forgotten.begin(), p.forgotten.end(),
+                     [mid](const Forgotten& f) { return f.mid == mid; });
 }
 
 void DatagramLayer::expire_seen(PeerId peer, Peer& p, Instant now) {
+  std::erase_if(p.forgotten, [now](const Forgotten& f) { return f.expires <= now; });
   while (!p.seen_order.empty()) {
     auto oldest = p.seen.find(p.seen_order.front());
-    if (oldest != p.seen.end() && oldest->second.expires > now) {
-      p.seen_timer = true;
-      timers_.schedule(oldest->second.expires, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
-      return;
+    if (oldest != p.seen.end() && oldest->second.expires > now) break;
+    if (oldest != p.seen.end()) {
+      p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
+      p.seen.erase(oldest);
     }
-    drop_oldest_seen(p);
+    p.seen_order.pop_front();
   }
+  std::optional<Instant> next;
+  if (!p.seen_order.empty()) next = p.seen.at(p.seen_order.front()).expires;
+  for (const auto& f : p.forgotten) {
+    if (!next || f.expires < *next) next = f.expires;
+  }
+  p.seen_timer_at = next;
+  if (next) timers_.schedule(*next, TimerEntry{peer, TimerKind::kSeenExpiry, 0});
 }
 
 void DatagramLayer::reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid) {
@@ -224,8 +247,8 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
     case Type::kConfirmable:
     case Type::kNonConfirmable: {
       const bool con = m.type == Type::kConfirmable;
-      if (p.seen.count(mid) != 0) {
-        if (con) reply_to_duplicate(peer, p, mid);
+      if (is_duplicate(p, mid)) {
+        if (con) reply_to_duplicate(peer, p, mid);  // a forgotten one has no reply: dropped
         break;
       }
       const Duration lifetime =
@@ -314,8 +337,10 @@ void DatagramLayer::on_timer(Instant now) {
       }
       case TimerKind::kSeenExpiry: {
         auto it = peers_.find(peer);
-        if (it == peers_.end()) break;
-        it->second.seen_timer = false;
+        // A timer of a peer closed since, or superseded, is not this peer's current one.
+        if (it == peers_.end() || !it->second.seen_timer_at || *it->second.seen_timer_at > now) {
+          break;
+        }
         expire_seen(peer, it->second, now);
         break;
       }
@@ -375,8 +400,8 @@ void DatagramLayer::forget_if_idle(PeerId peer, Instant now) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   const Peer& p = it->second;
-  if (p.outgoing.empty() && p.queued.empty() && p.seen.empty() && p.awaiting.empty() &&
-      p.recent_non.empty()) {
+  if (p.outgoing.empty() && p.queued.empty() && p.seen.empty() && p.forgotten.empty() &&
+      p.awaiting.empty() && p.recent_non.empty()) {
     retire(peer, p, now);
     peers_.erase(it);
   }

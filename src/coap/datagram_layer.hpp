@@ -3,7 +3,9 @@
 // CON/NON/ACK/RST, message IDs, exponential back-off, NSTART, duplicate detection with a
 // cached reply for EXCHANGE_LIFETIME, empty ACK when a response is slow, CoAP ping.
 #include <deque>
+#include <optional>
 #include <unordered_map>
+#include <vector>
 
 #include "coap/message_layer.hpp"
 #include "coap/timer_queue.hpp"
@@ -18,10 +20,11 @@ struct DatagramLayerConfig {
   // response goes separately (RFC 7252 5.2.2).
   Duration piggyback_window{1000};
   std::size_t max_message_size = 1152;
-  // Bounded memory per peer. Duplicate detection keeps the newest messages' replies within
-  // a byte budget (each counted with its bookkeeping): RFC 7252 4.5 needs the reply to a
-  // message repeated, and a client that waits for each answer (NSTART 1) only ever repeats
-  // its latest ones. Older entries are dropped first.
+  // Bounded memory per peer. Duplicate detection (RFC 7252 4.5) keeps the newest messages'
+  // replies within a byte budget, each counted with its bookkeeping: a client that waits for
+  // each answer (NSTART 1) only ever repeats its latest ones. An older message keeps only
+  // its ID until EXCHANGE_LIFETIME ends (16 bytes), so a late copy of it is dropped, never
+  // handled twice; at most this many IDs and replies together.
   std::size_t max_dedup_entries_per_peer = 256;
   std::size_t max_dedup_bytes_per_peer = 512;
   std::size_t max_queued_per_peer = 128;
@@ -61,6 +64,11 @@ class DatagramLayer final : public MessageLayer {
   struct AwaitingResponse {
     Instant ack_at{};
   };
+  // A message whose reply left the cache: its ID is still known until it expires.
+  struct Forgotten {
+    std::uint16_t mid;
+    Instant expires{};
+  };
   struct RecentNon {
     std::uint16_t mid;
     Bytes token;
@@ -74,7 +82,10 @@ class DatagramLayer final : public MessageLayer {
     std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
     std::deque<std::uint16_t> seen_order;                  // oldest first
     std::size_t seen_bytes = 0;                            // counted against the budget
-    bool seen_timer = false;  // one expiry timer per peer, for the oldest entry
+    // Oldest first; a vector, which costs nothing while empty (a deque allocates ~600 B).
+    std::vector<Forgotten> forgotten;
+    // One expiry timer per peer, for the oldest entry; a timer for another instant is stale.
+    std::optional<Instant> seen_timer_at;
     std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
     std::deque<RecentNon> recent_non;  // our NONs, so an RST can name the token
   };
@@ -103,7 +114,8 @@ class DatagramLayer final : public MessageLayer {
                 Instant now);
   void reply_to_duplicate(PeerId peer, Peer& p, std::uint16_t mid);
   void cache_reply(Peer& p, std::uint16_t mid, const Bytes& wire);
-  void drop_oldest_seen(Peer& p);
+  void keep_within_budget(Peer& p);
+  bool is_duplicate(const Peer& p, std::uint16_t mid) const;
   void expire_seen(PeerId peer, Peer& p, Instant now);
   void send_empty(PeerId peer, Type type, std::uint16_t mid, Peer* cache_in, Instant now);
   void finish_outgoing(PeerId peer, Peer& p, std::uint16_t mid, Instant now);

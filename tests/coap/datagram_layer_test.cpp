@@ -346,22 +346,62 @@ TEST(DatagramLayer, ThePeersDedupCacheKeepsItsNewestRepliesWithinItsByteBudget) 
     net.settle();
   }
   ASSERT_EQ(handler.calls, 1000);
+  ASSERT_EQ(net.raw_inbox(kClient).size(), 1000u);
   // The latest ones are repeated from the cache, byte for byte, without the handler.
+  std::size_t replies = 1000;
   for (const std::uint16_t mid : {std::uint16_t{1000}, std::uint16_t{999}, std::uint16_t{998}}) {
     net.send_raw(kClient, kServer, request(mid));
     net.settle();
     EXPECT_EQ(handler.calls, 1000) << mid;
+    ASSERT_EQ(net.raw_inbox(kClient).size(), ++replies) << mid;
     EXPECT_EQ(net.raw_inbox(kClient).back().bytes,
               net.raw_inbox(kClient)[static_cast<std::size_t>(mid) - 1].bytes);
   }
-  // One 200 requests back no longer is: 512 bytes hold about six small replies (a count of
-  // 256 entries would still have held it).
+  // One 200 requests back has left the cache (512 bytes hold about six small replies; a
+  // count of 256 would still have held it), but its ID is still known: a late copy is
+  // dropped, not handled a second time.
   net.send_raw(kClient, kServer, request(800));
   net.settle();
-  EXPECT_EQ(handler.calls, 1001);
+  EXPECT_EQ(handler.calls, 1000);
+  EXPECT_EQ(net.raw_inbox(kClient).size(), replies);
   // Once EXCHANGE_LIFETIME has passed, the peer is forgotten altogether.
   net.run_for(TransmissionParameters::udp().exchange_lifetime() + Duration{1000});
   EXPECT_EQ(server.endpoint.message_layer().peer_count(), 0u);
+}
+
+TEST(DatagramLayer, AReplyStillBeingWorkedOnIsNotPushedOutOfTheCache) {
+  // The first request's handler answers late; many answered at once come after it. A copy
+  // of the first must still find it in progress, not start the handler again.
+  SimNetwork net;
+  Node server({}, 2);
+  net.add(kServer, server);
+  net.add_raw(kClient);
+  int calls = 0;
+  std::optional<Responder> slow;
+  server.endpoint.set_request_handler([&](PeerId, const Message& req, Responder r) {
+    ++calls;
+    if (req.path() == "/slow") {
+      slow = r;
+      return;
+    }
+    r.respond(make_response(req, codes::kChanged), net.now());
+  });
+  Message first = make_request(codes::kPost, "/slow");
+  first.message_id = 1;
+  first.token = {1};
+  net.send_raw(kClient, kServer, first);
+  net.settle();
+  for (std::uint16_t mid = 2; mid <= 40; ++mid) {
+    Message req = make_request(codes::kPost, "/fast");
+    req.message_id = mid;
+    req.token = {static_cast<std::uint8_t>(mid)};
+    net.send_raw(kClient, kServer, req);
+    net.settle();
+  }
+  net.send_raw(kClient, kServer, first);
+  net.settle();
+  EXPECT_EQ(calls, 40);
+  ASSERT_TRUE(slow.has_value());
 }
 
 TEST(DatagramLayer, NstartOneHoldsTheSecondConUntilTheFirstIsAcknowledged) {

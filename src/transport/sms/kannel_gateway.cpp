@@ -39,8 +39,17 @@ Result<KannelUrl> parse_kannel_url(const std::string& url) {
   return out;
 }
 
+namespace {
+HttpClientOptions client_options(const KannelOptions& o) {
+  HttpClientOptions c;
+  // One call at a time: a silent smsbox holds the queue only this long per message.
+  c.limits.response_timeout = o.send_timeout;
+  return c;
+}
+}  // namespace
+
 KannelGateway::KannelGateway(EventLoop& loop, KannelOptions options)
-    : loop_(loop), options_(std::move(options)), client_(loop, HttpClientOptions{}) {
+    : loop_(loop), options_(std::move(options)), client_(loop, client_options(options_)) {
   auto url = parse_kannel_url(options_.sendsms_url);
   if (!url) throw std::invalid_argument("--sms-gateway: " + url.error().reason);
   url_ = std::move(*url);
@@ -115,8 +124,13 @@ void KannelGateway::send_next() {
                                  (r ? "gateway answered " + std::to_string(r->status) + " " +
                                           printable(r->body, 80)
                                     : r.error().reason));
+                      if (!*live) return;  // the reporter may have ended us
                     }
-                    send_next();
+                    // On a loop turn of its own: a call refused at once answers at once, and
+                    // a long queue would otherwise nest one call per waiting message.
+                    loop_.schedule(loop_.now(), [this, alive] {
+                      if (const auto l = alive.lock(); l && *l) send_next();
+                    });
                   });
 }
 
