@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -111,6 +112,7 @@ int bench_coap_echo(const std::vector<std::string>& args) {
       throw std::invalid_argument("usage: tether bench coap-echo --port N [--bind IPV4] [--mmsg]");
     }
   }
+  if (port == 0) throw std::invalid_argument("tether bench coap-echo needs --port N");
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -177,8 +179,9 @@ int bench_coap_echo(const std::vector<std::string>& args) {
     }
     for (unsigned sent = 0; sent < replies;) {
       const int n = sendmmsg(fd, out_msg.data() + sent, replies - sent, 0);
-      if (n <= 0) break;
-      sent += static_cast<unsigned>(n);
+      if (n < 0 && errno == EINTR) continue;
+      // A message that cannot go is skipped, not the rest of the batch with it.
+      sent += n > 0 ? static_cast<unsigned>(n) : 1u;
     }
   }
   close(fd);

@@ -144,11 +144,10 @@ void DatagramLayer::cache_reply(Peer& p, std::uint16_t mid, const Bytes& wire) {
 void DatagramLayer::keep_within_budget(Peer& p) {
   // The newest entry always stays, and so does one whose handler is still working (its
   // reply is not there yet). Older replies leave, their IDs stay known as forgotten ones.
-  while (p.seen_order.size() > 1 &&
-         (p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer ||
-          p.seen_bytes > config_.max_dedup_bytes_per_peer)) {
-    const std::uint16_t mid = p.seen_order.front();
+  while (p.seen_order.size() > 1) {
     const bool over_count = p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer;
+    if (!over_count && p.seen_bytes <= config_.max_dedup_bytes_per_peer) break;
+    const std::uint16_t mid = p.seen_order.front();
     if (p.awaiting.count(mid) != 0 && !over_count) break;
     auto oldest = p.seen.find(mid);
     if (oldest != p.seen.end()) {
