@@ -8,8 +8,13 @@
 namespace tether::transport {
 
 SocketAddress::SocketAddress(const sockaddr* sa, socklen_t len) {
-  len_ = std::min<socklen_t>(len, sizeof(storage_));
-  std::memcpy(&storage_, sa, len_);
+  // Another family (or a truncated address) is kept as an empty one: family() says 0.
+  if (len < sizeof(sa_family_t)) return;
+  if ((sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
+      (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6))) {
+    len_ = sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&storage_, sa, len_);
+  }
 }
 
 Result<SocketAddress> SocketAddress::resolve(const std::string& host, std::uint16_t port) {
@@ -48,9 +53,8 @@ Result<SocketAddress> SocketAddress::any(int family, std::uint16_t port) {
 }
 
 std::uint16_t SocketAddress::port() const {
-  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-  if (family() == AF_INET6)
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+  if (family() == AF_INET) return ntohs(storage_.v4.sin_port);
+  if (family() == AF_INET6) return ntohs(storage_.v6.sin6_port);
   return 0;
 }
 
@@ -59,12 +63,10 @@ std::string SocketAddress::to_string() const {
   std::string out;
   // Built by append: GCC 12 at -O3 warns falsely (-Wrestrict) on chained operator+.
   if (family() == AF_INET) {
-    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf,
-              sizeof(buf));
+    inet_ntop(AF_INET, &storage_.v4.sin_addr, buf, sizeof(buf));
     out.append(buf);
   } else if (family() == AF_INET6) {
-    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
-              sizeof(buf));
+    inet_ntop(AF_INET6, &storage_.v6.sin6_addr, buf, sizeof(buf));
     out.append("[").append(buf).append("]");
   } else {
     return "?";
@@ -73,18 +75,26 @@ std::string SocketAddress::to_string() const {
   return out;
 }
 
-std::string SocketAddress::key() const {
-  std::string k;
+AddressKey SocketAddress::key() const {
+  AddressKey k;
+  k.family = static_cast<std::uint16_t>(family());
   if (family() == AF_INET) {
-    const auto* s = reinterpret_cast<const sockaddr_in*>(&storage_);
-    k.assign(reinterpret_cast<const char*>(&s->sin_addr), sizeof(s->sin_addr));
-    k.append(reinterpret_cast<const char*>(&s->sin_port), sizeof(s->sin_port));
+    std::memcpy(k.address.data(), &storage_.v4.sin_addr, sizeof(storage_.v4.sin_addr));
+    k.port = storage_.v4.sin_port;
   } else if (family() == AF_INET6) {
-    const auto* s = reinterpret_cast<const sockaddr_in6*>(&storage_);
-    k.assign(reinterpret_cast<const char*>(&s->sin6_addr), sizeof(s->sin6_addr));
-    k.append(reinterpret_cast<const char*>(&s->sin6_port), sizeof(s->sin6_port));
+    std::memcpy(k.address.data(), &storage_.v6.sin6_addr, sizeof(storage_.v6.sin6_addr));
+    k.port = storage_.v6.sin6_port;
   }
   return k;
+}
+
+std::size_t AddressKeyHash::operator()(const AddressKey& k) const noexcept {
+  // FNV-1a over the 20 bytes, then a multiply that spreads ports that differ in one bit.
+  std::uint64_t h = 1469598103934665603ULL;
+  for (std::uint8_t b : k.address) h = (h ^ b) * 1099511628211ULL;
+  h = (h ^ k.port) * 1099511628211ULL;
+  h = (h ^ k.family) * 1099511628211ULL;
+  return static_cast<std::size_t>(h ^ (h >> 29));
 }
 
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& a) {

@@ -1,8 +1,13 @@
 // Real sockets on 127.0.0.1 and ::1: the transports carry the engine end to end.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <memory>
+#include <vector>
 
+#include "../support/run_loop.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -134,6 +139,121 @@ TEST(UdpTransport, PeerWithoutServerFailsAfterRetransmissions) {
       exchange(loop, client, "127.0.0.1", closed_port, coap::make_request(coap::codes::kGet, "/x"));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().reason.find("timeout"), std::string::npos) << r.error().reason;
+}
+
+// A plain UDP socket on 127.0.0.1 that sends raw bytes, as any CoAP client might.
+class RawUdp {
+ public:
+  RawUdp() : fd_(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0)) {}
+  ~RawUdp() { ::close(fd_); }
+  RawUdp(const RawUdp&) = delete;
+  RawUdp& operator=(const RawUdp&) = delete;
+  void send(std::uint16_t port, const Bytes& bytes) const {
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(
+        ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+        static_cast<ssize_t>(bytes.size()));
+  }
+  // Every datagram waiting now.
+  void collect(std::vector<Bytes>& into) const {
+    std::uint8_t buf[65536];
+    for (;;) {
+      const ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n < 0) return;
+      into.emplace_back(buf, buf + n);
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+// CON GET /x (answered 4.04) or CON PUT /sink with a body, message ID `mid`, no token.
+Bytes con_get_x(std::uint16_t mid) {
+  return {0x40, 0x01, static_cast<std::uint8_t>(mid >> 8), static_cast<std::uint8_t>(mid),
+          0xB1, 'x'};
+}
+Bytes con_put_sink(std::uint16_t mid, std::size_t body) {
+  Bytes b{0x40,
+          0x03,
+          static_cast<std::uint8_t>(mid >> 8),
+          static_cast<std::uint8_t>(mid),
+          0xB4,
+          's',
+          'i',
+          'n',
+          'k',
+          0xFF};
+  b.insert(b.end(), body, 0x33);
+  return b;
+}
+
+// Issue 22: datagrams are read in batches (recvmmsg) and the replies leave together
+// (sendmmsg). A burst larger than a batch, with junk among it and two requests from one
+// peer, is answered in full, each reply to its own sender.
+TEST(UdpTransport, ABurstLargerThanABatchIsAnsweredInFullEachReplyToItsSender) {
+  EventLoop loop;
+  SeededRandom random(5);
+  UdpTransport server(loop, coap::EndpointConfig{}, random, udp_at("127.0.0.1", 0));
+  serve(server, loop);
+  constexpr int kPeers = 90;
+  std::vector<std::unique_ptr<RawUdp>> peers;
+  RawUdp junk;
+  for (int i = 0; i < kPeers; ++i) {
+    peers.push_back(std::make_unique<RawUdp>());
+    peers.back()->send(server.local_port(), con_get_x(static_cast<std::uint16_t>(1000 + i)));
+    if (i % 10 == 0) junk.send(server.local_port(), Bytes{0xff, 0x00});  // version 3: ignored
+  }
+  junk.send(server.local_port(), Bytes{});  // an empty datagram
+  peers[0]->send(server.local_port(), con_get_x(7));
+  std::vector<std::vector<Bytes>> got(kPeers);
+  auto all_answered = [&] {
+    std::size_t total = 0;
+    for (int i = 0; i < kPeers; ++i) {
+      peers[static_cast<std::size_t>(i)]->collect(got[static_cast<std::size_t>(i)]);
+      total += got[static_cast<std::size_t>(i)].size();
+    }
+    return total >= kPeers + 1;
+  };
+  ASSERT_TRUE(testing::run_until(loop, all_answered));
+  for (int i = 0; i < kPeers; ++i) {
+    const auto& replies = got[static_cast<std::size_t>(i)];
+    ASSERT_EQ(replies.size(), i == 0 ? 2u : 1u) << "peer " << i;
+    const Bytes& r = replies.front();
+    ASSERT_GE(r.size(), 4u);
+    EXPECT_EQ(r[0], 0x60) << "a piggybacked ACK";
+    EXPECT_EQ(r[1], 0x84) << "4.04";
+    EXPECT_EQ((r[2] << 8) | r[3], 1000 + i) << "the sender's own message ID";
+  }
+  EXPECT_EQ((got[0][1][2] << 8) | got[0][1][3], 7);
+  std::vector<Bytes> to_junk;
+  junk.collect(to_junk);
+  EXPECT_TRUE(to_junk.empty());
+}
+
+// Each slot of a batch holds a whole UDP payload: a 20,000-byte PUT in one datagram arrives
+// whole, next to small ones.
+TEST(UdpTransport, ALargeDatagramInABatchArrivesWhole) {
+  EventLoop loop;
+  SeededRandom random(6);
+  UdpTransport server(loop, coap::EndpointConfig{}, random, udp_at("127.0.0.1", 0));
+  serve(server, loop);
+  RawUdp peer;
+  peer.send(server.local_port(), con_get_x(1));
+  peer.send(server.local_port(), con_put_sink(2, 20'000));
+  peer.send(server.local_port(), con_get_x(3));
+  std::vector<Bytes> got;
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    peer.collect(got);
+    return got.size() >= 3;
+  }));
+  const Bytes& put = got[1];
+  ASSERT_GE(put.size(), 5u);
+  EXPECT_EQ(put[1], 0x44) << "2.04";
+  EXPECT_EQ(std::string(put.end() - 5, put.end()), "20000");
 }
 
 }  // namespace

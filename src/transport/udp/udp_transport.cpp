@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -79,12 +80,15 @@ UdpTransport::~UdpTransport() {
 }
 
 coap::PeerId UdpTransport::peer_id(const SocketAddress& addr) {
-  auto [it, fresh] = ids_.try_emplace(addr.key(), next_peer_);
-  if (fresh) {
-    addresses_[next_peer_] = addr;
-    ++next_peer_;
-  }
+  const auto next = static_cast<coap::PeerId>(addresses_.size() + 1);
+  auto [it, fresh] = ids_.try_emplace(addr.key(), next);
+  if (fresh) addresses_.push_back(addr);
   return it->second;
+}
+
+const SocketAddress* UdpTransport::address_of(coap::PeerId peer) const {
+  if (peer == 0 || peer > addresses_.size()) return nullptr;
+  return &addresses_[static_cast<std::size_t>(peer - 1)];
 }
 
 Result<coap::PeerId> UdpTransport::peer_for(const std::string& host, std::uint16_t port) {
@@ -97,21 +101,48 @@ Result<coap::PeerId> UdpTransport::peer_for(const std::string& host, std::uint16
 }
 
 std::string UdpTransport::describe(coap::PeerId peer) const {
-  auto it = addresses_.find(peer);
-  return it == addresses_.end() ? "?" : it->second.to_string();
+  const SocketAddress* a = address_of(peer);
+  return a == nullptr ? "?" : a->to_string();
 }
 
 void UdpTransport::on_readable() {
-  std::uint8_t buf[65536];
-  // Bounded: at most 256 datagrams per readiness event, so timers and other sockets run.
-  for (int i = 0; i < 256; ++i) {
-    sockaddr_storage from{};
-    socklen_t len = sizeof(from);
-    const ssize_t n =
-        ::recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n < 0) break;
-    const coap::PeerId peer = peer_id(SocketAddress(reinterpret_cast<sockaddr*>(&from), len));
-    port_.receive(peer, ByteView(buf, static_cast<std::size_t>(n)), loop_.now());
+  constexpr std::size_t kSlot = 65536;
+  Batch& b = batch_;
+  if (!b.slots) {
+    b.slots = std::make_unique_for_overwrite<std::uint8_t[]>(kBatch * kSlot);
+    b.from.resize(kBatch);
+    b.iov.resize(kBatch);
+    b.msgs.resize(kBatch);
+  }
+  struct BatchScope {  // flushes wait while the batch is handled, whatever happens in it
+    bool& flag;
+    explicit BatchScope(bool& f) : flag(f) { flag = true; }
+    ~BatchScope() { flag = false; }
+  };
+  {
+    const BatchScope scope(in_batch_);
+    // Bounded: at most 256 datagrams per readiness event, so timers and other sockets run.
+    for (int round = 0; round < 8; ++round) {
+      for (std::size_t i = 0; i < kBatch; ++i) {
+        b.iov[i] = {b.slots.get() + i * kSlot, kSlot};
+        b.msgs[i] = {};
+        b.msgs[i].msg_hdr.msg_name = &b.from[i];
+        b.msgs[i].msg_hdr.msg_namelen = sizeof(b.from[i]);
+        b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
+        b.msgs[i].msg_hdr.msg_iovlen = 1;
+      }
+      const int got = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+      if (got <= 0) break;
+      for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
+        const msghdr& h = b.msgs[i].msg_hdr;
+        if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any UDP payload
+        const SocketAddress from(reinterpret_cast<const sockaddr*>(&b.from[i]), h.msg_namelen);
+        if (from.family() == 0) continue;
+        port_.receive(peer_id(from), ByteView(b.slots.get() + i * kSlot, b.msgs[i].msg_len),
+                      loop_.now());
+      }
+      if (static_cast<std::size_t>(got) < kBatch) break;
+    }
   }
   flush();
 }
@@ -150,14 +181,46 @@ void UdpTransport::drain_errors() {
 }
 
 void UdpTransport::flush() {
-  while (auto t = port_.poll_transmit()) {
-    if (t->kind != coap::Transmit::Kind::kData) continue;
-    auto it = addresses_.find(t->peer);
-    if (it == addresses_.end()) continue;
-    // A full socket buffer drops the datagram; CoAP's retransmission covers that.
-    (void)::sendto(fd_, t->bytes.data(), t->bytes.size(), 0, it->second.get(), it->second.size());
+  if (in_batch_) {
+    flush_wanted_ = true;
+    return;
   }
+  flush_wanted_ = false;
+  Batch& b = batch_;
+  b.out.clear();
+  while (auto t = port_.poll_transmit()) {
+    if (t->kind != coap::Transmit::Kind::kData || address_of(t->peer) == nullptr) continue;
+    b.out.push_back(std::move(*t));
+    if (b.out.size() == kBatch) {
+      send_batch(b.out.size());
+      b.out.clear();
+    }
+  }
+  if (!b.out.empty()) send_batch(b.out.size());
+  b.out.clear();
   timer_.rearm();
+}
+
+void UdpTransport::send_batch(std::size_t count) {
+  std::array<iovec, kBatch> iov{};
+  std::array<mmsghdr, kBatch> msgs{};
+  for (std::size_t i = 0; i < count; ++i) {
+    const coap::Transmit& t = batch_.out[i];
+    const SocketAddress* to = address_of(t.peer);  // flush() kept only known peers
+    if (to == nullptr) continue;
+    iov[i] = {const_cast<std::uint8_t*>(t.bytes.data()), t.bytes.size()};
+    msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(to->get());
+    msgs[i].msg_hdr.msg_namelen = to->size();
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+  for (std::size_t sent = 0; sent < count;) {
+    const int n = ::sendmmsg(fd_, msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
+    if (n < 0 && errno == EINTR) continue;
+    // A datagram the kernel refuses (a full buffer) is dropped and CoAP's retransmission
+    // covers it; the rest of the batch still goes.
+    sent += n > 0 ? static_cast<std::size_t>(n) : 1;
+  }
 }
 
 }  // namespace tether::transport

@@ -1,9 +1,12 @@
 #pragma once
 // CoAP over UDP (Transport TS 6.8.1): one socket, peers keyed by source address.
+#include <sys/socket.h>
+
 #include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "transport/socket_address.hpp"
 #include "transport/transport.hpp"
@@ -48,8 +51,23 @@ class UdpTransport final : public Transport {
 
  private:
   coap::PeerId peer_id(const SocketAddress& addr);
+  const SocketAddress* address_of(coap::PeerId peer) const;
   void on_readable();
   void drain_errors();
+  void send_batch(std::size_t count);
+
+  // Issue 22: one recvmmsg/sendmmsg moves up to kBatch datagrams. Replies made while a batch
+  // is handled wait for its end, so they leave together (and wake the peer's side once).
+  static constexpr std::size_t kBatch = 32;
+  struct Batch {
+    // 64 KiB per slot: a datagram recvmmsg truncates is lost, and CoAP over UDP may use all
+    // of it. Only the pages datagrams touch become resident.
+    std::unique_ptr<std::uint8_t[]> slots;
+    std::vector<sockaddr_in6> from;
+    std::vector<iovec> iov;
+    std::vector<mmsghdr> msgs;
+    std::vector<coap::Transmit> out;
+  };
 
   EventLoop& loop_;
   coap::Endpoint endpoint_;
@@ -60,9 +78,12 @@ class UdpTransport final : public Transport {
   int fd_ = -1;
   int family_ = AF_INET6;
   std::uint16_t local_port_ = 0;
-  std::unordered_map<std::string, coap::PeerId> ids_;
-  std::unordered_map<coap::PeerId, SocketAddress> addresses_;
-  coap::PeerId next_peer_ = 1;
+  // PeerIds count up from 1 and are never reused: addresses_[id - 1] is the peer's address.
+  std::unordered_map<AddressKey, coap::PeerId, AddressKeyHash> ids_;
+  std::vector<SocketAddress> addresses_;
+  Batch batch_;
+  bool in_batch_ = false;  // handling received datagrams: flush() waits for the end
+  bool flush_wanted_ = false;
   bool report_unreachable_ = false;
   std::function<void(const std::string&, const std::string&)> on_unreachable_;
 };
