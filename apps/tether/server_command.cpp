@@ -224,6 +224,9 @@ int server_command(const std::vector<std::string>& args) {
     if (!o.quiet || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
     http.publish(e);
   });
+  server.set_event_filter([&](server::ServerEvent::Kind kind, const std::string& endpoint) {
+    return !o.quiet || http.anyone_wants(server::event_kind_name(kind), endpoint);
+  });
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
   }

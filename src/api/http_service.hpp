@@ -162,6 +162,8 @@ class HttpService {
   // no data, so they need no user (the page asks for one); everything else they do goes
   // through the documented API. Call before start().
   void serve_console(ConsoleSource source);
+  // Whether an open event stream asks for this kind of event about this endpoint.
+  bool anyone_wants(std::string_view kind, std::string_view endpoint) const;
 
  protected:
  private:
@@ -171,7 +173,6 @@ class HttpService {
     std::vector<std::string> kinds;                // ?events=a,b; empty: every kind
     bool wants(std::string_view kind, std::string_view endpoint) const;
   };
-  bool anyone_wants(std::string_view kind, std::string_view endpoint) const;
   // Writes one event to the streams that want it, dropping the dead ones.
   void broadcast(std::string_view kind, const std::string& endpoint, const std::string& text);
   void handle(const http::Request& request, Responder responder);

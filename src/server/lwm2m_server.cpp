@@ -228,10 +228,9 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
   ServerLink& link = *from.link;
   const PeerIdentity identity = link.identify(from.peer);
   // What a client says counts as its; a stranger now at its address does not wake it.
-  if (auto it = endpoint_by_peer_.find({&link, from.peer}); it != endpoint_by_peer_.end()) {
-    const Registration* r = registry_.find(it->second);
-    Session* s = session_of(it->second);
-    if (s != nullptr && r != nullptr && speaks_for(*r, identity)) heard_from(*s);
+  if (Session* s = session_at(link, from.peer); s != nullptr) {
+    const Registration* r = registry_.find(s->endpoint);
+    if (r != nullptr && speaks_for(*r, identity)) heard_from(*s);
   }
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
   auto refuse = [&](const Error& error, const std::string& endpoint) {
@@ -292,16 +291,25 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
     } else {
       ++metrics_.updates;
-      (void)store_.save_registration(*done);
-      auto key = held_key(*done);
+      const Registration& updated = **done;
+      (void)store_.save_registration(updated);
+      auto key = held_key(updated);
+      // The event copies the registration only for someone who wants it.
       acknowledge(reply, lwm2m::UplinkAnswer{}, std::move(key),
-                  [this, l = &link, peer = from.peer, r = std::move(*done)]() mutable {
-                    Session& s = bind_session(*l, peer, r);
-                    ServerEvent e;
-                    e.kind = ServerEvent::Kind::kUpdated;
-                    e.endpoint = r.endpoint;
-                    e.registration = std::move(r);
-                    emit(std::move(e));
+                  [this, l = &link, peer = from.peer, endpoint = updated.endpoint,
+                   at_once = config_.sync_writes ? nullptr : &updated]() {
+                    // Run at once, the registration is the one just updated; held, it is
+                    // looked up again.
+                    const Registration* r = at_once != nullptr ? at_once : registry_.find(endpoint);
+                    if (r == nullptr) return;
+                    Session& s = bind_session(*l, peer, *r);
+                    if (wants_event(ServerEvent::Kind::kUpdated, endpoint)) {
+                      ServerEvent e;
+                      e.kind = ServerEvent::Kind::kUpdated;
+                      e.endpoint = endpoint;
+                      e.registration = *r;
+                      emit(std::move(e));
+                    }
                     pump(s);
                   });
     }
@@ -333,15 +341,17 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
 Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey& peer,
                                                 const Registration& r) {
   Session& s = session_for(r);
-  endpoint_by_peer_.erase({s.link, s.peer});
-  s.link = &link;
-  s.peer = peer;
-  s.address = r.address;
+  if (s.link != &link || s.peer != peer) {
+    unbind_peer(s);
+    s.link = &link;
+    s.peer = peer;
+  }
+  if (s.address != r.address) s.address = r.address;
   if (s.awake && s.queue_mode != r.queue_mode) {
     awake_count_ = r.queue_mode ? awake_count_ + 1 : awake_count_ - 1;
   }
   s.queue_mode = r.queue_mode;
-  endpoint_by_peer_[{&link, peer}] = r.endpoint;
+  session_by_peer_[{&link, peer}] = &s;
   heard_from(s);
   return s;
 }
@@ -369,8 +379,8 @@ void Lwm2mServer::on_registered(ServerLink& link, const PeerKey& peer, const Reg
 lwm2m::UplinkAnswer Lwm2mServer::handle_send(const UplinkFrom& from, const PeerIdentity& identity,
                                              ByteView payload, std::uint16_t content_format) {
   lwm2m::UplinkAnswer out;
-  auto who = endpoint_by_peer_.find({from.link, from.peer});
-  const Registration* r = who == endpoint_by_peer_.end() ? nullptr : registry_.find(who->second);
+  const Session* who = session_at(*from.link, from.peer);
+  const Registration* r = who == nullptr ? nullptr : registry_.find(who->endpoint);
   // The address is the registered client's only if the same identity speaks from it.
   if (r != nullptr && !speaks_for(*r, identity)) r = nullptr;
   if (r == nullptr) {
@@ -423,7 +433,7 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why)
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
     if (s->queue_mode && s->awake) --awake_count_;
-    endpoint_by_peer_.erase({s->link, s->peer});
+    unbind_peer(*s);
     // The store dropped them with the registration; only the exchanges remain to end.
     for (const auto& id : s->observations) forget_observation(id);
     if (s->in_flight) {
@@ -470,6 +480,16 @@ Lwm2mServer::Session& Lwm2mServer::session_for(const Registration& r) {
 Lwm2mServer::Session* Lwm2mServer::session_of(const std::string& endpoint) {
   auto it = sessions_.find(endpoint);
   return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+Lwm2mServer::Session* Lwm2mServer::session_at(const ServerLink& link, const PeerKey& peer) {
+  auto it = session_by_peer_.find({&link, peer});
+  return it == session_by_peer_.end() ? nullptr : it->second;
+}
+
+void Lwm2mServer::unbind_peer(Session& s) {
+  auto it = session_by_peer_.find({s.link, s.peer});
+  if (it != session_by_peer_.end() && it->second == &s) session_by_peer_.erase(it);
 }
 
 bool Lwm2mServer::is_awake(const std::string& endpoint) const {
@@ -599,7 +619,7 @@ Result<PeerKey> Lwm2mServer::resolve_peer(Session& s) {
   auto peer = s.link->peer_at(s.address, s.endpoint);
   if (!peer) return peer.error();
   s.peer = *peer;
-  endpoint_by_peer_[{s.link, s.peer}] = s.endpoint;
+  session_by_peer_[{s.link, s.peer}] = &s;
   // A client that registered over OSCORE hears from us protected, after a restart too.
   s.link->protect(s.peer, s.endpoint);
   return peer;
@@ -791,6 +811,10 @@ void Lwm2mServer::on_timer() {
     end_registration(r, ServerEvent::Kind::kExpired);
   }
   flush_transports();
+}
+
+bool Lwm2mServer::wants_event(ServerEvent::Kind kind, const std::string& endpoint) const {
+  return on_event_ && (!event_filter_ || event_filter_(kind, endpoint));
 }
 
 void Lwm2mServer::emit(ServerEvent e) {

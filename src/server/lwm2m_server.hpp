@@ -163,6 +163,11 @@ class Lwm2mServer {
   bool knows_public_key(ByteView spki) const;
 
   void set_event_handler(EventHandler handler) { on_event_ = std::move(handler); }
+  // Which frequent events (kUpdated) the handler wants, so that the engine builds no event
+  // nobody reads; none set: all of them.
+  void set_event_filter(std::function<bool(ServerEvent::Kind, const std::string& endpoint)> f) {
+    event_filter_ = std::move(f);
+  }
   // Transport TS 6.6: called when a request waits for a sleeping queue-mode client, once
   // until the client is heard from again (the app wakes it by SMS, --sms-auto-wake). It
   // returns whether a wake-up went out; if not, the next queued request asks again.
@@ -207,6 +212,10 @@ class Lwm2mServer {
   void end_registration(const Registration& r, ServerEvent::Kind why);
   Session& session_for(const Registration& r);
   Session* session_of(const std::string& endpoint);
+  // The session that last spoke from the link's peer, if any.
+  Session* session_at(const ServerLink& link, const PeerKey& peer);
+  // Forgets the session's (link, peer) unless another session has been bound there since.
+  void unbind_peer(Session& s);
   void heard_from(Session& s);
   void pump(Session& s);
   void dispatch(Session& s, std::unique_ptr<Pending> p);
@@ -235,6 +244,7 @@ class Lwm2mServer {
   template <typename Then>
   void acknowledge(UplinkReply& reply, lwm2m::UplinkAnswer answer, HeldKey made, Then&& then);
   void commit_held();
+  bool wants_event(ServerEvent::Kind kind, const std::string& endpoint) const;
   void emit(ServerEvent e);
   void flush_transports();
 
@@ -245,14 +255,16 @@ class Lwm2mServer {
   const lwm2m::model::ObjectRegistry& models_;
   RegistrationRegistry registry_;
   EventHandler on_event_;
+  std::function<bool(ServerEvent::Kind, const std::string&)> event_filter_;
   SleeperHandler on_sleeper_;
   ServerMetrics metrics_;
   std::size_t awake_count_ = 0;  // sessions in queue mode with `awake` set
   LinkSet links_;
   std::vector<CoapServerLink*> coap_links_;  // they learn the OSCORE keyring
   std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by endpoint
-  // (link, peer) -> endpoint, to know who sent an uplink that names no registration.
-  std::map<std::pair<const ServerLink*, PeerKey>, std::string> endpoint_by_peer_;
+  // (link, peer) -> the session last bound there, to know who sent an uplink that names no
+  // registration. An entry goes with its session (unbind_peer).
+  std::unordered_map<LinkPeer, Session*, LinkPeerHash> session_by_peer_;
   std::unordered_map<std::string, std::unique_ptr<Observation>> observations_;
   coap::TimerQueue<TimerEntry> timers_;
   std::uint64_t next_ticket_ = 1;

@@ -57,7 +57,7 @@ std::string RegistrationRegistry::new_id() {
     random_.fill(raw);
     std::string id;
     for (auto b : raw) id.push_back(kAlphabet[b % 62]);
-    if (!endpoint_by_id_.count(id)) return id;
+    if (!by_id_.contains(id)) return id;
   }
 }
 
@@ -86,9 +86,9 @@ void RegistrationRegistry::tally(const Registration& r, int sign) {
   tally(counted_kind(r), sign);
 }
 
-void RegistrationRegistry::index(const Registration& r) {
-  endpoint_by_id_[r.id] = r.endpoint;
-  deadlines_.emplace(deadline(r), r.endpoint);
+void RegistrationRegistry::index(const Registration& stored) {
+  by_id_[stored.id] = &stored;
+  deadlines_.emplace(deadline(stored), stored.endpoint);
 }
 
 Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
@@ -138,17 +138,20 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   r.updated_at = now;
 
   Registered out{r, std::nullopt};
+  const Registration* stored = nullptr;
   if (auto it = by_endpoint_.find(r.endpoint); it != by_endpoint_.end()) {
-    endpoint_by_id_.erase(it->second.id);
+    by_id_.erase(it->second.id);
     tally(it->second, -1);
     out.replaced = std::move(it->second);
-    it->second = r;
+    it->second = std::move(r);
+    stored = &it->second;
   } else {
-    auto [added, inserted] = by_endpoint_.emplace(r.endpoint, r);
+    auto [added, inserted] = by_endpoint_.emplace(r.endpoint, std::move(r));
     ordered_.emplace(added->first, &added->second);
+    stored = &added->second;
   }
-  tally(r, +1);
-  index(r);
+  tally(*stored, +1);
+  index(*stored);
   return out;
 }
 
@@ -159,9 +162,10 @@ Result<Registration*> RegistrationRegistry::owned_by(const std::string& location
     return reject(status::kNotFound,
                   "no registration /rd/" + printable(location, 64) + " of this peer");
   };
-  auto id = endpoint_by_id_.find(location);
-  if (id == endpoint_by_id_.end()) return missing();
-  Registration& r = by_endpoint_.at(id->second);
+  auto id = by_id_.find(location);
+  if (id == by_id_.end()) return missing();
+  // by_id_ points into by_endpoint_, which this non-const member owns.
+  auto& r = const_cast<Registration&>(*id->second);
   if (!speaks_for(r, peer)) return missing();
   // Credentials put on file since the Register bind the name from now on.
   if (policy_ && !policy_(r.endpoint, peer)) return missing();
@@ -174,8 +178,8 @@ bool speaks_for(const Registration& r, const PeerIdentity& peer) {
   return peer.key() == r.identity;
 }
 
-Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& request,
-                                                  const PeerIdentity& peer, UnixMillis now) {
+Result<const Registration*> RegistrationRegistry::update(const lwm2m::UpdateRequest& request,
+                                                         const PeerIdentity& peer, UnixMillis now) {
   auto owned = owned_by(request.location, peer);
   if (!owned) return owned.error();
   Registration& r = **owned;
@@ -186,6 +190,13 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
   // Most Updates change nothing counted: the counts move only when something did (the
   // kinds are short, so this copy stays on the stack).
   const CountedKind before = counted_kind(r);
+  // The deadline moves: its heap entry goes now if it is the top (clients that update in
+  // turn keep the heap at one entry each), else when it comes up.
+  if (!deadlines_.empty() && deadlines_.top().first == deadline(r) &&
+      deadlines_.top().second == r.endpoint) {
+    deadlines_.pop();
+    checked_top_.reset();
+  }
   if (p.lifetime) r.lifetime = *p.lifetime;
   if (p.binding) {
     if (r.version == "1.0") r.queue_mode = false;  // a 1.0 binding restates Q each time
@@ -205,7 +216,7 @@ Result<Registration> RegistrationRegistry::update(const lwm2m::UpdateRequest& re
     tally(after, +1);
   }
   deadlines_.emplace(deadline(r), r.endpoint);
-  return r;
+  return &r;
 }
 
 Result<Registration> RegistrationRegistry::deregister(const lwm2m::DeregisterRequest& request,
@@ -223,7 +234,7 @@ std::optional<Registration> RegistrationRegistry::remove(const std::string& endp
   tally(it->second, -1);
   Registration r = std::move(it->second);
   by_endpoint_.erase(it);
-  endpoint_by_id_.erase(r.id);
+  by_id_.erase(r.id);
   return r;
 }
 
@@ -240,10 +251,17 @@ std::vector<Registration> RegistrationRegistry::expire(UnixMillis now) {
 }
 
 std::optional<UnixMillis> RegistrationRegistry::next_expiry() {
+  // Every registration's current deadline is in the heap, so the top is never later than
+  // the earliest one; a stale top only wakes the server early. The lookup below drops stale
+  // tops once per new top, not on every loop turn.
   while (!deadlines_.empty()) {
     const auto& [at, endpoint] = deadlines_.top();
+    if (checked_top_ == at) return at;
     auto it = by_endpoint_.find(endpoint);
-    if (it != by_endpoint_.end() && deadline(it->second) == at) return at;
+    if (it != by_endpoint_.end() && deadline(it->second) == at) {
+      checked_top_ = at;
+      return at;
+    }
     deadlines_.pop();
   }
   return std::nullopt;
@@ -251,13 +269,13 @@ std::optional<UnixMillis> RegistrationRegistry::next_expiry() {
 
 void RegistrationRegistry::restore(Registration registration) {
   if (auto old = by_endpoint_.find(registration.endpoint); old != by_endpoint_.end()) {
-    endpoint_by_id_.erase(old->second.id);
+    by_id_.erase(old->second.id);
     tally(old->second, -1);
   }
-  index(registration);
-  tally(registration, +1);
   auto [at, inserted] =
       by_endpoint_.insert_or_assign(registration.endpoint, std::move(registration));
+  index(at->second);
+  tally(at->second, +1);
   ordered_.emplace(at->first, &at->second);
 }
 
@@ -267,8 +285,8 @@ const Registration* RegistrationRegistry::find(const std::string& endpoint) cons
 }
 
 const Registration* RegistrationRegistry::find_by_id(const std::string& id) const {
-  auto it = endpoint_by_id_.find(id);
-  return it == endpoint_by_id_.end() ? nullptr : find(it->second);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 void RegistrationRegistry::walk(std::string_view after, std::string_view prefix,

@@ -86,13 +86,17 @@ class RegistrationRegistry {
   // Transport TS 5.2.6: the peer must be the one that registered (the same (D)TLS identity,
   // or none for a plain registration) and pass the policy; anyone else gets 4.04, as if
   // the location did not exist, so a client that lost its identity registers again.
-  Result<Registration> update(const lwm2m::UpdateRequest& request, const PeerIdentity& peer,
-                              UnixMillis now);
+  // The registration as it now is (valid until the registry next changes): an Update copies
+  // nothing.
+  Result<const Registration*> update(const lwm2m::UpdateRequest& request, const PeerIdentity& peer,
+                                     UnixMillis now);
   // Core TS 6.2.3, with the same check as update().
   Result<Registration> deregister(const lwm2m::DeregisterRequest& request,
                                   const PeerIdentity& peer);
   // Removes and returns every registration whose lifetime (plus grace) has passed.
   std::vector<Registration> expire(UnixMillis now);
+  // No later than the earliest deadline; possibly earlier (a deadline an Update moved), which
+  // costs an expire() call that finds nothing.
   std::optional<UnixMillis> next_expiry();
   // Puts back a registration loaded from a store (no checks, same ID).
   void restore(Registration registration);
@@ -115,7 +119,8 @@ class RegistrationRegistry {
   std::string new_id();
   // The registration at `location` if `peer` may act on it.
   Result<Registration*> owned_by(const std::string& location, const PeerIdentity& peer);
-  void index(const Registration& r);
+  // Indexes a registration already in by_endpoint_ (the index points at it).
+  void index(const Registration& stored);
   // What counts_ counts a registration by.
   struct CountedKind {
     std::string binding, version, transport, security;
@@ -132,7 +137,8 @@ class RegistrationRegistry {
   Random& random_;
   RegistrationPolicy policy_;
   std::unordered_map<std::string, Registration> by_endpoint_;
-  std::unordered_map<std::string, std::string> endpoint_by_id_;
+  // ID -> the registration in by_endpoint_ (nodes never move while they exist).
+  std::unordered_map<std::string, const Registration*> by_id_;
   // The same registrations in endpoint order; keys and values point into by_endpoint_,
   // whose nodes never move.
   std::map<std::string_view, const Registration*> ordered_;
@@ -140,6 +146,8 @@ class RegistrationRegistry {
   // Lazy min-heap of (deadline, endpoint): stale entries are skipped when popped.
   using Deadline = std::pair<UnixMillis, std::string>;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
+  // The heap top next_expiry() last found current: looked up again only when the top changes.
+  std::optional<UnixMillis> checked_top_;
 };
 
 }  // namespace tether::server

@@ -29,6 +29,22 @@ struct PeerKey {
   friend auto operator<=>(const PeerKey&, const PeerKey&) = default;
 };
 
+// A peer together with the link that knows it, hashable: the server finds the client behind
+// an uplink by it on every message.
+struct LinkPeer {
+  const void* link = nullptr;
+  PeerKey peer;
+  friend bool operator==(const LinkPeer&, const LinkPeer&) = default;
+};
+
+struct LinkPeerHash {
+  std::size_t operator()(const LinkPeer& p) const noexcept {
+    std::size_t h = std::hash<const void*>{}(p.link) ^ (p.peer.number * 0x9E3779B97F4A7C15ULL);
+    if (!p.peer.name.empty()) h ^= std::hash<std::string>{}(p.peer.name) + (h << 6) + (h >> 2);
+    return h;
+  }
+};
+
 // A link's handle on one exchange (a request in flight, or an observation); 0: none.
 using ExchangeId = std::uint64_t;
 

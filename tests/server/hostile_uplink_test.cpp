@@ -277,7 +277,7 @@ TEST(RegistryIdentity, ALegacySecureRegistrationIsPinnedByItsFirstSecureUpdate) 
   EXPECT_EQ(lwm2m::status_of(refused.error()), codes::kNotFound);
   auto pinned = registry.update(update, device, 1'000'200);
   ASSERT_TRUE(pinned) << pinned.error().reason;
-  EXPECT_EQ(pinned->identity, device.key());
+  EXPECT_EQ((*pinned)->identity, device.key());
   EXPECT_FALSE(registry.update(update, other, 1'000'300));
   EXPECT_FALSE(registry.deregister(lwm2m::DeregisterRequest{"loc1"}, other));
   EXPECT_TRUE(registry.deregister(lwm2m::DeregisterRequest{"loc1"}, device));

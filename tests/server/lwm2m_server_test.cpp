@@ -495,6 +495,23 @@ TEST_F(ServerTest, SendIsAcceptedForRegisteredObjectsOnly) {
   EXPECT_EQ(sends[0].content->records.at(0).path, Path({3303, 0, 5700}));
 }
 
+// Two endpoints registered from one address (a gateway): the second speaks for it. Ending
+// the first must not forget who is at the address.
+TEST_F(ServerTest, EndingAnotherRegistrationAtTheSameAddressKeepsTheLatestClientKnown) {
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=first"})->code, codes::kCreated);
+  const std::string first = client.location;
+  ASSERT_EQ(client.register_with({"ep=second"})->code, codes::kCreated);
+  ASSERT_EQ(client.exchange(coap::make_request(codes::kDelete, first))->code, codes::kDeleted);
+  Message m = coap::make_request(codes::kPost, "/dp");
+  m.set_content_format(coap::content_format::kSenmlJson);
+  m.payload = to_bytes(R"([{"n":"/3303/0/5700","v":21.5}])");
+  EXPECT_EQ(client.exchange(std::move(m))->code, codes::kChanged);
+  auto sends = harness.events_of(ServerEvent::Kind::kSend);
+  ASSERT_EQ(sends.size(), 1u);
+  EXPECT_EQ(sends[0].endpoint, "second");
+}
+
 TEST(ServerRestartTest, RegistrationsAndObservationsSurviveARestart) {
   SimNetwork net;
   MemoryStore store;

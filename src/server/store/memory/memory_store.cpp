@@ -1,5 +1,7 @@
 #include "server/store/memory/memory_store.hpp"
 
+#include <algorithm>
+
 namespace tether::server {
 
 namespace {
@@ -13,7 +15,10 @@ auto values_of(const Map& map) {
 }  // namespace
 
 Result<std::vector<Registration>> MemoryStore::load_registrations() {
-  return values_of(registrations_);
+  auto out = values_of(registrations_);
+  std::sort(out.begin(), out.end(),
+            [](const Registration& a, const Registration& b) { return a.endpoint < b.endpoint; });
+  return out;
 }
 
 Result<Ok> MemoryStore::save_registration(const Registration& registration) {

@@ -2,6 +2,7 @@
 // A ServerStore in process memory: for tests, and for a server that need not survive a
 // restart. Nothing is buffered, so flush() has nothing to do.
 #include <map>
+#include <unordered_map>
 
 #include "server/store/server_store.hpp"
 
@@ -21,7 +22,8 @@ class MemoryStore final : public ServerStore {
   Result<Ok> flush() override { return Ok{}; }
 
  private:
-  std::map<std::string, Registration> registrations_;
+  // Hashed: an Update writes here every time (issue 22); loads are sorted by endpoint.
+  std::unordered_map<std::string, Registration> registrations_;
   std::map<std::string, ObservationRecord> observations_;
   std::map<std::string, Credentials> credentials_;
 };
