@@ -292,7 +292,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     } else {
       ++metrics_.updates;
       const Registration& updated = **done;
-      (void)store_.save_registration(updated);
+      (void)store_.save_update(updated, upd->objects.has_value());
       auto key = held_key(updated);
       // The event copies the registration only for someone who wants it.
       acknowledge(reply, lwm2m::UplinkAnswer{}, std::move(key),

@@ -42,6 +42,36 @@ struct Registration {
   friend bool operator==(const Registration&, const Registration&) = default;
 };
 
+// What an Update (Core TS 6.2.2) without an object list can change in a registration, so
+// a store rewrites only these (issue 22).
+struct UpdatedFields {
+  std::string binding;
+  bool queue_mode = false;
+  std::uint32_t lifetime = 0;
+  std::optional<std::string> sms;
+  std::optional<std::string> profile_id;
+  std::string transport;
+  std::string address;
+  std::string identity;
+  UnixMillis updated_at = 0;
+
+  static UpdatedFields of(const Registration& r) {
+    return {r.binding,   r.queue_mode, r.lifetime, r.sms,       r.profile_id,
+            r.transport, r.address,    r.identity, r.updated_at};
+  }
+  void apply_to(Registration& r) const {
+    r.binding = binding;
+    r.queue_mode = queue_mode;
+    r.lifetime = lifetime;
+    r.sms = sms;
+    r.profile_id = profile_id;
+    r.transport = transport;
+    r.address = address;
+    r.identity = identity;
+    r.updated_at = updated_at;
+  }
+};
+
 // How the client proved itself, from its identity: "psk", "rpk", "x509", "oscore", ... or
 // "none" over plain UDP/TCP.
 inline std::string security_of(const Registration& r) {

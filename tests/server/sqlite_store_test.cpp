@@ -7,6 +7,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -510,7 +511,7 @@ TEST(SqliteStore, RandomOperationsMatchTheMemoryStore) {
     const auto& endpoint = endpoints[static_cast<std::size_t>(pick(4))];
     const auto& id = ids[static_cast<std::size_t>(pick(6))];
     std::function<Result<Ok>(ServerStore&)> op;
-    switch (pick(9)) {
+    switch (pick(10)) {
       case 0:
       case 1: {
         auto r = minimal_registration(endpoint);
@@ -540,6 +541,23 @@ TEST(SqliteStore, RandomOperationsMatchTheMemoryStore) {
       case 7:
         op = [endpoint](ServerStore& s) { return s.remove_credentials(endpoint); };
         break;
+      case 8: {
+        // An Update of a registration the stores hold: a few fields, sometimes the objects.
+        auto held = memory.load_registrations();
+        ASSERT_TRUE(held);
+        auto it = std::find_if(held->begin(), held->end(),
+                               [&](const Registration& r) { return r.endpoint == endpoint; });
+        if (it == held->end()) continue;
+        Registration r = *it;
+        r.lifetime = static_cast<std::uint32_t>(step);
+        r.address = "127.0.0.1:" + std::to_string(step);
+        r.updated_at = step;
+        const bool objects_changed = pick(3) == 0;
+        if (objects_changed)
+          r.objects.objects.push_back({static_cast<std::uint16_t>(step), "", {0}});
+        op = [r, objects_changed](ServerStore& s) { return s.save_update(r, objects_changed); };
+        break;
+      }
       default:
         if (pick(4) == 0) {
           sqlite.reset();
@@ -641,6 +659,38 @@ TEST_P(StoreContract, SavingAgainReplaces) {
   EXPECT_EQ(registrations(store()), std::vector<Registration>{r});
   EXPECT_EQ(observations(store()), std::vector<ObservationRecord>{o});
   EXPECT_EQ(credentials(store()), std::vector<Credentials>{x509("a", "a.example")});
+}
+
+// Core TS 6.2.2: an Update changes only what it carries; the object list stays unless sent.
+TEST_P(StoreContract, AnUpdateRewritesItsFieldsAndKeepsTheObjectList) {
+  const auto registered = full_registration();
+  auto updated = registered;
+  updated.lifetime = 300;
+  updated.binding = "T";
+  updated.queue_mode = false;
+  updated.sms.reset();
+  updated.profile_id = "meter";
+  updated.transport = "tls";
+  updated.address = "[::1]:40999";
+  updated.identity = "x509:dev";
+  updated.updated_at += 5000;
+  // Over a row already written, then over one still pending.
+  ASSERT_TRUE(store().save_registration(registered));
+  ASSERT_TRUE(store().flush());
+  ASSERT_TRUE(store().save_update(updated, false));
+  ASSERT_TRUE(store().flush());
+  EXPECT_EQ(registrations(store()), std::vector<Registration>{updated});
+  auto other = minimal_registration("b");
+  ASSERT_TRUE(store().save_registration(other));
+  other.lifetime = 77;
+  ASSERT_TRUE(store().save_update(other, false));
+  ASSERT_TRUE(store().flush());
+  EXPECT_EQ(registrations(store()), (std::vector<Registration>{other, updated}));
+  // With a new object list, the list is written too.
+  updated.objects.objects.pop_back();
+  ASSERT_TRUE(store().save_update(updated, true));
+  ASSERT_TRUE(store().flush());
+  EXPECT_EQ(registrations(store()), (std::vector<Registration>{other, updated}));
 }
 
 TEST_P(StoreContract, RemovingARegistrationTakesOnlyItsObservations) {

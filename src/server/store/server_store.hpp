@@ -88,6 +88,14 @@ class ServerStore {
   virtual Result<std::vector<Registration>> load_registrations() = 0;
   // Inserts or replaces the registration of registration.endpoint.
   virtual Result<Ok> save_registration(const Registration& registration) = 0;
+  // After an Update (Core TS 6.2.2) of a registration saved before: a store may write only
+  // what an Update can change (lifetime, binding, queue mode, SMS number, profile, where and
+  // who the client is, the time), and the object list only when `objects_changed`. By
+  // default the whole registration is saved again.
+  virtual Result<Ok> save_update(const Registration& registration, bool objects_changed) {
+    (void)objects_changed;
+    return save_registration(registration);
+  }
   // Removes the registration and every observation of that endpoint.
   virtual Result<Ok> remove_registration(const std::string& endpoint) = 0;
 

@@ -26,6 +26,14 @@ Result<Ok> MemoryStore::save_registration(const Registration& registration) {
   return Ok{};
 }
 
+Result<Ok> MemoryStore::save_update(const Registration& registration, bool objects_changed) {
+  auto it = registrations_.find(registration.endpoint);
+  if (objects_changed || it == registrations_.end()) return save_registration(registration);
+  // The object list stays: copying it is most of an Update's cost here.
+  UpdatedFields::of(registration).apply_to(it->second);
+  return Ok{};
+}
+
 Result<Ok> MemoryStore::remove_registration(const std::string& endpoint) {
   registrations_.erase(endpoint);
   std::erase_if(observations_, [&](const auto& kv) { return kv.second.endpoint == endpoint; });

@@ -12,6 +12,7 @@ class MemoryStore final : public ServerStore {
  public:
   Result<std::vector<Registration>> load_registrations() override;
   Result<Ok> save_registration(const Registration& registration) override;
+  Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
   Result<Ok> remove_registration(const std::string& endpoint) override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<Ok> save_observation(const ObservationRecord& observation) override;

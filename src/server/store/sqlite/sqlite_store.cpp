@@ -66,6 +66,10 @@ constexpr const char* kPutRegistration =
     "INSERT OR REPLACE INTO registrations (endpoint, id, version, binding, queue_mode, lifetime, "
     "sms, profile_id, objects, transport, address, registered_at, updated_at, identity) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* kUpdateRegistration =
+    "UPDATE registrations SET binding = ?, queue_mode = ?, lifetime = ?, sms = ?, "
+    "profile_id = ?, transport = ?, address = ?, identity = ?, updated_at = ? "
+    "WHERE endpoint = ?";
 constexpr const char* kSelectRegistrations =
     "SELECT endpoint, id, version, binding, queue_mode, lifetime, sms, profile_id, objects, "
     "transport, address, registered_at, updated_at, identity FROM registrations ORDER BY endpoint";
@@ -342,6 +346,7 @@ Result<Ok> SqliteStore::init(bool sync_each_commit) {
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
       {&put_registration_, kPutRegistration},
+      {&update_registration_, kUpdateRegistration},
       {&delete_registration_, "DELETE FROM registrations WHERE endpoint = ?"},
       {&select_registrations_, kSelectRegistrations},
       {&put_observation_, kPutObservation},
@@ -426,10 +431,21 @@ Result<Ok> SqliteStore::run(sqlite3_stmt* statement, int bind_rc, const char* wh
 Result<Ok> SqliteStore::save_registration(const Registration& registration) {
   // Assigning into the existing slot reuses its buffers on the Update-heavy path.
   pending_registrations_[registration.endpoint] = registration;
+  pending_updates_.erase(registration.endpoint);
+  return Ok{};
+}
+
+Result<Ok> SqliteStore::save_update(const Registration& registration, bool objects_changed) {
+  // A whole row still waiting carries the Update with it.
+  if (objects_changed || pending_registrations_.contains(registration.endpoint)) {
+    return save_registration(registration);
+  }
+  pending_updates_.insert_or_assign(registration.endpoint, UpdatedFields::of(registration));
   return Ok{};
 }
 
 Result<Ok> SqliteStore::remove_registration(const std::string& endpoint) {
+  pending_updates_.erase(endpoint);
   pending_registrations_[endpoint] = std::nullopt;
   // Instead of scanning the pending observations here (deregistrations can come in bulk),
   // flush() drops those of this endpoint saved before this point.
@@ -462,7 +478,7 @@ Result<Ok> SqliteStore::remove_credentials(const std::string& endpoint) {
 }
 
 Result<Ok> SqliteStore::flush() {
-  if (pending_registrations_.empty() && pending_observations_.empty() &&
+  if (pending_registrations_.empty() && pending_updates_.empty() && pending_observations_.empty() &&
       pending_credentials_.empty() && pending_sweeps_.empty()) {
     return Ok{};
   }
@@ -477,6 +493,7 @@ Result<Ok> SqliteStore::flush() {
     return written;
   }
   pending_registrations_.clear();
+  pending_updates_.clear();
   pending_observations_.clear();
   pending_credentials_.clear();
   pending_sweeps_.clear();
@@ -532,6 +549,15 @@ Result<Ok> SqliteStore::write_pending() {
     bind.text(r.transport).text(r.address).integer(r.registered_at).integer(r.updated_at);
     bind.text(r.identity);
     if (auto ok = run(s, bind.rc(), "writing a registration"); !ok) return ok;
+  }
+
+  for (const auto& [endpoint, u] : pending_updates_) {
+    auto* s = update_registration_.get();
+    Binder bind(s);
+    bind.text(u.binding).integer(u.queue_mode ? 1 : 0).integer(u.lifetime);
+    bind.text_or_null(u.sms).text_or_null(u.profile_id).text(u.transport).text(u.address);
+    bind.text(u.identity).integer(u.updated_at).text(endpoint);
+    if (auto ok = run(s, bind.rc(), "updating a registration"); !ok) return ok;
   }
 
   for (const auto& [endpoint, pending] : pending_credentials_) {

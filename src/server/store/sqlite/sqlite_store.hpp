@@ -43,6 +43,7 @@ class SqliteStore final : public ServerStore {
   Result<std::vector<Credentials>> load_credentials() override;
   Result<Ok> save_credentials(const Credentials& credentials) override;
   Result<Ok> remove_credentials(const std::string& endpoint) override;
+  Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
   Result<Ok> flush() override;
 
  private:
@@ -76,12 +77,15 @@ class SqliteStore final : public ServerStore {
   // Declared before the statements, so it is closed after they are finalized.
   std::unique_ptr<sqlite3, CloseDb> db_;
   Statement begin_, commit_, rollback_;
-  Statement put_registration_, delete_registration_, select_registrations_;
+  Statement put_registration_, update_registration_, delete_registration_, select_registrations_;
   Statement put_observation_, delete_observation_, delete_observations_of_, select_observations_;
   Statement put_credentials_, delete_credentials_, select_credentials_;
 
   // Latest state per key; nullopt deletes.
   std::map<std::string, std::optional<Registration>> pending_registrations_;
+  // Updates of rows already written, a few columns each instead of the row with its
+  // serialized objects; an endpoint is never in both maps.
+  std::map<std::string, UpdatedFields> pending_updates_;
   std::map<std::string, PendingObservation> pending_observations_;
   std::map<std::string, std::optional<Credentials>> pending_credentials_;
   // Endpoints whose stored observations go (remove_registration), with the sequence number
