@@ -155,7 +155,7 @@ void DatagramLayer::keep_within_budget(Peer& p) {
       p.forgotten.push_back(Forgotten{mid, oldest->second.expires});
       p.seen.erase(oldest);
     }
-    p.seen_order.pop_front();
+    p.seen_order.erase(p.seen_order.begin());
     if (p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer) {
       p.forgotten.erase(p.forgotten.begin());
     }
@@ -177,7 +177,7 @@ void DatagramLayer::expire_seen(PeerId peer, Peer& p, Instant now) {
       p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
       p.seen.erase(oldest);
     }
-    p.seen_order.pop_front();
+    p.seen_order.erase(p.seen_order.begin());
   }
   std::optional<Instant> next;
   if (!p.seen_order.empty()) next = p.seen.at(p.seen_order.front()).expires;
@@ -372,7 +372,7 @@ void DatagramLayer::abandon(PeerId peer, const Bytes& token, Instant now) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   Peer& p = it->second;
-  std::erase_if(p.queued, [&](const Message& q) { return q.token == token; });
+  erase_if(p.queued, [&](const Message& q) { return q.token == token; });
   const auto before = p.outgoing.size();
   std::erase_if(p.outgoing, [&](const auto& kv) { return kv.second.token == token; });
   if (p.outgoing.size() != before) drain_queue(peer, p, now);

@@ -10,6 +10,8 @@
 #include "coap/message_layer.hpp"
 #include "coap/timer_queue.hpp"
 #include "coap/transmission_parameters.hpp"
+#include "common/lazy_deque.hpp"
+#include "common/lazy_deque.hpp"
 #include "common/random.hpp"
 
 namespace tether::coap {
@@ -78,16 +80,17 @@ class DatagramLayer final : public MessageLayer {
     std::uint16_t next_mid = 0;
     std::optional<Instant> last_mid_at;  // when we last used a MID towards this peer
     std::unordered_map<std::uint16_t, Outgoing> outgoing;  // our CONs awaiting ACK/RST
-    std::deque<Message> queued;                            // CONs held back by NSTART
+    LazyDeque<Message> queued;                             // CONs held back by NSTART
     std::unordered_map<std::uint16_t, Seen> seen;          // dedup of their messages
-    std::deque<std::uint16_t> seen_order;                  // oldest first
-    std::size_t seen_bytes = 0;                            // counted against the budget
+    // Oldest first; a few entries (the byte budget bounds them), so a vector.
+    std::vector<std::uint16_t> seen_order;
+    std::size_t seen_bytes = 0;  // counted against the budget
     // Oldest first; a vector, which costs nothing while empty (a deque allocates ~600 B).
     std::vector<Forgotten> forgotten;
     // One expiry timer per peer, for the oldest entry; a timer for another instant is stale.
     std::optional<Instant> seen_timer_at;
     std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
-    std::deque<RecentNon> recent_non;  // our NONs, so an RST can name the token
+    LazyDeque<RecentNon> recent_non;  // our NONs, so an RST can name the token
   };
   // kDedupExpiry: our recent NONs; kSeenExpiry: the oldest entries of a peer's dedup cache.
   enum class TimerKind : std::uint8_t {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/lazy_deque.hpp"
 #include "server/lwm2m_server.hpp"
 
 namespace tether::server {
@@ -32,8 +33,8 @@ struct Lwm2mServer::Session {
   bool queue_mode = false;
   Instant awake_until{};
   bool awake = false;
-  bool woken = false;  // asked to wake since it was last heard from
-  std::deque<std::unique_ptr<Pending>> queue;
+  bool woken = false;                         // asked to wake since it was last heard from
+  LazyDeque<std::unique_ptr<Pending>> queue;  // most clients never have one
   std::unique_ptr<Pending> in_flight;
   std::vector<std::string> observations;
 };
