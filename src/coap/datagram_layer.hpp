@@ -11,7 +11,6 @@
 #include "coap/timer_queue.hpp"
 #include "coap/transmission_parameters.hpp"
 #include "common/lazy_deque.hpp"
-#include "common/lazy_deque.hpp"
 #include "common/random.hpp"
 
 namespace tether::coap {

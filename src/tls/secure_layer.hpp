@@ -22,6 +22,7 @@
 
 #include "coap/carrier_port.hpp"
 #include "coap/timer_queue.hpp"
+#include "common/lazy_deque.hpp"
 #include "tls/session.hpp"
 
 namespace tether::tls {
@@ -87,7 +88,7 @@ class SecureLayer final : public coap::CarrierPort {
  private:
   struct Peer {
     std::unique_ptr<Session> session;
-    std::deque<Bytes> queued;  // plaintext waiting for the handshake
+    LazyDeque<Bytes> queued;  // plaintext waiting for the handshake
     bool established = false;
     // Server: the client random of the hello that started the handshake (a hello with
     // another one while it runs is a client that started over).
