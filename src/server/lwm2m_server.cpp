@@ -807,7 +807,9 @@ void Lwm2mServer::on_timer() {
       }
     }
   }
-  for (const auto& r : registry_.expire(clock_.unix_now())) {
+  // Registrations made together expire together: a wave is ended over several loop turns
+  // (next_deadline() is then already due), so Updates and the API are served in between.
+  for (const auto& r : registry_.expire(clock_.unix_now(), kExpiriesPerTurn)) {
     end_registration(r, ServerEvent::Kind::kExpired);
   }
   flush_transports();

@@ -248,6 +248,10 @@ class Lwm2mServer {
   void emit(ServerEvent e);
   void flush_transports();
 
+  // Issue 22: ending a registration costs a few microseconds; 1,000 of them hold the loop
+  // for a few milliseconds at most.
+  static constexpr std::size_t kExpiriesPerTurn = 1000;
+
   ServerConfig config_;
   Clock& clock_;
   Random& random_;

@@ -238,9 +238,9 @@ std::optional<Registration> RegistrationRegistry::remove(const std::string& endp
   return r;
 }
 
-std::vector<Registration> RegistrationRegistry::expire(UnixMillis now) {
+std::vector<Registration> RegistrationRegistry::expire(UnixMillis now, std::size_t at_most) {
   std::vector<Registration> out;
-  while (!deadlines_.empty() && deadlines_.top().first <= now) {
+  while (!deadlines_.empty() && deadlines_.top().first <= now && out.size() < at_most) {
     auto [at, endpoint] = deadlines_.top();
     deadlines_.pop();
     auto it = by_endpoint_.find(endpoint);

@@ -4,6 +4,7 @@
 // and the response code for each refusal. The server feeds it decoded requests and the
 // current time, and persists what it returns.
 #include <functional>
+#include <limits>
 #include <map>
 #include <optional>
 #include <queue>
@@ -93,8 +94,10 @@ class RegistrationRegistry {
   // Core TS 6.2.3, with the same check as update().
   Result<Registration> deregister(const lwm2m::DeregisterRequest& request,
                                   const PeerIdentity& peer);
-  // Removes and returns every registration whose lifetime (plus grace) has passed.
-  std::vector<Registration> expire(UnixMillis now);
+  // Removes and returns the registrations whose lifetime (plus grace) has passed, earliest
+  // first, at most `at_most` of them (the rest wait for the next call).
+  std::vector<Registration> expire(UnixMillis now,
+                                   std::size_t at_most = std::numeric_limits<std::size_t>::max());
   // No later than the earliest deadline; possibly earlier (a deadline an Update moved), which
   // costs an expire() call that finds nothing.
   std::optional<UnixMillis> next_expiry();

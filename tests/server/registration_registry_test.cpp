@@ -53,6 +53,26 @@ class RegistryTest : public ::testing::Test {
   RegistrationRegistry registry{RegistryConfig{}, random};
 };
 
+// A wave of registrations due together is handed out in bounded batches, earliest first,
+// and an Update moves a registration out of the wave.
+TEST_F(RegistryTest, ExpiryHandsOutAtMostTheAskedNumberEarliestFirst) {
+  for (const char* ep : {"a", "b", "c", "d", "e"}) add(ep);  // all due at 61 s (lt 60 at 1 s)
+  lwm2m::UpdateRequest update;
+  update.location = registry.find("c")->id;
+  ASSERT_TRUE(registry.update(update, plain(), 30'000));  // c now due at 90 s
+  EXPECT_EQ(registry.next_expiry().value_or(0), 61'000);
+  auto first = registry.expire(70'000, 3);
+  auto second = registry.expire(70'000, 3);
+  EXPECT_EQ(first.size(), 3u);
+  EXPECT_EQ(second.size(), 1u);
+  EXPECT_TRUE(registry.expire(70'000, 3).empty());
+  EXPECT_EQ(registry.size(), 1u);
+  EXPECT_NE(registry.find("c"), nullptr);
+  EXPECT_LE(registry.next_expiry().value_or(0), 90'000);
+  EXPECT_EQ(registry.expire(90'000).size(), 1u);
+  EXPECT_FALSE(registry.next_expiry());
+}
+
 TEST_F(RegistryTest, PagesFollowEndpointOrderAndACursorSurvivesRemovals) {
   for (const char* ep : {"dev10", "dev2", "alpha", "dev1", "zulu"}) add(ep);
   EXPECT_EQ(page("", "", 2), (std::vector<std::string>{"alpha", "dev1"}));
