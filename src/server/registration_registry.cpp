@@ -183,6 +183,12 @@ Result<const Registration*> RegistrationRegistry::update(const lwm2m::UpdateRequ
   auto owned = owned_by(request.location, peer);
   if (!owned) return owned.error();
   Registration& r = **owned;
+  // Past its lifetime and grace, it is as good as gone, even while an expiry wave has not
+  // reached it yet: the client registers again.
+  if (deadline(r) <= now) {
+    return reject(status::kNotFound,
+                  "registration /rd/" + printable(request.location, 64) + " has expired");
+  }
   const auto& p = request.params;
   if (r.version != "1.0" && p.binding && p.binding->find('Q') != std::string::npos) {
     return reject(status::kBadRequest, "since LwM2M 1.1 queue mode is the Q parameter");

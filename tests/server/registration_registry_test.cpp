@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "lwm2m/operation/status.hpp"
+
 namespace tether::server {
 namespace {
 
@@ -71,6 +73,18 @@ TEST_F(RegistryTest, ExpiryHandsOutAtMostTheAskedNumberEarliestFirst) {
   EXPECT_LE(registry.next_expiry().value_or(0), 90'000);
   EXPECT_EQ(registry.expire(90'000).size(), 1u);
   EXPECT_FALSE(registry.next_expiry());
+}
+
+// A registration past its deadline that a wave has not reached yet takes no Update: the
+// client gets 4.04 and registers again.
+TEST_F(RegistryTest, AnUpdateAfterTheDeadlineIsRefusedBeforeExpiryRemovesIt) {
+  add("late");  // lt 60 at 1 s: due at 61 s
+  lwm2m::UpdateRequest update;
+  update.location = registry.find("late")->id;
+  auto refused = registry.update(update, plain(), 61'000);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(lwm2m::status_of(refused.error()), coap::codes::kNotFound);
+  EXPECT_EQ(registry.expire(61'000).size(), 1u);
 }
 
 TEST_F(RegistryTest, PagesFollowEndpointOrderAndACursorSurvivesRemovals) {

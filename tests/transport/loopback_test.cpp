@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "../support/run_loop.hpp"
@@ -232,6 +233,34 @@ TEST(UdpTransport, ABurstLargerThanABatchIsAnsweredInFullEachReplyToItsSender) {
   std::vector<Bytes> to_junk;
   junk.collect(to_junk);
   EXPECT_TRUE(to_junk.empty());
+}
+
+// A handler that throws loses its own datagram only: the rest of the batch is handled and
+// every reply made in it still leaves.
+TEST(UdpTransport, AThrowingHandlerCostsOnlyItsOwnDatagram) {
+  EventLoop loop;
+  SeededRandom random(8);
+  UdpTransport server(loop, coap::EndpointConfig{}, random, udp_at("127.0.0.1", 0));
+  server.endpoint().set_request_handler(
+      [&loop](coap::PeerId, const Message& req, coap::Responder responder) {
+        if (req.path() == "/boom") throw std::runtime_error("a bug in a handler");
+        Message res;
+        res.code = coap::codes::kNotFound;
+        responder.respond(std::move(res), loop.now());
+      });
+  RawUdp first, bomb, last;
+  first.send(server.local_port(), con_get_x(1));
+  Bytes boom{0x40, 0x01, 0x00, 0x02, 0xB4, 'b', 'o', 'o', 'm'};
+  bomb.send(server.local_port(), boom);
+  last.send(server.local_port(), con_get_x(3));
+  std::vector<Bytes> a, b;
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    first.collect(a);
+    last.collect(b);
+    return !a.empty() && !b.empty();
+  }));
+  EXPECT_EQ(a.front()[1], 0x84);
+  EXPECT_EQ(b.front()[1], 0x84);
 }
 
 // Each slot of a batch holds a whole UDP payload: a 20,000-byte PUT in one datagram arrives

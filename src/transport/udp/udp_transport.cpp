@@ -16,6 +16,15 @@
 namespace tether::transport {
 
 namespace {
+// Sets a flag for a scope, and clears it however the scope ends.
+struct FlagScope {
+  bool& flag;
+  explicit FlagScope(bool& f) : flag(f) { flag = true; }
+  ~FlagScope() { flag = false; }
+  FlagScope(const FlagScope&) = delete;
+  FlagScope& operator=(const FlagScope&) = delete;
+};
+
 // An IPv4 peer reached from a dual-stack socket is addressed as ::ffff:a.b.c.d.
 SocketAddress to_family(const SocketAddress& a, int family) {
   if (a.family() != AF_INET || family != AF_INET6) return a;
@@ -114,13 +123,8 @@ void UdpTransport::on_readable() {
     b.iov.resize(kBatch);
     b.msgs.resize(kBatch);
   }
-  struct BatchScope {  // flushes wait while the batch is handled, whatever happens in it
-    bool& flag;
-    explicit BatchScope(bool& f) : flag(f) { flag = true; }
-    ~BatchScope() { flag = false; }
-  };
   {
-    const BatchScope scope(in_batch_);
+    const FlagScope scope(in_batch_);
     // Bounded: at most 256 datagrams per readiness event, so timers and other sockets run.
     for (int round = 0; round < 8; ++round) {
       for (std::size_t i = 0; i < kBatch; ++i) {
@@ -138,8 +142,11 @@ void UdpTransport::on_readable() {
         if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any UDP payload
         const SocketAddress from(reinterpret_cast<const sockaddr*>(&b.from[i]), h.msg_namelen);
         if (from.family() == 0) continue;
-        port_.receive(peer_id(from), ByteView(b.slots.get() + i * kSlot, b.msgs[i].msg_len),
-                      loop_.now());
+        // One datagram's failure must not cost the rest of the batch, or its replies.
+        loop_.guard("udp datagram", [&] {
+          port_.receive(peer_id(from), ByteView(b.slots.get() + i * kSlot, b.msgs[i].msg_len),
+                        loop_.now());
+        });
       }
       if (static_cast<std::size_t>(got) < kBatch) break;
     }
@@ -181,23 +188,28 @@ void UdpTransport::drain_errors() {
 }
 
 void UdpTransport::flush() {
-  if (in_batch_) {
+  // Polling can call back into the engine (a DTLS peer that lost its session fails its
+  // exchanges, whose handlers flush again): such a flush is left to this one's next round.
+  if (in_batch_ || flushing_) {
     flush_wanted_ = true;
     return;
   }
-  flush_wanted_ = false;
+  const FlagScope scope(flushing_);
   Batch& b = batch_;
-  b.out.clear();
-  while (auto t = port_.poll_transmit()) {
-    if (t->kind != coap::Transmit::Kind::kData || address_of(t->peer) == nullptr) continue;
-    b.out.push_back(std::move(*t));
-    if (b.out.size() == kBatch) {
-      send_batch(b.out.size());
-      b.out.clear();
+  do {
+    flush_wanted_ = false;
+    b.out.clear();
+    while (auto t = port_.poll_transmit()) {
+      if (t->kind != coap::Transmit::Kind::kData || address_of(t->peer) == nullptr) continue;
+      b.out.push_back(std::move(*t));
+      if (b.out.size() == kBatch) {
+        send_batch(b.out.size());
+        b.out.clear();
+      }
     }
-  }
-  if (!b.out.empty()) send_batch(b.out.size());
-  b.out.clear();
+    if (!b.out.empty()) send_batch(b.out.size());
+    b.out.clear();
+  } while (flush_wanted_);
   timer_.rearm();
 }
 

@@ -82,8 +82,9 @@ class UdpTransport final : public Transport {
   std::unordered_map<AddressKey, coap::PeerId, AddressKeyHash> ids_;
   std::vector<SocketAddress> addresses_;
   Batch batch_;
-  bool in_batch_ = false;  // handling received datagrams: flush() waits for the end
-  bool flush_wanted_ = false;
+  bool in_batch_ = false;      // handling received datagrams: flush() waits for the end
+  bool flushing_ = false;      // inside flush(): a nested flush() becomes another round
+  bool flush_wanted_ = false;  // a flush() was asked for while one of the above held
   bool report_unreachable_ = false;
   std::function<void(const std::string&, const std::string&)> on_unreachable_;
 };
