@@ -86,7 +86,7 @@ void RegistrationRegistry::tally(const Registration& r, int sign) {
   tally(counted_kind(r), sign);
 }
 
-void RegistrationRegistry::index(const Registration& stored) {
+void RegistrationRegistry::index(Registration& stored) {
   by_id_[stored.id] = &stored;
   deadlines_.emplace(deadline(stored), stored.endpoint);
 }
@@ -138,7 +138,7 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   r.updated_at = now;
 
   Registered out{r, std::nullopt};
-  const Registration* stored = nullptr;
+  Registration* stored = nullptr;
   if (auto it = by_endpoint_.find(r.endpoint); it != by_endpoint_.end()) {
     by_id_.erase(it->second.id);
     tally(it->second, -1);
@@ -164,8 +164,7 @@ Result<Registration*> RegistrationRegistry::owned_by(const std::string& location
   };
   auto id = by_id_.find(location);
   if (id == by_id_.end()) return missing();
-  // by_id_ points into by_endpoint_, which this non-const member owns.
-  auto& r = const_cast<Registration&>(*id->second);
+  Registration& r = *id->second;
   if (!speaks_for(r, peer)) return missing();
   // Credentials put on file since the Register bind the name from now on.
   if (policy_ && !policy_(r.endpoint, peer)) return missing();

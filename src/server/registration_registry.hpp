@@ -123,7 +123,7 @@ class RegistrationRegistry {
   // The registration at `location` if `peer` may act on it.
   Result<Registration*> owned_by(const std::string& location, const PeerIdentity& peer);
   // Indexes a registration already in by_endpoint_ (the index points at it).
-  void index(const Registration& stored);
+  void index(Registration& stored);
   // What counts_ counts a registration by.
   struct CountedKind {
     std::string binding, version, transport, security;
@@ -141,7 +141,7 @@ class RegistrationRegistry {
   RegistrationPolicy policy_;
   std::unordered_map<std::string, Registration> by_endpoint_;
   // ID -> the registration in by_endpoint_ (nodes never move while they exist).
-  std::unordered_map<std::string, const Registration*> by_id_;
+  std::unordered_map<std::string, Registration*> by_id_;
   // The same registrations in endpoint order; keys and values point into by_endpoint_,
   // whose nodes never move.
   std::map<std::string_view, const Registration*> ordered_;

@@ -29,17 +29,20 @@ struct PeerKey {
   friend auto operator<=>(const PeerKey&, const PeerKey&) = default;
 };
 
+class ServerLink;
+
 // A peer together with the link that knows it, hashable: the server finds the client behind
 // an uplink by it on every message.
 struct LinkPeer {
-  const void* link = nullptr;
+  const ServerLink* link = nullptr;
   PeerKey peer;
   friend bool operator==(const LinkPeer&, const LinkPeer&) = default;
 };
 
 struct LinkPeerHash {
   std::size_t operator()(const LinkPeer& p) const noexcept {
-    std::size_t h = std::hash<const void*>{}(p.link) ^ (p.peer.number * 0x9E3779B97F4A7C15ULL);
+    std::size_t h =
+        std::hash<const ServerLink*>{}(p.link) ^ (p.peer.number * 0x9E3779B97F4A7C15ULL);
     if (!p.peer.name.empty()) h ^= std::hash<std::string>{}(p.peer.name) + (h << 6) + (h >> 2);
     return h;
   }
@@ -51,8 +54,6 @@ using ExchangeId = std::uint64_t;
 // The answer to a downlink request, then (for an Observe) each notification; an error when
 // the peer could not be reached or gave up.
 using AnswerHandler = std::function<void(Result<lwm2m::DownlinkResponse>)>;
-
-class ServerLink;
 
 // Where an uplink came from.
 struct UplinkFrom {

@@ -117,24 +117,24 @@ std::string UdpTransport::describe(coap::PeerId peer) const {
 void UdpTransport::on_readable() {
   constexpr std::size_t kSlot = 65536;
   Batch& b = batch_;
-  if (!b.slots) {
+  if (!b.slots) {  // made on first use, the headers pointing at their slots once
     b.slots = std::make_unique_for_overwrite<std::uint8_t[]>(kBatch * kSlot);
     b.from.resize(kBatch);
     b.iov.resize(kBatch);
     b.msgs.resize(kBatch);
+    for (std::size_t i = 0; i < kBatch; ++i) {
+      b.iov[i] = {b.slots.get() + i * kSlot, kSlot};
+      b.msgs[i].msg_hdr.msg_name = &b.from[i];
+      b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
+      b.msgs[i].msg_hdr.msg_iovlen = 1;
+    }
   }
   {
     const FlagScope scope(in_batch_);
     // Bounded: at most 256 datagrams per readiness event, so timers and other sockets run.
     for (int round = 0; round < 8; ++round) {
-      for (std::size_t i = 0; i < kBatch; ++i) {
-        b.iov[i] = {b.slots.get() + i * kSlot, kSlot};
-        b.msgs[i] = {};
-        b.msgs[i].msg_hdr.msg_name = &b.from[i];
-        b.msgs[i].msg_hdr.msg_namelen = sizeof(b.from[i]);
-        b.msgs[i].msg_hdr.msg_iov = &b.iov[i];
-        b.msgs[i].msg_hdr.msg_iovlen = 1;
-      }
+      // The kernel writes each address's length (and msg_len, msg_flags) back.
+      for (auto& m : b.msgs) m.msg_hdr.msg_namelen = sizeof(sockaddr_in6);
       const int got = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (got <= 0) break;
       for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
@@ -198,33 +198,28 @@ void UdpTransport::flush() {
   Batch& b = batch_;
   do {
     flush_wanted_ = false;
-    b.out.clear();
     while (auto t = port_.poll_transmit()) {
-      if (t->kind != coap::Transmit::Kind::kData || address_of(t->peer) == nullptr) continue;
       b.out.push_back(std::move(*t));
-      if (b.out.size() == kBatch) {
-        send_batch(b.out.size());
-        b.out.clear();
-      }
+      if (b.out.size() == kBatch) send_batch();
     }
-    if (!b.out.empty()) send_batch(b.out.size());
-    b.out.clear();
+    send_batch();
   } while (flush_wanted_);
   timer_.rearm();
 }
 
-void UdpTransport::send_batch(std::size_t count) {
+void UdpTransport::send_batch() {
   std::array<iovec, kBatch> iov{};
   std::array<mmsghdr, kBatch> msgs{};
-  for (std::size_t i = 0; i < count; ++i) {
-    const coap::Transmit& t = batch_.out[i];
-    const SocketAddress* to = address_of(t.peer);  // flush() kept only known peers
-    if (to == nullptr) continue;
-    iov[i] = {const_cast<std::uint8_t*>(t.bytes.data()), t.bytes.size()};
-    msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(to->get());
-    msgs[i].msg_hdr.msg_namelen = to->size();
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
+  std::size_t count = 0;
+  for (const coap::Transmit& t : batch_.out) {
+    const SocketAddress* to = address_of(t.peer);
+    if (t.kind != coap::Transmit::Kind::kData || to == nullptr) continue;
+    iov[count] = {const_cast<std::uint8_t*>(t.bytes.data()), t.bytes.size()};
+    msgs[count].msg_hdr.msg_name = const_cast<sockaddr*>(to->get());
+    msgs[count].msg_hdr.msg_namelen = to->size();
+    msgs[count].msg_hdr.msg_iov = &iov[count];
+    msgs[count].msg_hdr.msg_iovlen = 1;
+    ++count;
   }
   for (std::size_t sent = 0; sent < count;) {
     const int n = ::sendmmsg(fd_, msgs.data() + sent, static_cast<unsigned>(count - sent), 0);
@@ -233,6 +228,7 @@ void UdpTransport::send_batch(std::size_t count) {
     // covers it; the rest of the batch still goes.
     sent += n > 0 ? static_cast<std::size_t>(n) : 1;
   }
+  batch_.out.clear();  // only now: the iovecs point into these bytes
 }
 
 }  // namespace tether::transport

@@ -54,7 +54,8 @@ class UdpTransport final : public Transport {
   const SocketAddress* address_of(coap::PeerId peer) const;
   void on_readable();
   void drain_errors();
-  void send_batch(std::size_t count);
+  // Sends batch_.out (the data for known peers) with sendmmsg and empties it.
+  void send_batch();
 
   // Issue 22: one recvmmsg/sendmmsg moves up to kBatch datagrams. Replies made while a batch
   // is handled wait for its end, so they leave together (and wake the peer's side once).
