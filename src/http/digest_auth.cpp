@@ -117,6 +117,26 @@ std::optional<std::map<std::string, std::string>> digest_parameters(std::string_
   return out;
 }
 
+bool DigestAuth::Counts::take(std::uint32_t count) {
+  constexpr std::uint32_t kWindow = 64;
+  if (count > highest) {
+    const std::uint32_t shift = count - highest;
+    // The old highest becomes bit shift - 1; what falls past the window is forgotten.
+    if (shift > kWindow) {
+      below = 0;
+    } else {
+      below = (shift == kWindow ? 0 : below << shift) | (std::uint64_t{1} << (shift - 1));
+    }
+    highest = count;
+    return true;
+  }
+  if (count == highest || highest - count > kWindow) return false;
+  const std::uint64_t bit = std::uint64_t{1} << (highest - count - 1);
+  if ((below & bit) != 0) return false;
+  below |= bit;
+  return true;
+}
+
 DigestAuth::DigestAuth(std::string realm, Bytes secret, Duration nonce_lifetime,
                        std::size_t max_nonces)
     : realm_(std::move(realm)),
@@ -179,14 +199,13 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
     out.verdict = Verdict::kStale;
     return out;
   }
-  // Replays: the count must grow for each nonce.
+  // Replays: each count once per nonce.
   auto it = counts_.find(std::string(nonce));
   if (it != counts_.end()) {
-    if (count <= it->second) {
+    if (!it->second.take(count)) {
       out.verdict = Verdict::kReplayed;
       return out;
     }
-    it->second = count;
   } else {
     // Forget what expired, then the oldest while over the bound (its era becomes stale).
     while (!by_issue_.empty() && (now_ms - by_issue_.begin()->first >= lifetime_.count() ||
@@ -199,7 +218,7 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
       out.verdict = Verdict::kStale;
       return out;
     }
-    counts_.emplace(std::string(nonce), count);
+    counts_.emplace(std::string(nonce), Counts{count, 0});
     by_issue_.emplace(issued_ms, std::string(nonce));
   }
   out.verdict = Verdict::kOk;

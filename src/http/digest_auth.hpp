@@ -5,7 +5,10 @@
 //
 // Nonces carry their issue time and an HMAC under the server's secret, so issuing one keeps
 // no state; they expire after nonce_lifetime (the client is told stale=true and retries).
-// Replays are refused: each nonce's nonce-count must grow. The counts are kept for at most
+// Replays are refused: each nonce-count is taken once per nonce. A browser sends parallel
+// requests with one nonce over several connections, so counts may arrive out of order: the
+// 64 below the highest seen are remembered one by one (like IPsec's anti-replay window,
+// RFC 4303 3.4.3); older ones are refused. The counts are kept for at most
 // max_nonces nonces; when one is dropped, every nonce issued before it becomes stale, so a
 // dropped count can never let a request be replayed.
 #include <cstddef>
@@ -29,7 +32,7 @@ class DigestAuth {
     kMissing,   // no Digest credentials: challenge
     kWrong,     // malformed, another realm or URI, an unknown user, a wrong response
     kStale,     // an expired or forgotten nonce: challenge with stale=true
-    kReplayed,  // a nonce-count not above the last one seen
+    kReplayed,  // a nonce-count seen before, or too far below the highest seen
   };
   struct Outcome {
     Verdict verdict = Verdict::kMissing;
@@ -56,8 +59,16 @@ class DigestAuth {
   Bytes secret_;
   Duration lifetime_;
   std::size_t max_nonces_;
-  // Nonce -> the highest nonce-count used; by issue time for eviction.
-  std::map<std::string, std::uint32_t> counts_;
+  // The nonce-counts used with one nonce: the highest, and which of the 64 below it
+  // (bit i: highest - 1 - i).
+  struct Counts {
+    std::uint32_t highest = 0;
+    std::uint64_t below = 0;
+    // Takes `count` if it was not used and is not too old.
+    bool take(std::uint32_t count);
+  };
+  // Nonce -> its counts; by issue time for eviction.
+  std::map<std::string, Counts> counts_;
   std::multimap<std::int64_t, std::string> by_issue_;
   std::int64_t oldest_valid_ms_ = 0;
 };

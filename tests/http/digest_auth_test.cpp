@@ -60,6 +60,34 @@ TEST(DigestAuth, AcceptsTheRightCredentialsOnce) {
             Verdict::kMissing);
 }
 
+// A browser sends parallel requests with one nonce over several connections: their counts
+// can arrive out of order, and each is still taken once.
+TEST(DigestAuth, TakesCountsOutOfOrderEachOnceWithinAWindow) {
+  DigestAuth auth("tether", to_bytes("server secret"));
+  const std::string challenge = auth.challenge(kStart);
+  auto verdict = [&](std::uint32_t nc) {
+    auto value = digest_authorization(challenge, "GET", "/api/clients", "dev1", "s3cret",
+                                      "c" + std::to_string(nc), nc);
+    return auth.verify("GET", "/api/clients", *value, users(), kStart).verdict;
+  };
+  EXPECT_EQ(verdict(3), Verdict::kOk);
+  EXPECT_EQ(verdict(1), Verdict::kOk);
+  EXPECT_EQ(verdict(2), Verdict::kOk);
+  EXPECT_EQ(verdict(2), Verdict::kReplayed);
+  EXPECT_EQ(verdict(3), Verdict::kReplayed);
+  // A jump of exactly the window keeps the old highest as the oldest remembered count.
+  EXPECT_EQ(verdict(67), Verdict::kOk);
+  EXPECT_EQ(verdict(3), Verdict::kReplayed);
+  EXPECT_EQ(verdict(4), Verdict::kOk);
+  EXPECT_EQ(verdict(4), Verdict::kReplayed);
+  // Past the window: refused even if never used, since it can no longer be told apart.
+  EXPECT_EQ(verdict(200), Verdict::kOk);
+  EXPECT_EQ(verdict(136), Verdict::kOk);
+  EXPECT_EQ(verdict(135), Verdict::kReplayed);
+  EXPECT_EQ(verdict(136), Verdict::kReplayed);
+  EXPECT_EQ(verdict(199), Verdict::kOk);
+}
+
 TEST(DigestAuth, RefusesWrongUsersPasswordsUrisRealmsAndNonces) {
   DigestAuth auth("tether", to_bytes("server secret"));
   const std::string challenge = auth.challenge(kStart);
