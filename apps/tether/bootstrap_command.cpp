@@ -66,6 +66,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --key FILE / --cert FILE / --client-ca FILE   as for tether server\n"
           "  --keep-sessions / --session-idle-timeout S    as for tether server\n"
           "  --echo-after-silence S  as for tether server (Bootstrap-Request, -Pack-Request)\n"
+          "  --max-stray-peers N    as for tether server\n"
           "  --udp-only | --tcp-only\n"
           "  --mqtt URL, --mqtt-prefix P, --mqtt-client-id ID, --mqtt-ca FILE, --mqtt-cert FILE,\n"
           "  --mqtt-key FILE, --mqtt-username U, --mqtt-password-file FILE,\n"

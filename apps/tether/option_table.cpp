@@ -119,7 +119,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--client-ca", "clientCa", o.client_ca)
       .boolean("--keep-sessions", "keepSessions", o.renew_sessions, false)
       .number("--session-idle-timeout", "sessionIdleTimeout", o.session_idle_timeout, 31'536'000)
-      .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000);
+      .number("--echo-after-silence", "echoAfterSilence", o.echo_after_silence, 31'536'000)
+      .number("--max-stray-peers", "maxStrayPeers", o.max_stray_peers, 1U << 30);
   add_mqtt_options(table, o.mqtt, true);
   add_http_binding_options(table, o.http_binding);
   add_sms_gateway_options(table, o.sms);

@@ -167,6 +167,9 @@ struct ServiceOptions {
   // Transport TS 5.7: unsafe requests over UDP or DTLS from a peer silent this long (or
   // never heard) must prove freshness with CoAP Echo first; 0: off.
   std::uint32_t echo_after_silence = 0;
+  // UDP/DTLS source addresses kept that no registration holds (a spray of spoofed sources
+  // cannot grow the server past it); idle ones go after 10 minutes anyway.
+  std::uint32_t max_stray_peers = 262'144;
   MqttOptions mqtt;
   HttpBindingOptions http_binding;
   SmsGatewayOptions sms;

@@ -76,6 +76,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --echo-after-silence S  Register, Update, De-register and Send over UDP/DTLS\n"
           "                         from an address silent for S seconds (or never heard)\n"
           "                         prove freshness with CoAP Echo first (0: off, default)\n"
+          "  --max-stray-peers N    UDP/DTLS addresses kept that no registration holds\n"
+          "                         (default 262144; the longest idle go first)\n"
           "  --mqtt URL             serve LwM2M on an MQTT broker too (mqtt://HOST:PORT,\n"
           "                         mqtts://HOST:PORT; Transport TS 8)\n"
           "  --mqtt-prefix P        topic prefix, the tenant (default none: lwm2m/rd/EP)\n"

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -312,9 +313,14 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     gate->install(c);
     return c;
   };
+  auto udp_options = [&o](std::uint16_t port) {
+    auto u = transport::udp_at(o.bind, port);
+    u.peers.max_loose = std::max<std::size_t>(o.max_stray_peers, 1);
+    return u;
+  };
   if (o.udp) {
     l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate, "udp"), random,
-                                                      transport::udp_at(o.bind, o.coap_port));
+                                                      udp_options(o.coap_port));
     (*by_name)["udp"] = l.udp.get();
   }
   if (o.tcp) {
@@ -354,7 +360,7 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     });
   };
   if (o.udp) {
-    auto u = transport::udp_at(o.bind, o.coaps_port);
+    auto u = udp_options(o.coaps_port);
     u.secure = secure;
     l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate, "dtls"), random, u);
     (*by_name)["dtls"] = l.dtls.get();

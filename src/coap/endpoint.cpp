@@ -853,6 +853,7 @@ std::optional<ObservationId> Endpoint::send_response(std::uint64_t server_id, Me
       obs->token = ex->wire.token;
       observations_[id] = std::move(obs);
       observation_by_token_[obs_key] = id;
+      ++observers_[peer];
     }
     Observation& obs = *observations_.at(id);
     obs.cache_key = ex->cache_key;
@@ -913,6 +914,9 @@ void Endpoint::end_observation(ObservationId id, Failure why) {
   auto it = observations_.find(id);
   if (it == observations_.end()) return;
   observation_by_token_.erase(peer_key(it->second->peer, it->second->token));
+  if (auto o = observers_.find(it->second->peer); o != observers_.end() && --o->second == 0) {
+    observers_.erase(o);
+  }
   observations_.erase(it);
   if (observation_ended_) observation_ended_(id, why);
 }

@@ -130,6 +130,8 @@ class Endpoint final : public CarrierPort, private MessageSink {
   bool notify(ObservationId id, Message content, Type type, Instant now);
   bool has_observation(ObservationId id) const { return observations_.count(id) != 0; }
   std::size_t observation_count() const { return observations_.size(); }
+  // Whether the peer observes something here (its address must be kept to notify it).
+  bool observed_by(PeerId peer) const { return observers_.count(peer) != 0; }
   // Stream: Release the connection. Datagram: forget the peer's state.
   void close(PeerId peer, Instant now);
 
@@ -203,6 +205,7 @@ class Endpoint final : public CarrierPort, private MessageSink {
   std::unordered_map<std::string, RequestId> client_by_token_;  // peer+token
   std::unordered_map<std::uint64_t, std::unique_ptr<ServerExchange>> server_;
   std::unordered_map<ObservationId, std::unique_ptr<Observation>> observations_;
+  std::unordered_map<PeerId, std::uint32_t> observers_;  // peer -> its observations here
   std::unordered_map<std::string, ObservationId> observation_by_token_;      // peer+token
   std::unordered_map<std::string, std::unique_ptr<Reassembly>> reassembly_;  // peer+key
   std::unordered_map<PeerId, std::size_t> reassembly_bytes_;

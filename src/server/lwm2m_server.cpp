@@ -345,6 +345,7 @@ Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey&
     unbind_peer(s);
     s.link = &link;
     s.peer = peer;
+    link.hold(peer);
   }
   if (s.address != r.address) s.address = r.address;
   if (s.awake && s.queue_mode != r.queue_mode) {
@@ -488,8 +489,11 @@ Lwm2mServer::Session* Lwm2mServer::session_at(const ServerLink& link, const Peer
 }
 
 void Lwm2mServer::unbind_peer(Session& s) {
+  if (s.link == nullptr || !s.peer.known()) return;
   auto it = session_by_peer_.find({s.link, s.peer});
   if (it != session_by_peer_.end() && it->second == &s) session_by_peer_.erase(it);
+  s.link->release(s.peer);
+  s.peer = PeerKey{};
 }
 
 bool Lwm2mServer::is_awake(const std::string& endpoint) const {
@@ -619,6 +623,7 @@ Result<PeerKey> Lwm2mServer::resolve_peer(Session& s) {
   auto peer = s.link->peer_at(s.address, s.endpoint);
   if (!peer) return peer.error();
   s.peer = *peer;
+  s.link->hold(s.peer);
   session_by_peer_[{s.link, s.peer}] = &s;
   // A client that registered over OSCORE hears from us protected, after a restart too.
   s.link->protect(s.peer, s.endpoint);

@@ -132,6 +132,11 @@ class ServerLink {
     (void)now;
     return false;
   }
+  // A registered client's peer is held while its registration lasts, so a datagram link
+  // keeps its address however long the client is silent (Transport::hold); the link may
+  // forget peers nobody holds.
+  virtual void hold(const PeerKey& peer) { (void)peer; }
+  virtual void release(const PeerKey& peer) { (void)peer; }
   // Pushes what the link has queued (after it was used outside one of its own callbacks).
   virtual void flush() = 0;
   // What the link dropped or repeated on its own, by reason, for /metrics ("malformed": 3).

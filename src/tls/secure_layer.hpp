@@ -73,6 +73,11 @@ class SecureLayer final : public coap::CarrierPort {
   // A handshake with `peer` is under way (not established, not failed).
   bool handshaking(coap::PeerId peer) const;
   std::size_t session_count() const { return peers_.size(); }
+  // Whether the peer has an established session (it proved it holds its address).
+  bool has_session(coap::PeerId peer) const {
+    auto it = peers_.find(peer);
+    return it != peers_.end() && it->second.established;
+  }
   std::size_t half_open_count() const { return half_open_; }
   void set_event_handler(std::function<void(const SecureEvent&)> h) { on_event_ = std::move(h); }
   const SecureLayerConfig& config() const { return config_; }

@@ -26,6 +26,11 @@ class Transport {
   // (opened on first use).
   virtual Result<coap::PeerId> peer_for(const std::string& host, std::uint16_t port) = 0;
   virtual std::string describe(coap::PeerId peer) const = 0;
+  // A datagram transport forgets addresses nobody holds once they are idle (anyone can send
+  // from any address); a holder keeps one known until it releases it. Holds count. Peers
+  // from peer_for come held once. Stream transports keep a peer while it is connected.
+  virtual void hold(coap::PeerId peer) { (void)peer; }
+  virtual void release(coap::PeerId peer) { (void)peer; }
   // The local port actually bound (useful with port 0).
   virtual std::uint16_t local_port() const = 0;
   // Push what the endpoint has queued and re-arm its timer. Call after using the endpoint

@@ -94,6 +94,9 @@ TEST_F(ObserveFixture, RegistrationReturnsAnObservationId) {
   EXPECT_EQ(observer, kClient);
   EXPECT_TRUE(server.endpoint.has_observation(*observation));
   EXPECT_EQ(server.endpoint.observation_count(), 1u);
+  // The transport keeps an observer's address for as long (UdpTransport's busy check).
+  EXPECT_TRUE(server.endpoint.observed_by(kClient));
+  EXPECT_FALSE(server.endpoint.observed_by(kServer));
   ASSERT_EQ(rec.size(), 1u);
   EXPECT_EQ(rec.message().observe(), 5u);
   EXPECT_EQ(to_string(rec.message().payload), "v0");
@@ -302,6 +305,7 @@ TEST_F(ObserveFixture, ProactiveCancelSendsObserveOneAndEndsTheObservation) {
   EXPECT_EQ(ended[0].first, *observation);
   EXPECT_EQ(ended[0].second, Failure::kCancelled);
   EXPECT_EQ(server.endpoint.observation_count(), 0u);
+  EXPECT_FALSE(server.endpoint.observed_by(kClient));
   EXPECT_FALSE(
       server.endpoint.notify(*observation, content("late"), Type::kConfirmable, net.now()));
   EXPECT_EQ(client.endpoint.pending_requests(), 0u);

@@ -17,6 +17,9 @@ Scenarios:
                    data directory with 0600 files
   log-injection    a newline in a name cannot forge a log line
   sync-writes      with --sync-writes every acknowledged registration survives SIGKILL
+  udp-sources      datagrams from 600 source ports against --max-stray-peers 50: each is
+                   answered, the server forgets all but 50 (counted in /metrics), and a
+                   device registered before the spray is still read
   tcp-release      a CoAP/TCP server (raw frames) releases `tether client`'s connection with
                    Hold-Off and Alternative-Address (RFC 8323 5.5): the client waits out the
                    hold-off and takes its next connection to the other address
@@ -580,6 +583,62 @@ def tcp_release():
     conn2.close()
 
 
+def udp_sources():
+    s = Service("server", ["--max-stray-peers", "50"]).wait_up()
+    # A device registered from its own socket, answering the server's requests itself.
+    dev = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dev.settimeout(5)
+    dev.sendto(udp_message(0x02, 0x0101, b"\x01", register_options(b"kept", [b"lt=600"]),
+                           b"</3/0>"), ("127.0.0.1", s.coap_port))
+    reply, _ = dev.recvfrom(4096)
+    check(udp_code(reply) == "2.01", f"Register got {udp_code(reply)}")
+    # The spray: 600 sources, each one CON GET; all stay open, so no port is used twice.
+    answered = 0
+    opened = []
+    for batch in range(6):
+        socks = []
+        for i in range(100):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.settimeout(5)
+            u.sendto(udp_message(0x01, batch * 100 + i, b"", [(11, b"x")]),
+                     ("127.0.0.1", s.coap_port))
+            socks.append(u)
+        for u in socks:
+            try:
+                data, _ = u.recvfrom(4096)
+                answered += udp_code(data) == "4.04"
+            except socket.timeout:
+                pass
+        opened += socks
+    check(answered == 600, f"{answered} of 600 sources answered")
+    _, _, metrics = http(s.http_port, "GET", "/metrics")
+    forgotten = 0
+    for line in metrics.decode().splitlines():
+        if line.startswith('tether_link_events_total{link="udp",event="peers_forgotten"} '):
+            forgotten = int(line.split()[-1])
+    for u in opened:
+        u.close()
+    check(forgotten == 550, f"not 550 but {forgotten} sources forgotten:\n{metrics.decode()[-1500:]}")
+
+    # The registered device is still reached at its address: a Read of /3/0/0.
+    def answer_read():
+        try:
+            data, peer = dev.recvfrom(4096)
+        except socket.timeout:
+            return
+        tkl = data[0] & 0x0F
+        ack = bytes([0x60 | tkl, 0x45]) + data[2:4] + data[4:4 + tkl]
+        dev.sendto(ack + bytes([0xC0]) + b"\xff" + b"Tether", peer)  # Content-Format 0
+
+    t = threading.Thread(target=answer_read)
+    t.start()
+    status, _, body = http(s.http_port, "GET", "/api/clients/kept/3/0/0")
+    t.join()
+    check(status == 200 and b"Tether" in body, f"Read of the registered device: {status} {body!r}")
+    check(s.alive(), "the server died")
+    dev.close()
+
+
 SCENARIOS = {
     "coap-utf8": coap_utf8,
     "bootstrap-utf8": bootstrap_utf8,
@@ -591,6 +650,7 @@ SCENARIOS = {
     "log-injection": log_injection,
     "sync-writes": sync_writes,
     "tcp-release": tcp_release,
+    "udp-sources": udp_sources,
 }
 
 if __name__ == "__main__":

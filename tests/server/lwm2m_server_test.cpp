@@ -512,6 +512,29 @@ TEST_F(ServerTest, EndingAnotherRegistrationAtTheSameAddressKeepsTheLatestClient
   EXPECT_EQ(sends[0].endpoint, "second");
 }
 
+// A datagram transport forgets addresses nobody holds: a registration holds its client's for
+// as long as it lasts, moves the hold when the client moves, and lets go when it ends.
+TEST_F(ServerTest, ARegistrationHoldsItsClientsAddressWhileItLasts) {
+  auto& holds = harness.transport.holds;
+  FakeClient gateway(net, 100);
+  ASSERT_EQ(gateway.register_with({"ep=first"})->code, codes::kCreated);
+  const std::string first = gateway.location;
+  ASSERT_EQ(gateway.register_with({"ep=second", "lt=60"})->code, codes::kCreated);
+  EXPECT_EQ(holds, (std::map<coap::PeerId, int>{{100, 2}}));
+  ASSERT_EQ(gateway.exchange(coap::make_request(codes::kPost, first))->code, codes::kChanged);
+  EXPECT_EQ(holds, (std::map<coap::PeerId, int>{{100, 2}})) << "an Update holds nothing more";
+  // "first" moves to another address (a NAT rebinding): its hold moves with it.
+  FakeClient moved(net, 101);
+  ASSERT_EQ(moved.exchange(coap::make_request(codes::kPost, first))->code, codes::kChanged);
+  EXPECT_EQ(holds, (std::map<coap::PeerId, int>{{100, 1}, {101, 1}}));
+  ASSERT_EQ(moved.exchange(coap::make_request(codes::kDelete, first))->code, codes::kDeleted);
+  EXPECT_EQ(holds, (std::map<coap::PeerId, int>{{100, 1}}));
+  // Expiry lets go too.
+  net.run_for(Duration{120'000});
+  EXPECT_EQ(harness.events_of(ServerEvent::Kind::kExpired).size(), 1u);
+  EXPECT_TRUE(holds.empty());
+}
+
 TEST(ServerRestartTest, RegistrationsAndObservationsSurviveARestart) {
   SimNetwork net;
   MemoryStore store;

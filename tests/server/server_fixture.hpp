@@ -48,6 +48,12 @@ class SimTransport final : public transport::Transport {
   }
   std::uint16_t local_port() const override { return 5683; }
   void flush() override {}
+  void hold(coap::PeerId peer) override { ++holds[peer]; }
+  void release(coap::PeerId peer) override {
+    if (--holds[peer] == 0) holds.erase(peer);
+  }
+  // Peer -> holds now: what a UdpTransport would keep however long the peer is silent.
+  std::map<coap::PeerId, int> holds;
 
  private:
   coap::sim::Node node_;

@@ -158,6 +158,7 @@ class RawUdp {
         ::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
         static_cast<ssize_t>(bytes.size()));
   }
+  int fd() const { return fd_; }
   // Every datagram waiting now.
   void collect(std::vector<Bytes>& into) const {
     std::uint8_t buf[65536];
@@ -283,6 +284,62 @@ TEST(UdpTransport, ALargeDatagramInABatchArrivesWhole) {
   ASSERT_GE(put.size(), 5u);
   EXPECT_EQ(put[1], 0x44) << "2.04";
   EXPECT_EQ(std::string(put.end() - 5, put.end()), "20000");
+}
+
+// Anyone can send from any address: addresses nobody holds are forgotten beyond a cap, so a
+// spray of sources cannot grow the server without bound. Each sender is still answered, a
+// held peer stays, and a forgotten sender that comes back is a new peer that works.
+TEST(UdpTransport, AddressesNobodyHoldsAreForgottenBeyondTheCapAndComeBackAsNewPeers) {
+  EventLoop loop;
+  SeededRandom random(9);
+  UdpOptions options = udp_at("127.0.0.1", 0);
+  options.peers.max_loose = 16;
+  UdpTransport server(loop, coap::EndpointConfig{}, random, options);
+  serve(server, loop);
+  RawUdp kept;
+  sockaddr_in local{};
+  socklen_t len = sizeof(local);
+  kept.send(server.local_port(), con_get_x(1));
+  std::vector<Bytes> kept_got;
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    kept.collect(kept_got);
+    return !kept_got.empty();
+  }));
+  ASSERT_EQ(::getsockname(kept.fd(), reinterpret_cast<sockaddr*>(&local), &len), 0);
+  // The server names this one itself (as it does a registered client's): held.
+  auto held = server.peer_for("127.0.0.1", ntohs(local.sin_port));
+  ASSERT_TRUE(held);
+
+  constexpr std::size_t kSenders = 60;
+  std::vector<std::unique_ptr<RawUdp>> senders;
+  std::vector<std::vector<Bytes>> got(kSenders);
+  for (std::size_t i = 0; i < kSenders; ++i) {
+    senders.push_back(std::make_unique<RawUdp>());
+    senders.back()->send(server.local_port(), con_get_x(static_cast<std::uint16_t>(100 + i)));
+  }
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    std::size_t answered = 0;
+    for (std::size_t i = 0; i < kSenders; ++i) {
+      senders[i]->collect(got[i]);
+      if (!got[i].empty()) ++answered;
+    }
+    return answered == kSenders;
+  })) << "each sender answered, also those forgotten right after";
+  EXPECT_EQ(server.known_peers(), 16u + 1u) << "16 unheld, and the held one";
+  const auto counters = server.counters();
+  ASSERT_EQ(counters.size(), 1u);
+  EXPECT_EQ(counters[0].first, "peers_forgotten");
+  EXPECT_EQ(counters[0].second, kSenders - 16);
+  EXPECT_EQ(server.describe(*held), "127.0.0.1:" + std::to_string(ntohs(local.sin_port)));
+
+  // The first sender was forgotten; it is answered again as a new peer.
+  senders[0]->send(server.local_port(), con_get_x(500));
+  got[0].clear();
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    senders[0]->collect(got[0]);
+    return !got[0].empty();
+  }));
+  EXPECT_EQ((got[0][0][2] << 8) | got[0][0][3], 500);
 }
 
 }  // namespace

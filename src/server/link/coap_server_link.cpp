@@ -155,6 +155,8 @@ Result<PeerKey> CoapServerLink::peer_at(const std::string& address, const std::s
   if (!hp) return fail("bad stored address " + address);
   auto peer = transport_.peer_for(hp->first, hp->second);
   if (!peer) return peer.error();
+  // Kept while a session holds it (hold()), not for good as peer_for's own hold would.
+  transport_.release(*peer);
   return PeerKey{*peer, {}};
 }
 

@@ -45,7 +45,8 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
       endpoint_(with_carrier(std::move(config), coap::Carrier::kDatagram), random),
       secure_(make_secure_layer(options.secure, endpoint_, tls::Carriage::kDatagram)),
       port_(secure_ ? static_cast<coap::CarrierPort&>(*secure_) : endpoint_),
-      timer_(loop, port_, [this] { flush(); }) {
+      timer_(loop, port_, [this] { flush(); }),
+      peers_(options.peers) {
   auto bind_addr = SocketAddress::resolve(options.bind_host, options.port);
   if (!bind_addr) throw std::runtime_error(bind_addr.error().reason);
   family_ = bind_addr->family();
@@ -84,20 +85,9 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
 }
 
 UdpTransport::~UdpTransport() {
+  if (sweep_timer_ != 0) loop_.cancel(sweep_timer_);
   loop_.unwatch(fd_);
   ::close(fd_);
-}
-
-coap::PeerId UdpTransport::peer_id(const SocketAddress& addr) {
-  const auto next = static_cast<coap::PeerId>(addresses_.size() + 1);
-  auto [it, fresh] = ids_.try_emplace(addr.key(), next);
-  if (fresh) addresses_.push_back(addr);
-  return it->second;
-}
-
-const SocketAddress* UdpTransport::address_of(coap::PeerId peer) const {
-  if (peer == 0 || peer > addresses_.size()) return nullptr;
-  return &addresses_[static_cast<std::size_t>(peer - 1)];
 }
 
 Result<coap::PeerId> UdpTransport::peer_for(const std::string& host, std::uint16_t port) {
@@ -106,12 +96,52 @@ Result<coap::PeerId> UdpTransport::peer_for(const std::string& host, std::uint16
   if (addr->family() == AF_INET6 && family_ == AF_INET) {
     return fail("IPv6 peer on an IPv4 socket: bind to :: instead");
   }
-  return peer_id(to_family(*addr, family_));
+  const Instant now = loop_.now();
+  const coap::PeerId peer = peers_.id_of(to_family(*addr, family_), now);
+  peers_.hold(peer);
+  arm_sweep(now);
+  return peer;
+}
+
+void UdpTransport::release(coap::PeerId peer) {
+  const Instant now = loop_.now();
+  peers_.release(peer, now);
+  arm_sweep(now);
 }
 
 std::string UdpTransport::describe(coap::PeerId peer) const {
-  const SocketAddress* a = address_of(peer);
+  const SocketAddress* a = peers_.address_of(peer);
   return a == nullptr ? "?" : a->to_string();
+}
+
+std::vector<std::pair<std::string, std::uint64_t>> UdpTransport::counters() const {
+  return {{"peers_forgotten", forgotten_}};
+}
+
+void UdpTransport::sweep_peers() {
+  sweep_timer_ = 0;
+  const Instant now = loop_.now();
+  // An established (D)TLS session is a peer that proved its address: its session's own
+  // limits (SecureLayerConfig) decide when it goes. An observer must be kept to be notified
+  // (RFC 7641 4.5's CON notifications end the observations of peers that are gone).
+  const auto busy = [this](coap::PeerId peer) {
+    return (secure_ != nullptr && secure_->has_session(peer)) || endpoint_.observed_by(peer);
+  };
+  for (coap::PeerId peer : peers_.sweep(now, busy, 4096)) {
+    ++forgotten_;
+    loop_.guard("udp forget", [&] { port_.on_disconnected(peer, now); });
+  }
+  flush();
+  arm_sweep(now);
+}
+
+void UdpTransport::arm_sweep(Instant now) {
+  if (sweep_timer_ != 0) return;
+  const auto next = peers_.next_sweep();
+  if (!next) return;
+  // At most once a second: a flood over the cap is swept after each batch instead.
+  sweep_timer_ =
+      loop_.schedule(std::max(*next, now + std::chrono::seconds(1)), [this] { sweep_peers(); });
 }
 
 void UdpTransport::on_readable() {
@@ -137,6 +167,7 @@ void UdpTransport::on_readable() {
       for (auto& m : b.msgs) m.msg_hdr.msg_namelen = sizeof(sockaddr_in6);
       const int got = ::recvmmsg(fd_, b.msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
       if (got <= 0) break;
+      const Instant now = loop_.now();
       for (std::size_t i = 0; i < static_cast<std::size_t>(got); ++i) {
         const msghdr& h = b.msgs[i].msg_hdr;
         if ((h.msg_flags & MSG_TRUNC) != 0) continue;  // larger than any UDP payload
@@ -144,14 +175,22 @@ void UdpTransport::on_readable() {
         if (from.family() == 0) continue;
         // One datagram's failure must not cost the rest of the batch, or its replies.
         loop_.guard("udp datagram", [&] {
-          port_.receive(peer_id(from), ByteView(b.slots.get() + i * kSlot, b.msgs[i].msg_len),
-                        loop_.now());
+          port_.receive(peers_.id_of(from, now),
+                        ByteView(b.slots.get() + i * kSlot, b.msgs[i].msg_len), now);
         });
       }
       if (static_cast<std::size_t>(got) < kBatch) break;
     }
   }
   flush();
+  // Spoofed sources beyond the cap are forgotten now (after their replies left), not at the
+  // next tick.
+  if (peers_.over_cap()) {
+    if (sweep_timer_ != 0) loop_.cancel(sweep_timer_);
+    sweep_peers();
+  } else {
+    arm_sweep(loop_.now());
+  }
 }
 
 // The error queue (IP_RECVERR): each entry names the destination of the datagram that drew
@@ -180,10 +219,10 @@ void UdpTransport::drain_errors() {
       }
     }
     const SocketAddress addr(reinterpret_cast<sockaddr*>(&to), msg.msg_namelen);
-    auto it = ids_.find(addr.key());
-    if (it == ids_.end() || error == 0) continue;
+    const auto peer = peers_.find(addr);
+    if (!peer || error == 0) continue;
     if (on_unreachable_) on_unreachable_(addr.to_string(), std::strerror(error));
-    port_.on_disconnected(it->second, loop_.now());
+    port_.on_disconnected(*peer, loop_.now());
   }
 }
 
@@ -211,8 +250,9 @@ void UdpTransport::send_batch() {
   std::array<iovec, kBatch> iov{};
   std::array<mmsghdr, kBatch> msgs{};
   std::size_t count = 0;
+  const Instant now = loop_.now();
   for (const coap::Transmit& t : batch_.out) {
-    const SocketAddress* to = address_of(t.peer);
+    const SocketAddress* to = peers_.address_for_send(t.peer, now);
     if (t.kind != coap::Transmit::Kind::kData || to == nullptr) continue;
     iov[count] = {const_cast<std::uint8_t*>(t.bytes.data()), t.bytes.size()};
     msgs[count].msg_hdr.msg_name = const_cast<sockaddr*>(to->get());

@@ -10,6 +10,7 @@
 
 #include "transport/socket_address.hpp"
 #include "transport/transport.hpp"
+#include "transport/udp/peer_table.hpp"
 
 namespace tether::transport {
 
@@ -24,6 +25,8 @@ struct UdpOptions {
   // the retransmissions (IP_RECVERR). For a tool talking to one peer; a server leaves it off,
   // since anyone can forge ICMP.
   bool report_unreachable = false;
+  // How long addresses nobody holds are kept, and how many (see PeerTable).
+  PeerTableLimits peers;
 };
 
 inline UdpOptions udp_at(std::string host, std::uint16_t port) {
@@ -39,8 +42,14 @@ class UdpTransport final : public Transport {
   ~UdpTransport() override;
 
   coap::Endpoint& endpoint() override { return endpoint_; }
+  // The peer comes with one hold for the caller.
   Result<coap::PeerId> peer_for(const std::string& host, std::uint16_t port) override;
   std::string describe(coap::PeerId peer) const override;
+  void hold(coap::PeerId peer) override { peers_.hold(peer); }
+  void release(coap::PeerId peer) override;
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
+  // Addresses known now (held or not).
+  std::size_t known_peers() const { return peers_.size(); }
   std::uint16_t local_port() const override { return local_port_; }
   void flush() override;
   tls::SecureLayer* secure_layer() override { return secure_.get(); }
@@ -50,9 +59,10 @@ class UdpTransport final : public Transport {
   }
 
  private:
-  coap::PeerId peer_id(const SocketAddress& addr);
-  const SocketAddress* address_of(coap::PeerId peer) const;
   void on_readable();
+  // Forgets what the peer table gives up (and tells the layers above), then waits for more.
+  void sweep_peers();
+  void arm_sweep(Instant now);
   void drain_errors();
   // Sends batch_.out (the data for known peers) with sendmmsg and empties it.
   void send_batch();
@@ -79,9 +89,9 @@ class UdpTransport final : public Transport {
   int fd_ = -1;
   int family_ = AF_INET6;
   std::uint16_t local_port_ = 0;
-  // PeerIds count up from 1 and are never reused: addresses_[id - 1] is the peer's address.
-  std::unordered_map<AddressKey, coap::PeerId, AddressKeyHash> ids_;
-  std::vector<SocketAddress> addresses_;
+  PeerTable peers_;
+  EventLoop::TimerId sweep_timer_ = 0;
+  std::uint64_t forgotten_ = 0;
   Batch batch_;
   bool in_batch_ = false;      // handling received datagrams: flush() waits for the end
   bool flushing_ = false;      // inside flush(): a nested flush() becomes another round
