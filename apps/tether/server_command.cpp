@@ -1,6 +1,9 @@
 // `tether server`: the LwM2M server on CoAP over UDP and TCP, with the REST API, the
 // embedded SQLite store and structured logs. Options come from flags and an optional JSON
 // config file (flags win).
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -32,6 +35,9 @@ struct ServerOptions : ServiceOptions {
   std::int64_t request_timeout_ms = 30'000;
   std::uint32_t expiry_grace = 0;
   bool sync_writes = false;
+  // 0: one per 16 KiB of the machine's memory.
+  std::uint64_t max_registrations = 0;
+  std::uint32_t max_queued_per_client = 100;
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -41,13 +47,25 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   table.number("--awake-window-ms", "awakeWindowMs", o.awake_window_ms, 86'400'000)
       .number("--request-timeout-ms", "requestTimeoutMs", o.request_timeout_ms, 86'400'000)
       .number("--expiry-grace", "expiryGrace", o.expiry_grace, 86'400)
-      .boolean("--sync-writes", "syncWrites", o.sync_writes);
+      .boolean("--sync-writes", "syncWrites", o.sync_writes)
+      .number("--max-registrations", "maxRegistrations", o.max_registrations,
+              std::uint64_t{1} << 40)
+      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory") {
     throw std::invalid_argument("--store is sqlite or memory");
   }
   return o;
+}
+
+// A node is full before the kernel's OOM killer decides for it: a NoSec registration takes
+// ~4 KB, one with a DTLS session ~17 KB (docs/performance.md).
+std::size_t default_max_registrations() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return 1'000'000;
+  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 16'384;
 }
 
 }  // namespace
@@ -123,6 +141,10 @@ int server_command(const std::vector<std::string>& args) {
           "  --expiry-grace S       seconds a registration outlives its lifetime (0)\n"
           "  --sync-writes          answer Register/Update/De-register only once stored\n"
           "                         (default: at once, stored within 1 s)\n"
+          "  --max-registrations N  beyond N, a new endpoint's Register gets 5.03 with\n"
+          "                         Max-Age 30-90 s (default: one per 16 KiB of memory)\n"
+          "  --max-queued-per-client N  requests waiting for one client; beyond, the API\n"
+          "                         answers 503 with Retry-After (default 100)\n"
           "  -q, --quiet            no per-event log lines\n"
           "  --log-level L          debug, info, warn, error (default info)\n"
           "  --log-format F         logfmt (default) or json, one object per line\n",
@@ -163,6 +185,9 @@ int server_command(const std::vector<std::string>& args) {
   config.registry.expiry_grace_seconds = o.expiry_grace;
   config.renew_sessions_on_credential_change = o.renew_sessions;
   config.sync_writes = o.sync_writes;
+  config.max_registrations =
+      o.max_registrations != 0 ? o.max_registrations : default_max_registrations();
+  config.max_queued_per_client = std::max<std::uint32_t>(o.max_queued_per_client, 1);
   server::Lwm2mServer server(config, clock, random, *store, models);
   credentials_source = &server;
   server.use_oscore(keyring);

@@ -78,6 +78,8 @@ void answer(const Responder& to, DownlinkResult r, const lwm2m::model::Model& mo
       return error(to, 502, "5.02", r.message);
     case DownlinkResult::Status::kEnded:
       return error(to, 410, "4.04", r.message);
+    case DownlinkResult::Status::kBusy:
+      return busy(to, r.message, 30);
   }
 }
 }  // namespace
@@ -566,6 +568,8 @@ std::string HttpApi::metrics_text() {
   counter("tether_rejected_uplinks_total", "Registration-interface requests refused.",
           m.rejected_uplinks);
   counter("tether_sends_total", "Send operations accepted.", m.sends);
+  counter("tether_registers_refused_full_total",
+          "Registers answered 5.03 because the server held --max-registrations.", m.refused_full);
   counter("tether_notifications_total", "Notifications received.", m.notifications);
   out << "# HELP tether_requests_total Requests to clients by operation and result.\n"
          "# TYPE tether_requests_total counter\n";

@@ -49,7 +49,8 @@ std::string json_text(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-void reply(const Responder& to, int status, const json& body) {
+namespace {
+http::Response json_response(int status, const json& body) {
   http::Response r;
   r.status = status;
   r.headers.set("Content-Type", kJson);
@@ -57,11 +58,22 @@ void reply(const Responder& to, int status, const json& body) {
   r.headers.set("Cache-Control", "no-store");
   r.headers.set("X-Content-Type-Options", "nosniff");
   r.body = json_text(body);
-  to.respond(std::move(r));
+  return r;
+}
+}  // namespace
+
+void reply(const Responder& to, int status, const json& body) {
+  to.respond(json_response(status, body));
 }
 
 void error(const Responder& to, int status, const std::string& code, const std::string& message) {
   reply(to, status, json{{"code", code}, {"message", message}});
+}
+
+void busy(const Responder& to, const std::string& message, std::uint32_t retry_after_s) {
+  http::Response r = json_response(503, json{{"code", "5.03"}, {"message", message}});
+  r.headers.set("Retry-After", std::to_string(retry_after_s));
+  to.respond(std::move(r));
 }
 
 void error(const Responder& to, const Error& e, lwm2m::Status fallback) {

@@ -81,6 +81,8 @@ void reply(const Responder& to, int status, const json& body);
 void error(const Responder& to, int status, const std::string& code, const std::string& message);
 // An engine's error, under the code its reason starts with (else `fallback`).
 void error(const Responder& to, const Error& e, lwm2m::Status fallback);
+// 503 with Retry-After: the request may work later (a client's full queue).
+void busy(const Responder& to, const std::string& message, std::uint32_t retry_after_s);
 // HTTP status for an LwM2M code: 2.xx -> 200 (201 for Created), 4.xx/5.xx keep their
 // numbers (4.04 -> 404), as the HTTP binding of Transport TS 7 does.
 int http_status_for(lwm2m::Status code);

@@ -431,8 +431,10 @@ void Lwm2mClient::register_with(Session& s) {
       }
     }
     if (!answer || answer->code != codes::kCreated) {
-      registration_failed(live, answer ? "Register answered " + answer->code.describe()
-                                       : "no answer: " + answer.error().reason);
+      registration_failed(live,
+                          answer ? "Register answered " + answer->code.describe()
+                                 : "no answer: " + answer.error().reason,
+                          answer ? answer->retry_after : std::nullopt);
       return;
     }
     // What Update and De-register name (the binding keeps its own form: CoAP's /rd/{id}).
@@ -508,7 +510,8 @@ void Lwm2mClient::update(Session& s) {
   });
 }
 
-void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
+void Lwm2mClient::registration_failed(Session& s, const std::string& why,
+                                      std::optional<std::uint32_t> retry_after) {
   std::string detail = why;
   // Transport TS 5.2.10: a handshake that failed with a "Fail" alert cannot recover by
   // retrying, so this retry sequence ends at once; "Retry" ones back off as usual.
@@ -534,6 +537,8 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why) {
   const double timer = server_value(s, server_res::kRetryTimer).value_or(60);
   if (s.attempt < count) {
     s.wake = clock_.now() + seconds(timer * std::pow(2.0, s.attempt - 1));
+    // A full server's 5.03 names when to come back (Max-Age); never sooner.
+    if (retry_after) s.wake = std::max(*s.wake, clock_.now() + seconds(*retry_after));
     return;
   }
   ++s.sequence;

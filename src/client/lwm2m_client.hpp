@@ -163,7 +163,9 @@ class Lwm2mClient {
   // Sends De-register for `location`; `then` runs on its answer or failure.
   void deregister(Session& s, const std::string& location, std::function<void()> then);
   void update(Session& s);
-  void registration_failed(Session& s, const std::string& why);
+  // `retry_after`: the server's own word on when to try again (a 5.03's Max-Age).
+  void registration_failed(Session& s, const std::string& why,
+                           std::optional<std::uint32_t> retry_after = std::nullopt);
   lwm2m::RegistrationParams current_params(const Session& s) const;
   std::string server_binding(const Session& s) const;
   bool queue_mode_of(const Session& s) const;

@@ -71,6 +71,8 @@ const char* downlink_status_name(DownlinkResult::Status s) {
       return "unreachable";
     case DownlinkResult::Status::kEnded:
       return "ended";
+    case DownlinkResult::Status::kBusy:
+      return "busy";
   }
   return "unknown";
 }
@@ -271,7 +273,10 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     // Transport TS 5.2.6: the name may be left out; the (D)TLS identity then gives it.
     if (!reg->params.endpoint && identity.secure())
       reg->params.endpoint = credentials_.endpoint_for(identity);
-    if (auto done = registry_.register_client(*reg, identity, now); !done) {
+    if (full_for(reg->params.endpoint)) {
+      ++metrics_.refused_full;
+      reply.answer(server_full());
+    } else if (auto done = registry_.register_client(*reg, identity, now); !done) {
       refuse(done.error(), reg->params.endpoint.value_or(""));
     } else {
       ++metrics_.registers;
@@ -530,6 +535,23 @@ void Lwm2mServer::heard_from(Session& s) {
   }
 }
 
+bool Lwm2mServer::full_for(const std::optional<std::string>& endpoint) const {
+  // A client already registered re-registers whatever the count: it adds nothing.
+  return config_.max_registrations != 0 && registry_.size() >= config_.max_registrations &&
+         (!endpoint || registry_.find(*endpoint) == nullptr);
+}
+
+lwm2m::UplinkAnswer Lwm2mServer::server_full() {
+  lwm2m::UplinkAnswer a = lwm2m::UplinkAnswer::refusal(
+      lwm2m::reject(codes::kServiceUnavailable, "the server holds its maximum of " +
+                                                    std::to_string(config_.max_registrations) +
+                                                    " registrations; try again later"));
+  const auto base = static_cast<std::uint32_t>(std::max<std::int64_t>(
+      2, std::chrono::duration_cast<std::chrono::seconds>(config_.full_retry_after).count()));
+  a.retry_after = base / 2 + random_.next_u32() % (base + 1);
+  return a;
+}
+
 std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequest request,
                                 DownlinkOptions options, DownlinkCallback done) {
   const std::uint64_t ticket = next_ticket_++;
@@ -558,6 +580,11 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
                          : ContentFormat::kText;
   }
   Session& s = session_for(*r);
+  if (s.queue.size() >= config_.max_queued_per_client) {
+    ++metrics_.requests[{lwm2m::operation_name(request.op), "busy"}];
+    return fail_now(DownlinkResult::Status::kBusy,
+                    std::to_string(s.queue.size()) + " requests already wait for " + endpoint);
+  }
   // Encoded when it goes out; refused now if the client's binding cannot carry it.
   if (s.link != nullptr) {
     if (auto ok = s.link->can_carry(request, r->objects.alternate_path); !ok) {

@@ -53,6 +53,13 @@ struct ServerConfig {
   // Transport TS 5.2.4 (seed 000): replacing an endpoint's credentials ends its live (D)TLS
   // session, so its next message handshakes with the new ones.
   bool renew_sessions_on_credential_change = true;
+  // Back-pressure (issue 22). Registrations held at most; a Register for a new endpoint
+  // beyond it gets 5.03 with Max-Age (between half and 1.5 times full_retry_after, so a
+  // refused fleet does not come back at once). 0: no cap. Updates are always served.
+  std::size_t max_registrations = 0;
+  Duration full_retry_after{60'000};
+  // Requests waiting for one client (a sleeping one, say); beyond it send() reports kBusy.
+  std::size_t max_queued_per_client = 100;
 };
 
 struct DownlinkOptions {
@@ -72,6 +79,7 @@ struct DownlinkResult {
     kTimeout,
     kUnreachable,  // RST, connection closed, retransmissions exhausted
     kEnded,        // the registration ended before an answer came
+    kBusy,         // the client already has max_queued_per_client requests waiting
   };
   Status status = Status::kAnswered;
   std::optional<lwm2m::DownlinkResponse> response;
@@ -88,6 +96,7 @@ using EventHandler = std::function<void(const ServerEvent&)>;
 struct ServerMetrics {
   std::uint64_t registers = 0, updates = 0, deregisters = 0, expirations = 0, sends = 0;
   std::uint64_t notifications = 0, rejected_uplinks = 0;
+  std::uint64_t refused_full = 0;  // Registers answered 5.03: max_registrations reached
   // Downlink requests by operation name and result ("2.05", "timeout", ...).
   std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
   // Downlink latency histogram: upper bounds in ms, counts per bucket, plus sum and count.
@@ -203,6 +212,9 @@ class Lwm2mServer {
   void handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> uplink, UplinkReply& reply);
   // Points the client's session at the link and peer it spoke from, and counts it awake.
   Session& bind_session(ServerLink& link, const PeerKey& peer, const Registration& r);
+  // Back-pressure: whether a Register for `endpoint` finds the server full, and its answer.
+  bool full_for(const std::optional<std::string>& endpoint) const;
+  lwm2m::UplinkAnswer server_full();
   void on_registered(ServerLink& link, const PeerKey& peer, const Registration& r,
                      const std::optional<Registration>& replaced);
   lwm2m::UplinkAnswer handle_send(const UplinkFrom& from, const PeerIdentity& identity,

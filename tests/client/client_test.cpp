@@ -493,6 +493,31 @@ TEST(Client, RetriesRegistrationThenFallsBackToBootstrap) {
   EXPECT_LT(n.net.now() - first_failure, Duration{30'000} + first * 3 / 2);
 }
 
+// A full server answers 5.03 with Max-Age (RFC 7252 5.9.3.4): the client comes back no
+// sooner than that, even when its own retry timer is shorter.
+TEST(Client, AFullServersMaxAgeDelaysTheNextRegisterAttempt) {
+  Network n;
+  server::ServerConfig config;
+  config.max_registrations = 1;
+  ServerHarness server(n.net, n.store, config);
+  ClientHarness first(n.net, config_for("first"), 201);
+  first.add_server(101, kServerUri);
+  ASSERT_TRUE(start_and_register(n, server, first, "first"));
+  ClientHarness c(n.net, config_for("late"));
+  c.add_server(101, kServerUri);
+  (void)c.data.put(Path{1, 0, 17}, Value(std::int64_t{3}));  // three attempts
+  (void)c.data.put(Path{1, 0, 18}, Value(std::int64_t{1}));  // 1 s, then 2 s
+  c.client.start();
+  ASSERT_TRUE(n.net.run_until([&] { return c.count(ClientEvent::Kind::kRegistrationFailed) == 1; },
+                              Duration{30'000}));
+  const Instant refused = n.net.now();
+  ASSERT_TRUE(n.net.run_until([&] { return c.count(ClientEvent::Kind::kRegistrationFailed) == 2; },
+                              Duration{200'000}));
+  EXPECT_GE(n.net.now() - refused, Duration{30'000}) << "Max-Age is at least 30 s";
+  EXPECT_LE(n.net.now() - refused, Duration{91'000});
+  EXPECT_EQ(server.server.metrics().refused_full, 2u);
+}
+
 TEST(Client, UpdatesOnTriggerLifetimeChangeAndBeforeExpiry) {
   Network n;
   ServerHarness server(n.net, n.store);

@@ -20,6 +20,10 @@ Scenarios:
   udp-sources      datagrams from 600 source ports against --max-stray-peers 50: each is
                    answered, the server forgets all but 50 (counted in /metrics), and a
                    device registered before the spray is still read
+  server-full      --max-registrations 2: a third endpoint's Register gets 5.03 with a
+                   Max-Age of 30-90 s while the two registered still update; with
+                   --max-queued-per-client 1 a sleeping client's second queued request is a
+                   503 with Retry-After from the API
   tcp-release      a CoAP/TCP server (raw frames) releases `tether client`'s connection with
                    Hold-Off and Alternative-Address (RFC 8323 5.5): the client waits out the
                    hold-off and takes its next connection to the other address
@@ -639,6 +643,67 @@ def udp_sources():
     dev.close()
 
 
+def coap_options(datagram):
+    """(number, value) of a CoAP/UDP message's options."""
+    tkl = datagram[0] & 0x0F
+    i, number, out = 4 + tkl, 0, []
+    while i < len(datagram) and datagram[i] != 0xFF:
+        delta, length = datagram[i] >> 4, datagram[i] & 0x0F
+        i += 1
+        if delta == 13:
+            delta, i = datagram[i] + 13, i + 1
+        elif delta == 14:
+            delta, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
+        if length == 13:
+            length, i = datagram[i] + 13, i + 1
+        elif length == 14:
+            length, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
+        number += delta
+        out.append((number, datagram[i:i + length]))
+        i += length
+    return out
+
+
+def server_full():
+    s = Service("server", ["--max-registrations", "2", "--max-queued-per-client", "1",
+                           "--awake-window-ms", "300"]).wait_up()
+    socks = {}
+    for i, ep in enumerate([b"one", b"two", b"three"]):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.settimeout(5)
+        u.sendto(udp_message(0x02, 0x2000 + i, b"\x05", register_options(ep, [b"b=UQ"]),
+                             b"</3/0>"), ("127.0.0.1", s.coap_port))
+        reply, _ = u.recvfrom(4096)
+        socks[ep] = (u, reply)
+    for ep in (b"one", b"two"):
+        check(udp_code(socks[ep][1]) == "2.01", f"{ep}: {udp_code(socks[ep][1])}")
+    reply = socks[b"three"][1]
+    check(udp_code(reply) == "5.03", f"a third endpoint got {udp_code(reply)}")
+    ages = [int.from_bytes(v, "big") for n, v in coap_options(reply) if n == 14]
+    check(len(ages) == 1 and 30 <= ages[0] <= 90, f"Max-Age {ages} in {reply!r}")
+    # The two registered still update (Update: POST /rd/<location>).
+    u, created = socks[b"one"]
+    location = [v for n, v in coap_options(created) if n == 8]
+    u.sendto(udp_message(0x02, 0x2100, b"\x06", [(11, p) for p in location]),
+             ("127.0.0.1", s.coap_port))
+    reply, _ = u.recvfrom(4096)
+    check(udp_code(reply) == "2.04", f"an Update of a registered one got {udp_code(reply)}")
+    _, _, metrics = http(s.http_port, "GET", "/metrics")
+    check(b"tether_registers_refused_full_total 1" in metrics, "no refusal counted")
+    # "two" sleeps (queue mode, silent past the awake window): one request waits, the next
+    # is refused at once with Retry-After.
+    time.sleep(0.6)
+    status, _, body = http(s.http_port, "GET", "/api/clients/two/3/0/0?queue=true")
+    check(status == 202, f"the first queued request: {status} {body!r}")
+    status, headers, body = http(s.http_port, "GET", "/api/clients/two/3/0/0?queue=true")
+    check(status == 503, f"the second queued request: {status} {body!r}")
+    retry = {k.lower(): v for k, v in headers.items()}.get("retry-after", "")
+    check(retry.isdigit() and int(retry) > 0, f"Retry-After {retry!r}")
+    check(json.loads(body)["code"] == "5.03", f"body {body!r}")
+    for u, _ in socks.values():
+        u.close()
+
+
 SCENARIOS = {
     "coap-utf8": coap_utf8,
     "bootstrap-utf8": bootstrap_utf8,
@@ -651,6 +716,7 @@ SCENARIOS = {
     "sync-writes": sync_writes,
     "tcp-release": tcp_release,
     "udp-sources": udp_sources,
+    "server-full": server_full,
 }
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "lwm2m/format/codec.hpp"
 #include "server/lwm2m_server.hpp"
 #include "server_fixture.hpp"
@@ -533,6 +535,68 @@ TEST_F(ServerTest, ARegistrationHoldsItsClientsAddressWhileItLasts) {
   net.run_for(Duration{120'000});
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kExpired).size(), 1u);
   EXPECT_TRUE(holds.empty());
+}
+
+// Back-pressure: a full server refuses new endpoints with 5.03 and a jittered Max-Age (RFC
+// 7252 5.9.3.4), while those it holds still register again and update.
+TEST(ServerBackPressureTest, AFullServerRefusesNewEndpointsWith503AndMaxAge) {
+  SimNetwork net;
+  MemoryStore store;
+  ServerConfig config;
+  config.max_registrations = 2;
+  config.full_retry_after = Duration{60'000};
+  ServerHarness harness(net, store, config);
+  FakeClient a(net, 100), b(net, 101), c(net, 102);
+  ASSERT_EQ(a.register_with({"ep=a"})->code, codes::kCreated);
+  ASSERT_EQ(b.register_with({"ep=b"})->code, codes::kCreated);
+  std::set<std::uint64_t> max_ages;
+  for (int i = 0; i < 5; ++i) {
+    auto refused = c.register_with({"ep=c"});
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->code, codes::kServiceUnavailable);
+    const auto max_age = refused->options.get_uint(coap::option::kMaxAge);
+    ASSERT_TRUE(max_age.has_value());
+    EXPECT_GE(*max_age, 30u);
+    EXPECT_LE(*max_age, 90u);
+    max_ages.insert(*max_age);
+  }
+  EXPECT_GT(max_ages.size(), 1u) << "jittered, so a refused fleet does not return at once";
+  EXPECT_EQ(harness.server.metrics().refused_full, 5u);
+  EXPECT_EQ(harness.server.registration_count(), 2u);
+  // Those it holds are served.
+  ASSERT_EQ(a.update()->code, codes::kChanged);
+  ASSERT_EQ(b.register_with({"ep=b", "lt=300"})->code, codes::kCreated);
+  // Room again after a De-register.
+  ASSERT_EQ(a.exchange(coap::make_request(codes::kDelete, a.location))->code, codes::kDeleted);
+  EXPECT_EQ(c.register_with({"ep=c"})->code, codes::kCreated);
+}
+
+// A client's queue is bounded: beyond max_queued_per_client requests, send() answers kBusy
+// at once instead of holding more.
+TEST(ServerBackPressureTest, ASleepingClientsQueueIsBounded) {
+  SimNetwork net;
+  MemoryStore store;
+  ServerConfig config;
+  config.awake_window = Duration{20'000};
+  config.max_queued_per_client = 3;
+  ServerHarness harness(net, store, config);
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1", "lwm2m=1.1", "Q"})->code, codes::kCreated);
+  net.run_for(Duration{21'000});  // asleep
+  ASSERT_FALSE(harness.server.is_awake("dev1"));
+  DownlinkOptions queue_only;
+  queue_only.return_when_queued = true;
+  std::vector<DownlinkResult::Status> got;
+  for (int i = 0; i < 5; ++i) {
+    DownlinkRequest r;
+    r.op = Operation::kRead;
+    r.path = Path{3, 0, 0};
+    harness.server.send("dev1", r, queue_only, [&](DownlinkResult d) { got.push_back(d.status); });
+  }
+  using S = DownlinkResult::Status;
+  EXPECT_EQ(got, (std::vector<S>{S::kQueued, S::kQueued, S::kQueued, S::kBusy, S::kBusy}));
+  EXPECT_EQ(harness.server.total_queue_depth(), 3u);
+  EXPECT_EQ((harness.server.metrics().requests.at({"read", "busy"})), 2u);
 }
 
 TEST(ServerRestartTest, RegistrationsAndObservationsSurviveARestart) {

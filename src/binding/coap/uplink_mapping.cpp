@@ -89,6 +89,7 @@ Message encode_uplink_answer(ByteView token, const lwm2m::UplinkAnswer& answer) 
     m.options.add(coap::option::kLocationPath, answer.location);
   }
   if (answer.content_format) m.set_content_format(*answer.content_format);
+  if (answer.retry_after) m.options.set_uint(coap::option::kMaxAge, *answer.retry_after);
   m.payload = answer.body;
   return m;
 }
@@ -129,6 +130,12 @@ lwm2m::UplinkAnswer decode_uplink_answer(const Message& response) {
     if (a.location.starts_with(root)) a.location.erase(0, root.size());
   }
   a.content_format = response.content_format();
+  // RFC 7252 5.9.3.4: a 5.03's Max-Age says when to try again.
+  if (response.code == codes::kServiceUnavailable) {
+    if (auto age = response.options.get_uint(coap::option::kMaxAge)) {
+      a.retry_after = static_cast<std::uint32_t>(*age);
+    }
+  }
   a.body = response.payload;
   return a;
 }

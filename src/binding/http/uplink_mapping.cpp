@@ -129,6 +129,7 @@ http::Response encode_uplink_answer(const lwm2m::Uplink& request,
   http::Response r;
   r.status = http_status_of(answer.code, !answer.body.empty());
   if (r.status == 204 && std::holds_alternative<lwm2m::BootstrapRequest>(request)) r.status = 200;
+  if (answer.retry_after) r.headers.set("Retry-After", std::to_string(*answer.retry_after));
   if (answer.code == status::kCreated && !answer.location.empty()) {
     r.headers.set("Location", root(kRegistrationRoot) + "/" + percent_encode(answer.location));
   }

@@ -30,6 +30,9 @@ struct UplinkAnswer {
   std::string location;  // Register's 2.01: the registration ID (CoAP puts it under /rd)
   std::optional<std::uint16_t> content_format;  // a body's format (the Bootstrap-Pack)
   Bytes body;  // the pack; for a refusal, its reason for people reading traces
+  // 5.03 from a full server: seconds before trying again (CoAP Max-Age, RFC 7252 5.9.3.4;
+  // HTTP Retry-After).
+  std::optional<std::uint32_t> retry_after;
 
   // A refusal carries the code at the head of the error's reason ("4.04 ...") and the reason.
   static UplinkAnswer refusal(const Error& error) {
