@@ -159,7 +159,7 @@ Result<std::string> SmsService::wake(const server::Registration& r, bool bootstr
   if (r.binding.find('S') == std::string::npos) {
     return fail("the client's binding " + r.binding + " has no S: it does not hear SMS");
   }
-  const auto instance = binding::coap_binding::registered_server_instance(r.objects);
+  const auto instance = binding::coap_binding::registered_server_instance(*r.objects);
   if (!instance) return fail("the registration lists no single Server object instance (/1/x)");
   auto peer = transport_->peer_for(*r.sms, 0);
   if (!peer) return peer.error();

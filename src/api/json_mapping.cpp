@@ -74,7 +74,7 @@ std::string iso8601(server::UnixMillis t) {
 
 json registration_json(const server::Registration& r) {
   json objects = json::array();
-  for (const auto& o : r.objects.objects) {
+  for (const auto& o : r.objects->objects) {
     json entry{{"id", o.id}, {"instances", o.instances}};
     if (!o.version.empty()) entry["version"] = o.version;
     objects.push_back(std::move(entry));
@@ -88,9 +88,9 @@ json registration_json(const server::Registration& r) {
          {"binding", r.binding},
          {"queueMode", r.queue_mode},
          {"lifetime", r.lifetime},
-         {"alternatePath", r.objects.alternate_path},
-         {"contentFormats", r.objects.content_formats},
-         {"objectLinks", link_format::serialize_registration(r.objects)},
+         {"alternatePath", r.objects->alternate_path},
+         {"contentFormats", r.objects->content_formats},
+         {"objectLinks", link_format::serialize_registration(*r.objects)},
          {"objects", objects},
          {"registeredAt", iso8601(r.registered_at)},
          {"lastUpdate", iso8601(r.updated_at)},

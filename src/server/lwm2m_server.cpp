@@ -39,7 +39,7 @@ void assign_created_instance(const Registration& r, lwm2m::DownlinkRequest& requ
     return;
   }
   std::vector<std::uint16_t> taken;
-  for (const auto& o : r.objects.objects) {
+  for (const auto& o : r.objects->objects) {
     if (o.id == request.path.object_id()) taken = o.instances;
   }
   std::uint16_t id = 0;
@@ -50,7 +50,7 @@ void assign_created_instance(const Registration& r, lwm2m::DownlinkRequest& requ
 }
 
 bool lists(const Registration& r, ContentFormat f) {
-  const auto& cts = r.objects.content_formats;
+  const auto& cts = r.objects->content_formats;
   return std::find(cts.begin(), cts.end(), static_cast<std::uint16_t>(f)) != cts.end();
 }
 }  // namespace
@@ -408,7 +408,7 @@ lwm2m::UplinkAnswer Lwm2mServer::handle_send(const UplinkFrom& from, const PeerI
     return out;
   }
   for (const auto& rec : *records) {
-    const auto& objs = r->objects.objects;
+    const auto& objs = r->objects->objects;
     const bool known = std::any_of(objs.begin(), objs.end(),
                                    [&](const auto& o) { return o.id == rec.path.object_id(); });
     if (!known) {
@@ -587,7 +587,7 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
   }
   // Encoded when it goes out; refused now if the client's binding cannot carry it.
   if (s.link != nullptr) {
-    if (auto ok = s.link->can_carry(request, r->objects.alternate_path); !ok) {
+    if (auto ok = s.link->can_carry(request, r->objects->alternate_path); !ok) {
       return fail_now(DownlinkResult::Status::kBadRequest, ok.error().reason);
     }
   }
@@ -596,7 +596,7 @@ std::uint64_t Lwm2mServer::send(const std::string& endpoint, lwm2m::DownlinkRequ
   p->ticket = ticket;
   p->endpoint = endpoint;
   p->request = std::move(request);
-  p->alternate_path = r->objects.alternate_path;
+  p->alternate_path = r->objects->alternate_path;
   p->done = std::move(done);
   p->started = clock_.now();
   const Duration timeout = options.timeout.count() > 0 ? options.timeout : config_.default_timeout;

@@ -50,7 +50,7 @@ Result<Ok> Lwm2mServer::restore() {
     auto obs = std::make_unique<Observation>();
     obs->record = rec;
     obs->link = s->link;
-    obs->alternate_path = r->objects.alternate_path;
+    obs->alternate_path = r->objects->alternate_path;
     obs->request.op = rec.composite ? Operation::kObserveComposite : Operation::kObserve;
     if (rec.composite) {
       obs->request.paths = rec.paths;

@@ -8,6 +8,7 @@
 
 #include "common/clock.hpp"
 #include "lwm2m/format/link_format.hpp"
+#include "server/shared_payload.hpp"
 
 namespace tether::server {
 
@@ -22,7 +23,7 @@ struct Registration {
   std::uint32_t lifetime = 86400;  // seconds
   std::optional<std::string> sms;
   std::optional<std::string> profile_id;
-  lwm2m::format::link_format::RegistrationPayload objects;
+  SharedPayload objects;  // shared between registrations with the same list
   // Where it is reached: the transport's name ("udp", "tcp") and the peer's address as that
   // transport writes it ("[::1]:56830", "127.0.0.1:40000").
   std::string transport;

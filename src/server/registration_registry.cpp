@@ -130,7 +130,7 @@ Result<RegistrationRegistry::Registered> RegistrationRegistry::register_client(
   apply_binding(r, p.binding.value_or("U"));
   r.sms = p.sms;
   r.profile_id = p.profile_id;
-  r.objects = request.objects;
+  r.objects = payloads_.intern(request.objects);
   r.transport = peer.transport;
   r.address = peer.address;
   r.identity = peer.key();
@@ -210,7 +210,7 @@ Result<const Registration*> RegistrationRegistry::update(const lwm2m::UpdateRequ
   if (p.queue_mode) r.queue_mode = true;
   if (p.sms) r.sms = p.sms;
   if (p.profile_id) r.profile_id = p.profile_id;
-  if (request.objects) r.objects = *request.objects;
+  if (request.objects) r.objects = payloads_.intern(*request.objects);
   r.transport = peer.transport;
   r.address = peer.address;
   // Every check passed: a legacy '*' registration is now bound to this identity.
@@ -273,6 +273,7 @@ std::optional<UnixMillis> RegistrationRegistry::next_expiry() {
 }
 
 void RegistrationRegistry::restore(Registration registration) {
+  registration.objects = payloads_.intern(registration.objects);
   if (auto old = by_endpoint_.find(registration.endpoint); old != by_endpoint_.end()) {
     by_id_.erase(old->second.id);
     tally(old->second, -1);

@@ -138,6 +138,7 @@ class RegistrationRegistry {
 
   RegistryConfig config_;
   Random& random_;
+  PayloadPool payloads_;
   RegistrationPolicy policy_;
   std::unordered_map<std::string, Registration> by_endpoint_;
   // ID -> the registration in by_endpoint_ (nodes never move while they exist).

@@ -35,7 +35,7 @@ TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   EXPECT_EQ(c.count(ClientEvent::Kind::kBootstrapped), 1u);
   EXPECT_EQ(c.client.state(101), Lwm2mClient::State::kRegistered);
   // Core TS 6.2.1: the Security object is never registered.
-  for (const auto& o : server.server.find("dev1")->objects.objects) EXPECT_NE(o.id, 0);
+  for (const auto& o : server.server.find("dev1")->objects->objects) EXPECT_NE(o.id, 0);
 
   // Read, Write, Execute.
   auto read = call(n.net, server.server, "dev1", op(Operation::kRead, Path{3, 0}));
@@ -59,7 +59,7 @@ TEST(Client, BootstrapsRegistersIsManagedReportsAndDeregisters) {
   EXPECT_EQ(created.response->created, (Path{3311, 0}));
   n.net.run_for(Duration{1'000});
   auto has_light = [&] {
-    for (const auto& o : server.server.find("dev1")->objects.objects) {
+    for (const auto& o : server.server.find("dev1")->objects->objects) {
       if (o.id == 3311) return !o.instances.empty();
     }
     return false;

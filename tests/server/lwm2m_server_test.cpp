@@ -93,9 +93,13 @@ TEST_F(ServerTest, RegisterAnswersCreatedWithALocationUnderRd) {
   EXPECT_EQ(reg->lifetime, 300u);
   EXPECT_EQ(reg->version, "1.1");
   EXPECT_EQ(reg->address, "10.0.0.1:100");
-  ASSERT_EQ(reg->objects.objects.size(), 3u);
+  ASSERT_EQ(reg->objects->objects.size(), 3u);
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kRegistered).size(), 1u);
   EXPECT_EQ(store.load_registrations()->size(), 1u);
+  // A second device with the same list shares the registry's copy of it (issue 22).
+  FakeClient twin(net, 101);
+  ASSERT_EQ(twin.register_with({"ep=twin"})->code, codes::kCreated);
+  EXPECT_EQ(harness.server.find("twin")->objects.shared(), reg->objects.shared());
 }
 
 TEST_F(ServerTest, RegistrationRefusalsCarryTheCodesOfTable672) {
@@ -174,7 +178,7 @@ TEST_F(ServerTest, UpdateChangesOnlyWhatItCarries) {
   EXPECT_EQ(reg->lifetime, 600u);
   EXPECT_EQ(reg->binding, "U");
   EXPECT_EQ(reg->sms, "123");
-  EXPECT_EQ(reg->objects.objects.size(), 3u);
+  EXPECT_EQ(reg->objects->objects.size(), 3u);
   EXPECT_EQ(reg->updated_at - reg->registered_at, 5'000);
 
   // A new object list replaces the old one.
@@ -182,8 +186,8 @@ TEST_F(ServerTest, UpdateChangesOnlyWhatItCarries) {
   m.set_content_format(coap::content_format::kLinkFormat);
   m.payload = to_bytes("</3/0>,</4/0>");
   EXPECT_EQ(client.exchange(std::move(m))->code, codes::kChanged);
-  ASSERT_EQ(harness.server.find("dev1")->objects.objects.size(), 2u);
-  EXPECT_EQ(harness.server.find("dev1")->objects.objects[1].id, 4);
+  ASSERT_EQ(harness.server.find("dev1")->objects->objects.size(), 2u);
+  EXPECT_EQ(harness.server.find("dev1")->objects->objects[1].id, 4);
   EXPECT_EQ(client.update({"ep=other"})->code, codes::kBadRequest);  // not an Update parameter
   EXPECT_EQ(harness.events_of(ServerEvent::Kind::kUpdated).size(), 2u);
 }

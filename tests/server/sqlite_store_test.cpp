@@ -68,6 +68,14 @@ void exec_sql(const std::string& file, const std::string& sql) {
   sqlite3_close(db);
 }
 
+// The same list without its last object (a registration's list is shared, so it is edited
+// as a copy).
+SharedPayload without_last_object(const SharedPayload& p) {
+  auto objects = *p;
+  objects.objects.pop_back();
+  return objects;
+}
+
 // Every field set, objects under an alternate path with versions and content formats.
 Registration full_registration() {
   Registration r;
@@ -79,10 +87,12 @@ Registration full_registration() {
   r.lifetime = 4294967295U;
   r.sms = "+15555550100";
   r.profile_id = "tracker";
-  r.objects.alternate_path = "/lwm2m";
-  r.objects.alternate_path_link = true;
-  r.objects.content_formats = {60, 110, 112};
-  r.objects.objects = {{1, "1.1", {0}}, {3, "", {0}}, {5, "", {}}, {3303, "1.0", {0, 1, 7}}};
+  lwm2m::format::link_format::RegistrationPayload objects;
+  objects.alternate_path = "/lwm2m";
+  objects.alternate_path_link = true;
+  objects.content_formats = {60, 110, 112};
+  objects.objects = {{1, "1.1", {0}}, {3, "", {0}}, {5, "", {}}, {3303, "1.0", {0, 1, 7}}};
+  r.objects = std::move(objects);
   r.transport = "dtls";
   r.address = "[::1]:56830";
   r.identity = "psk:6465762d31";
@@ -237,7 +247,7 @@ TEST(SqliteStore, SavingAnEndpointAgainKeepsTheLatest) {
   auto second = first;
   second.id = "second";
   second.sms.reset();
-  second.objects.objects.pop_back();
+  second.objects = without_last_object(second.objects);
   auto third = second;
   third.updated_at += 1000;
   third.address = "[::1]:40001";
@@ -553,8 +563,11 @@ TEST(SqliteStore, RandomOperationsMatchTheMemoryStore) {
         r.address = "127.0.0.1:" + std::to_string(step);
         r.updated_at = step;
         const bool objects_changed = pick(3) == 0;
-        if (objects_changed)
-          r.objects.objects.push_back({static_cast<std::uint16_t>(step), "", {0}});
+        if (objects_changed) {
+          auto objects = *r.objects;
+          objects.objects.push_back({static_cast<std::uint16_t>(step), "", {0}});
+          r.objects = std::move(objects);
+        }
         op = [r, objects_changed](ServerStore& s) { return s.save_update(r, objects_changed); };
         break;
       }
@@ -687,7 +700,7 @@ TEST_P(StoreContract, AnUpdateRewritesItsFieldsAndKeepsTheObjectList) {
   ASSERT_TRUE(store().flush());
   EXPECT_EQ(registrations(store()), (std::vector<Registration>{other, updated}));
   // With a new object list, the list is written too.
-  updated.objects.objects.pop_back();
+  updated.objects = without_last_object(updated.objects);
   ASSERT_TRUE(store().save_update(updated, true));
   ASSERT_TRUE(store().flush());
   EXPECT_EQ(registrations(store()), (std::vector<Registration>{other, updated}));

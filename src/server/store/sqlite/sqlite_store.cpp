@@ -540,7 +540,7 @@ Result<Ok> SqliteStore::write_pending() {
       continue;
     }
     const Registration& r = *pending;
-    const std::string objects = link_format::serialize_registration(r.objects);
+    const std::string objects = link_format::serialize_registration(*r.objects);
     auto* s = put_registration_.get();
     Binder bind(s);
     bind.text(r.endpoint).text(r.id).text(r.version).text(r.binding);
