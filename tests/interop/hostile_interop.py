@@ -45,7 +45,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import fail_with_logs, free_port  # noqa: E402
 from raw_wire import (EventStream, code_text, http, read_tcp_frames,  # noqa: E402
-                      register_options, tcp_frame, udp_code, udp_exchange, udp_message)
+                      register_options, tcp_frame, udp_code, udp_exchange, udp_message,
+                      udp_options)
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -622,7 +623,8 @@ def udp_sources():
             forgotten = int(line.split()[-1])
     for u in opened:
         u.close()
-    check(forgotten == 550, f"not 550 but {forgotten} sources forgotten:\n{metrics.decode()[-1500:]}")
+    check(forgotten == 550,
+          f"not 550 but {forgotten} sources forgotten:\n{metrics.decode()[-1500:]}")
 
     # The registered device is still reached at its address: a Read of /3/0/0.
     def answer_read():
@@ -643,27 +645,6 @@ def udp_sources():
     dev.close()
 
 
-def coap_options(datagram):
-    """(number, value) of a CoAP/UDP message's options."""
-    tkl = datagram[0] & 0x0F
-    i, number, out = 4 + tkl, 0, []
-    while i < len(datagram) and datagram[i] != 0xFF:
-        delta, length = datagram[i] >> 4, datagram[i] & 0x0F
-        i += 1
-        if delta == 13:
-            delta, i = datagram[i] + 13, i + 1
-        elif delta == 14:
-            delta, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
-        if length == 13:
-            length, i = datagram[i] + 13, i + 1
-        elif length == 14:
-            length, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
-        number += delta
-        out.append((number, datagram[i:i + length]))
-        i += length
-    return out
-
-
 def server_full():
     s = Service("server", ["--max-registrations", "2", "--max-queued-per-client", "1",
                            "--awake-window-ms", "300"]).wait_up()
@@ -679,11 +660,11 @@ def server_full():
         check(udp_code(socks[ep][1]) == "2.01", f"{ep}: {udp_code(socks[ep][1])}")
     reply = socks[b"three"][1]
     check(udp_code(reply) == "5.03", f"a third endpoint got {udp_code(reply)}")
-    ages = [int.from_bytes(v, "big") for n, v in coap_options(reply) if n == 14]
+    ages = [int.from_bytes(v, "big") for n, v in udp_options(reply) if n == 14]
     check(len(ages) == 1 and 30 <= ages[0] <= 90, f"Max-Age {ages} in {reply!r}")
     # The two registered still update (Update: POST /rd/<location>).
     u, created = socks[b"one"]
-    location = [v for n, v in coap_options(created) if n == 8]
+    location = [v for n, v in udp_options(created) if n == 8]
     u.sendto(udp_message(0x02, 0x2100, b"\x06", [(11, p) for p in location]),
              ("127.0.0.1", s.coap_port))
     reply, _ = u.recvfrom(4096)

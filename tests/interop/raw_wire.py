@@ -162,5 +162,26 @@ def udp_exchange(port, datagram, timeout=5):
         s.close()
 
 
+def udp_options(datagram):
+    """(number, value) of a CoAP/UDP message's options (RFC 7252 3.1), apart from our codec."""
+    tkl = datagram[0] & 0x0F
+    i, number, out = 4 + tkl, 0, []
+    while i < len(datagram) and datagram[i] != 0xFF:
+        delta, length = datagram[i] >> 4, datagram[i] & 0x0F
+        i += 1
+        if delta == 13:
+            delta, i = datagram[i] + 13, i + 1
+        elif delta == 14:
+            delta, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
+        if length == 13:
+            length, i = datagram[i] + 13, i + 1
+        elif length == 14:
+            length, i = (datagram[i] << 8 | datagram[i + 1]) + 269, i + 2
+        number += delta
+        out.append((number, datagram[i:i + length]))
+        i += length
+    return out
+
+
 def udp_code(reply):
     return code_text(reply[1])

@@ -74,6 +74,7 @@ from interop_util import Scenario, free_port  # noqa: E402
 from kannel import Kannel  # noqa: E402
 import pdu  # noqa: E402
 import secured_packet  # noqa: E402
+from raw_wire import udp_options  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -743,28 +744,8 @@ def smartcard_bootstrap():
 
 
 def coap_option_numbers(message):
-    """The option numbers of a CoAP message (RFC 7252 3.1), read apart from our codec."""
-    tkl = message[0] & 0x0F
-    at, number, out = 4 + tkl, 0, []
-    while at < len(message) and message[at] != 0xFF:
-        delta, length = message[at] >> 4, message[at] & 0x0F
-        at += 1
-        for field in ("delta", "length"):
-            v = delta if field == "delta" else length
-            if v == 13:
-                v = message[at] + 13
-                at += 1
-            elif v == 14:
-                v = (message[at] << 8 | message[at + 1]) + 269
-                at += 2
-            if field == "delta":
-                delta = v
-            else:
-                length = v
-        number += delta
-        out.append(number)
-        at += length
-    return out
+    """The option numbers of a CoAP message, read apart from our codec."""
+    return [number for number, _ in udp_options(message)]
 
 
 def oscore():
