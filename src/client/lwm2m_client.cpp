@@ -525,7 +525,8 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why,
     detail += "; (D)TLS: the handshake had not completed (peer unreachable, or a wrong key)";
   }
   emit(ClientEvent::Kind::kRegistrationFailed, s.account.ssid, detail);
-  if (s.route.link != nullptr) s.route.link->reset_security(s.route, clock_.now());
+  // A server that answered (a full one's 5.03) proved the session works: keep it.
+  if (s.route.link != nullptr && !retry_after) s.route.link->reset_security(s.route, clock_.now());
   s.alternative.clear();  // a Release's address that fails is not tried again
   s.state = State::kFailed;
   s.location.clear();
@@ -538,19 +539,22 @@ void Lwm2mClient::registration_failed(Session& s, const std::string& why,
   if (s.attempt < count) {
     s.wake = clock_.now() + seconds(timer * std::pow(2.0, s.attempt - 1));
     // A full server's 5.03 names when to come back (Max-Age); never sooner.
-    if (retry_after) s.wake = std::max(*s.wake, clock_.now() + seconds(*retry_after));
+    s.wake = std::max(*s.wake, clock_.now() + seconds(retry_after.value_or(0)));
     return;
   }
   ++s.sequence;
   s.attempt = 0;
+  const Instant not_before = clock_.now() + seconds(retry_after.value_or(0));
   if (s.sequence < server_value(s, server_res::kSequenceRetryCount).value_or(1)) {
-    s.wake = clock_.now() + seconds(server_value(s, server_res::kSequenceDelay).value_or(86400));
+    s.wake = std::max(
+        not_before,
+        clock_.now() + seconds(server_value(s, server_res::kSequenceDelay).value_or(86400)));
     return;
   }
   s.wake.reset();
   if (server_value(s, server_res::kBootstrapOnFailure).value_or(1) != 0 &&
       data_.bootstrap_account()) {
-    bootstrap_retry_at_ = clock_.now();
+    bootstrap_retry_at_ = not_before;
   }
 }
 

@@ -144,16 +144,20 @@ DigestAuth::DigestAuth(std::string realm, Bytes secret, Duration nonce_lifetime,
       lifetime_(nonce_lifetime),
       max_nonces_(std::max<std::size_t>(max_nonces, 1)) {}
 
-std::string DigestAuth::nonce_at(std::int64_t issued_ms) const {
+std::string DigestAuth::nonce_at(std::int64_t issued_us) const {
   char stamp[17];
-  std::snprintf(stamp, sizeof(stamp), "%016llx", static_cast<unsigned long long>(issued_ms));
+  std::snprintf(stamp, sizeof(stamp), "%016llx", static_cast<unsigned long long>(issued_us));
   return std::string(stamp) + hmac_hex(secret_, std::string(stamp) + ":" + realm_, 16);
 }
 
 std::string DigestAuth::challenge(Instant now, bool stale) const {
-  const std::int64_t ms = std::chrono::duration_cast<Duration>(now - Instant{}).count();
+  // Each challenge its own nonce (its issue time in microseconds, made unique), so two
+  // clients never share nonce-counts.
+  const std::int64_t us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - Instant{}).count();
+  last_issued_us_ = std::max(us, last_issued_us_ + 1);
   return "Digest realm=" + quoted(realm_) + ", qop=\"auth\", algorithm=SHA-256, nonce=\"" +
-         nonce_at(ms) + "\"" + (stale ? ", stale=true" : "");
+         nonce_at(last_issued_us_) + "\"" + (stale ? ", stale=true" : "");
 }
 
 DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view target,
@@ -192,10 +196,15 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
                                                       nonce, nc, cnonce))) {
     return out;
   }
-  const std::int64_t now_ms = std::chrono::duration_cast<Duration>(now - Instant{}).count();
-  const auto issued_ms = static_cast<std::int64_t>(issued);
-  if (issued_ms > now_ms || now_ms - issued_ms >= lifetime_.count() ||
-      issued_ms < oldest_valid_ms_) {
+  const std::int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now - Instant{}).count();
+  const std::int64_t lifetime_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(lifetime_).count();
+  const auto issued_us = static_cast<std::int64_t>(issued);
+  // A nonce is issued in this microsecond at the latest (challenge() makes them unique by
+  // counting up, so allow the few microseconds it may run ahead).
+  if (issued_us > now_us + 1'000'000 || now_us - issued_us >= lifetime_us ||
+      issued_us < oldest_valid_us_) {
     out.verdict = Verdict::kStale;
     return out;
   }
@@ -208,18 +217,18 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
     }
   } else {
     // Forget what expired, then the oldest while over the bound (its era becomes stale).
-    while (!by_issue_.empty() && (now_ms - by_issue_.begin()->first >= lifetime_.count() ||
-                                  counts_.size() >= max_nonces_)) {
-      oldest_valid_ms_ = std::max(oldest_valid_ms_, by_issue_.begin()->first + 1);
+    while (!by_issue_.empty() &&
+           (now_us - by_issue_.begin()->first >= lifetime_us || counts_.size() >= max_nonces_)) {
+      oldest_valid_us_ = std::max(oldest_valid_us_, by_issue_.begin()->first + 1);
       counts_.erase(by_issue_.begin()->second);
       by_issue_.erase(by_issue_.begin());
     }
-    if (issued_ms < oldest_valid_ms_) {
+    if (issued_us < oldest_valid_us_) {
       out.verdict = Verdict::kStale;
       return out;
     }
     counts_.emplace(std::string(nonce), Counts{count, 0});
-    by_issue_.emplace(issued_ms, std::string(nonce));
+    by_issue_.emplace(issued_us, std::string(nonce));
   }
   out.verdict = Verdict::kOk;
   out.username = std::string(username);

@@ -53,7 +53,7 @@ class DigestAuth {
                  Instant now);
 
  private:
-  std::string nonce_at(std::int64_t issued_ms) const;
+  std::string nonce_at(std::int64_t issued_us) const;
 
   std::string realm_;
   Bytes secret_;
@@ -70,7 +70,8 @@ class DigestAuth {
   // Nonce -> its counts; by issue time for eviction.
   std::map<std::string, Counts> counts_;
   std::multimap<std::int64_t, std::string> by_issue_;
-  std::int64_t oldest_valid_ms_ = 0;
+  std::int64_t oldest_valid_us_ = 0;
+  mutable std::int64_t last_issued_us_ = 0;  // challenge(): each nonce unique
 };
 
 // The client's side: the Authorization value that answers `challenge` (a WWW-Authenticate

@@ -28,8 +28,10 @@ bool DigestClient::take_challenge(const Response& response) {
     auto p = digest_parameters(value);
     if (!p) continue;
     const bool stale = p->count("stale") != 0 && equals_ignore_case(p->at("stale"), "true");
-    // The same challenge refused again: our password is wrong; do not loop.
-    if (challenge_ == value && !stale) return false;
+    // Our first answer to a challenge refused, and not for staleness: the password is
+    // wrong; do not loop. (Every challenge carries its own nonce, so a new one proves
+    // nothing; a refusal later in a nonce's life, say after a server restart, is answered.)
+    if (challenge_ && nc_ == 1 && !stale) return false;
     challenge_ = value;
     nc_ = 0;
     return true;

@@ -36,7 +36,6 @@ class DigestClient {
   std::string password_;
   std::optional<std::string> challenge_;
   std::uint32_t nc_ = 0;
-  bool answered_ = false;  // the current challenge was used and still got a 401
 };
 
 }  // namespace tether::http

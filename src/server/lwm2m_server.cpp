@@ -349,15 +349,16 @@ Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey&
   if (s.link != &link || s.peer != peer) {
     unbind_peer(s);
     s.link = &link;
-    s.peer = peer;
-    link.hold(peer);
+    // A peer the link already forgot (an answer held for the store while a spray filled the
+    // transport's table) is not kept: resolve_peer finds the client again by its address.
+    if (link.hold(peer)) s.peer = peer;
   }
   if (s.address != r.address) s.address = r.address;
   if (s.awake && s.queue_mode != r.queue_mode) {
     awake_count_ = r.queue_mode ? awake_count_ + 1 : awake_count_ - 1;
   }
   s.queue_mode = r.queue_mode;
-  session_by_peer_[{&link, peer}] = &s;
+  if (s.peer == peer) session_by_peer_[{&link, peer}] = &s;
   heard_from(s);
   return s;
 }
@@ -537,8 +538,9 @@ void Lwm2mServer::heard_from(Session& s) {
 
 bool Lwm2mServer::full_for(const std::optional<std::string>& endpoint) const {
   // A client already registered re-registers whatever the count: it adds nothing.
-  return config_.max_registrations != 0 && registry_.size() >= config_.max_registrations &&
-         (!endpoint || registry_.find(*endpoint) == nullptr);
+  // Without a name the Register is refused for that (4.00), full or not.
+  return config_.max_registrations != 0 && endpoint.has_value() &&
+         registry_.size() >= config_.max_registrations && registry_.find(*endpoint) == nullptr;
 }
 
 lwm2m::UplinkAnswer Lwm2mServer::server_full() {
@@ -649,8 +651,8 @@ Result<PeerKey> Lwm2mServer::resolve_peer(Session& s) {
   if (s.link == nullptr) return fail("no transport for this client");
   auto peer = s.link->peer_at(s.address, s.endpoint);
   if (!peer) return peer.error();
+  if (!s.link->hold(*peer)) return fail("the client's address was given up; waiting for it");
   s.peer = *peer;
-  s.link->hold(s.peer);
   session_by_peer_[{s.link, s.peer}] = &s;
   // A client that registered over OSCORE hears from us protected, after a restart too.
   s.link->protect(s.peer, s.endpoint);

@@ -135,7 +135,11 @@ class ServerLink {
   // A registered client's peer is held while its registration lasts, so a datagram link
   // keeps its address however long the client is silent (Transport::hold); the link may
   // forget peers nobody holds.
-  virtual void hold(const PeerKey& peer) { (void)peer; }
+  // False when the link no longer knows the peer (see Transport::hold).
+  virtual bool hold(const PeerKey& peer) {
+    (void)peer;
+    return true;
+  }
   virtual void release(const PeerKey& peer) { (void)peer; }
   // Pushes what the link has queued (after it was used outside one of its own callbacks).
   virtual void flush() = 0;

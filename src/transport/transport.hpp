@@ -29,7 +29,11 @@ class Transport {
   // A datagram transport forgets addresses nobody holds once they are idle (anyone can send
   // from any address); a holder keeps one known until it releases it. Holds count. Peers
   // from peer_for come held once. Stream transports keep a peer while it is connected.
-  virtual void hold(coap::PeerId peer) { (void)peer; }
+  // False for a peer the transport no longer knows (forgotten before anyone held it).
+  virtual bool hold(coap::PeerId peer) {
+    (void)peer;
+    return true;
+  }
   virtual void release(coap::PeerId peer) { (void)peer; }
   // The local port actually bound (useful with port 0).
   virtual std::uint16_t local_port() const = 0;

@@ -88,6 +88,19 @@ TEST(DigestAuth, TakesCountsOutOfOrderEachOnceWithinAWindow) {
   EXPECT_EQ(verdict(199), Verdict::kOk);
 }
 
+// Two clients challenged at the same instant get different nonces, so one's counts never
+// make the other's look replayed.
+TEST(DigestAuth, EachChallengeHasItsOwnNonce) {
+  DigestAuth auth("tether", to_bytes("server secret"));
+  const std::string first = auth.challenge(kStart);
+  const std::string second = auth.challenge(kStart);
+  EXPECT_NE(first, second);
+  for (const auto* challenge : {&first, &second}) {
+    auto value = digest_authorization(*challenge, "GET", "/", "dev1", "s3cret", "c", 1);
+    EXPECT_EQ(auth.verify("GET", "/", *value, users(), kStart).verdict, Verdict::kOk);
+  }
+}
+
 TEST(DigestAuth, RefusesWrongUsersPasswordsUrisRealmsAndNonces) {
   DigestAuth auth("tether", to_bytes("server secret"));
   const std::string challenge = auth.challenge(kStart);

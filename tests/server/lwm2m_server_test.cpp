@@ -603,6 +603,29 @@ TEST(ServerBackPressureTest, ASleepingClientsQueueIsBounded) {
   EXPECT_EQ((harness.server.metrics().requests.at({"read", "busy"})), 2u);
 }
 
+// The transport gave the client's address up before the registration could hold it (its
+// answer waited for the store while a spray filled the table): the server does not keep a
+// dead peer; requests wait, and the client's next Update binds its address again.
+TEST_F(ServerTest, APeerTheTransportGaveUpIsNotKeptAndTheNextUpdateBindsItAgain) {
+  FakeClient client(net, 100);
+  client.answer = [&](const Message& req) { return device_answer(harness.models, req); };
+  harness.transport.forgets = true;
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  EXPECT_TRUE(harness.transport.holds.empty());
+  std::optional<DownlinkResult> got;
+  harness.server.send("dev1", read(Path{3, 0, 0}), {},
+                      [&](DownlinkResult d) { got = std::move(d); });
+  net.run_for(Duration{5'000});
+  EXPECT_FALSE(got.has_value());
+  EXPECT_TRUE(client.received.empty()) << "nothing goes to a peer the transport forgot";
+  harness.transport.forgets = false;
+  ASSERT_EQ(client.update()->code, codes::kChanged);
+  net.run_until([&] { return got.has_value(); }, Duration{10'000});
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->status, DownlinkResult::Status::kAnswered);
+  EXPECT_EQ(harness.transport.holds, (std::map<coap::PeerId, int>{{100, 1}}));
+}
+
 TEST(ServerRestartTest, RegistrationsAndObservationsSurviveARestart) {
   SimNetwork net;
   MemoryStore store;

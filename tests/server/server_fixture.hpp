@@ -42,18 +42,28 @@ class SimTransport final : public transport::Transport {
   }
   tls::SecureLayer* secure_layer() override { return secure_.get(); }
   coap::Endpoint& endpoint() override { return node_.endpoint; }
-  Result<coap::PeerId> peer_for(const std::string&, std::uint16_t port) override { return port; }
+  // As UdpTransport: the peer comes held once.
+  Result<coap::PeerId> peer_for(const std::string&, std::uint16_t port) override {
+    ++holds[port];
+    return port;
+  }
   std::string describe(coap::PeerId peer) const override {
     return "10.0.0.1:" + std::to_string(peer);
   }
   std::uint16_t local_port() const override { return 5683; }
   void flush() override {}
-  void hold(coap::PeerId peer) override { ++holds[peer]; }
+  bool hold(coap::PeerId peer) override {
+    if (forgets) return false;
+    ++holds[peer];
+    return true;
+  }
   void release(coap::PeerId peer) override {
     if (--holds[peer] == 0) holds.erase(peer);
   }
   // Peer -> holds now: what a UdpTransport would keep however long the peer is silent.
   std::map<coap::PeerId, int> holds;
+  // As a UdpTransport that gave every unheld address up (a spray over --max-stray-peers).
+  bool forgets = false;
 
  private:
   coap::sim::Node node_;

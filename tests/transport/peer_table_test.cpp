@@ -60,8 +60,8 @@ TEST(PeerTable, SendingToAPeerKeepsItAsMuchAsHearingFromIt) {
 TEST(PeerTable, AHeldPeerStaysUntilReleasedThenIdlesFromTheRelease) {
   PeerTable t(PeerTableLimits{60s, 1000});
   const auto a = t.id_of(at_port(1), kStart);
-  t.hold(a);
-  t.hold(a);
+  EXPECT_TRUE(t.hold(a));
+  EXPECT_TRUE(t.hold(a));
   EXPECT_EQ(t.loose(), 0u);
   EXPECT_TRUE(t.sweep(kStart + 3600s, kNeverBusy, 100).empty());
   t.release(a, kStart + 4000s);
@@ -69,9 +69,9 @@ TEST(PeerTable, AHeldPeerStaysUntilReleasedThenIdlesFromTheRelease) {
   t.release(a, kStart + 5000s);
   EXPECT_TRUE(t.sweep(kStart + 5059s, kNeverBusy, 100).empty());
   EXPECT_EQ(t.sweep(kStart + 5060s, kNeverBusy, 100), std::vector<coap::PeerId>{a});
-  // Releasing or holding a forgotten id does nothing.
+  // Releasing or holding a forgotten id does nothing; the holder is told.
   t.release(a, kStart + 5060s);
-  t.hold(a);
+  EXPECT_FALSE(t.hold(a));
   EXPECT_EQ(t.size(), 0u);
 }
 
@@ -91,7 +91,7 @@ TEST(PeerTable, ABusyPeerIsKeptAndAskedAgainLater) {
 TEST(PeerTable, OverTheCapTheLongestIdleGoFirstAndHeldOnesStay) {
   PeerTable t(PeerTableLimits{600s, 100});
   const auto registered = t.id_of(at_port(1), kStart);
-  t.hold(registered);
+  ASSERT_TRUE(t.hold(registered));
   const auto busy_one = t.id_of(at_port(2), kStart);
   const auto is_busy = [&](coap::PeerId p) { return p == busy_one; };
   std::vector<coap::PeerId> flood;

@@ -43,7 +43,7 @@ class CoapServerLink final : public ServerLink {
   bool observes_again_after_restart(const std::string& endpoint) const override;
   void protect(const PeerKey& peer, const std::string& endpoint) override;
   bool renew_security(const PeerKey& peer, Instant now) override;
-  void hold(const PeerKey& peer) override { transport_.hold(peer.number); }
+  bool hold(const PeerKey& peer) override { return transport_.hold(peer.number); }
   void release(const PeerKey& peer) override { transport_.release(peer.number); }
   void flush() override { transport_.flush(); }
   // What the carrier dropped on its own (an SMS from a stranger, a part that never came).

@@ -77,10 +77,12 @@ const SocketAddress* PeerTable::address_for_send(coap::PeerId peer, Instant now)
   return &s->address;
 }
 
-void PeerTable::hold(coap::PeerId peer) {
+bool PeerTable::hold(coap::PeerId peer) {
   Slot* s = slot_of(peer);
-  if (s == nullptr || s->holds == std::numeric_limits<std::uint32_t>::max()) return;
+  if (s == nullptr) return false;
+  if (s->holds == std::numeric_limits<std::uint32_t>::max()) return true;
   if (s->holds++ == 0) ++held_;
+  return true;
 }
 
 void PeerTable::release(coap::PeerId peer, Instant now) {

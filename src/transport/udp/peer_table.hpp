@@ -3,7 +3,7 @@
 // address, so a table that kept every address it heard would grow without bound under
 // spoofed sources. Peers nobody holds are forgotten once idle, and the oldest first while
 // there are more of them than a cap. Sans-I/O: time comes in, the forgotten PeerIds go out
-// (the transport tells the layers above, which drop their state for them).
+// (the transport tells the layers above with on_disconnected).
 //
 // A PeerId carries its slot and the slot's generation, so a forgotten id never names the
 // next peer to take the slot: a late reply to it finds no address and is dropped.
@@ -41,7 +41,8 @@ class PeerTable {
   std::optional<coap::PeerId> find(const SocketAddress& address) const;
   const SocketAddress* address_for_send(coap::PeerId peer, Instant now);
   // A held peer is never forgotten (a registered client, a configured server); holds count.
-  void hold(coap::PeerId peer);
+  // False for a forgotten or unknown peer.
+  bool hold(coap::PeerId peer);
   void release(coap::PeerId peer, Instant now);
 
   // Forgets at most `at_most` peers that are due (idle past the limit, or the oldest while

@@ -118,9 +118,10 @@ std::vector<std::pair<std::string, std::uint64_t>> UdpTransport::counters() cons
   return {{"peers_forgotten", forgotten_}};
 }
 
-void UdpTransport::sweep_peers() {
+std::size_t UdpTransport::sweep_peers() {
   sweep_timer_ = 0;
   const Instant now = loop_.now();
+  std::size_t forgotten = 0;
   // An established (D)TLS session is a peer that proved its address: its session's own
   // limits (SecureLayerConfig) decide when it goes. An observer must be kept to be notified
   // (RFC 7641 4.5's CON notifications end the observations of peers that are gone).
@@ -129,10 +130,12 @@ void UdpTransport::sweep_peers() {
   };
   for (coap::PeerId peer : peers_.sweep(now, busy, 4096)) {
     ++forgotten_;
+    ++forgotten;
     loop_.guard("udp forget", [&] { port_.on_disconnected(peer, now); });
   }
   flush();
   arm_sweep(now);
+  return forgotten;
 }
 
 void UdpTransport::arm_sweep(Instant now) {
@@ -140,8 +143,10 @@ void UdpTransport::arm_sweep(Instant now) {
   const auto next = peers_.next_sweep();
   if (!next) return;
   // At most once a second: a flood over the cap is swept after each batch instead.
-  sweep_timer_ =
-      loop_.schedule(std::max(*next, now + std::chrono::seconds(1)), [this] { sweep_peers(); });
+  sweep_timer_ = loop_.schedule(std::max(*next, now + std::chrono::seconds(1)), [this] {
+    sweep_futile_ = false;
+    (void)sweep_peers();
+  });
 }
 
 void UdpTransport::on_readable() {
@@ -185,9 +190,11 @@ void UdpTransport::on_readable() {
   flush();
   // Spoofed sources beyond the cap are forgotten now (after their replies left), not at the
   // next tick.
-  if (peers_.over_cap()) {
+  // A sweep that found only busy peers (DTLS sessions, observers) is not repeated per batch:
+  // the timer tries again within a second.
+  if (peers_.over_cap() && !sweep_futile_) {
     if (sweep_timer_ != 0) loop_.cancel(sweep_timer_);
-    sweep_peers();
+    sweep_futile_ = sweep_peers() == 0;
   } else {
     arm_sweep(loop_.now());
   }

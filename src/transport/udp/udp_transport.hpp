@@ -45,7 +45,7 @@ class UdpTransport final : public Transport {
   // The peer comes with one hold for the caller.
   Result<coap::PeerId> peer_for(const std::string& host, std::uint16_t port) override;
   std::string describe(coap::PeerId peer) const override;
-  void hold(coap::PeerId peer) override { peers_.hold(peer); }
+  bool hold(coap::PeerId peer) override { return peers_.hold(peer); }
   void release(coap::PeerId peer) override;
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
   // Addresses known now (held or not).
@@ -60,8 +60,9 @@ class UdpTransport final : public Transport {
 
  private:
   void on_readable();
-  // Forgets what the peer table gives up (and tells the layers above), then waits for more.
-  void sweep_peers();
+  // Forgets what the peer table gives up (and tells the layers above), then waits for more;
+  // how many it forgot.
+  std::size_t sweep_peers();
   void arm_sweep(Instant now);
   void drain_errors();
   // Sends batch_.out (the data for known peers) with sendmmsg and empties it.
@@ -92,6 +93,7 @@ class UdpTransport final : public Transport {
   PeerTable peers_;
   EventLoop::TimerId sweep_timer_ = 0;
   std::uint64_t forgotten_ = 0;
+  bool sweep_futile_ = false;  // the last sweep over the cap forgot nothing
   Batch batch_;
   bool in_batch_ = false;      // handling received datagrams: flush() waits for the end
   bool flushing_ = false;      // inside flush(): a nested flush() becomes another round
