@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -60,12 +61,17 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
 }
 
 // A node is full before the kernel's OOM killer decides for it: a NoSec registration takes
-// ~4 KB, one with a DTLS session ~17 KB (docs/performance.md).
+// ~2-4 KB, one with a DTLS session ~17 KB (docs/performance.md). The memory is the machine's,
+// or the container's limit when it has a lower one (cgroup v2's memory.max).
 std::size_t default_max_registrations() {
   const long pages = ::sysconf(_SC_PHYS_PAGES);
   const long page = ::sysconf(_SC_PAGESIZE);
   if (pages <= 0 || page <= 0) return 1'000'000;
-  return static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) / 16'384;
+  std::uint64_t memory = static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(page);
+  std::ifstream limit("/sys/fs/cgroup/memory.max");
+  std::uint64_t cap = 0;
+  if (limit >> cap && cap > 0 && cap < memory) memory = cap;  // "max" (no limit) reads nothing
+  return static_cast<std::size_t>(memory / 16'384);
 }
 
 }  // namespace

@@ -201,8 +201,8 @@ DigestAuth::Outcome DigestAuth::verify(std::string_view method, std::string_view
   const std::int64_t lifetime_us =
       std::chrono::duration_cast<std::chrono::microseconds>(lifetime_).count();
   const auto issued_us = static_cast<std::int64_t>(issued);
-  // A nonce is issued in this microsecond at the latest (challenge() makes them unique by
-  // counting up, so allow the few microseconds it may run ahead).
+  // A nonce is issued now at the latest; challenge() makes them unique by counting up, so it
+  // may run a little ahead of the clock: a second of slack covers that.
   if (issued_us > now_us + 1'000'000 || now_us - issued_us >= lifetime_us ||
       issued_us < oldest_valid_us_) {
     out.verdict = Verdict::kStale;
