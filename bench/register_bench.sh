@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Registration Updates per second on one core, side by side in one run (issue 22): the
 # baseline `tether bench coap-echo` (one recvfrom/sendto per datagram, and --mmsg batched),
-# then `tether server` with the memory store and with SQLite. The measured side is pinned to
+# then `tether server` with the memory store, SQLite and Redis (a redis-server of its own,
+# on the load generator's core, emptied before each run). The measured side is pinned to
 # core 0, `tether bench register` to core 1; each is run RUNS times and the medians printed
 # with the server's CPU per Update and its memory per registration and per Update. Usage:
 #   bench/register_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
@@ -30,6 +31,11 @@ measure() { # NAME PORT_FLAG COMMAND...: one run against the target COMMAND star
   kill "$target"
   wait "$target" 2>/dev/null || true
 }
+redis_port=$(free_port)
+taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+  --dir "$work" >"$work/redis.log" 2>&1 &
+pids+=($!)
+wait_port "$redis_port"
 for run in $(seq 1 "$runs"); do
   measure echo --port "$tether" bench coap-echo
   measure echo-mmsg --port "$tether" bench coap-echo --mmsg
@@ -37,6 +43,9 @@ for run in $(seq 1 "$runs"); do
     --http-port "$(free_port)" --store memory --data-dir "$work/m$run" -q
   measure sqlite --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
     --http-port "$(free_port)" --store sqlite --data-dir "$work/s$run" -q
+  redis-cli -p "$redis_port" FLUSHALL >/dev/null
+  measure redis --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+    --http-port "$(free_port)" --store "redis://127.0.0.1:$redis_port" --data-dir "$work/r$run" -q
   echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 cat "$work/results"

@@ -21,6 +21,7 @@
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "service_runtime.hpp"
 #include "sms_service.hpp"
@@ -54,8 +55,8 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "sqlite" && o.store != "memory") {
-    throw std::invalid_argument("--store is sqlite or memory");
+  if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://")) {
+    throw std::invalid_argument("--store is sqlite, memory or redis://HOST[:PORT][/DB]");
   }
   return o;
 }
@@ -137,7 +138,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-trusted-proxy ADDR[,ADDR], --api-identity-header NAME  as for the binding\n"
           "  --api-cert FILE --api-key FILE [--api-client-ca FILE]  HTTPS for the API\n"
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
-          "  --store sqlite|memory  where registrations live (default sqlite)\n"
+          "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
+          "                         (default sqlite; redis://:PASSWORD@HOST for AUTH)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
           "  --no-console           no web console at / on the API port\n"
@@ -166,9 +168,18 @@ int server_command(const std::vector<std::string>& args) {
     if (!loaded) throw std::invalid_argument(loaded.error().reason);
   }
   std::unique_ptr<server::ServerStore> store;
+  std::string store_name = o.store;  // for the log: never a Redis password
   if (o.store == "sqlite") {
     prepare_data_dir(o.data_dir);
     auto opened = server::SqliteStore::open(o.data_dir + "/tether.db", o.sync_writes);
+    if (!opened) throw std::invalid_argument(opened.error().reason);
+    store = std::move(*opened);
+    store_name += logfmt_field("data", o.data_dir);
+  } else if (o.store.starts_with("redis://")) {
+    auto address = server::RedisStore::parse_url(o.store);
+    if (!address) throw std::invalid_argument(address.error().reason);
+    store_name = "redis://" + address->text();
+    auto opened = server::RedisStore::open(*address);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
   } else {
@@ -253,6 +264,13 @@ int server_command(const std::vector<std::string>& args) {
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });
+  server.set_store_health_handler([](const std::string& error) {
+    if (error.empty()) {
+      log_line("event=store_recovered");
+    } else {
+      log_line("event=store_failing" + logfmt_field("error", error), "error");
+    }
+  });
   server.set_event_handler([&](const server::ServerEvent& e) {
     if (!o.quiet || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
     http.publish(e);
@@ -274,9 +292,8 @@ int server_command(const std::vector<std::string>& args) {
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +
-           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
-           o.store + (o.store == "sqlite" ? logfmt_field("data", o.data_dir) : std::string{}) +
-           (o.sync_writes ? " writes=sync" : " writes=behind"));
+           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
+           " store=" + store_name + (o.sync_writes ? " writes=sync" : " writes=behind"));
   install_stop_handlers();
   EngineWithMqtt<server::Lwm2mServer> engines{server, mqtt.get(), loop};
   while (!stop_requested()) server::run_step(loop, engines, Duration{200});

@@ -570,6 +570,9 @@ std::string HttpApi::metrics_text() {
   counter("tether_sends_total", "Send operations accepted.", m.sends);
   counter("tether_registers_refused_full_total",
           "Registers answered 5.03 because the server held --max-registrations.", m.refused_full);
+  counter("tether_store_failures_total",
+          "Periodic store flushes refused (the writes stay pending and are tried again).",
+          m.store_failures);
   counter("tether_notifications_total", "Notifications received.", m.notifications);
   out << "# HELP tether_requests_total Requests to clients by operation and result.\n"
          "# TYPE tether_requests_total counter\n";

@@ -799,11 +799,18 @@ void Lwm2mServer::on_timer() {
   const Instant now = clock_.now();
   while (auto entry = timers_.pop_due(now)) {
     switch (entry->kind) {
-      case TimerKind::kStoreFlush:
-        (void)store_.flush();
+      case TimerKind::kStoreFlush: {
+        const auto flushed = store_.flush();
+        if (!flushed) ++metrics_.store_failures;
+        std::string error = flushed ? std::string() : flushed.error().reason;
+        if (error != store_error_) {
+          store_error_ = std::move(error);
+          if (on_store_health_) on_store_health_(store_error_);
+        }
         timers_.schedule(now + config_.store_flush_interval,
                          TimerEntry{TimerKind::kStoreFlush, {}, 0});
         break;
+      }
       case TimerKind::kSleep: {
         Session* s = session_of(entry->key);
         if (s != nullptr && s->queue_mode && s->awake && now >= s->awake_until) {

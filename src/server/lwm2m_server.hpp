@@ -96,7 +96,8 @@ using EventHandler = std::function<void(const ServerEvent&)>;
 struct ServerMetrics {
   std::uint64_t registers = 0, updates = 0, deregisters = 0, expirations = 0, sends = 0;
   std::uint64_t notifications = 0, rejected_uplinks = 0;
-  std::uint64_t refused_full = 0;  // Registers answered 5.03: max_registrations reached
+  std::uint64_t refused_full = 0;    // Registers answered 5.03: max_registrations reached
+  std::uint64_t store_failures = 0;  // flushes the store refused (kept, tried again)
   // Downlink requests by operation name and result ("2.05", "timeout", ...).
   std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
   // Downlink latency histogram: upper bounds in ms, counts per bucket, plus sum and count.
@@ -182,6 +183,12 @@ class Lwm2mServer {
   // returns whether a wake-up went out; if not, the next queued request asks again.
   using SleeperHandler = std::function<bool(const Registration&)>;
   void set_sleeper_handler(SleeperHandler handler) { on_sleeper_ = std::move(handler); }
+  // Told when the store starts refusing its periodic flush (the reason), when the reason
+  // changes, and when it takes writes again (""), so a log says it once, not every second.
+  using StoreHealthHandler = std::function<void(const std::string& error)>;
+  void set_store_health_handler(StoreHealthHandler handler) {
+    on_store_health_ = std::move(handler);
+  }
   void set_registration_policy(RegistrationPolicy policy);
   const lwm2m::model::ObjectRegistry& models() const { return models_; }
   const ServerMetrics& metrics() const { return metrics_; }
@@ -273,6 +280,8 @@ class Lwm2mServer {
   EventHandler on_event_;
   std::function<bool(ServerEvent::Kind, const std::string&)> event_filter_;
   SleeperHandler on_sleeper_;
+  StoreHealthHandler on_store_health_;
+  std::string store_error_;  // the last flush's error; "" while the store takes writes
   ServerMetrics metrics_;
   std::size_t awake_count_ = 0;  // sessions in queue mode with `awake` set
   LinkSet links_;

@@ -71,7 +71,7 @@ std::unique_ptr<Lwm2mServer::Observation> Lwm2mServer::drop_observation_quietly(
   std::unique_ptr<Observation> obs = forget_observation(observation_id);
   if (!obs) return nullptr;
   if (Session* s = session_of(obs->record.endpoint)) std::erase(s->observations, observation_id);
-  (void)store_.remove_observation(observation_id);
+  (void)store_.remove_observation(obs->record.endpoint, observation_id);
   return obs;
 }
 

@@ -44,7 +44,7 @@ Result<Ok> Lwm2mServer::restore() {
     if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->link == nullptr ||
         !resolve_peer(*s)) {
       // Over TCP an observation dies with its connection (RFC 8323 7.2).
-      (void)store_.remove_observation(rec.id);
+      (void)store_.remove_observation(rec.endpoint, rec.id);
       continue;
     }
     auto obs = std::make_unique<Observation>();
@@ -72,7 +72,7 @@ Result<Ok> Lwm2mServer::restore() {
         s->peer, obs->request, obs->alternate_path, rec.token,
         [this, id](Result<lwm2m::DownlinkResponse> m) { on_notification(id, std::move(m)); });
     if (!adopted) {
-      (void)store_.remove_observation(rec.id);
+      (void)store_.remove_observation(rec.endpoint, rec.id);
       continue;
     }
     obs->exchange = *adopted;
@@ -94,7 +94,7 @@ void Lwm2mServer::observe_again(Session& s, const Observation& obs) {
   // exchange's own retransmission bound ends it if the client never answers.
   p->done = [this, endpoint = s.endpoint, id = obs.record.id](DownlinkResult r) {
     if (!r.observation_id.empty()) return;
-    (void)store_.remove_observation(id);
+    (void)store_.remove_observation(endpoint, id);
     emit_observation_ended(endpoint, id,
                            "not observed again after a restart: " +
                                (r.response ? r.response->code.to_string() : r.message));

@@ -156,8 +156,8 @@ class CommitCountingStore final : public ServerStore {
   Result<Ok> save_observation(const ObservationRecord& o) override {
     return inner.save_observation(o);
   }
-  Result<Ok> remove_observation(const std::string& id) override {
-    return inner.remove_observation(id);
+  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override {
+    return inner.remove_observation(endpoint, id);
   }
   Result<std::vector<Credentials>> load_credentials() override { return inner.load_credentials(); }
   Result<Ok> save_credentials(const Credentials& c) override { return inner.save_credentials(c); }

@@ -101,7 +101,9 @@ class ServerStore {
 
   virtual Result<std::vector<ObservationRecord>> load_observations() = 0;
   virtual Result<Ok> save_observation(const ObservationRecord& observation) = 0;
-  virtual Result<Ok> remove_observation(const std::string& id) = 0;
+  // An observation's ID belongs to one endpoint for its whole life; stores may file it
+  // under that endpoint (Redis keeps an endpoint's records together).
+  virtual Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) = 0;
 
   virtual Result<std::vector<Credentials>> load_credentials() = 0;
   virtual Result<Ok> save_credentials(const Credentials& credentials) = 0;

@@ -49,7 +49,7 @@ Result<Ok> MemoryStore::save_observation(const ObservationRecord& observation) {
   return Ok{};
 }
 
-Result<Ok> MemoryStore::remove_observation(const std::string& id) {
+Result<Ok> MemoryStore::remove_observation(const std::string& /*endpoint*/, const std::string& id) {
   observations_.erase(id);
   return Ok{};
 }

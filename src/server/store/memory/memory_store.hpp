@@ -16,7 +16,7 @@ class MemoryStore final : public ServerStore {
   Result<Ok> remove_registration(const std::string& endpoint) override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<Ok> save_observation(const ObservationRecord& observation) override;
-  Result<Ok> remove_observation(const std::string& id) override;
+  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override;
   Result<std::vector<Credentials>> load_credentials() override;
   Result<Ok> save_credentials(const Credentials& credentials) override;
   Result<Ok> remove_credentials(const std::string& endpoint) override;

@@ -2,7 +2,7 @@
 
 #include <sqlite3.h>
 
-#include "server/store/credentials_json.hpp"
+#include "server/store/stored_text.hpp"
 
 #include <limits>
 #include <string_view>
@@ -209,73 +209,6 @@ class RowReader {
   std::string problem_;
 };
 
-std::string join_paths(const std::vector<lwm2m::Path>& paths) {
-  std::string out;
-  for (const auto& path : paths) {
-    if (!out.empty()) out += ' ';
-    out += path.to_string();
-  }
-  return out;
-}
-
-Result<std::vector<lwm2m::Path>> split_paths(std::string_view text) {
-  std::vector<lwm2m::Path> out;
-  while (!text.empty()) {
-    const auto space = text.find(' ');
-    const auto one = text.substr(0, space);
-    auto path = lwm2m::Path::parse(one);
-    if (!path) return fail("path '" + std::string(one) + "': " + path.error().reason);
-    out.push_back(*path);
-    if (space == std::string_view::npos) break;
-    text.remove_prefix(space + 1);
-    if (text.empty()) return fail("paths end in a space");
-  }
-  return out;
-}
-
-// Attributes are free text, so escaping keeps any of them intact; NULL for none keeps an
-// empty list apart from a list of one empty attribute.
-std::optional<std::string> join_attributes(const std::vector<std::string>& attributes) {
-  if (attributes.empty()) return std::nullopt;
-  std::string out;
-  for (const auto& attribute : attributes) {
-    if (&attribute != &attributes.front()) out += '&';
-    for (char c : attribute) {
-      if (c == '%') {
-        out += "%25";
-      } else if (c == '&') {
-        out += "%26";
-      } else {
-        out += c;
-      }
-    }
-  }
-  return out;
-}
-
-Result<std::vector<std::string>> split_attributes(const std::optional<std::string>& text) {
-  std::vector<std::string> out;
-  if (!text) return out;
-  out.emplace_back();
-  const std::string_view s = *text;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '&') {
-      out.emplace_back();
-    } else if (s[i] != '%') {
-      out.back() += s[i];
-    } else if (s.substr(i, 3) == "%25") {
-      out.back() += '%';
-      i += 2;
-    } else if (s.substr(i, 3) == "%26") {
-      out.back() += '&';
-      i += 2;
-    } else {
-      return fail("attributes: unknown escape at offset " + std::to_string(i));
-    }
-  }
-  return out;
-}
-
 bool in_range(std::int64_t value, std::int64_t max) {
   return value >= 0 && value <= max;
 }
@@ -429,59 +362,42 @@ Result<Ok> SqliteStore::run(sqlite3_stmt* statement, int bind_rc, const char* wh
 }
 
 Result<Ok> SqliteStore::save_registration(const Registration& registration) {
-  // Assigning into the existing slot reuses its buffers on the Update-heavy path.
-  pending_registrations_[registration.endpoint] = registration;
-  pending_updates_.erase(registration.endpoint);
+  pending_.save_registration(registration);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::save_update(const Registration& registration, bool objects_changed) {
-  // A whole row still waiting carries the Update with it.
-  if (objects_changed || pending_registrations_.contains(registration.endpoint)) {
-    return save_registration(registration);
-  }
-  pending_updates_.insert_or_assign(registration.endpoint, UpdatedFields::of(registration));
+  pending_.save_update(registration, objects_changed);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::remove_registration(const std::string& endpoint) {
-  pending_updates_.erase(endpoint);
-  pending_registrations_[endpoint] = std::nullopt;
-  // Instead of scanning the pending observations here (deregistrations can come in bulk),
-  // flush() drops those of this endpoint saved before this point.
-  pending_sweeps_[endpoint] = next_seq_++;
+  pending_.remove_registration(endpoint);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::save_observation(const ObservationRecord& observation) {
-  auto& pending = pending_observations_[observation.id];
-  pending.seq = next_seq_++;
-  pending.record = observation;
+  pending_.save_observation(observation);
   return Ok{};
 }
 
-Result<Ok> SqliteStore::remove_observation(const std::string& id) {
-  auto& pending = pending_observations_[id];
-  pending.seq = next_seq_++;
-  pending.record.reset();
+Result<Ok> SqliteStore::remove_observation(const std::string& endpoint, const std::string& id) {
+  pending_.remove_observation(endpoint, id);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::save_credentials(const Credentials& credentials) {
-  pending_credentials_[credentials.endpoint] = credentials;
+  pending_.save_credentials(credentials);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::remove_credentials(const std::string& endpoint) {
-  pending_credentials_[endpoint] = std::nullopt;
+  pending_.remove_credentials(endpoint);
   return Ok{};
 }
 
 Result<Ok> SqliteStore::flush() {
-  if (pending_registrations_.empty() && pending_updates_.empty() && pending_observations_.empty() &&
-      pending_credentials_.empty() && pending_sweeps_.empty()) {
-    return Ok{};
-  }
+  if (pending_.empty()) return Ok{};
   if (auto ok = run(begin_.get(), SQLITE_OK, "starting a transaction"); !ok) return ok;
   auto written = write_pending();
   if (written) written = run(commit_.get(), SQLITE_OK, "committing");
@@ -492,26 +408,20 @@ Result<Ok> SqliteStore::flush() {
     }
     return written;
   }
-  pending_registrations_.clear();
-  pending_updates_.clear();
-  pending_observations_.clear();
-  pending_credentials_.clear();
-  pending_sweeps_.clear();
+  pending_.clear();
   return Ok{};
 }
 
 Result<Ok> SqliteStore::write_pending() {
   // Sweeps first: they stand for removals of rows stored before any pending change.
-  for (const auto& [endpoint, seq] : pending_sweeps_) {
+  for (const auto& [endpoint, seq] : pending_.sweeps()) {
     auto* s = delete_observations_of_.get();
     if (auto ok = run(s, Binder(s).text(endpoint).rc(), "removing observations"); !ok) return ok;
   }
 
-  for (const auto& [id, pending] : pending_observations_) {
+  for (const auto& [id, pending] : pending_.observations()) {
     const auto& o = pending.record;
-    const auto sweep = o ? pending_sweeps_.find(o->endpoint) : pending_sweeps_.end();
-    const bool swept = sweep != pending_sweeps_.end() && sweep->second > pending.seq;
-    if (!o || swept) {
+    if (!o || pending_.swept(pending)) {
       auto* s = delete_observation_.get();
       if (auto ok = run(s, Binder(s).text(id).rc(), "removing an observation"); !ok) return ok;
       continue;
@@ -532,7 +442,7 @@ Result<Ok> SqliteStore::write_pending() {
     if (auto ok = run(s, bind.rc(), "writing an observation"); !ok) return ok;
   }
 
-  for (const auto& [endpoint, pending] : pending_registrations_) {
+  for (const auto& [endpoint, pending] : pending_.registrations()) {
     if (!pending) {
       auto* s = delete_registration_.get();
       if (auto ok = run(s, Binder(s).text(endpoint).rc(), "removing a registration"); !ok)
@@ -551,7 +461,7 @@ Result<Ok> SqliteStore::write_pending() {
     if (auto ok = run(s, bind.rc(), "writing a registration"); !ok) return ok;
   }
 
-  for (const auto& [endpoint, u] : pending_updates_) {
+  for (const auto& [endpoint, u] : pending_.updates()) {
     auto* s = update_registration_.get();
     Binder bind(s);
     bind.text(u.binding).integer(u.queue_mode ? 1 : 0).integer(u.lifetime);
@@ -560,7 +470,7 @@ Result<Ok> SqliteStore::write_pending() {
     if (auto ok = run(s, bind.rc(), "updating a registration"); !ok) return ok;
   }
 
-  for (const auto& [endpoint, pending] : pending_credentials_) {
+  for (const auto& [endpoint, pending] : pending_.credentials()) {
     if (!pending) {
       auto* s = delete_credentials_.get();
       if (auto ok = run(s, Binder(s).text(endpoint).rc(), "removing credentials"); !ok) return ok;
@@ -568,10 +478,7 @@ Result<Ok> SqliteStore::write_pending() {
     }
     const Credentials& c = *pending;
     // Bound without a copy: it must outlive the statement's step.
-    // Modes oscore, cose and digest live in the JSON column (no schema change for them).
-    const bool in_json = c.has_oscore() || c.kind == Credentials::Kind::kCose ||
-                         c.kind == Credentials::Kind::kDigest;
-    const std::string oscore = in_json ? credentials_json(c, Secrets::kInclude).dump() : "";
+    const std::string oscore = credentials_json_part(c);
     auto* s = put_credentials_.get();
     Binder bind(s);
     bind.text(c.endpoint).text(credentials_kind_name(c.kind)).text(c.psk_identity);
@@ -676,19 +583,8 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
     const auto kind = credentials_kind_from(kind_text);
     if (!kind) return row_error("credentials", c.endpoint, "unknown kind '" + kind_text + "'");
     c.kind = *kind;
-    if (!oscore_text.empty()) {
-      auto parsed = credentials_from_json(
-          c.endpoint,
-          nlohmann::json::parse(oscore_text, nullptr, false, /*ignore_comments=*/false));
-      if (!parsed) return row_error("credentials", c.endpoint, parsed.error().reason);
-      // Mode oscore is all in the JSON; beside a PSK, RPK or certificate only the OSCORE
-      // keys are taken from it (the row's own columns hold the rest, as written).
-      if (c.kind == Credentials::Kind::kOscore || c.kind == Credentials::Kind::kCose ||
-          c.kind == Credentials::Kind::kDigest) {
-        c = std::move(*parsed);
-      } else {
-        c.oscore = std::move(parsed->oscore);
-      }
+    if (auto merged = merge_credentials_json_part(c, oscore_text); !merged) {
+      return row_error("credentials", c.endpoint, merged.error().reason);
     }
     out.push_back(std::move(c));
   }

@@ -15,6 +15,7 @@
 #include <string>
 #include <utility>
 
+#include "server/store/pending_writes.hpp"
 #include "server/store/server_store.hpp"
 
 struct sqlite3;
@@ -39,7 +40,7 @@ class SqliteStore final : public ServerStore {
   Result<Ok> remove_registration(const std::string& endpoint) override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<Ok> save_observation(const ObservationRecord& observation) override;
-  Result<Ok> remove_observation(const std::string& id) override;
+  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override;
   Result<std::vector<Credentials>> load_credentials() override;
   Result<Ok> save_credentials(const Credentials& credentials) override;
   Result<Ok> remove_credentials(const std::string& endpoint) override;
@@ -54,12 +55,6 @@ class SqliteStore final : public ServerStore {
     void operator()(sqlite3_stmt* stmt) const;
   };
   using Statement = std::unique_ptr<sqlite3_stmt, Finalize>;
-
-  // A buffered observation write; nullopt deletes. `seq` orders it against endpoint sweeps.
-  struct PendingObservation {
-    std::uint64_t seq = 0;
-    std::optional<ObservationRecord> record;
-  };
 
   explicit SqliteStore(std::string file) : file_(std::move(file)) {}
   Result<Ok> init(bool sync_each_commit);
@@ -81,17 +76,7 @@ class SqliteStore final : public ServerStore {
   Statement put_observation_, delete_observation_, delete_observations_of_, select_observations_;
   Statement put_credentials_, delete_credentials_, select_credentials_;
 
-  // Latest state per key; nullopt deletes.
-  std::map<std::string, std::optional<Registration>> pending_registrations_;
-  // Updates of rows already written, a few columns each instead of the row with its
-  // serialized objects; an endpoint is never in both maps.
-  std::map<std::string, UpdatedFields> pending_updates_;
-  std::map<std::string, PendingObservation> pending_observations_;
-  std::map<std::string, std::optional<Credentials>> pending_credentials_;
-  // Endpoints whose stored observations go (remove_registration), with the sequence number
-  // of the latest removal: a pending observation of that endpoint saved before it goes too.
-  std::map<std::string, std::uint64_t> pending_sweeps_;
-  std::uint64_t next_seq_ = 0;
+  PendingWrites pending_;
 };
 
 }  // namespace tether::server

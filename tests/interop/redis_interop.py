@@ -1,0 +1,201 @@
+#!/usr/bin/env python3
+"""`tether server --store redis://...` against a real redis-server that this script starts
+on 127.0.0.1 (never the machine's Redis service), with raw CoAP datagrams as the devices.
+Usage: redis_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  takeover        node A with --sync-writes acknowledges 200 Registers and is killed with
+                  SIGKILL; node B, started on the same Redis, lists every one of them, takes
+                  an Update at the location A gave, and A's data directory is not used
+  refuses-writes  Redis at maxmemory: a Register is answered 5.00 naming Redis's OOM, no
+                  key of that endpoint is in Redis, a credentials PUT is a 500, an error
+                  line says the store is failing; once Redis takes writes again the line
+                  says it recovered and the next Register is 2.01
+  redis-restart   Redis (append-only file on) restarted under a running server: the server
+                  keeps answering, writes again, and both registrations are in Redis
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import Scenario, free_port  # noqa: E402
+from raw_wire import http, register_options, udp_code, udp_message, udp_options  # noqa: E402
+
+TETHER = sys.argv[1]
+SCENARIO = sys.argv[2]
+T = Scenario("tether-redis-")
+
+
+class Redis:
+    def __init__(self, persistent=False):
+        self.port = free_port()
+        self.dir = os.path.join(T.work, "redis-%d" % self.port)
+        os.makedirs(self.dir)
+        self.persistent = persistent
+        self.start()
+
+    def start(self):
+        args = ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                "--dir", self.dir, "--save", "", "--appendonly",
+                "yes" if self.persistent else "no", "--appendfsync", "always"]
+        self.proc = subprocess.Popen(args, stdout=open(os.path.join(T.work, "redis.log"), "ab"),
+                                     stderr=subprocess.STDOUT)
+        T.procs.append(self.proc)
+        T.wait_until(lambda: self.cli("PING") == "PONG", "redis-server to answer PING")
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+    def cli(self, *args):
+        # Not on a terminal, redis-cli prints plain values, one array element per line.
+        r = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
+                           capture_output=True, text=True, timeout=10)
+        return r.stdout.strip()
+
+    def url(self):
+        return "redis://127.0.0.1:%d" % self.port
+
+
+class Node:
+    def __init__(self, name, redis, extra=()):
+        self.coap_port, self.http_port = free_port(), free_port()
+        self.log = os.path.join(T.work, name + ".log")
+        self.data = os.path.join(T.work, "data-" + name)
+        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+                "--coaps-port", "0", "--udp-only", "--http-port", str(self.http_port),
+                "--data-dir", self.data, "--store", redis.url()] + list(extra)
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+        T.procs.append(self.proc)
+        T.wait_until(self.healthy, name + " to answer /api/health", timeout=30)
+
+    def healthy(self):
+        T.check(self.proc.poll() is None, "the server exited at start")
+        try:
+            return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def api(self, method, path, body=None):
+        raw = json.dumps(body).encode() if body is not None else b""
+        status, _, data = http(self.http_port, method, path, raw)
+        return status, (json.loads(data) if data and data[:1] in b"[{" else data)
+
+    def endpoints(self):
+        status, body = self.api("GET", "/api/clients")
+        T.check(status == 200, f"GET /api/clients: {status}")
+        return {c["endpoint"] for c in body}
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+def exchange(port, datagram, timeout=5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(datagram, ("127.0.0.1", port))
+        return s.recvfrom(4096)[0]
+    finally:
+        s.close()
+
+
+def register(node, ep, mid=0x2000):
+    reply = exchange(node.coap_port, udp_message(0x02, mid, b"\x52", register_options(
+        ep.encode(), [b"lt=3600"]), b"</1/0>,</3/0>"))
+    location = "/".join(v.decode() for n, v in udp_options(reply) if n == 8)
+    return udp_code(reply), location, reply
+
+
+def takeover():
+    redis = Redis()
+    a = Node("node-a", redis, ["--sync-writes"])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    total, pending, locations = 200, {}, {}
+    for i in range(total):
+        token = struct.pack("!H", i)
+        pending[token] = udp_message(0x02, 0x1000 + i, token, register_options(
+            b"dev-%d" % i, [b"lt=3600"]), b"</1/0>,</3/0>")
+    deadline = time.time() + 60
+    while pending and time.time() < deadline:
+        for datagram in pending.values():
+            sock.sendto(datagram, ("127.0.0.1", a.coap_port))
+        sock.settimeout(0.3)
+        try:
+            while pending:
+                data = sock.recvfrom(4096)[0]
+                token = data[4:4 + (data[0] & 0x0F)]
+                if token in pending and udp_code(data) == "2.01":
+                    i = struct.unpack("!H", token)[0]
+                    locations[i] = "/".join(v.decode() for n, v in udp_options(data) if n == 8)
+                    del pending[token]
+        except socket.timeout:
+            pass
+    # Killed the moment the last 2.01 arrived: every acknowledged one is in Redis.
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    T.check(len(locations) == total, f"only {len(locations)} of {total} acknowledged")
+    b = Node("node-b", redis)
+    names = b.endpoints()
+    lost = [i for i in locations if "dev-%d" % i not in names]
+    T.check(not lost, f"{len(lost)} acknowledged registrations lost: {lost[:10]}")
+    # The device carries on through B with the location A gave it (Core TS 6.2.2).
+    path = [(11, p.encode()) for p in locations[7].split("/")]
+    reply = exchange(b.coap_port, udp_message(0x02, 0x3000, b"\x77", path + [(15, b"lt=600")]))
+    T.check(udp_code(reply) == "2.04", f"an Update through node B got {udp_code(reply)}")
+    status, dev = b.api("GET", "/api/clients/dev-7")
+    T.check(status == 200 and dev.get("lifetime") == 600, f"dev-7 after the Update: {dev}")
+    # Written behind (no --sync-writes on B): within a flush interval.
+    T.wait_until(lambda: redis.cli("HGET", "tether:{dev-7}:reg", "lifetime") == "600",
+                 "the Update to reach Redis")
+    T.check(not os.path.exists(os.path.join(a.data, "tether.db")), "node A wrote a SQLite file")
+
+
+def refuses_writes():
+    redis = Redis()
+    node = Node("server", redis, ["--sync-writes"])
+    T.check(redis.cli("CONFIG", "SET", "maxmemory", "1") == "OK", "CONFIG SET maxmemory")
+    code, _, reply = register(node, "full")
+    T.check(code == "5.00", f"a Register while Redis is full got {code}")
+    T.check(b"OOM" in reply, f"the 5.00 does not say why: {reply!r}")
+    T.check(redis.cli("KEYS", "tether:{*") == "", "keys were written: " + redis.cli("KEYS", "*"))
+    status, body = node.api("PUT", "/api/security/clients/full",
+                            {"mode": "psk", "identity": "full", "key": "00112233"})
+    T.check(status == 500, f"a credentials PUT while Redis is full got {status}: {body!r}")
+    T.wait_until(lambda: "level=error event=store_failing" in node.log_text(),
+                 "an error line saying the store is failing")
+    T.check(redis.cli("CONFIG", "SET", "maxmemory", "0") == "OK", "CONFIG SET maxmemory 0")
+    T.wait_until(lambda: "event=store_recovered" in node.log_text(), "a store_recovered line")
+    code, location, _ = register(node, "later", mid=0x2001)
+    T.check(code == "2.01", f"a Register after Redis took writes again got {code}")
+    T.check(redis.cli("HGET", "tether:{later}:reg", "id") == location.split("/")[-1],
+            "the registration is not in Redis under its ID")
+    T.check(redis.cli("EXISTS", "tether:{full}:cred") == "0",
+            "the refused credentials were written later")
+
+
+def redis_restart():
+    redis = Redis(persistent=True)
+    node = Node("server", redis, ["--sync-writes"])
+    code, _, _ = register(node, "before")
+    T.check(code == "2.01", f"Register before the restart: {code}")
+    redis.stop()
+    redis.start()
+    # The first write may find the old connection gone; the store connects again.
+    code, _, _ = register(node, "after", mid=0x2001)
+    T.check(code == "2.01", f"Register after Redis restarted: {code}")
+    T.check(node.proc.poll() is None, "the server died")
+    members = set(redis.cli("SMEMBERS", "tether:registrations").split())
+    T.check(members == {"before", "after"}, f"registrations in Redis: {members}")
+
+
+T.run({"takeover": takeover, "refuses-writes": refuses_writes,
+       "redis-restart": redis_restart}, SCENARIO)

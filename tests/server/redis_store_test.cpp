@@ -1,0 +1,223 @@
+// The Redis store against a real redis-server started by the test: the key layout an
+// operator reads, a Redis that refuses writes (nothing half written), a restart of Redis
+// (the store connects again), a password, and what it refuses to read.
+#include "server/store/redis/redis_store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store_samples.hpp"
+#include "support/redis_server.hpp"
+
+namespace tether::server {
+namespace {
+
+using namespace store_samples;  // NOLINT(google-build-using-namespace)
+using testing::RedisServer;
+
+std::unique_ptr<RedisStore> open_store(const std::string& url) {
+  auto address = RedisStore::parse_url(url);
+  if (!address) {
+    ADD_FAILURE() << address.error().reason;
+    return nullptr;
+  }
+  auto store = RedisStore::open(*address);
+  if (!store) ADD_FAILURE() << store.error().reason;
+  return store ? std::move(*store) : nullptr;
+}
+
+TEST(RedisStore, ReadsItsUrl) {
+  auto a = RedisStore::parse_url("redis://cache.example:6380/3");
+  ASSERT_TRUE(a) << a.error().reason;
+  EXPECT_EQ(a->host, "cache.example");
+  EXPECT_EQ(a->port, 6380);
+  EXPECT_EQ(a->database, 3);
+  EXPECT_EQ(a->password, "");
+  a = RedisStore::parse_url("redis://:s3cret@[::1]");
+  ASSERT_TRUE(a) << a.error().reason;
+  EXPECT_EQ(a->host, "::1");
+  EXPECT_EQ(a->port, 6379);
+  EXPECT_EQ(a->password, "s3cret");
+  // What a message shows never carries the password.
+  EXPECT_EQ(a->text(), "[::1]:6379/0");
+  for (const char* bad :
+       {"http://host", "redis://", "redis://host:0", "redis://host:65536", "redis://host:port",
+        "redis://host/x", "redis://[::1", "redis://user:pw@host", "redis://host:1/-1"}) {
+    EXPECT_FALSE(RedisStore::parse_url(bad)) << bad;
+  }
+}
+
+// docs/redis.md: what an operator finds with redis-cli.
+TEST(RedisStore, KeepsEachEndpointsRecordsUnderItsHashTag) {
+  RedisServer redis;
+  auto store = open_store(redis.url());
+  ASSERT_TRUE(store);
+  const auto r = full_registration();
+  ASSERT_TRUE(store->save_registration(r));
+  ASSERT_TRUE(store->save_observation(composite_observation(r.endpoint)));
+  ASSERT_TRUE(store->save_credentials(psk(r.endpoint)));
+  ASSERT_TRUE(store->flush());
+  const std::string tag = "tether:{" + r.endpoint + "}:";
+  EXPECT_EQ(redis.command({"HGET", tag + "reg", "lifetime"}), "4294967295");
+  EXPECT_EQ(redis.command({"HGET", tag + "reg", "id"}), r.id);
+  EXPECT_EQ(redis.command({"HGET", tag + "reg", "objects"}).substr(0, 9), "</lwm2m>;");
+  EXPECT_EQ(redis.command({"HKEYS", tag + "obs"}), "obs-composite");
+  EXPECT_EQ(redis.command({"HGET", tag + "cred", "kind"}), "psk");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), r.endpoint);
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:credentials"}), r.endpoint);
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "1");
+
+  // An Update rewrites its fields only; a De-register takes the observations with it.
+  auto updated = r;
+  updated.lifetime = 60;
+  updated.sms.reset();
+  ASSERT_TRUE(store->save_update(updated, false));
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(redis.command({"HGET", tag + "reg", "lifetime"}), "60");
+  EXPECT_EQ(redis.command({"HEXISTS", tag + "reg", "sms"}), "0");
+  ASSERT_TRUE(store->remove_registration(r.endpoint));
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(redis.command({"EXISTS", tag + "reg", tag + "obs"}), "0");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), "");
+  EXPECT_EQ(redis.command({"EXISTS", tag + "cred"}), "1");  // credentials are the operator's
+}
+
+// Another node (or a restart) loads what this one wrote, and an Update of a registration
+// another node removed meanwhile does not bring it back half made.
+TEST(RedisStore, TwoStoresOnOneRedisShareRegistrations) {
+  RedisServer redis;
+  auto a = open_store(redis.url());
+  auto b = open_store(redis.url());
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(a->flush());
+  EXPECT_EQ(registrations(*b), std::vector<Registration>{minimal_registration("dev")});
+  ASSERT_TRUE(b->remove_registration("dev"));
+  ASSERT_TRUE(b->flush());
+  auto late = minimal_registration("dev");
+  late.lifetime = 99;
+  ASSERT_TRUE(a->save_update(late, false));
+  ASSERT_TRUE(a->flush());
+  EXPECT_TRUE(registrations(*a).empty());
+  EXPECT_EQ(redis.command({"EXISTS", "tether:{dev}:reg"}), "0");
+}
+
+// Issue 22: a Redis that refuses writes (maxmemory reached) fails the flush with its reason,
+// leaves no registration half written, and keeps the writes for when it takes them again.
+TEST(RedisStore, ARedisThatRefusesWritesFailsTheFlushAndLeavesNothingHalfWritten) {
+  RedisServer redis;
+  auto store = open_store(redis.url());
+  ASSERT_TRUE(store);
+  const auto before = minimal_registration("old");
+  ASSERT_TRUE(store->save_registration(before));
+  ASSERT_TRUE(store->flush());
+  ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "1"}), "OK");
+  // A Register again over a stored one: replaced whole or not at all.
+  auto again = before;
+  again.id = "new-id";
+  ASSERT_TRUE(store->save_registration(again));
+  ASSERT_TRUE(store->save_registration(full_registration()));
+  ASSERT_TRUE(store->save_credentials(psk("dev")));
+  auto flushed = store->flush();
+  ASSERT_FALSE(flushed);
+  EXPECT_NE(flushed.error().reason.find("OOM"), std::string::npos) << flushed.error().reason;
+  EXPECT_NE(flushed.error().reason.find(redis.url().substr(8)), std::string::npos)
+      << flushed.error().reason;
+  EXPECT_EQ(redis.command({"KEYS", "tether:{*"}), "tether:{old}:reg");
+  EXPECT_EQ(redis.command({"HGET", "tether:{old}:reg", "id"}), before.id);
+  EXPECT_EQ(redis.command({"HLEN", "tether:{old}:reg"}), "11");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), "old");
+
+  ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "0"}), "OK");
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(registrations(*store), (std::vector<Registration>{again, full_registration()}));
+  EXPECT_EQ(credentials(*store), std::vector<Credentials>{psk("dev")});
+}
+
+// Redis restarted (its append-only file keeps the data): the store's next flush connects
+// again, loads its script again, and nothing written before or after is lost. While Redis
+// is away a flush fails within the timeout and keeps the writes.
+TEST(RedisStore, ConnectsAgainAfterRedisRestarts) {
+  RedisServer redis(/*persistent=*/true);
+  auto store = open_store(redis.url());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(store->flush());
+  redis.stop();
+  auto updated = minimal_registration("dev");
+  updated.lifetime = 120;
+  ASSERT_TRUE(store->save_update(updated, false));
+  const auto started = std::chrono::steady_clock::now();
+  auto flushed = store->flush();
+  EXPECT_FALSE(flushed);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  redis.start();
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(registrations(*store), std::vector<Registration>{updated});
+
+  // A restart while connected: the first write finds the old connection gone.
+  redis.stop();
+  redis.start();
+  updated.lifetime = 240;
+  ASSERT_TRUE(store->save_update(updated, false));
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(registrations(*store), std::vector<Registration>{updated});
+}
+
+TEST(RedisStore, LogsInWithThePasswordAndIsRefusedWithout) {
+  RedisServer redis(false, {"--requirepass", "s3cret"});
+  const std::string host = "127.0.0.1:" + std::to_string(redis.port());
+  auto address = RedisStore::parse_url("redis://" + host);
+  ASSERT_TRUE(address);
+  auto refused = RedisStore::open(*address);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().reason.find("NOAUTH"), std::string::npos) << refused.error().reason;
+  auto store = open_store("redis://:s3cret@" + host + "/2");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(store->flush());
+  EXPECT_EQ(registrations(*store).size(), 1U);
+  EXPECT_EQ(refused.error().reason.find("s3cret"), std::string::npos);
+}
+
+TEST(RedisStore, AnUnreachableRedisFailsToOpenNamingIt) {
+  const auto port = testing::free_tcp_port();  // nothing listens there
+  auto address = RedisStore::parse_url("redis://127.0.0.1:" + std::to_string(port));
+  ASSERT_TRUE(address);
+  auto store = RedisStore::open(*address, std::chrono::milliseconds(500));
+  ASSERT_FALSE(store);
+  EXPECT_NE(store.error().reason.find("connecting"), std::string::npos) << store.error().reason;
+}
+
+TEST(RedisStore, RefusesANewerSchemaAndRecordsThatDoNotParse) {
+  RedisServer redis;
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "2"}), "OK");
+  auto address = RedisStore::parse_url(redis.url());
+  ASSERT_TRUE(address);
+  auto newer = RedisStore::open(*address);
+  ASSERT_FALSE(newer);
+  EXPECT_NE(newer.error().reason.find("newer"), std::string::npos) << newer.error().reason;
+
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "1"}), "OK");
+  auto store = open_store(redis.url());
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(store->save_observation(observation("o1", "dev")));
+  ASSERT_TRUE(store->flush());
+  ASSERT_EQ(redis.command({"HSET", "tether:{dev}:reg", "lifetime", "soon"}), "0");
+  auto loaded = store->load_registrations();
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().reason.find("tether:{dev}:reg: field lifetime"), std::string::npos)
+      << loaded.error().reason;
+  ASSERT_EQ(redis.command({"HSET", "tether:{dev}:obs", "o1", "[1]"}), "0");
+  auto observed = store->load_observations();
+  ASSERT_FALSE(observed);
+  EXPECT_NE(observed.error().reason.find("'o1'"), std::string::npos) << observed.error().reason;
+}
+
+}  // namespace
+}  // namespace tether::server
