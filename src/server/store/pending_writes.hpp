@@ -1,7 +1,7 @@
 #pragma once
 // Writes a buffering store has taken but not yet made durable: the latest state per key, so
 // that a client updating a thousand times between two flushes costs one write (issue 22).
-// The SQLite and Redis stores keep one each and write it out in flush().
+// The SQLite and Redis stores are BufferedStores: they write it out in flush().
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -56,6 +56,43 @@ class PendingWrites {
   std::map<std::string, std::optional<Credentials>> credentials_;
   std::map<std::string, std::uint64_t> sweeps_;
   std::uint64_t next_seq_ = 0;
+};
+
+// A store whose writes wait in PendingWrites until flush(); it implements the loads and
+// flush() (which clears pending_ once everything is durable).
+class BufferedStore : public ServerStore {
+ public:
+  Result<Ok> save_registration(const Registration& registration) final {
+    pending_.save_registration(registration);
+    return Ok{};
+  }
+  Result<Ok> save_update(const Registration& registration, bool objects_changed) final {
+    pending_.save_update(registration, objects_changed);
+    return Ok{};
+  }
+  Result<Ok> remove_registration(const std::string& endpoint) final {
+    pending_.remove_registration(endpoint);
+    return Ok{};
+  }
+  Result<Ok> save_observation(const ObservationRecord& observation) final {
+    pending_.save_observation(observation);
+    return Ok{};
+  }
+  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) final {
+    pending_.remove_observation(endpoint, id);
+    return Ok{};
+  }
+  Result<Ok> save_credentials(const Credentials& credentials) final {
+    pending_.save_credentials(credentials);
+    return Ok{};
+  }
+  Result<Ok> remove_credentials(const std::string& endpoint) final {
+    pending_.remove_credentials(endpoint);
+    return Ok{};
+  }
+
+ protected:
+  PendingWrites pending_;
 };
 
 }  // namespace tether::server

@@ -360,41 +360,6 @@ Result<RedisStore::Reply> RedisStore::run_one(Command command, const char* what)
   return std::move(replies->front());
 }
 
-Result<Ok> RedisStore::save_registration(const Registration& registration) {
-  pending_.save_registration(registration);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::save_update(const Registration& registration, bool objects_changed) {
-  pending_.save_update(registration, objects_changed);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::remove_registration(const std::string& endpoint) {
-  pending_.remove_registration(endpoint);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::save_observation(const ObservationRecord& observation) {
-  pending_.save_observation(observation);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::remove_observation(const std::string& endpoint, const std::string& id) {
-  pending_.remove_observation(endpoint, id);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::save_credentials(const Credentials& credentials) {
-  pending_.save_credentials(credentials);
-  return Ok{};
-}
-
-Result<Ok> RedisStore::remove_credentials(const std::string& endpoint) {
-  pending_.remove_credentials(endpoint);
-  return Ok{};
-}
-
 Result<Ok> RedisStore::flush() {
   if (pending_.empty()) return Ok{};
   Result<Ok> written = Ok{};

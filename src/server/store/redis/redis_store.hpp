@@ -23,7 +23,7 @@ struct redisReply;
 
 namespace tether::server {
 
-class RedisStore final : public ServerStore {
+class RedisStore final : public BufferedStore {
  public:
   struct Address {
     std::string host;
@@ -43,15 +43,8 @@ class RedisStore final : public ServerStore {
   RedisStore& operator=(const RedisStore&) = delete;
 
   Result<std::vector<Registration>> load_registrations() override;
-  Result<Ok> save_registration(const Registration& registration) override;
-  Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
-  Result<Ok> remove_registration(const std::string& endpoint) override;
   Result<std::vector<ObservationRecord>> load_observations() override;
-  Result<Ok> save_observation(const ObservationRecord& observation) override;
-  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override;
   Result<std::vector<Credentials>> load_credentials() override;
-  Result<Ok> save_credentials(const Credentials& credentials) override;
-  Result<Ok> remove_credentials(const std::string& endpoint) override;
   Result<Ok> flush() override;
 
  private:
@@ -82,7 +75,6 @@ class RedisStore final : public ServerStore {
   std::chrono::milliseconds timeout_;
   std::unique_ptr<redisContext, FreeContext> context_;
   std::string update_script_sha_;
-  PendingWrites pending_;
 };
 
 }  // namespace tether::server

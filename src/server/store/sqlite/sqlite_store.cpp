@@ -361,41 +361,6 @@ Result<Ok> SqliteStore::run(sqlite3_stmt* statement, int bind_rc, const char* wh
   return Ok{};
 }
 
-Result<Ok> SqliteStore::save_registration(const Registration& registration) {
-  pending_.save_registration(registration);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::save_update(const Registration& registration, bool objects_changed) {
-  pending_.save_update(registration, objects_changed);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::remove_registration(const std::string& endpoint) {
-  pending_.remove_registration(endpoint);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::save_observation(const ObservationRecord& observation) {
-  pending_.save_observation(observation);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::remove_observation(const std::string& endpoint, const std::string& id) {
-  pending_.remove_observation(endpoint, id);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::save_credentials(const Credentials& credentials) {
-  pending_.save_credentials(credentials);
-  return Ok{};
-}
-
-Result<Ok> SqliteStore::remove_credentials(const std::string& endpoint) {
-  pending_.remove_credentials(endpoint);
-  return Ok{};
-}
-
 Result<Ok> SqliteStore::flush() {
   if (pending_.empty()) return Ok{};
   if (auto ok = run(begin_.get(), SQLITE_OK, "starting a transaction"); !ok) return ok;

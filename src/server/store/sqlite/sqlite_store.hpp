@@ -23,7 +23,7 @@ struct sqlite3_stmt;
 
 namespace tether::server {
 
-class SqliteStore final : public ServerStore {
+class SqliteStore final : public BufferedStore {
  public:
   // Creates the file and its tables when absent. With `sync_each_commit` every commit
   // reaches the disk before flush() returns (synchronous=FULL: also survives power loss);
@@ -36,15 +36,8 @@ class SqliteStore final : public ServerStore {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Result<std::vector<Registration>> load_registrations() override;
-  Result<Ok> save_registration(const Registration& registration) override;
-  Result<Ok> remove_registration(const std::string& endpoint) override;
   Result<std::vector<ObservationRecord>> load_observations() override;
-  Result<Ok> save_observation(const ObservationRecord& observation) override;
-  Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override;
   Result<std::vector<Credentials>> load_credentials() override;
-  Result<Ok> save_credentials(const Credentials& credentials) override;
-  Result<Ok> remove_credentials(const std::string& endpoint) override;
-  Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
   Result<Ok> flush() override;
 
  private:
@@ -75,8 +68,6 @@ class SqliteStore final : public ServerStore {
   Statement put_registration_, update_registration_, delete_registration_, select_registrations_;
   Statement put_observation_, delete_observation_, delete_observations_of_, select_observations_;
   Statement put_credentials_, delete_credentials_, select_credentials_;
-
-  PendingWrites pending_;
 };
 
 }  // namespace tether::server
