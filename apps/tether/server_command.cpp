@@ -40,6 +40,7 @@ struct ServerOptions : ServiceOptions {
   // 0: one per 16 KiB of the machine's memory.
   std::uint64_t max_registrations = 0;
   std::uint32_t max_queued_per_client = 100;
+  std::string node_id;  // empty: HOSTNAME:COAP_PORT
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -52,7 +53,8 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .boolean("--sync-writes", "syncWrites", o.sync_writes)
       .number("--max-registrations", "maxRegistrations", o.max_registrations,
               std::uint64_t{1} << 40)
-      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
+      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000)
+      .text("--node-id", "nodeId", o.node_id);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://")) {
@@ -140,6 +142,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
           "                         (default sqlite; redis://:PASSWORD@HOST for AUTH)\n"
+          "  --node-id NAME         this node among those sharing a Redis store (default\n"
+          "                         HOSTNAME:COAP_PORT; docs/redis.md)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
           "  --models DIR           extra object definitions (LWM2M.xsd XML)\n"
           "  --no-console           no web console at / on the API port\n"
@@ -178,8 +182,15 @@ int server_command(const std::vector<std::string>& args) {
   } else if (o.store.starts_with("redis://")) {
     auto address = server::RedisStore::parse_url(o.store);
     if (!address) throw std::invalid_argument(address.error().reason);
-    store_name = "redis://" + address->text();
-    auto opened = server::RedisStore::open(*address);
+    // Stable across restarts, so a node restarted at once still finds its registrations.
+    std::string node = o.node_id;
+    if (node.empty()) {
+      char host[256] = {};
+      ::gethostname(host, sizeof host - 1);
+      node = std::string(host) + ":" + std::to_string(o.coap_port);
+    }
+    store_name = "redis://" + address->text() + logfmt_field("node", node);
+    auto opened = server::RedisStore::open(*address, node);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
   } else {

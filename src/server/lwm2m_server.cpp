@@ -291,6 +291,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     auto located = locate(upd->location);
+    if (located) take_over(upd->location);
     auto done = located ? registry_.update(*upd, identity, now) : located.error();
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
@@ -320,6 +321,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
     auto located = locate(dereg->location);
+    if (located) take_over(dereg->location);
     auto done = located ? registry_.deregister(*dereg, identity) : located.error();
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));
@@ -806,6 +808,10 @@ void Lwm2mServer::on_timer() {
         if (error != store_error_) {
           store_error_ = std::move(error);
           if (on_store_health_) on_store_health_(store_error_);
+        }
+        if (flushed && now - orphans_checked_ >= config_.orphan_check_interval) {
+          orphans_checked_ = now;
+          claim_orphans();
         }
         timers_.schedule(now + config_.store_flush_interval,
                          TimerEntry{TimerKind::kStoreFlush, {}, 0});

@@ -60,6 +60,11 @@ struct ServerConfig {
   Duration full_retry_after{60'000};
   // Requests waiting for one client (a sleeping one, say); beyond it send() reports kBusy.
   std::size_t max_queued_per_client = 100;
+  // Several nodes on one store: at most this many store lookups a second for locations this
+  // node does not hold (a takeover costs a round trip to the store).
+  std::size_t max_store_lookups_per_second = 1'000;
+  // How often to look for nodes that died, whose registrations this node then takes.
+  Duration orphan_check_interval{5'000};
 };
 
 struct DownlinkOptions {
@@ -98,6 +103,7 @@ struct ServerMetrics {
   std::uint64_t notifications = 0, rejected_uplinks = 0;
   std::uint64_t refused_full = 0;    // Registers answered 5.03: max_registrations reached
   std::uint64_t store_failures = 0;  // flushes the store refused (kept, tried again)
+  std::uint64_t takeovers = 0;       // registrations taken over from another node
   // Downlink requests by operation name and result ("2.05", "timeout", ...).
   std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
   // Downlink latency histogram: upper bounds in ms, counts per bucket, plus sum and count.
@@ -242,6 +248,10 @@ class Lwm2mServer {
   void start_observation(Session& s, Pending& p, ExchangeId exchange);
   // Sends the restored observation's request again (RFC 8613 B.1.3); keeps its id.
   void observe_again(Session& s, const Observation& obs);
+  void take_over(const std::string& location);
+  void claim_orphans();
+  void adopt_registration(const Registration& r, UnixMillis now);
+  void adopt_observations(const std::vector<ObservationRecord>& records);
   void on_notification(const std::string& observation_id, Result<lwm2m::DownlinkResponse> m);
   // Ends the observation's exchange and forgets it; the caller tidies the rest.
   std::unique_ptr<Observation> forget_observation(const std::string& observation_id);
@@ -282,6 +292,9 @@ class Lwm2mServer {
   SleeperHandler on_sleeper_;
   StoreHealthHandler on_store_health_;
   std::string store_error_;  // the last flush's error; "" while the store takes writes
+  Instant orphans_checked_{};
+  Instant lookups_since_{};  // take_over's budget: lookups_ made since this instant
+  std::size_t lookups_ = 0;
   ServerMetrics metrics_;
   std::size_t awake_count_ = 0;  // sessions in queue mode with `awake` set
   LinkSet links_;

@@ -23,22 +23,70 @@ Result<Ok> Lwm2mServer::restore() {
   auto regs = store_.load_registrations();
   if (!regs) return regs.error();
   const UnixMillis now = clock_.unix_now();
-  for (auto& r : *regs) {
-    registry_.restore(r);
-    Session& s = session_for(r);
-    // Until the client speaks again, it counts as awake from its last update.
-    s.awake_until = clock_.now() + config_.awake_window - Duration{now - r.updated_at};
-    if (s.queue_mode && !s.awake && s.awake_until > clock_.now()) {
-      s.awake = true;
-      ++awake_count_;
-      timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
-    }
-  }
+  for (auto& r : *regs) adopt_registration(r, now);
   // Whatever ran out while the server was down ends as an expiry, store and all.
   for (const auto& r : registry_.expire(now)) end_registration(r, ServerEvent::Kind::kExpired);
   auto observations = store_.load_observations();
   if (!observations) return observations.error();
-  for (auto& rec : *observations) {
+  adopt_observations(*observations);
+  return Ok{};
+}
+
+// Issue 22, several nodes on one store: a location this node does not hold may be another
+// node's (one that died, or a device the load balancer moved here). The store hands over
+// the registration and its observations, this node adopts them, and the Update or
+// De-register that asked goes on as if it had been registered here.
+void Lwm2mServer::take_over(const std::string& location) {
+  if (location.empty() || registry_.find_by_id(location) != nullptr) return;
+  // Each lookup waits on the store: a spray of made-up locations must not stall the loop.
+  const Instant now = clock_.now();
+  if (now - lookups_since_ >= Duration{1'000}) {
+    lookups_since_ = now;
+    lookups_ = 0;
+  }
+  if (lookups_ >= config_.max_store_lookups_per_second) return;
+  ++lookups_;
+  auto found = store_.find_registration(location);
+  if (!found || !*found) return;
+  const Registration& r = (*found)->registration;
+  // Ran out: the client registers again. Held here under another ID: this node's is newer.
+  if (r.expires_at() <= clock_.unix_now() || registry_.find(r.endpoint) != nullptr) return;
+  if (full_for(r.endpoint)) return;
+  ++metrics_.takeovers;
+  adopt_registration(r, clock_.unix_now());
+  adopt_observations((*found)->observations);
+}
+
+// Issue 22: a node that died leaves its registrations to the others; those that ran out
+// meanwhile end here as expiries, the rest wait for their devices as after a restart.
+void Lwm2mServer::claim_orphans() {
+  if (registry_.size() >= config_.max_registrations && config_.max_registrations != 0) return;
+  auto orphans = store_.claim_orphans();
+  if (!orphans) return;
+  const UnixMillis now = clock_.unix_now();
+  for (auto& found : *orphans) {
+    if (registry_.find(found.registration.endpoint) != nullptr) continue;
+    ++metrics_.takeovers;
+    adopt_registration(found.registration, now);
+    adopt_observations(found.observations);
+  }
+  for (const auto& r : registry_.expire(now)) end_registration(r, ServerEvent::Kind::kExpired);
+}
+
+void Lwm2mServer::adopt_registration(const Registration& r, UnixMillis now) {
+  registry_.restore(r);
+  Session& s = session_for(r);
+  // Until the client speaks again, it counts as awake from its last update.
+  s.awake_until = clock_.now() + config_.awake_window - Duration{now - r.updated_at};
+  if (s.queue_mode && !s.awake && s.awake_until > clock_.now()) {
+    s.awake = true;
+    ++awake_count_;
+    timers_.schedule(s.awake_until, TimerEntry{TimerKind::kSleep, s.endpoint, 0});
+  }
+}
+
+void Lwm2mServer::adopt_observations(const std::vector<ObservationRecord>& records) {
+  for (const auto& rec : records) {
     const Registration* r = registry_.find(rec.endpoint);
     Session* s = session_of(rec.endpoint);
     if (r == nullptr || s == nullptr || r->id != rec.registration_id || s->link == nullptr ||
@@ -79,7 +127,6 @@ Result<Ok> Lwm2mServer::restore() {
     s->observations.push_back(id);
     observations_[id] = std::move(obs);
   }
-  return Ok{};
 }
 
 void Lwm2mServer::observe_again(Session& s, const Observation& obs) {

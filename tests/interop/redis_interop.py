@@ -5,8 +5,13 @@ Usage: redis_interop.py TETHER_BINARY SCENARIO
 
 Scenarios:
   takeover        node A with --sync-writes acknowledges 200 Registers and is killed with
-                  SIGKILL; node B, started on the same Redis, lists every one of them, takes
-                  an Update at the location A gave, and A's data directory is not used
+                  SIGKILL; node B, started on the same Redis, notices A's heartbeat end and
+                  takes all 200, then an Update at the location A gave, and A's data
+                  directory is not used
+  two-nodes       nodes A and B both running: 50 devices register and update through A, B
+                  holds none of them; A is killed with SIGKILL and every device's next
+                  Update through B is answered 2.04: B takes each over (owner b in Redis,
+                  tether_takeovers_total 50); a made-up location is still 4.04
   refuses-writes  Redis at maxmemory: a Register is answered 5.00 naming Redis's OOM, no
                   key of that endpoint is in Redis, a credentials PUT is a 500, an error
                   line says the store is failing; once Redis takes writes again the line
@@ -110,53 +115,110 @@ def exchange(port, datagram, timeout=5):
 def register(node, ep, mid=0x2000):
     reply = exchange(node.coap_port, udp_message(0x02, mid, b"\x52", register_options(
         ep.encode(), [b"lt=3600"]), b"</1/0>,</3/0>"))
-    location = "/".join(v.decode() for n, v in udp_options(reply) if n == 8)
-    return udp_code(reply), location, reply
+    return udp_code(reply), location_of(reply), reply
 
 
-def takeover():
-    redis = Redis()
-    a = Node("node-a", redis, ["--sync-writes"])
+def exchange_many(port, datagrams, code):
+    """Sends every datagram (retrying the unanswered for up to 60 s) and returns, per key,
+    the answer whose code is `code`."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    total, pending, locations = 200, {}, {}
-    for i in range(total):
-        token = struct.pack("!H", i)
-        pending[token] = udp_message(0x02, 0x1000 + i, token, register_options(
-            b"dev-%d" % i, [b"lt=3600"]), b"</1/0>,</3/0>")
+    pending, answers = dict(datagrams), {}
     deadline = time.time() + 60
     while pending and time.time() < deadline:
         for datagram in pending.values():
-            sock.sendto(datagram, ("127.0.0.1", a.coap_port))
+            sock.sendto(datagram, ("127.0.0.1", port))
         sock.settimeout(0.3)
         try:
             while pending:
                 data = sock.recvfrom(4096)[0]
                 token = data[4:4 + (data[0] & 0x0F)]
-                if token in pending and udp_code(data) == "2.01":
-                    i = struct.unpack("!H", token)[0]
-                    locations[i] = "/".join(v.decode() for n, v in udp_options(data) if n == 8)
+                if token in pending and udp_code(data) == code:
+                    answers[token] = data
                     del pending[token]
         except socket.timeout:
             pass
+    sock.close()
+    return answers
+
+
+def location_of(reply):
+    return "/".join(v.decode() for n, v in udp_options(reply) if n == 8)
+
+
+def register_many(node, count):
+    """Registers dev-0 ... dev-(count-1); returns {index: location} of those acknowledged."""
+    datagrams = {struct.pack("!H", i): udp_message(0x02, 0x1000 + i, struct.pack("!H", i),
+                                                   register_options(b"dev-%d" % i, [b"lt=3600"]),
+                                                   b"</1/0>,</3/0>") for i in range(count)}
+    answers = exchange_many(node.coap_port, datagrams, "2.01")
+    return {struct.unpack("!H", t)[0]: location_of(r) for t, r in answers.items()}
+
+
+def update_many(node, locations):
+    """Sends each device's Update (lt=600) to `node`; returns the indexes answered 2.04."""
+    datagrams = {}
+    for i, location in locations.items():
+        path = [(11, p.encode()) for p in location.split("/")]
+        datagrams[struct.pack("!H", i)] = udp_message(0x02, 0x4000 + i, struct.pack("!H", i),
+                                                      path + [(15, b"lt=600")])
+    return {struct.unpack("!H", t)[0] for t in exchange_many(node.coap_port, datagrams, "2.04")}
+
+
+def metric(node, name):
+    status, _, body = http(node.http_port, "GET", "/metrics")
+    T.check(status == 200, f"/metrics: {status}")
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def takeover():
+    redis = Redis()
+    a = Node("node-a", redis, ["--sync-writes"])
+    locations = register_many(a, 200)
     # Killed the moment the last 2.01 arrived: every acknowledged one is in Redis.
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
-    T.check(len(locations) == total, f"only {len(locations)} of {total} acknowledged")
+    T.check(len(locations) == 200, f"only {len(locations)} of 200 acknowledged")
     b = Node("node-b", redis)
-    names = b.endpoints()
-    lost = [i for i in locations if "dev-%d" % i not in names]
-    T.check(not lost, f"{len(lost)} acknowledged registrations lost: {lost[:10]}")
+    # B notices A's heartbeat end (5 s) and takes every registration A left.
+    wanted = {"dev-%d" % i for i in locations}
+    T.wait_until(lambda: wanted <= b.endpoints(), "node B to take node A's registrations", 30)
+    T.check(metric(b, "tether_takeovers_total") == 200, "tether_takeovers_total is not 200")
     # The device carries on through B with the location A gave it (Core TS 6.2.2).
-    path = [(11, p.encode()) for p in locations[7].split("/")]
-    reply = exchange(b.coap_port, udp_message(0x02, 0x3000, b"\x77", path + [(15, b"lt=600")]))
-    T.check(udp_code(reply) == "2.04", f"an Update through node B got {udp_code(reply)}")
+    T.check(update_many(b, {7: locations[7]}) == {7}, "an Update through node B failed")
     status, dev = b.api("GET", "/api/clients/dev-7")
     T.check(status == 200 and dev.get("lifetime") == 600, f"dev-7 after the Update: {dev}")
     # Written behind (no --sync-writes on B): within a flush interval.
     T.wait_until(lambda: redis.cli("HGET", "tether:{dev-7}:reg", "lifetime") == "600",
                  "the Update to reach Redis")
     T.check(not os.path.exists(os.path.join(a.data, "tether.db")), "node A wrote a SQLite file")
+
+
+def two_nodes():
+    redis = Redis()
+    a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
+    b = Node("node-b", redis, ["--sync-writes", "--node-id", "b"])
+    locations = register_many(a, 50)
+    T.check(len(locations) == 50, f"only {len(locations)} of 50 acknowledged")
+    T.check(redis.cli("HGET", "tether:{dev-3}:reg", "owner") == "a", "dev-3 is not A's")
+    T.check(b.endpoints() == set(), "node B holds node A's devices while A lives")
+    T.check(update_many(a, locations) == set(locations), "Updates through A failed")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    # The load balancer now sends the devices to B, with the locations A gave them.
+    answered = update_many(b, locations)
+    T.check(answered == set(locations), f"{50 - len(answered)} Updates through B failed")
+    T.check(b.endpoints() == {"dev-%d" % i for i in range(50)}, "B does not list them all")
+    owners = {redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in range(50)}
+    T.check(owners == {"b"}, f"owners in Redis after the takeover: {owners}")
+    T.check(metric(b, "tether_takeovers_total") == 50, "tether_takeovers_total is not 50")
+    # A location nobody made is still 4.04, from the live node as from any.
+    stray = exchange(b.coap_port, udp_message(0x02, 0x5000, b"\x01", [(11, b"rd"),
+                                                                       (11, b"made-up")]))
+    T.check(udp_code(stray) == "4.04", f"a made-up location got {udp_code(stray)}")
 
 
 def refuses_writes():
@@ -197,5 +259,5 @@ def redis_restart():
     T.check(members == {"before", "after"}, f"registrations in Redis: {members}")
 
 
-T.run({"takeover": takeover, "refuses-writes": refuses_writes,
+T.run({"takeover": takeover, "two-nodes": two_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart}, SCENARIO)

@@ -19,13 +19,13 @@ namespace {
 using namespace store_samples;  // NOLINT(google-build-using-namespace)
 using testing::RedisServer;
 
-std::unique_ptr<RedisStore> open_store(const std::string& url) {
+std::unique_ptr<RedisStore> open_store(const std::string& url, const std::string& node = {}) {
   auto address = RedisStore::parse_url(url);
   if (!address) {
     ADD_FAILURE() << address.error().reason;
     return nullptr;
   }
-  auto store = RedisStore::open(*address);
+  auto store = RedisStore::open(*address, node);
   if (!store) ADD_FAILURE() << store.error().reason;
   return store ? std::move(*store) : nullptr;
 }
@@ -86,16 +86,21 @@ TEST(RedisStore, KeepsEachEndpointsRecordsUnderItsHashTag) {
   EXPECT_EQ(redis.command({"EXISTS", tag + "cred"}), "1");  // credentials are the operator's
 }
 
-// Another node (or a restart) loads what this one wrote, and an Update of a registration
-// another node removed meanwhile does not bring it back half made.
-TEST(RedisStore, TwoStoresOnOneRedisShareRegistrations) {
+// A restart of a node loads what it wrote; an Update of a registration removed meanwhile
+// (by the node that took it over) does not bring it back half made.
+TEST(RedisStore, ARestartedNodeLoadsItsRegistrationsAndALateUpdateRecreatesNothing) {
   RedisServer redis;
-  auto a = open_store(redis.url());
-  auto b = open_store(redis.url());
-  ASSERT_TRUE(a && b);
+  auto a = open_store(redis.url(), "a");
+  ASSERT_TRUE(a);
   ASSERT_TRUE(a->save_registration(minimal_registration("dev")));
   ASSERT_TRUE(a->flush());
-  EXPECT_EQ(registrations(*b), std::vector<Registration>{minimal_registration("dev")});
+  auto restarted = open_store(redis.url(), "a");
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(registrations(*restarted), std::vector<Registration>{minimal_registration("dev")});
+  auto b = open_store(redis.url(), "b");
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(b->save_update(minimal_registration("dev"), false));  // B takes it over
+  ASSERT_TRUE(b->flush());
   ASSERT_TRUE(b->remove_registration("dev"));
   ASSERT_TRUE(b->flush());
   auto late = minimal_registration("dev");
@@ -129,7 +134,7 @@ TEST(RedisStore, ARedisThatRefusesWritesFailsTheFlushAndLeavesNothingHalfWritten
       << flushed.error().reason;
   EXPECT_EQ(redis.command({"KEYS", "tether:{*"}), "tether:{old}:reg");
   EXPECT_EQ(redis.command({"HGET", "tether:{old}:reg", "id"}), before.id);
-  EXPECT_EQ(redis.command({"HLEN", "tether:{old}:reg"}), "11");
+  EXPECT_EQ(redis.command({"HLEN", "tether:{old}:reg"}), "12");  // with its owner
   EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), "old");
 
   ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "0"}), "OK");
@@ -168,6 +173,103 @@ TEST(RedisStore, ConnectsAgainAfterRedisRestarts) {
   EXPECT_EQ(registrations(*store), std::vector<Registration>{updated});
 }
 
+// Several nodes on one Redis: at start a node loads its own registrations and a dead
+// node's, never a live node's; another node's is found by its ID (with its observations)
+// when its device reaches this node, and only the node holding a registration removes it.
+TEST(RedisStore, NodesShareARedisEachWithItsOwnRegistrations) {
+  RedisServer redis;
+  auto a = open_store(redis.url(), "a");
+  auto b = open_store(redis.url(), "b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->save_registration(minimal_registration("on-a")));
+  ASSERT_TRUE(a->save_observation(observation("o1", "on-a")));
+  ASSERT_TRUE(a->flush());  // also A's heartbeat
+  ASSERT_TRUE(b->save_registration(minimal_registration("on-b")));
+  ASSERT_TRUE(b->flush());
+  EXPECT_EQ(redis.command({"HGET", "tether:{on-a}:reg", "owner"}), "a");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:nodes"}).size(), 3U);  // "a\nb" in some order
+
+  // A node started while both live takes neither; B restarted takes its own.
+  auto c = open_store(redis.url(), "c");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(registrations(*c).empty());
+  EXPECT_TRUE(observations(*c).empty());
+  b.reset();
+  b = open_store(redis.url(), "b");
+  EXPECT_EQ(registrations(*b), std::vector<Registration>{minimal_registration("on-b")});
+
+  // A's heartbeat ends: its registrations go to the next node that starts.
+  ASSERT_EQ(redis.command({"DEL", "tether:node:{a}:alive"}), "1");
+  auto d = open_store(redis.url(), "d");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(registrations(*d), std::vector<Registration>{minimal_registration("on-a")});
+  EXPECT_EQ(observations(*d), std::vector<ObservationRecord>{observation("o1", "on-a")});
+
+  // A running node finds another's registration by its ID, with its observations.
+  auto found = c->find_registration("id-on-a");
+  ASSERT_TRUE(found) << found.error().reason;
+  ASSERT_TRUE(*found);
+  EXPECT_EQ((*found)->registration, minimal_registration("on-a"));
+  EXPECT_EQ((*found)->observations, std::vector<ObservationRecord>{observation("o1", "on-a")});
+  auto none = c->find_registration("no-such-id");
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(*none);
+  // C's Update takes it; A, back with a stale copy, cannot end it; C can.
+  auto updated = minimal_registration("on-a");
+  updated.lifetime = 77;
+  ASSERT_TRUE(c->save_update(updated, false));
+  ASSERT_TRUE(c->flush());
+  EXPECT_EQ(redis.command({"HGET", "tether:{on-a}:reg", "owner"}), "c");
+  ASSERT_TRUE(a->remove_registration("on-a"));
+  ASSERT_TRUE(a->flush());
+  EXPECT_EQ(redis.command({"HGET", "tether:{on-a}:reg", "lifetime"}), "77");
+  ASSERT_TRUE(c->remove_registration("on-a"));
+  ASSERT_TRUE(c->flush());
+  EXPECT_EQ(redis.command({"EXISTS", "tether:{on-a}:reg", "tether:{on-a}:obs"}), "0");
+  EXPECT_EQ(redis.command({"HGET", "tether:ids", "id-on-a"}), "(nil)");
+  // A Register again under a new ID drops the old one from the index.
+  auto again = minimal_registration("on-b");
+  again.id = "id-2";
+  ASSERT_TRUE(b->save_registration(again));
+  ASSERT_TRUE(b->flush());
+  EXPECT_EQ(redis.command({"HKEYS", "tether:ids"}), "id-2");
+}
+
+// A node whose heartbeat ended leaves its registrations to the running nodes: each goes
+// to exactly one of them, with its observations, and the dead node is swept once.
+TEST(RedisStore, ADeadNodesRegistrationsAreClaimedByOneRunningNode) {
+  RedisServer redis;
+  auto a = open_store(redis.url(), "a");
+  auto b = open_store(redis.url(), "b");
+  auto c = open_store(redis.url(), "c");
+  ASSERT_TRUE(a && b && c);
+  ASSERT_TRUE(a->save_registration(minimal_registration("x")));
+  ASSERT_TRUE(a->save_registration(minimal_registration("y")));
+  ASSERT_TRUE(a->save_observation(observation("o1", "y")));
+  ASSERT_TRUE(a->flush());
+  ASSERT_TRUE(c->save_registration(minimal_registration("z")));
+  ASSERT_TRUE(c->flush());
+  auto none = b->claim_orphans();  // everyone is alive
+  ASSERT_TRUE(none) << none.error().reason;
+  EXPECT_TRUE(none->empty());
+
+  a.reset();  // flushes once more, then nothing refreshes its heartbeat
+  ASSERT_EQ(redis.command({"DEL", "tether:node:{a}:alive"}), "1");
+  auto claimed = b->claim_orphans();
+  ASSERT_TRUE(claimed) << claimed.error().reason;
+  ASSERT_EQ(claimed->size(), 2u);
+  EXPECT_EQ((*claimed)[0].registration.endpoint == "x" ? (*claimed)[1].observations
+                                                       : (*claimed)[0].observations,
+            std::vector<ObservationRecord>{observation("o1", "y")});
+  auto again = c->claim_orphans();
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty());
+  EXPECT_EQ(redis.command({"HGET", "tether:{x}:reg", "owner"}), "b");
+  EXPECT_EQ(redis.command({"HGET", "tether:{y}:reg", "owner"}), "b");
+  EXPECT_EQ(redis.command({"HGET", "tether:{z}:reg", "owner"}), "c");
+  EXPECT_EQ(redis.command({"SISMEMBER", "tether:nodes", "a"}), "0");
+}
+
 TEST(RedisStore, LogsInWithThePasswordAndIsRefusedWithout) {
   RedisServer redis(false, {"--requirepass", "s3cret"});
   const std::string host = "127.0.0.1:" + std::to_string(redis.port());
@@ -188,7 +290,7 @@ TEST(RedisStore, AnUnreachableRedisFailsToOpenNamingIt) {
   const auto port = testing::free_tcp_port();  // nothing listens there
   auto address = RedisStore::parse_url("redis://127.0.0.1:" + std::to_string(port));
   ASSERT_TRUE(address);
-  auto store = RedisStore::open(*address, std::chrono::milliseconds(500));
+  auto store = RedisStore::open(*address, "a", std::chrono::milliseconds(500));
   ASSERT_FALSE(store);
   EXPECT_NE(store.error().reason.find("connecting"), std::string::npos) << store.error().reason;
 }

@@ -29,8 +29,7 @@ testing::RedisServer& shared_redis() {
   return redis;
 }
 
-// Opens stores of one kind on the same data: reopening one is a restart, and a second one
-// open at once is a second server node.
+// Opens stores of one kind on the same data: reopening one is a restart of the same node.
 class Stores {
  public:
   Stores() {
@@ -49,7 +48,7 @@ class Stores {
       case StoreKind::kRedis: {
         auto address = RedisStore::parse_url(shared_redis().url());
         if (!address) ADD_FAILURE() << address.error().reason;
-        auto store = address ? RedisStore::open(*address)
+        auto store = address ? RedisStore::open(*address, "this-node")
                              : Result<std::unique_ptr<RedisStore>>(address.error());
         if (!store) ADD_FAILURE() << store.error().reason;
         return store ? std::move(*store) : nullptr;

@@ -99,6 +99,22 @@ class ServerStore {
   // Removes the registration and every observation of that endpoint.
   virtual Result<Ok> remove_registration(const std::string& endpoint) = 0;
 
+  // Several server nodes on one store (Redis): the registration with this ID that another
+  // node made or holds, with its observations, for this node to take over when the device
+  // reaches it; nullopt when there is none. A store of one node has nothing beyond what
+  // load_registrations() gave.
+  struct Found {
+    Registration registration;
+    std::vector<ObservationRecord> observations;
+  };
+  virtual Result<std::optional<Found>> find_registration(const std::string& id) {
+    (void)id;
+    return std::optional<Found>{};
+  }
+  // The registrations of nodes that died (their heartbeat ended), now this node's; each is
+  // handed to one node only. Nothing for a store of one node.
+  virtual Result<std::vector<Found>> claim_orphans() { return std::vector<Found>{}; }
+
   virtual Result<std::vector<ObservationRecord>> load_observations() = 0;
   virtual Result<Ok> save_observation(const ObservationRecord& observation) = 0;
   // An observation's ID belongs to one endpoint for its whole life; stores may file it

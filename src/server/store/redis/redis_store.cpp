@@ -1,13 +1,14 @@
 #include "server/store/redis/redis_store.hpp"
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
+#include <set>
 #include <utility>
 
 #include "common/bytes.hpp"
@@ -17,38 +18,69 @@ namespace tether::server {
 namespace {
 
 namespace link_format = lwm2m::format::link_format;
+using Command = RedisConnection::Command;
 
 // Raised when a stored record changes shape; a newer one is refused rather than guessed at.
 constexpr int kSchemaVersion = 1;
 constexpr const char* kSchemaKey = "tether:schema";
 constexpr const char* kRegistrations = "tether:registrations";  // SET of endpoints
+constexpr const char* kIds = "tether:ids";                      // HASH: registration ID -> endpoint
 constexpr const char* kObserved = "tether:observed";            // SET: endpoints with records
 constexpr const char* kCredentialed = "tether:credentials";     // SET of endpoints
+constexpr const char* kNodes = "tether:nodes";                  // SET of node names
 
-// Replies are read after this many commands are written, so a large flush neither holds
-// every command in one buffer nor waits on one huge read.
-constexpr std::size_t kBatch = 1024;
+// A node is alive while its key is there: refreshed with every flush (each second), gone
+// five seconds after the last.
+constexpr std::chrono::milliseconds kAliveFor{5000};
+constexpr std::chrono::milliseconds kBeatEvery{1000};
 
-// Core TS 6.2.2: an Update rewrites its fields only while the registration is there, so a
-// registration removed meanwhile (by this node or another) is not brought back half made.
+// Scripts, so that each endpoint's write is atomic and conditional. The "#!lua" line (Redis
+// 7) makes Redis refuse a script at its start when over maxmemory; a script without it
+// would be refused only at its first write that allocates, after a DEL had run.
+enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim };
+
+// Register (or a changed object list): the whole record, its ID indexed, the previous ID
+// of the endpoint dropped from the index.
+// KEYS: reg, registrations, ids. ARGV: endpoint, id, field, value, ...
+constexpr const char* kPutScript =
+    "#!lua\n"
+    "local old = redis.call('hget', KEYS[1], 'id') "
+    "if old and old ~= ARGV[2] then redis.call('hdel', KEYS[3], old) end "
+    "redis.call('del', KEYS[1]) "
+    "redis.call('hset', KEYS[1], unpack(ARGV, 3)) "
+    "redis.call('sadd', KEYS[2], ARGV[1]) "
+    "redis.call('hset', KEYS[3], ARGV[2], ARGV[1]) return 1";
+// Core TS 6.2.2: an Update rewrites its fields (and takes the registration for this node)
+// only while the registration is there, so one removed meanwhile is not brought back half
+// made. KEYS: reg. ARGV: field, value, ...
 constexpr const char* kUpdateScript =
+    "#!lua\n"
     "if redis.call('exists', KEYS[1]) == 0 then return 0 end "
     "redis.call('hdel', KEYS[1], 'sms', 'profile_id') "
     "redis.call('hset', KEYS[1], unpack(ARGV)) return 1";
+// De-register or expiry: only by the node that holds the registration, so a node with a
+// stale copy (the device moved to another node) cannot end it for the one that serves it.
+// KEYS: reg, obs, registrations, ids, observed. ARGV: endpoint, node.
+constexpr const char* kRemoveScript =
+    "#!lua\n"
+    "local owner = redis.call('hget', KEYS[1], 'owner') "
+    "if owner and owner ~= ARGV[2] then return 0 end "
+    "local id = redis.call('hget', KEYS[1], 'id') "
+    "redis.call('del', KEYS[1], KEYS[2]) "
+    "redis.call('srem', KEYS[3], ARGV[1]) "
+    "redis.call('srem', KEYS[5], ARGV[1]) "
+    "if id then redis.call('hdel', KEYS[4], id) end return 1";
 
-timeval to_timeval(std::chrono::milliseconds ms) {
-  timeval tv{};
-  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
-  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
-  return tv;
-}
+// A dead node's registration becomes this node's, unless another node took it first.
+// KEYS: reg. ARGV: dead node, this node.
+constexpr const char* kClaimScript =
+    "#!lua\n"
+    "if redis.call('hget', KEYS[1], 'owner') ~= ARGV[1] then return 0 end "
+    "redis.call('hset', KEYS[1], 'owner', ARGV[2]) return 1";
 
-bool is_error(const redisReply* r) {
-  return r != nullptr && r->type == REDIS_REPLY_ERROR;
-}
-
-std::string reply_text(const redisReply* r) {
-  return r->str != nullptr ? std::string(r->str, r->len) : std::string();
+std::string random_node_name() {
+  std::random_device random;
+  return "node-" + std::to_string(random() % 100'000'000);
 }
 
 // The fields an Update can change, as HSET arguments after the key.
@@ -167,81 +199,41 @@ Result<ObservationRecord> parse_observation(const std::string& endpoint, const s
   return o;
 }
 
+Result<Registration> parse_registration(const std::string& endpoint, const redisReply* reply) {
+  Fields f(reply);
+  Registration r;
+  r.endpoint = endpoint;
+  r.id = f.text("id");
+  r.version = f.text("version");
+  r.binding = f.text("binding");
+  r.queue_mode = f.integer("queue_mode", 1) == 1;
+  r.lifetime =
+      static_cast<std::uint32_t>(f.integer("lifetime", std::numeric_limits<std::uint32_t>::max()));
+  r.sms = f.get("sms");
+  r.profile_id = f.get("profile_id");
+  const std::string objects = f.text("objects");
+  r.transport = f.text("transport");
+  r.address = f.text("address");
+  r.registered_at = f.integer("registered_at", std::numeric_limits<std::int64_t>::max());
+  r.updated_at = f.integer("updated_at", std::numeric_limits<std::int64_t>::max());
+  r.identity = f.text("identity");
+  if (!f.problem().empty()) return fail(f.problem());
+  auto payload = link_format::parse_registration(objects);
+  if (!payload) return fail("objects: " + payload.error().reason);
+  r.objects = std::move(*payload);
+  return r;
+}
+
 }  // namespace
 
-void RedisStore::FreeContext::operator()(redisContext* context) const {
-  redisFree(context);
-}
+RedisStore::RedisStore(Address address, std::string node, std::chrono::milliseconds timeout)
+    : redis_(std::move(address), timeout, {kPutScript, kUpdateScript, kRemoveScript, kClaimScript}),
+      node_(node.empty() ? random_node_name() : std::move(node)) {}
 
-void RedisStore::FreeReply::operator()(redisReply* reply) const {
-  freeReplyObject(reply);
-}
-
-std::string RedisStore::Address::text() const {
-  const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
-         std::to_string(database);
-}
-
-Result<RedisStore::Address> RedisStore::parse_url(std::string_view url) {
-  constexpr std::string_view scheme = "redis://";
-  if (!url.starts_with(scheme)) return fail("a Redis store is redis://HOST[:PORT][/DB]");
-  std::string_view rest = url.substr(scheme.size());
-  Address a;
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    const auto login = rest.substr(0, at);
-    const auto colon = login.find(':');
-    // A user name (Redis 6 ACLs) is not supported yet: only the default user's password.
-    if (colon == std::string_view::npos || colon != 0) {
-      return fail("redis URL: give the password as redis://:PASSWORD@HOST");
-    }
-    a.password = std::string(login.substr(colon + 1));
-    rest = rest.substr(at + 1);
-  }
-  std::string_view database;
-  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    database = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-  }
-  std::string_view port;
-  if (rest.starts_with('[')) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return fail("redis URL: unclosed '[' in the host");
-    a.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (rest.starts_with(':'))
-      port = rest.substr(1);
-    else if (!rest.empty())
-      return fail("redis URL: text after the host's ']'");
-  } else {
-    const auto colon = rest.find(':');
-    a.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
-  }
-  if (a.host.empty()) return fail("redis URL: no host");
-  auto number = [](std::string_view text, long max, long& out) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && out >= 0 && out <= max;
-  };
-  long n = 0;
-  if (!port.empty()) {
-    if (!number(port, 65535, n) || n == 0) return fail("redis URL: bad port");
-    a.port = static_cast<std::uint16_t>(n);
-  }
-  if (!database.empty()) {
-    if (!number(database, 1'000'000, n)) return fail("redis URL: bad database number");
-    a.database = static_cast<int>(n);
-  }
-  return a;
-}
-
-RedisStore::RedisStore(Address address, std::chrono::milliseconds timeout)
-    : address_(std::move(address)), timeout_(timeout) {}
-
-Result<std::unique_ptr<RedisStore>> RedisStore::open(Address address,
+Result<std::unique_ptr<RedisStore>> RedisStore::open(Address address, std::string node,
                                                      std::chrono::milliseconds timeout) {
-  std::unique_ptr<RedisStore> store(new RedisStore(std::move(address), timeout));
-  if (auto ok = store->connect(); !ok) return ok.error();
+  std::unique_ptr<RedisStore> store(new RedisStore(std::move(address), std::move(node), timeout));
+  if (auto ok = store->redis_.connect(); !ok) return ok.error();
   if (auto ok = store->check_schema(); !ok) return ok.error();
   return store;
 }
@@ -251,7 +243,7 @@ RedisStore::~RedisStore() {
 }
 
 Error RedisStore::error(const std::string& what, const std::string& why) const {
-  return fail("redis store " + address_.text() + ": " + what + ": " + why);
+  return redis_.error(what, why);
 }
 
 std::string RedisStore::key(std::string_view endpoint, std::string_view kind) const {
@@ -260,38 +252,16 @@ std::string RedisStore::key(std::string_view endpoint, std::string_view kind) co
   return k;
 }
 
-Result<Ok> RedisStore::connect() {
-  context_.reset(
-      redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_)));
-  if (!context_) return error("connecting", "out of memory");
-  if (context_->err != 0) {
-    const std::string why = context_->errstr;
-    context_.reset();
-    return error("connecting", why);
-  }
-  if (redisSetTimeout(context_.get(), to_timeval(timeout_)) != REDIS_OK) {
-    context_.reset();
-    return error("connecting", "cannot set the timeout");
-  }
-  std::vector<Command> hello;
-  if (!address_.password.empty()) hello.push_back({"AUTH", address_.password});
-  hello.push_back({"SELECT", std::to_string(address_.database)});
-  hello.push_back({"SCRIPT", "LOAD", kUpdateScript});
-  auto replies = run(hello, "connecting");
-  if (!replies) {
-    context_.reset();
-    return replies.error();
-  }
-  update_script_sha_ = reply_text(replies->back().get());
-  return Ok{};
+std::string RedisStore::alive_key(std::string_view node) const {
+  return "tether:node:{" + std::string(node) + "}:alive";
 }
 
 Result<Ok> RedisStore::check_schema() {
-  auto set = run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion), "NX"}, "schema");
+  auto set = redis_.run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion), "NX"}, "schema");
   if (!set) return set.error();
-  auto got = run_one({"GET", kSchemaKey}, "reading the schema version");
+  auto got = redis_.run_one({"GET", kSchemaKey}, "reading the schema version");
   if (!got) return got.error();
-  const std::string text = (*got)->type == REDIS_REPLY_STRING ? reply_text(got->get()) : "";
+  const std::string text = reply_text(got->get());
   int version = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
   if (ec != std::errc() || end != text.data() + text.size()) {
@@ -304,86 +274,36 @@ Result<Ok> RedisStore::check_schema() {
   return Ok{};
 }
 
-Result<std::vector<RedisStore::Reply>> RedisStore::run(const std::vector<Command>& commands,
-                                                       const char* what) {
-  if (!context_) {
-    if (auto ok = connect(); !ok) return ok.error();
-  }
-  std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  std::optional<Error> refused;
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lengths;
-  for (std::size_t start = 0; start < commands.size(); start += kBatch) {
-    const std::size_t end = std::min(commands.size(), start + kBatch);
-    for (std::size_t i = start; i < end; ++i) {
-      argv.clear();
-      lengths.clear();
-      for (const auto& arg : commands[i]) {
-        argv.push_back(arg.data());
-        lengths.push_back(arg.size());
-      }
-      if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
-                                 lengths.data()) != REDIS_OK) {
-        const std::string why = context_->errstr;
-        context_.reset();
-        return error(what, why);
-      }
-    }
-    for (std::size_t i = start; i < end; ++i) {
-      void* raw = nullptr;
-      if (redisGetReply(context_.get(), &raw) != REDIS_OK) {
-        // Lost or timed out: what was sent may or may not have been applied. Every write is
-        // a set-to-state, so the next flush sends it again.
-        const std::string why = context_->errstr[0] != '\0' ? context_->errstr : "no answer";
-        context_.reset();
-        return error(what, why);
-      }
-      Reply reply(static_cast<redisReply*>(raw));
-      if (is_error(reply.get()) && !refused) {
-        const std::string why = reply_text(reply.get());
-        if (why.starts_with("NOSCRIPT")) update_script_sha_.clear();
-        refused = error(what, why);
-      }
-      replies.push_back(std::move(reply));
-    }
-  }
-  if (refused) return *refused;
-  return replies;
-}
-
-Result<RedisStore::Reply> RedisStore::run_one(Command command, const char* what) {
-  std::vector<Command> one;
-  one.push_back(std::move(command));
-  auto replies = run(one, what);
-  if (!replies) return replies.error();
-  return std::move(replies->front());
-}
-
 Result<Ok> RedisStore::flush() {
-  if (pending_.empty()) return Ok{};
+  const auto now = std::chrono::steady_clock::now();
+  const bool beat = now - last_beat_ >= kBeatEvery;
+  if (pending_.empty() && !beat) return Ok{};
   Result<Ok> written = Ok{};
   // A second try only when the first found the connection gone (Redis restarted, or a
-  // failover): the new connection loads the update script again.
+  // failover): the new connection loads the scripts again.
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (!context_ || update_script_sha_.empty()) {
-      if (auto ok = connect(); !ok) return ok;
-    }
-    written = write_pending();
-    if (written || context_) break;
+    written = write_pending(beat);
+    if (written || redis_.connected()) break;
   }
   // On failure everything stays pending: each write sets a state, so sending it again is
-  // harmless, and an endpoint's write is one transaction, never half applied.
-  if (written) pending_.clear();
+  // harmless, and an endpoint's write is one script or transaction, never half applied.
+  if (written) {
+    pending_.clear();
+    if (beat) last_beat_ = now;
+  }
   return written;
 }
 
-Result<Ok> RedisStore::write_pending() {
+Result<Ok> RedisStore::write_pending(bool beat) {
   std::vector<Command> c;
-  // Sweeps first: they stand for removals of records stored before any pending change.
+  if (beat) {
+    c.push_back({"SET", alive_key(node_), node_, "PX", std::to_string(kAliveFor.count())});
+    c.push_back({"SADD", kNodes, node_});
+  }
+  // Removals first: they stand for records stored before any pending change.
   for (const auto& [endpoint, seq] : pending_.sweeps()) {
-    c.push_back({"DEL", key(endpoint, "obs")});
-    c.push_back({"SREM", kObserved, endpoint});
+    c.push_back({"EVALSHA", redis_.script(kRemove), "5", key(endpoint, "reg"), key(endpoint, "obs"),
+                 kRegistrations, kIds, kObserved, endpoint, node_});
   }
   for (const auto& [id, pending] : pending_.observations()) {
     const std::string obs = key(pending.endpoint, "obs");
@@ -395,34 +315,33 @@ Result<Ok> RedisStore::write_pending() {
     c.push_back({"SADD", kObserved, pending.endpoint});
   }
   for (const auto& [endpoint, pending] : pending_.registrations()) {
-    const std::string reg = key(endpoint, "reg");
-    if (!pending) {
-      c.push_back({"DEL", reg});
-      c.push_back({"SREM", kRegistrations, endpoint});
-      continue;
-    }
+    if (!pending) continue;  // removed above
     const Registration& r = *pending;
-    Command hset = {"HSET",
-                    reg,
-                    "id",
-                    r.id,
-                    "version",
-                    r.version,
-                    "objects",
-                    link_format::serialize_registration(*r.objects),
-                    "registered_at",
-                    std::to_string(r.registered_at)};
-    add_update_fields(hset, UpdatedFields::of(r));
-    c.push_back({"MULTI"});
-    c.push_back({"DEL", reg});
-    c.push_back(std::move(hset));
-    c.push_back({"EXEC"});
-    c.push_back({"SADD", kRegistrations, endpoint});
+    Command put = {"EVALSHA",
+                   redis_.script(kPut),
+                   "3",
+                   key(endpoint, "reg"),
+                   kRegistrations,
+                   kIds,
+                   endpoint,
+                   r.id,
+                   "id",
+                   r.id,
+                   "version",
+                   r.version,
+                   "objects",
+                   link_format::serialize_registration(*r.objects),
+                   "registered_at",
+                   std::to_string(r.registered_at),
+                   "owner",
+                   node_};
+    add_update_fields(put, UpdatedFields::of(r));
+    c.push_back(std::move(put));
   }
   for (const auto& [endpoint, u] : pending_.updates()) {
-    Command eval = {"EVALSHA", update_script_sha_, "1", key(endpoint, "reg")};
-    add_update_fields(eval, u);
-    c.push_back(std::move(eval));
+    Command update = {"EVALSHA", redis_.script(kUpdate), "1", key(endpoint, "reg"), "owner", node_};
+    add_update_fields(update, u);
+    c.push_back(std::move(update));
   }
   for (const auto& [endpoint, pending] : pending_.credentials()) {
     const std::string cred = key(endpoint, "cred");
@@ -441,7 +360,7 @@ Result<Ok> RedisStore::write_pending() {
     c.push_back({"EXEC"});
     c.push_back({"SADD", kCredentialed, endpoint});
   }
-  auto replies = run(c, "writing");
+  auto replies = redis_.run(c, "writing");
   if (!replies) return replies.error();
   for (const auto& r : *replies) {
     // An EXEC whose transaction was discarded answers nil.
@@ -450,24 +369,38 @@ Result<Ok> RedisStore::write_pending() {
   return Ok{};
 }
 
-Result<std::vector<std::pair<std::string, RedisStore::Reply>>> RedisStore::load_all(
+Result<std::set<std::string>> RedisStore::live_nodes() {
+  auto members = redis_.run_one({"SMEMBERS", kNodes}, "reading the nodes");
+  if (!members) return members.error();
+  const auto nodes = reply_texts(members->get());
+  std::vector<Command> checks;
+  for (const auto& n : nodes) checks.push_back({"EXISTS", alive_key(n)});
+  auto alive = redis_.run(checks, "reading the nodes");
+  if (!alive) return alive.error();
+  std::set<std::string> out;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if ((*alive)[i]->type == REDIS_REPLY_INTEGER && (*alive)[i]->integer == 1) out.insert(nodes[i]);
+  }
+  return out;
+}
+
+bool RedisStore::held_elsewhere(const std::string& owner, const std::set<std::string>& live) const {
+  return !owner.empty() && owner != node_ && live.contains(owner);
+}
+
+Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> RedisStore::load_all(
     const char* index, const char* kind, const char* what) {
   if (auto ok = flush(); !ok) return ok.error();
-  auto members = run_one({"SMEMBERS", index}, what);
+  auto members = redis_.run_one({"SMEMBERS", index}, what);
   if (!members) return members.error();
-  std::vector<std::string> endpoints;
-  if ((*members)->type == REDIS_REPLY_ARRAY) {
-    for (std::size_t i = 0; i < (*members)->elements; ++i) {
-      endpoints.push_back(reply_text((*members)->element[i]));
-    }
-  }
+  std::vector<std::string> endpoints = reply_texts(members->get());
   std::sort(endpoints.begin(), endpoints.end());
   std::vector<Command> gets;
   gets.reserve(endpoints.size());
   for (const auto& endpoint : endpoints) gets.push_back({"HGETALL", key(endpoint, kind)});
-  auto replies = run(gets, what);
+  auto replies = redis_.run(gets, what);
   if (!replies) return replies.error();
-  std::vector<std::pair<std::string, Reply>> out;
+  std::vector<std::pair<std::string, RedisConnection::Reply>> out;
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     // A member whose record has gone (removed meanwhile) is skipped.
     if (Fields((*replies)[i].get()).empty()) continue;
@@ -476,39 +409,20 @@ Result<std::vector<std::pair<std::string, RedisStore::Reply>>> RedisStore::load_
   return out;
 }
 
+// At start a node takes its own registrations and those of nodes no longer alive; a live
+// node's stay with it.
 Result<std::vector<Registration>> RedisStore::load_registrations() {
   auto all = load_all(kRegistrations, "reg", "reading registrations");
   if (!all) return all.error();
+  auto live = live_nodes();
+  if (!live) return live.error();
   std::vector<Registration> out;
   out.reserve(all->size());
   for (const auto& [endpoint, reply] : *all) {
-    Fields f(reply.get());
-    Registration r;
-    r.endpoint = endpoint;
-    r.id = f.text("id");
-    r.version = f.text("version");
-    r.binding = f.text("binding");
-    r.queue_mode = f.integer("queue_mode", 1) == 1;
-    r.lifetime = static_cast<std::uint32_t>(
-        f.integer("lifetime", std::numeric_limits<std::uint32_t>::max()));
-    r.sms = f.get("sms");
-    r.profile_id = f.get("profile_id");
-    const std::string objects = f.text("objects");
-    r.transport = f.text("transport");
-    r.address = f.text("address");
-    r.registered_at = f.integer("registered_at", std::numeric_limits<std::int64_t>::max());
-    r.updated_at = f.integer("updated_at", std::numeric_limits<std::int64_t>::max());
-    r.identity = f.text("identity");
-    if (!f.problem().empty()) {
-      return error("reading registrations", key(endpoint, "reg") + ": " + f.problem());
-    }
-    auto payload = link_format::parse_registration(objects);
-    if (!payload) {
-      return error("reading registrations",
-                   key(endpoint, "reg") + ": objects: " + payload.error().reason);
-    }
-    r.objects = std::move(*payload);
-    out.push_back(std::move(r));
+    if (held_elsewhere(Fields(reply.get()).get("owner").value_or(""), *live)) continue;
+    auto r = parse_registration(endpoint, reply.get());
+    if (!r) return error("reading registrations", key(endpoint, "reg") + ": " + r.error().reason);
+    out.push_back(std::move(*r));
   }
   return out;
 }
@@ -516,20 +430,107 @@ Result<std::vector<Registration>> RedisStore::load_registrations() {
 Result<std::vector<ObservationRecord>> RedisStore::load_observations() {
   auto all = load_all(kObserved, "obs", "reading observations");
   if (!all) return all.error();
+  auto live = live_nodes();
+  if (!live) return live.error();
+  std::vector<Command> owners;
+  for (const auto& entry : *all) owners.push_back({"HGET", key(entry.first, "reg"), "owner"});
+  auto owner = redis_.run(owners, "reading observations");
+  if (!owner) return owner.error();
   std::vector<ObservationRecord> out;
-  for (const auto& [endpoint, reply] : *all) {
-    for (std::size_t i = 0; i + 1 < reply->elements; i += 2) {
-      const std::string id = reply_text(reply->element[i]);
-      auto o = parse_observation(endpoint, id, reply_text(reply->element[i + 1]));
-      if (!o) {
-        return error("reading observations",
-                     key(endpoint, "obs") + " '" + id + "': " + o.error().reason);
-      }
-      out.push_back(std::move(*o));
-    }
+  for (std::size_t e = 0; e < all->size(); ++e) {
+    const auto& [endpoint, reply] = (*all)[e];
+    if (held_elsewhere(reply_text((*owner)[e].get()), *live)) continue;
+    auto records = parse_observations(endpoint, reply.get());
+    if (!records) return records.error();
+    std::move(records->begin(), records->end(), std::back_inserter(out));
   }
   std::sort(out.begin(), out.end(),
             [](const ObservationRecord& a, const ObservationRecord& b) { return a.id < b.id; });
+  return out;
+}
+
+Result<std::vector<ObservationRecord>> RedisStore::parse_observations(
+    const std::string& endpoint, const redisReply* reply) const {
+  std::vector<ObservationRecord> out;
+  for (std::size_t i = 0; i + 1 < reply->elements; i += 2) {
+    const std::string id = reply_text(reply->element[i]);
+    auto o = parse_observation(endpoint, id, reply_text(reply->element[i + 1]));
+    if (!o) {
+      return error("reading observations",
+                   key(endpoint, "obs") + " '" + id + "': " + o.error().reason);
+    }
+    out.push_back(std::move(*o));
+  }
+  return out;
+}
+
+Result<std::optional<ServerStore::Found>> RedisStore::fetch(const std::string& endpoint,
+                                                            const char* what) {
+  auto records =
+      redis_.run({{"HGETALL", key(endpoint, "reg")}, {"HGETALL", key(endpoint, "obs")}}, what);
+  if (!records) return records.error();
+  if (Fields((*records)[0].get()).empty()) return std::optional<Found>{};
+  auto r = parse_registration(endpoint, (*records)[0].get());
+  if (!r) return error(what, key(endpoint, "reg") + ": " + r.error().reason);
+  auto observations = parse_observations(endpoint, (*records)[1].get());
+  if (!observations) return observations.error();
+  Found found{std::move(*r), std::move(*observations)};
+  return std::optional<Found>(std::move(found));
+}
+
+Result<std::optional<ServerStore::Found>> RedisStore::find_registration(const std::string& id) {
+  if (auto ok = flush(); !ok) return ok.error();
+  auto endpoint = redis_.run_one({"HGET", kIds, id}, "finding a registration");
+  if (!endpoint) return endpoint.error();
+  if ((*endpoint)->type != REDIS_REPLY_STRING) return std::optional<Found>{};
+  auto found = fetch(reply_text(endpoint->get()), "finding a registration");
+  // The index may lag a Register again under a new ID.
+  if (found && *found && (*found)->registration.id != id) return std::optional<Found>{};
+  return found;
+}
+
+// A node is dead once its heartbeat key is gone. Its registrations are claimed one by one
+// (a compare-and-set on the owner, so two nodes sweeping at once never both take one), then
+// the node leaves tether:nodes so that the sweep happens once.
+Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
+  if (auto ok = flush(); !ok) return ok.error();
+  auto members = redis_.run_one({"SMEMBERS", kNodes}, "reading the nodes");
+  if (!members) return members.error();
+  auto live = live_nodes();
+  if (!live) return live.error();
+  std::set<std::string> dead;
+  for (auto& n : reply_texts(members->get())) {
+    if (n != node_ && !live->contains(n)) dead.insert(std::move(n));
+  }
+  std::vector<Found> out;
+  if (dead.empty()) return out;
+  const char* what = "claiming a dead node's registrations";
+  auto all = redis_.run_one({"SMEMBERS", kRegistrations}, what);
+  if (!all) return all.error();
+  const auto endpoints = reply_texts(all->get());
+  std::vector<Command> owners;
+  for (const auto& e : endpoints) owners.push_back({"HGET", key(e, "reg"), "owner"});
+  auto owner = redis_.run(owners, what);
+  if (!owner) return owner.error();
+  std::vector<std::string> orphans;
+  std::vector<Command> claims;
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string o = reply_text((*owner)[i].get());
+    if (!dead.contains(o)) continue;
+    orphans.push_back(endpoints[i]);
+    claims.push_back({"EVALSHA", redis_.script(kClaim), "1", key(endpoints[i], "reg"), o, node_});
+  }
+  auto claimed = redis_.run(claims, what);
+  if (!claimed) return claimed.error();
+  for (std::size_t i = 0; i < orphans.size(); ++i) {
+    if ((*claimed)[i]->type != REDIS_REPLY_INTEGER || (*claimed)[i]->integer != 1) continue;
+    auto found = fetch(orphans[i], what);
+    if (!found) return found.error();
+    if (*found) out.push_back(std::move(**found));
+  }
+  std::vector<Command> gone;
+  for (const auto& n : dead) gone.push_back({"SREM", kNodes, n});
+  if (auto removed = redis_.run(gone, what); !removed) return removed.error();
   return out;
 }
 

@@ -1,42 +1,36 @@
 #pragma once
-// A ServerStore in Redis, so that several server nodes can share registrations,
-// observations and credentials (issue 22). The key layout is in docs/redis.md; one
-// endpoint's keys share the hash tag {endpoint}, so each endpoint's write is one MULTI/EXEC
-// and a refused write (maxmemory, a read-only replica) leaves nothing half written.
+// A ServerStore in Redis, so that several server nodes share registrations, observations
+// and credentials (issue 22). The key layout is in docs/redis.md; one endpoint's keys share
+// the hash tag {endpoint}, and each endpoint's write is one script or MULTI/EXEC, so a
+// refused write (maxmemory, a read-only replica) leaves nothing half written.
 //
-// Writes are buffered like the SQLite store's: save_* and remove_* note the latest state per
-// key, and flush() sends them in pipelined batches. Every wait on Redis is bounded by the
-// timeout given to open(); a lost connection is made again on the next call.
+// Writes are buffered like the SQLite store's and flushed in pipelined batches. Each node
+// has a name: the registrations it writes carry it as their owner, a heartbeat key says it
+// is alive, and at start a node loads only its own registrations and those of dead nodes.
+// Another node's registration is taken over when its device reaches this node
+// (find_registration); only the owner may remove one.
 #include <chrono>
-#include <cstdint>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "server/store/pending_writes.hpp"
-#include "server/store/server_store.hpp"
-
-struct redisContext;
-struct redisReply;
+#include "server/store/redis/redis_connection.hpp"
 
 namespace tether::server {
 
 class RedisStore final : public BufferedStore {
  public:
-  struct Address {
-    std::string host;
-    std::uint16_t port = 6379;
-    std::string password;  // AUTH when set; never written to a message
-    int database = 0;      // SELECT
-    // "host:port/database", for messages.
-    std::string text() const;
-  };
-  // redis://[[user]:password@]host[:port][/database]; [v6-address] in brackets.
-  static Result<Address> parse_url(std::string_view url);
+  using Address = RedisConnection::Address;
+  static Result<Address> parse_url(std::string_view url) { return Address::parse_url(url); }
+  // `node` names this server node among those sharing the Redis (empty: a random name).
   static Result<std::unique_ptr<RedisStore>> open(
-      Address address, std::chrono::milliseconds timeout = std::chrono::seconds(2));
+      Address address, std::string node = {},
+      std::chrono::milliseconds timeout = std::chrono::seconds(2));
   // Flushes. A failure here cannot be reported: call flush() first to see it.
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
@@ -45,36 +39,33 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<Registration>> load_registrations() override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<std::vector<Credentials>> load_credentials() override;
+  Result<std::optional<Found>> find_registration(const std::string& id) override;
+  Result<std::vector<Found>> claim_orphans() override;
+  // Also refreshes this node's heartbeat, at most once a second.
   Result<Ok> flush() override;
+  const std::string& node() const { return node_; }
 
  private:
-  struct FreeContext {
-    void operator()(redisContext* context) const;
-  };
-  struct FreeReply {
-    void operator()(redisReply* reply) const;
-  };
-  using Reply = std::unique_ptr<redisReply, FreeReply>;
-  using Command = std::vector<std::string>;
-
-  RedisStore(Address address, std::chrono::milliseconds timeout);
-  Result<Ok> connect();
+  RedisStore(Address address, std::string node, std::chrono::milliseconds timeout);
   Result<Ok> check_schema();
-  // Sends the commands in batches and reads every reply. Any refused command, or an
-  // EXEC that was aborted, is the error; a lost connection is dropped for the next call.
-  Result<std::vector<Reply>> run(const std::vector<Command>& commands, const char* what);
-  Result<Reply> run_one(Command command, const char* what);
-  Result<Ok> write_pending();
+  Result<Ok> write_pending(bool beat);
   // The members of an index set, each endpoint's hash of `kind` fetched, sorted by endpoint.
-  Result<std::vector<std::pair<std::string, Reply>>> load_all(const char* index, const char* kind,
-                                                              const char* what);
+  Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> load_all(const char* index,
+                                                                               const char* kind,
+                                                                               const char* what);
+  Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
+                                                            const redisReply* reply) const;
+  Result<std::set<std::string>> live_nodes();
+  // The registration of `endpoint` with its observations, as stored; nullopt when gone.
+  Result<std::optional<Found>> fetch(const std::string& endpoint, const char* what);
+  bool held_elsewhere(const std::string& owner, const std::set<std::string>& live) const;
   std::string key(std::string_view endpoint, std::string_view kind) const;
+  std::string alive_key(std::string_view node) const;
   Error error(const std::string& what, const std::string& why) const;
 
-  Address address_;
-  std::chrono::milliseconds timeout_;
-  std::unique_ptr<redisContext, FreeContext> context_;
-  std::string update_script_sha_;
+  RedisConnection redis_;
+  std::string node_;
+  std::chrono::steady_clock::time_point last_beat_{};
 };
 
 }  // namespace tether::server

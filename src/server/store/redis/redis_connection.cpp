@@ -1,0 +1,205 @@
+#include "server/store/redis/redis_connection.hpp"
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <charconv>
+#include <optional>
+#include <utility>
+
+namespace tether::server {
+namespace {
+
+// Replies are read after this many commands are written, so a large flush neither holds
+// every command in one buffer nor waits on one huge read.
+constexpr std::size_t kBatch = 1024;
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+}  // namespace
+
+void RedisConnection::FreeContext::operator()(redisContext* context) const {
+  redisFree(context);
+}
+
+void RedisConnection::FreeReply::operator()(redisReply* reply) const {
+  freeReplyObject(reply);
+}
+
+std::string reply_text(const redisReply* r) {
+  const bool text = r != nullptr && (r->type == REDIS_REPLY_STRING ||
+                                     r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR);
+  return text && r->str != nullptr ? std::string(r->str, r->len) : std::string();
+}
+
+std::vector<std::string> reply_texts(const redisReply* r) {
+  std::vector<std::string> out;
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY) return out;
+  out.reserve(r->elements);
+  for (std::size_t i = 0; i < r->elements; ++i) out.push_back(reply_text(r->element[i]));
+  return out;
+}
+
+std::string RedisConnection::Address::text() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+         std::to_string(database);
+}
+
+Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string_view url) {
+  constexpr std::string_view scheme = "redis://";
+  if (!url.starts_with(scheme)) return fail("a Redis store is redis://HOST[:PORT][/DB]");
+  std::string_view rest = url.substr(scheme.size());
+  Address a;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    const auto login = rest.substr(0, at);
+    const auto colon = login.find(':');
+    // A user name (Redis 6 ACLs) is not supported yet: only the default user's password.
+    if (colon == std::string_view::npos || colon != 0) {
+      return fail("redis URL: give the password as redis://:PASSWORD@HOST");
+    }
+    a.password = std::string(login.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
+  std::string_view database;
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    database = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+  }
+  std::string_view port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return fail("redis URL: unclosed '[' in the host");
+    a.host = std::string(rest.substr(1, close - 1));
+    rest = rest.substr(close + 1);
+    if (rest.starts_with(':'))
+      port = rest.substr(1);
+    else if (!rest.empty())
+      return fail("redis URL: text after the host's ']'");
+  } else {
+    const auto colon = rest.find(':');
+    a.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  }
+  if (a.host.empty()) return fail("redis URL: no host");
+  auto number = [](std::string_view text, long max, long& out) {
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && end == text.data() + text.size() && out >= 0 && out <= max;
+  };
+  long n = 0;
+  if (!port.empty()) {
+    if (!number(port, 65535, n) || n == 0) return fail("redis URL: bad port");
+    a.port = static_cast<std::uint16_t>(n);
+  }
+  if (!database.empty()) {
+    if (!number(database, 1'000'000, n)) return fail("redis URL: bad database number");
+    a.database = static_cast<int>(n);
+  }
+  return a;
+}
+
+RedisConnection::RedisConnection(Address address, std::chrono::milliseconds timeout,
+                                 std::vector<std::string> scripts)
+    : address_(std::move(address)), timeout_(timeout), scripts_(std::move(scripts)) {}
+
+RedisConnection::~RedisConnection() = default;
+
+Error RedisConnection::error(const std::string& what, const std::string& why) const {
+  return fail("redis store " + address_.text() + ": " + what + ": " + why);
+}
+
+Result<Ok> RedisConnection::connect() {
+  context_.reset(
+      redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_)));
+  if (!context_) return error("connecting", "out of memory");
+  if (context_->err != 0) {
+    const std::string why = context_->errstr;
+    context_.reset();
+    return error("connecting", why);
+  }
+  if (redisSetTimeout(context_.get(), to_timeval(timeout_)) != REDIS_OK) {
+    context_.reset();
+    return error("connecting", "cannot set the timeout");
+  }
+  std::vector<Command> hello;
+  if (!address_.password.empty()) hello.push_back({"AUTH", address_.password});
+  hello.push_back({"SELECT", std::to_string(address_.database)});
+  for (const auto& script : scripts_) hello.push_back({"SCRIPT", "LOAD", script});
+  auto replies = run(hello, "connecting");
+  if (!replies) {
+    context_.reset();
+    return replies.error();
+  }
+  shas_.clear();
+  for (std::size_t i = replies->size() - scripts_.size(); i < replies->size(); ++i) {
+    shas_.push_back(reply_text((*replies)[i].get()));
+  }
+  return Ok{};
+}
+
+Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
+    const std::vector<Command>& commands, const char* what) {
+  if (!context_) {
+    if (auto ok = connect(); !ok) return ok.error();
+  }
+  std::vector<Reply> replies;
+  replies.reserve(commands.size());
+  std::optional<Error> refused;
+  bool lost_scripts = false;
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lengths;
+  for (std::size_t start = 0; start < commands.size(); start += kBatch) {
+    const std::size_t end = std::min(commands.size(), start + kBatch);
+    for (std::size_t i = start; i < end; ++i) {
+      argv.clear();
+      lengths.clear();
+      for (const auto& arg : commands[i]) {
+        argv.push_back(arg.data());
+        lengths.push_back(arg.size());
+      }
+      if (redisAppendCommandArgv(context_.get(), static_cast<int>(argv.size()), argv.data(),
+                                 lengths.data()) != REDIS_OK) {
+        const std::string why = context_->errstr;
+        context_.reset();
+        return error(what, why);
+      }
+    }
+    for (std::size_t i = start; i < end; ++i) {
+      void* raw = nullptr;
+      if (redisGetReply(context_.get(), &raw) != REDIS_OK) {
+        // Lost or timed out: what was sent may or may not have been applied. Every write is
+        // a set-to-state, so the next flush sends it again.
+        const std::string why = context_->errstr[0] != '\0' ? context_->errstr : "no answer";
+        context_.reset();
+        return error(what, why);
+      }
+      Reply reply(static_cast<redisReply*>(raw));
+      if (reply->type == REDIS_REPLY_ERROR && !refused) {
+        const std::string why = reply_text(reply.get());
+        // The scripts are gone (SCRIPT FLUSH): the next connection loads them again.
+        if (why.starts_with("NOSCRIPT")) lost_scripts = true;
+        refused = error(what, why);
+      }
+      replies.push_back(std::move(reply));
+    }
+  }
+  if (lost_scripts) context_.reset();
+  if (refused) return *refused;
+  return replies;
+}
+
+Result<RedisConnection::Reply> RedisConnection::run_one(Command command, const char* what) {
+  std::vector<Command> one;
+  one.push_back(std::move(command));
+  auto replies = run(one, what);
+  if (!replies) return replies.error();
+  return std::move(replies->front());
+}
+
+}  // namespace tether::server

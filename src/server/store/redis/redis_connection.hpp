@@ -1,0 +1,71 @@
+#pragma once
+// One blocking connection to Redis (hiredis) with every wait bounded: connect, log in,
+// select the database, load the Lua scripts the caller gives, and run commands in
+// pipelined batches. A lost connection is dropped and made again by the next run().
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.hpp"
+
+struct redisContext;
+struct redisReply;
+
+namespace tether::server {
+
+class RedisConnection {
+ public:
+  struct Address {
+    std::string host;
+    std::uint16_t port = 6379;
+    std::string password;  // AUTH when set; never written to a message
+    int database = 0;      // SELECT
+    // "host:port/database", for messages.
+    std::string text() const;
+    // redis://[:password@]host[:port][/database]; [v6-address] in brackets.
+    static Result<Address> parse_url(std::string_view url);
+  };
+  struct FreeReply {
+    void operator()(redisReply* reply) const;
+  };
+  using Reply = std::unique_ptr<redisReply, FreeReply>;
+  using Command = std::vector<std::string>;
+
+  RedisConnection(Address address, std::chrono::milliseconds timeout,
+                  std::vector<std::string> scripts);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  Result<Ok> connect();
+  bool connected() const { return context_ != nullptr; }
+  // The SHA1 of the i-th script given at construction, for EVALSHA.
+  const std::string& script(std::size_t i) const { return shas_.at(i); }
+  // Sends the commands in batches and reads every reply. Any refused command is the error
+  // (after every reply is read); a lost or silent connection is dropped for the next call.
+  Result<std::vector<Reply>> run(const std::vector<Command>& commands, const char* what);
+  Result<Reply> run_one(Command command, const char* what);
+  Error error(const std::string& what, const std::string& why) const;
+  const Address& address() const { return address_; }
+
+ private:
+  struct FreeContext {
+    void operator()(redisContext* context) const;
+  };
+
+  Address address_;
+  std::chrono::milliseconds timeout_;
+  std::vector<std::string> scripts_;
+  std::vector<std::string> shas_;
+  std::unique_ptr<redisContext, FreeContext> context_;
+};
+
+// A reply's text (a string, a status or an error), "" for any other kind.
+std::string reply_text(const redisReply* reply);
+// An array reply's elements as text; nothing for any other kind.
+std::vector<std::string> reply_texts(const redisReply* reply);
+
+}  // namespace tether::server
