@@ -141,7 +141,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-cert FILE --api-key FILE [--api-client-ca FILE]  HTTPS for the API\n"
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
-          "                         (default sqlite; redis://:PASSWORD@HOST for AUTH)\n"
+          "                         (default sqlite; the Redis password from\n"
+          "                         $TETHER_REDIS_PASSWORD or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT; docs/redis.md)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
@@ -182,6 +183,11 @@ int server_command(const std::vector<std::string>& args) {
   } else if (o.store.starts_with("redis://")) {
     auto address = server::RedisStore::parse_url(o.store);
     if (!address) throw std::invalid_argument(address.error().reason);
+    // Kept out of the command line, where `ps` would show it.
+    if (const char* password = std::getenv("TETHER_REDIS_PASSWORD");
+        address->password.empty() && password != nullptr) {
+      address->password = password;
+    }
     // Stable across restarts, so a node restarted at once still finds its registrations.
     std::string node = o.node_id;
     if (node.empty()) {
@@ -190,7 +196,9 @@ int server_command(const std::vector<std::string>& args) {
       node = std::string(host) + ":" + std::to_string(o.coap_port);
     }
     store_name = "redis://" + address->text() + logfmt_field("node", node);
-    auto opened = server::RedisStore::open(*address, node);
+    server::RedisStore::Options options;
+    options.node = node;
+    auto opened = server::RedisStore::open(*address, options);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
   } else {

@@ -291,7 +291,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     auto located = locate(upd->location);
-    if (located) take_over(upd->location);
+    if (located) take_over(upd->location, identity);
     auto done = located ? registry_.update(*upd, identity, now) : located.error();
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
@@ -321,7 +321,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
     auto located = locate(dereg->location);
-    if (located) take_over(dereg->location);
+    if (located) take_over(dereg->location, identity);
     auto done = located ? registry_.deregister(*dereg, identity) : located.error();
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));

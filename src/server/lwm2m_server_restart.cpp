@@ -36,8 +36,11 @@ Result<Ok> Lwm2mServer::restore() {
 // node's (one that died, or a device the load balancer moved here). The store hands over
 // the registration and its observations, this node adopts them, and the Update or
 // De-register that asked goes on as if it had been registered here.
-void Lwm2mServer::take_over(const std::string& location) {
-  if (location.empty() || registry_.find_by_id(location) != nullptr) return;
+void Lwm2mServer::take_over(const std::string& location, const PeerIdentity& identity) {
+  // A store that is failing is not asked (each ask would wait out its timeout).
+  if (location.empty() || registry_.find_by_id(location) != nullptr || !store_error_.empty()) {
+    return;
+  }
   // Each lookup waits on the store: a spray of made-up locations must not stall the loop.
   const Instant now = clock_.now();
   if (now - lookups_since_ >= Duration{1'000}) {
@@ -51,7 +54,11 @@ void Lwm2mServer::take_over(const std::string& location) {
   const Registration& r = (*found)->registration;
   // Ran out: the client registers again. Held here under another ID: this node's is newer.
   if (r.expires_at() <= clock_.unix_now() || registry_.find(r.endpoint) != nullptr) return;
-  if (full_for(r.endpoint)) return;
+  // Transport TS 5.2.6: only the identity that registered may take it anywhere; another is
+  // answered as for any unknown location.
+  if (!speaks_for(r, identity) || full_for(r.endpoint)) return;
+  auto taken = store_.take_registration(r);
+  if (!taken || !*taken) return;
   ++metrics_.takeovers;
   adopt_registration(r, clock_.unix_now());
   adopt_observations((*found)->observations);

@@ -46,6 +46,7 @@ struct Registration {
 // What an Update (Core TS 6.2.2) without an object list can change in a registration, so
 // a store rewrites only these (issue 22).
 struct UpdatedFields {
+  std::string id;  // which registration: a store may check it is still the one it holds
   std::string binding;
   bool queue_mode = false;
   std::uint32_t lifetime = 0;
@@ -57,8 +58,8 @@ struct UpdatedFields {
   UnixMillis updated_at = 0;
 
   static UpdatedFields of(const Registration& r) {
-    return {r.binding,   r.queue_mode, r.lifetime, r.sms,       r.profile_id,
-            r.transport, r.address,    r.identity, r.updated_at};
+    return {r.id,         r.binding,   r.queue_mode, r.lifetime, r.sms,
+            r.profile_id, r.transport, r.address,    r.identity, r.updated_at};
   }
   void apply_to(Registration& r) const {
     r.binding = binding;

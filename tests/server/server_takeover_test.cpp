@@ -17,8 +17,10 @@ using lwm2m::Path;
 std::unique_ptr<RedisStore> node_store(const tether::testing::RedisServer& redis,
                                        const std::string& node) {
   auto address = RedisStore::parse_url(redis.url());
-  auto store = address ? RedisStore::open(*address, node)
-                       : Result<std::unique_ptr<RedisStore>>(address.error());
+  // A heartbeat that outlives the test: A counts as alive throughout.
+  auto store =
+      address ? RedisStore::open(*address, {.node = node, .alive_for = std::chrono::seconds(120)})
+              : Result<std::unique_ptr<RedisStore>>(address.error());
   if (!store) ADD_FAILURE() << store.error().reason;
   return store ? std::move(*store) : nullptr;
 }

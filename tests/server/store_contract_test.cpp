@@ -48,7 +48,7 @@ class Stores {
       case StoreKind::kRedis: {
         auto address = RedisStore::parse_url(shared_redis().url());
         if (!address) ADD_FAILURE() << address.error().reason;
-        auto store = address ? RedisStore::open(*address, "this-node")
+        auto store = address ? RedisStore::open(*address, {.node = "this-node"})
                              : Result<std::unique_ptr<RedisStore>>(address.error());
         if (!store) ADD_FAILURE() << store.error().reason;
         return store ? std::move(*store) : nullptr;

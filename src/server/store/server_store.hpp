@@ -111,6 +111,12 @@ class ServerStore {
     (void)id;
     return std::optional<Found>{};
   }
+  // Makes a registration find_registration() gave this node's, if the store still holds
+  // that very registration; false when it does not (removed, registered again, taken).
+  virtual Result<bool> take_registration(const Registration& registration) {
+    (void)registration;
+    return true;
+  }
   // The registrations of nodes that died (their heartbeat ended), now this node's; each is
   // handed to one node only. Nothing for a store of one node.
   virtual Result<std::vector<Found>> claim_orphans() { return std::vector<Found>{}; }

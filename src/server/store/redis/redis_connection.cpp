@@ -115,6 +115,22 @@ Error RedisConnection::error(const std::string& what, const std::string& why) co
 }
 
 Result<Ok> RedisConnection::connect() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < retry_at_) return fail(last_failure_ + " (waiting to try again)");
+  auto connected = try_connect();
+  if (connected) {
+    backoff_ = std::chrono::milliseconds(0);
+    return connected;
+  }
+  backoff_ = std::min<std::chrono::milliseconds>(
+      std::chrono::seconds(30),
+      std::max<std::chrono::milliseconds>(std::chrono::seconds(1), backoff_ * 2));
+  retry_at_ = now + backoff_;
+  last_failure_ = connected.error().reason;
+  return connected;
+}
+
+Result<Ok> RedisConnection::try_connect() {
   context_.reset(
       redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_)));
   if (!context_) return error("connecting", "out of memory");

@@ -1,7 +1,8 @@
 #pragma once
 // One blocking connection to Redis (hiredis) with every wait bounded: connect, log in,
 // select the database, load the Lua scripts the caller gives, and run commands in
-// pipelined batches. A lost connection is dropped and made again by the next run().
+// pipelined batches. A lost connection is dropped and made again by the next run(), with
+// a growing pause between attempts while Redis stays away.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -56,8 +57,15 @@ class RedisConnection {
     void operator()(redisContext* context) const;
   };
 
+  Result<Ok> try_connect();
+
   Address address_;
   std::chrono::milliseconds timeout_;
+  // After a failed connect the next waits (1 s, doubling up to 30 s), so that a Redis that
+  // is away costs the loop one bounded wait now and then, not one per call.
+  std::chrono::steady_clock::time_point retry_at_{};
+  std::chrono::milliseconds backoff_{0};
+  std::string last_failure_;
   std::vector<std::string> scripts_;
   std::vector<std::string> shas_;
   std::unique_ptr<redisContext, FreeContext> context_;

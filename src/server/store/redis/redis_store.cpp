@@ -31,13 +31,12 @@ constexpr const char* kNodes = "tether:nodes";                  // SET of node n
 
 // A node is alive while its key is there: refreshed with every flush (each second), gone
 // five seconds after the last.
-constexpr std::chrono::milliseconds kAliveFor{5000};
 constexpr std::chrono::milliseconds kBeatEvery{1000};
 
 // Scripts, so that each endpoint's write is atomic and conditional. The "#!lua" line (Redis
 // 7) makes Redis refuse a script at its start when over maxmemory; a script without it
 // would be refused only at its first write that allocates, after a DEL had run.
-enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim };
+enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim, kTake };
 
 // Register (or a changed object list): the whole record, its ID indexed, the previous ID
 // of the endpoint dropped from the index.
@@ -50,19 +49,21 @@ constexpr const char* kPutScript =
     "redis.call('hset', KEYS[1], unpack(ARGV, 3)) "
     "redis.call('sadd', KEYS[2], ARGV[1]) "
     "redis.call('hset', KEYS[3], ARGV[2], ARGV[1]) return 1";
-// Core TS 6.2.2: an Update rewrites its fields (and takes the registration for this node)
-// only while the registration is there, so one removed meanwhile is not brought back half
-// made. KEYS: reg. ARGV: field, value, ...
+// Core TS 6.2.2: an Update rewrites its fields only while this node holds that very
+// registration, so one removed, registered again or taken by another node meanwhile is not
+// overwritten or brought back half made. KEYS: reg. ARGV: id, node, field, value, ...
 constexpr const char* kUpdateScript =
     "#!lua\n"
-    "if redis.call('exists', KEYS[1]) == 0 then return 0 end "
+    "if redis.call('hget', KEYS[1], 'id') ~= ARGV[1] then return 0 end "
+    "if redis.call('hget', KEYS[1], 'owner') ~= ARGV[2] then return 0 end "
     "redis.call('hdel', KEYS[1], 'sms', 'profile_id') "
-    "redis.call('hset', KEYS[1], unpack(ARGV)) return 1";
+    "redis.call('hset', KEYS[1], unpack(ARGV, 3)) return 1";
 // De-register or expiry: only by the node that holds the registration, so a node with a
 // stale copy (the device moved to another node) cannot end it for the one that serves it.
-// KEYS: reg, obs, registrations, ids, observed. ARGV: endpoint, node.
+// KEYS: reg, obs, registrations, ids, observed. ARGV: endpoint, node. It only frees memory,
+// so it may run when Redis is over maxmemory (allow-oom): removals are how memory comes back.
 constexpr const char* kRemoveScript =
-    "#!lua\n"
+    "#!lua flags=allow-oom\n"
     "local owner = redis.call('hget', KEYS[1], 'owner') "
     "if owner and owner ~= ARGV[2] then return 0 end "
     "local id = redis.call('hget', KEYS[1], 'id') "
@@ -71,11 +72,18 @@ constexpr const char* kRemoveScript =
     "redis.call('srem', KEYS[5], ARGV[1]) "
     "if id then redis.call('hdel', KEYS[4], id) end return 1";
 
-// A dead node's registration becomes this node's, unless another node took it first.
-// KEYS: reg. ARGV: dead node, this node.
+// A dead node's registration becomes this node's, unless another node took it first or
+// the node is alive again. KEYS: reg, the dead node's alive key. ARGV: dead node, this node.
 constexpr const char* kClaimScript =
     "#!lua\n"
+    "if redis.call('exists', KEYS[2]) == 1 then return 0 end "
     "if redis.call('hget', KEYS[1], 'owner') ~= ARGV[1] then return 0 end "
+    "redis.call('hset', KEYS[1], 'owner', ARGV[2]) return 1";
+// A registration whose device reached this node becomes this node's, if it is still the
+// one the device named. KEYS: reg. ARGV: id, this node.
+constexpr const char* kTakeScript =
+    "#!lua\n"
+    "if redis.call('hget', KEYS[1], 'id') ~= ARGV[1] then return 0 end "
     "redis.call('hset', KEYS[1], 'owner', ARGV[2]) return 1";
 
 std::string random_node_name() {
@@ -226,13 +234,17 @@ Result<Registration> parse_registration(const std::string& endpoint, const redis
 
 }  // namespace
 
-RedisStore::RedisStore(Address address, std::string node, std::chrono::milliseconds timeout)
-    : redis_(std::move(address), timeout, {kPutScript, kUpdateScript, kRemoveScript, kClaimScript}),
-      node_(node.empty() ? random_node_name() : std::move(node)) {}
+RedisStore::RedisStore(Address address, Options options)
+    : redis_(std::move(address), options.timeout,
+             {kPutScript, kUpdateScript, kRemoveScript, kClaimScript, kTakeScript}),
+      options_(std::move(options)),
+      node_(options_.node),
+      healthy_since_(std::chrono::steady_clock::now()) {
+  if (options_.node.empty()) options_.node = random_node_name();
+}
 
-Result<std::unique_ptr<RedisStore>> RedisStore::open(Address address, std::string node,
-                                                     std::chrono::milliseconds timeout) {
-  std::unique_ptr<RedisStore> store(new RedisStore(std::move(address), std::move(node), timeout));
+Result<std::unique_ptr<RedisStore>> RedisStore::open(Address address, Options options) {
+  std::unique_ptr<RedisStore> store(new RedisStore(std::move(address), std::move(options)));
   if (auto ok = store->redis_.connect(); !ok) return ok.error();
   if (auto ok = store->check_schema(); !ok) return ok.error();
   return store;
@@ -278,26 +290,27 @@ Result<Ok> RedisStore::flush() {
   const auto now = std::chrono::steady_clock::now();
   const bool beat = now - last_beat_ >= kBeatEvery;
   if (pending_.empty() && !beat) return Ok{};
-  Result<Ok> written = Ok{};
-  // A second try only when the first found the connection gone (Redis restarted, or a
-  // failover): the new connection loads the scripts again.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    written = write_pending(beat);
-    if (written || redis_.connected()) break;
-  }
+  // A second try only when the first found a connection that was up gone (Redis
+  // restarted, or a failover): the new connection loads the scripts again. With Redis
+  // away, one try a flush, each bounded by the timeout.
+  const bool was_connected = redis_.connected();
+  Result<Ok> written = write_pending(beat);
+  if (!written && was_connected && !redis_.connected()) written = write_pending(beat);
   // On failure everything stays pending: each write sets a state, so sending it again is
   // harmless, and an endpoint's write is one script or transaction, never half applied.
-  if (written) {
-    pending_.clear();
-    if (beat) last_beat_ = now;
+  if (!written) {
+    healthy_since_ = now;
+    return written;
   }
+  pending_.clear();
+  if (beat) last_beat_ = now;
   return written;
 }
 
 Result<Ok> RedisStore::write_pending(bool beat) {
   std::vector<Command> c;
   if (beat) {
-    c.push_back({"SET", alive_key(node_), node_, "PX", std::to_string(kAliveFor.count())});
+    c.push_back({"SET", alive_key(node_), node_, "PX", std::to_string(options_.alive_for.count())});
     c.push_back({"SADD", kNodes, node_});
   }
   // Removals first: they stand for records stored before any pending change.
@@ -339,7 +352,7 @@ Result<Ok> RedisStore::write_pending(bool beat) {
     c.push_back(std::move(put));
   }
   for (const auto& [endpoint, u] : pending_.updates()) {
-    Command update = {"EVALSHA", redis_.script(kUpdate), "1", key(endpoint, "reg"), "owner", node_};
+    Command update = {"EVALSHA", redis_.script(kUpdate), "1", key(endpoint, "reg"), u.id, node_};
     add_update_fields(update, u);
     c.push_back(std::move(update));
   }
@@ -363,8 +376,13 @@ Result<Ok> RedisStore::write_pending(bool beat) {
   auto replies = redis_.run(c, "writing");
   if (!replies) return replies.error();
   for (const auto& r : *replies) {
-    // An EXEC whose transaction was discarded answers nil.
-    if (r->type == REDIS_REPLY_NIL) return error("writing", "a transaction was not applied");
+    // An EXEC answers the replies of its commands: one of them may have been refused.
+    if (r->type != REDIS_REPLY_ARRAY) continue;
+    for (std::size_t i = 0; i < r->elements; ++i) {
+      if (r->element[i]->type == REDIS_REPLY_ERROR) {
+        return error("writing", reply_text(r->element[i]));
+      }
+    }
   }
   return Ok{};
 }
@@ -384,8 +402,8 @@ Result<std::set<std::string>> RedisStore::live_nodes() {
   return out;
 }
 
-bool RedisStore::held_elsewhere(const std::string& owner, const std::set<std::string>& live) const {
-  return !owner.empty() && owner != node_ && live.contains(owner);
+bool RedisStore::held_elsewhere(const std::string& owner) const {
+  return !owner.empty() && owner != node_;
 }
 
 Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> RedisStore::load_all(
@@ -409,17 +427,15 @@ Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> RedisStore::
   return out;
 }
 
-// At start a node takes its own registrations and those of nodes no longer alive; a live
-// node's stay with it.
+// At start a node takes its own registrations; a dead node's come through claim_orphans()
+// (with its wait after an outage), another live node's stay with it.
 Result<std::vector<Registration>> RedisStore::load_registrations() {
   auto all = load_all(kRegistrations, "reg", "reading registrations");
   if (!all) return all.error();
-  auto live = live_nodes();
-  if (!live) return live.error();
   std::vector<Registration> out;
   out.reserve(all->size());
   for (const auto& [endpoint, reply] : *all) {
-    if (held_elsewhere(Fields(reply.get()).get("owner").value_or(""), *live)) continue;
+    if (held_elsewhere(Fields(reply.get()).get("owner").value_or(""))) continue;
     auto r = parse_registration(endpoint, reply.get());
     if (!r) return error("reading registrations", key(endpoint, "reg") + ": " + r.error().reason);
     out.push_back(std::move(*r));
@@ -430,8 +446,6 @@ Result<std::vector<Registration>> RedisStore::load_registrations() {
 Result<std::vector<ObservationRecord>> RedisStore::load_observations() {
   auto all = load_all(kObserved, "obs", "reading observations");
   if (!all) return all.error();
-  auto live = live_nodes();
-  if (!live) return live.error();
   std::vector<Command> owners;
   for (const auto& entry : *all) owners.push_back({"HGET", key(entry.first, "reg"), "owner"});
   auto owner = redis_.run(owners, "reading observations");
@@ -439,7 +453,7 @@ Result<std::vector<ObservationRecord>> RedisStore::load_observations() {
   std::vector<ObservationRecord> out;
   for (std::size_t e = 0; e < all->size(); ++e) {
     const auto& [endpoint, reply] = (*all)[e];
-    if (held_elsewhere(reply_text((*owner)[e].get()), *live)) continue;
+    if (held_elsewhere(reply_text((*owner)[e].get()))) continue;
     auto records = parse_observations(endpoint, reply.get());
     if (!records) return records.error();
     std::move(records->begin(), records->end(), std::back_inserter(out));
@@ -464,18 +478,29 @@ Result<std::vector<ObservationRecord>> RedisStore::parse_observations(
   return out;
 }
 
-Result<std::optional<ServerStore::Found>> RedisStore::fetch(const std::string& endpoint,
-                                                            const char* what) {
-  auto records =
-      redis_.run({{"HGETALL", key(endpoint, "reg")}, {"HGETALL", key(endpoint, "obs")}}, what);
+Result<std::vector<std::optional<ServerStore::Found>>> RedisStore::fetch(
+    const std::vector<std::string>& endpoints, const char* what) {
+  std::vector<Command> gets;
+  for (const auto& endpoint : endpoints) {
+    gets.push_back({"HGETALL", key(endpoint, "reg")});
+    gets.push_back({"HGETALL", key(endpoint, "obs")});
+  }
+  auto records = redis_.run(gets, what);
   if (!records) return records.error();
-  if (Fields((*records)[0].get()).empty()) return std::optional<Found>{};
-  auto r = parse_registration(endpoint, (*records)[0].get());
-  if (!r) return error(what, key(endpoint, "reg") + ": " + r.error().reason);
-  auto observations = parse_observations(endpoint, (*records)[1].get());
-  if (!observations) return observations.error();
-  Found found{std::move(*r), std::move(*observations)};
-  return std::optional<Found>(std::move(found));
+  std::vector<std::optional<Found>> out;
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const redisReply* reg = (*records)[2 * i].get();
+    if (Fields(reg).empty()) {
+      out.emplace_back();
+      continue;
+    }
+    auto r = parse_registration(endpoints[i], reg);
+    if (!r) return error(what, key(endpoints[i], "reg") + ": " + r.error().reason);
+    auto observations = parse_observations(endpoints[i], (*records)[2 * i + 1].get());
+    if (!observations) return observations.error();
+    out.push_back(Found{std::move(*r), std::move(*observations)});
+  }
+  return out;
 }
 
 Result<std::optional<ServerStore::Found>> RedisStore::find_registration(const std::string& id) {
@@ -483,17 +508,31 @@ Result<std::optional<ServerStore::Found>> RedisStore::find_registration(const st
   auto endpoint = redis_.run_one({"HGET", kIds, id}, "finding a registration");
   if (!endpoint) return endpoint.error();
   if ((*endpoint)->type != REDIS_REPLY_STRING) return std::optional<Found>{};
-  auto found = fetch(reply_text(endpoint->get()), "finding a registration");
+  auto found = fetch({reply_text(endpoint->get())}, "finding a registration");
+  if (!found) return found.error();
   // The index may lag a Register again under a new ID.
-  if (found && *found && (*found)->registration.id != id) return std::optional<Found>{};
-  return found;
+  if (!found->front() || found->front()->registration.id != id) return std::optional<Found>{};
+  return std::move(found->front());
+}
+
+// Taken at once, not at the next flush: from here the old owner can neither remove nor
+// update it, and no node claiming orphans can take it too.
+Result<bool> RedisStore::take_registration(const Registration& registration) {
+  auto taken = redis_.run_one({"EVALSHA", redis_.script(kTake), "1",
+                               key(registration.endpoint, "reg"), registration.id, node_},
+                              "taking a registration over");
+  if (!taken) return taken.error();
+  return (*taken)->type == REDIS_REPLY_INTEGER && (*taken)->integer == 1;
 }
 
 // A node is dead once its heartbeat key is gone. Its registrations are claimed one by one
-// (a compare-and-set on the owner, so two nodes sweeping at once never both take one), then
-// the node leaves tether:nodes so that the sweep happens once.
+// (a compare-and-set on the owner that also checks the node is still dead, so two nodes
+// sweeping at once never both take one), then the node leaves tether:nodes so that the
+// sweep happens once.
 Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
+  std::vector<Found> out;
   if (auto ok = flush(); !ok) return ok.error();
+  if (std::chrono::steady_clock::now() - healthy_since_ < options_.claim_after) return out;
   auto members = redis_.run_one({"SMEMBERS", kNodes}, "reading the nodes");
   if (!members) return members.error();
   auto live = live_nodes();
@@ -502,7 +541,6 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   for (auto& n : reply_texts(members->get())) {
     if (n != node_ && !live->contains(n)) dead.insert(std::move(n));
   }
-  std::vector<Found> out;
   if (dead.empty()) return out;
   const char* what = "claiming a dead node's registrations";
   auto all = redis_.run_one({"SMEMBERS", kRegistrations}, what);
@@ -518,15 +556,21 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
     const std::string o = reply_text((*owner)[i].get());
     if (!dead.contains(o)) continue;
     orphans.push_back(endpoints[i]);
-    claims.push_back({"EVALSHA", redis_.script(kClaim), "1", key(endpoints[i], "reg"), o, node_});
+    claims.push_back(
+        {"EVALSHA", redis_.script(kClaim), "2", key(endpoints[i], "reg"), alive_key(o), o, node_});
   }
   auto claimed = redis_.run(claims, what);
   if (!claimed) return claimed.error();
+  std::vector<std::string> ours;
   for (std::size_t i = 0; i < orphans.size(); ++i) {
-    if ((*claimed)[i]->type != REDIS_REPLY_INTEGER || (*claimed)[i]->integer != 1) continue;
-    auto found = fetch(orphans[i], what);
-    if (!found) return found.error();
-    if (*found) out.push_back(std::move(**found));
+    if ((*claimed)[i]->type == REDIS_REPLY_INTEGER && (*claimed)[i]->integer == 1) {
+      ours.push_back(orphans[i]);
+    }
+  }
+  auto found = fetch(ours, what);
+  if (!found) return found.error();
+  for (auto& f : *found) {
+    if (f) out.push_back(std::move(*f));
   }
   std::vector<Command> gone;
   for (const auto& n : dead) gone.push_back({"SREM", kNodes, n});

@@ -6,9 +6,9 @@
 //
 // Writes are buffered like the SQLite store's and flushed in pipelined batches. Each node
 // has a name: the registrations it writes carry it as their owner, a heartbeat key says it
-// is alive, and at start a node loads only its own registrations and those of dead nodes.
-// Another node's registration is taken over when its device reaches this node
-// (find_registration); only the owner may remove one.
+// is alive, and at start a node loads only its own registrations. Another node's is taken
+// when its device reaches this node (find_registration, take_registration) or when that
+// node's heartbeat ended (claim_orphans); only the owner may remove or update one.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -23,14 +23,23 @@
 
 namespace tether::server {
 
+struct RedisStoreOptions {
+  std::string node;  // this server node among those sharing the Redis (empty: random)
+  std::chrono::milliseconds timeout{2'000};  // the bound on every wait for Redis
+  // The heartbeat key lives this long after the last flush that refreshed it.
+  std::chrono::milliseconds alive_for{5'000};
+  // claim_orphans() claims nothing until this node has flushed without a failure for
+  // this long: after an outage every heartbeat lapsed, and the other nodes need time to
+  // refresh theirs before any of them counts as dead.
+  std::chrono::milliseconds claim_after{10'000};
+};
+
 class RedisStore final : public BufferedStore {
  public:
   using Address = RedisConnection::Address;
   static Result<Address> parse_url(std::string_view url) { return Address::parse_url(url); }
-  // `node` names this server node among those sharing the Redis (empty: a random name).
-  static Result<std::unique_ptr<RedisStore>> open(
-      Address address, std::string node = {},
-      std::chrono::milliseconds timeout = std::chrono::seconds(2));
+  using Options = RedisStoreOptions;
+  static Result<std::unique_ptr<RedisStore>> open(Address address, Options options = {});
   // Flushes. A failure here cannot be reported: call flush() first to see it.
   ~RedisStore() override;
   RedisStore(const RedisStore&) = delete;
@@ -40,13 +49,14 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<std::vector<Credentials>> load_credentials() override;
   Result<std::optional<Found>> find_registration(const std::string& id) override;
+  Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
   // Also refreshes this node's heartbeat, at most once a second.
   Result<Ok> flush() override;
   const std::string& node() const { return node_; }
 
  private:
-  RedisStore(Address address, std::string node, std::chrono::milliseconds timeout);
+  RedisStore(Address address, Options options);
   Result<Ok> check_schema();
   Result<Ok> write_pending(bool beat);
   // The members of an index set, each endpoint's hash of `kind` fetched, sorted by endpoint.
@@ -56,16 +66,20 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
                                                             const redisReply* reply) const;
   Result<std::set<std::string>> live_nodes();
-  // The registration of `endpoint` with its observations, as stored; nullopt when gone.
-  Result<std::optional<Found>> fetch(const std::string& endpoint, const char* what);
-  bool held_elsewhere(const std::string& owner, const std::set<std::string>& live) const;
+  // Each endpoint's registration with its observations, as stored; nullopt when gone.
+  Result<std::vector<std::optional<Found>>> fetch(const std::vector<std::string>& endpoints,
+                                                  const char* what);
+  bool held_elsewhere(const std::string& owner) const;
   std::string key(std::string_view endpoint, std::string_view kind) const;
   std::string alive_key(std::string_view node) const;
   Error error(const std::string& what, const std::string& why) const;
 
   RedisConnection redis_;
-  std::string node_;
+  Options options_;
+  const std::string& node_;  // options_.node, never empty
   std::chrono::steady_clock::time_point last_beat_{};
+  // Since when every flush has succeeded (reset by a failure).
+  std::chrono::steady_clock::time_point healthy_since_;
 };
 
 }  // namespace tether::server
