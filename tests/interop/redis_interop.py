@@ -8,10 +8,11 @@ Scenarios:
                   SIGKILL; node B, started on the same Redis, notices A's heartbeat end and
                   takes all 200, then an Update at the location A gave, and A's data
                   directory is not used
-  two-nodes       nodes A and B both running: 50 devices register and update through A, B
-                  holds none of them; A is killed with SIGKILL and every device's next
-                  Update through B is answered 2.04: B takes each over (owner b in Redis,
-                  tether_takeovers_total 50); a made-up location is still 4.04
+  three-nodes     nodes A, B and C running: 50 devices register and update through A, B and
+                  C hold none of them; A is killed with SIGKILL and the devices' next
+                  Updates, half through B and half through C, are answered 2.04: each node
+                  takes its half over (owner in Redis, tether_takeovers_total); a made-up
+                  location is still 4.04
   refuses-writes  Redis at maxmemory: a Register is answered 5.00 naming Redis's OOM, no
                   key of that endpoint is in Redis, a credentials PUT is a 500, an error
                   line says the store is failing; once Redis takes writes again the line
@@ -197,24 +198,32 @@ def takeover():
     T.check(not os.path.exists(os.path.join(a.data, "tether.db")), "node A wrote a SQLite file")
 
 
-def two_nodes():
+def three_nodes():
     redis = Redis()
     a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
     b = Node("node-b", redis, ["--sync-writes", "--node-id", "b"])
+    c = Node("node-c", redis, ["--sync-writes", "--node-id", "c"])
     locations = register_many(a, 50)
     T.check(len(locations) == 50, f"only {len(locations)} of 50 acknowledged")
     T.check(redis.cli("HGET", "tether:{dev-3}:reg", "owner") == "a", "dev-3 is not A's")
-    T.check(b.endpoints() == set(), "node B holds node A's devices while A lives")
+    T.check(b.endpoints() == set() and c.endpoints() == set(),
+            "node B or C holds node A's devices while A lives")
     T.check(update_many(a, locations) == set(locations), "Updates through A failed")
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
-    # The load balancer now sends the devices to B, with the locations A gave them.
-    answered = update_many(b, locations)
-    T.check(answered == set(locations), f"{50 - len(answered)} Updates through B failed")
-    T.check(b.endpoints() == {"dev-%d" % i for i in range(50)}, "B does not list them all")
-    owners = {redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in range(50)}
-    T.check(owners == {"b"}, f"owners in Redis after the takeover: {owners}")
-    T.check(metric(b, "tether_takeovers_total") == 50, "tether_takeovers_total is not 50")
+    # The load balancer now sends half the devices to B and half to C, with the locations
+    # A gave them.
+    to_b = {i: loc for i, loc in locations.items() if i % 2 == 0}
+    to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
+    T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
+    T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
+    T.check(b.endpoints() >= {"dev-%d" % i for i in to_b}, "B does not list its half")
+    T.check(c.endpoints() >= {"dev-%d" % i for i in to_c}, "C does not list its half")
+    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
+    T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
+            f"owners in Redis after the takeover: {owners}")
+    T.check(metric(b, "tether_takeovers_total") + metric(c, "tether_takeovers_total") == 50,
+            "B and C did not take 50 registrations between them")
     # A location nobody made is still 4.04, from the live node as from any.
     stray = exchange(b.coap_port, udp_message(0x02, 0x5000, b"\x01", [(11, b"rd"),
                                                                        (11, b"made-up")]))
@@ -259,5 +268,5 @@ def redis_restart():
     T.check(members == {"before", "after"}, f"registrations in Redis: {members}")
 
 
-T.run({"takeover": takeover, "two-nodes": two_nodes, "refuses-writes": refuses_writes,
+T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart}, SCENARIO)
