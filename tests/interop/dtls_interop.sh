@@ -115,24 +115,42 @@ make_pki() {
   cd - >/dev/null
 }
 
-coap_port=$(free_port)
-coaps_port=$(free_port)
-http_port=$(free_port)
-for _ in 1 2 3 4 5; do   # three distinct ports
-  [ "$coaps_port" != "$coap_port" ] || coaps_port=$(free_port)
-  [ "$http_port" != "$coap_port" ] && [ "$http_port" != "$coaps_port" ] || http_port=$(free_port)
-done
-api="http://127.0.0.1:$http_port/api"
+pick_ports() {
+  coap_port=$(free_port)
+  coaps_port=$(free_port)
+  http_port=$(free_port)
+  for _ in 1 2 3 4 5; do   # three distinct ports
+    [ "$coaps_port" != "$coap_port" ] || coaps_port=$(free_port)
+    [ "$http_port" != "$coap_port" ] && [ "$http_port" != "$coaps_port" ] || http_port=$(free_port)
+  done
+  api="http://127.0.0.1:$http_port/api"
+  dtls="coaps://127.0.0.1:$coaps_port"
+  tls="coaps+tcp://127.0.0.1:$coaps_port"
+}
+pick_ports
 links='</1/0>,</3/0>'
 
 start_server() {
-  "$tether" server --store memory --bind 127.0.0.1 --coap-port "$coap_port" \
-    --coaps-port "$coaps_port" --http-host 127.0.0.1 --http-port "$http_port" "$@" \
-    >>"$work/server.log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
+  for _ in 1 2 3; do
+    local logged
+    logged=$(wc -l 2>/dev/null <"$work/server.log" || echo 0)
+    "$tether" server --store memory --bind 127.0.0.1 --coap-port "$coap_port" \
+      --coaps-port "$coaps_port" --http-host 127.0.0.1 --http-port "$http_port" "$@" \
+      >>"$work/server.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    wait_server && return 0
+    # A port picked free was taken by another process before the server bound it (the
+    # kernel hands the same range to outgoing sockets): pick others and start again.
+    tail -n +"$((logged + 1))" "$work/server.log" | grep -q "Address already in use" ||
+      fail "server exited"
+    pick_ports
+  done
+  fail "server exited: its ports were taken three times"
+}
+wait_server() {
   for _ in $(seq 1 100); do
-    kill -0 "$server_pid" 2>/dev/null || fail "server exited"
+    kill -0 "$server_pid" 2>/dev/null || return 1
     # Our own server (not whatever else holds a port): its start line names our ports.
     if grep -q "event=started.* dtls=$coaps_port tls=$coaps_port" "$work/server.log" &&
       curl -sf "$api/health" >/dev/null; then
@@ -173,8 +191,6 @@ coap() { coap_request "$@" || true; }
 
 secret="tether-interop-secret"   # coap-client -k takes the string's bytes as the key
 secret_hex=$(printf %s "$secret" | to_hex)
-dtls="coaps://127.0.0.1:$coaps_port"
-tls="coaps+tcp://127.0.0.1:$coaps_port"
 
 # `tether client` in the background (log in $work/NAME.log); wait_log NAME PATTERN SECONDS.
 start_client() { # NAME ARGS...
