@@ -41,6 +41,7 @@ struct ServerOptions : ServiceOptions {
   std::uint64_t max_registrations = 0;
   std::uint32_t max_queued_per_client = 100;
   std::string node_id;  // empty: HOSTNAME:COAP_PORT
+  std::string redis_password_file;
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -54,7 +55,8 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .number("--max-registrations", "maxRegistrations", o.max_registrations,
               std::uint64_t{1} << 40)
       .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000)
-      .text("--node-id", "nodeId", o.node_id);
+      .text("--node-id", "nodeId", o.node_id)
+      .text("--redis-password-file", "redisPasswordFile", o.redis_password_file);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://")) {
@@ -141,8 +143,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-cert FILE --api-key FILE [--api-client-ca FILE]  HTTPS for the API\n"
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
-          "                         (default sqlite; the Redis password from\n"
-          "                         $TETHER_REDIS_PASSWORD or redis://:PASSWORD@HOST)\n"
+          "                         (default sqlite; docs/redis.md)\n"
+          "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT; docs/redis.md)\n"
           "  --data-dir DIR         SQLite data directory (default ./tether-data)\n"
@@ -183,10 +185,9 @@ int server_command(const std::vector<std::string>& args) {
   } else if (o.store.starts_with("redis://")) {
     auto address = server::RedisStore::parse_url(o.store);
     if (!address) throw std::invalid_argument(address.error().reason);
-    // Kept out of the command line, where `ps` would show it.
-    if (const char* password = std::getenv("TETHER_REDIS_PASSWORD");
-        address->password.empty() && password != nullptr) {
-      address->password = password;
+    // From a file, as --mqtt-password-file: out of the command line, where `ps` shows it.
+    if (!o.redis_password_file.empty()) {
+      address->password = read_secret_file(o.redis_password_file, "Redis password");
     }
     // Stable across restarts, so a node restarted at once still finds its registrations.
     std::string node = o.node_id;

@@ -291,8 +291,11 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     auto located = locate(upd->location);
-    if (located) take_over(upd->location, identity);
     auto done = located ? registry_.update(*upd, identity, now) : located.error();
+    // Only a location this node does not hold costs the store a lookup, not every Update.
+    if (!done && located && take_over(upd->location, identity)) {
+      done = registry_.update(*upd, identity, now);
+    }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
     } else {
@@ -321,8 +324,10 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     }
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
     auto located = locate(dereg->location);
-    if (located) take_over(dereg->location, identity);
     auto done = located ? registry_.deregister(*dereg, identity) : located.error();
+    if (!done && located && take_over(dereg->location, identity)) {
+      done = registry_.deregister(*dereg, identity);
+    }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));
     } else {

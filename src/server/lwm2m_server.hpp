@@ -248,7 +248,8 @@ class Lwm2mServer {
   void start_observation(Session& s, Pending& p, ExchangeId exchange);
   // Sends the restored observation's request again (RFC 8613 B.1.3); keeps its id.
   void observe_again(Session& s, const Observation& obs);
-  void take_over(const std::string& location, const PeerIdentity& identity);
+  // Whether it adopted a registration another node held under `location`.
+  bool take_over(const std::string& location, const PeerIdentity& identity);
   void claim_orphans();
   void adopt_registration(const Registration& r, UnixMillis now);
   void adopt_observations(const std::vector<ObservationRecord>& records);

@@ -36,10 +36,10 @@ Result<Ok> Lwm2mServer::restore() {
 // node's (one that died, or a device the load balancer moved here). The store hands over
 // the registration and its observations, this node adopts them, and the Update or
 // De-register that asked goes on as if it had been registered here.
-void Lwm2mServer::take_over(const std::string& location, const PeerIdentity& identity) {
+bool Lwm2mServer::take_over(const std::string& location, const PeerIdentity& identity) {
   // A store that is failing is not asked (each ask would wait out its timeout).
   if (location.empty() || registry_.find_by_id(location) != nullptr || !store_error_.empty()) {
-    return;
+    return false;
   }
   // Each lookup waits on the store: a spray of made-up locations must not stall the loop.
   const Instant now = clock_.now();
@@ -47,21 +47,22 @@ void Lwm2mServer::take_over(const std::string& location, const PeerIdentity& ide
     lookups_since_ = now;
     lookups_ = 0;
   }
-  if (lookups_ >= config_.max_store_lookups_per_second) return;
+  if (lookups_ >= config_.max_store_lookups_per_second) return false;
   ++lookups_;
   auto found = store_.find_registration(location);
-  if (!found || !*found) return;
+  if (!found || !*found) return false;
   const Registration& r = (*found)->registration;
   // Ran out: the client registers again. Held here under another ID: this node's is newer.
-  if (r.expires_at() <= clock_.unix_now() || registry_.find(r.endpoint) != nullptr) return;
+  if (r.expires_at() <= clock_.unix_now() || registry_.find(r.endpoint) != nullptr) return false;
   // Transport TS 5.2.6: only the identity that registered may take it anywhere; another is
   // answered as for any unknown location.
-  if (!speaks_for(r, identity) || full_for(r.endpoint)) return;
+  if (!speaks_for(r, identity) || full_for(r.endpoint)) return false;
   auto taken = store_.take_registration(r);
-  if (!taken || !*taken) return;
+  if (!taken || !*taken) return false;
   ++metrics_.takeovers;
   adopt_registration(r, clock_.unix_now());
   adopt_observations((*found)->observations);
+  return true;
 }
 
 // Issue 22: a node that died leaves its registrations to the others; those that ran out
@@ -69,7 +70,7 @@ void Lwm2mServer::take_over(const std::string& location, const PeerIdentity& ide
 void Lwm2mServer::claim_orphans() {
   if (registry_.size() >= config_.max_registrations && config_.max_registrations != 0) return;
   auto orphans = store_.claim_orphans();
-  if (!orphans) return;
+  if (!orphans || orphans->empty()) return;
   const UnixMillis now = clock_.unix_now();
   for (auto& found : *orphans) {
     if (registry_.find(found.registration.endpoint) != nullptr) continue;

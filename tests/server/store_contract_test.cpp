@@ -32,10 +32,6 @@ testing::RedisServer& shared_redis() {
 // Opens stores of one kind on the same data: reopening one is a restart of the same node.
 class Stores {
  public:
-  Stores() {
-    // Each test starts from an empty Redis.
-    (void)shared_redis().command({"FLUSHALL"});
-  }
   std::unique_ptr<ServerStore> open(StoreKind kind) {
     switch (kind) {
       case StoreKind::kMemory:
@@ -46,6 +42,9 @@ class Stores {
         return store ? std::move(*store) : nullptr;
       }
       case StoreKind::kRedis: {
+        // Each test starts from an empty Redis (started only by tests that use it).
+        if (!flushed_) (void)shared_redis().command({"FLUSHALL"});
+        flushed_ = true;
         auto address = RedisStore::parse_url(shared_redis().url());
         if (!address) ADD_FAILURE() << address.error().reason;
         auto store = address ? RedisStore::open(*address, {.node = "this-node"})
@@ -59,6 +58,7 @@ class Stores {
 
  private:
   TempDir dir_;
+  bool flushed_ = false;
 };
 
 class DurableStore : public ::testing::TestWithParam<StoreKind> {};

@@ -8,6 +8,8 @@
 #include <optional>
 #include <utility>
 
+#include "transport/socket_address.hpp"
+
 namespace tether::server {
 namespace {
 
@@ -72,34 +74,28 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
     database = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  std::string_view port;
-  if (rest.starts_with('[')) {
-    const auto close = rest.find(']');
-    if (close == std::string_view::npos) return fail("redis URL: unclosed '[' in the host");
-    a.host = std::string(rest.substr(1, close - 1));
-    rest = rest.substr(close + 1);
-    if (rest.starts_with(':'))
-      port = rest.substr(1);
-    else if (!rest.empty())
-      return fail("redis URL: text after the host's ']'");
+  // HOST:PORT as the MQTT broker's URL takes it; a host alone keeps the default port.
+  const std::string authority(rest);
+  if (authority.starts_with('[') && authority.ends_with(']')) {
+    a.host = authority.substr(1, authority.size() - 2);
+  } else if (auto hp = transport::split_host_port(authority)) {
+    a.host = hp->first;
+    a.port = hp->second;
+  } else if (authority.find(':') == std::string::npos) {
+    a.host = authority;
   } else {
-    const auto colon = rest.find(':');
-    a.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+    return fail("redis URL: bad host or port");
   }
-  if (a.host.empty()) return fail("redis URL: no host");
-  auto number = [](std::string_view text, long max, long& out) {
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
-    return ec == std::errc() && end == text.data() + text.size() && out >= 0 && out <= max;
-  };
-  long n = 0;
-  if (!port.empty()) {
-    if (!number(port, 65535, n) || n == 0) return fail("redis URL: bad port");
-    a.port = static_cast<std::uint16_t>(n);
+  if (a.host.empty() || a.host.find_first_of("[]") != std::string::npos) {
+    return fail("redis URL: bad host");
   }
   if (!database.empty()) {
-    if (!number(database, 1'000'000, n)) return fail("redis URL: bad database number");
-    a.database = static_cast<int>(n);
+    int n = 0;
+    const auto [end, ec] = std::from_chars(database.data(), database.data() + database.size(), n);
+    if (ec != std::errc() || end != database.data() + database.size() || n < 0) {
+      return fail("redis URL: bad database number");
+    }
+    a.database = n;
   }
   return a;
 }

@@ -387,17 +387,19 @@ Result<Ok> RedisStore::write_pending(bool beat) {
   return Ok{};
 }
 
-Result<std::set<std::string>> RedisStore::live_nodes() {
+// The other nodes whose heartbeat key is gone.
+Result<std::set<std::string>> RedisStore::dead_nodes() {
   auto members = redis_.run_one({"SMEMBERS", kNodes}, "reading the nodes");
   if (!members) return members.error();
-  const auto nodes = reply_texts(members->get());
+  auto nodes = reply_texts(members->get());
+  std::erase(nodes, node_);
   std::vector<Command> checks;
   for (const auto& n : nodes) checks.push_back({"EXISTS", alive_key(n)});
   auto alive = redis_.run(checks, "reading the nodes");
   if (!alive) return alive.error();
   std::set<std::string> out;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
-    if ((*alive)[i]->type == REDIS_REPLY_INTEGER && (*alive)[i]->integer == 1) out.insert(nodes[i]);
+    if ((*alive)[i]->type == REDIS_REPLY_INTEGER && (*alive)[i]->integer == 0) out.insert(nodes[i]);
   }
   return out;
 }
@@ -533,14 +535,9 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   std::vector<Found> out;
   if (auto ok = flush(); !ok) return ok.error();
   if (std::chrono::steady_clock::now() - healthy_since_ < options_.claim_after) return out;
-  auto members = redis_.run_one({"SMEMBERS", kNodes}, "reading the nodes");
-  if (!members) return members.error();
-  auto live = live_nodes();
-  if (!live) return live.error();
-  std::set<std::string> dead;
-  for (auto& n : reply_texts(members->get())) {
-    if (n != node_ && !live->contains(n)) dead.insert(std::move(n));
-  }
+  auto dead_or_error = dead_nodes();
+  if (!dead_or_error) return dead_or_error.error();
+  const std::set<std::string>& dead = *dead_or_error;
   if (dead.empty()) return out;
   const char* what = "claiming a dead node's registrations";
   auto all = redis_.run_one({"SMEMBERS", kRegistrations}, what);

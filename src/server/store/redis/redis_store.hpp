@@ -65,7 +65,7 @@ class RedisStore final : public BufferedStore {
                                                                                const char* what);
   Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
                                                             const redisReply* reply) const;
-  Result<std::set<std::string>> live_nodes();
+  Result<std::set<std::string>> dead_nodes();
   // Each endpoint's registration with its observations, as stored; nullopt when gone.
   Result<std::vector<std::optional<Found>>> fetch(const std::vector<std::string>& endpoints,
                                                   const char* what);
