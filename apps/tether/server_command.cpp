@@ -21,6 +21,7 @@
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "server/store/redis/redis_node_bus.hpp"
 #include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "service_runtime.hpp"
@@ -175,7 +176,9 @@ int server_command(const std::vector<std::string>& args) {
     if (!loaded) throw std::invalid_argument(loaded.error().reason);
   }
   std::unique_ptr<server::ServerStore> store;
-  std::string store_name = o.store;  // for the log: never a Redis password
+  std::string store_name = o.store;                          // for the log: never a Redis password
+  std::optional<server::RedisStore::Address> redis_address;  // several nodes share it
+  std::string node;
   if (o.store == "sqlite") {
     prepare_data_dir(o.data_dir);
     auto opened = server::SqliteStore::open(o.data_dir + "/tether.db", o.sync_writes);
@@ -190,7 +193,7 @@ int server_command(const std::vector<std::string>& args) {
       address->password = read_secret_file(o.redis_password_file, "Redis password");
     }
     // Stable across restarts, so a node restarted at once still finds its registrations.
-    std::string node = o.node_id;
+    node = o.node_id;
     if (node.empty()) {
       char host[256] = {};
       ::gethostname(host, sizeof host - 1);
@@ -202,6 +205,7 @@ int server_command(const std::vector<std::string>& args) {
     auto opened = server::RedisStore::open(*address, options);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
+    redis_address = std::move(*address);
   } else {
     store = std::make_unique<server::MemoryStore>();
   }
@@ -263,8 +267,36 @@ int server_command(const std::vector<std::string>& args) {
     });
   }
 
+  // Several nodes on one Redis: API calls and events between them (docs/redis.md).
+  std::unique_ptr<server::RedisNodeBus> bus;
+  std::unique_ptr<api::NodeRouting> routing;
+  if (redis_address) {
+    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node);
+    bus->set_status_handler([](const std::string& error) {
+      if (error.empty()) {
+        log_line("event=node_bus_recovered");
+      } else {
+        log_line("event=node_bus_failing" + logfmt_field("error", error), "error");
+      }
+    });
+    if (auto started = bus->start(); !started) {
+      log_line("event=node_bus_failing" + logfmt_field("error", started.error().reason), "error");
+    }
+    routing = std::make_unique<api::NodeRouting>(
+        loop, *bus, [&store](const std::string& ep) { return store->owner_of(ep); });
+  }
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
   api::HttpApi http(api_config(o, config.default_timeout, api_tls), loop, server);
+  if (routing) {
+    http.set_nodes(routing.get());
+    routing->set_credentials_sink([&server](const std::string& ep) {
+      if (auto ok = server.reload_credentials(ep); !ok) {
+        log_line("event=credentials_reload_failed" + logfmt_field("ep", ep) +
+                     logfmt_field("detail", ok.error().reason),
+                 "error");
+      }
+    });
+  }
   if (sms) {
     http.set_waker(
         [&sms](const server::Registration& r, bool bootstrap) { return sms->wake(r, bootstrap); });
@@ -296,7 +328,9 @@ int server_command(const std::vector<std::string>& args) {
     http.publish(e);
   });
   server.set_event_filter([&](server::ServerEvent::Kind kind, const std::string& endpoint) {
-    return !o.quiet || http.anyone_wants(server::event_kind_name(kind), endpoint);
+    const char* name = server::event_kind_name(kind);
+    return !o.quiet || http.anyone_wants(name, endpoint) ||
+           (routing && api::NodeRouting::shares(name));
   });
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);

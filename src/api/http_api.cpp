@@ -158,6 +158,36 @@ void HttpApi::downlink(Call& call, DownlinkRequest request) {
                });
 }
 
+void HttpApi::device_route(const char* method, std::string_view pattern, Handler handler) {
+  route(method, pattern, [this, handler = std::move(handler)](Call& call) {
+    const std::string& ep = call.capture(0);
+    // Several nodes: a client another node serves is that node's to answer for.
+    if (nodes_ != nullptr && !call.caller().forwarded && server_.find(ep) == nullptr) {
+      auto owner = nodes_->elsewhere(ep);
+      if (!owner) {
+        return busy(call.responder(),
+                    "cannot ask the store which node serves " + ep + ": " + owner.error().reason,
+                    5);
+      }
+      if (*owner) {
+        return nodes_->forward(**owner, call.request(), call.caller(), wait_of(call),
+                               call.responder());
+      }
+    }
+    handler(call);
+  });
+}
+
+Duration HttpApi::wait_of(const Call& call) const {
+  const std::string text = call.param("timeout");
+  double seconds = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 3'600) {
+    return config().default_timeout;  // the node that runs the call refuses a bad one
+  }
+  return Duration{static_cast<std::int64_t>(seconds * 1000)};
+}
+
 void HttpApi::log_request(const std::string& endpoint, json entry) {
   json event = entry;
   event["event"] = "request";
@@ -218,7 +248,7 @@ void HttpApi::routes() {
     call.reply(200, page);
   });
 
-  route("GET", kEndpoint, [this](Call& call) {
+  device_route("GET", kEndpoint, [this](Call& call) {
     const std::string& ep = call.capture(0);
     const auto* r = server_.find(ep);
     if (r == nullptr) return call.error(404, "4.04", "client " + ep + " is not registered");
@@ -230,7 +260,7 @@ void HttpApi::routes() {
 
   // Transport TS 6.6: a sleeping client woken by SMS updates (or bootstraps) over its own
   // binding; requests queued for it go then.
-  route("POST", on(kEndpoint, "/wake"), [this](Call& call) {
+  device_route("POST", on(kEndpoint, "/wake"), [this](Call& call) {
     const std::string& ep = call.capture(0);
     const auto* r = server_.find(ep);
     if (r == nullptr) return call.error(404, "4.04", "client " + ep + " is not registered");
@@ -245,7 +275,7 @@ void HttpApi::routes() {
     call.reply(202, json{{"trigger", bootstrap ? "bootstrap" : "update"}, {"to", *sent}});
   });
 
-  route("DELETE", kEndpoint, [this](Call& call) {
+  device_route("DELETE", kEndpoint, [this](Call& call) {
     const std::string& ep = call.capture(0);
     if (!server_.evict(ep)) return call.error(404, "4.04", "client " + ep + " is not registered");
     call.no_content();
@@ -261,9 +291,9 @@ void HttpApi::routes() {
     };
   };
 
-  route("GET", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
-          downlink(call, at(Operation::kRead, path));
-        }));
+  device_route("GET", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
+                 downlink(call, at(Operation::kRead, path));
+               }));
 
   // Write: PUT replaces, PATCH updates partially.
   auto write = [this](bool partial) {
@@ -289,48 +319,49 @@ void HttpApi::routes() {
       downlink(call, std::move(r));
     };
   };
-  route("PUT", kPath, on_path(write(false)));
-  route("PATCH", kPath, on_path(write(true)));
+  device_route("PUT", kPath, on_path(write(false)));
+  device_route("PATCH", kPath, on_path(write(true)));
 
   // Execute (resource) or Create (object).
-  route("POST", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
-          DownlinkRequest r;
-          if (path.is_resource()) {
-            r = at(Operation::kExecute, path);
-            r.arguments = call.body();
-            if (auto args = lwm2m::parse_execute_arguments(r.arguments); !args) {
-              return call.error(400, "4.00", args.error().reason);
-            }
-          } else if (path.is_object()) {
-            r = at(Operation::kCreate, path);
-            auto tree =
-                tree_from_json(call.body().empty() ? "{}" : call.body(), path, server_.models());
-            if (!tree) return call.error(400, "4.00", tree.error().reason);
-            r.content = std::move(*tree);
-            if (r.content.empty()) {
-              r.content.add_node(path.child(lwm2m::Path::kUnassigned)).value();
-            }
-          } else {
-            return call.error(405, "4.05", "POST executes a resource or creates in an object");
+  device_route(
+      "POST", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
+        DownlinkRequest r;
+        if (path.is_resource()) {
+          r = at(Operation::kExecute, path);
+          r.arguments = call.body();
+          if (auto args = lwm2m::parse_execute_arguments(r.arguments); !args) {
+            return call.error(400, "4.00", args.error().reason);
           }
-          downlink(call, std::move(r));
-        }));
-
-  route("DELETE", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
-          downlink(call, at(Operation::kDelete, path));
-        }));
-
-  route("GET", on(kPath, "/discover"), on_path([this](Call& call, const lwm2m::Path& path) {
-          DownlinkRequest r = at(Operation::kDiscover, path);
-          if (call.has_param("depth")) {
-            const std::string d = call.param("depth");
-            if (d.size() != 1 || d[0] < '0' || d[0] > '3') {
-              return call.error(400, "4.00", "depth is 0 to 3");
-            }
-            r.depth = static_cast<std::uint32_t>(d[0] - '0');
+        } else if (path.is_object()) {
+          r = at(Operation::kCreate, path);
+          auto tree =
+              tree_from_json(call.body().empty() ? "{}" : call.body(), path, server_.models());
+          if (!tree) return call.error(400, "4.00", tree.error().reason);
+          r.content = std::move(*tree);
+          if (r.content.empty()) {
+            r.content.add_node(path.child(lwm2m::Path::kUnassigned)).value();
           }
-          downlink(call, std::move(r));
-        }));
+        } else {
+          return call.error(405, "4.05", "POST executes a resource or creates in an object");
+        }
+        downlink(call, std::move(r));
+      }));
+
+  device_route("DELETE", kPath, on_path([this](Call& call, const lwm2m::Path& path) {
+                 downlink(call, at(Operation::kDelete, path));
+               }));
+
+  device_route("GET", on(kPath, "/discover"), on_path([this](Call& call, const lwm2m::Path& path) {
+                 DownlinkRequest r = at(Operation::kDiscover, path);
+                 if (call.has_param("depth")) {
+                   const std::string d = call.param("depth");
+                   if (d.size() != 1 || d[0] < '0' || d[0] > '3') {
+                     return call.error(400, "4.00", "depth is 0 to 3");
+                   }
+                   r.depth = static_cast<std::uint32_t>(d[0] - '0');
+                 }
+                 downlink(call, std::move(r));
+               }));
 
   // Write-Attributes (?pmin=10&gt=45 sets, a bare ?pmin unsets) and Observe, which may carry
   // the same attributes.
@@ -346,55 +377,57 @@ void HttpApi::routes() {
       downlink(call, std::move(r));
     };
   };
-  route("PUT", on(kPath, "/attributes"), on_path(with_attributes(Operation::kWriteAttributes)));
-  route("POST", on(kPath, "/observe"), on_path(with_attributes(Operation::kObserve)));
+  device_route("PUT", on(kPath, "/attributes"),
+               on_path(with_attributes(Operation::kWriteAttributes)));
+  device_route("POST", on(kPath, "/observe"), on_path(with_attributes(Operation::kObserve)));
 
   // Cancels every observation of this path: ?active=true sends the cancelling request.
-  route("DELETE", on(kPath, "/observe"), on_path([this](Call& call, const lwm2m::Path& path) {
-          const std::string& ep = call.capture(0);
-          const bool active = call.has_param("active") && call.param("active") != "false";
-          if (server_.find(ep) == nullptr) {
-            return call.error(404, "4.04", "client " + ep + " is not registered");
-          }
-          std::vector<std::string> ids;
-          for (const auto& o : server_.observations(ep)) {
-            if (!o.composite && o.paths.size() == 1 && o.paths[0] == path) ids.push_back(o.id);
-          }
-          if (ids.empty()) return call.error(404, "4.04", "no observation of " + path.to_string());
-          if (!active) {
-            for (const auto& id : ids) server_.cancel_observation(id, false);
-            return call.reply(200, json{{"cancelled", ids.size()}});
-          }
-          // Active: the answer says what the client said to each cancel; "cancelled" counts
-          // those it confirmed with a success code.
-          struct Tally {
-            std::size_t waiting = 0;
-            std::size_t confirmed = 0;
-            json answers = json::array();
-          };
-          auto tally = std::make_shared<Tally>();
-          tally->waiting = ids.size();
-          for (const auto& id : ids) {
-            server_.cancel_observation(
-                id, true, [tally, id, to = call.responder()](server::DownlinkResult r) {
-                  json one{{"observation", id}};
-                  if (r.response) {
-                    one["code"] = r.response->code.to_string();
-                    if (r.response->code.is_success()) ++tally->confirmed;
-                  } else {
-                    one["error"] = r.message;
-                  }
-                  tally->answers.push_back(std::move(one));
-                  if (--tally->waiting == 0) {
-                    reply(to, 200,
-                          json{{"cancelled", tally->confirmed}, {"answers", tally->answers}});
-                  }
-                });
-          }
-        }));
+  device_route(
+      "DELETE", on(kPath, "/observe"), on_path([this](Call& call, const lwm2m::Path& path) {
+        const std::string& ep = call.capture(0);
+        const bool active = call.has_param("active") && call.param("active") != "false";
+        if (server_.find(ep) == nullptr) {
+          return call.error(404, "4.04", "client " + ep + " is not registered");
+        }
+        std::vector<std::string> ids;
+        for (const auto& o : server_.observations(ep)) {
+          if (!o.composite && o.paths.size() == 1 && o.paths[0] == path) ids.push_back(o.id);
+        }
+        if (ids.empty()) return call.error(404, "4.04", "no observation of " + path.to_string());
+        if (!active) {
+          for (const auto& id : ids) server_.cancel_observation(id, false);
+          return call.reply(200, json{{"cancelled", ids.size()}});
+        }
+        // Active: the answer says what the client said to each cancel; "cancelled" counts
+        // those it confirmed with a success code.
+        struct Tally {
+          std::size_t waiting = 0;
+          std::size_t confirmed = 0;
+          json answers = json::array();
+        };
+        auto tally = std::make_shared<Tally>();
+        tally->waiting = ids.size();
+        for (const auto& id : ids) {
+          server_.cancel_observation(
+              id, true, [tally, id, to = call.responder()](server::DownlinkResult r) {
+                json one{{"observation", id}};
+                if (r.response) {
+                  one["code"] = r.response->code.to_string();
+                  if (r.response->code.is_success()) ++tally->confirmed;
+                } else {
+                  one["error"] = r.message;
+                }
+                tally->answers.push_back(std::move(one));
+                if (--tally->waiting == 0) {
+                  reply(to, 200,
+                        json{{"cancelled", tally->confirmed}, {"answers", tally->answers}});
+                }
+              });
+        }
+      }));
 
   // What operators asked of this client through the API, newest first (?limit=, up to 50).
-  route("GET", on(kEndpoint, "/requests"), [this](Call& call) {
+  device_route("GET", on(kEndpoint, "/requests"), [this](Call& call) {
     const std::string& ep = call.capture(0);
     std::size_t limit = RequestLog::kPerEndpoint;
     if (call.has_param("limit")) {
@@ -412,7 +445,7 @@ void HttpApi::routes() {
     call.reply(200, list);
   });
 
-  route("GET", on(kEndpoint, "/observations"), [this](Call& call) {
+  device_route("GET", on(kEndpoint, "/observations"), [this](Call& call) {
     const std::string& ep = call.capture(0);
     if (server_.find(ep) == nullptr) {
       return call.error(404, "4.04", "client " + ep + " is not registered");
@@ -430,7 +463,7 @@ void HttpApi::routes() {
     call.reply(200, list);
   });
 
-  route("DELETE", on(kEndpoint, "/observations/{id}"), [this](Call& call) {
+  device_route("DELETE", on(kEndpoint, "/observations/{id}"), [this](Call& call) {
     const std::string& id = call.capture(1);
     const bool active = call.has_param("active") && call.param("active") != "false";
     // Active: answered like any request to the client, with the code it gave the cancel.
@@ -446,7 +479,7 @@ void HttpApi::routes() {
   });
 
   // Composite operations: {"paths": [...]} to read or observe, {path: value} to write.
-  route("POST", on(kEndpoint, "/composite/{op}"), [this](Call& call) {
+  device_route("POST", on(kEndpoint, "/composite/{op}"), [this](Call& call) {
     const std::string& op = call.capture(1);
     if (op != "read" && op != "observe" && op != "write") {
       return call.error(404, "4.04", "composite operations are read, observe and write");
@@ -527,6 +560,7 @@ void HttpApi::routes() {
     if (auto saved = server_.put_credentials(*c); !saved) {
       return call.error(saved.error(), lwm2m::status::kInternalServerError);
     }
+    if (nodes_ != nullptr) nodes_->share_credentials_change(ep);
     call.reply(200, credentials_json(*c, kHide));
   });
   route("DELETE", "/api/security/clients/{ep}", [this](Call& call) {
@@ -534,6 +568,7 @@ void HttpApi::routes() {
     auto removed = server_.remove_credentials(ep);
     if (!removed) return call.error(removed.error(), lwm2m::status::kInternalServerError);
     if (!*removed) return call.error(404, "4.04", "no credentials for " + ep);
+    if (nodes_ != nullptr) nodes_->share_credentials_change(ep);
     call.no_content();
   });
 }
@@ -610,7 +645,21 @@ std::string HttpApi::metrics_text() {
   out << "# HELP tether_queue_depth Requests waiting for or in flight to clients.\n"
          "# TYPE tether_queue_depth gauge\ntether_queue_depth "
       << server_.total_queue_depth() << '\n';
+  if (nodes_ != nullptr) out << nodes_->metrics_text();
   return out.str();
+}
+
+void HttpApi::set_nodes(NodeRouting* nodes) {
+  nodes_ = nodes;
+  nodes->set_local([this](const http::Request& request, ApiCaller caller, Responder to) {
+    serve_forwarded(request, std::move(caller), std::move(to));
+  });
+  nodes->set_event_sink([this](std::string_view kind, const std::string& endpoint,
+                               const std::string& text) { publish_text(kind, endpoint, text); });
+  set_node(nodes->node(), &NodeRouting::shares,
+           [nodes](std::string_view kind, const std::string& endpoint, const std::string& text) {
+             nodes->share_event(kind, endpoint, text);
+           });
 }
 
 }  // namespace tether::api

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/http_service.hpp"
+#include "api/node_routing.hpp"
 #include "api/request_log.hpp"
 #include "server/lwm2m_server.hpp"
 
@@ -25,9 +26,17 @@ class HttpApi final : public HttpService {
   // server has no SMS binding, and POST /api/clients/{ep}/wake answers 409.
   using Waker = std::function<Result<std::string>(const server::Registration&, bool bootstrap)>;
   void set_waker(Waker w) { waker_ = std::move(w); }
+  // Several nodes: calls about a client another node serves go to that node, events are
+  // shared (api/node_routing). Call before start(); `nodes` outlives the API.
+  void set_nodes(NodeRouting* nodes);
 
  private:
   void routes();
+  // A route under /api/clients/{ep}: when another node serves the client, the call is
+  // handed to it.
+  void device_route(const char* method, std::string_view pattern, Handler handler);
+  // How long the call may wait for the client (?timeout=, else the default).
+  Duration wait_of(const Call& call) const;
   // Sends the request to the client named by the route and answers the call when the
   // client does (or the request times out).
   void downlink(Call& call, lwm2m::DownlinkRequest request);
@@ -42,6 +51,7 @@ class HttpApi final : public HttpService {
   server::Lwm2mServer& server_;
   Waker waker_;
   RequestLog requests_;
+  NodeRouting* nodes_ = nullptr;
   // Answers can come after the API is gone (at shutdown): they log only while this is set.
   std::shared_ptr<HttpApi*> self_ = std::make_shared<HttpApi*>(this);
 };

@@ -214,6 +214,16 @@ std::optional<ApiCaller> HttpService::admitted(const http::Request& request,
 void HttpService::handle(const http::Request& request, Responder responder) {
   auto caller = admitted(request, responder);
   if (!caller) return;
+  dispatch(request, std::move(responder), std::move(*caller));
+}
+
+void HttpService::serve_forwarded(const http::Request& request, ApiCaller caller,
+                                  Responder responder) {
+  caller.forwarded = true;
+  dispatch(request, std::move(responder), std::move(caller));
+}
+
+void HttpService::dispatch(const http::Request& request, Responder responder, ApiCaller caller) {
   auto found = router_.find(request.method, request.path);
   if (found.status != 200) {
     const std::string code = found.status == 405 ? "4.05" : found.status == 400 ? "4.00" : "4.04";
@@ -230,7 +240,7 @@ void HttpService::handle(const http::Request& request, Responder responder) {
     }
   }
   Call call(request, std::move(found.captures), std::move(*query), std::move(responder),
-            std::move(*caller));
+            std::move(caller));
   handlers_.at(found.index)(call);
 }
 
@@ -253,17 +263,32 @@ bool HttpService::anyone_wants(std::string_view kind, std::string_view endpoint)
 }
 
 void HttpService::publish(const server::ServerEvent& event) {
-  const std::string_view kind = server::event_kind_name(event.kind);
-  if (!anyone_wants(kind, event.endpoint)) return;  // nobody listens for it: no JSON built
-  broadcast(kind, event.endpoint,
-            "event: " + std::string(kind) +
-                "\ndata: " + json_text(event_json(event, event_model_)) + "\n\n");
+  publish_built(server::event_kind_name(event.kind), event.endpoint,
+                [&] { return event_json(event, event_model_); });
 }
 
 void HttpService::publish_json(std::string_view kind, const std::string& endpoint,
                                const json& data) {
-  if (!anyone_wants(kind, endpoint)) return;
-  broadcast(kind, endpoint, "event: " + std::string(kind) + "\ndata: " + json_text(data) + "\n\n");
+  publish_built(kind, endpoint, [&] { return data; });
+}
+
+void HttpService::publish_built(std::string_view kind, const std::string& endpoint,
+                                const std::function<json()>& build) {
+  const bool here = anyone_wants(kind, endpoint);
+  const bool relayed = relay_ && shared_(kind);
+  if (!here && !relayed) return;  // nobody listens for it: no JSON built
+  json data = build();
+  if (!node_.empty()) data["node"] = node_;
+  const std::string text = json_text(data);
+  if (here) broadcast(kind, endpoint, "event: " + std::string(kind) + "\ndata: " + text + "\n\n");
+  if (relayed) relay_(kind, endpoint, text);
+}
+
+void HttpService::publish_text(std::string_view kind, const std::string& endpoint,
+                               const std::string& data) {
+  if (anyone_wants(kind, endpoint)) {
+    broadcast(kind, endpoint, "event: " + std::string(kind) + "\ndata: " + data + "\n\n");
+  }
 }
 
 void HttpService::keep_streams_alive() {

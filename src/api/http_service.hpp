@@ -71,6 +71,9 @@ using ConsoleSource = std::function<std::optional<ConsoleFile>(std::string_view 
 struct ApiCaller {
   std::optional<std::string> user;
   Role role = Role::kRead;
+  // Handed over by another server node, which checked the caller (api/node_routing): it is
+  // answered here, never handed on again.
+  bool forwarded = false;
 };
 
 // JSON text that never throws: text that is not UTF-8 (it should not get this far) becomes
@@ -142,6 +145,21 @@ class HttpService {
   void publish(const server::ServerEvent& event);
   // An event the API itself makes (`request`): `data` is its JSON, `kind` its name.
   void publish_json(std::string_view kind, const std::string& endpoint, const json& data);
+  // Several nodes (api/node_routing): events name the node that saw them, and the ones the
+  // other nodes share go to `relay` as their JSON text.
+  using EventRelay = std::function<void(std::string_view kind, const std::string& endpoint,
+                                        const std::string& data)>;
+  void set_node(std::string node, std::function<bool(std::string_view kind)> shared,
+                EventRelay relay) {
+    node_ = std::move(node);
+    shared_ = std::move(shared);
+    relay_ = std::move(relay);
+  }
+  // An event another node saw, as that node's JSON text: to this node's streams that want
+  // it. The text must be one line of JSON (api/node_routing checks).
+  void publish_text(std::string_view kind, const std::string& endpoint, const std::string& data);
+  // Runs a call another node admitted, as its caller (past the checks of who may call).
+  void serve_forwarded(const http::Request& request, ApiCaller caller, Responder responder);
   // The definitions that tell typed values from untyped bytes in published events.
   void set_event_model(const lwm2m::model::Model* model) { event_model_ = model; }
   // Extra text for /metrics (transport and process figures).
@@ -178,6 +196,10 @@ class HttpService {
   // Writes one event to the streams that want it, dropping the dead ones.
   void broadcast(std::string_view kind, const std::string& endpoint, const std::string& text);
   void handle(const http::Request& request, Responder responder);
+  void dispatch(const http::Request& request, Responder responder, ApiCaller caller);
+  // Builds the event-stream text of an event when a stream here or another node wants it.
+  void publish_built(std::string_view kind, const std::string& endpoint,
+                     const std::function<json()>& build);
   // Who the caller is and whether their role allows the request; answers a refusal itself
   // (and returns nothing).
   std::optional<ApiCaller> admitted(const http::Request& request, const Responder& responder);
@@ -199,6 +221,9 @@ class HttpService {
   std::uint64_t forbidden_ = 0;
   std::function<std::string()> extra_metrics_;
   ConsoleSource console_;
+  std::string node_;
+  std::function<bool(std::string_view kind)> shared_;
+  EventRelay relay_;
 };
 
 }  // namespace tether::api

@@ -158,6 +158,30 @@ Result<Ok> Lwm2mServer::put_credentials(Credentials credentials) {
     (void)(old != nullptr ? store_.save_credentials(*old) : store_.remove_credentials(endpoint));
     return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
   }
+  return apply_credentials(std::move(credentials), changed);
+}
+
+Result<Ok> Lwm2mServer::reload_credentials(const std::string& endpoint) {
+  auto stored = store_.load_credentials_of(endpoint);
+  if (!stored) return stored.error();
+  const Credentials* old = credentials_.find(endpoint);
+  if (!*stored) {
+    if (old != nullptr) {
+      credentials_.remove(endpoint);
+      if (oscore_ != nullptr) oscore_->remove(endpoint);
+    }
+    return Ok{};
+  }
+  Credentials credentials = std::move(**stored);
+  if (old != nullptr && *old == credentials) return Ok{};
+  if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
+  const bool changed = old != nullptr;
+  if (oscore_ != nullptr) carry_sequence_bound(*oscore_, old, credentials);
+  return apply_credentials(std::move(credentials), changed);
+}
+
+Result<Ok> Lwm2mServer::apply_credentials(Credentials credentials, bool changed) {
+  const std::string endpoint = credentials.endpoint;
   if (oscore_ != nullptr) {
     if (auto keyed = key_oscore(*oscore_, credentials); !keyed) {
       return lwm2m::reject(lwm2m::status::kBadRequest, keyed.error().reason);

@@ -168,6 +168,10 @@ class Lwm2mServer {
   Result<Ok> put_credentials(Credentials credentials);
   // False when there were none; an error (5.00) when the store cannot make it durable.
   Result<bool> remove_credentials(const std::string& endpoint);
+  // Several nodes: another node changed or removed an endpoint's credentials in the shared
+  // store; this node reads them again (ending a session keyed with the old ones, as after a
+  // change made here).
+  Result<Ok> reload_credentials(const std::string& endpoint);
   std::optional<Credentials> credentials(const std::string& endpoint) const;
   std::size_t credential_count() const { return credentials_.all().size(); }
   // The credentials in endpoint order, paged (as walk_registrations).
@@ -237,6 +241,9 @@ class Lwm2mServer {
   void end_registration(const Registration& r, ServerEvent::Kind why);
   Session& session_for(const Registration& r);
   Session* session_of(const std::string& endpoint);
+  // Puts credentials already stored into the index (and OSCORE keyring); `changed`: they
+  // replace different ones, so a session keyed with those ends.
+  Result<Ok> apply_credentials(Credentials credentials, bool changed);
   // The session that last spoke from the link's peer, if any.
   Session* session_at(const ServerLink& link, const PeerKey& peer);
   // Forgets the session's (link, peer) unless another session has been bound there since.

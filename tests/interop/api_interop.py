@@ -36,7 +36,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import Scenario, free_port  # noqa: E402
-from raw_wire import (EventStream, http, register_options, udp_code,  # noqa: E402
+from raw_wire import (EventStream, http, register_options, sse_events, udp_code,  # noqa: E402
                       udp_exchange, udp_message)
 
 TETHER = sys.argv[1]
@@ -222,21 +222,6 @@ def models_and_me():
     lifetime = {r["id"]: r for r in server_object["resources"]}[1]
     S.check(server_object["name"] == "LwM2M Server" and lifetime["units"] == "s"
             and lifetime["rangeEnumeration"] == "", f"bootstrap /api/models/1: {lifetime}")
-
-
-def sse_events(stream):
-    """The (kind, data) of each complete event read so far."""
-    out = []
-    for block in stream.data.decode(errors="replace").split("\n\n"):
-        kind = data = None
-        for line in block.split("\n"):
-            if line.startswith("event: "):
-                kind = line[7:]
-            elif line.startswith("data: "):
-                data = json.loads(line[6:])
-        if kind and data is not None:
-            out.append((kind, data))
-    return out
 
 
 def events_and_requests():

@@ -1,6 +1,7 @@
 """Raw bytes for the interop scenarios: HTTP requests on a fresh socket, the /api/events
 stream read by a thread, and CoAP messages (UDP datagrams, TCP frames) built by hand, so a
 test sends what it means to send and not what our own client would."""
+import json
 import socket
 import struct
 import threading
@@ -73,6 +74,21 @@ class EventStream:
                 return True
             time.sleep(0.05)
         return False
+
+
+def sse_events(stream):
+    """The (kind, data) of each complete event read so far."""
+    out = []
+    for block in stream.data.decode(errors="replace").split("\n\n"):
+        kind = data = None
+        for line in block.split("\n"):
+            if line.startswith("event: "):
+                kind = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+        if kind and data is not None:
+            out.append((kind, data))
+    return out
 
 
 # --- raw CoAP ----------------------------------------------------------------------------

@@ -19,6 +19,13 @@ Scenarios:
                   says it recovered and the next Register is 2.01
   redis-restart   Redis (append-only file on) restarted under a running server: the server
                   keeps answering, writes again, and both registrations are in Redis
+  api-across-nodes  a `tether client` registers through node A; node B's /api/events shows
+                  it registering, and B's API reads and writes the device (the call goes to
+                  A over Redis pub/sub and A's answer comes back); node bus messages that are
+                  not whole (raw PUBLISHes, a forged event carrying a second one) are dropped
+                  and counted; credentials put through B are known to A at once, and
+                  removed through A are gone from B; with A killed, B answers 503 for A's
+                  device
 """
 import json
 import os
@@ -31,7 +38,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import Scenario, free_port  # noqa: E402
-from raw_wire import http, register_options, udp_code, udp_message, udp_options  # noqa: E402
+from raw_wire import (EventStream, http, register_options, sse_events, udp_code,  # noqa: E402
+                      udp_message, udp_options)
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -268,5 +276,76 @@ def redis_restart():
     T.check(members == {"before", "after"}, f"registrations in Redis: {members}")
 
 
+def api_across_nodes():
+    redis = Redis()
+    a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
+    b = Node("node-b", redis, ["--sync-writes", "--node-id", "b"])
+    events = EventStream(b.http_port, "/api/events?events=registered,deregistered,request")
+    client = subprocess.Popen([TETHER, "client", "-e", "dev-x", "--lifetime", "60", "--server",
+                               "coap://127.0.0.1:%d" % a.coap_port], stdout=subprocess.DEVNULL,
+                              stderr=open(os.path.join(T.work, "client.log"), "ab"))
+    T.procs.append(client)
+    # The Register went to A; B's stream shows it, naming the node that saw it.
+    T.wait_until(lambda: any(k == "registered" and d["endpoint"] == "dev-x"
+                             for k, d in sse_events(events)), "B's stream to show dev-x", 30)
+    seen = [d for k, d in sse_events(events) if k == "registered"]
+    T.check(seen[0].get("node") == "a", f"the event does not name node a: {seen[0]}")
+    T.check("dev-x" not in b.endpoints(), "B holds dev-x itself")
+    # B's API answers for the device A serves.
+    status, dev = b.api("GET", "/api/clients/dev-x")
+    T.check(status == 200 and dev.get("endpoint") == "dev-x", f"GET dev-x through B: {status} {dev}")
+    status, read = b.api("GET", "/api/clients/dev-x/3/0/0?timeout=10")
+    T.check(status == 200 and read.get("code") == "2.05", f"a read through B: {status} {read}")
+    status, _ = b.api("PUT", "/api/clients/dev-x/3/0/14?timeout=10", "+02:00")
+    T.check(status == 200, f"a write through B: {status}")
+    status, read = a.api("GET", "/api/clients/dev-x/3/0/14")
+    T.check(status == 200 and "+02:00" in json.dumps(read), f"the write did not land: {read}")
+    # A ran the calls (its request log) and B's stream saw them as A's request events.
+    status, log = a.api("GET", "/api/clients/dev-x/requests")
+    T.check(status == 200 and len(log) >= 3, f"A's request log: {log}")
+    T.wait_until(lambda: sum(k == "request" and d.get("node") == "a"
+                             for k, d in sse_events(events)) >= 3, "A's request events on B")
+    T.check(metric(b, "tether_node_calls_forwarded_total") == 3, "B did not forward 3 calls")
+    T.check(metric(a, "tether_node_calls_served_total") == 3, "A did not serve 3 calls")
+    # A name nobody registered is 404 from B, as from A.
+    status, body = b.api("GET", "/api/clients/nobody/3/0/0")
+    T.check(status == 404, f"an unknown client through B: {status} {body}")
+    # Hostile bus messages: not JSON, a request with a bad role, and an event whose text
+    # slips in a second event. Dropped, counted, and nothing reaches the stream.
+    channel = "tether:db0:node:b"
+    forged = json.dumps({"type": "event", "from": "a", "kind": "deregistered",
+                         "endpoint": "dev-x",
+                         "data": "{}\n\nevent: registered\ndata: {\"endpoint\":\"evil\"}"})
+    bad_request = json.dumps({"type": "request", "id": 1, "from": "a", "method": "DELETE",
+                              "target": "/api/clients/dev-x", "body": "", "user": None,
+                              "role": "root"})
+    for message in ("not json", "\xff\xfe", forged, bad_request):
+        redis.cli("PUBLISH", channel, message)
+    T.wait_until(lambda: metric(b, "tether_node_messages_malformed_total") == 4,
+                 "B to count four malformed messages")
+    T.check(b.healthy(), "B stopped answering")
+    T.check(not any(d.get("endpoint") == "evil" for _, d in sse_events(events)),
+            "a forged event reached the stream")
+    T.check("dev-x" in a.endpoints(), "a forged message removed dev-x")
+    # Credentials put through B are A's at once (A reads them again from Redis), and A's
+    # removal is B's.
+    status, _ = b.api("PUT", "/api/security/clients/dev-y",
+                      {"mode": "psk", "identity": "dev-y-id", "key": "00112233"})
+    T.check(status == 200, f"PUT credentials through B: {status}")
+    T.wait_until(lambda: a.api("GET", "/api/security/clients/dev-y")[0] == 200,
+                 "A to know dev-y's credentials")
+    T.check(a.api("GET", "/api/security/clients/dev-y")[1].get("identity") == "dev-y-id",
+            "A has other credentials for dev-y")
+    T.check(a.api("DELETE", "/api/security/clients/dev-y")[0] == 204, "DELETE through A")
+    T.wait_until(lambda: b.api("GET", "/api/security/clients/dev-y")[0] == 404,
+                 "B to forget dev-y's credentials")
+    T.check(metric(a, "tether_node_credential_changes_received_total") == 1, "A's count")
+    # A dies: until B takes its devices over, B says A does not answer.
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    status, _, _ = http(b.http_port, "GET", "/api/clients/dev-x/3/0/0")
+    T.check(status == 503, f"a read for a dead node's device got {status}")
+
+
 T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
-       "redis-restart": redis_restart}, SCENARIO)
+       "redis-restart": redis_restart, "api-across-nodes": api_across_nodes}, SCENARIO)

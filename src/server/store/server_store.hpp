@@ -120,6 +120,12 @@ class ServerStore {
   // The registrations of nodes that died (their heartbeat ended), now this node's; each is
   // handed to one node only. Nothing for a store of one node.
   virtual Result<std::vector<Found>> claim_orphans() { return std::vector<Found>{}; }
+  // The node whose registration of `endpoint` the store holds, as flushed; nullopt when it
+  // holds none (and always for a store of one node).
+  virtual Result<std::optional<std::string>> owner_of(const std::string& endpoint) {
+    (void)endpoint;
+    return std::optional<std::string>{};
+  }
 
   virtual Result<std::vector<ObservationRecord>> load_observations() = 0;
   virtual Result<Ok> save_observation(const ObservationRecord& observation) = 0;
@@ -128,6 +134,16 @@ class ServerStore {
   virtual Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) = 0;
 
   virtual Result<std::vector<Credentials>> load_credentials() = 0;
+  // One endpoint's, as stored now (another node may have changed them); nullopt: none.
+  // Stores for several nodes read just that endpoint's.
+  virtual Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) {
+    auto all = load_credentials();
+    if (!all) return all.error();
+    for (auto& c : *all) {
+      if (c.endpoint == endpoint) return std::optional<Credentials>(std::move(c));
+    }
+    return std::optional<Credentials>{};
+  }
   virtual Result<Ok> save_credentials(const Credentials& credentials) = 0;
   virtual Result<Ok> remove_credentials(const std::string& endpoint) = 0;
 

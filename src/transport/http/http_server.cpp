@@ -47,7 +47,20 @@ constexpr std::size_t kMaxSealedBacklog = 64 * 1024;
 
 // --- handles ----------------------------------------------------------------------
 
+HttpServer::Responder HttpServer::Responder::to(std::function<void(http::Response)> sink) {
+  Responder r({}, 0);
+  r.sink_ = std::make_shared<Sink>(std::move(sink));
+  return r;
+}
+
 void HttpServer::Responder::respond(http::Response response) const {
+  if (sink_) {
+    if (!*sink_) return;
+    auto sink = std::move(*sink_);
+    *sink_ = nullptr;
+    sink(std::move(response));
+    return;
+  }
   auto c = connection_.lock();
   if (!c || c->closed) return;
   c->http.respond(request_, std::move(response), c->server.loop_.now());

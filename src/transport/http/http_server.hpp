@@ -71,16 +71,21 @@ class HttpServer {
     void respond(http::Response response) const;
     // Starts a body of unknown length (an event stream); write to it through the Stream.
     Stream stream(http::Response head) const;
-    bool connected() const { return !connection_.expired(); }
+    bool connected() const { return sink_ ? *sink_ != nullptr : !connection_.expired(); }
     // The connection's peer (an empty address once it is gone).
     HttpPeer peer() const;
+    // A responder with no connection: the answer goes to `sink`, once. For a request
+    // another server node handed over (api/node_routing); it cannot start a stream.
+    static Responder to(std::function<void(http::Response)> sink);
 
    private:
     friend class HttpServer;
+    using Sink = std::function<void(http::Response)>;
     Responder(std::weak_ptr<Connection> c, std::uint64_t request)
         : connection_(std::move(c)), request_(request) {}
     std::weak_ptr<Connection> connection_;
     std::uint64_t request_ = 0;
+    std::shared_ptr<Sink> sink_;  // shared by copies, emptied by the first answer
   };
   using Handler = std::function<void(const http::Request&, Responder)>;
   // Where problems go that no peer hears about (a handler that threw).

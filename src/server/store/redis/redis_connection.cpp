@@ -206,6 +206,32 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
   return replies;
 }
 
+int RedisConnection::fd() const {
+  return context_ ? context_->fd : -1;
+}
+
+Result<std::vector<RedisConnection::Reply>> RedisConnection::read_available(const char* what) {
+  if (!context_) return error(what, "not connected");
+  // One read(2): the caller calls this when the socket is readable, so it does not wait.
+  // On failure the connection stays open: the caller stops watching the socket first, then
+  // drops it (epoll keeps reporting a closed socket another process still holds).
+  if (redisBufferRead(context_.get()) != REDIS_OK) {
+    const std::string why = context_->errstr[0] != '\0' ? context_->errstr : "connection lost";
+    return error(what, why);
+  }
+  std::vector<Reply> replies;
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(context_.get(), &raw) != REDIS_OK) {
+      const std::string why = context_->errstr[0] != '\0' ? context_->errstr : "bad reply";
+      return error(what, why);
+    }
+    if (raw == nullptr) break;
+    replies.emplace_back(static_cast<redisReply*>(raw));
+  }
+  return replies;
+}
+
 Result<RedisConnection::Reply> RedisConnection::run_one(Command command, const char* what) {
   std::vector<Command> one;
   one.push_back(std::move(command));

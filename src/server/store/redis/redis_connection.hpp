@@ -52,6 +52,13 @@ class RedisConnection {
   Error error(const std::string& what, const std::string& why) const;
   const Address& address() const { return address_; }
 
+  // For a subscriber on an event loop (RedisNodeBus): the socket to watch (-1 when not
+  // connected), the replies that one read of it completes (a failure leaves the connection
+  // for the caller to drop once it stopped watching), and dropping the connection.
+  int fd() const;
+  Result<std::vector<Reply>> read_available(const char* what);
+  void disconnect() { context_.reset(); }
+
  private:
   struct FreeContext {
     void operator()(redisContext* context) const;

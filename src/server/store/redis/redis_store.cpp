@@ -517,6 +517,15 @@ Result<std::optional<ServerStore::Found>> RedisStore::find_registration(const st
   return std::move(found->front());
 }
 
+Result<std::optional<std::string>> RedisStore::owner_of(const std::string& endpoint) {
+  auto owner = redis_.run_one({"HGET", key(endpoint, "reg"), "owner"}, "finding a client's node");
+  if (!owner) return owner.error();
+  if ((*owner)->type != REDIS_REPLY_STRING || (*owner)->len == 0) {
+    return std::optional<std::string>{};
+  }
+  return std::optional<std::string>(reply_text(owner->get()));
+}
+
 // Taken at once, not at the next flush: from here the old owner can neither remove nor
 // update it, and no node claiming orphans can take it too.
 Result<bool> RedisStore::take_registration(const Registration& registration) {
@@ -575,33 +584,50 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   return out;
 }
 
+Result<Credentials> RedisStore::parse_credentials(const std::string& endpoint,
+                                                  const redisReply* reply) const {
+  Fields f(reply);
+  Credentials c;
+  c.endpoint = endpoint;
+  const std::string kind = f.text("kind");
+  c.psk_identity = f.text("psk_identity");
+  const std::string psk_key = f.text("psk_key");
+  const std::string public_key = f.text("public_key");
+  c.x509_common_name = f.text("x509_common_name");
+  const std::string json = f.text("json");
+  const std::string where = key(endpoint, "cred");
+  if (!f.problem().empty()) return error("reading credentials", where + ": " + f.problem());
+  const auto parsed_kind = credentials_kind_from(kind);
+  if (!parsed_kind) return error("reading credentials", where + ": unknown kind '" + kind + "'");
+  c.kind = *parsed_kind;
+  c.psk_key.assign(psk_key.begin(), psk_key.end());
+  c.public_key.assign(public_key.begin(), public_key.end());
+  if (auto merged = merge_credentials_json_part(c, json); !merged) {
+    return error("reading credentials", where + ": " + merged.error().reason);
+  }
+  return c;
+}
+
 Result<std::vector<Credentials>> RedisStore::load_credentials() {
   auto all = load_all(kCredentialed, "cred", "reading credentials");
   if (!all) return all.error();
   std::vector<Credentials> out;
   for (const auto& [endpoint, reply] : *all) {
-    Fields f(reply.get());
-    Credentials c;
-    c.endpoint = endpoint;
-    const std::string kind = f.text("kind");
-    c.psk_identity = f.text("psk_identity");
-    const std::string psk_key = f.text("psk_key");
-    const std::string public_key = f.text("public_key");
-    c.x509_common_name = f.text("x509_common_name");
-    const std::string json = f.text("json");
-    const std::string where = key(endpoint, "cred");
-    if (!f.problem().empty()) return error("reading credentials", where + ": " + f.problem());
-    const auto parsed_kind = credentials_kind_from(kind);
-    if (!parsed_kind) return error("reading credentials", where + ": unknown kind '" + kind + "'");
-    c.kind = *parsed_kind;
-    c.psk_key.assign(psk_key.begin(), psk_key.end());
-    c.public_key.assign(public_key.begin(), public_key.end());
-    if (auto merged = merge_credentials_json_part(c, json); !merged) {
-      return error("reading credentials", where + ": " + merged.error().reason);
-    }
-    out.push_back(std::move(c));
+    auto c = parse_credentials(endpoint, reply.get());
+    if (!c) return c.error();
+    out.push_back(std::move(*c));
   }
   return out;
+}
+
+Result<std::optional<Credentials>> RedisStore::load_credentials_of(const std::string& endpoint) {
+  if (auto ok = flush(); !ok) return ok.error();
+  auto reply = redis_.run_one({"HGETALL", key(endpoint, "cred")}, "reading credentials");
+  if (!reply) return reply.error();
+  if (Fields(reply->get()).empty()) return std::optional<Credentials>{};
+  auto c = parse_credentials(endpoint, reply->get());
+  if (!c) return c.error();
+  return std::optional<Credentials>(std::move(*c));
 }
 
 }  // namespace tether::server

@@ -48,9 +48,11 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<Registration>> load_registrations() override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<std::vector<Credentials>> load_credentials() override;
+  Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) override;
   Result<std::optional<Found>> find_registration(const std::string& id) override;
   Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
+  Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;
   // Also refreshes this node's heartbeat, at most once a second.
   Result<Ok> flush() override;
   const std::string& node() const { return node_; }
@@ -63,6 +65,7 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> load_all(const char* index,
                                                                                const char* kind,
                                                                                const char* what);
+  Result<Credentials> parse_credentials(const std::string& endpoint, const redisReply* reply) const;
   Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
                                                             const redisReply* reply) const;
   Result<std::set<std::string>> dead_nodes();

@@ -1,0 +1,104 @@
+#pragma once
+// The REST API across server nodes that share a store (docs/redis.md, "Several nodes"): a
+// call about a device another node serves is handed to that node over the node bus, run
+// there as the same caller, and its answer comes back; events are shared, so every node's
+// /api/events shows what happens on all of them; and a node that changes credentials tells
+// the others, which read them again from the store.
+//
+// The node that took the call has already checked who is calling; the node that runs it
+// trusts that (the bus is the store's Redis, which only the nodes may reach). A forwarded
+// call is never forwarded again. Every wait for another node is bounded.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "api/http_service.hpp"
+#include "common/result.hpp"
+#include "server/node_bus.hpp"
+#include "transport/event_loop.hpp"
+
+namespace tether::api {
+
+struct NodeRoutingMetrics {
+  std::uint64_t forwarded = 0;       // calls handed to another node
+  std::uint64_t served = 0;          // calls another node handed here
+  std::uint64_t unreachable = 0;     // the owner did not listen, or the bus failed
+  std::uint64_t timed_out = 0;       // no answer from the owner in time
+  std::uint64_t events_in = 0;       // events from other nodes
+  std::uint64_t credentials_in = 0;  // credential changes other nodes made
+  std::uint64_t malformed = 0;       // bus messages that were not ours or not whole
+};
+
+class NodeRouting {
+ public:
+  // Which node the store says serves `endpoint` (nullopt: none).
+  using OwnerLookup =
+      std::function<Result<std::optional<std::string>>(const std::string& endpoint)>;
+  // Runs a call another node handed here, as `caller`, answering through the responder.
+  using LocalDispatch = std::function<void(const http::Request&, ApiCaller, Responder)>;
+  // Hands an event from another node to this node's streams (its JSON, one line).
+  using EventSink =
+      std::function<void(std::string_view kind, const std::string& endpoint, const std::string&)>;
+
+  // `margin`: how much longer than the device's own wait a forwarded call waits for the
+  // other node (its queue, the bus both ways).
+  NodeRouting(transport::EventLoop& loop, server::NodeBus& bus, OwnerLookup owner,
+              Duration margin = Duration{5'000});
+  ~NodeRouting();
+  NodeRouting(const NodeRouting&) = delete;
+  NodeRouting& operator=(const NodeRouting&) = delete;
+
+  void set_local(LocalDispatch dispatch) { local_ = std::move(dispatch); }
+  void set_event_sink(EventSink sink) { events_ = std::move(sink); }
+  // Told the endpoint whose credentials another node changed in the shared store.
+  void set_credentials_sink(std::function<void(const std::string& endpoint)> sink) {
+    credentials_ = std::move(sink);
+  }
+  const std::string& node() const { return bus_.node(); }
+
+  // The other node that serves `endpoint`; nullopt when none does, or this one.
+  Result<std::optional<std::string>> elsewhere(const std::string& endpoint);
+  // Hands the call to `node` and answers it with that node's answer, or with 503 when the
+  // node does not listen or does not answer within `wait`.
+  void forward(const std::string& node, const http::Request& request, const ApiCaller& caller,
+               Duration wait, Responder responder);
+
+  // Which events go to the other nodes: those a device's every message makes (updated,
+  // awake, sleeping, refused) stay on the node that saw them (docs/redis.md).
+  static bool shares(std::string_view kind);
+  void share_event(std::string_view kind, const std::string& endpoint, const std::string& data);
+
+  // Tells the other nodes that this one changed or removed an endpoint's credentials.
+  void share_credentials_change(const std::string& endpoint);
+
+  const NodeRoutingMetrics& metrics() const { return metrics_; }
+  std::string metrics_text() const;
+
+ private:
+  void on_message(std::string_view message);
+  void serve(const nlohmann::json& message);
+  void answered(const nlohmann::json& message);
+  void reply_to(const std::string& node, std::uint64_t id, const http::Response& response);
+
+  transport::EventLoop& loop_;
+  server::NodeBus& bus_;
+  OwnerLookup owner_;
+  Duration margin_;
+  LocalDispatch local_;
+  EventSink events_;
+  std::function<void(const std::string&)> credentials_;
+  struct Pending {
+    Responder responder;
+    transport::EventLoop::TimerId timer = 0;
+  };
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_id_ = 1;
+  NodeRoutingMetrics metrics_;
+  // Answers can come after this is gone (shutdown): they do nothing then.
+  std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
+};
+
+}  // namespace tether::api
