@@ -26,6 +26,7 @@
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "service_runtime.hpp"
 #include "sms_service.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/tcp/tcp_transport.hpp"
 #include "transport/udp/udp_transport.hpp"
 
@@ -178,6 +179,7 @@ int server_command(const std::vector<std::string>& args) {
   std::unique_ptr<server::ServerStore> store;
   std::string store_name = o.store;                          // for the log: never a Redis password
   std::optional<server::RedisStore::Address> redis_address;  // several nodes share it
+  server::RedisStore* redis_store = nullptr;
   std::string node;
   if (o.store == "sqlite") {
     prepare_data_dir(o.data_dir);
@@ -204,6 +206,7 @@ int server_command(const std::vector<std::string>& args) {
     options.node = node;
     auto opened = server::RedisStore::open(*address, options);
     if (!opened) throw std::invalid_argument(opened.error().reason);
+    redis_store = opened->get();
     store = std::move(*opened);
     redis_address = std::move(*address);
   } else {
@@ -218,8 +221,21 @@ int server_command(const std::vector<std::string>& args) {
   // The (D)TLS servers ask the LwM2M server (made below) for the credentials on file.
   server::Lwm2mServer* credentials_source = nullptr;
   oscore::Keyring keyring;  // the OSCORE contexts of credentials in mode oscore
+  // Nodes on one Redis share the DTLS session-ticket key: a device moved to another node
+  // resumes its session there (docs/redis.md).
+  Bytes ticket_key;
+  if (redis_store != nullptr && o.coaps_port != 0) {
+    Bytes candidate(tls::kTicketKeySize);
+    random.fill(candidate);
+    auto shared = redis_store->shared_secret("tls-ticket-key", candidate);
+    if (!shared) throw std::invalid_argument(shared.error().reason);
+    if (shared->size() != tls::kTicketKeySize) {
+      throw std::invalid_argument("the session-ticket key in Redis has the wrong size");
+    }
+    ticket_key = std::move(*shared);
+  }
   CoapListeners listeners =
-      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring);
+      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring, ticket_key);
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};

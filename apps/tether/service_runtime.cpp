@@ -272,7 +272,8 @@ bool is_loopback_host(const std::string& host) {
 }
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
-                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring) {
+                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring,
+                          const Bytes& ticket_key) {
   CoapListeners l;
   coap::EndpointConfig plain_config;
   // Refused OSCORE requests (a replay, a wrong key, an unknown kid) are warn lines naming
@@ -331,6 +332,7 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   if (o.coaps_port == 0) return l;
   tls::GnutlsOptions g;
   g.server = lookup;
+  g.ticket_key = ticket_key;
   if (!o.key.empty()) g.server->private_key = read_binary_file(o.key);
   if (!o.cert.empty()) {
     if (o.key.empty()) throw std::invalid_argument("--cert needs --key");

@@ -94,9 +94,11 @@ tls::ServerCredentials credentials_lookup(Engine* const& engine) {
 // `lookup` tells the (D)TLS servers which PSK identities and raw public keys are known;
 // it is called during handshakes, so the engine it asks may be created later. Every
 // listener has an OSCORE layer over `keyring` (Transport TS 5.5: OSCORE over plain CoAP and
-// inside (D)TLS alike), keyed by the listener's name.
+// inside (D)TLS alike), keyed by the listener's name. `ticket_key`: the session-ticket key
+// the nodes sharing a store use alike (empty: the backend's own).
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
-                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring);
+                          const tls::ServerCredentials& lookup, oscore::Keyring& keyring,
+                          const Bytes& ticket_key = {});
 // Reads a PEM or DER file (a key or certificate).
 Bytes read_binary_file(const std::string& file);
 // A password or token kept in a file, off the command line: the file without its trailing

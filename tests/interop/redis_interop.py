@@ -26,14 +26,20 @@ Scenarios:
                   and counted; credentials put through B are known to A at once, and
                   removed through A are gone from B; with A killed, B answers 503 for A's
                   device
+  dtls-resume     nodes A and B share the session-ticket key through Redis: gnutls-cli's
+                  full handshake goes to A and its resumption, from another port, to B
+                  (a UDP balancer in this script), and B resumes it; node C on another
+                  Redis makes a full handshake instead
 """
 import json
 import os
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -78,12 +84,14 @@ class Redis:
 
 
 class Node:
-    def __init__(self, name, redis, extra=()):
+    def __init__(self, name, redis, extra=(), dtls=False):
         self.coap_port, self.http_port = free_port(), free_port()
+        self.coaps_port = free_port() if dtls else 0
         self.log = os.path.join(T.work, name + ".log")
         self.data = os.path.join(T.work, "data-" + name)
         args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
-                "--coaps-port", "0", "--udp-only", "--http-port", str(self.http_port),
+                "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
+                str(self.http_port),
                 "--data-dir", self.data, "--store", redis.url()] + list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         T.procs.append(self.proc)
@@ -347,5 +355,74 @@ def api_across_nodes():
     T.check(status == 503, f"a read for a dead node's device got {status}")
 
 
+class SwitchingForwarder:
+    """A UDP load balancer on 127.0.0.1 that sends each new client (source address) to the
+    next port of `ports` in turn and keeps it there, relaying both ways."""
+
+    def __init__(self, ports):
+        self.ports = list(ports)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.upstream = {}  # client address -> socket towards its node
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stop:
+            ready, _, _ = select.select([self.sock] + list(self.upstream.values()), [], [], 0.2)
+            for s in ready:
+                if s is self.sock:
+                    data, client = self.sock.recvfrom(65536)
+                    if client not in self.upstream:
+                        up = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                        up.connect(("127.0.0.1", self.ports[len(self.upstream) % len(self.ports)]))
+                        self.upstream[client] = up
+                    self.upstream[client].send(data)
+                else:
+                    client = next(c for c, u in self.upstream.items() if u is s)
+                    try:
+                        self.sock.sendto(s.recv(65536), client)
+                    except OSError:
+                        pass
+
+
+def dtls_resume():
+    redis = Redis()
+    a = Node("node-a", redis, ["--node-id", "a"], dtls=True)
+    b = Node("node-b", redis, ["--node-id", "b"], dtls=True)
+    key = "00112233445566778899aabbccddeeff"
+    status, _ = a.api("PUT", "/api/security/clients/dev-psk",
+                      {"mode": "psk", "identity": "dev-psk", "key": key})
+    T.check(status == 200, f"PUT credentials: {status}")
+    T.wait_until(lambda: b.api("GET", "/api/security/clients/dev-psk")[0] == 200,
+                 "B to know the credentials")
+    T.check(redis.cli("STRLEN", "tether:secret:tls-ticket-key") == "64", "no shared ticket key")
+    # gnutls-cli (an independent DTLS client) makes a full handshake, then resumes from
+    # another source port: the balancer sends the first to A and the second to B.
+    lb = SwitchingForwarder([a.coaps_port, b.coaps_port])
+    args = ["gnutls-cli", "--udp", "-p", str(lb.port), "--pskusername", "dev-psk", "--pskkey", key,
+            "--priority", "NORMAL:+PSK:+AES-128-CCM-8:+VERS-DTLS1.2", "--resume", "127.0.0.1"]
+    out = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=60).stdout
+    lb.stop = True
+    T.check(len(lb.upstream) == 2, f"gnutls-cli connected {len(lb.upstream)} times: {out}")
+    T.check("This is a resumed session" in out, f"node B did not resume A's session: {out}")
+    # Nodes that do not share the key: a second Redis, a full handshake at B.
+    other = Redis()
+    c = Node("node-c", other, ["--node-id", "c"], dtls=True)
+    status, _ = c.api("PUT", "/api/security/clients/dev-psk",
+                      {"mode": "psk", "identity": "dev-psk", "key": key})
+    lb = SwitchingForwarder([a.coaps_port, c.coaps_port])
+    args[3] = str(lb.port)
+    out = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                         timeout=60).stdout
+    lb.stop = True
+    T.check("This is a resumed session" not in out and "Handshake was completed" in out,
+            f"node C resumed a session it has no key for: {out}")
+
+
 T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
-       "redis-restart": redis_restart, "api-across-nodes": api_across_nodes}, SCENARIO)
+       "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
+       "dtls-resume": dtls_resume}, SCENARIO)

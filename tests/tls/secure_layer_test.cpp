@@ -75,6 +75,7 @@ class SecureLayerTest : public ::testing::Test {
   void start(Carriage carriage = Carriage::kDatagram) {
     GnutlsOptions so;
     so.server = server_credentials;
+    so.ticket_key = ticket_key;
     server_backend = std::make_unique<GnutlsBackend>(so);
     SecureLayerConfig sc;
     sc.role = Role::kServer;
@@ -115,6 +116,7 @@ class SecureLayerTest : public ::testing::Test {
   }
 
   SimNetwork net;
+  Bytes ticket_key;  // empty: the backend makes its own
   Bytes server_psk = psk_key();
   ServerCredentials server_credentials;
   tether::testing::TestKey client_key = tether::testing::make_key();
@@ -238,6 +240,38 @@ TEST_F(SecureLayerTest, ReconnectionResumesTheSession) {
   EXPECT_TRUE(up->identity.resumed);
   ASSERT_NE(server->layer.identity(kClient), nullptr);
   EXPECT_EQ(server->layer.identity(kClient)->psk_identity, "device-1");
+}
+
+// Several server nodes (docs/redis.md): the load balancer moves a device to another node,
+// which resumes its session when the nodes share the ticket key, and makes a full
+// handshake when they do not.
+TEST_F(SecureLayerTest, AnotherNodeWithTheSameTicketKeyResumesTheSession) {
+  ticket_key = Bytes(kTicketKeySize, 0x5a);
+  start();
+  client->layer.set_credentials(kServer, psk_client(), net.now());
+  ASSERT_TRUE(get("/a"));
+  for (const bool shared : {true, false}) {
+    client->layer.reset(kServer, net.now());
+    net.settle();
+    GnutlsOptions other;
+    other.server = server_credentials;
+    other.ticket_key = shared ? ticket_key : Bytes(kTicketKeySize, 0x33);
+    auto node_b = std::make_unique<GnutlsBackend>(other);
+    net.remove(kServer);
+    SecureLayerConfig sc;
+    sc.role = Role::kServer;
+    server = std::make_unique<SecureNode>(net, kServer, *node_b, sc);
+    ASSERT_TRUE(get(shared ? "/b" : "/c"));
+    const auto* up = client->last(SecureEvent::Kind::kEstablished);
+    ASSERT_NE(up, nullptr);
+    EXPECT_EQ(up->identity.resumed, shared);
+    EXPECT_EQ(server->layer.identity(kClient)->psk_identity, "device-1");
+    server_backend = std::move(node_b);
+  }
+  GnutlsOptions bad;
+  bad.server = server_credentials;
+  bad.ticket_key = Bytes(16, 1);
+  EXPECT_THROW(GnutlsBackend{bad}, std::runtime_error);
 }
 
 TEST_F(SecureLayerTest, EmptyOrForgedDatagramsDoNotEndASession) {

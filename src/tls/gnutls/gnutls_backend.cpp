@@ -322,7 +322,14 @@ struct GnutlsBackend::Impl {
         throw std::runtime_error("a client trust anchor does not parse");
       }
     }
-    gnutls_session_ticket_key_generate(&ticket_key);
+    if (options.ticket_key.empty()) {
+      gnutls_session_ticket_key_generate(&ticket_key);
+    } else {  // of kTicketKeySize bytes (checked)
+      ticket_key.data = static_cast<unsigned char*>(gnutls_malloc(kTicketKeySize));
+      if (ticket_key.data == nullptr) throw std::runtime_error("out of memory");
+      std::memcpy(ticket_key.data, options.ticket_key.data(), kTicketKeySize);
+      ticket_key.size = kTicketKeySize;
+    }
   }
 
   // Adds a key pair to certificate credentials: `pub` is a SubjectPublicKeyInfo (raw) or a
@@ -865,8 +872,19 @@ int GnutlsBackend::Impl::psk_key_callback(gnutls_session_t s, const gnutls_datum
 
 // --- the backend ---------------------------------------------------------------
 
+namespace {
+// Checked before GnuTLS allocates anything, so a refusal leaves nothing behind.
+GnutlsOptions checked(GnutlsOptions options) {
+  if (!options.ticket_key.empty() && options.ticket_key.size() != kTicketKeySize) {
+    throw std::runtime_error("a session-ticket key has " + std::to_string(kTicketKeySize) +
+                             " bytes");
+  }
+  return options;
+}
+}  // namespace
+
 GnutlsBackend::GnutlsBackend(GnutlsOptions options)
-    : impl_(std::make_unique<Impl>(std::move(options))) {}
+    : impl_(std::make_unique<Impl>(checked(std::move(options)))) {}
 
 GnutlsBackend::~GnutlsBackend() = default;
 

@@ -28,7 +28,15 @@ struct GnutlsOptions {
   // Servers: issue session tickets (RFC 5077) so clients resume without a full handshake.
   // Over SMS a ticket costs more SMS than the full handshake it saves.
   bool session_tickets = true;
+  // Servers: the tickets' master key (kTicketKeySize bytes); empty: a random one. Server
+  // nodes that share it resume each other's sessions, so a device the load balancer moves
+  // resumes without a full handshake (docs/redis.md). GnuTLS derives the keys it uses
+  // from it by time, so they rotate alike on every node.
+  Bytes ticket_key;
 };
+
+// The size of a session-ticket master key (GnuTLS's).
+inline constexpr std::size_t kTicketKeySize = 64;
 
 class GnutlsBackend final : public Backend {
  public:

@@ -517,6 +517,17 @@ Result<std::optional<ServerStore::Found>> RedisStore::find_registration(const st
   return std::move(found->front());
 }
 
+Result<Bytes> RedisStore::shared_secret(std::string_view name, const Bytes& candidate) {
+  const std::string where = "tether:secret:" + std::string(name);
+  auto replies = redis_.run(
+      {{"SET", where, std::string(candidate.begin(), candidate.end()), "NX"}, {"GET", where}},
+      "sharing a secret");
+  if (!replies) return replies.error();
+  const redisReply* stored = (*replies)[1].get();
+  if (stored->type != REDIS_REPLY_STRING) return error("sharing a secret", where + " is not set");
+  return Bytes(stored->str, stored->str + stored->len);
+}
+
 Result<std::optional<std::string>> RedisStore::owner_of(const std::string& endpoint) {
   auto owner = redis_.run_one({"HGET", key(endpoint, "reg"), "owner"}, "finding a client's node");
   if (!owner) return owner.error();

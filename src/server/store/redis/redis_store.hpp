@@ -53,6 +53,9 @@ class RedisStore final : public BufferedStore {
   Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
   Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;
+  // A secret every node on this Redis uses alike (the DTLS session-ticket key): the one
+  // stored under `name`, or `candidate` when there is none yet (the first node's).
+  Result<Bytes> shared_secret(std::string_view name, const Bytes& candidate);
   // Also refreshes this node's heartbeat, at most once a second.
   Result<Ok> flush() override;
   const std::string& node() const { return node_; }
