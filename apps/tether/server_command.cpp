@@ -346,13 +346,15 @@ int server_command(const std::vector<std::string>& args) {
   server.set_event_filter([&](server::ServerEvent::Kind kind, const std::string& endpoint) {
     const char* name = server::event_kind_name(kind);
     return !o.quiet || http.anyone_wants(name, endpoint) ||
-           (routing && api::NodeRouting::shares(name));
+           (routing && routing->wanted_elsewhere(name));
   });
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
   }
   serve_console(http, o);
-  http.set_extra_metrics([&listeners] { return listeners.metrics(); });
+  http.set_extra_metrics([&listeners, &bus] {
+    return listeners.metrics() + (bus ? bus->metrics_text() : std::string{});
+  });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();

@@ -656,10 +656,13 @@ void HttpApi::set_nodes(NodeRouting* nodes) {
   });
   nodes->set_event_sink([this](std::string_view kind, const std::string& endpoint,
                                const std::string& text) { publish_text(kind, endpoint, text); });
-  set_node(nodes->node(), &NodeRouting::shares,
-           [nodes](std::string_view kind, const std::string& endpoint, const std::string& text) {
-             nodes->share_event(kind, endpoint, text);
-           });
+  set_node(
+      nodes->node(), [nodes](std::string_view kind) { return nodes->wanted_elsewhere(kind); },
+      [nodes](std::string_view kind, const std::string& endpoint, const std::string& data) {
+        nodes->share_event(kind, endpoint, data);
+      });
+  nodes->set_wants_source([this] { return wanted_kinds(); });
+  set_new_stream_handler([nodes] { nodes->tell_wants(); });
 }
 
 }  // namespace tether::api

@@ -257,6 +257,16 @@ void HttpService::broadcast(std::string_view kind, const std::string& endpoint,
   });
 }
 
+std::vector<std::string> HttpService::wanted_kinds() const {
+  std::set<std::string> kinds;
+  for (const auto& s : streams_) {
+    if (!s.stream.alive()) continue;
+    if (s.kinds.empty()) return {"*"};
+    kinds.insert(s.kinds.begin(), s.kinds.end());
+  }
+  return {kinds.begin(), kinds.end()};
+}
+
 bool HttpService::anyone_wants(std::string_view kind, std::string_view endpoint) const {
   return std::any_of(streams_.begin(), streams_.end(),
                      [&](const EventStream& s) { return s.wants(kind, endpoint); });
@@ -468,6 +478,7 @@ void HttpService::common_routes() {
     if (!stream.write(": tether events\n\n")) return;
     wanted.stream = stream;
     streams_.push_back(std::move(wanted));
+    if (on_new_stream_) on_new_stream_();
   });
 
   route("GET", "/api/health", [](Call& call) { call.reply(200, json{{"status", "ok"}}); });

@@ -184,6 +184,10 @@ class HttpService {
   void serve_console(ConsoleSource source);
   // Whether an open event stream asks for this kind of event about this endpoint.
   bool anyone_wants(std::string_view kind, std::string_view endpoint) const;
+  // The kinds the open streams ask for, sorted; {"*"} when one asks for every kind.
+  std::vector<std::string> wanted_kinds() const;
+  // Called when an event stream opens (several nodes: the others learn what to send).
+  void set_new_stream_handler(std::function<void()> f) { on_new_stream_ = std::move(f); }
 
  protected:
  private:
@@ -221,6 +225,7 @@ class HttpService {
   std::uint64_t forbidden_ = 0;
   std::function<std::string()> extra_metrics_;
   ConsoleSource console_;
+  std::function<void()> on_new_stream_;
   std::string node_;
   std::function<bool(std::string_view kind)> shared_;
   EventRelay relay_;

@@ -1,6 +1,8 @@
 #include "api/node_routing.hpp"
 
 #include <algorithm>
+#include <array>
+#include <random>
 #include <sstream>
 #include <utility>
 
@@ -15,6 +17,16 @@ namespace {
 constexpr std::size_t kMaxMessage = 8 * 1024 * 1024;
 constexpr std::size_t kMaxName = 256;
 constexpr std::size_t kMaxTarget = 8 * 1024;
+// Events waiting for the bus beyond this are dropped (a Redis that is away must not make
+// the queue grow without bound).
+constexpr std::size_t kMaxOutbox = 10'000;
+// Each node says what its streams want this often, and forgets what another said after
+// kWantsLife unsaid.
+constexpr Duration kWantsEvery{5'000};
+constexpr Duration kWantsLife{15'000};
+// The answers' header fields that cross the bus: what the API's own answers carry.
+constexpr std::array<const char*, 5> kCarriedHeaders = {
+    "Content-Type", "Retry-After", "Cache-Control", "X-Content-Type-Options", "Location"};
 
 std::string text_of(std::string_view bytes) {
   return base64_encode(ByteView(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()),
@@ -51,6 +63,8 @@ bool known_method(const std::string& m) {
 NodeRouting::NodeRouting(transport::EventLoop& loop, server::NodeBus& bus, OwnerLookup owner,
                          Duration margin)
     : loop_(loop), bus_(bus), owner_(std::move(owner)), margin_(margin) {
+  std::random_device seed;
+  next_id_ = (std::uint64_t{seed()} << 32) ^ seed();
   bus_.set_handler([this](std::string_view message) { on_message(message); });
 }
 
@@ -58,6 +72,9 @@ NodeRouting::~NodeRouting() {
   *self_ = nullptr;
   bus_.set_handler(nullptr);
   for (auto& [id, p] : pending_) loop_.cancel(p.timer);
+  for (auto timer : {wants_timer_, outbox_timer_}) {
+    if (timer != 0) loop_.cancel(timer);
+  }
 }
 
 Result<std::optional<std::string>> NodeRouting::elsewhere(const std::string& endpoint) {
@@ -74,7 +91,8 @@ void NodeRouting::forward(const std::string& node, const http::Request& request,
                {"id", id},
                {"from", bus_.node()},
                {"method", request.method},
-               {"target", request.target},
+               {"path", request.path},
+               {"query", request.query},
                {"body", text_of(request.body)},
                {"user", caller.user ? json(*caller.user) : json(nullptr)},
                {"role", role_name(caller.role)}};
@@ -88,7 +106,7 @@ void NodeRouting::forward(const std::string& node, const http::Request& request,
   }
   ++metrics_.forwarded;
   const Duration limit = wait + margin_;
-  Pending p{std::move(responder), 0};
+  Pending p{std::move(responder), node, 0};
   p.timer = loop_.schedule(loop_.now() + limit, [this, id, node, limit] {
     auto it = pending_.find(id);
     if (it == pending_.end()) return;
@@ -107,15 +125,80 @@ bool NodeRouting::shares(std::string_view kind) {
   return kind != "updated" && kind != "awake" && kind != "sleeping" && kind != "refused";
 }
 
+bool NodeRouting::wanted_elsewhere(std::string_view kind) {
+  if (!shares(kind)) return false;
+  const Instant now = loop_.now();
+  bool wanted = false;
+  std::erase_if(remote_wants_, [&](const auto& entry) {
+    if (entry.second.until < now) return true;
+    for (const auto& k : entry.second.kinds) wanted = wanted || k == "*" || k == kind;
+    return false;
+  });
+  return wanted;
+}
+
 void NodeRouting::share_event(std::string_view kind, const std::string& endpoint,
                               const std::string& data) {
-  if (!shares(kind)) return;
+  if (!wanted_elsewhere(kind)) return;
+  if (outbox_.size() >= kMaxOutbox) {
+    ++metrics_.events_dropped;
+    return;
+  }
   json message{{"type", "event"},
                {"from", bus_.node()},
                {"kind", kind},
                {"endpoint", endpoint},
                {"data", data}};
-  (void)bus_.broadcast(json_text(message));  // events are best effort, as a stream is
+  outbox_.push_back(json_text(message));
+  if (outbox_timer_ == 0) {
+    outbox_timer_ = loop_.schedule(loop_.now(), [this] {
+      outbox_timer_ = 0;
+      flush_outbox();
+    });
+  }
+}
+
+void NodeRouting::flush_outbox() {
+  std::vector<std::string> batch;
+  batch.swap(outbox_);
+  // Events are best effort, as a stream is: a failed round trip loses this batch.
+  if (auto sent = bus_.broadcast_all(batch); !sent) metrics_.events_dropped += batch.size();
+}
+
+void NodeRouting::set_wants_source(std::function<std::vector<std::string>()> source) {
+  wants_source_ = std::move(source);
+  tell_wants();
+}
+
+void NodeRouting::tell_wants() {
+  if (wants_timer_ != 0) loop_.cancel(wants_timer_);
+  wants_timer_ = loop_.schedule(loop_.now() + kWantsEvery, [this] {
+    wants_timer_ = 0;
+    tell_wants();
+  });
+  if (!wants_source_) return;
+  const std::vector<std::string> kinds = wants_source_();
+  if (kinds.empty()) return;  // no stream here: the others forget this node by themselves
+  json message{{"type", "wants"}, {"from", bus_.node()}, {"kinds", kinds}};
+  (void)bus_.broadcast(json_text(message));
+}
+
+void NodeRouting::heard_wants(const std::string& from, const json& message) {
+  const auto kinds = message.find("kinds");
+  if (kinds == message.end() || !kinds->is_array() || kinds->size() > 64) {
+    ++metrics_.malformed;
+    return;
+  }
+  RemoteWants wants;
+  for (const auto& k : *kinds) {
+    if (!k.is_string() || !check_text(k.get_ref<const std::string&>(), "kind", 64)) {
+      ++metrics_.malformed;
+      return;
+    }
+    wants.kinds.push_back(k.get<std::string>());
+  }
+  wants.until = loop_.now() + kWantsLife;
+  remote_wants_[from] = std::move(wants);
 }
 
 void NodeRouting::share_credentials_change(const std::string& endpoint) {
@@ -153,6 +236,8 @@ void NodeRouting::on_message(std::string_view text) {
     }
     ++metrics_.events_in;
     if (events_) events_(*kind, *endpoint, *data);
+  } else if (*type == "wants" && from != nullptr) {
+    if (*from != bus_.node()) heard_wants(*from, message);
   } else if (*type == "credentials" && from != nullptr) {
     if (*from == bus_.node()) return;
     const std::string* endpoint = clean(message, "endpoint", kMaxName);
@@ -170,7 +255,8 @@ void NodeRouting::on_message(std::string_view text) {
 void NodeRouting::serve(const json& message) {
   const std::string* from = clean(message, "from", kMaxName);
   const std::string* method = clean(message, "method", 16);
-  const std::string* target = clean(message, "target", kMaxTarget);
+  const std::string* path = clean(message, "path", kMaxTarget);
+  const std::string* query = clean(message, "query", kMaxTarget);
   const std::string* role = clean(message, "role", 16);
   const auto id = message.find("id");
   const auto user = message.find("user");
@@ -179,18 +265,22 @@ void NodeRouting::serve(const json& message) {
       user != message.end() &&
       (user->is_null() ||
        (user->is_string() && check_text(user->get<std::string>(), "user", kMaxName)));
-  if (!from || !method || !known_method(*method) || !target || !target->starts_with("/api/") ||
-      !role || (*role != "read" && *role != "operator") || id == message.end() ||
+  // Only what the calling node hands over: calls about one client, and a reader's only
+  // GETs (the calling node checked the role; a forged message cannot widen it).
+  const bool in_scope = path != nullptr && path->starts_with("/api/clients/") &&
+                        path->find_first_of("?#") == std::string::npos &&
+                        (role == nullptr || *role == "operator" || (method && *method == "GET"));
+  if (!from || !method || !known_method(*method) || !in_scope || !query || !role ||
+      (*role != "read" && *role != "operator") || id == message.end() ||
       !id->is_number_unsigned() || !body || !user_ok || local_ == nullptr) {
     ++metrics_.malformed;
     return;
   }
   http::Request request;
   request.method = *method;
-  request.target = *target;
-  const auto q = target->find('?');
-  request.path = target->substr(0, q);
-  if (q != std::string::npos) request.query = target->substr(q + 1);
+  request.path = *path;
+  request.query = *query;
+  request.target = query->empty() ? *path : *path + "?" + *query;
   request.body = std::move(*body);
   ApiCaller caller;
   if (user->is_string()) caller.user = user->get<std::string>();
@@ -198,11 +288,17 @@ void NodeRouting::serve(const json& message) {
   caller.forwarded = true;
   ++metrics_.served;
   const std::uint64_t number = id->get<std::uint64_t>();
-  local_(request, std::move(caller),
-         Responder::to([self = std::weak_ptr<NodeRouting*>(self_), node = *from,
-                        number](http::Response response) {
-           if (auto s = self.lock(); s && *s != nullptr) (*s)->reply_to(node, number, response);
-         }));
+  Responder to = Responder::to(
+      [self = std::weak_ptr<NodeRouting*>(self_), node = *from, number](http::Response response) {
+        if (auto s = self.lock(); s && *s != nullptr) (*s)->reply_to(node, number, response);
+      });
+  try {
+    local_(request, std::move(caller), to);
+  } catch (const std::exception& e) {
+    // The calling node is told at once, not after its wait (nothing is sent if the
+    // handler answered before it threw).
+    error(to, 500, "5.00", std::string("the node serving the client failed: ") + e.what());
+  }
 }
 
 void NodeRouting::reply_to(const std::string& node, std::uint64_t id,
@@ -212,8 +308,11 @@ void NodeRouting::reply_to(const std::string& node, std::uint64_t id,
                {"from", bus_.node()},
                {"status", response.status},
                {"body", text_of(response.body)}};
-  if (auto type = response.headers.get("Content-Type")) message["contentType"] = *type;
-  if (auto retry = response.headers.get("Retry-After")) message["retryAfter"] = *retry;
+  json headers = json::object();
+  for (const char* name : kCarriedHeaders) {
+    if (auto value = response.headers.get(name)) headers[name] = *value;
+  }
+  message["headers"] = std::move(headers);
   (void)bus_.send(node, json_text(message));  // lost: the caller's node answers 504
 }
 
@@ -227,14 +326,19 @@ void NodeRouting::answered(const json& message) {
     return;
   }
   auto it = pending_.find(id->get<std::uint64_t>());
-  if (it == pending_.end()) return;  // answered late: the caller already had a 504
+  const std::string* from = clean(message, "from", kMaxName);
+  // Answered late (the caller already had a 504), or by a node it was not asked of.
+  if (it == pending_.end() || from == nullptr || *from != it->second.node) return;
   http::Response response;
   response.status = status->get<int>();
   response.body = std::move(*body);
-  for (const auto& [field, header] :
-       {std::pair{"contentType", "Content-Type"}, std::pair{"retryAfter", "Retry-After"}}) {
-    if (const std::string* value = clean(message, field, kMaxName); value && header_safe(*value)) {
-      response.headers.set(header, *value);
+  if (const auto headers = message.find("headers");
+      headers != message.end() && headers->is_object()) {
+    for (const char* name : kCarriedHeaders) {
+      if (const std::string* value = clean(*headers, name, kMaxName);
+          value && header_safe(*value)) {
+        response.headers.set(name, *value);
+      }
     }
   }
   Responder to = std::move(it->second.responder);
@@ -258,6 +362,9 @@ std::string NodeRouting::metrics_text() const {
   line("tether_node_calls_timed_out_total", "API calls another node did not answer in time",
        metrics_.timed_out);
   line("tether_node_events_received_total", "events from other nodes", metrics_.events_in);
+  line("tether_node_events_dropped_total",
+       "events not sent to the other nodes (queue full, or the bus failed)",
+       metrics_.events_dropped);
   line("tether_node_credential_changes_received_total",
        "credential changes other nodes made, read again here", metrics_.credentials_in);
   line("tether_node_messages_malformed_total", "node bus messages dropped as malformed",

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "api/http_service.hpp"
 #include "common/result.hpp"
@@ -28,6 +29,7 @@ struct NodeRoutingMetrics {
   std::uint64_t unreachable = 0;     // the owner did not listen, or the bus failed
   std::uint64_t timed_out = 0;       // no answer from the owner in time
   std::uint64_t events_in = 0;       // events from other nodes
+  std::uint64_t events_dropped = 0;  // events not sent: too many waiting for the bus
   std::uint64_t credentials_in = 0;  // credential changes other nodes made
   std::uint64_t malformed = 0;       // bus messages that were not ours or not whole
 };
@@ -61,15 +63,24 @@ class NodeRouting {
 
   // The other node that serves `endpoint`; nullopt when none does, or this one.
   Result<std::optional<std::string>> elsewhere(const std::string& endpoint);
-  // Hands the call to `node` and answers it with that node's answer, or with 503 when the
-  // node does not listen or does not answer within `wait`.
+  // Hands the call to `node` and answers it with that node's answer: 503 when the node does
+  // not listen, 504 when it does not answer within `wait` and the margin.
   void forward(const std::string& node, const http::Request& request, const ApiCaller& caller,
                Duration wait, Responder responder);
 
-  // Which events go to the other nodes: those a device's every message makes (updated,
+  // Which events may go to the other nodes: those a device's every message makes (updated,
   // awake, sleeping, refused) stay on the node that saw them (docs/redis.md).
   static bool shares(std::string_view kind);
+  // Whether a stream on another node asks for this kind now (each node says what its
+  // streams want when one opens and every few seconds; unsaid for 15 s is forgotten).
+  bool wanted_elsewhere(std::string_view kind);
+  // Queues an event for the other nodes; the queue goes out once per loop turn, in one
+  // round trip. Beyond kMaxOutbox waiting, events are dropped and counted.
   void share_event(std::string_view kind, const std::string& endpoint, const std::string& data);
+  // What this node's streams want (HttpService::wanted_kinds); told to the others now and
+  // every few seconds while any stream is open.
+  void set_wants_source(std::function<std::vector<std::string>()> source);
+  void tell_wants();
 
   // Tells the other nodes that this one changed or removed an endpoint's credentials.
   void share_credentials_change(const std::string& endpoint);
@@ -82,6 +93,8 @@ class NodeRouting {
   void serve(const nlohmann::json& message);
   void answered(const nlohmann::json& message);
   void reply_to(const std::string& node, std::uint64_t id, const http::Response& response);
+  void heard_wants(const std::string& from, const nlohmann::json& message);
+  void flush_outbox();
 
   transport::EventLoop& loop_;
   server::NodeBus& bus_;
@@ -92,10 +105,22 @@ class NodeRouting {
   std::function<void(const std::string&)> credentials_;
   struct Pending {
     Responder responder;
+    std::string node;  // whose answer it waits for
     transport::EventLoop::TimerId timer = 0;
   };
   std::unordered_map<std::uint64_t, Pending> pending_;
-  std::uint64_t next_id_ = 1;
+  // Starts at random: an answer meant for a call made before a restart never matches one
+  // made after.
+  std::uint64_t next_id_ = 0;
+  std::function<std::vector<std::string>()> wants_source_;
+  transport::EventLoop::TimerId wants_timer_ = 0;
+  struct RemoteWants {
+    std::vector<std::string> kinds;  // {"*"}: every kind
+    Instant until{};
+  };
+  std::unordered_map<std::string, RemoteWants> remote_wants_;
+  std::vector<std::string> outbox_;
+  transport::EventLoop::TimerId outbox_timer_ = 0;
   NodeRoutingMetrics metrics_;
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);

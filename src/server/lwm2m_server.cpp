@@ -173,7 +173,12 @@ Result<Ok> Lwm2mServer::reload_credentials(const std::string& endpoint) {
     return Ok{};
   }
   Credentials credentials = std::move(**stored);
-  if (old != nullptr && *old == credentials) return Ok{};
+  if (old != nullptr) {
+    // The OSCORE sequence bound each node keeps is its own: the same keys are no change.
+    Credentials same = credentials;
+    same.oscore.sequence_bound = old->oscore.sequence_bound;
+    if (*old == same) return Ok{};
+  }
   if (auto unique = credentials_.check_unique(credentials); !unique) return unique;
   const bool changed = old != nullptr;
   if (oscore_ != nullptr) carry_sequence_bound(*oscore_, old, credentials);

@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.hpp"
 
@@ -23,6 +24,13 @@ class NodeBus {
   virtual Result<bool> send(const std::string& node, std::string_view message) = 0;
   // Hands `message` to every node listening, this one included.
   virtual Result<Ok> broadcast(std::string_view message) = 0;
+  // Several at once, in order (a bus may send them in one round trip).
+  virtual Result<Ok> broadcast_all(const std::vector<std::string>& messages) {
+    for (const auto& m : messages) {
+      if (auto ok = broadcast(m); !ok) return ok;
+    }
+    return Ok{};
+  }
   // What reaches this node, on its loop thread.
   virtual void set_handler(Handler handler) = 0;
 };

@@ -75,9 +75,10 @@ class Redis:
 
     def cli(self, *args):
         # Not on a terminal, redis-cli prints plain values, one array element per line.
+        # Arguments may be bytes (not UTF-8 on purpose).
         r = subprocess.run(["redis-cli", "-p", str(self.port)] + list(args),
-                           capture_output=True, text=True, timeout=10)
-        return r.stdout.strip()
+                           capture_output=True, timeout=10)
+        return r.stdout.decode(errors="replace").strip()
 
     def url(self):
         return "redis://127.0.0.1:%d" % self.port
@@ -325,9 +326,9 @@ def api_across_nodes():
                          "endpoint": "dev-x",
                          "data": "{}\n\nevent: registered\ndata: {\"endpoint\":\"evil\"}"})
     bad_request = json.dumps({"type": "request", "id": 1, "from": "a", "method": "DELETE",
-                              "target": "/api/clients/dev-x", "body": "", "user": None,
-                              "role": "root"})
-    for message in ("not json", "\xff\xfe", forged, bad_request):
+                              "path": "/api/clients/dev-x", "query": "", "body": "",
+                              "user": None, "role": "root"})
+    for message in (b"not json", b"\xff\xfe{}", forged.encode(), bad_request.encode()):
         redis.cli("PUBLISH", channel, message)
     T.wait_until(lambda: metric(b, "tether_node_messages_malformed_total") == 4,
                  "B to count four malformed messages")
@@ -351,6 +352,8 @@ def api_across_nodes():
     # A dies: until B takes its devices over, B says A does not answer.
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
+    T.wait_until(lambda: redis.cli("PUBSUB", "NUMSUB", "tether:db0:node:a").split() ==
+                 ["tether:db0:node:a", "0"], "Redis to see node A's subscription end")
     status, _, _ = http(b.http_port, "GET", "/api/clients/dev-x/3/0/0")
     T.check(status == 503, f"a read for a dead node's device got {status}")
 

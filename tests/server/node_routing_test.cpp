@@ -8,7 +8,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -33,11 +36,13 @@ class MemoryBus final : public server::NodeBus {
   ~MemoryBus() override { net_.nodes.erase(name_); }
   const std::string& node() const override { return name_; }
   Result<bool> send(const std::string& node, std::string_view message) override {
+    sent.emplace_back(message);
     if (net_.nodes.count(node) == 0) return false;
     deliver(node, std::string(message));
     return true;
   }
   Result<Ok> broadcast(std::string_view message) override {
+    sent.emplace_back(message);
     for (const auto& [name, bus] : net_.nodes) deliver(name, std::string(message));
     return Ok{};
   }
@@ -45,6 +50,15 @@ class MemoryBus final : public server::NodeBus {
   void receive(std::string_view message) {
     if (handler_) handler_(message);
   }
+  // The ID of the last call this node handed over.
+  std::uint64_t last_request_id() const {
+    for (auto it = sent.rbegin(); it != sent.rend(); ++it) {
+      auto j = nlohmann::json::parse(*it);
+      if (j["type"] == "request") return j["id"].get<std::uint64_t>();
+    }
+    return 0;
+  }
+  std::vector<std::string> sent;
 
  private:
   void deliver(const std::string& node, std::string message) {
@@ -59,12 +73,17 @@ class MemoryBus final : public server::NodeBus {
 
 struct Answer {
   std::optional<http::Response> response;
+  int count = 0;
 };
 
 // Runs the loop until `done` or a bounded number of turns.
 template <typename Done>
 void run_until(transport::EventLoop& loop, Done done) {
   for (int i = 0; i < 200 && !done(); ++i) loop.run_once(Duration{10});
+}
+// Long enough for everything the loop has to deliver now (messages go out at once).
+void settle(transport::EventLoop& loop) {
+  for (int i = 0; i < 20; ++i) loop.run_once(Duration{5});
 }
 
 class NodeRoutingTest : public ::testing::Test {
@@ -74,10 +93,13 @@ class NodeRoutingTest : public ::testing::Test {
     a.set_local([this](const http::Request& request, ApiCaller caller, Responder to) {
       served.push_back(request);
       callers.push_back(caller);
-      if (silent) return;
+      if (behaviour == Behaviour::kSilent) return;
+      if (behaviour == Behaviour::kThrows) throw std::runtime_error("boom");
       http::Response r =
           http::Response::text(200, "answer to " + request.target, "application/json");
       r.headers.set("Retry-After", "7");
+      r.headers.set("Cache-Control", "no-store");
+      r.headers.set("Set-Cookie", "x=1");  // not one the API sends: not carried
       to.respond(std::move(r));
     });
     b.set_event_sink([this](std::string_view kind, const std::string& ep, const std::string& d) {
@@ -85,9 +107,11 @@ class NodeRoutingTest : public ::testing::Test {
     });
   }
 
-  Answer forward_from_b(const std::string& to_node, Duration wait = Duration{1'000}) {
+  std::shared_ptr<Answer> forward_from_b(const std::string& to_node,
+                                         Duration wait = Duration{1'000},
+                                         const std::string& method = "GET") {
     http::Request request;
-    request.method = "GET";
+    request.method = method;
     request.target = "/api/clients/dev/3/0/0?timeout=5";
     request.path = "/api/clients/dev/3/0/0";
     request.query = "timeout=5";
@@ -96,12 +120,15 @@ class NodeRoutingTest : public ::testing::Test {
     caller.user = "ops";
     caller.role = Role::kRead;
     auto answer = std::make_shared<Answer>();
-    b.forward(to_node, request, caller, wait,
-              Responder::to([answer](http::Response r) { answer->response = std::move(r); }));
+    b.forward(to_node, request, caller, wait, Responder::to([answer](http::Response r) {
+                answer->response = std::move(r);
+                ++answer->count;
+              }));
     run_until(loop, [&] { return answer->response.has_value(); });
-    return *answer;
+    return answer;
   }
 
+  enum class Behaviour { kAnswers, kSilent, kThrows };
   transport::EventLoop loop;
   MemoryNetwork net;
   MemoryBus bus_a{net, "a"};
@@ -117,7 +144,7 @@ class NodeRoutingTest : public ::testing::Test {
   std::vector<http::Request> served;
   std::vector<ApiCaller> callers;
   std::vector<std::string> events;
-  bool silent = false;
+  Behaviour behaviour = Behaviour::kAnswers;
 };
 
 TEST_F(NodeRoutingTest, NamesTheOwnerOnlyWhenItIsAnotherNode) {
@@ -133,12 +160,14 @@ TEST_F(NodeRoutingTest, NamesTheOwnerOnlyWhenItIsAnotherNode) {
 }
 
 TEST_F(NodeRoutingTest, ACallRunsOnTheOwnerAsTheSameCallerAndItsAnswerComesBack) {
-  Answer answer = forward_from_b("a");
-  ASSERT_TRUE(answer.response);
-  EXPECT_EQ(answer.response->status, 200);
-  EXPECT_EQ(answer.response->body, "answer to /api/clients/dev/3/0/0?timeout=5");
-  EXPECT_EQ(answer.response->headers.get("Content-Type"), "application/json");
-  EXPECT_EQ(answer.response->headers.get("Retry-After"), "7");
+  auto answer = forward_from_b("a");
+  ASSERT_TRUE(answer->response);
+  EXPECT_EQ(answer->response->status, 200);
+  EXPECT_EQ(answer->response->body, "answer to /api/clients/dev/3/0/0?timeout=5");
+  EXPECT_EQ(answer->response->headers.get("Content-Type"), "application/json");
+  EXPECT_EQ(answer->response->headers.get("Retry-After"), "7");
+  EXPECT_EQ(answer->response->headers.get("Cache-Control"), "no-store");
+  EXPECT_FALSE(answer->response->headers.has("Set-Cookie"));
   ASSERT_EQ(served.size(), 1U);
   EXPECT_EQ(served[0].method, "GET");
   EXPECT_EQ(served[0].path, "/api/clients/dev/3/0/0");
@@ -152,37 +181,78 @@ TEST_F(NodeRoutingTest, ACallRunsOnTheOwnerAsTheSameCallerAndItsAnswerComesBack)
 }
 
 TEST_F(NodeRoutingTest, ANodeThatDoesNotListenIs503WithRetryAfter) {
-  Answer answer = forward_from_b("gone");
-  ASSERT_TRUE(answer.response);
-  EXPECT_EQ(answer.response->status, 503);
-  EXPECT_TRUE(answer.response->headers.has("Retry-After"));
-  EXPECT_NE(answer.response->body.find("gone"), std::string::npos);
+  auto answer = forward_from_b("gone");
+  ASSERT_TRUE(answer->response);
+  EXPECT_EQ(answer->response->status, 503);
+  EXPECT_TRUE(answer->response->headers.has("Retry-After"));
+  EXPECT_NE(answer->response->body.find("gone"), std::string::npos);
   EXPECT_EQ(b.metrics().unreachable, 1U);
 }
 
 TEST_F(NodeRoutingTest, ANodeThatDoesNotAnswerIs504AndALateAnswerIsDropped) {
-  silent = true;
-  Answer answer = forward_from_b("a", Duration{30});
-  ASSERT_TRUE(answer.response);
-  EXPECT_EQ(answer.response->status, 504);
+  behaviour = Behaviour::kSilent;
+  auto answer = forward_from_b("a", Duration{30});
+  ASSERT_TRUE(answer->response);
+  EXPECT_EQ(answer->response->status, 504);
   EXPECT_EQ(b.metrics().timed_out, 1U);
-  // The owner answers after all: nobody is waiting, nothing breaks.
-  (void)bus_a.send("b", R"({"type":"response","id":1,"from":"a","status":200,"body":""})");
-  run_until(loop, [] { return false; });
-  EXPECT_EQ(b.metrics().malformed, 0U);
+  // The owner answers after all: nobody is waiting, the caller had one answer.
+  const std::uint64_t id = bus_b.last_request_id();
+  (void)bus_a.send("b", R"({"type":"response","id":)" + std::to_string(id) +
+                            R"(,"from":"a","status":200,"body":""})");
+  settle(loop);
+  EXPECT_EQ(answer->count, 1);
+  EXPECT_EQ(answer->response->status, 504);
 }
 
-TEST_F(NodeRoutingTest, EventsAreSharedExceptThoseEveryDeviceMessageMakes) {
+TEST_F(NodeRoutingTest, AnAnswerCountsOnlyFromTheNodeAsked) {
+  behaviour = Behaviour::kSilent;
+  http::Request request;
+  request.method = "GET";
+  request.target = request.path = "/api/clients/dev";
+  auto answer = std::make_shared<Answer>();
+  b.forward("a", request, ApiCaller{}, Duration{5'000},
+            Responder::to([answer](http::Response r) { answer->response = std::move(r); }));
+  const std::string id = std::to_string(bus_b.last_request_id());
+  bus_b.receive(R"({"type":"response","id":)" + id + R"(,"from":"c","status":200,"body":""})");
+  EXPECT_FALSE(answer->response);
+  bus_b.receive(
+      R"({"type":"response","id":)" + id +
+      R"(,"from":"a","status":404,"body":"e30=","headers":{"Content-Type":"text/html\r\nSet-Cookie: x=1"}})");
+  ASSERT_TRUE(answer->response);
+  EXPECT_EQ(answer->response->status, 404);
+  EXPECT_EQ(answer->response->body, "{}");
+  EXPECT_FALSE(answer->response->headers.has("Content-Type"));  // not printable: dropped
+}
+
+TEST_F(NodeRoutingTest, AHandlerThatThrowsIsAnswered500AtOnce) {
+  behaviour = Behaviour::kThrows;
+  auto answer = forward_from_b("a", Duration{60'000});
+  ASSERT_TRUE(answer->response);
+  EXPECT_EQ(answer->response->status, 500);
+  EXPECT_NE(answer->response->body.find("boom"), std::string::npos);
+}
+
+TEST_F(NodeRoutingTest, EventsGoOnlyToNodesWhoseStreamsWantThem) {
+  // Nobody wants anything yet: nothing is sent.
   a.share_event("registered", "dev", R"({"endpoint":"dev","node":"a"})");
+  settle(loop);
+  EXPECT_TRUE(events.empty());
+  EXPECT_TRUE(bus_a.sent.empty());
+  // B's streams want registrations: B says so, and A sends them (not `updated`, which stays
+  // on the node that saw it whatever is wanted).
+  b.set_wants_source([] { return std::vector<std::string>{"*"}; });
+  settle(loop);
+  EXPECT_TRUE(a.wanted_elsewhere("registered"));
+  EXPECT_FALSE(a.wanted_elsewhere("updated"));
+  EXPECT_FALSE(b.wanted_elsewhere("registered"));  // A's streams want nothing
+  a.share_event("registered", "dev", R"({"endpoint":"dev","node":"a"})");
+  a.share_event("deregistered", "dev", R"({"endpoint":"dev","node":"a"})");
   a.share_event("updated", "dev", R"({"endpoint":"dev"})");
-  run_until(loop, [&] { return !events.empty(); });
-  run_until(loop, [] { return false; });
-  EXPECT_EQ(events, std::vector<std::string>{R"(registered dev {"endpoint":"dev","node":"a"})"});
-  // A node's own events are already on its streams.
-  b.share_event("deregistered", "dev", "{}");
-  run_until(loop, [] { return false; });
-  EXPECT_EQ(events.size(), 1U);
-  EXPECT_EQ(b.metrics().events_in, 1U);
+  settle(loop);
+  EXPECT_EQ(events,
+            (std::vector<std::string>{R"(registered dev {"endpoint":"dev","node":"a"})",
+                                      R"(deregistered dev {"endpoint":"dev","node":"a"})"}));
+  EXPECT_EQ(b.metrics().events_in, 2U);
 }
 
 TEST_F(NodeRoutingTest, ACredentialChangeIsToldToTheOtherNodes) {
@@ -191,8 +261,7 @@ TEST_F(NodeRoutingTest, ACredentialChangeIsToldToTheOtherNodes) {
   a.set_credentials_sink([&](const std::string& ep) { reload_a.push_back(ep); });
   b.set_credentials_sink([&](const std::string& ep) { reload_b.push_back(ep); });
   b.share_credentials_change("dev");
-  run_until(loop, [&] { return !reload_a.empty(); });
-  run_until(loop, [] { return false; });
+  settle(loop);
   EXPECT_EQ(reload_a, std::vector<std::string>{"dev"});
   EXPECT_TRUE(reload_b.empty());  // the node that changed them has them already
   bus_a.receive(R"({"type":"credentials","from":"b","endpoint":"a\u0000b"})");
@@ -201,49 +270,46 @@ TEST_F(NodeRoutingTest, ACredentialChangeIsToldToTheOtherNodes) {
 }
 
 TEST_F(NodeRoutingTest, WhatIsNotWholeIsDroppedAndCounted) {
+  const std::string call =
+      R"({"type":"request","id":1,"from":"b","method":"GET","path":"/api/clients/dev","query":"","body":"","user":null,"role":"read"})";
+  const auto with = [&call](const std::string& field, const std::string& value) {
+    auto j = nlohmann::json::parse(call);
+    j[field] = nlohmann::json::parse(value);
+    return j.dump();
+  };
+  // Whole, this call is served: each variant below differs from it in one field.
+  bus_a.receive(call);
+  ASSERT_EQ(served.size(), 1U);
+  served.clear();
   const std::vector<std::string> bad = {
       "not json",
       "[]",
       R"({"type":"request"})",
-      // a role nobody has, a target outside the API, a method the API does not know
-      R"({"type":"request","id":1,"from":"b","method":"GET","target":"/api/clients/dev","body":"","user":null,"role":"root"})",
-      R"({"type":"request","id":1,"from":"b","method":"GET","target":"/etc/passwd","body":"","user":null,"role":"read"})",
-      R"({"type":"request","id":1,"from":"b","method":"TRACE","target":"/api/clients/dev","body":"","user":null,"role":"read"})",
-      // a body that is not base64, a user with a line break
-      R"({"type":"request","id":1,"from":"b","method":"GET","target":"/api/clients/dev","body":"%%","user":null,"role":"read"})",
-      R"({"type":"request","id":1,"from":"b","method":"GET","target":"/api/clients/dev","body":"","user":"a\nb","role":"read"})",
+      with("role", R"("root")"),
+      with("path", R"("/api/security/clients/dev")"),  // not a call about one client
+      with("path", R"("/api/clients")"),
+      with("path", R"("/api/clients/dev?x=1")"),
+      with("method", R"("TRACE")"),
+      with("method", R"("DELETE")"),  // a reader may only GET
+      with("body", R"("%%")"),        // not base64
+      with("user", R"("a\nb")"),
+      with("query", "7"),
+      with("id", "-1"),
       // an event whose data would end one event and start another, one that is not an
       // object, one of a kind that is never shared
-      R"({"type":"event","from":"a","kind":"registered","endpoint":"dev","data":"{}\n\nevent: registered\ndata: {}"})",
-      R"({"type":"event","from":"a","kind":"registered","endpoint":"dev","data":"42"})",
-      R"({"type":"event","from":"a","kind":"updated","endpoint":"dev","data":"{}"})",
-      // an answer with a status no HTTP server sends
-      R"({"type":"response","id":1,"from":"a","status":700,"body":""})",
-      R"({"type":"gossip","from":"a"})",
+      R"({"type":"event","from":"b","kind":"registered","endpoint":"dev","data":"{}\n\nevent: registered\ndata: {}"})",
+      R"({"type":"event","from":"b","kind":"registered","endpoint":"dev","data":"42"})",
+      R"({"type":"event","from":"b","kind":"updated","endpoint":"dev","data":"{}"})",
+      // an answer with a status no HTTP server sends, wants that are not a list of names
+      R"({"type":"response","id":1,"from":"b","status":700,"body":""})",
+      R"({"type":"wants","from":"b","kinds":"registered"})",
+      R"({"type":"gossip","from":"b"})",
   };
-  for (const auto& message : bad) bus_b.receive(message);
-  bus_a.receive(bad[3]);
-  EXPECT_EQ(b.metrics().malformed, bad.size());
-  EXPECT_EQ(a.metrics().malformed, 1U);
+  for (const auto& message : bad) bus_a.receive(message);
+  EXPECT_EQ(a.metrics().malformed, bad.size());
   EXPECT_TRUE(served.empty());
   EXPECT_TRUE(events.empty());
-}
-
-TEST_F(NodeRoutingTest, AnAnswersHeadersAreTakenOnlyWhenPrintable) {
-  silent = true;
-  http::Request request;
-  request.method = "GET";
-  request.target = request.path = "/api/clients/dev";
-  auto answer = std::make_shared<Answer>();
-  b.forward("a", request, ApiCaller{}, Duration{5'000},
-            Responder::to([answer](http::Response r) { answer->response = std::move(r); }));
-  bus_b.receive(
-      R"({"type":"response","id":1,"from":"a","status":404,"body":"e30=","contentType":"text/html\r\nSet-Cookie: x=1"})");
-  ASSERT_TRUE(answer->response);
-  EXPECT_EQ(answer->response->status, 404);
-  EXPECT_EQ(answer->response->body, "{}");
-  EXPECT_FALSE(answer->response->headers.has("Content-Type"));
-  EXPECT_FALSE(answer->response->headers.has("Set-Cookie"));
+  EXPECT_FALSE(b.wanted_elsewhere("registered"));
 }
 
 // The bus on a real redis-server: each node hears what is sent to it and what is sent to

@@ -210,12 +210,13 @@ int RedisConnection::fd() const {
   return context_ ? context_->fd : -1;
 }
 
-Result<std::vector<RedisConnection::Reply>> RedisConnection::read_available(const char* what) {
+Result<std::vector<RedisConnection::Reply>> RedisConnection::read_available(const char* what,
+                                                                            bool read) {
   if (!context_) return error(what, "not connected");
   // One read(2): the caller calls this when the socket is readable, so it does not wait.
   // On failure the connection stays open: the caller stops watching the socket first, then
   // drops it (epoll keeps reporting a closed socket another process still holds).
-  if (redisBufferRead(context_.get()) != REDIS_OK) {
+  if (read && redisBufferRead(context_.get()) != REDIS_OK) {
     const std::string why = context_->errstr[0] != '\0' ? context_->errstr : "connection lost";
     return error(what, why);
   }

@@ -56,7 +56,8 @@ class RedisConnection {
   // connected), the replies that one read of it completes (a failure leaves the connection
   // for the caller to drop once it stopped watching), and dropping the connection.
   int fd() const;
-  Result<std::vector<Reply>> read_available(const char* what);
+  // `read`: read the socket once first; without, only what earlier reads left buffered.
+  Result<std::vector<Reply>> read_available(const char* what, bool read = true);
   void disconnect() { context_.reset(); }
 
  private:

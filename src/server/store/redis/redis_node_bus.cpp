@@ -56,6 +56,8 @@ Result<Ok> RedisNodeBus::subscribe() {
   }
   watched_fd_ = subscriber_.fd();
   loop_.watch(watched_fd_, EPOLLIN, [this](std::uint32_t) { on_readable(); });
+  // Messages that came with the confirmations are already read: epoll will not tell.
+  deliver(false);
   if (failing_ && on_status_) on_status_("");
   failing_ = false;
   return Ok{};
@@ -81,7 +83,11 @@ void RedisNodeBus::lost(const std::string& why) {
 }
 
 void RedisNodeBus::on_readable() {
-  auto replies = subscriber_.read_available("reading the node bus");
+  deliver(true);
+}
+
+void RedisNodeBus::deliver(bool read) {
+  auto replies = subscriber_.read_available("reading the node bus", read);
   if (!replies) return lost(replies.error().reason);
   for (const auto& reply : *replies) {
     // A pushed message is ["message", channel, payload]; confirmations and the like are
@@ -105,6 +111,28 @@ Result<bool> RedisNodeBus::send(const std::string& node, std::string_view messag
   if (!reply) return reply.error();
   ++metrics_.sent;
   return (*reply)->type == REDIS_REPLY_INTEGER && (*reply)->integer > 0;
+}
+
+Result<Ok> RedisNodeBus::broadcast_all(const std::vector<std::string>& messages) {
+  std::vector<RedisConnection::Command> commands;
+  commands.reserve(messages.size());
+  for (const auto& m : messages) commands.push_back({"PUBLISH", shared_channel(), m});
+  auto replies = publisher_.run(commands, "sending");
+  if (!replies) return replies.error();
+  metrics_.sent += messages.size();
+  return Ok{};
+}
+
+std::string RedisNodeBus::metrics_text() const {
+  return "# HELP tether_node_bus_messages_total Messages this node published and received on "
+         "the node bus.\n# TYPE tether_node_bus_messages_total counter\n"
+         "tether_node_bus_messages_total{direction=\"sent\"} " +
+         std::to_string(metrics_.sent) +
+         "\ntether_node_bus_messages_total{direction=\"received\"} " +
+         std::to_string(metrics_.received) +
+         "\n# HELP tether_node_bus_reconnects_total Times the node bus subscription was lost.\n"
+         "# TYPE tether_node_bus_reconnects_total counter\ntether_node_bus_reconnects_total " +
+         std::to_string(metrics_.reconnects) + "\n";
 }
 
 Result<Ok> RedisNodeBus::broadcast(std::string_view message) {

@@ -36,6 +36,7 @@ class RedisNodeBus final : public NodeBus {
   const std::string& node() const override { return node_; }
   Result<bool> send(const std::string& node, std::string_view message) override;
   Result<Ok> broadcast(std::string_view message) override;
+  Result<Ok> broadcast_all(const std::vector<std::string>& messages) override;
   void set_handler(Handler handler) override { handler_ = std::move(handler); }
   // Told when the subscription is lost (the reason) and when it is back (""), once each.
   void set_status_handler(std::function<void(const std::string& error)> handler) {
@@ -43,12 +44,17 @@ class RedisNodeBus final : public NodeBus {
   }
   const RedisNodeBusMetrics& metrics() const { return metrics_; }
 
+  // For /metrics.
+  std::string metrics_text() const;
+
   std::string node_channel(std::string_view node) const;
   std::string shared_channel() const;
 
  private:
   Result<Ok> subscribe();
   void on_readable();
+  // Hands out what the connection already holds; `read`: read the socket first.
+  void deliver(bool read);
   void lost(const std::string& why);
   void retry_later();
 
