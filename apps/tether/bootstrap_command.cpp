@@ -6,8 +6,10 @@
 #include <memory>
 
 #include "api/bootstrap_api.hpp"
+#include "bootstrap/config_sync.hpp"
 #include "bootstrap/store/file/file_bootstrap_store.hpp"
 #include "bootstrap/store/memory/memory_bootstrap_store.hpp"
+#include "bootstrap/store/redis/redis_bootstrap_store.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
@@ -16,6 +18,7 @@
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
 #include "server/server_loop.hpp"
+#include "server/store/redis/redis_node_bus.hpp"
 #include "service_runtime.hpp"
 #include "sms_service.hpp"
 
@@ -41,8 +44,8 @@ BootstrapOptions parse_options(const std::vector<std::string>& args) {
       .number("--step-timeout-ms", "stepTimeoutMs", o.step_timeout_ms, 86'400'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "file" && o.store != "memory") {
-    throw std::invalid_argument("--store is file or memory");
+  if (o.store != "file" && o.store != "memory" && !o.store.starts_with("redis://")) {
+    throw std::invalid_argument("--store is file, memory or redis://HOST[:PORT][/DB]");
   }
   return o;
 }
@@ -87,8 +90,11 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --api-users FILE, --api-token-file FILE, --api-auth MODES, --api-trusted-proxy A,\n"
           "  --api-identity-header NAME, --api-cert FILE, --api-key FILE, --api-client-ca FILE,\n"
           "  --api-max-body N       as for tether server\n"
-          "  --store file|memory    where configurations live (default file:\n"
-          "                         DATA-DIR/bootstrap.json)\n"
+          "  --store file|memory|redis://HOST[:PORT][/DB]  where configurations live\n"
+          "                         (default file: DATA-DIR/bootstrap.json; docs/redis.md)\n"
+          "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
+          "  --node-id NAME         this node among those sharing a Redis store (default\n"
+          "                         HOSTNAME:COAP_PORT)\n"
           "  --data-dir DIR         data directory (default ./tether-data)\n"
           "  --configs FILE         configurations to load at start ({\"ep\": {...}}), replacing\n"
           "                         stored ones of the same endpoints (docs/bootstrap.md)\n"
@@ -109,11 +115,20 @@ int bootstrap_command(const std::vector<std::string>& args) {
     if (!loaded) throw std::invalid_argument(loaded.error().reason);
   }
   std::unique_ptr<bootstrap::BootstrapStore> store;
+  std::string store_name = o.store;  // for the log: never a Redis password
+  const auto redis_address = redis_store_address(o);
+  const std::string node = node_name(o);
   if (o.store == "file") {
     prepare_data_dir(o.data_dir);
     auto opened = bootstrap::FileBootstrapStore::open(o.data_dir + "/bootstrap.json", models);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
+    store_name += logfmt_field("data", o.data_dir);
+  } else if (redis_address) {
+    auto opened = bootstrap::RedisBootstrapStore::open(*redis_address, models);
+    if (!opened) throw std::invalid_argument(opened.error().reason);
+    store = std::move(*opened);
+    store_name = "redis://" + redis_address->text() + logfmt_field("node", node);
   } else {
     store = std::make_unique<bootstrap::MemoryBootstrapStore>();
   }
@@ -186,8 +201,33 @@ int bootstrap_command(const std::vector<std::string>& args) {
     }
   }
 
+  // Several nodes on one Redis: a configuration changed through one is read again by the
+  // others (docs/redis.md).
+  std::unique_ptr<server::RedisNodeBus> bus;
+  std::unique_ptr<bootstrap::ConfigSync> sync;
+  if (redis_address) {
+    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node);
+    sync = std::make_unique<bootstrap::ConfigSync>(*bus, bs);
+    sync->set_error_sink([](const std::string& why) {
+      log_line("event=config_reload_failed" + logfmt_field("detail", why), "error");
+    });
+    bus->set_status_handler([&sync](const std::string& error) {
+      if (error.empty()) {
+        log_line("event=node_bus_recovered");
+        sync->resync();  // what changed meanwhile was not heard
+      } else {
+        log_line("event=node_bus_failing" + logfmt_field("error", error), "error");
+      }
+    });
+    if (auto started = bus->start(); !started) {
+      log_line("event=node_bus_failing" + logfmt_field("error", started.error().reason), "error");
+    }
+  }
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
   api::BootstrapApi http(api_config(o, Duration{30'000}, api_tls), loop, bs);
+  if (sync) {
+    http.set_change_listener([&sync](const std::string& ep) { sync->changed(ep); });
+  }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });
@@ -196,7 +236,9 @@ int bootstrap_command(const std::vector<std::string>& args) {
     http.publish(e);
   });
   serve_console(http, o);
-  http.set_extra_metrics([&listeners] { return listeners.metrics(); });
+  http.set_extra_metrics([&listeners, &bus, &sync] {
+    return listeners.metrics() + (bus ? bus->metrics_text() + sync->metrics_text() : std::string{});
+  });
   if (auto started = http.start(); !started) throw std::invalid_argument(started.error().reason);
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();
@@ -206,8 +248,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +
-           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) + " store=" +
-           o.store + (o.store == "file" ? logfmt_field("data", o.data_dir) : std::string{}));
+           logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
+           " store=" + store_name);
   install_stop_handlers();
   EngineWithMqtt<bootstrap::BootstrapServer> engines{bs, mqtt.get(), loop};
   while (!stop_requested()) server::run_step(loop, engines, Duration{200});

@@ -106,6 +106,8 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
       .text("--api-client-ca", "apiClientCa", o.api_client_ca)
       .number("--api-max-body", "apiMaxBody", o.api_max_body, std::uint64_t{1} << 30)
       .text("--store", "store", o.store)
+      .text("--node-id", "nodeId", o.node_id)
+      .text("--redis-password-file", "redisPasswordFile", o.redis_password_file)
       .text("--data-dir", "dataDir", o.data_dir)
       .text("--models", "models", o.models)
       .boolean("--no-console", "noConsole", o.console, false)

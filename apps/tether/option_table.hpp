@@ -147,6 +147,9 @@ struct ServiceOptions {
   std::string api_client_ca;
   std::uint64_t api_max_body = 4 * 1024 * 1024;  // bytes; 413 beyond
   std::string store;
+  // Several nodes on one Redis (--store redis://...): this node's name, and the password.
+  std::string node_id;  // empty: HOSTNAME:COAP_PORT
+  std::string redis_password_file;
   std::string data_dir = "tether-data";
   std::string models;
   // The web console on the API port: served from the binary, or from --console-dir.

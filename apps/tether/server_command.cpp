@@ -42,8 +42,6 @@ struct ServerOptions : ServiceOptions {
   // 0: one per 16 KiB of the machine's memory.
   std::uint64_t max_registrations = 0;
   std::uint32_t max_queued_per_client = 100;
-  std::string node_id;  // empty: HOSTNAME:COAP_PORT
-  std::string redis_password_file;
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -56,9 +54,7 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .boolean("--sync-writes", "syncWrites", o.sync_writes)
       .number("--max-registrations", "maxRegistrations", o.max_registrations,
               std::uint64_t{1} << 40)
-      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000)
-      .text("--node-id", "nodeId", o.node_id)
-      .text("--redis-password-file", "redisPasswordFile", o.redis_password_file);
+      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://")) {
@@ -187,20 +183,8 @@ int server_command(const std::vector<std::string>& args) {
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
     store_name += logfmt_field("data", o.data_dir);
-  } else if (o.store.starts_with("redis://")) {
-    auto address = server::RedisStore::parse_url(o.store);
-    if (!address) throw std::invalid_argument(address.error().reason);
-    // From a file, as --mqtt-password-file: out of the command line, where `ps` shows it.
-    if (!o.redis_password_file.empty()) {
-      address->password = read_secret_file(o.redis_password_file, "Redis password");
-    }
-    // Stable across restarts, so a node restarted at once still finds its registrations.
-    node = o.node_id;
-    if (node.empty()) {
-      char host[256] = {};
-      ::gethostname(host, sizeof host - 1);
-      node = std::string(host) + ":" + std::to_string(o.coap_port);
-    }
+  } else if (auto address = redis_store_address(o)) {
+    node = node_name(o);
     store_name = "redis://" + address->text() + logfmt_field("node", node);
     server::RedisStore::Options options;
     options.node = node;

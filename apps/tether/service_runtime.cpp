@@ -1,6 +1,7 @@
 #include "service_runtime.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
@@ -269,6 +270,24 @@ std::string read_secret_file(const std::string& file, const std::string& what) {
 
 bool is_loopback_host(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost";
+}
+
+std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o) {
+  if (!o.store.starts_with("redis://")) return std::nullopt;
+  auto address = server::RedisConnection::Address::parse_url(o.store);
+  if (!address) throw std::invalid_argument(address.error().reason);
+  // From a file, as --mqtt-password-file: out of the command line, where `ps` shows it.
+  if (!o.redis_password_file.empty()) {
+    address->password = read_secret_file(o.redis_password_file, "Redis password");
+  }
+  return std::move(*address);
+}
+
+std::string node_name(const ServiceOptions& o) {
+  if (!o.node_id.empty()) return o.node_id;
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return std::string(host) + ":" + std::to_string(o.coap_port);
 }
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,

@@ -14,6 +14,7 @@
 #include "common/random.hpp"
 #include "oscore/keyring.hpp"
 #include "server/server_event.hpp"
+#include "server/store/redis/redis_connection.hpp"
 #include "tls/credentials.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/tcp/tcp_transport.hpp"
@@ -99,6 +100,12 @@ tls::ServerCredentials credentials_lookup(Engine* const& engine) {
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring,
                           const Bytes& ticket_key = {});
+// --store redis://...: where Redis is, with the password of --redis-password-file;
+// nullopt for any other store. Throws std::invalid_argument on a bad URL.
+std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o);
+// This node among those sharing a store: --node-id, else HOSTNAME:COAP_PORT (stable across
+// restarts, so a node restarted at once still finds what it owns).
+std::string node_name(const ServiceOptions& o);
 // Reads a PEM or DER file (a key or certificate).
 Bytes read_binary_file(const std::string& file);
 // A password or token kept in a file, off the command line: the file without its trailing

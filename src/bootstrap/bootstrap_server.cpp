@@ -3,6 +3,7 @@
 #include "common/ordered_walk.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/format/codec.hpp"
@@ -159,7 +160,9 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
         old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
     server::carry_sequence_bound(*oscore_, before, *config.credentials);
   }
-  if (auto saved = store_.save_config(config); !saved) return saved;
+  if (auto saved = store_.save_config(config); !saved) {
+    return lwm2m::reject(lwm2m::status::kInternalServerError, saved.error().reason);
+  }
   index_credentials(config);
   configs_[endpoint] = std::move(config);
   if (changed) renew_session(endpoint);
@@ -173,6 +176,61 @@ bool BootstrapServer::remove_config(const std::string& endpoint) {
   if (oscore_ != nullptr) oscore_->remove(endpoint);
   if (credentials_.remove(endpoint)) renew_session(endpoint);  // access withdrawn
   return true;
+}
+
+Result<Ok> BootstrapServer::reload_config(const std::string& endpoint) {
+  auto stored = store_.load_config(endpoint);
+  if (!stored) return stored.error();
+  return adopt(endpoint, std::move(*stored));
+}
+
+Result<Ok> BootstrapServer::reload_configs() {
+  auto loaded = store_.load_configs();
+  if (!loaded) return loaded.error();
+  std::set<std::string> gone;
+  for (const auto& [endpoint, c] : configs_) gone.insert(endpoint);
+  Result<Ok> outcome = Ok{};
+  for (auto& c : *loaded) {
+    gone.erase(c.endpoint);
+    const std::string endpoint = c.endpoint;
+    if (auto ok = adopt(endpoint, std::move(c)); !ok) outcome = ok;
+  }
+  for (const auto& endpoint : gone) (void)adopt(endpoint, std::nullopt);
+  return outcome;
+}
+
+Result<Ok> BootstrapServer::adopt(const std::string& endpoint,
+                                  std::optional<BootstrapConfig> stored) {
+  auto old = configs_.find(endpoint);
+  if (!stored) {
+    if (old == configs_.end()) return Ok{};
+    configs_.erase(old);
+    if (oscore_ != nullptr) oscore_->remove(endpoint);
+    if (credentials_.remove(endpoint)) renew_session(endpoint);
+    return Ok{};
+  }
+  BootstrapConfig config = std::move(*stored);
+  bool changed = false;
+  if (old != configs_.end()) {
+    // The OSCORE sequence bound each node keeps is its own: the same keys are no change.
+    BootstrapConfig same = config;
+    if (same.credentials && old->second.credentials) {
+      same.credentials->oscore.sequence_bound = old->second.credentials->oscore.sequence_bound;
+    }
+    changed = old->second.credentials != same.credentials;
+  }
+  if (config.credentials) {
+    if (auto unique = credentials_.check_unique(*config.credentials); !unique) return unique;
+    if (oscore_ != nullptr) {
+      const server::Credentials* before =
+          old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
+      server::carry_sequence_bound(*oscore_, before, *config.credentials);
+    }
+  }
+  index_credentials(config);
+  configs_[endpoint] = std::move(config);
+  if (changed) renew_session(endpoint);
+  return Ok{};
 }
 
 const BootstrapConfig* BootstrapServer::config(const std::string& endpoint) const {

@@ -106,6 +106,11 @@ class BootstrapServer {
   std::optional<Bytes> psk_key_for(ByteView identity) const;
   bool knows_public_key(ByteView spki) const;
   bool remove_config(const std::string& endpoint);
+  // Several nodes on one store: another node changed or removed an endpoint's
+  // configuration, or this node may have missed changes (its bus was down); this node
+  // reads them again (ending a session keyed with credentials that changed).
+  Result<Ok> reload_config(const std::string& endpoint);
+  Result<Ok> reload_configs();
   const BootstrapConfig* config(const std::string& endpoint) const;
   std::size_t config_count() const { return configs_.size(); }
   // The configurations in endpoint order, paged (the API's lists).
@@ -150,6 +155,8 @@ class BootstrapServer {
                                           const lwm2m::BootstrapPackRequest& pr);
   Result<Ok> check_peer(const BootstrapConfig& config, const ServerLink& link,
                         const PeerKey& peer) const;
+  // Takes a configuration as stored (nullopt: none) into configs_ and the indexes.
+  Result<Ok> adopt(const std::string& endpoint, std::optional<BootstrapConfig> stored);
   // Keeps credentials_ in step with a configuration's `credentials`.
   void index_credentials(const BootstrapConfig& config);
   void begin(const BootstrapConfig& config, ServerLink& link, const PeerKey& peer,

@@ -30,6 +30,9 @@ Scenarios:
                   full handshake goes to A and its resumption, from another port, to B
                   (a UDP balancer in this script), and B resumes it; node C on another
                   Redis makes a full handshake instead
+  bootstrap-nodes two `tether bootstrap --store redis://` nodes: a configuration put
+                  through X is in Redis and served by Y (API and Bootstrap-Request), one
+                  removed through Y is gone from X; a broken one in Redis is refused at start
 """
 import json
 import os
@@ -85,12 +88,12 @@ class Redis:
 
 
 class Node:
-    def __init__(self, name, redis, extra=(), dtls=False):
+    def __init__(self, name, redis, extra=(), dtls=False, role="server"):
         self.coap_port, self.http_port = free_port(), free_port()
         self.coaps_port = free_port() if dtls else 0
         self.log = os.path.join(T.work, name + ".log")
         self.data = os.path.join(T.work, "data-" + name)
-        args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
                 "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
                 str(self.http_port),
                 "--data-dir", self.data, "--store", redis.url()] + list(extra)
@@ -426,6 +429,41 @@ def dtls_resume():
             f"node C resumed a session it has no key for: {out}")
 
 
+def bootstrap_nodes():
+    redis = Redis()
+    x = Node("bs-x", redis, ["--node-id", "x"], role="bootstrap")
+    y = Node("bs-y", redis, ["--node-id", "y"], role="bootstrap")
+    config = {"security": {"1": {"uri": "coap://127.0.0.1:5683", "bootstrap": False,
+                                 "mode": "nosec", "shortServerId": 101}},
+              "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}}
+    status, body = x.api("PUT", "/api/bootstrap/dev-b", config)
+    T.check(status == 200, f"PUT a configuration through X: {status} {body}")
+    # Kept in Redis as the JSON of docs/bootstrap.md.
+    stored = json.loads(redis.cli("GET", "tether:bs:{dev-b}"))
+    T.check(stored["servers"]["0"]["shortServerId"] == 101, f"in Redis: {stored}")
+    T.check(redis.cli("SMEMBERS", "tether:bs:endpoints") == "dev-b", "the index")
+    # Y reads it again at X's word: its API shows it and its Bootstrap interface serves it.
+    T.wait_until(lambda: y.api("GET", "/api/bootstrap/dev-b")[0] == 200, "Y to know dev-b")
+    reply = exchange(y.coap_port, udp_message(0x02, 0x6000, b"\x07", [(11, b"bs"),
+                                                                     (15, b"ep=dev-b")]))
+    T.check(udp_code(reply) == "2.04", f"a Bootstrap-Request to Y got {udp_code(reply)}")
+    T.check(metric(y, "tether_bootstrap_config_reloads_total") == 1, "Y's reload count")
+    # Removed through Y: gone from X and from Redis.
+    T.check(y.api("DELETE", "/api/bootstrap/dev-b")[0] == 204, "DELETE through Y")
+    T.wait_until(lambda: x.api("GET", "/api/bootstrap/dev-b")[0] == 404, "X to forget dev-b")
+    T.check(redis.cli("EXISTS", "tether:bs:{dev-b}") == "0", "the key is still in Redis")
+    # A configuration written to Redis by hand that does not parse is refused at start,
+    # never served half-read.
+    redis.cli("SET", "tether:bs:{bad}", "{not json")
+    redis.cli("SADD", "tether:bs:endpoints", "bad")
+    proc = subprocess.run([TETHER, "bootstrap", "--bind", "127.0.0.1", "--coap-port",
+                           str(free_port()), "--coaps-port", "0", "--udp-only", "--http-port",
+                           str(free_port()), "--store", redis.url()],
+                          capture_output=True, text=True, timeout=30)
+    T.check(proc.returncode != 0 and "tether:bs:{bad}" in proc.stderr,
+            f"a node started on a broken configuration: {proc.returncode} {proc.stderr[-300:]}")
+
+
 T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
-       "dtls-resume": dtls_resume}, SCENARIO)
+       "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes}, SCENARIO)

@@ -1,0 +1,37 @@
+#pragma once
+// Bootstrap configurations in Redis, so that several bootstrap server nodes serve the same
+// configurations (docs/redis.md): each is the JSON of docs/bootstrap.md under
+// `tether:bs:{endpoint}`, listed in `tether:bs:endpoints`. A save is one MULTI/EXEC and
+// returns once Redis took it; every wait is bounded.
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "bootstrap/store/bootstrap_store.hpp"
+#include "lwm2m/model/object_definition.hpp"
+#include "server/store/redis/redis_connection.hpp"
+
+namespace tether::bootstrap {
+
+class RedisBootstrapStore final : public BootstrapStore {
+ public:
+  // Connects now: a Redis that cannot be reached is a start-up error.
+  static Result<std::unique_ptr<RedisBootstrapStore>> open(
+      server::RedisConnection::Address address, const lwm2m::model::Model& model,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(2'000));
+
+  Result<std::vector<BootstrapConfig>> load_configs() override;
+  Result<std::optional<BootstrapConfig>> load_config(const std::string& endpoint) override;
+  Result<Ok> save_config(const BootstrapConfig& config) override;
+  Result<Ok> remove_config(const std::string& endpoint) override;
+
+ private:
+  RedisBootstrapStore(server::RedisConnection::Address address, const lwm2m::model::Model& model,
+                      std::chrono::milliseconds timeout);
+  Result<BootstrapConfig> parse(const std::string& endpoint, const redisReply* reply) const;
+
+  server::RedisConnection redis_;
+  const lwm2m::model::Model& model_;
+};
+
+}  // namespace tether::bootstrap
