@@ -206,7 +206,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   std::unique_ptr<server::RedisNodeBus> bus;
   std::unique_ptr<bootstrap::ConfigSync> sync;
   if (redis_address) {
-    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node);
+    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node, "bootstrap");
     sync = std::make_unique<bootstrap::ConfigSync>(*bus, bs);
     sync->set_error_sink([](const std::string& why) {
       log_line("event=config_reload_failed" + logfmt_field("detail", why), "error");

@@ -348,6 +348,10 @@ TEST(RedisNodeBus, CarriesMessagesBetweenNodesAndResubscribesAfterARestart) {
   server::RedisNodeBus elsewhere(loop, other_db, "b");
   ASSERT_TRUE(elsewhere.start());
   EXPECT_NE(elsewhere.node_channel("b"), b.node_channel("b"));
+  // And bootstrap servers are another group: neither hears the other.
+  server::RedisNodeBus bootstrap_b(loop, *address, "b", "bootstrap");
+  EXPECT_NE(bootstrap_b.node_channel("b"), b.node_channel("b"));
+  EXPECT_NE(bootstrap_b.shared_channel(), b.shared_channel());
 
   redis.stop();
   redis.start();

@@ -16,9 +16,11 @@ constexpr Duration kRetryEvery{1'000};
 }  // namespace
 
 RedisNodeBus::RedisNodeBus(transport::EventLoop& loop, RedisConnection::Address address,
-                           std::string node, std::chrono::milliseconds timeout)
+                           std::string node, std::string group, std::chrono::milliseconds timeout)
     : loop_(loop),
       node_(std::move(node)),
+      prefix_("tether:db" + std::to_string(address.database) + ":" +
+              (group.empty() ? std::string() : group + ":")),
       publisher_(address, timeout, {}),
       subscriber_(std::move(address), timeout, {}) {}
 
@@ -28,12 +30,11 @@ RedisNodeBus::~RedisNodeBus() {
 }
 
 std::string RedisNodeBus::node_channel(std::string_view node) const {
-  return "tether:db" + std::to_string(subscriber_.address().database) +
-         ":node:" + std::string(node);
+  return prefix_ + "node:" + std::string(node);
 }
 
 std::string RedisNodeBus::shared_channel() const {
-  return "tether:db" + std::to_string(subscriber_.address().database) + ":nodes";
+  return prefix_ + "nodes";
 }
 
 Result<Ok> RedisNodeBus::start() {

@@ -22,7 +22,10 @@ struct RedisNodeBusMetrics {
 
 class RedisNodeBus final : public NodeBus {
  public:
+  // `group`: nodes of one kind talk among themselves ("" for LwM2M servers, "bootstrap"
+  // for bootstrap servers), so neither hears the other's messages.
   RedisNodeBus(transport::EventLoop& loop, RedisConnection::Address address, std::string node,
+               std::string group = {},
                std::chrono::milliseconds timeout = std::chrono::milliseconds(2'000));
   ~RedisNodeBus() override;
   RedisNodeBus(const RedisNodeBus&) = delete;
@@ -60,6 +63,7 @@ class RedisNodeBus final : public NodeBus {
 
   transport::EventLoop& loop_;
   std::string node_;
+  std::string prefix_;  // "tether:db{N}:" and the group
   RedisConnection publisher_;
   RedisConnection subscriber_;
   Handler handler_;
