@@ -44,8 +44,11 @@ BootstrapOptions parse_options(const std::vector<std::string>& args) {
       .number("--step-timeout-ms", "stepTimeoutMs", o.step_timeout_ms, 86'400'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "file" && o.store != "memory" && !o.store.starts_with("redis://")) {
-    throw std::invalid_argument("--store is file, memory or redis://HOST[:PORT][/DB]");
+  if (o.store != "file" && o.store != "memory" && !o.store.starts_with("redis://") &&
+      !o.store.starts_with("redis+sentinel://")) {
+    throw std::invalid_argument(
+        "--store is file, memory, redis://HOST[:PORT][/DB] or "
+        "redis+sentinel://HOST[:PORT][,...]/NAME[/DB]");
   }
   return o;
 }
@@ -91,7 +94,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --api-identity-header NAME, --api-cert FILE, --api-key FILE, --api-client-ca FILE,\n"
           "  --api-max-body N       as for tether server\n"
           "  --store file|memory|redis://HOST[:PORT][/DB]  where configurations live\n"
-          "                         (default file: DATA-DIR/bootstrap.json; docs/redis.md)\n"
+          "                         (default file: DATA-DIR/bootstrap.json; docs/redis.md),\n"
+          "                         or redis+sentinel://HOST[:PORT][,...]/NAME[/DB]\n"
           "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT)\n"
@@ -127,8 +131,11 @@ int bootstrap_command(const std::vector<std::string>& args) {
   } else if (redis_address) {
     auto opened = bootstrap::RedisBootstrapStore::open(*redis_address, models);
     if (!opened) throw std::invalid_argument(opened.error().reason);
+    (*opened)->set_problem_sink([](const std::string& why) {
+      log_line("event=config_refused" + logfmt_field("detail", why), "error");
+    });
     store = std::move(*opened);
-    store_name = "redis://" + redis_address->text() + logfmt_field("node", node);
+    store_name = redis_address->url() + logfmt_field("node", node);
   } else {
     store = std::make_unique<bootstrap::MemoryBootstrapStore>();
   }
@@ -188,6 +195,29 @@ int bootstrap_command(const std::vector<std::string>& args) {
       return binding::mqtt::CoseKey{k.kid, k.key, k.algorithm};
     });
   }
+  // Several nodes on one Redis: a configuration this node changes (API, --configs, a
+  // replaced account) is read again by the others (docs/redis.md). Subscribed before the
+  // configurations are read, so no change made meanwhile goes unheard.
+  std::unique_ptr<server::RedisNodeBus> bus;
+  std::unique_ptr<bootstrap::ConfigSync> sync;
+  if (redis_address) {
+    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node, "bootstrap");
+    sync = std::make_unique<bootstrap::ConfigSync>(*bus, bs);
+    sync->set_error_sink([](const std::string& why) {
+      log_line("event=config_reload_failed" + logfmt_field("detail", why), "error");
+    });
+    bus->set_status_handler([s = sync.get()](const std::string& error) {
+      if (error.empty()) {
+        log_line("event=node_bus_recovered");
+        s->resync();  // what changed meanwhile was not heard
+      } else {
+        log_line("event=node_bus_failing" + logfmt_field("error", error), "error");
+      }
+    });
+    if (auto started = bus->start(); !started) {
+      log_line("event=node_bus_failing" + logfmt_field("error", started.error().reason), "error");
+    }
+  }
   if (auto restored = bs.restore(); !restored) {
     throw std::invalid_argument("cannot load configurations: " + restored.error().reason);
   }
@@ -201,33 +231,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
     }
   }
 
-  // Several nodes on one Redis: a configuration changed through one is read again by the
-  // others (docs/redis.md).
-  std::unique_ptr<server::RedisNodeBus> bus;
-  std::unique_ptr<bootstrap::ConfigSync> sync;
-  if (redis_address) {
-    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node, "bootstrap");
-    sync = std::make_unique<bootstrap::ConfigSync>(*bus, bs);
-    sync->set_error_sink([](const std::string& why) {
-      log_line("event=config_reload_failed" + logfmt_field("detail", why), "error");
-    });
-    bus->set_status_handler([&sync](const std::string& error) {
-      if (error.empty()) {
-        log_line("event=node_bus_recovered");
-        sync->resync();  // what changed meanwhile was not heard
-      } else {
-        log_line("event=node_bus_failing" + logfmt_field("error", error), "error");
-      }
-    });
-    if (auto started = bus->start(); !started) {
-      log_line("event=node_bus_failing" + logfmt_field("error", started.error().reason), "error");
-    }
-  }
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
   api::BootstrapApi http(api_config(o, Duration{30'000}, api_tls), loop, bs);
-  if (sync) {
-    http.set_change_listener([&sync](const std::string& ep) { sync->changed(ep); });
-  }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });
@@ -254,6 +259,7 @@ int bootstrap_command(const std::vector<std::string>& args) {
   EngineWithMqtt<bootstrap::BootstrapServer> engines{bs, mqtt.get(), loop};
   while (!stop_requested()) server::run_step(loop, engines, Duration{200});
   log_line("event=stopping role=bootstrap");
+  if (bus) bus->set_status_handler(nullptr);  // before the ConfigSync it calls goes
   http.stop();
   log_line("event=stopped role=bootstrap");
   return 0;

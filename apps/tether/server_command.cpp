@@ -57,8 +57,11 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://")) {
-    throw std::invalid_argument("--store is sqlite, memory or redis://HOST[:PORT][/DB]");
+  if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://") &&
+      !o.store.starts_with("redis+sentinel://")) {
+    throw std::invalid_argument(
+        "--store is sqlite, memory, redis://HOST[:PORT][/DB] or "
+        "redis+sentinel://HOST[:PORT][,...]/NAME[/DB]");
   }
   return o;
 }
@@ -141,7 +144,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-cert FILE --api-key FILE [--api-client-ca FILE]  HTTPS for the API\n"
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
-          "                         (default sqlite; docs/redis.md)\n"
+          "                         (default sqlite; docs/redis.md), or Sentinel-managed:\n"
+          "                         redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]\n"
           "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT; docs/redis.md)\n"
@@ -185,7 +189,7 @@ int server_command(const std::vector<std::string>& args) {
     store_name += logfmt_field("data", o.data_dir);
   } else if (auto address = redis_store_address(o)) {
     node = node_name(o);
-    store_name = "redis://" + address->text() + logfmt_field("node", node);
+    store_name = address->url() + logfmt_field("node", node);
     server::RedisStore::Options options;
     options.node = node;
     auto opened = server::RedisStore::open(*address, options);

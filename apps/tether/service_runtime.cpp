@@ -273,7 +273,9 @@ bool is_loopback_host(const std::string& host) {
 }
 
 std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o) {
-  if (!o.store.starts_with("redis://")) return std::nullopt;
+  if (!o.store.starts_with("redis://") && !o.store.starts_with("redis+sentinel://")) {
+    return std::nullopt;
+  }
   auto address = server::RedisConnection::Address::parse_url(o.store);
   if (!address) throw std::invalid_argument(address.error().reason);
   // From a file, as --mqtt-password-file: out of the command line, where `ps` shows it.

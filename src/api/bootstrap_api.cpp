@@ -148,7 +148,6 @@ void BootstrapApi::routes() {
     if (auto saved = server_.put_config(std::move(*c)); !saved) {
       return call.error(saved.error(), lwm2m::status::kBadRequest);
     }
-    if (on_change_) on_change_(ep);
     call.reply(200, normalised);
   });
 
@@ -157,7 +156,6 @@ void BootstrapApi::routes() {
     if (!server_.remove_config(ep)) {
       return call.error(404, "4.04", "no bootstrap configuration for " + ep);
     }
-    if (on_change_) on_change_(ep);
     call.no_content();
   });
 

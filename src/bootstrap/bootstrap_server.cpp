@@ -166,6 +166,7 @@ Result<Ok> BootstrapServer::put_config(BootstrapConfig config) {
   index_credentials(config);
   configs_[endpoint] = std::move(config);
   if (changed) renew_session(endpoint);
+  if (on_change_) on_change_(endpoint);
   return Ok{};
 }
 
@@ -175,6 +176,7 @@ bool BootstrapServer::remove_config(const std::string& endpoint) {
   configs_.erase(endpoint);
   if (oscore_ != nullptr) oscore_->remove(endpoint);
   if (credentials_.remove(endpoint)) renew_session(endpoint);  // access withdrawn
+  if (on_change_) on_change_(endpoint);
   return true;
 }
 
@@ -189,13 +191,21 @@ Result<Ok> BootstrapServer::reload_configs() {
   if (!loaded) return loaded.error();
   std::set<std::string> gone;
   for (const auto& [endpoint, c] : configs_) gone.insert(endpoint);
-  Result<Ok> outcome = Ok{};
+  for (const auto& c : *loaded) gone.erase(c.endpoint);
+  for (const auto& endpoint : gone) (void)adopt(endpoint, std::nullopt);
+  // Twice: an identity that moved from one endpoint to another is refused as taken until
+  // the endpoint that had it took its new configuration.
+  std::vector<BootstrapConfig> refused;
   for (auto& c : *loaded) {
-    gone.erase(c.endpoint);
+    const std::string endpoint = c.endpoint;
+    BootstrapConfig copy = c;
+    if (!adopt(endpoint, std::move(c))) refused.push_back(std::move(copy));
+  }
+  Result<Ok> outcome = Ok{};
+  for (auto& c : refused) {
     const std::string endpoint = c.endpoint;
     if (auto ok = adopt(endpoint, std::move(c)); !ok) outcome = ok;
   }
-  for (const auto& endpoint : gone) (void)adopt(endpoint, std::nullopt);
   return outcome;
 }
 
@@ -210,23 +220,38 @@ Result<Ok> BootstrapServer::adopt(const std::string& endpoint,
     return Ok{};
   }
   BootstrapConfig config = std::move(*stored);
-  bool changed = false;
-  if (old != configs_.end()) {
-    // The OSCORE sequence bound each node keeps is its own: the same keys are no change.
-    BootstrapConfig same = config;
-    if (same.credentials && old->second.credentials) {
-      same.credentials->oscore.sequence_bound = old->second.credentials->oscore.sequence_bound;
+  const server::Credentials* before =
+      old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
+  // The OSCORE sequence bound alone (persisted by whichever node served the device last) is
+  // no change: the keys, the index and the live context stay; the bound only grows.
+  bool same_keys = old != configs_.end() && config.credentials.has_value() == (before != nullptr);
+  if (same_keys && before != nullptr) {
+    server::Credentials c = *config.credentials;
+    c.oscore.sequence_bound = before->oscore.sequence_bound;
+    same_keys = c == *before;
+  }
+  if (same_keys) {
+    if (before != nullptr && oscore_ != nullptr) {
+      server::carry_sequence_bound(*oscore_, before, *config.credentials);
     }
-    changed = old->second.credentials != same.credentials;
+    old->second = std::move(config);
+    return Ok{};
   }
   if (config.credentials) {
     if (auto unique = credentials_.check_unique(*config.credentials); !unique) return unique;
     if (oscore_ != nullptr) {
-      const server::Credentials* before =
-          old != configs_.end() && old->second.credentials ? &*old->second.credentials : nullptr;
       server::carry_sequence_bound(*oscore_, before, *config.credentials);
+      // Keys the keyring refuses must not leave the old ones working.
+      if (auto ok = server::check_oscore(*oscore_, *config.credentials); !ok) {
+        oscore_->remove(endpoint);
+        credentials_.remove(endpoint);
+        configs_.erase(endpoint);
+        renew_session(endpoint);
+        return ok;
+      }
     }
   }
+  const bool changed = old != configs_.end();
   index_credentials(config);
   configs_[endpoint] = std::move(config);
   if (changed) renew_session(endpoint);
@@ -661,6 +686,7 @@ void BootstrapServer::end(Run& run, BootstrapSession::State state) {
         index_credentials(updated);
         cfg->second = std::move(updated);
         if (changed) renew_session(endpoint);
+        if (on_change_) on_change_(endpoint);  // the other nodes take the new account
       } else {
         run.report.error = "the account was replaced but the store failed: " + saved.error().reason;
       }

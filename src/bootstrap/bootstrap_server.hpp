@@ -128,6 +128,12 @@ class BootstrapServer {
   std::vector<const BootstrapSession*> sessions() const;
 
   void set_event_handler(BootstrapEventHandler handler) { on_event_ = std::move(handler); }
+  // Told the endpoint whose configuration this node stored or removed (through the API, a
+  // configurations file, or a replaced Bootstrap-Server Account), so the nodes sharing the
+  // store can read it again (bootstrap/config_sync). Not told of reloads.
+  void set_change_handler(std::function<void(const std::string& endpoint)> handler) {
+    on_change_ = std::move(handler);
+  }
   const BootstrapMetrics& metrics() const { return metrics_; }
   const lwm2m::model::ObjectRegistry& models() const { return models_; }
   std::size_t running() const { return runs_.size(); }
@@ -184,6 +190,7 @@ class BootstrapServer {
   BootstrapStore& store_;
   const lwm2m::model::ObjectRegistry& models_;
   BootstrapEventHandler on_event_;
+  std::function<void(const std::string&)> on_change_;
   BootstrapMetrics metrics_;
   server::LinkSet links_;
   std::vector<server::CoapServerLink*> coap_links_;  // they learn the OSCORE keyring

@@ -13,10 +13,12 @@ constexpr std::size_t kMaxName = 256;
 
 ConfigSync::ConfigSync(server::NodeBus& bus, BootstrapServer& server) : bus_(bus), server_(server) {
   bus_.set_handler([this](std::string_view message) { on_message(message); });
+  server_.set_change_handler([this](const std::string& endpoint) { changed(endpoint); });
 }
 
 ConfigSync::~ConfigSync() {
   bus_.set_handler(nullptr);
+  server_.set_change_handler(nullptr);
 }
 
 void ConfigSync::changed(const std::string& endpoint) {

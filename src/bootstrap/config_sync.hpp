@@ -26,7 +26,8 @@ class ConfigSync {
   ConfigSync(const ConfigSync&) = delete;
   ConfigSync& operator=(const ConfigSync&) = delete;
 
-  // This node changed or removed the endpoint's configuration.
+  // This node changed or removed the endpoint's configuration (BootstrapServer's change
+  // handler, set by the constructor).
   void changed(const std::string& endpoint);
   // Reads every configuration again (the bus is back after an outage).
   void resync();

@@ -174,7 +174,8 @@ Result<Ok> Lwm2mServer::reload_credentials(const std::string& endpoint) {
   }
   Credentials credentials = std::move(**stored);
   if (old != nullptr) {
-    // The OSCORE sequence bound each node keeps is its own: the same keys are no change.
+    // The OSCORE sequence bound alone (persisted by whichever node served the device last)
+    // is no change.
     Credentials same = credentials;
     same.oscore.sequence_bound = old->oscore.sequence_bound;
     if (*old == same) return Ok{};

@@ -32,7 +32,12 @@ Scenarios:
                   Redis makes a full handshake instead
   bootstrap-nodes two `tether bootstrap --store redis://` nodes: a configuration put
                   through X is in Redis and served by Y (API and Bootstrap-Request), one
-                  removed through Y is gone from X; a broken one in Redis is refused at start
+                  removed through Y is gone from X; a broken one in Redis is left out and
+                  logged (at start, and when announced), the others served
+  sentinel-failover  a primary, its replica and a sentinel; the server on
+                  redis+sentinel://: a Register acknowledged, the primary killed, the
+                  sentinel promotes the replica, the server finds it and a new Register
+                  succeeds; both registrations are on the new primary
 """
 import json
 import os
@@ -56,17 +61,18 @@ T = Scenario("tether-redis-")
 
 
 class Redis:
-    def __init__(self, persistent=False):
+    def __init__(self, persistent=False, extra=()):
         self.port = free_port()
         self.dir = os.path.join(T.work, "redis-%d" % self.port)
         os.makedirs(self.dir)
         self.persistent = persistent
+        self.extra = list(extra)
         self.start()
 
     def start(self):
         args = ["/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
                 "--dir", self.dir, "--save", "", "--appendonly",
-                "yes" if self.persistent else "no", "--appendfsync", "always"]
+                "yes" if self.persistent else "no", "--appendfsync", "always"] + self.extra
         self.proc = subprocess.Popen(args, stdout=open(os.path.join(T.work, "redis.log"), "ab"),
                                      stderr=subprocess.STDOUT)
         T.procs.append(self.proc)
@@ -88,7 +94,7 @@ class Redis:
 
 
 class Node:
-    def __init__(self, name, redis, extra=(), dtls=False, role="server"):
+    def __init__(self, name, redis, extra=(), dtls=False, role="server", store=None):
         self.coap_port, self.http_port = free_port(), free_port()
         self.coaps_port = free_port() if dtls else 0
         self.log = os.path.join(T.work, name + ".log")
@@ -96,7 +102,7 @@ class Node:
         args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
                 "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
                 str(self.http_port),
-                "--data-dir", self.data, "--store", redis.url()] + list(extra)
+                "--data-dir", self.data, "--store", store or redis.url()] + list(extra)
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         T.procs.append(self.proc)
         T.wait_until(self.healthy, name + " to answer /api/health", timeout=30)
@@ -293,6 +299,9 @@ def api_across_nodes():
     a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
     b = Node("node-b", redis, ["--sync-writes", "--node-id", "b"])
     events = EventStream(b.http_port, "/api/events?events=registered,deregistered,request")
+    # B tells the others what its new stream wants; A must have heard before the Register.
+    received = 'tether_node_bus_messages_total{direction="received"}'
+    T.wait_until(lambda: (metric(a, received) or 0) >= 1, "A to hear what B's stream wants")
     client = subprocess.Popen([TETHER, "client", "-e", "dev-x", "--lifetime", "60", "--server",
                                "coap://127.0.0.1:%d" % a.coap_port], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(T.work, "client.log"), "ab"))
@@ -420,13 +429,15 @@ def dtls_resume():
     c = Node("node-c", other, ["--node-id", "c"], dtls=True)
     status, _ = c.api("PUT", "/api/security/clients/dev-psk",
                       {"mode": "psk", "identity": "dev-psk", "key": key})
+    T.check(status == 200, f"PUT credentials on C: {status}")
     lb = SwitchingForwarder([a.coaps_port, c.coaps_port])
     args[3] = str(lb.port)
     out = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                          timeout=60).stdout
     lb.stop = True
-    T.check("This is a resumed session" not in out and "Handshake was completed" in out,
-            f"node C resumed a session it has no key for: {out}")
+    # The second handshake (to C) completes, in full.
+    T.check("This is a resumed session" not in out and "Resume Handshake was completed" in out,
+            f"node C resumed a session it has no key for, or refused the client: {out}")
 
 
 def bootstrap_nodes():
@@ -452,18 +463,82 @@ def bootstrap_nodes():
     T.check(y.api("DELETE", "/api/bootstrap/dev-b")[0] == 204, "DELETE through Y")
     T.wait_until(lambda: x.api("GET", "/api/bootstrap/dev-b")[0] == 404, "X to forget dev-b")
     T.check(redis.cli("EXISTS", "tether:bs:{dev-b}") == "0", "the key is still in Redis")
-    # A configuration written to Redis by hand that does not parse is refused at start,
-    # never served half-read.
+    # A configuration in Redis that does not parse (written by hand, or by a newer version
+    # in a rolling upgrade) is left out and logged, the others served: at start, and when
+    # another node says it changed.
     redis.cli("SET", "tether:bs:{bad}", "{not json")
     redis.cli("SADD", "tether:bs:endpoints", "bad")
-    proc = subprocess.run([TETHER, "bootstrap", "--bind", "127.0.0.1", "--coap-port",
-                           str(free_port()), "--coaps-port", "0", "--udp-only", "--http-port",
-                           str(free_port()), "--store", redis.url()],
-                          capture_output=True, text=True, timeout=30)
-    T.check(proc.returncode != 0 and "tether:bs:{bad}" in proc.stderr,
-            f"a node started on a broken configuration: {proc.returncode} {proc.stderr[-300:]}")
+    T.check(x.api("PUT", "/api/bootstrap/good", config)[0] == 200, "PUT good")
+    z = Node("bs-z", redis, ["--node-id", "z"], role="bootstrap")
+    T.check(z.api("GET", "/api/bootstrap/good")[0] == 200, "Z does not serve good")
+    T.check(z.api("GET", "/api/bootstrap/bad")[0] == 404, "Z serves a broken configuration")
+    T.check("event=config_refused" in z.log_text() and "tether:bs:{bad}" in z.log_text(),
+            "Z did not say which configuration it refused")
+    # Y had good; broken behind its back and announced, it stops serving it (fail closed).
+    T.wait_until(lambda: y.api("GET", "/api/bootstrap/good")[0] == 200, "Y to know good")
+    redis.cli("SET", "tether:bs:{good}", '{"servers": 7}')
+    redis.cli("PUBLISH", "tether:db0:bootstrap:nodes",
+              json.dumps({"type": "bootstrap-config", "from": "x", "endpoint": "good"}))
+    T.wait_until(lambda: y.api("GET", "/api/bootstrap/good")[0] == 404,
+                 "Y to stop serving a configuration that no longer parses")
+
+
+class Sentinel:
+    """One redis-server in sentinel mode watching `primary` as "tether-primary": quorum 1,
+    down after 1 s, so a failover takes a few seconds."""
+
+    def __init__(self, primary):
+        self.port = free_port()
+        conf = os.path.join(T.work, "sentinel-%d.conf" % self.port)
+        with open(conf, "w") as f:
+            f.write("port %d\nbind 127.0.0.1\ndir %s\n" % (self.port, T.work)
+                    + "sentinel monitor tether-primary 127.0.0.1 %d 1\n" % primary.port
+                    + "sentinel down-after-milliseconds tether-primary 1000\n"
+                    + "sentinel failover-timeout tether-primary 5000\n")
+        self.proc = subprocess.Popen(["/usr/bin/redis-server", conf, "--sentinel"],
+                                     stdout=open(os.path.join(T.work, "sentinel.log"), "ab"),
+                                     stderr=subprocess.STDOUT)
+        T.procs.append(self.proc)
+        T.wait_until(lambda: self.primary_port() == primary.port, "the sentinel to answer")
+
+    def primary_port(self):
+        r = subprocess.run(["redis-cli", "-p", str(self.port), "SENTINEL",
+                            "get-master-addr-by-name", "tether-primary"],
+                           capture_output=True, text=True, timeout=10).stdout.split()
+        return int(r[1]) if len(r) == 2 and r[1].isdigit() else None
+
+
+def sentinel_failover():
+    primary = Redis()
+    replica = Redis(extra=["--replicaof", "127.0.0.1", str(primary.port)])
+    T.wait_until(lambda: "master_link_status:up" in replica.cli("INFO", "replication"),
+                 "the replica to sync")
+    sentinel = Sentinel(primary)
+    url = "redis+sentinel://127.0.0.1:%d/tether-primary" % sentinel.port
+    node = Node("server", None, ["--sync-writes"], store=url)
+    T.check("store=" + url + "/0" in node.log_text(), "the log does not name the store")
+    code, _, _ = register(node, "before")
+    T.check(code == "2.01", f"Register before the failover: {code}")
+    # Acknowledged, and on the replica before the primary dies.
+    T.check(primary.cli("WAIT", "1", "5000") == "1", "the replica did not take the write")
+    primary.proc.send_signal(signal.SIGKILL)
+    primary.proc.wait()
+    T.wait_until(lambda: sentinel.primary_port() == replica.port,
+                 "the sentinel to promote the replica", 60)
+    # The server asks the sentinel where the primary went; meanwhile a Register may get
+    # 5.00. A new one succeeds within the bound, on the promoted replica.
+    codes = []
+
+    def registered():
+        codes.append(register(node, "after", mid=0x2100 + len(codes))[0])
+        return codes[-1] == "2.01"
+    T.wait_until(registered, "a Register to succeed after the failover", 60)
+    T.check(node.proc.poll() is None, "the server died")
+    members = set(replica.cli("SMEMBERS", "tether:registrations").split())
+    T.check(members == {"before", "after"}, f"registrations on the new primary: {members}")
 
 
 T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
-       "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes}, SCENARIO)
+       "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes,
+       "sentinel-failover": sentinel_failover}, SCENARIO)

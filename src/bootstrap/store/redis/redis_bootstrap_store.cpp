@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bootstrap/bootstrap_config_json.hpp"
+#include "lwm2m/endpoint_name.hpp"
 
 namespace tether::bootstrap {
 namespace {
@@ -37,6 +38,9 @@ Result<BootstrapConfig> RedisBootstrapStore::parse(const std::string& endpoint,
   const std::string where = key_of(endpoint);
   // What Redis holds was written by a node, or by anyone who reaches Redis: checked as an
   // API body is.
+  if (auto ok = lwm2m::check_endpoint_name(endpoint); !ok) {
+    return redis_.error("reading a bootstrap configuration", where + ": " + ok.error().reason);
+  }
   auto j = nlohmann::json::parse(server::reply_text(reply), nullptr, false);
   if (j.is_discarded())
     return redis_.error("reading a bootstrap configuration", where + ": not JSON");
@@ -61,7 +65,10 @@ Result<std::vector<BootstrapConfig>> RedisBootstrapStore::load_configs() {
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
     if ((*replies)[i]->type != REDIS_REPLY_STRING) continue;  // removed meanwhile
     auto c = parse(endpoints[i], (*replies)[i].get());
-    if (!c) return c.error();
+    if (!c) {
+      if (on_problem_) on_problem_(c.error().reason);
+      continue;
+    }
     out.push_back(std::move(*c));
   }
   return out;
@@ -73,7 +80,10 @@ Result<std::optional<BootstrapConfig>> RedisBootstrapStore::load_config(
   if (!reply) return reply.error();
   if ((*reply)->type != REDIS_REPLY_STRING) return std::optional<BootstrapConfig>{};
   auto c = parse(endpoint, reply->get());
-  if (!c) return c.error();
+  if (!c) {
+    if (on_problem_) on_problem_(c.error().reason);
+    return std::optional<BootstrapConfig>{};
+  }
   return std::optional<BootstrapConfig>(std::move(*c));
 }
 

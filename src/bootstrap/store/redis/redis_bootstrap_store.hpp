@@ -4,6 +4,7 @@
 // `tether:bs:{endpoint}`, listed in `tether:bs:endpoints`. A save is one MULTI/EXEC and
 // returns once Redis took it; every wait is bounded.
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,12 @@ class RedisBootstrapStore final : public BootstrapStore {
   Result<std::optional<BootstrapConfig>> load_config(const std::string& endpoint) override;
   Result<Ok> save_config(const BootstrapConfig& config) override;
   Result<Ok> remove_config(const std::string& endpoint) override;
+  // A stored configuration that does not parse (written by hand, or by a newer version
+  // during a rolling upgrade) is left out, as if absent, so its old keys stop working
+  // (fail closed); `sink` hears which key and why (a log line).
+  void set_problem_sink(std::function<void(const std::string&)> sink) {
+    on_problem_ = std::move(sink);
+  }
 
  private:
   RedisBootstrapStore(server::RedisConnection::Address address, const lwm2m::model::Model& model,
@@ -32,6 +39,7 @@ class RedisBootstrapStore final : public BootstrapStore {
 
   server::RedisConnection redis_;
   const lwm2m::model::Model& model_;
+  std::function<void(const std::string&)> on_problem_;
 };
 
 }  // namespace tether::bootstrap

@@ -48,16 +48,73 @@ std::vector<std::string> reply_texts(const redisReply* r) {
   return out;
 }
 
-std::string RedisConnection::Address::text() const {
+std::string RedisConnection::HostPort::text() const {
   const bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
-         std::to_string(database);
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string RedisConnection::Address::text() const {
+  if (!sentinels.empty()) {
+    std::string out = "sentinel " + primary_name + " at ";
+    for (std::size_t i = 0; i < sentinels.size(); ++i) {
+      out += (i == 0 ? "" : ",") + sentinels[i].text();
+    }
+    return out + "/" + std::to_string(database);
+  }
+  return HostPort{host, port}.text() + "/" + std::to_string(database);
+}
+
+std::string RedisConnection::Address::url() const {
+  if (sentinels.empty()) return "redis://" + text();
+  std::string out = "redis+sentinel://";
+  for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    out += (i == 0 ? "" : ",") + sentinels[i].text();
+  }
+  return out + "/" + primary_name + "/" + std::to_string(database);
+}
+
+namespace {
+
+// HOST[:PORT] as the MQTT broker's URL takes it; a host alone keeps `default_port`.
+Result<RedisConnection::HostPort> parse_authority(const std::string& authority,
+                                                  std::uint16_t default_port) {
+  RedisConnection::HostPort out{{}, default_port};
+  if (authority.starts_with('[') && authority.ends_with(']')) {
+    out.host = authority.substr(1, authority.size() - 2);
+  } else if (auto hp = transport::split_host_port(authority)) {
+    out.host = hp->first;
+    out.port = hp->second;
+  } else if (authority.find(':') == std::string::npos) {
+    out.host = authority;
+  } else {
+    return fail("redis URL: bad host or port");
+  }
+  if (out.host.empty() || out.host.find_first_of("[]") != std::string::npos) {
+    return fail("redis URL: bad host");
+  }
+  return out;
+}
+
+Result<int> parse_database(std::string_view text) {
+  int n = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 0) {
+    return fail("redis URL: bad database number");
+  }
+  return n;
+}
+
+}  // namespace
+
 Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string_view url) {
-  constexpr std::string_view scheme = "redis://";
-  if (!url.starts_with(scheme)) return fail("a Redis store is redis://HOST[:PORT][/DB]");
-  std::string_view rest = url.substr(scheme.size());
+  constexpr std::string_view plain = "redis://";
+  constexpr std::string_view sentinel = "redis+sentinel://";
+  const bool managed = url.starts_with(sentinel);
+  if (!url.starts_with(plain) && !managed) {
+    return fail(
+        "a Redis store is redis://HOST[:PORT][/DB] or redis+sentinel://HOST[:PORT],.../NAME[/DB]");
+  }
+  std::string_view rest = url.substr(managed ? sentinel.size() : plain.size());
   Address a;
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     const auto login = rest.substr(0, at);
@@ -69,33 +126,41 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
     a.password = std::string(login.substr(colon + 1));
     rest = rest.substr(at + 1);
   }
-  std::string_view database;
+  std::string_view path;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    database = rest.substr(slash + 1);
+    path = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
   }
-  // HOST:PORT as the MQTT broker's URL takes it; a host alone keeps the default port.
-  const std::string authority(rest);
-  if (authority.starts_with('[') && authority.ends_with(']')) {
-    a.host = authority.substr(1, authority.size() - 2);
-  } else if (auto hp = transport::split_host_port(authority)) {
-    a.host = hp->first;
-    a.port = hp->second;
-  } else if (authority.find(':') == std::string::npos) {
-    a.host = authority;
-  } else {
-    return fail("redis URL: bad host or port");
-  }
-  if (a.host.empty() || a.host.find_first_of("[]") != std::string::npos) {
-    return fail("redis URL: bad host");
-  }
-  if (!database.empty()) {
-    int n = 0;
-    const auto [end, ec] = std::from_chars(database.data(), database.data() + database.size(), n);
-    if (ec != std::errc() || end != database.data() + database.size() || n < 0) {
-      return fail("redis URL: bad database number");
+  if (!managed) {
+    auto hp = parse_authority(std::string(rest), 6379);
+    if (!hp) return hp.error();
+    a.host = hp->host;
+    a.port = hp->port;
+    if (!path.empty()) {
+      auto db = parse_database(path);
+      if (!db) return db.error();
+      a.database = *db;
     }
-    a.database = n;
+    return a;
+  }
+  // Sentinels, comma-separated, then /NAME[/DB].
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    auto hp = parse_authority(std::string(rest.substr(0, comma)), 26379);
+    if (!hp) return hp.error();
+    a.sentinels.push_back(std::move(*hp));
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+  }
+  const auto slash = path.find('/');
+  a.primary_name = std::string(path.substr(0, slash));
+  if (a.sentinels.empty() || a.primary_name.empty() ||
+      a.primary_name.find_first_of(" \r\n") != std::string::npos) {
+    return fail("redis URL: redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]");
+  }
+  if (slash != std::string_view::npos) {
+    auto db = parse_database(path.substr(slash + 1));
+    if (!db) return db.error();
+    a.database = *db;
   }
   return a;
 }
@@ -126,9 +191,40 @@ Result<Ok> RedisConnection::connect() {
   return connected;
 }
 
+Result<RedisConnection::HostPort> RedisConnection::ask_sentinels() const {
+  std::string why = "no sentinel answered";
+  for (const auto& sentinel : address_.sentinels) {
+    std::unique_ptr<redisContext, FreeContext> c(
+        redisConnectWithTimeout(sentinel.host.c_str(), sentinel.port, to_timeval(timeout_)));
+    if (!c || c->err != 0 || redisSetTimeout(c.get(), to_timeval(timeout_)) != REDIS_OK) {
+      why = "sentinel " + sentinel.text() + ": " + (c ? c->errstr : "out of memory");
+      continue;
+    }
+    const char* argv[] = {"SENTINEL", "get-master-addr-by-name", address_.primary_name.c_str()};
+    const std::size_t lengths[] = {8, 23, address_.primary_name.size()};
+    Reply reply(static_cast<redisReply*>(redisCommandArgv(c.get(), 3, argv, lengths)));
+    const auto where = reply_texts(reply.get());
+    std::uint16_t port = 0;
+    if (where.size() == 2) {
+      const auto [end, ec] =
+          std::from_chars(where[1].data(), where[1].data() + where[1].size(), port);
+      if (ec == std::errc() && end == where[1].data() + where[1].size() && port != 0) {
+        return HostPort{where[0], port};
+      }
+    }
+    why = "sentinel " + sentinel.text() + " does not know " + address_.primary_name;
+  }
+  return error("finding the primary", why);
+}
+
 Result<Ok> RedisConnection::try_connect() {
-  context_.reset(
-      redisConnectWithTimeout(address_.host.c_str(), address_.port, to_timeval(timeout_)));
+  HostPort target{address_.host, address_.port};
+  if (!address_.sentinels.empty()) {
+    auto primary = ask_sentinels();
+    if (!primary) return primary.error();
+    target = std::move(*primary);
+  }
+  context_.reset(redisConnectWithTimeout(target.host.c_str(), target.port, to_timeval(timeout_)));
   if (!context_) return error("connecting", "out of memory");
   if (context_->err != 0) {
     const std::string why = context_->errstr;
@@ -142,11 +238,22 @@ Result<Ok> RedisConnection::try_connect() {
   std::vector<Command> hello;
   if (!address_.password.empty()) hello.push_back({"AUTH", address_.password});
   hello.push_back({"SELECT", std::to_string(address_.database)});
+  // Sentinel-managed: what a sentinel named may be a primary still demoting itself.
+  const bool check_role = !address_.sentinels.empty();
+  if (check_role) hello.push_back({"ROLE"});
   for (const auto& script : scripts_) hello.push_back({"SCRIPT", "LOAD", script});
   auto replies = run(hello, "connecting");
   if (!replies) {
     context_.reset();
     return replies.error();
+  }
+  if (check_role) {
+    const auto role = (*replies)[replies->size() - scripts_.size() - 1].get();
+    if (role->type != REDIS_REPLY_ARRAY || role->elements == 0 ||
+        reply_text(role->element[0]) != "master") {
+      context_.reset();
+      return error("connecting", target.text() + " is not the primary (yet)");
+    }
   }
   shas_.clear();
   for (std::size_t i = replies->size() - scripts_.size(); i < replies->size(); ++i) {
@@ -163,7 +270,7 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
   std::vector<Reply> replies;
   replies.reserve(commands.size());
   std::optional<Error> refused;
-  bool lost_scripts = false;
+  bool reconnect = false;
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
   for (std::size_t start = 0; start < commands.size(); start += kBatch) {
@@ -195,13 +302,14 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
       if (reply->type == REDIS_REPLY_ERROR && !refused) {
         const std::string why = reply_text(reply.get());
         // The scripts are gone (SCRIPT FLUSH): the next connection loads them again.
-        if (why.starts_with("NOSCRIPT")) lost_scripts = true;
+        // A primary that became a replica (a failover): the next connection asks anew.
+        if (why.starts_with("NOSCRIPT") || why.starts_with("READONLY")) reconnect = true;
         refused = error(what, why);
       }
       replies.push_back(std::move(reply));
     }
   }
-  if (lost_scripts) context_.reset();
+  if (reconnect) context_.reset();
   if (refused) return *refused;
   return replies;
 }

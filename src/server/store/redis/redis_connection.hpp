@@ -19,14 +19,27 @@ namespace tether::server {
 
 class RedisConnection {
  public:
+  struct HostPort {
+    std::string host;
+    std::uint16_t port = 0;
+    std::string text() const;  // "host:port", [v6]:port
+  };
   struct Address {
     std::string host;
     std::uint16_t port = 6379;
     std::string password;  // AUTH when set; never written to a message
     int database = 0;      // SELECT
-    // "host:port/database", for messages.
+    // Sentinel-managed: the sentinels asked, in turn, for the primary named `primary_name`
+    // (host and port above are then unused).
+    std::vector<HostPort> sentinels;
+    std::string primary_name;
+    // "host:port/database" (or "sentinel NAME at h:p,h:p/database"), for messages.
     std::string text() const;
-    // redis://[:password@]host[:port][/database]; [v6-address] in brackets.
+    // The URL without the password, for logs.
+    std::string url() const;
+    // redis://[:password@]host[:port][/database], or
+    // redis+sentinel://[:password@]host[:port][,host[:port]...]/NAME[/database] (sentinels
+    // on port 26379 unless given); [v6-address] in brackets.
     static Result<Address> parse_url(std::string_view url);
   };
   struct FreeReply {
@@ -66,6 +79,8 @@ class RedisConnection {
   };
 
   Result<Ok> try_connect();
+  // Sentinel-managed: where the primary is now, by the first sentinel that knows.
+  Result<HostPort> ask_sentinels() const;
 
   Address address_;
   std::chrono::milliseconds timeout_;
