@@ -50,9 +50,23 @@ TEST(RedisStore, ReadsItsUrl) {
   EXPECT_EQ(a->password, "s3cret");
   // What a message shows never carries the password.
   EXPECT_EQ(a->text(), "[::1]:6379/0");
+  // Sentinel-managed: the sentinels (26379 unless given), then the primary's name.
+  a = RedisStore::parse_url("redis+sentinel://:pw@s1,[::1]:26380/tether-primary/2");
+  ASSERT_TRUE(a) << a.error().reason;
+  ASSERT_EQ(a->sentinels.size(), 2U);
+  EXPECT_EQ(a->sentinels[0].host, "s1");
+  EXPECT_EQ(a->sentinels[0].port, 26379);
+  EXPECT_EQ(a->sentinels[1].host, "::1");
+  EXPECT_EQ(a->sentinels[1].port, 26380);
+  EXPECT_EQ(a->primary_name, "tether-primary");
+  EXPECT_EQ(a->database, 2);
+  EXPECT_EQ(a->password, "pw");
+  EXPECT_EQ(a->url(), "redis+sentinel://s1:26379,[::1]:26380/tether-primary/2");
   for (const char* bad :
        {"http://host", "redis://", "redis://host:0", "redis://host:65536", "redis://host:port",
-        "redis://host/x", "redis://[::1", "redis://user:pw@host", "redis://host:1/-1"}) {
+        "redis://host/x", "redis://[::1", "redis://user:pw@host", "redis://host:1/-1",
+        "redis+sentinel://s1", "redis+sentinel:///name", "redis+sentinel://s1/",
+        "redis+sentinel://s1,/name", "redis+sentinel://s1/name/x"}) {
     EXPECT_FALSE(RedisStore::parse_url(bad)) << bad;
   }
 }

@@ -143,13 +143,14 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
     }
     return a;
   }
-  // Sentinels, comma-separated, then /NAME[/DB].
-  while (!rest.empty()) {
+  // Sentinels, comma-separated, then /NAME[/DB]; an empty one is refused.
+  for (;;) {
     const auto comma = rest.find(',');
     auto hp = parse_authority(std::string(rest.substr(0, comma)), 26379);
     if (!hp) return hp.error();
     a.sentinels.push_back(std::move(*hp));
-    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
   }
   const auto slash = path.find('/');
   a.primary_name = std::string(path.substr(0, slash));
