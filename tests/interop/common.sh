@@ -11,9 +11,18 @@ cleanup() {
 trap cleanup EXIT
 
 free_port() {
-  # interop_util.free_port: below the ephemeral range, so no outgoing socket takes it.
-  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from interop_util import free_port; print(free_port())' \
-    "$(dirname "${BASH_SOURCE[0]}")"
+  python3 - <<'PY'
+import socket
+for _ in range(50):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0)); port = u.getsockname()[1]
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        t.bind(("127.0.0.1", port)); print(port); break
+    except OSError:
+        pass
+    finally:
+        t.close(); u.close()
+PY
 }
 
 # A device maker's object in OMA XML with one resource, written to $work/models/ID.xml:

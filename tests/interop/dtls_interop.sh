@@ -49,8 +49,24 @@ fail() {
 
 # Two consecutive ports free for UDP and TCP (coap-server listens on P and, secured, P+1).
 free_port_pair() {
-  python3 -c 'import sys; sys.path.insert(0, sys.argv[1]); from interop_util import free_port_pair; print(free_port_pair())' \
-    "$(dirname "$0")"
+  python3 - <<'PY'
+import socket
+def free(p):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", p))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+for _ in range(100):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+    p = u.getsockname()[1]; u.close()
+    if p < 65535 and free(p) and free(p + 1):
+        print(p); break
+PY
 }
 
 to_hex() { python3 -c 'import sys; print(sys.stdin.buffer.read().hex())'; }

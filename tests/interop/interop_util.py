@@ -1,7 +1,6 @@
 """What the Python interop scenarios share: failing with the logs of the work directory, and
 finding a port free for both UDP and TCP on 127.0.0.1."""
 import os
-import random
 import socket
 import sys
 
@@ -16,56 +15,21 @@ def fail_with_logs(msg, work):
     sys.exit(1)
 
 
-def ephemeral_start():
-    """Where the kernel starts handing out ports for outgoing sockets."""
-    try:
-        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
-            return int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def bindable(port):
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        u.bind(("127.0.0.1", port))
-        t.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        t.close()
-        u.close()
-
-
 def free_port():
-    """A port free for UDP and TCP, taken below the ephemeral range: a port the kernel may
-    hand to an outgoing socket (any client, any test) between this check and the server's
-    bind is how servers failed with "Address already in use"."""
-    low, high = 10000, ephemeral_start()
-    pick = random.SystemRandom()
-    for _ in range(200 if high - low > 1000 else 0):
-        port = pick.randrange(low, high)
-        if bindable(port):
-            return port
-    for _ in range(50):  # no room below the range: any port the kernel picks
+    for _ in range(50):
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         u.bind(("127.0.0.1", 0))
         port = u.getsockname()[1]
-        u.close()
-        if bindable(port):
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", port))
             return port
+        except OSError:
+            pass
+        finally:
+            t.close()
+            u.close()
     raise RuntimeError("no free port")
-
-
-def free_port_pair():
-    """Two consecutive free ports (a server on P and, secured, P+1), as free_port picks."""
-    for _ in range(100):
-        port = free_port()
-        if port < 65535 and bindable(port + 1):
-            return port
-    raise RuntimeError("no two free ports")
 
 
 class Scenario:
