@@ -45,18 +45,28 @@ S = Scenario("tether-api-")
 
 class Server:
     def __init__(self, extra=(), role="server"):
-        self.coap_port = free_port()
-        self.http_port = free_port()
         self.log = os.path.join(S.work, role + ".log")
-        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
-                "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory"]
-        self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
-                                     stderr=open(self.log, "ab"))
-        S.procs.append(self.proc)
-        S.wait_until(self.up, "the server's API", timeout=30)
+        # A port picked free can be taken by another process's outgoing socket before the
+        # server binds it: then the server starts again on other ports (a few times).
+        for attempt in range(4):
+            self.coap_port = free_port()
+            self.http_port = free_port()
+            args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+                    "--coaps-port", "0", "--http-port", str(self.http_port), "--store", "memory"]
+            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+            self.proc = subprocess.Popen(args + list(extra), stdout=subprocess.DEVNULL,
+                                         stderr=open(self.log, "ab"))
+            S.procs.append(self.proc)
+            S.wait_until(lambda: self.proc.poll() is not None or self.answers(),
+                         "the server's API", timeout=30)
+            if self.proc.poll() is None:
+                return
+            with open(self.log, errors="replace") as f:
+                f.seek(start)
+                if "Address already in use" not in f.read() or attempt == 3:
+                    S.check(False, "the server exited while starting")
 
-    def up(self):
-        S.check(self.proc.poll() is None, "the server exited while starting")
+    def answers(self):
         try:
             return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
         except OSError:

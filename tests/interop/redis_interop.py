@@ -95,24 +95,39 @@ class Redis:
 
 class Node:
     def __init__(self, name, redis, extra=(), dtls=False, role="server", store=None):
-        self.coap_port, self.http_port = free_port(), free_port()
-        self.coaps_port = free_port() if dtls else 0
         self.log = os.path.join(T.work, name + ".log")
         self.data = os.path.join(T.work, "data-" + name)
-        args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
-                "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
-                str(self.http_port),
-                "--data-dir", self.data, "--store", store or redis.url()] + list(extra)
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
-        T.procs.append(self.proc)
-        T.wait_until(self.healthy, name + " to answer /api/health", timeout=30)
+        # A port picked free can be taken by another process's outgoing socket before the
+        # node binds it: then the node starts again on other ports (a few times).
+        for attempt in range(4):
+            self.coap_port, self.http_port = free_port(), free_port()
+            self.coaps_port = free_port() if dtls else 0
+            args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+                    "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
+                    str(self.http_port),
+                    "--data-dir", self.data, "--store", store or redis.url()] + list(extra)
+            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=open(self.log, "ab"))
+            T.procs.append(self.proc)
+            T.wait_until(lambda: self.proc.poll() is not None or self.answers(),
+                         name + " to answer /api/health", timeout=30)
+            if self.proc.poll() is None:
+                return
+            with open(self.log, errors="replace") as f:
+                f.seek(start)
+                T.check("Address already in use" in f.read() and attempt < 3,
+                        "the server exited at start")
 
-    def healthy(self):
-        T.check(self.proc.poll() is None, "the server exited at start")
+    def answers(self):
         try:
             return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
         except OSError:
             return False
+
+    def healthy(self):
+        T.check(self.proc.poll() is None, "the server exited")
+        return self.answers()
 
     def api(self, method, path, body=None):
         raw = json.dumps(body).encode() if body is not None else b""
