@@ -106,18 +106,9 @@ Result<Ok> HttpApi::attributes_from_query(const Call& call, DownlinkRequest& r) 
 
 void HttpApi::downlink(Call& call, DownlinkRequest request) {
   server::DownlinkOptions options;
-  options.timeout = config().default_timeout;
-  if (call.has_param("timeout")) {
-    const std::string text = call.param("timeout");
-    double seconds = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-    if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) ||
-        seconds > 3'600) {
-      return call.error(400, "4.00", "timeout is a number of seconds, above 0 and up to 3600");
-    }
-    options.timeout = Duration{static_cast<std::int64_t>(seconds * 1000)};
-    if (options.timeout.count() <= 0) return call.error(400, "4.00", "timeout must be positive");
-  }
+  auto timeout = timeout_of(call);
+  if (!timeout) return call.error(400, "4.00", timeout.error().reason);
+  options.timeout = *timeout;
   options.return_when_queued = call.has_param("queue") && call.param("queue") != "false";
   if (call.has_param("format")) {
     request.format = parse_format(call.param("format"));
@@ -170,22 +161,27 @@ void HttpApi::device_route(const char* method, std::string_view pattern, Handler
                     5);
       }
       if (*owner) {
-        return nodes_->forward(**owner, call.request(), call.caller(), wait_of(call),
-                               call.responder());
+        // A bad ?timeout= is the owner's to refuse; the wait here is then the default.
+        auto wait = timeout_of(call);
+        return nodes_->forward(**owner, call.request(), call.caller(),
+                               wait ? *wait : config().default_timeout, call.responder());
       }
     }
     handler(call);
   });
 }
 
-Duration HttpApi::wait_of(const Call& call) const {
+Result<Duration> HttpApi::timeout_of(const Call& call) const {
+  if (!call.has_param("timeout")) return config().default_timeout;
   const std::string text = call.param("timeout");
   double seconds = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (ec != std::errc{} || end != text.data() + text.size() || !(seconds > 0) || seconds > 3'600) {
-    return config().default_timeout;  // the node that runs the call refuses a bad one
+    return fail("timeout is a number of seconds, above 0 and up to 3600");
   }
-  return Duration{static_cast<std::int64_t>(seconds * 1000)};
+  const Duration timeout{static_cast<std::int64_t>(seconds * 1000)};
+  if (timeout.count() <= 0) return fail("timeout must be positive");
+  return timeout;
 }
 
 void HttpApi::log_request(const std::string& endpoint, json entry) {

@@ -36,7 +36,7 @@ class HttpApi final : public HttpService {
   // handed to it.
   void device_route(const char* method, std::string_view pattern, Handler handler);
   // How long the call may wait for the client (?timeout=, else the default).
-  Duration wait_of(const Call& call) const;
+  Result<Duration> timeout_of(const Call& call) const;
   // Sends the request to the client named by the route and answers the call when the
   // client does (or the request times out).
   void downlink(Call& call, lwm2m::DownlinkRequest request);
