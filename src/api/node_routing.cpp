@@ -8,6 +8,7 @@
 
 #include "common/base64.hpp"
 #include "common/text.hpp"
+#include "server/bus_message.hpp"
 
 namespace tether::api {
 namespace {
@@ -40,13 +41,7 @@ std::optional<std::string> bytes_of(const json& field) {
   return std::string(decoded->begin(), decoded->end());
 }
 
-// A string field that is clean text within `max` bytes.
-const std::string* clean(const json& message, const char* name, std::size_t max) {
-  const auto it = message.find(name);
-  if (it == message.end() || !it->is_string()) return nullptr;
-  const auto& s = it->get_ref<const std::string&>();
-  return check_text(s, name, max) ? &s : nullptr;
-}
+using server::clean_field;
 
 // A header value fit to write back as it is: printable ASCII.
 bool header_safe(const std::string& value) {
@@ -213,8 +208,8 @@ void NodeRouting::on_message(std::string_view text) {
     return;
   }
   json message = json::parse(text, nullptr, false);
-  const std::string* type = message.is_object() ? clean(message, "type", 16) : nullptr;
-  const std::string* from = type ? clean(message, "from", kMaxName) : nullptr;
+  const std::string* type = message.is_object() ? clean_field(message, "type", 16) : nullptr;
+  const std::string* from = type ? clean_field(message, "from", kMaxName) : nullptr;
   if (type == nullptr) {
     ++metrics_.malformed;
   } else if (*type == "request") {
@@ -223,11 +218,11 @@ void NodeRouting::on_message(std::string_view text) {
     answered(message);
   } else if (*type == "event" && from != nullptr) {
     if (*from == bus_.node()) return;  // this node's own, already on its streams
-    const std::string* kind = clean(message, "kind", 64);
-    const std::string* endpoint = clean(message, "endpoint", kMaxName);
+    const std::string* kind = clean_field(message, "kind", 64);
+    const std::string* endpoint = clean_field(message, "endpoint", kMaxName);
     // One JSON object without a control character: one line of the stream, so nothing can
     // be slipped into it between events.
-    const std::string* data = clean(message, "data", kMaxMessage);
+    const std::string* data = clean_field(message, "data", kMaxMessage);
     const bool whole =
         kind && endpoint && data && shares(*kind) && data->starts_with('{') && json::accept(*data);
     if (!whole) {
@@ -240,7 +235,7 @@ void NodeRouting::on_message(std::string_view text) {
     if (*from != bus_.node()) heard_wants(*from, message);
   } else if (*type == "credentials" && from != nullptr) {
     if (*from == bus_.node()) return;
-    const std::string* endpoint = clean(message, "endpoint", kMaxName);
+    const std::string* endpoint = clean_field(message, "endpoint", kMaxName);
     if (endpoint == nullptr) {
       ++metrics_.malformed;
       return;
@@ -253,11 +248,11 @@ void NodeRouting::on_message(std::string_view text) {
 }
 
 void NodeRouting::serve(const json& message) {
-  const std::string* from = clean(message, "from", kMaxName);
-  const std::string* method = clean(message, "method", 16);
-  const std::string* path = clean(message, "path", kMaxTarget);
-  const std::string* query = clean(message, "query", kMaxTarget);
-  const std::string* role = clean(message, "role", 16);
+  const std::string* from = clean_field(message, "from", kMaxName);
+  const std::string* method = clean_field(message, "method", 16);
+  const std::string* path = clean_field(message, "path", kMaxTarget);
+  const std::string* query = clean_field(message, "query", kMaxTarget);
+  const std::string* role = clean_field(message, "role", 16);
   const auto id = message.find("id");
   const auto user = message.find("user");
   auto body = message.contains("body") ? bytes_of(message["body"]) : std::nullopt;
@@ -326,7 +321,7 @@ void NodeRouting::answered(const json& message) {
     return;
   }
   auto it = pending_.find(id->get<std::uint64_t>());
-  const std::string* from = clean(message, "from", kMaxName);
+  const std::string* from = clean_field(message, "from", kMaxName);
   // Answered late (the caller already had a 504), or by a node it was not asked of.
   if (it == pending_.end() || from == nullptr || *from != it->second.node) return;
   http::Response response;
@@ -335,7 +330,7 @@ void NodeRouting::answered(const json& message) {
   if (const auto headers = message.find("headers");
       headers != message.end() && headers->is_object()) {
     for (const char* name : kCarriedHeaders) {
-      if (const std::string* value = clean(*headers, name, kMaxName);
+      if (const std::string* value = clean_field(*headers, name, kMaxName);
           value && header_safe(*value)) {
         response.headers.set(name, *value);
       }

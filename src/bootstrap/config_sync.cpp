@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/text.hpp"
+#include "server/bus_message.hpp"
 
 namespace tether::bootstrap {
 namespace {
@@ -40,11 +40,8 @@ void ConfigSync::report(const Result<Ok>& outcome) {
 void ConfigSync::on_message(std::string_view text) {
   auto message = text.size() <= kMaxMessage ? nlohmann::json::parse(text, nullptr, false)
                                             : nlohmann::json(nullptr);
-  const auto field = [&message](const char* name) -> const std::string* {
-    const auto it = message.find(name);
-    if (it == message.end() || !it->is_string()) return nullptr;
-    const auto& s = it->get_ref<const std::string&>();
-    return check_text(s, name, kMaxName) ? &s : nullptr;
+  const auto field = [&message](const char* name) {
+    return server::clean_field(message, name, kMaxName);
   };
   const std::string* type = message.is_object() ? field("type") : nullptr;
   const std::string* from = type ? field("from") : nullptr;
