@@ -25,6 +25,8 @@ constexpr std::size_t kMaxOutbox = 10'000;
 // kWantsLife unsaid.
 constexpr Duration kWantsEvery{5'000};
 constexpr Duration kWantsLife{15'000};
+// Nodes whose wants are kept at once.
+constexpr std::size_t kMaxNodes = 256;
 // The answers' header fields that cross the bus: what the API's own answers carry.
 constexpr std::array<const char*, 5> kCarriedHeaders = {
     "Content-Type", "Retry-After", "Cache-Control", "X-Content-Type-Options", "Location"};
@@ -193,6 +195,11 @@ void NodeRouting::heard_wants(const std::string& from, const json& message) {
     wants.kinds.push_back(k.get<std::string>());
   }
   wants.until = loop_.now() + kWantsLife;
+  // Bounded: names come from whoever reaches Redis, and a spray of them must not grow it.
+  if (remote_wants_.size() >= kMaxNodes && remote_wants_.count(from) == 0) {
+    ++metrics_.malformed;
+    return;
+  }
   remote_wants_[from] = std::move(wants);
 }
 

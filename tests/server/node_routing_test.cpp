@@ -255,6 +255,15 @@ TEST_F(NodeRoutingTest, EventsGoOnlyToNodesWhoseStreamsWantThem) {
   EXPECT_EQ(b.metrics().events_in, 2U);
 }
 
+TEST_F(NodeRoutingTest, WhatOtherNodesWantIsKeptForABoundedNumberOfNodes) {
+  for (int i = 0; i < 300; ++i) {
+    bus_a.receive(R"({"type":"wants","from":"n)" + std::to_string(i) +
+                  R"(","kinds":["registered"]})");
+  }
+  EXPECT_TRUE(a.wanted_elsewhere("registered"));
+  EXPECT_EQ(a.metrics().malformed, 300U - 256U);
+}
+
 TEST_F(NodeRoutingTest, ACredentialChangeIsToldToTheOtherNodes) {
   std::vector<std::string> reload_a;
   std::vector<std::string> reload_b;
