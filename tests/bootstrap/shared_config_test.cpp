@@ -13,6 +13,7 @@
 #include "bootstrap/store/memory/memory_bootstrap_store.hpp"
 #include "bootstrap/store/redis/redis_bootstrap_store.hpp"
 #include "server/server_fixture.hpp"
+#include "server/store/redis/redis_slots.hpp"
 #include "support/redis_server.hpp"
 
 namespace tether::bootstrap {
@@ -78,6 +79,25 @@ TEST_F(SharedConfigTest, AfterAnOutageANodeReadsEverythingAgain) {
   EXPECT_EQ(y.config_count(), 1U);
 }
 
+// Before stop 42 the index was one set, tether:bs:endpoints: a store opening it splits it.
+TEST(RedisBootstrapStore, SplitsTheIndexOfEarlierVersionsBySlot) {
+  testing::RedisServer redis;
+  auto models = lwm2m::model::ObjectRegistry::with_builtin();
+  auto c = config_from_json("dev1", nlohmann::json::parse(kConfig), models);
+  ASSERT_TRUE(c);
+  redis.command({"SET", "tether:bs:{dev1}", config_to_json(*c, server::Secrets::kInclude).dump()});
+  redis.command({"SADD", "tether:bs:endpoints", "dev1"});
+  auto address = server::RedisConnection::Address::parse_url(redis.url());
+  ASSERT_TRUE(address);
+  auto store = RedisBootstrapStore::open(*address, models);
+  ASSERT_TRUE(store) << store.error().reason;
+  EXPECT_EQ(redis.command({"EXISTS", "tether:bs:endpoints"}), "0");
+  auto all = (*store)->load_configs();
+  ASSERT_TRUE(all) << all.error().reason;
+  ASSERT_EQ(all->size(), 1U);
+  EXPECT_EQ(all->front().endpoint, "dev1");
+}
+
 TEST(RedisBootstrapStore, KeepsConfigurationsAsTheirJsonAndRefusesWhatDoesNotParse) {
   testing::RedisServer redis;
   auto models = lwm2m::model::ObjectRegistry::with_builtin();
@@ -90,7 +110,10 @@ TEST(RedisBootstrapStore, KeepsConfigurationsAsTheirJsonAndRefusesWhatDoesNotPar
   ASSERT_TRUE((*store)->save_config(*c));
 
   // What an operator finds with redis-cli.
-  EXPECT_EQ(redis.command({"SMEMBERS", "tether:bs:endpoints"}), "dev1");
+  // The index is split by slot, each part in the slot of the configurations it lists.
+  const std::string index = server::key_in_slot_of("tether:bs:{dev1}", "tether:bs:", ":endpoints");
+  EXPECT_EQ(server::key_slot(index), server::key_slot("dev1"));
+  EXPECT_EQ(redis.command({"SMEMBERS", index}), "dev1");
   auto stored = nlohmann::json::parse(redis.command({"GET", "tether:bs:{dev1}"}));
   EXPECT_EQ(stored, config_to_json(*c, server::Secrets::kInclude));
 
@@ -110,7 +133,7 @@ TEST(RedisBootstrapStore, KeepsConfigurationsAsTheirJsonAndRefusesWhatDoesNotPar
   std::vector<std::string> problems;
   (*store)->set_problem_sink([&](const std::string& why) { problems.push_back(why); });
   redis.command({"SET", "tether:bs:{bad}", R"({"servers": 7})"});
-  redis.command({"SADD", "tether:bs:endpoints", "bad"});
+  redis.command({"SADD", server::key_in_slot_of("{bad}", "tether:bs:", ":endpoints"), "bad"});
   auto some = (*store)->load_configs();
   ASSERT_TRUE(some) << some.error().reason;
   ASSERT_EQ(some->size(), 1U);

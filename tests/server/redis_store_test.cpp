@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/store/redis/redis_slots.hpp"
 #include "store_samples.hpp"
 #include "support/redis_server.hpp"
 
@@ -62,12 +63,34 @@ TEST(RedisStore, ReadsItsUrl) {
   EXPECT_EQ(a->database, 2);
   EXPECT_EQ(a->password, "pw");
   EXPECT_EQ(a->url(), "redis+sentinel://s1:26379,[::1]:26380/tether-primary/2");
+  auto c = RedisStore::parse_url("redis+cluster://:pw@10.0.0.1:7000,10.0.0.2,[::1]:7002/0");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->cluster());
+  ASSERT_EQ(c->seeds.size(), 3U);
+  EXPECT_EQ(c->seeds[1].text(), "10.0.0.2:6379");
+  EXPECT_EQ(c->seeds[2].text(), "[::1]:7002");
+  EXPECT_EQ(c->password, "pw");
+  EXPECT_EQ(c->url(), "redis+cluster://10.0.0.1:7000,10.0.0.2:6379,[::1]:7002");
   for (const char* bad :
        {"http://host", "redis://", "redis://host:0", "redis://host:65536", "redis://host:port",
         "redis://host/x", "redis://[::1", "redis://user:pw@host", "redis://host:1/-1",
         "redis+sentinel://s1", "redis+sentinel:///name", "redis+sentinel://s1/",
-        "redis+sentinel://s1,/name", "redis+sentinel://s1/name/x"}) {
+        "redis+sentinel://s1,/name", "redis+sentinel://s1/name/x", "redis+cluster://",
+        "redis+cluster://a,", "redis+cluster://a:1/2", "redis+cluster://a:0"}) {
     EXPECT_FALSE(RedisStore::parse_url(bad)) << bad;
+  }
+}
+
+// The cluster specification's own example, and Redis's answers to CLUSTER KEYSLOT.
+TEST(RedisSlots, AreTheClusterSpecificationsCrc16OfTheHashTag) {
+  EXPECT_EQ(key_slot("123456789"), 0x31C3 % kRedisSlots);
+  EXPECT_EQ(key_slot("foo"), 12182);
+  EXPECT_EQ(key_slot("tether:{foo}:reg"), 12182);
+  EXPECT_EQ(key_slot("{}foo"), key_slot("{}foo"));  // an empty tag: the whole key
+  EXPECT_NE(key_slot("{}foo"), key_slot("foo"));
+  EXPECT_EQ(key_slot("a{b}{c}"), key_slot("b"));
+  for (std::uint16_t slot = 0; slot < kRedisSlots; ++slot) {
+    ASSERT_EQ(key_slot(key_in_slot(slot, "tether:", ":registrations")), slot);
   }
 }
 
@@ -87,9 +110,16 @@ TEST(RedisStore, KeepsEachEndpointsRecordsUnderItsHashTag) {
   EXPECT_EQ(redis.command({"HGET", tag + "reg", "objects"}).substr(0, 9), "</lwm2m>;");
   EXPECT_EQ(redis.command({"HKEYS", tag + "obs"}), "obs-composite");
   EXPECT_EQ(redis.command({"HGET", tag + "cred", "kind"}), "psk");
-  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), r.endpoint);
-  EXPECT_EQ(redis.command({"SMEMBERS", "tether:credentials"}), r.endpoint);
-  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "1");
+  // The indexes are split by slot, each part in the slot of the endpoints it lists.
+  const std::string registered = key_in_slot_of(tag + "reg", "tether:", ":registrations");
+  EXPECT_EQ(key_slot(registered), key_slot(tag + "reg"));
+  EXPECT_EQ(redis.command({"SMEMBERS", registered}), r.endpoint);
+  EXPECT_EQ(redis.command({"SMEMBERS", key_in_slot_of(tag + "cred", "tether:", ":credentials")}),
+            r.endpoint);
+  EXPECT_EQ(redis.command({"SMEMBERS", key_in_slot_of(tag + "obs", "tether:", ":observed")}),
+            r.endpoint);
+  EXPECT_EQ(redis.command({"HGETALL", "tether:ids"}), r.id + "\n" + r.endpoint);
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "2");
 
   // An Update rewrites its fields only; a De-register takes the observations with it.
   auto updated = r;
@@ -102,7 +132,8 @@ TEST(RedisStore, KeepsEachEndpointsRecordsUnderItsHashTag) {
   ASSERT_TRUE(store->remove_registration(r.endpoint));
   ASSERT_TRUE(store->flush());
   EXPECT_EQ(redis.command({"EXISTS", tag + "reg", tag + "obs"}), "0");
-  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), "");
+  EXPECT_EQ(redis.command({"SMEMBERS", registered}), "");
+  EXPECT_EQ(redis.command({"HLEN", "tether:ids"}), "0");
   EXPECT_EQ(redis.command({"EXISTS", tag + "cred"}), "1");  // credentials are the operator's
 }
 
@@ -152,14 +183,19 @@ TEST(RedisStore, ARedisThatRefusesWritesFailsTheFlushAndLeavesNothingHalfWritten
   EXPECT_NE(flushed.error().reason.find("OOM"), std::string::npos) << flushed.error().reason;
   EXPECT_NE(flushed.error().reason.find(redis.url().substr(8)), std::string::npos)
       << flushed.error().reason;
-  EXPECT_EQ(redis.command({"KEYS", "tether:{*"}), "tether:{old}:reg");
+  EXPECT_EQ(redis.command({"KEYS", "tether:{[a-z]*"}), "tether:{old}:reg");
   EXPECT_EQ(redis.command({"HGET", "tether:{old}:reg", "id"}), before.id);
   EXPECT_EQ(redis.command({"HLEN", "tether:{old}:reg"}), "12");  // with its owner
-  EXPECT_EQ(redis.command({"SMEMBERS", "tether:registrations"}), "old");
+  EXPECT_EQ(redis.command({"SMEMBERS", key_in_slot_of("{old}", "tether:", ":registrations")}),
+            "old");
+  EXPECT_EQ(redis.command({"HKEYS", "tether:ids"}), before.id);
 
   ASSERT_EQ(redis.command({"CONFIG", "SET", "maxmemory", "0"}), "OK");
   ASSERT_TRUE(store->flush());
   EXPECT_EQ(registrations(*store), (std::vector<Registration>{again, full_registration()}));
+  // The replaced ID left the index of IDs.
+  EXPECT_EQ(redis.command({"HGET", "tether:ids", before.id}), "(nil)");
+  EXPECT_EQ(redis.command({"HGET", "tether:ids", "new-id"}), "old");
   EXPECT_EQ(credentials(*store), std::vector<Credentials>{psk("dev")});
 }
 
@@ -338,16 +374,47 @@ TEST(RedisStore, AnUnreachableRedisFailsToOpenNamingIt) {
   EXPECT_NE(store.error().reason.find("connecting"), std::string::npos) << store.error().reason;
 }
 
+// Schema version 1 (stop 40) kept each index in one set; a node of version 2 splits them by
+// slot at start, and what version 1 wrote loads unchanged.
+TEST(RedisStore, SplitsTheIndexesOfSchemaVersion1BySlot) {
+  RedisServer redis;
+  {
+    auto store = open_store(redis.url(), "a");
+    ASSERT_TRUE(store);
+    ASSERT_TRUE(store->save_registration(minimal_registration("dev")));
+    ASSERT_TRUE(store->save_observation(observation("o1", "dev")));
+    ASSERT_TRUE(store->save_credentials(psk("dev")));
+    ASSERT_TRUE(store->flush());
+  }
+  // Made back into version 1's layout, as a node of stop 40 left it.
+  for (const char* index : {":registrations", ":observed", ":credentials"}) {
+    const std::string split = key_in_slot_of("{dev}", "tether:", index);
+    ASSERT_EQ(redis.command({"RENAME", split, std::string("tether") + index}), "OK");
+  }
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "1"}), "OK");
+  auto store = open_store(redis.url(), "a");
+  ASSERT_TRUE(store);
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "2");
+  EXPECT_EQ(
+      redis.command({"EXISTS", "tether:registrations", "tether:observed", "tether:credentials"}),
+      "0");
+  EXPECT_EQ(registrations(*store), std::vector<Registration>{minimal_registration("dev")});
+  EXPECT_EQ(credentials(*store), std::vector<Credentials>{psk("dev")});
+  auto observations = store->load_observations();
+  ASSERT_TRUE(observations);
+  EXPECT_EQ(observations->size(), 1U);
+}
+
 TEST(RedisStore, RefusesANewerSchemaAndRecordsThatDoNotParse) {
   RedisServer redis;
-  ASSERT_EQ(redis.command({"SET", "tether:schema", "2"}), "OK");
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "3"}), "OK");
   auto address = RedisStore::parse_url(redis.url());
   ASSERT_TRUE(address);
   auto newer = RedisStore::open(*address);
   ASSERT_FALSE(newer);
   EXPECT_NE(newer.error().reason.find("newer"), std::string::npos) << newer.error().reason;
 
-  ASSERT_EQ(redis.command({"SET", "tether:schema", "1"}), "OK");
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "2"}), "OK");
   auto store = open_store(redis.url());
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->save_registration(minimal_registration("dev")));

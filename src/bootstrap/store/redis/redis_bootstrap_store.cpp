@@ -11,10 +11,14 @@
 namespace tether::bootstrap {
 namespace {
 
-constexpr const char* kIndex = "tether:bs:endpoints";
+constexpr const char* kOldIndex = "tether:bs:endpoints";
 
 std::string key_of(const std::string& endpoint) {
   return "tether:bs:{" + endpoint + "}";
+}
+
+std::string index_of(const std::string& endpoint) {
+  return server::key_in_slot_of(key_of(endpoint), "tether:bs:", ":endpoints");
 }
 
 }  // namespace
@@ -30,7 +34,21 @@ Result<std::unique_ptr<RedisBootstrapStore>> RedisBootstrapStore::open(
   std::unique_ptr<RedisBootstrapStore> store(
       new RedisBootstrapStore(std::move(address), model, timeout));
   if (auto ok = store->redis_.connect(); !ok) return ok.error();
+  if (auto ok = store->split_index(); !ok) return ok.error();
   return store;
+}
+
+Result<Ok> RedisBootstrapStore::split_index() {
+  const char* what = "splitting tether:bs:endpoints by slot";
+  auto old = redis_.run_one({"SMEMBERS", kOldIndex}, what);
+  if (!old) return old.error();
+  const auto endpoints = server::reply_texts(old->get());
+  if (endpoints.empty()) return Ok{};
+  std::vector<server::RedisClient::Command> moves;
+  for (const auto& ep : endpoints) moves.push_back({"SADD", index_of(ep), ep});
+  moves.push_back({"DEL", kOldIndex});
+  if (auto moved = redis_.run(moves, what); !moved) return moved.error();
+  return Ok{};
 }
 
 Result<BootstrapConfig> RedisBootstrapStore::parse(const std::string& endpoint,
@@ -52,11 +70,20 @@ Result<BootstrapConfig> RedisBootstrapStore::parse(const std::string& endpoint,
 }
 
 Result<std::vector<BootstrapConfig>> RedisBootstrapStore::load_configs() {
-  auto members = redis_.run_one({"SMEMBERS", kIndex}, "reading bootstrap configurations");
+  std::vector<server::RedisClient::Command> lists;
+  lists.reserve(server::kRedisSlots);
+  for (std::uint16_t slot = 0; slot < server::kRedisSlots; ++slot) {
+    lists.push_back({"SMEMBERS", server::key_in_slot(slot, "tether:bs:", ":endpoints")});
+  }
+  auto members = redis_.run(lists, "reading bootstrap configurations");
   if (!members) return members.error();
-  std::vector<std::string> endpoints = server::reply_texts(members->get());
+  std::vector<std::string> endpoints;
+  for (const auto& reply : *members) {
+    auto some = server::reply_texts(reply.get());
+    std::move(some.begin(), some.end(), std::back_inserter(endpoints));
+  }
   std::sort(endpoints.begin(), endpoints.end());
-  std::vector<server::RedisConnection::Command> gets;
+  std::vector<server::RedisClient::Command> gets;
   gets.reserve(endpoints.size());
   for (const auto& ep : endpoints) gets.push_back({"GET", key_of(ep)});
   auto replies = redis_.run(gets, "reading bootstrap configurations");
@@ -92,7 +119,7 @@ Result<Ok> RedisBootstrapStore::save_config(const BootstrapConfig& config) {
                                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   auto done = redis_.run({{"MULTI"},
                           {"SET", key_of(config.endpoint), text},
-                          {"SADD", kIndex, config.endpoint},
+                          {"SADD", index_of(config.endpoint), config.endpoint},
                           {"EXEC"}},
                          "saving a bootstrap configuration");
   if (!done) return done.error();
@@ -110,9 +137,9 @@ Result<Ok> RedisBootstrapStore::save_config(const BootstrapConfig& config) {
 }
 
 Result<Ok> RedisBootstrapStore::remove_config(const std::string& endpoint) {
-  auto done =
-      redis_.run({{"MULTI"}, {"DEL", key_of(endpoint)}, {"SREM", kIndex, endpoint}, {"EXEC"}},
-                 "removing a bootstrap configuration");
+  auto done = redis_.run(
+      {{"MULTI"}, {"DEL", key_of(endpoint)}, {"SREM", index_of(endpoint), endpoint}, {"EXEC"}},
+      "removing a bootstrap configuration");
   if (!done) return done.error();
   return Ok{};
 }

@@ -1,8 +1,9 @@
 #pragma once
 // Bootstrap configurations in Redis, so that several bootstrap server nodes serve the same
 // configurations (docs/redis.md): each is the JSON of docs/bootstrap.md under
-// `tether:bs:{endpoint}`, listed in `tether:bs:endpoints`. A save is one MULTI/EXEC and
-// returns once Redis took it; every wait is bounded.
+// `tether:bs:{endpoint}`, listed in the per-slot set `tether:bs:{TAG}:endpoints` of its
+// slot (so that a Redis Cluster takes both in one MULTI/EXEC). A save returns once Redis
+// took it; every wait is bounded.
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -10,7 +11,7 @@
 
 #include "bootstrap/store/bootstrap_store.hpp"
 #include "lwm2m/model/object_definition.hpp"
-#include "server/store/redis/redis_connection.hpp"
+#include "server/store/redis/redis_client.hpp"
 
 namespace tether::bootstrap {
 
@@ -36,8 +37,11 @@ class RedisBootstrapStore final : public BootstrapStore {
   RedisBootstrapStore(server::RedisConnection::Address address, const lwm2m::model::Model& model,
                       std::chrono::milliseconds timeout);
   Result<BootstrapConfig> parse(const std::string& endpoint, const redisReply* reply) const;
+  // Before the index was split by slot it was one set, tether:bs:endpoints: its members
+  // move to their slots' sets.
+  Result<Ok> split_index();
 
-  server::RedisConnection redis_;
+  server::RedisClient redis_;
   const lwm2m::model::Model& model_;
   std::function<void(const std::string&)> on_problem_;
 };

@@ -53,7 +53,18 @@ std::string RedisConnection::HostPort::text() const {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+namespace {
+
+std::string join(const std::vector<RedisConnection::HostPort>& hosts) {
+  std::string out;
+  for (std::size_t i = 0; i < hosts.size(); ++i) out += (i == 0 ? "" : ",") + hosts[i].text();
+  return out;
+}
+
+}  // namespace
+
 std::string RedisConnection::Address::text() const {
+  if (cluster()) return "cluster " + join(seeds);
   if (!sentinels.empty()) {
     std::string out = "sentinel " + primary_name + " at ";
     for (std::size_t i = 0; i < sentinels.size(); ++i) {
@@ -65,6 +76,7 @@ std::string RedisConnection::Address::text() const {
 }
 
 std::string RedisConnection::Address::url() const {
+  if (cluster()) return "redis+cluster://" + join(seeds);
   if (sentinels.empty()) return "redis://" + text();
   std::string out = "redis+sentinel://";
   for (std::size_t i = 0; i < sentinels.size(); ++i) {
@@ -109,12 +121,17 @@ Result<int> parse_database(std::string_view text) {
 Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string_view url) {
   constexpr std::string_view plain = "redis://";
   constexpr std::string_view sentinel = "redis+sentinel://";
+  constexpr std::string_view cluster = "redis+cluster://";
   const bool managed = url.starts_with(sentinel);
-  if (!url.starts_with(plain) && !managed) {
+  const bool clustered = url.starts_with(cluster);
+  if (!url.starts_with(plain) && !managed && !clustered) {
     return fail(
-        "a Redis store is redis://HOST[:PORT][/DB] or redis+sentinel://HOST[:PORT],.../NAME[/DB]");
+        "a Redis store is redis://HOST[:PORT][/DB], redis+sentinel://HOST[:PORT],.../NAME[/DB] "
+        "or redis+cluster://HOST[:PORT],...");
   }
-  std::string_view rest = url.substr(managed ? sentinel.size() : plain.size());
+  std::string_view rest = url.substr(managed     ? sentinel.size()
+                                     : clustered ? cluster.size()
+                                                 : plain.size());
   Address a;
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     const auto login = rest.substr(0, at);
@@ -130,6 +147,19 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     path = rest.substr(slash + 1);
     rest = rest.substr(0, slash);
+  }
+  if (clustered) {
+    // A cluster has only database 0.
+    if (!path.empty() && path != "0") return fail("redis URL: a cluster has only database 0");
+    for (;;) {
+      const auto comma = rest.find(',');
+      auto hp = parse_authority(std::string(rest.substr(0, comma)), 6379);
+      if (!hp) return hp.error();
+      a.seeds.push_back(std::move(*hp));
+      if (comma == std::string_view::npos) break;
+      rest = rest.substr(comma + 1);
+    }
+    return a;
   }
   if (!managed) {
     auto hp = parse_authority(std::string(rest), 6379);
@@ -219,12 +249,26 @@ Result<RedisConnection::HostPort> RedisConnection::ask_sentinels() const {
 }
 
 Result<Ok> RedisConnection::try_connect() {
+  if (address_.cluster()) {
+    // Any node serves what needs no key (PUBLISH, SUBSCRIBE reach the whole cluster).
+    std::optional<Error> failed;
+    for (const auto& seed : address_.seeds) {
+      auto ok = open(seed);
+      if (ok) return ok;
+      failed = ok.error();
+    }
+    return *failed;
+  }
   HostPort target{address_.host, address_.port};
   if (!address_.sentinels.empty()) {
     auto primary = ask_sentinels();
     if (!primary) return primary.error();
     target = std::move(*primary);
   }
+  return open(target);
+}
+
+Result<Ok> RedisConnection::open(const HostPort& target) {
   context_.reset(redisConnectWithTimeout(target.host.c_str(), target.port, to_timeval(timeout_)));
   if (!context_) return error("connecting", "out of memory");
   if (context_->err != 0) {
@@ -265,12 +309,21 @@ Result<Ok> RedisConnection::try_connect() {
 
 Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
     const std::vector<Command>& commands, const char* what) {
+  auto replies = exchange(commands, what);
+  if (!replies) return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply->type == REDIS_REPLY_ERROR) return error(what, reply_text(reply.get()));
+  }
+  return replies;
+}
+
+Result<std::vector<RedisConnection::Reply>> RedisConnection::exchange(
+    const std::vector<Command>& commands, const char* what) {
   if (!context_) {
     if (auto ok = connect(); !ok) return ok.error();
   }
   std::vector<Reply> replies;
   replies.reserve(commands.size());
-  std::optional<Error> refused;
   bool reconnect = false;
   std::vector<const char*> argv;
   std::vector<std::size_t> lengths;
@@ -300,18 +353,16 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::run(
         return error(what, why);
       }
       Reply reply(static_cast<redisReply*>(raw));
-      if (reply->type == REDIS_REPLY_ERROR && !refused) {
+      if (reply->type == REDIS_REPLY_ERROR) {
         const std::string why = reply_text(reply.get());
         // The scripts are gone (SCRIPT FLUSH): the next connection loads them again.
         // A primary that became a replica (a failover): the next connection asks anew.
         if (why.starts_with("NOSCRIPT") || why.starts_with("READONLY")) reconnect = true;
-        refused = error(what, why);
       }
       replies.push_back(std::move(reply));
     }
   }
   if (reconnect) context_.reset();
-  if (refused) return *refused;
   return replies;
 }
 

@@ -33,13 +33,19 @@ class RedisConnection {
     // (host and port above are then unused).
     std::vector<HostPort> sentinels;
     std::string primary_name;
-    // "host:port/database" (or "sentinel NAME at h:p,h:p/database"), for messages.
+    // A Redis Cluster: the nodes first asked for the slot map (host and port above are
+    // then unused; the database is 0). A single connection goes to the first that answers.
+    std::vector<HostPort> seeds;
+    bool cluster() const { return !seeds.empty(); }
+    // "host:port/database" (or "sentinel NAME at h:p,h:p/database", "cluster h:p,h:p"), for
+    // messages.
     std::string text() const;
     // The URL without the password, for logs.
     std::string url() const;
-    // redis://[:password@]host[:port][/database], or
+    // redis://[:password@]host[:port][/database],
     // redis+sentinel://[:password@]host[:port][,host[:port]...]/NAME[/database] (sentinels
-    // on port 26379 unless given); [v6-address] in brackets.
+    // on port 26379 unless given), or redis+cluster://[:password@]host[:port][,...];
+    // [v6-address] in brackets.
     static Result<Address> parse_url(std::string_view url);
   };
   struct FreeReply {
@@ -58,9 +64,12 @@ class RedisConnection {
   bool connected() const { return context_ != nullptr; }
   // The SHA1 of the i-th script given at construction, for EVALSHA.
   const std::string& script(std::size_t i) const { return shas_.at(i); }
+  bool loaded() const { return !shas_.empty() || scripts_.empty(); }
   // Sends the commands in batches and reads every reply. Any refused command is the error
   // (after every reply is read); a lost or silent connection is dropped for the next call.
   Result<std::vector<Reply>> run(const std::vector<Command>& commands, const char* what);
+  // The same, with refusals left in the replies (a cluster's MOVED is one to act on).
+  Result<std::vector<Reply>> exchange(const std::vector<Command>& commands, const char* what);
   Result<Reply> run_one(Command command, const char* what);
   Error error(const std::string& what, const std::string& why) const;
   const Address& address() const { return address_; }
@@ -81,6 +90,7 @@ class RedisConnection {
   Result<Ok> try_connect();
   // Sentinel-managed: where the primary is now, by the first sentinel that knows.
   Result<HostPort> ask_sentinels() const;
+  Result<Ok> open(const HostPort& target);
 
   Address address_;
   std::chrono::milliseconds timeout_;

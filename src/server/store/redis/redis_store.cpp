@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "common/bytes.hpp"
+#include "server/store/redis/redis_slots.hpp"
 #include "server/store/stored_text.hpp"
 
 namespace tether::server {
@@ -21,13 +22,18 @@ namespace link_format = lwm2m::format::link_format;
 using Command = RedisConnection::Command;
 
 // Raised when a stored record changes shape; a newer one is refused rather than guessed at.
-constexpr int kSchemaVersion = 1;
+// Version 1 kept each index in one key; version 2 splits them by slot (for Redis Cluster)
+// and is made from version 1 at start.
+constexpr int kSchemaVersion = 2;
 constexpr const char* kSchemaKey = "tether:schema";
-constexpr const char* kRegistrations = "tether:registrations";  // SET of endpoints
-constexpr const char* kIds = "tether:ids";                      // HASH: registration ID -> endpoint
-constexpr const char* kObserved = "tether:observed";            // SET: endpoints with records
-constexpr const char* kCredentialed = "tether:credentials";     // SET of endpoints
-constexpr const char* kNodes = "tether:nodes";                  // SET of node names
+constexpr const char* kIds = "tether:ids";      // HASH: registration ID -> endpoint
+constexpr const char* kNodes = "tether:nodes";  // SET of node names
+// The indexes, one SET per slot (`tether:{TAG}:registrations`), each in the slot of the
+// endpoints it lists, so that an endpoint's script writes its index entry too.
+constexpr const char* kRegistrations = ":registrations";  // endpoints with a registration
+constexpr const char* kObserved = ":observed";            // endpoints with observation records
+constexpr const char* kCredentialed = ":credentials";     // endpoints with credentials
+constexpr const char* kIndexPrefix = "tether:";
 
 // A node is alive while its key is there: refreshed with every flush (each second), gone
 // five seconds after the last.
@@ -38,17 +44,17 @@ constexpr std::chrono::milliseconds kBeatEvery{1000};
 // would be refused only at its first write that allocates, after a DEL had run.
 enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim, kTake };
 
-// Register (or a changed object list): the whole record, its ID indexed, the previous ID
-// of the endpoint dropped from the index.
-// KEYS: reg, registrations, ids. ARGV: endpoint, id, field, value, ...
+// Register (or a changed object list): the whole record, and the endpoint indexed. It
+// answers the endpoint's previous registration ID when that changed, for the caller to drop
+// from tether:ids (in a cluster, another slot). KEYS: reg, registrations. ARGV: endpoint,
+// id, field, value, ...
 constexpr const char* kPutScript =
     "#!lua\n"
     "local old = redis.call('hget', KEYS[1], 'id') "
-    "if old and old ~= ARGV[2] then redis.call('hdel', KEYS[3], old) end "
     "redis.call('del', KEYS[1]) "
     "redis.call('hset', KEYS[1], unpack(ARGV, 3)) "
     "redis.call('sadd', KEYS[2], ARGV[1]) "
-    "redis.call('hset', KEYS[3], ARGV[2], ARGV[1]) return 1";
+    "if old and old ~= ARGV[2] then return old end return false";
 // Core TS 6.2.2: an Update rewrites its fields only while this node holds that very
 // registration, so one removed, registered again or taken by another node meanwhile is not
 // overwritten or brought back half made. KEYS: reg. ARGV: id, node, field, value, ...
@@ -60,23 +66,25 @@ constexpr const char* kUpdateScript =
     "redis.call('hset', KEYS[1], unpack(ARGV, 3)) return 1";
 // De-register or expiry: only by the node that holds the registration, so a node with a
 // stale copy (the device moved to another node) cannot end it for the one that serves it.
-// KEYS: reg, obs, registrations, ids, observed. ARGV: endpoint, node. It only frees memory,
-// so it may run when Redis is over maxmemory (allow-oom): removals are how memory comes back.
+// KEYS: reg, obs, registrations, observed. ARGV: endpoint, node. It answers the removed
+// registration's ID, for the caller to drop from tether:ids. It only frees memory, so it
+// may run when Redis is over maxmemory (allow-oom): removals are how memory comes back.
 constexpr const char* kRemoveScript =
     "#!lua flags=allow-oom\n"
     "local owner = redis.call('hget', KEYS[1], 'owner') "
-    "if owner and owner ~= ARGV[2] then return 0 end "
+    "if owner and owner ~= ARGV[2] then return false end "
     "local id = redis.call('hget', KEYS[1], 'id') "
     "redis.call('del', KEYS[1], KEYS[2]) "
     "redis.call('srem', KEYS[3], ARGV[1]) "
-    "redis.call('srem', KEYS[5], ARGV[1]) "
-    "if id then redis.call('hdel', KEYS[4], id) end return 1";
+    "redis.call('srem', KEYS[4], ARGV[1]) "
+    "return id";
 
 // A dead node's registration becomes this node's, unless another node took it first or
-// the node is alive again. KEYS: reg, the dead node's alive key. ARGV: dead node, this node.
+// the node is alive again. KEYS: reg, the dead node's alive key (not in a cluster, where it
+// is in another slot: checked just before instead). ARGV: dead node, this node.
 constexpr const char* kClaimScript =
     "#!lua\n"
-    "if redis.call('exists', KEYS[2]) == 1 then return 0 end "
+    "if #KEYS > 1 and redis.call('exists', KEYS[2]) == 1 then return 0 end "
     "if redis.call('hget', KEYS[1], 'owner') ~= ARGV[1] then return 0 end "
     "redis.call('hset', KEYS[1], 'owner', ARGV[2]) return 1";
 // A registration whose device reached this node becomes this node's, if it is still the
@@ -268,6 +276,46 @@ std::string RedisStore::alive_key(std::string_view node) const {
   return "tether:node:{" + std::string(node) + "}:alive";
 }
 
+std::string RedisStore::index_key(std::string_view endpoint, const char* index) const {
+  return key_in_slot_of(key(endpoint, "reg"), kIndexPrefix, index);
+}
+
+Result<std::vector<std::string>> RedisStore::members(const char* index, const char* what) {
+  std::vector<Command> reads;
+  reads.reserve(kRedisSlots);
+  for (std::uint16_t slot = 0; slot < kRedisSlots; ++slot) {
+    reads.push_back({"SMEMBERS", key_in_slot(slot, kIndexPrefix, index)});
+  }
+  auto replies = redis_.run(reads, what);
+  if (!replies) return replies.error();
+  std::vector<std::string> out;
+  for (const auto& reply : *replies) {
+    auto some = reply_texts(reply.get());
+    std::move(some.begin(), some.end(), std::back_inserter(out));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Version 1 to 2: each index set is split into the per-slot sets. Every step only adds
+// what is there, so nodes starting together may both run it.
+Result<Ok> RedisStore::split_indexes() {
+  for (const char* index : {kRegistrations, kObserved, kCredentialed}) {
+    const std::string old = std::string("tether") + index;
+    auto all = redis_.run_one({"SMEMBERS", old}, "making schema version 2");
+    if (!all) return all.error();
+    std::vector<Command> adds;
+    for (const auto& endpoint : reply_texts(all->get())) {
+      adds.push_back({"SADD", index_key(endpoint, index), endpoint});
+    }
+    adds.push_back({"DEL", old});
+    if (auto added = redis_.run(adds, "making schema version 2"); !added) return added.error();
+  }
+  auto set = redis_.run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion)}, "schema");
+  if (!set) return set.error();
+  return Ok{};
+}
+
 Result<Ok> RedisStore::check_schema() {
   auto set = redis_.run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion), "NX"}, "schema");
   if (!set) return set.error();
@@ -283,6 +331,7 @@ Result<Ok> RedisStore::check_schema() {
     return error("schema", "version " + text + " is newer than this build's (" +
                                std::to_string(kSchemaVersion) + ")");
   }
+  if (version == 1) return split_indexes();
   return Ok{};
 }
 
@@ -309,14 +358,19 @@ Result<Ok> RedisStore::flush() {
 
 Result<Ok> RedisStore::write_pending(bool beat) {
   std::vector<Command> c;
+  // Scripts whose answer is a registration ID to drop from tether:ids.
+  std::vector<std::size_t> dropping;
+  for (const auto& id : stale_ids_) c.push_back({"HDEL", kIds, id});
   if (beat) {
     c.push_back({"SET", alive_key(node_), node_, "PX", std::to_string(options_.alive_for.count())});
     c.push_back({"SADD", kNodes, node_});
   }
   // Removals first: they stand for records stored before any pending change.
   for (const auto& [endpoint, seq] : pending_.sweeps()) {
-    c.push_back({"EVALSHA", redis_.script(kRemove), "5", key(endpoint, "reg"), key(endpoint, "obs"),
-                 kRegistrations, kIds, kObserved, endpoint, node_});
+    dropping.push_back(c.size());
+    c.push_back({"EVALSHA", redis_.script(kRemove), "4", key(endpoint, "reg"), key(endpoint, "obs"),
+                 index_key(endpoint, kRegistrations), index_key(endpoint, kObserved), endpoint,
+                 node_});
   }
   for (const auto& [id, pending] : pending_.observations()) {
     const std::string obs = key(pending.endpoint, "obs");
@@ -325,17 +379,17 @@ Result<Ok> RedisStore::write_pending(bool beat) {
       continue;
     }
     c.push_back({"HSET", obs, id, observation_value(*pending.record)});
-    c.push_back({"SADD", kObserved, pending.endpoint});
+    c.push_back({"SADD", index_key(pending.endpoint, kObserved), pending.endpoint});
   }
   for (const auto& [endpoint, pending] : pending_.registrations()) {
     if (!pending) continue;  // removed above
     const Registration& r = *pending;
+    dropping.push_back(c.size());
     Command put = {"EVALSHA",
                    redis_.script(kPut),
-                   "3",
+                   "2",
                    key(endpoint, "reg"),
-                   kRegistrations,
-                   kIds,
+                   index_key(endpoint, kRegistrations),
                    endpoint,
                    r.id,
                    "id",
@@ -350,6 +404,8 @@ Result<Ok> RedisStore::write_pending(bool beat) {
                    node_};
     add_update_fields(put, UpdatedFields::of(r));
     c.push_back(std::move(put));
+    // Written after the record: an ID found here always leads to a record to check.
+    c.push_back({"HSET", kIds, r.id, endpoint});
   }
   for (const auto& [endpoint, u] : pending_.updates()) {
     Command update = {"EVALSHA", redis_.script(kUpdate), "1", key(endpoint, "reg"), u.id, node_};
@@ -360,7 +416,7 @@ Result<Ok> RedisStore::write_pending(bool beat) {
     const std::string cred = key(endpoint, "cred");
     if (!pending) {
       c.push_back({"DEL", cred});
-      c.push_back({"SREM", kCredentialed, endpoint});
+      c.push_back({"SREM", index_key(endpoint, kCredentialed), endpoint});
       continue;
     }
     const Credentials& k = *pending;
@@ -371,10 +427,15 @@ Result<Ok> RedisStore::write_pending(bool beat) {
                  "public_key", std::string(k.public_key.begin(), k.public_key.end()),
                  "x509_common_name", k.x509_common_name, "json", credentials_json_part(k)});
     c.push_back({"EXEC"});
-    c.push_back({"SADD", kCredentialed, endpoint});
+    c.push_back({"SADD", index_key(endpoint, kCredentialed), endpoint});
   }
   auto replies = redis_.run(c, "writing");
   if (!replies) return replies.error();
+  stale_ids_.clear();
+  for (const std::size_t i : dropping) {
+    if ((*replies)[i]->type == REDIS_REPLY_STRING)
+      stale_ids_.push_back(reply_text((*replies)[i].get()));
+  }
   for (const auto& r : *replies) {
     // An EXEC answers the replies of its commands: one of them may have been refused.
     if (r->type != REDIS_REPLY_ARRAY) continue;
@@ -384,6 +445,11 @@ Result<Ok> RedisStore::write_pending(bool beat) {
       }
     }
   }
+  // The IDs replaced or removed leave tether:ids; one that fails now goes with the next flush.
+  if (stale_ids_.empty()) return Ok{};
+  std::vector<Command> drops;
+  for (const auto& id : stale_ids_) drops.push_back({"HDEL", kIds, id});
+  if (redis_.run(drops, "writing")) stale_ids_.clear();
   return Ok{};
 }
 
@@ -411,10 +477,9 @@ bool RedisStore::held_elsewhere(const std::string& owner) const {
 Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> RedisStore::load_all(
     const char* index, const char* kind, const char* what) {
   if (auto ok = flush(); !ok) return ok.error();
-  auto members = redis_.run_one({"SMEMBERS", index}, what);
-  if (!members) return members.error();
-  std::vector<std::string> endpoints = reply_texts(members->get());
-  std::sort(endpoints.begin(), endpoints.end());
+  auto listed = members(index, what);
+  if (!listed) return listed.error();
+  std::vector<std::string>& endpoints = *listed;
   std::vector<Command> gets;
   gets.reserve(endpoints.size());
   for (const auto& endpoint : endpoints) gets.push_back({"HGETALL", key(endpoint, kind)});
@@ -560,9 +625,9 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   const std::set<std::string>& dead = *dead_or_error;
   if (dead.empty()) return out;
   const char* what = "claiming a dead node's registrations";
-  auto all = redis_.run_one({"SMEMBERS", kRegistrations}, what);
+  auto all = members(kRegistrations, what);
   if (!all) return all.error();
-  const auto endpoints = reply_texts(all->get());
+  const auto& endpoints = *all;
   std::vector<Command> owners;
   for (const auto& e : endpoints) owners.push_back({"HGET", key(e, "reg"), "owner"});
   auto owner = redis_.run(owners, what);
@@ -573,8 +638,14 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
     const std::string o = reply_text((*owner)[i].get());
     if (!dead.contains(o)) continue;
     orphans.push_back(endpoints[i]);
-    claims.push_back(
-        {"EVALSHA", redis_.script(kClaim), "2", key(endpoints[i], "reg"), alive_key(o), o, node_});
+    // In a cluster the heartbeat key is in another slot: dead_nodes() checked it just now.
+    Command claim = {
+        "EVALSHA", redis_.script(kClaim), "2", key(endpoints[i], "reg"), alive_key(o), o, node_};
+    if (redis_.clustered()) {
+      claim[2] = "1";
+      claim.erase(claim.begin() + 4);
+    }
+    claims.push_back(std::move(claim));
   }
   auto claimed = redis_.run(claims, what);
   if (!claimed) return claimed.error();

@@ -1,8 +1,9 @@
 #pragma once
 // A ServerStore in Redis, so that several server nodes share registrations, observations
 // and credentials (issue 22). The key layout is in docs/redis.md; one endpoint's keys share
-// the hash tag {endpoint}, and each endpoint's write is one script or MULTI/EXEC, so a
-// refused write (maxmemory, a read-only replica) leaves nothing half written.
+// the hash tag {endpoint}, and each endpoint's write is one script or MULTI/EXEC (with the
+// endpoint's entry in the per-slot index sets), so a refused write (maxmemory, a read-only
+// replica) leaves nothing half written, on a single Redis as in a Redis Cluster.
 //
 // Writes are buffered like the SQLite store's and flushed in pipelined batches. Each node
 // has a name: the registrations it writes carry it as their owner, a heartbeat key says it
@@ -19,7 +20,7 @@
 #include <vector>
 
 #include "server/store/pending_writes.hpp"
-#include "server/store/redis/redis_connection.hpp"
+#include "server/store/redis/redis_client.hpp"
 
 namespace tether::server {
 
@@ -63,6 +64,11 @@ class RedisStore final : public BufferedStore {
  private:
   RedisStore(Address address, Options options);
   Result<Ok> check_schema();
+  Result<Ok> split_indexes();
+  // The endpoints an index lists (its per-slot sets together), sorted.
+  Result<std::vector<std::string>> members(const char* index, const char* what);
+  // The per-slot set of `index` that lists `endpoint`.
+  std::string index_key(std::string_view endpoint, const char* index) const;
   Result<Ok> write_pending(bool beat);
   // The members of an index set, each endpoint's hash of `kind` fetched, sorted by endpoint.
   Result<std::vector<std::pair<std::string, RedisConnection::Reply>>> load_all(const char* index,
@@ -80,8 +86,10 @@ class RedisStore final : public BufferedStore {
   std::string alive_key(std::string_view node) const;
   Error error(const std::string& what, const std::string& why) const;
 
-  RedisConnection redis_;
+  RedisClient redis_;
   Options options_;
+  // Registration IDs replaced or removed whose tether:ids entry is still to be dropped.
+  std::vector<std::string> stale_ids_;
   const std::string& node_;  // options_.node, never empty
   std::chrono::steady_clock::time_point last_beat_{};
   // Since when every flush has succeeded (reset by a failure).
