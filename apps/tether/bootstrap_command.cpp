@@ -44,11 +44,8 @@ BootstrapOptions parse_options(const std::vector<std::string>& args) {
       .number("--step-timeout-ms", "stepTimeoutMs", o.step_timeout_ms, 86'400'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "file" && o.store != "memory" && !o.store.starts_with("redis://") &&
-      !o.store.starts_with("redis+sentinel://")) {
-    throw std::invalid_argument(
-        "--store is file, memory, redis://HOST[:PORT][/DB] or "
-        "redis+sentinel://HOST[:PORT][,...]/NAME[/DB]");
+  if (o.store != "file" && o.store != "memory" && !names_redis(o.store)) {
+    throw std::invalid_argument("--store is file, memory, " + std::string(kRedisUrls));
   }
   return o;
 }
@@ -95,7 +92,8 @@ int bootstrap_command(const std::vector<std::string>& args) {
           "  --api-max-body N       as for tether server\n"
           "  --store file|memory|redis://HOST[:PORT][/DB]  where configurations live\n"
           "                         (default file: DATA-DIR/bootstrap.json; docs/redis.md),\n"
-          "                         or redis+sentinel://HOST[:PORT][,...]/NAME[/DB]\n"
+          "                         redis+sentinel://HOST[:PORT][,...]/NAME[/DB]\n"
+          "                         or redis+cluster://HOST[:PORT][,...]\n"
           "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT)\n"

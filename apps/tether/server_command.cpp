@@ -57,11 +57,8 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
-  if (o.store != "sqlite" && o.store != "memory" && !o.store.starts_with("redis://") &&
-      !o.store.starts_with("redis+sentinel://")) {
-    throw std::invalid_argument(
-        "--store is sqlite, memory, redis://HOST[:PORT][/DB] or "
-        "redis+sentinel://HOST[:PORT][,...]/NAME[/DB]");
+  if (o.store != "sqlite" && o.store != "memory" && !names_redis(o.store)) {
+    throw std::invalid_argument("--store is sqlite, memory, " + std::string(kRedisUrls));
   }
   return o;
 }
@@ -145,7 +142,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --api-max-body N       largest API request body in bytes (default 4194304)\n"
           "  --store sqlite|memory|redis://HOST[:PORT][/DB]  where registrations live\n"
           "                         (default sqlite; docs/redis.md), or Sentinel-managed:\n"
-          "                         redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB]\n"
+          "                         redis+sentinel://HOST[:PORT][,HOST[:PORT]...]/NAME[/DB],\n"
+          "                         or a Redis Cluster: redis+cluster://HOST[:PORT][,...]\n"
           "  --redis-password-file FILE  the Redis password (or redis://:PASSWORD@HOST)\n"
           "  --node-id NAME         this node among those sharing a Redis store (default\n"
           "                         HOSTNAME:COAP_PORT; docs/redis.md)\n"

@@ -272,10 +272,13 @@ bool is_loopback_host(const std::string& host) {
   return host == "127.0.0.1" || host == "::1" || host == "localhost";
 }
 
+bool names_redis(const std::string& store) {
+  return store.starts_with("redis://") || store.starts_with("redis+sentinel://") ||
+         store.starts_with("redis+cluster://");
+}
+
 std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o) {
-  if (!o.store.starts_with("redis://") && !o.store.starts_with("redis+sentinel://")) {
-    return std::nullopt;
-  }
+  if (!names_redis(o.store)) return std::nullopt;
   auto address = server::RedisConnection::Address::parse_url(o.store);
   if (!address) throw std::invalid_argument(address.error().reason);
   // From a file, as --mqtt-password-file: out of the command line, where `ps` shows it.

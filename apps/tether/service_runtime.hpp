@@ -103,6 +103,11 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
 // --store redis://...: where Redis is, with the password of --redis-password-file;
 // nullopt for any other store. Throws std::invalid_argument on a bad URL.
 std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o);
+// Whether a --store value is a Redis URL (docs/redis.md), and the forms, for messages.
+bool names_redis(const std::string& store);
+inline constexpr const char* kRedisUrls =
+    "redis://HOST[:PORT][/DB], redis+sentinel://HOST[:PORT][,...]/NAME[/DB] or "
+    "redis+cluster://HOST[:PORT][,...]";
 // This node among those sharing a store: --node-id, else HOSTNAME:COAP_PORT (stable across
 // restarts, so a node restarted at once still finds what it owns).
 std::string node_name(const ServiceOptions& o);

@@ -38,6 +38,13 @@ Scenarios:
                   redis+sentinel://: a Register acknowledged, the primary killed, the
                   sentinel promotes the replica, the server finds it and a new Register
                   succeeds; both registrations are on the new primary
+  cluster         a Redis Cluster of three primaries; nodes A, B and C on
+                  redis+cluster://: 50 devices register through A, their records spread
+                  over the three primaries; B's API reads one of A's devices;
+                  credentials put through C are in the cluster; A is killed with SIGKILL
+                  and the devices' Updates through B and C are answered 2.04, every
+                  registration taken over; a bootstrap node's configuration is served by
+                  a second one
 """
 import json
 import os
@@ -91,6 +98,64 @@ class Redis:
 
     def url(self):
         return "redis://127.0.0.1:%d" % self.port
+
+    def indexed(self, index, prefix="tether:"):
+        """The members of an index split by slot (docs/redis.md): every part's together."""
+        out = set()
+        for key in self.cli("--scan", "--pattern", prefix + "{*}:" + index).split():
+            out |= set(self.cli("SMEMBERS", key).split())
+        return out
+
+
+def crc16(data):
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def slot_key(tag, prefix, suffix):
+    """prefix{N}suffix in the slot of `tag`, N the smallest number there (as the server)."""
+    slot, n = crc16(tag.encode()) % 16384, 0
+    while crc16(str(n).encode()) % 16384 != slot:
+        n += 1
+    return "%s{%d}%s" % (prefix, n, suffix)
+
+
+class Cluster:
+    """A Redis Cluster of three primaries on 127.0.0.1, each serving a third of the slots."""
+
+    def __init__(self):
+        # The cluster bus port is its own (by default the port + 10000, maybe not free).
+        self.buses = [free_port() for _ in range(3)]
+        self.nodes = [Redis(extra=["--cluster-enabled", "yes", "--cluster-config-file",
+                                   "nodes.conf", "--cluster-node-timeout", "2000",
+                                   "--cluster-port", str(bus)])
+                      for bus in self.buses]
+        for i, node in enumerate(self.nodes):
+            T.check(node.cli("CLUSTER", "ADDSLOTSRANGE", str(i * 5462),
+                             str(min(16383, i * 5462 + 5461))) == "OK", "ADDSLOTSRANGE")
+        for node, bus in zip(self.nodes[1:], self.buses[1:]):
+            T.check(self.nodes[0].cli("CLUSTER", "MEET", "127.0.0.1", str(node.port),
+                                      str(bus)) == "OK", "CLUSTER MEET")
+        T.wait_until(lambda: all("cluster_state:ok" in n.cli("CLUSTER", "INFO")
+                                 for n in self.nodes), "the cluster to be ready", 30)
+
+    def url(self):
+        return "redis+cluster://" + ",".join("127.0.0.1:%d" % n.port for n in self.nodes[:2])
+
+    def cli(self, *args):
+        """redis-cli -c: follows the cluster's redirections."""
+        r = subprocess.run(["redis-cli", "-c", "-p", str(self.nodes[0].port)] + list(args),
+                           capture_output=True, timeout=10)
+        return r.stdout.decode(errors="replace").strip()
+
+    def holders(self, key):
+        """The primaries holding `key` (one, in a cluster)."""
+        return [n.port for n in self.nodes if n.cli("EXISTS", key) == "1"]
 
 
 class Node:
@@ -305,7 +370,7 @@ def redis_restart():
     code, _, _ = register(node, "after", mid=0x2001)
     T.check(code == "2.01", f"Register after Redis restarted: {code}")
     T.check(node.proc.poll() is None, "the server died")
-    members = set(redis.cli("SMEMBERS", "tether:registrations").split())
+    members = redis.indexed("registrations")
     T.check(members == {"before", "after"}, f"registrations in Redis: {members}")
 
 
@@ -467,7 +532,7 @@ def bootstrap_nodes():
     # Kept in Redis as the JSON of docs/bootstrap.md.
     stored = json.loads(redis.cli("GET", "tether:bs:{dev-b}"))
     T.check(stored["servers"]["0"]["shortServerId"] == 101, f"in Redis: {stored}")
-    T.check(redis.cli("SMEMBERS", "tether:bs:endpoints") == "dev-b", "the index")
+    T.check(redis.indexed("endpoints", "tether:bs:") == {"dev-b"}, "the index")
     # Y reads it again at X's word: its API shows it and its Bootstrap interface serves it.
     T.wait_until(lambda: y.api("GET", "/api/bootstrap/dev-b")[0] == 200, "Y to know dev-b")
     reply = exchange(y.coap_port, udp_message(0x02, 0x6000, b"\x07", [(11, b"bs"),
@@ -482,7 +547,7 @@ def bootstrap_nodes():
     # in a rolling upgrade) is left out and logged, the others served: at start, and when
     # another node says it changed.
     redis.cli("SET", "tether:bs:{bad}", "{not json")
-    redis.cli("SADD", "tether:bs:endpoints", "bad")
+    redis.cli("SADD", slot_key("bad", "tether:bs:", ":endpoints"), "bad")
     T.check(x.api("PUT", "/api/bootstrap/good", config)[0] == 200, "PUT good")
     z = Node("bs-z", redis, ["--node-id", "z"], role="bootstrap")
     T.check(z.api("GET", "/api/bootstrap/good")[0] == 200, "Z does not serve good")
@@ -549,11 +614,56 @@ def sentinel_failover():
         return codes[-1] == "2.01"
     T.wait_until(registered, "a Register to succeed after the failover", 60)
     T.check(node.proc.poll() is None, "the server died")
-    members = set(replica.cli("SMEMBERS", "tether:registrations").split())
+    members = replica.indexed("registrations")
     T.check(members == {"before", "after"}, f"registrations on the new primary: {members}")
+
+
+def cluster():
+    redis = Cluster()
+    a = Node("node-a", None, ["--sync-writes", "--node-id", "a"], store=redis.url())
+    b = Node("node-b", None, ["--sync-writes", "--node-id", "b"], store=redis.url())
+    c = Node("node-c", None, ["--sync-writes", "--node-id", "c"], store=redis.url())
+    locations = register_many(a, 50)
+    T.check(len(locations) == 50, f"only {len(locations)} of 50 acknowledged")
+    # Each record is on the primary serving its slot, and the three share them.
+    spread = {p for i in locations for p in redis.holders("tether:{dev-%d}:reg" % i)}
+    T.check(len(spread) == 3, f"the records are on primaries {spread}")
+    T.check(redis.cli("HGET", "tether:{dev-3}:reg", "owner") == "a", "dev-3 is not A's")
+    # Any node's API answers for A's device (the call crosses the cluster's pub/sub).
+    status, dev = b.api("GET", "/api/clients/dev-3")
+    T.check(status == 200 and dev.get("endpoint") == "dev-3", f"dev-3 through B: {status}")
+    # (For a device not among the 50: with credentials on file, plain CoAP is refused.)
+    status, _ = c.api("PUT", "/api/security/clients/secured",
+                      {"mode": "psk", "identity": "secured-id", "key": "00112233"})
+    T.check(status in (200, 201, 204), f"credentials through C: {status}")
+    T.check(redis.cli("HGET", "tether:{secured}:cred", "kind") == "psk", "credentials in Redis")
+    T.wait_until(lambda: b.api("GET", "/api/security/clients/secured")[0] == 200,
+                 "B to know the credentials put through C")
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    to_b = {i: loc for i, loc in locations.items() if i % 2 == 0}
+    to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
+    T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
+    T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
+    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
+    T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
+            f"owners in the cluster after the takeover: {owners}")
+    listed = set()
+    for n in redis.nodes:
+        listed |= n.indexed("registrations")
+    T.check(listed == {"dev-%d" % i for i in locations}, f"the index lists {len(listed)}")
+    # Bootstrap configurations live in the cluster too.
+    bs = Node("bs", None, ["--node-id", "x"], role="bootstrap", store=redis.url())
+    config = {"security": {"1": {"uri": "coap://127.0.0.1:5683", "bootstrap": False,
+                                 "mode": "nosec", "shortServerId": 101}},
+              "servers": {"0": {"shortServerId": 101, "lifetime": 300, "binding": "U"}}}
+    T.check(bs.api("PUT", "/api/bootstrap/dev-b", config)[0] == 200, "PUT a configuration")
+    T.check(redis.cli("EXISTS", "tether:bs:{dev-b}") == "1", "the configuration in the cluster")
+    bs2 = Node("bs2", None, ["--node-id", "y"], role="bootstrap", store=redis.url())
+    T.check(bs2.api("GET", "/api/bootstrap/dev-b")[0] == 200, "a second node does not load it")
 
 
 T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
        "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes,
-       "sentinel-failover": sentinel_failover}, SCENARIO)
+       "sentinel-failover": sentinel_failover, "cluster": cluster}, SCENARIO)

@@ -13,6 +13,7 @@
 
 #include "server/store/redis/redis_slots.hpp"
 #include "store_samples.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace tether::server {
@@ -400,6 +401,67 @@ TEST(RedisStore, SplitsTheIndexesOfSchemaVersion1BySlot) {
       "0");
   EXPECT_EQ(registrations(*store), std::vector<Registration>{minimal_registration("dev")});
   EXPECT_EQ(credentials(*store), std::vector<Credentials>{psk("dev")});
+  auto observations = store->load_observations();
+  ASSERT_TRUE(observations);
+  EXPECT_EQ(observations->size(), 1U);
+}
+
+// A Redis Cluster resharded under a running store. Half-way through a slot's move, a
+// write of one key goes where Redis says (ASK), and a script over keys not all moved waits
+// for a later flush (Redis says TRYAGAIN); once moved, writes follow the MOVED. Nothing is
+// lost and everything loads.
+TEST(RedisStore, FollowsAClusterWhoseSlotsMove) {
+  testing::RedisCluster cluster;
+  auto store = open_store(cluster.url(), "a");
+  ASSERT_TRUE(store);
+  for (const char* ep : {"x", "y"}) {
+    ASSERT_TRUE(store->save_registration(minimal_registration(ep)));
+  }
+  ASSERT_TRUE(store->flush());
+
+  const std::uint16_t fresh = key_slot("w");  // nothing stored there yet
+  ASSERT_NE(fresh, key_slot("x"));
+  ASSERT_NE(fresh, key_slot("y"));
+  const int to_w = (cluster.owner_of(fresh) + 1) % testing::RedisCluster::kNodes;
+  cluster.move_slot(fresh, to_w, /*finish=*/false);
+  ASSERT_TRUE(store->save_observation(observation("o-w", "w")));
+  auto flushed = store->flush();
+  ASSERT_TRUE(flushed) << flushed.error().reason;
+  // The record and its index entry, on the importing primary.
+  const std::string count_w = std::to_string(fresh);
+  EXPECT_EQ(cluster.node(to_w).command({"CLUSTER", "COUNTKEYSINSLOT", count_w}), "2");
+  EXPECT_EQ(cluster.node(cluster.owner_of(fresh)).command({"CLUSTER", "COUNTKEYSINSLOT", count_w}),
+            "0");
+  ASSERT_TRUE(store->save_registration(minimal_registration("w")));
+  flushed = store->flush();
+  ASSERT_FALSE(flushed);
+  EXPECT_NE(flushed.error().reason.find("TRYAGAIN"), std::string::npos) << flushed.error().reason;
+  cluster.move_slot(fresh, to_w);
+  flushed = store->flush();
+  ASSERT_TRUE(flushed) << flushed.error().reason;
+  EXPECT_EQ(cluster.node(to_w).command({"EXISTS", "tether:{w}:reg"}), "1");
+
+  // x's slot moved with its keys: an Update of x and a new endpoint beside it ("{x}2"
+  // shares its slot) follow the MOVED to the new primary.
+  const std::uint16_t slot = key_slot("x");
+  const int to = (cluster.owner_of(slot) + 1) % testing::RedisCluster::kNodes;
+  cluster.move_slot(slot, to);
+  auto updated = minimal_registration("x");
+  updated.lifetime = 77;
+  ASSERT_TRUE(store->save_update(updated, false));
+  auto beside = minimal_registration("x}2");
+  ASSERT_EQ(key_slot("tether:{x}2}:reg"), slot);
+  ASSERT_TRUE(store->save_registration(beside));
+  flushed = store->flush();
+  ASSERT_TRUE(flushed) << flushed.error().reason;
+  EXPECT_EQ(cluster.node(to).command({"HGET", "tether:{x}:reg", "lifetime"}), "77");
+  EXPECT_EQ(cluster.node(to).command({"EXISTS", "tether:{x}2}:reg"}), "1");
+  auto loaded = registrations(*store);
+  ASSERT_EQ(loaded.size(), 4U);
+  EXPECT_EQ(loaded[0].endpoint, "w");
+  EXPECT_EQ(loaded[1], updated);
+  EXPECT_EQ(loaded[2], beside);
+  EXPECT_EQ(loaded[3].endpoint, "y");
   auto observations = store->load_observations();
   ASSERT_TRUE(observations);
   EXPECT_EQ(observations->size(), 1U);

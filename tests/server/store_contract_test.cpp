@@ -14,6 +14,7 @@
 #include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "store_samples.hpp"
+#include "support/redis_cluster.hpp"
 #include "support/redis_server.hpp"
 
 namespace tether::server {
@@ -21,12 +22,18 @@ namespace {
 
 using namespace store_samples;  // NOLINT(google-build-using-namespace)
 
-enum class StoreKind { kMemory, kSqlite, kRedis };
+enum class StoreKind { kMemory, kSqlite, kRedis, kRedisCluster };
 
 // One redis-server for the whole program, started on first use.
 testing::RedisServer& shared_redis() {
   static testing::RedisServer redis;
   return redis;
+}
+
+// One Redis Cluster (three primaries) for the whole program, started on first use.
+testing::RedisCluster& shared_cluster() {
+  static testing::RedisCluster cluster;
+  return cluster;
 }
 
 // Opens stores of one kind on the same data: reopening one is a restart of the same node.
@@ -45,18 +52,27 @@ class Stores {
         // Each test starts from an empty Redis (started only by tests that use it).
         if (!flushed_) (void)shared_redis().command({"FLUSHALL"});
         flushed_ = true;
-        auto address = RedisStore::parse_url(shared_redis().url());
-        if (!address) ADD_FAILURE() << address.error().reason;
-        auto store = address ? RedisStore::open(*address, {.node = "this-node"})
-                             : Result<std::unique_ptr<RedisStore>>(address.error());
-        if (!store) ADD_FAILURE() << store.error().reason;
-        return store ? std::move(*store) : nullptr;
+        return open_redis(shared_redis().url());
+      }
+      case StoreKind::kRedisCluster: {
+        if (!flushed_) shared_cluster().flush_all();
+        flushed_ = true;
+        return open_redis(shared_cluster().url());
       }
     }
     return nullptr;
   }
 
  private:
+  static std::unique_ptr<ServerStore> open_redis(const std::string& url) {
+    auto address = RedisStore::parse_url(url);
+    if (!address) ADD_FAILURE() << address.error().reason;
+    auto store = address ? RedisStore::open(*address, {.node = "this-node"})
+                         : Result<std::unique_ptr<RedisStore>>(address.error());
+    if (!store) ADD_FAILURE() << store.error().reason;
+    return store ? std::move(*store) : nullptr;
+  }
+
   TempDir dir_;
   bool flushed_ = false;
 };
@@ -291,16 +307,20 @@ std::string store_name(const ::testing::TestParamInfo<StoreKind>& param) {
       return "Sqlite";
     case StoreKind::kRedis:
       return "Redis";
+    case StoreKind::kRedisCluster:
+      return "RedisCluster";
   }
   return "Unknown";
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, StoreContract,
                          ::testing::Values(StoreKind::kMemory, StoreKind::kSqlite,
-                                           StoreKind::kRedis),
+                                           StoreKind::kRedis, StoreKind::kRedisCluster),
                          store_name);
 INSTANTIATE_TEST_SUITE_P(Stores, DurableStore,
-                         ::testing::Values(StoreKind::kSqlite, StoreKind::kRedis), store_name);
+                         ::testing::Values(StoreKind::kSqlite, StoreKind::kRedis,
+                                           StoreKind::kRedisCluster),
+                         store_name);
 
 }  // namespace
 }  // namespace tether::server
