@@ -1,14 +1,19 @@
 // Server-side DTLS 1.2 handshakes with GnuTLS, in memory (no sockets): PSK and
 // ECDHE-ECDSA (raw public keys), counting only the time spent in the server's calls, and
 // the heap one established server session holds. Compare with the library's own limit:
-// `gnutls-cli --benchmark-tls-kx` (docs/performance.md).
+// `gnutls-cli --benchmark-tls-kx` (docs/performance.md), and for PSK a bare GnuTLS server
+// session doing the same handshake (BM_BareGnutlsHandshakePsk).
 #include <benchmark/benchmark.h>
 #include <gnutls/abstract.h>
+#include <gnutls/dtls.h>
 #include <gnutls/x509.h>
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <vector>
@@ -122,6 +127,159 @@ void BM_ServerHandshakeEcdheEcdsaRpk(benchmark::State& state) {
   run_handshakes(state, true);
 }
 BENCHMARK(BM_ServerHandshakeEcdheEcdsaRpk)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// GnuTLS's own rate for the same handshake, as the baseline of BM_ServerHandshakePsk (issue
+// 22): a bare GnuTLS server session (no wrapper) with the suite our server picks for a PSK
+// client (TLS_PSK_WITH_AES_128_CCM_8), the same cookie exchange, MTU, retransmission
+// timeouts and session ticket, fed the same client's datagrams. Only its calls are timed.
+struct BareServer {
+  BareServer() {
+    gnutls_global_init();
+    gnutls_psk_allocate_server_credentials(&psk);
+    gnutls_psk_set_server_credentials_function2(psk, &BareServer::key_for);
+    const char* where = nullptr;
+    if (gnutls_priority_init2(&priority,
+                              "NONE:+VERS-DTLS1.2:+PSK:+AES-128-CCM-8:+AEAD:+SIGN-ECDSA-SHA256",
+                              &where, 0) < 0) {
+      std::abort();
+    }
+    gnutls_key_generate(&cookie_key, GNUTLS_COOKIE_KEY_SIZE);
+    gnutls_session_ticket_key_generate(&ticket_key);
+  }
+  ~BareServer() {
+    gnutls_psk_free_server_credentials(psk);
+    gnutls_priority_deinit(priority);
+    gnutls_free(cookie_key.data);
+    gnutls_free(ticket_key.data);
+    gnutls_global_deinit();
+  }
+  static int key_for(gnutls_session_t, const gnutls_datum_t*, gnutls_datum_t* key) {
+    static const char secret[] = "0123456789abcdef";
+    key->size = sizeof(secret) - 1;
+    key->data = static_cast<unsigned char*>(gnutls_malloc(key->size));
+    std::memcpy(key->data, secret, key->size);
+    return 0;
+  }
+  gnutls_psk_server_credentials_t psk = nullptr;
+  gnutls_priority_t priority = nullptr;
+  gnutls_datum_t cookie_key{};
+  gnutls_datum_t ticket_key{};
+};
+
+struct BareSession {
+  BareSession(BareServer& server, gnutls_dtls_prestate_st* prestate) {
+    gnutls_init(&session, GNUTLS_SERVER | GNUTLS_DATAGRAM | GNUTLS_NONBLOCK);
+    gnutls_priority_set(session, server.priority);
+    gnutls_credentials_set(session, GNUTLS_CRD_PSK, server.psk);
+    gnutls_session_ticket_enable_server(session, &server.ticket_key);
+    gnutls_transport_set_ptr(session, this);
+    gnutls_transport_set_pull_function(session, &BareSession::pull);
+    gnutls_transport_set_pull_timeout_function(session, &BareSession::pull_timeout);
+    gnutls_transport_set_push_function(session, &BareSession::push);
+    gnutls_transport_set_vec_push_function(session, &BareSession::vec_push);
+    gnutls_dtls_set_mtu(session, 1232);
+    gnutls_dtls_set_timeouts(session, 2000, 60000);
+    gnutls_dtls_prestate_set(session, prestate);
+  }
+  ~BareSession() { gnutls_deinit(session); }
+  static ssize_t pull(gnutls_transport_ptr_t p, void* data, size_t size) {
+    auto* self = static_cast<BareSession*>(p);
+    if (self->in.empty()) {
+      gnutls_transport_set_errno(self->session, EAGAIN);
+      return -1;
+    }
+    const Bytes d = std::move(self->in.front());
+    self->in.pop_front();
+    const size_t n = std::min(size, d.size());
+    std::memcpy(data, d.data(), n);
+    return static_cast<ssize_t>(n);
+  }
+  // As our server's: a flight's records in one datagram.
+  static ssize_t vec_push(gnutls_transport_ptr_t p, const giovec_t* iov, int count) {
+    Bytes d;
+    for (int i = 0; i < count; ++i) {
+      const auto* b = static_cast<const std::uint8_t*>(iov[i].iov_base);
+      d.insert(d.end(), b, b + iov[i].iov_len);
+    }
+    const auto n = static_cast<ssize_t>(d.size());
+    static_cast<BareSession*>(p)->out.push_back(std::move(d));
+    return n;
+  }
+  static int pull_timeout(gnutls_transport_ptr_t p, unsigned) {
+    return static_cast<BareSession*>(p)->in.empty() ? 0 : 1;
+  }
+  static ssize_t push(gnutls_transport_ptr_t p, const void* data, size_t size) {
+    const auto* b = static_cast<const std::uint8_t*>(data);
+    static_cast<BareSession*>(p)->out.emplace_back(b, b + size);
+    return static_cast<ssize_t>(size);
+  }
+  // One record per call: called again while datagrams wait. True once established.
+  bool handshake() {
+    for (;;) {
+      const int rc = gnutls_handshake(session);
+      if (rc == GNUTLS_E_SUCCESS) return true;
+      if (rc != GNUTLS_E_AGAIN && gnutls_error_is_fatal(rc) != 0) std::abort();
+      if (in.empty()) return false;
+    }
+  }
+  gnutls_session_t session = nullptr;
+  std::deque<Bytes> in;
+  std::vector<Bytes> out;
+};
+
+ssize_t append_to(gnutls_transport_ptr_t p, const void* data, size_t size) {
+  const auto* b = static_cast<const std::uint8_t*>(data);
+  static_cast<Bytes*>(p)->insert(static_cast<Bytes*>(p)->end(), b, b + size);
+  return static_cast<ssize_t>(size);
+}
+
+void BM_BareGnutlsHandshakePsk(benchmark::State& state) {
+  Setup s(false);
+  BareServer bare;
+  std::int64_t done = 0;
+  std::uint8_t address[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  for (auto _ : state) {
+    Clock::duration server_time{};
+    const Instant now{};
+    auto made = s.client_backend.client_session(tls::Carriage::kDatagram, s.client, {});
+    std::unique_ptr<tls::Session> client = std::move(*made);
+    client->start(now);
+    std::unique_ptr<BareSession> server;
+    bool established = false;
+    for (int round = 0; round < 32 && !established; ++round) {
+      while (auto d = client->poll_output()) {
+        const auto t0 = Clock::now();
+        if (!server) {
+          gnutls_dtls_prestate_st prestate{};
+          if (gnutls_dtls_cookie_verify(&bare.cookie_key, address, sizeof(address), d->data(),
+                                        d->size(), &prestate) < 0) {
+            Bytes reply;
+            gnutls_dtls_cookie_send(&bare.cookie_key, address, sizeof(address), &prestate, &reply,
+                                    append_to);
+            server_time += Clock::now() - t0;
+            client->feed(reply, now);
+            continue;
+          }
+          server = std::make_unique<BareSession>(bare, &prestate);
+        }
+        server->in.push_back(std::move(*d));
+        established = server->handshake();
+        server_time += Clock::now() - t0;
+      }
+      if (server) {
+        for (auto& d : server->out) client->feed(d, now);
+        server->out.clear();
+      }
+      established = established && client->state() == tls::Session::State::kEstablished;
+    }
+    if (!established) state.SkipWithError("handshake failed");
+    state.SetIterationTime(std::chrono::duration<double>(server_time).count());
+    ++done;
+  }
+  state.counters["handshakes/s"] =
+      benchmark::Counter(static_cast<double>(done), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BareGnutlsHandshakePsk)->UseManualTime()->Unit(benchmark::kMicrosecond);
 
 // Resident pages of this process, in bytes.
 double resident_bytes() {

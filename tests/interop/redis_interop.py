@@ -304,6 +304,22 @@ def takeover():
     T.check(not os.path.exists(os.path.join(a.data, "tether.db")), "node A wrote a SQLite file")
 
 
+def kill_and_update_through(a, b, c, locations, redis):
+    """Kills node A; the load balancer then sends half of A's devices to B and half to C,
+    with the locations A gave them: every Update is answered 2.04 and each registration
+    is owned by the node its device reached. Returns the two halves."""
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    to_b = {i: loc for i, loc in locations.items() if i % 2 == 0}
+    to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
+    T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
+    T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
+    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
+    T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
+            f"owners in Redis after the takeover: {owners}")
+    return to_b, to_c
+
+
 def three_nodes():
     redis = Redis()
     a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
@@ -315,19 +331,9 @@ def three_nodes():
     T.check(b.endpoints() == set() and c.endpoints() == set(),
             "node B or C holds node A's devices while A lives")
     T.check(update_many(a, locations) == set(locations), "Updates through A failed")
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    # The load balancer now sends half the devices to B and half to C, with the locations
-    # A gave them.
-    to_b = {i: loc for i, loc in locations.items() if i % 2 == 0}
-    to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
-    T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
-    T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
+    to_b, to_c = kill_and_update_through(a, b, c, locations, redis)
     T.check(b.endpoints() >= {"dev-%d" % i for i in to_b}, "B does not list its half")
     T.check(c.endpoints() >= {"dev-%d" % i for i in to_c}, "C does not list its half")
-    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
-    T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
-            f"owners in Redis after the takeover: {owners}")
     T.check(metric(b, "tether_takeovers_total") + metric(c, "tether_takeovers_total") == 50,
             "B and C did not take 50 registrations between them")
     # A location nobody made is still 4.04, from the live node as from any.
@@ -639,15 +645,7 @@ def cluster():
     T.check(redis.cli("HGET", "tether:{secured}:cred", "kind") == "psk", "credentials in Redis")
     T.wait_until(lambda: b.api("GET", "/api/security/clients/secured")[0] == 200,
                  "B to know the credentials put through C")
-    a.proc.send_signal(signal.SIGKILL)
-    a.proc.wait()
-    to_b = {i: loc for i, loc in locations.items() if i % 2 == 0}
-    to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
-    T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
-    T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
-    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
-    T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
-            f"owners in the cluster after the takeover: {owners}")
+    kill_and_update_through(a, b, c, locations, redis)
     listed = set()
     for n in redis.nodes:
         listed |= n.indexed("registrations")

@@ -815,8 +815,13 @@ class GnutlsSession final : public Session {
   static ssize_t pull_callback(gnutls_transport_ptr_t p, void* buf, size_t size) {
     return static_cast<GnutlsSession*>(p)->pull(buf, size);
   }
+  // Nothing to read is starving too: GnuTLS then answers E_AGAIN without calling pull, and
+  // calling it again at once would only repeat the same wait (and its clock reads).
   static int pull_timeout_callback(gnutls_transport_ptr_t p, unsigned) {
-    return static_cast<GnutlsSession*>(p)->has_input() ? 1 : 0;
+    auto* s = static_cast<GnutlsSession*>(p);
+    if (s->has_input()) return 1;
+    s->starved_ = true;
+    return 0;
   }
   static ssize_t push_callback(gnutls_transport_ptr_t p, const void* data, size_t size) {
     const auto* b = static_cast<const std::uint8_t*>(data);

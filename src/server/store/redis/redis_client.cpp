@@ -250,11 +250,7 @@ Result<std::vector<RedisClient::Reply>> RedisClient::run_on_cluster(
 }
 
 Result<RedisClient::Reply> RedisClient::run_one(Command command, const char* what) {
-  std::vector<Command> one;
-  one.push_back(std::move(command));
-  auto replies = run(one, what);
-  if (!replies) return replies.error();
-  return std::move(replies->front());
+  return first_reply(run({std::move(command)}, what));
 }
 
 }  // namespace tether::server

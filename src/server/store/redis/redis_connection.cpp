@@ -107,6 +107,20 @@ Result<RedisConnection::HostPort> parse_authority(const std::string& authority,
   return out;
 }
 
+// HOST[:PORT],HOST[:PORT]...; an empty one is refused.
+Result<std::vector<RedisConnection::HostPort>> parse_authorities(std::string_view list,
+                                                                 std::uint16_t default_port) {
+  std::vector<RedisConnection::HostPort> out;
+  for (;;) {
+    const auto comma = list.find(',');
+    auto hp = parse_authority(std::string(list.substr(0, comma)), default_port);
+    if (!hp) return hp.error();
+    out.push_back(std::move(*hp));
+    if (comma == std::string_view::npos) return out;
+    list = list.substr(comma + 1);
+  }
+}
+
 Result<int> parse_database(std::string_view text) {
   int n = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
@@ -151,14 +165,9 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
   if (clustered) {
     // A cluster has only database 0.
     if (!path.empty() && path != "0") return fail("redis URL: a cluster has only database 0");
-    for (;;) {
-      const auto comma = rest.find(',');
-      auto hp = parse_authority(std::string(rest.substr(0, comma)), 6379);
-      if (!hp) return hp.error();
-      a.seeds.push_back(std::move(*hp));
-      if (comma == std::string_view::npos) break;
-      rest = rest.substr(comma + 1);
-    }
+    auto seeds = parse_authorities(rest, 6379);
+    if (!seeds) return seeds.error();
+    a.seeds = std::move(*seeds);
     return a;
   }
   if (!managed) {
@@ -174,14 +183,9 @@ Result<RedisConnection::Address> RedisConnection::Address::parse_url(std::string
     return a;
   }
   // Sentinels, comma-separated, then /NAME[/DB]; an empty one is refused.
-  for (;;) {
-    const auto comma = rest.find(',');
-    auto hp = parse_authority(std::string(rest.substr(0, comma)), 26379);
-    if (!hp) return hp.error();
-    a.sentinels.push_back(std::move(*hp));
-    if (comma == std::string_view::npos) break;
-    rest = rest.substr(comma + 1);
-  }
+  auto sentinels = parse_authorities(rest, 26379);
+  if (!sentinels) return sentinels.error();
+  a.sentinels = std::move(*sentinels);
   const auto slash = path.find('/');
   a.primary_name = std::string(path.substr(0, slash));
   if (a.sentinels.empty() || a.primary_name.empty() ||
@@ -394,9 +398,10 @@ Result<std::vector<RedisConnection::Reply>> RedisConnection::read_available(cons
 }
 
 Result<RedisConnection::Reply> RedisConnection::run_one(Command command, const char* what) {
-  std::vector<Command> one;
-  one.push_back(std::move(command));
-  auto replies = run(one, what);
+  return first_reply(run({std::move(command)}, what));
+}
+
+Result<RedisConnection::Reply> first_reply(Result<std::vector<RedisConnection::Reply>> replies) {
   if (!replies) return replies.error();
   return std::move(replies->front());
 }

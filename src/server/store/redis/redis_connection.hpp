@@ -104,6 +104,8 @@ class RedisConnection {
   std::unique_ptr<redisContext, FreeContext> context_;
 };
 
+// The one reply of a run of one command.
+Result<RedisConnection::Reply> first_reply(Result<std::vector<RedisConnection::Reply>> replies);
 // A reply's text (a string, a status or an error), "" for any other kind.
 std::string reply_text(const redisReply* reply);
 // An array reply's elements as text; nothing for any other kind.
