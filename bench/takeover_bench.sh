@@ -22,8 +22,9 @@ taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appe
 pids+=($!)
 wait_port "$redis_port"
 store="redis://127.0.0.1:$redis_port"
-metric() { # HTTP_PORT NAME: the value, or nothing
-  curl -s --max-time 2 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n {print $2}'
+metric() { # HTTP_PORT NAME: the value, or nothing (while the node is busy claiming)
+  { curl -s --max-time 2 "http://127.0.0.1:$1/metrics" || true; } |
+    awk -v n="$2" '$1 == n {print $2}'
 }
 node() { # NAME COAP_PORT HTTP_PORT: starts a node, prints its pid
   taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$2" --coaps-port 0 --udp-only \
