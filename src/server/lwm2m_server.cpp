@@ -844,7 +844,8 @@ void Lwm2mServer::on_timer() {
           store_error_ = std::move(error);
           if (on_store_health_) on_store_health_(store_error_);
         }
-        if (flushed && now - orphans_checked_ >= config_.orphan_check_interval) {
+        if (flushed &&
+            (now - orphans_checked_ >= config_.orphan_check_interval || store_.claiming())) {
           orphans_checked_ = now;
           claim_orphans();
         }

@@ -342,6 +342,68 @@ TEST(RedisStore, ADeadNodesRegistrationsAreClaimedByOneRunningNode) {
   EXPECT_EQ(redis.command({"SISMEMBER", "tether:nodes", "a"}), "0");
 }
 
+// A large takeover goes in slices (claiming() says there is more), so that one call does
+// not stall the loop; the dead node leaves tether:nodes after the last slice, and a node
+// that comes back meanwhile keeps what was not claimed yet.
+TEST(RedisStore, ClaimsADeadNodesRegistrationsInSlices) {
+  RedisServer redis;
+  auto a = open_store(redis.url(), "a");
+  auto d = open_store(redis.url(), "d");
+  ASSERT_TRUE(a && d);
+  for (int i = 0; i < 25; ++i) {
+    ASSERT_TRUE(a->save_registration(minimal_registration("a-" + std::to_string(i))));
+    ASSERT_TRUE(d->save_registration(minimal_registration("d-" + std::to_string(i))));
+  }
+  ASSERT_TRUE(a->flush());
+  ASSERT_TRUE(d->flush());
+  auto address = RedisStore::parse_url(redis.url());
+  ASSERT_TRUE(address);
+  RedisStore::Options options;
+  options.node = "b";
+  options.alive_for = std::chrono::seconds(120);
+  options.claim_after = std::chrono::milliseconds(0);
+  options.claim_slice = 10;
+  options.claim_budget = std::chrono::milliseconds(0);  // one slice per call
+  auto b = RedisStore::open(*address, options);
+  ASSERT_TRUE(b);
+  a.reset();
+  ASSERT_EQ(redis.command({"DEL", "tether:node:{a}:alive"}), "1");
+  std::size_t taken = 0;
+  int calls = 0;
+  do {
+    auto some = (*b)->claim_orphans();
+    ASSERT_TRUE(some) << some.error().reason;
+    EXPECT_LE(some->size(), 10U);
+    taken += some->size();
+    ++calls;
+  } while ((*b)->claiming() && calls < 20);
+  EXPECT_EQ(taken, 25U);
+  EXPECT_EQ(calls, 5);  // 50 endpoints, 10 a call
+  EXPECT_EQ(redis.command({"SISMEMBER", "tether:nodes", "a"}), "0");
+  EXPECT_EQ(redis.command({"HGET", "tether:{a-7}:reg", "owner"}), "b");
+  EXPECT_EQ(redis.command({"HGET", "tether:{d-7}:reg", "owner"}), "d");
+
+  // D dies; after the first slice it is back: the rest stays D's.
+  d.reset();
+  ASSERT_EQ(redis.command({"DEL", "tether:node:{d}:alive"}), "1");
+  auto first = (*b)->claim_orphans();
+  ASSERT_TRUE(first);
+  ASSERT_TRUE((*b)->claiming());
+  auto back = open_store(redis.url(), "d");
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(back->flush());  // its heartbeat
+  auto rest = (*b)->claim_orphans();
+  ASSERT_TRUE(rest);
+  EXPECT_TRUE(rest->empty());
+  EXPECT_FALSE((*b)->claiming());
+  EXPECT_LT(first->size(), 25U);
+  int still_d = 0;
+  for (int i = 0; i < 25; ++i) {
+    still_d += redis.command({"HGET", "tether:{d-" + std::to_string(i) + "}:reg", "owner"}) == "d";
+  }
+  EXPECT_EQ(static_cast<std::size_t>(still_d), 25U - first->size());
+}
+
 TEST(RedisStore, LogsInWithThePasswordAndIsRefusedWithout) {
   RedisServer redis(false, {"--requirepass", "s3cret"});
   const std::string host = "127.0.0.1:" + std::to_string(redis.port());

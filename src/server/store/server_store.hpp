@@ -120,6 +120,9 @@ class ServerStore {
   // The registrations of nodes that died (their heartbeat ended), now this node's; each is
   // handed to one node only. Nothing for a store of one node.
   virtual Result<std::vector<Found>> claim_orphans() { return std::vector<Found>{}; }
+  // Whether claim_orphans() stopped with more to look at (it works in bounded slices, so
+  // that a large takeover does not stall the loop): call it again soon.
+  virtual bool claiming() const { return false; }
   // The node whose registration of `endpoint` the store holds, as flushed; nullopt when it
   // holds none (and always for a store of one node).
   virtual Result<std::optional<std::string>> owner_of(const std::string& endpoint) {

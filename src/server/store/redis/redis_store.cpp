@@ -614,20 +614,50 @@ Result<bool> RedisStore::take_registration(const Registration& registration) {
 
 // A node is dead once its heartbeat key is gone. Its registrations are claimed one by one
 // (a compare-and-set on the owner that also checks the node is still dead, so two nodes
-// sweeping at once never both take one), then the node leaves tether:nodes so that the
-// sweep happens once.
+// sweeping at once never both take one), in slices within a time budget per call, then
+// the node leaves tether:nodes so that the sweep happens once.
 Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   std::vector<Found> out;
   if (auto ok = flush(); !ok) return ok.error();
-  if (std::chrono::steady_clock::now() - healthy_since_ < options_.claim_after) return out;
-  auto dead_or_error = dead_nodes();
-  if (!dead_or_error) return dead_or_error.error();
-  const std::set<std::string>& dead = *dead_or_error;
-  if (dead.empty()) return out;
+  const auto start = std::chrono::steady_clock::now();
+  if (start - healthy_since_ < options_.claim_after) return out;
   const char* what = "claiming a dead node's registrations";
-  auto all = members(kRegistrations, what);
-  if (!all) return all.error();
-  const auto& endpoints = *all;
+  // Checked again at each call: a node may come back while its registrations are claimed.
+  auto dead = dead_nodes();
+  if (!dead) return dead.error();
+  if (claim_queue_.empty()) {
+    if (dead->empty()) return out;
+    auto all = members(kRegistrations, what);
+    if (!all) return all.error();
+    claim_queue_ = std::move(*all);
+    claim_dead_ = std::move(*dead);
+  } else {
+    std::erase_if(claim_dead_, [&](const std::string& n) { return !dead->contains(n); });
+    if (claim_dead_.empty()) claim_queue_.clear();
+  }
+  do {
+    const std::size_t n =
+        std::min(claim_queue_.size(), std::max<std::size_t>(1, options_.claim_slice));
+    const std::vector<std::string> slice(claim_queue_.end() - static_cast<std::ptrdiff_t>(n),
+                                         claim_queue_.end());
+    auto claimed = claim_some(slice, what);
+    if (!claimed) return claimed.error();
+    claim_queue_.resize(claim_queue_.size() - n);
+    std::move(claimed->begin(), claimed->end(), std::back_inserter(out));
+  } while (!claim_queue_.empty() &&
+           std::chrono::steady_clock::now() - start < options_.claim_budget);
+  if (!claim_queue_.empty()) return out;
+  std::vector<Command> gone;
+  for (const auto& n : claim_dead_) gone.push_back({"SREM", kNodes, n});
+  claim_dead_.clear();
+  if (auto removed = redis_.run(gone, what); !removed) return removed.error();
+  return out;
+}
+
+Result<std::vector<ServerStore::Found>> RedisStore::claim_some(
+    const std::vector<std::string>& endpoints, const char* what) {
+  const std::set<std::string>& dead = claim_dead_;
+  std::vector<Found> out;
   std::vector<Command> owners;
   for (const auto& e : endpoints) owners.push_back({"HGET", key(e, "reg"), "owner"});
   auto owner = redis_.run(owners, what);
@@ -638,7 +668,8 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
     const std::string o = reply_text((*owner)[i].get());
     if (!dead.contains(o)) continue;
     orphans.push_back(endpoints[i]);
-    // In a cluster the heartbeat key is in another slot: dead_nodes() checked it just now.
+    // In a cluster the heartbeat key is in another slot: dead_nodes() checked it at the
+    // start of this call.
     Command claim = {
         "EVALSHA", redis_.script(kClaim), "2", key(endpoints[i], "reg"), alive_key(o), o, node_};
     if (redis_.clustered()) {
@@ -660,9 +691,6 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   for (auto& f : *found) {
     if (f) out.push_back(std::move(*f));
   }
-  std::vector<Command> gone;
-  for (const auto& n : dead) gone.push_back({"SREM", kNodes, n});
-  if (auto removed = redis_.run(gone, what); !removed) return removed.error();
   return out;
 }
 

@@ -33,6 +33,10 @@ struct RedisStoreOptions {
   // this long: after an outage every heartbeat lapsed, and the other nodes need time to
   // refresh theirs before any of them counts as dead.
   std::chrono::milliseconds claim_after{10'000};
+  // A dead node's registrations are looked at `claim_slice` at a time, and claim_orphans()
+  // stops after the slice that ends past `claim_budget` (claiming() then says to call again).
+  std::size_t claim_slice = 1'000;
+  std::chrono::milliseconds claim_budget{200};
 };
 
 class RedisStore final : public BufferedStore {
@@ -53,6 +57,7 @@ class RedisStore final : public BufferedStore {
   Result<std::optional<Found>> find_registration(const std::string& id) override;
   Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
+  bool claiming() const override { return !claim_queue_.empty(); }
   Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;
   // A secret every node on this Redis uses alike (the DTLS session-ticket key): the one
   // stored under `name`, or `candidate` when there is none yet (the first node's).
@@ -78,6 +83,9 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
                                                             const redisReply* reply) const;
   Result<std::set<std::string>> dead_nodes();
+  // Claims those of `endpoints` a node of claim_dead_ owns; what this node now holds.
+  Result<std::vector<Found>> claim_some(const std::vector<std::string>& endpoints,
+                                        const char* what);
   // Each endpoint's registration with its observations, as stored; nullopt when gone.
   Result<std::vector<std::optional<Found>>> fetch(const std::vector<std::string>& endpoints,
                                                   const char* what);
@@ -90,6 +98,9 @@ class RedisStore final : public BufferedStore {
   Options options_;
   // Registration IDs replaced or removed whose tether:ids entry is still to be dropped.
   std::vector<std::string> stale_ids_;
+  // A takeover in progress: the endpoints still to look at, and the dead nodes claimed from.
+  std::vector<std::string> claim_queue_;
+  std::set<std::string> claim_dead_;
   const std::string& node_;  // options_.node, never empty
   std::chrono::steady_clock::time_point last_beat_{};
   // Since when every flush has succeeded (reset by a failure).
