@@ -3,8 +3,10 @@
 # registrations (`tether bench register --keep`), node B runs on the same Redis as a
 # standby; A is killed with SIGKILL and the time until B has taken every registration
 # (its tether_takeovers_total) is measured. It includes the heartbeat's expiry (5 s) and
-# B's orphan check (every 5 s). Both nodes are pinned to core 0, Redis and the load
-# generator to core 1. Each count is run RUNS times and the median printed. Usage:
+# B's orphan check (every 5 s). Meanwhile B's /metrics is asked every 0.1 s: the longest
+# wait for its answer says how long B's event loop stalled. Both nodes are pinned to core
+# 0, Redis and the load generator to core 1. Each count is run RUNS times and the medians
+# printed. Usage:
 #   bench/takeover_bench.sh [TETHER_BINARY] [RUNS] [CLIENTS...]
 #   (default: build/release/bin/tether 3 10000 100000)
 set -euo pipefail
@@ -53,13 +55,16 @@ for clients in "${counts[@]}"; do
     kill -KILL "$a"
     wait "$a" 2>/dev/null || true
     taken=""
+    longest=0
     for _ in $(seq 1 1200); do
+      asked=$(date +%s%N)
       taken=$(metric "$b_http" tether_takeovers_total)
+      longest=$(((($(date +%s%N) - asked) / 1000000) > longest ? ($(date +%s%N) - asked) / 1000000 : longest))
       [ "${taken:-0}" = "$clients" ] && break
       sleep 0.1
     done
     end=$(date +%s.%N)
-    echo "$clients $run $(python3 -c "print(round($end - $start, 2))") taken=${taken:-none}" |
+    echo "$clients $run $(python3 -c "print(round($end - $start, 2))") taken=${taken:-none} $longest" |
       tee -a "$work/results"
     kill "$b"
     wait "$b" 2>/dev/null || true
@@ -69,10 +74,11 @@ python3 - "$work/results" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
-    clients, _, seconds, taken = line.split()
+    clients, _, seconds, taken, longest = line.split()
     if taken == "taken=" + clients:
-        rows.setdefault(int(clients), []).append(float(seconds))
-print(f"{'clients':>8} {'takeover s (median)':>20} {'runs':>5}")
-for clients, times in sorted(rows.items()):
-    print(f"{clients:8d} {statistics.median(times):20.2f} {len(times):5d}")
+        rows.setdefault(int(clients), []).append((float(seconds), int(longest)))
+print(f"{'clients':>8} {'takeover s':>11} {'longest /metrics wait ms':>25} {'runs':>5}")
+for clients, r in sorted(rows.items()):
+    print(f"{clients:8d} {statistics.median(t for t, _ in r):11.2f}"
+          f" {statistics.median(w for _, w in r):25.0f} {len(r):5d}")
 PY
