@@ -527,6 +527,17 @@ TEST(RedisStore, FollowsAClusterWhoseSlotsMove) {
   auto observations = store->load_observations();
   ASSERT_TRUE(observations);
   EXPECT_EQ(observations->size(), 1U);
+
+  // A name starting with '}' would leave its keys' hash tag empty: they still share a
+  // slot, so its removal (one script over its keys) is allowed.
+  ASSERT_TRUE(store->save_registration(minimal_registration("}odd")));
+  ASSERT_TRUE(store->save_observation(observation("o-odd", "}odd")));
+  flushed = store->flush();
+  ASSERT_TRUE(flushed) << flushed.error().reason;
+  ASSERT_TRUE(store->remove_registration("}odd"));
+  flushed = store->flush();
+  ASSERT_TRUE(flushed) << flushed.error().reason;
+  EXPECT_EQ(registrations(*store).size(), 4U);
 }
 
 TEST(RedisStore, RefusesANewerSchemaAndRecordsThatDoNotParse) {

@@ -46,8 +46,9 @@ Result<Ok> RedisBootstrapStore::split_index() {
   if (endpoints.empty()) return Ok{};
   std::vector<server::RedisClient::Command> moves;
   for (const auto& ep : endpoints) moves.push_back({"SADD", index_of(ep), ep});
-  moves.push_back({"DEL", kOldIndex});
+  // Deleted only once every part took its members (in a cluster, on several primaries).
   if (auto moved = redis_.run(moves, what); !moved) return moved.error();
+  if (auto gone = redis_.run_one({"DEL", kOldIndex}, what); !gone) return gone.error();
   return Ok{};
 }
 

@@ -205,7 +205,10 @@ Result<std::vector<RedisClient::Reply>> RedisClient::run_on_cluster(
       const Unit& unit = pending[u];
       int node = unit.asking;
       if (node < 0) node = slots_[static_cast<std::size_t>(std::max(unit.slot, 0))];
-      if (node < 0) return error(what, "slot " + std::to_string(unit.slot) + " has no node");
+      if (node < 0) {
+        map_read_ = false;  // read again next time: the slot may have been assigned since
+        return error(what, "slot " + std::to_string(unit.slot) + " has no node");
+      }
       share[static_cast<std::size_t>(node)].push_back(u);
     }
     std::vector<Unit> again;
@@ -234,7 +237,8 @@ Result<std::vector<RedisClient::Reply>> RedisClient::run_on_cluster(
           replies[c] = std::move((*got)[at]);
         }
         if (!redirect) continue;
-        if (redirect->ask && unit.end - unit.begin == 1) {
+        // One ASKING covers a whole MULTI ... EXEC (the flag holds inside a transaction).
+        if (redirect->ask) {
           unit.asking = static_cast<int>(node_at(redirect->where));
         } else {
           unit.asking = -1;

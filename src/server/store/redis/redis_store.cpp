@@ -268,6 +268,10 @@ Error RedisStore::error(const std::string& what, const std::string& why) const {
 
 std::string RedisStore::key(std::string_view endpoint, std::string_view kind) const {
   std::string k = "tether:{";
+  // A name starting with '}' would leave the hash tag empty, and Redis would hash each of
+  // its keys whole, into different slots: such a name gets a \x01 first (no endpoint name
+  // holds a control character), so that its keys share that byte's slot.
+  if (endpoint.empty() || endpoint.front() == '}') k.push_back('\x01');
   k.append(endpoint).append("}:").append(kind);
   return k;
 }
@@ -298,19 +302,24 @@ Result<std::vector<std::string>> RedisStore::members(const char* index, const ch
 }
 
 // Version 1 to 2: each index set is split into the per-slot sets. Every step only adds
-// what is there, so nodes starting together may both run it.
-Result<Ok> RedisStore::split_indexes() {
+// what is there, so nodes starting together may both run it; it runs at every start, so
+// what a version-1 node still running added since is split too.
+Result<Ok> RedisStore::split_indexes(bool set_version) {
+  const char* what = "making schema version 2";
   for (const char* index : {kRegistrations, kObserved, kCredentialed}) {
     const std::string old = std::string("tether") + index;
-    auto all = redis_.run_one({"SMEMBERS", old}, "making schema version 2");
+    auto all = redis_.run_one({"SMEMBERS", old}, what);
     if (!all) return all.error();
     std::vector<Command> adds;
     for (const auto& endpoint : reply_texts(all->get())) {
       adds.push_back({"SADD", index_key(endpoint, index), endpoint});
     }
-    adds.push_back({"DEL", old});
-    if (auto added = redis_.run(adds, "making schema version 2"); !added) return added.error();
+    if (adds.empty()) continue;
+    // Deleted only once every part took its members (in a cluster, on several primaries).
+    if (auto added = redis_.run(adds, what); !added) return added.error();
+    if (auto gone = redis_.run_one({"DEL", old}, what); !gone) return gone.error();
   }
+  if (!set_version) return Ok{};
   auto set = redis_.run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion)}, "schema");
   if (!set) return set.error();
   return Ok{};
@@ -331,7 +340,7 @@ Result<Ok> RedisStore::check_schema() {
     return error("schema", "version " + text + " is newer than this build's (" +
                                std::to_string(kSchemaVersion) + ")");
   }
-  if (version == 1) return split_indexes();
+  return split_indexes(version == 1);
   return Ok{};
 }
 
@@ -622,6 +631,16 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
   const auto start = std::chrono::steady_clock::now();
   if (start - healthy_since_ < options_.claim_after) return out;
   const char* what = "claiming a dead node's registrations";
+  // Claimed by an earlier call whose reading of the records failed: read once more (if
+  // that fails too they wait for their devices, whose next request takes them over).
+  if (!unfetched_.empty()) {
+    auto found = fetch(unfetched_, what);
+    unfetched_.clear();
+    if (!found) return found.error();
+    for (auto& f : *found) {
+      if (f) out.push_back(std::move(*f));
+    }
+  }
   // Checked again at each call: a node may come back while its registrations are claimed.
   auto dead = dead_nodes();
   if (!dead) return dead.error();
@@ -635,13 +654,24 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_orphans() {
     std::erase_if(claim_dead_, [&](const std::string& n) { return !dead->contains(n); });
     if (claim_dead_.empty()) claim_queue_.clear();
   }
+  bool first = true;
   do {
+    // In a cluster the claim script cannot see the heartbeat key (another slot): it is
+    // looked at before each slice instead.
+    if (!first && redis_.clustered()) {
+      if (auto ok = drop_living(); !ok) {
+        return out.empty() ? Result<std::vector<Found>>(ok.error()) : out;
+      }
+      if (claim_queue_.empty()) return out;
+    }
+    first = false;
     const std::size_t n =
         std::min(claim_queue_.size(), std::max<std::size_t>(1, options_.claim_slice));
     const std::vector<std::string> slice(claim_queue_.end() - static_cast<std::ptrdiff_t>(n),
                                          claim_queue_.end());
     auto claimed = claim_some(slice, what);
-    if (!claimed) return claimed.error();
+    // What earlier slices claimed is this node's now: handed over even if this one failed.
+    if (!claimed) return out.empty() ? Result<std::vector<Found>>(claimed.error()) : out;
     claim_queue_.resize(claim_queue_.size() - n);
     std::move(claimed->begin(), claimed->end(), std::back_inserter(out));
   } while (!claim_queue_.empty() &&
@@ -687,11 +717,31 @@ Result<std::vector<ServerStore::Found>> RedisStore::claim_some(
     }
   }
   auto found = fetch(ours, what);
-  if (!found) return found.error();
+  if (!found) {
+    unfetched_ = std::move(ours);  // claimed: read at the next call
+    return found.error();
+  }
   for (auto& f : *found) {
     if (f) out.push_back(std::move(*f));
   }
   return out;
+}
+
+// The nodes being claimed from whose heartbeat is back leave claim_dead_ (and with none
+// left, the claim ends).
+Result<Ok> RedisStore::drop_living() {
+  const std::vector<std::string> nodes(claim_dead_.begin(), claim_dead_.end());
+  std::vector<Command> checks;
+  for (const auto& n : nodes) checks.push_back({"EXISTS", alive_key(n)});
+  auto alive = redis_.run(checks, "claiming a dead node's registrations");
+  if (!alive) return alive.error();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    if ((*alive)[i]->type == REDIS_REPLY_INTEGER && (*alive)[i]->integer != 0) {
+      claim_dead_.erase(nodes[i]);
+    }
+  }
+  if (claim_dead_.empty()) claim_queue_.clear();
+  return Ok{};
 }
 
 Result<Credentials> RedisStore::parse_credentials(const std::string& endpoint,

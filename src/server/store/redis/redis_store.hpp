@@ -69,7 +69,7 @@ class RedisStore final : public BufferedStore {
  private:
   RedisStore(Address address, Options options);
   Result<Ok> check_schema();
-  Result<Ok> split_indexes();
+  Result<Ok> split_indexes(bool set_version);
   // The endpoints an index lists (its per-slot sets together), sorted.
   Result<std::vector<std::string>> members(const char* index, const char* what);
   // The per-slot set of `index` that lists `endpoint`.
@@ -83,6 +83,7 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<ObservationRecord>> parse_observations(const std::string& endpoint,
                                                             const redisReply* reply) const;
   Result<std::set<std::string>> dead_nodes();
+  Result<Ok> drop_living();
   // Claims those of `endpoints` a node of claim_dead_ owns; what this node now holds.
   Result<std::vector<Found>> claim_some(const std::vector<std::string>& endpoints,
                                         const char* what);
@@ -101,6 +102,8 @@ class RedisStore final : public BufferedStore {
   // A takeover in progress: the endpoints still to look at, and the dead nodes claimed from.
   std::vector<std::string> claim_queue_;
   std::set<std::string> claim_dead_;
+  // Claimed, but their records could not be read yet.
+  std::vector<std::string> unfetched_;
   const std::string& node_;  // options_.node, never empty
   std::chrono::steady_clock::time_point last_beat_{};
   // Since when every flush has succeeded (reset by a failure).
