@@ -120,7 +120,9 @@ TEST(RedisStore, KeepsEachEndpointsRecordsUnderItsHashTag) {
   EXPECT_EQ(redis.command({"SMEMBERS", key_in_slot_of(tag + "obs", "tether:", ":observed")}),
             r.endpoint);
   EXPECT_EQ(redis.command({"HGETALL", "tether:ids"}), r.id + "\n" + r.endpoint);
-  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "2");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:index-slots"}),
+            std::to_string(key_slot(tag + "reg")));
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "3");
 
   // An Update rewrites its fields only; a De-register takes the observations with it.
   auto updated = r;
@@ -437,8 +439,9 @@ TEST(RedisStore, AnUnreachableRedisFailsToOpenNamingIt) {
   EXPECT_NE(store.error().reason.find("connecting"), std::string::npos) << store.error().reason;
 }
 
-// Schema version 1 (stop 40) kept each index in one set; a node of version 2 splits them by
-// slot at start, and what version 1 wrote loads unchanged.
+// Schema version 1 (stop 40) kept each index in one set; a node of version 3 splits them by
+// slot at start, and what version 1 wrote loads unchanged. Version 2 (the split without the
+// list of slots in use) gets that list.
 TEST(RedisStore, SplitsTheIndexesOfSchemaVersion1BySlot) {
   RedisServer redis;
   {
@@ -455,9 +458,11 @@ TEST(RedisStore, SplitsTheIndexesOfSchemaVersion1BySlot) {
     ASSERT_EQ(redis.command({"RENAME", split, std::string("tether") + index}), "OK");
   }
   ASSERT_EQ(redis.command({"SET", "tether:schema", "1"}), "OK");
+  ASSERT_EQ(redis.command({"DEL", "tether:index-slots"}), "1");
   auto store = open_store(redis.url(), "a");
   ASSERT_TRUE(store);
-  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "2");
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "3");
+  EXPECT_EQ(redis.command({"SMEMBERS", "tether:index-slots"}), std::to_string(key_slot("dev")));
   EXPECT_EQ(
       redis.command({"EXISTS", "tether:registrations", "tether:observed", "tether:credentials"}),
       "0");
@@ -466,6 +471,18 @@ TEST(RedisStore, SplitsTheIndexesOfSchemaVersion1BySlot) {
   auto observations = store->load_observations();
   ASSERT_TRUE(observations);
   EXPECT_EQ(observations->size(), 1U);
+
+  // Version 2: the parts are there, the list of slots is not.
+  ASSERT_TRUE(store->save_registration(minimal_registration("other")));
+  ASSERT_TRUE(store->flush());
+  store.reset();
+  ASSERT_EQ(redis.command({"DEL", "tether:index-slots"}), "1");
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "2"}), "OK");
+  auto again = open_store(redis.url(), "a");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(redis.command({"GET", "tether:schema"}), "3");
+  EXPECT_EQ(registrations(*again).size(), 2U);
+  EXPECT_EQ(credentials(*again), std::vector<Credentials>{psk("dev")});
 }
 
 // A Redis Cluster resharded under a running store. Half-way through a slot's move, a
@@ -542,14 +559,14 @@ TEST(RedisStore, FollowsAClusterWhoseSlotsMove) {
 
 TEST(RedisStore, RefusesANewerSchemaAndRecordsThatDoNotParse) {
   RedisServer redis;
-  ASSERT_EQ(redis.command({"SET", "tether:schema", "3"}), "OK");
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "4"}), "OK");
   auto address = RedisStore::parse_url(redis.url());
   ASSERT_TRUE(address);
   auto newer = RedisStore::open(*address);
   ASSERT_FALSE(newer);
   EXPECT_NE(newer.error().reason.find("newer"), std::string::npos) << newer.error().reason;
 
-  ASSERT_EQ(redis.command({"SET", "tether:schema", "2"}), "OK");
+  ASSERT_EQ(redis.command({"SET", "tether:schema", "3"}), "OK");
   auto store = open_store(redis.url());
   ASSERT_TRUE(store);
   ASSERT_TRUE(store->save_registration(minimal_registration("dev")));

@@ -22,9 +22,9 @@ namespace link_format = lwm2m::format::link_format;
 using Command = RedisConnection::Command;
 
 // Raised when a stored record changes shape; a newer one is refused rather than guessed at.
-// Version 1 kept each index in one key; version 2 splits them by slot (for Redis Cluster)
-// and is made from version 1 at start.
-constexpr int kSchemaVersion = 2;
+// Version 1 kept each index in one key; version 2 split them by slot (for Redis Cluster);
+// version 3 lists the slots whose parts are in use. Older ones are made current at start.
+constexpr int kSchemaVersion = 3;
 constexpr const char* kSchemaKey = "tether:schema";
 constexpr const char* kIds = "tether:ids";      // HASH: registration ID -> endpoint
 constexpr const char* kNodes = "tether:nodes";  // SET of node names
@@ -34,6 +34,9 @@ constexpr const char* kRegistrations = ":registrations";  // endpoints with a re
 constexpr const char* kObserved = ":observed";            // endpoints with observation records
 constexpr const char* kCredentialed = ":credentials";     // endpoints with credentials
 constexpr const char* kIndexPrefix = "tether:";
+// SET of the slots (decimal) whose index parts may list endpoints: an index is read from
+// those parts only. Added to before the parts are written; never shrinks.
+constexpr const char* kIndexSlots = "tether:index-slots";
 
 // A node is alive while its key is there: refreshed with every flush (each second), gone
 // five seconds after the last.
@@ -285,9 +288,13 @@ std::string RedisStore::index_key(std::string_view endpoint, const char* index) 
 }
 
 Result<std::vector<std::string>> RedisStore::members(const char* index, const char* what) {
+  auto slots = redis_.run_one({"SMEMBERS", kIndexSlots}, what);
+  if (!slots) return slots.error();
   std::vector<Command> reads;
-  reads.reserve(kRedisSlots);
-  for (std::uint16_t slot = 0; slot < kRedisSlots; ++slot) {
+  for (const auto& text : reply_texts(slots->get())) {
+    std::uint16_t slot = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), slot);
+    if (ec != std::errc() || end != text.data() + text.size() || slot >= kRedisSlots) continue;
     reads.push_back({"SMEMBERS", key_in_slot(slot, kIndexPrefix, index)});
   }
   auto replies = redis_.run(reads, what);
@@ -315,11 +322,15 @@ Result<Ok> RedisStore::split_indexes(bool set_version) {
       adds.push_back({"SADD", index_key(endpoint, index), endpoint});
     }
     if (adds.empty()) continue;
+    std::vector<std::string> endpoints;
+    for (const auto& add : adds) endpoints.push_back(add.back());
+    if (auto hinted = hint_slots(endpoints); !hinted) return hinted.error();
     // Deleted only once every part took its members (in a cluster, on several primaries).
     if (auto added = redis_.run(adds, what); !added) return added.error();
     if (auto gone = redis_.run_one({"DEL", old}, what); !gone) return gone.error();
   }
   if (!set_version) return Ok{};
+  if (auto listed = list_used_slots(); !listed) return listed.error();
   auto set = redis_.run_one({"SET", kSchemaKey, std::to_string(kSchemaVersion)}, "schema");
   if (!set) return set.error();
   return Ok{};
@@ -340,7 +351,47 @@ Result<Ok> RedisStore::check_schema() {
     return error("schema", "version " + text + " is newer than this build's (" +
                                std::to_string(kSchemaVersion) + ")");
   }
-  return split_indexes(version == 1);
+  return split_indexes(version < kSchemaVersion);
+}
+
+// Version 2 to 3: the slots whose parts exist, found by looking at every slot once.
+Result<Ok> RedisStore::list_used_slots() {
+  std::vector<Command> checks;
+  checks.reserve(kRedisSlots);
+  for (std::uint16_t slot = 0; slot < kRedisSlots; ++slot) {
+    checks.push_back({"EXISTS", key_in_slot(slot, kIndexPrefix, kRegistrations),
+                      key_in_slot(slot, kIndexPrefix, kObserved),
+                      key_in_slot(slot, kIndexPrefix, kCredentialed)});
+  }
+  auto exist = redis_.run(checks, "making schema version 3");
+  if (!exist) return exist.error();
+  Command add = {"SADD", kIndexSlots};
+  for (std::uint16_t slot = 0; slot < kRedisSlots; ++slot) {
+    const redisReply* r = (*exist)[slot].get();
+    if (r->type == REDIS_REPLY_INTEGER && r->integer > 0) add.push_back(std::to_string(slot));
+  }
+  if (add.size() == 2) return Ok{};
+  auto added = redis_.run_one(std::move(add), "making schema version 3");
+  if (!added) return added.error();
+  return Ok{};
+}
+
+// Before an index part of a slot is written, the slot is listed (once per slot and run of
+// this node), so that a part is never written where members() would not look.
+Result<Ok> RedisStore::hint_slots(const std::vector<std::string>& endpoints) {
+  Command add = {"SADD", kIndexSlots};
+  std::vector<std::uint16_t> slots;
+  for (const auto& endpoint : endpoints) {
+    const std::uint16_t slot = key_slot(key(endpoint, "reg"));
+    if (hinted_[slot] || std::find(slots.begin(), slots.end(), slot) != slots.end()) continue;
+    slots.push_back(slot);
+    add.push_back(std::to_string(slot));
+  }
+  if (slots.empty()) return Ok{};
+  auto added = redis_.run_one(std::move(add), "writing");
+  if (!added) return added.error();
+  for (const auto slot : slots) hinted_[slot] = true;
+  return Ok{};
   return Ok{};
 }
 
@@ -366,6 +417,17 @@ Result<Ok> RedisStore::flush() {
 }
 
 Result<Ok> RedisStore::write_pending(bool beat) {
+  std::vector<std::string> indexed;  // endpoints whose index parts are added to below
+  for (const auto& [id, pending] : pending_.observations()) {
+    if (pending.record) indexed.push_back(pending.endpoint);
+  }
+  for (const auto& [endpoint, pending] : pending_.registrations()) {
+    if (pending) indexed.push_back(endpoint);
+  }
+  for (const auto& [endpoint, pending] : pending_.credentials()) {
+    if (pending) indexed.push_back(endpoint);
+  }
+  if (auto hinted = hint_slots(indexed); !hinted) return hinted.error();
   std::vector<Command> c;
   // Scripts whose answer is a registration ID to drop from tether:ids.
   std::vector<std::size_t> dropping;

@@ -10,6 +10,7 @@
 // is alive, and at start a node loads only its own registrations. Another node's is taken
 // when its device reaches this node (find_registration, take_registration) or when that
 // node's heartbeat ended (claim_orphans); only the owner may remove or update one.
+#include <bitset>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -70,6 +71,8 @@ class RedisStore final : public BufferedStore {
   RedisStore(Address address, Options options);
   Result<Ok> check_schema();
   Result<Ok> split_indexes(bool set_version);
+  Result<Ok> list_used_slots();
+  Result<Ok> hint_slots(const std::vector<std::string>& endpoints);
   // The endpoints an index lists (its per-slot sets together), sorted.
   Result<std::vector<std::string>> members(const char* index, const char* what);
   // The per-slot set of `index` that lists `endpoint`.
@@ -97,6 +100,8 @@ class RedisStore final : public BufferedStore {
 
   RedisClient redis_;
   Options options_;
+  // The slots this node knows to be in tether:index-slots.
+  std::bitset<kRedisSlots> hinted_;
   // Registration IDs replaced or removed whose tether:ids entry is still to be dropped.
   std::vector<std::string> stale_ids_;
   // A takeover in progress: the endpoints still to look at, and the dead nodes claimed from.
