@@ -205,6 +205,28 @@ TEST(RedisStore, ARedisThatRefusesWritesFailsTheFlushAndLeavesNothingHalfWritten
 // Redis restarted (its append-only file keeps the data): the store's next flush connects
 // again, loads its script again, and nothing written before or after is lost. While Redis
 // is away a flush fails within the timeout and keeps the writes.
+// A Redis restarted without its data (no persistence) under a running store: what is
+// written after it is listed where a restarted node looks (the slots in use, again).
+TEST(RedisStore, ListsItsSlotsAgainAfterRedisLostItsData) {
+  RedisServer redis;
+  auto store = open_store(redis.url(), "a");
+  ASSERT_TRUE(store);
+  ASSERT_TRUE(store->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(store->flush());
+  redis.stop();
+  redis.start();
+  auto again = minimal_registration("dev");
+  again.id = "id-again";
+  ASSERT_TRUE(store->save_registration(again));
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!store->flush() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto restarted = open_store(redis.url(), "a");
+  ASSERT_TRUE(restarted);
+  EXPECT_EQ(registrations(*restarted), std::vector<Registration>{again});
+}
+
 TEST(RedisStore, ConnectsAgainAfterRedisRestarts) {
   RedisServer redis(/*persistent=*/true);
   auto store = open_store(redis.url());

@@ -417,6 +417,9 @@ Result<Ok> RedisStore::flush() {
 }
 
 Result<Ok> RedisStore::write_pending(bool beat) {
+  // A connection to make again: Redis may have restarted without its data, and with it
+  // tether:index-slots; the slots are listed again as they are written.
+  if (!redis_.connected()) hinted_.reset();
   std::vector<std::string> indexed;  // endpoints whose index parts are added to below
   for (const auto& [id, pending] : pending_.observations()) {
     if (pending.record) indexed.push_back(pending.endpoint);
