@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace tether::transport {
@@ -112,6 +115,27 @@ std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::
   }
   if (port == 0 || port > 65535) return std::nullopt;
   return std::make_pair(host, static_cast<std::uint16_t>(port));
+}
+
+Result<Ok> check_port_free(const SocketAddress& address, int type) {
+  const int fd = ::socket(address.family(), type | SOCK_CLOEXEC, 0);
+  if (fd < 0) return fail(std::string("socket: ") + std::strerror(errno));
+  if (address.family() == AF_INET6) {
+    int off = 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+  }
+  if (type == SOCK_STREAM) {
+    int one = 1;  // as the listener itself: a port in TIME_WAIT is free
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  }
+  const bool bound = ::bind(fd, address.get(), address.size()) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!bound) {
+    return fail(address.to_string() + " is taken (" + std::strerror(err) +
+                "): another server listens there");
+  }
+  return Ok{};
 }
 
 }  // namespace tether::transport

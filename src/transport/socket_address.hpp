@@ -57,6 +57,12 @@ class SocketAddress {
   socklen_t len_ = 0;
 };
 
+// SO_REUSEPORT lets every socket of the same user join a port's group, including another
+// process's, which would then take a share of the traffic. The first worker to bind a
+// shared port checks first that nobody holds it: a bind without the option (closed again)
+// fails when the port is taken. `type`: SOCK_DGRAM or SOCK_STREAM.
+Result<Ok> check_port_free(const SocketAddress& address, int type);
+
 // "[::1]:5683" / "127.0.0.1:5683" -> host and port (the form to_string() gives).
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& address);
 

@@ -344,3 +344,45 @@ TEST(UdpTransport, AddressesNobodyHoldsAreForgottenBeyondTheCapAndComeBackAsNewP
 
 }  // namespace
 }  // namespace tether::transport
+
+namespace tether::transport {
+namespace {
+
+// --workers: the workers' sockets share a port; a socket outside the group (another
+// server, SO_REUSEPORT or not) is refused it, and a group is not formed over a port
+// someone else holds.
+TEST(PortSharing, WorkersShareAPortThatNobodyElseMayJoin) {
+  EventLoop loop;
+  SeededRandom random(5);
+  UdpOptions first = udp_at("127.0.0.1", 0);
+  first.reuse_port = true;
+  first.first_of_group = true;
+  UdpTransport w0(loop, {}, random, first);  // port 0: the system's choice
+  UdpOptions join = udp_at("127.0.0.1", w0.local_port());
+  join.reuse_port = true;
+  UdpTransport w1(loop, {}, random, join);
+  EXPECT_EQ(w1.local_port(), w0.local_port());
+
+  // Another server's first socket on that port fails, with or without the option.
+  UdpOptions other = udp_at("127.0.0.1", w0.local_port());
+  EXPECT_THROW(UdpTransport(loop, {}, random, other), std::system_error);
+  other.reuse_port = true;
+  other.first_of_group = true;
+  EXPECT_THROW(UdpTransport(loop, {}, random, other), std::runtime_error);
+
+  TcpOptions t0;
+  t0.bind_host = "127.0.0.1";
+  t0.reuse_port = true;
+  t0.first_of_group = true;
+  TcpTransport l0(loop, {}, random, t0);
+  TcpOptions t1 = t0;
+  t1.port = l0.local_port();
+  t1.first_of_group = false;
+  TcpTransport l1(loop, {}, random, t1);
+  EXPECT_EQ(l1.local_port(), l0.local_port());
+  t1.first_of_group = true;
+  EXPECT_THROW(TcpTransport(loop, {}, random, t1), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace tether::transport

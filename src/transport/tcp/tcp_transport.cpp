@@ -23,10 +23,16 @@ TcpTransport::TcpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
   if (!options_.listen) return;
   auto bind_addr = SocketAddress::resolve(options_.bind_host, options_.port);
   if (!bind_addr) throw std::runtime_error(bind_addr.error().reason);
+  if (options_.reuse_port && options_.first_of_group && options_.port != 0) {
+    if (auto free = check_port_free(*bind_addr, SOCK_STREAM); !free) {
+      throw std::runtime_error("bind/listen TCP: " + free.error().reason);
+    }
+  }
   listen_fd_ = ::socket(bind_addr->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   int one = 1;
   setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (options_.reuse_port) setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   if (bind_addr->family() == AF_INET6) {
     int off = 0;
     setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));

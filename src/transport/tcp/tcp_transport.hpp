@@ -17,6 +17,9 @@ struct TcpOptions {
   std::size_t max_output_buffer = 4 << 20;
   // DTLS/TLS: set for coaps / coaps+tcp.
   std::optional<SecureOptions> secure;
+  // SO_REUSEPORT: several workers listen on one port; the kernel spreads the connections.
+  bool reuse_port = false;
+  bool first_of_group = false;  // as UdpOptions::first_of_group
 };
 
 class TcpTransport final : public Transport {

@@ -50,6 +50,11 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
   auto bind_addr = SocketAddress::resolve(options.bind_host, options.port);
   if (!bind_addr) throw std::runtime_error(bind_addr.error().reason);
   family_ = bind_addr->family();
+  if (options.reuse_port && options.first_of_group && options.port != 0) {
+    if (auto free = check_port_free(*bind_addr, SOCK_DGRAM); !free) {
+      throw std::runtime_error("bind UDP: " + free.error().reason);
+    }
+  }
   fd_ = ::socket(family_, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
   if (family_ == AF_INET6) {
@@ -62,6 +67,10 @@ UdpTransport::UdpTransport(EventLoop& loop, coap::EndpointConfig config, Random&
     const int size = static_cast<int>(options.socket_buffer);
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     ::setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+  }
+  if (options.reuse_port) {
+    int on = 1;
+    ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
   }
   if (options.report_unreachable) {
     report_unreachable_ = true;

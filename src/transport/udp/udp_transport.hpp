@@ -27,6 +27,12 @@ struct UdpOptions {
   bool report_unreachable = false;
   // How long addresses nobody holds are kept, and how many (see PeerTable).
   PeerTableLimits peers;
+  // SO_REUSEPORT: several workers' sockets on one port (`tether server --workers`). The
+  // kernel hashes each datagram's source to one socket of the group, so a peer stays with
+  // one worker while the group is unchanged.
+  bool reuse_port = false;
+  // The first socket of such a group: fails, as a plain bind would, when the port is taken.
+  bool first_of_group = false;
 };
 
 inline UdpOptions udp_at(std::string host, std::uint16_t port) {
