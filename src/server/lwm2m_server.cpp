@@ -470,7 +470,7 @@ lwm2m::UplinkAnswer Lwm2mServer::handle_send(const UplinkFrom& from, const PeerI
   return out;
 }
 
-void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why) {
+void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why, bool announce) {
   if (why == ServerEvent::Kind::kExpired) ++metrics_.expirations;
   (void)store_.remove_registration(r.endpoint);
   if (auto it = sessions_.find(r.endpoint); it != sessions_.end()) {
@@ -492,6 +492,7 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why)
                    DownlinkResult::Status::kEnded, std::nullopt, "the registration ended", 0, {}});
     }
   }
+  if (!announce) return;
   ServerEvent e;
   e.kind = why;
   e.endpoint = r.endpoint;
@@ -503,6 +504,14 @@ bool Lwm2mServer::evict(const std::string& endpoint) {
   auto r = registry_.remove(endpoint);
   if (!r) return false;
   end_registration(*r, ServerEvent::Kind::kDeregistered);
+  flush_transports();
+  return true;
+}
+
+bool Lwm2mServer::release(const std::string& endpoint) {
+  auto r = registry_.remove(endpoint);
+  if (!r) return false;
+  end_registration(*r, ServerEvent::Kind::kDeregistered, false);
   flush_transports();
   return true;
 }

@@ -163,6 +163,10 @@ class Lwm2mServer {
   std::vector<ObservationRecord> observations(const std::string& endpoint) const;
   // Removes a registration as if it had expired (operator action).
   bool evict(const std::string& endpoint);
+  // Several workers (--workers): the endpoint registered with another worker, whose socket
+  // its datagrams reach now; this one lets its registration go without an event (the
+  // client did not leave) and ends what waited on it here.
+  bool release(const std::string& endpoint);
 
   // Per-endpoint credentials (Transport TS 5.2.6): kept in the store, checked at Register.
   Result<Ok> put_credentials(Credentials credentials);
@@ -238,7 +242,7 @@ class Lwm2mServer {
                                   ByteView payload, std::uint16_t content_format);
   // Whether the session's peer is still the client that registered (Transport TS 5.2.6).
   bool reaches_registrant(Session& s) const;
-  void end_registration(const Registration& r, ServerEvent::Kind why);
+  void end_registration(const Registration& r, ServerEvent::Kind why, bool announce = true);
   Session& session_for(const Registration& r);
   Session* session_of(const std::string& endpoint);
   // Puts credentials already stored into the index (and OSCORE keyring); `changed`: they

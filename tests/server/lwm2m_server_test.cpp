@@ -218,6 +218,25 @@ TEST_F(ServerTest, DeregisterRemovesTheRegistration) {
   EXPECT_EQ(client.update()->code, codes::kNotFound);
 }
 
+// --workers: the client registered with another worker; this one lets its record go
+// without telling anyone the client left, and ends what waited for the client here.
+TEST_F(ServerTest, ReleaseEndsARegistrationWithoutAnEvent) {
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  std::optional<DownlinkResult> waiting;
+  harness.server.send("dev1", read(Path{3, 0}), {},
+                      [&](DownlinkResult r) { waiting = std::move(r); });
+  const std::size_t events_before = harness.events.size();
+  EXPECT_TRUE(harness.server.release("dev1"));
+  EXPECT_FALSE(harness.server.release("dev1"));
+  EXPECT_EQ(harness.server.find("dev1"), nullptr);
+  EXPECT_TRUE(store.load_registrations()->empty());
+  EXPECT_EQ(harness.events.size(), events_before);
+  ASSERT_TRUE(waiting);
+  EXPECT_EQ(waiting->status, DownlinkResult::Status::kEnded);
+  EXPECT_EQ(client.update()->code, codes::kNotFound);
+}
+
 TEST_F(ServerTest, SilentClientExpiresAfterItsLifetime) {
   FakeClient client(net, 100);
   ASSERT_EQ(client.register_with({"ep=dev1", "lt=60"})->code, codes::kCreated);

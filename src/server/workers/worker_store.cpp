@@ -1,0 +1,84 @@
+#include "server/workers/worker_store.hpp"
+
+#include "server/workers/local_node_bus.hpp"
+
+namespace tether::server {
+
+WorkerStore::WorkerStore(ServerStore& own, SharedCredentials& credentials,
+                         WorkerDirectory& directory, std::size_t worker, MovedHandler moved)
+    : own_(own),
+      credentials_(credentials),
+      directory_(directory),
+      worker_(worker),
+      moved_(std::move(moved)),
+      own_is_shared_(&own == &credentials.store) {}
+
+void WorkerStore::claim(const std::string& endpoint) {
+  if (auto before = directory_.claim(endpoint, worker_); before && moved_) {
+    moved_(*before, endpoint);
+  }
+}
+
+Result<std::vector<Registration>> WorkerStore::load_registrations() {
+  auto loaded = on_own([](ServerStore& s) { return s.load_registrations(); });
+  if (loaded) {
+    for (const auto& r : *loaded) claim(r.endpoint);
+  }
+  return loaded;
+}
+
+Result<Ok> WorkerStore::save_registration(const Registration& registration) {
+  auto saved = on_own([&](ServerStore& s) { return s.save_registration(registration); });
+  // Claimed even when the store refused: the registration is served here either way.
+  claim(registration.endpoint);
+  return saved;
+}
+
+Result<Ok> WorkerStore::save_update(const Registration& registration, bool objects_changed) {
+  return on_own([&](ServerStore& s) { return s.save_update(registration, objects_changed); });
+}
+
+Result<Ok> WorkerStore::remove_registration(const std::string& endpoint) {
+  directory_.release(endpoint, worker_);
+  return on_own([&](ServerStore& s) { return s.remove_registration(endpoint); });
+}
+
+Result<std::optional<std::string>> WorkerStore::owner_of(const std::string& endpoint) {
+  auto owner = directory_.owner(endpoint);
+  if (!owner) return std::optional<std::string>{};
+  return std::optional<std::string>(LocalNodeHub::name_of(*owner));
+}
+
+Result<std::vector<ObservationRecord>> WorkerStore::load_observations() {
+  return on_own([](ServerStore& s) { return s.load_observations(); });
+}
+
+Result<Ok> WorkerStore::save_observation(const ObservationRecord& observation) {
+  return on_own([&](ServerStore& s) { return s.save_observation(observation); });
+}
+
+Result<Ok> WorkerStore::remove_observation(const std::string& endpoint, const std::string& id) {
+  return on_own([&](ServerStore& s) { return s.remove_observation(endpoint, id); });
+}
+
+Result<std::vector<Credentials>> WorkerStore::load_credentials() {
+  return on_shared([](ServerStore& s) { return s.load_credentials(); });
+}
+
+Result<std::optional<Credentials>> WorkerStore::load_credentials_of(const std::string& endpoint) {
+  return on_shared([&](ServerStore& s) { return s.load_credentials_of(endpoint); });
+}
+
+Result<Ok> WorkerStore::save_credentials(const Credentials& credentials) {
+  return on_shared([&](ServerStore& s) { return s.save_credentials(credentials); });
+}
+
+Result<Ok> WorkerStore::remove_credentials(const std::string& endpoint) {
+  return on_shared([&](ServerStore& s) { return s.remove_credentials(endpoint); });
+}
+
+Result<Ok> WorkerStore::flush() {
+  return on_own([](ServerStore& s) { return s.flush(); });
+}
+
+}  // namespace tether::server
