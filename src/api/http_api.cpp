@@ -5,6 +5,8 @@
 #include <sstream>
 
 #include "api/json_mapping.hpp"
+#include "api/list_merge.hpp"
+#include "api/metrics_sum.hpp"
 #include "api/page_query.hpp"
 #include "lwm2m/attributes.hpp"
 #include "lwm2m/endpoint_name.hpp"
@@ -196,6 +198,10 @@ void HttpApi::routes() {
   // Without parameters, every registration as one array (as before paging); with any, a
   // page: {"total", "clients", "next", "matched", "counts"}.
   route("GET", "/api/clients", [this](Call& call) {
+    // --workers: every worker lists its own, and the pages are merged.
+    if (nodes_ != nullptr && !nodes_->siblings().empty() && !call.caller().forwarded) {
+      return gather_clients(call);
+    }
     auto row = [this](const server::Registration& r) {
       json j = registration_json(r);
       j["awake"] = server_.is_awake(r.endpoint);
@@ -569,6 +575,33 @@ void HttpApi::routes() {
   });
 }
 
+void HttpApi::gather_clients(Call& call) {
+  std::optional<http::Response> local;
+  serve_forwarded(call.request(), call.caller(),
+                  Responder::to([&local](http::Response r) { local = std::move(r); }));
+  // A refused query is refused alike everywhere; the list route answers before returning.
+  if (!local || local->status != 200) {
+    if (local) return call.responder().respond(std::move(*local));
+    return call.error(500, "5.00", "the list was not answered");
+  }
+  std::optional<PageQuery> query;
+  if (!call.params().empty()) {
+    auto parsed =
+        parse_page_query(call.params(), {"binding", "version", "transport", "security", "state"});
+    if (!parsed) return call.error(400, "4.00", parsed.error().reason);
+    query = std::move(*parsed);
+  }
+  nodes_->gather(call.request(), call.caller(), config().default_timeout,
+                 [to = call.responder(), local = std::move(*local),
+                  query = std::move(query)](std::vector<http::Response> parts) {
+                   parts.push_back(local);
+                   MergedList merged = merge_lists(parts, query, "clients", "endpoint");
+                   if (merged.failed) return to.respond(std::move(*merged.failed));
+                   if (merged.refusal) return error(to, 400, "4.00", *merged.refusal);
+                   reply(to, 200, merged.body);
+                 });
+}
+
 json HttpApi::fleet_counts_json() const {
   const server::FleetCounts& c = server_.fleet_counts();
   const std::size_t total = server_.registration_count();
@@ -658,6 +691,21 @@ void HttpApi::set_nodes(NodeRouting* nodes) {
         nodes->share_event(kind, endpoint, data);
       });
   nodes->set_wants_source([this] { return wanted_kinds(); });
+  set_metrics_gather([this](const Call& call, std::string own) {
+    if (nodes_->siblings().empty()) return false;
+    nodes_->gather(
+        call.request(), call.caller(), Duration{5'000},
+        [to = call.responder(), own = std::move(own)](std::vector<http::Response> parts) {
+          std::vector<std::string> texts{own};
+          for (auto& p : parts) {
+            // A worker that did not answer is left out (its counts are missing,
+            // not wrong); the scrape still gets the rest.
+            if (p.status == 200) texts.push_back(std::move(p.body));
+          }
+          to.respond(http::Response::text(200, sum_metrics(texts), "text/plain; version=0.0.4"));
+        });
+    return true;
+  });
   set_new_stream_handler([nodes] { nodes->tell_wants(); });
 }
 

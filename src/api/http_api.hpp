@@ -44,6 +44,8 @@ class HttpApi final : public HttpService {
   std::string metrics_text();
   // The whole fleet by binding, version, transport, security and state (?counts=true).
   nlohmann::json fleet_counts_json() const;
+  // --workers: GET /api/clients answered by every worker and merged.
+  void gather_clients(Call& call);
 
   // Logs a finished request and publishes it as a `request` event.
   void log_request(const std::string& endpoint, nlohmann::json entry);

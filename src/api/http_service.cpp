@@ -312,6 +312,7 @@ void HttpService::serve_metrics(std::function<std::string()> engine_metrics) {
   route("GET", "/metrics", [this, engine_metrics = std::move(engine_metrics)](Call& call) {
     std::string text = engine_metrics() + api_metrics();
     if (extra_metrics_) text += extra_metrics_();
+    if (metrics_gather_ && !call.caller().forwarded && metrics_gather_(call, text)) return;
     call.responder().respond(
         http::Response::text(200, std::move(text), "text/plain; version=0.0.4"));
   });

@@ -164,6 +164,10 @@ class HttpService {
   void set_event_model(const lwm2m::model::Model* model) { event_model_ = model; }
   // Extra text for /metrics (transport and process figures).
   void set_extra_metrics(std::function<std::string()> f) { extra_metrics_ = std::move(f); }
+  // --workers: /metrics (not handed over from another worker) goes here with this worker's
+  // own text, to be summed with the others' before the answer.
+  using MetricsGather = std::function<bool(const Call& call, std::string own)>;
+  void set_metrics_gather(MetricsGather gather) { metrics_gather_ = std::move(gather); }
   // Where a handler's unexpected failure is reported (a log line).
   void set_error_sink(std::function<void(const std::string&)> sink);
 
@@ -224,6 +228,7 @@ class HttpService {
   std::uint64_t unauthorized_ = 0;
   std::uint64_t forbidden_ = 0;
   std::function<std::string()> extra_metrics_;
+  MetricsGather metrics_gather_;
   ConsoleSource console_;
   std::function<void()> on_new_stream_;
   std::string node_;

@@ -118,6 +118,26 @@ void NodeRouting::forward(const std::string& node, const http::Request& request,
   pending_.emplace(id, std::move(p));
 }
 
+void NodeRouting::gather(const http::Request& request, const ApiCaller& caller, Duration wait,
+                         std::function<void(std::vector<http::Response>)> done) {
+  struct Gathering {
+    std::vector<http::Response> answers;
+    std::size_t missing = 0;
+    std::function<void(std::vector<http::Response>)> done;
+  };
+  auto g = std::make_shared<Gathering>();
+  g->answers.resize(siblings_.size());
+  g->missing = siblings_.size();
+  g->done = std::move(done);
+  if (g->missing == 0) return g->done({});
+  for (std::size_t i = 0; i < siblings_.size(); ++i) {
+    forward(siblings_[i], request, caller, wait, Responder::to([g, i](http::Response r) {
+              g->answers[i] = std::move(r);
+              if (--g->missing == 0) g->done(std::move(g->answers));
+            }));
+  }
+}
+
 bool NodeRouting::shares(std::string_view kind) {
   return kind != "updated" && kind != "awake" && kind != "sleeping" && kind != "refused";
 }
@@ -267,9 +287,12 @@ void NodeRouting::serve(const json& message) {
       user != message.end() &&
       (user->is_null() ||
        (user->is_string() && check_text(user->get<std::string>(), "user", kMaxName)));
-  // Only what the calling node hands over: calls about one client, and a reader's only
-  // GETs (the calling node checked the role; a forged message cannot widen it).
-  const bool in_scope = path != nullptr && path->starts_with("/api/clients/") &&
+  // Only what the calling node hands over: calls about one client, the list of clients and
+  // /metrics (gathered from the workers), and a reader's only GETs (the calling node checked the
+  // role; a forged message cannot widen it).
+  const bool list = path != nullptr && (*path == "/api/clients" || *path == "/metrics") && method &&
+                    *method == "GET";
+  const bool in_scope = path != nullptr && (path->starts_with("/api/clients/") || list) &&
                         path->find_first_of("?#") == std::string::npos &&
                         (role == nullptr || *role == "operator" || (method && *method == "GET"));
   if (!from || !method || !known_method(*method) || !in_scope || !query || !role ||

@@ -68,6 +68,15 @@ class NodeRouting {
   void forward(const std::string& node, const http::Request& request, const ApiCaller& caller,
                Duration wait, Responder responder);
 
+  // `tether server --workers N`: the other workers, whose lists a list call gathers
+  // (between nodes on Redis there are none: a node lists what it serves).
+  void set_siblings(std::vector<std::string> nodes) { siblings_ = std::move(nodes); }
+  const std::vector<std::string>& siblings() const { return siblings_; }
+  // Forwards the call to every sibling and hands their answers, in siblings' order, to
+  // `done` once all came (an error answer for one that did not listen or answer in time).
+  void gather(const http::Request& request, const ApiCaller& caller, Duration wait,
+              std::function<void(std::vector<http::Response>)> done);
+
   // Which events may go to the other nodes: those a device's every message makes (updated,
   // awake, sleeping, refused) stay on the node that saw them (docs/redis.md).
   static bool shares(std::string_view kind);
@@ -122,6 +131,7 @@ class NodeRouting {
   std::vector<std::string> outbox_;
   transport::EventLoop::TimerId outbox_timer_ = 0;
   NodeRoutingMetrics metrics_;
+  std::vector<std::string> siblings_;
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
 };

@@ -290,13 +290,21 @@ TEST_F(NodeRoutingTest, WhatIsNotWholeIsDroppedAndCounted) {
   bus_a.receive(call);
   ASSERT_EQ(served.size(), 1U);
   served.clear();
+  // So are a list's and /metrics' GETs, which --workers gathers from each worker.
+  bus_a.receive(with("path", R"("/api/clients")"));
+  bus_a.receive(with("path", R"("/metrics")"));
+  ASSERT_EQ(served.size(), 2U);
+  served.clear();
   const std::vector<std::string> bad = {
       "not json",
       "[]",
       R"({"type":"request"})",
       with("role", R"("root")"),
       with("path", R"("/api/security/clients/dev")"),  // not a call about one client
-      with("path", R"("/api/clients")"),
+      // the list and /metrics are gathered by GET only (--workers)
+      R"({"type":"request","id":1,"from":"b","method":"POST","path":"/api/clients","query":"","body":"","user":null,"role":"operator"})",
+      R"({"type":"request","id":1,"from":"b","method":"DELETE","path":"/metrics","query":"","body":"","user":null,"role":"operator"})",
+      with("path", R"("/api/clientsx")"),
       with("path", R"("/api/clients/dev?x=1")"),
       with("method", R"("TRACE")"),
       with("method", R"("DELETE")"),  // a reader may only GET
