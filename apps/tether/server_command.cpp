@@ -24,6 +24,9 @@
 #include "server/store/redis/redis_node_bus.hpp"
 #include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
+#include "server/workers/local_node_bus.hpp"
+#include "server/workers/worker_store.hpp"
+#include "server_worker.hpp"
 #include "service_runtime.hpp"
 #include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
@@ -42,6 +45,8 @@ struct ServerOptions : ServiceOptions {
   // 0: one per 16 KiB of the machine's memory.
   std::uint64_t max_registrations = 0;
   std::uint32_t max_queued_per_client = 100;
+  // Event loops serving CoAP, each on its own thread and core (server_worker.hpp).
+  std::uint32_t workers = 1;
 };
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
@@ -54,11 +59,18 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
       .boolean("--sync-writes", "syncWrites", o.sync_writes)
       .number("--max-registrations", "maxRegistrations", o.max_registrations,
               std::uint64_t{1} << 40)
-      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000);
+      .number("--max-queued-per-client", "maxQueuedPerClient", o.max_queued_per_client, 1'000'000)
+      .number("--workers", "workers", o.workers, 256);
   table.parse(args);
   configure_logging(o.log_level, o.log_format);
   if (o.store != "sqlite" && o.store != "memory" && !names_redis(o.store)) {
     throw std::invalid_argument("--store is sqlite, memory, " + std::string(kRedisUrls));
+  }
+  if (o.workers == 0) throw std::invalid_argument("--workers is at least 1");
+  if (o.workers > 1 && names_redis(o.store)) {
+    throw std::invalid_argument(
+        "--workers above 1 takes --store sqlite or memory for now; with Redis, run a node per "
+        "core (docs/redis.md)");
   }
   return o;
 }
@@ -160,6 +172,9 @@ int server_command(const std::vector<std::string>& args) {
           "                         Max-Age 30-90 s (default: one per 16 KiB of memory)\n"
           "  --max-queued-per-client N  requests waiting for one client; beyond, the API\n"
           "                         answers 503 with Retry-After (default 100)\n"
+          "  --workers N            CoAP event loops, each on a thread of its own sharing\n"
+          "                         the ports (SO_REUSEPORT); the API, MQTT, SMS and the\n"
+          "                         HTTP binding stay on the first (default 1)\n"
           "  -q, --quiet            no per-event log lines\n"
           "  --log-level L          debug, info, warn, error (default info)\n"
           "  --log-format F         logfmt (default) or json, one object per line\n",
@@ -181,7 +196,7 @@ int server_command(const std::vector<std::string>& args) {
   std::string node;
   if (o.store == "sqlite") {
     prepare_data_dir(o.data_dir);
-    auto opened = server::SqliteStore::open(o.data_dir + "/tether.db", o.sync_writes);
+    auto opened = server::SqliteStore::open(worker_database(o.data_dir, 0), o.sync_writes);
     if (!opened) throw std::invalid_argument(opened.error().reason);
     store = std::move(*opened);
     store_name += logfmt_field("data", o.data_dir);
@@ -199,8 +214,36 @@ int server_command(const std::vector<std::string>& args) {
     store = std::make_unique<server::MemoryStore>();
   }
 
+  // --workers: worker 0 keeps the store opened above, where every worker's credentials
+  // live; the others get one each (server_worker.hpp). A Register tells the directory, and
+  // the worker that served the endpoint before lets it go.
+  const std::size_t worker_count = o.workers;
+  server::WorkerDirectory directory;
+  std::unique_ptr<server::SharedCredentials> shared_credentials;
+  std::unique_ptr<server::WorkerStore> worker0_store;
+  std::vector<std::pair<transport::EventLoop*, server::Lwm2mServer*>> members(worker_count);
+  server::WorkerStore::MovedHandler moved = [&members, &directory](std::size_t from,
+                                                                   const std::string& ep) {
+    auto [member_loop, member] = members[from];
+    member_loop->post([member, &directory, from, ep] {
+      if (directory.owner(ep) != from) member->release(ep);
+    });
+  };
+  if (worker_count > 1) {
+    shared_credentials = std::make_unique<server::SharedCredentials>(*store);
+    worker0_store =
+        std::make_unique<server::WorkerStore>(*store, *shared_credentials, directory, 0, moved);
+  }
+  server::ServerStore& store0 = worker0_store ? *worker0_store : *store;
+
   transport::EventLoop loop;
   log_loop_errors(loop);
+  std::vector<std::unique_ptr<transport::EventLoop>> worker_loops;
+  std::vector<transport::EventLoop*> all_loops{&loop};
+  for (std::size_t k = 1; k < worker_count; ++k) {
+    all_loops.push_back(worker_loops.emplace_back(std::make_unique<transport::EventLoop>()).get());
+  }
+  server::LocalNodeHub hub(all_loops);
   SystemRandom random;
   server::SystemClock clock;
   // Declared before the server: the server keeps pointers to them while it lives.
@@ -220,8 +263,14 @@ int server_command(const std::vector<std::string>& args) {
     }
     ticket_key = std::move(*shared);
   }
+  // Workers share one too: a device whose datagrams reach another worker resumes there.
+  if (ticket_key.empty() && worker_count > 1 && o.coaps_port != 0) {
+    ticket_key.resize(tls::kTicketKeySize);
+    random.fill(ticket_key);
+  }
   CoapListeners listeners =
-      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring, ticket_key);
+      listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring, ticket_key,
+                  PortSharing{worker_count > 1, nullptr});
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
@@ -230,8 +279,11 @@ int server_command(const std::vector<std::string>& args) {
   config.sync_writes = o.sync_writes;
   config.max_registrations =
       o.max_registrations != 0 ? o.max_registrations : default_max_registrations();
+  // Each worker holds its share.
+  config.max_registrations = (config.max_registrations + worker_count - 1) / worker_count;
   config.max_queued_per_client = std::max<std::uint32_t>(o.max_queued_per_client, 1);
-  server::Lwm2mServer server(config, clock, random, *store, models);
+  server::Lwm2mServer server(config, clock, random, store0, models);
+  members[0] = {&loop, &server};
   credentials_source = &server;
   server.use_oscore(keyring);
   listeners.attach_to(server);
@@ -286,9 +338,18 @@ int server_command(const std::vector<std::string>& args) {
     }
     routing = std::make_unique<api::NodeRouting>(
         loop, *bus, [&store](const std::string& ep) { return store->owner_of(ep); });
+  } else if (worker_count > 1) {
+    routing = std::make_unique<api::NodeRouting>(
+        loop, hub.bus(0), [&store0](const std::string& ep) { return store0.owner_of(ep); });
+    std::vector<std::string> siblings;
+    for (std::size_t k = 1; k < worker_count; ++k) {
+      siblings.push_back(server::LocalNodeHub::name_of(k));
+    }
+    routing->set_siblings(std::move(siblings));
   }
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
-  api::HttpApi http(api_config(o, config.default_timeout, api_tls), loop, server);
+  const api::ApiConfig api_settings = api_config(o, config.default_timeout, api_tls);
+  api::HttpApi http(api_settings, loop, server);
   if (routing) {
     http.set_nodes(routing.get());
     routing->set_credentials_sink([&server](const std::string& ep) {
@@ -334,8 +395,38 @@ int server_command(const std::vector<std::string>& args) {
     return !o.quiet || http.anyone_wants(name, endpoint) ||
            (routing && routing->wanted_elsewhere(name));
   });
+  // Workers 1..N-1: made and restored here, then each serves on its own thread.
+  std::vector<std::unique_ptr<ServerWorker>> workers;
+  if (worker_count > 1) {
+    const WorkerSetup setup{
+        o,         models, config,       ticket_key, listeners, *shared_credentials,
+        directory, hub,    api_settings, moved};
+    for (std::size_t k = 1; k < worker_count; ++k) {
+      std::unique_ptr<server::ServerStore> own;
+      if (o.store == "sqlite") {
+        auto opened = server::SqliteStore::open(worker_database(o.data_dir, k), o.sync_writes);
+        if (!opened) throw std::invalid_argument(opened.error().reason);
+        own = std::move(*opened);
+      } else {
+        own = std::make_unique<server::MemoryStore>();
+      }
+      workers.push_back(
+          std::make_unique<ServerWorker>(k, *worker_loops[k - 1], setup, std::move(own)));
+      members[k] = {worker_loops[k - 1].get(), &workers.back()->server()};
+    }
+  }
+  if (o.store == "sqlite") {
+    std::vector<server::ServerStore*> stores{&store0};
+    for (auto& w : workers) stores.push_back(&w->store());
+    fold_worker_files(o.data_dir, stores);
+  }
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
+  }
+  std::size_t restored_count = server.registration_count();
+  for (auto& w : workers) {
+    w->restore();
+    restored_count += w->server().registration_count();
   }
   serve_console(http, o);
   http.set_extra_metrics([&listeners, &bus] {
@@ -346,7 +437,9 @@ int server_command(const std::vector<std::string>& args) {
   if (http_binding) http_binding->start();
   if (sms) sms->start();
 
-  log_line("event=started registrations=" + std::to_string(server.registration_count()) + " " +
+  for (auto& w : workers) w->start();
+  log_line("event=started registrations=" + std::to_string(restored_count) +
+           (worker_count > 1 ? " workers=" + std::to_string(worker_count) : std::string{}) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +
@@ -359,8 +452,14 @@ int server_command(const std::vector<std::string>& args) {
   // Graceful shutdown: stop taking API calls, then make everything durable.
   log_line("event=stopping");
   http.stop();
+  std::size_t stopped_count = 0;
+  for (auto& w : workers) {
+    w->join();  // each makes its own store durable first
+    stopped_count += w->server().registration_count();
+  }
   server.shutdown();
-  log_line("event=stopped registrations=" + std::to_string(server.registration_count()));
+  log_line("event=stopped registrations=" +
+           std::to_string(stopped_count + server.registration_count()));
   return 0;
 }
 

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -25,7 +27,9 @@
 namespace tether::app {
 
 namespace {
-volatile std::sig_atomic_t g_stop = 0;
+// Read by every worker's thread; lock-free, so the signal handler may set it.
+std::atomic<int> g_stop{0};
+static_assert(std::atomic<int>::is_always_lock_free);
 extern "C" void on_stop_signal(int) {
   g_stop = 1;
 }
@@ -62,6 +66,9 @@ void configure_logging(const std::string& level, const std::string& format) {
 
 void log_line(const std::string& fields, const char* level) {
   if (level_rank(level) < g_min_level) return;
+  // --workers: lines come from several threads; each is whole, and the warning budget one.
+  static std::mutex mutex;
+  std::lock_guard lock(mutex);
   static std::int64_t window = 0;
   static int in_window = 0;
   static std::uint64_t suppressed = 0;
@@ -230,6 +237,14 @@ std::string CoapListeners::describe() const {
 }
 
 std::string CoapListeners::metrics() const {
+  const long rss = rss_kib(static_cast<int>(getpid()));
+  return session_metrics() +
+         "# HELP tether_process_resident_bytes Resident memory of this process.\n"
+         "# TYPE tether_process_resident_bytes gauge\ntether_process_resident_bytes " +
+         std::to_string(rss < 0 ? 0 : rss * 1024) + "\n";
+}
+
+std::string CoapListeners::session_metrics() const {
   std::string sessions =
       "# HELP tether_secure_sessions (D)TLS sessions held, handshaking or up.\n"
       "# TYPE tether_secure_sessions gauge\n";
@@ -246,11 +261,7 @@ std::string CoapListeners::metrics() const {
   };
   add("dtls", dtls.get());
   add("tls", tls.get());
-  const long rss = rss_kib(static_cast<int>(getpid()));
-  return sessions + handshakes +
-         "# HELP tether_process_resident_bytes Resident memory of this process.\n"
-         "# TYPE tether_process_resident_bytes gauge\ntether_process_resident_bytes " +
-         std::to_string(rss < 0 ? 0 : rss * 1024) + "\n";
+  return sessions + handshakes;
 }
 
 Bytes read_binary_file(const std::string& file) {
@@ -297,8 +308,13 @@ std::string node_name(const ServiceOptions& o) {
 
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring,
-                          const Bytes& ticket_key) {
+                          const Bytes& ticket_key, PortSharing sharing) {
   CoapListeners l;
+  // Another worker's listener on the same carrier: its port, shared.
+  auto port_of = [&sharing](const transport::Transport* t, std::uint16_t port) {
+    return t != nullptr ? t->local_port() : port;
+  };
+  const CoapListeners* join = sharing.join;
   coap::EndpointConfig plain_config;
   // Refused OSCORE requests (a replay, a wrong key, an unknown kid) are warn lines naming
   // the address they came from; the transports are made below.
@@ -321,10 +337,12 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     c.names_self = [port](const std::string&, std::uint16_t p) { return port != 0 && p == port; };
     return c;
   };
-  auto tcp_at = [&o](std::uint16_t port) {
+  auto tcp_at = [&o, &sharing](std::uint16_t port) {
     transport::TcpOptions t;
     t.bind_host = o.bind;
     t.port = port;
+    t.reuse_port = sharing.reuse;
+    t.first_of_group = sharing.join == nullptr;
     return t;
   };
   // Over datagrams a delayed request can be replayed (Transport TS 5.7); streams need no gate.
@@ -338,19 +356,23 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     gate->install(c);
     return c;
   };
-  auto udp_options = [&o](std::uint16_t port) {
+  auto udp_options = [&o, &sharing](std::uint16_t port) {
     auto u = transport::udp_at(o.bind, port);
     u.peers.max_loose = std::max<std::size_t>(o.max_stray_peers, 1);
+    u.reuse_port = sharing.reuse;
+    u.first_of_group = sharing.join == nullptr;
     return u;
   };
   if (o.udp) {
-    l.udp = std::make_unique<transport::UdpTransport>(loop, gated(l.udp_gate, "udp"), random,
-                                                      udp_options(o.coap_port));
+    l.udp = std::make_unique<transport::UdpTransport>(
+        loop, gated(l.udp_gate, "udp"), random,
+        udp_options(port_of(join ? join->udp.get() : nullptr, o.coap_port)));
     (*by_name)["udp"] = l.udp.get();
   }
   if (o.tcp) {
-    l.tcp = std::make_unique<transport::TcpTransport>(loop, config_for("tcp"), random,
-                                                      tcp_at(o.coap_port));
+    l.tcp = std::make_unique<transport::TcpTransport>(
+        loop, config_for("tcp"), random,
+        tcp_at(port_of(join ? join->tcp.get() : nullptr, o.coap_port)));
     (*by_name)["tcp"] = l.tcp.get();
   }
   if (o.coaps_port == 0) return l;
@@ -386,14 +408,14 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
     });
   };
   if (o.udp) {
-    auto u = udp_options(o.coaps_port);
+    auto u = udp_options(port_of(join ? join->dtls.get() : nullptr, o.coaps_port));
     u.secure = secure;
     l.dtls = std::make_unique<transport::UdpTransport>(loop, gated(l.dtls_gate, "dtls"), random, u);
     (*by_name)["dtls"] = l.dtls.get();
     report_failures(*l.dtls, "dtls");
   }
   if (o.tcp) {
-    auto t = tcp_at(o.coaps_port);
+    auto t = tcp_at(port_of(join ? join->tls.get() : nullptr, o.coaps_port));
     t.secure = secure;
     l.tls = std::make_unique<transport::TcpTransport>(loop, config_for("tls"), random, t);
     (*by_name)["tls"] = l.tls.get();

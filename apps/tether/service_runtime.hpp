@@ -73,6 +73,8 @@ struct CoapListeners {
   // /metrics lines: (D)TLS sessions and handshakes in progress per secure listener, and
   // the process's resident memory (the console's server page).
   std::string metrics() const;
+  // The sessions and handshakes only (a worker's part; the process's memory is counted once).
+  std::string session_metrics() const;
   // Serves on each listener that is up, under the names stored with registrations.
   template <typename Engine>
   void attach_to(Engine& engine) {
@@ -97,9 +99,15 @@ tls::ServerCredentials credentials_lookup(Engine* const& engine) {
 // listener has an OSCORE layer over `keyring` (Transport TS 5.5: OSCORE over plain CoAP and
 // inside (D)TLS alike), keyed by the listener's name. `ticket_key`: the session-ticket key
 // the nodes sharing a store use alike (empty: the backend's own).
+// `tether server --workers N`: every worker's listeners bind with SO_REUSEPORT, and those
+// after the first join its ports (which may have been chosen by the system).
+struct PortSharing {
+  bool reuse = false;
+  const CoapListeners* join = nullptr;
+};
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring,
-                          const Bytes& ticket_key = {});
+                          const Bytes& ticket_key = {}, PortSharing sharing = {});
 // --store redis://...: where Redis is, with the password of --redis-password-file;
 // nullopt for any other store. Throws std::invalid_argument on a bad URL.
 std::optional<server::RedisConnection::Address> redis_store_address(const ServiceOptions& o);

@@ -1,0 +1,121 @@
+#include "server_worker.hpp"
+
+#include <filesystem>
+
+#include "common/logfmt.hpp"
+#include "option_table.hpp"
+#include "server/server_loop.hpp"
+#include "server/store/sqlite/sqlite_store.hpp"
+
+namespace tether::app {
+
+std::string worker_database(const std::string& dir, std::size_t worker) {
+  return dir + (worker == 0 ? "/tether.db" : "/tether-w" + std::to_string(worker) + ".db");
+}
+
+void fold_worker_files(const std::string& dir, const std::vector<server::ServerStore*>& stores) {
+  for (std::size_t k = stores.size(); k < 256; ++k) {
+    const std::string file = worker_database(dir, k);
+    if (!std::filesystem::exists(file)) continue;
+    auto opened = server::SqliteStore::open(file, true);
+    if (!opened) throw std::invalid_argument(opened.error().reason);
+    server::ServerStore& from = **opened;
+    server::ServerStore& to = *stores[k % stores.size()];
+    auto registrations = from.load_registrations();
+    auto observations = from.load_observations();
+    if (!registrations || !observations) {
+      throw std::invalid_argument(
+          "cannot read " + file + ": " +
+          (registrations ? observations.error() : registrations.error()).reason);
+    }
+    for (const auto& r : *registrations) {
+      if (auto ok = to.save_registration(r); !ok) throw std::invalid_argument(ok.error().reason);
+    }
+    for (const auto& ob : *observations) {
+      if (auto ok = to.save_observation(ob); !ok) throw std::invalid_argument(ok.error().reason);
+    }
+    if (auto ok = to.flush(); !ok) throw std::invalid_argument(ok.error().reason);
+    opened->reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(file + suffix);
+    log_line("event=worker_store_folded" + logfmt_field("file", file) +
+             " registrations=" + std::to_string(registrations->size()) +
+             logfmt_field("into", worker_database(dir, k % stores.size())));
+  }
+}
+
+ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const WorkerSetup& setup,
+                           std::unique_ptr<server::ServerStore> own)
+    : index_(index),
+      loop_(loop),
+      quiet_(setup.options.quiet),
+      models_(setup.models),
+      listeners_(listen_coap(loop, random_, setup.options, credentials_lookup(credentials_source_),
+                             keyring_, setup.ticket_key, PortSharing{true, &setup.first})),
+      own_(std::move(own)),
+      store_(*own_, setup.credentials, setup.directory, index, setup.moved) {
+  log_loop_errors(loop_);
+  server_ = std::make_unique<server::Lwm2mServer>(setup.config, clock_, random_, store_, models_);
+  credentials_source_ = server_.get();
+  server_->use_oscore(keyring_);
+  listeners_.attach_to(*server_);
+  routing_ = std::make_unique<api::NodeRouting>(
+      loop_, setup.hub.bus(index), [this](const std::string& ep) { return store_.owner_of(ep); });
+  api::ApiConfig api = setup.api;
+  api.tls = nullptr;
+  api_ = std::make_unique<api::HttpApi>(std::move(api), loop_, *server_);
+  api_->set_nodes(routing_.get());
+  api_->set_extra_metrics([this] { return listeners_.session_metrics(); });
+  routing_->set_credentials_sink([this](const std::string& ep) {
+    if (auto ok = server_->reload_credentials(ep); !ok) {
+      log_line("event=credentials_reload_failed" + logfmt_field("ep", ep) +
+                   logfmt_field("detail", ok.error().reason),
+               "error");
+    }
+  });
+  const std::string worker = server::LocalNodeHub::name_of(index_);
+  server_->set_store_health_handler([worker](const std::string& error) {
+    if (error.empty()) {
+      log_line("event=store_recovered" + logfmt_field("worker", worker));
+    } else {
+      log_line(
+          "event=store_failing" + logfmt_field("worker", worker) + logfmt_field("error", error),
+          "error");
+    }
+  });
+  server_->set_event_handler([this](const server::ServerEvent& e) {
+    if (!quiet_ || e.kind == server::ServerEvent::Kind::kRefused) log_event(e);
+    api_->publish(e);
+  });
+  server_->set_event_filter([this](server::ServerEvent::Kind kind, const std::string& endpoint) {
+    const char* name = server::event_kind_name(kind);
+    return !quiet_ || api_->anyone_wants(name, endpoint) || routing_->wanted_elsewhere(name);
+  });
+}
+
+// Unwinding (worker 0 failed to start) must not wait for a signal.
+ServerWorker::~ServerWorker() {
+  stop();
+  join();
+}
+
+void ServerWorker::restore() {
+  if (auto restored = server_->restore(); !restored) {
+    throw std::invalid_argument("worker " + std::to_string(index_) +
+                                " cannot restore state: " + restored.error().reason);
+  }
+}
+
+void ServerWorker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void ServerWorker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void ServerWorker::run() {
+  while (!stop_requested() && !stop_) server::run_step(loop_, *server_, Duration{200});
+  server_->shutdown();
+}
+
+}  // namespace tether::app

@@ -1,0 +1,293 @@
+"""`tether server --workers 2`: two event loops on one port (SO_REUSEPORT), with raw CoAP
+datagrams, libcoap's coap-client and `tether client` over DTLS as the devices, and raw HTTP
+on the REST API. Usage: workers_interop.py TETHER_BINARY SCENARIO
+
+Scenarios:
+  spread      120 devices, each from a socket of its own, register and update (2.01, 2.04:
+              an Update reaches the worker that holds the registration); both workers hold
+              some (calls about a device on the second worker are handed to it); the list
+              (whole, and read by pages of 17) has every device once and in order, its
+              counts and /metrics (one TYPE line per family) add up to 120, and an
+              /api/events stream saw 120 registrations; a device registering again from
+              new ports is listed once; coap-client (libcoap) registers too; restarted with
+              --workers 2 every registration is there and every device's Update reaches the
+              worker holding it again; restarted with --workers 1 (the second worker's file
+              folded into the first's) all are still there, and De-registers leave only
+              coap-client's
+  dtls-psk    credentials put through the API after start (the second worker learns them
+              over the workers' bus); six `tether client`s with PSK over DTLS register, and
+              the API reads each one's /3/0/0 through the worker that holds its session
+  port-taken  a second server on the same ports, with or without --workers, fails at start
+              naming the taken port, and the first keeps serving
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from interop_util import Scenario, free_port  # noqa: E402
+from raw_wire import EventStream, http, register_options, sse_events, udp_code, udp_message  # noqa: E402
+from raw_wire import udp_options  # noqa: E402
+
+TETHER = sys.argv[1]
+SCENARIO = sys.argv[2]
+T = Scenario("tether-workers-")
+COAP_CLIENT = "/usr/bin/coap-client-notls" if os.path.exists(
+    "/usr/bin/coap-client-notls") else "/usr/bin/coap-client-gnutls"
+
+
+class Server:
+    def __init__(self, name, extra=(), ports=None):
+        self.log = os.path.join(T.work, name + ".log")
+        self.data = os.path.join(T.work, "data")
+        for attempt in range(4):
+            if ports is None:
+                self.coap_port, self.coaps_port, self.http_port = (free_port(), free_port(),
+                                                                   free_port())
+            else:
+                self.coap_port, self.coaps_port, self.http_port = ports
+            args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
+                    "--coaps-port", str(self.coaps_port), "--http-port", str(self.http_port),
+                    "--data-dir", self.data] + list(extra)
+            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
+            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
+                                         stderr=open(self.log, "ab"))
+            T.procs.append(self.proc)
+            T.wait_until(lambda: self.proc.poll() is not None or self.answers(),
+                         name + " to answer /api/health", timeout=30)
+            if self.proc.poll() is None:
+                return
+            with open(self.log, errors="replace") as f:
+                f.seek(start)
+                T.check(ports is None and "in use" in f.read() and attempt < 3,
+                        "the server exited at start")
+
+    def answers(self):
+        try:
+            return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def api(self, method, path, body=None):
+        raw = json.dumps(body).encode() if body is not None else b""
+        status, _, data = http(self.http_port, method, path, raw)
+        return status, (json.loads(data) if data and data[:1] in b"[{" else data)
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+class Device:
+    """A device on a UDP socket of its own: the kernel sends each source to one worker."""
+
+    def __init__(self, server, index, name=None):
+        self.server, self.index = server, index
+        self.name = name or "dev-%d" % index
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.location = None
+
+    def exchange(self, datagram):
+        mid = datagram[2:4]
+        for _ in range(8):
+            self.sock.sendto(datagram, ("127.0.0.1", self.server.coap_port))
+            self.sock.settimeout(0.5)
+            try:
+                while True:
+                    reply = self.sock.recvfrom(4096)[0]
+                    if reply[2:4] == mid:
+                        return reply
+            except socket.timeout:
+                pass
+        T.fail(self.name + ": no answer")
+
+    def register(self, mid):
+        reply = self.exchange(udp_message(0x02, mid, b"\x01", register_options(
+            self.name.encode(), [b"lt=600"]), b"</1/0>,</3/0>"))
+        self.location = [v for n, v in udp_options(reply) if n == 8]
+        return udp_code(reply)
+
+    def location_options(self):
+        return [(11, p) for p in self.location]
+
+    def update(self, mid):
+        return udp_code(self.exchange(udp_message(0x02, mid, b"\x02", self.location_options() +
+                                                  [(15, b"lt=900")])))
+
+    def deregister(self, mid):
+        return udp_code(self.exchange(udp_message(0x04, mid, b"\x03", self.location_options())))
+
+    def close(self):
+        self.sock.close()
+
+
+def metric_lines(server):
+    status, _, body = http(server.http_port, "GET", "/metrics")
+    T.check(status == 200, f"/metrics: {status}")
+    return body.decode().splitlines()
+
+
+def metric(server, name):
+    for line in metric_lines(server):
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def endpoints_by_pages(server, limit):
+    seen, after = [], None
+    for _ in range(1000):
+        path = "/api/clients?limit=%d" % limit + ("&after=" + after if after else "")
+        status, page = server.api("GET", path)
+        T.check(status == 200, f"{path}: {status} {page}")
+        seen += [c["endpoint"] for c in page["clients"]]
+        after = page.get("next")
+        if after is None:
+            return seen, page["total"]
+    T.fail("paging did not end")
+
+
+def whole_list(server):
+    status, clients = server.api("GET", "/api/clients")
+    T.check(status == 200 and isinstance(clients, list), f"/api/clients: {status}")
+    return [c["endpoint"] for c in clients]
+
+
+def coap_client_register(server, ep):
+    r = subprocess.run([COAP_CLIENT, "-B", "10", "-m", "post", "-t", "40", "-e", "</3/0>",
+                        "coap://127.0.0.1:%d/rd?ep=%s&lt=600" % (server.coap_port, ep)],
+                       capture_output=True, timeout=30)
+    return r.returncode
+
+
+def spread():
+    count = 120
+    s = Server("server", ["--workers", "2", "--store", "sqlite", "--udp-only", "-q"])
+    T.check("workers=2" in s.log_text(), "the start-up line does not say workers=2")
+    stream = EventStream(s.http_port, "/api/events?events=registered")
+    T.check(stream.wait_for("HTTP/1.1 200", 5), "the event stream did not start")
+    devices = [Device(s, i) for i in range(count)]
+    for d in devices:
+        T.check(d.register(0x1000 + d.index) == "2.01", d.name + ": Register not 2.01")
+    # The same socket reaches the same worker: every Update finds its registration.
+    for d in devices:
+        T.check(d.update(0x2000 + d.index) == "2.04", d.name + ": Update not 2.04")
+    names = ["dev-%d" % i for i in range(count)]
+
+    # Every device read through the API; those on the second worker are handed to it.
+    for n in names:
+        status, dev = s.api("GET", "/api/clients/" + n)
+        T.check(status == 200 and dev["lifetime"] == 900, f"{n}: {status} {dev}")
+    forwarded = metric(s, "tether_node_calls_forwarded_total")
+    T.check(forwarded is not None and 0 < forwarded < count,
+            f"calls handed to the second worker: {forwarded} (both workers should hold some)")
+
+    T.check(whole_list(s) == sorted(names), "the whole list is not every device once, in order")
+    paged, total = endpoints_by_pages(s, 17)
+    T.check(paged == sorted(names) and total == count, f"pages of 17: {len(paged)} of {total}")
+    status, page = s.api("GET", "/api/clients?limit=0&counts=true")
+    T.check(status == 200 and page["total"] == count and
+            page["counts"]["transport"] == {"udp": count}, f"counts: {page}")
+    status, page = s.api("GET", "/api/clients?limit=5&prefix=dev-1")
+    T.check([c["endpoint"] for c in page["clients"]] ==
+            sorted(n for n in names if n.startswith("dev-1"))[:5], f"prefix page: {page}")
+
+    lines = metric_lines(s)
+    types = [l for l in lines if l.startswith("# TYPE ")]
+    T.check(len(types) == len(set(types)), "a metric family is typed twice in /metrics")
+    T.check(metric(s, "tether_registrations") == count, "tether_registrations is not the sum")
+    T.check(metric(s, "tether_updates_total") == count, "tether_updates_total is not the sum")
+    T.wait_until(lambda: sum(1 for k, _ in sse_events(stream) if k == "registered") >= count,
+                 "the stream to see every registration", 20)
+
+    # dev-5 registers again from new ports (a NAT that rebinds): listed once, wherever it is.
+    for k in range(6):
+        mover = Device(s, 5)
+        T.check(mover.register(0x3000 + k) == "2.01", "dev-5 again: Register not 2.01")
+        devices[5] = mover
+        T.wait_until(lambda: whole_list(s).count("dev-5") == 1 and len(whole_list(s)) == count,
+                     "dev-5 to be listed once", 10)
+        T.check(mover.update(0x3100 + k) == "2.04", "dev-5 from its new port: Update not 2.04")
+
+    # libcoap's coap-client, from ports of its own.
+    for k in range(4):
+        T.check(coap_client_register(s, "libcoap-%d" % k) == 0, "coap-client failed")
+    T.wait_until(lambda: len(whole_list(s)) == count + 4, "coap-client's registrations")
+    names += ["libcoap-%d" % k for k in range(4)]
+
+    # Durable on each worker: a restart with two workers, then with one.
+    time.sleep(1.5)  # written behind, within a second
+    s.stop()
+    T.check(os.path.exists(os.path.join(s.data, "tether-w1.db")), "no file for worker 1")
+    ports = (s.coap_port, s.coaps_port, s.http_port)
+    s = Server("server", ["--workers", "2", "--store", "sqlite", "--udp-only", "-q"], ports)
+    T.check(whole_list(s) == sorted(names), "after a restart with two workers")
+    # The workers joined the port in the same order: each source reaches the same one again.
+    for d in devices:
+        d.server = s
+        T.check(d.update(0x4000 + d.index) == "2.04", d.name + ": Update after the restart")
+    time.sleep(1.5)
+    s.stop()
+    s = Server("server", ["--workers", "1", "--store", "sqlite", "--udp-only", "-q"], ports)
+    T.check(whole_list(s) == sorted(names), "after a restart with one worker")
+    T.check("event=worker_store_folded" in s.log_text() and
+            not os.path.exists(os.path.join(s.data, "tether-w1.db")),
+            "worker 1's file was not folded into worker 0's")
+    for d in devices:
+        d.server = s
+        T.check(d.deregister(0x4100 + d.index) == "2.02", d.name + ": De-register not 2.02")
+    T.check(whole_list(s) == ["libcoap-%d" % k for k in range(4)], "after the De-registers")
+
+
+def dtls_psk():
+    s = Server("server", ["--workers", "2", "--store", "memory", "--udp-only"])
+    key = "00112233445566778899aabbccddeeff"
+    eps = ["pdev-%d" % i for i in range(6)]
+    for ep in eps:
+        status, body = s.api("PUT", "/api/security/clients/" + ep,
+                             {"mode": "psk", "identity": ep + "-id", "key": key})
+        T.check(status == 200, f"credentials of {ep}: {status} {body}")
+    for ep in eps:
+        log = open(os.path.join(T.work, ep + ".log"), "wb")
+        T.procs.append(subprocess.Popen(
+            [TETHER, "client", "--lifetime", "60", "-q", "-e", ep, "--server",
+             "coaps://127.0.0.1:%d" % s.coaps_port, "--psk-identity", ep + "-id", "--psk-key",
+             key], stdout=log, stderr=subprocess.STDOUT))
+    T.wait_until(lambda: all(s.api("GET", "/api/clients/" + ep)[0] == 200 for ep in eps),
+                 "every PSK client to register", 30)
+    for ep in eps:
+        status, body = s.api("GET", "/api/clients/%s/3/0/0?timeout=10" % ep)
+        T.check(status == 200 and body["values"]["/3/0/0"] == "Tether", f"{ep}: {status} {body}")
+        status, dev = s.api("GET", "/api/clients/" + ep)
+        T.check(dev["transport"] == "dtls", f"{ep}: {dev}")
+    status, page = s.api("GET", "/api/clients?limit=0&counts=true")
+    T.check(page["counts"]["security"] == {"psk": 6}, f"counts: {page}")
+
+
+def port_taken():
+    s = Server("server", ["--workers", "2", "--store", "memory"])
+    for k, extra in enumerate((["--workers", "2"], ["--workers", "1"])):
+        log = os.path.join(T.work, "second-%d.log" % k)
+        r = subprocess.run([TETHER, "server", "--bind", "127.0.0.1", "--coap-port",
+                            str(s.coap_port), "--coaps-port", str(s.coaps_port), "--http-port",
+                            str(free_port()), "--store", "memory"] + extra,
+                           stdout=subprocess.DEVNULL, stderr=open(log, "wb"), timeout=30)
+        with open(log, errors="replace") as f:
+            text = f.read()
+        T.check(r.returncode != 0 and str(s.coap_port) in text and "in use" in text,
+                f"a second server on the same ports ({extra}): rc {r.returncode}: {text}")
+    d = Device(s, 0)
+    T.check(d.register(0x1000) == "2.01", "the first server stopped serving")
+
+
+T.run({"spread": spread, "dtls-psk": dtls_psk, "port-taken": port_taken}, SCENARIO)

@@ -1,0 +1,303 @@
+// `tether server --workers N` (server/workers, api/list_merge, api/metrics_sum): the bus
+// between workers' loops on their own threads, the directory of who serves an endpoint,
+// each worker's store (its registrations its own, credentials shared), and the API's list
+// and /metrics merged from every worker's answer.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "api/list_merge.hpp"
+#include "api/metrics_sum.hpp"
+#include "api/node_routing.hpp"
+#include "server/store/memory/memory_store.hpp"
+#include "server/workers/local_node_bus.hpp"
+#include "server/workers/worker_directory.hpp"
+#include "server/workers/worker_store.hpp"
+#include "store_samples.hpp"
+
+namespace tether::server {
+namespace {
+
+using nlohmann::json;
+using namespace store_samples;
+
+// A worker's loop on a thread of its own, as `tether server --workers` runs it.
+class LoopThread {
+ public:
+  LoopThread() : thread_([this] { loop.run(); }) {}
+  ~LoopThread() {
+    loop.post([this] { loop.stop(); });
+    thread_.join();
+  }
+  transport::EventLoop loop;
+
+ private:
+  std::thread thread_;
+};
+
+// Runs `loop` on this thread until `done` or 5 s.
+void run_until(transport::EventLoop& loop, const std::function<bool()>& done) {
+  const Instant end = loop.now() + Duration{5'000};
+  while (!done() && loop.now() < end) loop.run_once(Duration{10});
+}
+
+TEST(LocalNodeHub, DeliversOnTheReceiversLoopThread) {
+  transport::EventLoop here;
+  LoopThread there;
+  LocalNodeHub hub({&here, &there.loop});
+  EXPECT_EQ(hub.bus(0).node(), "w0");
+  EXPECT_EQ(hub.bus(1).node(), "w1");
+
+  std::atomic<int> received{0};
+  std::atomic<bool> on_its_thread{false};
+  std::string text;
+  const auto main_id = std::this_thread::get_id();
+  there.loop.post([&] {
+    hub.bus(1).set_handler([&](std::string_view m) {
+      text = std::string(m);
+      on_its_thread = std::this_thread::get_id() != main_id;
+      ++received;
+    });
+  });
+  std::vector<std::string> heard_here;
+  hub.bus(0).set_handler([&](std::string_view m) { heard_here.emplace_back(m); });
+
+  // The handler is set on w1's thread; wait for that before sending.
+  std::atomic<bool> ready{false};
+  there.loop.post([&] { ready = true; });
+  run_until(here, [&] { return ready.load(); });
+
+  auto sent = hub.bus(0).send("w1", "to one");
+  ASSERT_TRUE(sent.ok());
+  EXPECT_TRUE(*sent);
+  run_until(here, [&] { return received == 1; });
+  EXPECT_EQ(received, 1);
+  EXPECT_TRUE(on_its_thread);
+
+  // Nobody by that name: false, as a node that does not listen.
+  auto nobody = hub.bus(0).send("w7", "lost");
+  ASSERT_TRUE(nobody.ok());
+  EXPECT_FALSE(*nobody);
+
+  // A broadcast reaches every worker, the sender too.
+  ASSERT_TRUE(hub.bus(1).broadcast("all").ok());
+  run_until(here, [&] { return received == 2 && !heard_here.empty(); });
+  EXPECT_EQ(received, 2);
+  EXPECT_EQ(heard_here, std::vector<std::string>{"all"});
+  std::atomic<bool> read{false};
+  std::string last;
+  there.loop.post([&] {
+    last = text;
+    read = true;
+  });
+  run_until(here, [&] { return read.load(); });
+  EXPECT_EQ(last, "all");
+}
+
+TEST(WorkerDirectory, NamesWhoServesAnEndpointAndWhoServedItBefore) {
+  WorkerDirectory d;
+  EXPECT_EQ(d.owner("ep"), std::nullopt);
+  EXPECT_EQ(d.claim("ep", 1), std::nullopt);
+  EXPECT_EQ(d.claim("ep", 1), std::nullopt);  // again by the same worker: no move
+  EXPECT_EQ(d.owner("ep"), 1U);
+  EXPECT_EQ(d.claim("ep", 0), 1U);  // its device registered with worker 0 now
+  EXPECT_EQ(d.owner("ep"), 0U);
+  d.release("ep", 1);  // worker 1 letting it go changes nothing
+  EXPECT_EQ(d.owner("ep"), 0U);
+  d.release("ep", 0);
+  EXPECT_EQ(d.owner("ep"), std::nullopt);
+  EXPECT_EQ(d.size(), 0U);
+}
+
+TEST(WorkerStore, KeepsRegistrationsApartAndCredentialsShared) {
+  MemoryStore first, second;
+  SharedCredentials shared(first);
+  WorkerDirectory directory;
+  std::vector<std::pair<std::size_t, std::string>> moved;
+  auto on_moved = [&](std::size_t from, const std::string& ep) { moved.emplace_back(from, ep); };
+  WorkerStore w0(first, shared, directory, 0, on_moved);
+  WorkerStore w1(second, shared, directory, 1, on_moved);
+
+  ASSERT_TRUE(w0.save_registration(minimal_registration("a")).ok());
+  ASSERT_TRUE(w1.save_registration(minimal_registration("b")).ok());
+  EXPECT_EQ(registrations(first).size(), 1U);
+  EXPECT_EQ(registrations(second).size(), 1U);
+  EXPECT_EQ(*w0.owner_of("b"), std::optional<std::string>("w1"));
+  EXPECT_EQ(*w1.owner_of("a"), std::optional<std::string>("w0"));
+  EXPECT_EQ(*w1.owner_of("nobody"), std::nullopt);
+  EXPECT_TRUE(moved.empty());
+
+  // Credentials put through either worker are every worker's.
+  ASSERT_TRUE(w1.save_credentials(psk("b")).ok());
+  ASSERT_TRUE(w0.save_credentials(psk("a")).ok());
+  EXPECT_EQ(credentials(w0).size(), 2U);
+  EXPECT_EQ(credentials(w1).size(), 2U);
+  EXPECT_EQ(credentials(second).size(), 0U);  // not in worker 1's own store
+  auto of_b = w0.load_credentials_of("b");
+  ASSERT_TRUE(of_b.ok());
+  EXPECT_TRUE(of_b->has_value());
+
+  // "a" registers with worker 1: worker 0 is told to let it go.
+  ASSERT_TRUE(w1.save_registration(minimal_registration("a")).ok());
+  ASSERT_EQ(moved.size(), 1U);
+  EXPECT_EQ(moved[0], (std::pair<std::size_t, std::string>{0, "a"}));
+  EXPECT_EQ(*w0.owner_of("a"), std::optional<std::string>("w1"));
+  // Worker 0 removing its old record leaves worker 1 the owner.
+  ASSERT_TRUE(w0.remove_registration("a").ok());
+  EXPECT_EQ(*w0.owner_of("a"), std::optional<std::string>("w1"));
+  EXPECT_TRUE(registrations(first).empty());
+
+  // A restart: what each worker's store holds is claimed as it loads.
+  WorkerDirectory after;
+  WorkerStore r0(first, shared, after, 0, on_moved);
+  WorkerStore r1(second, shared, after, 1, on_moved);
+  ASSERT_TRUE(r0.load_registrations().ok());
+  ASSERT_TRUE(r1.load_registrations().ok());
+  EXPECT_EQ(*r0.owner_of("a"), std::optional<std::string>("w1"));
+  EXPECT_EQ(*r0.owner_of("b"), std::optional<std::string>("w1"));
+}
+
+http::Response json_response(const json& body) {
+  return http::Response::text(200, body.dump(), "application/json");
+}
+
+json row(const std::string& ep) {
+  return json{{"endpoint", ep}};
+}
+
+std::vector<std::string> endpoints(const json& rows) {
+  std::vector<std::string> out;
+  for (const auto& r : rows) out.push_back(r["endpoint"].get<std::string>());
+  return out;
+}
+
+TEST(ListMerge, GivesThePageOneServerWouldGive) {
+  api::PageQuery q;
+  q.limit = 3;
+  // Worker 0 holds a, c, e, g; worker 1 holds b, d. Each answers its first three.
+  std::vector<http::Response> parts{
+      json_response({{"total", 4}, {"clients", {row("a"), row("c"), row("e")}}, {"next", "e"}}),
+      json_response({{"total", 2}, {"clients", {row("b"), row("d")}}})};
+  auto merged = api::merge_lists(parts, q, "clients", "endpoint");
+  ASSERT_FALSE(merged.failed);
+  ASSERT_FALSE(merged.refusal);
+  EXPECT_EQ(endpoints(merged.body["clients"]), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(merged.body["next"], "c");
+  EXPECT_EQ(merged.body["total"], 6);
+
+  // Past a worker's cursor its rows were not read: the page stops there.
+  q.limit = 10;
+  parts = {json_response({{"total", 9}, {"clients", {row("a"), row("c")}}, {"next", "c"}}),
+           json_response({{"total", 2}, {"clients", {row("b"), row("d")}}})};
+  merged = api::merge_lists(parts, q, "clients", "endpoint");
+  EXPECT_EQ(endpoints(merged.body["clients"]), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(merged.body["next"], "c");
+
+  // The last page: no cursor; counts summed key by key; matched summed when all counted.
+  q.q = "x";
+  parts = {json_response({{"total", 1},
+                          {"clients", {row("x1")}},
+                          {"matched", 1},
+                          {"counts", {{"transport", {{"udp", 1}}}}}}),
+           json_response({{"total", 2},
+                          {"clients", {row("x0")}},
+                          {"matched", 1},
+                          {"counts", {{"transport", {{"udp", 1}, {"tcp", 1}}}}}})};
+  merged = api::merge_lists(parts, q, "clients", "endpoint");
+  EXPECT_EQ(endpoints(merged.body["clients"]), (std::vector<std::string>{"x0", "x1"}));
+  EXPECT_FALSE(merged.body.contains("next"));
+  EXPECT_EQ(merged.body["matched"], 2);
+  EXPECT_EQ(merged.body["counts"], (json{{"transport", {{"udp", 2}, {"tcp", 1}}}}));
+}
+
+TEST(ListMerge, WholeListsJoinInOrderUpToTheCap) {
+  std::vector<http::Response> parts{json_response(json::array({row("c"), row("a")})),
+                                    json_response(json::array({row("b")}))};
+  auto merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
+  EXPECT_EQ(endpoints(merged.body), (std::vector<std::string>{"a", "b", "c"}));
+
+  json big = json::array();
+  for (std::size_t i = 0; i < api::kWholeListMax; ++i) big.push_back(row(std::to_string(i)));
+  parts = {json_response(big), json_response(json::array({row("one more")}))};
+  merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
+  ASSERT_TRUE(merged.refusal);
+
+  // A worker's error is the answer.
+  parts = {json_response(json::array({row("a")})), http::Response::text(504, "late")};
+  merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
+  ASSERT_TRUE(merged.failed);
+  EXPECT_EQ(merged.failed->status, 504);
+}
+
+TEST(MetricsSum, AddsEachSeriesAndKeepsFamiliesTogether) {
+  const std::string w0 =
+      "# HELP a_total A.\n# TYPE a_total counter\na_total 2\n"
+      "# HELP b Per label.\n# TYPE b counter\nb{x=\"1\"} 1\n"
+      "# HELP lat Latency.\n# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 1\nlat_sum 0.25\n";
+  const std::string w1 =
+      "# HELP a_total A.\n# TYPE a_total counter\na_total 3\n"
+      "# HELP b Per label.\n# TYPE b counter\nb{x=\"1\"} 4\nb{x=\"2\"} 5\n"
+      "# HELP lat Latency.\n# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 2\nlat_sum 0.5\n"
+      "# HELP only_here Worker 1's.\n# TYPE only_here gauge\nonly_here 7\n";
+  EXPECT_EQ(api::sum_metrics({w0, w1}),
+            "# HELP a_total A.\n# TYPE a_total counter\na_total 5\n"
+            "# HELP b Per label.\n# TYPE b counter\nb{x=\"1\"} 5\nb{x=\"2\"} 5\n"
+            "# HELP lat Latency.\n# TYPE lat histogram\nlat_bucket{le=\"0.1\"} 3\nlat_sum 0.75\n"
+            "# HELP only_here Worker 1's.\n# TYPE only_here gauge\nonly_here 7\n");
+}
+
+// The API's routing over the workers' bus: a list call is gathered from the other worker,
+// whose answer comes back on the caller's loop.
+TEST(NodeRoutingOverWorkers, GathersTheOtherWorkersList) {
+  transport::EventLoop here;
+  LoopThread there;
+  LocalNodeHub hub({&here, &there.loop});
+  auto none = [](const std::string&) -> Result<std::optional<std::string>> {
+    return std::optional<std::string>{};
+  };
+  api::NodeRouting first(here, hub.bus(0), none);
+  std::unique_ptr<api::NodeRouting> second;
+  std::atomic<bool> ready{false};
+  std::atomic<int> served{0};
+  there.loop.post([&] {
+    second = std::make_unique<api::NodeRouting>(there.loop, hub.bus(1), none);
+    second->set_local([&](const http::Request& request, api::ApiCaller caller, api::Responder to) {
+      ++served;
+      EXPECT_TRUE(caller.forwarded);
+      EXPECT_EQ(request.query, "limit=2");
+      to.respond(json_response({{"total", 1}, {"clients", {row("b")}}}));
+    });
+    ready = true;
+  });
+  run_until(here, [&] { return ready.load(); });
+  first.set_siblings({"w1"});
+
+  http::Request request;
+  request.method = "GET";
+  request.path = "/api/clients";
+  request.query = "limit=2";
+  request.target = "/api/clients?limit=2";
+  api::ApiCaller caller;
+  caller.role = api::Role::kRead;
+  std::optional<std::vector<http::Response>> answers;
+  first.gather(request, caller, Duration{2'000},
+               [&](std::vector<http::Response> r) { answers = std::move(r); });
+  run_until(here, [&] { return answers.has_value(); });
+  ASSERT_TRUE(answers);
+  ASSERT_EQ(answers->size(), 1U);
+  EXPECT_EQ((*answers)[0].status, 200);
+  EXPECT_EQ(json::parse((*answers)[0].body)["clients"][0]["endpoint"], "b");
+  EXPECT_EQ(served, 1);
+
+  std::atomic<bool> gone{false};
+  there.loop.post([&] {
+    second.reset();
+    gone = true;
+  });
+  run_until(here, [&] { return gone.load(); });
+}
+
+}  // namespace
+}  // namespace tether::server
