@@ -279,8 +279,8 @@ int server_command(const std::vector<std::string>& args) {
   config.sync_writes = o.sync_writes;
   config.max_registrations =
       o.max_registrations != 0 ? o.max_registrations : default_max_registrations();
-  // Each worker holds its share.
-  config.max_registrations = (config.max_registrations + worker_count - 1) / worker_count;
+  // The cap counts every worker's registrations.
+  if (worker_count > 1) config.fleet_size = [&directory] { return directory.size(); };
   config.max_queued_per_client = std::max<std::uint32_t>(o.max_queued_per_client, 1);
   server::Lwm2mServer server(config, clock, random, store0, models);
   members[0] = {&loop, &server};
@@ -346,6 +346,7 @@ int server_command(const std::vector<std::string>& args) {
       siblings.push_back(server::LocalNodeHub::name_of(k));
     }
     routing->set_siblings(std::move(siblings));
+    routing->serve_as_worker();
   }
   std::optional<tls::GnutlsBackend> api_tls;  // --api-cert: HTTPS
   const api::ApiConfig api_settings = api_config(o, config.default_timeout, api_tls);
@@ -375,6 +376,19 @@ int server_command(const std::vector<std::string>& args) {
       }
       return sent.ok();
     });
+  }
+  // OSCORE keeps a sequence number and a replay window per context; each worker would keep
+  // its own, and a device reaching another worker would see nonces used again.
+  const std::string oscore_refusal =
+      "OSCORE credentials need --workers 1 for now: each worker would keep its own sequence "
+      "numbers and replay window";
+  if (worker_count > 1) {
+    http.refuse_oscore(oscore_refusal);
+    auto held = store0.load_credentials();
+    if (!held) throw std::invalid_argument("cannot read credentials: " + held.error().reason);
+    for (const auto& c : *held) {
+      if (c.has_oscore()) throw std::invalid_argument(oscore_refusal + " (" + c.endpoint + ")");
+    }
   }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");

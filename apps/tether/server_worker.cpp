@@ -1,6 +1,7 @@
 #include "server_worker.hpp"
 
 #include <filesystem>
+#include <map>
 
 #include "common/logfmt.hpp"
 #include "option_table.hpp"
@@ -28,7 +29,16 @@ void fold_worker_files(const std::string& dir, const std::vector<server::ServerS
           "cannot read " + file + ": " +
           (registrations ? observations.error() : registrations.error()).reason);
     }
+    // An endpoint in both (it moved between workers, and the release did not reach the
+    // file before a crash): the newer record stays.
+    auto held = to.load_registrations();
+    if (!held) throw std::invalid_argument(held.error().reason);
+    std::map<std::string, UnixMillis> newest;
+    for (const auto& r : *held) newest[r.endpoint] = r.updated_at;
     for (const auto& r : *registrations) {
+      if (auto it = newest.find(r.endpoint); it != newest.end() && it->second >= r.updated_at) {
+        continue;
+      }
       if (auto ok = to.save_registration(r); !ok) throw std::invalid_argument(ok.error().reason);
     }
     for (const auto& ob : *observations) {
@@ -63,6 +73,7 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
   api::ApiConfig api = setup.api;
   api.tls = nullptr;
   api_ = std::make_unique<api::HttpApi>(std::move(api), loop_, *server_);
+  routing_->serve_as_worker();
   api_->set_nodes(routing_.get());
   api_->set_extra_metrics([this] { return listeners_.session_metrics(); });
   routing_->set_credentials_sink([this](const std::string& ep) {
@@ -114,8 +125,22 @@ void ServerWorker::join() {
 }
 
 void ServerWorker::run() {
-  while (!stop_requested() && !stop_) server::run_step(loop_, *server_, Duration{200});
-  server_->shutdown();
+  // What escapes here would end the process (std::terminate) with nothing flushed.
+  try {
+    while (!stop_requested() && !stop_) server::run_step(loop_, *server_, Duration{200});
+  } catch (const std::exception& e) {
+    log_line("event=worker_failed" + logfmt_field("worker", server::LocalNodeHub::name_of(index_)) +
+                 logfmt_field("detail", e.what()),
+             "error");
+  }
+  try {
+    server_->shutdown();
+  } catch (const std::exception& e) {
+    log_line("event=worker_shutdown_failed" +
+                 logfmt_field("worker", server::LocalNodeHub::name_of(index_)) +
+                 logfmt_field("detail", e.what()),
+             "error");
+  }
 }
 
 }  // namespace tether::app

@@ -558,6 +558,9 @@ void HttpApi::routes() {
     if (!body) return call.error(400, "4.00", body.error().reason);
     auto c = credentials_from_json(ep, *body);
     if (!c) return call.error(400, "4.00", c.error().reason);
+    if (c->has_oscore() && !oscore_refusal_.empty()) {
+      return call.error(400, "4.00", oscore_refusal_);
+    }
     // 4.09 when another endpoint already proves itself this way; 5.00 if the store fails.
     if (auto saved = server_.put_credentials(*c); !saved) {
       return call.error(saved.error(), lwm2m::status::kInternalServerError);
@@ -576,6 +579,10 @@ void HttpApi::routes() {
 }
 
 void HttpApi::gather_clients(Call& call) {
+  // Refused before any worker builds its part (server_.held() counts them all).
+  if (call.params().empty() && server_.held() > kWholeListMax) {
+    return call.error(400, "4.00", whole_list_refusal(server_.held()));
+  }
   std::optional<http::Response> local;
   serve_forwarded(call.request(), call.caller(),
                   Responder::to([&local](http::Response r) { local = std::move(r); }));
@@ -693,14 +700,16 @@ void HttpApi::set_nodes(NodeRouting* nodes) {
   nodes->set_wants_source([this] { return wanted_kinds(); });
   set_metrics_gather([this](const Call& call, std::string own) {
     if (nodes_->siblings().empty()) return false;
+    // Within a scraper's usual 10 s timeout (2 s and the routing's 5 s margin).
     nodes_->gather(
-        call.request(), call.caller(), Duration{5'000},
+        call.request(), call.caller(), Duration{2'000},
         [to = call.responder(), own = std::move(own)](std::vector<http::Response> parts) {
           std::vector<std::string> texts{own};
           for (auto& p : parts) {
-            // A worker that did not answer is left out (its counts are missing,
-            // not wrong); the scrape still gets the rest.
-            if (p.status == 200) texts.push_back(std::move(p.body));
+            // Counters without a worker's share would look like a reset to a scraper:
+            // the scrape fails instead.
+            if (p.status != 200) return to.respond(std::move(p));
+            texts.push_back(std::move(p.body));
           }
           to.respond(http::Response::text(200, sum_metrics(texts), "text/plain; version=0.0.4"));
         });

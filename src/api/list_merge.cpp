@@ -49,18 +49,29 @@ MergedList merge_lists(const std::vector<http::Response>& parts,
     bodies.push_back(std::move(body));
   }
   auto by_key = [key](const json& a, const json& b) { return key_of(a, key) < key_of(b, key); };
+  auto same_key = [key](const json& a, const json& b) { return key_of(a, key) == key_of(b, key); };
+  // A device moving between workers is listed by both until the one it left lets it go
+  // (a post away): listed once, and counted once.
+  auto sorted_once = [&](std::vector<json>& rows) {
+    std::stable_sort(rows.begin(), rows.end(), by_key);
+    const auto end = std::unique(rows.begin(), rows.end(), same_key);
+    const auto twice = static_cast<std::size_t>(rows.end() - end);
+    rows.erase(end, rows.end());
+    return twice;
+  };
 
   if (!query) {
-    json rows = json::array();
+    std::vector<json> rows;
     for (auto& b : bodies) {
       for (auto& row : b) rows.push_back(std::move(row));
     }
+    sorted_once(rows);
     if (rows.size() > kWholeListMax) {
       out.refusal = whole_list_refusal(rows.size());
       return out;
     }
-    std::sort(rows.begin(), rows.end(), by_key);
-    out.body = std::move(rows);
+    out.body = json::array();
+    for (auto& row : rows) out.body.push_back(std::move(row));
     return out;
   }
 
@@ -92,7 +103,7 @@ MergedList merge_lists(const std::vector<http::Response>& parts,
   if (cut) {
     std::erase_if(rows, [&](const json& row) { return key_of(row, key) > *cut; });
   }
-  std::sort(rows.begin(), rows.end(), by_key);
+  total -= std::min<std::uint64_t>(total, sorted_once(rows));
   std::optional<std::string> next = cut;
   if (rows.size() > query->limit) {
     rows.resize(query->limit);

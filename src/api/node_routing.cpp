@@ -14,8 +14,10 @@ namespace tether::api {
 namespace {
 
 // Bounds on what the bus carries: a call's body is capped by the API's own limits, so
-// anything near this is not ours.
+// anything near this is not ours. Between the workers of one process, a whole list of
+// clients (up to kWholeListMax rows) crosses too.
 constexpr std::size_t kMaxMessage = 8 * 1024 * 1024;
+constexpr std::size_t kMaxWorkerMessage = 256 * 1024 * 1024;
 constexpr std::size_t kMaxName = 256;
 constexpr std::size_t kMaxTarget = 8 * 1024;
 // Events waiting for the bus beyond this are dropped (a Redis that is away must not make
@@ -143,7 +145,7 @@ bool NodeRouting::shares(std::string_view kind) {
 }
 
 bool NodeRouting::wanted_elsewhere(std::string_view kind) {
-  if (!shares(kind)) return false;
+  if (!shared(kind)) return false;
   const Instant now = loop_.now();
   bool wanted = false;
   std::erase_if(remote_wants_, [&](const auto& entry) {
@@ -230,7 +232,7 @@ void NodeRouting::share_credentials_change(const std::string& endpoint) {
 }
 
 void NodeRouting::on_message(std::string_view text) {
-  if (text.size() > kMaxMessage) {
+  if (text.size() > (worker_ ? kMaxWorkerMessage : kMaxMessage)) {
     ++metrics_.malformed;
     return;
   }
@@ -251,7 +253,7 @@ void NodeRouting::on_message(std::string_view text) {
     // be slipped into it between events.
     const std::string* data = clean_field(message, "data", kMaxMessage);
     const bool whole =
-        kind && endpoint && data && shares(*kind) && data->starts_with('{') && json::accept(*data);
+        kind && endpoint && data && shared(*kind) && data->starts_with('{') && json::accept(*data);
     if (!whole) {
       ++metrics_.malformed;
       return;
@@ -287,11 +289,11 @@ void NodeRouting::serve(const json& message) {
       user != message.end() &&
       (user->is_null() ||
        (user->is_string() && check_text(user->get<std::string>(), "user", kMaxName)));
-  // Only what the calling node hands over: calls about one client, the list of clients and
-  // /metrics (gathered from the workers), and a reader's only GETs (the calling node checked the
-  // role; a forged message cannot widen it).
-  const bool list = path != nullptr && (*path == "/api/clients" || *path == "/metrics") && method &&
-                    *method == "GET";
+  // Only what the calling node hands over: calls about one client (and between workers the
+  // list of clients and /metrics, which the first gathers), and a reader's only GETs (the
+  // calling node checked the role; a forged message cannot widen it).
+  const bool list = worker_ && path != nullptr &&
+                    (*path == "/api/clients" || *path == "/metrics") && method && *method == "GET";
   const bool in_scope = path != nullptr && (path->starts_with("/api/clients/") || list) &&
                         path->find_first_of("?#") == std::string::npos &&
                         (role == nullptr || *role == "operator" || (method && *method == "GET"));

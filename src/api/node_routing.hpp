@@ -80,6 +80,12 @@ class NodeRouting {
   // Which events may go to the other nodes: those a device's every message makes (updated,
   // awake, sleeping, refused) stay on the node that saw them (docs/redis.md).
   static bool shares(std::string_view kind);
+  // --workers: the bus joins the workers of one process (LocalNodeHub), not nodes on
+  // Redis. Every kind of event is shared (a message costs a post, not a round trip), so a
+  // stream sees every worker's Updates; the list of clients and /metrics may be asked of
+  // another worker (between nodes a call must name a client); a message may be as large as
+  // a whole list.
+  void serve_as_worker() { worker_ = true; }
   // Whether a stream on another node asks for this kind now (each node says what its
   // streams want when one opens and every few seconds; unsaid for 15 s is forgotten).
   bool wanted_elsewhere(std::string_view kind);
@@ -132,6 +138,8 @@ class NodeRouting {
   transport::EventLoop::TimerId outbox_timer_ = 0;
   NodeRoutingMetrics metrics_;
   std::vector<std::string> siblings_;
+  bool worker_ = false;
+  bool shared(std::string_view kind) const { return worker_ || shares(kind); }
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
 };

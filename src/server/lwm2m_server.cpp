@@ -586,7 +586,7 @@ bool Lwm2mServer::full_for(const std::optional<std::string>& endpoint) const {
   // A client already registered re-registers whatever the count: it adds nothing.
   // Without a name the Register is refused for that (4.00), full or not.
   return config_.max_registrations != 0 && endpoint.has_value() &&
-         registry_.size() >= config_.max_registrations && registry_.find(*endpoint) == nullptr;
+         held() >= config_.max_registrations && registry_.find(*endpoint) == nullptr;
 }
 
 lwm2m::UplinkAnswer Lwm2mServer::server_full() {

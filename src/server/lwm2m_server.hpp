@@ -57,6 +57,9 @@ struct ServerConfig {
   // beyond it gets 5.03 with Max-Age (between half and 1.5 times full_retry_after, so a
   // refused fleet does not come back at once). 0: no cap. Updates are always served.
   std::size_t max_registrations = 0;
+  // The registrations that cap counts: this server's own when empty; with --workers, every
+  // worker's (WorkerDirectory::size), so no worker is full while the node is not.
+  std::function<std::size_t()> fleet_size;
   Duration full_retry_after{60'000};
   // Requests waiting for one client (a sleeping one, say); beyond it send() reports kBusy.
   std::size_t max_queued_per_client = 100;
@@ -140,6 +143,9 @@ class Lwm2mServer {
   // --- API side -----------------------------------------------------------
   const Registration* find(const std::string& endpoint) const { return registry_.find(endpoint); }
   std::size_t registration_count() const { return registry_.size(); }
+  // What --max-registrations counts (ServerConfig::fleet_size): every worker's with
+  // --workers, else registration_count().
+  std::size_t held() const { return config_.fleet_size ? config_.fleet_size() : registry_.size(); }
   // The registrations in endpoint order, paged (RegistrationRegistry::walk).
   void walk_registrations(std::string_view after, std::string_view prefix,
                           const std::function<bool(const Registration&)>& visit) const {

@@ -68,7 +68,7 @@ bool Lwm2mServer::take_over(const std::string& location, const PeerIdentity& ide
 // Issue 22: a node that died leaves its registrations to the others; those that ran out
 // meanwhile end here as expiries, the rest wait for their devices as after a restart.
 void Lwm2mServer::claim_orphans() {
-  if (registry_.size() >= config_.max_registrations && config_.max_registrations != 0) return;
+  if (held() >= config_.max_registrations && config_.max_registrations != 0) return;
   auto orphans = store_.claim_orphans();
   if (!orphans || orphans->empty()) return;
   const UnixMillis now = clock_.unix_now();

@@ -594,6 +594,28 @@ TEST(ServerBackPressureTest, AFullServerRefusesNewEndpointsWith503AndMaxAge) {
   EXPECT_EQ(c.register_with({"ep=c"})->code, codes::kCreated);
 }
 
+// --workers: the cap counts every worker's registrations (ServerConfig::fleet_size), so a
+// worker holding none is full when the others hold the cap.
+TEST(ServerBackPressureTest, TheCapCountsTheWholeFleet) {
+  SimNetwork net;
+  MemoryStore store;
+  ServerConfig config;
+  config.max_registrations = 3;
+  std::size_t elsewhere = 2;  // held by the other workers
+  ServerConfig with_fleet = config;
+  ServerHarness* self = nullptr;
+  with_fleet.fleet_size = [&] { return elsewhere + self->server.registration_count(); };
+  ServerHarness harness(net, store, with_fleet);
+  self = &harness;
+  FakeClient a(net, 100), b(net, 101);
+  ASSERT_EQ(a.register_with({"ep=a"})->code, codes::kCreated);
+  EXPECT_EQ(harness.server.held(), 3u);
+  EXPECT_EQ(b.register_with({"ep=b"})->code, codes::kServiceUnavailable);
+  ASSERT_EQ(a.register_with({"ep=a", "lt=300"})->code, codes::kCreated);  // adds nothing
+  elsewhere = 1;  // another worker's client left
+  EXPECT_EQ(b.register_with({"ep=b"})->code, codes::kCreated);
+}
+
 // A client's queue is bounded: beyond max_queued_per_client requests, send() answers kBusy
 // at once instead of holding more.
 TEST(ServerBackPressureTest, ASleepingClientsQueueIsBounded) {

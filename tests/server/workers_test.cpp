@@ -224,6 +224,12 @@ TEST(ListMerge, WholeListsJoinInOrderUpToTheCap) {
   merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
   ASSERT_TRUE(merged.refusal);
 
+  // A device moving between workers, listed by both for a moment: once.
+  parts = {json_response(json::array({row("a"), row("m")})),
+           json_response(json::array({row("m"), row("z")}))};
+  merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
+  EXPECT_EQ(endpoints(merged.body), (std::vector<std::string>{"a", "m", "z"}));
+
   // A worker's error is the answer.
   parts = {json_response(json::array({row("a")})), http::Response::text(504, "late")};
   merged = api::merge_lists(parts, std::nullopt, "clients", "endpoint");
@@ -263,6 +269,7 @@ TEST(NodeRoutingOverWorkers, GathersTheOtherWorkersList) {
   std::atomic<int> served{0};
   there.loop.post([&] {
     second = std::make_unique<api::NodeRouting>(there.loop, hub.bus(1), none);
+    second->serve_as_worker();
     second->set_local([&](const http::Request& request, api::ApiCaller caller, api::Responder to) {
       ++served;
       EXPECT_TRUE(caller.forwarded);

@@ -12,6 +12,7 @@ std::optional<std::size_t> WorkerDirectory::claim(const std::string& endpoint, s
   Shard& s = shard_of(endpoint);
   std::lock_guard lock(s.mutex);
   auto [it, inserted] = s.owners.try_emplace(endpoint, static_cast<std::uint32_t>(worker));
+  if (inserted) size_.fetch_add(1, std::memory_order_relaxed);
   if (inserted || it->second == worker) return std::nullopt;
   const std::size_t before = it->second;
   it->second = static_cast<std::uint32_t>(worker);
@@ -22,7 +23,10 @@ void WorkerDirectory::release(const std::string& endpoint, std::size_t worker) {
   Shard& s = shard_of(endpoint);
   std::lock_guard lock(s.mutex);
   auto it = s.owners.find(endpoint);
-  if (it != s.owners.end() && it->second == worker) s.owners.erase(it);
+  if (it != s.owners.end() && it->second == worker) {
+    s.owners.erase(it);
+    size_.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 std::optional<std::size_t> WorkerDirectory::owner(const std::string& endpoint) const {
@@ -31,15 +35,6 @@ std::optional<std::size_t> WorkerDirectory::owner(const std::string& endpoint) c
   auto it = s.owners.find(endpoint);
   if (it == s.owners.end()) return std::nullopt;
   return it->second;
-}
-
-std::size_t WorkerDirectory::size() const {
-  std::size_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lock(s.mutex);
-    n += s.owners.size();
-  }
-  return n;
 }
 
 }  // namespace tether::server

@@ -5,6 +5,7 @@
 // Touched on Register, De-register and expiry, never on an Update; one mutex per shard, so
 // workers registering at once rarely wait for each other.
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
@@ -21,7 +22,8 @@ class WorkerDirectory {
   // Worker `worker` no longer serves `endpoint` (nothing changes if another took it).
   void release(const std::string& endpoint, std::size_t worker);
   std::optional<std::size_t> owner(const std::string& endpoint) const;
-  std::size_t size() const;
+  // Endpoints served by any worker (the fleet --max-registrations caps).
+  std::size_t size() const { return size_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr std::size_t kShards = 64;
@@ -31,6 +33,7 @@ class WorkerDirectory {
   };
   Shard& shard_of(const std::string& endpoint) const;
   mutable std::array<Shard, kShards> shards_;
+  std::atomic<std::size_t> size_{0};
 };
 
 }  // namespace tether::server

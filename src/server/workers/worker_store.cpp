@@ -70,14 +70,20 @@ Result<std::optional<Credentials>> WorkerStore::load_credentials_of(const std::s
 }
 
 Result<Ok> WorkerStore::save_credentials(const Credentials& credentials) {
+  wrote_credentials_ = !own_is_shared_;
   return on_shared([&](ServerStore& s) { return s.save_credentials(credentials); });
 }
 
 Result<Ok> WorkerStore::remove_credentials(const std::string& endpoint) {
+  wrote_credentials_ = !own_is_shared_;
   return on_shared([&](ServerStore& s) { return s.remove_credentials(endpoint); });
 }
 
 Result<Ok> WorkerStore::flush() {
+  if (wrote_credentials_) {
+    if (auto ok = on_shared([](ServerStore& s) { return s.flush(); }); !ok) return ok;
+    wrote_credentials_ = false;
+  }
   return on_own([](ServerStore& s) { return s.flush(); });
 }
 

@@ -70,6 +70,9 @@ class WorkerStore final : public ServerStore {
   std::size_t worker_;
   MovedHandler moved_;
   bool own_is_shared_;
+  // Credentials this worker wrote that the shared store may hold pending: flush() makes
+  // them durable too.
+  bool wrote_credentials_ = false;
 };
 
 }  // namespace tether::server

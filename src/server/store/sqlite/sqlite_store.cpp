@@ -250,7 +250,8 @@ Error SqliteStore::newer_schema(std::int64_t version) const {
 
 Result<Ok> SqliteStore::init(bool sync_each_commit) {
   sqlite3* db = nullptr;
-  // NOMUTEX: the store is used from the server's loop thread only.
+  // NOMUTEX: the store is used from one thread at a time (the server's loop; with --workers,
+  // worker 0's file is also read by the others, under WorkerStore's mutex).
   const int rc =
       sqlite3_open_v2(file_.c_str(), &db,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);

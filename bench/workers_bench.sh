@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# `tether server --workers N` side by side in one run (issue 22): the memory store with one
+# worker and with two, each run RUNS times, medians printed. On a 2-core machine the load
+# generator shares the cores with the server, so the wall rate is bounded by both; the
+# figures that carry to a larger machine are the server's CPU per Update (all threads, from
+# /proc) and each thread's share of it (every worker busy, none a bottleneck). Usage:
+#   bench/workers_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
+#   (default: build/release/bin/tether 100000 500000 3)
+set -euo pipefail
+tether="$(realpath "${1:-build/release/bin/tether}")"
+clients="${2:-100000}"
+updates="${3:-500000}"
+runs="${4:-3}"
+# shellcheck source=bench/lib.sh
+source "$(dirname "$0")/lib.sh"
+echo "load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $updates updates, $runs runs, $(nproc) cores"
+# The CPU ticks of each thread of process $1 named tether (the workers), one line each.
+thread_ticks() {
+  for stat in /proc/"$1"/task/*/stat; do
+    awk '{ print $14 + $15 }' "$stat" 2>/dev/null || true
+  done
+}
+measure() { # WORKERS: one run
+  local workers="$1" port
+  port=$(free_port)
+  "$tether" server --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 --udp-only \
+    --http-port "$(free_port)" --store memory --workers "$workers" -q 2>/dev/null &
+  local target=$!
+  for _ in $(seq 1 100); do
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$port" 2>/dev/null || break
+    sleep 0.1
+  done
+  "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
+    --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/w$workers: /" >>"$work/results"
+  # Each thread's share of the server's CPU (threads with under 1 % are left out: the
+  # start-up and signal threads).
+  thread_ticks "$target" | sort -rn | awk -v w="w$workers" '
+    { t[NR] = $1; sum += $1 }
+    END { s = w ": threads"; for (i = 1; i <= NR; i++) if (sum > 0 && t[i] / sum >= 0.01) s = s sprintf(" %.0f%%", 100 * t[i] / sum); print s }' >>"$work/results"
+  kill "$target"
+  wait "$target" 2>/dev/null || true
+}
+for run in $(seq 1 "$runs"); do
+  measure 1
+  measure 2
+  echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+cat "$work/results"
+python3 - "$work/results" <<'PY'
+import re, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, _, rest = line.partition(": ")
+    r = rows.setdefault(name, {"update": [], "cpu": []})
+    if m := re.match(r"update\s+\d+ ok.*?:\s+(\d+) /s", rest):
+        r["update"].append(float(m.group(1)))
+    if m := re.search(r"([\d.]+) us each", rest):
+        r["cpu"].append(float(m.group(1)))
+med = lambda v: statistics.median(v) if v else float("nan")
+print(f"{'workers':8} {'updates/s':>10} {'CPU us/update':>13} {'updates/s per CPU s':>20}")
+for name, r in rows.items():
+    cpu = med(r["cpu"])
+    print(f"{name:8} {med(r['update']):10.0f} {cpu:13.2f} {1e6 / cpu:20.0f}")
+PY
