@@ -15,7 +15,8 @@ Scenarios:
               folded into the first's) all are still there, and De-registers leave only
               coap-client's
   dtls-psk    credentials put through the API after start (the second worker learns them
-              over the workers' bus); six `tether client`s with PSK over DTLS register, and
+              over the workers' bus); eight `tether client`s with PSK, half over DTLS and
+              half over TLS, register, and
               the API reads each one's /3/0/0 through the worker that holds its session;
               OSCORE credentials are refused (each worker would keep its own sequence
               numbers)
@@ -253,9 +254,12 @@ def spread():
 
 
 def dtls_psk():
-    s = Server("server", ["--workers", "2", "--store", "memory", "--udp-only"])
+    s = Server("server", ["--workers", "2", "--store", "memory"])
     key = "00112233445566778899aabbccddeeff"
-    eps = ["pdev-%d" % i for i in range(6)]
+    eps = ["pdev-%d" % i for i in range(8)]
+    # Half over DTLS, half over TLS (TCP connections are spread at accept).
+    carrier = {ep: ("dtls", "coaps") if i % 2 == 0 else ("tls", "coaps+tcp")
+               for i, ep in enumerate(eps)}
     for ep in eps:
         status, body = s.api("PUT", "/api/security/clients/" + ep,
                              {"mode": "psk", "identity": ep + "-id", "key": key})
@@ -264,7 +268,8 @@ def dtls_psk():
         log = open(os.path.join(T.work, ep + ".log"), "wb")
         T.procs.append(subprocess.Popen(
             [TETHER, "client", "--lifetime", "60", "-q", "-e", ep, "--server",
-             "coaps://127.0.0.1:%d" % s.coaps_port, "--psk-identity", ep + "-id", "--psk-key",
+             "%s://127.0.0.1:%d" % (carrier[ep][1], s.coaps_port), "--psk-identity", ep + "-id",
+             "--psk-key",
              key], stdout=log, stderr=subprocess.STDOUT))
     T.wait_until(lambda: all(s.api("GET", "/api/clients/" + ep)[0] == 200 for ep in eps),
                  "every PSK client to register", 30)
@@ -272,9 +277,10 @@ def dtls_psk():
         status, body = s.api("GET", "/api/clients/%s/3/0/0?timeout=10" % ep)
         T.check(status == 200 and body["values"]["/3/0/0"] == "Tether", f"{ep}: {status} {body}")
         status, dev = s.api("GET", "/api/clients/" + ep)
-        T.check(dev["transport"] == "dtls", f"{ep}: {dev}")
+        T.check(dev["transport"] == carrier[ep][0], f"{ep}: {dev}")
     status, page = s.api("GET", "/api/clients?limit=0&counts=true")
-    T.check(page["counts"]["security"] == {"psk": 6}, f"counts: {page}")
+    T.check(page["counts"]["security"] == {"psk": 8} and
+            page["counts"]["transport"] == {"dtls": 4, "tls": 4}, f"counts: {page}")
     # OSCORE is refused while each worker would keep its own sequence numbers.
     status, body = s.api("PUT", "/api/security/clients/odev", {
         "mode": "oscore", "masterSecret": "0102030405060708090a0b0c0d0e0f10",
