@@ -23,3 +23,17 @@ while time.time() < end:
 sys.exit(1)
 PY
 }
+# Waits (at most 10 s) until something has bound UDP port $1 on 127.0.0.1.
+wait_udp_bound() {
+  for _ in $(seq 1 100); do
+    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+# The register benches' arguments: [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS].
+bench_arguments() {
+  tether="$(realpath "${1:-build/release/bin/tether}")"
+  clients="${2:-100000}"
+  updates="${3:-500000}"
+  runs="${4:-3}"
+}

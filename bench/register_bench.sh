@@ -8,12 +8,9 @@
 #   bench/register_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
 #   (default: build/release/bin/tether 100000 500000 3)
 set -euo pipefail
-tether="$(realpath "${1:-build/release/bin/tether}")"
-clients="${2:-100000}"
-updates="${3:-500000}"
-runs="${4:-3}"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
+bench_arguments "$@"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $updates updates, $runs runs"
 measure() { # NAME PORT_FLAG COMMAND...: one run against the target COMMAND starts
   local name="$1" flag="$2"
@@ -22,10 +19,7 @@ measure() { # NAME PORT_FLAG COMMAND...: one run against the target COMMAND star
   port=$(free_port)
   taskset -c 0 "$@" "$flag" "$port" 2>/dev/null &
   local target=$!
-  for _ in $(seq 1 100); do
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$port" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_udp_bound "$port"
   taskset -c 1 "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
     --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/$name: /" >>"$work/results"
   kill "$target"

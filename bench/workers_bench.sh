@@ -7,12 +7,9 @@
 #   bench/workers_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
 #   (default: build/release/bin/tether 100000 500000 3)
 set -euo pipefail
-tether="$(realpath "${1:-build/release/bin/tether}")"
-clients="${2:-100000}"
-updates="${3:-500000}"
-runs="${4:-3}"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
+bench_arguments "$@"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $updates updates, $runs runs, $(nproc) cores"
 # The CPU ticks of each thread of process $1 named tether (the workers), one line each.
 thread_ticks() {
@@ -26,10 +23,7 @@ measure() { # WORKERS: one run
   "$tether" server --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 --udp-only \
     --http-port "$(free_port)" --store memory --workers "$workers" -q 2>/dev/null &
   local target=$!
-  for _ in $(seq 1 100); do
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(("127.0.0.1",int(sys.argv[1])))' "$port" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_udp_bound "$port"
   "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
     --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/w$workers: /" >>"$work/results"
   # Each thread's share of the server's CPU (threads with under 1 % are left out: the

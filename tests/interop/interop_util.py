@@ -66,3 +66,31 @@ class Scenario:
                 if p.poll() is None:
                     p.kill()
                     p.wait()
+
+
+def api_answers(http_port):
+    """Whether a tether service's API on 127.0.0.1:http_port answers /api/health."""
+    from raw_wire import http
+    try:
+        return http(http_port, "GET", "/api/health", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def start_service(scenario, args, log, http_port, what, may_retry):
+    """Starts a tether service (stderr appended to `log`) and waits up to 30 s for its API.
+    Returns the process; None when it exited at start because a port it was given was taken
+    meanwhile (another process's socket) and `may_retry`: the caller picks other ports."""
+    import subprocess
+    start = os.path.getsize(log) if os.path.exists(log) else 0
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(log, "ab"))
+    scenario.procs.append(proc)
+    scenario.wait_until(lambda: proc.poll() is not None or api_answers(http_port),
+                        what + " to answer /api/health", timeout=30)
+    if proc.poll() is None:
+        return proc
+    with open(log, errors="replace") as f:
+        f.seek(start)
+        scenario.check(may_retry and "in use" in f.read(), what + " exited at start")
+    return None
+

@@ -58,7 +58,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import Scenario, free_port  # noqa: E402
+from interop_util import Scenario, api_answers, free_port, start_service  # noqa: E402
 from raw_wire import (EventStream, http, register_options, sse_events, udp_code,  # noqa: E402
                       udp_message, udp_options)
 
@@ -171,24 +171,12 @@ class Node:
                     "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
                     str(self.http_port),
                     "--data-dir", self.data, "--store", store or redis.url()] + list(extra)
-            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                         stderr=open(self.log, "ab"))
-            T.procs.append(self.proc)
-            T.wait_until(lambda: self.proc.poll() is not None or self.answers(),
-                         name + " to answer /api/health", timeout=30)
-            if self.proc.poll() is None:
+            self.proc = start_service(T, args, self.log, self.http_port, name, attempt < 3)
+            if self.proc is not None:
                 return
-            with open(self.log, errors="replace") as f:
-                f.seek(start)
-                T.check("Address already in use" in f.read() and attempt < 3,
-                        "the server exited at start")
 
     def answers(self):
-        try:
-            return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
-        except OSError:
-            return False
+        return api_answers(self.http_port)
 
     def healthy(self):
         T.check(self.proc.poll() is None, "the server exited")

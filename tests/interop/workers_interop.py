@@ -33,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import Scenario, free_port  # noqa: E402
+from interop_util import Scenario, free_port, start_service  # noqa: E402
 from raw_wire import EventStream, http, register_options, sse_events, udp_code, udp_message  # noqa: E402
 from raw_wire import udp_options  # noqa: E402
 
@@ -57,24 +57,10 @@ class Server:
             args = [TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
                     "--coaps-port", str(self.coaps_port), "--http-port", str(self.http_port),
                     "--data-dir", self.data] + list(extra)
-            start = os.path.getsize(self.log) if os.path.exists(self.log) else 0
-            self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                                         stderr=open(self.log, "ab"))
-            T.procs.append(self.proc)
-            T.wait_until(lambda: self.proc.poll() is not None or self.answers(),
-                         name + " to answer /api/health", timeout=30)
-            if self.proc.poll() is None:
+            self.proc = start_service(T, args, self.log, self.http_port, name,
+                                      ports is None and attempt < 3)
+            if self.proc is not None:
                 return
-            with open(self.log, errors="replace") as f:
-                f.seek(start)
-                T.check(ports is None and "in use" in f.read() and attempt < 3,
-                        "the server exited at start")
-
-    def answers(self):
-        try:
-            return http(self.http_port, "GET", "/api/health", timeout=2)[0] == 200
-        except OSError:
-            return False
 
     def api(self, method, path, body=None):
         raw = json.dumps(body).encode() if body is not None else b""
