@@ -40,19 +40,4 @@ for run in $(seq 1 "$runs"); do
   echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 cat "$work/results"
-python3 - "$work/results" <<'PY'
-import re, statistics, sys
-rows = {}
-for line in open(sys.argv[1]):
-    name, _, rest = line.partition(": ")
-    r = rows.setdefault(name, {"update": [], "cpu": []})
-    if m := re.match(r"update\s+\d+ ok.*?:\s+(\d+) /s", rest):
-        r["update"].append(float(m.group(1)))
-    if m := re.search(r"([\d.]+) us each", rest):
-        r["cpu"].append(float(m.group(1)))
-med = lambda v: statistics.median(v) if v else float("nan")
-print(f"{'workers':8} {'updates/s':>10} {'CPU us/update':>13} {'updates/s per CPU s':>20}")
-for name, r in rows.items():
-    cpu = med(r["cpu"])
-    print(f"{name:8} {med(r['update']):10.0f} {cpu:13.2f} {1e6 / cpu:20.0f}")
-PY
+python3 "$(dirname "$0")/register_summary.py" "$work/results"
