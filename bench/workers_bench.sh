@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `tether server --workers N` side by side in one run (issue 22): the memory store with one
-# worker and with two, each run RUNS times, medians printed. On a 2-core machine the load
+# worker and with two, next to the bare CoAP echo (`tether bench coap-echo --mmsg`), each
+# run RUNS times, medians printed. On a 2-core machine the load
 # generator shares the cores with the server, so the wall rate is bounded by both; the
 # figures that carry to a larger machine are the server's CPU per Update (all threads, from
 # /proc) and each thread's share of it (every worker busy, none a bottleneck). Usage:
@@ -17,26 +18,34 @@ thread_ticks() {
     awk '{ print $14 + $15 }' "$stat" 2>/dev/null || true
   done
 }
-measure() { # WORKERS: one run
-  local workers="$1" port
+measure() { # NAME COMMAND...: one run against the target COMMAND starts (its port last)
+  local name="$1" port
+  shift
   port=$(free_port)
-  "$tether" server --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 --udp-only \
-    --http-port "$(free_port)" --store memory --workers "$workers" -q 2>/dev/null &
+  "$@" "$port" 2>>"$work/targets.log" &
   local target=$!
   wait_udp_bound "$port"
-  "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
-    --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/w$workers: /" >>"$work/results"
+  if ! kill -0 "$target" 2>/dev/null; then
+    echo "$name did not start:" && tail -3 "$work/targets.log" && return 0
+  fi
+  timeout 600 "$tether" bench register --port "$port" --clients "$clients" --updates "$updates" \
+    --lifetime 3600 --pid "$target" 2>/dev/null | sed "s/^/$name: /" >>"$work/results"
   # Each thread's share of the server's CPU (threads with under 1 % are left out: the
   # start-up and signal threads).
-  thread_ticks "$target" | sort -rn | awk -v w="w$workers" '
+  thread_ticks "$target" | sort -rn | awk -v w="$name" '
     { t[NR] = $1; sum += $1 }
     END { s = w ": threads"; for (i = 1; i <= NR; i++) if (sum > 0 && t[i] / sum >= 0.01) s = s sprintf(" %.0f%%", 100 * t[i] / sum); print s }' >>"$work/results"
   kill "$target"
   wait "$target" 2>/dev/null || true
 }
+server() { # WORKERS PORT
+  exec "$tether" server --bind 127.0.0.1 --coaps-port 0 --udp-only --http-port "$(free_port)" \
+    --store memory -q --workers "$1" --coap-port "$2"
+}
 for run in $(seq 1 "$runs"); do
-  measure 1
-  measure 2
+  measure echo "$tether" bench coap-echo --mmsg --port
+  measure w1 server 1
+  measure w2 server 2
   echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 cat "$work/results"
