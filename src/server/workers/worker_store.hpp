@@ -1,10 +1,10 @@
 #pragma once
-// One worker's store (`tether server --workers N`): its registrations and observations in a
-// store of its own (a MemoryStore, or an SQLite file per worker), so an Update takes no
-// lock that another worker contends for; the credentials in one store every worker shares, behind a
-// mutex (they change through the API, and a worker reads them at start and when told of a change).
-// It keeps the WorkerDirectory: who serves an endpoint, and which worker must let it go when its
-// device registers with another.
+// One worker's store (`tether server --workers N`): its registrations and observations in
+// a store of its own (a MemoryStore, or an SQLite file per worker), so an Update takes no
+// lock another worker contends for; the credentials in one store every worker shares,
+// behind a mutex (they change through the API, and a worker reads them at start and when
+// told of a change). It keeps the WorkerDirectory: who serves an endpoint, and which worker
+// must let it go when its device registers with another.
 #include <cstddef>
 #include <functional>
 #include <mutex>
