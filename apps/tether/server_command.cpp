@@ -224,7 +224,8 @@ int server_command(const std::vector<std::string>& args) {
   std::vector<std::pair<transport::EventLoop*, server::Lwm2mServer*>> members(worker_count);
   server::WorkerStore::MovedHandler moved = [&members, &directory](std::size_t from,
                                                                    const std::string& ep) {
-    auto [member_loop, member] = members[from];
+    transport::EventLoop* member_loop = members[from].first;
+    server::Lwm2mServer* member = members[from].second;
     member_loop->post([member, &directory, from, ep] {
       if (directory.owner(ep) != from) member->release(ep);
     });
