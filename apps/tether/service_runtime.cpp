@@ -311,7 +311,7 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
                           const Bytes& ticket_key, PortSharing sharing) {
   CoapListeners l;
   // Another worker's listener on the same carrier: its port, shared.
-  auto port_of = [&sharing](const transport::Transport* t, std::uint16_t port) {
+  auto port_of = [](const transport::Transport* t, std::uint16_t port) {
     return t != nullptr ? t->local_port() : port;
   };
   const CoapListeners* join = sharing.join;
