@@ -383,14 +383,7 @@ int server_command(const std::vector<std::string>& args) {
   const std::string oscore_refusal =
       "OSCORE credentials need --workers 1 for now: each worker would keep its own sequence "
       "numbers and replay window";
-  if (worker_count > 1) {
-    http.refuse_oscore(oscore_refusal);
-    auto held = store0.load_credentials();
-    if (!held) throw std::invalid_argument("cannot read credentials: " + held.error().reason);
-    for (const auto& c : *held) {
-      if (c.has_oscore()) throw std::invalid_argument(oscore_refusal + " (" + c.endpoint + ")");
-    }
-  }
+  if (worker_count > 1) http.refuse_oscore(oscore_refusal);
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });
@@ -437,6 +430,17 @@ int server_command(const std::vector<std::string>& args) {
   }
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
+  }
+  if (worker_count > 1) {
+    // Those already on file (restore() loaded them) are refused alike.
+    std::string with_oscore;
+    server.walk_credentials("", "", [&with_oscore](const server::Credentials& c) {
+      if (c.has_oscore()) with_oscore = c.endpoint;
+      return with_oscore.empty();
+    });
+    if (!with_oscore.empty()) {
+      throw std::invalid_argument(oscore_refusal + " (" + with_oscore + ")");
+    }
   }
   std::size_t restored_count = server.registration_count();
   for (auto& w : workers) {

@@ -21,6 +21,11 @@ using lwm2m::format::ContentFormat;
 using server::DownlinkResult;
 constexpr auto kHide = server::Secrets::kHide;
 
+// GET /api/clients?...: the paging parameters and the list's own exact filters.
+Result<PageQuery> client_page_query(const Call& call) {
+  return parse_page_query(call.params(), {"binding", "version", "transport", "security", "state"});
+}
+
 std::optional<ContentFormat> parse_format(const std::string& name) {
   static const std::pair<const char*, ContentFormat> kNames[] = {
       {"text", ContentFormat::kText},
@@ -218,8 +223,7 @@ void HttpApi::routes() {
       });
       return call.reply(200, list);
     }
-    auto query =
-        parse_page_query(call.params(), {"binding", "version", "transport", "security", "state"});
+    auto query = client_page_query(call);
     if (!query) return call.error(400, "4.00", query.error().reason);
     const std::string state = query->filter("state");
     if (!state.empty() && state != "online" && state != "awake" && state != "sleeping") {
@@ -593,8 +597,7 @@ void HttpApi::gather_clients(Call& call) {
   }
   std::optional<PageQuery> query;
   if (!call.params().empty()) {
-    auto parsed =
-        parse_page_query(call.params(), {"binding", "version", "transport", "security", "state"});
+    auto parsed = client_page_query(call);
     if (!parsed) return call.error(400, "4.00", parsed.error().reason);
     query = std::move(*parsed);
   }
