@@ -13,7 +13,7 @@ Scenarios:
               --workers 2 every registration is there and every device's Update reaches the
               worker holding it again; restarted with --workers 1 (the second worker's file
               folded into the first's) all are still there, and De-registers leave only
-              coap-client's
+              coap-client's; OSCORE credentials put then keep two workers from starting
   dtls-psk    credentials put through the API after start (the second worker learns them
               over the workers' bus); eight `tether client`s with PSK, half over DTLS and
               half over TLS, register, and
@@ -237,6 +237,19 @@ def spread():
         d.server = s
         T.check(d.deregister(0x4100 + d.index) == "2.02", d.name + ": De-register not 2.02")
     T.check(whole_list(s) == ["libcoap-%d" % k for k in range(4)], "after the De-registers")
+
+    # OSCORE credentials on file (put with one worker) keep two workers from starting.
+    status, body = s.api("PUT", "/api/security/clients/odev", {
+        "mode": "oscore", "masterSecret": "0102030405060708090a0b0c0d0e0f10",
+        "senderId": "01", "recipientId": "02"})
+    T.check(status == 200, f"OSCORE credentials with one worker: {status} {body}")
+    s.stop()
+    r = subprocess.run([TETHER, "server", "--bind", "127.0.0.1", "--coap-port", str(ports[0]),
+                        "--coaps-port", str(ports[1]), "--http-port", str(ports[2]), "--udp-only",
+                        "--data-dir", s.data, "--store", "sqlite", "--workers", "2"],
+                       capture_output=True, timeout=60)
+    T.check(r.returncode != 0 and b"--workers 1" in r.stderr and b"odev" in r.stderr,
+            f"two workers with OSCORE credentials on file: rc {r.returncode} {r.stderr[-300:]}")
 
 
 def dtls_psk():
