@@ -25,6 +25,7 @@
 #include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
 #include "server/workers/local_node_bus.hpp"
+#include "server/workers/worker_group.hpp"
 #include "server/workers/worker_store.hpp"
 #include "server_worker.hpp"
 #include "service_runtime.hpp"
@@ -216,19 +217,15 @@ int server_command(const std::vector<std::string>& args) {
 
   // --workers: worker 0 keeps the store opened above, where every worker's credentials
   // live; the others get one each (server_worker.hpp). A Register tells the directory, and
-  // the worker that served the endpoint before lets it go.
+  // the worker that served the endpoint before lets it go; an Update reaching a worker
+  // that does not hold its registration asks the others for it (WorkerGroup).
   const std::size_t worker_count = o.workers;
   server::WorkerDirectory directory;
+  server::WorkerGroup group(worker_count, directory);
   std::unique_ptr<server::SharedCredentials> shared_credentials;
   std::unique_ptr<server::WorkerStore> worker0_store;
-  std::vector<std::pair<transport::EventLoop*, server::Lwm2mServer*>> members(worker_count);
-  server::WorkerStore::MovedHandler moved = [&members, &directory](std::size_t from,
-                                                                   const std::string& ep) {
-    transport::EventLoop* member_loop = members[from].first;
-    server::Lwm2mServer* member = members[from].second;
-    member_loop->post([member, &directory, from, ep] {
-      if (directory.owner(ep) != from) member->release(ep);
-    });
+  server::WorkerStore::MovedHandler moved = [&group](std::size_t from, const std::string& ep) {
+    group.moved(from, ep);
   };
   if (worker_count > 1) {
     shared_credentials = std::make_unique<server::SharedCredentials>(*store);
@@ -284,7 +281,7 @@ int server_command(const std::vector<std::string>& args) {
   if (worker_count > 1) config.fleet_size = [&directory] { return directory.size(); };
   config.max_queued_per_client = std::max<std::uint32_t>(o.max_queued_per_client, 1);
   server::Lwm2mServer server(config, clock, random, store0, models);
-  members[0] = {&loop, &server};
+  if (worker_count > 1) group.join(0, loop, server);
   credentials_source = &server;
   server.use_oscore(keyring);
   listeners.attach_to(server);
@@ -406,9 +403,8 @@ int server_command(const std::vector<std::string>& args) {
   // Workers 1..N-1: made and restored here, then each serves on its own thread.
   std::vector<std::unique_ptr<ServerWorker>> workers;
   if (worker_count > 1) {
-    const WorkerSetup setup{
-        o,         models, config,       ticket_key, listeners, *shared_credentials,
-        directory, hub,    api_settings, moved};
+    const WorkerSetup setup{o,         models, config, ticket_key,   listeners, *shared_credentials,
+                            directory, hub,    group,  api_settings, moved};
     for (std::size_t k = 1; k < worker_count; ++k) {
       std::unique_ptr<server::ServerStore> own;
       if (o.store == "sqlite") {
@@ -420,7 +416,6 @@ int server_command(const std::vector<std::string>& args) {
       }
       workers.push_back(
           std::make_unique<ServerWorker>(k, *worker_loops[k - 1], setup, std::move(own)));
-      members[k] = {worker_loops[k - 1].get(), &workers.back()->server()};
     }
   }
   if (o.store == "sqlite") {

@@ -66,6 +66,7 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
   log_loop_errors(loop_);
   server_ = std::make_unique<server::Lwm2mServer>(setup.config, clock_, random_, store_, models_);
   credentials_source_ = server_.get();
+  setup.group.join(index, loop_, *server_);
   server_->use_oscore(keyring_);
   listeners_.attach_to(*server_);
   routing_ = std::make_unique<api::NodeRouting>(

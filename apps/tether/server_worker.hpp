@@ -19,6 +19,7 @@
 #include "server/clock.hpp"
 #include "server/lwm2m_server.hpp"
 #include "server/workers/local_node_bus.hpp"
+#include "server/workers/worker_group.hpp"
 #include "server/workers/worker_store.hpp"
 #include "service_runtime.hpp"
 
@@ -34,6 +35,7 @@ struct WorkerSetup {
   server::SharedCredentials& credentials;
   server::WorkerDirectory& directory;
   server::LocalNodeHub& hub;
+  server::WorkerGroup& group;
   api::ApiConfig api;  // worker 0's, without HTTPS: the others serve handed-over calls only
   server::WorkerStore::MovedHandler moved;
 };

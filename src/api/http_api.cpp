@@ -648,8 +648,8 @@ std::string HttpApi::metrics_text() {
           "Periodic store flushes refused (the writes stay pending and are tried again).",
           m.store_failures);
   counter("tether_takeovers_total",
-          "Registrations taken over from another node sharing the store, when their device "
-          "reached this one.",
+          "Registrations taken over from another node sharing the store, or handed over by "
+          "another worker (--workers), when their device reached this one.",
           m.takeovers);
   counter("tether_notifications_total", "Notifications received.", m.notifications);
   out << "# HELP tether_requests_total Requests to clients by operation and result.\n"

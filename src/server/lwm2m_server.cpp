@@ -326,6 +326,10 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     if (!done && located && take_over(upd->location, identity)) {
       done = registry_.update(*upd, identity, now);
     }
+    if (!done && located && ask_elsewhere(upd->location, identity, from, *uplink, reply)) {
+      flush_transports();
+      return;
+    }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
     } else {
@@ -357,6 +361,10 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
     auto done = located ? registry_.deregister(*dereg, identity) : located.error();
     if (!done && located && take_over(dereg->location, identity)) {
       done = registry_.deregister(*dereg, identity);
+    }
+    if (!done && located && ask_elsewhere(dereg->location, identity, from, *uplink, reply)) {
+      flush_transports();
+      return;
     }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));

@@ -26,6 +26,7 @@
 #include "oscore/keyring.hpp"
 #include "server/clock.hpp"
 #include "server/credential_index.hpp"
+#include "server/registration_handover.hpp"
 #include "server/registration_registry.hpp"
 #include "server/server_event.hpp"
 #include "server/server_link.hpp"
@@ -66,6 +67,9 @@ struct ServerConfig {
   // Several nodes on one store: at most this many store lookups a second for locations this
   // node does not hold (a takeover costs a round trip to the store).
   std::size_t max_store_lookups_per_second = 1'000;
+  // --workers: registrations asked of the other workers at once (RegistrationHandover);
+  // beyond it, a location this worker does not hold is answered 4.04 at once.
+  std::size_t max_handovers_in_flight = 1'024;
   // How often to look for nodes that died, whose registrations this node then takes.
   Duration orphan_check_interval{5'000};
 };
@@ -106,7 +110,7 @@ struct ServerMetrics {
   std::uint64_t notifications = 0, rejected_uplinks = 0;
   std::uint64_t refused_full = 0;    // Registers answered 5.03: max_registrations reached
   std::uint64_t store_failures = 0;  // flushes the store refused (kept, tried again)
-  std::uint64_t takeovers = 0;       // registrations taken over from another node
+  std::uint64_t takeovers = 0;       // registrations taken over from another node or worker
   // Downlink requests by operation name and result ("2.05", "timeout", ...).
   std::map<std::pair<std::string, std::string>, std::uint64_t> requests;
   // Downlink latency histogram: upper bounds in ms, counts per bucket, plus sum and count.
@@ -173,6 +177,17 @@ class Lwm2mServer {
   // its datagrams reach now; this one lets its registration go without an event (the
   // client did not leave) and ends what waited on it here.
   bool release(const std::string& endpoint);
+  // --workers: asks `handover` for a registration at a location this worker does not hold
+  // before answering 4.04 (registration_handover.hpp). It outlives the server.
+  void set_handover(RegistrationHandover* handover) { handover_ = handover; }
+  // Gives the registration at `location` away, with its observations, to the worker its
+  // device reaches now: only to the identity that registered (Transport TS 5.2.6) and only
+  // before it runs out. It ends here without an event; nullopt when it is not given.
+  std::optional<ServerStore::Found> hand_over(const std::string& location,
+                                              const PeerIdentity& identity);
+  // An answer to set_handover's ask: the registration another worker gave away, or nullopt
+  // from a worker that did not. The Update or De-register that asked then goes on.
+  void handed(std::uint64_t ask, std::optional<ServerStore::Found> found);
 
   // Per-endpoint credentials (Transport TS 5.2.6): kept in the store, checked at Register.
   Result<Ok> put_credentials(Credentials credentials);
@@ -267,6 +282,12 @@ class Lwm2mServer {
   void observe_again(Session& s, const Observation& obs);
   // Whether it adopted a registration another node held under `location`.
   bool take_over(const std::string& location, const PeerIdentity& identity);
+  // --workers: whether it asked the other workers for the registration at `location` (the
+  // uplink then waits in handovers_, answered by handed()).
+  bool ask_elsewhere(std::string location, const PeerIdentity& identity, const UplinkFrom& from,
+                     lwm2m::Uplink& uplink, UplinkReply& reply);
+  // Adopts what another worker gave away, at the address `from` speaks from if given.
+  void adopt_handed(ServerStore::Found found, const UplinkFrom* from);
   void claim_orphans();
   void adopt_registration(const Registration& r, UnixMillis now);
   void adopt_observations(const std::vector<ObservationRecord>& records);
@@ -335,6 +356,17 @@ class Lwm2mServer {
     std::string registration_id;
   };
   std::vector<Held> held_;  // sync_writes: answers waiting for the next commit
+  RegistrationHandover* handover_ = nullptr;
+  // Uplinks waiting for the other workers' answers, by ask.
+  struct Handover {
+    UplinkFrom from;
+    lwm2m::Uplink uplink;
+    std::unique_ptr<UplinkReply> reply;
+    std::size_t answers_left = 0;
+  };
+  std::unordered_map<std::uint64_t, Handover> handovers_;
+  std::uint64_t next_ask_ = 1;
+  bool asked_ = false;  // set while an uplink the other workers answered runs again
 };
 
 }  // namespace tether::server

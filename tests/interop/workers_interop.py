@@ -9,10 +9,13 @@ Scenarios:
               (whole, and read by pages of 17) has every device once and in order, its
               counts and /metrics (one TYPE line per family) add up to 120, and an
               /api/events stream saw every device register and update; a device registering again from
-              new ports is listed once; coap-client (libcoap) registers too; restarted with
+              new ports is listed once; 30 devices whose NAT rebinds Update their location
+              from new ports and get 2.04 (those now reaching the other worker have their
+              registration handed over); coap-client (libcoap) registers too; restarted with
               --workers 2 every registration is there and every device's Update reaches the
               worker holding it again; restarted with --workers 1 (the second worker's file
-              folded into the first's) all are still there, and De-registers leave only
+              folded into the first's) all are still there; restarted with --workers 2 again,
+              every Update gets 2.04 (half handed over), and De-registers leave only
               coap-client's; OSCORE credentials put then keep two workers from starting
   dtls-psk    credentials put through the API after start (the second worker learns them
               over the workers' bus); eight `tether client`s with PSK, half over DTLS and
@@ -209,6 +212,23 @@ def spread():
                      "dev-5 to be listed once", 10)
         T.check(mover.update(0x3100 + k) == "2.04", "dev-5 from its new port: Update not 2.04")
 
+    # A NAT that rebinds without the device registering again: 30 devices Update their
+    # location from new ports. Some now reach the other worker, which is handed the
+    # registration (the chance that none of 30 changes worker is 2^-30).
+    for i in range(10, 40):
+        moved = Device(s, i)
+        moved.location = devices[i].location
+        devices[i].close()
+        devices[i] = moved
+        T.check(moved.update(0x3200 + i) == "2.04", moved.name + ": Update from a new port")
+    taken = metric(s, "tether_takeovers_total")
+    T.check(taken is not None and 0 < taken <= 30, f"registrations handed over: {taken}")
+    T.check(whole_list(s) == sorted(names) and metric(s, "tether_registrations") == count,
+            "after the moves, every device is listed once")
+    for i in range(10, 40):
+        T.check(devices[i].update(0x3300 + i) == "2.04", devices[i].name + ": second Update")
+    T.check(metric(s, "tether_takeovers_total") == taken, "a second Update was handed over again")
+
     # libcoap's coap-client, from ports of its own.
     for k in range(4):
         T.check(coap_client_register(s, "libcoap-%d" % k) == 0, "coap-client failed")
@@ -233,10 +253,22 @@ def spread():
     T.check("event=worker_store_folded" in s.log_text() and
             not os.path.exists(os.path.join(s.data, "tether-w1.db")),
             "worker 1's file was not folded into worker 0's")
+    time.sleep(1.5)
+    s.stop()
+    # Back to two workers: all registrations are worker 0's now, so the devices whose source
+    # the kernel hashes to worker 1 have theirs handed over at their Update.
+    s = Server("server", ["--workers", "2", "--store", "sqlite", "--udp-only", "-q"], ports)
     for d in devices:
         d.server = s
+        T.check(d.update(0x4080 + d.index) == "2.04", d.name + ": Update after 1 -> 2 workers")
+    taken = metric(s, "tether_takeovers_total")
+    T.check(taken is not None and 0 < taken < count, f"handed over after 1 -> 2: {taken}")
+    T.check(whole_list(s) == sorted(names), "after 1 -> 2 workers")
+    for d in devices:
         T.check(d.deregister(0x4100 + d.index) == "2.02", d.name + ": De-register not 2.02")
     T.check(whole_list(s) == ["libcoap-%d" % k for k in range(4)], "after the De-registers")
+    s.stop()
+    s = Server("server", ["--workers", "1", "--store", "sqlite", "--udp-only", "-q"], ports)
 
     # OSCORE credentials on file (put with one worker) keep two workers from starting.
     status, body = s.api("PUT", "/api/security/clients/odev", {

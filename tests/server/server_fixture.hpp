@@ -104,7 +104,7 @@ struct FakeClient {
   Result<Message> exchange(Message m, Duration max = Duration{10'000}) {
     std::optional<Result<Message>> got;
     node.endpoint.request(
-        kServerAddress, std::move(m), [&](Result<Message> r) { got = std::move(r); }, net.now());
+        server_address, std::move(m), [&](Result<Message> r) { got = std::move(r); }, net.now());
     net.run_until([&] { return got.has_value(); }, max);
     if (!got) return fail("no answer");
     return std::move(*got);
@@ -136,6 +136,9 @@ struct FakeClient {
 
   SimNetwork& net;
   coap::PeerId address;
+  // Where its requests go: another server's address stands for the same server's port
+  // reached through another worker's socket.
+  coap::PeerId server_address = kServerAddress;
   coap::sim::Node node;
   std::string location;  // "/rd/abc"
   std::function<Message(const Message&)> answer;
@@ -146,11 +149,12 @@ struct FakeClient {
 // A server on the sim with a memory store, recording every event.
 struct ServerHarness {
   explicit ServerHarness(SimNetwork& net, ServerStore& store, ServerConfig config = {},
-                         coap::EndpointConfig endpoint = {})
+                         coap::EndpointConfig endpoint = {}, coap::PeerId address = kServerAddress)
       : net_(net),
+        address_(address),
         clock(net),
         random(99),
-        transport(net, kServerAddress, 7, nullptr, tls::Role::kServer, std::move(endpoint)),
+        transport(net, address, 7, nullptr, tls::Role::kServer, std::move(endpoint)),
         models(lwm2m::model::ObjectRegistry::with_builtin()),
         server(config, clock, random, store, models) {
     server.attach(transport, "udp");
@@ -164,7 +168,7 @@ struct ServerHarness {
   // A stopped server: off the network, its timers no longer fire.
   ~ServerHarness() {
     *alive = false;
-    net_.remove(kServerAddress);
+    net_.remove(address_);
   }
 
   std::vector<ServerEvent> events_of(ServerEvent::Kind kind) const {
@@ -176,6 +180,7 @@ struct ServerHarness {
   }
 
   SimNetwork& net_;
+  coap::PeerId address_;
   std::shared_ptr<bool> alive = std::make_shared<bool>(true);
   VirtualClock clock;
   SeededRandom random;

@@ -1,0 +1,202 @@
+// --workers (issue 22), on virtual time: two workers' servers, each with its own store, and
+// a device whose datagrams start reaching the other worker (a NAT rebinding, a restart with
+// another --workers). Its Update is held while the other worker hands the registration
+// over, observations included, and then answered 2.04 instead of 4.04.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "server/registration_handover.hpp"
+#include "server/store/memory/memory_store.hpp"
+#include "server_fixture.hpp"
+
+namespace tether::server::testing {
+namespace {
+
+using lwm2m::DownlinkRequest;
+using lwm2m::Operation;
+using lwm2m::Path;
+
+constexpr coap::PeerId kOtherWorker = 2;
+
+// What WorkerGroup does between loops, with its posts run from the network's timers (later,
+// as a post to another thread's loop would be).
+class TwoWorkers {
+ public:
+  explicit TwoWorkers(SimNetwork& net, ServerConfig config = {})
+      : a(net, store_a, config), b(net, store_b, config, {}, kOtherWorker) {
+    a.server.set_handover(&askers_[0]);
+    b.server.set_handover(&askers_[1]);
+    net.add_timer_source(
+        [this, &net]() -> std::optional<Instant> {
+          return posts_.empty() ? std::nullopt : std::optional<Instant>(net.now());
+        },
+        [this](Instant) {
+          while (!posts_.empty()) {
+            auto next = std::move(posts_.front());
+            posts_.pop_front();
+            next();
+          }
+        });
+  }
+
+  MemoryStore store_a, store_b;
+  ServerHarness a, b;
+  std::size_t asks = 0;
+
+ private:
+  class Asker final : public RegistrationHandover {
+   public:
+    Asker(TwoWorkers& w, int self) : w_(w), self_(self) {}
+    std::size_t ask(std::uint64_t ask, const std::string& location,
+                    const PeerIdentity& identity) override {
+      ++w_.asks;
+      w_.posts_.push_back([this, ask, location, identity] {
+        auto found = w_.server(1 - self_).hand_over(location, identity);
+        w_.posts_.push_back([this, ask, found] { w_.server(self_).handed(ask, found); });
+      });
+      return 1;
+    }
+
+   private:
+    TwoWorkers& w_;
+    int self_;
+  };
+  Lwm2mServer& server(int k) { return k == 0 ? a.server : b.server; }
+
+  std::deque<std::function<void()>> posts_;
+  std::array<Asker, 2> askers_{Asker{*this, 0}, Asker{*this, 1}};
+};
+
+Message content(const char* text) {
+  Message m;
+  m.code = codes::kContent;
+  m.set_content_format(0);
+  m.payload = to_bytes(text);
+  return m;
+}
+
+std::string observe(ServerHarness& h, SimNetwork& net, const std::string& endpoint) {
+  DownlinkRequest r;
+  r.op = Operation::kObserve;
+  r.path = Path{3, 0, 9};
+  std::optional<DownlinkResult> got;
+  h.server.send(endpoint, r, {}, [&](DownlinkResult d) { got = std::move(d); });
+  net.run_until([&] { return got.has_value(); }, Duration{10'000});
+  return got ? got->observation_id : std::string{};
+}
+
+TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere) {
+  SimNetwork net;
+  TwoWorkers w(net);
+  FakeClient client(net, 100);
+  client.answer = [](const Message& req) {
+    Message res = content("1");
+    if (req.observe() == 0u) res.set_observe(1);
+    return res;
+  };
+  ASSERT_EQ(client.register_with({"ep=dev1", "lt=600"})->code, codes::kCreated);
+  const std::string observation = observe(w.a, net, "dev1");
+  ASSERT_FALSE(observation.empty());
+  const std::string location = client.location;
+
+  client.server_address = kOtherWorker;
+  ASSERT_EQ(client.update({"lt=900"})->code, codes::kChanged);
+  EXPECT_EQ(w.asks, 1u);
+  EXPECT_EQ(w.a.server.find("dev1"), nullptr);
+  ASSERT_NE(w.b.server.find("dev1"), nullptr);
+  EXPECT_EQ("/rd/" + w.b.server.find("dev1")->id, location);
+  EXPECT_EQ(w.b.server.find("dev1")->lifetime, 900u);
+  EXPECT_EQ(w.b.server.metrics().takeovers, 1u);
+  // The observation came along under its id; each store holds what its worker serves.
+  ASSERT_EQ(w.b.server.observations("dev1").size(), 1u);
+  EXPECT_EQ(w.b.server.observations("dev1")[0].id, observation);
+  EXPECT_TRUE(w.a.server.observations("dev1").empty());
+  EXPECT_TRUE(w.store_a.load_registrations()->empty());
+  EXPECT_TRUE(w.store_a.load_observations()->empty());
+  ASSERT_EQ(w.store_b.load_registrations()->size(), 1u);
+  EXPECT_EQ(w.store_b.load_observations()->size(), 1u);
+  // The client did not leave: no worker reports it gone, and B reports its Update.
+  EXPECT_TRUE(w.a.events_of(ServerEvent::Kind::kDeregistered).empty());
+  EXPECT_EQ(w.b.events_of(ServerEvent::Kind::kUpdated).size(), 1u);
+
+  // B serves it from now on: the next Update costs no ask, and B reaches the client.
+  ASSERT_EQ(client.update()->code, codes::kChanged);
+  EXPECT_EQ(w.asks, 1u);
+  std::optional<DownlinkResult> read;
+  DownlinkRequest r;
+  r.op = Operation::kRead;
+  r.path = Path{3, 0, 0};
+  w.b.server.send("dev1", r, {}, [&](DownlinkResult d) { read = std::move(d); });
+  net.run_until([&] { return read.has_value(); }, Duration{10'000});
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, DownlinkResult::Status::kAnswered) << read->message;
+}
+
+TEST(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationThere) {
+  SimNetwork net;
+  TwoWorkers w(net);
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  client.server_address = kOtherWorker;
+  ASSERT_EQ(client.exchange(coap::make_request(codes::kDelete, client.location))->code,
+            codes::kDeleted);
+  EXPECT_EQ(w.a.server.find("dev1"), nullptr);
+  EXPECT_EQ(w.b.server.find("dev1"), nullptr);
+  EXPECT_TRUE(w.store_a.load_registrations()->empty());
+  EXPECT_TRUE(w.store_b.load_registrations()->empty());
+  EXPECT_EQ(w.b.events_of(ServerEvent::Kind::kDeregistered).size(), 1u);
+}
+
+// Transport TS 5.2.6: a location is no credential. Another identity asking for it gets
+// nothing, and the registration stays where it was.
+TEST(ServerHandoverTest, OnlyTheRegistrantsIdentityMovesARegistration) {
+  SimNetwork net;
+  TwoWorkers w(net);
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  const std::string id = w.a.server.find("dev1")->id;
+  PeerIdentity stranger;
+  stranger.transport = "dtls";
+  stranger.address = "10.0.0.9:4000";
+  stranger.psk_identity = "someone-else";
+  EXPECT_FALSE(w.a.server.hand_over(id, stranger));
+  EXPECT_NE(w.a.server.find("dev1"), nullptr);
+  EXPECT_EQ(w.store_a.load_registrations()->size(), 1u);
+  PeerIdentity same;
+  same.transport = "udp";
+  same.address = "10.0.0.9:4000";
+  auto given = w.a.server.hand_over(id, same);
+  ASSERT_TRUE(given);
+  EXPECT_EQ(given->registration.endpoint, "dev1");
+  EXPECT_EQ(w.a.server.find("dev1"), nullptr);
+}
+
+// A made-up location costs one ask, then 4.04 as on one worker; over the cap of asks in
+// flight it is 4.04 at once.
+TEST(ServerHandoverTest, ALocationNoWorkerHoldsIsNotFoundAfterOneAsk) {
+  SimNetwork net;
+  TwoWorkers w(net);
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  client.server_address = kOtherWorker;
+  Message stray = coap::make_request(codes::kPost, "/rd/not-a-registration");
+  EXPECT_EQ(client.exchange(std::move(stray))->code, codes::kNotFound);
+  EXPECT_EQ(w.asks, 1u);
+  EXPECT_NE(w.a.server.find("dev1"), nullptr);
+  EXPECT_EQ(w.b.server.metrics().takeovers, 0u);
+
+  SimNetwork net2;
+  ServerConfig capped;
+  capped.max_handovers_in_flight = 0;
+  TwoWorkers w2(net2, capped);
+  FakeClient client2(net2, 100);
+  ASSERT_EQ(client2.register_with({"ep=dev1"})->code, codes::kCreated);
+  client2.server_address = kOtherWorker;
+  EXPECT_EQ(client2.update()->code, codes::kNotFound);
+  EXPECT_EQ(w2.asks, 0u);
+  EXPECT_NE(w2.a.server.find("dev1"), nullptr);
+}
+
+}  // namespace
+}  // namespace tether::server::testing
