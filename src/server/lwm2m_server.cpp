@@ -259,13 +259,18 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
                                 UplinkReply& reply) {
   ServerLink& link = *from.link;
   const PeerIdentity identity = link.identify(from.peer);
-  // What a client says counts as its; a stranger now at its address does not wake it.
-  if (Session* s = session_at(link, from.peer); s != nullptr) {
-    const Registration* r = registry_.find(s->endpoint);
-    if (r != nullptr && speaks_for(*r, identity)) heard_from(*s);
-  }
+  // What a client says counts as its; a stranger now at its address does not wake it. A
+  // Register or Update that succeeds says so when it binds the session; the rest say it
+  // here (two lookups the Update path is spared).
+  auto hear = [&] {
+    if (Session* s = session_at(link, from.peer); s != nullptr) {
+      const Registration* r = registry_.find(s->endpoint);
+      if (r != nullptr && speaks_for(*r, identity)) heard_from(*s);
+    }
+  };
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
   auto refuse = [&](const Error& error, const std::string& endpoint) {
+    hear();
     ++metrics_.rejected_uplinks;
     reply.answer(lwm2m::UplinkAnswer::refusal(error));
     ServerEvent e;
@@ -379,6 +384,7 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
       acknowledge(reply, std::move(deleted), {}, [] {});
     }
   } else if (auto* send = std::get_if<lwm2m::SendRequest>(&*uplink)) {
+    hear();
     reply.answer(handle_send(from, identity, send->payload, send->content_format));
   } else {
     // A Bootstrap-Request on a registration link: not this server's interface.
@@ -403,7 +409,8 @@ Lwm2mServer::Session& Lwm2mServer::bind_session(ServerLink& link, const PeerKey&
     awake_count_ = r.queue_mode ? awake_count_ + 1 : awake_count_ - 1;
   }
   s.queue_mode = r.queue_mode;
-  if (s.peer == peer) session_by_peer_[{&link, peer}] = &s;
+  // Written only when it changed (an Update from the same peer costs no lookup here).
+  if (s.peer == peer && !s.indexed) index_peer(s);
   heard_from(s);
   return s;
 }
@@ -548,10 +555,19 @@ Lwm2mServer::Session* Lwm2mServer::session_at(const ServerLink& link, const Peer
   return it == session_by_peer_.end() ? nullptr : it->second;
 }
 
+void Lwm2mServer::index_peer(Session& s) {
+  Session*& slot = session_by_peer_[{s.link, s.peer}];
+  // Another client registered from the same address: it spoke there last.
+  if (slot != nullptr && slot != &s) slot->indexed = false;
+  slot = &s;
+  s.indexed = true;
+}
+
 void Lwm2mServer::unbind_peer(Session& s) {
   if (s.link == nullptr || !s.peer.known()) return;
   auto it = session_by_peer_.find({s.link, s.peer});
   if (it != session_by_peer_.end() && it->second == &s) session_by_peer_.erase(it);
+  s.indexed = false;
   s.link->release(s.peer);
   s.peer = PeerKey{};
 }
@@ -707,7 +723,7 @@ Result<PeerKey> Lwm2mServer::resolve_peer(Session& s) {
   if (!peer) return peer.error();
   if (!s.link->hold(*peer)) return fail("the client's address was given up; waiting for it");
   s.peer = *peer;
-  session_by_peer_[{s.link, s.peer}] = &s;
+  index_peer(s);
   // A client that registered over OSCORE hears from us protected, after a restart too.
   s.link->protect(s.peer, s.endpoint);
   return peer;

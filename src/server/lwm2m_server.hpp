@@ -273,6 +273,8 @@ class Lwm2mServer {
   Session* session_at(const ServerLink& link, const PeerKey& peer);
   // Forgets the session's (link, peer) unless another session has been bound there since.
   void unbind_peer(Session& s);
+  // Names the session at its (link, peer) in session_by_peer_.
+  void index_peer(Session& s);
   void heard_from(Session& s);
   void pump(Session& s);
   void dispatch(Session& s, std::unique_ptr<Pending> p);

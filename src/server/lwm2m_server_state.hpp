@@ -28,7 +28,8 @@ struct Lwm2mServer::Pending {
 struct Lwm2mServer::Session {
   std::string endpoint;
   ServerLink* link = nullptr;
-  PeerKey peer;  // unknown since the restart, until the client speaks or is resolved
+  PeerKey peer;          // unknown since the restart, until the client speaks or is resolved
+  bool indexed = false;  // session_by_peer_ names this session at (link, peer)
   std::string address;
   bool queue_mode = false;
   Instant awake_until{};
