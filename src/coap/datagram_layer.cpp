@@ -85,7 +85,7 @@ void DatagramLayer::respond(PeerId peer, const Message& request, Message respons
   if (it == peers_.end()) return;  // peer forgotten (closed); nothing to answer
   Peer& p = it->second;
   if (request.type == Type::kConfirmable) {
-    auto aw = p.awaiting.find(request.message_id);
+    auto aw = awaiting_of(p, request.message_id);
     if (aw != p.awaiting.end()) {
       // Piggybacked: the ACK carries the response (RFC 7252 5.2.1).
       p.awaiting.erase(aw);
@@ -148,7 +148,7 @@ void DatagramLayer::keep_within_budget(Peer& p) {
     const bool over_count = p.seen.size() + p.forgotten.size() > config_.max_dedup_entries_per_peer;
     if (!over_count && p.seen_bytes <= config_.max_dedup_bytes_per_peer) break;
     const std::uint16_t mid = p.seen_order.front();
-    if (p.awaiting.count(mid) != 0 && !over_count) break;
+    if (awaiting_of(p, mid) != p.awaiting.end() && !over_count) break;
     auto oldest = p.seen.find(mid);
     if (oldest != p.seen.end()) {
       p.seen_bytes -= kSeenOverhead + oldest->second.reply.size();
@@ -259,12 +259,20 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
         break;
       }
       if (m.code.is_request()) {
-        if (con) {
-          p.awaiting[mid] = AwaitingResponse{now + config_.piggyback_window};
+        if (!con) {
+          sink_.on_message(peer, std::move(m), now);
+          break;
+        }
+        p.awaiting.push_back(AwaitingResponse{mid, now + config_.piggyback_window});
+        sink_.on_message(peer, std::move(m), now);
+        // Most requests are answered before on_message returns (piggybacked): only one
+        // still waiting needs the timer that acknowledges it empty (RFC 7252 5.2.2).
+        if (auto again = peers_.find(peer);
+            again != peers_.end() &&
+            awaiting_of(again->second, mid) != again->second.awaiting.end()) {
           timers_.schedule(now + config_.piggyback_window,
                            TimerEntry{peer, TimerKind::kEmptyAck, mid});
         }
-        sink_.on_message(peer, std::move(m), now);
         break;
       }
       // A separate response or a notification.
@@ -323,8 +331,8 @@ void DatagramLayer::on_timer(Instant now) {
       case TimerKind::kEmptyAck: {
         auto it = peers_.find(peer);
         if (it == peers_.end()) break;
-        auto aw = it->second.awaiting.find(entry->mid);
-        if (aw == it->second.awaiting.end() || aw->second.ack_at > now) break;
+        auto aw = awaiting_of(it->second, entry->mid);
+        if (aw == it->second.awaiting.end() || aw->ack_at > now) break;
         it->second.awaiting.erase(aw);
         send_empty(peer, Type::kAcknowledgement, entry->mid, &it->second, now);
         break;
@@ -393,6 +401,12 @@ DatagramLayer::Peer& DatagramLayer::peer_state(PeerId peer) {
     }
   }
   return it->second;
+}
+
+std::vector<DatagramLayer::AwaitingResponse>::iterator DatagramLayer::awaiting_of(
+    Peer& p, std::uint16_t mid) {
+  return std::find_if(p.awaiting.begin(), p.awaiting.end(),
+                      [mid](const AwaitingResponse& a) { return a.mid == mid; });
 }
 
 void DatagramLayer::forget_if_idle(PeerId peer, Instant now) {

@@ -63,6 +63,7 @@ class DatagramLayer final : public MessageLayer {
     Bytes reply;  // cached ACK/RST/piggybacked response; empty while the handler works
   };
   struct AwaitingResponse {
+    std::uint16_t mid = 0;
     Instant ack_at{};
   };
   // A message whose reply left the cache: its ID is still known until it expires.
@@ -88,7 +89,9 @@ class DatagramLayer final : public MessageLayer {
     std::vector<Forgotten> forgotten;
     // One expiry timer per peer, for the oldest entry; a timer for another instant is stale.
     std::optional<Instant> seen_timer_at;
-    std::unordered_map<std::uint16_t, AwaitingResponse> awaiting;  // their CON requests
+    // Their CON requests not answered yet: one at a time from most clients (NSTART), so a
+    // vector, which keeps its room and allocates nothing per request after the first.
+    std::vector<AwaitingResponse> awaiting;
     LazyDeque<RecentNon> recent_non;  // our NONs, so an RST can name the token
   };
   // kDedupExpiry: our recent NONs; kSeenExpiry: the oldest entries of a peer's dedup cache.
@@ -124,6 +127,7 @@ class DatagramLayer final : public MessageLayer {
   void drain_queue(PeerId peer, Peer& p, Instant now);
   void on_retransmit_timer(PeerId peer, std::uint16_t mid, Instant now);
   Peer& peer_state(PeerId peer);
+  static std::vector<AwaitingResponse>::iterator awaiting_of(Peer& p, std::uint16_t mid);
   void forget_if_idle(PeerId peer, Instant now);
   void retire(PeerId peer, const Peer& p, Instant now);
   Duration initial_timeout();

@@ -70,6 +70,11 @@ TEST(DatagramLayer, PiggybacksAResponseGivenAtOnce) {
   EXPECT_EQ(ack.token, req.token);
   EXPECT_FALSE(req.token.empty());
   EXPECT_EQ(client.endpoint.pending_requests(), 0u);
+  // Answered at once: no timer is left to acknowledge it empty (issue 22: one per Update
+  // was a heap entry and two cold lookups), only the dedup entry's expiry.
+  const auto next = server.endpoint.next_deadline();
+  ASSERT_TRUE(next);
+  EXPECT_GT(*next - net.now(), Duration{60'000});
 }
 
 TEST(DatagramLayer, SlowHandlerGetsEmptyAckThenSeparateConResponse) {
