@@ -212,7 +212,7 @@ int server_command(const std::vector<std::string>& args) {
     store = std::move(*opened);
     redis_address = std::move(*address);
   } else {
-    store = std::make_unique<server::MemoryStore>();
+    store = std::make_unique<server::MemoryStore>(server::MemoryStore::Keeps::kCredentialsOnly);
   }
 
   // --workers: worker 0 keeps the store opened above, where every worker's credentials
@@ -412,7 +412,7 @@ int server_command(const std::vector<std::string>& args) {
         if (!opened) throw std::invalid_argument(opened.error().reason);
         own = std::move(*opened);
       } else {
-        own = std::make_unique<server::MemoryStore>();
+        own = std::make_unique<server::MemoryStore>(server::MemoryStore::Keeps::kCredentialsOnly);
       }
       workers.push_back(
           std::make_unique<ServerWorker>(k, *worker_loops[k - 1], setup, std::move(own)));

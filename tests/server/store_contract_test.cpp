@@ -81,6 +81,25 @@ class DurableStore : public ::testing::TestWithParam<StoreKind> {};
 
 // Random saves, removes, flushes and restarts on a few keys, mirrored on a MemoryStore:
 // whatever the mix of pending and stored state, both must load the same.
+// `tether server --store memory`: nothing outlives the process, so only what the server
+// reads back while it runs (credentials) is kept.
+TEST(MemoryStore, KeepingCredentialsOnlyHoldsNoRegistrationOrObservation) {
+  MemoryStore store(MemoryStore::Keeps::kCredentialsOnly);
+  Registration r = full_registration();
+  ASSERT_TRUE(store.save_registration(r));
+  r.lifetime = 77;
+  ASSERT_TRUE(store.save_update(r, false));
+  ASSERT_TRUE(store.save_observation(observation("o1", r.endpoint)));
+  ASSERT_TRUE(store.save_credentials(psk("dev1")));
+  EXPECT_TRUE(registrations(store).empty());
+  EXPECT_TRUE(observations(store).empty());
+  ASSERT_EQ(credentials(store).size(), 1u);
+  EXPECT_EQ(credentials(store)[0].endpoint, "dev1");
+  ASSERT_TRUE(store.remove_registration(r.endpoint));
+  ASSERT_TRUE(store.remove_credentials("dev1"));
+  EXPECT_TRUE(credentials(store).empty());
+}
+
 TEST_P(DurableStore, RandomOperationsMatchTheMemoryStore) {
   Stores stores;
   auto durable = stores.open(GetParam());

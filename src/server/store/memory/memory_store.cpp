@@ -22,11 +22,13 @@ Result<std::vector<Registration>> MemoryStore::load_registrations() {
 }
 
 Result<Ok> MemoryStore::save_registration(const Registration& registration) {
+  if (!keeps_state()) return Ok{};
   registrations_[registration.endpoint] = registration;
   return Ok{};
 }
 
 Result<Ok> MemoryStore::save_update(const Registration& registration, bool objects_changed) {
+  if (!keeps_state()) return Ok{};
   auto it = registrations_.find(registration.endpoint);
   if (objects_changed || it == registrations_.end()) return save_registration(registration);
   // The object list stays: copying it is most of an Update's cost here.
@@ -45,6 +47,7 @@ Result<std::vector<ObservationRecord>> MemoryStore::load_observations() {
 }
 
 Result<Ok> MemoryStore::save_observation(const ObservationRecord& observation) {
+  if (!keeps_state()) return Ok{};
   observations_[observation.id] = observation;
   return Ok{};
 }

@@ -1,6 +1,7 @@
 #pragma once
 // A ServerStore in process memory: for tests, and for a server that need not survive a
 // restart. Nothing is buffered, so flush() has nothing to do.
+#include <cstdint>
 #include <map>
 #include <unordered_map>
 
@@ -10,6 +11,15 @@ namespace tether::server {
 
 class MemoryStore final : public ServerStore {
  public:
+  // What the store keeps. A server on a memory store starts empty, and while it runs it
+  // reads back only credentials: the registrations and observations a restart would
+  // restore die with the process anyway, so `tether server --store memory` keeps no copy
+  // of them (issue 22: ~400 B per registration, and a lookup per Update). Tests keep
+  // everything, to see what was written and to restart a server on it.
+  enum class Keeps : std::uint8_t { kEverything, kCredentialsOnly };
+  MemoryStore() = default;
+  explicit MemoryStore(Keeps keeps) : keeps_(keeps) {}
+
   Result<std::vector<Registration>> load_registrations() override;
   Result<Ok> save_registration(const Registration& registration) override;
   Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
@@ -23,6 +33,9 @@ class MemoryStore final : public ServerStore {
   Result<Ok> flush() override { return Ok{}; }
 
  private:
+  bool keeps_state() const { return keeps_ == Keeps::kEverything; }
+
+  Keeps keeps_ = Keeps::kEverything;
   // Hashed: an Update writes here every time (issue 22); loads are sorted by endpoint.
   std::unordered_map<std::string, Registration> registrations_;
   std::map<std::string, ObservationRecord> observations_;
