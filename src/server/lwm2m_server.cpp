@@ -261,13 +261,18 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
   const PeerIdentity identity = link.identify(from.peer);
   // What a client says counts as its; a stranger now at its address does not wake it. A
   // Register or Update that succeeds says so when it binds the session; the rest say it
-  // here (two lookups the Update path is spared).
+  // here (two lookups the Update path is spared). A held answer binds only after the
+  // commit, so with sync_writes every uplink says it on arrival, as before.
+  bool heard = false;
   auto hear = [&] {
+    if (heard) return;
+    heard = true;
     if (Session* s = session_at(link, from.peer); s != nullptr) {
       const Registration* r = registry_.find(s->endpoint);
       if (r != nullptr && speaks_for(*r, identity)) heard_from(*s);
     }
   };
+  if (config_.sync_writes) hear();
   // Every refusal is counted, answered with its code and reason, and reported (a warn log).
   auto refuse = [&](const Error& error, const std::string& endpoint) {
     hear();
@@ -886,6 +891,9 @@ void Lwm2mServer::on_timer() {
                          TimerEntry{TimerKind::kStoreFlush, {}, 0});
         break;
       }
+      case TimerKind::kHandover:
+        give_up_handover(entry->id);
+        break;
       case TimerKind::kSleep: {
         Session* s = session_of(entry->key);
         if (s != nullptr && s->queue_mode && s->awake && now >= s->awake_until) {

@@ -180,13 +180,15 @@ class Lwm2mServer {
   // --workers: asks `handover` for a registration at a location this worker does not hold
   // before answering 4.04 (registration_handover.hpp). It outlives the server.
   void set_handover(RegistrationHandover* handover) { handover_ = handover; }
-  // Gives the registration at `location` away, with its observations, to the worker its
-  // device reaches now: only to the identity that registered (Transport TS 5.2.6) and only
-  // before it runs out. It ends here without an event; nullopt when it is not given.
+  // A copy of the registration at `location`, with its observations, for the worker its
+  // device reaches now: only for the identity that registered (Transport TS 5.2.6) and only
+  // before it runs out; nullopt otherwise. It stays here until that worker has it (the
+  // directory then says so, and release() lets it go without an event).
   std::optional<ServerStore::Found> hand_over(const std::string& location,
                                               const PeerIdentity& identity);
-  // An answer to set_handover's ask: the registration another worker gave away, or nullopt
-  // from a worker that did not. The Update or De-register that asked then goes on.
+  // An answer to set_handover's ask: the registration another worker holds, or nullopt
+  // from a worker that does not. The Update or De-register that asked then goes on (after
+  // kHandoverWait without every answer, as for a location nobody holds).
   void handed(std::uint64_t ask, std::optional<ServerStore::Found> found);
 
   // Per-endpoint credentials (Transport TS 5.2.6): kept in the store, checked at Register.
@@ -244,7 +246,7 @@ class Lwm2mServer {
   struct Session;
   struct Pending;
   struct Observation;
-  enum class TimerKind : std::uint8_t { kRequestTimeout, kSleep, kStoreFlush };
+  enum class TimerKind : std::uint8_t { kRequestTimeout, kSleep, kStoreFlush, kHandover };
   struct TimerEntry {
     TimerKind kind;
     std::string key;
@@ -288,8 +290,14 @@ class Lwm2mServer {
   // uplink then waits in handovers_, answered by handed()).
   bool ask_elsewhere(std::string location, const PeerIdentity& identity, const UplinkFrom& from,
                      lwm2m::Uplink& uplink, UplinkReply& reply);
-  // Adopts what another worker gave away, at the address `from` speaks from if given.
-  void adopt_handed(ServerStore::Found found, const UplinkFrom* from);
+  // Adopts what another worker gave, at the address `from` speaks from now.
+  void adopt_handed(ServerStore::Found found, const UplinkFrom& from);
+  struct Handover;
+  // The uplink that waited for the other workers runs again, without asking them again.
+  void go_on(Handover waiting);
+  // kHandover: the answers did not all come (a worker's loop stopped).
+  void give_up_handover(std::uint64_t ask);
+  static constexpr Duration kHandoverWait{2'000};
   void claim_orphans();
   void adopt_registration(const Registration& r, UnixMillis now);
   void adopt_observations(const std::vector<ObservationRecord>& records);

@@ -1,7 +1,9 @@
 // Lwm2mServer with --workers: a registration moves to the worker whose socket its device's
 // datagrams reach now (registration_handover.hpp). The asking worker holds the Update or
-// De-register until the others answer; the holder gives the registration and its
-// observations away; the asker adopts them and lets the request go on.
+// De-register until the others answer; the holder sends a copy of the registration and its
+// observations; the asker adopts them and lets the request go on. The holder lets its own
+// go only once the asker has it (the directory's moved notice, as after a Register
+// elsewhere), so an answer lost with a stopping worker loses nothing.
 #include "server/lwm2m_server.hpp"
 
 namespace tether::server {
@@ -19,6 +21,8 @@ bool Lwm2mServer::ask_elsewhere(std::string location, const PeerIdentity& identi
   const std::size_t answers = handover_->ask(ask, location, identity);
   if (answers == 0) return false;
   handovers_.emplace(ask, Handover{from, std::move(uplink), reply.keep(), answers});
+  // A worker whose loop stopped never answers: the uplink is answered as unknown then.
+  timers_.schedule(clock_.now() + kHandoverWait, TimerEntry{TimerKind::kHandover, {}, ask});
   return true;
 }
 
@@ -29,37 +33,48 @@ std::optional<ServerStore::Found> Lwm2mServer::hand_over(const std::string& loca
   if (r == nullptr || r->expires_at() <= clock_.unix_now() || !speaks_for(*r, identity)) {
     return std::nullopt;
   }
-  ServerStore::Found found{*r, observations(r->endpoint)};
-  release(found.registration.endpoint);
-  return found;
+  return ServerStore::Found{*r, observations(r->endpoint)};
 }
 
 void Lwm2mServer::handed(std::uint64_t ask, std::optional<ServerStore::Found> found) {
   auto it = handovers_.find(ask);
-  if (it == handovers_.end()) {
-    // Given to this worker after another worker had already answered with it (it was on
-    // file twice): it is adopted all the same, since the giver let it go.
-    if (found) adopt_handed(std::move(*found), nullptr);
-    return;
-  }
+  // Answered already (a copy from a second holder, or after the wait ran out): the giver
+  // still holds its own, so ignoring it loses nothing.
+  if (it == handovers_.end()) return;
   if (!found && --it->second.answers_left > 0) return;
   Handover waiting = std::move(it->second);
   handovers_.erase(it);
-  if (found) adopt_handed(std::move(*found), &waiting.from);
-  // A location nobody gave is answered as any unknown one (4.04), without asking again.
-  asked_ = true;
-  handle_uplink(waiting.from, std::move(waiting.uplink), *waiting.reply);
-  asked_ = false;
+  if (found) adopt_handed(std::move(*found), waiting.from);
+  go_on(std::move(waiting));
 }
 
-void Lwm2mServer::adopt_handed(ServerStore::Found found, const UplinkFrom* from) {
+void Lwm2mServer::give_up_handover(std::uint64_t ask) {
+  auto it = handovers_.find(ask);
+  if (it == handovers_.end()) return;
+  Handover waiting = std::move(it->second);
+  handovers_.erase(it);
+  go_on(std::move(waiting));
+}
+
+void Lwm2mServer::go_on(Handover waiting) {
+  // A location nobody gave is answered as any unknown one (4.04), without asking again.
+  struct Asked {
+    explicit Asked(bool& flag) : flag_(flag) { flag_ = true; }
+    ~Asked() { flag_ = false; }
+    bool& flag_;
+  } asked(asked_);
+  handle_uplink(waiting.from, std::move(waiting.uplink), *waiting.reply);
+}
+
+void Lwm2mServer::adopt_handed(ServerStore::Found found, const UplinkFrom& from) {
   Registration& r = found.registration;
   // Ran out on the way, or registered here meanwhile (that one is newer).
   if (r.expires_at() <= clock_.unix_now() || registry_.find(r.endpoint) != nullptr) return;
   // The device speaks from its new address now: the observations are adopted there.
-  if (from != nullptr && from->link != nullptr && from->link->name() == r.transport) {
-    r.address = from->link->describe(from->peer);
+  if (from.link != nullptr && from.link->name() == r.transport) {
+    r.address = from.link->describe(from.peer);
   }
+  // Through the directory, the worker that gave it lets its own go (WorkerStore's moved).
   (void)store_.save_registration(r);
   for (const auto& record : found.observations) (void)store_.save_observation(record);
   ++metrics_.takeovers;

@@ -8,6 +8,8 @@
 
 #include "server/registration_handover.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "server/workers/worker_directory.hpp"
+#include "server/workers/worker_store.hpp"
 #include "server_fixture.hpp"
 
 namespace tether::server::testing {
@@ -19,12 +21,14 @@ using lwm2m::Path;
 
 constexpr coap::PeerId kOtherWorker = 2;
 
-// What WorkerGroup does between loops, with its posts run from the network's timers (later,
-// as a post to another thread's loop would be).
+// What WorkerGroup does between loops (the asks, and the moved notice that makes the giver
+// let go once the taker has it), with its posts run from the network's timers (later, as a
+// post to another thread's loop would be). Each worker's store is a WorkerStore, as in
+// `tether server --workers 2`.
 class TwoWorkers {
  public:
   explicit TwoWorkers(SimNetwork& net, ServerConfig config = {})
-      : a(net, store_a, config), b(net, store_b, config, {}, kOtherWorker) {
+      : a(net, worker_a, config), b(net, worker_b, config, {}, kOtherWorker) {
     a.server.set_handover(&askers_[0]);
     b.server.set_handover(&askers_[1]);
     net.add_timer_source(
@@ -41,18 +45,24 @@ class TwoWorkers {
   }
 
   MemoryStore store_a, store_b;
+  SharedCredentials credentials{store_a};
+  WorkerDirectory directory;
+  WorkerStore worker_a{store_a, credentials, directory, 0, moved()};
+  WorkerStore worker_b{store_b, credentials, directory, 1, moved()};
   ServerHarness a, b;
   std::size_t asks = 0;
+  bool mute = false;  // asks go out, answers never come (a worker whose loop stopped)
 
  private:
   class Asker final : public RegistrationHandover {
    public:
-    Asker(TwoWorkers& w, int self) : w_(w), self_(self) {}
+    Asker(TwoWorkers& w, std::size_t self) : w_(w), self_(self) {}
     std::size_t ask(std::uint64_t ask, const std::string& location,
                     const PeerIdentity& identity) override {
       ++w_.asks;
+      if (w_.mute) return 1;
       w_.posts_.push_back([this, ask, location, identity] {
-        auto found = w_.server(1 - self_).hand_over(location, identity);
+        auto found = w_.server(self_ == 0 ? 1 : 0).hand_over(location, identity);
         w_.posts_.push_back([this, ask, found] { w_.server(self_).handed(ask, found); });
       });
       return 1;
@@ -60,9 +70,16 @@ class TwoWorkers {
 
    private:
     TwoWorkers& w_;
-    int self_;
+    std::size_t self_;
   };
-  Lwm2mServer& server(int k) { return k == 0 ? a.server : b.server; }
+  Lwm2mServer& server(std::size_t k) { return k == 0 ? a.server : b.server; }
+  WorkerStore::MovedHandler moved() {
+    return [this](std::size_t from, const std::string& endpoint) {
+      posts_.push_back([this, from, endpoint] {
+        if (directory.owner(endpoint) != from) server(from).release(endpoint);
+      });
+    };
+  }
 
   std::deque<std::function<void()>> posts_;
   std::array<Asker, 2> askers_{Asker{*this, 0}, Asker{*this, 1}};
@@ -100,13 +117,20 @@ TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere)
   ASSERT_FALSE(observation.empty());
   const std::string location = client.location;
 
-  client.server_address = kOtherWorker;
-  ASSERT_EQ(client.update({"lt=900"})->code, codes::kChanged);
+  // Its NAT rebinds: it speaks from a new address, which the kernel hashes to worker B.
+  FakeClient moved(net, 101);
+  moved.answer = client.answer;
+  moved.location = location;
+  moved.server_address = kOtherWorker;
+  ASSERT_EQ(moved.update({"lt=900"})->code, codes::kChanged);
+  net.settle();  // the moved notice reaches A
   EXPECT_EQ(w.asks, 1u);
   EXPECT_EQ(w.a.server.find("dev1"), nullptr);
   ASSERT_NE(w.b.server.find("dev1"), nullptr);
   EXPECT_EQ("/rd/" + w.b.server.find("dev1")->id, location);
   EXPECT_EQ(w.b.server.find("dev1")->lifetime, 900u);
+  EXPECT_EQ(w.b.server.find("dev1")->address, "10.0.0.1:101");
+  EXPECT_EQ(w.directory.owner("dev1"), 1u);
   EXPECT_EQ(w.b.server.metrics().takeovers, 1u);
   // The observation came along under its id; each store holds what its worker serves.
   ASSERT_EQ(w.b.server.observations("dev1").size(), 1u);
@@ -120,8 +144,9 @@ TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere)
   EXPECT_TRUE(w.a.events_of(ServerEvent::Kind::kDeregistered).empty());
   EXPECT_EQ(w.b.events_of(ServerEvent::Kind::kUpdated).size(), 1u);
 
-  // B serves it from now on: the next Update costs no ask, and B reaches the client.
-  ASSERT_EQ(client.update()->code, codes::kChanged);
+  // B serves it from now on: the next Update costs no ask, and B reaches the client at
+  // its new address.
+  ASSERT_EQ(moved.update()->code, codes::kChanged);
   EXPECT_EQ(w.asks, 1u);
   std::optional<DownlinkResult> read;
   DownlinkRequest r;
@@ -131,6 +156,8 @@ TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere)
   net.run_until([&] { return read.has_value(); }, Duration{10'000});
   ASSERT_TRUE(read);
   EXPECT_EQ(read->status, DownlinkResult::Status::kAnswered) << read->message;
+  ASSERT_FALSE(moved.received.empty());
+  EXPECT_EQ(moved.received.back().path(), "/3/0/0");
 }
 
 TEST(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationThere) {
@@ -141,6 +168,7 @@ TEST(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationTher
   client.server_address = kOtherWorker;
   ASSERT_EQ(client.exchange(coap::make_request(codes::kDelete, client.location))->code,
             codes::kDeleted);
+  net.settle();
   EXPECT_EQ(w.a.server.find("dev1"), nullptr);
   EXPECT_EQ(w.b.server.find("dev1"), nullptr);
   EXPECT_TRUE(w.store_a.load_registrations()->empty());
@@ -169,7 +197,25 @@ TEST(ServerHandoverTest, OnlyTheRegistrantsIdentityMovesARegistration) {
   auto given = w.a.server.hand_over(id, same);
   ASSERT_TRUE(given);
   EXPECT_EQ(given->registration.endpoint, "dev1");
-  EXPECT_EQ(w.a.server.find("dev1"), nullptr);
+  // A copy: A lets its own go only when the directory says B has it.
+  EXPECT_NE(w.a.server.find("dev1"), nullptr);
+}
+
+// A worker whose loop stopped never answers: the Update is answered as for a location
+// nobody holds once the wait runs out, and the registration is still where it was.
+TEST(ServerHandoverTest, AnAskNobodyAnswersEndsInNotFound) {
+  SimNetwork net;
+  TwoWorkers w(net);
+  FakeClient client(net, 100);
+  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+  w.mute = true;
+  client.server_address = kOtherWorker;
+  const Instant asked = net.now();
+  EXPECT_EQ(client.update()->code, codes::kNotFound);
+  EXPECT_GE(net.now() - asked, Duration{2'000});
+  EXPECT_EQ(w.asks, 1u);
+  EXPECT_NE(w.a.server.find("dev1"), nullptr);
+  EXPECT_EQ(w.b.server.find("dev1"), nullptr);
 }
 
 // A made-up location costs one ask, then 4.04 as on one worker; over the cap of asks in
