@@ -701,12 +701,19 @@ void HttpApi::set_nodes(NodeRouting* nodes) {
         nodes->share_event(kind, endpoint, data);
       });
   nodes->set_wants_source([this] { return wanted_kinds(); });
-  set_metrics_gather([this](const Call& call, std::string own) {
+  // This node first, then its siblings: the order gather() answers in.
+  auto worker_names = [nodes] {
+    std::vector<std::string> names{nodes->node()};
+    names.insert(names.end(), nodes->siblings().begin(), nodes->siblings().end());
+    return names;
+  };
+  set_metrics_gather([this, worker_names](const Call& call, std::string own) {
     if (nodes_->siblings().empty()) return false;
     // Within a scraper's usual 10 s timeout (2 s and the routing's 5 s margin).
     nodes_->gather(
         call.request(), call.caller(), Duration{2'000},
-        [to = call.responder(), own = std::move(own)](std::vector<http::Response> parts) {
+        [to = call.responder(), own = std::move(own),
+         names = worker_names()](std::vector<http::Response> parts) {
           std::vector<std::string> texts{own};
           for (auto& p : parts) {
             // Counters without a worker's share would look like a reset to a scraper:
@@ -714,7 +721,15 @@ void HttpApi::set_nodes(NodeRouting* nodes) {
             if (p.status != 200) return to.respond(std::move(p));
             texts.push_back(std::move(p.body));
           }
-          to.respond(http::Response::text(200, sum_metrics(texts), "text/plain; version=0.0.4"));
+          std::vector<std::pair<std::string, std::string>> by_worker;
+          for (std::size_t k = 0; k < texts.size() && k < names.size(); ++k) {
+            by_worker.emplace_back(names[k], texts[k]);
+          }
+          to.respond(http::Response::text(
+              200,
+              sum_metrics(texts) +
+                  metrics_by_worker(by_worker, {"tether_registrations", "tether_updates_total"}),
+              "text/plain; version=0.0.4"));
         });
     return true;
   });

@@ -89,4 +89,34 @@ std::string sum_metrics(const std::vector<std::string>& texts) {
   return out;
 }
 
+std::string metrics_by_worker(const std::vector<std::pair<std::string, std::string>>& workers,
+                              const std::vector<std::string>& series) {
+  std::string out;
+  for (const auto& name : series) {
+    // A counter's family keeps its _total suffix last: tether_updates_by_worker_total.
+    const bool counter = name.ends_with("_total");
+    const std::string base = counter ? name.substr(0, name.size() - 6) : name;
+    const std::string family = base + "_by_worker" + (counter ? "_total" : "");
+    out += "# HELP " + family + " " + name + " of each worker (--workers).\n";
+    out += "# TYPE " + family + (counter ? " counter\n" : " gauge\n");
+    for (const auto& [worker, text] : workers) {
+      double value = 0;
+      std::istringstream in(text);
+      std::string line;
+      while (std::getline(in, line)) {
+        if (!line.starts_with(name + " ")) continue;
+        const char* first = line.data() + name.size() + 1;
+        const char* last = line.data() + line.size();
+        if (auto [end, ec] = std::from_chars(first, last, value);
+            ec != std::errc{} || end != last) {
+          value = 0;
+        }
+        break;
+      }
+      out += family + "{worker=\"" + worker + "\"} " + format(value) + "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace tether::api

@@ -199,6 +199,9 @@ def spread():
     T.check(len(types) == len(set(types)), "a metric family is typed twice in /metrics")
     T.check(metric(s, "tether_registrations") == count, "tether_registrations is not the sum")
     T.check(metric(s, "tether_updates_total") == count, "tether_updates_total is not the sum")
+    shares = [metric(s, 'tether_registrations_by_worker{worker="w%d"}' % k) for k in range(2)]
+    T.check(None not in shares and sum(shares) == count and min(shares) > 0,
+            f"each worker's share of the registrations: {shares}")
     for kind in ("registered", "updated"):
         T.wait_until(lambda: {d["endpoint"] for k, d in sse_events(stream) if k == kind} ==
                      set(names), "the stream to see every device's " + kind, 20)

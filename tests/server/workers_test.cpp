@@ -254,6 +254,28 @@ TEST(MetricsSum, AddsEachSeriesAndKeepsFamiliesTogether) {
             "# HELP only_here Worker 1's.\n# TYPE only_here gauge\nonly_here 7\n");
 }
 
+// The sums hide an uneven spread; one sample per worker shows it.
+TEST(MetricsSum, ShowsEachWorkersShareBesideTheSum) {
+  const std::string w0 =
+      "# HELP tether_registrations R.\n# TYPE tether_registrations gauge\n"
+      "tether_registrations 70\ntether_updates_total 700\n";
+  const std::string w1 =
+      "# HELP tether_registrations R.\n# TYPE tether_registrations gauge\n"
+      "tether_registrations 50\n";
+  EXPECT_EQ(api::metrics_by_worker({{"w0", w0}, {"w1", w1}},
+                                   {"tether_registrations", "tether_updates_total"}),
+            "# HELP tether_registrations_by_worker tether_registrations of each worker "
+            "(--workers).\n"
+            "# TYPE tether_registrations_by_worker gauge\n"
+            "tether_registrations_by_worker{worker=\"w0\"} 70\n"
+            "tether_registrations_by_worker{worker=\"w1\"} 50\n"
+            "# HELP tether_updates_by_worker_total tether_updates_total of each worker "
+            "(--workers).\n"
+            "# TYPE tether_updates_by_worker_total counter\n"
+            "tether_updates_by_worker_total{worker=\"w0\"} 700\n"
+            "tether_updates_by_worker_total{worker=\"w1\"} 0\n");
+}
+
 // The API's routing over the workers' bus: a list call is gathered from the other worker,
 // whose answer comes back on the caller's loop.
 TEST(NodeRoutingOverWorkers, GathersTheOtherWorkersList) {
