@@ -23,6 +23,11 @@ Scenarios:
               the API reads each one's /3/0/0 through the worker that holds its session;
               OSCORE credentials are refused (each worker would keep its own sequence
               numbers)
+  rebind      three workers, 60 devices: each device's NAT rebinds, and its Update from the
+              new port gets 2.04 (the worker it reaches now is handed the registration by
+              whichever of the other two holds it; the API shows the new address); after
+              another rebinding, each De-register from a new port gets 2.02 and nothing is
+              left on any worker
   port-taken  a second server on the same ports, with or without --workers, fails at start
               naming the taken port, and the first keeps serving
 """
@@ -322,6 +327,44 @@ def dtls_psk():
     T.check(status == 400 and "--workers 1" in body.get("message", ""), f"OSCORE: {status} {body}")
 
 
+def rebind():
+    count = 60
+    s = Server("server", ["--workers", "3", "--store", "memory", "--udp-only", "-q"])
+    devices = [Device(s, i) for i in range(count)]
+    for d in devices:
+        T.check(d.register(0x1000 + d.index) == "2.01", d.name + ": Register not 2.01")
+    names = sorted(d.name for d in devices)
+    shares = [metric(s, 'tether_registrations_by_worker{worker="w%d"}' % k) for k in range(3)]
+    T.check(None not in shares and sum(shares) == count and min(shares) > 0,
+            f"the three workers' shares: {shares}")
+
+    def move(d):
+        moved = Device(s, d.index)
+        moved.location = d.location
+        d.close()
+        return moved
+
+    # Every NAT rebinds: each device Updates from a new port; about two thirds now reach
+    # another of the three workers, which asks the other two for the registration.
+    devices = [move(d) for d in devices]
+    for d in devices:
+        T.check(d.update(0x2000 + d.index) == "2.04", d.name + ": Update from a new port")
+        port = d.sock.getsockname()[1]
+        status, dev = s.api("GET", "/api/clients/" + d.name)
+        T.check(status == 200 and dev["lifetime"] == 900 and
+                dev["address"].endswith(":%d" % port), f"{d.name} after the move: {status} {dev}")
+    taken = metric(s, "tether_takeovers_total")
+    T.check(taken is not None and 0 < taken <= count, f"registrations handed over: {taken}")
+    T.check(whole_list(s) == names and metric(s, "tether_registrations") == count,
+            "after the moves, every device is listed once")
+    # And again, straight to a De-register from yet another port.
+    devices = [move(d) for d in devices]
+    for d in devices:
+        T.check(d.deregister(0x3000 + d.index) == "2.02", d.name + ": De-register from a new port")
+    T.check(whole_list(s) == [] and metric(s, "tether_registrations") == 0,
+            "after the De-registers, nothing is left on any worker")
+
+
 def port_taken():
     s = Server("server", ["--workers", "2", "--store", "memory"])
     for k, extra in enumerate((["--workers", "2"], ["--workers", "1"])):
@@ -338,4 +381,5 @@ def port_taken():
     T.check(d.register(0x1000) == "2.01", "the first server stopped serving")
 
 
-T.run({"spread": spread, "dtls-psk": dtls_psk, "port-taken": port_taken}, SCENARIO)
+T.run({"spread": spread, "dtls-psk": dtls_psk, "rebind": rebind, "port-taken": port_taken},
+      SCENARIO)
