@@ -83,6 +83,15 @@ class VirtualClock final : public Clock {
   const SimNetwork& net_;
 };
 
+// A 2.05 with a plain-text body, as a client answers a Read or notifies.
+inline Message text_content(const char* text) {
+  Message m;
+  m.code = codes::kContent;
+  m.set_content_format(0);
+  m.payload = to_bytes(text);
+  return m;
+}
+
 // A scripted LwM2M client: registers, and answers what its handler says.
 struct FakeClient {
   FakeClient(SimNetwork& network, coap::PeerId at, std::uint64_t seed = 11)

@@ -85,14 +85,6 @@ class TwoWorkers {
   std::array<Asker, 2> askers_{Asker{*this, 0}, Asker{*this, 1}};
 };
 
-Message content(const char* text) {
-  Message m;
-  m.code = codes::kContent;
-  m.set_content_format(0);
-  m.payload = to_bytes(text);
-  return m;
-}
-
 std::string observe(ServerHarness& h, SimNetwork& net, const std::string& endpoint) {
   DownlinkRequest r;
   r.op = Operation::kObserve;
@@ -103,12 +95,21 @@ std::string observe(ServerHarness& h, SimNetwork& net, const std::string& endpoi
   return got ? got->observation_id : std::string{};
 }
 
-TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere) {
+// dev1 registered with worker A; its requests now reach worker B.
+class ServerHandoverTest : public ::testing::Test {
+ protected:
+  void register_with_a_then_reach_b() {
+    ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+    client.server_address = kOtherWorker;
+  }
   SimNetwork net;
-  TwoWorkers w(net);
-  FakeClient client(net, 100);
+  TwoWorkers w{net};
+  FakeClient client{net, 100};
+};
+
+TEST_F(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere) {
   client.answer = [](const Message& req) {
-    Message res = content("1");
+    Message res = text_content("1");
     if (req.observe() == 0u) res.set_observe(1);
     return res;
   };
@@ -160,12 +161,8 @@ TEST(ServerHandoverTest, AnUpdateReachingAnotherWorkerMovesTheRegistrationThere)
   EXPECT_EQ(moved.received.back().path(), "/3/0/0");
 }
 
-TEST(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationThere) {
-  SimNetwork net;
-  TwoWorkers w(net);
-  FakeClient client(net, 100);
-  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
-  client.server_address = kOtherWorker;
+TEST_F(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationThere) {
+  register_with_a_then_reach_b();
   ASSERT_EQ(client.exchange(coap::make_request(codes::kDelete, client.location))->code,
             codes::kDeleted);
   net.settle();
@@ -178,10 +175,7 @@ TEST(ServerHandoverTest, ADeregisterReachingAnotherWorkerEndsTheRegistrationTher
 
 // Transport TS 5.2.6: a location is no credential. Another identity asking for it gets
 // nothing, and the registration stays where it was.
-TEST(ServerHandoverTest, OnlyTheRegistrantsIdentityMovesARegistration) {
-  SimNetwork net;
-  TwoWorkers w(net);
-  FakeClient client(net, 100);
+TEST_F(ServerHandoverTest, OnlyTheRegistrantsIdentityMovesARegistration) {
   ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
   const std::string id = w.a.server.find("dev1")->id;
   PeerIdentity stranger;
@@ -203,13 +197,9 @@ TEST(ServerHandoverTest, OnlyTheRegistrantsIdentityMovesARegistration) {
 
 // A worker whose loop stopped never answers: the Update is answered as for a location
 // nobody holds once the wait runs out, and the registration is still where it was.
-TEST(ServerHandoverTest, AnAskNobodyAnswersEndsInNotFound) {
-  SimNetwork net;
-  TwoWorkers w(net);
-  FakeClient client(net, 100);
-  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
+TEST_F(ServerHandoverTest, AnAskNobodyAnswersEndsInNotFound) {
+  register_with_a_then_reach_b();
   w.mute = true;
-  client.server_address = kOtherWorker;
   const Instant asked = net.now();
   EXPECT_EQ(client.update()->code, codes::kNotFound);
   EXPECT_GE(net.now() - asked, Duration{2'000});
@@ -220,12 +210,8 @@ TEST(ServerHandoverTest, AnAskNobodyAnswersEndsInNotFound) {
 
 // A made-up location costs one ask, then 4.04 as on one worker; over the cap of asks in
 // flight it is 4.04 at once.
-TEST(ServerHandoverTest, ALocationNoWorkerHoldsIsNotFoundAfterOneAsk) {
-  SimNetwork net;
-  TwoWorkers w(net);
-  FakeClient client(net, 100);
-  ASSERT_EQ(client.register_with({"ep=dev1"})->code, codes::kCreated);
-  client.server_address = kOtherWorker;
+TEST_F(ServerHandoverTest, ALocationNoWorkerHoldsIsNotFoundAfterOneAsk) {
+  register_with_a_then_reach_b();
   Message stray = coap::make_request(codes::kPost, "/rd/not-a-registration");
   EXPECT_EQ(client.exchange(std::move(stray))->code, codes::kNotFound);
   EXPECT_EQ(w.asks, 1u);

@@ -25,20 +25,12 @@ std::unique_ptr<RedisStore> node_store(const tether::testing::RedisServer& redis
   return store ? std::move(*store) : nullptr;
 }
 
-Message content(const char* text) {
-  Message m;
-  m.code = codes::kContent;
-  m.set_content_format(0);
-  m.payload = to_bytes(text);
-  return m;
-}
-
 TEST(ServerTakeoverTest, ARunningNodeTakesOverADeadNodesDeviceAtItsNextUpdate) {
   tether::testing::RedisServer redis;
   SimNetwork net;
   FakeClient client(net, 100);
   client.answer = [](const Message& req) {
-    Message res = content("1");
+    Message res = text_content("1");
     if (req.observe() == 0u) res.set_observe(1);
     return res;
   };
@@ -75,7 +67,7 @@ TEST(ServerTakeoverTest, ARunningNodeTakesOverADeadNodesDeviceAtItsNextUpdate) {
   EXPECT_EQ(b.server.find("dev1")->lifetime, 900u);
   EXPECT_EQ(b.server.metrics().takeovers, 1u);
   ASSERT_EQ(b.server.observations("dev1").size(), 1u);
-  ASSERT_TRUE(client.notify(0, content("77")));
+  ASSERT_TRUE(client.notify(0, text_content("77")));
   auto notes = b.events_of(ServerEvent::Kind::kNotification);
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(notes[0].observation_id, observation);
