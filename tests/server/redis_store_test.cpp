@@ -254,7 +254,8 @@ TEST(RedisStore, ConnectsAgainAfterRedisRestarts) {
   redis.start();
   updated.lifetime = 240;
   ASSERT_TRUE(store->save_update(updated, false));
-  ASSERT_TRUE(store->flush());
+  const auto again = store->flush();
+  ASSERT_TRUE(again) << again.error().reason;
   EXPECT_EQ(registrations(*store), std::vector<Registration>{updated});
 }
 

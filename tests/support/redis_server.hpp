@@ -53,6 +53,7 @@ class RedisServer {
                                      "always"};
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     process_.start(argv, dir_ / "redis.log", port_);
+    wait_loaded();
   }
   void stop() { process_.stop(); }
   void kill() { process_.kill(); }
@@ -78,6 +79,23 @@ class RedisServer {
   }
 
  private:
+  // Redis accepts connections while it reads its append-only file back, and answers every
+  // command LOADING meanwhile (slow on a loaded machine): ready is the first other answer
+  // (PONG, or NOAUTH with --requirepass). Bounded at 10 s.
+  void wait_loaded() const {
+    for (int i = 0; i < 500; ++i) {
+      std::string answer;
+      try {
+        answer = command({"PING"});
+      } catch (const std::runtime_error&) {
+        answer = "LOADING";  // not answering yet
+      }
+      if (!answer.starts_with("LOADING")) return;
+      ::usleep(20'000);
+    }
+    throw std::runtime_error("the test's redis-server did not finish loading in 10 s");
+  }
+
   static std::string text(const redisReply* r) {
     switch (r->type) {
       case REDIS_REPLY_INTEGER:
