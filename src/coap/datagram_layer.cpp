@@ -259,16 +259,12 @@ void DatagramLayer::receive(PeerId peer, ByteView bytes, Instant now) {
         break;
       }
       if (m.code.is_request()) {
-        if (!con) {
-          sink_.on_message(peer, std::move(m), now);
-          break;
-        }
-        p.awaiting.push_back(AwaitingResponse{mid, now + config_.piggyback_window});
+        if (con) p.awaiting.push_back(AwaitingResponse{mid, now + config_.piggyback_window});
         sink_.on_message(peer, std::move(m), now);
         // Most requests are answered before on_message returns (piggybacked): only one
         // still waiting needs the timer that acknowledges it empty (RFC 7252 5.2.2).
-        if (auto again = peers_.find(peer);
-            again != peers_.end() &&
+        auto again = con ? peers_.find(peer) : peers_.end();
+        if (again != peers_.end() &&
             awaiting_of(again->second, mid) != again->second.awaiting.end()) {
           timers_.schedule(now + config_.piggyback_window,
                            TimerEntry{peer, TimerKind::kEmptyAck, mid});

@@ -293,8 +293,10 @@ class Lwm2mServer {
   // Adopts what another worker gave, at the address `from` speaks from now.
   void adopt_handed(ServerStore::Found found, const UplinkFrom& from);
   struct Handover;
-  // The uplink that waited for the other workers runs again, without asking them again.
-  void go_on(Handover waiting);
+  // The uplink that waited for the other workers runs again (after adopting `found`),
+  // without asking them again.
+  void go_on(std::unordered_map<std::uint64_t, Handover>::iterator it,
+             std::optional<ServerStore::Found> found);
   // kHandover: the answers did not all come (a worker's loop stopped).
   void give_up_handover(std::uint64_t ask);
   static constexpr Duration kHandoverWait{2'000};

@@ -42,21 +42,18 @@ void Lwm2mServer::handed(std::uint64_t ask, std::optional<ServerStore::Found> fo
   // still holds its own, so ignoring it loses nothing.
   if (it == handovers_.end()) return;
   if (!found && --it->second.answers_left > 0) return;
-  Handover waiting = std::move(it->second);
-  handovers_.erase(it);
-  if (found) adopt_handed(std::move(*found), waiting.from);
-  go_on(std::move(waiting));
+  go_on(it, std::move(found));
 }
 
 void Lwm2mServer::give_up_handover(std::uint64_t ask) {
-  auto it = handovers_.find(ask);
-  if (it == handovers_.end()) return;
-  Handover waiting = std::move(it->second);
-  handovers_.erase(it);
-  go_on(std::move(waiting));
+  if (auto it = handovers_.find(ask); it != handovers_.end()) go_on(it, std::nullopt);
 }
 
-void Lwm2mServer::go_on(Handover waiting) {
+void Lwm2mServer::go_on(std::unordered_map<std::uint64_t, Handover>::iterator it,
+                        std::optional<ServerStore::Found> found) {
+  Handover waiting = std::move(it->second);
+  handovers_.erase(it);
+  if (found) adopt_handed(std::move(*found), waiting.from);
   // A location nobody gave is answered as any unknown one (4.04), without asking again.
   struct Asked {
     explicit Asked(bool& flag) : flag_(flag) { flag_ = true; }

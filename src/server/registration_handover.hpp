@@ -2,8 +2,9 @@
 // Issue 22, `tether server --workers N`: a registration another worker of this process
 // serves, asked for when its device's datagrams reach this worker instead (a NAT rebinding
 // changed the source port the kernel hashes, or the server restarted with another N). The
-// worker holding it gives it away (Lwm2mServer::hand_over) and this one adopts it, so the
-// device's Update is answered 2.04 instead of 4.04 and a re-register.
+// worker holding it answers with a copy (Lwm2mServer::hand_over) and this one adopts it, so
+// the device's Update is answered 2.04 instead of 4.04 and a re-register; the holder lets
+// its own go when the directory says this one has it.
 #include <cstddef>
 #include <cstdint>
 #include <string>

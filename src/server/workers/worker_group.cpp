@@ -1,7 +1,5 @@
 #include "server/workers/worker_group.hpp"
 
-#include <stdexcept>
-
 namespace tether::server {
 
 class WorkerGroup::Asker final : public RegistrationHandover {
@@ -44,7 +42,8 @@ void WorkerGroup::join(std::size_t worker, transport::EventLoop& loop, Lwm2mServ
 
 void WorkerGroup::moved(std::size_t from, const std::string& endpoint) {
   Member& m = members_.at(from);
-  if (m.loop == nullptr) throw std::logic_error("WorkerGroup: a worker moved before it joined");
+  // Runs inside a Register on the event loop: a worker not joined yet holds nothing to let go.
+  if (m.loop == nullptr) return;
   m.loop->post([this, from, endpoint] {
     if (directory_.owner(endpoint) != from) members_[from].server->release(endpoint);
   });
