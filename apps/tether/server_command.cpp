@@ -247,7 +247,12 @@ int server_command(const std::vector<std::string>& args) {
   // Declared before the server: the server keeps pointers to them while it lives.
   // The (D)TLS servers ask the LwM2M server (made below) for the credentials on file.
   server::Lwm2mServer* credentials_source = nullptr;
-  oscore::Keyring keyring;  // the OSCORE contexts of credentials in mode oscore
+  // The OSCORE contexts of credentials in mode oscore. Every worker keeps a copy of each:
+  // they reserve sequence numbers from one bound in the shared store, and a copy proves
+  // freshness again (Echo) after another worker acted on a request under it.
+  oscore::ContextHolders context_holders;
+  oscore::Keyring keyring;
+  if (worker_count > 1) keyring.share_holding(context_holders, 0);
   // Nodes on one Redis share the DTLS session-ticket key: a device moved to another node
   // resumes its session there (docs/redis.md).
   Bytes ticket_key;
@@ -375,12 +380,6 @@ int server_command(const std::vector<std::string>& args) {
       return sent.ok();
     });
   }
-  // OSCORE keeps a sequence number and a replay window per context; each worker would keep
-  // its own, and a device reaching another worker would see nonces used again.
-  const std::string oscore_refusal =
-      "OSCORE credentials need --workers 1 for now: each worker would keep its own sequence "
-      "numbers and replay window";
-  if (worker_count > 1) http.refuse_oscore(oscore_refusal);
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
   });
@@ -404,7 +403,7 @@ int server_command(const std::vector<std::string>& args) {
   std::vector<std::unique_ptr<ServerWorker>> workers;
   if (worker_count > 1) {
     const WorkerSetup setup{o,         models, config, ticket_key,   listeners, *shared_credentials,
-                            directory, hub,    group,  api_settings, moved};
+                            directory, hub,    group,  api_settings, moved,     context_holders};
     for (std::size_t k = 1; k < worker_count; ++k) {
       std::unique_ptr<server::ServerStore> own;
       if (o.store == "sqlite") {
@@ -425,17 +424,6 @@ int server_command(const std::vector<std::string>& args) {
   }
   if (auto restored = server.restore(); !restored) {
     throw std::invalid_argument("cannot restore state: " + restored.error().reason);
-  }
-  if (worker_count > 1) {
-    // Those already on file (restore() loaded them) are refused alike.
-    std::string with_oscore;
-    server.walk_credentials("", "", [&with_oscore](const server::Credentials& c) {
-      if (c.has_oscore()) with_oscore = c.endpoint;
-      return with_oscore.empty();
-    });
-    if (!with_oscore.empty()) {
-      throw std::invalid_argument(oscore_refusal + " (" + with_oscore + ")");
-    }
   }
   std::size_t restored_count = server.registration_count();
   for (auto& w : workers) {

@@ -64,6 +64,7 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
       own_(std::move(own)),
       store_(*own_, setup.credentials, setup.directory, index, setup.moved) {
   log_loop_errors(loop_);
+  keyring_.share_holding(setup.context_holders, static_cast<std::uint32_t>(index_));
   server_ = std::make_unique<server::Lwm2mServer>(setup.config, clock_, random_, store_, models_);
   credentials_source_ = server_.get();
   setup.group.join(index, loop_, *server_);

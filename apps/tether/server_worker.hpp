@@ -38,6 +38,7 @@ struct WorkerSetup {
   server::WorkerGroup& group;
   api::ApiConfig api;  // worker 0's, without HTTPS: the others serve handed-over calls only
   server::WorkerStore::MovedHandler moved;
+  oscore::ContextHolders& context_holders;  // which worker acted under each context last
 };
 
 // SQLite: worker k keeps its registrations in DIR/tether-w<k>.db (worker 0 in tether.db).

@@ -562,9 +562,6 @@ void HttpApi::routes() {
     if (!body) return call.error(400, "4.00", body.error().reason);
     auto c = credentials_from_json(ep, *body);
     if (!c) return call.error(400, "4.00", c.error().reason);
-    if (c->has_oscore() && !oscore_refusal_.empty()) {
-      return call.error(400, "4.00", oscore_refusal_);
-    }
     // 4.09 when another endpoint already proves itself this way; 5.00 if the store fails.
     if (auto saved = server_.put_credentials(*c); !saved) {
       return call.error(saved.error(), lwm2m::status::kInternalServerError);

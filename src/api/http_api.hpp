@@ -29,9 +29,6 @@ class HttpApi final : public HttpService {
   // Several nodes: calls about a client another node serves go to that node, events are
   // shared (api/node_routing). Call before start(); `nodes` outlives the API.
   void set_nodes(NodeRouting* nodes);
-  // Credentials with an OSCORE context are refused (400, `why`): with --workers, each
-  // worker would keep its own sequence numbers and replay window for them.
-  void refuse_oscore(std::string why) { oscore_refusal_ = std::move(why); }
 
  private:
   void routes();
@@ -56,7 +53,6 @@ class HttpApi final : public HttpService {
   server::Lwm2mServer& server_;
   Waker waker_;
   RequestLog requests_;
-  std::string oscore_refusal_;
   NodeRouting* nodes_ = nullptr;
   // Answers can come after the API is gone (at shutdown): they log only while this is set.
   std::shared_ptr<HttpApi*> self_ = std::make_shared<HttpApi*>(this);

@@ -40,8 +40,19 @@ std::string Keyring::peer_key(const std::string& carrier, coap::PeerId peer) {
 }
 
 void Keyring::persist_sequences(std::uint64_t step, PersistSequence persist, bool by_keys) {
+  reserve_sequences(
+      step,
+      [persist = std::move(persist)](const std::string& key, std::uint64_t from,
+                                     std::uint64_t n) -> std::optional<std::uint64_t> {
+        if (!persist(key, from + n)) return std::nullopt;
+        return from;
+      },
+      by_keys);
+}
+
+void Keyring::reserve_sequences(std::uint64_t step, ReserveSequences reserve, bool by_keys) {
   step_ = step;
-  persist_ = std::move(persist);
+  reserve_ = std::move(reserve);
   persist_by_keys_ = by_keys;
 }
 
@@ -85,6 +96,7 @@ Result<Ok> Keyring::put(const std::string& name, const ContextInput& input,
   auto derived = SecurityContext::derive(start);
   if (!derived) return derived.error();
   auto context = std::make_shared<SecurityContext>(std::move(*derived));
+  if (holders_ != nullptr) context->share_holding(holders_->of(name), self_);
   if (rederive_on_start_) {
     context->set_rederiving(true);
   } else {
@@ -163,7 +175,10 @@ SharedContext Keyring::derive_with(const SharedContext& base, ByteView id_contex
   ContextInput input = contexts_.at(named->second).input;
   input.id_context = Bytes(id_context.begin(), id_context.end());
   auto derived = SecurityContext::derive(input);
-  return derived ? std::make_shared<SecurityContext>(std::move(*derived)) : nullptr;
+  if (!derived) return nullptr;
+  auto fresh = std::make_shared<SecurityContext>(std::move(*derived));
+  fresh->share_holding_of(*base);
+  return fresh;
 }
 
 void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
@@ -183,13 +198,14 @@ void Keyring::adopt(const SharedContext& old, const SharedContext& fresh) {
 }
 
 void Keyring::watch_sequence(const std::string& key, SecurityContext& context) {
-  if (!persist_) return;
-  context.reserve_in_steps(step_, [this, key](std::uint64_t bound) {
-    if (!persist_(key, bound)) return false;
+  if (!reserve_) return;
+  context.reserve_windows(step_, [this, key](std::uint64_t from, std::uint64_t step) {
+    auto start = reserve_(key, from, step);
+    if (!start) return start;
     // The same keys put again later in this run start past it too.
     std::uint64_t& resumed = resumed_[key];
-    resumed = std::max(resumed, bound);
-    return true;
+    resumed = std::max(resumed, *start + step);
+    return start;
   });
 }
 

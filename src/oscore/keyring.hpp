@@ -16,6 +16,7 @@
 
 #include "coap/message_layer.hpp"
 #include "common/result.hpp"
+#include "oscore/context_holders.hpp"
 #include "oscore/oscore_layer.hpp"
 
 namespace tether::oscore {
@@ -31,6 +32,19 @@ class Keyring {
   // instead of the name, so the same keys put under another name (a bootstrap server writing
   // them to a new instance) resume from where they were.
   void persist_sequences(std::uint64_t step, PersistSequence persist, bool by_keys = false);
+  // The same when other keyrings hold the same contexts (workers): `reserve(key, from, step)`
+  // stores a bound and answers the first of the `step` numbers it reserved, at or past
+  // `from` and past what any other keyring reserved; nullopt: not stored, nothing is sent.
+  using ReserveSequences = std::function<std::optional<std::uint64_t>(
+      const std::string& key, std::uint64_t from, std::uint64_t step)>;
+  void reserve_sequences(std::uint64_t step, ReserveSequences reserve, bool by_keys = false);
+  // Other keyrings (workers) hold copies of these contexts: a copy acts on a request only
+  // once it proved freshness since another copy last did (SecurityContext::share_holding).
+  // Set before put().
+  void share_holding(ContextHolders& holders, std::uint32_t self) {
+    holders_ = &holders;
+    self_ = self;
+  }
   // "keys:" and a SHA-256 digest of the input, in hex: no secret can be read back from it.
   static std::string sequence_key(const ContextInput& input);
   // The bounds stored before a restart, by name: put() never starts below them.
@@ -116,7 +130,9 @@ class Keyring {
   // leaves old addresses behind, and only the last few stay bound.
   std::unordered_map<std::string, std::vector<std::string>> keys_by_name_;
   std::uint64_t step_ = 0;
-  PersistSequence persist_;
+  ReserveSequences reserve_;
+  ContextHolders* holders_ = nullptr;
+  std::uint32_t self_ = 0;
   bool persist_by_keys_ = false;
   std::unordered_map<std::string, std::uint64_t> resumed_;
   RefusalHandler on_refused_;

@@ -148,6 +148,9 @@ bool OscoreLayer::accept(coap::PeerId peer, const coap::Message& m, const Shared
     refuse(peer, m, Refusal{codes::kServiceUnavailable, "too many OSCORE exchanges"}, now);
     return true;
   }
+  // Another worker acted on requests under this context since this copy did: its replay
+  // window missed them, so freshness is proved again.
+  if (found->held_elsewhere()) found->require_freshness();
   if (!found->freshness_proved()) {
     // RFC 8613 B.1.2: first the request proves it is no replay from before our (re)start,
     // by echoing a value we made up (RFC 9175); the Endpoint above never sees the Echo.
@@ -168,6 +171,7 @@ bool OscoreLayer::accept(coap::PeerId peer, const coap::Message& m, const Shared
     found->prove_freshness(sequence_of(verified.binding.partial_iv.view()));
     verified.message.options.remove(coap::option::kEcho);
   }
+  found->mark_held();
   if (peers_.on_verified) peers_.on_verified(peer, found);
   theirs_[key(peer, m.token)] =
       Binding{found, verified.binding, verified.message.options.has(coap::option::kObserve), {}};
@@ -205,6 +209,7 @@ std::optional<Refusal> OscoreLayer::rederive(coap::PeerId peer, const coap::Mess
         // Our R2 inside its ID Context proves the request is fresh: the new context is agreed.
         r2_by_kid_.erase(kid_key);
         candidate->prove_freshness(sequence_of(verified->binding.partial_iv.view()));
+        candidate->mark_held();
         peers_.adopt(base, candidate);
         accept(peer, m, candidate, std::move(*verified), now);
         return std::nullopt;

@@ -102,18 +102,28 @@ ByteView SecurityContext::echo_challenge(ByteView random) {
 
 Result<std::uint64_t> SecurityContext::next_sequence() {
   if (sender_sequence_ > kSequenceLimit) return fail("the Sender Sequence Numbers are spent");
-  if (persist_ && sender_sequence_ >= reserved_until_) {
-    const std::uint64_t bound = sender_sequence_ + reservation_step_;
-    if (!persist_(bound)) return fail("the Sender Sequence Number could not be stored");
-    reserved_until_ = bound;
+  if (reserve_ && sender_sequence_ >= reserved_until_) {
+    const auto start = reserve_(sender_sequence_, reservation_step_);
+    if (!start || *start < sender_sequence_) {
+      return fail("the Sender Sequence Number could not be stored");
+    }
+    sender_sequence_ = *start;
+    reserved_until_ = *start + reservation_step_;
+    if (sender_sequence_ > kSequenceLimit) return fail("the Sender Sequence Numbers are spent");
   }
   return sender_sequence_++;
 }
 
 void SecurityContext::reserve_in_steps(std::uint64_t step,
                                        std::function<bool(std::uint64_t bound)> persist) {
+  reserve_windows(step, [persist = std::move(persist)](std::uint64_t from, std::uint64_t n) {
+    return persist(from + n) ? std::optional<std::uint64_t>(from) : std::nullopt;
+  });
+}
+
+void SecurityContext::reserve_windows(std::uint64_t step, Reserve reserve) {
   reservation_step_ = step == 0 ? 1 : step;
-  persist_ = std::move(persist);
+  reserve_ = std::move(reserve);
   reserved_until_ = sender_sequence_;  // the next number reserves first
 }
 

@@ -3,8 +3,10 @@
 // holds, with the sender's sequence number and the recipient's replay window.
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "common/bytes.hpp"
@@ -98,6 +100,13 @@ class SecurityContext {
   // context resumes from the stored bound, so no nonce is used twice. False: not stored,
   // nothing is sent.
   void reserve_in_steps(std::uint64_t step, std::function<bool(std::uint64_t bound)> persist);
+  // The same for a context held more than once (a copy per worker): `reserve(from, step)`
+  // stores a bound and answers the first number of the `step` it reserved, at or past
+  // `from`, past what any other holder reserved; the context jumps there. nullopt: not
+  // stored, nothing is sent.
+  using Reserve =
+      std::function<std::optional<std::uint64_t>(std::uint64_t from, std::uint64_t step)>;
+  void reserve_windows(std::uint64_t step, Reserve reserve);
   std::uint64_t sender_sequence() const { return sender_sequence_; }
   void set_sender_sequence(std::uint64_t next) { sender_sequence_ = next; }
   ReplayWindow& replay_window() { return replay_; }
@@ -113,6 +122,27 @@ class SecurityContext {
     echo_size_ = 0;
     if (seq) replay_.refuse_up_to(*seq);
   }
+  // Copies of one context held by several workers: `last` names the holder that acted on
+  // a request under it last. Another holder's replay window missed those requests, so
+  // before acting on one itself it asks for freshness again, as after a restart (B.1.2).
+  using LastHolder = std::shared_ptr<std::atomic<std::uint32_t>>;
+  void share_holding(LastHolder last, std::uint32_t self) {
+    last_holder_ = std::move(last);
+    self_ = self;
+  }
+  // A context derived from this one (RFC 8613 B.2) is held by the same holders.
+  void share_holding_of(const SecurityContext& other) {
+    share_holding(other.last_holder_, other.self_);
+  }
+  bool held_elsewhere() const {
+    return last_holder_ != nullptr && last_holder_->load(std::memory_order_acquire) != self_;
+  }
+  void mark_held() {
+    if (held_elsewhere()) last_holder_->store(self_, std::memory_order_release);
+  }
+  // Freshness is to be proved again (another holder acted on requests since).
+  void require_freshness() { freshness_proved_ = false; }
+
   // RFC 8613 B.2: while a new ID Context is being agreed, requests carry it in the kid
   // context field as a CBOR byte string (as libcoap does); plain bytes once agreed.
   bool rederiving() const { return rederiving_; }
@@ -143,7 +173,9 @@ class SecurityContext {
   std::uint64_t sender_sequence_ = 0;
   std::uint64_t reserved_until_ = 0;  // numbers below it are covered by a stored bound
   std::uint64_t reservation_step_ = 0;
-  std::function<bool(std::uint64_t)> persist_;
+  Reserve reserve_;
+  LastHolder last_holder_;
+  std::uint32_t self_ = 0;
   ReplayWindow replay_;
 };
 

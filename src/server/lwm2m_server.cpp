@@ -113,17 +113,19 @@ ServerLink& Lwm2mServer::attach(std::unique_ptr<ServerLink> link) {
 void Lwm2mServer::use_oscore(oscore::Keyring& keyring) {
   oscore_ = &keyring;
   for (auto* link : coap_links_) link->use_oscore(&keyring);
-  // RFC 8613 B.1.1: the bound is durable before a number past it goes out.
-  keyring.persist_sequences(kOscoreSequenceStep,
-                            [this](const std::string& endpoint, std::uint64_t bound) {
+  // RFC 8613 B.1.1: the bound is durable before a number past it goes out. The store
+  // reserves, so that workers holding copies of one context never send the same number.
+  keyring.reserve_sequences(kOscoreSequenceStep,
+                            [this](const std::string& endpoint, std::uint64_t from,
+                                   std::uint64_t step) -> std::optional<std::uint64_t> {
                               const Credentials* c = credentials_.find(endpoint);
-                              if (c == nullptr || !c->has_oscore()) return false;
+                              if (c == nullptr || !c->has_oscore()) return std::nullopt;
+                              auto start = store_.reserve_sequences(endpoint, from, step);
+                              if (!start) return std::nullopt;
                               Credentials updated = *c;
-                              updated.oscore.sequence_bound = bound;
-                              if (!store_.save_credentials(updated) || !store_.flush())
-                                return false;
+                              updated.oscore.sequence_bound = *start + step;
                               credentials_.put(std::move(updated));
-                              return true;
+                              return *start;
                             });
 }
 

@@ -23,7 +23,9 @@
 # coap-server as a forward proxy, -P, between OSCORE peers of ours, the client on CoAP/TCP to
 # the proxy and the proxy on CoAP/UDP to the server: `tether client` registers and
 # de-registers, `tether coap` writes 4 KiB block-wise (inner Request-Tag) and reads it back; the
-# proxy's trace never shows the endpoint name or a payload).
+# proxy's trace never shows the endpoint name or a payload), and libcoap-client-workers
+# (`tether server --workers 2`: libcoap's coap-client Updates from a new port each run, so
+# from either worker, always 2.04 and never a replay; `tether client` read through the API).
 # tether-coap-libcoap-server, libcoap-client-tether-serve and libcoap-client-lwm2m-server also
 # run over CoAP/TCP with a "-tcp" suffix.
 # The libcoap scenarios exit 77 (skipped) when the peers folder is not on this machine.
@@ -284,6 +286,41 @@ CONF
       fail "a wrong OSCORE secret inside $carrier was not refused: $(cat "$work/wrong.log")"
     kill "$!" 2>/dev/null || true
     [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "a refused client registered"
+    ;;
+  libcoap-client-workers)
+    # `tether server --workers 2` (issue 22): every worker holds a copy of each context. Each
+    # coap-client run leaves from a new port, so its Update reaches either worker: the other
+    # one asks for Echo (it did not act under the context last), then takes the registration
+    # over. Sequence numbers continue through the seq file, so none of this is a replay.
+    need_libcoap
+    start_server --store sqlite --data-dir "$work/data" --workers 2
+    put_oscore lc-dev c1 5e
+    printf 'master_secret,hex,"%s"\nmaster_salt,hex,"%s"\nsender_id,hex,"c1"\nrecipient_id,hex,"5e"\n' \
+      "$secret" "$salt" >"$work/client.conf"
+    timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf,$work/seq" -m post -t 40 -e '</3/0>' \
+      "coap://127.0.0.1:$port/rd?ep=lc-dev&lt=300&lwm2m=1.2" >"$work/peer.log" 2>&1 || true
+    grep -qE "c:2.01" "$work/peer.log" || fail "no 2.01 for the protected Register"
+    call 200 "http://127.0.0.1:$http/api/clients/lc-dev"
+    location=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["location"])' <"$work/api.json")
+    for run in $(seq 1 12); do
+      timeout 20 "$bin/coap-client" -v 7 -E "$work/client.conf,$work/seq" -m post \
+        "coap://127.0.0.1:$port$location" >"$work/peer.log" 2>&1 || true
+      grep -qE "c:2.04" "$work/peer.log" || fail "Update $run was not answered 2.04"
+    done
+    call 200 "http://127.0.0.1:$http/metrics"
+    taken=$(grep -E '^tether_takeovers_total' "$work/api.json" | awk '{print $2}')
+    [ "${taken:-0}" -ge 1 ] || fail "12 Updates from new ports never reached the other worker"
+    grep -q "Replay detected" "$work/server.log" && fail "an Update was taken for a replay"
+    [ "$(grep -c 'event=registered' "$work/server.log")" = 1 ] || fail "the device registered again"
+    # Our own client over OSCORE: each read is a request under the server's context, from
+    # sequence numbers its worker reserved from the shared bound.
+    secret=a0a1a2a3a4a5a6a7a8a9aaabacadaeaf  # each endpoint its own
+    put_oscore os-dev e1 e2
+    start_client os-dev e1 e2 --server "coap://127.0.0.1:$port"
+    for _ in 1 2 3; do
+      call 200 "http://127.0.0.1:$http/api/clients/os-dev/3/0/0"
+      jcheck "j['values']['/3/0/0'] == 'Tether'"
+    done
     ;;
   libcoap-client-rederive)
     need_libcoap

@@ -308,6 +308,38 @@ TEST_P(StoreContract, RemovingARegistrationTakesOnlyItsObservations) {
   EXPECT_EQ(credentials(store()), std::vector<Credentials>{psk("a")});
 }
 
+// RFC 8613 B.1.1: an OSCORE context's Sender Sequence Numbers are reserved from the stored
+// bound, which only grows, and the rest of the credentials stay as they are stored now.
+TEST_P(StoreContract, ReservesOscoreSequenceNumbersFromTheStoredBound) {
+  ASSERT_TRUE(store().save_credentials(oscore("c")));  // bound 640
+  ASSERT_TRUE(store().save_credentials(psk("a")));
+  auto first = store().reserve_sequences("c", 0, 64);
+  ASSERT_TRUE(first) << first.error().reason;
+  EXPECT_EQ(*first, 640u);
+  EXPECT_EQ(*store().reserve_sequences("c", 100, 64), 704u);  // past the last reservation
+  EXPECT_EQ(*store().reserve_sequences("c", 5000, 64), 5000u);
+  auto stored = store().load_credentials_of("c");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->oscore.sequence_bound, 5064u);
+  // New keys written meanwhile are kept: the reservation changes the bound only.
+  Credentials rekeyed = oscore("c");
+  rekeyed.oscore.master_secret = hex("ff ee dd cc bb aa 99 88 77 66 55 44 33 22 11 00");
+  rekeyed.oscore.sequence_bound = 5064;
+  ASSERT_TRUE(store().save_credentials(rekeyed));
+  EXPECT_EQ(*store().reserve_sequences("c", 0, 64), 5064u);
+  stored = store().load_credentials_of("c");
+  ASSERT_TRUE(stored && *stored);
+  EXPECT_EQ((*stored)->oscore.master_secret, rekeyed.oscore.master_secret);
+  EXPECT_EQ((*stored)->oscore.sequence_bound, 5128u);
+  // Nothing to reserve for credentials without a context, or none at all.
+  EXPECT_FALSE(store().reserve_sequences("a", 0, 64));
+  EXPECT_FALSE(store().reserve_sequences("nobody", 0, 64));
+  ASSERT_TRUE(store().remove_credentials("c"));
+  stored = store().load_credentials_of("c");
+  ASSERT_TRUE(stored);
+  EXPECT_FALSE(*stored);
+}
+
 TEST_P(StoreContract, RemovingWhatIsNotThereIsFine) {
   EXPECT_TRUE(store().remove_registration("nobody"));
   EXPECT_TRUE(store().remove_observation("nobody", "nothing"));

@@ -4,6 +4,7 @@
 // and /metrics merged from every worker's answer.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -157,6 +158,44 @@ TEST(WorkerStore, KeepsRegistrationsApartAndCredentialsShared) {
   ASSERT_TRUE(r1.load_registrations().ok());
   EXPECT_EQ(*r0.owner_of("a"), std::optional<std::string>("w1"));
   EXPECT_EQ(*r0.owner_of("b"), std::optional<std::string>("w1"));
+}
+
+// Each worker keeps a copy of an OSCORE context; the copies reserve their sequence
+// numbers from the one bound in the shared store, so no two send the same number.
+TEST(WorkerStore, WorkersReserveOscoreSequenceNumbersFromOneBound) {
+  MemoryStore first, second, third;
+  SharedCredentials shared(first);
+  WorkerDirectory directory;
+  auto on_moved = [](std::size_t, const std::string&) {};
+  WorkerStore w0(first, shared, directory, 0, on_moved);
+  WorkerStore w1(second, shared, directory, 1, on_moved);
+  WorkerStore w2(third, shared, directory, 2, on_moved);
+  ASSERT_TRUE(w0.save_credentials(oscore("dev")).ok());  // bound 640
+  // Three threads as three workers, each asking from where its own copy stands.
+  std::vector<std::vector<std::uint64_t>> starts(3);
+  std::vector<std::thread> threads;
+  WorkerStore* stores[] = {&w0, &w1, &w2};
+  for (std::size_t k = 0; k < 3; ++k) {
+    threads.emplace_back([&, k] {
+      std::uint64_t next = 640;
+      for (int i = 0; i < 50; ++i) {
+        auto start = stores[k]->reserve_sequences("dev", next, 64);
+        ASSERT_TRUE(start.ok());
+        starts[k].push_back(*start);
+        next = *start + 64;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::vector<std::uint64_t> all;
+  for (const auto& s : starts) all.insert(all.end(), s.begin(), s.end());
+  std::sort(all.begin(), all.end());
+  ASSERT_EQ(all.size(), 150U);
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GE(all[i], all[i - 1] + 64);
+  EXPECT_EQ(all.front(), 640U);
+  auto stored = w2.load_credentials_of("dev");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->oscore.sequence_bound, all.back() + 64);
 }
 
 http::Response json_response(const json& body) {

@@ -1,5 +1,7 @@
 #include "server/store/server_store.hpp"
 
+#include <algorithm>
+
 namespace tether::server {
 
 const char* credentials_kind_name(Credentials::Kind kind) {
@@ -28,6 +30,19 @@ std::optional<Credentials::Kind> credentials_kind_from(const std::string& name) 
   if (name == "cose") return Credentials::Kind::kCose;
   if (name == "digest") return Credentials::Kind::kDigest;
   return std::nullopt;
+}
+
+Result<std::uint64_t> ServerStore::reserve_sequences(const std::string& endpoint,
+                                                     std::uint64_t from, std::uint64_t step) {
+  auto stored = load_credentials_of(endpoint);
+  if (!stored) return stored.error();
+  if (!*stored || !(*stored)->has_oscore()) return fail("no OSCORE credentials for " + endpoint);
+  Credentials& c = **stored;
+  const std::uint64_t start = std::max(from, c.oscore.sequence_bound);
+  c.oscore.sequence_bound = start + step;
+  if (auto ok = save_credentials(c); !ok) return ok.error();
+  if (auto ok = flush(); !ok) return ok.error();
+  return start;
 }
 
 std::string oscore_identity(ByteView client_sender_id, const std::optional<Bytes>& id_context) {

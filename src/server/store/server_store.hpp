@@ -149,6 +149,12 @@ class ServerStore {
   }
   virtual Result<Ok> save_credentials(const Credentials& credentials) = 0;
   virtual Result<Ok> remove_credentials(const std::string& endpoint) = 0;
+  // RFC 8613 B.1.1: reserves `step` Sender Sequence Numbers of `endpoint`'s OSCORE context,
+  // durably, and answers the first: at or past `from`, and past every number reserved
+  // before by anyone sharing this store (a worker's copy of the same context). By default
+  // the stored credentials' bound is read, raised and flushed.
+  virtual Result<std::uint64_t> reserve_sequences(const std::string& endpoint, std::uint64_t from,
+                                                  std::uint64_t step);
 
   virtual Result<Ok> flush() = 0;
 };

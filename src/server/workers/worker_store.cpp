@@ -79,6 +79,11 @@ Result<Ok> WorkerStore::remove_credentials(const std::string& endpoint) {
   return on_shared([&](ServerStore& s) { return s.remove_credentials(endpoint); });
 }
 
+Result<std::uint64_t> WorkerStore::reserve_sequences(const std::string& endpoint,
+                                                     std::uint64_t from, std::uint64_t step) {
+  return on_shared([&](ServerStore& s) { return s.reserve_sequences(endpoint, from, step); });
+}
+
 Result<Ok> WorkerStore::flush() {
   if (wrote_credentials_) {
     if (auto ok = on_shared([](ServerStore& s) { return s.flush(); }); !ok) return ok;

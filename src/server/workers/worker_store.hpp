@@ -46,6 +46,9 @@ class WorkerStore final : public ServerStore {
   Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) override;
   Result<Ok> save_credentials(const Credentials& credentials) override;
   Result<Ok> remove_credentials(const std::string& endpoint) override;
+  // Under the shared mutex: every worker's copy of a context reserves from one bound.
+  Result<std::uint64_t> reserve_sequences(const std::string& endpoint, std::uint64_t from,
+                                          std::uint64_t step) override;
 
   Result<Ok> flush() override;
 

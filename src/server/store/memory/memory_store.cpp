@@ -61,6 +61,12 @@ Result<std::vector<Credentials>> MemoryStore::load_credentials() {
   return values_of(credentials_);
 }
 
+Result<std::optional<Credentials>> MemoryStore::load_credentials_of(const std::string& endpoint) {
+  auto it = credentials_.find(endpoint);
+  if (it == credentials_.end()) return std::optional<Credentials>{};
+  return std::optional<Credentials>(it->second);
+}
+
 Result<Ok> MemoryStore::save_credentials(const Credentials& credentials) {
   credentials_[credentials.endpoint] = credentials;
   return Ok{};

@@ -28,6 +28,7 @@ class MemoryStore final : public ServerStore {
   Result<Ok> save_observation(const ObservationRecord& observation) override;
   Result<Ok> remove_observation(const std::string& endpoint, const std::string& id) override;
   Result<std::vector<Credentials>> load_credentials() override;
+  Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) override;
   Result<Ok> save_credentials(const Credentials& credentials) override;
   Result<Ok> remove_credentials(const std::string& endpoint) override;
   Result<Ok> flush() override { return Ok{}; }

@@ -85,6 +85,9 @@ constexpr const char* kPutCredentials =
 constexpr const char* kSelectCredentials =
     "SELECT endpoint, kind, psk_identity, psk_key, public_key, x509_common_name, oscore FROM "
     "credentials ORDER BY endpoint";
+constexpr const char* kSelectCredentialsOf =
+    "SELECT endpoint, kind, psk_identity, psk_key, public_key, x509_common_name, oscore FROM "
+    "credentials WHERE endpoint = ?";
 
 // Schema 1 to 2: registrations made over DTLS or TLS before identities were kept may be
 // updated by any identity the policy admits, once (Registration::kAnySecureIdentity).
@@ -290,6 +293,7 @@ Result<Ok> SqliteStore::init(bool sync_each_commit) {
       {&put_credentials_, kPutCredentials},
       {&delete_credentials_, "DELETE FROM credentials WHERE endpoint = ?"},
       {&select_credentials_, kSelectCredentials},
+      {&select_credentials_of_, kSelectCredentialsOf},
   };
   for (const auto& [statement, sql] : statements) {
     if (auto ok = prepare(*statement, sql); !ok) return ok;
@@ -536,26 +540,47 @@ Result<std::vector<Credentials>> SqliteStore::load_credentials() {
   std::vector<Credentials> out;
   int rc = SQLITE_ROW;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    RowReader row(s);
-    Credentials c;
-    c.endpoint = row.text(0);
-    const auto kind_text = row.text(1);
-    c.psk_identity = row.text(2);
-    c.psk_key = row.blob(3);
-    c.public_key = row.blob(4);
-    c.x509_common_name = row.text(5);
-    const auto oscore_text = row.text(6);
-    if (!row.problem().empty()) return row_error("credentials", c.endpoint, row.problem());
-    const auto kind = credentials_kind_from(kind_text);
-    if (!kind) return row_error("credentials", c.endpoint, "unknown kind '" + kind_text + "'");
-    c.kind = *kind;
-    if (auto merged = merge_credentials_json_part(c, oscore_text); !merged) {
-      return row_error("credentials", c.endpoint, merged.error().reason);
-    }
-    out.push_back(std::move(c));
+    auto c = read_credentials(s);
+    if (!c) return c.error();
+    out.push_back(std::move(*c));
   }
   if (rc != SQLITE_DONE) return sqlite_error("reading credentials");
   return out;
+}
+
+Result<std::optional<Credentials>> SqliteStore::load_credentials_of(const std::string& endpoint) {
+  if (auto it = pending_.credentials().find(endpoint); it != pending_.credentials().end()) {
+    return it->second;  // written since the last flush (nullopt: removed)
+  }
+  auto* s = select_credentials_of_.get();
+  ResetOnExit reset(s);
+  if (Binder(s).text(endpoint).rc() != SQLITE_OK) return sqlite_error("reading credentials");
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_DONE) return std::optional<Credentials>{};
+  if (rc != SQLITE_ROW) return sqlite_error("reading credentials");
+  auto c = read_credentials(s);
+  if (!c) return c.error();
+  return std::optional<Credentials>(std::move(*c));
+}
+
+Result<Credentials> SqliteStore::read_credentials(sqlite3_stmt* s) const {
+  RowReader row(s);
+  Credentials c;
+  c.endpoint = row.text(0);
+  const auto kind_text = row.text(1);
+  c.psk_identity = row.text(2);
+  c.psk_key = row.blob(3);
+  c.public_key = row.blob(4);
+  c.x509_common_name = row.text(5);
+  const auto oscore_text = row.text(6);
+  if (!row.problem().empty()) return row_error("credentials", c.endpoint, row.problem());
+  const auto kind = credentials_kind_from(kind_text);
+  if (!kind) return row_error("credentials", c.endpoint, "unknown kind '" + kind_text + "'");
+  c.kind = *kind;
+  if (auto merged = merge_credentials_json_part(c, oscore_text); !merged) {
+    return row_error("credentials", c.endpoint, merged.error().reason);
+  }
+  return c;
 }
 
 }  // namespace tether::server

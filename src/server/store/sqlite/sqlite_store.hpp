@@ -38,6 +38,9 @@ class SqliteStore final : public BufferedStore {
   Result<std::vector<Registration>> load_registrations() override;
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<std::vector<Credentials>> load_credentials() override;
+  // One row (or what waits to be written), not the whole table: workers read an endpoint's
+  // again when told it changed, and reserve OSCORE sequence numbers from it.
+  Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) override;
   Result<Ok> flush() override;
 
  private:
@@ -67,7 +70,9 @@ class SqliteStore final : public BufferedStore {
   Statement begin_, commit_, rollback_;
   Statement put_registration_, update_registration_, delete_registration_, select_registrations_;
   Statement put_observation_, delete_observation_, delete_observations_of_, select_observations_;
-  Statement put_credentials_, delete_credentials_, select_credentials_;
+  Statement put_credentials_, delete_credentials_, select_credentials_, select_credentials_of_;
+  // The credentials in the row `s` stands on (SELECT ... FROM credentials).
+  Result<Credentials> read_credentials(sqlite3_stmt* s) const;
 };
 
 }  // namespace tether::server
