@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -334,6 +335,50 @@ TEST(RedisStore, NodesShareARedisEachWithItsOwnRegistrations) {
 
 // A node whose heartbeat ended leaves its registrations to the running nodes: each goes
 // to exactly one of them, with its observations, and the dead node is swept once.
+// RFC 8613 B.1.1 across nodes: two nodes serving one OSCORE device in turn (or at once)
+// reserve windows of sequence numbers that never overlap, and a credentials write (an
+// operator's PUT through either node) keeps what was reserved.
+TEST(RedisStore, NodesReserveOscoreSequenceNumbersThatNeverOverlap) {
+  RedisServer redis;
+  auto a = open_store(redis.url(), "a");
+  auto b = open_store(redis.url(), "b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->save_credentials(oscore("dev")));  // bound 640
+  ASSERT_TRUE(a->flush());
+  std::vector<std::uint64_t> starts_a, starts_b;
+  std::thread on_b([&] {
+    std::uint64_t next = 640;  // where B's copy of the context stands
+    for (int i = 0; i < 40; ++i) {
+      auto start = b->reserve_sequences("dev", next, 64);
+      ASSERT_TRUE(start) << start.error().reason;
+      starts_b.push_back(*start);
+      next = *start + 64;
+    }
+  });
+  std::uint64_t next = 640;
+  for (int i = 0; i < 40; ++i) {
+    auto start = a->reserve_sequences("dev", next, 64);
+    ASSERT_TRUE(start) << start.error().reason;
+    starts_a.push_back(*start);
+    next = *start + 64;
+  }
+  on_b.join();
+  std::vector<std::uint64_t> all = starts_a;
+  all.insert(all.end(), starts_b.begin(), starts_b.end());
+  std::sort(all.begin(), all.end());
+  for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GE(all[i], all[i - 1] + 64);
+  const std::uint64_t reserved = all.back() + 64;
+  EXPECT_EQ(redis.command({"HGET", "tether:{dev}:cred", "sequence_bound"}),
+            std::to_string(reserved));
+  // The operator writes the credentials again through B, from what B knew.
+  ASSERT_TRUE(b->save_credentials(oscore("dev")));
+  ASSERT_TRUE(b->flush());
+  auto read = a->load_credentials_of("dev");
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->oscore.sequence_bound, reserved);
+  EXPECT_EQ(*a->reserve_sequences("dev", 0, 64), reserved);
+}
+
 TEST(RedisStore, ADeadNodesRegistrationsAreClaimedByOneRunningNode) {
   RedisServer redis;
   auto a = open_store(redis.url(), "a");

@@ -45,7 +45,7 @@ constexpr std::chrono::milliseconds kBeatEvery{1000};
 // Scripts, so that each endpoint's write is atomic and conditional. The "#!lua" line (Redis
 // 7) makes Redis refuse a script at its start when over maxmemory; a script without it
 // would be refused only at its first write that allocates, after a DEL had run.
-enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim, kTake };
+enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim, kTake, kReserve };
 
 // Register (or a changed object list): the whole record, and the endpoint indexed. It
 // answers the endpoint's previous registration ID when that changed, for the caller to drop
@@ -96,6 +96,25 @@ constexpr const char* kTakeScript =
     "#!lua\n"
     "if redis.call('hget', KEYS[1], 'id') ~= ARGV[1] then return 0 end "
     "redis.call('hset', KEYS[1], 'owner', ARGV[2]) return 1";
+
+// RFC 8613 B.1.1 across nodes: a window of OSCORE Sender Sequence Numbers from past every
+// window any node reserved, in one step, so that no two nodes send under the same nonce.
+// The bound lives in its own field, which a credentials write leaves alone; the one in
+// `json` (what the writer knew) counts too. KEYS: cred. ARGV: from, step. It answers the
+// window's first number, or nothing when the endpoint has no OSCORE context.
+constexpr const char* kReserveScript =
+    "#!lua\n"
+    "local ok, j = pcall(cjson.decode, redis.call('hget', KEYS[1], 'json') or '') "
+    "if not ok or type(j) ~= 'table' then return false end "
+    "if type(j.oscore) == 'table' then j = j.oscore elseif j.mode ~= 'oscore' then return false "
+    "end "
+    "local start = tonumber(ARGV[1]) "
+    "local kept = tonumber(redis.call('hget', KEYS[1], 'sequence_bound') or '0') "
+    "if kept > start then start = kept end "
+    "if type(j.sequenceBound) == 'number' and j.sequenceBound > start then "
+    "start = j.sequenceBound end "
+    "redis.call('hset', KEYS[1], 'sequence_bound', string.format('%d', start + tonumber(ARGV[2]))) "
+    "return string.format('%d', start)";
 
 std::string random_node_name() {
   std::random_device random;
@@ -247,7 +266,7 @@ Result<Registration> parse_registration(const std::string& endpoint, const redis
 
 RedisStore::RedisStore(Address address, Options options)
     : redis_(std::move(address), options.timeout,
-             {kPutScript, kUpdateScript, kRemoveScript, kClaimScript, kTakeScript}),
+             {kPutScript, kUpdateScript, kRemoveScript, kClaimScript, kTakeScript, kReserveScript}),
       options_(std::move(options)),
       node_(options_.node),
       healthy_since_(std::chrono::steady_clock::now()) {
@@ -494,13 +513,11 @@ Result<Ok> RedisStore::write_pending(bool beat) {
       continue;
     }
     const Credentials& k = *pending;
-    c.push_back({"MULTI"});
-    c.push_back({"DEL", cred});
+    // Every field but the reserved sequence bound (kReserveScript), which only grows.
     c.push_back({"HSET", cred, "kind", credentials_kind_name(k.kind), "psk_identity",
                  k.psk_identity, "psk_key", std::string(k.psk_key.begin(), k.psk_key.end()),
                  "public_key", std::string(k.public_key.begin(), k.public_key.end()),
                  "x509_common_name", k.x509_common_name, "json", credentials_json_part(k)});
-    c.push_back({"EXEC"});
     c.push_back({"SADD", index_key(endpoint, kCredentialed), endpoint});
   }
   auto replies = redis_.run(c, "writing");
@@ -639,7 +656,8 @@ Result<std::vector<std::optional<ServerStore::Found>>> RedisStore::fetch(
     if (!r) return error(what, key(endpoints[i], "reg") + ": " + r.error().reason);
     auto observations = parse_observations(endpoints[i], (*records)[2 * i + 1].get());
     if (!observations) return observations.error();
-    out.push_back(Found{std::move(*r), std::move(*observations)});
+    out.push_back(
+        Found{std::move(*r), std::move(*observations), Fields(reg).get("owner").value_or("")});
   }
   return out;
 }
@@ -830,7 +848,35 @@ Result<Credentials> RedisStore::parse_credentials(const std::string& endpoint,
   if (auto merged = merge_credentials_json_part(c, json); !merged) {
     return error("reading credentials", where + ": " + merged.error().reason);
   }
+  if (c.has_oscore()) {
+    if (auto reserved = f.get("sequence_bound")) {
+      std::uint64_t bound = 0;
+      const auto [end, ec] =
+          std::from_chars(reserved->data(), reserved->data() + reserved->size(), bound);
+      if (ec != std::errc() || end != reserved->data() + reserved->size()) {
+        return error("reading credentials", where + ": sequence_bound is not a number");
+      }
+      c.oscore.sequence_bound = std::max(c.oscore.sequence_bound, bound);
+    }
+  }
   return c;
+}
+
+Result<std::uint64_t> RedisStore::reserve_sequences(const std::string& endpoint, std::uint64_t from,
+                                                    std::uint64_t step) {
+  if (auto ok = flush(); !ok) return ok.error();  // credentials written just before
+  auto reply = redis_.run_one({"EVALSHA", redis_.script(kReserve), "1", key(endpoint, "cred"),
+                               std::to_string(from), std::to_string(step)},
+                              "reserving OSCORE sequence numbers");
+  if (!reply) return reply.error();
+  if ((*reply)->type != REDIS_REPLY_STRING) return fail("no OSCORE credentials for " + endpoint);
+  const std::string text = reply_text(reply->get());
+  std::uint64_t start = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
+  if (ec != std::errc() || end != text.data() + text.size()) {
+    return fail("reserving OSCORE sequence numbers: Redis answered " + text);
+  }
+  return start;
 }
 
 Result<std::vector<Credentials>> RedisStore::load_credentials() {

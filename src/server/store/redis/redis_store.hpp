@@ -55,6 +55,9 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<std::vector<Credentials>> load_credentials() override;
   Result<std::optional<Credentials>> load_credentials_of(const std::string& endpoint) override;
+  // One script (kReserveScript): atomic across the nodes sharing this Redis.
+  Result<std::uint64_t> reserve_sequences(const std::string& endpoint, std::uint64_t from,
+                                          std::uint64_t step) override;
   Result<std::optional<Found>> find_registration(const std::string& id) override;
   Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
