@@ -1,6 +1,7 @@
 // `tether server`: the LwM2M server on CoAP over UDP and TCP, with the REST API, the
 // embedded SQLite store and structured logs. Options come from flags and an optional JSON
 // config file (flags win).
+#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -46,9 +47,18 @@ struct ServerOptions : ServiceOptions {
   // 0: one per 16 KiB of the machine's memory.
   std::uint64_t max_registrations = 0;
   std::uint32_t max_queued_per_client = 100;
-  // Event loops serving CoAP, each on its own thread and core (server_worker.hpp).
-  std::uint32_t workers = 1;
+  // Event loops serving CoAP, each on its own thread and core (server_worker.hpp); 0: one
+  // per core this process may run on.
+  std::uint32_t workers = 0;
 };
+
+// The cores this process may run on (taskset, a container's cpuset), at most 256.
+std::uint32_t usable_cores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (::sched_getaffinity(0, sizeof(set), &set) != 0) return 1;
+  return static_cast<std::uint32_t>(std::clamp(CPU_COUNT(&set), 1, 256));
+}
 
 ServerOptions parse_options(const std::vector<std::string>& args) {
   ServerOptions o;
@@ -67,7 +77,10 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   if (o.store != "sqlite" && o.store != "memory" && !names_redis(o.store)) {
     throw std::invalid_argument("--store is sqlite, memory, " + std::string(kRedisUrls));
   }
-  if (o.workers == 0) throw std::invalid_argument("--workers is at least 1");
+  if (o.workers == 0) {
+    // With Redis, a node per core instead (docs/redis.md) for now.
+    o.workers = names_redis(o.store) ? 1 : usable_cores();
+  }
   if (o.workers > 1 && names_redis(o.store)) {
     throw std::invalid_argument(
         "--workers above 1 takes --store sqlite or memory for now; with Redis, run a node per "
@@ -117,7 +130,8 @@ int server_command(const std::vector<std::string>& args) {
           "                         from an address silent for S seconds (or never heard)\n"
           "                         prove freshness with CoAP Echo first (0: off, default)\n"
           "  --max-stray-peers N    UDP/DTLS addresses kept that no registration holds\n"
-          "                         (default 262144; the longest idle go first)\n"
+          "                         (default 262144, split between the workers; the\n"
+          "                         longest idle go first)\n"
           "  --mqtt URL             serve LwM2M on an MQTT broker too (mqtt://HOST:PORT,\n"
           "                         mqtts://HOST:PORT; Transport TS 8)\n"
           "  --mqtt-prefix P        topic prefix, the tenant (default none: lwm2m/rd/EP)\n"
@@ -175,7 +189,8 @@ int server_command(const std::vector<std::string>& args) {
           "                         answers 503 with Retry-After (default 100)\n"
           "  --workers N            CoAP event loops, each on a thread of its own sharing\n"
           "                         the ports (SO_REUSEPORT); the API, MQTT, SMS and the\n"
-          "                         HTTP binding stay on the first (default 1)\n"
+          "                         HTTP binding stay on the first (default: one per core\n"
+          "                         this process may use; 1 with Redis)\n"
           "  -q, --quiet            no per-event log lines\n"
           "  --log-level L          debug, info, warn, error (default info)\n"
           "  --log-format F         logfmt (default) or json, one object per line\n",
@@ -273,7 +288,7 @@ int server_command(const std::vector<std::string>& args) {
   }
   CoapListeners listeners =
       listen_coap(loop, random, o, credentials_lookup(credentials_source), keyring, ticket_key,
-                  PortSharing{worker_count > 1, nullptr});
+                  PortSharing{worker_count > 1, nullptr, worker_count});
   server::ServerConfig config;
   config.awake_window = Duration{o.awake_window_ms};
   config.default_timeout = Duration{o.request_timeout_ms};
@@ -341,6 +356,14 @@ int server_command(const std::vector<std::string>& args) {
     }
     routing = std::make_unique<api::NodeRouting>(
         loop, *bus, [&store](const std::string& ep) { return store->owner_of(ep); });
+    // A device the load balancer moved: the node that served it lets its copy go, and asks
+    // the device to prove freshness before acting under its OSCORE context again.
+    server.set_taken_handler(
+        [&routing](const std::string& ep, const std::string& id, const std::string& from) {
+          routing->tell_taken(from, ep, id);
+        });
+    routing->set_taken_sink(
+        [&server](const std::string& ep, const std::string& id) { server.release_taken(ep, id); });
   } else if (worker_count > 1) {
     routing = std::make_unique<api::NodeRouting>(
         loop, hub.bus(0), [&store0](const std::string& ep) { return store0.owner_of(ep); });
@@ -368,17 +391,35 @@ int server_command(const std::vector<std::string>& args) {
     http.set_waker(
         [&sms](const server::Registration& r, bool bootstrap) { return sms->wake(r, bootstrap); });
   }
-  if (sms && o.sms.auto_wake) {
-    server.set_sleeper_handler([&sms](const server::Registration& r) {
-      if (!r.sms || r.binding.find('S') == std::string::npos) return false;
-      auto sent = sms->wake(r, false);
+  // Transport TS 6.6 with --workers: SMS lives on worker 0, so the other workers' wakes
+  // are posted to its loop (answered 202 once the registration shows it can be woken).
+  api::HttpApi::Waker worker_waker;
+  server::Lwm2mServer::SleeperHandler worker_sleeper;
+  if (sms) {
+    auto wake_logged = [&sms](const server::Registration& r, bool bootstrap) {
+      auto sent = sms->wake(r, bootstrap);
       if (!sent) {
         log_line("event=sms-trigger-failed" + logfmt_field("ep", r.endpoint) +
                      logfmt_field("detail", sent.error().reason),
                  "warn");
       }
-      return sent.ok();
-    });
+      return sent;
+    };
+    worker_waker = [&loop, wake_logged](const server::Registration& r,
+                                        bool bootstrap) -> Result<std::string> {
+      auto to = SmsService::wake_target(r);
+      if (!to) return to.error();
+      loop.post([wake_logged, r, bootstrap] { (void)wake_logged(r, bootstrap); });
+      return "sms:" + *to;
+    };
+    if (o.sms.auto_wake) {
+      server.set_sleeper_handler([wake_logged](const server::Registration& r) {
+        return SmsService::wake_target(r).ok() && wake_logged(r, false).ok();
+      });
+      worker_sleeper = [worker_waker](const server::Registration& r) {
+        return worker_waker(r, false).ok();
+      };
+    }
   }
   http.set_error_sink([](const std::string& what) {
     log_line("event=api-error" + logfmt_field("detail", what), "error");
@@ -402,8 +443,21 @@ int server_command(const std::vector<std::string>& args) {
   // Workers 1..N-1: made and restored here, then each serves on its own thread.
   std::vector<std::unique_ptr<ServerWorker>> workers;
   if (worker_count > 1) {
-    const WorkerSetup setup{o,         models, config, ticket_key,   listeners, *shared_credentials,
-                            directory, hub,    group,  api_settings, moved,     context_holders};
+    const WorkerSetup setup{o,
+                            models,
+                            config,
+                            ticket_key,
+                            listeners,
+                            *shared_credentials,
+                            directory,
+                            hub,
+                            group,
+                            api_settings,
+                            moved,
+                            context_holders,
+                            worker_count,
+                            worker_waker,
+                            worker_sleeper};
     for (std::size_t k = 1; k < worker_count; ++k) {
       std::unique_ptr<server::ServerStore> own;
       if (o.store == "sqlite") {

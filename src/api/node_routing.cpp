@@ -231,6 +231,15 @@ void NodeRouting::share_credentials_change(const std::string& endpoint) {
   (void)bus_.broadcast(json_text(message));
 }
 
+void NodeRouting::tell_taken(const std::string& from, const std::string& endpoint,
+                             const std::string& id) {
+  if (from == bus_.node()) return;
+  json message{{"type", "taken"}, {"from", bus_.node()}, {"endpoint", endpoint}, {"id", id}};
+  // Lost (the bus is down, or that node is): its copy stays until its lifetime ends, and no
+  // write of it reaches the store (only the owner's do).
+  (void)bus_.send(from, json_text(message));
+}
+
 void NodeRouting::on_message(std::string_view text) {
   if (text.size() > (worker_ ? kMaxWorkerMessage : kMaxMessage)) {
     ++metrics_.malformed;
@@ -271,6 +280,15 @@ void NodeRouting::on_message(std::string_view text) {
     }
     ++metrics_.credentials_in;
     if (credentials_) credentials_(*endpoint);
+  } else if (*type == "taken" && from != nullptr) {
+    const std::string* endpoint = clean_field(message, "endpoint", kMaxName);
+    const std::string* id = clean_field(message, "id", kMaxName);
+    if (endpoint == nullptr || id == nullptr || *from == bus_.node()) {
+      ++metrics_.malformed;
+      return;
+    }
+    ++metrics_.taken_in;
+    if (taken_) taken_(*endpoint, *id);
   } else {
     ++metrics_.malformed;
   }
@@ -394,6 +412,8 @@ std::string NodeRouting::metrics_text() const {
        metrics_.events_dropped);
   line("tether_node_credential_changes_received_total",
        "credential changes other nodes made, read again here", metrics_.credentials_in);
+  line("tether_node_registrations_taken_total",
+       "registrations another node took over from this one, let go here", metrics_.taken_in);
   line("tether_node_messages_malformed_total", "node bus messages dropped as malformed",
        metrics_.malformed);
   return out.str();

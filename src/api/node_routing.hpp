@@ -31,6 +31,7 @@ struct NodeRoutingMetrics {
   std::uint64_t events_in = 0;       // events from other nodes
   std::uint64_t events_dropped = 0;  // events not sent: too many waiting for the bus
   std::uint64_t credentials_in = 0;  // credential changes other nodes made
+  std::uint64_t taken_in = 0;        // registrations other nodes took over from this one
   std::uint64_t malformed = 0;       // bus messages that were not ours or not whole
 };
 
@@ -99,6 +100,13 @@ class NodeRouting {
 
   // Tells the other nodes that this one changed or removed an endpoint's credentials.
   void share_credentials_change(const std::string& endpoint);
+  // Tells node `from` that this one took registration `id` of `endpoint` over, so that it
+  // lets its copy go (Lwm2mServer::release_taken); the handler runs on the node told.
+  void tell_taken(const std::string& from, const std::string& endpoint, const std::string& id);
+  void set_taken_sink(
+      std::function<void(const std::string& endpoint, const std::string& id)> sink) {
+    taken_ = std::move(sink);
+  }
 
   const NodeRoutingMetrics& metrics() const { return metrics_; }
   std::string metrics_text() const;
@@ -118,6 +126,7 @@ class NodeRouting {
   LocalDispatch local_;
   EventSink events_;
   std::function<void(const std::string&)> credentials_;
+  std::function<void(const std::string&, const std::string&)> taken_;
   struct Pending {
     Responder responder;
     std::string node;  // whose answer it waits for

@@ -535,7 +535,18 @@ bool Lwm2mServer::release(const std::string& endpoint) {
   if (!r) return false;
   end_registration(*r, ServerEvent::Kind::kDeregistered, false);
   flush_transports();
+  // Another worker or node acts under the endpoint's OSCORE context from now on, and this
+  // copy's replay window misses what it takes: the device proves freshness (Echo) before
+  // this one acts on a request again.
+  if (oscore_ != nullptr) {
+    if (auto context = oscore_->find(endpoint)) context->require_freshness();
+  }
   return true;
+}
+
+bool Lwm2mServer::release_taken(const std::string& endpoint, const std::string& id) {
+  const Registration* r = registry_.find(endpoint);
+  return r != nullptr && r->id == id && release(endpoint);
 }
 
 // --- sessions and the downlink queue ------------------------------------------

@@ -177,6 +177,15 @@ class Lwm2mServer {
   // its datagrams reach now; this one lets its registration go without an event (the
   // client did not leave) and ends what waited on it here.
   bool release(const std::string& endpoint);
+  // Several nodes on one store: another node took registration `id` of `endpoint` over (its
+  // device reached that node); this node lets its copy go as release() does, if it still
+  // holds that very registration.
+  bool release_taken(const std::string& endpoint, const std::string& id);
+  // Told each registration this node took over from node `from`, for that node to let its
+  // copy go (NodeRouting::tell_taken).
+  using TakenHandler = std::function<void(const std::string& endpoint, const std::string& id,
+                                          const std::string& from)>;
+  void set_taken_handler(TakenHandler handler) { on_taken_ = std::move(handler); }
   // --workers: asks `handover` for a registration at a location this worker does not hold
   // before answering 4.04 (registration_handover.hpp). It outlives the server.
   void set_handover(RegistrationHandover* handover) { handover_ = handover; }
@@ -360,6 +369,7 @@ class Lwm2mServer {
   std::uint64_t next_observation_ = 1;
   CredentialIndex credentials_;
   oscore::Keyring* oscore_ = nullptr;
+  TakenHandler on_taken_;
   struct Held {
     std::unique_ptr<UplinkReply> reply;
     lwm2m::UplinkAnswer answer;

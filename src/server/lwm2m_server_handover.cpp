@@ -33,7 +33,7 @@ std::optional<ServerStore::Found> Lwm2mServer::hand_over(const std::string& loca
   if (r == nullptr || r->expires_at() <= clock_.unix_now() || !speaks_for(*r, identity)) {
     return std::nullopt;
   }
-  return ServerStore::Found{*r, observations(r->endpoint)};
+  return ServerStore::Found{*r, observations(r->endpoint), {}};
 }
 
 void Lwm2mServer::handed(std::uint64_t ask, std::optional<ServerStore::Found> found) {

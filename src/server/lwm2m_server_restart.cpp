@@ -62,6 +62,8 @@ bool Lwm2mServer::take_over(const std::string& location, const PeerIdentity& ide
   ++metrics_.takeovers;
   adopt_registration(r, clock_.unix_now());
   adopt_observations((*found)->observations);
+  const std::string& from = (*found)->owner;
+  if (on_taken_ && !from.empty()) on_taken_(r.endpoint, r.id, from);
   return true;
 }
 

@@ -278,6 +278,26 @@ TEST_F(NodeRoutingTest, ACredentialChangeIsToldToTheOtherNodes) {
   EXPECT_EQ(a.metrics().malformed, 1U);
 }
 
+// A node that took a registration over tells the one that held it, and only that one.
+TEST_F(NodeRoutingTest, ATakeoverIsToldToTheNodeThatHeldTheRegistration) {
+  std::vector<std::pair<std::string, std::string>> taken_a;
+  std::vector<std::pair<std::string, std::string>> taken_b;
+  a.set_taken_sink(
+      [&](const std::string& ep, const std::string& id) { taken_a.emplace_back(ep, id); });
+  b.set_taken_sink(
+      [&](const std::string& ep, const std::string& id) { taken_b.emplace_back(ep, id); });
+  b.tell_taken("a", "dev", "Xy12");
+  b.tell_taken("b", "dev", "Xy12");  // itself: nothing to tell
+  settle(loop);
+  EXPECT_EQ(taken_a, (std::vector<std::pair<std::string, std::string>>{{"dev", "Xy12"}}));
+  EXPECT_TRUE(taken_b.empty());
+  EXPECT_EQ(a.metrics().taken_in, 1U);
+  bus_a.receive(R"({"type":"taken","from":"b","endpoint":"dev"})");  // no ID
+  bus_a.receive(R"({"type":"taken","from":"b","endpoint":"a\u0000b","id":"1"})");
+  EXPECT_EQ(taken_a.size(), 1U);
+  EXPECT_EQ(a.metrics().malformed, 2U);
+}
+
 TEST_F(NodeRoutingTest, WhatIsNotWholeIsDroppedAndCounted) {
   const std::string call =
       R"({"type":"request","id":1,"from":"b","method":"GET","path":"/api/clients/dev","query":"","body":"","user":null,"role":"read"})";

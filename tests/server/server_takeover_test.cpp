@@ -77,6 +77,55 @@ TEST(ServerTakeoverTest, ARunningNodeTakesOverADeadNodesDeviceAtItsNextUpdate) {
   EXPECT_EQ(redis.command({"HGET", "tether:{dev1}:reg", "lifetime"}), "900");
 }
 
+// A device the load balancer moved to node B while A still runs: B takes the registration
+// over and tells A (over the node bus, NodeRouting::tell_taken), which lets its copy go and
+// asks the device to prove freshness before acting under its OSCORE context again: A's
+// replay window missed what B took.
+TEST(ServerTakeoverTest, TheNodeADeviceLeftLetsItsCopyGoWhenTold) {
+  tether::testing::RedisServer redis;
+  SimNetwork net;
+  FakeClient client(net, 100);
+  auto store_a = node_store(redis, "a");
+  auto store_b = node_store(redis, "b");
+  ASSERT_TRUE(store_a && store_b);
+  oscore::Keyring keyring_a;  // outlives the server that points at it
+  ServerHarness a(net, *store_a);
+  ServerHarness b(net, *store_b, {}, {}, 2);
+  a.server.use_oscore(keyring_a);
+  ASSERT_EQ(client.register_with({"ep=dev1", "lt=600"})->code, codes::kCreated);
+  ASSERT_TRUE(store_a->flush());
+  const std::string id = a.server.find("dev1")->id;
+  // Credentials with an OSCORE context, put on A after the plain Register (B has not read
+  // them, so the plain Update below still passes there).
+  Credentials c;
+  c.endpoint = "dev1";
+  c.kind = Credentials::Kind::kOscore;
+  c.oscore.master_secret = Bytes(16, 0x22);
+  c.oscore.sender_id = {0x01};
+  c.oscore.recipient_id = {0x02};
+  ASSERT_TRUE(a.server.put_credentials(c).ok());
+  keyring_a.find("dev1")->prove_freshness();  // as after a request with Echo
+
+  std::vector<std::tuple<std::string, std::string, std::string>> told;
+  b.server.set_taken_handler([&](const std::string& ep, const std::string& reg,
+                                 const std::string& from) { told.emplace_back(ep, reg, from); });
+  client.server_address = 2;
+  ASSERT_EQ(client.update({})->code, codes::kChanged);
+  ASSERT_EQ(told.size(), 1u);
+  EXPECT_EQ(told[0], std::make_tuple(std::string("dev1"), id, std::string("a")));
+  // A is told (the bus's part is NodeRouting's own test): only that very registration goes.
+  EXPECT_FALSE(a.server.release_taken("dev1", "another-id"));
+  ASSERT_NE(a.server.find("dev1"), nullptr);
+  EXPECT_TRUE(a.server.release_taken("dev1", id));
+  EXPECT_EQ(a.server.find("dev1"), nullptr);
+  EXPECT_TRUE(a.events_of(ServerEvent::Kind::kDeregistered).empty());  // the device did not leave
+  EXPECT_FALSE(keyring_a.find("dev1")->freshness_proved());
+  // B's registration stays B's in Redis: A's letting go removed nothing there.
+  ASSERT_TRUE(store_a->flush());
+  ASSERT_TRUE(store_b->flush());
+  EXPECT_EQ(redis.command({"HGET", "tether:{dev1}:reg", "owner"}), "b");
+}
+
 // Each lookup of a location this node does not hold is a round trip to Redis: a spray of
 // made-up locations costs at most max_store_lookups_per_second of them.
 TEST(ServerTakeoverTest, LookupsOfUnknownLocationsAreBudgeted) {

@@ -106,6 +106,7 @@ class ServerStore {
   struct Found {
     Registration registration;
     std::vector<ObservationRecord> observations;
+    std::string owner;  // the node that held it (empty: unknown)
   };
   virtual Result<std::optional<Found>> find_registration(const std::string& id) {
     (void)id;
