@@ -18,7 +18,7 @@ for run in $(seq 1 "$runs"); do
   for side in before after; do
     bin="${!side}"
     port=$(free_port)
-    taskset -c 0 "$bin" server --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 \
+    taskset -c 0 "$bin" server --workers 1 --bind 127.0.0.1 --coap-port "$port" --coaps-port 0 \
       --http-port "$(free_port)" --store memory --data-dir "$work/d" -q 2>/dev/null &
     target=$!
     wait_udp_bound "$port"

@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$(dirname "$0")/lib.sh"
 coap=$(free_port)
 http=$(free_port)
-taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$coap" --coaps-port 0 \
+taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$coap" --coaps-port 0 \
   --http-port "$http" --store memory --data-dir "$work/data" -q 2>"$work/server.log" &
 server=$!
 pids+=("$server")

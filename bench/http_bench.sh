@@ -49,7 +49,7 @@ for n in "${counts[@]}"; do
   if [ "$scheme" = https ]; then
     binding_tls=(--http-binding-cert "$work/server.pem" --http-binding-key "$work/server.key")
   fi
-  taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
+  taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
     --http-port "$(free_port)" --store memory --http-binding-port "$port" "${binding_tls[@]}" \
     -q 2>"$work/server.log" &
   server_pid=$!

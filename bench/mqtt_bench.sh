@@ -31,7 +31,7 @@ for n in "${counts[@]}"; do
     --window "$w" --seconds "$seconds" | sed "s/^/n=$n /"
   kill -TERM "$echo_pid"; wait "$echo_pid" 2>/dev/null || true
   # The LwM2M server on the same broker.
-  taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
+  taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
     --http-port "$(free_port)" --store memory --mqtt "$broker" --mqtt-prefix "lw$n" -q \
     2>"$work/server.log" &
   server_pid=$!

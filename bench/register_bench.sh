@@ -33,12 +33,12 @@ wait_port "$redis_port"
 for run in $(seq 1 "$runs"); do
   measure echo --port "$tether" bench coap-echo
   measure echo-mmsg --port "$tether" bench coap-echo --mmsg
-  measure memory --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+  measure memory --coap-port "$tether" server --workers 1 --bind 127.0.0.1 --coaps-port 0 \
     --http-port "$(free_port)" --store memory --data-dir "$work/m$run" -q
-  measure sqlite --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+  measure sqlite --coap-port "$tether" server --workers 1 --bind 127.0.0.1 --coaps-port 0 \
     --http-port "$(free_port)" --store sqlite --data-dir "$work/s$run" -q
   redis-cli -p "$redis_port" FLUSHALL >/dev/null
-  measure redis --coap-port "$tether" server --bind 127.0.0.1 --coaps-port 0 \
+  measure redis --coap-port "$tether" server --workers 1 --bind 127.0.0.1 --coaps-port 0 \
     --http-port "$(free_port)" --store "redis://127.0.0.1:$redis_port" --data-dir "$work/r$run" -q
   echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done

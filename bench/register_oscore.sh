@@ -18,7 +18,7 @@ run() {
   shift
   port=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
   http=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  taskset -c 0 "$tether" server --store memory --bind 127.0.0.1 --coap-port "$port" \
+  taskset -c 0 "$tether" server --workers 1 --store memory --bind 127.0.0.1 --coap-port "$port" \
     --coaps-port 0 --http-port "$http" --quiet >"$work/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done

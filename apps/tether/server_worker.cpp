@@ -60,7 +60,8 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
       quiet_(setup.options.quiet),
       models_(setup.models),
       listeners_(listen_coap(loop, random_, setup.options, credentials_lookup(credentials_source_),
-                             keyring_, setup.ticket_key, PortSharing{true, &setup.first})),
+                             keyring_, setup.ticket_key,
+                             PortSharing{true, &setup.first, setup.worker_count})),
       own_(std::move(own)),
       store_(*own_, setup.credentials, setup.directory, index, setup.moved) {
   log_loop_errors(loop_);
@@ -77,6 +78,8 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
   api_ = std::make_unique<api::HttpApi>(std::move(api), loop_, *server_);
   routing_->serve_as_worker();
   api_->set_nodes(routing_.get());
+  if (setup.waker) api_->set_waker(setup.waker);
+  if (setup.sleeper) server_->set_sleeper_handler(setup.sleeper);
   api_->set_extra_metrics([this] { return listeners_.session_metrics(); });
   routing_->set_credentials_sink([this](const std::string& ep) {
     if (auto ok = server_->reload_credentials(ep); !ok) {

@@ -39,6 +39,9 @@ struct WorkerSetup {
   api::ApiConfig api;  // worker 0's, without HTTPS: the others serve handed-over calls only
   server::WorkerStore::MovedHandler moved;
   oscore::ContextHolders& context_holders;  // which worker acted under each context last
+  std::size_t worker_count;
+  api::HttpApi::Waker waker;                    // --sms-gateway: wakes through worker 0
+  server::Lwm2mServer::SleeperHandler sleeper;  // --sms-auto-wake: likewise
 };
 
 // SQLite: worker k keeps its registrations in DIR/tether-w<k>.db (worker 0 in tether.db).

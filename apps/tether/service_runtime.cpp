@@ -358,7 +358,8 @@ CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const Serv
   };
   auto udp_options = [&o, &sharing](std::uint16_t port) {
     auto u = transport::udp_at(o.bind, port);
-    u.peers.max_loose = std::max<std::size_t>(o.max_stray_peers, 1);
+    const std::size_t shares = std::max<std::size_t>(sharing.shares, 1);
+    u.peers.max_loose = std::max<std::size_t>((o.max_stray_peers + shares - 1) / shares, 1);
     u.reuse_port = sharing.reuse;
     u.first_of_group = sharing.join == nullptr;
     return u;

@@ -104,6 +104,9 @@ tls::ServerCredentials credentials_lookup(Engine* const& engine) {
 struct PortSharing {
   bool reuse = false;
   const CoapListeners* join = nullptr;
+  // How many listeners share the ports (--workers): a node-wide cap such as
+  // --max-stray-peers is split between them.
+  std::size_t shares = 1;
 };
 CoapListeners listen_coap(transport::EventLoop& loop, Random& random, const ServiceOptions& o,
                           const tls::ServerCredentials& lookup, oscore::Keyring& keyring,

@@ -153,14 +153,21 @@ SmsService::SmsService(transport::EventLoop& loop, Random& random, const SmsGate
   }
 }
 
-Result<std::string> SmsService::wake(const server::Registration& r, bool bootstrap) {
+Result<std::string> SmsService::wake_target(const server::Registration& r) {
   if (!r.sms) return fail("the client gave no SMS number (sms=) when it registered");
   // Core TS 6.2.1.1: only a client whose binding lists S hears SMS.
   if (r.binding.find('S') == std::string::npos) {
     return fail("the client's binding " + r.binding + " has no S: it does not hear SMS");
   }
+  if (!binding::coap_binding::registered_server_instance(*r.objects)) {
+    return fail("the registration lists no single Server object instance (/1/x)");
+  }
+  return *r.sms;
+}
+
+Result<std::string> SmsService::wake(const server::Registration& r, bool bootstrap) {
+  if (auto target = wake_target(r); !target) return target.error();
   const auto instance = binding::coap_binding::registered_server_instance(*r.objects);
-  if (!instance) return fail("the registration lists no single Server object instance (/1/x)");
   auto peer = transport_->peer_for(*r.sms, 0);
   if (!peer) return peer.error();
   // Secured Packets: without keys for the number nothing could go out.

@@ -36,6 +36,9 @@ class SmsService {
   // Transport TS 6.6: sends the client of `r` its Registration Update Trigger (or its
   // Bootstrap-Request Trigger) by SMS; returns "sms:" and its number, or why not.
   Result<std::string> wake(const server::Registration& r, bool bootstrap);
+  // What wake() checks in the registration alone (an SMS number, binding S, one Server
+  // instance): the number to wake, or why not. Any thread may ask (--workers).
+  static Result<std::string> wake_target(const server::Registration& r);
   // Listens for the gateway's calls; throws std::invalid_argument when it cannot.
   void start();
   // "sms=+4915550000 via kannel http://... callback=127.0.0.1:13080" for the start-up line.

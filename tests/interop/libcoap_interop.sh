@@ -13,11 +13,13 @@ source "$(dirname "$0")/common.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# Waits (bounded) until a UDP CoAP server answers on the port.
+# Waits (bounded) until a UDP CoAP server answers on the port. coap-client exits 0 when
+# nothing answers too, so only an answer with a payload counts (both servers' resources
+# here have one).
 wait_ready() {
   local url="$1"
-  for _ in $(seq 1 50); do
-    if timeout 2 "$client" -B 1 -m get "$url" >/dev/null 2>&1; then return 0; fi
+  for _ in $(seq 1 100); do
+    if [ -n "$(timeout 2 "$client" -B 1 -m get "$url" 2>/dev/null)" ]; then return 0; fi
     sleep 0.1
   done
   fail "server at $url did not come up"

@@ -206,7 +206,10 @@ CONF
     ;;
   libcoap-client-lwm2m-server)
     need_libcoap
-    start_server --store memory
+    # One worker: each coap-client run leaves from a new port, and a replay reaching the
+    # other worker gets an Echo challenge rather than "Replay detected" (both refuse to act
+    # on it; libcoap-client-workers covers two).
+    start_server --store memory --workers 1
     put_oscore lc-dev c1 5e  # the client sends as c1, hears as 5e
     call 200 "http://127.0.0.1:$http/api/security/clients/lc-dev"
     jcheck "j['mode'] == 'oscore' and 'masterSecret' not in j and j['masterSecretSet']"
