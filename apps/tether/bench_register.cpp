@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +19,10 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <optional>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -85,9 +89,18 @@ struct Pending {
 
 class Load {
  public:
-  Load(sockaddr_in server, std::size_t clients, std::size_t sockets, std::uint32_t lifetime,
-       Bytes oscore_secret)
-      : server_(server), clients_(clients), lifetime_(lifetime), secret_(std::move(oscore_secret)) {
+  // Clients are numbered from `first` (bench-first, ...): several processes split a fleet.
+  Load(sockaddr_in server, std::size_t first, std::size_t clients, std::size_t sockets,
+       std::uint32_t lifetime, Bytes oscore_secret)
+      : server_(server),
+        first_(first),
+        clients_(clients),
+        lifetime_(lifetime),
+        secret_(std::move(oscore_secret)) {
+    // RFC 7252 4.4: Message IDs start at random. A run right after another may get the same
+    // source ports, and the server would take the same IDs for duplicates of the last run's.
+    std::mt19937 random(std::random_device{}());
+    for (auto& c : clients_) c.mid = static_cast<std::uint16_t>(random());
     epoll_ = epoll_create1(0);
     for (std::size_t i = 0; i < sockets; ++i) {
       const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
@@ -168,7 +181,7 @@ class Load {
     std::memcpy(m.token.data(), &token, 8);
     if (step == Step::kRegister || client.location.empty()) {
       m.set_path("/rd");
-      m.add_query("ep=bench-" + std::to_string(c));
+      m.add_query("ep=bench-" + std::to_string(first_ + c));
       m.add_query("lt=" + std::to_string(lifetime_));
       m.add_query("lwm2m=1.1");
       m.add_query("b=U");
@@ -186,8 +199,8 @@ class Load {
       // Each client protects its own requests (RFC 8613 8.1): part of the load's cost too.
       if (!client.oscore) {
         oscore::ContextInput in;
-        in.master_secret = oscore_secret_of(secret_, c);
-        in.sender_id = *from_hex(oscore_sender_hex(c));
+        in.master_secret = oscore_secret_of(secret_, first_ + c);
+        in.sender_id = *from_hex(oscore_sender_hex(first_ + c));
         client.oscore =
             std::make_unique<oscore::SecurityContext>(*oscore::SecurityContext::derive(in));
       }
@@ -316,6 +329,7 @@ class Load {
   }
 
   sockaddr_in server_;
+  std::size_t first_;
   std::vector<Client> clients_;
   std::uint32_t lifetime_;
   Bytes secret_;
@@ -348,6 +362,98 @@ void report(const char* name, Load::Phase& p) {
 }
 }  // namespace
 
+// --processes: a forked generator, and the socket its phases come back on.
+struct Generator {
+  pid_t pid;
+  int fd;
+};
+
+bool write_all(int fd, const void* data, std::size_t n) {
+  const auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    const ssize_t put = ::write(fd, p, n);
+    if (put <= 0) return false;
+    p += put;
+    n -= static_cast<std::size_t>(put);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<char*>(data);
+  while (n > 0) {
+    const ssize_t got = ::read(fd, p, n);
+    if (got <= 0) return false;
+    p += got;
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+// A phase's counts, its duration and every latency, in this machine's byte order (parent
+// and children are one binary).
+bool send_phase(int fd, const Load::Phase& p) {
+  const std::uint64_t head[5] = {p.ok, p.errors, p.timeouts, p.retransmissions,
+                                 p.latencies_ms.size()};
+  return write_all(fd, head, sizeof(head)) && write_all(fd, &p.seconds, sizeof(p.seconds)) &&
+         write_all(fd, p.latencies_ms.data(), p.latencies_ms.size() * sizeof(double));
+}
+
+std::optional<Load::Phase> receive_phase(int fd) {
+  std::uint64_t head[5];
+  Load::Phase p;
+  if (!read_all(fd, head, sizeof(head)) || !read_all(fd, &p.seconds, sizeof(p.seconds))) {
+    return std::nullopt;
+  }
+  if (head[4] > 1'000'000'000) return std::nullopt;
+  p.ok = head[0];
+  p.errors = head[1];
+  p.timeouts = head[2];
+  p.retransmissions = head[3];
+  p.latencies_ms.resize(head[4]);
+  if (!read_all(fd, p.latencies_ms.data(), p.latencies_ms.size() * sizeof(double))) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+// Runs each phase through `run` and reports it, with the server's memory and CPU (--pid).
+int measure_phases(const std::vector<Step>& steps, int pid,
+                   const std::function<Load::Phase(Step)>& run) {
+  int status = 0;
+  for (const Step step : steps) {
+    const long rss_before = pid != 0 ? rss_kib(pid) : -1;
+    const double cpu_before = pid != 0 ? cpu_seconds(pid) : -1;
+    auto phase = run(step);
+    report(step_name(step), phase);
+    if (step == Step::kRegister) {
+      status = phase.errors + phase.timeouts == 0 ? 0 : 1;
+      if (pid != 0) {
+        const long rss_after = rss_kib(pid);
+        std::printf(
+            "server RSS    %ld KiB before, %ld KiB after %zu registrations: %.0f bytes each\n",
+            rss_before, rss_after, phase.ok,
+            phase.ok ? 1024.0 * static_cast<double>(rss_after - rss_before) /
+                           static_cast<double>(phase.ok)
+                     : 0.0);
+      }
+    }
+    if (step == Step::kUpdate && pid != 0 && phase.ok > 0) {
+      // What an Update costs the server, whatever else shares its cores; and whether
+      // memory grows with Updates (issue 22: it should not).
+      const double cpu = cpu_seconds(pid) - cpu_before;
+      const long rss_after = rss_kib(pid);
+      std::printf(
+          "server CPU    %.2f s for %zu updates: %.2f us each, %.0f updates per CPU second; "
+          "RSS %+.1f bytes per update\n",
+          cpu, phase.ok, 1e6 * cpu / static_cast<double>(phase.ok),
+          cpu > 0 ? static_cast<double>(phase.ok) / cpu : 0.0,
+          1024.0 * static_cast<double>(rss_after - rss_before) / static_cast<double>(phase.ok));
+    }
+  }
+  return status;
+}
+
 int bench_register(const std::vector<std::string>& args) {
   std::string host = "127.0.0.1";
   std::uint16_t port = 5683;
@@ -359,6 +465,7 @@ int bench_register(const std::vector<std::string>& args) {
   std::uint32_t lifetime = 300;
   bool keep = false;
   int pid = 0;
+  std::size_t processes = 1;
   Bytes oscore_secret;
   std::string credentials_file;
   ArgReader r(args);
@@ -387,15 +494,20 @@ int bench_register(const std::vector<std::string>& args) {
       credentials_file = r.value();
     } else if (r.is("--pid")) {
       pid = static_cast<int>(parse_number(r.value(), 1u << 22));
+    } else if (r.is("--processes")) {
+      processes = parse_number(r.value(), 256);
     } else if (r.is("-h", "--help")) {
       std::fputs(
           "usage: tether bench register [--host 127.0.0.1] [--port 5683] [--clients N]\n"
           "         [--updates M] [--window W] [--sockets S] [--lifetime S] [--keep]\n"
-          "         [--pid SERVER_PID] [--oscore HEX [--oscore-credentials FILE]]\n"
+          "         [--pid SERVER_PID] [--processes K] [--oscore HEX [--oscore-credentials FILE]]\n"
           "N clients register (W requests in flight), then M updates go round the clients,\n"
           "then every client de-registers (--keep leaves them registered until their\n"
           "lifetime ends; default 300 s). Progress goes to stderr once a second.\n"
           "Clients use S sockets times N/S loopback source addresses 127.0.x.y.\n"
+          "--processes K splits the clients, the Updates, the window and the sockets\n"
+          "between K generator processes (one core each at most); each phase starts in all\n"
+          "of them at once, and the report merges theirs.\n"
           "--oscore protects every request with OSCORE, client c under Master Secret HEX\n"
           "with its last 4 bytes XORed with c+1,\n"
           "sending as Sender ID c+1 (4 bytes) to Recipient ID \"\"; --oscore-credentials\n"
@@ -424,42 +536,77 @@ int bench_register(const std::vector<std::string>& args) {
     return out ? 0 : 1;
   }
   sockets = std::min(sockets, clients);
-  Load load(server, clients, sockets, lifetime, oscore_secret);
-  const long rss_before = pid != 0 ? rss_kib(pid) : -1;
-  auto reg = load.run(clients, window, Step::kRegister);
-  report("register", reg);
-  if (pid != 0) {
-    const long rss_after = rss_kib(pid);
-    std::printf(
-        "server RSS    %ld KiB before, %ld KiB after %zu registrations: %.0f bytes each\n",
-        rss_before, rss_after, reg.ok,
-        reg.ok ? 1024.0 * static_cast<double>(rss_after - rss_before) / static_cast<double>(reg.ok)
-               : 0.0);
+  processes = std::clamp<std::size_t>(processes, 1, clients);
+  std::vector<Step> steps{Step::kRegister};
+  if (updates > 0) steps.push_back(Step::kUpdate);
+  if (!keep) steps.push_back(Step::kDeregister);
+  if (processes == 1) {
+    Load load(server, 0, clients, sockets, lifetime, oscore_secret);
+    return measure_phases(steps, pid, [&](Step step) {
+      return load.run(step == Step::kUpdate ? updates : clients, window, step);
+    });
   }
-  if (updates > 0) {
-    const double cpu_before = pid != 0 ? cpu_seconds(pid) : -1;
-    const long rss_updates_before = pid != 0 ? rss_kib(pid) : -1;
-    auto upd = load.run(updates, window, Step::kUpdate);
-    report("update", upd);
-    if (pid != 0 && upd.ok > 0) {
-      // What an Update costs the server, whatever else shares its core; and whether
-      // memory grows with Updates (issue 22: it should not).
-      const double cpu = cpu_seconds(pid) - cpu_before;
-      const long rss_after = rss_kib(pid);
-      std::printf(
-          "server CPU    %.2f s for %zu updates: %.2f us each, %.0f updates per CPU second; "
-          "RSS %+.1f bytes per update\n",
-          cpu, upd.ok, 1e6 * cpu / static_cast<double>(upd.ok),
-          cpu > 0 ? static_cast<double>(upd.ok) / cpu : 0.0,
-          1024.0 * static_cast<double>(rss_after - rss_updates_before) /
-              static_cast<double>(upd.ok));
+  // Generator k takes clients [k*N/K, (k+1)*N/K), its share of the Updates and of the
+  // window, and runs each phase when the parent says go, so the phases do not overlap.
+  std::vector<Generator> generators;
+  for (std::size_t k = 0; k < processes; ++k) {
+    const std::size_t first = k * clients / processes;
+    const std::size_t count = (k + 1) * clients / processes - first;
+    const std::size_t share = (k + 1) * updates / processes - k * updates / processes;
+    int ends[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, ends) != 0) {
+      throw std::runtime_error("socketpair: " + std::string(std::strerror(errno)));
     }
+    const pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork: " + std::string(std::strerror(errno)));
+    if (child == 0) {
+      ::close(ends[0]);
+      for (const auto& g : generators) ::close(g.fd);
+      int status = 0;
+      try {
+        Load load(server, first, count, std::max<std::size_t>(sockets / processes, 1), lifetime,
+                  oscore_secret);
+        for (const Step step : steps) {
+          char go = 0;
+          if (!read_all(ends[1], &go, 1)) break;
+          auto phase = load.run(step == Step::kUpdate ? share : count,
+                                std::max<std::size_t>(window / processes, 1), step);
+          if (!send_phase(ends[1], phase)) break;
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "generator %zu: %s\n", k, e.what());
+        status = 1;
+      }
+      ::_exit(status);
+    }
+    ::close(ends[1]);
+    generators.push_back(Generator{child, ends[0]});
   }
-  if (!keep) {
-    auto gone = load.run(clients, window, Step::kDeregister);
-    report("deregister", gone);
+  const int status = measure_phases(steps, pid, [&generators](Step) {
+    for (const auto& g : generators) {
+      const char go = 1;
+      if (!write_all(g.fd, &go, 1)) throw std::runtime_error("a generator stopped");
+    }
+    Load::Phase merged;
+    for (const auto& g : generators) {
+      auto phase = receive_phase(g.fd);
+      if (!phase) throw std::runtime_error("a generator stopped");
+      merged.ok += phase->ok;
+      merged.errors += phase->errors;
+      merged.timeouts += phase->timeouts;
+      merged.retransmissions += phase->retransmissions;
+      merged.seconds = std::max(merged.seconds, phase->seconds);
+      merged.latencies_ms.insert(merged.latencies_ms.end(), phase->latencies_ms.begin(),
+                                 phase->latencies_ms.end());
+    }
+    return merged;
+  });
+  for (const auto& g : generators) {
+    ::close(g.fd);
+    int ignored = 0;
+    ::waitpid(g.pid, &ignored, 0);
   }
-  return reg.errors + reg.timeouts == 0 ? 0 : 1;
+  return status;
 }
 
 }  // namespace tether::app

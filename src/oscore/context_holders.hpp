@@ -21,15 +21,19 @@ class ContextHolders {
   // context is put, never per message.
   SecurityContext::LastHolder of(const std::string& name) {
     std::lock_guard lock(mutex_);
-    auto& mark = marks_[name];
-    if (mark == nullptr) mark = std::make_shared<std::atomic<std::uint32_t>>(kNobody);
     // Marks no copy holds any longer (credentials removed) go, so that the map stays as
-    // large as the contexts held.
+    // large as the contexts held; before this one is made, which nobody holds yet.
     if (marks_.size() > 2 * swept_size_ + 64) {
       std::erase_if(marks_, [](const auto& kv) { return kv.second.use_count() == 1; });
       swept_size_ = marks_.size();
     }
-    return marks_.at(name);
+    auto& mark = marks_[name];
+    if (mark == nullptr) mark = std::make_shared<std::atomic<std::uint32_t>>(kNobody);
+    return mark;
+  }
+  std::size_t size() {
+    std::lock_guard lock(mutex_);
+    return marks_.size();
   }
 
  private:

@@ -226,6 +226,13 @@ SharedContext Keyring::find(const std::string& name) const {
   return it == contexts_.end() ? nullptr : it->second.context;
 }
 
+void Keyring::require_freshness(const std::string& name) {
+  auto it = contexts_.find(name);
+  if (it == contexts_.end()) return;
+  it->second.context->require_freshness();
+  it->second.configured->require_freshness();
+}
+
 const ContextInput* Keyring::input_of(const std::string& name) const {
   auto it = contexts_.find(name);
   return it == contexts_.end() ? nullptr : &it->second.input;

@@ -71,6 +71,10 @@ class Keyring {
   // Forgets the context and every peer bound to it; exchanges under way finish with it.
   bool remove(const std::string& name);
   SharedContext find(const std::string& name) const;
+  // Another holder (a worker, a node) acts under name's context from now on: each context
+  // of the name (the configured one and one re-derived from it) proves freshness again
+  // before this keyring's layers act on a request under it (RFC 8613 B.1.2).
+  void require_freshness(const std::string& name);
   // What name's context was derived from (nullptr: none); a re-derived context differs in its
   // ID Context only.
   const ContextInput* input_of(const std::string& name) const;

@@ -538,9 +538,7 @@ bool Lwm2mServer::release(const std::string& endpoint) {
   // Another worker or node acts under the endpoint's OSCORE context from now on, and this
   // copy's replay window misses what it takes: the device proves freshness (Echo) before
   // this one acts on a request again.
-  if (oscore_ != nullptr) {
-    if (auto context = oscore_->find(endpoint)) context->require_freshness();
-  }
+  if (oscore_ != nullptr) oscore_->require_freshness(endpoint);
   return true;
 }
 

@@ -589,7 +589,8 @@ def tcp_release():
 
 
 def udp_sources():
-    s = Service("server", ["--max-stray-peers", "50"]).wait_up()
+    # Two workers, each keeping half of the 50 (the cap is the node's, split between them).
+    s = Service("server", ["--max-stray-peers", "50", "--workers", "2"]).wait_up()
     # A device registered from its own socket, answering the server's requests itself.
     dev = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dev.settimeout(5)

@@ -190,5 +190,23 @@ TEST(SharedOscoreContext, CopiesNeverSendTheSameSequenceNumber) {
   EXPECT_TRUE(a->held_elsewhere());
 }
 
+// A mark per context name, however many there are; those no copy holds any longer go.
+TEST(SharedOscoreContext, HoldersKeepAMarkPerNameAndForgetUnheldOnes) {
+  ContextHolders holders;
+  std::vector<SecurityContext::LastHolder> held;
+  for (int i = 0; i < 1000; ++i) {
+    held.push_back(holders.of("dev-" + std::to_string(i)));
+    ASSERT_NE(held.back(), nullptr);
+    EXPECT_EQ(held.back()->load(), ContextHolders::kNobody);
+  }
+  EXPECT_EQ(holders.of("dev-7"), held[7]);  // the same mark for the same name
+  held[7]->store(3);
+  held.resize(10);  // the copies of dev-10 and above were removed
+  // The map is swept each time it doubles: by then the unheld marks are gone.
+  for (int i = 0; i < 1100; ++i) (void)holders.of("new-" + std::to_string(i));
+  EXPECT_EQ(holders.of("dev-7")->load(), 3U);
+  EXPECT_LT(holders.size(), 200U);
+}
+
 }  // namespace
 }  // namespace tether::oscore

@@ -193,9 +193,19 @@ TEST(WorkerStore, WorkersReserveOscoreSequenceNumbersFromOneBound) {
   ASSERT_EQ(all.size(), 150U);
   for (std::size_t i = 1; i < all.size(); ++i) EXPECT_GE(all[i], all[i - 1] + 64);
   EXPECT_EQ(all.front(), 640U);
+  const std::uint64_t reserved = all.back() + 64;
   auto stored = w2.load_credentials_of("dev");
   ASSERT_TRUE(stored.ok() && stored->has_value());
-  EXPECT_EQ((*stored)->oscore.sequence_bound, all.back() + 64);
+  EXPECT_EQ((*stored)->oscore.sequence_bound, reserved);
+  // The operator puts the same keys again through worker 0, whose copy knows only its own
+  // windows; or removes them and puts them again: the stored bound never goes back.
+  ASSERT_TRUE(w0.save_credentials(oscore("dev")).ok());  // bound 640 in the body
+  stored = w1.load_credentials_of("dev");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ((*stored)->oscore.sequence_bound, reserved);
+  ASSERT_TRUE(w0.remove_credentials("dev").ok());
+  ASSERT_TRUE(w0.save_credentials(oscore("dev")).ok());
+  EXPECT_EQ(*w1.reserve_sequences("dev", 640, 64), reserved);
 }
 
 http::Response json_response(const json& body) {

@@ -1,5 +1,7 @@
 #include "server/workers/worker_store.hpp"
 
+#include <algorithm>
+
 #include "server/workers/local_node_bus.hpp"
 
 namespace tether::server {
@@ -71,7 +73,16 @@ Result<std::optional<Credentials>> WorkerStore::load_credentials_of(const std::s
 
 Result<Ok> WorkerStore::save_credentials(const Credentials& credentials) {
   wrote_credentials_ = !own_is_shared_;
-  return on_shared([&](ServerStore& s) { return s.save_credentials(credentials); });
+  return on_shared([&](ServerStore& s) {
+    auto reserved = credentials_.reserved.find(credentials.endpoint);
+    if (!credentials.has_oscore() || reserved == credentials_.reserved.end() ||
+        credentials.oscore.sequence_bound >= reserved->second) {
+      return s.save_credentials(credentials);
+    }
+    Credentials raised = credentials;
+    raised.oscore.sequence_bound = reserved->second;
+    return s.save_credentials(raised);
+  });
 }
 
 Result<Ok> WorkerStore::remove_credentials(const std::string& endpoint) {
@@ -81,7 +92,12 @@ Result<Ok> WorkerStore::remove_credentials(const std::string& endpoint) {
 
 Result<std::uint64_t> WorkerStore::reserve_sequences(const std::string& endpoint,
                                                      std::uint64_t from, std::uint64_t step) {
-  return on_shared([&](ServerStore& s) { return s.reserve_sequences(endpoint, from, step); });
+  return on_shared([&](ServerStore& s) -> Result<std::uint64_t> {
+    std::uint64_t& high = credentials_.reserved[endpoint];
+    auto start = s.reserve_sequences(endpoint, std::max(from, high), step);
+    if (start) high = std::max(high, *start + step);
+    return start;
+  });
 }
 
 Result<Ok> WorkerStore::flush() {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "server/store/server_store.hpp"
 #include "server/workers/worker_directory.hpp"
@@ -21,6 +22,11 @@ struct SharedCredentials {
   explicit SharedCredentials(ServerStore& s) : store(s) {}
   ServerStore& store;
   std::mutex mutex;
+  // OSCORE Sender Sequence Numbers reserved in this run, by endpoint (RFC 8613 B.1.1). A
+  // credentials write from a worker whose copy of the bound is behind, or a removal and a
+  // put again of the same keys, never brings the stored bound below it, so no window of
+  // numbers is handed out twice.
+  std::unordered_map<std::string, std::uint64_t> reserved;
 };
 
 class WorkerStore final : public ServerStore {
