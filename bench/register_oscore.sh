@@ -2,12 +2,14 @@
 # Server Update throughput with OSCORE next to plain CoAP (issue 17): `tether server`
 # (memory store) pinned to core 0, `tether bench register` on core 1, N clients, M Updates,
 # the same run twice: plain, then each client under an OSCORE context of its own (the server
-# holds N credentials in mode oscore, put through the REST API first).
-# Usage: bench/register_oscore.sh [BUILD_DIR] [CLIENTS] [UPDATES]
+# holds N credentials in mode oscore, put through the REST API first). WORKERS event loops
+# in the server (default 1; with more, they share core 0: the figure is CPU per Update).
+# Usage: bench/register_oscore.sh [BUILD_DIR] [CLIENTS] [UPDATES] [WORKERS]
 set -euo pipefail
 build="${1:-build/release}"
 clients="${2:-10000}"
 updates="${3:-200000}"
+workers="${4:-1}"
 tether="$build/bin/tether"
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -18,7 +20,7 @@ run() {
   shift
   port=$(python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
   http=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-  taskset -c 0 "$tether" server --workers 1 --store memory --bind 127.0.0.1 --coap-port "$port" \
+  taskset -c 0 "$tether" server --workers "$workers" --store memory --bind 127.0.0.1 --coap-port "$port" \
     --coaps-port 0 --http-port "$http" --quiet >"$work/server.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do grep -q "event=started" "$work/server.log" && break; sleep 0.1; done
@@ -35,7 +37,7 @@ for line in open(sys.argv[2]):
     if r.status != 200: sys.exit("PUT %s: %d" % (ep, r.status))
 PY
   fi
-  echo "== $name: load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "== $name, $workers worker(s): load average $(cut -d' ' -f1-3 /proc/loadavg)"
   taskset -c 1 "$tether" bench register --port "$port" --clients "$clients" \
     --updates "$updates" --pid "$server" "$@" 2>/dev/null
   kill "$server"
