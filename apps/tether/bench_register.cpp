@@ -371,7 +371,8 @@ struct Generator {
 bool write_all(int fd, const void* data, std::size_t n) {
   const auto* p = static_cast<const char*>(data);
   while (n > 0) {
-    const ssize_t put = ::write(fd, p, n);
+    // A generator that died must not end the parent with SIGPIPE: the send fails instead.
+    const ssize_t put = ::send(fd, p, n, MSG_NOSIGNAL);
     if (put <= 0) return false;
     p += put;
     n -= static_cast<std::size_t>(put);
