@@ -251,6 +251,14 @@ std::string CoapListeners::session_metrics() const {
   std::string handshakes =
       "# HELP tether_secure_handshakes (D)TLS handshakes in progress.\n"
       "# TYPE tether_secure_handshakes gauge\n";
+  std::string compact =
+      "# HELP tether_secure_sessions_compact DTLS sessions carried on by their record keys "
+      "alone (GnuTLS's state freed once the peer sent data under them).\n"
+      "# TYPE tether_secure_sessions_compact gauge\n";
+  std::string compacted =
+      "# HELP tether_secure_sessions_compacted_total DTLS sessions that went on on their "
+      "record keys alone.\n"
+      "# TYPE tether_secure_sessions_compacted_total counter\n";
   auto add = [&](const char* name, transport::Transport* t) {
     const tls::SecureLayer* layer = t != nullptr ? t->secure_layer() : nullptr;
     if (layer == nullptr) return;
@@ -258,10 +266,14 @@ std::string CoapListeners::session_metrics() const {
     sessions += "tether_secure_sessions" + label + std::to_string(layer->session_count()) + "\n";
     handshakes +=
         "tether_secure_handshakes" + label + std::to_string(layer->half_open_count()) + "\n";
+    compact +=
+        "tether_secure_sessions_compact" + label + std::to_string(layer->compact_count()) + "\n";
+    compacted += "tether_secure_sessions_compacted_total" + label +
+                 std::to_string(layer->compacted_total()) + "\n";
   };
   add("dtls", dtls.get());
   add("tls", tls.get());
-  return sessions + handshakes;
+  return sessions + handshakes + compact + compacted;
 }
 
 Bytes read_binary_file(const std::string& file) {

@@ -98,22 +98,33 @@ Result<Bytes> hkdf_sha256(ByteView salt, ByteView secret, ByteView info, std::si
 }
 
 Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
-  gnutls_aead_cipher_hd_t handle = handle_for(key);
-  if (handle == nullptr || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
+  if (nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
   Bytes out(plaintext.size() + kTagLength);
-  std::size_t out_len = out.size();
+  if (auto ok = ccm8_seal_into(key, nonce, aad, plaintext, out.data()); !ok) return ok.error();
+  return out;
+}
+
+Result<Ok> ccm8_seal_into(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext,
+                          std::uint8_t* out) {
+  gnutls_aead_cipher_hd_t handle = handle_for(key);
+  // RFC 3610: a CCM nonce has 7 to 13 bytes.
+  if (handle == nullptr || nonce.size() < 7 || nonce.size() > kNonceLength) {
+    return fail("AEAD: bad key or nonce");
+  }
+  std::size_t out_len = plaintext.size() + kTagLength;
   if (gnutls_aead_cipher_encrypt(handle, nonce.data(), nonce.size(), aad.data(), aad.size(),
-                                 kTagLength, plaintext.data(), plaintext.size(), out.data(),
+                                 kTagLength, plaintext.data(), plaintext.size(), out,
                                  &out_len) != 0) {
     return fail("AEAD encryption failed");
   }
-  out.resize(out_len);
-  return out;
+  return Ok{};
 }
 
 Result<Bytes> aead_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext) {
   gnutls_aead_cipher_hd_t handle = handle_for(key);
-  if (handle == nullptr || nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
+  if (handle == nullptr || nonce.size() < 7 || nonce.size() > kNonceLength) {
+    return fail("AEAD: bad key or nonce");
+  }
   if (ciphertext.size() < kTagLength) return fail("ciphertext shorter than its tag");
   Bytes out(ciphertext.size());
   std::size_t out_len = out.size();

@@ -299,6 +299,14 @@ void SecureLayer::pump(PeerId peer, Instant now) {
   }
   auto again = peers_.find(peer);
   if (again == peers_.end() || !again->second.session) return;
+  if (again->second.established && !again->second.compact) {
+    if (auto lean = again->second.session->compact()) {
+      again->second.session = std::move(lean);
+      again->second.compact = true;
+      ++compact_;
+      ++compacted_total_;
+    }
+  }
   Session& live = *again->second.session;
   if (live.state() == Session::State::kFailed || live.state() == Session::State::kClosed) {
     const auto kind = live.state() == Session::State::kFailed ? SecureEvent::Kind::kFailed
@@ -333,6 +341,7 @@ void SecureLayer::close_session(PeerId peer) {
 void SecureLayer::forget(PeerId peer) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
+  if (it->second.compact) --compact_;
   if (it->second.session) {
     if (it->second.established) {
       lru_.erase(it->second.lru);

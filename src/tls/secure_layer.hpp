@@ -79,6 +79,10 @@ class SecureLayer final : public coap::CarrierPort {
     return it != peers_.end() && it->second.established;
   }
   std::size_t half_open_count() const { return half_open_; }
+  // Established sessions carried on by their record keys alone (Session::compact), now and
+  // since the start.
+  std::size_t compact_count() const { return compact_; }
+  std::uint64_t compacted_total() const { return compacted_total_; }
   void set_event_handler(std::function<void(const SecureEvent&)> h) { on_event_ = std::move(h); }
   const SecureLayerConfig& config() const { return config_; }
 
@@ -95,6 +99,7 @@ class SecureLayer final : public coap::CarrierPort {
     std::unique_ptr<Session> session;
     LazyDeque<Bytes> queued;  // plaintext waiting for the handshake
     bool established = false;
+    bool compact = false;  // the session is the lean one Session::compact() gave
     // Server: the client random of the hello that started the handshake (a hello with
     // another one while it runs is a client that started over).
     std::array<std::uint8_t, 32> hello_random{};
@@ -130,6 +135,8 @@ class SecureLayer final : public coap::CarrierPort {
   std::unordered_set<coap::PeerId> connected_;  // stream peers whose connection is up
   std::list<coap::PeerId> lru_;                 // established, least recent first
   std::size_t half_open_ = 0;
+  std::size_t compact_ = 0;
+  std::uint64_t compacted_total_ = 0;
   std::deque<coap::Transmit> outbox_;
   std::vector<coap::PeerId> lost_;  // server: messages for peers without a session
   coap::TimerQueue<coap::PeerId> timers_;

@@ -43,6 +43,11 @@ class Session {
   virtual const PeerIdentity& peer_identity() const = 0;  // kEstablished
   // Client role, once established: what resumes this session next time (may be empty).
   virtual Bytes resumption_data() const = 0;
+  // Once both sides are past the handshake (the peer sent data under the new keys), a
+  // leaner session that carries on from here, to replace this one; nullptr while there is
+  // none (a handshake's last flight may still need repeating, or the suite is not one the
+  // lean session knows).
+  virtual std::unique_ptr<Session> compact() { return nullptr; }
 };
 
 class Backend {

@@ -7,6 +7,9 @@
 #   psk-libcoap-client      coap-client registers with `tether server` in PSK mode over DTLS;
 #                           the identity must match the endpoint (4.00 otherwise), ep may be
 #                           left out, an unknown identity fails the handshake
+#   psk-openssl-blockwise   coap-client-openssl (OpenSSL's DTLS) registers in 64-byte blocks
+#                           over one PSK session: every block after the first is opened and
+#                           answered by the server's compacted session (its keys alone)
 #   psk-tls-libcoap-client  the same over TLS (coaps+tcp)
 #   rpk-libcoap-client      raw public keys (RFC 7250): a key on file registers, another not
 #   x509-libcoap-client     certificates from a test CA, both ways verified
@@ -265,6 +268,28 @@ case "$scenario" in
     expect_no_response "wrong PSK" "" "$dtls/rd?ep=dev1&lt=60" -B 4 -u dev-psk -k "wrong-$secret" \
       -t 40 -e "$links"
     [ "$(registration_id dev1)" = "$second" ] || fail "a wrong key replaced the registration"
+    ;;
+
+  psk-openssl-blockwise)
+    # OpenSSL's DTLS (another record layer than GnuTLS's) registering with a payload sent in
+    # 64-byte blocks (RFC 7959): one session carries every block and its answer, so all but
+    # the first are opened and answered by the server's session on its keys alone.
+    client=$(command -v coap-client-openssl) ||
+      fail "coap-client-openssl is not installed"
+    start_server
+    put_creds dev1 '{"mode":"psk","identity":"dev-psk","key":"'"$secret_hex"'"}'
+    many=$(for i in $(seq 0 39); do printf '</3303/%d>,' "$i"; done)
+    many="${many}</3/0>"
+    expect_code 2.01 "PSK register in blocks over DTLS" post "$dtls/rd?ep=dev1&lt=60" \
+      -u dev-psk -k "$secret" -t 40 -b 64 -e "$many"
+    blocks=$(grep -cE 'Block1' "$work/coap.out" || true)
+    [ "$blocks" -ge 10 ] || fail "not sent in blocks ($blocks): $(cat "$work/coap.out")"
+    expect_registered dev1 dtls
+    jcheck '[o["instances"] for o in j["objects"] if o["id"] == 3303] == [list(range(40))]'
+    # The server's side of that session went on on its keys alone.
+    compacted=$(curl -s "http://127.0.0.1:$http_port/metrics" |
+      grep -oE '^tether_secure_sessions_compacted_total\{transport="dtls"\} [0-9]+' | cut -d' ' -f2)
+    [ "${compacted:-0}" -ge 1 ] || fail "no session compacted: '$compacted'"
     ;;
 
   psk-tls-libcoap-client)

@@ -6,12 +6,16 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "tls/dtls_record_session.hpp"
 
 namespace tether::tls {
 
@@ -518,6 +522,47 @@ class GnutlsSession final : public Session {
     return take(d);
   }
 
+  // DTLS with AES-128-CCM-8, once the peer sent data under the new keys: it has our last
+  // flight (RFC 6347 4.2.4 needs no more repeats of it), so the keys alone carry on.
+  std::unique_ptr<Session> compact() override {
+    if (carriage_ != Carriage::kDatagram || state_ != State::kEstablished || !heard_) {
+      return nullptr;
+    }
+    if (!in_datagrams_.empty() || !out_.empty() || !plaintext_.empty() ||
+        gnutls_record_check_pending(session_) != 0 ||
+        gnutls_cipher_get(session_) != GNUTLS_CIPHER_AES_128_CCM_8) {
+      return nullptr;
+    }
+    constexpr std::uint64_t kLow48 = (std::uint64_t{1} << 48) - 1;
+    const auto epoch = static_cast<std::uint16_t>(*heard_ >> 48);
+    if (epoch == 0 || epoch != static_cast<std::uint16_t>(sent_highest_ >> 48)) return nullptr;
+    DtlsKeys keys;
+    keys.epoch = epoch;
+    std::uint64_t gnutls_next = 0;
+    for (const bool read : {true, false}) {
+      gnutls_datum_t iv{};
+      gnutls_datum_t key{};
+      std::array<unsigned char, 8> sequence{};
+      if (gnutls_record_get_state(session_, read ? 1 : 0, nullptr, &iv, &key, sequence.data()) <
+              0 ||
+          key.size != keys.read_key.size() || iv.size != keys.read_salt.size()) {
+        return nullptr;
+      }
+      std::copy_n(key.data, key.size, read ? keys.read_key.data() : keys.write_key.data());
+      std::copy_n(iv.data, iv.size, read ? keys.read_salt.data() : keys.write_salt.data());
+      if (!read) {
+        for (auto b : sequence) gnutls_next = (gnutls_next << 8) | b;
+      }
+    }
+    // The records GnuTLS sent are all ours to see; its own counter is taken too when it is
+    // ahead, so a sequence number is never used twice (a gap is harmless).
+    keys.write_sequence = std::max((sent_highest_ & kLow48) + 1, gnutls_next & kLow48);
+    // Everything up to the last record GnuTLS took counts as seen: no replay of it.
+    keys.read_highest = *heard_ & kLow48;
+    keys.read_window = ~std::uint64_t{0};
+    return std::make_unique<DtlsRecordSession>(keys, identity_);
+  }
+
   // Datagrams or bytes GnuTLS pulls.
   ssize_t pull(void* buf, size_t size) {
     if (carriage_ == Carriage::kDatagram) {
@@ -542,7 +587,19 @@ class GnutlsSession final : public Session {
     return carriage_ == Carriage::kDatagram ? !in_datagrams_.empty()
                                             : in_offset_ < in_stream_.size();
   }
-  void push(Bytes bytes) { out_.push_back(std::move(bytes)); }
+  void push(Bytes bytes) {
+    if (carriage_ == Carriage::kDatagram) note_sent(bytes);
+    out_.push_back(std::move(bytes));
+  }
+  // The highest epoch and sequence number GnuTLS sent (RFC 6347 4.1), for compact().
+  void note_sent(ByteView datagram) {
+    std::size_t at = 0;
+    while (auto h = DtlsRecordHeader::parse(datagram.subspan(at))) {
+      sent_highest_ = std::max(sent_highest_, (std::uint64_t{h->epoch} << 48) | h->sequence);
+      at += DtlsRecordHeader::kSize + h->length;
+      if (at >= datagram.size()) break;
+    }
+  }
   GnutlsBackend::Impl& impl() { return impl_; }
   void set_verify_alert(std::uint8_t a, std::string reason) {
     verify_alert_ = a;
@@ -603,8 +660,14 @@ class GnutlsSession final : public Session {
       const ssize_t n = gnutls_record_recv_packet(session_, &packet);
       if (packet != nullptr) {
         gnutls_datum_t d{};
-        gnutls_packet_get(packet, &d, nullptr);
-        if (n > 0) plaintext_.emplace_back(d.data, d.data + d.size);
+        std::array<unsigned char, 8> sequence{};
+        gnutls_packet_get(packet, &d, sequence.data());
+        if (n > 0) {
+          plaintext_.emplace_back(d.data, d.data + d.size);
+          std::uint64_t seen = 0;
+          for (auto b : sequence) seen = (seen << 8) | b;
+          heard_ = std::max(heard_.value_or(0), seen);
+        }
         gnutls_packet_deinit(packet);
       }
       if (n > 0) continue;
@@ -853,6 +916,10 @@ class GnutlsSession final : public Session {
   std::deque<Bytes> out_;
   std::deque<Bytes> plaintext_;
   bool starved_ = false;
+  // Epoch and sequence number (RFC 6347 4.1.2.1) of the highest record sent, and of the
+  // highest application data received, as one 64-bit value each.
+  std::uint64_t sent_highest_ = 0;
+  std::optional<std::uint64_t> heard_;
   State state_ = State::kHandshaking;
   Failure failure_;
   PeerIdentity identity_;
