@@ -1,7 +1,8 @@
 // `tether bench register`: a load generator for the Registration interface of any LwM2M
 // server over CoAP/UDP. N simulated clients, each with its own source address, register
 // and then update; it reports rates, latency percentiles and errors, and with --pid the
-// server's resident memory per registration.
+// server's resident memory per registration. With --psk each client talks DTLS (PSK,
+// AES-128-CCM-8) through a GnuTLS session of its own, compacted as the server's are.
 //
 // Lean on purpose: it writes CoAP with our codec straight onto raw sockets (no exchange
 // layer), so one core of load drives more than one core of server. Distinct client
@@ -26,6 +27,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "cli_options.hpp"
@@ -33,6 +35,7 @@
 #include "commands.hpp"
 #include "oscore/protection.hpp"
 #include "resident_memory.hpp"
+#include "tls/gnutls/gnutls_backend.hpp"
 
 namespace tether::app {
 
@@ -52,11 +55,14 @@ struct Client {
   // the Echo value the server asked for (RFC 8613 B.1.2).
   std::unique_ptr<oscore::SecurityContext> oscore;
   Bytes echo;
+  // With --psk: the client's DTLS session, and the requests waiting for its handshake.
+  std::unique_ptr<tls::Session> dtls;
+  std::vector<std::uint64_t> waiting;
 };
 
-// Client c's own Master Secret under --oscore: the given one, its last 4 bytes XORed with
-// c + 1 (endpoints never share a secret: each could pose as the other).
-Bytes oscore_secret_of(Bytes secret, std::size_t c) {
+// Client c's own Master Secret under --oscore (or PSK under --psk): the given one, its last
+// 4 bytes XORed with c + 1 (endpoints never share a secret: each could pose as the other).
+Bytes secret_of(Bytes secret, std::size_t c) {
   const auto n = static_cast<std::uint32_t>(c + 1);
   for (std::size_t i = 0; i < 4 && i < secret.size(); ++i) {
     secret[secret.size() - 1 - i] ^= static_cast<std::uint8_t>(n >> (8 * i));
@@ -91,12 +97,14 @@ class Load {
  public:
   // Clients are numbered from `first` (bench-first, ...): several processes split a fleet.
   Load(sockaddr_in server, std::size_t first, std::size_t clients, std::size_t sockets,
-       std::uint32_t lifetime, Bytes oscore_secret)
+       std::uint32_t lifetime, Bytes oscore_secret, Bytes psk = {})
       : server_(server),
         first_(first),
         clients_(clients),
         lifetime_(lifetime),
-        secret_(std::move(oscore_secret)) {
+        secret_(std::move(oscore_secret)),
+        psk_(std::move(psk)) {
+    if (!psk_.empty()) tls_ = std::make_unique<tls::GnutlsBackend>();
     // RFC 7252 4.4: Message IDs start at random. A run right after another may get the same
     // source ports, and the server would take the same IDs for duplicates of the last run's.
     std::mt19937 random(std::random_device{}());
@@ -107,6 +115,9 @@ class Load {
       if (fd < 0) throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
       int big = 4 << 20;
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+      // DTLS answers are told apart by the client address they came to.
+      const int on = 1;
+      if (!psk_.empty()) setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
       sockaddr_in any{};
       any.sin_family = AF_INET;
       any.sin_addr.s_addr = htonl(INADDR_ANY);
@@ -199,7 +210,7 @@ class Load {
       // Each client protects its own requests (RFC 8613 8.1): part of the load's cost too.
       if (!client.oscore) {
         oscore::ContextInput in;
-        in.master_secret = oscore_secret_of(secret_, first_ + c);
+        in.master_secret = secret_of(secret_, first_ + c);
         in.sender_id = *from_hex(oscore_sender_hex(first_ + c));
         client.oscore =
             std::make_unique<oscore::SecurityContext>(*oscore::SecurityContext::derive(in));
@@ -212,13 +223,78 @@ class Load {
       p.binding = protected_request->binding;
     }
     coap::encode_udp(m, p.datagram);
-    transmit(p);
     pending_[token] = std::move(p);
+    transmit(pending_[token], token);
   }
 
   // Like a CoAP client (RFC 7252 4.2): the same CON again after 2, 4, 8 s, then give up.
-  void transmit(const Pending& p) {
-    const std::size_t c = p.client;
+  void transmit(const Pending& p, std::uint64_t token) {
+    if (psk_.empty()) {
+      send_datagram(p.client, p.datagram);
+      return;
+    }
+    Client& client = clients_[p.client];
+    if (client.dtls && client.dtls->state() == tls::Session::State::kEstablished) {
+      (void)client.dtls->write(p.datagram);
+      flush(p.client);
+      return;
+    }
+    client.waiting.push_back(token);
+    if (client.dtls && client.dtls->state() == tls::Session::State::kHandshaking) return;
+    tls::ClientCredentials credentials;
+    credentials.mode = tls::Mode::kPsk;
+    credentials.psk_identity = to_bytes("bench-" + std::to_string(first_ + p.client));
+    credentials.psk_key = secret_of(psk_, first_ + p.client);
+    auto session = tls_->client_session(tls::Carriage::kDatagram, credentials, {});
+    if (!session) throw std::runtime_error(session.error().reason);
+    client.dtls = std::move(*session);
+    client.dtls->start(steady_now());
+    handshaking_.insert(p.client);
+    flush(p.client);
+  }
+
+  // The records client c's session has for the server.
+  void flush(std::size_t c) {
+    while (auto d = clients_[c].dtls->poll_output()) send_datagram(c, *d);
+  }
+
+  // What came for client c over DTLS: handshake, then the answers inside.
+  void receive_secure(std::size_t c, ByteView datagram, Phase& phase, std::size_t& done) {
+    Client& client = clients_[c];
+    if (!client.dtls) return;
+    client.dtls->feed(datagram, steady_now());
+    flush(c);
+    progress_handshake(c);
+    if (!client.dtls) return;
+    if (auto lean = client.dtls->compact()) client.dtls = std::move(lean);
+    while (auto plaintext = client.dtls->poll_plaintext()) handle(*plaintext, phase, done);
+  }
+
+  // A handshake that ended: the requests waiting for it go, or wait for the next attempt.
+  void progress_handshake(std::size_t c) {
+    Client& client = clients_[c];
+    const auto state = client.dtls->state();
+    if (state == tls::Session::State::kHandshaking) return;
+    const bool was_handshaking = handshaking_.erase(c) != 0;
+    if (state != tls::Session::State::kEstablished) {
+      std::fprintf(stderr, "client %zu: DTLS %s\n", c, client.dtls->failure().reason.c_str());
+      client.dtls.reset();  // a retransmission starts again
+      client.waiting.clear();
+      return;
+    }
+    if (!was_handshaking) return;
+    ++handshakes_;
+    auto waiting = std::move(client.waiting);
+    client.waiting.clear();
+    for (const auto token : waiting) {
+      if (auto it = pending_.find(token); it != pending_.end()) {
+        (void)client.dtls->write(it->second.datagram);
+      }
+    }
+    flush(c);
+  }
+
+  void send_datagram(std::size_t c, ByteView datagram) {
     const int fd = fds_[c % fds_.size()];
     sockaddr_in dst = server_;
     // Client c speaks from 127.0.x.y, x.y = c / sockets + 1: its own address and port.
@@ -226,7 +302,7 @@ class Load {
     in_pktinfo info{};
     info.ipi_spec_dst.s_addr = htonl(0x7f000000u | ip_index);
     char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
-    iovec iov{const_cast<std::uint8_t*>(p.datagram.data()), p.datagram.size()};
+    iovec iov{const_cast<std::uint8_t*>(datagram.data()), datagram.size()};
     msghdr msg{};
     msg.msg_name = &dst;
     msg.msg_namelen = sizeof(dst);
@@ -247,59 +323,85 @@ class Load {
     const int n = epoll_wait(epoll_, events, 64, 1);
     std::uint8_t buf[2048];
     for (int i = 0; i < n; ++i) {
-      const int fd = fds_[events[i].data.u64];
+      const std::size_t socket = events[i].data.u64;
+      const int fd = fds_[socket];
       for (;;) {
-        const ssize_t got = recv(fd, buf, sizeof(buf), 0);
+        iovec iov{buf, sizeof(buf)};
+        char control[CMSG_SPACE(sizeof(in_pktinfo))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof(control);
+        const ssize_t got = recvmsg(fd, &msg, 0);
         if (got <= 0) break;
-        auto m = coap::decode_udp(ByteView(buf, static_cast<std::size_t>(got)));
-        if (!m || m->token.size() != 8) {
-          std::fprintf(stderr, "undecodable %zd bytes: %s\n", got,
-                       m ? "token" : m.error().reason.c_str());
+        const ByteView datagram(buf, static_cast<std::size_t>(got));
+        if (psk_.empty()) {
+          handle(datagram, phase, done);
           continue;
         }
-        std::uint64_t token = 0;
-        std::memcpy(&token, m->token.data(), 8);
-        auto it = pending_.find(token);
-        if (it == pending_.end()) {
-          std::fprintf(stderr, "unknown token %s\n", m->summary().c_str());
-          continue;
-        }
-        const Pending p = std::move(it->second);
-        pending_.erase(it);
-        if (!secret_.empty()) {
-          Client& client = clients_[p.client];
-          auto inner = oscore::unprotect_response(*client.oscore, p.binding, *m);
-          if (inner && inner->code == codes::kUnauthorized) {
-            // RFC 8613 B.1.2: the server's first contact asks for an Echo; ask again with it.
-            if (const auto* echo = inner->options.find(coap::option::kEcho)) {
-              client.echo = echo->value.bytes();
-              send(p.client, p.step);
-              continue;
-            }
-          }
-          if (inner) m = std::move(*inner);
-        }
-        last_answer_ = Clock::now();
-        phase.latencies_ms.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - p.sent).count());
-        const bool ok = p.step == Step::kRegister     ? m->code == codes::kCreated
-                        : p.step == Step::kDeregister ? m->code == codes::kDeleted
-                                                      : m->code == codes::kChanged;
-        if (ok) {
-          ++phase.ok;
-          if (p.step == Step::kRegister) {
-            // Appended, not "/" + ...: GCC 12 at -O3 warns (-Wrestrict) on that concatenation.
-            std::string& location = clients_[p.client].location;
-            location.assign(1, '/');
-            location += m->location_path();
-          }
-          if (p.step == Step::kDeregister) clients_[p.client].location.clear();
-        } else {
-          ++phase.errors;
-        }
-        ++done;
+        // The client is the address the answer came to: 127.0.x.y on socket s.
+        const cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+        if (cm == nullptr || cm->cmsg_type != IP_PKTINFO) continue;
+        in_pktinfo info{};
+        std::memcpy(&info, CMSG_DATA(cm), sizeof(info));
+        const std::size_t ip_index = ntohl(info.ipi_addr.s_addr) & 0x00ffffffu;
+        const std::size_t c = (ip_index - 1) * fds_.size() + socket;
+        if (ip_index == 0 || c >= clients_.size()) continue;
+        receive_secure(c, datagram, phase, done);
       }
     }
+  }
+
+  // One CoAP answer (decrypted, under --psk).
+  void handle(ByteView datagram, Phase& phase, std::size_t& done) {
+    auto m = coap::decode_udp(datagram);
+    if (!m || m->token.size() != 8) {
+      std::fprintf(stderr, "undecodable %zu bytes: %s\n", datagram.size(),
+                   m ? "token" : m.error().reason.c_str());
+      return;
+    }
+    std::uint64_t token = 0;
+    std::memcpy(&token, m->token.data(), 8);
+    auto it = pending_.find(token);
+    if (it == pending_.end()) {
+      std::fprintf(stderr, "unknown token %s\n", m->summary().c_str());
+      return;
+    }
+    const Pending p = std::move(it->second);
+    pending_.erase(it);
+    if (!secret_.empty()) {
+      Client& client = clients_[p.client];
+      auto inner = oscore::unprotect_response(*client.oscore, p.binding, *m);
+      if (inner && inner->code == codes::kUnauthorized) {
+        // RFC 8613 B.1.2: the server's first contact asks for an Echo; ask again with it.
+        if (const auto* echo = inner->options.find(coap::option::kEcho)) {
+          client.echo = echo->value.bytes();
+          send(p.client, p.step);
+          return;
+        }
+      }
+      if (inner) m = std::move(*inner);
+    }
+    last_answer_ = Clock::now();
+    phase.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - p.sent).count());
+    const bool ok = p.step == Step::kRegister     ? m->code == codes::kCreated
+                    : p.step == Step::kDeregister ? m->code == codes::kDeleted
+                                                  : m->code == codes::kChanged;
+    if (ok) {
+      ++phase.ok;
+      if (p.step == Step::kRegister) {
+        // Appended, not "/" + ...: GCC 12 at -O3 warns (-Wrestrict) on that concatenation.
+        std::string& location = clients_[p.client].location;
+        location.assign(1, '/');
+        location += m->location_path();
+      }
+      if (p.step == Step::kDeregister) clients_[p.client].location.clear();
+    } else {
+      ++phase.errors;
+    }
+    ++done;
   }
 
   void expire(Phase& phase, std::size_t& done) {
@@ -307,13 +409,23 @@ class Load {
     const auto now = Clock::now();
     if (now - last_sweep_ < std::chrono::milliseconds(200)) return;
     last_sweep_ = now;
+    // DTLS flights lost on the way are sent again when their session says so.
+    const auto instant = steady_now();
+    for (const std::size_t c : std::vector<std::size_t>(handshaking_.begin(), handshaking_.end())) {
+      auto& session = *clients_[c].dtls;
+      if (auto due = session.deadline(); due && *due <= instant) {
+        session.on_timer(instant);
+        flush(c);
+        progress_handshake(c);
+      }
+    }
     for (auto it = pending_.begin(); it != pending_.end();) {
       Pending& p = it->second;
       if (now - p.last_sent > std::chrono::seconds(1 << p.attempts) && p.attempts < 4) {
         ++p.attempts;
         ++retransmissions_;
         p.last_sent = now;
-        transmit(p);
+        transmit(p, it->first);
         ++it;
         continue;
       }
@@ -333,6 +445,9 @@ class Load {
   std::vector<Client> clients_;
   std::uint32_t lifetime_;
   Bytes secret_;
+  Bytes psk_;
+  std::unique_ptr<tls::GnutlsBackend> tls_;
+  std::unordered_set<std::size_t> handshaking_;
   int epoll_ = -1;
   std::vector<int> fds_;
   std::unordered_map<std::uint64_t, Pending> pending_;
@@ -342,6 +457,7 @@ class Load {
 
  public:
   std::size_t retransmissions_ = 0;
+  std::size_t handshakes_ = 0;
 };
 
 double percentile(std::vector<double>& v, double p) {
@@ -468,6 +584,7 @@ int bench_register(const std::vector<std::string>& args) {
   int pid = 0;
   std::size_t processes = 1;
   Bytes oscore_secret;
+  Bytes psk;
   std::string credentials_file;
   ArgReader r(args);
   while (r.next()) {
@@ -491,7 +608,11 @@ int bench_register(const std::vector<std::string>& args) {
       auto secret = from_hex(r.value());
       if (!secret || secret->empty()) throw std::invalid_argument("--oscore takes a hex secret");
       oscore_secret = std::move(*secret);
-    } else if (r.is("--oscore-credentials")) {
+    } else if (r.is("--psk")) {
+      auto key = from_hex(r.value());
+      if (!key || key->empty()) throw std::invalid_argument("--psk takes a hex key");
+      psk = std::move(*key);
+    } else if (r.is("--oscore-credentials", "--psk-credentials")) {
       credentials_file = r.value();
     } else if (r.is("--pid")) {
       pid = static_cast<int>(parse_number(r.value(), 1u << 22));
@@ -502,6 +623,7 @@ int bench_register(const std::vector<std::string>& args) {
           "usage: tether bench register [--host 127.0.0.1] [--port 5683] [--clients N]\n"
           "         [--updates M] [--window W] [--sockets S] [--lifetime S] [--keep]\n"
           "         [--pid SERVER_PID] [--processes K] [--oscore HEX [--oscore-credentials FILE]]\n"
+          "         [--psk HEX [--psk-credentials FILE]]\n"
           "N clients register (W requests in flight), then M updates go round the clients,\n"
           "then every client de-registers (--keep leaves them registered until their\n"
           "lifetime ends; default 300 s). Progress goes to stderr once a second.\n"
@@ -513,7 +635,10 @@ int bench_register(const std::vector<std::string>& args) {
           "with its last 4 bytes XORed with c+1,\n"
           "sending as Sender ID c+1 (4 bytes) to Recipient ID \"\"; --oscore-credentials\n"
           "writes the server's credentials for them, one PUT body per line\n"
-          "(\"bench-c <json>\"), and exits.\n",
+          "(\"bench-c <json>\"), and exits.\n"
+          "--psk sends every request over DTLS (PSK, AES-128-CCM-8 over coaps: point --port\n"
+          "at the server's DTLS port), client c with identity bench-c and the key HEX\n"
+          "changed as for --oscore; --psk-credentials writes the server's credentials.\n",
           stdout);
       return 0;
     } else {
@@ -526,13 +651,24 @@ int bench_register(const std::vector<std::string>& args) {
   if (inet_pton(AF_INET, host.c_str(), &server.sin_addr) != 1) {
     throw std::invalid_argument("--host takes an IPv4 address");
   }
+  if (!oscore_secret.empty() && !psk.empty()) {
+    throw std::invalid_argument("--oscore and --psk do not go together");
+  }
+  if (!credentials_file.empty() && !psk.empty()) {
+    std::ofstream out(credentials_file);
+    for (std::size_t c = 0; c < clients; ++c) {
+      out << "bench-" << c << " {\"mode\":\"psk\",\"identity\":\"bench-" << c << "\",\"key\":\""
+          << to_hex(secret_of(psk, c)) << "\"}\n";
+    }
+    return out ? 0 : 1;
+  }
   if (!credentials_file.empty()) {
     if (oscore_secret.empty()) throw std::invalid_argument("--oscore-credentials needs --oscore");
     std::ofstream out(credentials_file);
     for (std::size_t c = 0; c < clients; ++c) {
       out << "bench-" << c << " {\"mode\":\"oscore\",\"masterSecret\":\""
-          << to_hex(oscore_secret_of(oscore_secret, c)) << "\",\"senderId\":\""
-          << oscore_sender_hex(c) << "\",\"recipientId\":\"\"}\n";
+          << to_hex(secret_of(oscore_secret, c)) << "\",\"senderId\":\"" << oscore_sender_hex(c)
+          << "\",\"recipientId\":\"\"}\n";
     }
     return out ? 0 : 1;
   }
@@ -542,7 +678,7 @@ int bench_register(const std::vector<std::string>& args) {
   if (updates > 0) steps.push_back(Step::kUpdate);
   if (!keep) steps.push_back(Step::kDeregister);
   if (processes == 1) {
-    Load load(server, 0, clients, sockets, lifetime, oscore_secret);
+    Load load(server, 0, clients, sockets, lifetime, oscore_secret, psk);
     return measure_phases(steps, pid, [&](Step step) {
       return load.run(step == Step::kUpdate ? updates : clients, window, step);
     });
@@ -566,7 +702,7 @@ int bench_register(const std::vector<std::string>& args) {
       int status = 0;
       try {
         Load load(server, first, count, std::max<std::size_t>(sockets / processes, 1), lifetime,
-                  oscore_secret);
+                  oscore_secret, psk);
         for (const Step step : steps) {
           char go = 0;
           if (!read_all(ends[1], &go, 1)) break;

@@ -100,12 +100,13 @@ Result<Bytes> hkdf_sha256(ByteView salt, ByteView secret, ByteView info, std::si
 Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext) {
   if (nonce.size() != kNonceLength) return fail("AEAD: bad key or nonce");
   Bytes out(plaintext.size() + kTagLength);
-  if (auto ok = ccm8_seal_into(key, nonce, aad, plaintext, out.data()); !ok) return ok.error();
+  if (auto ok = ccm8_seal_into(key, nonce, aad, plaintext, out); !ok) return ok.error();
   return out;
 }
 
 Result<Ok> ccm8_seal_into(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext,
-                          std::uint8_t* out) {
+                          std::span<std::uint8_t> out) {
+  if (out.size() != plaintext.size() + kTagLength) return fail("AEAD: wrong output size");
   gnutls_aead_cipher_hd_t handle = handle_for(key);
   // RFC 3610: a CCM nonce has 7 to 13 bytes.
   if (handle == nullptr || nonce.size() < 7 || nonce.size() > kNonceLength) {
@@ -113,7 +114,7 @@ Result<Ok> ccm8_seal_into(ByteView key, ByteView nonce, ByteView aad, ByteView p
   }
   std::size_t out_len = plaintext.size() + kTagLength;
   if (gnutls_aead_cipher_encrypt(handle, nonce.data(), nonce.size(), aad.data(), aad.size(),
-                                 kTagLength, plaintext.data(), plaintext.size(), out,
+                                 kTagLength, plaintext.data(), plaintext.size(), out.data(),
                                  &out_len) != 0) {
     return fail("AEAD encryption failed");
   }

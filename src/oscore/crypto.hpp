@@ -4,6 +4,7 @@
 // field, 8-byte tag, 128-bit key, 13-byte nonce).
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "common/bytes.hpp"
 #include "common/result.hpp"
@@ -29,9 +30,9 @@ Result<Bytes> aead_encrypt(ByteView key, ByteView nonce, ByteView aad, ByteView 
 // Fails when the tag does not verify (or the input is shorter than a tag). Any CCM nonce
 // length (7 to 13 bytes) is taken: DTLS's AES-128-CCM-8 records use 12 (RFC 6655).
 Result<Bytes> aead_decrypt(ByteView key, ByteView nonce, ByteView aad, ByteView ciphertext);
-// AES-128-CCM with an 8-byte tag and a nonce of 7 to 13 bytes, written to `out`
-// (plaintext.size() + kTagLength bytes): a DTLS record seals in place, with no copy.
+// AES-128-CCM with an 8-byte tag and a nonce of 7 to 13 bytes, written to `out`, which
+// must hold exactly plaintext.size() + kTagLength bytes: a DTLS record seals in place.
 Result<Ok> ccm8_seal_into(ByteView key, ByteView nonce, ByteView aad, ByteView plaintext,
-                          std::uint8_t* out);
+                          std::span<std::uint8_t> out);
 
 }  // namespace tether::oscore

@@ -98,10 +98,13 @@ void DtlsRecordSession::feed(ByteView datagram, Instant) {
     const auto aad = additional_data(header->type, header->epoch, header->sequence,
                                      body.size() - kExplicitNonce - kTag);
     auto plaintext = oscore::aead_decrypt(keys_.read_key, nonce, aad, body.subspan(kExplicitNonce));
-    if (!plaintext) continue;  // forged or damaged: dropped, the session lives on
+    // Forged or damaged, or more than a record may hold (RFC 5246 6.2.1): dropped, and the
+    // session lives on.
+    if (!plaintext || plaintext->size() > 16384) continue;
     accept(header->sequence);
     if (header->type == record_type::kApplicationData) {
-      plaintext_.push_back(std::move(*plaintext));
+      // An empty record carries nothing, and must not keep an idle session alive.
+      if (!plaintext->empty()) plaintext_.push_back(std::move(*plaintext));
     } else if (header->type == record_type::kAlert) {
       on_alert(*plaintext);
     }
@@ -120,7 +123,7 @@ void DtlsRecordSession::on_alert(ByteView alert) {
         Failure{Recovery::kRetry, alert::kCloseNotify, std::nullopt, "the peer closed the session"};
     return;
   }
-  if (level != 2) return;  // a warning: the session goes on
+  if (level == 1) return;  // a warning: the session goes on (any other level is fatal)
   state_ = State::kFailed;
   failure_ = Failure{recovery_for_alert(description), description, std::nullopt,
                      "the peer sent alert " + std::to_string(description)};
@@ -128,9 +131,16 @@ void DtlsRecordSession::on_alert(ByteView alert) {
 
 Result<Bytes> DtlsRecordSession::seal(std::uint8_t type, ByteView plaintext) {
   // RFC 6347 4.1: a sequence number is never used twice under one epoch's keys; past the
-  // last one the session has to end (a new handshake makes new keys).
-  if (keys_.write_sequence > kLastSequence) return fail("the record sequence numbers ran out");
-  if (plaintext.size() > 16384) return fail("a record holds at most 16,384 bytes");
+  // last one the session ends (a new handshake makes new keys).
+  if (keys_.write_sequence > kLastSequence) {
+    state_ = State::kFailed;
+    failure_ = Failure{Recovery::kRetry, std::nullopt, std::nullopt,
+                       "the record sequence numbers ran out"};
+    return fail(failure_.reason);
+  }
+  if (plaintext.size() > std::min<std::size_t>(keys_.max_plaintext, 16384)) {
+    return fail("more than one record may carry");
+  }
   const std::uint64_t sequence = keys_.write_sequence++;
   Bytes record(DtlsRecordHeader::kSize + kExplicitNonce + plaintext.size() + kTag);
   record[0] = type;
@@ -145,8 +155,9 @@ Result<Bytes> DtlsRecordSession::seal(std::uint8_t type, ByteView plaintext) {
   std::copy(keys_.write_salt.begin(), keys_.write_salt.end(), nonce.begin());
   std::copy_n(explicit_nonce, kExplicitNonce, nonce.begin() + 4);
   const auto aad = additional_data(type, keys_.epoch, sequence, plaintext.size());
-  if (auto ok = oscore::ccm8_seal_into(keys_.write_key, nonce, aad, plaintext,
-                                       explicit_nonce + kExplicitNonce);
+  if (auto ok = oscore::ccm8_seal_into(
+          keys_.write_key, nonce, aad, plaintext,
+          std::span<std::uint8_t>(explicit_nonce + kExplicitNonce, plaintext.size() + kTag));
       !ok) {
     return ok.error();
   }

@@ -3,12 +3,14 @@
 // the AES-128-CCM-8 suites of Transport TS 5.2.9 (RFC 6655, RFC 7251). Once both sides are
 // past the handshake, a backend's session hands over its keys, sequence numbers and
 // identity and is freed: GnuTLS keeps about 13 KB per session, this keeps a few hundred
-// bytes, and the keys are a small value another worker or node could take over.
+// bytes. (Moving the keys to another worker or node must end this session first: two
+// copies writing would use one nonce twice.)
 //
 // It protects application data and alerts; handshake and ChangeCipherSpec records of the
 // current epoch are dropped (no renegotiation), as are records that fail the replay window
 // or the tag (RFC 6347 4.1.2.7: silently).
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -28,6 +30,10 @@ struct DtlsKeys {
   // it (bit i: highest - i was accepted).
   std::uint64_t read_highest = 0;
   std::uint64_t read_window = 0;
+  // The most plaintext one record carries: what the handshake settled (RFC 6066
+  // max_fragment_length, RFC 8449 record_size_limit) and the path MTU allow, as GnuTLS
+  // enforced it before.
+  std::size_t max_plaintext = 16384;
 };
 
 class DtlsRecordSession final : public Session {
@@ -46,8 +52,6 @@ class DtlsRecordSession final : public Session {
   const Failure& failure() const override { return failure_; }
   const PeerIdentity& peer_identity() const override { return identity_; }
   Bytes resumption_data() const override { return {}; }
-
-  const DtlsKeys& keys() const { return keys_; }
 
  private:
   static std::optional<Bytes> pop(std::vector<Bytes>& q);

@@ -234,7 +234,13 @@ void SecureLayer::to_peer(PeerId peer, Bytes plaintext) {
   auto it = peers_.find(peer);
   if (it != peers_.end() && it->second.established) {
     Peer& p = it->second;
-    if (p.session->write(plaintext)) send_records(peer, *p.session);
+    if (p.session->write(plaintext)) {
+      send_records(peer, *p.session);
+    } else if (p.session->state() == Session::State::kFailed) {
+      // The session cannot go on (its sequence numbers ran out): the next message
+      // handshakes anew rather than being dropped like this one.
+      end(peer, SecureEvent::Kind::kFailed, p.session->failure(), now_);
+    }
     return;
   }
   if (config_.role == Role::kServer) {

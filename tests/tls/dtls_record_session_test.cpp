@@ -189,12 +189,36 @@ TEST(DtlsRecordSessionTest, CloseNotifyEndsTheSessionEitherWay) {
   }
 }
 
-TEST(DtlsRecordSessionTest, ARecordHoldsAtMost16KiB) {
+TEST(DtlsRecordSessionTest, ARecordHoldsWhatGnutlsWouldHaveSentInOne) {
+  Pair p;
+  ASSERT_TRUE(p.both_established());
+  ASSERT_EQ(Pair::pass(*p.client, *p.server, "hi"), Texts{"hi"});
+  // The datagram's room under the default 1232-byte MTU, as GnuTLS enforced it.
+  EXPECT_FALSE(p.server->write(Bytes(1300, 'a')));
+  auto lean = p.server->compact();
+  ASSERT_NE(lean, nullptr);
+  EXPECT_FALSE(lean->write(Bytes(1300, 'a')));
+  EXPECT_TRUE(lean->poll_output() == std::nullopt);
+  const std::string fits(1100, 'b');
+  EXPECT_EQ(Pair::pass(*lean, *p.client, fits), Texts{fits});
   DtlsKeys keys;
   keys.epoch = 1;
-  DtlsRecordSession s(keys, {});
-  EXPECT_TRUE(s.write(Bytes(16384, 'a')));
-  EXPECT_FALSE(s.write(Bytes(16385, 'a')));
+  DtlsRecordSession unlimited(keys, {});
+  EXPECT_TRUE(unlimited.write(Bytes(16384, 'a')));
+  EXPECT_FALSE(unlimited.write(Bytes(16385, 'a')));
+}
+
+TEST(DtlsRecordSessionTest, EmptyRecordsCarryNothingUp) {
+  Pair p;
+  ASSERT_TRUE(p.both_established());
+  ASSERT_EQ(Pair::pass(*p.client, *p.server, "hi"), Texts{"hi"});
+  auto server = p.server->compact();
+  ASSERT_EQ(Pair::pass(*server, *p.client, "ho"), Texts{"ho"});
+  auto client = p.client->compact();
+  ASSERT_NE(server, nullptr);
+  ASSERT_NE(client, nullptr);
+  EXPECT_TRUE(Pair::pass(*client, *server, "").empty());
+  EXPECT_EQ(Pair::pass(*client, *server, "after"), Texts{"after"});
 }
 
 TEST(DtlsRecordSessionTest, TheLastSequenceNumberIsNeverPassed) {
@@ -204,6 +228,9 @@ TEST(DtlsRecordSessionTest, TheLastSequenceNumberIsNeverPassed) {
   DtlsRecordSession s(keys, {});
   EXPECT_TRUE(s.write(to_bytes("last")));
   EXPECT_FALSE(s.write(to_bytes("one too many")));
+  // The session ends, so the layer above starts a new handshake instead of dropping
+  // every message from here on.
+  EXPECT_EQ(s.state(), Session::State::kFailed);
 }
 
 }  // namespace

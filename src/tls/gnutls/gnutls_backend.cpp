@@ -560,6 +560,9 @@ class GnutlsSession final : public Session {
     // Everything up to the last record GnuTLS took counts as seen: no replay of it.
     keys.read_highest = *heard_ & kLow48;
     keys.read_window = ~std::uint64_t{0};
+    // What GnuTLS would have refused to send in one record stays refused.
+    keys.max_plaintext = std::min<std::size_t>(gnutls_record_get_max_size(session_),
+                                               gnutls_dtls_get_data_mtu(session_));
     return std::make_unique<DtlsRecordSession>(keys, identity_);
   }
 
