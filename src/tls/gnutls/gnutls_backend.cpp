@@ -525,12 +525,15 @@ class GnutlsSession final : public Session {
   // DTLS with AES-128-CCM-8, once the peer sent data under the new keys: it has our last
   // flight (RFC 6347 4.2.4 needs no more repeats of it), so the keys alone carry on.
   std::unique_ptr<Session> compact() override {
-    if (carriage_ != Carriage::kDatagram || state_ != State::kEstablished || !heard_) {
+    if (!compactable_ || state_ != State::kEstablished || !heard_) return nullptr;
+    // TLS, and DTLS under a suite the lean session does not know, stay on GnuTLS for good.
+    if (carriage_ != Carriage::kDatagram ||
+        gnutls_cipher_get(session_) != GNUTLS_CIPHER_AES_128_CCM_8) {
+      compactable_ = false;
       return nullptr;
     }
     if (!in_datagrams_.empty() || !out_.empty() || !plaintext_.empty() ||
-        gnutls_record_check_pending(session_) != 0 ||
-        gnutls_cipher_get(session_) != GNUTLS_CIPHER_AES_128_CCM_8) {
+        gnutls_record_check_pending(session_) != 0) {
       return nullptr;
     }
     constexpr std::uint64_t kLow48 = (std::uint64_t{1} << 48) - 1;
@@ -923,6 +926,7 @@ class GnutlsSession final : public Session {
   // highest application data received, as one 64-bit value each.
   std::uint64_t sent_highest_ = 0;
   std::optional<std::uint64_t> heard_;
+  bool compactable_ = true;
   State state_ = State::kHandshaking;
   Failure failure_;
   PeerIdentity identity_;
