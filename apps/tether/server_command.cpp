@@ -364,6 +364,13 @@ int server_command(const std::vector<std::string>& args) {
         });
     routing->set_taken_sink(
         [&server](const std::string& ep, const std::string& id) { server.release_taken(ep, id); });
+    // A device that registered anew through this node: the node it left is told likewise.
+    if (redis_store != nullptr) {
+      redis_store->set_replaced_handler(
+          [&routing](const std::string& ep, const std::string& id, const std::string& owner) {
+            routing->tell_taken(owner, ep, id);
+          });
+    }
   } else if (worker_count > 1) {
     routing = std::make_unique<api::NodeRouting>(
         loop, hub.bus(0), [&store0](const std::string& ep) { return store0.owner_of(ep); });
@@ -514,6 +521,8 @@ int server_command(const std::vector<std::string>& args) {
     stopped_count += w->server().registration_count();
   }
   server.shutdown();
+  // The routing goes before the store, whose last flush must not tell through it.
+  if (redis_store != nullptr) redis_store->set_replaced_handler(nullptr);
   log_line("event=stopped registrations=" +
            std::to_string(stopped_count + server.registration_count()));
   return 0;

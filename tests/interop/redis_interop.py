@@ -8,6 +8,8 @@ Scenarios:
                   SIGKILL; node B, started on the same Redis, notices A's heartbeat end and
                   takes all 200, then an Update at the location A gave, and A's data
                   directory is not used
+  register-elsewhere  a device registered through node A registers anew through node B:
+                  once B's write is in Redis, A is told and lets its copy go
   three-nodes     nodes A, B and C running: 50 devices register and update through A, B and
                   C hold none of them; A is killed with SIGKILL and the devices' next
                   Updates, half through B and half through C, are answered 2.04: each node
@@ -306,6 +308,25 @@ def kill_and_update_through(a, b, c, locations, redis):
     T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
             f"owners in Redis after the takeover: {owners}")
     return to_b, to_c
+
+
+def register_elsewhere():
+    redis = Redis()
+    a = Node("node-a", redis)
+    b = Node("node-b", redis)
+    code, first, _ = register(a, "moved")
+    T.check(code == "2.01", f"Register through A: {code}")
+    T.check(metric(a, "tether_registrations") == 1, "A holds the registration")
+    # The device registers anew through B (the load balancer moved it, or it rebooted).
+    code, second, _ = register(b, "moved", mid=0x2001)
+    T.check(code == "2.01" and second != first, f"Register through B: {code} {second}")
+    # Once B's write is in Redis (written behind, within a second), A is told and lets its
+    # copy go: nothing stale is left on A to expire, answer or act under.
+    T.wait_until(lambda: metric(a, "tether_registrations") == 0, "node A to let its copy go", 20)
+    T.check(metric(a, "tether_node_registrations_taken_total") == 1, "A counts the notice")
+    T.check(metric(b, "tether_registrations") == 1, "B holds the registration")
+    T.check(redis.cli("HGET", "tether:{moved}:reg", "id") == second.split("/")[-1],
+            "Redis has B's registration")
 
 
 def three_nodes():
@@ -649,7 +670,8 @@ def cluster():
     T.check(bs2.api("GET", "/api/bootstrap/dev-b")[0] == 200, "a second node does not load it")
 
 
-T.run({"takeover": takeover, "three-nodes": three_nodes, "refuses-writes": refuses_writes,
+T.run({"takeover": takeover, "register-elsewhere": register_elsewhere,
+       "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
        "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes,
        "sentinel-failover": sentinel_failover, "cluster": cluster}, SCENARIO)

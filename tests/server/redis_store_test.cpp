@@ -333,6 +333,35 @@ TEST(RedisStore, NodesShareARedisEachWithItsOwnRegistrations) {
   EXPECT_EQ(redis.command({"HKEYS", "tether:ids"}), "id-2");
 }
 
+// A device that registers anew through another node (the load balancer moved it, or it
+// rebooted): the node that held its registration is named, to be told to let its copy go;
+// a Register replacing this node's own registration names nobody.
+TEST(RedisStore, ARegisterThroughAnotherNodeNamesTheNodeItReplaced) {
+  RedisServer redis;
+  auto a = open_store(redis.url(), "a");
+  auto b = open_store(redis.url(), "b");
+  ASSERT_TRUE(a && b);
+  std::vector<std::string> told;
+  b->set_replaced_handler(
+      [&told](const std::string& ep, const std::string& id, const std::string& owner) {
+        told.push_back(ep + " " + id + " " + owner);
+      });
+  ASSERT_TRUE(a->save_registration(minimal_registration("dev")));
+  ASSERT_TRUE(a->flush());
+  auto anew = minimal_registration("dev");
+  anew.id = "id-anew";
+  ASSERT_TRUE(b->save_registration(anew));
+  ASSERT_TRUE(b->flush());
+  EXPECT_EQ(told, std::vector<std::string>{"dev id-dev a"});
+  EXPECT_EQ(redis.command({"HGET", "tether:{dev}:reg", "owner"}), "b");
+  EXPECT_EQ(redis.command({"HKEYS", "tether:ids"}), "id-anew");
+  auto again = minimal_registration("dev");
+  again.id = "id-again";
+  ASSERT_TRUE(b->save_registration(again));
+  ASSERT_TRUE(b->flush());
+  EXPECT_EQ(told.size(), 1u);
+}
+
 // A node whose heartbeat ended leaves its registrations to the running nodes: each goes
 // to exactly one of them, with its observations, and the dead node is swept once.
 // RFC 8613 B.1.1 across nodes: two nodes serving one OSCORE device in turn (or at once)

@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -48,16 +49,17 @@ constexpr std::chrono::milliseconds kBeatEvery{1000};
 enum Script : std::size_t { kPut, kUpdate, kRemove, kClaim, kTake, kReserve };
 
 // Register (or a changed object list): the whole record, and the endpoint indexed. It
-// answers the endpoint's previous registration ID when that changed, for the caller to drop
-// from tether:ids (in a cluster, another slot). KEYS: reg, registrations. ARGV: endpoint,
-// id, field, value, ...
+// answers the endpoint's previous registration ID and owner when the ID changed, for the
+// caller to drop the ID from tether:ids (in a cluster, another slot) and to tell the owner.
+// KEYS: reg, registrations. ARGV: endpoint, id, field, value, ...
 constexpr const char* kPutScript =
     "#!lua\n"
     "local old = redis.call('hget', KEYS[1], 'id') "
+    "local owner = redis.call('hget', KEYS[1], 'owner') "
     "redis.call('del', KEYS[1]) "
     "redis.call('hset', KEYS[1], unpack(ARGV, 3)) "
     "redis.call('sadd', KEYS[2], ARGV[1]) "
-    "if old and old ~= ARGV[2] then return old end return false";
+    "if old and old ~= ARGV[2] then return {old, owner or ''} end return false";
 // Core TS 6.2.2: an Update rewrites its fields only while this node holds that very
 // registration, so one removed, registered again or taken by another node meanwhile is not
 // overwritten or brought back half made. KEYS: reg. ARGV: id, node, field, value, ...
@@ -281,6 +283,8 @@ Result<std::unique_ptr<RedisStore>> RedisStore::open(Address address, Options op
 }
 
 RedisStore::~RedisStore() {
+  // Whoever would be told (the node routing) may be gone already.
+  on_replaced_ = nullptr;
   (void)flush();
 }
 
@@ -451,8 +455,10 @@ Result<Ok> RedisStore::write_pending(bool beat) {
   }
   if (auto hinted = hint_slots(indexed); !hinted) return hinted.error();
   std::vector<Command> c;
-  // Scripts whose answer is a registration ID to drop from tether:ids.
+  // Scripts whose answer is a registration ID to drop from tether:ids (kPut's: with the
+  // owner it had, and the endpoint).
   std::vector<std::size_t> dropping;
+  std::vector<std::pair<std::size_t, std::string>> putting;
   for (const auto& id : stale_ids_) c.push_back({"HDEL", kIds, id});
   if (beat) {
     c.push_back({"SET", alive_key(node_), node_, "PX", std::to_string(options_.alive_for.count())});
@@ -477,7 +483,7 @@ Result<Ok> RedisStore::write_pending(bool beat) {
   for (const auto& [endpoint, pending] : pending_.registrations()) {
     if (!pending) continue;  // removed above
     const Registration& r = *pending;
-    dropping.push_back(c.size());
+    putting.emplace_back(c.size(), endpoint);
     Command put = {"EVALSHA",
                    redis_.script(kPut),
                    "2",
@@ -526,6 +532,21 @@ Result<Ok> RedisStore::write_pending(bool beat) {
   for (const std::size_t i : dropping) {
     if ((*replies)[i]->type == REDIS_REPLY_STRING)
       stale_ids_.push_back(reply_text((*replies)[i].get()));
+  }
+  // Registrations a Register here replaced: another node's is told after this flush.
+  std::vector<std::array<std::string, 3>> replaced;
+  for (const auto& [i, endpoint] : putting) {
+    const redisReply* r = (*replies)[i].get();
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) continue;
+    if (r->element[0]->type != REDIS_REPLY_STRING) continue;
+    const std::string old_id = reply_text(r->element[0]);
+    stale_ids_.push_back(old_id);
+    const std::string owner =
+        r->element[1]->type == REDIS_REPLY_STRING ? reply_text(r->element[1]) : std::string();
+    if (!owner.empty() && owner != node_) replaced.push_back({endpoint, old_id, owner});
+  }
+  if (on_replaced_) {
+    for (const auto& [endpoint, id, owner] : replaced) on_replaced_(endpoint, id, owner);
   }
   for (const auto& r : *replies) {
     // An EXEC answers the replies of its commands: one of them may have been refused.

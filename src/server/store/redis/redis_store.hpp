@@ -12,6 +12,7 @@
 // node's heartbeat ended (claim_orphans); only the owner may remove or update one.
 #include <bitset>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -69,6 +70,12 @@ class RedisStore final : public BufferedStore {
   // Also refreshes this node's heartbeat, at most once a second.
   Result<Ok> flush() override;
   const std::string& node() const { return node_; }
+  // A Register written here replaced a registration another node held (its device
+  // registered anew through this one): called after the flush with the endpoint, the old
+  // registration's ID and its owner, so that node can let its copy go (docs/redis.md).
+  using ReplacedHandler = std::function<void(const std::string& endpoint, const std::string& id,
+                                             const std::string& owner)>;
+  void set_replaced_handler(ReplacedHandler handler) { on_replaced_ = std::move(handler); }
 
  private:
   RedisStore(Address address, Options options);
@@ -107,6 +114,7 @@ class RedisStore final : public BufferedStore {
   std::bitset<kRedisSlots> hinted_;
   // Registration IDs replaced or removed whose tether:ids entry is still to be dropped.
   std::vector<std::string> stale_ids_;
+  ReplacedHandler on_replaced_;
   // A takeover in progress: the endpoints still to look at, and the dead nodes claimed from.
   std::vector<std::string> claim_queue_;
   std::set<std::string> claim_dead_;
