@@ -283,7 +283,6 @@ class Load {
       return;
     }
     if (!was_handshaking) return;
-    ++handshakes_;
     auto waiting = std::move(client.waiting);
     client.waiting.clear();
     for (const auto token : waiting) {
@@ -457,7 +456,6 @@ class Load {
 
  public:
   std::size_t retransmissions_ = 0;
-  std::size_t handshakes_ = 0;
 };
 
 double percentile(std::vector<double>& v, double p) {
