@@ -85,6 +85,11 @@ Result<std::optional<std::string>> NodeRouting::elsewhere(const std::string& end
 
 void NodeRouting::forward(const std::string& node, const http::Request& request,
                           const ApiCaller& caller, Duration wait, Responder responder) {
+  if (hand(node, request, caller, wait, std::move(responder))) ++metrics_.forwarded;
+}
+
+bool NodeRouting::hand(const std::string& node, const http::Request& request,
+                       const ApiCaller& caller, Duration wait, Responder responder) {
   const std::uint64_t id = next_id_++;
   json message{{"type", "request"},
                {"id", id},
@@ -101,9 +106,9 @@ void NodeRouting::forward(const std::string& node, const http::Request& request,
     const std::string why = sent ? "does not listen (it may be down: its devices move to "
                                    "another node with their next message)"
                                  : "cannot be reached: " + sent.error().reason;
-    return busy(responder, "node " + node + ", which serves this client, " + why, 5);
+    busy(responder, "node " + node + ", which serves this client, " + why, 5);
+    return false;
   }
-  ++metrics_.forwarded;
   const Duration limit = wait + margin_;
   Pending p{std::move(responder), node, 0};
   p.timer = loop_.schedule(loop_.now() + limit, [this, id, node, limit] {
@@ -118,6 +123,7 @@ void NodeRouting::forward(const std::string& node, const http::Request& request,
               " s");
   });
   pending_.emplace(id, std::move(p));
+  return true;
 }
 
 void NodeRouting::gather(const http::Request& request, const ApiCaller& caller, Duration wait,
@@ -133,10 +139,11 @@ void NodeRouting::gather(const http::Request& request, const ApiCaller& caller, 
   g->done = std::move(done);
   if (g->missing == 0) return g->done({});
   for (std::size_t i = 0; i < siblings_.size(); ++i) {
-    forward(siblings_[i], request, caller, wait, Responder::to([g, i](http::Response r) {
-              g->answers[i] = std::move(r);
-              if (--g->missing == 0) g->done(std::move(g->answers));
-            }));
+    // Not counted as calls handed over: the list and /metrics ask every worker.
+    hand(siblings_[i], request, caller, wait, Responder::to([g, i](http::Response r) {
+           g->answers[i] = std::move(r);
+           if (--g->missing == 0) g->done(std::move(g->answers));
+         }));
   }
 }
 
@@ -144,12 +151,17 @@ bool NodeRouting::shares(std::string_view kind) {
   return kind != "updated" && kind != "awake" && kind != "sleeping" && kind != "refused";
 }
 
+bool NodeRouting::in_group(std::string_view node) const {
+  return std::find(group_.begin(), group_.end(), node) != group_.end();
+}
+
 bool NodeRouting::wanted_elsewhere(std::string_view kind) {
-  if (!shared(kind)) return false;
+  if (!shared(kind) && group_.empty()) return false;
   const Instant now = loop_.now();
   bool wanted = false;
   std::erase_if(remote_wants_, [&](const auto& entry) {
     if (entry.second.until < now) return true;
+    if (!crosses(kind, entry.first)) return false;
     for (const auto& k : entry.second.kinds) wanted = wanted || k == "*" || k == kind;
     return false;
   });
@@ -159,7 +171,7 @@ bool NodeRouting::wanted_elsewhere(std::string_view kind) {
 void NodeRouting::share_event(std::string_view kind, const std::string& endpoint,
                               const std::string& data) {
   if (!wanted_elsewhere(kind)) return;
-  if (outbox_.size() >= kMaxOutbox) {
+  if (outbox_.size() + group_outbox_.size() >= kMaxOutbox) {
     ++metrics_.events_dropped;
     return;
   }
@@ -168,20 +180,41 @@ void NodeRouting::share_event(std::string_view kind, const std::string& endpoint
                {"kind", kind},
                {"endpoint", endpoint},
                {"data", data}};
-  outbox_.push_back(json_text(message));
-  if (outbox_timer_ == 0) {
-    outbox_timer_ = loop_.schedule(loop_.now(), [this] {
-      outbox_timer_ = 0;
-      flush_outbox();
-    });
+  if (shared(kind)) {
+    outbox_.push_back(json_text(message));
+  } else {
+    // A kind the other nodes never take: only to the workers of this process that want it.
+    const std::string text = json_text(message);
+    for (const auto& [node, wants] : remote_wants_) {
+      if (in_group(node) && std::any_of(wants.kinds.begin(), wants.kinds.end(),
+                                        [&](const auto& k) { return k == "*" || k == kind; })) {
+        group_outbox_.emplace_back(node, text);
+      }
+    }
   }
+  schedule_outbox();
+}
+
+void NodeRouting::schedule_outbox() {
+  if (outbox_timer_ != 0) return;
+  outbox_timer_ = loop_.schedule(loop_.now(), [this] {
+    outbox_timer_ = 0;
+    flush_outbox();
+  });
 }
 
 void NodeRouting::flush_outbox() {
   std::vector<std::string> batch;
   batch.swap(outbox_);
   // Events are best effort, as a stream is: a failed round trip loses this batch.
-  if (auto sent = bus_.broadcast_all(batch); !sent) metrics_.events_dropped += batch.size();
+  if (!batch.empty()) {
+    if (auto sent = bus_.broadcast_all(batch); !sent) metrics_.events_dropped += batch.size();
+  }
+  std::vector<std::pair<std::string, std::string>> to_group;
+  to_group.swap(group_outbox_);
+  for (const auto& [node, message] : to_group) {
+    if (auto sent = bus_.send(node, message); !sent || !*sent) ++metrics_.events_dropped;
+  }
 }
 
 void NodeRouting::set_wants_source(std::function<std::vector<std::string>()> source) {
@@ -199,7 +232,11 @@ void NodeRouting::tell_wants() {
   const std::vector<std::string> kinds = wants_source_();
   if (kinds.empty()) return;  // no stream here: the others forget this node by themselves
   json message{{"type", "wants"}, {"from", bus_.node()}, {"kinds", kinds}};
-  (void)bus_.broadcast(json_text(message));
+  const std::string text = json_text(message);
+  (void)bus_.broadcast(text);
+  // The group hears it twice while the broadcast works, and still when it does not (on
+  // Redis, the workers of this process reach each other without it).
+  for (const auto& node : group_) (void)bus_.send(node, text);
 }
 
 void NodeRouting::heard_wants(const std::string& from, const json& message) {
@@ -261,8 +298,8 @@ void NodeRouting::on_message(std::string_view text) {
     // One JSON object without a control character: one line of the stream, so nothing can
     // be slipped into it between events.
     const std::string* data = clean_field(message, "data", kMaxMessage);
-    const bool whole =
-        kind && endpoint && data && shared(*kind) && data->starts_with('{') && json::accept(*data);
+    const bool whole = kind && endpoint && data && crosses(*kind, *from) &&
+                       data->starts_with('{') && json::accept(*data);
     if (!whole) {
       ++metrics_.malformed;
       return;
@@ -310,7 +347,7 @@ void NodeRouting::serve(const json& message) {
   // Only what the calling node hands over: calls about one client (and between workers the
   // list of clients and /metrics, which the first gathers), and a reader's only GETs (the
   // calling node checked the role; a forged message cannot widen it).
-  const bool list = worker_ && path != nullptr &&
+  const bool list = (worker_ || (from != nullptr && in_group(*from))) && path != nullptr &&
                     (*path == "/api/clients" || *path == "/metrics") && method && *method == "GET";
   const bool in_scope = path != nullptr && (path->starts_with("/api/clients/") || list) &&
                         path->find_first_of("?#") == std::string::npos &&
@@ -331,7 +368,7 @@ void NodeRouting::serve(const json& message) {
   if (user->is_string()) caller.user = user->get<std::string>();
   caller.role = *role == "operator" ? Role::kOperator : Role::kRead;
   caller.forwarded = true;
-  ++metrics_.served;
+  if (!list) ++metrics_.served;
   const std::uint64_t number = id->get<std::uint64_t>();
   Responder to = Responder::to(
       [self = std::weak_ptr<NodeRouting*>(self_), node = *from, number](http::Response response) {

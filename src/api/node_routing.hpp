@@ -73,6 +73,10 @@ class NodeRouting {
   // (between nodes on Redis there are none: a node lists what it serves).
   void set_siblings(std::vector<std::string> nodes) { siblings_ = std::move(nodes); }
   const std::vector<std::string>& siblings() const { return siblings_; }
+  // `--workers N` on Redis: each worker is a node on the bus, and these are the other
+  // workers of the same process. Between them every kind of event crosses (to them alone,
+  // not to the other nodes), and they may ask for the list of clients and /metrics.
+  void set_group(std::vector<std::string> nodes) { group_ = std::move(nodes); }
   // Forwards the call to every sibling and hands their answers, in siblings' order, to
   // `done` once all came (an error answer for one that did not listen or answer in time).
   void gather(const http::Request& request, const ApiCaller& caller, Duration wait,
@@ -112,6 +116,9 @@ class NodeRouting {
   std::string metrics_text() const;
 
  private:
+  // forward() without counting; false when the node could not be reached (answered).
+  bool hand(const std::string& node, const http::Request& request, const ApiCaller& caller,
+            Duration wait, Responder responder);
   void on_message(std::string_view message);
   void serve(const nlohmann::json& message);
   void answered(const nlohmann::json& message);
@@ -147,8 +154,18 @@ class NodeRouting {
   transport::EventLoop::TimerId outbox_timer_ = 0;
   NodeRoutingMetrics metrics_;
   std::vector<std::string> siblings_;
+  std::vector<std::string> group_;
+  // Events of kinds not shared between nodes, waiting to go to the group's nodes that want
+  // them: (node, message).
+  std::vector<std::pair<std::string, std::string>> group_outbox_;
   bool worker_ = false;
+  bool in_group(std::string_view node) const;
   bool shared(std::string_view kind) const { return worker_ || shares(kind); }
+  // Whether an event of `kind` crosses between this node and `node`.
+  bool crosses(std::string_view kind, std::string_view node) const {
+    return shared(kind) || in_group(node);
+  }
+  void schedule_outbox();
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
 };

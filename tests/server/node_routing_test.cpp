@@ -255,6 +255,54 @@ TEST_F(NodeRoutingTest, EventsGoOnlyToNodesWhoseStreamsWantThem) {
   EXPECT_EQ(b.metrics().events_in, 2U);
 }
 
+// `--workers` on Redis: the workers of one process are a group. Every kind of event
+// crosses between them, to the member whose stream wants it alone, while the other nodes
+// still get only the shared kinds; and a member may ask for the list and /metrics.
+TEST_F(NodeRoutingTest, TheWorkersOfOneProcessShareEveryKindAmongThemselvesOnly) {
+  MemoryBus bus_c{net, "a/w1"};
+  NodeRouting c{loop, bus_c, lookup, Duration{0}};
+  c.set_group({"a"});
+  a.set_group({"a/w1"});
+  std::vector<std::string> at_a;
+  a.set_event_sink([&](std::string_view kind, const std::string& ep, const std::string&) {
+    at_a.push_back(std::string(kind) + " " + ep);
+  });
+  // A's stream and B's stream want everything.
+  a.set_wants_source([] { return std::vector<std::string>{"*"}; });
+  b.set_wants_source([] { return std::vector<std::string>{"*"}; });
+  settle(loop);
+  EXPECT_TRUE(c.wanted_elsewhere("updated"));   // A, of its group, wants Updates
+  EXPECT_FALSE(b.wanted_elsewhere("updated"));  // between nodes they stay where they are
+  EXPECT_TRUE(b.wanted_elsewhere("registered"));
+  const std::size_t broadcasts = bus_c.sent.size();
+  c.share_event("updated", "dev", R"({"endpoint":"dev"})");
+  c.share_event("registered", "dev", R"({"endpoint":"dev"})");
+  settle(loop);
+  EXPECT_EQ(at_a, (std::vector<std::string>{"registered dev", "updated dev"}));
+  // B got the registration, and never the Update.
+  EXPECT_EQ(events.size(), 1U);
+  EXPECT_EQ(events.front().rfind("registered dev", 0), 0U);
+  EXPECT_EQ(bus_c.sent.size(), broadcasts + 2);  // one to A alone, one to all
+  EXPECT_EQ(b.metrics().malformed, 0U);
+  // An Update event from a node outside the group is still refused.
+  bus_a.receive(R"({"type":"event","from":"b","kind":"updated","endpoint":"dev","data":"{}"})");
+  EXPECT_EQ(at_a.size(), 2U);
+  EXPECT_EQ(a.metrics().malformed, 1U);
+
+  // The list: served for a member of the group, not for another node.
+  std::vector<std::string> listed;
+  c.set_local([&](const http::Request& request, ApiCaller, Responder to) {
+    listed.push_back(request.path);
+    to.respond(http::Response::text(200, "[]", "application/json"));
+  });
+  const std::string list_from =
+      R"({"type":"request","id":1,"method":"GET","path":"/api/clients","query":"","body":"","user":null,"role":"read","from":)";
+  bus_c.receive(list_from + R"("a"})");
+  bus_c.receive(list_from + R"("b"})");
+  EXPECT_EQ(listed, std::vector<std::string>{"/api/clients"});
+  EXPECT_EQ(c.metrics().malformed, 1U);
+}
+
 TEST_F(NodeRoutingTest, WhatOtherNodesWantIsKeptForABoundedNumberOfNodes) {
   for (int i = 0; i < 300; ++i) {
     bus_a.receive(R"({"type":"wants","from":"n)" + std::to_string(i) +
