@@ -334,13 +334,14 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
   } else if (auto* upd = std::get_if<lwm2m::UpdateRequest>(&*uplink)) {
     auto located = locate(upd->location);
     auto done = located ? registry_.update(*upd, identity, now) : located.error();
-    // Only a location this node does not hold costs the store a lookup, not every Update.
-    if (!done && located && take_over(upd->location, identity)) {
-      done = registry_.update(*upd, identity, now);
-    }
+    // Only a location this node does not hold costs anything, not every Update: the other
+    // workers of this process are asked first (a post each), then the store (a lookup).
     if (!done && located && ask_elsewhere(upd->location, identity, from, *uplink, reply)) {
       flush_transports();
       return;
+    }
+    if (!done && located && take_over(upd->location, identity)) {
+      done = registry_.update(*upd, identity, now);
     }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(upd->location)));
@@ -371,12 +372,12 @@ void Lwm2mServer::handle_uplink(const UplinkFrom& from, Result<lwm2m::Uplink> up
   } else if (auto* dereg = std::get_if<lwm2m::DeregisterRequest>(&*uplink)) {
     auto located = locate(dereg->location);
     auto done = located ? registry_.deregister(*dereg, identity) : located.error();
-    if (!done && located && take_over(dereg->location, identity)) {
-      done = registry_.deregister(*dereg, identity);
-    }
     if (!done && located && ask_elsewhere(dereg->location, identity, from, *uplink, reply)) {
       flush_transports();
       return;
+    }
+    if (!done && located && take_over(dereg->location, identity)) {
+      done = registry_.deregister(*dereg, identity);
     }
     if (!done) {
       refuse(done.error(), from.endpoint.value_or(owner_of(dereg->location)));
@@ -534,6 +535,7 @@ bool Lwm2mServer::release(const std::string& endpoint) {
   auto r = registry_.remove(endpoint);
   if (!r) return false;
   end_registration(*r, ServerEvent::Kind::kDeregistered, false);
+  store_.let_go(endpoint);
   flush_transports();
   // Another worker or node acts under the endpoint's OSCORE context from now on, and this
   // copy's replay window misses what it takes: the device proves freshness (Echo) before

@@ -13,10 +13,13 @@
 #include "api/metrics_sum.hpp"
 #include "api/node_routing.hpp"
 #include "server/store/memory/memory_store.hpp"
+#include "server/store/redis/redis_store.hpp"
+#include "server/workers/group_node_bus.hpp"
 #include "server/workers/local_node_bus.hpp"
 #include "server/workers/worker_directory.hpp"
 #include "server/workers/worker_store.hpp"
 #include "store_samples.hpp"
+#include "support/redis_server.hpp"
 
 namespace tether::server {
 namespace {
@@ -42,6 +45,58 @@ class LoopThread {
 void run_until(transport::EventLoop& loop, const std::function<bool()>& done) {
   const Instant end = loop.now() + Duration{5'000};
   while (!done() && loop.now() < end) loop.run_once(Duration{10});
+}
+
+// A bus that records what is sent through it, and hands on what "arrives".
+class RecordingBus final : public NodeBus {
+ public:
+  explicit RecordingBus(std::string name) : name_(std::move(name)) {}
+  const std::string& node() const override { return name_; }
+  Result<bool> send(const std::string& node, std::string_view message) override {
+    sent.push_back(node + " " + std::string(message));
+    return true;
+  }
+  Result<Ok> broadcast(std::string_view message) override {
+    sent.push_back("* " + std::string(message));
+    return Ok{};
+  }
+  void set_handler(Handler handler) override { handler_ = std::move(handler); }
+  void arrive(std::string_view message) const {
+    if (handler_) handler_(message);
+  }
+  std::vector<std::string> sent;
+
+ private:
+  std::string name_;
+  Handler handler_;
+};
+
+// On Redis each worker is a node: a message to another worker of the process goes through
+// the hub (no round trip), to any other node and to all through Redis; both deliver here.
+TEST(GroupNodeBus, SendsToTheProcesssWorkersInProcessAndToEveryoneElseOutside) {
+  transport::EventLoop here;
+  LocalNodeHub hub({&here, &here});
+  RecordingBus redis_w0("a");
+  GroupNodeBus w0(redis_w0, hub.bus(0), {{"a/w1", "w1"}});
+  EXPECT_EQ(w0.node(), "a");
+  std::vector<std::string> heard_w0;
+  std::vector<std::string> heard_w1;
+  w0.set_handler([&](std::string_view m) { heard_w0.emplace_back(m); });
+  hub.bus(1).set_handler([&](std::string_view m) { heard_w1.emplace_back(m); });
+
+  ASSERT_TRUE(w0.send("a/w1", "to my second worker"));
+  ASSERT_TRUE(w0.send("b", "to node b"));
+  ASSERT_TRUE(w0.send("b/w1", "to b's second worker"));
+  ASSERT_TRUE(w0.broadcast("to all"));
+  run_until(here, [&] { return !heard_w1.empty(); });
+  EXPECT_EQ(heard_w1, std::vector<std::string>{"to my second worker"});
+  EXPECT_EQ(redis_w0.sent,
+            (std::vector<std::string>{"b to node b", "b/w1 to b's second worker", "* to all"}));
+  // What arrives either way reaches the one handler.
+  redis_w0.arrive("over redis");
+  ASSERT_TRUE(hub.bus(1).send("w0", "over the hub"));
+  run_until(here, [&] { return heard_w0.size() == 2; });
+  EXPECT_EQ(heard_w0, (std::vector<std::string>{"over redis", "over the hub"}));
 }
 
 TEST(LocalNodeHub, DeliversOnTheReceiversLoopThread) {
@@ -162,6 +217,56 @@ TEST(WorkerStore, KeepsRegistrationsApartAndCredentialsShared) {
 
 // Each worker keeps a copy of an OSCORE context; the copies reserve their sequence
 // numbers from the one bound in the shared store, so no two send the same number.
+// On Redis each worker is a node: the API's routing names a worker of this process by its
+// node name, and asks Redis about endpoints other nodes serve. What a worker takes over or
+// claims is in the directory at once; what it lets go is not.
+TEST(WorkerStore, OnRedisNamesWorkersAsNodesAndAsksTheStoreAboutTheRest) {
+  tether::testing::RedisServer redis;
+  auto address = RedisStore::parse_url(redis.url());
+  ASSERT_TRUE(address);
+  auto open = [&](const std::string& node) {
+    auto opened = RedisStore::open(*address, {.node = node});
+    if (!opened) ADD_FAILURE() << opened.error().reason;
+    return opened ? std::move(*opened) : nullptr;
+  };
+  auto a0 = open("a");
+  auto a1 = open("a/w1");
+  auto b = open("b");
+  ASSERT_TRUE(a0 && a1 && b);
+  SharedCredentials shared0(*a0);
+  SharedCredentials shared1(*a1);
+  WorkerDirectory directory;
+  auto on_moved = [](std::size_t, const std::string&) {};
+  WorkerStore w0(*a0, shared0, directory, 0, on_moved);
+  WorkerStore w1(*a1, shared1, directory, 1, on_moved);
+  const WorkerStore::Naming naming{{"a", "a/w1"}, true};
+  w0.set_naming(naming);
+  w1.set_naming(naming);
+
+  ASSERT_TRUE(w1.save_registration(minimal_registration("x")).ok());
+  EXPECT_EQ(*w0.owner_of("x"), std::optional<std::string>("a/w1"));  // before any flush
+  ASSERT_TRUE(b->save_registration(minimal_registration("y")).ok());
+  ASSERT_TRUE(b->flush().ok());
+  EXPECT_EQ(*w0.owner_of("y"), std::optional<std::string>("b"));
+  EXPECT_EQ(*w0.owner_of("nobody"), std::nullopt);
+
+  // Worker 1 takes b's registration of y (its device reached it).
+  auto found = w1.find_registration("id-y");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  EXPECT_EQ((*found)->owner, "b");
+  auto taken = w1.take_registration((*found)->registration);
+  ASSERT_TRUE(taken.ok() && *taken);
+  EXPECT_EQ(directory.owner("y"), std::optional<std::size_t>(1));
+  EXPECT_EQ(*w0.owner_of("y"), std::optional<std::string>("a/w1"));
+
+  // Worker 1 lets x go (another node took it): the directory forgets, the store decides.
+  w1.let_go("x");
+  EXPECT_EQ(directory.owner("x"), std::nullopt);
+  ASSERT_TRUE(w1.flush().ok());
+  EXPECT_EQ(*w0.owner_of("x"), std::optional<std::string>("a/w1"));
+  EXPECT_EQ(directory.size(), 1U);
+}
+
 TEST(WorkerStore, WorkersReserveOscoreSequenceNumbersFromOneBound) {
   MemoryStore first, second, third;
   SharedCredentials shared(first);

@@ -45,10 +45,36 @@ Result<Ok> WorkerStore::remove_registration(const std::string& endpoint) {
   return on_own([&](ServerStore& s) { return s.remove_registration(endpoint); });
 }
 
+Result<std::optional<ServerStore::Found>> WorkerStore::find_registration(const std::string& id) {
+  return on_own([&](ServerStore& s) { return s.find_registration(id); });
+}
+
+Result<bool> WorkerStore::take_registration(const Registration& registration) {
+  auto taken = on_own([&](ServerStore& s) { return s.take_registration(registration); });
+  if (taken && *taken) claim(registration.endpoint);
+  return taken;
+}
+
+Result<std::vector<ServerStore::Found>> WorkerStore::claim_orphans() {
+  auto claimed = on_own([](ServerStore& s) { return s.claim_orphans(); });
+  if (claimed) {
+    for (const auto& found : *claimed) claim(found.registration.endpoint);
+  }
+  return claimed;
+}
+
+void WorkerStore::let_go(const std::string& endpoint) {
+  directory_.release(endpoint, worker_);
+}
+
 Result<std::optional<std::string>> WorkerStore::owner_of(const std::string& endpoint) {
-  auto owner = directory_.owner(endpoint);
-  if (!owner) return std::optional<std::string>{};
-  return std::optional<std::string>(LocalNodeHub::name_of(*owner));
+  if (auto owner = directory_.owner(endpoint)) {
+    return std::optional<std::string>(
+        *owner < naming_.workers.size() ? naming_.workers[*owner] : LocalNodeHub::name_of(*owner));
+  }
+  if (naming_.store_knows_owners)
+    return on_own([&](ServerStore& s) { return s.owner_of(endpoint); });
+  return std::optional<std::string>{};
 }
 
 Result<std::vector<ObservationRecord>> WorkerStore::load_observations() {

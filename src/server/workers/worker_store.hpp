@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "server/store/server_store.hpp"
 #include "server/workers/worker_directory.hpp"
@@ -41,8 +42,24 @@ class WorkerStore final : public ServerStore {
   Result<Ok> save_registration(const Registration& registration) override;
   Result<Ok> save_update(const Registration& registration, bool objects_changed) override;
   Result<Ok> remove_registration(const std::string& endpoint) override;
-  // The worker the directory names, as "w<k>" (the LocalNodeHub's names).
+  // On Redis: another node's registration, taken over or claimed by this worker.
+  Result<std::optional<Found>> find_registration(const std::string& id) override;
+  Result<bool> take_registration(const Registration& registration) override;
+  Result<std::vector<Found>> claim_orphans() override;
+  bool claiming() const override { return own_.claiming(); }
+  void let_go(const std::string& endpoint) override;
+  // The worker the directory names (by default as "w<k>", the LocalNodeHub's names); on
+  // Redis, for an endpoint no worker here serves, the node the store names.
   Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;
+
+  // How owner_of() names the workers of this process: worker k as workers[k]. On Redis
+  // each worker is a node of its own, and `store_knows_owners` asks the store about the
+  // endpoints other nodes serve.
+  struct Naming {
+    std::vector<std::string> workers;
+    bool store_knows_owners = false;
+  };
+  void set_naming(Naming naming) { naming_ = std::move(naming); }
 
   Result<std::vector<ObservationRecord>> load_observations() override;
   Result<Ok> save_observation(const ObservationRecord& observation) override;
@@ -78,6 +95,7 @@ class WorkerStore final : public ServerStore {
   WorkerDirectory& directory_;
   std::size_t worker_;
   MovedHandler moved_;
+  Naming naming_;
   bool own_is_shared_;
   // Credentials this worker wrote that the shared store may hold pending: flush() makes
   // them durable too.
