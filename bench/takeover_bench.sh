@@ -29,8 +29,8 @@ metric() { # HTTP_PORT NAME: the value, or nothing (while the node is busy claim
     awk -v n="$2" '$1 == n {print $2}'
 }
 node() { # NAME COAP_PORT HTTP_PORT: starts a node, prints its pid
-  taskset -c 0 "$tether" server --bind 127.0.0.1 --coap-port "$2" --coaps-port 0 --udp-only \
-    --http-port "$3" --store "$store" --node-id "$1" --data-dir "$work/$1" -q \
+  taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$2" --coaps-port 0 \
+    --udp-only --http-port "$3" --store "$store" --node-id "$1" --data-dir "$work/$1" -q \
     >"$work/$1.log" 2>&1 &
   echo $!
 }

@@ -25,6 +25,7 @@
 #include "server/store/redis/redis_node_bus.hpp"
 #include "server/store/redis/redis_store.hpp"
 #include "server/store/sqlite/sqlite_store.hpp"
+#include "server/workers/group_node_bus.hpp"
 #include "server/workers/local_node_bus.hpp"
 #include "server/workers/worker_group.hpp"
 #include "server/workers/worker_store.hpp"
@@ -77,15 +78,7 @@ ServerOptions parse_options(const std::vector<std::string>& args) {
   if (o.store != "sqlite" && o.store != "memory" && !names_redis(o.store)) {
     throw std::invalid_argument("--store is sqlite, memory, " + std::string(kRedisUrls));
   }
-  if (o.workers == 0) {
-    // With Redis, a node per core instead (docs/redis.md) for now.
-    o.workers = names_redis(o.store) ? 1 : usable_cores();
-  }
-  if (o.workers > 1 && names_redis(o.store)) {
-    throw std::invalid_argument(
-        "--workers above 1 takes --store sqlite or memory for now; with Redis, run a node per "
-        "core (docs/redis.md)");
-  }
+  if (o.workers == 0) o.workers = usable_cores();
   return o;
 }
 
@@ -190,7 +183,8 @@ int server_command(const std::vector<std::string>& args) {
           "  --workers N            CoAP event loops, each on a thread of its own sharing\n"
           "                         the ports (SO_REUSEPORT); the API, MQTT, SMS and the\n"
           "                         HTTP binding stay on the first (default: one per core\n"
-          "                         this process may use; 1 with Redis)\n"
+          "                         this process may use); on Redis, worker k > 0 is the\n"
+          "                         node NODE/w<k> (docs/redis.md)\n"
           "  -q, --quiet            no per-event log lines\n"
           "  --log-level L          debug, info, warn, error (default info)\n"
           "  --log-format F         logfmt (default) or json, one object per line\n",
@@ -233,8 +227,14 @@ int server_command(const std::vector<std::string>& args) {
   // --workers: worker 0 keeps the store opened above, where every worker's credentials
   // live; the others get one each (server_worker.hpp). A Register tells the directory, and
   // the worker that served the endpoint before lets it go; an Update reaching a worker
-  // that does not hold its registration asks the others for it (WorkerGroup).
+  // that does not hold its registration asks the others for it (WorkerGroup). On Redis
+  // each worker is a node of its own, NODE/w<k> (docs/redis.md, "Workers").
   const std::size_t worker_count = o.workers;
+  std::vector<std::string> worker_names;
+  for (std::size_t k = 0; k < worker_count; ++k) {
+    worker_names.push_back(redis_address ? worker_node_name(node, k)
+                                         : server::LocalNodeHub::name_of(k));
+  }
   server::WorkerDirectory directory;
   server::WorkerGroup group(worker_count, directory);
   std::unique_ptr<server::SharedCredentials> shared_credentials;
@@ -246,6 +246,7 @@ int server_command(const std::vector<std::string>& args) {
     shared_credentials = std::make_unique<server::SharedCredentials>(*store);
     worker0_store =
         std::make_unique<server::WorkerStore>(*store, *shared_credentials, directory, 0, moved);
+    worker0_store->set_naming({worker_names, redis_address.has_value()});
   }
   server::ServerStore& store0 = worker0_store ? *worker0_store : *store;
 
@@ -339,23 +340,27 @@ int server_command(const std::vector<std::string>& args) {
     });
   }
 
-  // Several nodes on one Redis: API calls and events between them (docs/redis.md).
+  // Several nodes on one Redis: API calls and events between them (docs/redis.md). With
+  // workers, each is a node on the bus, and the workers of this process reach each other
+  // through the hub.
   std::unique_ptr<server::RedisNodeBus> bus;
+  std::unique_ptr<server::GroupNodeBus> group_bus;
   std::unique_ptr<api::NodeRouting> routing;
   if (redis_address) {
-    bus = std::make_unique<server::RedisNodeBus>(loop, *redis_address, node);
-    bus->set_status_handler([](const std::string& error) {
-      if (error.empty()) {
-        log_line("event=node_bus_recovered");
-      } else {
-        log_line("event=node_bus_failing" + logfmt_field("error", error), "error");
-      }
-    });
-    if (auto started = bus->start(); !started) {
-      log_line("event=node_bus_failing" + logfmt_field("error", started.error().reason), "error");
+    bus = start_node_bus(loop, *redis_address, node, "");
+    server::NodeBus* routed = bus.get();
+    if (worker_count > 1) {
+      group_bus =
+          std::make_unique<server::GroupNodeBus>(*bus, hub.bus(0), group_siblings(worker_names, 0));
+      routed = group_bus.get();
     }
     routing = std::make_unique<api::NodeRouting>(
-        loop, *bus, [&store](const std::string& ep) { return store->owner_of(ep); });
+        loop, *routed, [&store0](const std::string& ep) { return store0.owner_of(ep); });
+    if (worker_count > 1) {
+      const std::vector<std::string> others(worker_names.begin() + 1, worker_names.end());
+      routing->set_siblings(others);
+      routing->set_group(others);
+    }
     // A device the load balancer moved: the node that served it lets its copy go, and asks
     // the device to prove freshness before acting under its OSCORE context again.
     server.set_taken_handler(
@@ -464,11 +469,19 @@ int server_command(const std::vector<std::string>& args) {
                             context_holders,
                             worker_count,
                             worker_waker,
-                            worker_sleeper};
+                            worker_sleeper,
+                            redis_address ? &*redis_address : nullptr,
+                            worker_names};
     for (std::size_t k = 1; k < worker_count; ++k) {
       std::unique_ptr<server::ServerStore> own;
       if (o.store == "sqlite") {
         auto opened = server::SqliteStore::open(worker_database(o.data_dir, k), o.sync_writes);
+        if (!opened) throw std::invalid_argument(opened.error().reason);
+        own = std::move(*opened);
+      } else if (redis_address) {
+        server::RedisStore::Options options;
+        options.node = worker_names[k];
+        auto opened = server::RedisStore::open(*redis_address, options);
         if (!opened) throw std::invalid_argument(opened.error().reason);
         own = std::move(*opened);
       } else {

@@ -53,6 +53,50 @@ void fold_worker_files(const std::string& dir, const std::vector<server::ServerS
   }
 }
 
+std::string worker_node_name(const std::string& node, std::size_t worker) {
+  return worker == 0 ? node : node + "/" + server::LocalNodeHub::name_of(worker);
+}
+
+std::vector<server::GroupNodeBus::Sibling> group_siblings(const std::vector<std::string>& names,
+                                                          std::size_t self) {
+  std::vector<server::GroupNodeBus::Sibling> siblings;
+  for (std::size_t k = 0; k < names.size(); ++k) {
+    if (k != self) siblings.push_back({names[k], server::LocalNodeHub::name_of(k)});
+  }
+  return siblings;
+}
+
+std::unique_ptr<server::RedisNodeBus> start_node_bus(transport::EventLoop& loop,
+                                                     const server::RedisConnection::Address& redis,
+                                                     const std::string& node,
+                                                     const std::string& worker) {
+  auto bus = std::make_unique<server::RedisNodeBus>(loop, redis, node);
+  const std::string who = worker.empty() ? std::string{} : logfmt_field("worker", worker);
+  bus->set_status_handler([who](const std::string& error) {
+    if (error.empty()) {
+      log_line("event=node_bus_recovered" + who);
+    } else {
+      log_line("event=node_bus_failing" + who + logfmt_field("error", error), "error");
+    }
+  });
+  if (auto started = bus->start(); !started) {
+    log_line("event=node_bus_failing" + who + logfmt_field("error", started.error().reason),
+             "error");
+  }
+  return bus;
+}
+
+namespace {
+// Each worker on Redis reads credentials through its own connection; otherwise all share
+// worker 0's store.
+server::SharedCredentials& credentials_for(const WorkerSetup& setup, server::ServerStore& own,
+                                           std::unique_ptr<server::SharedCredentials>& mine) {
+  if (setup.redis == nullptr) return setup.credentials;
+  mine = std::make_unique<server::SharedCredentials>(own);
+  return *mine;
+}
+}  // namespace
+
 ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const WorkerSetup& setup,
                            std::unique_ptr<server::ServerStore> own)
     : index_(index),
@@ -63,7 +107,13 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
                              keyring_, setup.ticket_key,
                              PortSharing{true, &setup.first, setup.worker_count})),
       own_(std::move(own)),
-      store_(*own_, setup.credentials, setup.directory, index, setup.moved) {
+      redis_(setup.redis != nullptr ? dynamic_cast<server::RedisStore*>(own_.get()) : nullptr),
+      store_(*own_, credentials_for(setup, *own_, own_credentials_), setup.directory, index,
+             setup.moved) {
+  if (setup.redis != nullptr && redis_ == nullptr) {
+    throw std::invalid_argument("worker " + std::to_string(index) + ": not a Redis store");
+  }
+  store_.set_naming({setup.names, redis_ != nullptr});
   log_loop_errors(loop_);
   keyring_.share_holding(setup.context_holders, static_cast<std::uint32_t>(index_));
   server_ = std::make_unique<server::Lwm2mServer>(setup.config, clock_, random_, store_, models_);
@@ -71,16 +121,22 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
   setup.group.join(index, loop_, *server_);
   server_->use_oscore(keyring_);
   listeners_.attach_to(*server_);
-  routing_ = std::make_unique<api::NodeRouting>(
-      loop_, setup.hub.bus(index), [this](const std::string& ep) { return store_.owner_of(ep); });
+  if (redis_ != nullptr) {
+    join_redis(setup);
+  } else {
+    routing_ = std::make_unique<api::NodeRouting>(
+        loop_, setup.hub.bus(index), [this](const std::string& ep) { return store_.owner_of(ep); });
+    routing_->serve_as_worker();
+  }
   api::ApiConfig api = setup.api;
   api.tls = nullptr;
   api_ = std::make_unique<api::HttpApi>(std::move(api), loop_, *server_);
-  routing_->serve_as_worker();
   api_->set_nodes(routing_.get());
   if (setup.waker) api_->set_waker(setup.waker);
   if (setup.sleeper) server_->set_sleeper_handler(setup.sleeper);
-  api_->set_extra_metrics([this] { return listeners_.session_metrics(); });
+  api_->set_extra_metrics([this] {
+    return listeners_.session_metrics() + (redis_bus_ ? redis_bus_->metrics_text() : std::string{});
+  });
   routing_->set_credentials_sink([this](const std::string& ep) {
     if (auto ok = server_->reload_credentials(ep); !ok) {
       log_line("event=credentials_reload_failed" + logfmt_field("ep", ep) +
@@ -108,10 +164,36 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
   });
 }
 
+void ServerWorker::join_redis(const WorkerSetup& setup) {
+  const std::string& name = setup.names.at(index_);
+  redis_bus_ = start_node_bus(loop_, *setup.redis, name, server::LocalNodeHub::name_of(index_));
+  group_bus_ = std::make_unique<server::GroupNodeBus>(*redis_bus_, setup.hub.bus(index_),
+                                                      group_siblings(setup.names, index_));
+  routing_ = std::make_unique<api::NodeRouting>(
+      loop_, *group_bus_, [this](const std::string& ep) { return store_.owner_of(ep); });
+  std::vector<std::string> group;
+  for (const auto& s : group_siblings(setup.names, index_)) group.push_back(s.node);
+  routing_->set_group(std::move(group));
+  // As between nodes: a registration another node (or worker) took from this one is let
+  // go here, and one this worker took or replaced is let go where it was.
+  server_->set_taken_handler(
+      [this](const std::string& ep, const std::string& id, const std::string& from) {
+        routing_->tell_taken(from, ep, id);
+      });
+  routing_->set_taken_sink(
+      [this](const std::string& ep, const std::string& id) { server_->release_taken(ep, id); });
+  redis_->set_replaced_handler(
+      [this](const std::string& ep, const std::string& id, const std::string& owner) {
+        routing_->tell_taken(owner, ep, id);
+      });
+}
+
 // Unwinding (worker 0 failed to start) must not wait for a signal.
 ServerWorker::~ServerWorker() {
   stop();
   join();
+  // The store's last flush must not tell through the routing, which goes first.
+  if (redis_ != nullptr) redis_->set_replaced_handler(nullptr);
 }
 
 void ServerWorker::restore() {
@@ -140,6 +222,7 @@ void ServerWorker::run() {
   }
   try {
     server_->shutdown();
+    if (redis_ != nullptr) redis_->set_replaced_handler(nullptr);
   } catch (const std::exception& e) {
     log_line("event=worker_shutdown_failed" +
                  logfmt_field("worker", server::LocalNodeHub::name_of(index_)) +

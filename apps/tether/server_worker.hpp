@@ -18,6 +18,9 @@
 #include "oscore/keyring.hpp"
 #include "server/clock.hpp"
 #include "server/lwm2m_server.hpp"
+#include "server/store/redis/redis_node_bus.hpp"
+#include "server/store/redis/redis_store.hpp"
+#include "server/workers/group_node_bus.hpp"
 #include "server/workers/local_node_bus.hpp"
 #include "server/workers/worker_group.hpp"
 #include "server/workers/worker_store.hpp"
@@ -42,7 +45,23 @@ struct WorkerSetup {
   std::size_t worker_count;
   api::HttpApi::Waker waker;                    // --sms-gateway: wakes through worker 0
   server::Lwm2mServer::SleeperHandler sleeper;  // --sms-auto-wake: likewise
+  // --store redis://: each worker is a node on that Redis, named names[k].
+  const server::RedisConnection::Address* redis = nullptr;
+  std::vector<std::string> names;
 };
+
+// On Redis, worker k's node name: the node's own for worker 0 (so a node that ran with one
+// worker keeps its registrations), NODE/w<k> for the others.
+std::string worker_node_name(const std::string& node, std::size_t worker);
+// The workers of this process other than `self`, as a GroupNodeBus reaches them.
+std::vector<server::GroupNodeBus::Sibling> group_siblings(const std::vector<std::string>& names,
+                                                          std::size_t self);
+// A node bus on Redis, subscribed (or trying again later), whose losses and recoveries are
+// logged; `worker` names the worker in those lines (empty: the node's only one).
+std::unique_ptr<server::RedisNodeBus> start_node_bus(transport::EventLoop& loop,
+                                                     const server::RedisConnection::Address& redis,
+                                                     const std::string& node,
+                                                     const std::string& worker);
 
 // SQLite: worker k keeps its registrations in DIR/tether-w<k>.db (worker 0 in tether.db).
 std::string worker_database(const std::string& dir, std::size_t worker);
@@ -74,6 +93,8 @@ class ServerWorker {
 
  private:
   void run();
+  // On Redis: this worker as a node on the bus (API calls, events, takeovers).
+  void join_redis(const WorkerSetup& setup);
 
   std::size_t index_;
   transport::EventLoop& loop_;
@@ -85,8 +106,13 @@ class ServerWorker {
   oscore::Keyring keyring_;
   CoapListeners listeners_;
   std::unique_ptr<server::ServerStore> own_;
+  // On Redis: own_, and the credentials read through it (each worker its own connection).
+  server::RedisStore* redis_ = nullptr;
+  std::unique_ptr<server::SharedCredentials> own_credentials_;
   server::WorkerStore store_;
   std::unique_ptr<server::Lwm2mServer> server_;
+  std::unique_ptr<server::RedisNodeBus> redis_bus_;
+  std::unique_ptr<server::GroupNodeBus> group_bus_;
   std::unique_ptr<api::NodeRouting> routing_;
   std::unique_ptr<api::HttpApi> api_;
   std::atomic<bool> stop_{false};

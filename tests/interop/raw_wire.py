@@ -201,3 +201,49 @@ def udp_options(datagram):
 
 def udp_code(reply):
     return code_text(reply[1])
+
+
+class UdpDevice:
+    """A device on a UDP socket of its own (with --workers, the kernel sends each source to
+    one worker) speaking raw CoAP: Register (lt=600), Update (lt=900), De-register, each
+    sent again until answered. `port` gives the server's CoAP port at each exchange."""
+
+    def __init__(self, port, index, fail, name=None):
+        self.port, self.index, self.fail = port, index, fail
+        self.name = name or "dev-%d" % index
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.location = None
+
+    def exchange(self, datagram):
+        mid = datagram[2:4]
+        for _ in range(8):
+            self.sock.sendto(datagram, ("127.0.0.1", self.port()))
+            self.sock.settimeout(0.5)
+            try:
+                while True:
+                    reply = self.sock.recvfrom(4096)[0]
+                    if reply[2:4] == mid:
+                        return reply
+            except socket.timeout:
+                pass
+        self.fail(self.name + ": no answer")
+
+    def register(self, mid):
+        reply = self.exchange(udp_message(0x02, mid, b"\x01", register_options(
+            self.name.encode(), [b"lt=600"]), b"</1/0>,</3/0>"))
+        self.location = [v for n, v in udp_options(reply) if n == 8]
+        return udp_code(reply)
+
+    def location_options(self):
+        return [(11, p) for p in self.location]
+
+    def update(self, mid):
+        return udp_code(self.exchange(udp_message(0x02, mid, b"\x02", self.location_options() +
+                                                  [(15, b"lt=900")])))
+
+    def deregister(self, mid):
+        return udp_code(self.exchange(udp_message(0x04, mid, b"\x03", self.location_options())))
+
+    def close(self):
+        self.sock.close()

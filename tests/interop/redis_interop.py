@@ -40,6 +40,13 @@ Scenarios:
                   redis+sentinel://: a Register acknowledged, the primary killed, the
                   sentinel promotes the replica, the server finds it and a new Register
                   succeeds; both registrations are on the new primary
+  workers         nodes A and B with --workers 2: 40 devices, each from a socket of its
+                  own, register and update through A; both of A's workers own some in Redis
+                  ("a" and "a/w1"); A's API reads and lists every one, and its /api/events
+                  stream saw every device's Updates, from both workers; B's API reads a
+                  device of A's second worker; A restarted with two workers: each worker has
+                  its own again and every Update is 2.04 with no takeover; A killed with
+                  SIGKILL: the Updates through B are 2.04 and B's workers own every device
   cluster         a Redis Cluster of three primaries; nodes A, B and C on
                   redis+cluster://: 50 devices register through A, their records spread
                   over the three primaries; B's API reads one of A's devices;
@@ -61,8 +68,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import Scenario, api_answers, free_port, start_service  # noqa: E402
-from raw_wire import (EventStream, http, register_options, sse_events, udp_code,  # noqa: E402
-                      udp_message, udp_options)
+from raw_wire import (EventStream, UdpDevice, http, register_options, sse_events,  # noqa: E402
+                      udp_code, udp_message, udp_options)
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -161,19 +168,27 @@ class Cluster:
 
 
 class Node:
-    def __init__(self, name, redis, extra=(), dtls=False, role="server", store=None):
+    def __init__(self, name, redis, extra=(), dtls=False, role="server", store=None,
+                 same_ports_as=None):
         self.log = os.path.join(T.work, name + ".log")
         self.data = os.path.join(T.work, "data-" + name)
         # A port picked free can be taken by another process's outgoing socket before the
-        # node binds it: then the node starts again on other ports (a few times).
+        # node binds it: then the node starts again on other ports (a few times). A node
+        # started again on a stopped one's ports (`same_ports_as`) gets one try.
         for attempt in range(4):
-            self.coap_port, self.http_port = free_port(), free_port()
-            self.coaps_port = free_port() if dtls else 0
+            if same_ports_as is not None:
+                old = same_ports_as
+                self.coap_port, self.http_port, self.coaps_port = (old.coap_port, old.http_port,
+                                                                   old.coaps_port)
+            else:
+                self.coap_port, self.http_port = free_port(), free_port()
+                self.coaps_port = free_port() if dtls else 0
             args = [TETHER, role, "--bind", "127.0.0.1", "--coap-port", str(self.coap_port),
                     "--coaps-port", str(self.coaps_port), "--udp-only", "--http-port",
                     str(self.http_port),
                     "--data-dir", self.data, "--store", store or redis.url()] + list(extra)
-            self.proc = start_service(T, args, self.log, self.http_port, name, attempt < 3)
+            self.proc = start_service(T, args, self.log, self.http_port, name,
+                                      same_ports_as is None and attempt < 3)
             if self.proc is not None:
                 return
 
@@ -271,6 +286,11 @@ def metric(node, name):
     return None
 
 
+def node_of(owner):
+    """The node whose worker owns a registration: worker k > 0 of node N is N/w<k>."""
+    return owner.split("/")[0]
+
+
 def takeover():
     redis = Redis()
     a = Node("node-a", redis, ["--sync-writes"])
@@ -304,7 +324,8 @@ def kill_and_update_through(a, b, c, locations, redis):
     to_c = {i: loc for i, loc in locations.items() if i % 2 == 1}
     T.check(update_many(b, to_b) == set(to_b), "Updates through B failed")
     T.check(update_many(c, to_c) == set(to_c), "Updates through C failed")
-    owners = {i: redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner") for i in locations}
+    owners = {i: node_of(redis.cli("HGET", "tether:{dev-%d}:reg" % i, "owner"))
+              for i in locations}
     T.check(all(owners[i] == ("b" if i % 2 == 0 else "c") for i in owners),
             f"owners in Redis after the takeover: {owners}")
     return to_b, to_c
@@ -336,7 +357,7 @@ def three_nodes():
     c = Node("node-c", redis, ["--sync-writes", "--node-id", "c"])
     locations = register_many(a, 50)
     T.check(len(locations) == 50, f"only {len(locations)} of 50 acknowledged")
-    T.check(redis.cli("HGET", "tether:{dev-3}:reg", "owner") == "a", "dev-3 is not A's")
+    T.check(node_of(redis.cli("HGET", "tether:{dev-3}:reg", "owner")) == "a", "dev-3 is not A's")
     T.check(b.endpoints() == set() and c.endpoints() == set(),
             "node B or C holds node A's devices while A lives")
     T.check(update_many(a, locations) == set(locations), "Updates through A failed")
@@ -391,12 +412,14 @@ def redis_restart():
 
 def api_across_nodes():
     redis = Redis()
-    a = Node("node-a", redis, ["--sync-writes", "--node-id", "a"])
-    b = Node("node-b", redis, ["--sync-writes", "--node-id", "b"])
+    # Two workers each: a worker of A serves dev-x, and A's API is on the first.
+    a = Node("node-a", redis, ["--sync-writes", "--node-id", "a", "--workers", "2"])
+    b = Node("node-b", redis, ["--sync-writes", "--node-id", "b", "--workers", "2"])
     events = EventStream(b.http_port, "/api/events?events=registered,deregistered,request")
     # B tells the others what its new stream wants; A must have heard before the Register.
     received = 'tether_node_bus_messages_total{direction="received"}'
-    T.wait_until(lambda: (metric(a, received) or 0) >= 1, "A to hear what B's stream wants")
+    T.wait_until(lambda: (metric(a, received) or 0) >= 2,
+                 "A's workers to hear what B's stream wants")
     client = subprocess.Popen([TETHER, "client", "-e", "dev-x", "--lifetime", "60", "--server",
                                "coap://127.0.0.1:%d" % a.coap_port], stdout=subprocess.DEVNULL,
                               stderr=open(os.path.join(T.work, "client.log"), "ab"))
@@ -405,7 +428,7 @@ def api_across_nodes():
     T.wait_until(lambda: any(k == "registered" and d["endpoint"] == "dev-x"
                              for k, d in sse_events(events)), "B's stream to show dev-x", 30)
     seen = [d for k, d in sse_events(events) if k == "registered"]
-    T.check(seen[0].get("node") == "a", f"the event does not name node a: {seen[0]}")
+    T.check(node_of(seen[0].get("node", "")) == "a", f"the event does not name node a: {seen[0]}")
     T.check("dev-x" not in b.endpoints(), "B holds dev-x itself")
     # B's API answers for the device A serves.
     status, dev = b.api("GET", "/api/clients/dev-x")
@@ -419,10 +442,12 @@ def api_across_nodes():
     # A ran the calls (its request log) and B's stream saw them as A's request events.
     status, log = a.api("GET", "/api/clients/dev-x/requests")
     T.check(status == 200 and len(log) >= 3, f"A's request log: {log}")
-    T.wait_until(lambda: sum(k == "request" and d.get("node") == "a"
+    T.wait_until(lambda: sum(k == "request" and node_of(d.get("node", "")) == "a"
                              for k, d in sse_events(events)) >= 3, "A's request events on B")
     T.check(metric(b, "tether_node_calls_forwarded_total") == 3, "B did not forward 3 calls")
-    T.check(metric(a, "tether_node_calls_served_total") == 3, "A did not serve 3 calls")
+    # A's worker serving dev-x also served the calls A's first worker handed it, if not itself.
+    T.check(metric(a, "tether_node_calls_served_total") -
+            metric(a, "tether_node_calls_forwarded_total") == 3, "A did not serve B's 3 calls")
     # A name nobody registered is 404 from B, as from A.
     status, body = b.api("GET", "/api/clients/nobody/3/0/0")
     T.check(status == 404, f"an unknown client through B: {status} {body}")
@@ -455,12 +480,15 @@ def api_across_nodes():
     T.check(a.api("DELETE", "/api/security/clients/dev-y")[0] == 204, "DELETE through A")
     T.wait_until(lambda: b.api("GET", "/api/security/clients/dev-y")[0] == 404,
                  "B to forget dev-y's credentials")
-    T.check(metric(a, "tether_node_credential_changes_received_total") == 1, "A's count")
+    # B's change, read again by both of A's workers; A's removal, by A's second worker.
+    changes = metric(a, "tether_node_credential_changes_received_total")
+    T.check(changes == 3, f"A's workers' count: {changes}")
     # A dies: until B takes its devices over, B says A does not answer.
     a.proc.send_signal(signal.SIGKILL)
     a.proc.wait()
-    T.wait_until(lambda: redis.cli("PUBSUB", "NUMSUB", "tether:db0:node:a").split() ==
-                 ["tether:db0:node:a", "0"], "Redis to see node A's subscription end")
+    for channel in ("tether:db0:node:a", "tether:db0:node:a/w1"):
+        T.wait_until(lambda: redis.cli("PUBSUB", "NUMSUB", channel).split() == [channel, "0"],
+                     "Redis to see node A's subscriptions end")
     status, _, _ = http(b.http_port, "GET", "/api/clients/dev-x/3/0/0")
     T.check(status == 503, f"a read for a dead node's device got {status}")
 
@@ -603,6 +631,63 @@ class Sentinel:
         return int(r[1]) if len(r) == 2 and r[1].isdigit() else None
 
 
+def workers():
+    redis = Redis()
+    a = Node("node-a", redis, ["--workers", "2", "--node-id", "a"])
+    b = Node("node-b", redis, ["--workers", "2", "--node-id", "b"])
+    stream = EventStream(a.http_port, "/api/events?events=registered,updated")
+    T.check(stream.wait_for("HTTP/1.1 200", 5), "the event stream did not start")
+    # Both of A's workers heard what the stream wants (a broadcast each receives) before
+    # any device speaks.
+    received = 'tether_node_bus_messages_total{direction="received"}'
+    T.wait_until(lambda: (metric(a, received) or 0) >= 2, "A's workers to hear the stream's wants")
+    target = {"port": a.coap_port}
+    devices = [UdpDevice(lambda: target["port"], i, T.fail) for i in range(40)]
+    names = {d.name for d in devices}
+    for d in devices:
+        T.check(d.register(0x1000 + d.index) == "2.01", d.name + ": Register not 2.01")
+    for d in devices:
+        T.check(d.update(0x2000 + d.index) == "2.04", d.name + ": Update not 2.04")
+
+    def owners():
+        return {d.name: redis.cli("HGET", "tether:{%s}:reg" % d.name, "owner") for d in devices}
+    # Written behind: within a flush interval, each by the worker that serves the device.
+    T.wait_until(lambda: set(owners().values()) == {"a", "a/w1"},
+                 "both of A's workers to own devices in Redis", 20)
+    for n in sorted(names):
+        status, dev = a.api("GET", "/api/clients/" + n)
+        T.check(status == 200 and dev["lifetime"] == 900, f"{n} through A: {status} {dev}")
+    T.check(a.endpoints() == names, "A's list is not every device")
+    T.wait_until(lambda: {d["endpoint"] for k, d in sse_events(stream) if k == "updated"} == names,
+                 "A's stream to see every device's Update", 20)
+    on_w1 = sorted(n for n, o in owners().items() if o == "a/w1")[0]
+    status, dev = b.api("GET", "/api/clients/" + on_w1)
+    T.check(status == 200 and dev["endpoint"] == on_w1, f"{on_w1} through B: {status} {dev}")
+
+    # A restarted with two workers: each loads what it owns, and each device's datagrams
+    # reach the worker that holds it.
+    before = owners()
+    a.proc.send_signal(signal.SIGTERM)
+    a.proc.wait(timeout=30)
+    # The same ports: the kernel's hash of a datagram's addresses and ports picks the worker.
+    a = Node("node-a", redis, ["--workers", "2", "--node-id", "a"], same_ports_as=a)
+    target["port"] = a.coap_port
+    T.check(a.endpoints() == names, "A lost registrations over its restart")
+    for d in devices:
+        T.check(d.update(0x3000 + d.index) == "2.04", d.name + ": Update after the restart")
+    T.check(metric(a, "tether_takeovers_total") == 0, "a device reached a worker not holding it")
+    T.check(owners() == before, "owners changed over the restart")
+
+    # A dies: B's workers take every device, at its next Update or by claiming A's.
+    a.proc.send_signal(signal.SIGKILL)
+    a.proc.wait()
+    target["port"] = b.coap_port
+    for d in devices:
+        T.check(d.update(0x4000 + d.index) == "2.04", d.name + ": Update through B")
+    T.wait_until(lambda: set(owners().values()) <= {"b", "b/w1"}, "B's workers to own every device")
+    T.check(b.endpoints() == names, "B does not list every device")
+
+
 def sentinel_failover():
     primary = Redis()
     replica = Redis(extra=["--replicaof", "127.0.0.1", str(primary.port)])
@@ -643,7 +728,7 @@ def cluster():
     # Each record is on the primary serving its slot, and the three share them.
     spread = {p for i in locations for p in redis.holders("tether:{dev-%d}:reg" % i)}
     T.check(len(spread) == 3, f"the records are on primaries {spread}")
-    T.check(redis.cli("HGET", "tether:{dev-3}:reg", "owner") == "a", "dev-3 is not A's")
+    T.check(node_of(redis.cli("HGET", "tether:{dev-3}:reg", "owner")) == "a", "dev-3 is not A's")
     # Any node's API answers for A's device (the call crosses the cluster's pub/sub).
     status, dev = b.api("GET", "/api/clients/dev-3")
     T.check(status == 200 and dev.get("endpoint") == "dev-3", f"dev-3 through B: {status}")
@@ -674,4 +759,5 @@ T.run({"takeover": takeover, "register-elsewhere": register_elsewhere,
        "three-nodes": three_nodes, "refuses-writes": refuses_writes,
        "redis-restart": redis_restart, "api-across-nodes": api_across_nodes,
        "dtls-resume": dtls_resume, "bootstrap-nodes": bootstrap_nodes,
-       "sentinel-failover": sentinel_failover, "cluster": cluster}, SCENARIO)
+       "sentinel-failover": sentinel_failover, "cluster": cluster,
+       "workers": workers}, SCENARIO)

@@ -34,16 +34,13 @@ Scenarios:
 import json
 import os
 import signal
-import socket
-import struct
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_util import Scenario, free_port, start_service  # noqa: E402
-from raw_wire import EventStream, http, register_options, sse_events, udp_code, udp_message  # noqa: E402
-from raw_wire import udp_options  # noqa: E402
+from raw_wire import EventStream, UdpDevice, http, sse_events  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -84,48 +81,12 @@ class Server:
             return f.read()
 
 
-class Device:
+class Device(UdpDevice):
     """A device on a UDP socket of its own: the kernel sends each source to one worker."""
 
     def __init__(self, server, index, name=None):
-        self.server, self.index = server, index
-        self.name = name or "dev-%d" % index
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.location = None
-
-    def exchange(self, datagram):
-        mid = datagram[2:4]
-        for _ in range(8):
-            self.sock.sendto(datagram, ("127.0.0.1", self.server.coap_port))
-            self.sock.settimeout(0.5)
-            try:
-                while True:
-                    reply = self.sock.recvfrom(4096)[0]
-                    if reply[2:4] == mid:
-                        return reply
-            except socket.timeout:
-                pass
-        T.fail(self.name + ": no answer")
-
-    def register(self, mid):
-        reply = self.exchange(udp_message(0x02, mid, b"\x01", register_options(
-            self.name.encode(), [b"lt=600"]), b"</1/0>,</3/0>"))
-        self.location = [v for n, v in udp_options(reply) if n == 8]
-        return udp_code(reply)
-
-    def location_options(self):
-        return [(11, p) for p in self.location]
-
-    def update(self, mid):
-        return udp_code(self.exchange(udp_message(0x02, mid, b"\x02", self.location_options() +
-                                                  [(15, b"lt=900")])))
-
-    def deregister(self, mid):
-        return udp_code(self.exchange(udp_message(0x04, mid, b"\x03", self.location_options())))
-
-    def close(self):
-        self.sock.close()
+        self.server = server  # replaced by the restarted server's
+        super().__init__(lambda: self.server.coap_port, index, T.fail, name)
 
 
 def metric_lines(server):
