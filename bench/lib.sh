@@ -37,3 +37,12 @@ bench_arguments() {
   updates="${3:-500000}"
   runs="${4:-3}"
 }
+# Starts a scratch redis-server on CPU $1 (nothing kept on disk), stopped on exit; sets
+# redis_port.
+start_redis() {
+  redis_port=$(free_port)
+  taskset -c "$1" redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
+    --dir "$work" >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_port "$redis_port"
+}

@@ -25,11 +25,7 @@ measure() { # NAME PORT_FLAG COMMAND...: one run against the target COMMAND star
   kill "$target"
   wait "$target" 2>/dev/null || true
 }
-redis_port=$(free_port)
-taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$redis_port"
+start_redis 1
 for run in $(seq 1 "$runs"); do
   measure echo --port "$tether" bench coap-echo
   measure echo-mmsg --port "$tether" bench coap-echo --mmsg

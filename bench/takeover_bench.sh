@@ -18,11 +18,7 @@ counts=("$@")
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 echo "load $(cut -d' ' -f1-3 /proc/loadavg); counts ${counts[*]}, $runs runs"
-redis_port=$(free_port)
-taskset -c 1 redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no \
-  --dir "$work" >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_port "$redis_port"
+start_redis 1
 store="redis://127.0.0.1:$redis_port"
 metric() { # HTTP_PORT NAME: the value, or nothing (while the node is busy claiming)
   { curl -s --max-time 2 "http://127.0.0.1:$1/metrics" || true; } |

@@ -5,13 +5,20 @@
 # generator shares the cores with the server, so the wall rate is bounded by both; the
 # figures that carry to a larger machine are the server's CPU per Update (all threads, from
 # /proc) and each thread's share of it (every worker busy, none a bottleneck). Usage:
-#   bench/workers_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS]
-#   (default: build/release/bin/tether 100000 500000 3)
+#   bench/workers_bench.sh [TETHER_BINARY] [CLIENTS] [UPDATES] [RUNS] [STORE]
+#   (default: build/release/bin/tether 100000 500000 3 memory; STORE redis: a scratch
+#   redis-server, emptied before each run, where each worker is a node of its own)
 set -euo pipefail
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
 bench_arguments "$@"
-echo "load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients, $updates updates, $runs runs, $(nproc) cores"
+store="${5:-memory}"
+if [ "$store" = redis ]; then
+  start_redis 1
+  store="redis://127.0.0.1:$redis_port"
+fi
+echo "store $store; load $(cut -d' ' -f1-3 /proc/loadavg); $clients clients," \
+  "$updates updates, $runs runs, $(nproc) cores"
 # The CPU ticks of each thread of process $1 named tether (the workers), one line each.
 thread_ticks() {
   for stat in /proc/"$1"/task/*/stat; do
@@ -40,11 +47,13 @@ measure() { # NAME COMMAND...: one run against the target COMMAND starts (its po
 }
 server() { # WORKERS PORT
   exec "$tether" server --bind 127.0.0.1 --coaps-port 0 --udp-only --http-port "$(free_port)" \
-    --store memory -q --workers "$1" --coap-port "$2"
+    --store "$store" -q --workers "$1" --coap-port "$2" --data-dir "$work/data"
 }
 for run in $(seq 1 "$runs"); do
   measure echo "$tether" bench coap-echo --mmsg --port
+  [ -z "${redis_port:-}" ] || redis-cli -p "$redis_port" FLUSHALL >/dev/null
   measure w1 server 1
+  [ -z "${redis_port:-}" ] || redis-cli -p "$redis_port" FLUSHALL >/dev/null
   measure w2 server 2
   echo "run $run done, load $(cut -d' ' -f1-3 /proc/loadavg)"
 done
