@@ -496,14 +496,20 @@ int server_command(const std::vector<std::string>& args) {
     for (auto& w : workers) stores.push_back(&w->store());
     fold_worker_files(o.data_dir, stores);
   }
-  if (auto restored = server.restore(); !restored) {
-    throw std::invalid_argument("cannot restore state: " + restored.error().reason);
-  }
-  std::size_t restored_count = server.registration_count();
+  // Workers 1..N-1 first, each serving as soon as it holds its registrations: on Redis its
+  // loop refreshes its heartbeat every second, and a long restore of the others must not
+  // let it lapse (other nodes would claim what it holds). Worker 0 is restored last, just
+  // before its own loop runs; the others' asks wait in its loop's queue until then.
+  std::size_t restored_count = 0;
   for (auto& w : workers) {
     w->restore();
     restored_count += w->server().registration_count();
+    w->start();
   }
+  if (auto restored = server.restore(); !restored) {
+    throw std::invalid_argument("cannot restore state: " + restored.error().reason);
+  }
+  restored_count += server.registration_count();
   serve_console(http, o);
   http.set_extra_metrics([&listeners, &bus] {
     return listeners.metrics() + (bus ? bus->metrics_text() : std::string{});
@@ -513,7 +519,6 @@ int server_command(const std::vector<std::string>& args) {
   if (http_binding) http_binding->start();
   if (sms) sms->start();
 
-  for (auto& w : workers) w->start();
   log_line("event=started registrations=" + std::to_string(restored_count) +
            (worker_count > 1 ? " workers=" + std::to_string(worker_count) : std::string{}) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +

@@ -180,17 +180,25 @@ void NodeRouting::share_event(std::string_view kind, const std::string& endpoint
                {"kind", kind},
                {"endpoint", endpoint},
                {"data", data}};
-  if (shared(kind)) {
-    outbox_.push_back(json_text(message));
-  } else {
-    // A kind the other nodes never take: only to the workers of this process that want it.
-    const std::string text = json_text(message);
-    for (const auto& [node, wants] : remote_wants_) {
-      if (in_group(node) && std::any_of(wants.kinds.begin(), wants.kinds.end(),
-                                        [&](const auto& k) { return k == "*" || k == kind; })) {
-        group_outbox_.emplace_back(node, text);
-      }
+  // The workers of this process that want it get it straight (in order, every kind); the
+  // other nodes by broadcast, only the kinds they take.
+  bool to_nodes = false;
+  std::vector<std::string> to_group;
+  for (const auto& [node, wants] : remote_wants_) {
+    if (std::none_of(wants.kinds.begin(), wants.kinds.end(),
+                     [&](const auto& k) { return k == "*" || k == kind; })) {
+      continue;
     }
+    if (in_group(node)) {
+      to_group.push_back(node);
+    } else {
+      to_nodes = to_nodes || shared(kind);
+    }
+  }
+  if (to_nodes) outbox_.push_back(json_text(message));
+  if (!to_group.empty()) {
+    const std::string text = group_copy(std::move(message));
+    for (auto& node : to_group) group_outbox_.emplace_back(std::move(node), text);
   }
   schedule_outbox();
 }
@@ -232,10 +240,10 @@ void NodeRouting::tell_wants() {
   const std::vector<std::string> kinds = wants_source_();
   if (kinds.empty()) return;  // no stream here: the others forget this node by themselves
   json message{{"type", "wants"}, {"from", bus_.node()}, {"kinds", kinds}};
-  const std::string text = json_text(message);
-  (void)bus_.broadcast(text);
-  // The group hears it twice while the broadcast works, and still when it does not (on
-  // Redis, the workers of this process reach each other without it).
+  (void)bus_.broadcast(json_text(message));
+  // The workers of this process hear it straight, also while the broadcast fails.
+  if (group_.empty()) return;
+  const std::string text = group_copy(std::move(message));
   for (const auto& node : group_) (void)bus_.send(node, text);
 }
 
@@ -266,6 +274,15 @@ void NodeRouting::share_credentials_change(const std::string& endpoint) {
   json message{{"type", "credentials"}, {"from", bus_.node()}, {"endpoint", endpoint}};
   // Lost (the bus is down): the other nodes keep what they had until they restart.
   (void)bus_.broadcast(json_text(message));
+  // The workers of this process hear it straight, also while the broadcast fails.
+  if (group_.empty()) return;
+  const std::string text = group_copy(std::move(message));
+  for (const auto& node : group_) (void)bus_.send(node, text);
+}
+
+std::string NodeRouting::group_copy(json message) {
+  message["group"] = true;
+  return json_text(message);
 }
 
 void NodeRouting::tell_taken(const std::string& from, const std::string& endpoint,
@@ -278,13 +295,21 @@ void NodeRouting::tell_taken(const std::string& from, const std::string& endpoin
 }
 
 void NodeRouting::on_message(std::string_view text) {
-  if (text.size() > (worker_ ? kMaxWorkerMessage : kMaxMessage)) {
+  // A worker's whole list crosses to the first (on Redis, through the hub: what comes over
+  // Redis is bounded by its own limit on a subscriber's buffer, 32 MB by default).
+  if (text.size() > (worker_ || !group_.empty() ? kMaxWorkerMessage : kMaxMessage)) {
     ++metrics_.malformed;
     return;
   }
   json message = json::parse(text, nullptr, false);
   const std::string* type = message.is_object() ? clean_field(message, "type", 16) : nullptr;
   const std::string* from = type ? clean_field(message, "from", kMaxName) : nullptr;
+  // A broadcast from a worker of this process: the copy meant for this one came straight.
+  if (from != nullptr && in_group(*from) && *type != "request" && *type != "response" &&
+      *type != "taken") {
+    const auto group = message.find("group");
+    if (group == message.end() || !group->is_boolean() || !group->get<bool>()) return;
+  }
   if (type == nullptr) {
     ++metrics_.malformed;
   } else if (*type == "request") {

@@ -166,6 +166,8 @@ class NodeRouting {
     return shared(kind) || in_group(node);
   }
   void schedule_outbox();
+  // `message` as sent to the group's nodes (marked, so that each drops the broadcast copy).
+  static std::string group_copy(nlohmann::json message);
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
 };

@@ -493,9 +493,9 @@ lwm2m::UplinkAnswer Lwm2mServer::handle_send(const UplinkFrom& from, const PeerI
   return out;
 }
 
-void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why, bool announce) {
+void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why, bool released) {
   if (why == ServerEvent::Kind::kExpired) ++metrics_.expirations;
-  (void)store_.remove_registration(r.endpoint);
+  (void)(released ? store_.let_go(r.endpoint) : store_.remove_registration(r.endpoint));
   if (auto it = sessions_.find(r.endpoint); it != sessions_.end()) {
     std::unique_ptr<Session> s = std::move(it->second);
     sessions_.erase(it);
@@ -515,7 +515,7 @@ void Lwm2mServer::end_registration(const Registration& r, ServerEvent::Kind why,
                    DownlinkResult::Status::kEnded, std::nullopt, "the registration ended", 0, {}});
     }
   }
-  if (!announce) return;
+  if (released) return;
   ServerEvent e;
   e.kind = why;
   e.endpoint = r.endpoint;
@@ -534,8 +534,7 @@ bool Lwm2mServer::evict(const std::string& endpoint) {
 bool Lwm2mServer::release(const std::string& endpoint) {
   auto r = registry_.remove(endpoint);
   if (!r) return false;
-  end_registration(*r, ServerEvent::Kind::kDeregistered, false);
-  store_.let_go(endpoint);
+  end_registration(*r, ServerEvent::Kind::kDeregistered, true);
   flush_transports();
   // Another worker or node acts under the endpoint's OSCORE context from now on, and this
   // copy's replay window misses what it takes: the device proves freshness (Echo) before

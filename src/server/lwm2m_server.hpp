@@ -274,7 +274,9 @@ class Lwm2mServer {
                                   ByteView payload, std::uint16_t content_format);
   // Whether the session's peer is still the client that registered (Transport TS 5.2.6).
   bool reaches_registrant(Session& s) const;
-  void end_registration(const Registration& r, ServerEvent::Kind why, bool announce = true);
+  // `released`: another worker or node serves it now (release()): its record is left to
+  // that one (ServerStore::let_go), and no event says it ended.
+  void end_registration(const Registration& r, ServerEvent::Kind why, bool released = false);
   Session& session_for(const Registration& r);
   Session* session_of(const std::string& endpoint);
   // Puts credentials already stored into the index (and OSCORE keyring); `changed`: they

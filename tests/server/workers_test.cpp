@@ -259,11 +259,20 @@ TEST(WorkerStore, OnRedisNamesWorkersAsNodesAndAsksTheStoreAboutTheRest) {
   EXPECT_EQ(directory.owner("y"), std::optional<std::size_t>(1));
   EXPECT_EQ(*w0.owner_of("y"), std::optional<std::string>("a/w1"));
 
-  // Worker 1 lets x go (another node took it): the directory forgets, the store decides.
-  w1.let_go("x");
+  // Worker 1 lets x go (another worker or node serves it now): the directory forgets it,
+  // the record in Redis is left to the new owner, and worker 1's pending Update of it is
+  // dropped rather than written over the new owner's.
+  ASSERT_TRUE(w1.flush().ok());
+  Registration later = minimal_registration("x");
+  later.lifetime = 12'345;
+  ASSERT_TRUE(w1.save_update(later, false).ok());
+  ASSERT_TRUE(w1.let_go("x").ok());
   EXPECT_EQ(directory.owner("x"), std::nullopt);
   ASSERT_TRUE(w1.flush().ok());
   EXPECT_EQ(*w0.owner_of("x"), std::optional<std::string>("a/w1"));
+  auto kept = a0->find_registration("id-x");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_NE((*kept)->registration.lifetime, 12'345U);
   EXPECT_EQ(directory.size(), 1U);
 }
 

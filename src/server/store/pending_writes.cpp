@@ -25,6 +25,15 @@ void PendingWrites::remove_registration(const std::string& endpoint) {
   sweeps_[endpoint] = next_seq_++;
 }
 
+void PendingWrites::forget(const std::string& endpoint) {
+  updates_.erase(endpoint);
+  registrations_.erase(endpoint);
+  sweeps_.erase(endpoint);
+  // Rare (a registration moving away), so a scan is fine here.
+  std::erase_if(observations_,
+                [&](const auto& entry) { return entry.second.endpoint == endpoint; });
+}
+
 void PendingWrites::save_observation(const ObservationRecord& observation) {
   auto& pending = observations_[observation.id];
   pending.seq = next_seq_++;

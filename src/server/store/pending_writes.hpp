@@ -27,6 +27,9 @@ class PendingWrites {
   void remove_observation(const std::string& endpoint, const std::string& id);
   void save_credentials(const Credentials& credentials);
   void remove_credentials(const std::string& endpoint);
+  // Drops what is pending for the endpoint's registration and observations: another worker
+  // or node writes them now (ServerStore::let_go).
+  void forget(const std::string& endpoint);
 
   bool empty() const;
   void clear();

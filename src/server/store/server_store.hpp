@@ -124,9 +124,11 @@ class ServerStore {
   // Whether claim_orphans() stopped with more to look at (it works in bounded slices, so
   // that a large takeover does not stall the loop): call it again soon.
   virtual bool claiming() const { return false; }
-  // This server stopped serving `endpoint` while its record stays: another worker or node
-  // serves it now and wrote it (Lwm2mServer::release). Nothing for a store of one node.
-  virtual void let_go(const std::string& endpoint) { (void)endpoint; }
+  // This server stopped serving `endpoint`: another worker or node serves it now
+  // (Lwm2mServer::release). A store of this server's own removes its copy; a store shared
+  // with that other one (Redis) leaves the record to it, and only drops what this server
+  // had not written yet, which is older than what the other writes.
+  virtual Result<Ok> let_go(const std::string& endpoint) { return remove_registration(endpoint); }
   // The node whose registration of `endpoint` the store holds, as flushed; nullopt when it
   // holds none (and always for a store of one node).
   virtual Result<std::optional<std::string>> owner_of(const std::string& endpoint) {

@@ -63,8 +63,9 @@ Result<std::vector<ServerStore::Found>> WorkerStore::claim_orphans() {
   return claimed;
 }
 
-void WorkerStore::let_go(const std::string& endpoint) {
+Result<Ok> WorkerStore::let_go(const std::string& endpoint) {
   directory_.release(endpoint, worker_);
+  return on_own([&](ServerStore& s) { return s.let_go(endpoint); });
 }
 
 Result<std::optional<std::string>> WorkerStore::owner_of(const std::string& endpoint) {

@@ -47,7 +47,7 @@ class WorkerStore final : public ServerStore {
   Result<bool> take_registration(const Registration& registration) override;
   Result<std::vector<Found>> claim_orphans() override;
   bool claiming() const override { return own_.claiming(); }
-  void let_go(const std::string& endpoint) override;
+  Result<Ok> let_go(const std::string& endpoint) override;
   // The worker the directory names (by default as "w<k>", the LocalNodeHub's names); on
   // Redis, for an endpoint no worker here serves, the node the store names.
   Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;

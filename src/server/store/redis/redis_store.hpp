@@ -64,6 +64,12 @@ class RedisStore final : public BufferedStore {
   Result<std::vector<Found>> claim_orphans() override;
   bool claiming() const override { return !claim_queue_.empty(); }
   Result<std::optional<std::string>> owner_of(const std::string& endpoint) override;
+  // The record is the new owner's: nothing is removed (a removal sent after its write would
+  // drop the ID it still uses), and this node's pending writes of it are dropped.
+  Result<Ok> let_go(const std::string& endpoint) override {
+    pending_.forget(endpoint);
+    return Ok{};
+  }
   // A secret every node on this Redis uses alike (the DTLS session-ticket key): the one
   // stored under `name`, or `candidate` when there is none yet (the first node's).
   Result<Bytes> shared_secret(std::string_view name, const Bytes& candidate);
