@@ -46,3 +46,36 @@ start_redis() {
   pids+=($!)
   wait_port "$redis_port"
 }
+# The CPU ticks of each thread of process $1 named tether (the workers), one line each.
+thread_ticks() {
+  for stat in /proc/"$1"/task/*/stat; do
+    awk '{ print $14 + $15 }' "$stat" 2>/dev/null || true
+  done
+}
+# One run of `tether bench register` ($clients, $updates) against the target COMMAND
+# starts (its port last); appends its figures and each thread's share of the target's CPU
+# to $work/results. Nothing is pinned unless $target_cpus and $generator_cpus are set.
+measure_threads() { # NAME COMMAND...
+  local name="$1" port
+  shift
+  port=$(free_port)
+  local pin_target=() pin_generator=()
+  [ -z "${target_cpus:-}" ] || pin_target=(taskset -c "$target_cpus")
+  [ -z "${generator_cpus:-}" ] || pin_generator=(taskset -c "$generator_cpus")
+  "${pin_target[@]}" "$@" "$port" 2>>"$work/targets.log" &
+  local target=$!
+  wait_udp_bound "$port"
+  if ! kill -0 "$target" 2>/dev/null; then
+    echo "$name did not start:" && tail -3 "$work/targets.log" && return 0
+  fi
+  timeout 600 "${pin_generator[@]}" "$tether" bench register --port "$port" --clients "$clients" \
+    --updates "$updates" --lifetime 3600 --pid "$target" 2>/dev/null |
+    sed "s/^/$name: /" >>"$work/results"
+  # Each thread's share of the server's CPU (threads with under 1 % are left out: the
+  # start-up and signal threads).
+  thread_ticks "$target" | sort -rn | awk -v w="$name" '
+    { t[NR] = $1; sum += $1 }
+    END { s = w ": threads"; for (i = 1; i <= NR; i++) if (sum > 0 && t[i] / sum >= 0.01) s = s sprintf(" %.0f%%", 100 * t[i] / sum); print s }' >>"$work/results"
+  kill "$target"
+  wait "$target" 2>/dev/null || true
+}
