@@ -61,8 +61,9 @@ grep -q '^deregister' "$work/bench.out" || fail "no de-registration: $(cat "$wor
 
 # bench coap-echo, the baseline of docs/performance.md, answers what bench register asks
 # (Register 2.01 with a location, Update 2.04, De-register 2.02), one datagram per call or
-# batched (--mmsg); with --pid bench register reports the server's CPU per Update.
-for mode in "" --mmsg; do
+# batched (--mmsg), on two threads with a socket each or behind a dispatcher; with --pid
+# bench register reports the server's CPU per Update.
+for mode in "" --mmsg "--threads 2 --mmsg" "--threads 2 --dispatch --work-us 1"; do
   echo_port=$(free_port)
   # shellcheck disable=SC2086
   "$tether" bench coap-echo --port "$echo_port" $mode &
