@@ -167,12 +167,13 @@ ServerWorker::ServerWorker(std::size_t index, transport::EventLoop& loop, const 
 void ServerWorker::join_redis(const WorkerSetup& setup) {
   const std::string& name = setup.names.at(index_);
   redis_bus_ = start_node_bus(loop_, *setup.redis, name, server::LocalNodeHub::name_of(index_));
+  auto siblings = group_siblings(setup.names, index_);
+  std::vector<std::string> group;
+  for (const auto& s : siblings) group.push_back(s.node);
   group_bus_ = std::make_unique<server::GroupNodeBus>(*redis_bus_, setup.hub.bus(index_),
-                                                      group_siblings(setup.names, index_));
+                                                      std::move(siblings));
   routing_ = std::make_unique<api::NodeRouting>(
       loop_, *group_bus_, [this](const std::string& ep) { return store_.owner_of(ep); });
-  std::vector<std::string> group;
-  for (const auto& s : group_siblings(setup.names, index_)) group.push_back(s.node);
   routing_->set_group(std::move(group));
   // As between nodes: a registration another node (or worker) took from this one is let
   // go here, and one this worker took or replaced is let go where it was.

@@ -241,10 +241,7 @@ void NodeRouting::tell_wants() {
   if (kinds.empty()) return;  // no stream here: the others forget this node by themselves
   json message{{"type", "wants"}, {"from", bus_.node()}, {"kinds", kinds}};
   (void)bus_.broadcast(json_text(message));
-  // The workers of this process hear it straight, also while the broadcast fails.
-  if (group_.empty()) return;
-  const std::string text = group_copy(std::move(message));
-  for (const auto& node : group_) (void)bus_.send(node, text);
+  tell_group(std::move(message));
 }
 
 void NodeRouting::heard_wants(const std::string& from, const json& message) {
@@ -274,15 +271,19 @@ void NodeRouting::share_credentials_change(const std::string& endpoint) {
   json message{{"type", "credentials"}, {"from", bus_.node()}, {"endpoint", endpoint}};
   // Lost (the bus is down): the other nodes keep what they had until they restart.
   (void)bus_.broadcast(json_text(message));
-  // The workers of this process hear it straight, also while the broadcast fails.
-  if (group_.empty()) return;
-  const std::string text = group_copy(std::move(message));
-  for (const auto& node : group_) (void)bus_.send(node, text);
+  tell_group(std::move(message));
 }
 
 std::string NodeRouting::group_copy(json message) {
   message["group"] = true;
   return json_text(message);
+}
+
+void NodeRouting::tell_group(json message) {
+  // The workers of this process hear it straight, also while the broadcast fails.
+  if (group_.empty()) return;
+  const std::string text = group_copy(std::move(message));
+  for (const auto& node : group_) (void)bus_.send(node, text);
 }
 
 void NodeRouting::tell_taken(const std::string& from, const std::string& endpoint,

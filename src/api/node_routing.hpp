@@ -155,8 +155,7 @@ class NodeRouting {
   NodeRoutingMetrics metrics_;
   std::vector<std::string> siblings_;
   std::vector<std::string> group_;
-  // Events of kinds not shared between nodes, waiting to go to the group's nodes that want
-  // them: (node, message).
+  // Events waiting to go to the group's nodes that want them, every kind: (node, message).
   std::vector<std::pair<std::string, std::string>> group_outbox_;
   bool worker_ = false;
   bool in_group(std::string_view node) const;
@@ -168,6 +167,8 @@ class NodeRouting {
   void schedule_outbox();
   // `message` as sent to the group's nodes (marked, so that each drops the broadcast copy).
   static std::string group_copy(nlohmann::json message);
+  // Sends the group's copy of `message` to each node of the group.
+  void tell_group(nlohmann::json message);
   // Answers can come after this is gone (shutdown): they do nothing then.
   std::shared_ptr<NodeRouting*> self_ = std::make_shared<NodeRouting*>(this);
 };

@@ -4,7 +4,8 @@
 // name NODE/w<k>), and what one worker sends to another of the same process goes through
 // the LocalNodeHub instead (a post to that worker's loop, no round trip, and it works while
 // Redis is away). Broadcasts go through Redis alone, which delivers them to the workers of
-// this process too, so nothing arrives twice.
+// this process too; NodeRouting sends its group a marked copy through the hub as well and
+// drops the Redis one (set_group), so nothing is taken twice.
 #include <string>
 #include <utility>
 #include <vector>
