@@ -3,6 +3,7 @@
 // CON/NON/ACK/RST, message IDs, exponential back-off, NSTART, duplicate detection with a
 // cached reply for EXCHANGE_LIFETIME, empty ACK when a response is slow, CoAP ping.
 #include <deque>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,9 @@ struct DatagramLayerConfig {
   // response goes separately (RFC 7252 5.2.2).
   Duration piggyback_window{1000};
   std::size_t max_message_size = 1152;
+  // A carrier whose frame size differs per peer (LoRaWAN: the device's data rate) says so
+  // here; block-wise sizes follow. Unset: max_message_size for everyone.
+  std::function<std::size_t(PeerId)> max_message_size_of;
   // Bounded memory per peer. Duplicate detection (RFC 7252 4.5) keeps the newest messages'
   // replies within a byte budget, each counted with its bookkeeping: a client that waits for
   // each answer (NSTART 1) only ever repeats its latest ones. An older message keeps only
@@ -44,7 +48,10 @@ class DatagramLayer final : public MessageLayer {
   void on_disconnected(PeerId peer, Instant now) override { close(peer, now); }
   void close(PeerId peer, Instant now) override;
   void abandon(PeerId peer, const Bytes& token, Instant now) override;
-  std::size_t peer_max_message_size(PeerId) const override { return config_.max_message_size; }
+  std::size_t peer_max_message_size(PeerId peer) const override {
+    return config_.max_message_size_of ? config_.max_message_size_of(peer)
+                                       : config_.max_message_size;
+  }
   bool peer_supports_block_wise(PeerId) const override { return true; }
   std::size_t peer_count() const override { return peers_.size(); }
 

@@ -93,12 +93,14 @@ Lwm2mServer::Lwm2mServer(ServerConfig config, Clock& clock, Random& random, Serv
 // Transports outlive the server or are gone already; either way, nothing to undo here.
 Lwm2mServer::~Lwm2mServer() = default;
 
-void Lwm2mServer::attach(transport::Transport& transport, std::string name) {
+CoapServerLink& Lwm2mServer::attach(transport::Transport& transport, std::string name) {
   auto link = std::make_unique<CoapServerLink>(transport, std::move(name),
                                                UplinkInterface::kRegistration, models_, clock_);
   link->use_oscore(oscore_);
+  auto& attached = *link;
   coap_links_.push_back(link.get());
   attach(std::move(link));
+  return attached;
 }
 
 ServerLink& Lwm2mServer::attach(std::unique_ptr<ServerLink> link) {

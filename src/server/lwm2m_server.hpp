@@ -131,7 +131,7 @@ class Lwm2mServer {
 
   // Serves LwM2M on `transport` under `name` ("udp", "tcp"): names are stored with each
   // registration, so they must stay the same across restarts.
-  void attach(transport::Transport& transport, std::string name);
+  CoapServerLink& attach(transport::Transport& transport, std::string name);
   // Serves LwM2M on any binding (server/link/): the same rule for its name.
   ServerLink& attach(std::unique_ptr<ServerLink> link);
   // OSCORE (Transport TS 5.5): credentials of mode oscore become contexts in `keyring`, which

@@ -42,6 +42,8 @@ class Transport {
   virtual void flush() = 0;
   // The (D)TLS layer of a secure transport (coaps, coaps+tcp); null for plain ones.
   virtual tls::SecureLayer* secure_layer() { return nullptr; }
+  // The name the carrier knows us by, where it has one (LoRaWAN: our DevEUI).
+  virtual std::string link_identity() const { return {}; }
   // What the carrier dropped or refused on its own, by reason, for /metrics.
   virtual std::vector<std::pair<std::string, std::uint64_t>> counters() const { return {}; }
 };

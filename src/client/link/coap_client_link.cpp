@@ -4,9 +4,11 @@
 
 #include "binding/coap/bootstrap_mapping.hpp"
 #include "binding/coap/device_mapping.hpp"
+#include "binding/coap/lorawan_registration.hpp"
 #include "binding/coap/uplink_mapping.hpp"
 #include "client/security_credentials.hpp"
 #include "common/text.hpp"
+#include "lorawan/frame.hpp"
 #include "sms/short_message.hpp"
 
 namespace tether::client {
@@ -18,9 +20,10 @@ namespace codes = coap::codes;
 
 constexpr int kHandleShift = 48;
 
-// Core TS 6.2.1.1 binding letters: U (UDP, DTLS), T (TCP, TLS), S (SMS).
+// Core TS 6.2.1.1 binding letters: U (UDP, DTLS), T (TCP, TLS), S (SMS), N (Non-IP: LoRaWAN).
 char letter_of(std::string_view scheme) {
   if (scheme == "sms") return 'S';
+  if (scheme == "lorawan") return 'N';
   return scheme.ends_with("+tcp") ? 'T' : 'U';
 }
 
@@ -217,6 +220,20 @@ Result<Route> CoapClientLink::route(const std::string& uri, std::optional<std::u
     }
     return fail("no sms transport for " + uri);
   }
+  // Transport TS 6.8.4: a server behind a LoRaWAN network is its FPort, lorawan://2.
+  if (auto port = lorawan::port_of_uri(uri)) {
+    for (auto& c : carriers_) {
+      if (c->scheme != "lorawan") continue;
+      auto peer = c->transport->peer_for("", *port);
+      if (!peer) return fail(uri + ": " + peer.error().reason);
+      const Peer p{c.get(), *peer, std::nullopt};
+      if (auto ok = protect(p, "lorawan", security); !ok) {
+        return fail(uri + ": " + ok.error().reason);
+      }
+      return route_of(p);
+    }
+    return fail("no lorawan transport for " + uri);
+  }
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
   // Where to connect: the URI's authority, or the one a Release named.
@@ -332,8 +349,16 @@ void CoapClientLink::send(const Route& route, const lwm2m::Uplink& uplink, Answe
                           Instant now) {
   const Peer* p = peer_of(route);
   if (p == nullptr) return done(fail("no route"));
+  Message message = encode(uplink);
+  const auto* reg = std::get_if<lwm2m::RegisterRequest>(&uplink);
+  if (reg != nullptr && p->carrier->scheme == "lorawan") {
+    // Transport TS 6.8.4: every octet counts; leave out what the server knows.
+    auto compact = *reg;
+    cb::compact_lorawan_register(compact, p->carrier->transport->link_identity());
+    message = cb::encode_register(compact);
+  }
   request(
-      *p, encode(uplink),
+      *p, std::move(message),
       [done = std::move(done)](Result<Message> m) {
         if (!m) return done(m.error());
         done(cb::decode_uplink_answer(*m));

@@ -96,11 +96,15 @@ void CoapServerLink::set_uplink_handler(UplinkHandler handler) {
         from.peer.number = peer;
         from.summary = coap::method_name(request.code) + " " + printable(request.path(), 64);
         CoapReply reply(responder, request.token, clock_);
-        handler(from,
-                interface_ == UplinkInterface::kRegistration
-                    ? widen(cb::decode_uplink(request))
-                    : widen(cb::decode_bootstrap_uplink(request)),
-                reply);
+        auto uplink = interface_ == UplinkInterface::kRegistration
+                          ? widen(cb::decode_uplink(request))
+                          : widen(cb::decode_bootstrap_uplink(request));
+        if (uplink && complete_register_) {
+          if (auto* r = std::get_if<lwm2m::RegisterRequest>(&*uplink)) {
+            if (auto ok = complete_register_(peer, *r); !ok) uplink = ok.error();
+          }
+        }
+        handler(from, std::move(uplink), reply);
       });
 }
 

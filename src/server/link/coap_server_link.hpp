@@ -1,10 +1,12 @@
 #pragma once
 // A ServerLink over one CoAP transport (Transport TS 6: UDP, DTLS, TCP, TLS, with or without
 // OSCORE): the CoAP binding's mappings on top of the transport's coap::Endpoint.
+#include <functional>
 #include <string>
 
 #include "common/clock.hpp"
 #include "lwm2m/model/object_definition.hpp"
+#include "lwm2m/operation/registration_request.hpp"
 #include "oscore/keyring.hpp"
 #include "server/server_link.hpp"
 #include "transport/transport.hpp"
@@ -26,6 +28,12 @@ class CoapServerLink final : public ServerLink {
 
   const std::string& name() const override { return name_; }
   void set_uplink_handler(UplinkHandler handler) override;
+  // A carrier's own Register rules (Transport TS 6.8.4 over LoRaWAN): fills in what the
+  // client may leave out, or refuses it with the error's code.
+  void set_register_completion(
+      std::function<Result<Ok>(coap::PeerId, lwm2m::RegisterRequest&)> complete) {
+    complete_register_ = std::move(complete);
+  }
   PeerIdentity identify(const PeerKey& peer) const override;
   std::string describe(const PeerKey& peer) const override;
   Result<PeerKey> peer_at(const std::string& address, const std::string& endpoint) override;
@@ -57,6 +65,7 @@ class CoapServerLink final : public ServerLink {
   UplinkInterface interface_;
   const lwm2m::model::Model& model_;
   Clock& clock_;
+  std::function<Result<Ok>(coap::PeerId, lwm2m::RegisterRequest&)> complete_register_;
   oscore::Keyring* oscore_ = nullptr;
 };
 
