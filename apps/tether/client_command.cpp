@@ -34,6 +34,8 @@
 #include "sms/software_uicc.hpp"
 #include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
+#include "transport/lorawan/lorawan_transport.hpp"
+#include "transport/lorawan/radio_link.hpp"
 #include "transport/sms/modem_carrier.hpp"
 #include "transport/sms/sms_transport.hpp"
 
@@ -85,6 +87,16 @@ struct ClientSettings {
   // Transport TS 6.8.3: the serial device of a cellular modem for sms:// accounts (our
   // MSISDN is s.config.sms_number).
   std::string sms_modem;
+  // Transport TS 6.8.4: lorawan://{port} accounts through our simulator's radio
+  // (`tether lorawan-ns --radio-port`), as the device --dev-eui.
+  std::string lorawan_radio;
+  std::string dev_eui;
+  std::string lorawan_region = "EU868";
+  std::uint32_t lorawan_dr = 5;
+  std::string lorawan_class = "A";
+  bool lorawan_unconfirmed = false;
+  std::uint32_t lorawan_ack_timeout_s = 300;
+  std::uint32_t lorawan_poll_s = 30;
   // The --server account's LwM2M Server SMS Number (/0/x/9): where its triggers come from
   // when it is reached over UDP (Transport TS 6.6).
   std::string server_sms_number;
@@ -177,6 +189,14 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--sms-security", "smsSecurity", s.sms_security)
       .text("--sms-key-params", "smsKeyParams", s.sms_key_params)
       .text("--sms-secret-keys", "smsSecretKeys", s.sms_secret_keys)
+      .text("--lorawan-radio", "lorawanRadio", s.lorawan_radio)
+      .text("--dev-eui", "devEui", s.dev_eui)
+      .text("--lorawan-region", "lorawanRegion", s.lorawan_region)
+      .number("--lorawan-dr", "lorawanDr", s.lorawan_dr, 15)
+      .text("--lorawan-class", "lorawanClass", s.lorawan_class)
+      .boolean("--lorawan-unconfirmed", "lorawanUnconfirmed", s.lorawan_unconfirmed)
+      .number("--lorawan-ack-timeout", "lorawanAckTimeout", s.lorawan_ack_timeout_s, 86'400)
+      .number("--lorawan-poll", "lorawanPoll", s.lorawan_poll_s, 86'400)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -251,8 +271,11 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   const bool mqtt = is_mqtt_uri(uri);
   const bool http = is_http_uri(uri);
   const auto sms_number = sms::msisdn_of_uri(uri);
+  const bool lorawan = lorawan::port_of_uri(uri).has_value();
   std::optional<coap::Uri> parsed;
-  if (sms_number) {
+  if (lorawan) {
+    // Transport TS 6.8.4: NoSec; the network secures it.
+  } else if (sms_number) {
     // Transport TS 6.8.3: checked when the link routes it.
   } else if (mqtt) {
     (void)broker_config(uri);  // throws for a URI that names no broker
@@ -322,7 +345,8 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
   // With a modem, a UDP server may also reach us by SMS: binding US (Transport TS 6.6).
   const bool sms_too = !s.sms_modem.empty() && !server_number.empty();
-  std::string binding = sms_number            ? "S"
+  std::string binding = lorawan               ? "N"
+                        : sms_number          ? "S"
                         : mqtt                ? "M"
                         : http                ? "H"
                         : parsed->is_stream() ? "T"
@@ -400,12 +424,69 @@ void usage() {
       "                   (/0/x/8, 2x16 octets)\n"
       "  --server-sms-number N  the --server account's SMS number (/0/x/9): with --sms-modem\n"
       "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
+      "  --lorawan-radio HOST:PORT  reach lorawan://FPORT servers (Transport TS 6.8.4)\n"
+      "                   through our simulator's radio (tether lorawan-ns --radio-port)\n"
+      "  --dev-eui HEX    our DevEUI (16 hex digits); also the default endpoint name\n"
+      "  --lorawan-region R, --lorawan-dr N, --lorawan-class A|C  EU868, 5, A by default\n"
+      "  --lorawan-unconfirmed  CON messages in unconfirmed frames (Appendix C.3.2)\n"
+      "  --lorawan-ack-timeout S, --lorawan-poll S  Appendix C: ACK_TIMEOUT (300) and\n"
+      "                   the wait before another receive window is opened (30)\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
       "       [--oscore-salt HEX] [--oscore-context HEX]\n"
       "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"
       "                   OSCORE instance (/21) and link (/0/x/17); the sender ID is ours\n",
       stdout);
   std::fputs(kCredentialHelp, stdout);
+}
+// DevEUIs are written in lower case (as ChirpStack does) wherever they become names.
+std::string to_lower_hex(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Transport TS 6.8.4: the device's MAC (lorawan::DeviceMac) on our simulator's radio, and
+// CoAP over it with Appendix C's retransmission.
+struct LorawanLink {
+  std::unique_ptr<transport::RadioLink> radio;  // before the transport that uses it
+  std::unique_ptr<transport::LorawanTransport> transport;
+};
+
+LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const ClientSettings& s) {
+  LorawanLink link;
+  if (s.lorawan_radio.empty()) return link;
+  auto eui = lorawan::parse_dev_eui(s.dev_eui);
+  if (!eui) throw std::invalid_argument("--lorawan-radio needs --dev-eui, 16 hex digits");
+  auto region = lorawan::parse_region(s.lorawan_region);
+  if (!region) throw std::invalid_argument("--lorawan-region takes EU868 or US915");
+  if (s.lorawan_dr > lorawan::max_data_rate(*region)) {
+    throw std::invalid_argument("--lorawan-dr: " + lorawan::region_name(*region) + " has DR0-" +
+                                std::to_string(lorawan::max_data_rate(*region)));
+  }
+  if (s.lorawan_class != "A" && s.lorawan_class != "C") {
+    throw std::invalid_argument("--lorawan-class takes A or C");
+  }
+  auto hp = transport::split_host_port(s.lorawan_radio);
+  if (!hp) throw std::invalid_argument("--lorawan-radio takes HOST:PORT");
+  transport::RadioLinkOptions r;
+  r.host = hp->first;
+  r.port = hp->second;
+  r.mac.dev_eui = *eui;
+  r.mac.region = *region;
+  r.mac.dr = static_cast<std::uint8_t>(s.lorawan_dr);
+  r.mac.device_class = s.lorawan_class == "C" ? lorawan::DeviceClass::kC : lorawan::DeviceClass::kA;
+  link.radio = std::make_unique<transport::RadioLink>(loop, r);
+  link.radio->set_problem_handler([](const std::string& event, const std::string& detail) {
+    log_line("event=" + event + logfmt_field("detail", detail), "warn");
+  });
+  transport::LorawanOptions o;
+  o.own_dev_eui = *eui;
+  o.retransmission.side = lorawan::ConRetransmissionConfig::Side::kEndpoint;
+  o.retransmission.confirmed = !s.lorawan_unconfirmed;
+  o.retransmission.ack_timeout = Duration{std::int64_t{s.lorawan_ack_timeout_s} * 1000};
+  o.retransmission.poll_delay = Duration{std::int64_t{s.lorawan_poll_s} * 1000};
+  link.transport = std::make_unique<transport::LorawanTransport>(loop, coap::EndpointConfig{},
+                                                                 random, *link.radio, o);
+  return link;
 }
 }  // namespace
 
@@ -443,6 +524,10 @@ int client_command(const std::vector<std::string>& args) {
     }
   }
 
+  // Transport TS 6.8.4: a LoRaWAN device is in queue mode by nature.
+  if (lorawan::port_of_uri(s.server_uri)) s.config.queue_mode = true;
+  // Transport TS 6.8.4: over LoRaWAN the name defaults to the DevEUI.
+  if (!endpoint_given && !s.dev_eui.empty()) s.config.endpoint = to_lower_hex(s.dev_eui);
   if (auto ok = lwm2m::check_endpoint_name(s.config.endpoint); !ok) {
     throw std::invalid_argument("endpoint name: " + ok.error().reason);
   }
@@ -621,6 +706,7 @@ int client_command(const std::vector<std::string>& args) {
   if (!s.credentials.trust.empty()) {
     s.config.trust_anchors.push_back(read_binary_file(s.credentials.trust));
   }
+  auto lorawan = make_lorawan_link(loop, random, s);  // before the client that uses it
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
   lwm2m_client.use_oscore(keyring);
@@ -629,6 +715,7 @@ int client_command(const std::vector<std::string>& args) {
   lwm2m_client.attach(dtls, "coaps");
   lwm2m_client.attach(tls_tcp, "coaps+tcp");
   if (sms_transport) lwm2m_client.attach(*sms_transport, "sms");
+  if (lorawan.transport) lwm2m_client.attach(*lorawan.transport, "lorawan");
   // Transport TS 8: accounts behind an MQTT broker go through one broker connection (the
   // first mqtt:// or mqtts:// account's broker), driven by the loop.
   std::string broker_uri;
@@ -811,7 +898,8 @@ int client_command(const std::vector<std::string>& args) {
   }
   bool done = false;
   lwm2m_client.stop([&] { done = true; });
-  const Instant give_up = loop.now() + Duration{3'000};
+  // A LoRaWAN De-register waits for the duty cycle and a receive window.
+  const Instant give_up = loop.now() + Duration{lorawan.transport ? 30'000 : 3'000};
   while (!done && loop.now() < give_up) {
     rearm();
     loop.run_once(Duration{100});

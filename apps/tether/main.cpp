@@ -19,6 +19,7 @@ void usage(std::FILE* to) {
       "  server [--coap-port N] [--http-port N] [--data-dir D] LwM2M server + REST API\n"
       "  bootstrap [--coap-port N] [--http-port N] [--configs F] LwM2M bootstrap server\n"
       "  client -e NAME (--server URI | --bootstrap URI)       the LwM2M client\n"
+      "  lorawan-ns [--broker URL] [--device DEVEUI]...        LoRaWAN network simulator\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  bench mqtt [--broker URL] [--clients N] [--pid P] [--bare]  the same over MQTT\n"
       "  bench coap-echo --port N [--mmsg] [--threads N [--dispatch]]  the least a CoAP\n"
@@ -76,6 +77,10 @@ int main(int argc, char** argv) {
     if (args[0] == "bootstrap") {
       args.erase(args.begin());
       return tether::app::bootstrap_command(args);
+    }
+    if (args[0] == "lorawan-ns") {
+      args.erase(args.begin());
+      return tether::app::lorawan_ns_command(args);
     }
     if (args[0] == "client") {
       args.erase(args.begin());

@@ -9,7 +9,6 @@
 
 namespace tether::app {
 
-namespace {
 namespace mq = binding::mqtt;
 
 std::string random_client_id(Random& random) {
@@ -17,7 +16,6 @@ std::string random_client_id(Random& random) {
   random.fill(b);
   return "tether-" + to_hex(b);
 }
-}  // namespace
 
 transport::MqttConnectionConfig broker_config(const std::string& url) {
   transport::MqttConnectionConfig c;

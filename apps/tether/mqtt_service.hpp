@@ -19,6 +19,8 @@ namespace tether::app {
 // Transport TS 8.8: a broker's URI, mqtt://HOST[:PORT] (1883) or mqtts://HOST[:PORT] (8883).
 // Throws std::invalid_argument for anything else.
 transport::MqttConnectionConfig broker_config(const std::string& url);
+// "tether-" and 8 random hex digits: a client id for a broker connection of ours.
+std::string random_client_id(Random& random);
 // The TLS files and login of `o` into `c` (throws for a password file that cannot be read).
 void apply_broker_options(const MqttOptions& o, transport::MqttConnectionConfig& c);
 

@@ -126,6 +126,18 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
   add_mqtt_options(table, o.mqtt, true);
   add_http_binding_options(table, o.http_binding);
   add_sms_gateway_options(table, o.sms);
+  add_lorawan_options(table, o.lorawan);
+}
+
+void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o) {
+  table.text("--lorawan", "lorawan", o.broker)
+      .text("--lorawan-application", "lorawanApplication", o.application)
+      .text("--lorawan-region", "lorawanRegion", o.region)
+      .boolean("--lorawan-unconfirmed", "lorawanUnconfirmed", o.unconfirmed)
+      .number("--lorawan-ack-timeout", "lorawanAckTimeout", o.ack_timeout_s, 86'400)
+      .number("--lorawan-max-retransmit", "lorawanMaxRetransmit", o.max_retransmit, 20)
+      .text("--lorawan-username", "lorawanUsername", o.username)
+      .text("--lorawan-password-file", "lorawanPasswordFile", o.password_file);
 }
 
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o) {

@@ -126,6 +126,23 @@ struct SmsGatewayOptions {
 // --sms-keys-file.
 void add_sms_gateway_options(OptionTable& table, SmsGatewayOptions& o);
 
+// Transport TS 6.8.4: serving LoRaWAN devices as an application server, through a network
+// server's MQTT integration (ChirpStack v4's topics and JSON).
+struct LorawanServiceOptions {
+  std::string broker;             // --lorawan mqtt://HOST[:PORT]; empty: no LoRaWAN
+  std::string application = "+";  // the application id ("+": every one the broker shows)
+  std::string region = "EU868";
+  bool unconfirmed = false;  // Appendix C.3.2 (CON over unconfirmed frames) instead of C.3.1
+  std::uint32_t ack_timeout_s = 300;  // Appendix C.2
+  std::uint32_t max_retransmit = 4;
+  std::string username;
+  std::string password_file;
+};
+// --lorawan, --lorawan-application, --lorawan-region, --lorawan-unconfirmed,
+// --lorawan-ack-timeout, --lorawan-max-retransmit, --lorawan-username,
+// --lorawan-password-file.
+void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o);
+
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep
 // their data, extra object definitions, and how much they log.
 struct ServiceOptions {
@@ -176,6 +193,7 @@ struct ServiceOptions {
   MqttOptions mqtt;
   HttpBindingOptions http_binding;
   SmsGatewayOptions sms;
+  LorawanServiceOptions lorawan;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

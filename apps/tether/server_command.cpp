@@ -13,13 +13,16 @@
 
 #include "api/http_api.hpp"
 #include "api/json_mapping.hpp"
+#include "binding/coap/lorawan_registration.hpp"
 #include "cli_options.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
 #include "console_source.hpp"
 #include "http_binding_service.hpp"
+#include "lorawan_service.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
+#include "server/link/coap_server_link.hpp"
 #include "server/server_loop.hpp"
 #include "server/store/memory/memory_store.hpp"
 #include "server/store/redis/redis_node_bus.hpp"
@@ -149,6 +152,7 @@ int server_command(const std::vector<std::string>& args) {
           "                         names the device; ignored from anyone else\n",
           stdout);
       std::fputs(kSmsGatewayHelp, stdout);
+      std::fputs(kLorawanHelp, stdout);
       std::fputs(
           "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8080)\n"
@@ -312,6 +316,16 @@ int server_command(const std::vector<std::string>& args) {
     sms = std::make_unique<SmsService>(loop, random, o.sms, keyring,
                                        credentials_lookup(credentials_source));
     server.attach(sms->transport(), "sms");
+  }
+  // Transport TS 6.8.4: LoRaWAN devices through a network server's MQTT integration.
+  std::unique_ptr<LorawanService> lorawan;
+  if (!o.lorawan.broker.empty()) {
+    lorawan = std::make_unique<LorawanService>(loop, random, o.lorawan);
+    auto& link = server.attach(lorawan->transport(), "lorawan");
+    link.set_register_completion(
+        [t = &lorawan->transport()](coap::PeerId peer, lwm2m::RegisterRequest& r) {
+          return binding::coap_binding::complete_lorawan_register(r, t->dev_eui_of(peer));
+        });
   }
   // Transport TS 7: the HTTP binding on its own port.
   std::unique_ptr<HttpBindingService> http_binding;
@@ -518,12 +532,14 @@ int server_command(const std::vector<std::string>& args) {
   if (mqtt) mqtt->start();
   if (http_binding) http_binding->start();
   if (sms) sms->start();
+  if (lorawan) lorawan->start();
 
   log_line("event=started registrations=" + std::to_string(restored_count) +
            (worker_count > 1 ? " workers=" + std::to_string(worker_count) : std::string{}) + " " +
            listeners.describe() + (mqtt ? mqtt->describe() : std::string{}) +
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +
+           (lorawan ? lorawan->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
            " store=" + store_name + (o.sync_writes ? " writes=sync" : " writes=behind"));
   install_stop_handlers();

@@ -122,7 +122,6 @@ class NetworkServer {
   std::set<std::pair<Instant, DevEui>> timers_;  // each device's `due`
   std::deque<Downlink> air_;
   std::deque<Publication> publications_;
-  std::uint64_t next_dedup_ = 1;
   NetworkServerCounters counters_;
 };
 

@@ -125,13 +125,17 @@ void ChirpstackIntegration::on_message(std::string_view topic, ByteView payload)
   const cs::Event& e = **parsed;
   if (const auto* up = std::get_if<cs::UplinkEvent>(&e)) {
     Device& d = devices_[up->dev_eui];
-    if (d.last_f_cnt && *d.last_f_cnt == up->f_cnt) {
-      // The network passed the same frame on twice: CoAP would see a duplicate anyway, but
-      // it costs nothing to stop here.
+    // The network passed the same reception on twice (its deduplication id again). A frame
+    // the device sent again has a new one and goes on: CoAP answers a copy from its cache.
+    const auto dedup = std::hash<std::string>{}(up->deduplication_id);
+    if (d.last_f_cnt && *d.last_f_cnt == up->f_cnt && d.last_dedup == dedup) {
       ++counters_.duplicate_uplinks;
+      problem("lorawan-uplink-duplicate",
+              lorawan::dev_eui_text(up->dev_eui) + " fCnt " + std::to_string(up->f_cnt));
       return;
     }
     d.last_f_cnt = up->f_cnt;
+    d.last_dedup = dedup;
     d.dr = up->dr;
     std::uint32_t app = 0;
     while (app < applications_.size() && applications_[app] != t->application) ++app;

@@ -6,9 +6,10 @@
 // ack and log events about that id become its report (Appendix C.3.1.2, C.3.2.2).
 //
 // Bad input is dropped and counted: events that do not parse, a DevEUI that disagrees with
-// its topic, the same uplink twice (its frame counter again), reports about items we never
-// queued.
+// its topic, the same uplink twice (its frame counter and deduplication id again), reports
+// about items we never queued.
 #include <deque>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -63,6 +64,7 @@ class ChirpstackIntegration final : public LorawanCarrier {
     std::uint32_t application = 0;  // index into applications_
     std::uint8_t dr = 0;
     std::optional<std::uint32_t> last_f_cnt;
+    std::size_t last_dedup = 0;  // a hash of the last uplink's deduplication id
   };
   struct Item {
     std::uint64_t handle = 0;

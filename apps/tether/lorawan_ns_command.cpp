@@ -1,0 +1,289 @@
+// `tether lorawan-ns`: our LoRaWAN network-server simulator (lorawan/network_server) for tests
+// and demos. Devices reach it over the simulated radio (UDP datagrams of lorawan/frame on
+// --radio-port); the application server reaches it through an MQTT broker, with
+// ChirpStack v4's integration topics and JSON. docs/lorawan.md says what it simulates.
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "commands.hpp"
+#include "common/logfmt.hpp"
+#include "lorawan/network_server.hpp"
+#include "mqtt_service.hpp"
+#include "option_table.hpp"
+#include "service_runtime.hpp"
+#include "transport/event_loop.hpp"
+#include "transport/mqtt/mqtt_connection.hpp"
+#include "transport/socket_address.hpp"
+
+namespace tether::app {
+
+namespace {
+
+const char* const kHelp =
+    "usage: tether lorawan-ns [options]\n"
+    "A LoRaWAN network server simulator: devices on a simulated radio (UDP), the application\n"
+    "server through ChirpStack v4's MQTT integration (docs/lorawan.md).\n"
+    "  --broker URL           the MQTT broker, mqtt://HOST[:PORT] (mqtt://127.0.0.1:1883)\n"
+    "  --application ID       the application id in the topics (tether)\n"
+    "  --region R             EU868 (default) or US915\n"
+    "  --radio-host H, --radio-port N  where devices send their frames (127.0.0.1, 0: any free\n"
+    "                         port; the started line names it)\n"
+    "  --device DEVEUI[:A|C[:DR]]  a device the network knows (repeatable); class A and DR5\n"
+    "                         by default; frames from others are dropped\n"
+    "  --loss P               lose each frame on the air with probability P (0-1)\n"
+    "  --seed N               the loss draws' seed (random by default)\n"
+    "  --rx1-delay-ms N       RX1 after an uplink (1000)\n"
+    "  --downlink-delay-ms N  what the application queued this soon after an uplink goes in\n"
+    "                         its window (200)\n";
+
+// A deterministic generator for --seed (xorshift64*): a test that sets it gets the same
+// losses every run.
+class SeededRandom final : public Random {
+ public:
+  explicit SeededRandom(std::uint64_t seed) : state_(seed == 0 ? 0x9e3779b97f4a7c15ull : seed) {}
+  void fill(std::span<std::uint8_t> out) override {
+    for (auto& b : out) {
+      state_ ^= state_ >> 12;
+      state_ ^= state_ << 25;
+      state_ ^= state_ >> 27;
+      b = static_cast<std::uint8_t>((state_ * 0x2545f4914f6cdd1dull) >> 56);
+    }
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
+struct Settings {
+  std::string broker = "mqtt://127.0.0.1:1883";
+  std::string application = "tether";
+  std::string region = "EU868";
+  std::string radio_host = "127.0.0.1";
+  std::uint16_t radio_port = 0;
+  std::vector<std::string> devices;
+  std::string loss = "0";
+  std::uint64_t seed = 0;
+  bool seeded = false;
+  std::uint32_t rx1_delay_ms = 1000;
+  std::uint32_t downlink_delay_ms = 200;
+};
+
+Settings parse(const std::vector<std::string>& args) {
+  Settings s;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    auto value = [&]() -> const std::string& {
+      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
+      return args[++i];
+    };
+    if (a == "--broker") {
+      s.broker = value();
+    } else if (a == "--application") {
+      s.application = value();
+    } else if (a == "--region") {
+      s.region = value();
+    } else if (a == "--radio-host") {
+      s.radio_host = value();
+    } else if (a == "--radio-port") {
+      s.radio_port = static_cast<std::uint16_t>(parse_number(value(), 65535));
+    } else if (a == "--device") {
+      s.devices.push_back(value());
+    } else if (a == "--loss") {
+      s.loss = value();
+    } else if (a == "--seed") {
+      s.seed = parse_number(value(), UINT64_MAX);
+      s.seeded = true;
+    } else if (a == "--rx1-delay-ms") {
+      s.rx1_delay_ms = static_cast<std::uint32_t>(parse_number(value(), 60'000));
+    } else if (a == "--downlink-delay-ms") {
+      s.downlink_delay_ms = static_cast<std::uint32_t>(parse_number(value(), 60'000));
+    } else {
+      throw std::invalid_argument("unknown option " + a + " (see --help)");
+    }
+  }
+  return s;
+}
+
+// "DEVEUI[:A|C[:DR]]".
+void add_device(lorawan::NetworkServer& ns, const std::string& spec, lorawan::Region region) {
+  const auto colon = spec.find(':');
+  auto eui = lorawan::parse_dev_eui(spec.substr(0, colon));
+  if (!eui) throw std::invalid_argument("--device " + spec + ": a DevEUI is 16 hex digits");
+  auto device_class = lorawan::DeviceClass::kA;
+  std::uint8_t dr = 5;
+  if (colon != std::string::npos) {
+    const std::string rest = spec.substr(colon + 1);
+    const std::string cls = rest.substr(0, rest.find(':'));
+    if (cls == "C" || cls == "c") {
+      device_class = lorawan::DeviceClass::kC;
+    } else if (cls != "A" && cls != "a") {
+      throw std::invalid_argument("--device " + spec + ": class A or C");
+    }
+    if (rest.find(':') != std::string::npos) {
+      dr = static_cast<std::uint8_t>(
+          parse_number(rest.substr(rest.find(':') + 1), lorawan::max_data_rate(region)));
+    }
+  }
+  ns.add_device(*eui, device_class, dr);
+}
+
+double parse_loss(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double p = std::strtod(text.c_str(), &end);
+  if (errno != 0 || end == text.c_str() || *end != '\0' || !(p >= 0 && p <= 1)) {
+    throw std::invalid_argument("--loss takes a probability, 0 to 1");
+  }
+  return p;
+}
+
+}  // namespace
+
+int lorawan_ns_command(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") {
+      std::fputs(kHelp, stdout);
+      return 0;
+    }
+  }
+  const Settings s = parse(args);
+  auto region = lorawan::parse_region(s.region);
+  if (!region) throw std::invalid_argument("--region takes EU868 or US915");
+  lorawan::NetworkServerConfig config;
+  config.region = *region;
+  config.application = s.application;
+  config.loss = parse_loss(s.loss);
+  config.rx1_delay = Duration{s.rx1_delay_ms};
+  config.downlink_data_delay = Duration{s.downlink_delay_ms};
+  if (!lorawan::chirpstack::parse_topic(lorawan::chirpstack::command_topic(s.application, 0))) {
+    throw std::invalid_argument("--application: 1-64 printable characters, no / + #");
+  }
+  SystemRandom system_random;
+  std::uint64_t seed = s.seed;
+  if (!s.seeded) {
+    std::array<std::uint8_t, 8> b{};
+    system_random.fill(b);
+    for (auto x : b) seed = (seed << 8) | x;
+  }
+  SeededRandom random(seed);
+  lorawan::NetworkServer ns(config, random);
+  for (const auto& d : s.devices) add_device(ns, d, *region);
+
+  transport::EventLoop loop;
+  log_loop_errors(loop);
+  // The radio: one UDP socket; a device is reached at the address its last frame came from.
+  auto bind_address = transport::SocketAddress::resolve(s.radio_host, s.radio_port);
+  if (!bind_address) throw std::invalid_argument("--radio-host: " + bind_address.error().reason);
+  const int fd = ::socket(bind_address->family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::bind(fd, bind_address->get(), bind_address->size()) != 0) {
+    throw std::invalid_argument("cannot bind the radio port: " + std::string(std::strerror(errno)));
+  }
+  sockaddr_storage bound{};
+  socklen_t bound_len = sizeof bound;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &bound_len);
+  const transport::SocketAddress radio(reinterpret_cast<sockaddr*>(&bound), bound_len);
+  std::unordered_map<lorawan::DevEui, transport::SocketAddress> where;
+  std::uint64_t bad_frames = 0;
+
+  auto broker_config_ = broker_config(s.broker);
+  broker_config_.client_id = random_client_id(system_random);
+  transport::MqttConnection broker(loop, broker_config_);
+  broker.subscribe(lorawan::chirpstack::command_filter(s.application), 1, true);
+
+  transport::EventLoop::TimerId timer = 0;
+  Instant armed{};
+  std::uint64_t lost_reported = 0;
+  std::function<void()> pump = [&] {
+    // Each frame the air lost, as a line: tests wait for losses before they judge.
+    const auto& c = ns.counters();
+    if (c.lost_uplinks + c.lost_downlinks > lost_reported) {
+      lost_reported = c.lost_uplinks + c.lost_downlinks;
+      log_line("event=lorawan-ns-lost total=" + std::to_string(lost_reported));
+    }
+    while (auto down = ns.poll_air()) {
+      auto it = where.find(down->dev_eui);
+      if (it == where.end()) continue;
+      const Bytes datagram = lorawan::encode_air(*down);
+      (void)::sendto(fd, datagram.data(), datagram.size(), 0, it->second.get(), it->second.size());
+    }
+    while (auto p = ns.poll_publication()) {
+      if (auto ok = broker.publish(p->topic, to_bytes(p->json), 1); !ok) {
+        log_line("event=lorawan-ns-publish-failed" + logfmt_field("topic", p->topic), "warn");
+      }
+    }
+    auto next = ns.next_deadline();
+    if (timer != 0 && next && armed == *next) return;
+    if (timer != 0) loop.cancel(timer);
+    timer = 0;
+    if (!next) return;
+    armed = *next;
+    timer = loop.schedule(*next, [&] {
+      timer = 0;
+      ns.on_timer(loop.now());
+      pump();
+    });
+  };
+  broker.set_message_handler([&](std::string_view topic, ByteView payload) {
+    ns.on_command(topic, payload, loop.now());
+    pump();
+  });
+  broker.set_state_handler([](bool connected, const std::string& why) {
+    log_line(std::string("event=lorawan-ns-broker-") + (connected ? "up" : "down") +
+                 logfmt_field("detail", why),
+             connected ? "info" : "warn");
+  });
+  loop.watch(fd, EPOLLIN, [&](std::uint32_t) {
+    std::uint8_t buf[lorawan::kMaxAirDatagram + 1];
+    for (int i = 0; i < 256; ++i) {
+      sockaddr_storage from{};
+      socklen_t from_len = sizeof from;
+      const ssize_t n =
+          ::recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+      if (n < 0) break;
+      auto up = lorawan::decode_air_uplink(ByteView(buf, static_cast<std::size_t>(n)));
+      if (!up) {
+        ++bad_frames;
+        continue;
+      }
+      if (ns.knows(up->dev_eui)) {
+        where[up->dev_eui] = transport::SocketAddress(reinterpret_cast<sockaddr*>(&from), from_len);
+      }
+      ns.on_uplink(*up, loop.now());
+    }
+    pump();
+  });
+  if (auto ok = broker.start(); !ok) throw std::invalid_argument("--broker: " + ok.error().reason);
+  log_line("event=lorawan-ns-started" + logfmt_field("radio", radio.to_string()) +
+           logfmt_field("broker", s.broker) + logfmt_field("application", s.application) +
+           " region=" + lorawan::region_name(*region) +
+           " devices=" + std::to_string(s.devices.size()) + " loss=" + s.loss);
+  install_stop_handlers();
+  while (!stop_requested()) loop.run_once(Duration{200});
+  const auto& c = ns.counters();
+  log_line("event=lorawan-ns-stopped uplinks=" + std::to_string(c.uplinks) + " empty_uplinks=" +
+           std::to_string(c.empty_uplinks) + " lost_uplinks=" + std::to_string(c.lost_uplinks) +
+           " downlinks=" + std::to_string(c.downlinks) +
+           " lost_downlinks=" + std::to_string(c.lost_downlinks) +
+           " confirmed_repeats=" + std::to_string(c.confirmed_repeats) +
+           " not_acknowledged=" + std::to_string(c.not_acknowledged) +
+           " unknown_device=" + std::to_string(c.unknown_device) +
+           " bad_uplinks=" + std::to_string(c.bad_uplinks + bad_frames) +
+           " repeated_uplinks=" + std::to_string(c.repeated_uplinks) +
+           " oversized_downlinks=" + std::to_string(c.oversized_downlinks) +
+           " bad_commands=" + std::to_string(c.bad_commands) +
+           " duty_cycle_violations=" + std::to_string(c.duty_cycle_violations));
+  if (timer != 0) loop.cancel(timer);
+  loop.unwatch(fd);
+  ::close(fd);
+  return 0;
+}
+
+}  // namespace tether::app
