@@ -35,6 +35,7 @@
 #include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
 #include "transport/lorawan/lorawan_transport.hpp"
+#include "transport/lorawan/modem_link.hpp"
 #include "transport/lorawan/radio_link.hpp"
 #include "transport/sms/modem_carrier.hpp"
 #include "transport/sms/sms_transport.hpp"
@@ -90,6 +91,7 @@ struct ClientSettings {
   // Transport TS 6.8.4: lorawan://{port} accounts through our simulator's radio
   // (`tether lorawan-ns --radio-port`), as the device --dev-eui.
   std::string lorawan_radio;
+  std::string lorawan_modem;  // or a LoRaWAN modem's AT port (RUI3 dialect)
   std::string dev_eui;
   std::string lorawan_region = "EU868";
   std::uint32_t lorawan_dr = 5;
@@ -190,6 +192,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--sms-key-params", "smsKeyParams", s.sms_key_params)
       .text("--sms-secret-keys", "smsSecretKeys", s.sms_secret_keys)
       .text("--lorawan-radio", "lorawanRadio", s.lorawan_radio)
+      .text("--lorawan-modem", "lorawanModem", s.lorawan_modem)
       .text("--dev-eui", "devEui", s.dev_eui)
       .text("--lorawan-region", "lorawanRegion", s.lorawan_region)
       .number("--lorawan-dr", "lorawanDr", s.lorawan_dr, 15)
@@ -426,6 +429,8 @@ void usage() {
       "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
       "  --lorawan-radio HOST:PORT  reach lorawan://FPORT servers (Transport TS 6.8.4)\n"
       "                   through our simulator's radio (tether lorawan-ns --radio-port)\n"
+      "  --lorawan-modem DEV  or through a LoRaWAN modem's AT port (RAK RUI3 dialect,\n"
+      "                   docs/lorawan.md), which knows the DevEUI, region and data rate\n"
       "  --dev-eui HEX    our DevEUI (16 hex digits); also the default endpoint name\n"
       "  --lorawan-region R, --lorawan-dr N, --lorawan-class A|C  EU868, 5, A by default\n"
       "  --lorawan-unconfirmed  CON messages in unconfirmed frames (Appendix C.3.2)\n"
@@ -444,16 +449,16 @@ std::string to_lower_hex(std::string text) {
   return text;
 }
 
-// Transport TS 6.8.4: the device's MAC (lorawan::DeviceMac) on our simulator's radio, and
-// CoAP over it with Appendix C's retransmission.
+// Transport TS 6.8.4: a LoRaWAN modem on a serial device (RUI3's AT commands), or the
+// device's MAC (lorawan::DeviceMac) straight on our simulator's radio; CoAP over either with
+// Appendix C's retransmission.
 struct LorawanLink {
-  std::unique_ptr<transport::RadioLink> radio;  // before the transport that uses it
+  std::unique_ptr<transport::LorawanCarrier> carrier;  // before the transport that uses it
   std::unique_ptr<transport::LorawanTransport> transport;
 };
 
-LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const ClientSettings& s) {
-  LorawanLink link;
-  if (s.lorawan_radio.empty()) return link;
+std::unique_ptr<transport::LorawanCarrier> make_radio(transport::EventLoop& loop,
+                                                      const ClientSettings& s) {
   auto eui = lorawan::parse_dev_eui(s.dev_eui);
   if (!eui) throw std::invalid_argument("--lorawan-radio needs --dev-eui, 16 hex digits");
   auto region = lorawan::parse_region(s.lorawan_region);
@@ -474,18 +479,31 @@ LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const 
   r.mac.region = *region;
   r.mac.dr = static_cast<std::uint8_t>(s.lorawan_dr);
   r.mac.device_class = s.lorawan_class == "C" ? lorawan::DeviceClass::kC : lorawan::DeviceClass::kA;
-  link.radio = std::make_unique<transport::RadioLink>(loop, r);
-  link.radio->set_problem_handler([](const std::string& event, const std::string& detail) {
-    log_line("event=" + event + logfmt_field("detail", detail), "warn");
+  return std::make_unique<transport::RadioLink>(loop, r);
+}
+
+LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const ClientSettings& s) {
+  LorawanLink link;
+  if (s.lorawan_radio.empty() && s.lorawan_modem.empty()) return link;
+  if (!s.lorawan_radio.empty() && !s.lorawan_modem.empty()) {
+    throw std::invalid_argument("--lorawan-radio or --lorawan-modem: one of them");
+  }
+  if (!s.lorawan_modem.empty()) {
+    link.carrier = std::make_unique<transport::ModemLink>(loop, s.lorawan_modem);
+  } else {
+    link.carrier = make_radio(loop, s);
+  }
+  link.carrier->set_problem_handler([](const std::string& event, const std::string& detail) {
+    log_line("event=" + event + logfmt_field("detail", detail),
+             event == "modem-ready" ? "info" : "warn");
   });
   transport::LorawanOptions o;
-  o.own_dev_eui = *eui;
   o.retransmission.side = lorawan::ConRetransmissionConfig::Side::kEndpoint;
   o.retransmission.confirmed = !s.lorawan_unconfirmed;
   o.retransmission.ack_timeout = Duration{std::int64_t{s.lorawan_ack_timeout_s} * 1000};
   o.retransmission.poll_delay = Duration{std::int64_t{s.lorawan_poll_s} * 1000};
   link.transport = std::make_unique<transport::LorawanTransport>(loop, coap::EndpointConfig{},
-                                                                 random, *link.radio, o);
+                                                                 random, *link.carrier, o);
   return link;
 }
 }  // namespace
@@ -889,6 +907,13 @@ int client_command(const std::vector<std::string>& args) {
     });
     if (auto ok = broker->start(); !ok) throw std::invalid_argument("MQTT: " + ok.error().reason);
   } else {
+    // A LoRaWAN modem says its data rate (so the frame size the first Register is cut to)
+    // once it has started and joined: wait for it, a minute at most.
+    const Instant modem_wait = loop.now() + Duration{60'000};
+    while (lorawan.carrier && !lorawan.carrier->own_dev_eui() && loop.now() < modem_wait &&
+           !stop_requested()) {
+      loop.run_once(Duration{100});
+    }
     lwm2m_client.start();
   }
   install_stop_handlers();

@@ -2,19 +2,24 @@
 // and demos. Devices reach it over the simulated radio (UDP datagrams of lorawan/frame on
 // --radio-port); the application server reaches it through an MQTT broker, with
 // ChirpStack v4's integration topics and JSON. docs/lorawan.md says what it simulates.
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 #include <unordered_map>
 
 #include "commands.hpp"
 #include "common/logfmt.hpp"
+#include "lorawan/modem_emulator.hpp"
 #include "lorawan/network_server.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
@@ -38,6 +43,8 @@ const char* const kHelp =
     "                         port; the started line names it)\n"
     "  --device DEVEUI[:A|C[:DR]]  a device the network knows (repeatable); class A and DR5\n"
     "                         by default; frames from others are dropped\n"
+    "  --modem PATH=DEVEUI[:A|C[:DR]]  a device behind a LoRaWAN modem: its AT port (RAK\n"
+    "                         RUI3 dialect) is a pseudo-terminal linked at PATH (repeatable)\n"
     "  --loss P               lose each frame on the air with probability P (0-1)\n"
     "  --seed N               the loss draws' seed (random by default)\n"
     "  --rx1-delay-ms N       RX1 after an uplink (1000)\n"
@@ -69,6 +76,7 @@ struct Settings {
   std::string radio_host = "127.0.0.1";
   std::uint16_t radio_port = 0;
   std::vector<std::string> devices;
+  std::vector<std::string> modems;
   std::string loss = "0";
   std::uint64_t seed = 0;
   bool seeded = false;
@@ -96,6 +104,8 @@ Settings parse(const std::vector<std::string>& args) {
       s.radio_port = static_cast<std::uint16_t>(parse_number(value(), 65535));
     } else if (a == "--device") {
       s.devices.push_back(value());
+    } else if (a == "--modem") {
+      s.modems.push_back(value());
     } else if (a == "--loss") {
       s.loss = value();
     } else if (a == "--seed") {
@@ -112,27 +122,87 @@ Settings parse(const std::vector<std::string>& args) {
   return s;
 }
 
+struct DeviceSpec {
+  lorawan::DevEui eui = 0;
+  lorawan::DeviceClass device_class = lorawan::DeviceClass::kA;
+  std::uint8_t dr = 5;
+};
+
 // "DEVEUI[:A|C[:DR]]".
-void add_device(lorawan::NetworkServer& ns, const std::string& spec, lorawan::Region region) {
+DeviceSpec parse_device(const std::string& spec, lorawan::Region region) {
+  DeviceSpec d;
   const auto colon = spec.find(':');
   auto eui = lorawan::parse_dev_eui(spec.substr(0, colon));
-  if (!eui) throw std::invalid_argument("--device " + spec + ": a DevEUI is 16 hex digits");
-  auto device_class = lorawan::DeviceClass::kA;
-  std::uint8_t dr = 5;
+  if (!eui) throw std::invalid_argument("device " + spec + ": a DevEUI is 16 hex digits");
+  d.eui = *eui;
   if (colon != std::string::npos) {
     const std::string rest = spec.substr(colon + 1);
     const std::string cls = rest.substr(0, rest.find(':'));
     if (cls == "C" || cls == "c") {
-      device_class = lorawan::DeviceClass::kC;
+      d.device_class = lorawan::DeviceClass::kC;
     } else if (cls != "A" && cls != "a") {
-      throw std::invalid_argument("--device " + spec + ": class A or C");
+      throw std::invalid_argument("device " + spec + ": class A or C");
     }
     if (rest.find(':') != std::string::npos) {
-      dr = static_cast<std::uint8_t>(
+      d.dr = static_cast<std::uint8_t>(
           parse_number(rest.substr(rest.find(':') + 1), lorawan::max_data_rate(region)));
     }
   }
-  ns.add_device(*eui, device_class, dr);
+  return d;
+}
+
+// A simulated LoRaWAN modem: its MAC and AT dialect behind a pseudo-terminal, reached by
+// clients at `link` (a symbolic link to the terminal).
+struct SimulatedModem {
+  std::string link;
+  int master = -1;
+  int slave = -1;  // kept open: the master reads no hang-up while no client is there
+  std::unique_ptr<lorawan::DeviceMac> mac;
+  std::unique_ptr<lorawan::ModemEmulator> emulator;
+  ~SimulatedModem() {
+    if (master >= 0) ::close(master);
+    if (slave >= 0) ::close(slave);
+    if (!link.empty()) ::unlink(link.c_str());
+  }
+};
+
+// "PATH=DEVEUI[:A|C[:DR]]".
+std::unique_ptr<SimulatedModem> open_modem(const std::string& spec, lorawan::Region region,
+                                           lorawan::NetworkServer& ns) {
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    throw std::invalid_argument("--modem PATH=DEVEUI[:A|C[:DR]]");
+  }
+  const DeviceSpec d = parse_device(spec.substr(eq + 1), region);
+  auto m = std::make_unique<SimulatedModem>();
+  m->master = ::posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (m->master < 0 || ::grantpt(m->master) != 0 || ::unlockpt(m->master) != 0) {
+    throw std::invalid_argument("cannot make a pseudo-terminal: " +
+                                std::string(std::strerror(errno)));
+  }
+  const char* name = ::ptsname(m->master);
+  m->slave = name != nullptr ? ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
+  if (m->slave < 0) throw std::invalid_argument("cannot open the pseudo-terminal's other end");
+  termios t{};
+  if (::tcgetattr(m->slave, &t) == 0) {
+    ::cfmakeraw(&t);
+    ::tcsetattr(m->slave, TCSANOW, &t);
+  }
+  const std::string path = spec.substr(0, eq);
+  ::unlink(path.c_str());  // a link left by an earlier run
+  if (::symlink(name, path.c_str()) != 0) {
+    throw std::invalid_argument("cannot link " + path + ": " + std::strerror(errno));
+  }
+  m->link = path;
+  lorawan::DeviceMacConfig c;
+  c.dev_eui = d.eui;
+  c.region = region;
+  c.dr = d.dr;
+  c.device_class = d.device_class;
+  m->mac = std::make_unique<lorawan::DeviceMac>(c);
+  m->emulator = std::make_unique<lorawan::ModemEmulator>(*m->mac);
+  ns.add_device(d.eui, d.device_class, d.dr);
+  return m;
 }
 
 double parse_loss(const std::string& text) {
@@ -175,7 +245,16 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   }
   SeededRandom random(seed);
   lorawan::NetworkServer ns(config, random);
-  for (const auto& d : s.devices) add_device(ns, d, *region);
+  for (const auto& spec : s.devices) {
+    const DeviceSpec d = parse_device(spec, *region);
+    ns.add_device(d.eui, d.device_class, d.dr);
+  }
+  std::unordered_map<lorawan::DevEui, std::unique_ptr<SimulatedModem>> modems;
+  for (const auto& spec : s.modems) {
+    auto m = open_modem(spec, *region, ns);
+    const auto eui = m->mac->config().dev_eui;
+    modems[eui] = std::move(m);
+  }
 
   transport::EventLoop loop;
   log_loop_errors(loop);
@@ -201,6 +280,12 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   transport::EventLoop::TimerId timer = 0;
   Instant armed{};
   std::uint64_t lost_reported = 0;
+  auto radio_out = [&](const lorawan::Downlink& down) {
+    auto it = where.find(down.dev_eui);
+    if (it == where.end()) return;
+    const Bytes datagram = lorawan::encode_air(down);
+    (void)::sendto(fd, datagram.data(), datagram.size(), 0, it->second.get(), it->second.size());
+  };
   std::function<void()> pump = [&] {
     // Each frame the air lost, as a line: tests wait for losses before they judge.
     const auto& c = ns.counters();
@@ -208,11 +293,26 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
       lost_reported = c.lost_uplinks + c.lost_downlinks;
       log_line("event=lorawan-ns-lost total=" + std::to_string(lost_reported));
     }
-    while (auto down = ns.poll_air()) {
-      auto it = where.find(down->dev_eui);
-      if (it == where.end()) continue;
-      const Bytes datagram = lorawan::encode_air(*down);
-      (void)::sendto(fd, datagram.data(), datagram.size(), 0, it->second.get(), it->second.size());
+    // The simulated modems: their lines, their MACs' frames, their events.
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (auto& [eui, m] : modems) {
+        while (auto up = m->mac->poll_transmit()) {
+          moved = true;
+          ns.on_uplink(*up, loop.now());
+        }
+        while (auto e = m->mac->poll_event()) m->emulator->on_mac_event(*e);
+        const Bytes out = m->emulator->take_output();
+        if (!out.empty()) (void)::write(m->master, out.data(), out.size());
+      }
+      while (auto down = ns.poll_air()) {
+        if (auto it = modems.find(down->dev_eui); it != modems.end()) {
+          moved = true;
+          it->second->mac->receive(*down, loop.now());
+          continue;
+        }
+        radio_out(*down);
+      }
     }
     while (auto p = ns.poll_publication()) {
       if (auto ok = broker.publish(p->topic, to_bytes(p->json), 1); !ok) {
@@ -220,6 +320,10 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
       }
     }
     auto next = ns.next_deadline();
+    for (auto& [eui, m] : modems) {
+      auto at = m->mac->next_deadline();
+      if (at && (!next || *at < *next)) next = at;
+    }
     if (timer != 0 && next && armed == *next) return;
     if (timer != 0) loop.cancel(timer);
     timer = 0;
@@ -228,6 +332,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
     timer = loop.schedule(*next, [&] {
       timer = 0;
       ns.on_timer(loop.now());
+      for (auto& [eui, m] : modems) m->mac->on_timer(loop.now());
       pump();
     });
   };
@@ -260,11 +365,22 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
     }
     pump();
   });
+  for (auto& [eui, m] : modems) {
+    loop.watch(m->master, EPOLLIN, [&, mp = m.get()](std::uint32_t) {
+      std::uint8_t buf[1024];
+      for (int i = 0; i < 16; ++i) {
+        const ssize_t n = ::read(mp->master, buf, sizeof buf);
+        if (n <= 0) break;
+        mp->emulator->receive(ByteView(buf, static_cast<std::size_t>(n)), loop.now());
+      }
+      pump();
+    });
+  }
   if (auto ok = broker.start(); !ok) throw std::invalid_argument("--broker: " + ok.error().reason);
   log_line("event=lorawan-ns-started" + logfmt_field("radio", radio.to_string()) +
            logfmt_field("broker", s.broker) + logfmt_field("application", s.application) +
            " region=" + lorawan::region_name(*region) +
-           " devices=" + std::to_string(s.devices.size()) + " loss=" + s.loss);
+           " devices=" + std::to_string(s.devices.size() + s.modems.size()) + " loss=" + s.loss);
   install_stop_handlers();
   while (!stop_requested()) loop.run_once(Duration{200});
   const auto& c = ns.counters();
@@ -281,6 +397,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
            " bad_commands=" + std::to_string(c.bad_commands) +
            " duty_cycle_violations=" + std::to_string(c.duty_cycle_violations));
   if (timer != 0) loop.cancel(timer);
+  for (auto& [eui, m] : modems) loop.unwatch(m->master);
   loop.unwatch(fd);
   ::close(fd);
   return 0;

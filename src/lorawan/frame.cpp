@@ -77,6 +77,12 @@ std::string dev_eui_text(DevEui eui) {
   return out;
 }
 
+std::string upper_hex(ByteView b) {
+  std::string out = to_hex(b);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
 std::optional<std::uint8_t> port_of_uri(std::string_view uri) {
   constexpr std::string_view kScheme = "lorawan://";
   if (uri.size() <= kScheme.size()) return std::nullopt;

@@ -46,6 +46,9 @@ struct Downlink {
   Bytes payload;
 };
 
+// Hex as LoRaWAN modems write it (upper case).
+std::string upper_hex(ByteView b);
+
 // Transport TS 6.8.4: a server over LoRaWAN is "lorawan://{port}", its FPort (1-223 here:
 // 224-255 are reserved by LoRaWAN).
 std::optional<std::uint8_t> port_of_uri(std::string_view uri);

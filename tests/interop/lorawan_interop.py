@@ -23,6 +23,9 @@ Scenarios:
                about queue items nobody queued reach the server; garbage datagrams reach the
                simulator's radio: each is counted (/metrics, the simulator's last line) and
                the device is still read afterwards
+  modem        the client drives a LoRaWAN modem with AT commands (RAK RUI3 dialect) on a
+               pseudo-terminal the simulator makes (--modem): the DevEUI comes from the
+               modem; registration, a Read and the de-registration go through it
   network-down the simulator stops: the client's frames are lost on the air; started again,
                the client's next Update gets through and a Read works again
 """
@@ -91,10 +94,10 @@ class Broker:
 class Network:
     """`tether lorawan-ns` with our device on its radio port."""
 
-    def __init__(self, broker, extra=(), radio_port=None):
+    def __init__(self, broker, extra=(), radio_port=None, device=True):
         self.broker = broker
         self.radio_port = radio_port or free_udp_port()
-        self.extra = list(extra)
+        self.extra = list(extra) + (["--device", f"{DEV}:A:3"] if device else [])
         self.log = os.path.join(WORK, "lorawan-ns.log")
         self.start()
 
@@ -102,8 +105,7 @@ class Network:
         before = text(self.log).count("lorawan-ns-broker-up") if os.path.exists(self.log) else 0
         self.proc = subprocess.Popen(
             [TETHER, "lorawan-ns", "--broker", self.broker.url(), "--application", APP,
-             "--region", "US915", "--radio-port", str(self.radio_port), "--device",
-             f"{DEV}:A:3"] + self.extra, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
+             "--region", "US915", "--radio-port", str(self.radio_port)] + self.extra, stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         PROCS.append(self.proc)
         wait_until(lambda: text(self.log).count("lorawan-ns-broker-up") > before,
                    "the simulator to reach the broker")
@@ -139,12 +141,14 @@ class Server:
 
 
 class Client:
-    def __init__(self, network, extra=(), lifetime=20):
+    def __init__(self, network, extra=(), lifetime=20, modem=None):
         self.log = os.path.join(WORK, "client.log")
+        carrier = (["--lorawan-modem", modem] if modem else
+                   ["--lorawan-radio", f"127.0.0.1:{network.radio_port}", "--lorawan-region",
+                    "US915", "--lorawan-dr", "3"])
         self.proc = subprocess.Popen(
-            [TETHER, "client", "--server", "lorawan://2", "--lorawan-radio",
-             f"127.0.0.1:{network.radio_port}", "--dev-eui", DEV.upper(), "--lorawan-region",
-             "US915", "--lorawan-dr", "3", "--lifetime", str(lifetime), "--lorawan-poll", "2",
+            [TETHER, "client", "--server", "lorawan://2", "--dev-eui", DEV.upper()] + carrier +
+            ["--lifetime", str(lifetime), "--lorawan-poll", "2",
              "--lorawan-ack-timeout", "20"] + list(extra),
             stdout=subprocess.DEVNULL, stderr=open(self.log, "ab"))
         PROCS.append(self.proc)
@@ -256,6 +260,22 @@ def hostile():
     check(counters["bad_uplinks"] >= 3, f"radio garbage not counted: {counters}")
 
 
+def modem():
+    broker = Broker()
+    path = os.path.join(WORK, "modem")
+    network = Network(broker, ["--modem", f"{path}={DEV}:A:3"], device=False)
+    server = Server(broker)
+    client = Client(network, modem=path)
+    wait_until(lambda: registered(server) is not None, "the registration", timeout=60)
+    check("event=modem-ready" in text(client.log), "the modem's start-up")
+    check(registered(server)["address"] == f"lorawan:{DEV}:2", "the modem's DevEUI")
+    read_device(server)
+    client.stop()
+    wait_until(lambda: registered(server) is None, "the de-registration", timeout=30)
+    counters = network.stop()
+    check(counters["bad_uplinks"] == 0 and counters["uplinks"] >= 3, f"simulator: {counters}")
+
+
 def network_down():
     broker, network, server, client = setup()
     counters = network.stop()
@@ -270,4 +290,4 @@ def network_down():
 
 
 S.run({"end-to-end": end_to_end, "lossy": lossy, "unconfirmed": unconfirmed,
-       "hostile": hostile, "network-down": network_down}, SCENARIO)
+       "hostile": hostile, "modem": modem, "network-down": network_down}, SCENARIO)

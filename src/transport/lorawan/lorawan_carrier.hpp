@@ -5,6 +5,7 @@
 // and reports what became of it; CoAP and Appendix C are the LorawanTransport's.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,8 @@ class LorawanCarrier {
   virtual void set_problem_handler(Problem p) = 0;
   // The largest payload a frame to or from this device carries now (its data rate).
   virtual std::size_t max_payload(lorawan::DevEui dev) const = 0;
+  // The device's own DevEUI, on the device side, once known.
+  virtual std::optional<lorawan::DevEui> own_dev_eui() const { return std::nullopt; }
   // What the carrier counted, by name, for /metrics.
   virtual std::vector<std::pair<std::string, std::uint64_t>> counters() const = 0;
   virtual std::string describe() const = 0;

@@ -69,7 +69,8 @@ std::string LorawanTransport::dev_eui_of(coap::PeerId peer) const {
 
 std::string LorawanTransport::link_identity() const {
   if (options_.retransmission.side != lorawan::ConRetransmissionConfig::Side::kEndpoint) return {};
-  return lorawan::dev_eui_text(options_.own_dev_eui);
+  auto eui = carrier_.own_dev_eui();
+  return eui ? lorawan::dev_eui_text(*eui) : std::string{};
 }
 
 std::size_t LorawanTransport::max_message_size(coap::PeerId peer) const {

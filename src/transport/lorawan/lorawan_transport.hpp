@@ -18,7 +18,6 @@ namespace tether::transport {
 
 struct LorawanOptions {
   lorawan::ConRetransmissionConfig retransmission;  // `side` says which end we are
-  lorawan::DevEui own_dev_eui = 0;                  // the device's (client side)
 };
 
 struct LorawanTransportCounters {
@@ -43,7 +42,7 @@ class LorawanTransport final : public Transport {
   std::uint16_t local_port() const override { return 0; }
   void flush() override;
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
-  // Client side: our DevEUI, 16 hex digits.
+  // Client side: our DevEUI, 16 hex digits, as the carrier knows it ("" before).
   std::string link_identity() const override;
 
   // The DevEUI of a peer, as 16 hex digits ("" when unknown or on the client side).

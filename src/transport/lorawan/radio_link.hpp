@@ -30,6 +30,7 @@ class RadioLink final : public LorawanCarrier {
   void set_reporter(Reporter r) override { reporter_ = std::move(r); }
   void set_problem_handler(Problem p) override { problem_ = std::move(p); }
   std::size_t max_payload(lorawan::DevEui) const override { return mac_.max_payload(); }
+  std::optional<lorawan::DevEui> own_dev_eui() const override { return options_.mac.dev_eui; }
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
   std::string describe() const override;
   const lorawan::DeviceMac& mac() const { return mac_; }

@@ -6,6 +6,7 @@
 
 #include "sms/at_modem.hpp"
 #include "transport/event_loop.hpp"
+#include "transport/serial_line.hpp"
 #include "transport/sms/sms_carrier.hpp"
 
 namespace tether::transport {
@@ -32,25 +33,17 @@ class ModemCarrier final : public SmsCarrier {
   bool ready() const { return modem_.ready(); }
 
  private:
-  static constexpr Duration kReopenDelay{5'000};
-  bool open_device();  // false (errno set) when the device cannot be opened
-  void lose_device(const std::string& why);
-  void schedule_reopen();
-  void on_io(std::uint32_t events);
   void pump(bool deliver);
-  void write_pending();
   void report(const std::string& event, const std::string& detail);
 
   EventLoop& loop_;
   ModemOptions options_;
   sms::AtModem modem_;
-  int fd_ = -1;
-  Bytes pending_;  // written to the device as it takes it
   EventLoop::TimerId timer_ = 0;
-  EventLoop::TimerId reopen_timer_ = 0;
   Receiver receiver_;
   Reporter reporter_;
   SmsCarrierCounters counters_;
+  SerialLine line_;  // last: it starts the dialogue as it opens
 };
 
 }  // namespace tether::transport
