@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include "commands.hpp"
@@ -45,6 +46,7 @@ const char* const kHelp =
     "                         by default; frames from others are dropped\n"
     "  --modem PATH=DEVEUI[:A|C[:DR]]  a device behind a LoRaWAN modem: its AT port (RAK\n"
     "                         RUI3 dialect) is a pseudo-terminal linked at PATH (repeatable)\n"
+    "  --log-frames           a line per frame on the air (size, airtime, flags)\n"
     "  --loss P               lose each frame on the air with probability P (0-1)\n"
     "  --seed N               the loss draws' seed (random by default)\n"
     "  --rx1-delay-ms N       RX1 after an uplink (1000)\n"
@@ -82,6 +84,7 @@ struct Settings {
   bool seeded = false;
   std::uint32_t rx1_delay_ms = 1000;
   std::uint32_t downlink_delay_ms = 200;
+  bool log_frames = false;
 };
 
 Settings parse(const std::vector<std::string>& args) {
@@ -106,6 +109,8 @@ Settings parse(const std::vector<std::string>& args) {
       s.devices.push_back(value());
     } else if (a == "--modem") {
       s.modems.push_back(value());
+    } else if (a == "--log-frames") {
+      s.log_frames = true;
     } else if (a == "--loss") {
       s.loss = value();
     } else if (a == "--seed") {
@@ -280,6 +285,26 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   transport::EventLoop::TimerId timer = 0;
   Instant armed{};
   std::uint64_t lost_reported = 0;
+  // --log-frames: a line per frame on the air, for bench/lorawan_bench.sh and debugging.
+  std::unordered_map<lorawan::DevEui, std::uint8_t> last_dr;  // RX1 uses the uplink's DR
+  auto log_frame = [&](const auto& f) {
+    if (!s.log_frames) return;
+    constexpr bool up = std::is_same_v<std::decay_t<decltype(f)>, lorawan::Uplink>;
+    std::uint8_t dr = 0;
+    if constexpr (up) {
+      dr = last_dr[f.dev_eui] = f.dr;
+    } else {
+      dr = last_dr[f.dev_eui];
+    }
+    const auto rate = lorawan::data_rate(*region, dr);
+    log_line(std::string("event=lorawan-frame dir=") + (up ? "up" : "down") +
+             " dev=" + lorawan::dev_eui_text(f.dev_eui) + " fcnt=" + std::to_string(f.f_cnt) +
+             " port=" + (f.f_port ? std::to_string(*f.f_port) : std::string("-")) +
+             " confirmed=" + (f.confirmed ? "1" : "0") + " ack=" + (f.ack ? "1" : "0") +
+             " bytes=" + std::to_string(f.payload.size()) +
+             " phy_bytes=" + std::to_string(f.payload.size() + 13) + " airtime_ms=" +
+             std::to_string(rate ? lorawan::time_on_air(*rate, f.payload.size()).count() : 0));
+  };
   auto radio_out = [&](const lorawan::Downlink& down) {
     auto it = where.find(down.dev_eui);
     if (it == where.end()) return;
@@ -299,6 +324,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
       for (auto& [eui, m] : modems) {
         while (auto up = m->mac->poll_transmit()) {
           moved = true;
+          log_frame(*up);
           ns.on_uplink(*up, loop.now());
         }
         while (auto e = m->mac->poll_event()) m->emulator->on_mac_event(*e);
@@ -306,6 +332,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
         if (!out.empty()) (void)::write(m->master, out.data(), out.size());
       }
       while (auto down = ns.poll_air()) {
+        log_frame(*down);
         if (auto it = modems.find(down->dev_eui); it != modems.end()) {
           moved = true;
           it->second->mac->receive(*down, loop.now());
@@ -361,6 +388,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
       if (ns.knows(up->dev_eui)) {
         where[up->dev_eui] = transport::SocketAddress(reinterpret_cast<sockaddr*>(&from), from_len);
       }
+      log_frame(*up);
       ns.on_uplink(*up, loop.now());
     }
     pump();
