@@ -11,6 +11,7 @@
 #include <random>
 
 #include "binding/coap/freshness_gate.hpp"
+#include "binding/coap/lorawan_registration.hpp"
 #include "cli_options.hpp"
 #include "client/link/mqtt_client_link.hpp"
 #include "client/lwm2m_client.hpp"
@@ -502,6 +503,9 @@ LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const 
   o.retransmission.confirmed = !s.lorawan_unconfirmed;
   o.retransmission.ack_timeout = Duration{std::int64_t{s.lorawan_ack_timeout_s} * 1000};
   o.retransmission.poll_delay = Duration{std::int64_t{s.lorawan_poll_s} * 1000};
+  o.problem = [](const std::string& event, const std::string& detail) {
+    log_line("event=" + event + logfmt_field("detail", detail), "warn");
+  };
   link.transport = std::make_unique<transport::LorawanTransport>(loop, coap::EndpointConfig{},
                                                                  random, *link.carrier, o);
   return link;
@@ -542,8 +546,16 @@ int client_command(const std::vector<std::string>& args) {
     }
   }
 
-  // Transport TS 6.8.4: a LoRaWAN device is in queue mode by nature.
-  if (lorawan::port_of_uri(s.server_uri)) s.config.queue_mode = true;
+  // Transport TS 6.8.4: a LoRaWAN device is in queue mode by nature, and its lifetime is 30
+  // days unless said otherwise (Table 6.8.4-1: then it is left out of Register).
+  if (lorawan::port_of_uri(s.server_uri)) {
+    s.config.queue_mode = true;
+    const bool lifetime_given = std::find(args.begin(), args.end(), "--lifetime") != args.end() ||
+                                std::find(args.begin(), args.end(), "-l") != args.end();
+    if (!lifetime_given && s.lifetime == ClientSettings{}.lifetime) {
+      s.lifetime = binding::coap_binding::kLorawanDefaultLifetime;
+    }
+  }
   // Transport TS 6.8.4: over LoRaWAN the name defaults to the DevEUI.
   if (!endpoint_given && !s.dev_eui.empty()) s.config.endpoint = to_lower_hex(s.dev_eui);
   if (auto ok = lwm2m::check_endpoint_name(s.config.endpoint); !ok) {

@@ -52,6 +52,9 @@ LorawanService::LorawanService(transport::EventLoop& loop, Random& random,
   lo.retransmission.confirmed = !o.unconfirmed;
   lo.retransmission.ack_timeout = Duration{std::int64_t{o.ack_timeout_s} * 1000};
   lo.retransmission.max_retransmit = o.max_retransmit;
+  lo.problem = [](const std::string& event, const std::string& detail) {
+    log_line("event=" + event + logfmt_field("detail", detail), "warn");
+  };
   transport_ = std::make_unique<transport::LorawanTransport>(loop, coap::EndpointConfig{}, random,
                                                              *integration_, lo);
 }

@@ -289,7 +289,7 @@ void Endpoint::on_peer_closed(PeerId peer, Instant now) {
 // ---------------------------------------------------------------- client side
 
 Bytes Endpoint::new_token() {
-  Bytes t(8);
+  Bytes t(config_.token_length);
   random_.fill(t);
   return t;
 }
@@ -321,7 +321,7 @@ RequestId Endpoint::request(PeerId peer, Message request, ResponseHandler handle
       request.payload.size() + kHeaderAllowance > layer_->peer_max_message_size(peer);
   if (request.payload.size() > block_size && (too_big || options.block_szx)) {
     ex->block1 = true;
-    ex->request_tag = Bytes(4);
+    ex->request_tag = Bytes(config_.request_tag_length);
     random_.fill(ex->request_tag);
   }
   if (options.block_szx && !ex->block1 &&
@@ -504,7 +504,7 @@ bool Endpoint::handle_response(PeerId peer, Message&& m, Instant now) {
     if (ex.request.payload.size() > (std::size_t{1} << (ex.szx + 4))) {
       ex.block1 = true;
       ex.block1_offset = 0;
-      ex.request_tag = Bytes(4);
+      ex.request_tag = Bytes(config_.request_tag_length);
       random_.fill(ex.request_tag);
       transmit_request(ex, now);
       return true;

@@ -28,6 +28,10 @@ struct EndpointConfig {
   Carrier carrier = Carrier::kDatagram;
   DatagramLayerConfig datagram;
   StreamLayerConfig stream;
+  // Octets of the tokens we make, and of the Request-Tag of a Block1 transfer (RFC 9175):
+  // fewer where every octet counts (LoRaWAN frames of 51 octets).
+  std::uint8_t token_length = 8;
+  std::uint8_t request_tag_length = 4;
   // Block size we prefer for Block1 and Block2 (SZX 6 = 1024 bytes).
   std::uint8_t block_szx = 6;
   // Bounds on block-wise memory per peer: one request body being reassembled and the

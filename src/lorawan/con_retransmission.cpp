@@ -232,6 +232,9 @@ coap::EndpointConfig lorawan_endpoint_config(coap::EndpointConfig base,
   base.datagram.piggyback_window = c.ack_timeout / 2;
   base.datagram.max_message_size = 222;
   base.block_szx = 3;
+  // Every octet counts in a 51-octet frame.
+  base.token_length = 4;
+  base.request_tag_length = 2;
   return base;
 }
 

@@ -26,6 +26,7 @@ Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::strin
   }
   if (!r.params.endpoint) r.params.endpoint = dev_eui;
   if (!r.params.lifetime) r.params.lifetime = kLorawanDefaultLifetime;
+  if (!r.params.binding) r.params.binding = "N";
   r.params.queue_mode = true;
   return Ok{};
 }
@@ -33,6 +34,9 @@ Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::strin
 void compact_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui) {
   if (r.params.endpoint && same_eui(*r.params.endpoint, dev_eui)) r.params.endpoint.reset();
   if (r.params.lifetime == kLorawanDefaultLifetime) r.params.lifetime.reset();
+  // Binding N and queue mode go without saying over LoRaWAN.
+  if (r.params.binding == "N") r.params.binding.reset();
+  r.params.queue_mode = false;
 }
 
 }  // namespace tether::binding::coap_binding

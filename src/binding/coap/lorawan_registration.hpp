@@ -14,11 +14,11 @@ namespace tether::binding::coap_binding {
 
 inline constexpr std::uint32_t kLorawanDefaultLifetime = 2'592'000;
 
-// Fills in the defaults for a Register from `dev_eui` (16 hex digits); a 4.09 error when
-// the object list is missing.
+// Fills in the defaults for a Register from `dev_eui` (16 hex digits), binding N and queue
+// mode; a 4.09 error when the object list is missing.
 Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui);
-// What a client leaves out of its Register over LoRaWAN: a name equal to its DevEUI and
-// the default lifetime.
+// What a client leaves out of its Register over LoRaWAN: a name equal to its DevEUI, the
+// default lifetime, binding N and Q (both go without saying).
 void compact_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui);
 
 }  // namespace tether::binding::coap_binding

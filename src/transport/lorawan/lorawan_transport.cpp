@@ -121,6 +121,12 @@ void LorawanTransport::flush() {
                     t->bytes.begin() + std::min<std::ptrdiff_t>(4, std::ssize(t->bytes)));
     if (t->bytes.size() > carrier_.max_payload(f.dev_eui)) {
       ++counters_.too_long;
+      if (options_.problem) {
+        options_.problem("lorawan-coap-too-long",
+                         describe(t->peer) + ": " + std::to_string(t->bytes.size()) +
+                             " octets, a frame carries " +
+                             std::to_string(carrier_.max_payload(f.dev_eui)));
+      }
       layer_.on_carried(s.peer, s.header, false, loop_.now());
       continue;
     }

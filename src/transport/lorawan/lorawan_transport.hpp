@@ -18,6 +18,8 @@ namespace tether::transport {
 
 struct LorawanOptions {
   lorawan::ConRetransmissionConfig retransmission;  // `side` says which end we are
+  // Told what the transport dropped on its own (a message longer than a frame).
+  LorawanCarrier::Problem problem;
 };
 
 struct LorawanTransportCounters {
