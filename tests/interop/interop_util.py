@@ -68,6 +68,16 @@ class Scenario:
                     p.wait()
 
 
+def tcp_listening(port):
+    """Whether something accepts TCP connections on 127.0.0.1:port (a broker, a server)."""
+    import socket
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
 def api_answers(http_port):
     """Whether a tether service's API on 127.0.0.1:http_port answers /api/health."""
     from raw_wire import http

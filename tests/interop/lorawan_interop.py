@@ -39,7 +39,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import Scenario, free_port, start_service  # noqa: E402
+from interop_util import Scenario, free_port, start_service, tcp_listening  # noqa: E402
 from raw_wire import http  # noqa: E402
 
 TETHER = sys.argv[1]
@@ -74,14 +74,7 @@ class Broker:
         self.proc = subprocess.Popen(["mosquitto", "-c", conf], stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(WORK, "mosquitto.log"), "ab"))
         PROCS.append(self.proc)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_until(up, "mosquitto to listen")
+        wait_until(lambda: tcp_listening(self.port), "mosquitto to listen")
 
     def url(self):
         return f"mqtt://127.0.0.1:{self.port}"

@@ -49,7 +49,6 @@ Scenarios:
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -60,7 +59,7 @@ import urllib.request
 import cbor2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from interop_util import Scenario, free_port  # noqa: E402
+from interop_util import Scenario, free_port, tcp_listening  # noqa: E402
 
 TETHER = sys.argv[1]
 SCENARIO = sys.argv[2]
@@ -89,14 +88,7 @@ class Broker:
                                      stdout=subprocess.DEVNULL,
                                      stderr=open(os.path.join(WORK, "mosquitto.log"), "ab"))
         PROCS.append(self.proc)
-
-        def up():
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return True
-            except OSError:
-                return False
-        wait_until(up, "mosquitto to listen")
+        wait_until(lambda: tcp_listening(self.port), "mosquitto to listen")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
