@@ -49,7 +49,6 @@ const char* const kHelp =
     "  --log-frames           a line per frame on the air (size, airtime, flags)\n"
     "  --loss P               lose each frame on the air with probability P (0-1)\n"
     "  --seed N               the loss draws' seed (random by default)\n"
-    "  --rx1-delay-ms N       RX1 after an uplink (1000)\n"
     "  --downlink-delay-ms N  what the application queued this soon after an uplink goes in\n"
     "                         its window (200)\n";
 
@@ -82,7 +81,6 @@ struct Settings {
   std::string loss = "0";
   std::uint64_t seed = 0;
   bool seeded = false;
-  std::uint32_t rx1_delay_ms = 1000;
   std::uint32_t downlink_delay_ms = 200;
   bool log_frames = false;
 };
@@ -116,8 +114,6 @@ Settings parse(const std::vector<std::string>& args) {
     } else if (a == "--seed") {
       s.seed = parse_number(value(), UINT64_MAX);
       s.seeded = true;
-    } else if (a == "--rx1-delay-ms") {
-      s.rx1_delay_ms = static_cast<std::uint32_t>(parse_number(value(), 60'000));
     } else if (a == "--downlink-delay-ms") {
       s.downlink_delay_ms = static_cast<std::uint32_t>(parse_number(value(), 60'000));
     } else {
@@ -236,7 +232,6 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   config.region = *region;
   config.application = s.application;
   config.loss = parse_loss(s.loss);
-  config.rx1_delay = Duration{s.rx1_delay_ms};
   config.downlink_data_delay = Duration{s.downlink_delay_ms};
   if (!lorawan::chirpstack::parse_topic(lorawan::chirpstack::command_topic(s.application, 0))) {
     throw std::invalid_argument("--application: 1-64 printable characters, no / + #");
@@ -288,7 +283,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   // --log-frames: a line per frame on the air, for bench/lorawan_bench.sh and debugging.
   std::unordered_map<lorawan::DevEui, std::uint8_t> last_dr;  // RX1 uses the uplink's DR
   auto log_frame = [&](const auto& f) {
-    if (!s.log_frames) return;
+    if (!s.log_frames || !ns.knows(f.dev_eui)) return;
     constexpr bool up = std::is_same_v<std::decay_t<decltype(f)>, lorawan::Uplink>;
     std::uint8_t dr = 0;
     if constexpr (up) {

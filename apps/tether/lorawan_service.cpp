@@ -19,6 +19,7 @@ const char* const kLorawanHelp =
     "  --lorawan-unconfirmed  CON messages ride unconfirmed frames (Appendix C.3.2);\n"
     "                         default: confirmed frames (C.3.1)\n"
     "  --lorawan-ack-timeout S, --lorawan-max-retransmit N  Appendix C.2 (300, 4)\n"
+    "  --lorawan-any-name     let devices register under names other than their DevEUI\n"
     "  --lorawan-username U, --lorawan-password-file F  the broker login\n";
 
 LorawanService::LorawanService(transport::EventLoop& loop, Random& random,
@@ -40,7 +41,8 @@ LorawanService::LorawanService(transport::EventLoop& loop, Random& random,
   c.region = *region;
   integration_ = std::make_unique<transport::ChirpstackIntegration>(loop, *broker_, c, random);
   integration_->set_problem_handler([](const std::string& event, const std::string& detail) {
-    log_line("event=" + event + logfmt_field("detail", detail), "warn");
+    log_line("event=" + event + logfmt_field("detail", detail),
+             event.ends_with("-info") ? "info" : "warn");
   });
   broker_->set_state_handler([](bool connected, const std::string& why) {
     log_line(std::string("event=lorawan-broker-") + (connected ? "up" : "down") +

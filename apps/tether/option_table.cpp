@@ -134,6 +134,7 @@ void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o) {
       .text("--lorawan-application", "lorawanApplication", o.application)
       .text("--lorawan-region", "lorawanRegion", o.region)
       .boolean("--lorawan-unconfirmed", "lorawanUnconfirmed", o.unconfirmed)
+      .boolean("--lorawan-any-name", "lorawanAnyName", o.any_name)
       .number("--lorawan-ack-timeout", "lorawanAckTimeout", o.ack_timeout_s, 86'400)
       .number("--lorawan-max-retransmit", "lorawanMaxRetransmit", o.max_retransmit, 20)
       .text("--lorawan-username", "lorawanUsername", o.username)

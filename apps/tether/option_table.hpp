@@ -133,12 +133,15 @@ struct LorawanServiceOptions {
   std::string application = "+";  // the application id ("+": every one the broker shows)
   std::string region = "EU868";
   bool unconfirmed = false;  // Appendix C.3.2 (CON over unconfirmed frames) instead of C.3.1
+  // Devices may register under names other than their DevEUI (anyone on the network could
+  // then take another's registration).
+  bool any_name = false;
   std::uint32_t ack_timeout_s = 300;  // Appendix C.2
   std::uint32_t max_retransmit = 4;
   std::string username;
   std::string password_file;
 };
-// --lorawan, --lorawan-application, --lorawan-region, --lorawan-unconfirmed,
+// --lorawan, --lorawan-application, --lorawan-region, --lorawan-unconfirmed, --lorawan-any-name,
 // --lorawan-ack-timeout, --lorawan-max-retransmit, --lorawan-username,
 // --lorawan-password-file.
 void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o);

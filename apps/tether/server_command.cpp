@@ -322,10 +322,10 @@ int server_command(const std::vector<std::string>& args) {
   if (!o.lorawan.broker.empty()) {
     lorawan = std::make_unique<LorawanService>(loop, random, o.lorawan);
     auto& link = server.attach(lorawan->transport(), "lorawan");
-    link.set_register_completion(
-        [t = &lorawan->transport()](coap::PeerId peer, lwm2m::RegisterRequest& r) {
-          return binding::coap_binding::complete_lorawan_register(r, t->dev_eui_of(peer));
-        });
+    link.set_register_completion([t = &lorawan->transport(), any_name = o.lorawan.any_name](
+                                     coap::PeerId peer, lwm2m::RegisterRequest& r) {
+      return binding::coap_binding::complete_lorawan_register(r, t->dev_eui_of(peer), any_name);
+    });
   }
   // Transport TS 7: the HTTP binding on its own port.
   std::unique_ptr<HttpBindingService> http_binding;

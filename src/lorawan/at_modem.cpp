@@ -77,6 +77,8 @@ void AtModem::start(Instant now) {
   input_.clear();
   confirm_mode_.reset();
   joined_ = false;
+  // What waits is sent afresh after a restart: its time starts again.
+  for (auto& f : queue_) f.first_try = Instant{};
   command(kStartSteps[0], now, config_.command_timeout);
 }
 

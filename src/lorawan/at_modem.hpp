@@ -26,7 +26,9 @@ namespace tether::lorawan {
 struct AtModemConfig {
   Duration command_timeout{5'000};
   Duration join_timeout{60'000};
-  Duration send_timeout{120'000};  // from AT+SEND to its +EVT, busy retries included
+  // From AT+SEND to its +EVT, busy retries included: EU868 at SF12 repeats a confirmed frame
+  // 8 times, each after minutes of duty cycle.
+  Duration send_timeout{1'200'000};
   Duration busy_retry{1'000};
   Duration restart_delay{5'000};
   std::size_t max_queued = 16;

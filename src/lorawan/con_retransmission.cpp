@@ -28,6 +28,13 @@ bool is_empty_con(ByteView b) {
 ConRetransmission::ConRetransmission(ConRetransmissionConfig config, coap::CarrierPort& inner)
     : config_(config), inner_(inner) {}
 
+void ConRetransmission::erase(Peer& p, std::uint16_t mid) {
+  p.cons.erase(std::remove_if(p.cons.begin(), p.cons.end(),
+                              [mid](const Pending& c) { return c.mid == mid; }),
+               p.cons.end());
+  if (p.cons.empty()) p.poll_at.reset();
+}
+
 ConRetransmission::Pending* ConRetransmission::find(Peer& p, std::uint16_t mid) {
   for (auto& c : p.cons) {
     if (c.mid == mid) return &c;
@@ -42,6 +49,7 @@ void ConRetransmission::rearm(coap::PeerId id) {
   std::optional<Instant> next = p.poll_at;
   for (const auto& c : p.cons) {
     if (c.deadline && (!next || *c.deadline < *next)) next = c.deadline;
+    if (!next || c.expires < *next) next = c.expires;
   }
   if (p.armed == next && (next || !p.cons.empty())) return;
   if (p.armed) timers_.erase({*p.armed, id});
@@ -51,14 +59,17 @@ void ConRetransmission::rearm(coap::PeerId id) {
 }
 
 void ConRetransmission::receive(coap::PeerId peer, ByteView bytes, Instant now) {
+  now_ = now;
   auto h = header_of(bytes);
   if (h && (h->type == kAck || h->type == kRst)) {
     if (auto it = peers_.find(peer); it != peers_.end()) {
-      auto& cons = it->second.cons;
-      cons.erase(std::remove_if(cons.begin(), cons.end(),
-                                [&](const Pending& c) { return c.mid == h->mid; }),
-                 cons.end());
-      if (cons.empty()) it->second.poll_at.reset();
+      // The answer to one of our polls (a server that takes it for a ping): ours alone.
+      auto& polls = it->second.polls;
+      if (std::find(polls.begin(), polls.end(), h->mid) != polls.end()) {
+        polls.erase(std::find(polls.begin(), polls.end(), h->mid));
+        return;
+      }
+      erase(it->second, h->mid);
       rearm(peer);
     }
   }
@@ -91,10 +102,18 @@ std::optional<coap::Transmit> ConRetransmission::poll_transmit() {
   if (h && h->type == kCon && h->code != 0) {
     Peer& p = peers_[t->peer];
     if (find(p, h->mid) == nullptr) {
+      // Bounded per peer: the endpoint sends one CON at a time (NSTART 1); more than a few
+      // here are exchanges it gave up on.
+      if (p.cons.size() >= kMaxPerPeer) {
+        ++counters_.gave_up;
+        p.cons.pop_front();
+      }
       Pending c;
       c.mid = h->mid;
       c.wire = t->bytes;
+      c.expires = now_ + lorawan_exchange_span(config_);
       p.cons.push_back(std::move(c));
+      rearm(t->peer);
     }
   }
   return t;
@@ -116,7 +135,17 @@ void ConRetransmission::resend(coap::PeerId id, Pending& c) {
   out_.push_back(coap::Transmit{id, coap::Transmit::Kind::kData, c.wire});
 }
 
+void ConRetransmission::forget(coap::PeerId peer, ByteView frame) {
+  auto it = peers_.find(peer);
+  auto h = header_of(frame);
+  if (it == peers_.end() || !h) return;
+  ++counters_.gave_up;
+  erase(it->second, h->mid);
+  rearm(peer);
+}
+
 void ConRetransmission::on_carried(coap::PeerId peer, ByteView frame, bool delivered, Instant now) {
+  now_ = now;
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;
   Peer& p = it->second;
@@ -131,7 +160,7 @@ void ConRetransmission::on_carried(coap::PeerId peer, ByteView frame, bool deliv
       resend(peer, *c);
     } else {
       ++counters_.gave_up;
-      p.cons.erase(p.cons.begin() + (c - &p.cons.front()));
+      erase(p, c->mid);
     }
     rearm(peer);
     return;
@@ -169,6 +198,8 @@ void ConRetransmission::step_endpoint(coap::PeerId id, Peer& p) {
     c.resend_next = !config_.confirmed;
     const std::uint16_t mid = next_poll_mid_++;
     if (next_poll_mid_ == 0) next_poll_mid_ = 0x8000;
+    p.polls.push_back(mid);
+    if (p.polls.size() > kMaxPerPeer) p.polls.pop_front();
     Bytes poll{0x40, 0x00, static_cast<std::uint8_t>(mid >> 8), static_cast<std::uint8_t>(mid)};
     out_.push_back(coap::Transmit{id, coap::Transmit::Kind::kData, std::move(poll)});
     return;
@@ -176,11 +207,19 @@ void ConRetransmission::step_endpoint(coap::PeerId id, Peer& p) {
 }
 
 void ConRetransmission::on_timer(Instant now) {
+  now_ = now;
   while (!timers_.empty() && timers_.begin()->first <= now) {
     const coap::PeerId id = timers_.begin()->second;
     Peer& p = peers_.at(id);
     timers_.erase(timers_.begin());
     p.armed.reset();
+    // Exchanges the endpoint under us has given up on by now.
+    const auto before = p.cons.size();
+    p.cons.erase(std::remove_if(p.cons.begin(), p.cons.end(),
+                                [now](const Pending& c) { return c.expires <= now; }),
+                 p.cons.end());
+    counters_.gave_up += before - p.cons.size();
+    if (p.cons.empty()) p.poll_at.reset();
     if (config_.side == ConRetransmissionConfig::Side::kEndpoint) {
       if (p.poll_at && *p.poll_at <= now) step_endpoint(id, p);
     } else {
@@ -217,6 +256,11 @@ std::size_t ConRetransmission::outstanding() const {
   return n;
 }
 
+Duration lorawan_exchange_span(const ConRetransmissionConfig& c) {
+  const unsigned steps = c.confirmed ? c.max_retransmit : 2 * c.max_retransmit;
+  return std::max(c.ack_timeout, c.poll_delay) * static_cast<std::int64_t>(steps + 2);
+}
+
 coap::EndpointConfig lorawan_endpoint_config(coap::EndpointConfig base,
                                              const ConRetransmissionConfig& c) {
   base.carrier = coap::Carrier::kDatagram;
@@ -224,9 +268,7 @@ coap::EndpointConfig lorawan_endpoint_config(coap::EndpointConfig base,
   p.max_retransmit = 0;
   p.ack_random_factor = 1.0;
   p.exponential_backoff = false;
-  // The layer's polls and resends, then one more ACK_TIMEOUT for the last answer.
-  const unsigned steps = c.confirmed ? c.max_retransmit : 2 * c.max_retransmit;
-  p.ack_timeout = std::max(c.ack_timeout, c.poll_delay) * static_cast<std::int64_t>(steps + 2);
+  p.ack_timeout = lorawan_exchange_span(c);
   p.max_latency = c.ack_timeout;
   // Transport TS 6.8.4: piggybacked responses only; a slow handler still answers in one.
   base.datagram.piggyback_window = c.ack_timeout / 2;

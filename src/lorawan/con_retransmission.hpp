@@ -62,6 +62,8 @@ class ConRetransmission final : public coap::CarrierPort {
   // confirmed, the other side acknowledged it) or the device's receive windows are over;
   // false when it could not be sent.
   void on_carried(coap::PeerId peer, ByteView frame, bool delivered, Instant now);
+  // Drops the CON a frame carried without sending it again (it can never go: too long).
+  void forget(coap::PeerId peer, ByteView frame);
   // Whether a frame goes as a LoRaWAN confirmed frame.
   bool rides_confirmed(ByteView frame) const;
   // CON messages waiting for their ACK.
@@ -77,14 +79,18 @@ class ConRetransmission final : public coap::CarrierPort {
     bool with_carrier = true;         // handed over, no word yet
     bool resend_next = false;         // the endpoint's next step sends it again (not a poll)
     std::optional<Instant> deadline;  // application server: the ACK is due
+    Instant expires{};                // the endpoint under us has given up by then
   };
   struct Peer {
     std::deque<Pending> cons;
-    std::optional<Instant> poll_at;  // endpoint: the next window to open
-    std::optional<Instant> armed;    // this peer's entry in timers_
+    std::optional<Instant> poll_at;   // endpoint: the next window to open
+    std::optional<Instant> armed;     // this peer's entry in timers_
+    std::deque<std::uint16_t> polls;  // our latest polls' IDs: their RST or ACK is ours
   };
 
+  static constexpr std::size_t kMaxPerPeer = 8;
   Pending* find(Peer& p, std::uint16_t mid);
+  void erase(Peer& p, std::uint16_t mid);
   void step_endpoint(coap::PeerId id, Peer& p);
   void resend(coap::PeerId id, Pending& c);
   // Keeps timers_ at the peer's earliest deadline; forgets a peer with nothing left.
@@ -96,8 +102,13 @@ class ConRetransmission final : public coap::CarrierPort {
   std::set<std::pair<Instant, coap::PeerId>> timers_;
   std::deque<coap::Transmit> out_;  // our own resends and polls, before the endpoint's
   std::uint16_t next_poll_mid_ = 0x8000;
+  Instant now_{};  // the latest time we were given (poll_transmit has none)
   ConRetransmissionCounters counters_;
 };
+
+// How long an exchange lives under Appendix C: the polls and resends, then one more
+// ACK_TIMEOUT for the last answer. The endpoint's ACK_TIMEOUT, and how long we track a CON.
+Duration lorawan_exchange_span(const ConRetransmissionConfig& c);
 
 // Appendix C's parameters for the endpoint under the layer: no CoAP retransmission, an
 // exchange that lives as long as the layer may keep trying, piggybacked responses (6.8.4),

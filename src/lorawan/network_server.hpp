@@ -35,7 +35,6 @@ namespace tether::lorawan {
 struct NetworkServerConfig {
   Region region = Region::kEu868;
   std::string application = "tether";  // the application id in the integration's topics
-  Duration rx1_delay{1000};
   Duration downlink_data_delay{200};
   unsigned confirmed_downlink_transmissions = 8;
   Duration class_c_retry{5000};  // class C: a confirmed downlink not acknowledged by then

@@ -1,38 +1,31 @@
 #include "binding/coap/lorawan_registration.hpp"
 
-#include <cctype>
-
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::binding::coap_binding {
 
-namespace {
-bool same_eui(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-}  // namespace
-
-Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui) {
+Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui,
+                                     bool any_name) {
   if (r.objects.objects.empty()) {
     return lwm2m::reject(lwm2m::status::kConflict,
                          "over LoRaWAN, register again with the object list");
   }
   if (!r.params.endpoint) r.params.endpoint = dev_eui;
+  if (!any_name && *r.params.endpoint != dev_eui) {
+    return lwm2m::reject(lwm2m::status::kForbidden,
+                         "over LoRaWAN the endpoint name is the DevEUI (" + dev_eui + ")");
+  }
   if (!r.params.lifetime) r.params.lifetime = kLorawanDefaultLifetime;
   if (!r.params.binding) r.params.binding = "N";
+  // Table 6.8.4-1: a Register without lwm2m= speaks 1.1.
+  if (!r.params.version) r.params.version = "1.1";
   r.params.queue_mode = true;
   return Ok{};
 }
 
 void compact_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui) {
-  if (r.params.endpoint && same_eui(*r.params.endpoint, dev_eui)) r.params.endpoint.reset();
+  // Only the very name the server would give it back (the DevEUI in lower case).
+  if (r.params.endpoint == dev_eui) r.params.endpoint.reset();
   if (r.params.lifetime == kLorawanDefaultLifetime) r.params.lifetime.reset();
   // Binding N and queue mode go without saying over LoRaWAN.
   if (r.params.binding == "N") r.params.binding.reset();

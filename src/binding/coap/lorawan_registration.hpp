@@ -15,8 +15,11 @@ namespace tether::binding::coap_binding {
 inline constexpr std::uint32_t kLorawanDefaultLifetime = 2'592'000;
 
 // Fills in the defaults for a Register from `dev_eui` (16 hex digits), binding N and queue
-// mode; a 4.09 error when the object list is missing.
-Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui);
+// mode; a 4.09 error when the object list is missing. LoRaWAN authenticated the DevEUI and
+// nothing else: unless `any_name`, a name other than the DevEUI is refused with 4.03 (a
+// device must not take another's registration by naming it).
+Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui,
+                                     bool any_name);
 // What a client leaves out of its Register over LoRaWAN: a name equal to its DevEUI, the
 // default lifetime, binding N and Q (both go without saying).
 void compact_lorawan_register(lwm2m::RegisterRequest& r, const std::string& dev_eui);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/random.hpp"
@@ -28,6 +29,11 @@ struct ChirpstackOptions {
   lorawan::Region region = lorawan::Region::kEu868;  // for the data rates' frame sizes
   // Queue items awaiting the network's word; beyond this the oldest is reported failed.
   std::size_t max_outstanding = 100'000;
+  // An item the network has said nothing about for this long is reported failed (a device
+  // that never sends again, a command the network dropped).
+  Duration item_timeout{1'800'000};
+  // Devices we keep state for; uplinks from more are dropped and counted.
+  std::size_t max_devices = 1'000'000;
 };
 
 struct ChirpstackCounters {
@@ -40,6 +46,9 @@ struct ChirpstackCounters {
   std::uint64_t failed = 0;
   std::uint64_t publish_failed = 0;
   std::uint64_t logs = 0;
+  std::uint64_t expired = 0;
+  std::uint64_t device_limit = 0;
+  std::uint64_t application_conflicts = 0;
 };
 
 class ChirpstackIntegration final : public LorawanCarrier {
@@ -72,8 +81,11 @@ class ChirpstackIntegration final : public LorawanCarrier {
   };
   void on_message(std::string_view topic, ByteView payload);
   void settle(const std::string& id, bool delivered);
-  // Reports from the loop, never from within send().
-  void report_later(std::uint64_t handle, bool delivered);
+  // Reports from the loop, never from within send(); `after` holds a failure back so that
+  // a broker away for a moment does not use up every retry at once.
+  void report_later(std::uint64_t handle, bool delivered, Duration after = Duration{0});
+  // Items the network never said anything about: failed once they are this old.
+  void expire_items();
   void problem(const std::string& event, const std::string& detail);
 
   EventLoop& loop_;
@@ -82,8 +94,12 @@ class ChirpstackIntegration final : public LorawanCarrier {
   Random& random_;
   std::vector<std::string> applications_;
   std::unordered_map<lorawan::DevEui, Device> devices_;
+  static constexpr std::size_t kMaxApplications = 64;
+  static constexpr Duration kRetryAfter{5'000};
   std::unordered_map<std::string, Item> items_;  // by queue item id
-  std::deque<std::string> item_order_;           // oldest first, to bound items_
+  // Oldest first, with when each was queued: bounds items_ and expires stuck ones.
+  std::deque<std::pair<std::string, Instant>> item_order_;
+  EventLoop::TimerId expiry_timer_ = 0;
   std::uint64_t next_handle_ = 1;
   Receiver receiver_;
   Reporter reporter_;

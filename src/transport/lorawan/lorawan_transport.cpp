@@ -86,12 +86,18 @@ std::vector<std::pair<std::string, std::uint64_t>> LorawanTransport::counters() 
                          {"lorawan_con_resent", r.resent},
                          {"lorawan_polls_sent", r.polls},
                          {"lorawan_polls_heard", r.polls_heard},
-                         {"lorawan_con_gave_up", r.gave_up}});
+                         {"lorawan_con_gave_up", r.gave_up},
+                         {"lorawan_peer_limit", counters_.peer_limit}});
   return out;
 }
 
 void LorawanTransport::on_frame(const LorawanFrame& f) {
   ++counters_.frames_in;
+  // Bounded: frames from more devices than we keep are dropped and counted.
+  if (ids_.count(PeerKey{f.dev_eui, f.f_port}) == 0 && keys_.size() >= options_.max_peers) {
+    ++counters_.peer_limit;
+    return;
+  }
   layer_.receive(peer_id(f.dev_eui, f.f_port), f.payload, loop_.now());
   flush();
 }
@@ -127,7 +133,7 @@ void LorawanTransport::flush() {
                              " octets, a frame carries " +
                              std::to_string(carrier_.max_payload(f.dev_eui)));
       }
-      layer_.on_carried(s.peer, s.header, false, loop_.now());
+      layer_.forget(s.peer, s.header);  // it will never fit: no use sending it again
       continue;
     }
     f.payload = std::move(t->bytes);

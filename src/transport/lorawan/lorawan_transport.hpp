@@ -20,6 +20,8 @@ struct LorawanOptions {
   lorawan::ConRetransmissionConfig retransmission;  // `side` says which end we are
   // Told what the transport dropped on its own (a message longer than a frame).
   LorawanCarrier::Problem problem;
+  // Devices (and FPorts) we keep a peer for; frames from more are dropped and counted.
+  std::size_t max_peers = 1'000'000;
 };
 
 struct LorawanTransportCounters {
@@ -27,6 +29,7 @@ struct LorawanTransportCounters {
   std::uint64_t frames_out = 0;
   std::uint64_t too_long = 0;  // a CoAP message over the frame size: not sent
   std::uint64_t not_delivered = 0;
+  std::uint64_t peer_limit = 0;
 };
 
 class LorawanTransport final : public Transport {

@@ -63,6 +63,7 @@ std::uint64_t ModemLink::send(const LorawanFrame& frame) {
 }
 
 void ModemLink::pump() {
+  const auto alive = alive_;  // a callback may destroy us: the flag outlives this
   line_.write(modem_.take_output());
   while (auto e = modem_.poll_event()) {
     using Kind = lorawan::AtModemEvent::Kind;
@@ -92,7 +93,7 @@ void ModemLink::pump() {
         problem("modem-restarting", e->detail);
         break;
     }
-    if (!*alive_) return;
+    if (!*alive) return;
     line_.write(modem_.take_output());
   }
   if (timer_ != 0) loop_.cancel(timer_);

@@ -92,6 +92,7 @@ void RadioLink::send_air() {
 }
 
 void RadioLink::pump() {
+  const auto alive = alive_;  // a callback may destroy us: the flag outlives this
   send_air();
   while (auto e = mac_.poll_event()) {
     if (e->kind == lorawan::MacEvent::Kind::kReceived) {
@@ -99,7 +100,7 @@ void RadioLink::pump() {
     } else if (reporter_) {
       reporter_(e->handle, e->kind == lorawan::MacEvent::Kind::kSent);
     }
-    if (!*alive_) return;
+    if (!*alive) return;
   }
   send_air();  // what the reports queued
   rearm();
