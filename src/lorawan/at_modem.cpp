@@ -65,16 +65,14 @@ void AtModem::event(AtModemEvent::Kind kind, std::string detail) {
 }
 
 void AtModem::command(const std::string& text, Instant now, Duration timeout) {
-  output_.insert(output_.end(), text.begin(), text.end());
-  output_.push_back('\r');
-  output_.push_back('\n');
+  lines_.write_line(text);
   deadline_ = now + timeout;
 }
 
 void AtModem::start(Instant now) {
   state_ = State::kStarting;
   step_ = 0;
-  input_.clear();
+  lines_.clear_input();
   confirm_mode_.reset();
   joined_ = false;
   // What waits is sent afresh after a restart: its time starts again.
@@ -272,21 +270,9 @@ void AtModem::on_line(const std::string& line, Instant now) {
 }
 
 void AtModem::receive(ByteView bytes, Instant now) {
-  for (auto b : bytes) {
-    const char c = static_cast<char>(b);
-    if (c == '\r' || c == '\n') {
-      std::string line;
-      line.swap(input_);
-      on_line(line, now);
-      continue;
-    }
-    if (input_.size() >= config_.max_line) {
-      input_.clear();
-      event(AtModemEvent::Kind::kMalformed, "a line longer than any answer");
-      continue;
-    }
-    input_.push_back(c);
-  }
+  lines_.feed(
+      bytes, [&](const std::string& line) { on_line(line, now); },
+      [&] { event(AtModemEvent::Kind::kMalformed, "a line longer than any answer"); });
 }
 
 void AtModem::on_timer(Instant now) {
@@ -308,9 +294,7 @@ void AtModem::on_timer(Instant now) {
 }
 
 Bytes AtModem::take_output() {
-  Bytes out;
-  out.swap(output_);
-  return out;
+  return lines_.take_output();
 }
 
 std::optional<AtModemEvent> AtModem::poll_event() {

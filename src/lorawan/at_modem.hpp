@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "common/at_lines.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
@@ -104,8 +105,7 @@ class AtModem {
   AtModemConfig config_;
   State state_ = State::kStopped;
   std::size_t step_ = 0;
-  std::string input_;
-  Bytes output_;
+  AtLines lines_{config_.max_line};
   std::optional<Instant> deadline_;
   std::deque<Frame> queue_;
   std::deque<AtModemEvent> events_;

@@ -1,24 +1,15 @@
 #include "lorawan/modem_emulator.hpp"
 
-#include <cctype>
-
 namespace tether::lorawan {
 
-namespace {
-constexpr std::size_t kMaxLine = 600;  // AT+SEND of 255 octets in hex fits
-
-}  // namespace
+namespace {}  // namespace
 
 void ModemEmulator::say(const std::string& line) {
-  output_.insert(output_.end(), line.begin(), line.end());
-  output_.push_back('\r');
-  output_.push_back('\n');
+  lines_.write_line(line);
 }
 
 Bytes ModemEmulator::take_output() {
-  Bytes out;
-  out.swap(output_);
-  return out;
+  return lines_.take_output();
 }
 
 void ModemEmulator::on_mac_event(const MacEvent& e) {
@@ -46,22 +37,12 @@ void ModemEmulator::on_mac_event(const MacEvent& e) {
 }
 
 void ModemEmulator::receive(ByteView bytes, Instant now) {
-  for (auto b : bytes) {
-    const char c = static_cast<char>(b);
-    if (c == '\r' || c == '\n') {
-      std::string line;
-      line.swap(input_);
-      if (!line.empty()) on_line(line, now);
-      continue;
-    }
-    if (input_.size() >= kMaxLine) {
-      input_.clear();
-      ++bad_commands_;
-      say("AT_PARAM_ERROR");
-      continue;
-    }
-    input_.push_back(c);
-  }
+  lines_.feed(
+      bytes, [&](const std::string& line) { on_line(line, now); },
+      [&] {
+        ++bad_commands_;
+        say("AT_PARAM_ERROR");
+      });
 }
 
 void ModemEmulator::on_line(const std::string& line, Instant now) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "common/at_lines.hpp"
 #include "common/bytes.hpp"
 #include "lorawan/device_mac.hpp"
 
@@ -28,8 +29,7 @@ class ModemEmulator {
   void say(const std::string& line);
 
   DeviceMac& mac_;
-  std::string input_;
-  Bytes output_;
+  AtLines lines_{600};                                 // AT+SEND of 255 octets in hex fits
   bool confirmed_ = false;                             // AT+CFM
   std::unordered_map<std::uint64_t, bool> in_flight_;  // handle: confirmed
   std::uint64_t bad_commands_ = 0;

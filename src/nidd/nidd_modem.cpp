@@ -43,9 +43,7 @@ void NiddModem::event(NiddModemEvent::Kind kind, std::uint64_t handle, std::stri
 }
 
 void NiddModem::command(const std::string& text, Instant now, Duration timeout) {
-  output_.insert(output_.end(), text.begin(), text.end());
-  output_.push_back('\r');
-  output_.push_back('\n');
+  lines_.write_line(text);
   deadline_ = now + timeout;
 }
 
@@ -57,7 +55,7 @@ void NiddModem::start(Instant now) {
   steps_.insert(steps_.end(), {"AT+CGDCONT?", "AT+CRTDCP=1", "AT+CEREG?"});
   state_ = State::kStarting;
   step_ = 0;
-  input_.clear();
+  lines_.clear_input();
   cid_.reset();
   registered_ = false;
   command(steps_[0], now, config_.command_timeout);
@@ -177,21 +175,9 @@ void NiddModem::on_line(const std::string& line, Instant now) {
 }
 
 void NiddModem::receive(ByteView bytes, Instant now) {
-  for (auto b : bytes) {
-    const char c = static_cast<char>(b);
-    if (c == '\r' || c == '\n') {
-      std::string line;
-      line.swap(input_);
-      on_line(line, now);
-      continue;
-    }
-    if (input_.size() >= config_.max_line) {
-      input_.clear();
-      event(NiddModemEvent::Kind::kMalformed, 0, "a line longer than any answer");
-      continue;
-    }
-    input_.push_back(c);
-  }
+  lines_.feed(
+      bytes, [&](const std::string& line) { on_line(line, now); },
+      [&] { event(NiddModemEvent::Kind::kMalformed, 0, "a line longer than any answer"); });
 }
 
 void NiddModem::on_timer(Instant now) {
@@ -211,9 +197,7 @@ void NiddModem::on_timer(Instant now) {
 }
 
 Bytes NiddModem::take_output() {
-  Bytes out;
-  out.swap(output_);
-  return out;
+  return lines_.take_output();
 }
 
 std::optional<NiddModemEvent> NiddModem::poll_event() {

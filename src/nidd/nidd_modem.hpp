@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/at_lines.hpp"
 #include "common/bytes.hpp"
 #include "common/result.hpp"
 #include "common/time.hpp"
@@ -94,8 +95,7 @@ class NiddModem {
   State state_ = State::kStopped;
   std::vector<std::string> steps_;  // the start-up commands
   std::size_t step_ = 0;
-  std::string input_;
-  Bytes output_;
+  AtLines lines_{config_.max_line};
   std::optional<Instant> deadline_;
   std::deque<Packet> queue_;
   std::deque<NiddModemEvent> events_;

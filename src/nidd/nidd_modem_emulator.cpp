@@ -7,8 +7,6 @@
 namespace tether::nidd {
 
 namespace {
-constexpr std::size_t kMaxLine = 3000;
-
 std::vector<std::string> split(const std::string& s) {
   std::vector<std::string> out;
   std::size_t from = 0;
@@ -26,15 +24,11 @@ std::string unquote(const std::string& s) {
 }  // namespace
 
 void NiddModemEmulator::say(const std::string& line) {
-  output_.insert(output_.end(), line.begin(), line.end());
-  output_.push_back('\r');
-  output_.push_back('\n');
+  lines_.write_line(line);
 }
 
 Bytes NiddModemEmulator::take_output() {
-  Bytes out;
-  out.swap(output_);
-  return out;
+  return lines_.take_output();
 }
 
 std::optional<std::pair<Bytes, ReleaseAssistance>> NiddModemEmulator::poll_uplink() {
@@ -51,22 +45,12 @@ void NiddModemEmulator::deliver(const Bytes& packet) {
 }
 
 void NiddModemEmulator::receive(ByteView bytes) {
-  for (auto b : bytes) {
-    const char c = static_cast<char>(b);
-    if (c == '\r' || c == '\n') {
-      std::string line;
-      line.swap(input_);
-      if (!line.empty()) on_line(line);
-      continue;
-    }
-    if (input_.size() >= kMaxLine) {
-      input_.clear();
-      ++bad_commands_;
-      say("ERROR");
-      continue;
-    }
-    input_.push_back(c);
-  }
+  lines_.feed(
+      bytes, [&](const std::string& line) { on_line(line); },
+      [&] {
+        ++bad_commands_;
+        say("ERROR");
+      });
 }
 
 void NiddModemEmulator::on_line(const std::string& line) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "common/at_lines.hpp"
 #include "common/bytes.hpp"
 #include "common/time.hpp"
 #include "nidd/nidd_modem.hpp"
@@ -40,8 +41,7 @@ class NiddModemEmulator {
   std::size_t max_packet_;
   bool attached_ = true;
   bool report_ = false;  // AT+CRTDCP=1
-  std::string input_;
-  Bytes output_;
+  AtLines lines_{3000};  // a +CSODCP of 1358 octets in hex fits
   std::deque<std::pair<Bytes, ReleaseAssistance>> uplinks_;
   std::optional<Duration> t3412_;
   std::optional<Duration> t3324_;
