@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "dialogue_fuzz.hpp"
 #include "lorawan/at_modem.hpp"
 #include "lorawan/chirpstack.hpp"
 #include "lorawan/frame.hpp"
@@ -61,34 +62,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       AtModem modem(config);
       Instant now{};
       modem.start(now);
-      std::size_t at = 0;
-      std::size_t queued = 0;
-      while (at < all.size()) {
-        const std::uint8_t op = all[at++];
-        const std::size_t n = std::min<std::size_t>(op >> 2, all.size() - at);
-        const ByteView chunk = all.subspan(at, n);
-        at += n;
-        switch (op & 0x03) {
-          case 0:
-          case 1:
-            modem.receive(chunk, now);
-            break;
-          case 2:
-            if (modem.send(2, Bytes(chunk.begin(), chunk.end()), (op & 0x80) != 0, now)) ++queued;
-            break;
-          default:
-            if (auto next = modem.next_deadline()) now = std::max(now, *next);
-            modem.on_timer(now);
-            break;
-        }
+      auto check = [&] {
         while (auto e = modem.poll_event()) {
           if (e->kind == AtModemEvent::Kind::kReceived && e->payload.size() > 255) {
             broken("a downlink past its bounds");
           }
         }
         if (modem.take_output().size() > 2 * 1024) broken("an unbounded command");
-      }
-      (void)queued;
+      };
+      fuzz::drive_dialogue(
+          all,
+          [&](ByteView chunk) {
+            modem.receive(chunk, now);
+            check();
+          },
+          [&](std::uint8_t op, ByteView chunk) {
+            (void)modem.send(2, Bytes(chunk.begin(), chunk.end()), (op & 0x80) != 0, now);
+            check();
+          },
+          [&] {
+            if (auto next = modem.next_deadline()) now = std::max(now, *next);
+            modem.on_timer(now);
+            check();
+          });
       return 0;
     }
   }

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "dialogue_fuzz.hpp"
 #include "nidd/nidd_modem.hpp"
 #include "nidd/scef.hpp"
 #include "nidd/t8.hpp"
@@ -66,26 +67,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       NiddModem modem(config);
       Instant now{};
       modem.start(now);
-      std::size_t at = 0;
-      while (at < all.size()) {
-        const std::uint8_t op = all[at++];
-        const std::size_t n = std::min<std::size_t>(op >> 2, all.size() - at);
-        const ByteView chunk = all.subspan(at, n);
-        at += n;
-        switch (op & 0x03) {
-          case 0:
-          case 1:
-            modem.receive(chunk, now);
-            break;
-          case 2:
-            (void)modem.send(Bytes(chunk.begin(), chunk.end()),
-                             static_cast<ReleaseAssistance>((op >> 6) % 3), now);
-            break;
-          default:
-            if (auto next = modem.next_deadline()) now = std::max(now, *next);
-            modem.on_timer(now);
-            break;
-        }
+      auto check = [&] {
         while (auto e = modem.poll_event()) {
           if (e->kind == NiddModemEvent::Kind::kReceived &&
               (e->payload.empty() || e->payload.size() > config.max_packet)) {
@@ -93,7 +75,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           }
         }
         if (modem.take_output().size() > 4 * 1024) broken("an unbounded command");
-      }
+      };
+      fuzz::drive_dialogue(
+          all,
+          [&](ByteView chunk) {
+            modem.receive(chunk, now);
+            check();
+          },
+          [&](std::uint8_t op, ByteView chunk) {
+            (void)modem.send(Bytes(chunk.begin(), chunk.end()),
+                             static_cast<ReleaseAssistance>((op >> 6) % 3), now);
+            check();
+          },
+          [&] {
+            if (auto next = modem.next_deadline()) now = std::max(now, *next);
+            modem.on_timer(now);
+            check();
+          });
       return 0;
     }
   }

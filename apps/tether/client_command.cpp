@@ -444,12 +444,6 @@ void usage() {
       stdout);
   std::fputs(kCredentialHelp, stdout);
 }
-// DevEUIs are written in lower case (as ChirpStack does) wherever they become names.
-std::string to_lower_hex(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
 // Transport TS 6.8.4: a LoRaWAN modem on a serial device (RUI3's AT commands), or the
 // device's MAC (lorawan::DeviceMac) straight on our simulator's radio; CoAP over either with
 // Appendix C's retransmission.
@@ -557,7 +551,10 @@ int client_command(const std::vector<std::string>& args) {
     }
   }
   // Transport TS 6.8.4: over LoRaWAN the name defaults to the DevEUI.
-  if (!endpoint_given && !s.dev_eui.empty()) s.config.endpoint = to_lower_hex(s.dev_eui);
+  // Written in lower case, as ChirpStack writes DevEUIs and as the server names the device.
+  if (auto eui = lorawan::parse_dev_eui(s.dev_eui); !endpoint_given && eui) {
+    s.config.endpoint = lorawan::dev_eui_text(*eui);
+  }
   if (auto ok = lwm2m::check_endpoint_name(s.config.endpoint); !ok) {
     throw std::invalid_argument("endpoint name: " + ok.error().reason);
   }

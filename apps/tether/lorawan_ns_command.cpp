@@ -233,7 +233,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
   config.application = s.application;
   config.loss = parse_loss(s.loss);
   config.downlink_data_delay = Duration{s.downlink_delay_ms};
-  if (!lorawan::chirpstack::parse_topic(lorawan::chirpstack::command_topic(s.application, 0))) {
+  if (!lorawan::chirpstack::is_application_id(s.application)) {
     throw std::invalid_argument("--application: 1-64 printable characters, no / + #");
   }
   SystemRandom system_random;

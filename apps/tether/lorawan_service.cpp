@@ -28,8 +28,7 @@ LorawanService::LorawanService(transport::EventLoop& loop, Random& random,
   if (config_.tls) throw std::invalid_argument("--lorawan takes mqtt:// for now");
   auto region = lorawan::parse_region(o.region);
   if (!region) throw std::invalid_argument("--lorawan-region takes EU868 or US915");
-  if (o.application != "+" &&
-      !lorawan::chirpstack::parse_topic(lorawan::chirpstack::command_topic(o.application, 0))) {
+  if (o.application != "+" && !lorawan::chirpstack::is_application_id(o.application)) {
     throw std::invalid_argument("--lorawan-application: 1-64 printable characters, no / + #");
   }
   config_.client_id = random_client_id(random);

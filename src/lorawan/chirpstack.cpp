@@ -14,14 +14,6 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxId = 64;
 
-bool is_application_id(std::string_view id) {
-  if (id.empty() || id.size() > kMaxId) return false;
-  for (char c : id) {
-    if (c <= ' ' || c > '~' || c == '/' || c == '+' || c == '#') return false;
-  }
-  return true;
-}
-
 json device_info(DevEui dev, const std::string& application) {
   return {{"applicationId", application},
           {"devEui", dev_eui_text(dev)},
@@ -95,6 +87,14 @@ Result<json> parse_object(ByteView bytes) {
   return j;
 }
 }  // namespace
+
+bool is_application_id(std::string_view id) {
+  if (id.empty() || id.size() > kMaxId) return false;
+  for (char c : id) {
+    if (c <= ' ' || c > '~' || c == '/' || c == '+' || c == '#') return false;
+  }
+  return true;
+}
 
 std::string event_filter(const std::string& application) {
   return "application/" + application + "/device/+/event/+";

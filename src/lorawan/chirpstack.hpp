@@ -31,9 +31,11 @@ std::string event_filter(const std::string& application);
 std::string command_filter(const std::string& application);
 std::string event_topic(const std::string& application, DevEui dev, std::string_view kind);
 std::string command_topic(const std::string& application, DevEui dev);
-// Fails on anything but the two shapes above, with an application id of 1-64 printable
-// characters and a DevEUI of 16 hex digits.
+// Fails on anything but the two shapes above, with an application id (is_application_id)
+// and a DevEUI of 16 hex digits.
 Result<Topic> parse_topic(std::string_view topic);
+// 1-64 printable ASCII characters, none of "/", "+", "#" (they would split or widen topics).
+bool is_application_id(std::string_view id);
 
 struct UplinkEvent {
   DevEui dev_eui = 0;
