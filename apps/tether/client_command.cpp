@@ -20,24 +20,24 @@
 #include "client/objects/firmware_object.hpp"
 #include "client/objects/temperature_object.hpp"
 #include "client/security_credentials.hpp"
+#include "client_networks.hpp"
 #include "coap/uri.hpp"
 #include "commands.hpp"
 #include "common/logfmt.hpp"
 #include "credential_flags.hpp"
 #include "http_device_service.hpp"
+#include "lorawan/frame.hpp"
 #include "lwm2m/account_defaults.hpp"
 #include "lwm2m/endpoint_name.hpp"
 #include "lwm2m/object_json.hpp"
 #include "mqtt_service.hpp"
+#include "nidd/uri.hpp"
 #include "option_table.hpp"
 #include "oscore_flags.hpp"
 #include "service_runtime.hpp"
 #include "sms/software_uicc.hpp"
 #include "sms_service.hpp"
 #include "tls/gnutls/gnutls_backend.hpp"
-#include "transport/lorawan/lorawan_transport.hpp"
-#include "transport/lorawan/modem_link.hpp"
-#include "transport/lorawan/radio_link.hpp"
 #include "transport/sms/modem_carrier.hpp"
 #include "transport/sms/sms_transport.hpp"
 
@@ -89,17 +89,9 @@ struct ClientSettings {
   // Transport TS 6.8.3: the serial device of a cellular modem for sms:// accounts (our
   // MSISDN is s.config.sms_number).
   std::string sms_modem;
-  // Transport TS 6.8.4: lorawan://{port} accounts through our simulator's radio
-  // (`tether lorawan-ns --radio-port`), as the device --dev-eui.
-  std::string lorawan_radio;
-  std::string lorawan_modem;  // or a LoRaWAN modem's AT port (RUI3 dialect)
-  std::string dev_eui;
-  std::string lorawan_region = "EU868";
-  std::uint32_t lorawan_dr = 5;
-  std::string lorawan_class = "A";
-  bool lorawan_unconfirmed = false;
-  std::uint32_t lorawan_ack_timeout_s = 300;
-  std::uint32_t lorawan_poll_s = 30;
+  // Transport TS 6.8.4 and Appendix D.3: lorawan:// and nidd:// accounts.
+  LorawanLinkSettings lorawan;
+  NiddLinkSettings nidd;
   // The --server account's LwM2M Server SMS Number (/0/x/9): where its triggers come from
   // when it is reached over UDP (Transport TS 6.6).
   std::string server_sms_number;
@@ -192,15 +184,6 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
       .text("--sms-security", "smsSecurity", s.sms_security)
       .text("--sms-key-params", "smsKeyParams", s.sms_key_params)
       .text("--sms-secret-keys", "smsSecretKeys", s.sms_secret_keys)
-      .text("--lorawan-radio", "lorawanRadio", s.lorawan_radio)
-      .text("--lorawan-modem", "lorawanModem", s.lorawan_modem)
-      .text("--dev-eui", "devEui", s.dev_eui)
-      .text("--lorawan-region", "lorawanRegion", s.lorawan_region)
-      .number("--lorawan-dr", "lorawanDr", s.lorawan_dr, 15)
-      .text("--lorawan-class", "lorawanClass", s.lorawan_class)
-      .boolean("--lorawan-unconfirmed", "lorawanUnconfirmed", s.lorawan_unconfirmed)
-      .number("--lorawan-ack-timeout", "lorawanAckTimeout", s.lorawan_ack_timeout_s, 86'400)
-      .number("--lorawan-poll", "lorawanPoll", s.lorawan_poll_s, 86'400)
       .boolean("--pack", "pack", s.config.bootstrap_pack)
       .number("--echo-after-silence", "echoAfterSilence", s.echo_after_silence, 31'536'000)
       .boolean("--no-time-echo", "noTimeEcho", s.time_echo, false)
@@ -215,6 +198,7 @@ void parse_options(ClientSettings& s, const std::vector<std::string>& args) {
         return true;
       });
   add_credential_options(table, s.credentials);
+  add_client_network_options(table, s.lorawan, s.nidd);
   add_mqtt_options(table, s.mqtt, false);
   table.text("--mqtt-cose-kid", "mqttCoseKid", s.cose_kid)
       .text("--mqtt-cose-key", "mqttCoseKey", s.cose_key);
@@ -276,9 +260,10 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   const bool http = is_http_uri(uri);
   const auto sms_number = sms::msisdn_of_uri(uri);
   const bool lorawan = lorawan::port_of_uri(uri).has_value();
+  const bool non_ip = lorawan || nidd::is_nidd_uri(uri);
   std::optional<coap::Uri> parsed;
-  if (lorawan) {
-    // Transport TS 6.8.4: NoSec; the network secures it.
+  if (non_ip) {
+    // Transport TS 6.8.4, Appendix D.3: NoSec (or OSCORE); the network secures it.
   } else if (sms_number) {
     // Transport TS 6.8.3: checked when the link routes it.
   } else if (mqtt) {
@@ -349,7 +334,7 @@ void add_account(lwm2m::Tree& tree, const std::string& uri, bool bootstrap,
   (void)tree.set(Path{1, 0, 1}, Value(std::int64_t{lifetime}));
   // With a modem, a UDP server may also reach us by SMS: binding US (Transport TS 6.6).
   const bool sms_too = !s.sms_modem.empty() && !server_number.empty();
-  std::string binding = lorawan               ? "N"
+  std::string binding = non_ip                ? "N"
                         : sms_number          ? "S"
                         : mqtt                ? "M"
                         : http                ? "H"
@@ -428,81 +413,13 @@ void usage() {
       "                   (/0/x/8, 2x16 octets)\n"
       "  --server-sms-number N  the --server account's SMS number (/0/x/9): with --sms-modem\n"
       "                   a coap:// server may wake us by SMS (binding US, Transport TS 6.6)\n"
-      "  --lorawan-radio HOST:PORT  reach lorawan://FPORT servers (Transport TS 6.8.4)\n"
-      "                   through our simulator's radio (tether lorawan-ns --radio-port)\n"
-      "  --lorawan-modem DEV  or through a LoRaWAN modem's AT port (RAK RUI3 dialect,\n"
-      "                   docs/lorawan.md), which knows the DevEUI, region and data rate\n"
-      "  --dev-eui HEX    our DevEUI (16 hex digits); also the default endpoint name\n"
-      "  --lorawan-region R, --lorawan-dr N, --lorawan-class A|C  EU868, 5, A by default\n"
-      "  --lorawan-unconfirmed  CON messages in unconfirmed frames (Appendix C.3.2)\n"
-      "  --lorawan-ack-timeout S, --lorawan-poll S  Appendix C: ACK_TIMEOUT (300) and\n"
-      "                   the wait before another receive window is opened (30)\n"
       "  --oscore-secret HEX --oscore-sender-id HEX --oscore-recipient-id HEX\n"
       "       [--oscore-salt HEX] [--oscore-context HEX]\n"
       "                   talk OSCORE (RFC 8613) to the --server or --bootstrap account: its\n"
       "                   OSCORE instance (/21) and link (/0/x/17); the sender ID is ours\n",
       stdout);
+  std::fputs(kClientNetworkHelp, stdout);
   std::fputs(kCredentialHelp, stdout);
-}
-// Transport TS 6.8.4: a LoRaWAN modem on a serial device (RUI3's AT commands), or the
-// device's MAC (lorawan::DeviceMac) straight on our simulator's radio; CoAP over either with
-// Appendix C's retransmission.
-struct LorawanLink {
-  std::unique_ptr<transport::LorawanCarrier> carrier;  // before the transport that uses it
-  std::unique_ptr<transport::LorawanTransport> transport;
-};
-
-std::unique_ptr<transport::LorawanCarrier> make_radio(transport::EventLoop& loop,
-                                                      const ClientSettings& s) {
-  auto eui = lorawan::parse_dev_eui(s.dev_eui);
-  if (!eui) throw std::invalid_argument("--lorawan-radio needs --dev-eui, 16 hex digits");
-  auto region = lorawan::parse_region(s.lorawan_region);
-  if (!region) throw std::invalid_argument("--lorawan-region takes EU868 or US915");
-  if (s.lorawan_dr > lorawan::max_data_rate(*region)) {
-    throw std::invalid_argument("--lorawan-dr: " + lorawan::region_name(*region) + " has DR0-" +
-                                std::to_string(lorawan::max_data_rate(*region)));
-  }
-  if (s.lorawan_class != "A" && s.lorawan_class != "C") {
-    throw std::invalid_argument("--lorawan-class takes A or C");
-  }
-  auto hp = transport::split_host_port(s.lorawan_radio);
-  if (!hp) throw std::invalid_argument("--lorawan-radio takes HOST:PORT");
-  transport::RadioLinkOptions r;
-  r.host = hp->first;
-  r.port = hp->second;
-  r.mac.dev_eui = *eui;
-  r.mac.region = *region;
-  r.mac.dr = static_cast<std::uint8_t>(s.lorawan_dr);
-  r.mac.device_class = s.lorawan_class == "C" ? lorawan::DeviceClass::kC : lorawan::DeviceClass::kA;
-  return std::make_unique<transport::RadioLink>(loop, r);
-}
-
-LorawanLink make_lorawan_link(transport::EventLoop& loop, Random& random, const ClientSettings& s) {
-  LorawanLink link;
-  if (s.lorawan_radio.empty() && s.lorawan_modem.empty()) return link;
-  if (!s.lorawan_radio.empty() && !s.lorawan_modem.empty()) {
-    throw std::invalid_argument("--lorawan-radio or --lorawan-modem: one of them");
-  }
-  if (!s.lorawan_modem.empty()) {
-    link.carrier = std::make_unique<transport::ModemLink>(loop, s.lorawan_modem);
-  } else {
-    link.carrier = make_radio(loop, s);
-  }
-  link.carrier->set_problem_handler([](const std::string& event, const std::string& detail) {
-    log_line("event=" + event + logfmt_field("detail", detail),
-             event == "modem-ready" ? "info" : "warn");
-  });
-  transport::LorawanOptions o;
-  o.retransmission.side = lorawan::ConRetransmissionConfig::Side::kEndpoint;
-  o.retransmission.confirmed = !s.lorawan_unconfirmed;
-  o.retransmission.ack_timeout = Duration{std::int64_t{s.lorawan_ack_timeout_s} * 1000};
-  o.retransmission.poll_delay = Duration{std::int64_t{s.lorawan_poll_s} * 1000};
-  o.problem = [](const std::string& event, const std::string& detail) {
-    log_line("event=" + event + logfmt_field("detail", detail), "warn");
-  };
-  link.transport = std::make_unique<transport::LorawanTransport>(loop, coap::EndpointConfig{},
-                                                                 random, *link.carrier, o);
-  return link;
 }
 }  // namespace
 
@@ -552,7 +469,7 @@ int client_command(const std::vector<std::string>& args) {
   }
   // Transport TS 6.8.4: over LoRaWAN the name defaults to the DevEUI.
   // Written in lower case, as ChirpStack writes DevEUIs and as the server names the device.
-  if (auto eui = lorawan::parse_dev_eui(s.dev_eui); !endpoint_given && eui) {
+  if (auto eui = lorawan::parse_dev_eui(s.lorawan.dev_eui); !endpoint_given && eui) {
     s.config.endpoint = lorawan::dev_eui_text(*eui);
   }
   if (auto ok = lwm2m::check_endpoint_name(s.config.endpoint); !ok) {
@@ -733,7 +650,12 @@ int client_command(const std::vector<std::string>& args) {
   if (!s.credentials.trust.empty()) {
     s.config.trust_anchors.push_back(read_binary_file(s.credentials.trust));
   }
-  auto lorawan = make_lorawan_link(loop, random, s);  // before the client that uses it
+  // Before the client that uses them.
+  auto lorawan = make_lorawan_link(loop, random, s.lorawan);
+  auto nidd_link = make_nidd_link(loop, random, s.nidd);
+  if (nidd_link.transport) {
+    warn_timer_contradictions(s.nidd, s.lifetime, s.config.queue_mode, s.config.awake_window);
+  }
   client::Lwm2mClient lwm2m_client(s.config, clock, data);
   fetcher = &lwm2m_client;
   lwm2m_client.use_oscore(keyring);
@@ -743,6 +665,7 @@ int client_command(const std::vector<std::string>& args) {
   lwm2m_client.attach(tls_tcp, "coaps+tcp");
   if (sms_transport) lwm2m_client.attach(*sms_transport, "sms");
   if (lorawan.transport) lwm2m_client.attach(*lorawan.transport, "lorawan");
+  if (nidd_link.transport) lwm2m_client.attach(*nidd_link.transport, "nidd");
   // Transport TS 8: accounts behind an MQTT broker go through one broker connection (the
   // first mqtt:// or mqtts:// account's broker), driven by the loop.
   std::string broker_uri;
@@ -917,10 +840,14 @@ int client_command(const std::vector<std::string>& args) {
     if (auto ok = broker->start(); !ok) throw std::invalid_argument("MQTT: " + ok.error().reason);
   } else {
     // A LoRaWAN modem says its data rate (so the frame size the first Register is cut to)
-    // once it has started and joined: wait for it, a minute at most.
+    // once it has started and joined; a cellular modem, once attached: wait for them, a
+    // minute at most.
     const Instant modem_wait = loop.now() + Duration{60'000};
-    while (lorawan.carrier && !lorawan.carrier->own_dev_eui() && loop.now() < modem_wait &&
-           !stop_requested()) {
+    auto waiting = [&] {
+      return (lorawan.carrier && !lorawan.carrier->own_dev_eui()) ||
+             (nidd_link.carrier && !nidd_link.carrier->ready());
+    };
+    while (waiting() && loop.now() < modem_wait && !stop_requested()) {
       loop.run_once(Duration{100});
     }
     lwm2m_client.start();
@@ -932,8 +859,10 @@ int client_command(const std::vector<std::string>& args) {
   }
   bool done = false;
   lwm2m_client.stop([&] { done = true; });
-  // A LoRaWAN De-register waits for the duty cycle and a receive window.
-  const Instant give_up = loop.now() + Duration{lorawan.transport ? 30'000 : 3'000};
+  // A LoRaWAN De-register waits for the duty cycle and a receive window; over NIDD, for
+  // the network.
+  const bool slow = lorawan.transport || nidd_link.transport;
+  const Instant give_up = loop.now() + Duration{slow ? 30'000 : 3'000};
   while (!done && loop.now() < give_up) {
     rearm();
     loop.run_once(Duration{100});

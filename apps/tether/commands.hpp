@@ -11,6 +11,7 @@ int server_command(const std::vector<std::string>& args);
 int bootstrap_command(const std::vector<std::string>& args);
 int client_command(const std::vector<std::string>& args);
 int lorawan_ns_command(const std::vector<std::string>& args);
+int scef_command(const std::vector<std::string>& args);
 int bench_register(const std::vector<std::string>& args);
 int bench_coap_echo(const std::vector<std::string>& args);
 int bench_mqtt(const std::vector<std::string>& args);

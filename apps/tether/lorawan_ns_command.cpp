@@ -2,12 +2,9 @@
 // and demos. Devices reach it over the simulated radio (UDP datagrams of lorawan/frame on
 // --radio-port); the application server reaches it through an MQTT broker, with
 // ChirpStack v4's integration topics and JSON. docs/lorawan.md says what it simulates.
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -24,6 +21,7 @@
 #include "lorawan/network_server.hpp"
 #include "mqtt_service.hpp"
 #include "option_table.hpp"
+#include "pseudo_terminal.hpp"
 #include "service_runtime.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/mqtt/mqtt_connection.hpp"
@@ -153,18 +151,11 @@ DeviceSpec parse_device(const std::string& spec, lorawan::Region region) {
 }
 
 // A simulated LoRaWAN modem: its MAC and AT dialect behind a pseudo-terminal, reached by
-// clients at `link` (a symbolic link to the terminal).
+// clients at its link.
 struct SimulatedModem {
-  std::string link;
-  int master = -1;
-  int slave = -1;  // kept open: the master reads no hang-up while no client is there
+  std::unique_ptr<PseudoTerminal> pty;
   std::unique_ptr<lorawan::DeviceMac> mac;
   std::unique_ptr<lorawan::ModemEmulator> emulator;
-  ~SimulatedModem() {
-    if (master >= 0) ::close(master);
-    if (slave >= 0) ::close(slave);
-    if (!link.empty()) ::unlink(link.c_str());
-  }
 };
 
 // "PATH=DEVEUI[:A|C[:DR]]".
@@ -176,25 +167,7 @@ std::unique_ptr<SimulatedModem> open_modem(const std::string& spec, lorawan::Reg
   }
   const DeviceSpec d = parse_device(spec.substr(eq + 1), region);
   auto m = std::make_unique<SimulatedModem>();
-  m->master = ::posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (m->master < 0 || ::grantpt(m->master) != 0 || ::unlockpt(m->master) != 0) {
-    throw std::invalid_argument("cannot make a pseudo-terminal: " +
-                                std::string(std::strerror(errno)));
-  }
-  const char* name = ::ptsname(m->master);
-  m->slave = name != nullptr ? ::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC) : -1;
-  if (m->slave < 0) throw std::invalid_argument("cannot open the pseudo-terminal's other end");
-  termios t{};
-  if (::tcgetattr(m->slave, &t) == 0) {
-    ::cfmakeraw(&t);
-    ::tcsetattr(m->slave, TCSANOW, &t);
-  }
-  const std::string path = spec.substr(0, eq);
-  ::unlink(path.c_str());  // a link left by an earlier run
-  if (::symlink(name, path.c_str()) != 0) {
-    throw std::invalid_argument("cannot link " + path + ": " + std::strerror(errno));
-  }
-  m->link = path;
+  m->pty = std::make_unique<PseudoTerminal>(spec.substr(0, eq));
   lorawan::DeviceMacConfig c;
   c.dev_eui = d.eui;
   c.region = region;
@@ -324,7 +297,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
         }
         while (auto e = m->mac->poll_event()) m->emulator->on_mac_event(*e);
         const Bytes out = m->emulator->take_output();
-        if (!out.empty()) (void)::write(m->master, out.data(), out.size());
+        if (!out.empty()) (void)::write(m->pty->master(), out.data(), out.size());
       }
       while (auto down = ns.poll_air()) {
         log_frame(*down);
@@ -389,10 +362,10 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
     pump();
   });
   for (auto& [eui, m] : modems) {
-    loop.watch(m->master, EPOLLIN, [&, mp = m.get()](std::uint32_t) {
+    loop.watch(m->pty->master(), EPOLLIN, [&, mp = m.get()](std::uint32_t) {
       std::uint8_t buf[1024];
       for (int i = 0; i < 16; ++i) {
-        const ssize_t n = ::read(mp->master, buf, sizeof buf);
+        const ssize_t n = ::read(mp->pty->master(), buf, sizeof buf);
         if (n <= 0) break;
         mp->emulator->receive(ByteView(buf, static_cast<std::size_t>(n)), loop.now());
       }
@@ -420,7 +393,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
            " bad_commands=" + std::to_string(c.bad_commands) +
            " duty_cycle_violations=" + std::to_string(c.duty_cycle_violations));
   if (timer != 0) loop.cancel(timer);
-  for (auto& [eui, m] : modems) loop.unwatch(m->master);
+  for (auto& [eui, m] : modems) loop.unwatch(m->pty->master());
   loop.unwatch(fd);
   ::close(fd);
   return 0;

@@ -20,6 +20,7 @@ void usage(std::FILE* to) {
       "  bootstrap [--coap-port N] [--http-port N] [--configs F] LwM2M bootstrap server\n"
       "  client -e NAME (--server URI | --bootstrap URI)       the LwM2M client\n"
       "  lorawan-ns [--broker URL] [--device DEVEUI]...        LoRaWAN network simulator\n"
+      "  scef [--port N] [--ue PATH=UE]...                    NIDD SCEF simulator (T8)\n"
       "  bench register [--clients N] [--updates M] [--pid P] load-test a server's /rd\n"
       "  bench mqtt [--broker URL] [--clients N] [--pid P] [--bare]  the same over MQTT\n"
       "  bench coap-echo --port N [--mmsg] [--threads N [--dispatch]]  the least a CoAP\n"
@@ -77,6 +78,10 @@ int main(int argc, char** argv) {
     if (args[0] == "bootstrap") {
       args.erase(args.begin());
       return tether::app::bootstrap_command(args);
+    }
+    if (args[0] == "scef") {
+      args.erase(args.begin());
+      return tether::app::scef_command(args);
     }
     if (args[0] == "lorawan-ns") {
       args.erase(args.begin());

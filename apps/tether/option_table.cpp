@@ -127,6 +127,18 @@ void add_service_options(OptionTable& table, ServiceOptions& o) {
   add_http_binding_options(table, o.http_binding);
   add_sms_gateway_options(table, o.sms);
   add_lorawan_options(table, o.lorawan);
+  add_nidd_options(table, o.nidd);
+}
+
+void add_nidd_options(OptionTable& table, NiddServiceOptions& o) {
+  table.text("--nidd", "nidd", o.scef)
+      .text("--nidd-scs-as", "niddScsAs", o.scs_as)
+      .text("--nidd-ue", "niddUe", o.ues)
+      .text("--nidd-callback-host", "niddCallbackHost", o.callback_host)
+      .number("--nidd-callback-port", "niddCallbackPort", o.callback_port, 65535)
+      .text("--nidd-callback-token-file", "niddCallbackTokenFile", o.callback_token_file)
+      .number("--nidd-maximum-latency", "niddMaximumLatency", o.maximum_latency_s, 86'400)
+      .boolean("--nidd-any-name", "niddAnyName", o.any_name);
 }
 
 void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o) {

@@ -146,6 +146,24 @@ struct LorawanServiceOptions {
 // --lorawan-password-file.
 void add_lorawan_options(OptionTable& table, LorawanServiceOptions& o);
 
+// Transport TS Appendix D.3: serving NB-IoT/LTE-M devices over non-IP data, as an SCS/AS on
+// an SCEF's T8 API (TS 29.122).
+struct NiddServiceOptions {
+  std::string scef;               // --nidd http://HOST:PORT[/ROOT]; empty: no NIDD
+  std::string scs_as = "tether";  // our SCS/AS id in the T8 paths
+  // The UEs we serve: "EXTERNAL-ID[=ENDPOINT]" or "MSISDN[=ENDPOINT]", comma-separated; the
+  // endpoint name defaults to the External Identifier (or MSISDN).
+  std::string ues;
+  std::string callback_host = "127.0.0.1";
+  std::uint16_t callback_port = 0;
+  std::string callback_token_file;
+  std::uint32_t maximum_latency_s = 240;  // how long the SCEF may buffer a delivery (D.6)
+  bool any_name = false;                  // devices may register under other names than their UE's
+};
+// --nidd, --nidd-scs-as, --nidd-ue, --nidd-callback-host, --nidd-callback-port,
+// --nidd-callback-token-file, --nidd-maximum-latency, --nidd-any-name.
+void add_nidd_options(OptionTable& table, NiddServiceOptions& o);
+
 // What `tether server` and `tether bootstrap` share: where they listen, where they keep
 // their data, extra object definitions, and how much they log.
 struct ServiceOptions {
@@ -197,6 +215,7 @@ struct ServiceOptions {
   HttpBindingOptions http_binding;
   SmsGatewayOptions sms;
   LorawanServiceOptions lorawan;
+  NiddServiceOptions nidd;
 };
 void add_service_options(OptionTable& table, ServiceOptions& o);
 

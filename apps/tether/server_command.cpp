@@ -21,6 +21,7 @@
 #include "http_binding_service.hpp"
 #include "lorawan_service.hpp"
 #include "mqtt_service.hpp"
+#include "nidd_service.hpp"
 #include "option_table.hpp"
 #include "server/link/coap_server_link.hpp"
 #include "server/server_loop.hpp"
@@ -153,6 +154,7 @@ int server_command(const std::vector<std::string>& args) {
           stdout);
       std::fputs(kSmsGatewayHelp, stdout);
       std::fputs(kLorawanHelp, stdout);
+      std::fputs(kNiddHelp, stdout);
       std::fputs(
           "  --api-bind HOST        REST API address (default 127.0.0.1; also --http-host)\n"
           "  --http-port N          REST API port (default 8080)\n"
@@ -325,6 +327,15 @@ int server_command(const std::vector<std::string>& args) {
     link.set_register_completion([t = &lorawan->transport(), any_name = o.lorawan.any_name](
                                      coap::PeerId peer, lwm2m::RegisterRequest& r) {
       return binding::coap_binding::complete_lorawan_register(r, t->dev_eui_of(peer), any_name);
+    });
+  }
+  // Transport TS Appendix D.3: NB-IoT/LTE-M devices over non-IP data through an SCEF.
+  std::unique_ptr<NiddService> nidd;
+  if (!o.nidd.scef.empty()) {
+    nidd = std::make_unique<NiddService>(loop, random, o.nidd);
+    auto& link = server.attach(nidd->transport(), "nidd");
+    link.set_register_completion([n = nidd.get()](coap::PeerId peer, lwm2m::RegisterRequest& r) {
+      return n->complete_register(peer, r);
     });
   }
   // Transport TS 7: the HTTP binding on its own port.
@@ -533,6 +544,7 @@ int server_command(const std::vector<std::string>& args) {
   if (http_binding) http_binding->start();
   if (sms) sms->start();
   if (lorawan) lorawan->start();
+  if (nidd) nidd->start();
 
   log_line("event=started registrations=" + std::to_string(restored_count) +
            (worker_count > 1 ? " workers=" + std::to_string(worker_count) : std::string{}) + " " +
@@ -540,6 +552,7 @@ int server_command(const std::vector<std::string>& args) {
            (http_binding ? http_binding->describe() : std::string{}) +
            (sms ? sms->describe() : std::string{}) +
            (lorawan ? lorawan->describe() : std::string{}) +
+           (nidd ? nidd->describe() : std::string{}) +
            logfmt_field("http", o.http_host + ":" + std::to_string(http.port())) +
            " store=" + store_name + (o.sync_writes ? " writes=sync" : " writes=behind"));
   install_stop_handlers();

@@ -73,10 +73,12 @@ std::optional<Duration> decode_t3324(const std::string& bits) {
 
 std::vector<std::string> check_timers(const PsmSettings& psm, const Lwm2mTimers& t) {
   std::vector<std::string> out;
-  if (psm.periodic_tau && t.lifetime.count() > 0 && t.lifetime < *psm.periodic_tau) {
-    out.push_back("the lifetime (" + seconds(t.lifetime) + ") is shorter than the periodic TAU (" +
+  // D.8.4: an Update restarts T3412, so with lifetime <= T3412 no TAU is ever needed.
+  if (psm.periodic_tau && t.lifetime > *psm.periodic_tau) {
+    out.push_back("the lifetime (" + seconds(t.lifetime) + ") is longer than the periodic TAU (" +
                   seconds(*psm.periodic_tau) +
-                  "): the device wakes for Updates more often than PSM lets it sleep");
+                  "): the device wakes for a TAU between Updates, twice where an Update alone "
+                  "(which restarts T3412) would do");
   }
   if (psm.active_time && t.queue_mode && t.awake_time > *psm.active_time) {
     out.push_back("the queue-mode awake time (" + seconds(t.awake_time) +

@@ -158,10 +158,11 @@ HttpAnswer Scef::deliver(const std::string& config_id, ByteView body, Instant no
 void Scef::send_downlink(Ue& ue, Bytes data, Instant now) {
   ++counters_.delivered;
   downlinks_.emplace_back(ue.id, std::move(data));
-  // D.4: the UE said one downlink would do; the network releases it after that.
+  // D.4: the UE said one downlink would do; the network releases it after that, and its
+  // active time runs from then.
   if (ue.release_after_downlink) {
     ue.release_after_downlink = false;
-    ue.reachable_until = now;
+    ue.reachable_until = now + ue.active_time;
   }
 }
 
@@ -192,7 +193,9 @@ void Scef::on_uplink(const UeId& id, Bytes data, unsigned rai, Instant now) {
   }
   Ue& ue = it->second;
   ++counters_.uplinks;
-  ue.reachable_until = rai == 1 ? now : now + ue.active_time;
+  // Connected until released (at once for "no further data"), then T3324 in idle mode.
+  ue.reachable_until =
+      now + ue.active_time + (rai == 1 ? Duration{0} : config_.connected_inactivity);
   ue.release_after_downlink = rai == 2;
   if (auto c = configs_.find(ue.configuration); c != configs_.end()) {
     UplinkNotification n;

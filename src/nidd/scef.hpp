@@ -2,9 +2,11 @@
 // Our SCEF for tests and demos (`tether scef`, Transport TS Appendix D.3), sans-I/O: the T8
 // NIDD API (nidd/t8) on one side, UEs on the other. It keeps what a real network imposes
 // on an SCS/AS:
-// - a UE in power saving mode is unreachable; it is reachable for its active time (T3324)
-//   after it sends, and after each periodic TAU (T3412). The release assistance indication
-//   (D.4) shortens that: "no further data" releases it at once, "one downlink" after it;
+// - a UE in power saving mode is unreachable. After it sends it stays connected until the
+//   network releases it, then idle but reachable (paged) for its active time (T3324), then
+//   asleep until its next periodic TAU (T3412), which wakes it for T3324 again. The release
+//   assistance indication (D.4) says when the release comes: "no further data" at once,
+//   "one downlink" after the next downlink, none after `connected_inactivity`;
 // - mobile-terminated data for a reachable UE goes at once (200, SUCCESS); otherwise it is
 //   buffered (201, BUFFERING_TEMPORARILY_NOT_REACHABLE; "extended buffering", D.6) and
 //   delivered when the UE is next reachable, each delivery reported by a
@@ -35,6 +37,9 @@ struct ScefConfig {
   Duration default_latency{3'600'000};  // how long MT data waits without maximumLatency
   Duration periodic_tau{3'600'000};     // T3412 unless the UE's modem set one
   Duration active_time{60'000};         // T3324 likewise
+  // How long the network keeps a UE connected after its last packet when its release
+  // assistance indication did not say (the MME's inactivity timer).
+  Duration connected_inactivity{10'000};
 };
 
 struct HttpAnswer {

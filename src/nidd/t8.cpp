@@ -108,6 +108,12 @@ std::optional<UeId> ue_from_key(std::string_view key) {
   return std::nullopt;
 }
 
+std::optional<UeId> parse_ue(std::string_view text) {
+  if (auto ue = ue_from_key(text)) return ue;
+  return ue_from_key((text.find('@') != std::string_view::npos ? "ext:" : "msisdn:") +
+                     std::string(text));
+}
+
 std::string to_json(const Configuration& c) {
   json j{{"notificationDestination", c.notification_destination}};
   put_ue(j, c.ue);
@@ -141,7 +147,9 @@ Result<Configuration> parse_configuration(ByteView bytes) {
 }
 
 std::string to_json(const DownlinkTransfer& t) {
-  json j{{"data", base64_encode(t.data, Base64Alphabet::kStandard)}};
+  json j = json::object();
+  // A response leaves the data out.
+  if (!t.data.empty()) j["data"] = base64_encode(t.data, Base64Alphabet::kStandard);
   put_ue(j, t.ue);
   if (!t.self.empty()) j["self"] = t.self;
   if (!t.delivery_status.empty()) j["deliveryStatus"] = t.delivery_status;

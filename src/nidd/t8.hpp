@@ -30,6 +30,8 @@ struct UeId {
 };
 // Parses key() back.
 std::optional<UeId> ue_from_key(std::string_view key);
+// What an operator writes: key() or bare, "meter-1@iot.example" or "4915550001".
+std::optional<UeId> parse_ue(std::string_view text);
 
 struct Configuration {
   UeId ue;

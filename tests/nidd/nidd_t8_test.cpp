@@ -75,6 +75,15 @@ TEST(NiddT8, ConfigurationsAndDeliveriesRoundTrip) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->data, t.data);
   EXPECT_EQ(d->maximum_latency_s, 600u);
+  // The SCEF's answer names the delivery and its status, without the data.
+  DownlinkTransfer answer;
+  answer.ue = t.ue;
+  answer.self = "http://127.0.0.1:8090/3gpp-nidd/v1/as/configurations/1/downlink-data-deliveries/2";
+  answer.delivery_status = "SUCCESS";
+  auto a = parse_downlink_transfer(view(to_json(answer)));
+  ASSERT_TRUE(a) << a.error().reason;
+  EXPECT_TRUE(a->data.empty());
+  EXPECT_TRUE(is_success(a->delivery_status));
   EXPECT_EQ(ue_from_key(t.ue.key()), t.ue);
   EXPECT_FALSE(ue_from_key("ext:nope"));
   EXPECT_TRUE(is_buffering("BUFFERING_TEMPORARILY_NOT_REACHABLE"));
@@ -103,7 +112,7 @@ TEST(NiddTimers, SaysWhatContradicts) {
   psm.periodic_tau = Duration{3'600'000};
   psm.active_time = Duration{60'000};
   Lwm2mTimers good;
-  good.lifetime = Duration{86'400'000};
+  good.lifetime = Duration{3'000'000};  // each Update comes before the TAU, and restarts it
   good.queue_mode = true;
   good.awake_time = Duration{60'000};
   good.ack_timeout = Duration{2'000};
@@ -111,7 +120,7 @@ TEST(NiddTimers, SaysWhatContradicts) {
   EXPECT_TRUE(check_timers(psm, good).empty());
 
   Lwm2mTimers bad = good;
-  bad.lifetime = Duration{600'000};  // Updates every few minutes, TAU every hour
+  bad.lifetime = Duration{86'400'000};  // a TAU every hour between daily Updates
   bad.awake_time = Duration{93'000};
   bad.max_retransmit = 4;
   psm.edrx_cycle = Duration{20'480};

@@ -78,20 +78,29 @@ TEST(Scef, UplinksGoToTheCallbackAndReleaseAssistanceShortensTheWake) {
   Rig r;
   const auto config = r.configure();
   r.advance(Duration{30'000});
-  r.scef.on_uplink(r.ue, {1, 2, 3}, 1, r.now);  // no further data: released at once
+  // No further data: released at once, then paged for T3324 (20 s) alone.
+  r.scef.on_uplink(r.ue, {1, 2, 3}, 1, r.now);
   auto cb = r.scef.poll_callback();
   ASSERT_TRUE(cb);
   auto n = parse_notification(to_bytes(cb->json));
   ASSERT_TRUE(n);
   EXPECT_EQ(std::get<UplinkNotification>(*n).data, (Bytes{1, 2, 3}));
-  EXPECT_FALSE(r.scef.reachable(r.ue, r.now));
+  EXPECT_TRUE(r.scef.reachable(r.ue, r.now + Duration{19'000}));
+  EXPECT_FALSE(r.scef.reachable(r.ue, r.now + Duration{21'000}));
+  r.advance(Duration{21'000});
   EXPECT_EQ(r.send(config).status, 201);
 
-  r.scef.on_uplink(r.ue, {4}, 2, r.now);  // one downlink expected: the buffered one goes
+  // One downlink expected: the buffered one goes, and T3324 runs from its release.
+  r.scef.on_uplink(r.ue, {4}, 2, r.now);
   EXPECT_TRUE(r.scef.poll_downlink());
-  EXPECT_FALSE(r.scef.reachable(r.ue, r.now));  // and then it is released
+  r.advance(Duration{5'000});
+  EXPECT_EQ(r.send(config).status, 200);  // paged in idle mode: still reachable
+  EXPECT_TRUE(r.scef.poll_downlink());
+  EXPECT_FALSE(r.scef.reachable(r.ue, r.now + Duration{16'000}));
+  // None: connected for the network's inactivity time (10 s) first.
   r.scef.on_uplink(r.ue, {5}, 0, r.now);
-  EXPECT_TRUE(r.scef.reachable(r.ue, r.now + Duration{19'000}));
+  EXPECT_TRUE(r.scef.reachable(r.ue, r.now + Duration{29'000}));
+  EXPECT_FALSE(r.scef.reachable(r.ue, r.now + Duration{31'000}));
 }
 
 TEST(Scef, BufferedDataExpiresAndBadRequestsAreRefused) {

@@ -1,5 +1,6 @@
 #include "binding/coap/lorawan_registration.hpp"
 
+#include "binding/coap/network_identity.hpp"
 #include "lwm2m/operation/status.hpp"
 
 namespace tether::binding::coap_binding {
@@ -10,11 +11,7 @@ Result<Ok> complete_lorawan_register(lwm2m::RegisterRequest& r, const std::strin
     return lwm2m::reject(lwm2m::status::kConflict,
                          "over LoRaWAN, register again with the object list");
   }
-  if (!r.params.endpoint) r.params.endpoint = dev_eui;
-  if (!any_name && *r.params.endpoint != dev_eui) {
-    return lwm2m::reject(lwm2m::status::kForbidden,
-                         "over LoRaWAN the endpoint name is the DevEUI (" + dev_eui + ")");
-  }
+  if (auto ok = bind_endpoint_name(r, dev_eui, any_name, "LoRaWAN"); !ok) return ok;
   if (!r.params.lifetime) r.params.lifetime = kLorawanDefaultLifetime;
   if (!r.params.binding) r.params.binding = "N";
   // Table 6.8.4-1: a Register without lwm2m= speaks 1.1.

@@ -9,6 +9,7 @@
 #include "client/security_credentials.hpp"
 #include "common/text.hpp"
 #include "lorawan/frame.hpp"
+#include "nidd/uri.hpp"
 #include "sms/short_message.hpp"
 
 namespace tether::client {
@@ -20,10 +21,11 @@ namespace codes = coap::codes;
 
 constexpr int kHandleShift = 48;
 
-// Core TS 6.2.1.1 binding letters: U (UDP, DTLS), T (TCP, TLS), S (SMS), N (Non-IP: LoRaWAN).
+// Core TS 6.2.1.1 binding letters: U (UDP, DTLS), T (TCP, TLS), S (SMS), N (Non-IP: LoRaWAN,
+// NIDD).
 char letter_of(std::string_view scheme) {
   if (scheme == "sms") return 'S';
-  if (scheme == "lorawan") return 'N';
+  if (scheme == "lorawan" || scheme == "nidd") return 'N';
   return scheme.ends_with("+tcp") ? 'T' : 'U';
 }
 
@@ -198,6 +200,20 @@ bool CoapClientLink::takes_alternative(const std::string& uri, const std::string
   return alternative_uri(uri, address).has_value();
 }
 
+Result<Route> CoapClientLink::route_network(const std::string& uri, const std::string& scheme,
+                                            std::uint16_t port,
+                                            std::optional<std::uint16_t> security) {
+  for (auto& c : carriers_) {
+    if (c->scheme != scheme) continue;
+    auto peer = c->transport->peer_for("", port);
+    if (!peer) return fail(uri + ": " + peer.error().reason);
+    const Peer p{c.get(), *peer, std::nullopt};
+    if (auto ok = protect(p, scheme, security); !ok) return fail(uri + ": " + ok.error().reason);
+    return route_of(p);
+  }
+  return fail("no " + scheme + " transport for " + uri);
+}
+
 Result<Route> CoapClientLink::route(const std::string& uri, std::optional<std::uint16_t> security,
                                     const std::string& alternative, bool bootstrap) {
   (void)bootstrap;  // the same CoAP peer serves either interface
@@ -221,19 +237,9 @@ Result<Route> CoapClientLink::route(const std::string& uri, std::optional<std::u
     return fail("no sms transport for " + uri);
   }
   // Transport TS 6.8.4: a server behind a LoRaWAN network is its FPort, lorawan://2.
-  if (auto port = lorawan::port_of_uri(uri)) {
-    for (auto& c : carriers_) {
-      if (c->scheme != "lorawan") continue;
-      auto peer = c->transport->peer_for("", *port);
-      if (!peer) return fail(uri + ": " + peer.error().reason);
-      const Peer p{c.get(), *peer, std::nullopt};
-      if (auto ok = protect(p, "lorawan", security); !ok) {
-        return fail(uri + ": " + ok.error().reason);
-      }
-      return route_of(p);
-    }
-    return fail("no lorawan transport for " + uri);
-  }
+  if (auto port = lorawan::port_of_uri(uri)) return route_network(uri, "lorawan", *port, security);
+  // Transport TS Appendix D.3: over NIDD the network routes to the one server, nidd://.
+  if (nidd::is_nidd_uri(uri)) return route_network(uri, "nidd", 0, security);
   auto parsed = coap::parse_uri(uri);
   if (!parsed) return fail("bad server URI \"" + uri + "\": " + parsed.error().reason);
   // Where to connect: the URI's authority, or the one a Release named.

@@ -77,6 +77,9 @@ class CoapClientLink final : public ClientLink {
   };
 
   Route route_of(Peer p);
+  // A server a link-layer network routes to (LoRaWAN's FPort, NIDD's one server).
+  Result<Route> route_network(const std::string& uri, const std::string& scheme, std::uint16_t port,
+                              std::optional<std::uint16_t> security);
   const Peer* peer_of(const Route& route) const;
   Result<Ok> secure(const Peer& p, const std::string& host, std::uint16_t security, Instant now);
   Result<Ok> protect(const Peer& p, const std::string& scheme,
