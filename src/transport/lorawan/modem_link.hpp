@@ -8,7 +8,7 @@
 #include "lorawan/at_modem.hpp"
 #include "transport/event_loop.hpp"
 #include "transport/lorawan/lorawan_carrier.hpp"
-#include "transport/serial_line.hpp"
+#include "transport/modem_driver.hpp"
 
 namespace tether::transport {
 
@@ -16,7 +16,6 @@ class ModemLink final : public LorawanCarrier {
  public:
   // Throws std::runtime_error when the device cannot be opened (start-up configuration).
   ModemLink(EventLoop& loop, std::string device, lorawan::AtModemConfig config = {});
-  ~ModemLink() override;
 
   std::uint64_t send(const LorawanFrame& frame) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
@@ -25,16 +24,15 @@ class ModemLink final : public LorawanCarrier {
   std::size_t max_payload(lorawan::DevEui) const override { return modem_.max_payload(); }
   std::optional<lorawan::DevEui> own_dev_eui() const override;
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
-  std::string describe() const override { return "modem " + line_.device(); }
+  std::string describe() const override { return "modem " + driver_.device(); }
   bool ready() const { return modem_.ready(); }
 
  private:
-  void pump();
+  void on_event(lorawan::AtModemEvent& e);
   void problem(const std::string& event, const std::string& detail);
 
   EventLoop& loop_;
   lorawan::AtModem modem_;
-  EventLoop::TimerId timer_ = 0;
   std::uint64_t refused_handle_ = std::uint64_t{1} << 63;
   std::uint64_t sent_ = 0;
   std::uint64_t failed_ = 0;
@@ -44,8 +42,7 @@ class ModemLink final : public LorawanCarrier {
   Receiver receiver_;
   Reporter reporter_;
   Problem problem_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  SerialLine line_;  // last: it starts the dialogue as it opens
+  ModemDriver<lorawan::AtModem> driver_;  // last: it starts the dialogue as it opens
 };
 
 }  // namespace tether::transport

@@ -2,13 +2,12 @@
 // The client's NB-IoT or LTE-M modem on a serial device (its AT port, or the pseudo-terminal
 // `tether scef --ue` makes), driven by the sans-I/O nidd::NiddModem: non-IP data out with
 // AT+CSODCP and its release assistance indication, in as +CRTDCP (TS 27.007).
-#include <memory>
 #include <string>
 
 #include "nidd/nidd_modem.hpp"
 #include "transport/event_loop.hpp"
+#include "transport/modem_driver.hpp"
 #include "transport/nidd/nidd_carrier.hpp"
-#include "transport/serial_line.hpp"
 
 namespace tether::transport {
 
@@ -16,7 +15,6 @@ class NiddModemLink final : public NiddCarrier {
  public:
   // Throws std::runtime_error when the device cannot be opened (start-up configuration).
   NiddModemLink(EventLoop& loop, std::string device, nidd::NiddModemConfig config = {});
-  ~NiddModemLink() override;
 
   std::uint64_t send(const NiddPacket& packet) override;
   void set_receiver(Receiver r) override { receiver_ = std::move(r); }
@@ -24,16 +22,15 @@ class NiddModemLink final : public NiddCarrier {
   void set_problem_handler(Problem p) override { problem_ = std::move(p); }
   std::size_t max_packet(const std::string&) const override { return modem_.max_packet(); }
   std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
-  std::string describe() const override { return "modem " + line_.device(); }
+  std::string describe() const override { return "modem " + driver_.device(); }
   bool ready() const { return modem_.ready(); }
 
  private:
-  void pump();
+  void on_event(nidd::NiddModemEvent& e);
   void problem(const std::string& event, const std::string& detail);
 
   EventLoop& loop_;
   nidd::NiddModem modem_;
-  EventLoop::TimerId timer_ = 0;
   std::uint64_t refused_handle_ = std::uint64_t{1} << 63;
   std::uint64_t sent_ = 0;
   std::uint64_t failed_ = 0;
@@ -43,8 +40,7 @@ class NiddModemLink final : public NiddCarrier {
   Receiver receiver_;
   Reporter reporter_;
   Problem problem_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-  SerialLine line_;  // last: it starts the dialogue as it opens
+  ModemDriver<nidd::NiddModem> driver_;  // last: it starts the dialogue as it opens
 };
 
 }  // namespace tether::transport
