@@ -6,20 +6,14 @@ ModemLink::ModemLink(EventLoop& loop, std::string device, lorawan::AtModemConfig
     : loop_(loop),
       modem_(config),
       driver_(
-          loop, std::move(device), modem_, [this](lorawan::AtModemEvent& e) { on_event(e); },
-          [this](const std::string& why) { problem("modem-lost", why); }) {}
+          loop, std::move(device), "lorawan", modem_,
+          [this](lorawan::AtModemEvent& e) { on_event(e); },
+          [this](const std::string& event, const std::string& detail) { problem(event, detail); }) {
+}
 
 std::optional<lorawan::DevEui> ModemLink::own_dev_eui() const {
   if (!modem_.ready()) return std::nullopt;
   return modem_.dev_eui();
-}
-
-std::vector<std::pair<std::string, std::uint64_t>> ModemLink::counters() const {
-  return {{"lorawan_modem_sent", sent_},
-          {"lorawan_modem_failed", failed_},
-          {"lorawan_modem_received", received_},
-          {"lorawan_modem_malformed", malformed_},
-          {"lorawan_modem_restarts", restarts_}};
 }
 
 void ModemLink::problem(const std::string& event, const std::string& detail) {
@@ -29,13 +23,9 @@ void ModemLink::problem(const std::string& event, const std::string& detail) {
 std::uint64_t ModemLink::send(const LorawanFrame& frame) {
   auto handle = modem_.send(frame.f_port, frame.payload, frame.confirmed, loop_.now());
   if (!handle) {
-    ++failed_;
-    problem("lorawan-uplink-refused", handle.error().reason);
-    const std::uint64_t h = refused_handle_++;
-    driver_.later([this, h] {
+    return driver_.refuse(handle.error().reason, [this](std::uint64_t h) {
       if (reporter_) reporter_(h, false);
     });
-    return h;
   }
   driver_.sent();
   return *handle;
@@ -43,31 +33,10 @@ std::uint64_t ModemLink::send(const LorawanFrame& frame) {
 
 void ModemLink::on_event(lorawan::AtModemEvent& e) {
   using Kind = lorawan::AtModemEvent::Kind;
-  switch (e.kind) {
-    case Kind::kReady:
-      problem("modem-ready", e.detail);
-      break;
-    case Kind::kSent:
-      ++sent_;
-      if (reporter_) reporter_(e.handle, true);
-      break;
-    case Kind::kFailed:
-      ++failed_;
-      problem("lorawan-uplink-failed", e.detail);
-      if (reporter_) reporter_(e.handle, false);
-      break;
-    case Kind::kReceived:
-      ++received_;
-      if (receiver_) receiver_(LorawanFrame{0, e.port, std::move(e.payload), false});
-      break;
-    case Kind::kMalformed:
-      ++malformed_;
-      problem("modem-malformed", e.detail);
-      break;
-    case Kind::kRestarting:
-      ++restarts_;
-      problem("modem-restarting", e.detail);
-      break;
+  if (e.kind == Kind::kReceived) {
+    if (receiver_) receiver_(LorawanFrame{0, e.port, std::move(e.payload), false});
+  } else if (reporter_) {
+    reporter_(e.handle, e.kind == Kind::kSent);
   }
 }
 

@@ -23,7 +23,9 @@ class ModemLink final : public LorawanCarrier {
   void set_problem_handler(Problem p) override { problem_ = std::move(p); }
   std::size_t max_payload(lorawan::DevEui) const override { return modem_.max_payload(); }
   std::optional<lorawan::DevEui> own_dev_eui() const override;
-  std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const override {
+    return driver_.counters();
+  }
   std::string describe() const override { return "modem " + driver_.device(); }
   bool ready() const { return modem_.ready(); }
 
@@ -33,12 +35,6 @@ class ModemLink final : public LorawanCarrier {
 
   EventLoop& loop_;
   lorawan::AtModem modem_;
-  std::uint64_t refused_handle_ = std::uint64_t{1} << 63;
-  std::uint64_t sent_ = 0;
-  std::uint64_t failed_ = 0;
-  std::uint64_t received_ = 0;
-  std::uint64_t malformed_ = 0;
-  std::uint64_t restarts_ = 0;
   Receiver receiver_;
   Reporter reporter_;
   Problem problem_;

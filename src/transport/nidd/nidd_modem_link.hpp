@@ -21,7 +21,9 @@ class NiddModemLink final : public NiddCarrier {
   void set_reporter(Reporter r) override { reporter_ = std::move(r); }
   void set_problem_handler(Problem p) override { problem_ = std::move(p); }
   std::size_t max_packet(const std::string&) const override { return modem_.max_packet(); }
-  std::vector<std::pair<std::string, std::uint64_t>> counters() const override;
+  std::vector<std::pair<std::string, std::uint64_t>> counters() const override {
+    return driver_.counters();
+  }
   std::string describe() const override { return "modem " + driver_.device(); }
   bool ready() const { return modem_.ready(); }
 
@@ -31,12 +33,6 @@ class NiddModemLink final : public NiddCarrier {
 
   EventLoop& loop_;
   nidd::NiddModem modem_;
-  std::uint64_t refused_handle_ = std::uint64_t{1} << 63;
-  std::uint64_t sent_ = 0;
-  std::uint64_t failed_ = 0;
-  std::uint64_t received_ = 0;
-  std::uint64_t malformed_ = 0;
-  std::uint64_t restarts_ = 0;
   Receiver receiver_;
   Reporter reporter_;
   Problem problem_;
