@@ -107,6 +107,9 @@ NiddLink make_nidd_link(transport::EventLoop& loop, Random& random, const NiddLi
   nidd::NiddModemConfig m;
   // Appendix D.8: the timers the modem asks the network for, in 24.008's encoding.
   if (s.psm_tau_s != 0 || s.psm_active_s != 0) {
+    if (s.psm_tau_s == 0 || s.psm_active_s == 0) {
+      throw std::invalid_argument("--psm-tau and --psm-active go together (AT+CPSMS sets both)");
+    }
     auto tau = nidd::encode_t3412(Duration{std::int64_t{s.psm_tau_s} * 1000});
     auto active = nidd::encode_t3324(Duration{std::int64_t{s.psm_active_s} * 1000});
     if (!tau || !active) {

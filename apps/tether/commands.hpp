@@ -15,6 +15,7 @@ int scef_command(const std::vector<std::string>& args);
 int bench_register(const std::vector<std::string>& args);
 int bench_coap_echo(const std::vector<std::string>& args);
 int bench_mqtt(const std::vector<std::string>& args);
+int bench_lorawan(const std::vector<std::string>& args);
 int bench_mqtt_echo(const std::vector<std::string>& args);
 int bench_http(const std::vector<std::string>& args);
 int bench_http_echo(const std::vector<std::string>& args);

@@ -296,8 +296,7 @@ int lorawan_ns_command(const std::vector<std::string>& args) {
           ns.on_uplink(*up, loop.now());
         }
         while (auto e = m->mac->poll_event()) m->emulator->on_mac_event(*e);
-        const Bytes out = m->emulator->take_output();
-        if (!out.empty()) (void)::write(m->pty->master(), out.data(), out.size());
+        m->pty->write(m->emulator->take_output());
       }
       while (auto down = ns.poll_air()) {
         log_frame(*down);

@@ -26,6 +26,8 @@ void usage(std::FILE* to) {
       "  bench coap-echo --port N [--mmsg] [--threads N [--dispatch]]  the least a CoAP\n"
       "                         server does, for bench register\n"
       "  bench mqtt-echo [--broker URL]  the bare broker round trip, for bench mqtt --bare\n"
+      "  bench lorawan [--broker URL] [--clients N] [--pid P]  LoRaWAN devices through\n"
+      "                         ChirpStack events, for tether server --lorawan\n"
       "  bench http [--target URL] [--clients N] [--pid P] [--bare]  the same over HTTP(S)\n"
       "  bench http-echo --port N [--cert F --key F]  204 to anything, for bench http --bare\n"
       "  coap get|put|post|delete|fetch|ipatch URI [options]   CoAP client\n"
@@ -94,6 +96,10 @@ int main(int argc, char** argv) {
     if (args[0] == "bench" && args.size() > 1 && args[1] == "register") {
       args.erase(args.begin(), args.begin() + 2);
       return tether::app::bench_register(args);
+    }
+    if (args[0] == "bench" && args.size() > 1 && args[1] == "lorawan") {
+      args.erase(args.begin(), args.begin() + 2);
+      return tether::app::bench_lorawan(args);
     }
     if (args[0] == "bench" && args.size() > 1 && args[1] == "mqtt") {
       args.erase(args.begin(), args.begin() + 2);

@@ -5,6 +5,7 @@
 #include "binding/coap/network_identity.hpp"
 #include "common/logfmt.hpp"
 #include "lwm2m/endpoint_name.hpp"
+#include "lwm2m/operation/status.hpp"
 #include "service_runtime.hpp"
 
 namespace tether::app {
@@ -19,7 +20,7 @@ const char* const kNiddHelp =
     "  --nidd-callback-host H, --nidd-callback-port N  where the SCEF calls us\n"
     "                         (127.0.0.1, any free port)\n"
     "  --nidd-callback-token-file F  the SCEF's callbacks must carry this token\n"
-    "  --nidd-maximum-latency S  how long the SCEF may buffer a delivery (240)\n"
+    "  --nidd-maximum-latency S  how long the SCEF may buffer a delivery (90)\n"
     "  --nidd-any-name        let devices register under names other than their UE's\n";
 
 namespace {
@@ -50,9 +51,14 @@ transport::ScefClientOptions scef_options(const NiddServiceOptions& o,
     if (auto ok = lwm2m::check_endpoint_name(name); !ok) {
       throw std::invalid_argument("--nidd-ue " + item + ": " + ok.error().reason);
     }
-    if (!names.emplace(ue->key(), std::move(name)).second) {
-      throw std::invalid_argument("--nidd-ue names " + ue->key() + " twice");
+    // One name per UE and one UE per name: two UEs under one name could take each
+    // other's registration.
+    for (const auto& [key, taken] : names) {
+      if (key == ue->key() || taken == name) {
+        throw std::invalid_argument("--nidd-ue names " + ue->key() + " or " + name + " twice");
+      }
     }
+    names.emplace(ue->key(), std::move(name));
     c.ues.push_back(*ue);
   }
   if (c.ues.empty()) throw std::invalid_argument("--nidd needs --nidd-ue, the UEs it serves");
@@ -85,8 +91,10 @@ void NiddService::start() {
 
 Result<Ok> NiddService::complete_register(coap::PeerId peer, lwm2m::RegisterRequest& r) const {
   auto it = names_.find(transport_->ue_of(peer));
-  const std::string name = it == names_.end() ? std::string{} : it->second;
-  return binding::coap_binding::bind_endpoint_name(r, name, options_.any_name, "NIDD");
+  if (it == names_.end()) {
+    return lwm2m::reject(lwm2m::status::kForbidden, "over NIDD, a UE this server does not serve");
+  }
+  return binding::coap_binding::bind_endpoint_name(r, it->second, options_.any_name, "NIDD");
 }
 
 std::string NiddService::describe() const {

@@ -157,8 +157,8 @@ struct NiddServiceOptions {
   std::string callback_host = "127.0.0.1";
   std::uint16_t callback_port = 0;
   std::string callback_token_file;
-  std::uint32_t maximum_latency_s = 240;  // how long the SCEF may buffer a delivery (D.6)
-  bool any_name = false;                  // devices may register under other names than their UE's
+  std::uint32_t maximum_latency_s = 90;  // how long the SCEF may buffer a delivery (D.6)
+  bool any_name = false;                 // devices may register under other names than their UE's
 };
 // --nidd, --nidd-scs-as, --nidd-ue, --nidd-callback-host, --nidd-callback-port,
 // --nidd-callback-token-file, --nidd-maximum-latency, --nidd-any-name.

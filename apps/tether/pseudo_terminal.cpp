@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -29,7 +30,16 @@ PseudoTerminal::PseudoTerminal(std::string link) {
     ::cfmakeraw(&t);
     ::tcsetattr(slave_, TCSANOW, &t);
   }
-  ::unlink(link.c_str());  // a link left by an earlier run
+  // A link left by an earlier run goes; anything else at that path (a device, a file) stays.
+  struct stat st {};
+  if (::lstat(link.c_str(), &st) == 0) {
+    if (!S_ISLNK(st.st_mode)) {
+      ::close(slave_);
+      ::close(master_);
+      throw std::invalid_argument(link + " exists and is not a symbolic link");
+    }
+    ::unlink(link.c_str());
+  }
   if (::symlink(name, link.c_str()) != 0) {
     const std::string why = std::strerror(errno);
     ::close(slave_);
@@ -39,10 +49,25 @@ PseudoTerminal::PseudoTerminal(std::string link) {
   link_ = std::move(link);
 }
 
+void PseudoTerminal::write(ByteView bytes) {
+  constexpr std::size_t kMaxPending = 64 * 1024;
+  pending_.insert(pending_.end(), bytes.begin(), bytes.end());
+  if (pending_.size() > kMaxPending) {
+    pending_.erase(pending_.begin(), pending_.end() - kMaxPending);
+  }
+  while (!pending_.empty()) {
+    const ssize_t n = ::write(master_, pending_.data(), pending_.size());
+    if (n <= 0) return;  // full (EAGAIN): the next call tries again
+    pending_.erase(pending_.begin(), pending_.begin() + n);
+  }
+}
+
 PseudoTerminal::~PseudoTerminal() {
   ::close(master_);
   ::close(slave_);
-  ::unlink(link_.c_str());
+  // Ours only: the link, unless something else took its place meanwhile.
+  struct stat st {};
+  if (::lstat(link_.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) ::unlink(link_.c_str());
 }
 
 }  // namespace tether::app

@@ -179,12 +179,17 @@ int scef_command(const std::vector<std::string>& args) {
       }
     }
     for (auto& u : ues) {
-      const Bytes out = u->modem->take_output();
-      if (!out.empty()) (void)::write(u->pty->master(), out.data(), out.size());
+      u->pty->write(u->modem->take_output());
     }
     while (auto cb = scef->poll_callback()) {
       auto where = split_url(cb->url);
-      if (!where) continue;  // checked when the configuration was made
+      if (!where) {
+        ++callback_failures;
+        log_line("event=scef-callback-failed" + logfmt_field("url", cb->url) +
+                     " detail=\"not an http URL with an IP address\"",
+                 "warn");
+        continue;
+      }
       http::Request r;
       r.method = "POST";
       r.target = where->second;

@@ -150,7 +150,7 @@ HttpAnswer Scef::deliver(const std::string& config_id, ByteView body, Instant no
   const Duration latency = t->maximum_latency_s
                                ? Duration{std::int64_t{*t->maximum_latency_s} * 1000}
                                : config_.default_latency;
-  ue.buffer.push_back(Waiting{id, std::move(t->data), now + latency});
+  ue.buffer.push_back(Waiting{id, answer.self, std::move(t->data), now + latency});
   answer.delivery_status = "BUFFERING_TEMPORARILY_NOT_REACHABLE";
   return HttpAnswer{201, to_json(answer), answer.self};
 }
@@ -166,12 +166,12 @@ void Scef::send_downlink(Ue& ue, Bytes data, Instant now) {
   }
 }
 
-void Scef::status_callback(const Ue& ue, const std::string& delivery_id,
-                           const std::string& status) {
+void Scef::status_callback(const Ue& ue, const Waiting& w, const std::string& status) {
+  // To the UE's configuration now, about the delivery under the URL its answer gave.
   auto it = configs_.find(ue.configuration);
   if (it == configs_.end()) return;
   DeliveryStatusNotification n;
-  n.transfer = link(it->second, ue.configuration) + "/downlink-data-deliveries/" + delivery_id;
+  n.transfer = w.link;
   n.delivery_status = status;
   callbacks_.push_back(Callback{it->second.destination, to_json(Notification(n))});
 }
@@ -181,7 +181,7 @@ void Scef::flush_buffer(Ue& ue, Instant now) {
     Waiting w = std::move(ue.buffer.front());
     ue.buffer.pop_front();
     send_downlink(ue, std::move(w.data), now);
-    status_callback(ue, w.id, "SUCCESS");
+    status_callback(ue, w, "SUCCESS");
   }
 }
 
@@ -204,7 +204,7 @@ void Scef::on_uplink(const UeId& id, Bytes data, unsigned rai, Instant now) {
     n.data = std::move(data);
     callbacks_.push_back(Callback{c->second.destination, to_json(Notification(n))});
   }
-  // What waited goes now, unless the UE asked to be released at once.
+  // What waited goes now: the UE is reachable at least for its active time.
   flush_buffer(ue, now);
 }
 
@@ -223,7 +223,7 @@ void Scef::on_timer(Instant now) {
         continue;
       }
       ++counters_.expired;
-      status_callback(ue, w->id, "FAILURE_TIMEOUT");
+      status_callback(ue, *w, "FAILURE_TIMEOUT");
       w = ue.buffer.erase(w);
     }
   }

@@ -86,7 +86,8 @@ class Scef {
 
  private:
   struct Waiting {
-    std::string id;  // the delivery's id
+    std::string id;    // the delivery's id
+    std::string link;  // its URL, as the SCS/AS was told
     Bytes data;
     Instant expires{};
   };
@@ -112,7 +113,7 @@ class Scef {
   void send_downlink(Ue& ue, Bytes data, Instant now);
   void flush_buffer(Ue& ue, Instant now);
   std::string link(const Config& c, const std::string& config_id) const;
-  void status_callback(const Ue& ue, const std::string& delivery_id, const std::string& status);
+  void status_callback(const Ue& ue, const Waiting& w, const std::string& status);
 
   ScefConfig config_;
   std::map<std::string, Ue> ues_;          // by UeId::key()

@@ -209,17 +209,25 @@ void HttpClient::assign(const std::shared_ptr<Origin>& origin) {
 
 void HttpClient::start(Origin& o, const std::shared_ptr<Connection>& c) {
   c->opened = loop_.now();
+  // What fails at once is answered on a loop turn of its own, like every other outcome: no
+  // caller hears of its request inside request(), and a queue of requests to a refusing
+  // origin does not nest one failure in the next.
+  auto fail_later = [this, &c](std::string why) {
+    loop_.schedule(loop_.now(), [this, c, why = std::move(why), alive = alive_] {
+      if (*alive) fail_connection(c, why);
+    });
+  };
   if (o.where.tls) {
     auto session = options_.tls->client_session(tls::Carriage::kStream, o.credentials, {});
-    if (!session) return fail_connection(c, "TLS: " + session.error().reason);
+    if (!session) return fail_later("TLS: " + session.error().reason);
     c->stream = SecureStream(std::move(*session));
   }
   auto address = SocketAddress::resolve(o.where.host, o.where.port);
-  if (!address) return fail_connection(c, address.error().reason);
+  if (!address) return fail_later(address.error().reason);
   c->fd = ::socket(address->family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (c->fd < 0) return fail_connection(c, std::string("socket: ") + std::strerror(errno));
+  if (c->fd < 0) return fail_later(std::string("socket: ") + std::strerror(errno));
   if (::connect(c->fd, address->get(), address->size()) != 0 && errno != EINPROGRESS) {
-    return fail_connection(c, "connect " + o.where.authority + ": " + std::strerror(errno));
+    return fail_later("connect " + o.where.authority + ": " + std::strerror(errno));
   }
   c->interest = EPOLLOUT;
   std::weak_ptr<Connection> weak = c;

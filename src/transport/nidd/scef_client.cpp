@@ -2,13 +2,16 @@
 
 #include <stdexcept>
 
+#include "common/random.hpp"
 #include "common/text.hpp"
 #include "http/uri.hpp"
+#include "transport/socket_address.hpp"
 
 namespace tether::transport {
 
 namespace {
 constexpr std::size_t kMaxUes = 1'000'000;
+constexpr std::size_t kMaxEarlyStatuses = 1024;
 
 bool is_id(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
@@ -30,10 +33,8 @@ HttpClientOptions client_options(const ScefClientOptions& o) {
 }  // namespace
 
 Result<ScefUrl> parse_scef_url(const std::string& url) {
-  const bool tls = url.rfind("https://", 0) == 0;
-  if (!tls && url.rfind("http://", 0) != 0) return fail("the SCEF URL is http:// or https://");
-  const std::size_t start = tls ? 8 : 7;
-  const auto slash = url.find('/', start);
+  if (url.rfind("http://", 0) != 0) return fail("the SCEF URL is http:// (no HTTPS yet)");
+  const auto slash = url.find('/', 7);
   ScefUrl out;
   out.origin = url.substr(0, slash);
   out.root = slash == std::string::npos ? std::string{} : url.substr(slash);
@@ -56,6 +57,17 @@ ScefClient::ScefClient(EventLoop& loop, ScefClientOptions options)
   }
   if (options_.ues.size() > kMaxUes) throw std::invalid_argument("too many NIDD UEs");
   for (const auto& ue : options_.ues) ues_[ue.key()].id = ue;
+  const std::string& host = options_.callback_host;
+  if (!SocketAddress::resolve(host, 0) || host == "0.0.0.0" || host == "::" || host == "[::]") {
+    throw std::invalid_argument(
+        "--nidd-callback-host: the IP address the SCEF reaches us at (not 0.0.0.0 or ::)");
+  }
+  if (options_.callback_token.empty()) {
+    // The SCEF learns the token from us alone: a random one costs nothing.
+    Bytes t(16);
+    SystemRandom().fill(t);
+    options_.callback_token = to_hex(t);
+  }
   HttpServerOptions s;
   s.host = options_.callback_host;
   s.port = options_.callback_port;
@@ -77,6 +89,10 @@ ScefClient::~ScefClient() {
 
 Result<Ok> ScefClient::start() {
   if (auto ok = server_->start(); !ok) return ok;
+  const bool v6 = options_.callback_host.find(':') != std::string::npos;
+  destination_ = "http://" + (v6 ? "[" + options_.callback_host + "]" : options_.callback_host) +
+                 ":" + std::to_string(server_->port()) + options_.callback_path +
+                 "?token=" + percent_encode(options_.callback_token);
   for (auto& [key, ue] : ues_) configure(ue);
   return Ok{};
 }
@@ -137,53 +153,69 @@ std::string ScefClient::path_of(const std::string& url) const {
 void ScefClient::configure(Ue& ue) {
   if (ue.asking) return;
   ue.asking = true;
-  nidd::Configuration c;
-  c.ue = ue.id;
-  c.notification_destination = "http://" + options_.callback_host + ":" +
-                               std::to_string(server_->port()) + options_.callback_path;
-  if (!options_.callback_token.empty()) {
-    c.notification_destination += "?token=" + percent_encode(options_.callback_token);
+  to_configure_.push_back(ue.id.key());
+  configure_next();
+}
+
+void ScefClient::configure_next() {
+  while (configuring_ < options_.max_configuring && !to_configure_.empty()) {
+    const std::string key = std::move(to_configure_.front());
+    to_configure_.pop_front();
+    auto it = ues_.find(key);
+    if (it == ues_.end()) continue;
+    nidd::Configuration c;
+    c.ue = it->second.id;
+    c.notification_destination = destination_;
+    ++configuring_;
+    std::weak_ptr<bool> alive = alive_;
+    client_.request(url_.origin,
+                    post(url_.root + "/3gpp-nidd/v1/" + options_.scs_as_id + "/configurations",
+                         nidd::to_json(c)),
+                    [this, alive, key](Result<http::Response> r) {
+                      const auto live = alive.lock();
+                      if (!live || !*live) return;
+                      --configuring_;
+                      on_configured(key, std::move(r));
+                      if (*live) configure_next();
+                    });
   }
-  const std::string key = ue.id.key();
-  std::weak_ptr<bool> alive = alive_;
-  client_.request(
-      url_.origin,
-      post(url_.root + "/3gpp-nidd/v1/" + options_.scs_as_id + "/configurations", nidd::to_json(c)),
-      [this, alive, key](Result<http::Response> r) {
-        const auto live = alive.lock();
-        if (!live || !*live) return;
-        auto it = ues_.find(key);
-        if (it == ues_.end()) return;
-        Ue& asked = it->second;
-        asked.asking = false;
-        std::string why;
-        if (!r) {
-          why = r.error().reason;
-        } else if (r->status != 201 && r->status != 200) {
-          why = "the SCEF answered " + std::to_string(r->status) + " " + printable(r->body, 120);
-        } else if (auto answer = nidd::parse_configuration(to_bytes(r->body)); !answer) {
-          why = "the SCEF's answer: " + answer.error().reason;
-        } else if (path_of(answer->self).empty()) {
-          why = "the SCEF named its configuration outside its own URL";
-        } else {
-          asked.self = answer->self;
-          if (answer->maximum_packet_size && *answer->maximum_packet_size >= 16) {
-            asked.max_packet =
-                std::min<std::size_t>(*answer->maximum_packet_size, nidd::kMaxPacket);
-          }
-          problem("nidd-configured-info", key + " " + asked.self);
-          return;
-        }
-        ++config_failed_;
-        problem("nidd-configuration-failed", key + ": " + why);
-        retry_later(asked);
-      });
+}
+
+void ScefClient::on_configured(const std::string& key, Result<http::Response> r) {
+  auto it = ues_.find(key);
+  if (it == ues_.end()) return;
+  Ue& ue = it->second;
+  ue.asking = false;
+  std::string why;
+  if (!r) {
+    why = r.error().reason;
+  } else if (r->status != 201 && r->status != 200) {
+    why = "the SCEF answered " + std::to_string(r->status) + " " + printable(r->body, 120);
+  } else if (auto answer = nidd::parse_configuration(to_bytes(r->body)); !answer) {
+    why = "the SCEF's answer: " + answer.error().reason;
+  } else if (path_of(answer->self).empty()) {
+    why = "the SCEF named its configuration outside its own URL";
+  } else {
+    ue.self = answer->self;
+    if (answer->maximum_packet_size && *answer->maximum_packet_size >= 16) {
+      ue.max_packet = std::min<std::size_t>(*answer->maximum_packet_size, nidd::kMaxPacket);
+    }
+    problem("nidd-configured-info", key + " " + ue.self);
+    return;
+  }
+  ++config_failed_;
+  problem("nidd-configuration-failed", key + ": " + why);
+  retry_later(ue);
 }
 
 void ScefClient::retry_later(Ue& ue) {
   if (ue.retry != 0) return;
+  // Jitter: UEs refused together are not all asked again at the same moment.
+  std::uint8_t spread = 0;
+  SystemRandom().fill(std::span<std::uint8_t>(&spread, 1));
+  const Duration delay = options_.retry_delay + options_.retry_delay * spread / 255;
   const std::string key = ue.id.key();
-  ue.retry = loop_.schedule(loop_.now() + options_.retry_delay, [this, key] {
+  ue.retry = loop_.schedule(loop_.now() + delay, [this, key] {
     auto it = ues_.find(key);
     if (it == ues_.end()) return;
     it->second.retry = 0;
@@ -229,11 +261,9 @@ std::uint64_t ScefClient::send(const NiddPacket& packet) {
             nidd::is_buffering(answer->delivery_status) && !answer->self.empty()) {
           // D.6: the SCEF keeps it for the sleeping UE and calls back with its fate.
           ++buffered_count_;
-          buffered_[answer->self] = InFlight{
-              handle, loop_.now() + Duration{std::int64_t{options_.maximum_latency_s} * 1000} +
-                          options_.request_timeout};
-          expire_in_flight();
-          return report(handle, Outcome::kBuffered);
+          report(handle, Outcome::kBuffered);
+          if (*live) buffer(answer->self, handle);
+          return;
         }
         if ((r->status == 200 || r->status == 201) && answer &&
             nidd::is_success(answer->delivery_status)) {
@@ -252,6 +282,36 @@ std::uint64_t ScefClient::send(const NiddPacket& packet) {
         report(handle, Outcome::kFailed);
       });
   return handle;
+}
+
+void ScefClient::buffer(const std::string& url, std::uint64_t handle) {
+  if (auto early = early_statuses_.find(url); early != early_statuses_.end()) {
+    const std::string status = std::move(early->second);
+    early_statuses_.erase(early);
+    std::erase(early_order_, url);
+    return settle(handle, status);
+  }
+  const Instant expires = loop_.now() + Duration{std::int64_t{options_.maximum_latency_s} * 1000} +
+                          options_.request_timeout;
+  auto [it, fresh] = buffered_.try_emplace(url, InFlight{handle, expires});
+  if (!fresh) {
+    // The SCEF named two deliveries alike (it restarted?): the older one will hear nothing.
+    const std::uint64_t older = it->second.handle;
+    it->second = InFlight{handle, expires};
+    loop_.post([this, alive = alive_, older] {
+      if (*alive) report(older, Outcome::kFailed);
+    });
+  }
+  expire_in_flight();
+}
+
+void ScefClient::settle(std::uint64_t handle, const std::string& status) {
+  if (nidd::is_success(status)) {
+    ++sent_;
+    return report(handle, Outcome::kDelivered);
+  }
+  problem("nidd-send-failed", "the SCEF reports " + printable(status, 60));
+  report(handle, Outcome::kFailed);
 }
 
 void ScefClient::expire_in_flight() {
@@ -331,16 +391,24 @@ void ScefClient::on_notification(const nidd::Notification& n) {
     return;
   }
   if (const auto* status = std::get_if<nidd::DeliveryStatusNotification>(&n)) {
+    if (nidd::is_buffering(status->delivery_status)) return;
     auto it = buffered_.find(status->transfer);
-    if (it == buffered_.end() || nidd::is_buffering(status->delivery_status)) return;
+    if (it == buffered_.end()) {
+      // Perhaps ahead of the SCEF's answer to the delivery: kept a while for it.
+      if (path_of(status->transfer).empty() || early_statuses_.count(status->transfer) != 0) {
+        return;
+      }
+      if (early_order_.size() >= kMaxEarlyStatuses) {
+        early_statuses_.erase(early_order_.front());
+        early_order_.pop_front();
+      }
+      early_statuses_[status->transfer] = status->delivery_status;
+      early_order_.push_back(status->transfer);
+      return;
+    }
     const std::uint64_t handle = it->second.handle;
     buffered_.erase(it);
-    if (nidd::is_success(status->delivery_status)) {
-      ++sent_;
-      return report(handle, Outcome::kDelivered);
-    }
-    problem("nidd-send-failed", "the SCEF reports " + printable(status->delivery_status, 60));
-    return report(handle, Outcome::kFailed);
+    return settle(handle, status->delivery_status);
   }
   const auto& c = std::get<nidd::ConfigurationStatusNotification>(n);
   auto it = ues_.find(c.ue.key());

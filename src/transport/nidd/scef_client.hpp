@@ -6,8 +6,9 @@
 // with the fate of deliveries it buffered (D.6). An SCEF that is away is asked again every
 // `retry_delay`.
 //
-// The callback URL carries `token` when one is set: the callback's address alone does not
-// say the caller is the SCEF.
+// The callback URL carries a token (`callback_token`, or a random one): the callback's
+// address alone does not say the caller is the SCEF. Configuration requests go a few at a
+// time (a server with many UEs does not flood the SCEF), and are repeated with jitter.
 #include <deque>
 #include <map>
 #include <memory>
@@ -26,21 +27,22 @@ namespace tether::transport {
 struct ScefClientOptions {
   std::string scef_url = "http://127.0.0.1:8090";  // the T8 API root (origin and path)
   std::string scs_as_id = "tether";
-  std::vector<nidd::UeId> ues;  // the UEs we serve: a configuration each
-  std::string callback_host = "127.0.0.1";
-  std::uint16_t callback_port = 0;  // 0: any free port (tests)
+  std::vector<nidd::UeId> ues;              // the UEs we serve: a configuration each
+  std::string callback_host = "127.0.0.1";  // an address the SCEF reaches, not 0.0.0.0
+  std::uint16_t callback_port = 0;          // 0: any free port (tests)
   std::string callback_path = "/nidd";
-  std::string callback_token;
+  std::string callback_token;  // empty: a random one
   Duration request_timeout{30'000};
-  Duration retry_delay{5'000};
-  // How long the SCEF may buffer a delivery (D.6): about CoAP's EXCHANGE_LIFETIME, after
-  // which an answer would find no exchange waiting.
-  std::uint32_t maximum_latency_s = 240;
+  Duration retry_delay{5'000};       // plus up to as much again, at random
+  std::size_t max_configuring = 16;  // configuration requests in flight
+  // How long the SCEF may buffer a delivery (D.6): within CoAP's MAX_TRANSMIT_WAIT (93 s),
+  // after which the server gave up on the request and a late delivery would run it anyway.
+  std::uint32_t maximum_latency_s = 90;
   std::size_t max_in_flight = 100'000;  // deliveries awaiting their outcome
 };
 
 // "http://127.0.0.1:8090/scef" -> origin "http://127.0.0.1:8090", root "/scef". Fails for
-// anything but http(s) with an IP literal host.
+// anything but http:// with an IP literal host (T8 over HTTPS is not built yet).
 struct ScefUrl {
   std::string origin;
   std::string root;
@@ -72,15 +74,19 @@ class ScefClient final : public NiddCarrier {
     nidd::UeId id;
     std::string self;  // the configuration's URL, once the SCEF answered
     std::size_t max_packet = nidd::kMaxPacket;
-    bool asking = false;
+    bool asking = false;  // queued or sent
     EventLoop::TimerId retry = 0;
   };
   struct InFlight {
     std::uint64_t handle = 0;
     Instant expires{};
   };
-  void configure(Ue& ue);
+  void configure(Ue& ue);  // queues it; configure_next() sends
+  void configure_next();
+  void on_configured(const std::string& key, Result<http::Response> r);
   void retry_later(Ue& ue);
+  void buffer(const std::string& url, std::uint64_t handle);
+  void settle(std::uint64_t handle, const std::string& status);
   void on_callback(const http::Request& request, HttpServer::Responder responder);
   void on_notification(const nidd::Notification& n);
   void report(std::uint64_t handle, Outcome outcome);
@@ -96,6 +102,13 @@ class ScefClient final : public NiddCarrier {
   std::unique_ptr<HttpServer> server_;
   std::unordered_map<std::string, Ue> ues_;             // by UeId::key()
   std::unordered_map<std::string, InFlight> buffered_;  // by the delivery's URL
+  std::deque<std::string> to_configure_;                // UeId keys
+  std::size_t configuring_ = 0;
+  // Final statuses that came before the SCEF's answer to the delivery (another connection
+  // may overtake it), by the delivery's URL; the oldest go first.
+  std::unordered_map<std::string, std::string> early_statuses_;
+  std::deque<std::string> early_order_;
+  std::string destination_;  // our callback URL, as the SCEF is told
   EventLoop::TimerId expiry_timer_ = 0;
   std::uint64_t next_handle_ = 1;
   Receiver receiver_;
