@@ -85,37 +85,33 @@ struct Settings {
 
 Settings parse(const std::vector<std::string>& args) {
   Settings s;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
-      return args[++i];
-    };
-    if (a == "--broker") {
-      s.broker = value();
-    } else if (a == "--application") {
-      s.application = value();
-    } else if (a == "--region") {
-      s.region = value();
-    } else if (a == "--radio-host") {
-      s.radio_host = value();
-    } else if (a == "--radio-port") {
-      s.radio_port = static_cast<std::uint16_t>(parse_number(value(), 65535));
-    } else if (a == "--device") {
-      s.devices.push_back(value());
-    } else if (a == "--modem") {
-      s.modems.push_back(value());
-    } else if (a == "--log-frames") {
+  ArgReader r(args);
+  while (r.next()) {
+    if (r.is("--broker")) {
+      s.broker = r.value();
+    } else if (r.is("--application")) {
+      s.application = r.value();
+    } else if (r.is("--region")) {
+      s.region = r.value();
+    } else if (r.is("--radio-host")) {
+      s.radio_host = r.value();
+    } else if (r.is("--radio-port")) {
+      s.radio_port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
+    } else if (r.is("--device")) {
+      s.devices.push_back(r.value());
+    } else if (r.is("--modem")) {
+      s.modems.push_back(r.value());
+    } else if (r.is("--log-frames")) {
       s.log_frames = true;
-    } else if (a == "--loss") {
-      s.loss = value();
-    } else if (a == "--seed") {
-      s.seed = parse_number(value(), UINT64_MAX);
+    } else if (r.is("--loss")) {
+      s.loss = r.value();
+    } else if (r.is("--seed")) {
+      s.seed = parse_number(r.value(), UINT64_MAX);
       s.seeded = true;
-    } else if (a == "--downlink-delay-ms") {
-      s.downlink_delay_ms = static_cast<std::uint32_t>(parse_number(value(), 60'000));
+    } else if (r.is("--downlink-delay-ms")) {
+      s.downlink_delay_ms = static_cast<std::uint32_t>(parse_number(r.value(), 60'000));
     } else {
-      throw std::invalid_argument("unknown option " + a + " (see --help)");
+      throw std::invalid_argument("unknown option " + r.current() + " (see --help)");
     }
   }
   return s;

@@ -57,36 +57,32 @@ struct Settings {
 
 Settings parse(const std::vector<std::string>& args) {
   Settings s;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto value = [&]() -> const std::string& {
-      if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
-      return args[++i];
-    };
-    auto seconds = [&](std::uint64_t max) {
-      return static_cast<std::uint32_t>(parse_number(value(), max));
-    };
-    if (a == "--host") {
-      s.host = value();
-    } else if (a == "--port") {
-      s.port = static_cast<std::uint16_t>(parse_number(value(), 65535));
-    } else if (a == "--ue") {
-      s.ues.push_back(value());
-    } else if (a == "--periodic-tau") {
+  ArgReader r(args);
+  auto seconds = [&](std::uint64_t max) {
+    return static_cast<std::uint32_t>(parse_number(r.value(), max));
+  };
+  while (r.next()) {
+    if (r.is("--host")) {
+      s.host = r.value();
+    } else if (r.is("--port")) {
+      s.port = static_cast<std::uint16_t>(parse_number(r.value(), 65535));
+    } else if (r.is("--ue")) {
+      s.ues.push_back(r.value());
+    } else if (r.is("--periodic-tau")) {
       s.periodic_tau_s = seconds(992u * 86'400);
-    } else if (a == "--active-time") {
+    } else if (r.is("--active-time")) {
       s.active_time_s = seconds(31u * 360);
-    } else if (a == "--connected-inactivity") {
+    } else if (r.is("--connected-inactivity")) {
       s.connected_inactivity_s = seconds(3600);
-    } else if (a == "--max-packet") {
-      s.max_packet = static_cast<std::uint32_t>(parse_number(value(), nidd::kMaxPacket));
+    } else if (r.is("--max-packet")) {
+      s.max_packet = static_cast<std::uint32_t>(parse_number(r.value(), nidd::kMaxPacket));
       if (s.max_packet < 16) throw std::invalid_argument("--max-packet: 16 to 1358");
-    } else if (a == "--max-buffered") {
-      s.max_buffered = static_cast<std::uint32_t>(parse_number(value(), 100'000));
-    } else if (a == "--log-packets") {
+    } else if (r.is("--max-buffered")) {
+      s.max_buffered = static_cast<std::uint32_t>(parse_number(r.value(), 100'000));
+    } else if (r.is("--log-packets")) {
       s.log_packets = true;
     } else {
-      throw std::invalid_argument("unknown option " + a + " (see --help)");
+      throw std::invalid_argument("unknown option " + r.current() + " (see --help)");
     }
   }
   return s;
