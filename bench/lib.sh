@@ -79,3 +79,35 @@ measure_threads() { # NAME COMMAND...
   kill "$target"
   wait "$target" 2>/dev/null || true
 }
+
+# The broker benches (mqtt_bench.sh, lorawan_scale.sh): mosquitto and the load generators on
+# core 1, the measured side on core 0; for each client count N, the broker's bare round trip
+# (bench mqtt --bare against bench mqtt-echo) and then the caller's server and generator:
+#   measured_server N           starts tether server on core 0 in the background (-> $!)
+#   load_generator N W PID      runs the generator on core 1 against it
+# Uses $tether, $seconds and $window; prints one line per measurement, and the load average.
+broker_bench() {
+  local port broker n w echo_pid server_pid
+  port=$(free_port)
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nmax_queued_messages 100000\n' "$port" >"$work/m.conf"
+  taskset -c 1 mosquitto -c "$work/m.conf" >"$work/mosquitto.log" 2>&1 &
+  pids+=("$!")
+  sleep 0.5
+  broker="mqtt://127.0.0.1:$port"
+  echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+  for n in "$@"; do
+    w=$(( n < window ? n : window ))
+    taskset -c 0 "$tether" bench mqtt-echo --broker "$broker" --prefix "bare$n" &
+    echo_pid=$!
+    sleep 0.5
+    taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "bare$n" --bare --clients "$n" \
+      --window "$w" --seconds "$seconds" | sed "s/^/n=$n /"
+    kill -TERM "$echo_pid"; wait "$echo_pid" 2>/dev/null || true
+    measured_server "$n"
+    server_pid=$!
+    sleep 1
+    load_generator "$n" "$w" "$server_pid" | sed "s/^/n=$n /"
+    kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  done
+  echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+}

@@ -14,30 +14,13 @@ seconds="${BENCH_SECONDS:-10}"
 window="${BENCH_WINDOW:-32}"
 # shellcheck source=bench/lib.sh
 source "$(dirname "$0")/lib.sh"
-port=$(free_port)
-printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\nmax_queued_messages 100000\n' "$port" >"$work/m.conf"
-taskset -c 1 mosquitto -c "$work/m.conf" >"$work/mosquitto.log" 2>&1 &
-pids+=("$!")
-sleep 0.5
-broker="mqtt://127.0.0.1:$port"
-echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
-for n in "${counts[@]}"; do
-  w=$(( n < window ? n : window ))
-  # The baseline: the broker's own round trip through a bare echo.
-  taskset -c 0 "$tether" bench mqtt-echo --broker "$broker" --prefix "bare$n" &
-  echo_pid=$!
-  sleep 0.5
-  taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "bare$n" --bare --clients "$n" \
-    --window "$w" --seconds "$seconds" | sed "s/^/n=$n /"
-  kill -TERM "$echo_pid"; wait "$echo_pid" 2>/dev/null || true
-  # The LwM2M server on the same broker.
-  taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$(free_port)" --coaps-port 0 \
-    --http-port "$(free_port)" --store memory --mqtt "$broker" --mqtt-prefix "lw$n" -q \
-    2>"$work/server.log" &
-  server_pid=$!
-  sleep 1
-  taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "lw$n" --clients "$n" \
-    --window "$w" --seconds "$seconds" --pid "$server_pid" | sed "s/^/n=$n /"
-  kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true
-done
-echo "load $(cut -d' ' -f1-3 /proc/loadavg)"
+measured_server() {
+  taskset -c 0 "$tether" server --workers 1 --bind 127.0.0.1 --coap-port "$(free_port)" \
+    --coaps-port 0 --http-port "$(free_port)" --store memory --mqtt "$broker" \
+    --mqtt-prefix "lw$1" -q 2>"$work/server.log" &
+}
+load_generator() {
+  taskset -c 1 "$tether" bench mqtt --broker "$broker" --prefix "lw$1" --clients "$1" \
+    --window "$2" --seconds "$seconds" --pid "$3"
+}
+broker_bench "${counts[@]}"
