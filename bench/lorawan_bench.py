@@ -20,49 +20,16 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_rig import Rig, api, free_port  # noqa: E402
 from datetime import datetime
 
 TETHER = sys.argv[1] if len(sys.argv) > 1 else "build/release/bin/tether"
-WORK = tempfile.mkdtemp(prefix="tether-lorawan-bench-")
+RIG = Rig("tether-lorawan-bench-")
+WORK = RIG.work
+start, text, wait = RIG.start, RIG.text, RIG.wait
 DEV = "70b3d57ed0000001"
-PROCS = []
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start(args, log):
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=open(os.path.join(WORK, log), "ab"))
-    PROCS.append(p)
-    return p
-
-
-def text(log):
-    with open(os.path.join(WORK, log), errors="replace") as f:
-        return f.read()
-
-
-def wait(pred, what, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    sys.exit(f"timed out waiting for {what}; logs in {WORK}")
-
-
-def api(port, method, path):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.status, r.read().decode()
 
 
 FRAME = re.compile(r"ts=(\S+) .*event=lorawan-frame dir=(\w+) .* bytes=(\d+) phy_bytes=(\d+) "
@@ -87,10 +54,7 @@ def now_utc():
 
 
 def rig(dr, max_payload):
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-    PROCS.clear()
+    RIG.kill_all()
     tag = f"dr{dr}"
     mqtt = free_port()
     with open(os.path.join(WORK, f"{tag}-mosquitto.conf"), "w") as f:
@@ -153,7 +117,4 @@ try:
     for dr, size in ((3, 242), (1, 53)):
         rig(dr, size)
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    RIG.kill_all()

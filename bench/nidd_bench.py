@@ -13,53 +13,18 @@ table; docs/performance.md reports it. The logs stay in the printed temp dir."""
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_rig import Rig, api, free_port  # noqa: E402
 from datetime import datetime, timezone
 
 TETHER = sys.argv[1] if len(sys.argv) > 1 else "build/release/bin/tether"
-WORK = tempfile.mkdtemp(prefix="tether-nidd-bench-")
+RIG = Rig("tether-nidd-bench-")
+WORK = RIG.work
+start, text, wait = RIG.start, RIG.text, RIG.wait
 UE = "meter-1@iot.example"
-PROCS = []
-
-
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def start(args, log):
-    p = subprocess.Popen(args, stdout=subprocess.DEVNULL,
-                         stderr=open(os.path.join(WORK, log), "ab"))
-    PROCS.append(p)
-    return p
-
-
-def text(log):
-    with open(os.path.join(WORK, log), errors="replace") as f:
-        return f.read()
-
-
-def wait(pred, what, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return
-        time.sleep(0.05)
-    sys.exit(f"timed out waiting for {what}; logs in {WORK}")
-
-
-def api(port, method, path):
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.status, r.read().decode()
 
 
 PACKET = re.compile(r"ts=(\S+) .*event=scef-(uplink|downlink) ue=\S+ bytes=(\d+)(?: rai=(\d))?")
@@ -138,7 +103,4 @@ try:
         print(f"| {name} | {u[0]} ({','.join(u[2])}) | {d[0]} | {u[1]} | {d[1]} |"
               f" {seconds:.1f} s |")
 finally:
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+    RIG.kill_all()
