@@ -115,12 +115,16 @@ void NiddTransport::on_report(std::uint64_t handle, NiddCarrier::Outcome outcome
   const Sent s = it->second;
   if (outcome == NiddCarrier::Outcome::kBuffered) {
     ++counters_.buffered;
+    it->second.buffered = true;
     // D.6: CoAP's repeats of it wait while the network holds the first.
-    if (s.confirmable) held_.insert({s.peer, s.mid});
+    if (s.confirmable) ++held_[{s.peer, s.mid}];
     return;
   }
+  const bool was_buffered = it->second.buffered;
   sent_.erase(it);
-  held_.erase({s.peer, s.mid});
+  if (auto h = held_.find({s.peer, s.mid}); was_buffered && h != held_.end() && --h->second == 0) {
+    held_.erase(h);
+  }
   if (outcome == NiddCarrier::Outcome::kFailed) ++counters_.not_delivered;
 }
 
@@ -129,7 +133,7 @@ void NiddTransport::flush() {
     if (t->kind != coap::Transmit::Kind::kData) continue;
     auto it = ues_.find(t->peer);
     if (it == ues_.end()) continue;
-    Sent s{t->peer, mid_of(t->bytes), type_of(t->bytes) == kCon};
+    Sent s{t->peer, mid_of(t->bytes), type_of(t->bytes) == kCon, false};
     if (s.confirmable && held_.count({s.peer, s.mid}) != 0) {
       ++counters_.held;
       continue;

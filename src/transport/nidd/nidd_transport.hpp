@@ -12,7 +12,7 @@
 // - D.6: while the SCEF buffers a CON for a sleeping UE, CoAP's retransmissions of it are
 //   not sent (they would only fill the network's buffer and arrive as duplicates).
 #include <cstdint>
-#include <set>
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -67,6 +67,7 @@ class NiddTransport final : public Transport {
     coap::PeerId peer = 0;
     std::uint16_t mid = 0;
     bool confirmable = false;
+    bool buffered = false;  // the network said so; a final report follows
   };
   coap::PeerId peer_id(const std::string& ue);
   std::size_t max_message_size(coap::PeerId peer) const;
@@ -80,8 +81,10 @@ class NiddTransport final : public Transport {
   EndpointTimer timer_;
   std::unordered_map<std::string, coap::PeerId> ids_;
   std::unordered_map<coap::PeerId, std::string> ues_;
-  std::unordered_map<std::uint64_t, Sent> sent_;           // by the carrier's handle
-  std::set<std::pair<coap::PeerId, std::uint16_t>> held_;  // CONs the network buffers
+  std::unordered_map<std::uint64_t, Sent> sent_;  // by the carrier's handle
+  // CONs the network buffers, with how many copies of each (a repeat may have left before
+  // the network said it buffers the first).
+  std::map<std::pair<coap::PeerId, std::uint16_t>, unsigned> held_;
   coap::PeerId next_peer_ = 1;
   NiddTransportCounters counters_;
 };
