@@ -516,6 +516,19 @@ int server_command(const std::vector<std::string>& args) {
           std::make_unique<ServerWorker>(k, *worker_loops[k - 1], setup, std::move(own)));
     }
   }
+  // Every worker's sockets are bound now. A datagram that came while they were joining the
+  // port was hashed among fewer sockets than serve it from now on: its device's next ones
+  // reach another worker, which would not know the exchange (an answer to the first
+  // worker's request lost). Dropped unread instead; the device repeats it.
+  if (worker_count > 1) {
+    std::size_t early = listeners.discard_queued();
+    for (auto& w : workers) early += w->listeners().discard_queued();
+    if (early > 0) {
+      log_line("event=early-datagrams-dropped count=" + std::to_string(early) +
+                   " detail=\"received while the workers joined the port; senders repeat them\"",
+               "info");
+    }
+  }
   if (o.store == "sqlite") {
     std::vector<server::ServerStore*> stores{&store0};
     for (auto& w : workers) stores.push_back(&w->store());

@@ -83,6 +83,7 @@ class ServerWorker {
 
   server::Lwm2mServer& server() { return *server_; }
   server::ServerStore& store() { return store_; }
+  CoapListeners& listeners() { return listeners_; }
   // Loads what this worker's store holds (before start()).
   void restore();
   // Serves on a thread of its own until stop_requested() or stop(), then makes its store

@@ -70,6 +70,11 @@ struct CoapListeners {
   std::unique_ptr<transport::TcpTransport> tls;
   // "udp=5683 tcp=5683 dtls=5684 tls=5684" for the start-up line.
   std::string describe() const;
+  // --workers: drops what the UDP and DTLS sockets received while the workers' sockets were
+  // still joining their port (UdpTransport::discard_queued); returns how many.
+  std::size_t discard_queued() {
+    return (udp ? udp->discard_queued() : 0) + (dtls ? dtls->discard_queued() : 0);
+  }
   // /metrics lines: (D)TLS sessions and handshakes in progress per secure listener, and
   // the process's resident memory (the console's server page).
   std::string metrics() const;

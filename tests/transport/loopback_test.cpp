@@ -236,6 +236,28 @@ TEST(UdpTransport, ABurstLargerThanABatchIsAnsweredInFullEachReplyToItsSender) {
   EXPECT_TRUE(to_junk.empty());
 }
 
+// --workers: what waited in a socket while its port's group was forming is dropped unread,
+// and the sender's repeat is answered as any datagram.
+TEST(UdpTransport, DiscardsWhatWaitedAndServesWhatComesAfter) {
+  EventLoop loop;
+  SeededRandom random(6);
+  UdpTransport server(loop, coap::EndpointConfig{}, random, udp_at("127.0.0.1", 0));
+  serve(server, loop);
+  RawUdp device;
+  for (std::uint16_t mid = 1; mid <= 3; ++mid) device.send(server.local_port(), con_get_x(mid));
+  // Before the loop ran: all three wait in the socket (loopback delivers within sendto).
+  EXPECT_EQ(server.discard_queued(), 3u);
+  EXPECT_EQ(server.discard_queued(), 0u);
+  std::vector<Bytes> got;
+  device.send(server.local_port(), con_get_x(4));
+  ASSERT_TRUE(testing::run_until(loop, [&] {
+    device.collect(got);
+    return !got.empty();
+  }));
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ((got[0][2] << 8) | got[0][3], 4) << "only the one sent after";
+}
+
 // A handler that throws loses its own datagram only: the rest of the batch is handled and
 // every reply made in it still leaves.
 TEST(UdpTransport, AThrowingHandlerCostsOnlyItsOwnDatagram) {

@@ -5,6 +5,7 @@
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <array>
@@ -285,6 +286,16 @@ void UdpTransport::send_batch() {
     sent += n > 0 ? static_cast<std::size_t>(n) : 1;
   }
   batch_.out.clear();  // only now: the iovecs point into these bytes
+}
+
+std::size_t UdpTransport::discard_queued() {
+  std::size_t dropped = 0;
+  std::array<std::uint8_t, 2048> sink{};
+  // Bounded: a socket buffer holds a few thousand datagrams at most.
+  while (dropped < 1'000'000 && ::recv(fd_, sink.data(), sink.size(), MSG_DONTWAIT) >= 0) {
+    ++dropped;
+  }
+  return dropped;
 }
 
 }  // namespace tether::transport

@@ -57,6 +57,10 @@ class UdpTransport final : public Transport {
   // Addresses known now (held or not).
   std::size_t known_peers() const { return peers_.size(); }
   std::uint16_t local_port() const override { return local_port_; }
+  // Drops the datagrams waiting in the socket, unread; returns how many. For a socket of a
+  // SO_REUSEPORT group before it serves: what came while the group was still forming was
+  // hashed among fewer sockets, so it may belong to another one now (its sender repeats it).
+  std::size_t discard_queued();
   void flush() override;
   tls::SecureLayer* secure_layer() override { return secure_.get(); }
   // With report_unreachable: called with the peer's address and the error for each ICMP error.
