@@ -1,5 +1,6 @@
 #include "nidd_service.hpp"
 
+#include <set>
 #include <stdexcept>
 
 #include "binding/coap/network_identity.hpp"
@@ -35,6 +36,7 @@ transport::ScefClientOptions scef_options(const NiddServiceOptions& o,
   if (!o.callback_token_file.empty()) {
     c.callback_token = read_secret_file(o.callback_token_file, "token");
   }
+  std::set<std::string> taken;  // endpoint names
   for (std::string_view rest = o.ues; !rest.empty();) {
     const auto comma = rest.find(',');
     const std::string item(rest.substr(0, comma));
@@ -53,12 +55,9 @@ transport::ScefClientOptions scef_options(const NiddServiceOptions& o,
     }
     // One name per UE and one UE per name: two UEs under one name could take each
     // other's registration.
-    for (const auto& [key, taken] : names) {
-      if (key == ue->key() || taken == name) {
-        throw std::invalid_argument("--nidd-ue names " + ue->key() + " or " + name + " twice");
-      }
+    if (!taken.insert(name).second || !names.emplace(ue->key(), name).second) {
+      throw std::invalid_argument("--nidd-ue names " + ue->key() + " or " + name + " twice");
     }
-    names.emplace(ue->key(), std::move(name));
     c.ues.push_back(*ue);
   }
   if (c.ues.empty()) throw std::invalid_argument("--nidd needs --nidd-ue, the UEs it serves");

@@ -22,15 +22,6 @@ std::vector<std::string> segments(std::string_view path) {
   return out;
 }
 
-bool is_id(const std::string& s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
 }  // namespace
 
 void Scef::add_ue(const UeId& ue, Instant now) {
@@ -73,7 +64,7 @@ HttpAnswer Scef::handle(const std::string& method, const std::string& path, Byte
                         Instant now) {
   if (path.rfind(kRoot, 0) != 0) return refuse(404, "not the NIDD API");
   const auto parts = segments(std::string_view(path).substr(kRoot.size()));
-  if (parts.size() < 2 || !is_id(parts[0]) || parts[1] != "configurations") {
+  if (parts.size() < 2 || !is_t8_id(parts[0]) || parts[1] != "configurations") {
     return refuse(404, "no such resource");
   }
   const std::string& scs_as = parts[0];
@@ -81,7 +72,7 @@ HttpAnswer Scef::handle(const std::string& method, const std::string& path, Byte
     if (method != "POST") return refuse(405, "POST a NiddConfiguration");
     return create_configuration(scs_as, body);
   }
-  if (!is_id(parts[2])) return refuse(404, "no such configuration");
+  if (!is_t8_id(parts[2])) return refuse(404, "no such configuration");
   auto it = configs_.find(parts[2]);
   if (it == configs_.end() || it->second.scs_as != scs_as) {
     return refuse(404, "no such configuration");

@@ -108,6 +108,16 @@ std::optional<UeId> ue_from_key(std::string_view key) {
   return std::nullopt;
 }
 
+bool is_t8_id(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s) {
+    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::optional<UeId> parse_ue(std::string_view text) {
   if (auto ue = ue_from_key(text)) return ue;
   return ue_from_key((text.find('@') != std::string_view::npos ? "ext:" : "msisdn:") +

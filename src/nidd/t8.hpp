@@ -30,6 +30,9 @@ struct UeId {
 };
 // Parses key() back.
 std::optional<UeId> ue_from_key(std::string_view key);
+// A path segment T8 names things by (an SCS/AS id, a configuration id): 1-64 letters,
+// digits, "-", "_", ".".
+bool is_t8_id(std::string_view s);
 // What an operator writes: key() or bare, "meter-1@iot.example" or "4915550001".
 std::optional<UeId> parse_ue(std::string_view text);
 

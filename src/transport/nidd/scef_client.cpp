@@ -13,16 +13,6 @@ namespace {
 constexpr std::size_t kMaxUes = 1'000'000;
 constexpr std::size_t kMaxEarlyStatuses = 1024;
 
-bool is_id(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
-  for (char c : s) {
-    const bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 HttpClientOptions client_options(const ScefClientOptions& o) {
   HttpClientOptions c;
   c.limits.response_timeout = o.request_timeout;
@@ -52,7 +42,7 @@ ScefClient::ScefClient(EventLoop& loop, ScefClientOptions options)
   auto url = parse_scef_url(options_.scef_url);
   if (!url) throw std::invalid_argument("--nidd: " + url.error().reason);
   url_ = std::move(*url);
-  if (!is_id(options_.scs_as_id)) {
+  if (!nidd::is_t8_id(options_.scs_as_id)) {
     throw std::invalid_argument("--nidd-scs-as: 1-64 letters, digits, - _ .");
   }
   if (options_.ues.size() > kMaxUes) throw std::invalid_argument("too many NIDD UEs");
@@ -321,7 +311,8 @@ void ScefClient::expire_in_flight() {
     if (!next || f.expires < *next) next = f.expires;
   }
   if (!next) return;
-  expiry_timer_ = loop_.schedule(*next, [this] {
+  // A sweep reads every waiting delivery: at most one a second, however they are spread.
+  expiry_timer_ = loop_.schedule(std::max(*next, loop_.now() + Duration{1'000}), [this] {
     expiry_timer_ = 0;
     const Instant now = loop_.now();
     std::vector<std::uint64_t> gone;
